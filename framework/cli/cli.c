@@ -1,0 +1,254 @@
+/* cli.c: the command table, dispatch, help and option parsing. */
+#include "cli.h"
+
+#include <sluice/version.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/mem.h"
+
+static int cmd_help(const struct command *cmd, int argc, char **argv);
+
+static const struct command commands[] = {
+    {"check", "CONFIG.ini [--print]",
+     "validate a config file and the plugins it names",
+     "Reads CONFIG.ini, checks every section and option against the\n"
+     "framework's and the plugins' option tables, and loads the plugins the\n"
+     "pipes and topics name. Every problem is reported, each with file,\n"
+     "line, section and key. Plugin files that sluice refuses are reported\n"
+     "as warnings.\n"
+     "\n"
+     "  --print   print the effective configuration, defaults applied\n"
+     "            (secrets are masked)\n"
+     "\n"
+     "Exit status: 0 valid, 2 invalid or unreadable.\n",
+     cmd_check},
+    {"plugins list", "[--config FILE]",
+     "list the plugins found on the search path",
+     "Lists every plugin found: name, kind, version, the ABI it was built\n"
+     "for, its capabilities and its file. The search path is [plugins]\n"
+     "path of FILE, then SLUICE_PLUGIN_PATH (':'-separated), then the\n"
+     "install directory. Where two directories provide one name, the first\n"
+     "wins and the other is listed as shadowed. Refused files are listed\n"
+     "with the reason on standard error.\n"
+     "\n"
+     "  --config FILE   take [plugins] path from FILE\n"
+     "\n"
+     "Exit status: 0, or 1 when a plugin file was refused, 2 on bad usage.\n",
+     cmd_plugins_list},
+    {"plugins describe", "NAME [--markdown] [--config FILE]",
+     "show a plugin's options",
+     "Prints a plugin's kind, module, capabilities and every option: type,\n"
+     "default, range or allowed values, and description, all from the\n"
+     "plugin's option table.\n"
+     "\n"
+     "  --markdown      print Markdown, for documentation\n"
+     "  --config FILE   take [plugins] path from FILE\n"
+     "\n"
+     "Exit status: 0, or 2 when there is no such plugin.\n",
+     cmd_plugins_describe},
+    {"help", "[COMMAND...]", "show help for sluice or one of its commands",
+     "Without a command, lists the commands; with one, explains it.\n",
+     cmd_help},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void print_overview(FILE *out)
+{
+    fprintf(out,
+            "sluice %s: change data capture pipelines\n"
+            "\n"
+            "Usage: sluice COMMAND [ARGS...]\n"
+            "       sluice --version | --help\n"
+            "\n"
+            "Commands:\n",
+            SLUICE_VERSION);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'sluice help COMMAND' for the details of one.\n");
+}
+
+static void print_command_help(const struct command *cmd, FILE *out)
+{
+    fprintf(out, "Usage: sluice %s %s\n\n%s\n%s", cmd->name, cmd->args,
+            cmd->summary, cmd->help[0] ? "\n" : "");
+    fputs(cmd->help, out);
+}
+
+/* Commands whose name starts with the given words ("plugins"). */
+static void print_group(const char *group, FILE *out)
+{
+    fprintf(out, "Commands of 'sluice %s':\n", group);
+    size_t n = strlen(group);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strncmp(commands[i].name, group, n) == 0 &&
+            commands[i].name[n] == ' ')
+            fprintf(out, "  sluice %s %s\n", commands[i].name,
+                    commands[i].args);
+}
+
+static bool is_group(const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strncmp(commands[i].name, word, n) == 0 &&
+            commands[i].name[n] == ' ')
+            return true;
+    return false;
+}
+
+/* The command named by the leading words of argv, and how many words. */
+static const struct command *find_command(int argc, char **argv, int *words)
+{
+    const struct command *best = NULL;
+    int best_words = 0;
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        const char *name = commands[i].name;
+        int w = 0;
+        const char *p = name;
+        while (w < argc) {
+            size_t len = strcspn(p, " ");
+            if (strlen(argv[w]) != len || strncmp(argv[w], p, len) != 0)
+                break;
+            w++;
+            p += len;
+            if (!*p)
+                break;
+            p++;
+        }
+        if (!*p && w > best_words)
+            best = &commands[i], best_words = w;
+    }
+    *words = best_words;
+    return best;
+}
+
+int cli_usage_error(const struct command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "sluice %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nUsage: sluice %s %s\nSee 'sluice help %s'.\n",
+            cmd->name, cmd->args, cmd->name);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+int cli_parse(const struct command *cmd, int argc, char **argv,
+              const struct flag *flags, size_t flag_count,
+              char ***positional, size_t *positional_count)
+{
+    char **pos = xcalloc((size_t)argc + 1, sizeof *pos);
+    size_t npos = 0;
+    bool options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            pos[npos++] = argv[i];
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_command_help(cmd, stdout);
+            free(pos);
+            return 1;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const struct flag *f = NULL;
+        for (size_t j = 0; j < flag_count; j++)
+            if (strlen(flags[j].name) == name_len &&
+                strncmp(flags[j].name, arg, name_len) == 0)
+                f = &flags[j];
+        if (!f) {
+            cli_usage_error(cmd, "unknown option '%.*s'", (int)name_len, arg);
+            free(pos);
+            return -1;
+        }
+        if (f->value) {
+            if (eq) {
+                *f->value = eq + 1;
+            } else if (i + 1 < argc) {
+                *f->value = argv[++i];
+            } else {
+                cli_usage_error(cmd, "option '%s' needs a value", f->name);
+                free(pos);
+                return -1;
+            }
+        } else if (eq) {
+            cli_usage_error(cmd, "option '%s' takes no value", f->name);
+            free(pos);
+            return -1;
+        }
+        if (f->set)
+            *f->set = true;
+    }
+    *positional = pos;
+    *positional_count = npos;
+    return 0;
+}
+
+static int cmd_help(const struct command *cmd, int argc, char **argv)
+{
+    (void)cmd;
+    if (argc == 0) {
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    int words;
+    const struct command *c = find_command(argc, argv, &words);
+    if (c && words == argc) {
+        print_command_help(c, stdout);
+        return EXIT_OK;
+    }
+    if (argc == 1 && is_group(argv[0])) {
+        print_group(argv[0], stdout);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "sluice help: no command '");
+    for (int i = 0; i < argc; i++)
+        fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
+    fprintf(stderr, "'; run 'sluice help' for the list\n");
+    return EXIT_USAGE;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_overview(stderr);
+        return EXIT_USAGE;
+    }
+    const char *first = argv[1];
+    if (strcmp(first, "--help") == 0 || strcmp(first, "-h") == 0) {
+        print_overview(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(first, "--version") == 0 || strcmp(first, "-V") == 0) {
+        printf("sluice %s (plugin ABI %d.%d)\n", SLUICE_VERSION,
+               SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR);
+        return EXIT_OK;
+    }
+    int words;
+    const struct command *cmd = find_command(argc - 1, argv + 1, &words);
+    if (!cmd) {
+        if (is_group(first)) {
+            if (argc > 2)
+                fprintf(stderr, "sluice: unknown command '%s %s'\n", first,
+                        argv[2]);
+            print_group(first, stderr);
+        } else {
+            fprintf(stderr, "sluice: unknown command '%s'; run 'sluice help' "
+                            "for the list\n",
+                    first);
+        }
+        return EXIT_USAGE;
+    }
+    return cmd->run(cmd, argc - 1 - words, argv + 1 + words);
+}

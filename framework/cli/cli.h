@@ -1,0 +1,51 @@
+/* cli.h: the command line. One table of commands (cli.c) holds each
+ * command's name, usage, summary and help text, so that `sluice help X`,
+ * `sluice X --help` and the overview are written from one place. Each
+ * command group has its own file (cmd_*.c). */
+#ifndef SLUICE_CLI_CLI_H
+#define SLUICE_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit statuses. */
+#define EXIT_OK 0
+#define EXIT_RUNTIME 1 /* a runtime failure */
+#define EXIT_USAGE 2   /* bad usage or bad config */
+
+struct command {
+    const char *name;    /* words: "plugins describe" */
+    const char *args;    /* "NAME [--markdown] [--config FILE]" */
+    const char *summary; /* one line */
+    const char *help;    /* what it does, its options, exit statuses */
+    int (*run)(const struct command *cmd, int argc, char **argv);
+};
+
+/* A command's options: a flag (value == NULL) or an option with a value. */
+struct flag {
+    const char *name; /* "--markdown" */
+    const char **value; /* set to the value; NULL for a plain flag */
+    bool *set;          /* set to true when given; may be NULL */
+};
+
+/* Parses argv (after the command's words) into flags and positional
+ * arguments; `--help` prints the command's help. Returns -1 (after
+ * printing why) on bad usage, 1 when help was printed, 0 otherwise.
+ * `positional` receives pointers into argv; the caller frees the array. */
+int cli_parse(const struct command *cmd, int argc, char **argv,
+              const struct flag *flags, size_t flag_count,
+              char ***positional, size_t *positional_count);
+
+/* Prints "sluice NAME: message" and a pointer to the command's help on
+ * stderr; returns EXIT_USAGE. */
+int cli_usage_error(const struct command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+int cli_main(int argc, char **argv);
+
+/* Command groups. */
+int cmd_plugins_list(const struct command *cmd, int argc, char **argv);
+int cmd_plugins_describe(const struct command *cmd, int argc, char **argv);
+int cmd_check(const struct command *cmd, int argc, char **argv);
+
+#endif

@@ -1,0 +1,126 @@
+/* cmd_check.c: `sluice check CONFIG.ini`: the whole file checked, every
+ * problem reported, and with --print the effective configuration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/options.h"
+#include "../util/buf.h"
+#include "../util/mem.h"
+#include "cli.h"
+#include "load.h"
+
+static void print_section(struct buf *out, const char *name,
+                          const sluice_option *opts, size_t count,
+                          const void *values)
+{
+    buf_printf(out, "[%s]\n", name);
+    for (size_t i = 0; i < count; i++) {
+        const sluice_option *o = &opts[i];
+        if (o->type == SLUICE_OPTION_STRING &&
+            !*(const char *const *)((const char *)values + o->offset)) {
+            buf_printf(out, "; %s is not set\n", o->name);
+            continue;
+        }
+        buf_printf(out, "%s = ", o->name);
+        option_format_value(o, values, out);
+        buf_puts(out, "\n");
+    }
+    buf_puts(out, "\n");
+}
+
+static void print_plugin_section(struct buf *out, const char *name,
+                                 const struct plugin_config *pc)
+{
+    if (pc->plugin)
+        print_section(out, name, pc->plugin->options, pc->plugin->option_count,
+                      pc->data);
+}
+
+static void print_effective(const struct config *cfg)
+{
+    size_t n;
+    const struct section_table *tables = config_section_tables(&n);
+    struct buf out = {0};
+    const void *fixed[] = {&cfg->store, &cfg->plugins, &cfg->hub};
+    for (size_t i = 0; i < 3; i++)
+        print_section(&out, tables[i].section, tables[i].options,
+                      tables[i].count, fixed[i]);
+    for (size_t i = 0; i < cfg->topic_count; i++) {
+        const struct topic_config *t = &cfg->topics[i];
+        char *name = xasprintf("topic %s", t->name);
+        print_section(&out, name, tables[3].options, tables[3].count,
+                      &t->settings);
+        free(name);
+        if (t->retention.plugin && t->retention.plugin->option_count) {
+            name = xasprintf("topic %s.retention", t->name);
+            print_plugin_section(&out, name, &t->retention);
+            free(name);
+        }
+    }
+    for (size_t i = 0; i < cfg->pipe_count; i++) {
+        const struct pipe_config *p = &cfg->pipes[i];
+        char *name = xasprintf("pipe %s", p->name);
+        print_section(&out, name, tables[4].options, tables[4].count,
+                      &p->settings);
+        free(name);
+        name = xasprintf("pipe %s.source", p->name);
+        print_plugin_section(&out, name, &p->source);
+        free(name);
+        name = xasprintf("pipe %s.sink", p->name);
+        print_plugin_section(&out, name, &p->sink);
+        free(name);
+    }
+    fputs(out.data, stdout);
+    buf_free(&out);
+}
+
+int cmd_check(const struct command *cmd, int argc, char **argv)
+{
+    bool print = false;
+    struct flag flags[] = {{"--print", NULL, &print}};
+    char **pos;
+    size_t npos;
+    int rc = cli_parse(cmd, argc, argv, flags, 1, &pos, &npos);
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    const char *path = npos == 1 ? pos[0] : NULL;
+    free(pos);
+    if (!path)
+        return cli_usage_error(cmd, npos ? "give one config file"
+                                         : "which config file?");
+
+    struct config cfg;
+    struct registry reg;
+    struct diags diags = {0};
+    struct error err;
+    int status = EXIT_OK;
+    if (load_config_and_plugins(path, true, &cfg, &reg, &diags, &err) < 0) {
+        fprintf(stderr, "error: %s\n", err.message);
+        status = EXIT_USAGE;
+    } else {
+        warn_refused(&reg, &diags);
+        print_diags(&diags);
+        if (diags.count) {
+            fprintf(stderr, "%s: %zu error%s\n", path, diags.count,
+                    diags.count == 1 ? "" : "s");
+            status = EXIT_USAGE;
+        } else if (print) {
+            print_effective(&cfg);
+        } else {
+            printf("%s: ok: %zu pipe%s, %zu topic%s\n", path, cfg.pipe_count,
+                   cfg.pipe_count == 1 ? "" : "s", cfg.topic_count,
+                   cfg.topic_count == 1 ? "" : "s");
+            for (size_t i = 0; i < cfg.pipe_count; i++) {
+                const struct pipe_config *p = &cfg.pipes[i];
+                printf("  pipe %s: %s -> topic %s -> %s (%s)\n", p->name,
+                       p->settings.source, p->topic, p->settings.sink,
+                       pipe_mode_names[p->settings.mode]);
+            }
+        }
+    }
+    diags_free(&diags);
+    registry_free(&reg);
+    config_free(&cfg);
+    return status;
+}

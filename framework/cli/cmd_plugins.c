@@ -1,0 +1,161 @@
+/* cmd_plugins.c: `sluice plugins list` and `sluice plugins describe`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/options.h"
+#include "../util/buf.h"
+#include "cli.h"
+#include "load.h"
+
+/* Loads the plugins, printing any problem with the config; EXIT_OK or the
+ * status to exit with. */
+static int load(const char *config_path, struct config *cfg,
+                struct registry *reg)
+{
+    struct diags diags = {0};
+    struct error err;
+    int status = EXIT_OK;
+    if (load_config_and_plugins(config_path, false, cfg, reg, &diags, &err) <
+        0) {
+        fprintf(stderr, "error: %s\n", err.message);
+        status = EXIT_USAGE;
+    } else if (diags.count) {
+        print_diags(&diags);
+        status = EXIT_USAGE;
+    }
+    diags_free(&diags);
+    return status;
+}
+
+static const char *abi_text(const struct plugin *p, char *out, size_t size)
+{
+    snprintf(out, size, "%u.%u", p->module->desc.abi_major,
+             p->module->desc.abi_minor);
+    return out;
+}
+
+int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
+{
+    const char *config_path = NULL;
+    struct flag flags[] = {{"--config", &config_path, NULL}};
+    char **pos;
+    size_t npos;
+    int rc = cli_parse(cmd, argc, argv, flags, 1, &pos, &npos);
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    if (npos) {
+        rc = cli_usage_error(cmd, "unexpected argument '%s'", pos[0]);
+        free(pos);
+        return rc;
+    }
+    free(pos);
+
+    struct config cfg;
+    struct registry reg;
+    int status = load(config_path, &cfg, &reg);
+    if (status == EXIT_OK) {
+        printf("%-20s %-10s %-10s %-5s %-18s %s\n", "NAME", "KIND", "VERSION",
+               "ABI", "CAPABILITIES", "FILE");
+        for (size_t i = 0; i < reg.count; i++) {
+            const struct plugin *p = reg.plugins[i];
+            char abi[16], caps[64];
+            plugin_capability_names(p, caps, sizeof caps);
+            printf("%-20s %-10s %-10s %-5s %-18s %s\n", p->name,
+                   plugin_kind_name(p->kind),
+                   p->module->desc.version ? p->module->desc.version : "-",
+                   abi_text(p, abi, sizeof abi), caps, p->module->path);
+        }
+        if (reg.count == 0)
+            printf("(no plugins found)\n");
+        for (size_t i = 0; i < reg.shadowed_count; i++)
+            printf("shadowed: %s in %s (%s is used)\n", reg.shadowed[i].name,
+                   reg.shadowed[i].path, reg.shadowed[i].used_path);
+        printf("searched:");
+        for (size_t i = 0; i < reg.dir_count; i++)
+            printf(" %s", reg.dirs[i]);
+        printf("\n");
+        for (size_t i = 0; i < reg.refused_count; i++)
+            fprintf(stderr, "refused: %s\n", reg.refused[i].reason);
+        if (reg.refused_count)
+            status = EXIT_RUNTIME;
+    }
+    registry_free(&reg);
+    config_free(&cfg);
+    return status;
+}
+
+static void describe(const struct plugin *p, bool markdown, struct buf *out)
+{
+    char caps[64], abi[16];
+    plugin_capability_names(p, caps, sizeof caps);
+    abi_text(p, abi, sizeof abi);
+    const sluice_module *m = &p->module->desc;
+    const char *section = p->kind == PLUGIN_SOURCE ? "[pipe NAME.source]"
+                          : p->kind == PLUGIN_SINK ? "[pipe NAME.sink]"
+                                                   : "[topic NAME.retention]";
+    if (markdown) {
+        buf_printf(out, "## %s\n\n%s\n\n", p->name, p->description);
+        buf_printf(out,
+                   "- kind: %s\n- module: %s %s (%s), plugin ABI %s\n"
+                   "- capabilities: %s\n- options go in `%s`\n\n",
+                   plugin_kind_name(p->kind), m->name,
+                   m->version ? m->version : "-",
+                   m->license ? m->license : "no license given", abi, caps,
+                   section);
+    } else {
+        buf_printf(out, "%s: %s\n\n", p->name, p->description);
+        buf_printf(out,
+                   "  kind:         %s\n  module:       %s %s (%s)\n"
+                   "  plugin ABI:   %s\n  capabilities: %s\n"
+                   "  file:         %s\n\nOptions, in %s:\n",
+                   plugin_kind_name(p->kind), m->name,
+                   m->version ? m->version : "-",
+                   m->license ? m->license : "no license given", abi, caps,
+                   p->module->path, section);
+    }
+    options_describe(p->options, p->option_count, markdown, out);
+}
+
+int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
+{
+    const char *config_path = NULL;
+    bool markdown = false;
+    struct flag flags[] = {{"--config", &config_path, NULL},
+                           {"--markdown", NULL, &markdown}};
+    char **pos;
+    size_t npos;
+    int rc = cli_parse(cmd, argc, argv, flags, 2, &pos, &npos);
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    const char *name = npos == 1 ? pos[0] : NULL;
+    free(pos);
+    if (!name)
+        return cli_usage_error(cmd, npos ? "give one plugin name"
+                                         : "which plugin? give its name");
+
+    struct config cfg;
+    struct registry reg;
+    int status = load(config_path, &cfg, &reg);
+    const struct plugin *p = status == EXIT_OK ? registry_find(&reg, name)
+                                               : NULL;
+    if (p) {
+        struct buf out = {0};
+        describe(p, markdown, &out);
+        fputs(out.data, stdout);
+        buf_free(&out);
+    } else if (status == EXIT_OK) {
+        fprintf(stderr, "sluice plugins describe: no plugin named '%s'; "
+                        "found:",
+                name);
+        for (size_t i = 0; i < reg.count; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", reg.plugins[i]->name);
+        fprintf(stderr, "%s\n", reg.count ? "" : " none");
+        for (size_t i = 0; i < reg.refused_count; i++)
+            fprintf(stderr, "refused: %s\n", reg.refused[i].reason);
+        status = EXIT_USAGE;
+    }
+    registry_free(&reg);
+    config_free(&cfg);
+    return status;
+}

@@ -1,0 +1,116 @@
+/* config.h: a sluice INI file, checked and in memory.
+ *
+ * Loading has two steps. config_load reads the file and checks the
+ * framework's own sections ([store], [plugins], [hub], [topic NAME],
+ * [pipe NAME]) against their option tables. config_bind_plugins then looks
+ * up the plugins the pipes and topics name and checks the plugin sections
+ * ([pipe NAME.source], [pipe NAME.sink], [topic NAME.retention]) against
+ * each plugin's own table. Every problem is collected, named by file,
+ * line, section and key, so one run reports them all.
+ *
+ * Relative paths in the file ([plugins] path) are relative to the
+ * directory of the file. The config owns everything in it. */
+#ifndef SLUICE_CONFIG_CONFIG_H
+#define SLUICE_CONFIG_CONFIG_H
+
+#include <sluice/options.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../plugin/plugin.h"
+#include "../util/error.h"
+#include "ini_doc.h"
+
+enum pipe_mode { PIPE_MODE_SNAPSHOT, PIPE_MODE_CDC, PIPE_MODE_SNAPSHOT_CDC };
+
+extern const char *const pipe_mode_names[];
+
+#define TOPIC_DEFAULT_RETENTION "retention"
+
+struct store_settings {
+    const char *url; /* NULL when the file does not say */
+};
+
+struct plugins_settings {
+    sluice_string_list path;
+};
+
+struct hub_settings {
+    int64_t maintenance_at; /* seconds after 00:00 UTC */
+};
+
+struct topic_settings {
+    int64_t consumed_retention_days;
+    int64_t unconsumed_retention_days;
+    const char *retention;
+};
+
+struct pipe_settings {
+    const char *source;
+    const char *sink;
+    const char *topic; /* NULL: the pipe's name */
+    int mode;          /* enum pipe_mode */
+    int64_t sync_interval_ms;
+    int64_t pull_batch_size;
+};
+
+/* A plugin's options for one use of it: its filled config struct. */
+struct plugin_config {
+    struct plugin *plugin; /* borrowed from the registry */
+    void *data;            /* plugin->config_size bytes, owned */
+};
+
+struct topic_config {
+    char *name;
+    int line;      /* its section, or the pipe that implied it */
+    bool declared; /* false: implied by a pipe, all defaults */
+    struct topic_settings settings;
+    struct plugin_config retention;
+};
+
+struct pipe_config {
+    char *name;
+    int line;
+    struct pipe_settings settings;
+    const char *topic; /* settings.topic or name */
+    struct plugin_config source, sink;
+};
+
+struct config {
+    struct ini_doc doc;
+    char *dir; /* of the file, for relative paths */
+    struct store_settings store;
+    struct plugins_settings plugins;
+    char **plugin_dirs; /* [plugins] path, resolved */
+    size_t plugin_dir_count;
+    struct hub_settings hub;
+    struct topic_config *topics;
+    size_t topic_count, topic_cap;
+    struct pipe_config *pipes;
+    size_t pipe_count, pipe_cap;
+};
+
+/* Step one. Returns -1 with `err` when the file cannot be read; otherwise
+ * 0, with problems (if any) in `diags`. Free the config in both cases. */
+int config_load(const char *path, struct config *cfg, struct diags *diags,
+                struct error *err);
+
+/* Step two: resolve plugins from `reg` and check their sections. */
+void config_bind_plugins(struct config *cfg, const struct registry *reg,
+                         struct diags *diags);
+
+void config_free(struct config *cfg);
+
+struct pipe_config *config_pipe(const struct config *cfg, const char *name);
+struct topic_config *config_topic(const struct config *cfg, const char *name);
+
+/* The framework's own option tables, for the docs and `check --print`. */
+struct section_table {
+    const char *section; /* "store", "topic NAME", ... */
+    const char *summary;
+    const sluice_option *options;
+    size_t count;
+};
+const struct section_table *config_section_tables(size_t *count);
+
+#endif

@@ -1,0 +1,476 @@
+/* options.c: the option-table engine (see options.h). Every option type is
+ * handled in one place each: parse, free, format, describe. */
+#include "options.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/mem.h"
+#include "../util/redact.h"
+#include "../util/units.h"
+
+static size_t field_size(sluice_option_type type)
+{
+    switch (type) {
+    case SLUICE_OPTION_STRING: return sizeof(const char *);
+    case SLUICE_OPTION_INT:
+    case SLUICE_OPTION_DURATION:
+    case SLUICE_OPTION_SIZE:
+    case SLUICE_OPTION_TIME: return sizeof(int64_t);
+    case SLUICE_OPTION_BOOL: return sizeof(bool);
+    case SLUICE_OPTION_ENUM: return sizeof(int);
+    case SLUICE_OPTION_LIST: return sizeof(sluice_string_list);
+    }
+    return 0;
+}
+
+const char *option_type_name(sluice_option_type type)
+{
+    switch (type) {
+    case SLUICE_OPTION_STRING: return "string";
+    case SLUICE_OPTION_INT: return "integer";
+    case SLUICE_OPTION_BOOL: return "boolean";
+    case SLUICE_OPTION_DURATION: return "duration";
+    case SLUICE_OPTION_SIZE: return "size";
+    case SLUICE_OPTION_ENUM: return "enum";
+    case SLUICE_OPTION_LIST: return "list";
+    case SLUICE_OPTION_TIME: return "time";
+    }
+    return "unknown";
+}
+
+static void *field(const sluice_option *o, void *config)
+{
+    return (char *)config + o->offset;
+}
+
+static bool has_range(const sluice_option *o)
+{
+    return (o->flags & SLUICE_OPTION_RANGE) &&
+           (o->type == SLUICE_OPTION_INT || o->type == SLUICE_OPTION_DURATION ||
+            o->type == SLUICE_OPTION_SIZE);
+}
+
+static void format_number(const sluice_option *o, int64_t v, char *out,
+                          size_t size)
+{
+    if (o->type == SLUICE_OPTION_DURATION)
+        format_duration(v, out, size);
+    else if (o->type == SLUICE_OPTION_SIZE)
+        format_size(v, out, size);
+    else if (o->type == SLUICE_OPTION_TIME)
+        format_time_of_day(v, out, size);
+    else
+        snprintf(out, size, "%" PRId64, v);
+}
+
+static void format_range(const sluice_option *o, struct buf *out)
+{
+    char lo[64], hi[64];
+    format_number(o, o->min, lo, sizeof lo);
+    format_number(o, o->max, hi, sizeof hi);
+    buf_printf(out, "%s to %s", lo, hi);
+}
+
+static void format_allowed(const sluice_option *o, struct buf *out)
+{
+    for (size_t i = 0; o->allowed && o->allowed[i]; i++)
+        buf_printf(out, "%s%s", i ? ", " : "", o->allowed[i]);
+}
+
+static int parse_list(const char *text, sluice_string_list *list,
+                      struct error *err)
+{
+    size_t count = 0, cap = 0;
+    char **items = NULL;
+    const char *p = text;
+    list->count = 0;
+    list->items = NULL;
+    if (!*text)
+        return 0;
+    for (;;) {
+        const char *end = p + strcspn(p, ",\n");
+        const char *a = p, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        if (a == b) {
+            for (size_t i = 0; i < count; i++)
+                free(items[i]);
+            free(items);
+            return error_set(err, "item %zu of the list is empty", count + 1);
+        }
+        XGROW(items, cap, count + 1);
+        items[count++] = xstrndup(a, (size_t)(b - a));
+        if (!*end)
+            break;
+        p = end + 1;
+    }
+    list->count = count;
+    list->items = (const char *const *)items;
+    return 0;
+}
+
+static void free_field(const sluice_option *o, void *config)
+{
+    if (o->type == SLUICE_OPTION_STRING) {
+        char **s = field(o, config);
+        free(*s);
+        *s = NULL;
+    } else if (o->type == SLUICE_OPTION_LIST) {
+        sluice_string_list *l = field(o, config);
+        for (size_t i = 0; i < l->count; i++)
+            free((char *)l->items[i]);
+        free((void *)l->items);
+        l->items = NULL;
+        l->count = 0;
+    }
+}
+
+static int parse_typed(const sluice_option *o, const char *text, void *config,
+                       struct error *err)
+{
+    int64_t v = 0;
+    switch (o->type) {
+    case SLUICE_OPTION_STRING:
+        free_field(o, config);
+        *(char **)field(o, config) = xstrdup(text);
+        return 0;
+    case SLUICE_OPTION_LIST: {
+        sluice_string_list list;
+        if (parse_list(text, &list, err) < 0)
+            return -1;
+        free_field(o, config);
+        *(sluice_string_list *)field(o, config) = list;
+        return 0;
+    }
+    case SLUICE_OPTION_BOOL:
+        return parse_bool(text, field(o, config), err);
+    case SLUICE_OPTION_ENUM:
+        for (int i = 0; o->allowed && o->allowed[i]; i++) {
+            if (strcmp(text, o->allowed[i]) == 0) {
+                *(int *)field(o, config) = i;
+                return 0;
+            }
+        }
+        {
+            struct buf allowed = {0};
+            format_allowed(o, &allowed);
+            error_set(err, "'%s' is not one of: %s", text, allowed.data);
+            buf_free(&allowed);
+        }
+        return -1;
+    case SLUICE_OPTION_INT:
+        if (parse_int(text, &v, err) < 0)
+            return -1;
+        break;
+    case SLUICE_OPTION_DURATION:
+        if (parse_duration(text, &v, err) < 0)
+            return -1;
+        break;
+    case SLUICE_OPTION_SIZE:
+        if (parse_size(text, &v, err) < 0)
+            return -1;
+        break;
+    case SLUICE_OPTION_TIME:
+        if (parse_time_of_day(text, &v, err) < 0)
+            return -1;
+        break;
+    default:
+        return error_set(err, "option type %d is unknown", (int)o->type);
+    }
+    if (has_range(o) && (v < o->min || v > o->max)) {
+        struct buf range = {0};
+        format_range(o, &range);
+        if (o->flags & SLUICE_OPTION_SECRET)
+            error_set(err, "value is out of range: must be from %s",
+                      range.data);
+        else
+            error_set(err, "%s is out of range: must be from %s", text,
+                      range.data);
+        buf_free(&range);
+        return -1;
+    }
+    *(int64_t *)field(o, config) = v;
+    return 0;
+}
+
+int option_parse(const sluice_option *o, const char *text, void *config,
+                 struct error *err)
+{
+    bool secret = o->flags & SLUICE_OPTION_SECRET;
+    if (o->type != SLUICE_OPTION_LIST && strchr(text, '\n'))
+        return error_set(err, "value continues on an indented line; only "
+                              "lists may span lines");
+    if (!*text && o->type != SLUICE_OPTION_STRING &&
+        o->type != SLUICE_OPTION_LIST)
+        return error_set(err, "empty value; expected a %s",
+                         option_type_name(o->type));
+    if (parse_typed(o, text, config, err) == 0)
+        return 0;
+    if (secret && o->type == SLUICE_OPTION_ENUM)
+        error_set(err, "value is not one of the allowed values");
+    return -1;
+}
+
+int options_check_table(const sluice_option *opts, size_t count,
+                        size_t config_size, struct error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        const sluice_option *o = &opts[i];
+        if (!o->name[0] || strspn(o->name, "abcdefghijklmnopqrstuvwxyz"
+                                           "0123456789_") != strlen(o->name))
+            return error_set(err, "option '%s': names are lower case "
+                                  "letters, digits and '_'",
+                             o->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(opts[j].name, o->name) == 0)
+                return error_set(err, "option '%s' is declared twice",
+                                 o->name);
+        size_t size = field_size(o->type);
+        if (!size)
+            return error_set(err, "option '%s': unknown type %d", o->name,
+                             (int)o->type);
+        if (o->offset > config_size || size > config_size - o->offset)
+            return error_set(err, "option '%s': offset %zu is outside the "
+                                  "config struct of %zu bytes",
+                             o->name, o->offset, config_size);
+        if (!o->description || !o->description[0])
+            return error_set(err, "option '%s' has no description", o->name);
+        if (o->type == SLUICE_OPTION_ENUM && (!o->allowed || !o->allowed[0]))
+            return error_set(err, "option '%s': an enum needs allowed values",
+                             o->name);
+        if (has_range(o) && o->min > o->max)
+            return error_set(err, "option '%s': range minimum is above the "
+                                  "maximum",
+                             o->name);
+        if ((o->flags & SLUICE_OPTION_REQUIRED) && o->default_value)
+            return error_set(err, "option '%s' is required and has a "
+                                  "default; it can be only one",
+                             o->name);
+        if (o->default_value) {
+            void *scratch = xcalloc(1, config_size);
+            struct error why;
+            int rc = option_parse(o, o->default_value, scratch, &why);
+            free_field(o, scratch);
+            free(scratch);
+            if (rc < 0)
+                return error_set(err, "option '%s': default is invalid: %s",
+                                 o->name, why.message);
+        }
+    }
+    return 0;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+void options_apply(const sluice_option *opts, size_t count,
+                   const struct option_source *src, void *config,
+                   struct diags *diags)
+{
+    for (size_t i = 0; i < count; i++) {
+        const sluice_option *o = &opts[i];
+        struct ini_entry *e =
+            src->section ? ini_section_entry(src->section, o->name) : NULL;
+        struct error why;
+        if (e) {
+            e->used = true;
+            if (!e->value[0] && (o->flags & SLUICE_OPTION_REQUIRED))
+                diags_error(diags, "%s:%d: [%s] %s: required option is empty",
+                            src->path, e->line, src->name, o->name);
+            else if (option_parse(o, e->value, config, &why) < 0)
+                diags_error(diags, "%s:%d: [%s] %s: %s", src->path, e->line,
+                            src->name, o->name, why.message);
+        } else if (o->flags & SLUICE_OPTION_REQUIRED) {
+            diags_error(diags, "%s:%d: [%s] %s: required option is missing",
+                        src->path, src->line, src->name, o->name);
+        } else if (o->default_value &&
+                   option_parse(o, o->default_value, config, &why) < 0) {
+            diags_error(diags, "%s:%d: [%s] %s: default is invalid: %s",
+                        src->path, src->line, src->name, o->name, why.message);
+        }
+    }
+}
+
+void options_report_unknown(const sluice_option *opts, size_t count,
+                            const struct option_source *src,
+                            struct diags *diags)
+{
+    if (!src->section)
+        return;
+    for (size_t i = 0; i < src->section->count; i++) {
+        struct ini_entry *e = &src->section->entries[i];
+        if (e->used)
+            continue;
+        const char *best = NULL;
+        size_t best_distance = 3;
+        for (size_t j = 0; j < count; j++) {
+            size_t d = edit_distance(e->key, opts[j].name);
+            if (d < best_distance)
+                best = opts[j].name, best_distance = d;
+        }
+        if (best) {
+            diags_error(diags,
+                        "%s:%d: [%s] %s: unknown option; did you mean '%s'?",
+                        src->path, e->line, src->name, e->key, best);
+            continue;
+        }
+        struct buf known = {0};
+        for (size_t j = 0; j < count; j++)
+            buf_printf(&known, "%s%s", j ? ", " : "", opts[j].name);
+        diags_error(diags, "%s:%d: [%s] %s: unknown option; known: %s",
+                    src->path, e->line, src->name, e->key,
+                    count ? known.data : "(none)");
+        buf_free(&known);
+    }
+}
+
+void options_free(const sluice_option *opts, size_t count, void *config)
+{
+    if (!config)
+        return;
+    for (size_t i = 0; i < count; i++)
+        free_field(&opts[i], config);
+}
+
+void option_format_value(const sluice_option *o, const void *config,
+                         struct buf *out)
+{
+    void *f = field(o, (void *)config);
+    char text[64];
+    if (o->flags & SLUICE_OPTION_SECRET) {
+        buf_puts(out, REDACT_MASK);
+        return;
+    }
+    switch (o->type) {
+    case SLUICE_OPTION_STRING:
+        if (o->flags & SLUICE_OPTION_URL)
+            redact_url(*(char **)f ? *(char **)f : "", out);
+        else
+            buf_puts(out, *(char **)f ? *(char **)f : "");
+        return;
+    case SLUICE_OPTION_LIST: {
+        const sluice_string_list *l = f;
+        for (size_t i = 0; i < l->count; i++)
+            buf_printf(out, "%s%s", i ? ", " : "", l->items[i]);
+        return;
+    }
+    case SLUICE_OPTION_BOOL:
+        buf_puts(out, *(bool *)f ? "true" : "false");
+        return;
+    case SLUICE_OPTION_ENUM:
+        buf_puts(out, o->allowed[*(int *)f]);
+        return;
+    default:
+        format_number(o, *(int64_t *)f, text, sizeof text);
+        buf_puts(out, text);
+    }
+}
+
+/* "integer, 1 to 90" / "enum: a, b" / "string, secret" */
+static void describe_type(const sluice_option *o, struct buf *out)
+{
+    buf_puts(out, option_type_name(o->type));
+    if (o->type == SLUICE_OPTION_ENUM) {
+        buf_puts(out, ": ");
+        format_allowed(o, out);
+    }
+    if (has_range(o)) {
+        buf_puts(out, ", ");
+        format_range(o, out);
+    }
+}
+
+static void describe_default(const sluice_option *o, struct buf *out)
+{
+    if (o->flags & SLUICE_OPTION_REQUIRED)
+        buf_puts(out, "required");
+    else if (o->default_value && o->default_value[0] &&
+             (o->flags & SLUICE_OPTION_SECRET))
+        buf_puts(out, REDACT_MASK);
+    else if (o->default_value && o->default_value[0] &&
+             (o->flags & SLUICE_OPTION_URL))
+        redact_url(o->default_value, out);
+    else if (o->default_value && o->default_value[0])
+        buf_puts(out, o->default_value);
+    else
+        buf_puts(out, "none");
+}
+
+static void markdown_cell(struct buf *out, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (*p == '|')
+            buf_puts(out, "\\|");
+        else if (*p == '\n')
+            buf_puts(out, " ");
+        else
+            buf_append(out, p, 1);
+    }
+}
+
+void options_describe(const sluice_option *opts, size_t count, bool markdown,
+                      struct buf *out)
+{
+    if (!count) {
+        buf_puts(out, markdown ? "This plugin has no options.\n"
+                               : "  (no options)\n");
+        return;
+    }
+    if (markdown)
+        buf_puts(out, "| option | type | default | description |\n"
+                      "|---|---|---|---|\n");
+    for (size_t i = 0; i < count; i++) {
+        const sluice_option *o = &opts[i];
+        struct buf type = {0}, def = {0};
+        describe_type(o, &type);
+        describe_default(o, &def);
+        const char *secret = (o->flags & SLUICE_OPTION_SECRET) ? " Secret: "
+                                                                 "never "
+                                                                 "printed."
+                                                               : "";
+        if (markdown) {
+            buf_printf(out, "| `%s` | ", o->name);
+            markdown_cell(out, type.data);
+            buf_puts(out, " | ");
+            markdown_cell(out, def.data);
+            buf_puts(out, " | ");
+            markdown_cell(out, o->description);
+            buf_printf(out, "%s |\n", secret);
+        } else {
+            bool required = o->flags & SLUICE_OPTION_REQUIRED;
+            buf_printf(out, "  %s (%s; %s%s)\n      %s%s\n", o->name,
+                       type.data, required ? "" : "default: ", def.data,
+                       o->description, secret);
+        }
+        buf_free(&type);
+        buf_free(&def);
+    }
+}

@@ -1,0 +1,66 @@
+/* options.h: the option-table engine, shared by the framework's own
+ * sections and every plugin's (the tables are sluice_option arrays, see
+ * sdk/include/sluice/options.h).
+ *
+ * From one table it checks the table itself (at plugin registration),
+ * fills a config struct from an INI section with every error named by
+ * file, line, section and key, frees what it filled, prints values with
+ * secrets masked, and writes the documentation. */
+#ifndef SLUICE_CONFIG_OPTIONS_H
+#define SLUICE_CONFIG_OPTIONS_H
+
+#include <sluice/options.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../util/buf.h"
+#include "../util/error.h"
+#include "ini_doc.h"
+
+
+/* Where a section's values come from, for messages. `section` may be NULL
+ * (the file has no such section: defaults only); then errors point at
+ * `line`, the place that made the section necessary. */
+struct option_source {
+    const char *path;
+    const char *name; /* the section name as written, e.g. "pipe a.sink" */
+    struct ini_section *section;
+    int line;
+};
+
+/* Checks a table: names, types, offsets inside config_size, ENUM values,
+ * ranges, and that every default parses and lies in range. */
+int options_check_table(const sluice_option *opts, size_t count,
+                        size_t config_size, struct error *err);
+
+/* Fills `config` (zeroed, of the size the table was checked against) from
+ * the section, applying defaults; marks the entries it used. Errors go to
+ * `diags`; on error the struct may be partly filled (free it anyway). */
+void options_apply(const sluice_option *opts, size_t count,
+                   const struct option_source *src, void *config,
+                   struct diags *diags);
+
+/* Reports every entry of the section that no option used. */
+void options_report_unknown(const sluice_option *opts, size_t count,
+                            const struct option_source *src,
+                            struct diags *diags);
+
+/* Frees the strings and lists that options_apply put into `config`. */
+void options_free(const sluice_option *opts, size_t count, void *config);
+
+/* Parses one value into its field (used for defaults and entries). The
+ * message never repeats the value of a secret. */
+int option_parse(const sluice_option *o, const char *text, void *config,
+                 struct error *err);
+
+/* The value of a filled field, as text; secrets masked (util/redact.h). */
+void option_format_value(const sluice_option *o, const void *config,
+                         struct buf *out);
+
+const char *option_type_name(sluice_option_type type);
+
+/* Documentation of a table: plain text or a Markdown table. */
+void options_describe(const sluice_option *opts, size_t count, bool markdown,
+                      struct buf *out);
+
+#endif

@@ -1,0 +1,203 @@
+/* batch.c: framed record batches (see batch.h). */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/mem.h"
+
+#define FRAME_FIELD_MAX 0x7fffffffu
+
+static const char *op_names[] = {
+    [SLUICE_OP_SNAPSHOT] = "snapshot", [SLUICE_OP_INSERT] = "insert",
+    [SLUICE_OP_UPDATE] = "update",     [SLUICE_OP_REPLACE] = "replace",
+    [SLUICE_OP_DELETE] = "delete",
+};
+
+const char *op_name(sluice_op op)
+{
+    if (op < SLUICE_OP_SNAPSHOT || op > SLUICE_OP_DELETE)
+        return "unknown";
+    return op_names[op];
+}
+
+int op_from_name(const char *name)
+{
+    for (int op = SLUICE_OP_SNAPSHOT; op <= SLUICE_OP_DELETE; op++)
+        if (strcmp(name, op_names[op]) == 0)
+            return op;
+    return -1;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+void batch_init(struct sluice_batch *b, size_t max_records, size_t max_bytes)
+{
+    memset(b, 0, sizeof *b);
+    b->max_records = max_records;
+    b->max_bytes = max_bytes;
+}
+
+void batch_reset(struct sluice_batch *b)
+{
+    buf_reset(&b->frames);
+    buf_reset(&b->position);
+    b->count = 0;
+    b->has_position = false;
+}
+
+void batch_free(struct sluice_batch *b)
+{
+    buf_free(&b->frames);
+    buf_free(&b->position);
+    free(b->offsets);
+    memset(b, 0, sizeof *b);
+}
+
+static void index_frame(struct sluice_batch *b, size_t offset)
+{
+    XGROW(b->offsets, b->cap, b->count + 1);
+    b->offsets[b->count++] = offset;
+}
+
+sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
+                        sluice_error *err)
+{
+    sluice_record r = {0};
+    if (!rec || rec->size < offsetof(sluice_record, version) + sizeof r.version)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "batch_add: record size %u is too small (set "
+                           ".size = sizeof(sluice_record))",
+                           rec ? rec->size : 0);
+    memcpy(&r, rec, rec->size < sizeof r ? rec->size : sizeof r);
+    if (r.op < SLUICE_OP_SNAPSHOT || r.op > SLUICE_OP_DELETE)
+        return sluice_fail(err, SLUICE_FATAL, "batch_add: unknown op %d",
+                           (int)r.op);
+    if (!r.table || !r.table_len || !r.key || !r.key_len)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "batch_add: a record needs a table and a key");
+    if (r.table_len > FRAME_FIELD_MAX || r.key_len > FRAME_FIELD_MAX ||
+        r.doc_len > FRAME_FIELD_MAX || (r.doc_len && !r.doc))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "batch_add: record of table '%.*s' is too large",
+                           (int)(r.table_len > 64 ? 64 : r.table_len),
+                           r.table);
+    unsigned char head[BATCH_FRAME_HEADER];
+    head[0] = (unsigned char)r.op;
+    put_u64(head + 1, r.version);
+    put_u32(head + 9, (uint32_t)r.table_len);
+    put_u32(head + 13, (uint32_t)r.key_len);
+    put_u32(head + 17, (uint32_t)r.doc_len);
+    size_t offset = b->frames.len;
+    buf_reserve(&b->frames, sizeof head + r.table_len + r.key_len + r.doc_len);
+    buf_append(&b->frames, head, sizeof head);
+    buf_append(&b->frames, r.table, r.table_len);
+    buf_append(&b->frames, r.key, r.key_len);
+    buf_append(&b->frames, r.doc, r.doc_len);
+    index_frame(b, offset);
+    return SLUICE_OK;
+}
+
+int batch_full(const sluice_batch *b)
+{
+    return (b->max_records && b->count >= b->max_records) ||
+           (b->max_bytes && b->frames.len >= b->max_bytes);
+}
+
+sluice_status batch_set_position(sluice_batch *b, const void *position,
+                                 size_t len, sluice_error *err)
+{
+    if (len && !position)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "batch_set_position: position is NULL");
+    buf_reset(&b->position);
+    buf_append(&b->position, position, len);
+    b->has_position = true;
+    return SLUICE_OK;
+}
+
+size_t batch_count(const sluice_batch *b)
+{
+    return b->count;
+}
+
+size_t batch_bytes(const sluice_batch *b)
+{
+    return b->frames.len;
+}
+
+int batch_get(const sluice_batch *b, size_t index, sluice_record *out)
+{
+    if (index >= b->count || !out || out->size < sizeof(uint32_t))
+        return -1;
+    const unsigned char *p =
+        (const unsigned char *)b->frames.data + b->offsets[index];
+    sluice_record r = {.size = out->size};
+    r.op = (sluice_op)p[0];
+    r.version = get_u64(p + 1);
+    r.table_len = get_u32(p + 9);
+    r.key_len = get_u32(p + 13);
+    r.doc_len = get_u32(p + 17);
+    r.table = (const char *)p + BATCH_FRAME_HEADER;
+    r.key = r.table + r.table_len;
+    r.doc = r.key + r.key_len;
+    memcpy(out, &r, out->size < sizeof r ? out->size : sizeof r);
+    return 0;
+}
+
+int batch_load(struct sluice_batch *b, const void *blob, size_t len,
+               struct error *err)
+{
+    batch_reset(b);
+    const unsigned char *p = blob;
+    size_t at = 0;
+    while (at < len) {
+        if (len - at < BATCH_FRAME_HEADER)
+            return error_set(err, "batch blob: truncated frame header at "
+                                  "byte %zu of %zu",
+                             at, len);
+        uint64_t body = (uint64_t)get_u32(p + at + 9) + get_u32(p + at + 13) +
+                        get_u32(p + at + 17);
+        if (p[at] < SLUICE_OP_SNAPSHOT || p[at] > SLUICE_OP_DELETE)
+            return error_set(err, "batch blob: unknown op %u at byte %zu",
+                             p[at], at);
+        if (body > len - at - BATCH_FRAME_HEADER)
+            return error_set(err, "batch blob: frame at byte %zu runs past "
+                                  "the end (%zu bytes)",
+                             at, len);
+        at += BATCH_FRAME_HEADER + (size_t)body;
+    }
+    buf_append(&b->frames, blob, len);
+    for (at = 0; at < len;) {
+        index_frame(b, at);
+        at += BATCH_FRAME_HEADER + get_u32(p + at + 9) + get_u32(p + at + 13) +
+              get_u32(p + at + 17);
+    }
+    return 0;
+}

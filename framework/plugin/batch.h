@@ -1,0 +1,53 @@
+/* batch.h: the core's batch (sluice_batch of the SDK). Records are framed
+ * one after another in one buffer, which is exactly the blob the hub
+ * stores for a publication event; an index of offsets makes them
+ * addressable. A frame is: op (u8), version (u64 LE), then the lengths of
+ * table, key and doc (u32 LE each), then those bytes.
+ *
+ * A batch is owned by whoever initialized it; sinks borrow it for a call. */
+#ifndef SLUICE_PLUGIN_BATCH_H
+#define SLUICE_PLUGIN_BATCH_H
+
+#include <sluice/sluice.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../util/buf.h"
+#include "../util/error.h"
+
+#define BATCH_FRAME_HEADER 21
+
+struct sluice_batch {
+    struct buf frames;
+    size_t *offsets;
+    size_t count, cap;
+    struct buf position;
+    bool has_position;
+    size_t max_records; /* batch_full when reached; 0: no limit */
+    size_t max_bytes;
+};
+
+void batch_init(struct sluice_batch *b, size_t max_records, size_t max_bytes);
+/* Empties the batch, keeping its memory and limits. */
+void batch_reset(struct sluice_batch *b);
+void batch_free(struct sluice_batch *b);
+/* Replaces the contents with the frames of `blob`; refuses a blob whose
+ * frames do not add up, naming the byte offset. */
+int batch_load(struct sluice_batch *b, const void *blob, size_t len,
+               struct error *err);
+
+/* The host API functions. */
+sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
+                        sluice_error *err);
+int batch_full(const sluice_batch *b);
+sluice_status batch_set_position(sluice_batch *b, const void *position,
+                                 size_t len, sluice_error *err);
+size_t batch_count(const sluice_batch *b);
+size_t batch_bytes(const sluice_batch *b);
+int batch_get(const sluice_batch *b, size_t index, sluice_record *out);
+
+const char *op_name(sluice_op op);
+/* -1 when the name is not an operation. */
+int op_from_name(const char *name);
+
+#endif

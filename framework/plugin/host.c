@@ -1,0 +1,213 @@
+/* host.c: the host API table that every plugin receives, the registrar
+ * behind its registration functions, and plugin contexts (log names and
+ * metrics). The table is a constant: its functions are thread-safe. */
+#include "host.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../maintenance/plan.h"
+#include "../util/log.h"
+#include "../util/mem.h"
+#include "batch.h"
+#include "values.h"
+
+void registrar_release(struct sluice_registrar *reg)
+{
+    for (size_t i = 0; i < reg->count; i++)
+        plugin_free(reg->plugins[i]);
+    free(reg->plugins);
+    reg->plugins = NULL;
+    reg->count = reg->cap = 0;
+}
+
+static bool registrar_has(const sluice_registrar *reg, const char *name)
+{
+    for (size_t i = 0; i < reg->count; i++)
+        if (strcmp(reg->plugins[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+static sluice_status registrar_add(sluice_registrar *reg,
+                                   enum plugin_kind kind, const void *info,
+                                   size_t size, sluice_error *err)
+{
+    if (!reg)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "registration outside the module's init");
+    struct plugin *p = NULL;
+    struct error why;
+    int rc = plugin_from_info(kind, info, size, &p, &why);
+    if (rc == 0 && registrar_has(reg, p->name))
+        rc = error_set(&why, "the module registers '%s' twice", p->name);
+    if (rc < 0) {
+        plugin_free(p);
+        if (!reg->failed)
+            reg->error = why;
+        reg->failed = true;
+        return sluice_fail(err, SLUICE_FATAL, "%s", why.message);
+    }
+    XGROW(reg->plugins, reg->cap, reg->count + 1);
+    reg->plugins[reg->count++] = p;
+    return SLUICE_OK;
+}
+
+static sluice_status register_source(sluice_registrar *reg,
+                                     const sluice_source_info *info,
+                                     size_t size, sluice_error *err)
+{
+    return registrar_add(reg, PLUGIN_SOURCE, info, size, err);
+}
+
+static sluice_status register_sink(sluice_registrar *reg,
+                                   const sluice_sink_info *info, size_t size,
+                                   sluice_error *err)
+{
+    return registrar_add(reg, PLUGIN_SINK, info, size, err);
+}
+
+static sluice_status register_retention(sluice_registrar *reg,
+                                        const sluice_retention_info *info,
+                                        size_t size, sluice_error *err)
+{
+    return registrar_add(reg, PLUGIN_RETENTION, info, size, err);
+}
+
+static void host_log(sluice_context *ctx, sluice_log_level level,
+                     const char *message)
+{
+    if (level < SLUICE_LOG_ERROR || level > SLUICE_LOG_DEBUG)
+        level = SLUICE_LOG_INFO;
+    log_msg(level, ctx ? ctx->who : "plugin", "%s", message ? message : "");
+}
+
+static void *host_alloc(size_t size)
+{
+    return malloc(size);
+}
+
+static void *host_realloc(void *ptr, size_t size)
+{
+    return realloc(ptr, size);
+}
+
+static void host_free(void *ptr)
+{
+    free(ptr);
+}
+
+static int64_t clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+static int64_t monotonic_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+static struct metric *metric_slot(sluice_context *ctx, const char *name,
+                                  bool gauge)
+{
+    for (size_t i = 0; i < ctx->metric_count; i++)
+        if (strcmp(ctx->metrics[i].name, name) == 0)
+            return &ctx->metrics[i];
+    XGROW(ctx->metrics, ctx->metric_cap, ctx->metric_count + 1);
+    struct metric *m = &ctx->metrics[ctx->metric_count++];
+    *m = (struct metric){xstrdup(name), gauge, 0};
+    return m;
+}
+
+static void counter_add(sluice_context *ctx, const char *name, uint64_t delta)
+{
+    if (!ctx || !name)
+        return;
+    pthread_mutex_lock(&ctx->lock);
+    metric_slot(ctx, name, false)->value += (double)delta;
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+static void gauge_set(sluice_context *ctx, const char *name, double value)
+{
+    if (!ctx || !name)
+        return;
+    pthread_mutex_lock(&ctx->lock);
+    metric_slot(ctx, name, true)->value = value;
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+double context_metric(sluice_context *ctx, const char *name)
+{
+    double v = 0;
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < ctx->metric_count; i++)
+        if (strcmp(ctx->metrics[i].name, name) == 0)
+            v = ctx->metrics[i].value;
+    pthread_mutex_unlock(&ctx->lock);
+    return v;
+}
+
+sluice_context *context_new(const char *plugin, const char *pipe)
+{
+    sluice_context *ctx = xcalloc(1, sizeof *ctx);
+    ctx->plugin = xstrdup(plugin);
+    ctx->pipe = pipe ? xstrdup(pipe) : NULL;
+    ctx->who = pipe ? xasprintf("%s[%s]", plugin, pipe) : xstrdup(plugin);
+    pthread_mutex_init(&ctx->lock, NULL);
+    return ctx;
+}
+
+void context_free(sluice_context *ctx)
+{
+    if (!ctx)
+        return;
+    for (size_t i = 0; i < ctx->metric_count; i++)
+        free(ctx->metrics[i].name);
+    free(ctx->metrics);
+    pthread_mutex_destroy(&ctx->lock);
+    free(ctx->who);
+    free(ctx->plugin);
+    free(ctx->pipe);
+    free(ctx);
+}
+
+static const sluice_host_api table = {
+    .size = sizeof(sluice_host_api),
+    .abi_major = SLUICE_ABI_MAJOR,
+    .abi_minor = SLUICE_ABI_MINOR,
+    .version = SLUICE_VERSION,
+    .register_source = register_source,
+    .register_sink = register_sink,
+    .register_retention = register_retention,
+    .log = host_log,
+    .alloc = host_alloc,
+    .realloc = host_realloc,
+    .free = host_free,
+    .now_ms = now_ms,
+    .monotonic_ms = monotonic_ms,
+    .batch_add = batch_add,
+    .batch_full = batch_full,
+    .batch_set_position = batch_set_position,
+    .batch_count = batch_count,
+    .batch_bytes = batch_bytes,
+    .batch_get = batch_get,
+    .values_add = values_add,
+    .counter_add = counter_add,
+    .gauge_set = gauge_set,
+    .plan_cutoff = plan_cutoff,
+    .plan_delete = plan_delete,
+};
+
+const sluice_host_api *host_api(void)
+{
+    return &table;
+}

@@ -1,0 +1,53 @@
+/* host.h: the core's side of the host API table (sdk/include/sluice/
+ * host.h): the table itself, the registrar that collects a module's
+ * registrations during init, and plugin contexts with their metrics. */
+#ifndef SLUICE_PLUGIN_HOST_H
+#define SLUICE_PLUGIN_HOST_H
+
+#include <pthread.h>
+#include <sluice/sluice.h>
+#include <stdbool.h>
+
+#include "../util/error.h"
+#include "plugin.h"
+
+struct sluice_registrar {
+    struct module *module;
+    struct plugin **plugins;
+    size_t count, cap;
+    bool failed; /* a registration was refused: the module is refused */
+    struct error error;
+};
+
+/* Frees the plugins a refused module had registered. */
+void registrar_release(struct sluice_registrar *reg);
+
+/* The one host table of this process. */
+const sluice_host_api *host_api(void);
+
+struct metric {
+    char *name;
+    bool gauge;
+    double value;
+};
+
+struct sluice_context {
+    char *who; /* "plugin[pipe]" or "plugin", for log lines */
+    char *plugin;
+    char *pipe; /* may be NULL */
+    pthread_mutex_t lock;
+    struct metric *metrics;
+    size_t metric_count, metric_cap;
+};
+
+sluice_context *context_new(const char *plugin, const char *pipe);
+void context_free(sluice_context *ctx);
+/* The value of a metric, or 0 when it was never set. */
+double context_metric(sluice_context *ctx, const char *name);
+
+/* loader.c: opens one file (see registry_load_file for the rules). */
+int module_open(const char *path, struct module **out_module,
+                struct plugin ***out_plugins, size_t *out_count,
+                struct error *err);
+
+#endif

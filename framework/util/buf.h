@@ -1,0 +1,27 @@
+/* buf.h: a growable byte buffer, always NUL-terminated after `len` bytes so
+ * that text built in it can be used as a C string. Owns its bytes. */
+#ifndef SLUICE_UTIL_BUF_H
+#define SLUICE_UTIL_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hands the bytes to the caller (who frees them) and empties the buffer. */
+char *buf_take(struct buf *b);
+
+#endif

@@ -1,0 +1,37 @@
+/* error.h: errors as values. A function that can fail returns -1 and writes
+ * a message into a `struct error` its caller owns; a message says what was
+ * wrong and where (file and line, option, plugin file, server reply).
+ *
+ * `struct diags` collects many messages at once, for checks that should
+ * report every problem in one pass (a config file). */
+#ifndef SLUICE_UTIL_ERROR_H
+#define SLUICE_UTIL_ERROR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+struct error {
+    char message[1024];
+};
+
+/* Writes the message and returns -1. */
+int error_set(struct error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Puts "prefix: " in front of the message already there; returns -1. */
+int error_prefix(struct error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+struct diags {
+    char **errors;
+    size_t count, cap;
+    char **warnings;
+    size_t warning_count, warning_cap;
+};
+
+void diags_error(struct diags *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void diags_warning(struct diags *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void diags_free(struct diags *d);
+
+#endif

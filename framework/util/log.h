@@ -1,0 +1,16 @@
+/* log.h: log lines on standard error: UTC time, level, who, message. The
+ * levels are the SDK's (sluice_log_level), so plugin lines and core lines
+ * share one filter. Thread-safe: a line is written with one call. */
+#ifndef SLUICE_UTIL_LOG_H
+#define SLUICE_UTIL_LOG_H
+
+#include <sluice/host.h>
+
+void log_set_level(sluice_log_level level);
+sluice_log_level log_level(void);
+/* `who` names the part speaking ("core", "source_mongo[orders]"); NULL for
+ * the core. */
+void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
