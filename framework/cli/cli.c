@@ -197,7 +197,11 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)
 {
-    (void)cmd;
+    if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
+                      strcmp(argv[0], "-h") == 0)) {
+        print_command_help(cmd, stdout);
+        return EXIT_OK;
+    }
     if (argc == 0) {
         print_overview(stdout);
         return EXIT_OK;

@@ -283,6 +283,8 @@ static void resolve_plugin_dirs(struct config *cfg, struct diags *diags)
     cfg->plugin_dirs = xcalloc(path->count, sizeof(char *));
     for (size_t i = 0; i < path->count; i++) {
         const char *dir = path->items[i];
+        while (dir[0] == '.' && dir[1] == '/')
+            dir += 2;
         char *full = dir[0] == '/' ? xstrdup(dir)
                                    : xasprintf("%s/%s", cfg->dir, dir);
         struct stat st;

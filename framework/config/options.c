@@ -81,33 +81,37 @@ static void format_allowed(const sluice_option *o, struct buf *out)
         buf_printf(out, "%s%s", i ? ", " : "", o->allowed[i]);
 }
 
+/* Items are separated by commas and line breaks (a list may go on over
+ * indented lines). An empty item is an error, except next to a line break:
+ * "a,\n  b" is two items. */
 static int parse_list(const char *text, sluice_string_list *list,
                       struct error *err)
 {
     size_t count = 0, cap = 0;
     char **items = NULL;
+    char before = '\0'; /* the separator in front of the item */
     const char *p = text;
     list->count = 0;
     list->items = NULL;
-    if (!*text)
-        return 0;
-    for (;;) {
+    while (*text) {
         const char *end = p + strcspn(p, ",\n");
         const char *a = p, *b = end;
         while (a < b && (*a == ' ' || *a == '\t'))
             a++;
         while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
             b--;
-        if (a == b) {
+        if (a < b) {
+            XGROW(items, cap, count + 1);
+            items[count++] = xstrndup(a, (size_t)(b - a));
+        } else if (before != '\n' && *end != '\n') {
             for (size_t i = 0; i < count; i++)
                 free(items[i]);
             free(items);
             return error_set(err, "item %zu of the list is empty", count + 1);
         }
-        XGROW(items, cap, count + 1);
-        items[count++] = xstrndup(a, (size_t)(b - a));
         if (!*end)
             break;
+        before = *end;
         p = end + 1;
     }
     list->count = count;

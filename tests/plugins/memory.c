@@ -1,0 +1,569 @@
+/* memory.c: in-memory test plugins for framework tests, one module with
+ * two plugins.
+ *
+ * memory_source generates deterministic records: `rows` snapshot rows per
+ * table (keys 0..rows-1, split into `partitions` key ranges), then
+ * `changes` inserts as change data (keys from `rows` on, spread over the
+ * tables). Positions are text, so tests can read them.
+ *
+ * memory_sink keeps what it is given, as ReplacingMergeTree would: per
+ * table and key, the row with the highest version. With `output`, each
+ * flush writes every table, sorted, as JSON lines. `fail_writes` makes the
+ * first N writes return SLUICE_RETRY. */
+#include <sluice/sluice.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const sluice_host_api *host;
+
+/* ---- memory_source ---------------------------------------------------- */
+
+struct source_config {
+    sluice_string_list tables;
+    int64_t rows;
+    int64_t partitions;
+    int64_t changes;
+};
+
+static const sluice_option source_options[] = {
+    {.type = SLUICE_OPTION_LIST, .name = "tables", .default_value = "items",
+     .offset = offsetof(struct source_config, tables),
+     .description = "The tables the source has."},
+    {.type = SLUICE_OPTION_INT, .name = "rows", .default_value = "10",
+     .flags = SLUICE_OPTION_RANGE, .offset = offsetof(struct source_config, rows),
+     .min = 0, .max = 100000000, .description = "Snapshot rows per table."},
+    {.type = SLUICE_OPTION_INT, .name = "partitions", .default_value = "1",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct source_config, partitions), .min = 1, .max = 64,
+     .description = "Snapshot partitions per table."},
+    {.type = SLUICE_OPTION_INT, .name = "changes", .default_value = "0",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct source_config, changes), .min = 0,
+     .max = 100000000, .description = "Inserts streamed as change data."},
+    {0},
+};
+
+struct source {
+    const struct source_config *cfg;
+    int64_t next_change; /* CDC position: index of the next change */
+    int64_t acked;
+    char **tables;       /* the tables CDC follows */
+    size_t table_count;
+};
+
+static sluice_status source_open(sluice_context *ctx, const void *config,
+                                 void **instance, sluice_error *err)
+{
+    (void)ctx;
+    struct source *s = calloc(1, sizeof *s);
+    if (!s)
+        return sluice_fail(err, SLUICE_FATAL, "memory_source: out of memory");
+    s->cfg = config;
+    s->acked = -1;
+    *instance = s;
+    return SLUICE_OK;
+}
+
+static void free_tables(struct source *s)
+{
+    for (size_t i = 0; i < s->table_count; i++)
+        free(s->tables[i]);
+    free(s->tables);
+    s->tables = NULL;
+    s->table_count = 0;
+}
+
+static void source_close(void *instance)
+{
+    struct source *s = instance;
+    free_tables(s);
+    free(s);
+}
+
+static sluice_status source_list_tables(void *instance, sluice_values *out,
+                                        sluice_error *err)
+{
+    struct source *s = instance;
+    for (size_t i = 0; i < s->cfg->tables.count; i++) {
+        const char *t = s->cfg->tables.items[i];
+        if (host->values_add(out, t, strlen(t), err) != SLUICE_OK)
+            return SLUICE_FATAL;
+    }
+    return SLUICE_OK;
+}
+
+static sluice_status add_row(sluice_batch *batch, const char *table,
+                             sluice_op op, int64_t key, uint64_t version,
+                             sluice_error *err)
+{
+    char k[32], doc[256];
+    int kl = snprintf(k, sizeof k, "%lld", (long long)key);
+    int dl = snprintf(doc, sizeof doc, "{\"_id\":%lld,\"table\":\"%s\"}",
+                      (long long)key, table);
+    sluice_record r = {.size = sizeof r, .op = op, .table = table,
+                       .table_len = strlen(table), .key = k,
+                       .key_len = (size_t)kl, .doc = doc,
+                       .doc_len = (size_t)dl, .version = version};
+    return host->batch_add(batch, &r, err);
+}
+
+static sluice_status source_snapshot_begin(void *instance, sluice_values *out,
+                                           sluice_error *err)
+{
+    (void)instance;
+    return host->values_add(out, "0", 1, err);
+}
+
+/* A partition's progress: "FIRST-END@NEXT", keys FIRST <= k < END. */
+static sluice_status source_partitions(void *instance, const char *table,
+                                       sluice_values *out, sluice_error *err)
+{
+    struct source *s = instance;
+    (void)table;
+    int64_t n = s->cfg->partitions, rows = s->cfg->rows;
+    for (int64_t i = 0; i < n; i++) {
+        char p[64];
+        int64_t first = rows * i / n, end = rows * (i + 1) / n;
+        int len = snprintf(p, sizeof p, "%lld-%lld@%lld", (long long)first,
+                           (long long)end, (long long)first);
+        if (host->values_add(out, p, (size_t)len, err) != SLUICE_OK)
+            return SLUICE_FATAL;
+    }
+    return SLUICE_OK;
+}
+
+static sluice_status source_snapshot_next(void *instance, const char *table,
+                                          const void *progress, size_t len,
+                                          sluice_batch *batch,
+                                          sluice_error *err)
+{
+    (void)instance;
+    char text[64];
+    long long first, end, next;
+    if (len >= sizeof text)
+        return sluice_fail(err, SLUICE_FATAL, "memory_source: bad progress");
+    memcpy(text, progress, len);
+    text[len] = '\0';
+    if (sscanf(text, "%lld-%lld@%lld", &first, &end, &next) != 3)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "memory_source: bad progress '%s'", text);
+    while (next < end && !host->batch_full(batch)) {
+        if (add_row(batch, table, SLUICE_OP_SNAPSHOT, next, 1, err) !=
+            SLUICE_OK)
+            return SLUICE_FATAL;
+        next++;
+    }
+    int n = snprintf(text, sizeof text, "%lld-%lld@%lld", first, end, next);
+    if (host->batch_set_position(batch, text, (size_t)n, err) != SLUICE_OK)
+        return SLUICE_FATAL;
+    return next >= end ? SLUICE_DONE : SLUICE_OK;
+}
+
+static sluice_status source_estimate(void *instance, const char *table,
+                                     uint64_t *rows, sluice_error *err)
+{
+    struct source *s = instance;
+    (void)table;
+    (void)err;
+    *rows = (uint64_t)s->cfg->rows;
+    return SLUICE_OK;
+}
+
+static int64_t parse_position(const void *position, size_t len)
+{
+    char text[32];
+    if (len == 0 || len >= sizeof text)
+        return -1;
+    memcpy(text, position, len);
+    text[len] = '\0';
+    return strtoll(text, NULL, 10);
+}
+
+static sluice_status source_cdc_start(void *instance,
+                                      const char *const *tables, size_t count,
+                                      const void *position, size_t len,
+                                      sluice_error *err)
+{
+    struct source *s = instance;
+    int64_t at = parse_position(position, len);
+    if (at < 0)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "memory_source: bad CDC position");
+    free_tables(s);
+    s->tables = calloc(count ? count : 1, sizeof *s->tables);
+    for (size_t i = 0; s->tables && i < count; i++)
+        s->tables[s->table_count++] = strdup(tables[i]);
+    s->next_change = at;
+    return SLUICE_OK;
+}
+
+static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
+                                     int64_t timeout_ms, sluice_error *err)
+{
+    struct source *s = instance;
+    if (s->next_change >= s->cfg->changes || s->table_count == 0) {
+        int64_t wait = timeout_ms < 20 ? timeout_ms : 20;
+        struct timespec ts = {0, (long)wait * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    while (s->next_change < s->cfg->changes && s->table_count &&
+           !host->batch_full(batch)) {
+        int64_t i = s->next_change;
+        const char *table = s->tables[(size_t)i % s->table_count];
+        if (add_row(batch, table, SLUICE_OP_INSERT, s->cfg->rows + i,
+                    (uint64_t)(2 + i), err) != SLUICE_OK)
+            return SLUICE_FATAL;
+        s->next_change++;
+    }
+    char text[32];
+    int n = snprintf(text, sizeof text, "%lld", (long long)s->next_change);
+    return host->batch_set_position(batch, text, (size_t)n, err);
+}
+
+static sluice_status source_cdc_ack(void *instance, const void *position,
+                                    size_t len, sluice_error *err)
+{
+    struct source *s = instance;
+    int64_t at = parse_position(position, len);
+    if (at < s->acked)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "memory_source: ack went back from %lld to %lld",
+                           (long long)s->acked, (long long)at);
+    s->acked = at;
+    return SLUICE_OK;
+}
+
+static const sluice_source_info memory_source = {
+    .size = sizeof(sluice_source_info),
+    .name = "memory_source",
+    .description = "Test source: deterministic rows and inserts.",
+    .capabilities = SLUICE_SOURCE_SNAPSHOT | SLUICE_SOURCE_CDC,
+    SLUICE_OPTION_TABLE(source_options),
+    .config_size = sizeof(struct source_config),
+    .open = source_open,
+    .close = source_close,
+    .list_tables = source_list_tables,
+    .snapshot_begin = source_snapshot_begin,
+    .snapshot_partitions = source_partitions,
+    .snapshot_next = source_snapshot_next,
+    .estimate_rows = source_estimate,
+    .cdc_start = source_cdc_start,
+    .cdc_poll = source_cdc_poll,
+    .cdc_ack = source_cdc_ack,
+};
+
+/* ---- memory_sink ------------------------------------------------------ */
+
+struct sink_config {
+    const char *output;
+    int64_t fail_writes;
+    const char *password;
+    int64_t pin;
+};
+
+static const sluice_option sink_options[] = {
+    {.type = SLUICE_OPTION_STRING, .name = "output",
+     .offset = offsetof(struct sink_config, output),
+     .description = "A file that each flush rewrites with every table, as "
+                    "sorted JSON lines."},
+    {.type = SLUICE_OPTION_INT, .name = "fail_writes", .default_value = "0",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct sink_config, fail_writes), .min = 0,
+     .max = 1000000, .description = "The first N writes return retry."},
+    {.type = SLUICE_OPTION_STRING, .name = "password", .default_value = "",
+     .flags = SLUICE_OPTION_SECRET,
+     .offset = offsetof(struct sink_config, password),
+     .description = "A secret, to test that secrets are never printed."},
+    {.type = SLUICE_OPTION_INT, .name = "pin", .default_value = "0",
+     .flags = SLUICE_OPTION_SECRET | SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct sink_config, pin), .min = 0, .max = 9999,
+     .description = "A secret number, to test that secrets are never "
+                    "printed, even when out of range."},
+    {0},
+};
+
+struct row {
+    char *table; /* a destination: "items" or "items_resync" */
+    char *key;
+    char *doc;
+    uint64_t version;
+    bool deleted;
+};
+
+struct sink {
+    const struct sink_config *cfg;
+    struct row *rows;
+    size_t count, cap;
+    char **resyncing; /* tables whose writes go to the shadow */
+    size_t resync_count;
+    char **tables;    /* tables set up */
+    size_t table_count;
+    int64_t writes;
+};
+
+static sluice_status sink_open(sluice_context *ctx, const void *config,
+                               void **instance, sluice_error *err)
+{
+    (void)ctx;
+    struct sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return sluice_fail(err, SLUICE_FATAL, "memory_sink: out of memory");
+    s->cfg = config;
+    *instance = s;
+    return SLUICE_OK;
+}
+
+static void free_row(struct row *r)
+{
+    free(r->table);
+    free(r->key);
+    free(r->doc);
+}
+
+static void sink_close(void *instance)
+{
+    struct sink *s = instance;
+    for (size_t i = 0; i < s->count; i++)
+        free_row(&s->rows[i]);
+    for (size_t i = 0; i < s->resync_count; i++)
+        free(s->resyncing[i]);
+    for (size_t i = 0; i < s->table_count; i++)
+        free(s->tables[i]);
+    free(s->rows);
+    free(s->resyncing);
+    free(s->tables);
+    free(s);
+}
+
+static bool has(char **list, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void add_name(char ***list, size_t *n, const char *name)
+{
+    if (has(*list, *n, name))
+        return;
+    *list = realloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = strdup(name);
+}
+
+static void remove_name(char **list, size_t *n, const char *name)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], name) == 0) {
+            free(list[i]);
+            list[i] = list[--*n];
+            return;
+        }
+}
+
+static sluice_status sink_setup(void *instance, const char *table,
+                                sluice_error *err)
+{
+    (void)err;
+    struct sink *s = instance;
+    add_name(&s->tables, &s->table_count, table);
+    return SLUICE_OK;
+}
+
+static struct row *find_row(struct sink *s, const char *table, const char *key,
+                            size_t key_len)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->rows[i].table, table) == 0 &&
+            strlen(s->rows[i].key) == key_len &&
+            memcmp(s->rows[i].key, key, key_len) == 0)
+            return &s->rows[i];
+    return NULL;
+}
+
+/* Keeps the newer of two versions of a key (ReplacingMergeTree). */
+static void upsert(struct sink *s, const char *table, const char *key,
+                   size_t key_len, const char *doc, size_t doc_len,
+                   uint64_t version, bool deleted)
+{
+    struct row *r = find_row(s, table, key, key_len);
+    if (r && r->version > version)
+        return;
+    if (!r) {
+        if (s->count == s->cap) {
+            s->cap = s->cap ? s->cap * 2 : 64;
+            s->rows = realloc(s->rows, s->cap * sizeof *s->rows);
+        }
+        r = &s->rows[s->count++];
+        r->table = strdup(table);
+        r->key = strndup(key, key_len);
+        r->doc = NULL;
+    }
+    free(r->doc);
+    r->doc = strndup(doc ? doc : "", doc_len);
+    r->version = version;
+    r->deleted = deleted;
+}
+
+static sluice_status sink_write(void *instance, const sluice_batch *batch,
+                                sluice_error *err)
+{
+    struct sink *s = instance;
+    if (s->writes++ < s->cfg->fail_writes)
+        return sluice_fail(err, SLUICE_RETRY,
+                           "memory_sink: refusing write %lld of %lld on "
+                           "purpose",
+                           (long long)s->writes, (long long)s->cfg->fail_writes);
+    size_t n = host->batch_count(batch);
+    for (size_t i = 0; i < n; i++) {
+        sluice_record r = {.size = sizeof r};
+        host->batch_get(batch, i, &r);
+        char table[256];
+        snprintf(table, sizeof table, "%.*s", (int)r.table_len, r.table);
+        if (!has(s->tables, s->table_count, table))
+            return sluice_fail(err, SLUICE_FATAL,
+                               "memory_sink: table '%s' was not set up", table);
+        if (has(s->resyncing, s->resync_count, table))
+            strncat(table, "_resync", sizeof table - strlen(table) - 1);
+        upsert(s, table, r.key, r.key_len, r.doc, r.doc_len, r.version,
+               r.op == SLUICE_OP_DELETE);
+    }
+    return SLUICE_OK;
+}
+
+static int compare_rows(const void *a, const void *b)
+{
+    const struct row *x = a, *y = b;
+    int c = strcmp(x->table, y->table);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+static sluice_status sink_flush(void *instance, sluice_error *err)
+{
+    struct sink *s = instance;
+    if (!s->cfg->output)
+        return SLUICE_OK;
+    qsort(s->rows, s->count, sizeof *s->rows, compare_rows);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", s->cfg->output);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return sluice_fail(err, SLUICE_RETRY, "memory_sink: cannot write %s",
+                           tmp);
+    for (size_t i = 0; i < s->count; i++) {
+        const struct row *r = &s->rows[i];
+        fprintf(f,
+                "{\"table\":\"%s\",\"key\":%s,\"version\":%llu,"
+                "\"deleted\":%d,\"doc\":%s}\n",
+                r->table, r->key, (unsigned long long)r->version, r->deleted,
+                r->doc[0] ? r->doc : "null");
+    }
+    if (fclose(f) != 0 || rename(tmp, s->cfg->output) != 0)
+        return sluice_fail(err, SLUICE_RETRY, "memory_sink: cannot write %s",
+                           s->cfg->output);
+    return SLUICE_OK;
+}
+
+static void drop_rows(struct sink *s, const char *table)
+{
+    for (size_t i = 0; i < s->count;) {
+        if (strcmp(s->rows[i].table, table) == 0) {
+            free_row(&s->rows[i]);
+            s->rows[i] = s->rows[--s->count];
+        } else {
+            i++;
+        }
+    }
+}
+
+static sluice_status sink_resync_begin(void *instance, const char *table,
+                                       sluice_error *err)
+{
+    (void)err;
+    struct sink *s = instance;
+    add_name(&s->resyncing, &s->resync_count, table);
+    return SLUICE_OK;
+}
+
+static sluice_status sink_resync_swap(void *instance, const char *table,
+                                      sluice_error *err)
+{
+    struct sink *s = instance;
+    char shadow[256];
+    snprintf(shadow, sizeof shadow, "%s_resync", table);
+    if (!has(s->resyncing, s->resync_count, table))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "memory_sink: no resync of '%s' to swap", table);
+    /* carry over deletes that only the old table has */
+    for (size_t i = 0; i < s->count; i++) {
+        struct row *r = &s->rows[i];
+        if (strcmp(r->table, table) == 0 && r->deleted &&
+            !find_row(s, shadow, r->key, strlen(r->key))) {
+            free(r->table);
+            r->table = strdup(shadow);
+        }
+    }
+    drop_rows(s, table);
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->rows[i].table, shadow) == 0) {
+            free(s->rows[i].table);
+            s->rows[i].table = strdup(table);
+        }
+    remove_name(s->resyncing, &s->resync_count, table);
+    return SLUICE_OK;
+}
+
+static sluice_status sink_resync_abort(void *instance, const char *table,
+                                       sluice_error *err)
+{
+    (void)err;
+    struct sink *s = instance;
+    char shadow[256];
+    snprintf(shadow, sizeof shadow, "%s_resync", table);
+    drop_rows(s, shadow);
+    remove_name(s->resyncing, &s->resync_count, table);
+    return SLUICE_OK;
+}
+
+static sluice_status sink_drop(void *instance, const char *table,
+                               sluice_error *err)
+{
+    (void)err;
+    struct sink *s = instance;
+    drop_rows(s, table);
+    remove_name(s->tables, &s->table_count, table);
+    return SLUICE_OK;
+}
+
+static const sluice_sink_info memory_sink = {
+    .size = sizeof(sluice_sink_info),
+    .name = "memory_sink",
+    .description = "Test sink: keeps the newest version of every row.",
+    .capabilities = SLUICE_SINK_RESYNC | SLUICE_SINK_DROP,
+    SLUICE_OPTION_TABLE(sink_options),
+    .config_size = sizeof(struct sink_config),
+    .open = sink_open,
+    .close = sink_close,
+    .setup_table = sink_setup,
+    .write = sink_write,
+    .flush = sink_flush,
+    .resync_begin = sink_resync_begin,
+    .resync_swap = sink_resync_swap,
+    .resync_abort = sink_resync_abort,
+    .drop_table = sink_drop,
+};
+
+static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
+                          sluice_error *err)
+{
+    host = api;
+    if (host->register_source(reg, &memory_source, sizeof memory_source,
+                              err) != SLUICE_OK)
+        return SLUICE_FATAL;
+    return host->register_sink(reg, &memory_sink, sizeof memory_sink, err);
+}
+
+SLUICE_MODULE("memory", SLUICE_VERSION, "Apache-2.0",
+              "In-memory test source and sink", init, NULL)

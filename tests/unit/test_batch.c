@@ -1,0 +1,141 @@
+/* test_batch.c: records framed into a batch through the host API, read
+ * back, limits, positions, and blobs loaded back (including corrupt
+ * ones); value lists and metrics of the host table. */
+#include <stdlib.h>
+
+#include "../test.h"
+#include "plugin/batch.h"
+#include "plugin/host.h"
+#include "plugin/values.h"
+
+static const sluice_host_api *host;
+
+static sluice_status add(sluice_batch *b, sluice_op op, const char *key,
+                         const char *doc, uint64_t version)
+{
+    char msg[256] = "";
+    sluice_error err = {msg, sizeof msg};
+    sluice_record r = {.size = sizeof r, .op = op, .table = "orders",
+                       .table_len = 6, .key = key, .key_len = strlen(key),
+                       .doc = doc, .doc_len = doc ? strlen(doc) : 0,
+                       .version = version};
+    return host->batch_add(b, &r, &err);
+}
+
+static void build_and_read(void)
+{
+    struct sluice_batch b;
+    batch_init(&b, 3, 0);
+    CHECK(add(&b, SLUICE_OP_INSERT, "\"a\"", "{\"x\":1}", 7) == SLUICE_OK);
+    CHECK(add(&b, SLUICE_OP_DELETE, "\"b\"", NULL, 8) == SLUICE_OK);
+    CHECK(!host->batch_full(&b));
+    CHECK(add(&b, SLUICE_OP_UPDATE, "\"c\"", "{}", UINT64_MAX) == SLUICE_OK);
+    CHECK(host->batch_full(&b));
+    CHECK(host->batch_count(&b) == 3);
+    sluice_record r = {.size = sizeof r};
+    CHECK(host->batch_get(&b, 1, &r) == 0);
+    CHECK(r.op == SLUICE_OP_DELETE && r.version == 8 && r.doc_len == 0);
+    CHECK(r.key_len == 3 && memcmp(r.key, "\"b\"", 3) == 0);
+    CHECK(host->batch_get(&b, 2, &r) == 0 && r.version == UINT64_MAX);
+    CHECK(host->batch_get(&b, 3, &r) == -1);
+
+    /* a reader built against a smaller record gets only its prefix */
+    sluice_record small;
+    memset(&small, 0x5a, sizeof small);
+    small.size = offsetof(sluice_record, doc);
+    CHECK(host->batch_get(&b, 0, &small) == 0);
+    CHECK(small.key_len == 3);
+    CHECK(small.version == 0x5a5a5a5a5a5a5a5aull); /* untouched */
+
+    char msg[64] = "";
+    sluice_error err = {msg, sizeof msg};
+    CHECK(host->batch_set_position(&b, "tok", 3, &err) == SLUICE_OK);
+    CHECK(b.has_position && b.position.len == 3);
+
+    /* the frames are the blob: load them back */
+    struct sluice_batch copy;
+    struct error e;
+    batch_init(&copy, 0, 0);
+    CHECK(batch_load(&copy, b.frames.data, b.frames.len, &e) == 0);
+    CHECK(host->batch_count(&copy) == 3);
+    CHECK(host->batch_get(&copy, 0, &r) == 0);
+    CHECK(r.doc_len == 7 && memcmp(r.doc, "{\"x\":1}", 7) == 0);
+    CHECK(batch_load(&copy, b.frames.data, b.frames.len - 1, &e) < 0);
+    CHECK_CONTAINS(e.message, "runs past the end");
+    CHECK(batch_load(&copy, b.frames.data, 5, &e) < 0);
+    CHECK_CONTAINS(e.message, "truncated frame header");
+    batch_free(&copy);
+    batch_reset(&b);
+    CHECK(host->batch_count(&b) == 0 && !b.has_position);
+    batch_free(&b);
+}
+
+static void refuses_bad_records(void)
+{
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    char msg[256] = "";
+    sluice_error err = {msg, sizeof msg};
+    sluice_record r = {.size = sizeof r, .op = 99, .table = "t",
+                       .table_len = 1, .key = "1", .key_len = 1};
+    CHECK(host->batch_add(&b, &r, &err) == SLUICE_FATAL);
+    CHECK_CONTAINS(msg, "unknown op 99");
+    r.op = SLUICE_OP_INSERT;
+    r.key_len = 0;
+    CHECK(host->batch_add(&b, &r, &err) == SLUICE_FATAL);
+    CHECK_CONTAINS(msg, "needs a table and a key");
+    r.key_len = 1;
+    r.size = 8;
+    CHECK(host->batch_add(&b, &r, &err) == SLUICE_FATAL);
+    CHECK_CONTAINS(msg, "record size 8 is too small");
+    CHECK(host->batch_count(&b) == 0);
+    batch_free(&b);
+}
+
+static void byte_limit(void)
+{
+    struct sluice_batch b;
+    batch_init(&b, 0, 64);
+    while (!host->batch_full(&b))
+        CHECK(add(&b, SLUICE_OP_INSERT, "1", "{\"pad\":\"xxxxxxxx\"}", 1) ==
+              SLUICE_OK);
+    CHECK(host->batch_bytes(&b) >= 64);
+    CHECK(host->batch_count(&b) == 2);
+    batch_free(&b);
+}
+
+static void values_and_metrics(void)
+{
+    struct sluice_values v = {0};
+    char msg[64];
+    sluice_error err = {msg, sizeof msg};
+    CHECK(host->values_add(&v, "a\0b", 3, &err) == SLUICE_OK);
+    CHECK(host->values_add(&v, "", 0, &err) == SLUICE_OK);
+    CHECK(v.count == 2 && v.lens[0] == 3 && memcmp(v.items[0], "a\0b", 4) == 0);
+    CHECK(v.items[1][0] == '\0');
+    values_free(&v);
+
+    sluice_context *ctx = context_new("memory_sink", "orders");
+    CHECK_STR(ctx->who, "memory_sink[orders]");
+    host->counter_add(ctx, "rows", 5);
+    host->counter_add(ctx, "rows", 2);
+    host->gauge_set(ctx, "lag_seconds", 1.5);
+    CHECK(context_metric(ctx, "rows") == 7);
+    CHECK(context_metric(ctx, "lag_seconds") == 1.5);
+    CHECK(context_metric(ctx, "unknown") == 0);
+    context_free(ctx);
+    CHECK(host->size == sizeof(sluice_host_api));
+    CHECK(SLUICE_HOST_HAS(host, plan_delete));
+    CHECK(host->now_ms() > 1700000000000LL);
+    CHECK(host->monotonic_ms() >= 0);
+}
+
+int main(void)
+{
+    host = host_api();
+    RUN(build_and_read);
+    RUN(refuses_bad_records);
+    RUN(byte_limit);
+    RUN(values_and_metrics);
+    return TEST_RESULT();
+}
