@@ -120,7 +120,7 @@ int cmd_check(const struct command *cmd, int argc, char **argv)
         }
     }
     diags_free(&diags);
+    config_free(&cfg); /* before the registry its plugins belong to */
     registry_free(&reg);
-    config_free(&cfg);
     return status;
 }

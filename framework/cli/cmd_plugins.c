@@ -80,8 +80,8 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
         if (reg.refused_count)
             status = EXIT_RUNTIME;
     }
+    config_free(&cfg); /* before the registry its plugins belong to */
     registry_free(&reg);
-    config_free(&cfg);
     return status;
 }
 
@@ -155,7 +155,7 @@ int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
             fprintf(stderr, "refused: %s\n", reg.refused[i].reason);
         status = EXIT_USAGE;
     }
+    config_free(&cfg); /* before the registry its plugins belong to */
     registry_free(&reg);
-    config_free(&cfg);
     return status;
 }

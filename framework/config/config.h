@@ -99,6 +99,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
 void config_bind_plugins(struct config *cfg, const struct registry *reg,
                          struct diags *diags);
 
+/* Frees the config; it borrows plugins, so free it before their registry. */
 void config_free(struct config *cfg);
 
 struct pipe_config *config_pipe(const struct config *cfg, const char *name);

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../util/mem.h"
 #include "host.h"
@@ -12,11 +14,27 @@
 
 #ifndef SLUICE_PLUGIN_DIR
 #define SLUICE_PLUGIN_DIR "/usr/local/lib/sluice/plugins"
+#define SLUICE_PLUGIN_DIR_FROM_BIN "../lib/sluice/plugins"
 #endif
 
+/* The plugin directory of the install this program belongs to: found from
+ * the program's own path, so that an install moved to another prefix still
+ * finds its plugins; the configured path when that cannot be read. */
 const char *plugin_install_dir(void)
 {
-    return SLUICE_PLUGIN_DIR;
+    static char *dir; /* computed once, kept for the process */
+    if (dir)
+        return dir;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash = n > 0 ? memrchr(exe, '/', (size_t)n) : NULL;
+    if (slash) {
+        *slash = '\0';
+        dir = xasprintf("%s/%s", exe, SLUICE_PLUGIN_DIR_FROM_BIN);
+    } else {
+        dir = xstrdup(SLUICE_PLUGIN_DIR);
+    }
+    return dir;
 }
 
 void registry_init(struct registry *reg)
