@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../util/mem.h"
 
@@ -147,16 +148,22 @@ int ini_doc_load(const char *path, struct ini_doc *doc, struct diags *diags,
 {
     memset(doc, 0, sizeof *doc);
     doc->path = xstrdup(path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return error_set(err, "%s: cannot read: is a directory, not a config "
+                              "file",
+                         path);
     FILE *f = fopen(path, "r");
     if (!f)
         return error_set(err, "%s: cannot read: %s", path, strerror(errno));
     struct reader r = {.file = f, .path = path, .doc = doc, .diags = diags};
     int bad_line = ini_parse_stream(read_line, &r, on_entry, &r);
-    int read_failed = ferror(f);
+    int read_failed = ferror(f) ? errno : 0;
     fclose(f);
     free(r.line);
     if (read_failed)
-        return error_set(err, "%s: read error after line %d", path, r.lineno);
+        return error_set(err, "%s: read error after line %d: %s", path,
+                         r.lineno, strerror(read_failed));
     if (bad_line > 0)
         diags_error(diags,
                     "%s:%d: syntax error: expected '[section]', 'key = "

@@ -47,6 +47,7 @@ run 2 "$sluice" plugins list --bogus; has "unknown option '--bogus'"
 run 2 "$sluice" plugins list --config; has "option '--config' needs a value"
 run 2 "$sluice" check;               has "which config file?"
 run 2 "$sluice" check "$tmp/nope.ini"; has "$tmp/nope.ini: cannot read: No such file or directory"
+run 2 "$sluice" check "$tmp";         has "$tmp: cannot read: is a directory"
 
 # the shipped plugins
 run 0 "$sluice" plugins list
