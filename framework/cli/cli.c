@@ -11,6 +11,25 @@
 
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 
+#define STORE_HELP                                                            \
+    "  --store URL     the store (sqlite:PATH or postgresql://...); else\n"   \
+    "                  [store] url of --config FILE, else SLUICE_STORE,\n"    \
+    "                  else sqlite:./sluice.db\n"                             \
+    "  --config FILE   take the store from FILE\n"
+
+#define REQUEST_HELP(what, legal)                                             \
+    what "\n"                                                                 \
+    "The request is recorded in the store and carried out by the worker\n"    \
+    "that runs the pipe, within one sync interval. It is refused at once\n"   \
+    "when the pipe's state does not allow it (" legal ").\n"                  \
+    "\n" STORE_HELP                                                           \
+    "  --wait          wait until the request is carried out\n"               \
+    "  --timeout D     how long --wait waits (default 10m)\n"
+
+#define REQUEST_EXIT                                                          \
+    "\nExit status: 0 recorded (with --wait: carried out), 1 refused or\n"    \
+    "failed, 2 bad usage or no such pipe.\n"
+
 static const struct command commands[] = {
     {"check", "CONFIG.ini [--print]",
      "validate a config file and the plugins it names",
@@ -49,6 +68,61 @@ static const struct command commands[] = {
      "\n"
      "Exit status: 0, or 2 when there is no such plugin.\n",
      cmd_plugins_describe},
+    {"status", "[PIPE] [--json] [--store URL] [--config FILE]",
+     "show the state of the pipes",
+     "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"
+     "retry count, last error). With PIPE: everything about it, its tables\n"
+     "and its recent requests.\n"
+     "\n" STORE_HELP
+     "  --json          print JSON\n"
+     "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
+     cmd_status},
+    {"history", "PIPE [--json] [--store URL] [--config FILE]",
+     "show a pipe's state transitions",
+     "Every transition of the pipe, oldest first: when (UTC), from, to,\n"
+     "and why.\n"
+     "\n" STORE_HELP
+     "  --json          print JSON\n"
+     "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
+     cmd_history},
+    {"pause", "PIPE [--wait] [--store URL] [--config FILE]", "pause a pipe",
+     REQUEST_HELP("Stops reading changes: the batch in flight is finished and\n"
+                  "checkpointed, then the pipe is paused. Data already in the\n"
+                  "sink stays; settings can be changed while paused.",
+                  "only a running pipe can be paused") REQUEST_EXIT,
+     cmd_pause},
+    {"resume", "PIPE [--wait] [--store URL] [--config FILE]",
+     "resume a paused pipe",
+     REQUEST_HELP("Resumes change data capture from the checkpoint.",
+                  "only a paused pipe can be resumed") REQUEST_EXIT,
+     cmd_resume},
+    {"resync", "PIPE [--wait] [--store URL] [--config FILE]",
+     "reload every table of a pipe",
+     REQUEST_HELP("Loads every table again into <table>_resync shadows, then\n"
+                  "swaps them in atomically, keeping deletes. The way back\n"
+                  "from failed.",
+                  "running, paused, completed or failed") REQUEST_EXIT,
+     cmd_resync},
+    {"tables add", "PIPE TABLE... [--wait] [--store URL] [--config FILE]",
+     "add tables to a pipe",
+     REQUEST_HELP("Snapshots the new tables while change capture of the others\n"
+                  "waits, then captures changes of all.",
+                  "running or paused") REQUEST_EXIT,
+     cmd_tables_add},
+    {"tables remove",
+     "PIPE TABLE... [--drop-destination] [--wait] [--store URL] [--config FILE]",
+     "remove tables from a pipe",
+     REQUEST_HELP("Stops capturing the tables. Their destination tables are\n"
+                  "kept unless --drop-destination is given.",
+                  "running or paused")
+     "  --drop-destination  drop the destination tables too\n" REQUEST_EXIT,
+     cmd_tables_remove},
+    {"pipe delete", "PIPE [--wait] [--store URL] [--config FILE]",
+     "delete a pipe",
+     REQUEST_HELP("Stops the pipe and removes it with its checkpoints and its\n"
+                  "subscription. Its destination tables are kept.",
+                  "any state") REQUEST_EXIT,
+     cmd_pipe_delete},
     {"help", "[COMMAND...]", "show help for sluice or one of its commands",
      "Without a command, lists the commands; with one, explains it.\n",
      cmd_help},

@@ -47,5 +47,13 @@ int cli_main(int argc, char **argv);
 int cmd_plugins_list(const struct command *cmd, int argc, char **argv);
 int cmd_plugins_describe(const struct command *cmd, int argc, char **argv);
 int cmd_check(const struct command *cmd, int argc, char **argv);
+int cmd_pause(const struct command *cmd, int argc, char **argv);
+int cmd_resume(const struct command *cmd, int argc, char **argv);
+int cmd_resync(const struct command *cmd, int argc, char **argv);
+int cmd_tables_add(const struct command *cmd, int argc, char **argv);
+int cmd_tables_remove(const struct command *cmd, int argc, char **argv);
+int cmd_pipe_delete(const struct command *cmd, int argc, char **argv);
+int cmd_status(const struct command *cmd, int argc, char **argv);
+int cmd_history(const struct command *cmd, int argc, char **argv);
 
 #endif

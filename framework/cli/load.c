@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/mem.h"
+#include "cli.h"
+
 int load_config_and_plugins(const char *config_path, bool bind,
                             struct config *cfg, struct registry *reg,
                             struct diags *diags, struct error *err)
@@ -37,4 +40,42 @@ void print_diags(const struct diags *diags)
         fprintf(stderr, "warning: %s\n", diags->warnings[i]);
     for (size_t i = 0; i < diags->count; i++)
         fprintf(stderr, "error: %s\n", diags->errors[i]);
+}
+
+int open_store(const char *store_flag, const char *config_path,
+               struct store **out)
+{
+    char *url = NULL;
+    if (store_flag) {
+        url = xstrdup(store_flag);
+    } else if (config_path) {
+        struct config cfg;
+        struct diags diags = {0};
+        struct error err;
+        if (config_load(config_path, &cfg, &diags, &err) < 0 || diags.count) {
+            if (diags.count)
+                print_diags(&diags);
+            else
+                fprintf(stderr, "error: %s\n", err.message);
+            diags_free(&diags);
+            config_free(&cfg);
+            return EXIT_USAGE;
+        }
+        if (cfg.store.url)
+            url = xstrdup(cfg.store.url);
+        diags_free(&diags);
+        config_free(&cfg);
+    }
+    if (!url && getenv("SLUICE_STORE") && getenv("SLUICE_STORE")[0])
+        url = xstrdup(getenv("SLUICE_STORE"));
+    if (!url)
+        url = xstrdup(STORE_DEFAULT_URL);
+    struct error err;
+    int rc = store_open(url, out, &err);
+    free(url);
+    if (rc < 0) {
+        fprintf(stderr, "error: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
 }

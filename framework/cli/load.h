@@ -8,6 +8,7 @@
 
 #include "../config/config.h"
 #include "../plugin/plugin.h"
+#include "../store/store.h"
 #include "../util/error.h"
 
 /* Reads `config_path` (when not NULL), then scans the plugin search path
@@ -23,5 +24,11 @@ void print_diags(const struct diags *diags);
 
 /* One warning line per refused plugin file. */
 void warn_refused(const struct registry *reg, struct diags *diags);
+
+/* The store a command uses: --store URL, else [store] url of --config
+ * FILE, else SLUICE_STORE, else sqlite:./sluice.db. Prints why on
+ * failure and returns the exit status; EXIT_OK with *out open. */
+int open_store(const char *store_flag, const char *config_path,
+               struct store **out);
 
 #endif

@@ -298,6 +298,23 @@ static void resolve_plugin_dirs(struct config *cfg, struct diags *diags)
     }
 }
 
+/* sqlite:PATH with a relative PATH: relative to the file, not to where
+ * sluice happens to run. */
+static void resolve_store_url(struct config *cfg)
+{
+    const char *url = cfg->store.url;
+    if (!url || strncmp(url, "sqlite:", 7) != 0)
+        return;
+    const char *path = url + 7;
+    if (path[0] == '/' || !path[0] || strncmp(path, "//", 2) == 0)
+        return;
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    char *full = xasprintf("sqlite:%s/%s", cfg->dir, path);
+    free((char *)cfg->store.url);
+    cfg->store.url = full;
+}
+
 /* Every pipe's topic exists (declared or implied) and is its own. */
 static void link_topics(struct config *cfg, struct diags *diags)
 {
@@ -379,6 +396,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
     }
     link_topics(cfg, diags);
     resolve_plugin_dirs(cfg, diags);
+    resolve_store_url(cfg);
     return 0;
 }
 

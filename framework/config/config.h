@@ -28,7 +28,8 @@ extern const char *const pipe_mode_names[];
 #define TOPIC_DEFAULT_RETENTION "retention"
 
 struct store_settings {
-    const char *url; /* NULL when the file does not say */
+    const char *url; /* NULL when the file does not say; a relative
+                        sqlite path is made relative to the file */
 };
 
 struct plugins_settings {

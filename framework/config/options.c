@@ -252,6 +252,16 @@ int options_check_table(const sluice_option *opts, size_t count,
             return error_set(err, "option '%s': range minimum is above the "
                                   "maximum",
                              o->name);
+        if ((o->flags & SLUICE_OPTION_TABLES) &&
+            o->type != SLUICE_OPTION_LIST)
+            return error_set(err, "option '%s': only a list can name the "
+                                  "tables",
+                             o->name);
+        for (size_t j = 0; j < i && (o->flags & SLUICE_OPTION_TABLES); j++)
+            if (opts[j].flags & SLUICE_OPTION_TABLES)
+                return error_set(err, "options '%s' and '%s' both name the "
+                                      "tables",
+                                 opts[j].name, o->name);
         if ((o->flags & SLUICE_OPTION_REQUIRED) && o->default_value)
             return error_set(err, "option '%s' is required and has a "
                                   "default; it can be only one",

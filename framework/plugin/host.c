@@ -5,9 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../maintenance/plan.h"
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
 #include "batch.h"
@@ -98,21 +98,14 @@ static void host_free(void *ptr)
     free(ptr);
 }
 
-static int64_t clock_ms(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t now_ms(void)
 {
-    return clock_ms(CLOCK_REALTIME);
+    return clock_now_ms();
 }
 
 static int64_t monotonic_ms(void)
 {
-    return clock_ms(CLOCK_MONOTONIC);
+    return clock_monotonic_ms();
 }
 
 static struct metric *metric_slot(sluice_context *ctx, const char *name,

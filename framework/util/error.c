@@ -16,6 +16,19 @@ int error_set(struct error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    err->transient = false;
+    return -1;
+}
+
+int error_transient(struct error *err, const char *fmt, ...)
+{
+    if (!err)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    err->transient = true;
     return -1;
 }
 

@@ -8,14 +8,19 @@
 #define SLUICE_UTIL_ERROR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct error {
     char message[1024];
+    bool transient; /* it may pass: retry later (a server away, a lock) */
 };
 
 /* Writes the message and returns -1. */
 int error_set(struct error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The same, for an error that may pass when tried again. */
+int error_transient(struct error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Puts "prefix: " in front of the message already there; returns -1. */
 int error_prefix(struct error *err, const char *fmt, ...)

@@ -47,7 +47,7 @@ static const sluice_option options[] = {
      .flags = SLUICE_OPTION_REQUIRED, .offset = FIELD(database),
      .description = "The database whose collections are captured."},
     {.type = SLUICE_OPTION_LIST, .name = "collections",
-     .offset = FIELD(collections),
+     .flags = SLUICE_OPTION_TABLES, .offset = FIELD(collections),
      .description = "Collections to capture, comma-separated; by default "
                     "every collection of the database but system.*."},
     {.type = SLUICE_OPTION_ENUM, .name = "full_document",

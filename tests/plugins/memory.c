@@ -29,7 +29,7 @@ struct source_config {
 
 static const sluice_option source_options[] = {
     {.type = SLUICE_OPTION_LIST, .name = "tables", .default_value = "items",
-     .offset = offsetof(struct source_config, tables),
+     .flags = SLUICE_OPTION_TABLES, .offset = offsetof(struct source_config, tables),
      .description = "The tables the source has."},
     {.type = SLUICE_OPTION_INT, .name = "rows", .default_value = "10",
      .flags = SLUICE_OPTION_RANGE, .offset = offsetof(struct source_config, rows),

@@ -19,7 +19,7 @@ static char *fixture(const char *name)
 static char *load_message(const char *name)
 {
     struct registry reg;
-    struct error err = {""};
+    struct error err = {0};
     registry_init(&reg);
     char *path = fixture(name);
     int rc = registry_load_file(&reg, path, &err);
@@ -134,7 +134,7 @@ static void two_files_one_name(void)
 static void accepts_good_plugin(void)
 {
     struct registry reg;
-    struct error err = {""};
+    struct error err = {0};
     registry_init(&reg);
     char *path = fixture("good_sink");
     CHECK(registry_load_file(&reg, path, &err) == 0);
@@ -153,7 +153,7 @@ static void accepts_good_plugin(void)
 static void accepts_older_minor_reading_only_its_size(void)
 {
     struct registry reg;
-    struct error err = {""};
+    struct error err = {0};
     registry_init(&reg);
     char *path = fixture("old_minor");
     int rc = registry_load_file(&reg, path, &err);

@@ -25,7 +25,7 @@ static void durations(void)
                          "99999999999999999999d"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int64_t ms;
-        struct error err = {""};
+        struct error err = {0};
         CHECK(parse_duration(bad[i], &ms, &err) < 0);
         CHECK(err.message[0] != '\0');
     }

@@ -43,6 +43,10 @@ typedef enum sluice_option_type {
 #define SLUICE_OPTION_URL 0x8u      /* a URL that may carry a password
                                        (scheme://user:password@host): the
                                        password is masked when printed */
+#define SLUICE_OPTION_TABLES 0x10u  /* a LIST naming the tables a pipe
+                                       captures: when it changes, the core
+                                       adds and removes tables (requests)
+                                       instead of changing settings */
 
 /* The value of a LIST option. Items and the array are owned by the core
  * and stay valid as long as the config struct that holds the list. */

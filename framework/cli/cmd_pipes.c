@@ -1,0 +1,228 @@
+/* cmd_pipes.c: operator requests from the command line: sluice pause |
+ * resume | resync PIPE, sluice tables add | remove PIPE TABLE..., sluice
+ * pipe delete PIPE.
+ *
+ * Each is recorded in the store (or refused at once, naming the pipe's
+ * state) and carried out by the worker that runs the pipe. When no worker
+ * holds the pipe, what needs no plugin (pause, resume, delete) is carried
+ * out here at once: otherwise a pipe nobody runs could never be paused,
+ * and so never have its settings changed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "../lifecycle/lifecycle.h"
+#include "../lifecycle/requests.h"
+#include "../store/leases.h"
+#include "../util/clock.h"
+#include "../util/mem.h"
+#include "../util/units.h"
+#include "cli.h"
+#include "load.h"
+
+#define CLI_LEASE_MS 30000
+
+static bool needs_no_worker(enum request_kind kind)
+{
+    return kind == REQUEST_PAUSE || kind == REQUEST_RESUME ||
+           kind == REQUEST_DELETE;
+}
+
+/* Carries out, in order, the pending requests of a pipe nobody runs, up
+ * to the first that needs a worker. Returns whether it held the pipe. */
+static bool carry_out_here(struct store *s, const char *pipe)
+{
+    char *lease = xasprintf("pipe:%s", pipe);
+    bool held = false;
+    struct error err;
+    if (lease_acquire(s, lease, worker_name(), CLI_LEASE_MS, &held, &err) <
+            0 ||
+        !held) {
+        free(lease);
+        return false;
+    }
+    bool deleted = false;
+    for (;;) {
+        struct request req;
+        bool found;
+        if (request_next(s, pipe, &req, &found, &err) < 0 || !found)
+            break;
+        if (!needs_no_worker(req.kind)) {
+            request_free(&req);
+            break;
+        }
+        int rc = request_start(s, &req, &err);
+        if (rc == 0 && req.kind == REQUEST_PAUSE)
+            rc = lifecycle_pause_done(s, pipe, &err);
+        deleted = deleted || (rc == 0 && req.kind == REQUEST_DELETE);
+        if (rc < 0)
+            fprintf(stderr, "error: carrying out request %lld: %s\n",
+                    (long long)req.id, err.message);
+        request_free(&req);
+        if (rc < 0 || deleted)
+            break;
+    }
+    if (!deleted)
+        lease_release(s, lease, worker_name(), &err);
+    free(lease);
+    return true;
+}
+
+/* Polls until the request is over; EXIT_OK when done. */
+static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
+{
+    int64_t deadline = clock_monotonic_ms() + timeout_ms;
+    for (;;) {
+        struct request req;
+        bool found;
+        struct error err;
+        if (request_get(s, id, &req, &found, &err) < 0) {
+            fprintf(stderr, "error: %s\n", err.message);
+            return EXIT_RUNTIME;
+        }
+        if (!found)
+            return EXIT_OK; /* the pipe was deleted, requests and all */
+        bool over = strcmp(req.status, REQUEST_PENDING) != 0 &&
+                    strcmp(req.status, REQUEST_IN_PROGRESS) != 0;
+        int status = strcmp(req.status, REQUEST_DONE) == 0 ? EXIT_OK
+                                                           : EXIT_RUNTIME;
+        if (over && status != EXIT_OK)
+            fprintf(stderr, "request %lld %s: %s\n", (long long)id,
+                    req.status, req.message);
+        request_free(&req);
+        if (over)
+            return status;
+        if (clock_monotonic_ms() > deadline) {
+            fprintf(stderr, "request %lld is not done after waiting; it "
+                            "stays recorded\n",
+                    (long long)id);
+            return EXIT_RUNTIME;
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void report(struct store *s, const char *pipe, int64_t id,
+                   enum request_kind kind, bool here)
+{
+    printf("pipe '%s': %s requested (request %lld)\n", pipe,
+           request_kind_name(kind), (long long)id);
+    struct request req;
+    bool found;
+    struct error err;
+    if (request_get(s, id, &req, &found, &err) < 0)
+        return;
+    if (!found) {
+        printf("pipe '%s' deleted; its destination tables are kept\n", pipe);
+        return;
+    }
+    if (strcmp(req.status, REQUEST_DONE) == 0) {
+        struct pipe_row row;
+        bool pipe_found;
+        if (pipe_load(s, pipe, &row, &pipe_found, &err) == 0 && pipe_found) {
+            printf("done: pipe '%s' is %s (no worker was running it)\n", pipe,
+                   pipe_state_name(row.state));
+            pipe_row_free(&row);
+        }
+    } else if (strcmp(req.status, REQUEST_REFUSED) == 0) {
+        printf("refused: %s\n", req.message);
+    } else if (here) {
+        printf("no worker runs pipe '%s' now: 'sluice run' will carry the "
+               "request out\n",
+               pipe);
+    } else {
+        char *owner = NULL;
+        char *lease = xasprintf("pipe:%s", pipe);
+        lease_holder(s, lease, &owner, NULL, &err);
+        printf("the worker running it (%s) carries it out within one sync "
+               "interval\n",
+               owner ? owner : "?");
+        free(owner);
+        free(lease);
+    }
+    request_free(&req);
+}
+
+static int submit(const struct command *cmd, int argc, char **argv,
+                  enum request_kind kind)
+{
+    const char *store_url = NULL, *config = NULL, *timeout = NULL;
+    bool wait = false, drop = false;
+    struct flag flags[] = {{"--store", &store_url, NULL},
+                           {"--config", &config, NULL},
+                           {"--wait", NULL, &wait},
+                           {"--timeout", &timeout, NULL},
+                           {"--drop-destination", NULL, &drop}};
+    size_t nflags = kind == REQUEST_TABLES_REMOVE ? 5 : 4;
+    char **pos;
+    size_t npos;
+    int rc = cli_parse(cmd, argc, argv, flags, nflags, &pos, &npos);
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    bool with_tables = kind == REQUEST_TABLES_ADD ||
+                       kind == REQUEST_TABLES_REMOVE;
+    int64_t timeout_ms = 600000;
+    struct error err;
+    if (npos < 1 || (with_tables && npos < 2) || (!with_tables && npos > 1)) {
+        free(pos);
+        return cli_usage_error(cmd, with_tables ? "give a pipe and tables"
+                                                : "give one pipe");
+    }
+    if (timeout && parse_duration(timeout, &timeout_ms, &err) < 0) {
+        free(pos);
+        return cli_usage_error(cmd, "--timeout: %s", err.message);
+    }
+    const char *pipe = pos[0];
+    struct store *s;
+    int status = open_store(store_url, config, &s);
+    if (status != EXIT_OK) {
+        free(pos);
+        return status;
+    }
+    int64_t id;
+    if (request_submit(s, pipe, kind, (const char *const *)pos + 1, npos - 1,
+                       drop, &id, &err) < 0) {
+        fprintf(stderr, "error: %s\n", err.message);
+        status = strstr(err.message, "there is no pipe") ? EXIT_USAGE
+                                                          : EXIT_RUNTIME;
+    } else {
+        bool here = carry_out_here(s, pipe);
+        report(s, pipe, id, kind, here);
+        if (wait)
+            status = wait_for(s, id, timeout_ms);
+    }
+    free(pos);
+    store_close(s);
+    return status;
+}
+
+int cmd_pause(const struct command *cmd, int argc, char **argv)
+{
+    return submit(cmd, argc, argv, REQUEST_PAUSE);
+}
+
+int cmd_resume(const struct command *cmd, int argc, char **argv)
+{
+    return submit(cmd, argc, argv, REQUEST_RESUME);
+}
+
+int cmd_resync(const struct command *cmd, int argc, char **argv)
+{
+    return submit(cmd, argc, argv, REQUEST_RESYNC);
+}
+
+int cmd_tables_add(const struct command *cmd, int argc, char **argv)
+{
+    return submit(cmd, argc, argv, REQUEST_TABLES_ADD);
+}
+
+int cmd_tables_remove(const struct command *cmd, int argc, char **argv)
+{
+    return submit(cmd, argc, argv, REQUEST_TABLES_REMOVE);
+}
+
+int cmd_pipe_delete(const struct command *cmd, int argc, char **argv)
+{
+    return submit(cmd, argc, argv, REQUEST_DELETE);
+}

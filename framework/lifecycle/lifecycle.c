@@ -1,0 +1,428 @@
+/* lifecycle.c: transitions and the flows of spec/lifecycle.md (see
+ * lifecycle.h). */
+#include "lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../config/config.h"
+#include "../util/clock.h"
+#include "../util/mem.h"
+
+/* Runs `step` in a transaction (nested in the caller's when open). */
+#define IN_TRANSACTION(s, err, step)                                          \
+    do {                                                                      \
+        if (store_begin((s), (err)) < 0)                                      \
+            return -1;                                                        \
+        if ((step) < 0) {                                                     \
+            store_rollback(s);                                                \
+            return -1;                                                        \
+        }                                                                     \
+        return store_commit((s), (err));                                      \
+    } while (0)
+
+static int write_transition(struct store *s, const char *pipe,
+                            const char *from, const char *to,
+                            const char *reason, int64_t at, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_INT(at), DBV_TEXT(from),
+                           DBV_TEXT(to), DBV_TEXT(reason)};
+    return store_exec(s,
+                      "INSERT INTO transitions (pipe, at, from_state, "
+                      "to_state, reason) VALUES ($1, $2, $3, $4, $5)",
+                      p, 5, NULL, err);
+}
+
+static int insert_table(struct store *s, const char *pipe, const char *table,
+                        const char *status, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table), DBV_TEXT(status)};
+    return store_exec(s,
+                      "INSERT INTO pipe_tables (pipe, name, status) VALUES "
+                      "($1, $2, $3)",
+                      p, 3, NULL, err);
+}
+
+static int do_register(struct store *s, const struct pipe_def *d,
+                       const char *reason, struct error *err)
+{
+    int64_t now = clock_now_ms();
+    struct db_value p[] = {DBV_TEXT(d->name),     DBV_TEXT(d->source),
+                           DBV_TEXT(d->sink),     DBV_TEXT(d->topic),
+                           DBV_TEXT(d->mode),     DBV_TEXT(d->settings),
+                           DBV_TEXT(pipe_state_name(STATE_PROVISIONING)),
+                           DBV_INT(now),          DBV_TEXT(CONTEXT_INITIAL)};
+    if (store_exec(s,
+                   "INSERT INTO pipes (name, source, sink, topic, mode, "
+                   "settings, state, state_since, state_context, created_at) "
+                   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $8)",
+                   p, 9, NULL, err) < 0)
+        return -1;
+    for (size_t i = 0; i < d->table_count; i++)
+        if (insert_table(s, d->name, d->tables[i], TABLE_ACTIVE, err) < 0)
+            return -1;
+    return write_transition(s, d->name, "",
+                            pipe_state_name(STATE_PROVISIONING), reason, now,
+                            err);
+}
+
+int lifecycle_register(struct store *s, const struct pipe_def *def,
+                       const char *reason, struct error *err)
+{
+    IN_TRANSACTION(s, err, do_register(s, def, reason, err));
+}
+
+/* Requests in progress end with the state they aimed for. */
+static int settle_requests(struct store *s, const char *pipe,
+                           enum pipe_state to, const char *reason,
+                           int64_t now, struct error *err)
+{
+    const char *status = to == STATE_FAILED ? "failed" : "done";
+    if (to != STATE_RUNNING && to != STATE_PAUSED && to != STATE_COMPLETED &&
+        to != STATE_FAILED)
+        return 0;
+    struct db_value p[] = {DBV_TEXT(status), DBV_INT(now),
+                           DBV_TEXT(to == STATE_FAILED ? reason : ""),
+                           DBV_TEXT(pipe)};
+    return store_exec(s,
+                      "UPDATE requests SET status = $1, updated_at = $2, "
+                      "message = $3 WHERE pipe = $4 AND status = "
+                      "'in_progress'",
+                      p, 4, NULL, err);
+}
+
+static int not_in_state(struct store *s, const char *pipe,
+                        enum pipe_state expected, struct error *err)
+{
+    struct pipe_row row;
+    bool found;
+    if (pipe_load(s, pipe, &row, &found, err) < 0)
+        return -1;
+    if (!found)
+        return error_set(err, "there is no pipe named '%s'", pipe);
+    error_set(err, "pipe '%s' is %s, not %s", pipe,
+              pipe_state_name(row.state), pipe_state_name(expected));
+    pipe_row_free(&row);
+    return -1;
+}
+
+static int do_transition(struct store *s, const char *pipe,
+                         enum pipe_state from, enum pipe_state to,
+                         const char *context, const char *reason,
+                         struct error *err)
+{
+    int64_t now = clock_now_ms();
+    struct db_value p[] = {DBV_TEXT(pipe_state_name(to)), DBV_INT(now),
+                           DBV_TEXT(context ? context : ""), DBV_TEXT(pipe),
+                           DBV_TEXT(pipe_state_name(from))};
+    struct db_result r;
+    if (store_exec(s,
+                   "UPDATE pipes SET state = $1, state_since = $2, "
+                   "state_context = $3 WHERE name = $4 AND state = $5",
+                   p, 5, &r, err) < 0)
+        return -1;
+    int64_t changed = r.changes;
+    db_result_free(&r);
+    if (changed != 1)
+        return not_in_state(s, pipe, from, err);
+    if (write_transition(s, pipe, pipe_state_name(from), pipe_state_name(to),
+                         reason, now, err) < 0)
+        return -1;
+    return settle_requests(s, pipe, to, reason, now, err);
+}
+
+int lifecycle_transition(struct store *s, const char *pipe,
+                         enum pipe_state from, enum pipe_state to,
+                         const char *context, const char *reason,
+                         struct error *err)
+{
+    if (!pipe_state_can_go(from, to)) {
+        char next[128];
+        pipe_state_successors(from, next, sizeof next);
+        return error_set(err, "pipe '%s' cannot go from %s to %s; from %s it "
+                              "may go to %s",
+                         pipe, pipe_state_name(from), pipe_state_name(to),
+                         pipe_state_name(from), next[0] ? next : "nothing");
+    }
+    IN_TRANSACTION(s, err,
+                   do_transition(s, pipe, from, to, context, reason, err));
+}
+
+/* Loads the pipe inside the current transaction, for the flows. */
+static int load(struct store *s, const char *pipe, struct pipe_row *row,
+                struct error *err)
+{
+    bool found;
+    if (pipe_load(s, pipe, row, &found, err) < 0)
+        return -1;
+    if (!found)
+        return error_set(err, "there is no pipe named '%s'", pipe);
+    return 0;
+}
+
+static int do_fail(struct store *s, const char *pipe, const char *message,
+                   struct error *err)
+{
+    struct pipe_row row;
+    if (load(s, pipe, &row, err) < 0)
+        return -1;
+    enum pipe_state from = row.state;
+    pipe_row_free(&row);
+    if (from == STATE_FAILED || from == STATE_COMPLETED)
+        return error_set(err, "pipe '%s' is %s and cannot fail: %s", pipe,
+                         pipe_state_name(from), message);
+    struct db_value p[] = {DBV_TEXT(message), DBV_TEXT(pipe)};
+    if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p,
+                   2, NULL, err) < 0)
+        return -1;
+    return do_transition(s, pipe, from, STATE_FAILED, NULL, message, err);
+}
+
+int lifecycle_fail(struct store *s, const char *pipe, const char *message,
+                   struct error *err)
+{
+    IN_TRANSACTION(s, err, do_fail(s, pipe, message, err));
+}
+
+int lifecycle_retry(struct store *s, const char *pipe, const char *message,
+                    struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(message), DBV_TEXT(pipe)};
+    return store_exec(s,
+                      "UPDATE pipes SET retry_count = retry_count + 1, "
+                      "last_error = $1 WHERE name = $2",
+                      p, 2, NULL, err);
+}
+
+int lifecycle_retry_clear(struct store *s, const char *pipe,
+                          struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    return store_exec(s,
+                      "UPDATE pipes SET retry_count = 0 WHERE name = $1 AND "
+                      "retry_count <> 0",
+                      &p, 1, NULL, err);
+}
+
+static int set_table_status(struct store *s, const char *pipe,
+                            const char *from, const char *to,
+                            struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(to), DBV_TEXT(pipe), DBV_TEXT(from)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET status = $1 WHERE pipe = $2 "
+                      "AND status = $3",
+                      p, 3, NULL, err);
+}
+
+/* A flow step: from the state the pipe must be in to the one the spec
+ * names, decided by `next` from the pipe's row. */
+typedef enum pipe_state (*next_fn)(const struct pipe_row *row,
+                                   const char **context);
+
+static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
+                   next_fn next, const char *reason, struct error *err)
+{
+    struct pipe_row row;
+    if (load(s, pipe, &row, err) < 0)
+        return -1;
+    if (row.state != from) {
+        error_set(err, "pipe '%s' is %s, not %s", pipe,
+                  pipe_state_name(row.state), pipe_state_name(from));
+        pipe_row_free(&row);
+        return -1;
+    }
+    const char *context = row.state_context;
+    enum pipe_state to = next(&row, &context);
+    char *ctx = xstrdup(context ? context : "");
+    pipe_row_free(&row);
+    int rc = lifecycle_transition(s, pipe, from, to, ctx, reason, err);
+    free(ctx);
+    return rc;
+}
+
+static enum pipe_state after_provisioning(const struct pipe_row *row,
+                                          const char **context)
+{
+    (void)row;
+    *context = CONTEXT_INITIAL;
+    return STATE_SETUP;
+}
+
+int lifecycle_provisioned(struct store *s, const char *pipe,
+                          struct error *err)
+{
+    IN_TRANSACTION(s, err,
+                   do_flow(s, pipe, STATE_PROVISIONING, after_provisioning,
+                           "plugins loaded and connections open", err));
+}
+
+/* cdc-only pipes have nothing to load, but for a resync. */
+static enum pipe_state after_setup(const struct pipe_row *row,
+                                   const char **context)
+{
+    bool resync = strcmp(row->state_context, CONTEXT_RESYNC) == 0;
+    if (pipe_mode_of(row) == PIPE_MODE_CDC && !resync) {
+        *context = NULL;
+        return STATE_RUNNING;
+    }
+    return STATE_SNAPSHOT;
+}
+
+static int do_setup_done(struct store *s, const char *pipe, struct error *err)
+{
+    if (do_flow(s, pipe, STATE_SETUP, after_setup, "destination tables ready",
+                err) < 0)
+        return -1;
+    /* cdc-only: added tables are followed from now on */
+    struct pipe_row row;
+    if (load(s, pipe, &row, err) < 0)
+        return -1;
+    bool running = row.state == STATE_RUNNING;
+    pipe_row_free(&row);
+    return running ? set_table_status(s, pipe, TABLE_ADDING, TABLE_ACTIVE, err)
+                   : 0;
+}
+
+int lifecycle_setup_done(struct store *s, const char *pipe, struct error *err)
+{
+    IN_TRANSACTION(s, err, do_setup_done(s, pipe, err));
+}
+
+static enum pipe_state after_snapshot(const struct pipe_row *row,
+                                      const char **context)
+{
+    if (strcmp(row->state_context, CONTEXT_RESYNC) == 0)
+        return STATE_RESYNC;
+    *context = NULL;
+    return pipe_mode_of(row) == PIPE_MODE_SNAPSHOT ? STATE_COMPLETED
+                                                    : STATE_RUNNING;
+}
+
+static int do_snapshot_done(struct store *s, const char *pipe,
+                            struct error *err)
+{
+    if (set_table_status(s, pipe, TABLE_ADDING, TABLE_ACTIVE, err) < 0)
+        return -1;
+    return do_flow(s, pipe, STATE_SNAPSHOT, after_snapshot, "snapshot loaded",
+                   err);
+}
+
+int lifecycle_snapshot_done(struct store *s, const char *pipe,
+                            struct error *err)
+{
+    IN_TRANSACTION(s, err, do_snapshot_done(s, pipe, err));
+}
+
+static enum pipe_state after_resync(const struct pipe_row *row,
+                                    const char **context)
+{
+    *context = NULL;
+    return pipe_mode_of(row) == PIPE_MODE_SNAPSHOT ? STATE_COMPLETED
+                                                    : STATE_RUNNING;
+}
+
+int lifecycle_resync_done(struct store *s, const char *pipe, struct error *err)
+{
+    IN_TRANSACTION(s, err,
+                   do_flow(s, pipe, STATE_RESYNC, after_resync,
+                           "resync tables swapped in", err));
+}
+
+static enum pipe_state after_pausing(const struct pipe_row *row,
+                                     const char **context)
+{
+    (void)row;
+    *context = NULL;
+    return STATE_PAUSED;
+}
+
+int lifecycle_pause_done(struct store *s, const char *pipe, struct error *err)
+{
+    IN_TRANSACTION(s, err,
+                   do_flow(s, pipe, STATE_PAUSING, after_pausing,
+                           "batch in flight finished and checkpointed", err));
+}
+
+/* Back where the modification came from. */
+static enum pipe_state after_modifying(const struct pipe_row *row,
+                                       const char **context)
+{
+    *context = NULL;
+    return strcmp(row->state_context, "paused") == 0 ? STATE_PAUSED
+                                                      : STATE_RUNNING;
+}
+
+static int do_modify_done(struct store *s, const char *pipe,
+                          struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(TABLE_REMOVING)};
+    if (store_exec(s,
+                   "DELETE FROM checkpoints WHERE pipe = $1 AND tbl IN "
+                   "(SELECT name FROM pipe_tables WHERE pipe = $1 AND status "
+                   "= $2)",
+                   p, 2, NULL, err) < 0 ||
+        store_exec(s, "DELETE FROM pipe_tables WHERE pipe = $1 AND status = $2",
+                   p, 2, NULL, err) < 0)
+        return -1;
+    return do_flow(s, pipe, STATE_MODIFYING, after_modifying, "tables removed",
+                   err);
+}
+
+int lifecycle_modify_done(struct store *s, const char *pipe,
+                          struct error *err)
+{
+    IN_TRANSACTION(s, err, do_modify_done(s, pipe, err));
+}
+
+static int do_recover(struct store *s, const char *pipe, struct error *err)
+{
+    struct pipe_row row;
+    if (load(s, pipe, &row, err) < 0)
+        return -1;
+    enum pipe_state state = row.state;
+    pipe_row_free(&row);
+    if (state != STATE_PAUSING)
+        return 0;
+    return do_flow(s, pipe, STATE_PAUSING, after_pausing,
+                   "worker restarted: the pause completes (no batch was in "
+                   "flight)",
+                   err);
+}
+
+int lifecycle_recover(struct store *s, const char *pipe, struct error *err)
+{
+    IN_TRANSACTION(s, err, do_recover(s, pipe, err));
+}
+
+int lifecycle_history(struct store *s, const char *pipe,
+                      struct transition **out, size_t *count,
+                      struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT id, at, from_state, to_state, reason FROM "
+                   "transitions WHERE pipe = $1 ORDER BY id",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    *out = xcalloc(r.rows + 1, sizeof **out);
+    for (size_t i = 0; i < r.rows; i++)
+        (*out)[i] = (struct transition){db_int(&r, i, 0), db_int(&r, i, 1),
+                                        xstrdup(db_text(&r, i, 2)),
+                                        xstrdup(db_text(&r, i, 3)),
+                                        xstrdup(db_text(&r, i, 4))};
+    *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+void transitions_free(struct transition *t, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(t[i].from);
+        free(t[i].to);
+        free(t[i].reason);
+    }
+    free(t);
+}

@@ -1,0 +1,135 @@
+/* pipes.c: reading pipe records (see pipes.h). */
+#include "pipes.h"
+
+#include <stdlib.h>
+
+#include "../config/config.h"
+#include "../util/mem.h"
+
+static char *dup_text(const struct db_result *r, size_t row, size_t col)
+{
+    const char *t = db_text(r, row, col);
+    return t ? xstrdup(t) : NULL;
+}
+
+static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
+{
+    struct db_value param = DBV_TEXT(p->name);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT name, status, drop_destination, rows_copied, "
+                   "rows_estimated, bytes_copied, lag_ms, updated_at "
+                   "FROM pipe_tables WHERE pipe = $1 ORDER BY name",
+                   &param, 1, &r, err) < 0)
+        return -1;
+    p->tables = xcalloc(r.rows + 1, sizeof *p->tables);
+    for (size_t i = 0; i < r.rows; i++) {
+        struct pipe_table *t = &p->tables[i];
+        t->name = dup_text(&r, i, 0);
+        t->status = dup_text(&r, i, 1);
+        t->drop_destination = db_int(&r, i, 2) != 0;
+        t->rows_copied = db_int(&r, i, 3);
+        t->rows_estimated = db_int(&r, i, 4);
+        t->bytes_copied = db_int(&r, i, 5);
+        t->lag_ms = db_int(&r, i, 6);
+        t->updated_at = db_int(&r, i, 7);
+    }
+    p->table_count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+int pipe_load(struct store *s, const char *name, struct pipe_row *out,
+              bool *found, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct db_value param = DBV_TEXT(name);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT name, source, sink, topic, mode, settings, state, "
+                   "state_since, state_context, last_error, retry_count, "
+                   "created_at FROM pipes WHERE name = $1",
+                   &param, 1, &r, err) < 0)
+        return -1;
+    *found = r.rows == 1;
+    if (!*found) {
+        db_result_free(&r);
+        return 0;
+    }
+    out->name = dup_text(&r, 0, 0);
+    out->source = dup_text(&r, 0, 1);
+    out->sink = dup_text(&r, 0, 2);
+    out->topic = dup_text(&r, 0, 3);
+    out->mode = dup_text(&r, 0, 4);
+    out->settings = dup_text(&r, 0, 5);
+    int state = pipe_state_from_name(db_text(&r, 0, 6));
+    out->state_since = db_int(&r, 0, 7);
+    out->state_context = dup_text(&r, 0, 8);
+    out->last_error = dup_text(&r, 0, 9);
+    out->retry_count = db_int(&r, 0, 10);
+    out->created_at = db_int(&r, 0, 11);
+    if (state < 0) {
+        error_set(err, "store %s: pipe '%s' is in state '%s', which this "
+                       "sluice does not know",
+                  store_name(s), name, db_text(&r, 0, 6));
+        db_result_free(&r);
+        pipe_row_free(out);
+        return -1;
+    }
+    out->state = (enum pipe_state)state;
+    db_result_free(&r);
+    if (load_tables(s, out, err) < 0) {
+        pipe_row_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void pipe_row_free(struct pipe_row *p)
+{
+    for (size_t i = 0; i < p->table_count; i++) {
+        free(p->tables[i].name);
+        free(p->tables[i].status);
+    }
+    free(p->tables);
+    free(p->name);
+    free(p->source);
+    free(p->sink);
+    free(p->topic);
+    free(p->mode);
+    free(p->settings);
+    free(p->state_context);
+    free(p->last_error);
+    memset(p, 0, sizeof *p);
+}
+
+int pipe_names(struct store *s, char ***names, size_t *count,
+               struct error *err)
+{
+    struct db_result r;
+    if (store_exec(s, "SELECT name FROM pipes ORDER BY name", NULL, 0, &r,
+                   err) < 0)
+        return -1;
+    *names = xcalloc(r.rows + 1, sizeof **names);
+    for (size_t i = 0; i < r.rows; i++)
+        (*names)[i] = dup_text(&r, i, 0);
+    *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+bool pipe_has_table(const struct pipe_row *p, const char *table)
+{
+    for (size_t i = 0; i < p->table_count; i++)
+        if (strcmp(p->tables[i].name, table) == 0)
+            return true;
+    return false;
+}
+
+int pipe_mode_of(const struct pipe_row *p)
+{
+    for (int i = 0; pipe_mode_names[i]; i++)
+        if (strcmp(pipe_mode_names[i], p->mode) == 0)
+            return i;
+    return PIPE_MODE_SNAPSHOT_CDC;
+}

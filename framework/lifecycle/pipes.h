@@ -1,0 +1,50 @@
+/* pipes.h: pipe records in the store: what a pipe is (plugins, topic,
+ * mode, settings), its state, its tables and their counters. Reading
+ * only: state changes go through lifecycle.h, requests through
+ * requests.h. */
+#ifndef SLUICE_LIFECYCLE_PIPES_H
+#define SLUICE_LIFECYCLE_PIPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../store/store.h"
+#include "states.h"
+
+/* Table statuses. */
+#define TABLE_ACTIVE "active"     /* loaded (or loading) and followed */
+#define TABLE_ADDING "adding"     /* added: waits for its snapshot */
+#define TABLE_REMOVING "removing" /* being removed (state modifying) */
+#define TABLE_STOPPED "stopped"   /* dropped or renamed at the source */
+
+struct pipe_table {
+    char *name;
+    char *status;
+    bool drop_destination;
+    int64_t rows_copied, rows_estimated, bytes_copied, lag_ms, updated_at;
+};
+
+struct pipe_row {
+    char *name, *source, *sink, *topic, *mode, *settings;
+    enum pipe_state state;
+    int64_t state_since;
+    char *state_context;
+    char *last_error; /* NULL when none */
+    int64_t retry_count;
+    int64_t created_at;
+    struct pipe_table *tables;
+    size_t table_count;
+};
+
+/* Loads one pipe; *found is false when there is none of that name. */
+int pipe_load(struct store *s, const char *name, struct pipe_row *out,
+              bool *found, struct error *err);
+void pipe_row_free(struct pipe_row *p);
+/* Every pipe's name, sorted; the caller frees each and the array. */
+int pipe_names(struct store *s, char ***names, size_t *count,
+               struct error *err);
+bool pipe_has_table(const struct pipe_row *p, const char *table);
+/* The pipe's mode, as enum pipe_mode of config.h. */
+int pipe_mode_of(const struct pipe_row *p);
+
+#endif

@@ -1,0 +1,245 @@
+/* registration.c: pipes from a config file into the store (see
+ * registration.h). */
+#include "registration.h"
+
+#include <stdlib.h>
+
+#include "../config/options.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+#include "../util/mem.h"
+#include "lifecycle.h"
+#include "requests.h"
+
+static void settings_of(struct buf *out, const char *prefix,
+                        const sluice_option *opts, size_t count,
+                        const void *values)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (opts[i].flags & SLUICE_OPTION_TABLES)
+            continue;
+        buf_printf(out, "%s%s = ", prefix, opts[i].name);
+        option_format_value(&opts[i], values, out);
+        buf_puts(out, "\n");
+    }
+}
+
+char *pipe_settings_text(const struct pipe_config *p)
+{
+    size_t n;
+    const struct section_table *tables = config_section_tables(&n);
+    const struct section_table *pipe_table = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(tables[i].section, "pipe NAME") == 0)
+            pipe_table = &tables[i];
+    struct buf out = {0};
+    settings_of(&out, "", pipe_table->options, pipe_table->count,
+                &p->settings);
+    if (p->source.plugin)
+        settings_of(&out, "source.", p->source.plugin->options,
+                    p->source.plugin->option_count, p->source.data);
+    if (p->sink.plugin)
+        settings_of(&out, "sink.", p->sink.plugin->options,
+                    p->sink.plugin->option_count, p->sink.data);
+    return buf_take(&out);
+}
+
+const sluice_string_list *pipe_config_tables(const struct pipe_config *p)
+{
+    const struct plugin *src = p->source.plugin;
+    for (size_t i = 0; src && i < src->option_count; i++)
+        if (src->options[i].flags & SLUICE_OPTION_TABLES)
+            return (const sluice_string_list *)((const char *)p->source.data +
+                                                src->options[i].offset);
+    return NULL;
+}
+
+/* "key: old -> new" for every line that differs. */
+static void describe_changes(const char *old, const char *new,
+                             struct buf *out)
+{
+    const char *p = new;
+    while (*p) {
+        size_t len = strcspn(p, "\n");
+        const char *eq = memchr(p, '=', len);
+        size_t key_len = eq ? (size_t)(eq - p) : len;
+        bool same = false;
+        const char *q = old;
+        while (*q && !same) {
+            size_t qlen = strcspn(q, "\n");
+            if (qlen == len && memcmp(q, p, len) == 0)
+                same = true;
+            q += qlen + (q[qlen] == '\n');
+        }
+        if (!same)
+            buf_printf(out, "%s%.*s", out->len ? ", " : "",
+                       (int)(key_len > 0 ? key_len - 1 : 0), p);
+        p += len + (p[len] == '\n');
+    }
+}
+
+static bool listed(const sluice_string_list *l, const char *name)
+{
+    for (size_t i = 0; l && i < l->count; i++)
+        if (strcmp(l->items[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Tables named by pending add requests: not to be asked for twice. */
+static bool pending_add(const struct request *reqs, size_t n,
+                        const char *table)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (reqs[i].kind != REQUEST_TABLES_ADD &&
+            reqs[i].kind != REQUEST_TABLES_REMOVE)
+            continue;
+        if (strcmp(reqs[i].status, REQUEST_PENDING) != 0)
+            continue;
+        for (size_t j = 0; j < reqs[i].table_count; j++)
+            if (strcmp(reqs[i].tables[j], table) == 0)
+                return true;
+    }
+    return false;
+}
+
+static void request_tables(struct store *s, const struct config *cfg,
+                           const struct pipe_config *p,
+                           const struct pipe_row *row,
+                           const sluice_string_list *wanted,
+                           struct diags *diags)
+{
+    struct request *reqs = NULL;
+    size_t nreqs = 0;
+    struct error err;
+    if (requests_of(s, p->name, 1000, &reqs, &nreqs, &err) < 0) {
+        diags_error(diags, "%s", err.message);
+        return;
+    }
+    const char **add = xcalloc(wanted->count + 1, sizeof *add);
+    const char **drop = xcalloc(row->table_count + 1, sizeof *drop);
+    size_t nadd = 0, ndrop = 0;
+    for (size_t i = 0; i < wanted->count; i++)
+        if (!pipe_has_table(row, wanted->items[i]) &&
+            !pending_add(reqs, nreqs, wanted->items[i]))
+            add[nadd++] = wanted->items[i];
+    for (size_t i = 0; i < row->table_count; i++)
+        if (!listed(wanted, row->tables[i].name) &&
+            strcmp(row->tables[i].status, TABLE_REMOVING) != 0 &&
+            !pending_add(reqs, nreqs, row->tables[i].name))
+            drop[ndrop++] = row->tables[i].name;
+    int64_t id;
+    if (nadd && request_submit(s, p->name, REQUEST_TABLES_ADD, add, nadd,
+                               false, &id, &err) < 0)
+        diags_error(diags, "%s:%d: [pipe %s]: the file adds tables: %s",
+                    cfg->doc.path, p->line, p->name, err.message);
+    else if (nadd)
+        log_msg(SLUICE_LOG_INFO, NULL,
+                "pipe %s: %zu table(s) added in %s (request %lld)", p->name,
+                nadd, cfg->doc.path, (long long)id);
+    if (ndrop && request_submit(s, p->name, REQUEST_TABLES_REMOVE, drop, ndrop,
+                                false, &id, &err) < 0)
+        diags_error(diags, "%s:%d: [pipe %s]: the file removes tables: %s",
+                    cfg->doc.path, p->line, p->name, err.message);
+    else if (ndrop)
+        log_msg(SLUICE_LOG_INFO, NULL,
+                "pipe %s: %zu table(s) removed in %s (request %lld); their "
+                "destinations are kept",
+                p->name, ndrop, cfg->doc.path, (long long)id);
+    free(add);
+    free(drop);
+    requests_free(reqs, nreqs);
+}
+
+static int update_settings(struct store *s, const struct pipe_config *p,
+                           const char *settings, struct error *err)
+{
+    struct db_value v[] = {DBV_TEXT(p->settings.source),
+                           DBV_TEXT(p->settings.sink), DBV_TEXT(p->topic),
+                           DBV_TEXT(pipe_mode_names[p->settings.mode]),
+                           DBV_TEXT(settings), DBV_TEXT(p->name)};
+    return store_exec(s,
+                      "UPDATE pipes SET source = $1, sink = $2, topic = $3, "
+                      "mode = $4, settings = $5 WHERE name = $6",
+                      v, 6, NULL, err);
+}
+
+static int register_new(struct store *s, const struct config *cfg,
+                        const struct pipe_config *p, const char *settings,
+                        struct diags *diags)
+{
+    const sluice_string_list *tables = pipe_config_tables(p);
+    struct pipe_def def = {
+        .name = p->name, .source = p->settings.source,
+        .sink = p->settings.sink, .topic = p->topic,
+        .mode = pipe_mode_names[p->settings.mode], .settings = settings,
+        .tables = tables ? tables->items : NULL,
+        .table_count = tables ? tables->count : 0};
+    char *reason = xasprintf("registered from %s", cfg->doc.path);
+    struct error err;
+    int rc = lifecycle_register(s, &def, reason, &err);
+    free(reason);
+    if (rc < 0)
+        diags_error(diags, "%s:%d: [pipe %s]: %s", cfg->doc.path, p->line,
+                    p->name, err.message);
+    return rc;
+}
+
+static int register_existing(struct store *s, const struct config *cfg,
+                             const struct pipe_config *p,
+                             const struct pipe_row *row, const char *settings,
+                             struct diags *diags)
+{
+    struct error err;
+    if (strcmp(row->settings, settings) != 0) {
+        struct buf changed = {0};
+        describe_changes(row->settings, settings, &changed);
+        bool editable =
+            row->state == STATE_PAUSED || row->state == STATE_FAILED;
+        if (!editable) {
+            diags_error(diags,
+                        "%s:%d: [pipe %s]: settings changed (%s), but the "
+                        "pipe is %s; settings change only while a pipe is "
+                        "paused: run 'sluice pause %s', wait until it is "
+                        "paused, then start again",
+                        cfg->doc.path, p->line, p->name, changed.data,
+                        pipe_state_name(row->state), p->name);
+            buf_free(&changed);
+            return -1;
+        }
+        if (update_settings(s, p, settings, &err) < 0) {
+            diags_error(diags, "%s", err.message);
+            buf_free(&changed);
+            return -1;
+        }
+        log_msg(SLUICE_LOG_INFO, NULL, "pipe %s: settings changed: %s",
+                p->name, changed.data);
+        buf_free(&changed);
+    }
+    const sluice_string_list *tables = pipe_config_tables(p);
+    if (tables && tables->count)
+        request_tables(s, cfg, p, row, tables, diags);
+    return 0;
+}
+
+int pipe_register(struct store *s, const struct config *cfg,
+                  const struct pipe_config *p, struct diags *diags)
+{
+    char *settings = pipe_settings_text(p);
+    struct pipe_row row;
+    bool found;
+    struct error err;
+    int rc;
+    size_t errors_before = diags->count;
+    if (pipe_load(s, p->name, &row, &found, &err) < 0) {
+        diags_error(diags, "%s", err.message);
+        rc = -1;
+    } else if (!found) {
+        rc = register_new(s, cfg, p, settings, diags);
+    } else {
+        rc = register_existing(s, cfg, p, &row, settings, diags);
+        pipe_row_free(&row);
+    }
+    free(settings);
+    return rc < 0 || diags->count > errors_before ? -1 : 0;
+}

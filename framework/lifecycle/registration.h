@@ -1,0 +1,29 @@
+/* registration.h: the pipes of a config file, registered in the store.
+ *
+ * A new pipe is registered in `provisioning`. For a pipe the store
+ * already has: its settings may change only while it is paused (or
+ * failed: it moves no data, and a wrong setting is often why); otherwise
+ * the pipe is refused with the settings that differ. A changed table list
+ * becomes tables add / tables remove requests. Secrets are never stored:
+ * they are read from the file at every start. */
+#ifndef SLUICE_LIFECYCLE_REGISTRATION_H
+#define SLUICE_LIFECYCLE_REGISTRATION_H
+
+#include <stdbool.h>
+
+#include "../config/config.h"
+#include "../store/store.h"
+#include "../util/error.h"
+
+/* The pipe's settings as canonical text (key = value lines, secrets
+ * masked, the table list left out); the caller frees it. */
+char *pipe_settings_text(const struct pipe_config *p);
+/* The tables the config names for the pipe (none: the source decides). */
+const sluice_string_list *pipe_config_tables(const struct pipe_config *p);
+
+/* Registers or updates one pipe. Problems go to `diags`; returns -1 when
+ * the pipe cannot run as the file describes it. */
+int pipe_register(struct store *s, const struct config *cfg,
+                  const struct pipe_config *p, struct diags *diags);
+
+#endif

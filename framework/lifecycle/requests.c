@@ -1,0 +1,411 @@
+/* requests.c: operator requests (see requests.h), with the table of which
+ * request is legal in which state in one place. */
+#include "requests.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../util/buf.h"
+#include "../util/clock.h"
+#include "../util/mem.h"
+#include "lifecycle.h"
+
+#define BIT(s) (1u << (s))
+#define ANY_STATE ((1u << STATE_COUNT) - 1)
+
+static const struct {
+    const char *name; /* as stored and shown */
+    uint32_t states;  /* where it is legal */
+    const char *where; /* the same, for messages */
+} rules[REQUEST_KIND_COUNT] = {
+    [REQUEST_PAUSE] = {"pause", BIT(STATE_RUNNING), "only when running"},
+    [REQUEST_RESUME] = {"resume", BIT(STATE_PAUSED), "only when paused"},
+    [REQUEST_RESYNC] = {"resync",
+                        BIT(STATE_RUNNING) | BIT(STATE_PAUSED) |
+                            BIT(STATE_COMPLETED) | BIT(STATE_FAILED),
+                        "when running, paused, completed or failed"},
+    [REQUEST_TABLES_ADD] = {"tables add",
+                            BIT(STATE_RUNNING) | BIT(STATE_PAUSED),
+                            "when running or paused"},
+    [REQUEST_TABLES_REMOVE] = {"tables remove",
+                               BIT(STATE_RUNNING) | BIT(STATE_PAUSED),
+                               "when running or paused"},
+    [REQUEST_DELETE] = {"pipe delete", ANY_STATE, "in any state"},
+};
+
+const char *request_kind_name(enum request_kind kind)
+{
+    return kind < REQUEST_KIND_COUNT ? rules[kind].name : "unknown";
+}
+
+static int kind_from_name(const char *name)
+{
+    for (int k = 0; k < REQUEST_KIND_COUNT; k++)
+        if (strcmp(rules[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+int request_check(const struct pipe_row *pipe, enum request_kind kind,
+                  const char *const *tables, size_t table_count,
+                  struct error *err)
+{
+    if (!(rules[kind].states & BIT(pipe->state)))
+        return error_set(err, "cannot %s pipe '%s': it is %s; %s is possible "
+                              "%s",
+                         rules[kind].name, pipe->name,
+                         pipe_state_name(pipe->state), rules[kind].name,
+                         rules[kind].where);
+    if (kind != REQUEST_TABLES_ADD && kind != REQUEST_TABLES_REMOVE)
+        return 0;
+    if (table_count == 0)
+        return error_set(err, "%s: name at least one table",
+                         rules[kind].name);
+    size_t remaining = 0;
+    for (size_t i = 0; i < pipe->table_count; i++)
+        remaining += strcmp(pipe->tables[i].status, TABLE_REMOVING) != 0;
+    for (size_t i = 0; i < table_count; i++) {
+        bool has = pipe_has_table(pipe, tables[i]);
+        if (kind == REQUEST_TABLES_ADD && has)
+            return error_set(err, "cannot add table '%s' to pipe '%s': it is "
+                                  "already there",
+                             tables[i], pipe->name);
+        if (kind == REQUEST_TABLES_REMOVE && !has)
+            return error_set(err, "cannot remove table '%s' from pipe '%s': "
+                                  "the pipe has no such table",
+                             tables[i], pipe->name);
+    }
+    if (kind == REQUEST_TABLES_REMOVE && table_count >= remaining)
+        return error_set(err, "cannot remove every table of pipe '%s'; "
+                              "delete the pipe instead (sluice pipe delete "
+                              "%s)",
+                         pipe->name, pipe->name);
+    return 0;
+}
+
+static char *join_tables(const char *const *tables, size_t count)
+{
+    struct buf b = {0};
+    for (size_t i = 0; i < count; i++)
+        buf_printf(&b, "%s%s", i ? "\n" : "", tables[i]);
+    return buf_take(&b);
+}
+
+static int load_pipe(struct store *s, const char *name, struct pipe_row *row,
+                     struct error *err)
+{
+    bool found;
+    if (pipe_load(s, name, row, &found, err) < 0)
+        return -1;
+    if (!found)
+        return error_set(err, "there is no pipe named '%s'", name);
+    return 0;
+}
+
+static int do_submit(struct store *s, const char *pipe, enum request_kind kind,
+                     const char *const *tables, size_t table_count,
+                     bool drop_destination, int64_t *id, struct error *err)
+{
+    struct pipe_row row;
+    if (load_pipe(s, pipe, &row, err) < 0)
+        return -1;
+    int rc = request_check(&row, kind, tables, table_count, err);
+    pipe_row_free(&row);
+    if (rc < 0)
+        return -1;
+    char *joined = join_tables(tables, table_count);
+    int64_t now = clock_now_ms();
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(rules[kind].name),
+                           DBV_TEXT(joined), DBV_INT(drop_destination),
+                           DBV_TEXT(REQUEST_PENDING), DBV_INT(now)};
+    struct db_result r;
+    rc = store_exec(s,
+                    "INSERT INTO requests (pipe, kind, tables, "
+                    "drop_destination, status, created_at, updated_at) VALUES "
+                    "($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+                    p, 6, &r, err);
+    free(joined);
+    if (rc < 0)
+        return -1;
+    *id = db_int(&r, 0, 0);
+    db_result_free(&r);
+    return 0;
+}
+
+int request_submit(struct store *s, const char *pipe, enum request_kind kind,
+                   const char *const *tables, size_t table_count,
+                   bool drop_destination, int64_t *id, struct error *err)
+{
+    if (store_begin(s, err) < 0)
+        return -1;
+    if (do_submit(s, pipe, kind, tables, table_count, drop_destination, id,
+                  err) < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    return store_commit(s, err);
+}
+
+static void split_tables(const char *text, struct request *r)
+{
+    r->tables = NULL;
+    r->table_count = 0;
+    size_t cap = 0;
+    while (text && *text) {
+        size_t n = strcspn(text, "\n");
+        XGROW(r->tables, cap, r->table_count + 1);
+        r->tables[r->table_count++] = xstrndup(text, n);
+        text += n + (text[n] == '\n');
+    }
+}
+
+static void read_request(const struct db_result *res, size_t i,
+                         struct request *r)
+{
+    memset(r, 0, sizeof *r);
+    r->id = db_int(res, i, 0);
+    r->pipe = xstrdup(db_text(res, i, 1));
+    int kind = kind_from_name(db_text(res, i, 2));
+    r->kind = kind < 0 ? REQUEST_KIND_COUNT : (enum request_kind)kind;
+    split_tables(db_text(res, i, 3), r);
+    r->drop_destination = db_int(res, i, 4) != 0;
+    r->status = xstrdup(db_text(res, i, 5));
+    r->message = xstrdup(db_text(res, i, 6) ? db_text(res, i, 6) : "");
+    r->created_at = db_int(res, i, 7);
+    r->updated_at = db_int(res, i, 8);
+}
+
+#define REQUEST_COLUMNS                                                       \
+    "id, pipe, kind, tables, drop_destination, status, message, created_at, " \
+    "updated_at"
+
+int request_next(struct store *s, const char *pipe, struct request *out,
+                 bool *found, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(REQUEST_PENDING)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT " REQUEST_COLUMNS " FROM requests WHERE pipe = $1 "
+                   "AND status = $2 ORDER BY id LIMIT 1",
+                   p, 2, &r, err) < 0)
+        return -1;
+    *found = r.rows == 1;
+    if (*found)
+        read_request(&r, 0, out);
+    db_result_free(&r);
+    return 0;
+}
+
+int request_get(struct store *s, int64_t id, struct request *out, bool *found,
+                struct error *err)
+{
+    struct db_value p = DBV_INT(id);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT " REQUEST_COLUMNS " FROM requests WHERE id = $1",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    *found = r.rows == 1;
+    if (*found)
+        read_request(&r, 0, out);
+    db_result_free(&r);
+    return 0;
+}
+
+static int set_status(struct store *s, int64_t id, const char *status,
+                      const char *message, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(status), DBV_TEXT(message),
+                           DBV_INT(clock_now_ms()), DBV_INT(id)};
+    return store_exec(s,
+                      "UPDATE requests SET status = $1, message = $2, "
+                      "updated_at = $3 WHERE id = $4",
+                      p, 4, NULL, err);
+}
+
+static int delete_pipe(struct store *s, const char *pipe, struct error *err)
+{
+    static const char *const statements[] = {
+        "DELETE FROM checkpoints WHERE pipe = $1",
+        "DELETE FROM transitions WHERE pipe = $1",
+        "DELETE FROM requests WHERE pipe = $1",
+        "DELETE FROM pipe_tables WHERE pipe = $1",
+        "DELETE FROM pipes WHERE name = $1",
+    };
+    struct db_value p = DBV_TEXT(pipe);
+    for (size_t i = 0; i < sizeof statements / sizeof *statements; i++)
+        if (store_exec(s, statements[i], &p, 1, NULL, err) < 0)
+            return -1;
+    char *lease = xasprintf("pipe:%s", pipe);
+    struct db_value l = DBV_TEXT(lease);
+    int rc = store_exec(s, "DELETE FROM leases WHERE name = $1", &l, 1, NULL,
+                        err);
+    free(lease);
+    return rc;
+}
+
+static int add_tables(struct store *s, const struct request *req,
+                      struct error *err)
+{
+    for (size_t i = 0; i < req->table_count; i++) {
+        struct db_value p[] = {DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i]),
+                               DBV_TEXT(TABLE_ADDING)};
+        if (store_exec(s,
+                       "INSERT INTO pipe_tables (pipe, name, status) VALUES "
+                       "($1, $2, $3)",
+                       p, 3, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int mark_removing(struct store *s, const struct request *req,
+                         struct error *err)
+{
+    for (size_t i = 0; i < req->table_count; i++) {
+        struct db_value p[] = {DBV_TEXT(TABLE_REMOVING),
+                               DBV_INT(req->drop_destination),
+                               DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i])};
+        if (store_exec(s,
+                       "UPDATE pipe_tables SET status = $1, drop_destination "
+                       "= $2 WHERE pipe = $3 AND name = $4",
+                       p, 4, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A resync starts from nothing: no snapshot progress, counters at zero. */
+static int reset_for_resync(struct store *s, const char *pipe,
+                            struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    return store_exec(s,
+                      "DELETE FROM checkpoints WHERE pipe = $1 AND kind <> "
+                      "'cdc'",
+                      &p, 1, NULL, err) < 0 ||
+                   store_exec(s,
+                              "UPDATE pipe_tables SET rows_copied = 0, "
+                              "bytes_copied = 0, rows_estimated = -1 WHERE "
+                              "pipe = $1",
+                              &p, 1, NULL, err) < 0
+               ? -1
+               : 0;
+}
+
+/* The first transition of each kind of request. */
+static int first_step(struct store *s, const struct request *req,
+                      enum pipe_state from, struct error *err)
+{
+    char reason[160];
+    snprintf(reason, sizeof reason, "%s requested (request %lld)",
+             request_kind_name(req->kind), (long long)req->id);
+    switch (req->kind) {
+    case REQUEST_PAUSE:
+        return lifecycle_transition(s, req->pipe, from, STATE_PAUSING, NULL,
+                                    reason, err);
+    case REQUEST_RESUME:
+        return lifecycle_transition(s, req->pipe, from, STATE_RUNNING, NULL,
+                                    reason, err);
+    case REQUEST_RESYNC:
+        if (reset_for_resync(s, req->pipe, err) < 0)
+            return -1;
+        return lifecycle_transition(s, req->pipe, from, STATE_SETUP,
+                                    CONTEXT_RESYNC, reason, err);
+    case REQUEST_TABLES_ADD:
+        if (add_tables(s, req, err) < 0)
+            return -1;
+        return lifecycle_transition(s, req->pipe, from, STATE_SETUP,
+                                    CONTEXT_ADD, reason, err);
+    case REQUEST_TABLES_REMOVE:
+        if (mark_removing(s, req, err) < 0)
+            return -1;
+        return lifecycle_transition(s, req->pipe, from, STATE_MODIFYING,
+                                    pipe_state_name(from), reason, err);
+    case REQUEST_DELETE:
+        return delete_pipe(s, req->pipe, err);
+    default:
+        return error_set(err, "request %lld has an unknown kind",
+                         (long long)req->id);
+    }
+}
+
+/* 0 started, 1 refused now, -1 error; inside the caller's transaction. */
+static int do_start(struct store *s, struct request *req, struct error *err)
+{
+    struct pipe_row row;
+    bool found;
+    if (pipe_load(s, req->pipe, &row, &found, err) < 0)
+        return -1;
+    struct error why;
+    int legal = found ? request_check(&row, req->kind,
+                                      (const char *const *)req->tables,
+                                      req->table_count, &why)
+                      : error_set(&why, "there is no pipe named '%s'",
+                                  req->pipe);
+    enum pipe_state from = row.state;
+    pipe_row_free(&row);
+    if (legal < 0) {
+        if (set_status(s, req->id, REQUEST_REFUSED, why.message, err) < 0)
+            return -1;
+        *err = why;
+        return 1;
+    }
+    if (req->kind != REQUEST_DELETE &&
+        set_status(s, req->id, REQUEST_IN_PROGRESS, "", err) < 0)
+        return -1;
+    return first_step(s, req, from, err) < 0 ? -1 : 0;
+}
+
+int request_start(struct store *s, struct request *req, struct error *err)
+{
+    if (store_begin(s, err) < 0)
+        return -1;
+    int rc = do_start(s, req, err);
+    if (rc < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    struct error why = *err;
+    if (store_commit(s, err) < 0)
+        return -1;
+    if (rc == 1)
+        *err = why;
+    return rc;
+}
+
+int requests_of(struct store *s, const char *pipe, size_t limit,
+                struct request **out, size_t *count, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_INT(limit)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT " REQUEST_COLUMNS " FROM requests WHERE pipe = $1 "
+                   "ORDER BY id DESC LIMIT $2",
+                   p, 2, &r, err) < 0)
+        return -1;
+    *out = xcalloc(r.rows + 1, sizeof **out);
+    for (size_t i = 0; i < r.rows; i++)
+        read_request(&r, i, &(*out)[i]);
+    *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+void request_free(struct request *r)
+{
+    for (size_t i = 0; i < r->table_count; i++)
+        free(r->tables[i]);
+    free(r->tables);
+    free(r->pipe);
+    free(r->status);
+    free(r->message);
+    memset(r, 0, sizeof *r);
+}
+
+void requests_free(struct request *r, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        request_free(&r[i]);
+    free(r);
+}

@@ -1,0 +1,84 @@
+/* db.h: the SQL layer under the store: one small interface that both the
+ * SQLite and the PostgreSQL backends implement, so the modules above
+ * (pipes, lifecycle, hub) write their SQL once.
+ *
+ * SQL is written for PostgreSQL with $1, $2, ... parameters and a few
+ * macros for what the dialects spell differently:
+ *   {{id}}     an auto-increment 64-bit primary key
+ *   {{blob}}   a byte-string column type
+ *   {{now}}    the database server's clock, as ms since 1970 (UTC)
+ * Each backend translates them. Times are stored as integer ms since 1970
+ * UTC everywhere, so no time zone ever enters the database. */
+#ifndef SLUICE_STORE_DB_H
+#define SLUICE_STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../util/error.h"
+
+enum db_type { DB_NULL, DB_INT, DB_TEXT, DB_BLOB };
+
+/* A parameter or a result cell. In a result, `p` is owned by the result
+ * and NUL-terminated after `len` bytes. */
+struct db_value {
+    enum db_type type;
+    int64_t i;
+    const char *p;
+    size_t len;
+};
+
+#define DBV_NULL ((struct db_value){DB_NULL, 0, NULL, 0})
+#define DBV_INT(v) ((struct db_value){DB_INT, (int64_t)(v), NULL, 0})
+#define DBV_BLOB(ptr, n) ((struct db_value){DB_BLOB, 0, (const char *)(ptr), (n)})
+/* A text parameter; NULL becomes SQL NULL. */
+static inline struct db_value DBV_TEXT(const char *s)
+{
+    return s ? (struct db_value){DB_TEXT, 0, s, strlen(s)} : DBV_NULL;
+}
+
+struct db_result {
+    size_t rows, cols;
+    struct db_value *cells; /* rows * cols */
+    int64_t changes;        /* rows changed by INSERT/UPDATE/DELETE */
+};
+
+void db_result_free(struct db_result *r);
+const struct db_value *db_cell(const struct db_result *r, size_t row,
+                               size_t col);
+/* Conveniences: 0 / NULL for SQL NULL or out of range. */
+int64_t db_int(const struct db_result *r, size_t row, size_t col);
+const char *db_text(const struct db_result *r, size_t row, size_t col);
+
+/* What a backend provides. */
+struct db_backend {
+    const char *name;       /* "sqlite", "postgresql" */
+    const char *begin_sql;  /* starts a write transaction */
+    /* serializes migrations across processes, inside the transaction;
+     * NULL when begin_sql already does */
+    const char *migration_lock_sql;
+    /* Runs one statement (already translated). `res` may be NULL. */
+    int (*exec)(void *conn, const char *sql, const struct db_value *params,
+                size_t count, struct db_result *res, struct error *err);
+    /* Turns the common SQL into the backend's; the caller frees it. */
+    char *(*translate)(const char *sql);
+    void (*close)(void *conn);
+};
+
+extern const struct db_backend db_sqlite;
+extern const struct db_backend db_postgres;
+
+/* Opens a connection; -1 with a message naming the (redacted) URL. */
+int db_sqlite_open(const char *path, void **conn, struct error *err);
+int db_postgres_open(const char *url, void **conn, struct error *err);
+
+/* Replaces each macro of the table in `sql`; the caller frees the result. */
+struct db_macro {
+    const char *name; /* "{{id}}" */
+    const char *text;
+};
+char *db_expand(const char *sql, const struct db_macro *macros, size_t count);
+
+#endif

@@ -1,0 +1,30 @@
+/* leases.h: who works on what. A lease names a thing ("pipe:orders",
+ * "hub") and the worker that holds it until a time. A worker renews its
+ * leases well before they expire; a lease whose worker stopped renewing
+ * it expires, and another worker takes the thing over. Expiry is judged
+ * by the database server's clock, so workers on hosts whose clocks
+ * disagree still agree on who holds what. */
+#ifndef SLUICE_STORE_LEASES_H
+#define SLUICE_STORE_LEASES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* Takes the lease, or renews it when `owner` already holds it, for ttl_ms
+ * from now. *held is false when another live worker holds it. */
+int lease_acquire(struct store *s, const char *name, const char *owner,
+                  int64_t ttl_ms, bool *held, struct error *err);
+/* Gives the lease up, when `owner` holds it. */
+int lease_release(struct store *s, const char *name, const char *owner,
+                  struct error *err);
+/* The live holder of a lease (*owner NULL when none); the caller frees
+ * *owner. */
+int lease_holder(struct store *s, const char *name, char **owner,
+                 int64_t *expires_in_ms, struct error *err);
+
+/* A name for this worker: host, process and start time. */
+const char *worker_name(void);
+
+#endif

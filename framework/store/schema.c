@@ -1,0 +1,89 @@
+/* schema.c: the store's schema, as numbered migrations. A migration is
+ * only ever appended: a released one never changes. Each runs in one
+ * transaction with the version it brings, under a lock, so two processes
+ * opening a fresh store at once migrate it once. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../util/mem.h"
+#include "schema.h"
+
+static const char *const migration_1[] = {
+    "CREATE TABLE pipes ("
+    " name TEXT PRIMARY KEY,"
+    " source TEXT NOT NULL,"
+    " sink TEXT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " mode TEXT NOT NULL,"
+    " settings TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " state_since BIGINT NOT NULL,"
+    " state_context TEXT NOT NULL DEFAULT '',"
+    " last_error TEXT,"
+    " retry_count BIGINT NOT NULL DEFAULT 0,"
+    " created_at BIGINT NOT NULL)",
+    "CREATE UNIQUE INDEX pipes_by_topic ON pipes (topic)",
+
+    "CREATE TABLE pipe_tables ("
+    " pipe TEXT NOT NULL REFERENCES pipes(name) ON DELETE CASCADE,"
+    " name TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " drop_destination BIGINT NOT NULL DEFAULT 0,"
+    " rows_copied BIGINT NOT NULL DEFAULT 0,"
+    " rows_estimated BIGINT NOT NULL DEFAULT -1,"
+    " bytes_copied BIGINT NOT NULL DEFAULT 0,"
+    " lag_ms BIGINT NOT NULL DEFAULT -1,"
+    " updated_at BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (pipe, name))",
+
+    "CREATE TABLE transitions ("
+    " id {{id}},"
+    " pipe TEXT NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " from_state TEXT NOT NULL,"
+    " to_state TEXT NOT NULL,"
+    " reason TEXT NOT NULL)",
+    "CREATE INDEX transitions_by_pipe ON transitions (pipe, id)",
+
+    "CREATE TABLE requests ("
+    " id {{id}},"
+    " pipe TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " tables TEXT NOT NULL DEFAULT '',"
+    " drop_destination BIGINT NOT NULL DEFAULT 0,"
+    " status TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " message TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX requests_by_pipe ON requests (pipe, status, id)",
+
+    "CREATE TABLE checkpoints ("
+    " pipe TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " tbl TEXT NOT NULL,"
+    " part BIGINT NOT NULL,"
+    " position {{blob}} NOT NULL,"
+    " done BIGINT NOT NULL DEFAULT 0,"
+    " updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (pipe, kind, tbl, part))",
+
+    "CREATE TABLE leases ("
+    " name TEXT PRIMARY KEY,"
+    " owner TEXT NOT NULL,"
+    " expires_at BIGINT NOT NULL)",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1};
+
+int schema_latest(void)
+{
+    return (int)(sizeof migrations / sizeof *migrations);
+}
+
+const char *const *schema_migration(int version)
+{
+    if (version < 1 || version > schema_latest())
+        return NULL;
+    return migrations[version - 1];
+}

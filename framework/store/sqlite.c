@@ -1,0 +1,204 @@
+/* sqlite.c: the embedded store backend (SQLite, WAL mode).
+ *
+ * WAL lets readers run beside the one writer, so several sluice processes
+ * on one host can share the file. Write transactions start with BEGIN
+ * IMMEDIATE, taking the write lock up front, and a busy handler waits for
+ * it; a lock held longer than BUSY_TIMEOUT_MS is a transient error.
+ * synchronous=FULL: a commit is on disk when it returns. */
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "../util/buf.h"
+#include "../util/mem.h"
+#include "db.h"
+
+#define BUSY_TIMEOUT_MS 30000
+
+struct sqlite_conn {
+    sqlite3 *db;
+    char *path;
+};
+
+static int fail(struct sqlite_conn *c, int rc, const char *what,
+                struct error *err)
+{
+    const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
+    int base = rc & 0xff;
+    if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
+        return error_transient(err, "store sqlite:%s: %s: %s (another "
+                                    "process held the lock for %ds)",
+                               c->path, what, msg, BUSY_TIMEOUT_MS / 1000);
+    if (base == SQLITE_IOERR || base == SQLITE_FULL)
+        return error_transient(err, "store sqlite:%s: %s: %s", c->path, what,
+                               msg);
+    return error_set(err, "store sqlite:%s: %s: %s", c->path, what, msg);
+}
+
+static int pragma(struct sqlite_conn *c, const char *sql, const char *want,
+                  struct error *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(c, rc, sql, err);
+    rc = sqlite3_step(st);
+    const char *got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+                                       : NULL;
+    int result = 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        result = fail(c, rc, sql, err);
+    else if (want && (!got || strcmp(got, want) != 0))
+        result = error_set(err, "store sqlite:%s: %s answered '%s', not '%s'",
+                           c->path, sql, got ? got : "", want);
+    sqlite3_finalize(st);
+    return result;
+}
+
+static void sqlite_close(void *conn)
+{
+    struct sqlite_conn *c = conn;
+    if (!c)
+        return;
+    sqlite3_close_v2(c->db);
+    free(c->path);
+    free(c);
+}
+
+int db_sqlite_open(const char *path, void **conn, struct error *err)
+{
+    struct sqlite_conn *c = xcalloc(1, sizeof *c);
+    c->path = xstrdup(path);
+    int rc = sqlite3_open_v2(path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                 SQLITE_OPEN_FULLMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        error_set(err, "store sqlite:%s: cannot open: %s (does the directory "
+                       "exist, and may sluice write there?)",
+                  path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        sqlite_close(c);
+        return -1;
+    }
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(c->db, 1);
+    if (pragma(c, "PRAGMA journal_mode=WAL", "wal", err) < 0 ||
+        pragma(c, "PRAGMA synchronous=FULL", NULL, err) < 0 ||
+        pragma(c, "PRAGMA foreign_keys=ON", NULL, err) < 0) {
+        sqlite_close(c);
+        return -1;
+    }
+    *conn = c;
+    return 0;
+}
+
+static int bind_all(struct sqlite_conn *c, sqlite3_stmt *st,
+                    const struct db_value *params, size_t count,
+                    struct error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        int idx = (int)i + 1, rc = SQLITE_OK;
+        const struct db_value *v = &params[i];
+        switch (v->type) {
+        case DB_NULL: rc = sqlite3_bind_null(st, idx); break;
+        case DB_INT: rc = sqlite3_bind_int64(st, idx, v->i); break;
+        case DB_TEXT:
+            rc = sqlite3_bind_text64(st, idx, v->p, v->len, SQLITE_STATIC,
+                                     SQLITE_UTF8);
+            break;
+        case DB_BLOB:
+            rc = v->len ? sqlite3_bind_blob64(st, idx, v->p, v->len,
+                                              SQLITE_STATIC)
+                        : sqlite3_bind_zeroblob(st, idx, 0);
+            break;
+        }
+        if (rc != SQLITE_OK)
+            return fail(c, rc, "bind", err);
+    }
+    return 0;
+}
+
+static void take_row(sqlite3_stmt *st, struct db_result *res, size_t *cap)
+{
+    size_t cols = res->cols;
+    XGROW(res->cells, *cap, (res->rows + 1) * cols);
+    struct db_value *row = &res->cells[res->rows * cols];
+    for (size_t j = 0; j < cols; j++) {
+        int t = sqlite3_column_type(st, (int)j);
+        struct db_value *v = &row[j];
+        *v = DBV_NULL;
+        if (t == SQLITE_INTEGER) {
+            *v = DBV_INT(sqlite3_column_int64(st, (int)j));
+        } else if (t == SQLITE_FLOAT) {
+            *v = DBV_INT((int64_t)sqlite3_column_double(st, (int)j));
+        } else if (t == SQLITE_TEXT || t == SQLITE_BLOB) {
+            const void *p = t == SQLITE_TEXT
+                                ? (const void *)sqlite3_column_text(st, (int)j)
+                                : sqlite3_column_blob(st, (int)j);
+            size_t n = (size_t)sqlite3_column_bytes(st, (int)j);
+            v->type = t == SQLITE_TEXT ? DB_TEXT : DB_BLOB;
+            v->p = xstrndup(p ? p : "", n);
+            v->len = n;
+        }
+    }
+    res->rows++;
+}
+
+static int sqlite_exec(void *conn, const char *sql,
+                       const struct db_value *params, size_t count,
+                       struct db_result *res, struct error *err)
+{
+    struct sqlite_conn *c = conn;
+    sqlite3_stmt *st;
+    if (res)
+        memset(res, 0, sizeof *res);
+    int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(c, rc, "prepare", err);
+    if (bind_all(c, st, params, count, err) < 0) {
+        sqlite3_finalize(st);
+        return -1;
+    }
+    size_t cap = 0;
+    if (res)
+        res->cols = (size_t)sqlite3_column_count(st);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (res)
+            take_row(st, res, &cap);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        db_result_free(res);
+        return fail(c, rc, "statement", err);
+    }
+    if (res)
+        res->changes = sqlite3_changes64(c->db);
+    return 0;
+}
+
+/* Macros, then $N parameters as ?N (outside quoted strings). */
+static char *sqlite_translate(const char *sql)
+{
+    static const struct db_macro macros[] = {
+        {"{{id}}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+        {"{{blob}}", "BLOB"},
+        {"{{now}}",
+         "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"},
+    };
+    char *expanded = db_expand(sql, macros, sizeof macros / sizeof *macros);
+    bool quoted = false;
+    for (char *p = expanded; *p; p++) {
+        if (*p == '\'')
+            quoted = !quoted;
+        else if (!quoted && *p == '$' && p[1] >= '0' && p[1] <= '9')
+            *p = '?';
+    }
+    return expanded;
+}
+
+const struct db_backend db_sqlite = {
+    .name = "sqlite",
+    .begin_sql = "BEGIN IMMEDIATE",
+    .migration_lock_sql = NULL,
+    .exec = sqlite_exec,
+    .translate = sqlite_translate,
+    .close = sqlite_close,
+};

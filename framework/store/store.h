@@ -1,0 +1,47 @@
+/* store.h: where pipes, their states, checkpoints, operator requests and
+ * the hub live. One interface, two backends: SQLite (sqlite:PATH, the
+ * embedded default) and PostgreSQL (postgresql://..., shared by workers
+ * on several hosts). Opening a store applies the schema migrations it
+ * lacks; a store written by a newer sluice is refused.
+ *
+ * A store handle is one connection: use it from one thread at a time.
+ * Transactions nest: only the outermost begin and commit reach the
+ * database, so a step (say, publishing a batch) and the checkpoint it
+ * reaches commit together even when written by different modules. */
+#ifndef SLUICE_STORE_STORE_H
+#define SLUICE_STORE_STORE_H
+
+#include <stdbool.h>
+
+#include "../util/error.h"
+#include "db.h"
+
+#define STORE_DEFAULT_URL "sqlite:./sluice.db"
+
+struct store;
+
+/* `url` is sqlite:PATH or postgresql://... (postgres:// too). */
+int store_open(const char *url, struct store **out, struct error *err);
+void store_close(struct store *s);
+
+/* The URL with any password masked, for messages. */
+const char *store_name(const struct store *s);
+const char *store_backend(const struct store *s);
+
+/* Runs one statement (common SQL, see db.h). `res` may be NULL. An error
+ * outside a transaction leaves nothing behind; inside one, roll back. */
+int store_exec(struct store *s, const char *sql, const struct db_value *params,
+               size_t count, struct db_result *res, struct error *err);
+
+int store_begin(struct store *s, struct error *err);
+/* Commits when outermost; -1 when the transaction had to be rolled back
+ * (an inner step failed) or the commit failed. */
+int store_commit(struct store *s, struct error *err);
+/* Rolls back when outermost; inside, dooms the outer transaction. */
+void store_rollback(struct store *s);
+
+/* The schema versions this sluice knows, and the store's. */
+int store_schema_latest(void);
+int store_schema_version(struct store *s, int *version, struct error *err);
+
+#endif

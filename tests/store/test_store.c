@@ -1,0 +1,668 @@
+/* test_store.c URL: the store suite, run once on SQLite and once on
+ * PostgreSQL (the same tests, the URL says which): migrations and the
+ * refusal of a newer store, nested transactions, checkpoints, leases,
+ * every pair of the 10 x 10 transition table, the flows of
+ * spec/lifecycle.md, operator requests, restart semantics, and pipes
+ * registered from a config file. */
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "config/config.h"
+#include "lifecycle/lifecycle.h"
+#include "lifecycle/registration.h"
+#include "lifecycle/requests.h"
+#include "plugin/plugin.h"
+#include "store/checkpoints.h"
+#include "store/leases.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+static const char *url;
+static struct store *st;
+static int pipe_counter;
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void exec_ok(const char *sql, const struct db_value *p, size_t n)
+{
+    struct error err;
+    if (store_exec(st, sql, p, n, NULL, &err) < 0) {
+        fprintf(stderr, "  %s: %s\n", sql, err.message);
+        test_failures++;
+    }
+}
+
+/* A new pipe, by a name no other test uses. */
+static char *new_pipe(const char *mode, const char *const *tables, size_t n)
+{
+    char *name = xasprintf("p%d_%lld", ++pipe_counter,
+                           (long long)(clock_now_ms() % 100000000));
+    char *topic = xasprintf("t_%s", name);
+    struct pipe_def def = {.name = name, .source = "memory_source",
+                           .sink = "memory_sink", .topic = topic,
+                           .mode = mode, .settings = "x = 1\n",
+                           .tables = tables, .table_count = n};
+    struct error err;
+    if (lifecycle_register(st, &def, "test", &err) < 0) {
+        fprintf(stderr, "  register: %s\n", err.message);
+        test_failures++;
+    }
+    free(topic);
+    return name;
+}
+
+static void force_state(const char *pipe, enum pipe_state state,
+                        const char *context)
+{
+    struct db_value p[] = {DBV_TEXT(pipe_state_name(state)),
+                           DBV_TEXT(context), DBV_TEXT(pipe)};
+    exec_ok("UPDATE pipes SET state = $1, state_context = $2 WHERE name = $3",
+            p, 3);
+}
+
+static enum pipe_state state_of(const char *pipe)
+{
+    struct pipe_row row;
+    bool found;
+    struct error err;
+    if (pipe_load(st, pipe, &row, &found, &err) < 0 || !found)
+        return STATE_COUNT;
+    enum pipe_state s = row.state;
+    pipe_row_free(&row);
+    return s;
+}
+
+static void migrations_and_newer_store(void)
+{
+    int version = -1;
+    struct error err;
+    CHECK(store_schema_version(st, &version, &err) == 0);
+    CHECK(version == store_schema_latest());
+    struct store *again;
+    CHECK(store_open(url, &again, &err) == 0);
+    store_close(again);
+
+    struct db_value p = DBV_TEXT("999");
+    exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p, 1);
+    CHECK(store_open(url, &again, &err) < 0);
+    CHECK_CONTAINS(err.message, "was written by a newer sluice (schema "
+                                "version 999");
+    CHECK_CONTAINS(err.message, "upgrade sluice");
+    char latest[16];
+    snprintf(latest, sizeof latest, "%d", store_schema_latest());
+    p = DBV_TEXT(latest);
+    exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p, 1);
+}
+
+static void nested_transactions(void)
+{
+    struct error err;
+    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL, 0);
+    exec_ok("DELETE FROM scratch", NULL, 0);
+    struct db_value a = DBV_TEXT("a"), b = DBV_TEXT("b");
+    CHECK(store_begin(st, &err) == 0);
+    exec_ok("INSERT INTO scratch VALUES ($1)", &a, 1);
+    CHECK(store_begin(st, &err) == 0);
+    exec_ok("INSERT INTO scratch VALUES ($1)", &b, 1);
+    CHECK(store_commit(st, &err) == 0); /* inner: nothing yet */
+    CHECK(store_commit(st, &err) == 0);
+    struct db_result r;
+    CHECK(store_exec(st, "SELECT COUNT(*) FROM scratch", NULL, 0, &r, &err) ==
+          0);
+    CHECK(db_int(&r, 0, 0) == 2);
+    db_result_free(&r);
+
+    /* an inner rollback dooms the outer transaction */
+    CHECK(store_begin(st, &err) == 0);
+    exec_ok("DELETE FROM scratch", NULL, 0);
+    CHECK(store_begin(st, &err) == 0);
+    store_rollback(st);
+    CHECK(store_commit(st, &err) < 0);
+    CHECK_CONTAINS(err.message, "rolled back");
+    CHECK(store_exec(st, "SELECT COUNT(*) FROM scratch", NULL, 0, &r, &err) ==
+          0);
+    CHECK(db_int(&r, 0, 0) == 2);
+    db_result_free(&r);
+
+    /* a failed statement inside, rolled back by the caller: nothing left */
+    CHECK(store_begin(st, &err) == 0);
+    exec_ok("INSERT INTO scratch VALUES ('c')", NULL, 0);
+    CHECK(store_exec(st, "INSERT INTO scratch VALUES ('a')", NULL, 0, NULL,
+                     &err) < 0);
+    store_rollback(st);
+    CHECK(store_exec(st, "SELECT COUNT(*) FROM scratch", NULL, 0, &r, &err) ==
+          0);
+    CHECK(db_int(&r, 0, 0) == 2);
+    db_result_free(&r);
+}
+
+static void checkpoints(void)
+{
+    struct error err;
+    const char *tables[] = {"a"};
+    char *pipe = new_pipe("snapshot+cdc", tables, 1);
+    size_t big_len = 1 << 20;
+    char *big = xmalloc(big_len);
+    for (size_t i = 0; i < big_len; i++)
+        big[i] = (char)(i * 7);
+    CHECK(checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "\0tok\0", 5, false,
+                         &err) == 0);
+    CHECK(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "a", 1, big, big_len,
+                         false, &err) == 0);
+    CHECK(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "a", 0, "p0", 2, true,
+                         &err) == 0);
+    struct checkpoint c;
+    bool found;
+    CHECK(checkpoint_get(st, pipe, CHECKPOINT_CDC, "", 0, &c, &found, &err) ==
+          0);
+    CHECK(found && c.position.len == 5 &&
+          memcmp(c.position.data, "\0tok\0", 5) == 0);
+    checkpoint_free(&c);
+    struct checkpoint *list;
+    size_t n;
+    CHECK(checkpoint_list(st, pipe, CHECKPOINT_SNAPSHOT, "a", &list, &n,
+                          &err) == 0);
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK(list[0].part == 0 && list[0].done);
+        CHECK(list[1].position.len == big_len &&
+              memcmp(list[1].position.data, big, big_len) == 0);
+    }
+    checkpoints_free(list, n);
+    CHECK(checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "tok2", 4, false,
+                         &err) == 0);
+    CHECK(checkpoint_get(st, pipe, CHECKPOINT_CDC, "", 0, &c, &found, &err) ==
+          0);
+    CHECK(found && c.position.len == 4);
+    checkpoint_free(&c);
+    CHECK(checkpoint_clear(st, pipe, CHECKPOINT_SNAPSHOT, NULL, &err) == 0);
+    CHECK(checkpoint_list(st, pipe, CHECKPOINT_SNAPSHOT, NULL, &list, &n,
+                          &err) == 0);
+    CHECK(n == 0);
+    checkpoints_free(list, n);
+    /* a checkpoint written in a rolled-back step is not there */
+    CHECK(store_begin(st, &err) == 0);
+    CHECK(checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "lost", 4, false,
+                         &err) == 0);
+    store_rollback(st);
+    CHECK(checkpoint_get(st, pipe, CHECKPOINT_CDC, "", 0, &c, &found, &err) ==
+          0);
+    CHECK(found && c.position.len == 4 && memcmp(c.position.data, "tok2", 4) == 0);
+    checkpoint_free(&c);
+    free(big);
+    free(pipe);
+}
+
+static void leases(void)
+{
+    struct error err;
+    bool held;
+    char *name = xasprintf("lease-%lld", (long long)clock_now_ms());
+    CHECK(lease_acquire(st, name, "w1", 300, &held, &err) == 0 && held);
+    CHECK(lease_acquire(st, name, "w2", 300, &held, &err) == 0 && !held);
+    CHECK(lease_acquire(st, name, "w1", 300, &held, &err) == 0 && held);
+    char *owner = NULL;
+    CHECK(lease_holder(st, name, &owner, NULL, &err) == 0);
+    CHECK_STR(owner, "w1");
+    free(owner);
+    sleep_ms(450); /* w1 stops renewing: the lease expires */
+    CHECK(lease_holder(st, name, &owner, NULL, &err) == 0 && owner == NULL);
+    CHECK(lease_acquire(st, name, "w2", 10000, &held, &err) == 0 && held);
+    CHECK(lease_release(st, name, "w1", &err) == 0); /* not w1's: no effect */
+    CHECK(lease_acquire(st, name, "w1", 300, &held, &err) == 0 && !held);
+    CHECK(lease_release(st, name, "w2", &err) == 0);
+    CHECK(lease_acquire(st, name, "w1", 300, &held, &err) == 0 && held);
+    free(name);
+}
+
+static void every_pair_of_states(void)
+{
+    char *pipe = new_pipe("snapshot+cdc", NULL, 0);
+    int legal = 0;
+    for (int from = 0; from < STATE_COUNT; from++)
+        for (int to = 0; to < STATE_COUNT; to++) {
+            force_state(pipe, (enum pipe_state)from, "");
+            struct error err = {0};
+            char reason[64];
+            snprintf(reason, sizeof reason, "pair %d %d", from, to);
+            int64_t before = clock_now_ms();
+            int rc = lifecycle_transition(st, pipe, (enum pipe_state)from,
+                                          (enum pipe_state)to, NULL, reason,
+                                          &err);
+            bool ok = pipe_state_can_go((enum pipe_state)from,
+                                        (enum pipe_state)to);
+            if (ok != (rc == 0))
+                fprintf(stderr, "  %s -> %s: %s\n",
+                        pipe_state_name((enum pipe_state)from),
+                        pipe_state_name((enum pipe_state)to), err.message);
+            CHECK(ok == (rc == 0));
+            if (!ok) {
+                char want[96];
+                snprintf(want, sizeof want, "cannot go from %s to %s",
+                         pipe_state_name((enum pipe_state)from),
+                         pipe_state_name((enum pipe_state)to));
+                CHECK_CONTAINS(err.message, want);
+                CHECK(state_of(pipe) == (enum pipe_state)from);
+                continue;
+            }
+            legal++;
+            CHECK(state_of(pipe) == (enum pipe_state)to);
+            struct transition *t;
+            size_t n;
+            CHECK(lifecycle_history(st, pipe, &t, &n, &err) == 0);
+            if (n) {
+                CHECK_STR(t[n - 1].reason, reason);
+                CHECK_STR(t[n - 1].from, pipe_state_name((enum pipe_state)from));
+                CHECK_STR(t[n - 1].to, pipe_state_name((enum pipe_state)to));
+                CHECK(t[n - 1].at >= before - 1000 &&
+                      t[n - 1].at <= clock_now_ms() + 1000);
+            }
+            transitions_free(t, n);
+        }
+    CHECK(legal == 27); /* the arrows of spec/lifecycle.md */
+    /* the pipe must be in the state the caller says */
+    force_state(pipe, STATE_PAUSED, "");
+    struct error err;
+    CHECK(lifecycle_transition(st, pipe, STATE_RUNNING, STATE_PAUSING, NULL,
+                               "x", &err) < 0);
+    CHECK_CONTAINS(err.message, "is paused, not running");
+    CHECK(lifecycle_transition(st, "no-such-pipe", STATE_RUNNING,
+                               STATE_PAUSING, NULL, "x", &err) < 0);
+    CHECK_CONTAINS(err.message, "no pipe named 'no-such-pipe'");
+    free(pipe);
+}
+
+#define STEP(call)                                                            \
+    do {                                                                      \
+        struct error e_;                                                      \
+        if ((call) < 0) {                                                     \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,     \
+                    e_.message);                                              \
+            test_failures++;                                                  \
+        }                                                                     \
+    } while (0)
+#define E (&e_)
+
+/* Plays the worker: takes the next request and starts it. */
+static int start_next(const char *pipe, struct error *err)
+{
+    struct request req;
+    bool found;
+    if (request_next(st, pipe, &req, &found, err) < 0)
+        return -1;
+    if (!found)
+        return error_set(err, "no pending request");
+    int rc = request_start(st, &req, err);
+    request_free(&req);
+    return rc;
+}
+
+static const char *request_status(int64_t id)
+{
+    static char status[32];
+    struct request r;
+    bool found;
+    struct error err;
+    if (request_get(st, id, &r, &found, &err) < 0 || !found)
+        return "gone";
+    snprintf(status, sizeof status, "%s", r.status);
+    request_free(&r);
+    return status;
+}
+
+static void new_pipe_flows(void)
+{
+    const char *tables[] = {"a", "b"};
+    char *pipe = new_pipe("snapshot+cdc", tables, 2);
+    CHECK(state_of(pipe) == STATE_PROVISIONING);
+    STEP(lifecycle_provisioned(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_SETUP);
+    STEP(lifecycle_setup_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_SNAPSHOT);
+    STEP(lifecycle_snapshot_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_RUNNING);
+    free(pipe);
+
+    pipe = new_pipe("cdc", tables, 1);
+    STEP(lifecycle_provisioned(st, pipe, E));
+    STEP(lifecycle_setup_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_RUNNING);
+    free(pipe);
+
+    pipe = new_pipe("snapshot", tables, 1);
+    STEP(lifecycle_provisioned(st, pipe, E));
+    STEP(lifecycle_setup_done(st, pipe, E));
+    STEP(lifecycle_snapshot_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_COMPLETED);
+    /* completed: only a resync; it reloads and completes again */
+    int64_t id;
+    struct error err;
+    CHECK(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, &err) <
+          0);
+    CHECK_CONTAINS(err.message, "it is completed; pause is possible only when "
+                                "running");
+    STEP(request_submit(st, pipe, REQUEST_RESYNC, NULL, 0, false, &id, E));
+    STEP(start_next(pipe, E));
+    CHECK(state_of(pipe) == STATE_SETUP);
+    STEP(lifecycle_setup_done(st, pipe, E));
+    STEP(lifecycle_snapshot_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_RESYNC);
+    STEP(lifecycle_resync_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_COMPLETED);
+    CHECK_STR(request_status(id), REQUEST_DONE);
+    free(pipe);
+}
+
+static char *running_pipe(const char *const *tables, size_t n)
+{
+    char *pipe = new_pipe("snapshot+cdc", tables, n);
+    force_state(pipe, STATE_RUNNING, "");
+    return pipe;
+}
+
+static void pause_resume(void)
+{
+    const char *tables[] = {"a"};
+    char *pipe = running_pipe(tables, 1);
+    int64_t id, id2;
+    struct error err;
+    STEP(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, E));
+    CHECK_STR(request_status(id), REQUEST_PENDING);
+    CHECK(request_submit(st, pipe, REQUEST_RESUME, NULL, 0, false, &id2, &err) <
+          0);
+    CHECK_CONTAINS(err.message, "cannot resume pipe");
+    CHECK_CONTAINS(err.message, "it is running; resume is possible only when "
+                                "paused");
+    STEP(start_next(pipe, E));
+    CHECK(state_of(pipe) == STATE_PAUSING);
+    CHECK_STR(request_status(id), REQUEST_IN_PROGRESS);
+    STEP(lifecycle_pause_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_PAUSED);
+    CHECK_STR(request_status(id), REQUEST_DONE);
+    STEP(request_submit(st, pipe, REQUEST_RESUME, NULL, 0, false, &id, E));
+    STEP(start_next(pipe, E));
+    CHECK(state_of(pipe) == STATE_RUNNING);
+    CHECK_STR(request_status(id), REQUEST_DONE);
+
+    /* legal when recorded, illegal when the worker gets to it: refused
+     * then, with the reason kept */
+    STEP(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, E));
+    force_state(pipe, STATE_FAILED, "");
+    CHECK(start_next(pipe, &err) == 1);
+    CHECK_CONTAINS(err.message, "it is failed");
+    CHECK_STR(request_status(id), REQUEST_REFUSED);
+    free(pipe);
+}
+
+static bool table_status(const char *pipe, const char *table,
+                         const char *status)
+{
+    struct pipe_row row;
+    bool found, ok = false;
+    struct error err;
+    if (pipe_load(st, pipe, &row, &found, &err) < 0 || !found)
+        return false;
+    for (size_t i = 0; i < row.table_count; i++)
+        if (strcmp(row.tables[i].name, table) == 0)
+            ok = status ? strcmp(row.tables[i].status, status) == 0 : false;
+    if (!status)
+        ok = !pipe_has_table(&row, table);
+    pipe_row_free(&row);
+    return ok;
+}
+
+static void tables_and_resync(void)
+{
+    const char *tables[] = {"a", "b"};
+    char *pipe = running_pipe(tables, 2);
+    int64_t id;
+    struct error err;
+    const char *add[] = {"c"};
+    CHECK(request_submit(st, pipe, REQUEST_TABLES_ADD, tables, 1, false, &id,
+                         &err) < 0);
+    CHECK_CONTAINS(err.message, "cannot add table 'a'");
+    STEP(request_submit(st, pipe, REQUEST_TABLES_ADD, add, 1, false, &id, E));
+    STEP(start_next(pipe, E));
+    CHECK(state_of(pipe) == STATE_SETUP);
+    CHECK(table_status(pipe, "c", TABLE_ADDING));
+    STEP(lifecycle_setup_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_SNAPSHOT);
+    STEP(lifecycle_snapshot_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_RUNNING);
+    CHECK(table_status(pipe, "c", TABLE_ACTIVE));
+    CHECK_STR(request_status(id), REQUEST_DONE);
+
+    /* remove from paused: back to paused */
+    force_state(pipe, STATE_PAUSED, "");
+    const char *rm[] = {"b", "c"};
+    const char *all[] = {"a", "b", "c"};
+    CHECK(request_submit(st, pipe, REQUEST_TABLES_REMOVE, all, 3, false, &id,
+                         &err) < 0);
+    CHECK_CONTAINS(err.message, "cannot remove every table");
+    const char *missing[] = {"zz"};
+    CHECK(request_submit(st, pipe, REQUEST_TABLES_REMOVE, missing, 1, false,
+                         &id, &err) < 0);
+    CHECK_CONTAINS(err.message, "has no such table");
+    STEP(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "b", 0, "x", 1, true, E));
+    STEP(request_submit(st, pipe, REQUEST_TABLES_REMOVE, rm, 2, true, &id, E));
+    STEP(start_next(pipe, E));
+    CHECK(state_of(pipe) == STATE_MODIFYING);
+    CHECK(table_status(pipe, "b", TABLE_REMOVING));
+    STEP(lifecycle_modify_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_PAUSED);
+    CHECK(table_status(pipe, "b", NULL) && table_status(pipe, "c", NULL));
+    struct checkpoint *list;
+    size_t n;
+    STEP(checkpoint_list(st, pipe, CHECKPOINT_SNAPSHOT, "b", &list, &n, E));
+    CHECK(n == 0);
+    checkpoints_free(list, n);
+
+    /* resync from failed, the way back */
+    STEP(lifecycle_fail(st, pipe, "change history lost", E));
+    CHECK(state_of(pipe) == STATE_FAILED);
+    CHECK(lifecycle_fail(st, pipe, "again", &err) < 0);
+    STEP(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "a", 0, "x", 1, true, E));
+    STEP(request_submit(st, pipe, REQUEST_RESYNC, NULL, 0, false, &id, E));
+    STEP(start_next(pipe, E));
+    CHECK(state_of(pipe) == STATE_SETUP);
+    STEP(checkpoint_list(st, pipe, CHECKPOINT_SNAPSHOT, NULL, &list, &n, E));
+    CHECK(n == 0); /* a resync starts its snapshot from nothing */
+    checkpoints_free(list, n);
+    STEP(lifecycle_setup_done(st, pipe, E));
+    STEP(lifecycle_snapshot_done(st, pipe, E));
+    STEP(lifecycle_resync_done(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_RUNNING);
+    free(pipe);
+}
+
+static void failures_and_retries(void)
+{
+    const char *tables[] = {"a"};
+    char *pipe = running_pipe(tables, 1);
+    int64_t id;
+    STEP(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, E));
+    STEP(start_next(pipe, E));
+    STEP(lifecycle_retry(st, pipe, "sink refused the connection", E));
+    STEP(lifecycle_retry(st, pipe, "sink refused the connection", E));
+    struct pipe_row row;
+    bool found;
+    struct error err;
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK(row.retry_count == 2 && row.state == STATE_PAUSING);
+    CHECK_STR(row.last_error, "sink refused the connection");
+    pipe_row_free(&row);
+    STEP(lifecycle_retry_clear(st, pipe, E));
+    STEP(lifecycle_fail(st, pipe, "sink: authentication failed", E));
+    CHECK(state_of(pipe) == STATE_FAILED);
+    CHECK_STR(request_status(id), REQUEST_FAILED);
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK(row.retry_count == 0);
+    CHECK_STR(row.last_error, "sink: authentication failed");
+    pipe_row_free(&row);
+    free(pipe);
+}
+
+static void restart_semantics(void)
+{
+    const char *tables[] = {"a"};
+    char *pipe = running_pipe(tables, 1);
+    force_state(pipe, STATE_PAUSING, "");
+    STEP(lifecycle_recover(st, pipe, E));
+    CHECK(state_of(pipe) == STATE_PAUSED);
+    for (int s = 0; s < STATE_COUNT; s++) {
+        if (s == STATE_PAUSING)
+            continue;
+        force_state(pipe, (enum pipe_state)s, "");
+        STEP(lifecycle_recover(st, pipe, E));
+        CHECK(state_of(pipe) == (enum pipe_state)s);
+    }
+    free(pipe);
+}
+
+static void delete_any_state(void)
+{
+    for (int s = 0; s < STATE_COUNT; s++) {
+        const char *tables[] = {"a"};
+        char *pipe = new_pipe("snapshot+cdc", tables, 1);
+        force_state(pipe, (enum pipe_state)s, "");
+        STEP(checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "x", 1, false, E));
+        int64_t id;
+        STEP(request_submit(st, pipe, REQUEST_DELETE, NULL, 0, false, &id, E));
+        STEP(start_next(pipe, E));
+        CHECK(state_of(pipe) == STATE_COUNT); /* gone */
+        struct checkpoint c;
+        bool found = true;
+        STEP(checkpoint_get(st, pipe, CHECKPOINT_CDC, "", 0, &c, &found, E));
+        CHECK(!found);
+        CHECK_STR(request_status(id), "gone");
+        free(pipe);
+    }
+}
+
+/* A config file's pipes into the store, and the file changing. */
+static void registration(void)
+{
+    char dir[] = "/tmp/sluice-reg-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char *path = xasprintf("%s/p.ini", dir);
+    char *pipe = xasprintf("reg%lld", (long long)(clock_now_ms() % 1000000));
+    struct registry reg;
+    registry_init(&reg);
+    const char *dirs[] = {PLUGIN_DIR, TEST_PLUGIN_DIR};
+    registry_scan(&reg, dirs, 2);
+
+#define WRITE_AND_REGISTER(text, expect_ok)                                   \
+    do {                                                                      \
+        FILE *f = fopen(path, "w");                                           \
+        fprintf(f, text, pipe, pipe);                                         \
+        fclose(f);                                                            \
+        struct config cfg;                                                    \
+        struct diags d = {0};                                                 \
+        struct error e;                                                       \
+        CHECK(config_load(path, &cfg, &d, &e) == 0);                          \
+        config_bind_plugins(&cfg, &reg, &d);                                  \
+        CHECK(d.count == 0);                                                  \
+        int rc_ = pipe_register(st, &cfg, &cfg.pipes[0], &d);                 \
+        CHECK((rc_ == 0) == (expect_ok));                                     \
+        free(last_errors);                                                    \
+        last_errors = xstrdup(d.count ? d.errors[0] : "");                    \
+        diags_free(&d);                                                       \
+        config_free(&cfg);                                                    \
+    } while (0)
+
+    char *last_errors = NULL;
+    const char *base = "[pipe %s]\nsource = memory_source\nsink = memory_sink\n"
+                       "sync_interval = 10s\n[pipe %s.source]\ntables = a, b\n";
+    WRITE_AND_REGISTER(base, true);
+    CHECK(state_of(pipe) == STATE_PROVISIONING);
+    CHECK(table_status(pipe, "a", TABLE_ACTIVE) &&
+          table_status(pipe, "b", TABLE_ACTIVE));
+    WRITE_AND_REGISTER(base, true); /* the same again: nothing changes */
+    struct transition *t;
+    size_t n;
+    STEP(lifecycle_history(st, pipe, &t, &n, E));
+    CHECK(n == 1);
+    if (n)
+        CHECK_CONTAINS(t[0].reason, "registered from");
+    transitions_free(t, n);
+
+    force_state(pipe, STATE_RUNNING, "");
+    const char *changed = "[pipe %s]\nsource = memory_source\nsink = "
+                          "memory_sink\nsync_interval = 20s\n[pipe "
+                          "%s.source]\ntables = a, b\nrows = 5\n";
+    WRITE_AND_REGISTER(changed, false);
+    CHECK_CONTAINS(last_errors, "settings changed (sync_interval, source.rows)");
+    CHECK_CONTAINS(last_errors, "the pipe is running; settings change only "
+                                "while a pipe is paused");
+    force_state(pipe, STATE_PAUSED, "");
+    WRITE_AND_REGISTER(changed, true);
+    struct pipe_row row;
+    bool found;
+    struct error err;
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK_CONTAINS(row.settings, "sync_interval = 20s");
+    pipe_row_free(&row);
+
+    /* the table list changed: requests, not settings */
+    const char *tables = "[pipe %s]\nsource = memory_source\nsink = "
+                         "memory_sink\nsync_interval = 20s\n[pipe "
+                         "%s.source]\ntables = a, c\nrows = 5\n";
+    WRITE_AND_REGISTER(tables, true);
+    struct request *reqs;
+    STEP(requests_of(st, pipe, 10, &reqs, &n, E));
+    CHECK(n == 2);
+    if (n == 2) {
+        CHECK(reqs[0].kind == REQUEST_TABLES_REMOVE && reqs[0].table_count == 1);
+        CHECK_STR(reqs[0].tables[0], "b");
+        CHECK(reqs[1].kind == REQUEST_TABLES_ADD);
+        CHECK_STR(reqs[1].tables[0], "c");
+    }
+    requests_free(reqs, n);
+    WRITE_AND_REGISTER(tables, true); /* pending already: not asked twice */
+    STEP(requests_of(st, pipe, 10, &reqs, &n, E));
+    CHECK(n == 2);
+    requests_free(reqs, n);
+
+    free(last_errors);
+    registry_free(&reg);
+    char *cmd = xasprintf("rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+    free(cmd);
+    free(path);
+    free(pipe);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_store URL\n");
+        return 2;
+    }
+    url = argv[1];
+    struct error err;
+    if (store_open(url, &st, &err) < 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    RUN(migrations_and_newer_store);
+    RUN(nested_transactions);
+    RUN(checkpoints);
+    RUN(leases);
+    RUN(every_pair_of_states);
+    RUN(new_pipe_flows);
+    RUN(pause_resume);
+    RUN(tables_and_resync);
+    RUN(failures_and_retries);
+    RUN(restart_semantics);
+    RUN(delete_any_state);
+    RUN(registration);
+    store_close(st);
+    return TEST_RESULT();
+}
