@@ -38,15 +38,22 @@ static char *redacted(const char *url)
     return buf_take(&b);
 }
 
-/* libpq messages end with a newline; one line reads better. */
+/* libpq messages span lines ("...\n\tHINT"); one line reads better. */
 static void trim(char *s)
 {
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
-        s[--n] = '\0';
-    for (char *p = s; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+    char *out = s;
+    bool space = false;
+    for (char *p = s; *p; p++) {
+        bool ws = *p == '\n' || *p == '\t' || *p == ' ';
+        if (ws && !space && out != s)
+            *out++ = ' ';
+        else if (!ws)
+            *out++ = *p;
+        space = ws;
+    }
+    while (out > s && out[-1] == ' ')
+        out--;
+    *out = '\0';
 }
 
 int db_postgres_open(const char *url, void **conn, struct error *err)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# test_workers.sh HELPER URL: several processes on one store. Two writers
+# at once lose no write and no request; a worker killed while holding a
+# pipe's lease is taken over by another once the lease expires, from the
+# last committed checkpoint.
+set -u
+helper=$1 url=$2
+fail() { echo "FAIL: $*"; exit 1; }
+tmp=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+
+# count SQL: a number from the store, through its own client
+count() {
+  case $url in
+  sqlite:*) sqlite3 "${url#sqlite:}" "$1" ;;
+  *) "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -tAq "$url" -c "$1" ;;
+  esac
+}
+
+cat > "$tmp/p.ini" <<INI
+[pipe hammered]
+source = memory_source
+sink = memory_sink
+[pipe hammered.source]
+tables = a
+INI
+"$helper" "$url" register "$tmp/p.ini" || fail "register"
+for s in provisioned setup_done snapshot_done; do
+  "$helper" "$url" step hammered $s || fail "step $s"
+done
+
+rounds=60
+"$helper" "$url" hammer A $rounds hammered & a=$!
+"$helper" "$url" hammer B $rounds hammered & b=$!
+wait $a || fail "writer A failed"
+wait $b || fail "writer B failed"
+[ "$(count "SELECT retry_count FROM pipes WHERE name = 'hammered'")" = $((2 * rounds)) ] ||
+  fail "lost updates: retry_count is $(count "SELECT retry_count FROM pipes WHERE name = 'hammered'")"
+[ "$(count "SELECT COUNT(*) FROM requests WHERE pipe = 'hammered'")" = $((2 * rounds)) ] ||
+  fail "lost requests"
+[ "$(count "SELECT COUNT(*) FROM checkpoints WHERE pipe = 'hammered'")" = 2 ] ||
+  fail "checkpoints"
+echo "two writers: $((2 * rounds)) updates and requests, none lost"
+
+# a worker dies holding a lease; another takes over from its checkpoint
+"$helper" "$url" hold pipe:x 1000 > "$tmp/progress" & holder=$!
+for _ in $(seq 1 100); do
+  [ "$(wc -l < "$tmp/progress")" -ge 10 ] && break
+  sleep 0.1
+done
+kill -9 $holder; wait $holder 2>/dev/null
+last=$(tail -1 "$tmp/progress")
+[ -n "$last" ] || fail "the holder made no progress"
+out=$("$helper" "$url" takeover pipe:x 1000) || fail "takeover: $out"
+found=${out% *} waited=${out#* }
+[ "$found" = "$last" ] || [ "$found" = $((last + 1)) ] ||
+  fail "took over at checkpoint $found, the holder had committed $last"
+[ "$waited" -le 5000 ] || fail "takeover took ${waited}ms for a 1s lease"
+echo "lease taken over after ${waited}ms at checkpoint $found (holder said $last)"
