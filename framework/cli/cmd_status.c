@@ -160,8 +160,9 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     struct request *reqs;
     size_t n;
     struct error err;
-    if (requests_of(s, p->name, 5, &reqs, &n, &err) == 0 && n) {
-        printf("  recent requests:\n");
+    if (requests_of(s, p->name, 5, &reqs, &n, &err) == 0) {
+        if (n)
+            printf("  recent requests:\n");
         for (size_t i = 0; i < n; i++)
             printf("    %lld %-13s %-11s %s%s%s\n", (long long)reqs[i].id,
                    request_kind_name(reqs[i].kind), reqs[i].status,
