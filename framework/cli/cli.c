@@ -123,6 +123,98 @@ static const struct command commands[] = {
                   "subscription. Its destination tables are kept.",
                   "any state") REQUEST_EXIT,
      cmd_pipe_delete},
+    {"topic create",
+     "NAME [--consumed-retention-days N] [--unconsumed-retention-days N] "
+     "[--retention PLUGIN]",
+     "create a hub topic",
+     "Creates a topic with its retention properties: consumed data is kept\n"
+     "N days (1 to 90, default 1), unconsumed data N days (from the\n"
+     "consumed days to 90, default 7 or the consumed days if more). The\n"
+     "retention plugin (default: retention) decides what the daily\n"
+     "maintenance job deletes.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0, 1 when it exists, 2 bad values or no such plugin.\n",
+     cmd_topic_create},
+    {"topic list", "[--store URL] [--config FILE]", "list the hub's topics",
+     "Every topic with its retention and how much it holds.\n\n" STORE_HELP,
+     cmd_topic_list},
+    {"topic describe", "NAME [--store URL] [--config FILE]",
+     "show a topic",
+     "Retention, publication events by consumption status, and the\n"
+     "subscriptions of one topic.\n\n" STORE_HELP,
+     cmd_topic_describe},
+    {"topic publish", "TOPIC [--at TIME] < records.jsonl",
+     "publish records from standard input",
+     "Reads JSON lines, one record each:\n"
+     "  {\"table\": T, \"op\": OP, \"key\": K, \"doc\": {...}, \"version\": N}\n"
+     "OP is snapshot, insert, update, replace or delete; doc is null for a\n"
+     "delete; version is a non-negative integer. The whole input is one\n"
+     "publication event; a bad line is reported with its number and then\n"
+     "nothing is published.\n"
+     "\n"
+     "  --at TIME       publish as of TIME (ISO 8601, UTC), not now\n"
+     STORE_HELP
+     "\nExit status: 0, 1 store failure, 2 bad input or no such topic.\n",
+     cmd_topic_publish},
+    {"topic consume",
+     "TOPIC --subscription NAME [--max-events N] [--at TIME]",
+     "print and consume a subscription's records",
+     "Prints the records of the subscription's next publication events as\n"
+     "JSON lines (the format of topic publish), completing each event once\n"
+     "its records are written.\n"
+     "\n"
+     "  --subscription NAME  the subscription to read with\n"
+     "  --max-events N       stop after N publication events\n"
+     "  --at TIME            consume as of TIME (ISO 8601, UTC), not now\n"
+     STORE_HELP,
+     cmd_topic_consume},
+    {"subscription create", "NAME --topic TOPIC [--at TIME]",
+     "create a subscription",
+     "Creates a reader of TOPIC. Publication events published from now on\n"
+     "are owed to it; it may also read the older ones still in the hub.\n"
+     "\n" STORE_HELP,
+     cmd_subscription_create},
+    {"subscription pause", "NAME", "pause a subscription",
+     "A paused subscription reads nothing; the events owed to it are\n"
+     "`delayed`.\n\n" STORE_HELP,
+     cmd_subscription_pause},
+    {"subscription resume", "NAME", "resume a subscription",
+     "Lets a paused subscription read again.\n\n" STORE_HELP,
+     cmd_subscription_resume},
+    {"subscription list", "[--store URL] [--config FILE]",
+     "list the subscriptions",
+     "Every subscription: topic, state, events left to read, owning pipe.\n"
+     "\n" STORE_HELP,
+     cmd_subscription_list},
+    {"events", "[--topic T] [--since TIME] [--json]",
+     "list publication, subscription and system events",
+     "Events in time order: publication events with their status and\n"
+     "consumption status (final, processing, delayed, error), subscription\n"
+     "events with theirs, and system events (maintenance runs).\n"
+     "\n"
+     "  --topic T       only events of topic T (system events always)\n"
+     "  --since TIME    only events at or after TIME (ISO 8601, UTC)\n"
+     "  --json          print JSON\n" STORE_HELP,
+     cmd_events},
+    {"maintenance run", "[--as-of TIME] [--dry-run] [--json]",
+     "run the hub's maintenance job now",
+     "Asks each topic's retention plugin for a plan and deletes what it\n"
+     "plans, one transaction per topic, then records the run as a system\n"
+     "event with a report (see 'maintenance report'). sluice run does this\n"
+     "every day at [hub] maintenance_at.\n"
+     "\n"
+     "  --as-of TIME    run as if at TIME (ISO 8601, UTC), for tests and\n"
+     "                  back-fills\n"
+     "  --dry-run       plan and report; delete nothing, record nothing\n"
+     "  --json          print the report as JSON\n" STORE_HELP
+     "\nExit status: 0, 1 when a topic failed, 2 bad usage.\n",
+     cmd_maintenance_run},
+    {"maintenance report", "EVENT_ID [--json]",
+     "show the report of a maintenance run",
+     "Per topic: the cutoff used, the rule that set it, and the publication\n"
+     "events and records deleted (per rule).\n\n" STORE_HELP
+     "  --json          print JSON\n",
+     cmd_maintenance_report},
     {"help", "[COMMAND...]", "show help for sluice or one of its commands",
      "Without a command, lists the commands; with one, explains it.\n",
      cmd_help},

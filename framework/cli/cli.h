@@ -54,6 +54,18 @@ int cmd_tables_add(const struct command *cmd, int argc, char **argv);
 int cmd_tables_remove(const struct command *cmd, int argc, char **argv);
 int cmd_pipe_delete(const struct command *cmd, int argc, char **argv);
 int cmd_status(const struct command *cmd, int argc, char **argv);
+int cmd_topic_create(const struct command *cmd, int argc, char **argv);
+int cmd_topic_list(const struct command *cmd, int argc, char **argv);
+int cmd_topic_describe(const struct command *cmd, int argc, char **argv);
+int cmd_topic_publish(const struct command *cmd, int argc, char **argv);
+int cmd_topic_consume(const struct command *cmd, int argc, char **argv);
+int cmd_subscription_create(const struct command *cmd, int argc, char **argv);
+int cmd_subscription_pause(const struct command *cmd, int argc, char **argv);
+int cmd_subscription_resume(const struct command *cmd, int argc, char **argv);
+int cmd_subscription_list(const struct command *cmd, int argc, char **argv);
+int cmd_events(const struct command *cmd, int argc, char **argv);
+int cmd_maintenance_run(const struct command *cmd, int argc, char **argv);
+int cmd_maintenance_report(const struct command *cmd, int argc, char **argv);
 int cmd_history(const struct command *cmd, int argc, char **argv);
 
 #endif

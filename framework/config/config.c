@@ -128,7 +128,7 @@ struct section_name {
     char object[65]; /* the topic or pipe name */
 };
 
-static bool valid_object_name(const char *s, size_t n)
+bool config_valid_name(const char *s, size_t n)
 {
     if (n == 0 || n > 64)
         return false;
@@ -180,7 +180,7 @@ static int classify(const char *name, struct section_name *out,
                              named[i].prefix, named[i].prefix);
         const char *dot = strchr(obj, '.');
         size_t olen = dot ? (size_t)(dot - obj) : strlen(obj);
-        if (!valid_object_name(obj, olen))
+        if (!config_valid_name(obj, olen))
             return error_set(err, "%s name '%.*s' must be 1 to 64 letters, "
                                   "digits, '_' or '-'",
                              named[i].prefix, (int)olen, obj);

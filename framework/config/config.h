@@ -106,6 +106,10 @@ void config_free(struct config *cfg);
 struct pipe_config *config_pipe(const struct config *cfg, const char *name);
 struct topic_config *config_topic(const struct config *cfg, const char *name);
 
+/* Names of pipes, topics and subscriptions: 1 to 64 letters, digits, '_'
+ * or '-'. */
+bool config_valid_name(const char *name, size_t len);
+
 /* The framework's own option tables, for the docs and `check --print`. */
 struct section_table {
     const char *section; /* "store", "topic NAME", ... */

@@ -74,7 +74,80 @@ static const char *const migration_1[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration_1};
+/* The hub: topics, publication events (records in framed blobs, never a
+ * row per record), the subscriptions each was owed to when published,
+ * subscriptions and their events, and system events with their reports. */
+static const char *const migration_2[] = {
+    "CREATE TABLE topics ("
+    " name TEXT PRIMARY KEY,"
+    " consumed_retention_days BIGINT NOT NULL,"
+    " unconsumed_retention_days BIGINT NOT NULL,"
+    " retention TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL)",
+
+    "CREATE TABLE publications ("
+    " id {{id}},"
+    " topic TEXT NOT NULL,"
+    " published_at BIGINT NOT NULL,"
+    " records BIGINT NOT NULL,"
+    " bytes BIGINT NOT NULL,"
+    " position {{blob}},"
+    " status TEXT NOT NULL,"
+    " pipe TEXT)",
+    "CREATE INDEX publications_by_topic ON publications (topic, id)",
+    "CREATE INDEX publications_by_time ON publications (published_at)",
+
+    "CREATE TABLE publication_blobs ("
+    " publication BIGINT NOT NULL,"
+    " seq BIGINT NOT NULL,"
+    " data {{blob}} NOT NULL,"
+    " PRIMARY KEY (publication, seq))",
+
+    "CREATE TABLE subscriptions ("
+    " name TEXT PRIMARY KEY,"
+    " topic TEXT NOT NULL,"
+    " paused BIGINT NOT NULL DEFAULT 0,"
+    " cursor BIGINT NOT NULL DEFAULT 0,"
+    " pipe TEXT,"
+    " created_at BIGINT NOT NULL)",
+
+    "CREATE TABLE owed ("
+    " publication BIGINT NOT NULL,"
+    " subscription TEXT NOT NULL,"
+    " PRIMARY KEY (publication, subscription))",
+
+    "CREATE TABLE subscription_events ("
+    " id {{id}},"
+    " subscription TEXT NOT NULL,"
+    " publication BIGINT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " started_at BIGINT NOT NULL,"
+    " finished_at BIGINT,"
+    " message TEXT NOT NULL DEFAULT '')",
+    "CREATE UNIQUE INDEX subscription_events_once ON subscription_events "
+    "(publication, subscription)",
+
+    "CREATE TABLE system_events ("
+    " id {{id}},"
+    " kind TEXT NOT NULL,"
+    " at BIGINT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " as_of BIGINT NOT NULL,"
+    " summary TEXT NOT NULL)",
+
+    "CREATE TABLE maintenance_cutoffs ("
+    " event BIGINT NOT NULL,"
+    " topic TEXT NOT NULL,"
+    " rule TEXT NOT NULL,"
+    " cutoff BIGINT,"
+    " events BIGINT NOT NULL,"
+    " records BIGINT NOT NULL,"
+    " message TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (event, topic, rule))",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2};
 
 int schema_latest(void)
 {

@@ -1,0 +1,163 @@
+/* events.c: publication events with their consumption status (see hub.h
+ * and spec/hub.md): `final` when owed to at least one subscription and
+ * every subscription owed has completed or discarded it; else `error`
+ * when one of them failed it, `delayed` when one of them is paused, and
+ * `processing` otherwise. One query for all events of a topic, so the
+ * maintenance job reads 100k events at once. */
+#include <stdlib.h>
+
+#include "../util/mem.h"
+#include "hub.h"
+
+const char *consumption_name(sluice_consumption c)
+{
+    switch (c) {
+    case SLUICE_CONSUMPTION_PROCESSING: return "processing";
+    case SLUICE_CONSUMPTION_FINAL: return "final";
+    case SLUICE_CONSUMPTION_DELAYED: return "delayed";
+    case SLUICE_CONSUMPTION_ERROR: return "error";
+    }
+    return "unknown";
+}
+
+static sluice_consumption consumption_of(int64_t owed, int64_t done,
+                                         int64_t errors, int64_t paused)
+{
+    if (owed > 0 && done == owed)
+        return SLUICE_CONSUMPTION_FINAL;
+    if (errors > 0)
+        return SLUICE_CONSUMPTION_ERROR;
+    if (paused > 0)
+        return SLUICE_CONSUMPTION_DELAYED;
+    return SLUICE_CONSUMPTION_PROCESSING;
+}
+
+int hub_publications(struct store *s, const char *topic, int64_t since_ms,
+                     struct publication_info **out, size_t *count,
+                     struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms)};
+    struct db_result r;
+    if (store_exec(
+            s,
+            "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, "
+            "p.status, COUNT(o.subscription), "
+            "SUM(CASE WHEN e.status IN ('completed', 'discarded') THEN 1 ELSE "
+            "0 END), "
+            "SUM(CASE WHEN e.status = 'error' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN sub.paused = 1 AND (e.status IS NULL OR e.status "
+            "NOT IN ('completed', 'discarded')) THEN 1 ELSE 0 END) "
+            "FROM publications p "
+            "LEFT JOIN owed o ON o.publication = p.id "
+            "LEFT JOIN subscription_events e ON e.publication = p.id AND "
+            "e.subscription = o.subscription "
+            "LEFT JOIN subscriptions sub ON sub.name = o.subscription "
+            "WHERE (CAST($1 AS TEXT) IS NULL OR p.topic = $1) AND "
+            "p.published_at >= $2 "
+            "GROUP BY p.id, p.topic, p.published_at, p.records, p.bytes, "
+            "p.status ORDER BY p.id",
+            p, 2, &r, err) < 0)
+        return -1;
+    *out = xcalloc(r.rows + 1, sizeof **out);
+    for (size_t i = 0; i < r.rows; i++) {
+        struct publication_info *pi = &(*out)[i];
+        pi->id = db_int(&r, i, 0);
+        pi->topic = xstrdup(db_text(&r, i, 1));
+        pi->published_at = db_int(&r, i, 2);
+        pi->records = db_int(&r, i, 3);
+        pi->bytes = db_int(&r, i, 4);
+        pi->status = xstrdup(db_text(&r, i, 5));
+        pi->owed = db_int(&r, i, 6);
+        pi->consumed = db_int(&r, i, 7);
+        pi->consumption = consumption_of(pi->owed, pi->consumed,
+                                         db_int(&r, i, 8), db_int(&r, i, 9));
+    }
+    *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+void publications_free(struct publication_info *p, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(p[i].topic);
+        free(p[i].status);
+    }
+    free(p);
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return xstrdup(s ? s : "");
+}
+
+int hub_subscription_events(struct store *s, const char *topic,
+                            int64_t since_ms,
+                            struct subscription_event_info **out,
+                            size_t *count, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT e.id, e.publication, COALESCE(e.finished_at, "
+                   "e.started_at), e.subscription, p.topic, e.status, "
+                   "e.message FROM subscription_events e LEFT JOIN "
+                   "publications p ON p.id = e.publication WHERE (CAST($1 AS "
+                   "TEXT) IS NULL OR p.topic = $1) AND COALESCE(e.finished_at, "
+                   "e.started_at) >= $2 ORDER BY e.id",
+                   p, 2, &r, err) < 0)
+        return -1;
+    *out = xcalloc(r.rows + 1, sizeof **out);
+    for (size_t i = 0; i < r.rows; i++)
+        (*out)[i] = (struct subscription_event_info){
+            db_int(&r, i, 0),          db_int(&r, i, 1),
+            db_int(&r, i, 2),          dup_or_empty(db_text(&r, i, 3)),
+            dup_or_empty(db_text(&r, i, 4)), dup_or_empty(db_text(&r, i, 5)),
+            dup_or_empty(db_text(&r, i, 6))};
+    *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+void subscription_events_free(struct subscription_event_info *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].subscription);
+        free(e[i].topic);
+        free(e[i].status);
+        free(e[i].message);
+    }
+    free(e);
+}
+
+int hub_system_events(struct store *s, int64_t since_ms,
+                      struct system_event_info **out, size_t *count,
+                      struct error *err)
+{
+    struct db_value p = DBV_INT(since_ms);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT id, at, as_of, kind, status, summary FROM "
+                   "system_events WHERE at >= $1 ORDER BY id",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    *out = xcalloc(r.rows + 1, sizeof **out);
+    for (size_t i = 0; i < r.rows; i++)
+        (*out)[i] = (struct system_event_info){
+            db_int(&r, i, 0), db_int(&r, i, 1), db_int(&r, i, 2),
+            dup_or_empty(db_text(&r, i, 3)), dup_or_empty(db_text(&r, i, 4)),
+            dup_or_empty(db_text(&r, i, 5))};
+    *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+void system_events_free(struct system_event_info *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(e[i].kind);
+        free(e[i].status);
+        free(e[i].summary);
+    }
+    free(e);
+}

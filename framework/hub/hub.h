@@ -1,0 +1,147 @@
+/* hub.h: the topic hub of spec/hub.md, on the store.
+ *
+ * Sources publish to topics, sinks subscribe. A publication event is one
+ * batch committed with the source position it ends at, in one
+ * transaction (joined with the caller's, so a pipe's checkpoint commits
+ * with it); its records are kept as framed blobs (plugin/batch.h), never
+ * a row per record. It is owed to the subscriptions that exist when it
+ * is published. A subscription reads publication events in order; taking
+ * one records a subscription event `processing`, completing it is one
+ * transaction that also moves the subscription on. */
+#ifndef SLUICE_HUB_HUB_H
+#define SLUICE_HUB_HUB_H
+
+#include <sluice/retention.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../plugin/batch.h"
+#include "../store/store.h"
+#include "../util/buf.h"
+
+#define HUB_RETENTION_MAX_DAYS 90
+
+/* ---- topics ---- */
+
+struct topic {
+    char *name;
+    int64_t consumed_retention_days;
+    int64_t unconsumed_retention_days;
+    char *retention; /* the retention plugin */
+    int64_t created_at;
+};
+
+/* The spec's ranges; the message names the property, value and range. */
+int topic_check(int64_t consumed, int64_t unconsumed, struct error *err);
+/* Creates a topic; refuses one that exists. */
+int topic_create(struct store *s, const struct topic *t, struct error *err);
+/* Creates it, or brings an existing one to these properties; *changed
+ * says whether anything was written. */
+int topic_apply(struct store *s, const struct topic *t, bool *changed,
+                struct error *err);
+int topic_get(struct store *s, const char *name, struct topic *out,
+              bool *found, struct error *err);
+int topic_list(struct store *s, struct topic **out, size_t *count,
+               struct error *err);
+void topic_free(struct topic *t);
+void topics_free(struct topic *t, size_t count);
+
+/* ---- publishing ---- */
+
+/* Publishes the batch and its position as one publication event at
+ * `at_ms`, owed to the topic's subscriptions. `pipe` names the publisher
+ * (NULL: the command line). */
+int hub_publish(struct store *s, const char *topic, const char *pipe,
+                const struct sluice_batch *batch, int64_t at_ms,
+                int64_t *publication, struct error *err);
+
+/* ---- subscriptions ---- */
+
+struct subscription {
+    char *name, *topic, *pipe;
+    bool paused;
+    int64_t cursor; /* the last publication completed */
+    int64_t created_at;
+    int64_t pending; /* publication events not yet completed */
+};
+
+int subscription_create(struct store *s, const char *name, const char *topic,
+                        const char *pipe, int64_t at_ms, struct error *err);
+int subscription_set_paused(struct store *s, const char *name, bool paused,
+                            struct error *err);
+/* Removes a subscription; what was owed to it and not consumed is
+ * discarded, so it no longer holds those events back. */
+int subscription_delete(struct store *s, const char *name, int64_t at_ms,
+                        struct error *err);
+int subscription_get(struct store *s, const char *name,
+                     struct subscription *out, bool *found,
+                     struct error *err);
+int subscription_list(struct store *s, struct subscription **out,
+                      size_t *count, struct error *err);
+void subscription_free(struct subscription *sub);
+void subscriptions_free(struct subscription *subs, size_t count);
+
+/* ---- consuming ---- */
+
+struct hub_event {
+    int64_t publication;
+    int64_t published_at;
+    struct sluice_batch batch; /* the records, with the position */
+};
+
+/* The subscription's next publication event, recorded as `processing`
+ * (again, after a crash before it completed); *found false when it has
+ * read everything. A paused subscription is refused. The caller frees
+ * the event with hub_event_free. */
+int hub_take(struct store *s, const char *subscription, int64_t at_ms,
+             struct hub_event *out, bool *found, struct error *err);
+/* The event is consumed: completed, and the subscription moves on. */
+int hub_complete(struct store *s, const char *subscription,
+                 int64_t publication, int64_t at_ms, struct error *err);
+/* The event could not be consumed (the consumer gave up). */
+int hub_error(struct store *s, const char *subscription, int64_t publication,
+              const char *message, int64_t at_ms, struct error *err);
+void hub_event_free(struct hub_event *e);
+
+/* ---- events ---- */
+
+const char *consumption_name(sluice_consumption c);
+
+struct publication_info {
+    int64_t id;
+    char *topic;
+    int64_t published_at, records, bytes;
+    char *status;
+    sluice_consumption consumption;
+    int64_t owed, consumed; /* subscriptions owed, and those done */
+};
+
+/* Publication events with their consumption status, oldest first: of one
+ * topic (NULL: all), published at or after since_ms. */
+int hub_publications(struct store *s, const char *topic, int64_t since_ms,
+                     struct publication_info **out, size_t *count,
+                     struct error *err);
+void publications_free(struct publication_info *p, size_t count);
+
+struct subscription_event_info {
+    int64_t id, publication, at; /* at: finished, else started */
+    char *subscription, *topic, *status, *message;
+};
+
+struct system_event_info {
+    int64_t id, at, as_of;
+    char *kind, *status, *summary;
+};
+
+/* Subscription events of one topic (NULL: all) at or after since_ms. */
+int hub_subscription_events(struct store *s, const char *topic,
+                            int64_t since_ms,
+                            struct subscription_event_info **out,
+                            size_t *count, struct error *err);
+void subscription_events_free(struct subscription_event_info *e, size_t n);
+int hub_system_events(struct store *s, int64_t since_ms,
+                      struct system_event_info **out, size_t *count,
+                      struct error *err);
+void system_events_free(struct system_event_info *e, size_t n);
+
+#endif

@@ -1,0 +1,248 @@
+/* publish.c: publication events in, subscription events out (see hub.h).
+ *
+ * A batch's frames are stored in blobs of at most BLOB_MAX bytes, cut at
+ * frame boundaries, so a very large batch never needs one huge value. */
+#include <stdlib.h>
+
+#include "../util/mem.h"
+#include "hub.h"
+
+#define BLOB_MAX (16u << 20)
+
+static int64_t inserted_id(struct store *s, const char *sql,
+                           const struct db_value *p, size_t n,
+                           struct error *err)
+{
+    struct db_result r;
+    if (store_exec(s, sql, p, n, &r, err) < 0)
+        return -1;
+    int64_t id = db_int(&r, 0, 0);
+    db_result_free(&r);
+    return id;
+}
+
+static int store_blobs(struct store *s, int64_t publication,
+                       const struct sluice_batch *b, struct error *err)
+{
+    size_t start = 0;
+    int64_t seq = 0;
+    for (size_t i = 0; i <= b->count; i++) {
+        size_t end = i < b->count ? b->offsets[i] : b->frames.len;
+        bool last = i == b->count;
+        if (!last && end - start < BLOB_MAX)
+            continue;
+        if (end > start || (last && seq == 0)) {
+            struct db_value p[] = {DBV_INT(publication), DBV_INT(seq++),
+                                   DBV_BLOB(b->frames.data + start,
+                                            end - start)};
+            if (store_exec(s,
+                           "INSERT INTO publication_blobs (publication, seq, "
+                           "data) VALUES ($1, $2, $3)",
+                           p, 3, NULL, err) < 0)
+                return -1;
+        }
+        start = end;
+    }
+    return 0;
+}
+
+static int do_publish(struct store *s, const char *topic, const char *pipe,
+                      const struct sluice_batch *b, int64_t at,
+                      int64_t *publication, struct error *err)
+{
+    struct db_value t = DBV_TEXT(topic);
+    struct db_result r;
+    if (store_exec(s, "SELECT 1 FROM topics WHERE name = $1", &t, 1, &r,
+                   err) < 0)
+        return -1;
+    bool exists = r.rows == 1;
+    db_result_free(&r);
+    if (!exists)
+        return error_set(err, "there is no topic named '%s'", topic);
+    struct db_value p[] = {
+        DBV_TEXT(topic), DBV_INT(at), DBV_INT(b->count),
+        DBV_INT(b->frames.len),
+        b->has_position ? DBV_BLOB(b->position.data, b->position.len)
+                        : DBV_NULL,
+        DBV_TEXT("completed"), DBV_TEXT(pipe)};
+    int64_t id = inserted_id(s,
+                             "INSERT INTO publications (topic, published_at, "
+                             "records, bytes, position, status, pipe) VALUES "
+                             "($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                             p, 7, err);
+    if (id < 0 || store_blobs(s, id, b, err) < 0)
+        return -1;
+    struct db_value o[] = {DBV_INT(id), DBV_TEXT(topic)};
+    if (store_exec(s,
+                   "INSERT INTO owed (publication, subscription) SELECT $1, "
+                   "name FROM subscriptions WHERE topic = $2",
+                   o, 2, NULL, err) < 0)
+        return -1;
+    *publication = id;
+    return 0;
+}
+
+int hub_publish(struct store *s, const char *topic, const char *pipe,
+                const struct sluice_batch *batch, int64_t at_ms,
+                int64_t *publication, struct error *err)
+{
+    if (store_begin(s, err) < 0)
+        return -1;
+    if (do_publish(s, topic, pipe, batch, at_ms, publication, err) < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    return store_commit(s, err);
+}
+
+static int load_event(struct store *s, int64_t publication,
+                      struct hub_event *out, struct error *err)
+{
+    struct db_value p = DBV_INT(publication);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT data FROM publication_blobs WHERE publication = $1 "
+                   "ORDER BY seq",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    struct buf frames = {0};
+    for (size_t i = 0; i < r.rows; i++) {
+        const struct db_value *v = db_cell(&r, i, 0);
+        buf_append(&frames, v->p ? v->p : "", v->len);
+    }
+    db_result_free(&r);
+    int rc = batch_load(&out->batch, frames.data ? frames.data : "",
+                        frames.len, err);
+    buf_free(&frames);
+    if (rc < 0)
+        return error_prefix(err, "publication %lld", (long long)publication);
+    return 0;
+}
+
+static int do_take(struct store *s, const char *subscription, int64_t at,
+                   struct hub_event *out, bool *found, struct error *err)
+{
+    struct subscription sub;
+    bool exists;
+    if (subscription_get(s, subscription, &sub, &exists, err) < 0)
+        return -1;
+    if (!exists)
+        return error_set(err, "there is no subscription named '%s'",
+                         subscription);
+    if (sub.paused) {
+        subscription_free(&sub);
+        return error_set(err, "subscription '%s' is paused; resume it first "
+                              "(sluice subscription resume %s)",
+                         subscription, subscription);
+    }
+    struct db_value p[] = {DBV_TEXT(sub.topic), DBV_INT(sub.cursor)};
+    struct db_result r;
+    int rc = store_exec(s,
+                        "SELECT id, published_at, position FROM publications "
+                        "WHERE topic = $1 AND id > $2 ORDER BY id LIMIT 1",
+                        p, 2, &r, err);
+    subscription_free(&sub);
+    if (rc < 0)
+        return -1;
+    *found = r.rows == 1;
+    if (!*found) {
+        db_result_free(&r);
+        return 0;
+    }
+    out->publication = db_int(&r, 0, 0);
+    out->published_at = db_int(&r, 0, 1);
+    const struct db_value *pos = db_cell(&r, 0, 2);
+    bool has_position = pos->type != DB_NULL;
+    struct buf position = {0};
+    buf_append(&position, has_position ? pos->p : "", has_position ? pos->len : 0);
+    db_result_free(&r);
+    batch_init(&out->batch, 0, 0);
+    struct db_value e[] = {DBV_TEXT(subscription), DBV_INT(out->publication),
+                           DBV_INT(at)};
+    if (store_exec(s,
+                   "INSERT INTO subscription_events (subscription, "
+                   "publication, status, started_at) VALUES ($1, $2, "
+                   "'processing', $3) ON CONFLICT (publication, subscription) "
+                   "DO UPDATE SET status = 'processing', started_at = "
+                   "excluded.started_at",
+                   e, 3, NULL, err) < 0 ||
+        load_event(s, out->publication, out, err) < 0) {
+        buf_free(&position);
+        return -1;
+    }
+    buf_free(&out->batch.position);
+    out->batch.position = position;
+    out->batch.has_position = has_position;
+    return 0;
+}
+
+int hub_take(struct store *s, const char *subscription, int64_t at_ms,
+             struct hub_event *out, bool *found, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    *found = false;
+    if (store_begin(s, err) < 0)
+        return -1;
+    if (do_take(s, subscription, at_ms, out, found, err) < 0) {
+        store_rollback(s);
+        hub_event_free(out);
+        return -1;
+    }
+    if (store_commit(s, err) < 0) {
+        hub_event_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+static int finish(struct store *s, const char *subscription,
+                  int64_t publication, const char *status,
+                  const char *message, int64_t at, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(status), DBV_INT(at), DBV_TEXT(message),
+                           DBV_TEXT(subscription), DBV_INT(publication)};
+    struct db_result r;
+    if (store_exec(s,
+                   "UPDATE subscription_events SET status = $1, finished_at = "
+                   "$2, message = $3 WHERE subscription = $4 AND publication "
+                   "= $5",
+                   p, 5, &r, err) < 0)
+        return -1;
+    int64_t changed = r.changes;
+    db_result_free(&r);
+    if (changed != 1)
+        return error_set(err, "subscription '%s' has not taken publication "
+                              "%lld",
+                         subscription, (long long)publication);
+    if (strcmp(status, "completed") != 0)
+        return 0;
+    struct db_value c[] = {DBV_INT(publication), DBV_TEXT(subscription)};
+    return store_exec(s,
+                      "UPDATE subscriptions SET cursor = $1 WHERE name = $2 "
+                      "AND cursor < $1",
+                      c, 2, NULL, err);
+}
+
+int hub_complete(struct store *s, const char *subscription,
+                 int64_t publication, int64_t at_ms, struct error *err)
+{
+    if (store_begin(s, err) < 0)
+        return -1;
+    if (finish(s, subscription, publication, "completed", "", at_ms, err) <
+        0) {
+        store_rollback(s);
+        return -1;
+    }
+    return store_commit(s, err);
+}
+
+int hub_error(struct store *s, const char *subscription, int64_t publication,
+              const char *message, int64_t at_ms, struct error *err)
+{
+    return finish(s, subscription, publication, "error", message, at_ms, err);
+}
+
+void hub_event_free(struct hub_event *e)
+{
+    batch_free(&e->batch);
+}

@@ -1,0 +1,408 @@
+/* maintenance.c: the daily job: plans from retention plugins, carried out
+ * one transaction per topic, reported as a system event (see
+ * maintenance.h). */
+#include "maintenance.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../config/options.h"
+#include "../hub/hub.h"
+#include "../plugin/host.h"
+#include "../store/leases.h"
+#include "../util/buf.h"
+#include "../util/clock.h"
+#include "../util/mem.h"
+#include "plan.h"
+
+#define DAY_MS (86400LL * 1000)
+#define DELETE_CHUNK 500
+
+static int64_t utc_day_start(int64_t ms)
+{
+    int64_t d = ms / DAY_MS;
+    if (ms % DAY_MS < 0)
+        d--;
+    return d * DAY_MS;
+}
+
+/* The plugin's config for this topic: the file's, or the defaults. */
+static void *retention_config(const struct plugin *p, const struct config *cfg,
+                              const char *topic, bool *owned,
+                              struct error *err)
+{
+    const struct topic_config *tc = cfg ? config_topic(cfg, topic) : NULL;
+    if (tc && tc->retention.plugin == p) {
+        *owned = false;
+        return tc->retention.data;
+    }
+    void *data = xcalloc(1, p->config_size ? p->config_size : 1);
+    struct diags d = {0};
+    struct option_source src = {"(defaults)", topic, NULL, 0};
+    options_apply(p->options, p->option_count, &src, data, &d);
+    if (d.count) {
+        error_set(err, "retention plugin '%s' needs options for topic '%s' "
+                       "(give them in [topic %s.retention] and --config): %s",
+                  p->name, topic, topic, d.errors[0]);
+        diags_free(&d);
+        options_free(p->options, p->option_count, data);
+        free(data);
+        return NULL;
+    }
+    *owned = true;
+    return data;
+}
+
+/* Asks the topic's plugin for its plan. */
+static int plan_topic(const struct registry *reg, const struct config *cfg,
+                      const struct topic *t, const struct publication_info *pubs,
+                      size_t count, int64_t as_of,
+                      struct sluice_retention_plan *plan, struct error *err)
+{
+    const struct plugin *p = registry_find(reg, t->retention);
+    if (!p || p->kind != PLUGIN_RETENTION)
+        return error_set(err, "retention plugin '%s' of topic '%s' is not "
+                              "found (see 'sluice plugins list')",
+                         t->retention, t->name);
+    bool owned;
+    void *data = retention_config(p, cfg, t->name, &owned, err);
+    if (!data)
+        return -1;
+    sluice_publication *in = xcalloc(count + 1, sizeof *in);
+    for (size_t i = 0; i < count; i++)
+        in[i] = (sluice_publication){pubs[i].id, pubs[i].published_at,
+                                     (uint64_t)pubs[i].records,
+                                     pubs[i].consumption};
+    sluice_retention_input input = {
+        .size = sizeof input, .topic = t->name,
+        .consumed_retention_days = t->consumed_retention_days,
+        .unconsumed_retention_days = t->unconsumed_retention_days,
+        .job_time_ms = as_of, .publications = in, .publication_count = count,
+        .publication_size = sizeof *in};
+    char message[512] = "";
+    sluice_error perr = {message, sizeof message};
+    sluice_context *ctx = context_new(p->name, t->name);
+    void *instance = NULL;
+    sluice_status st = p->info.retention.open(ctx, data, &instance, &perr);
+    if (st == SLUICE_OK) {
+        st = p->info.retention.plan(instance, &input, plan, &perr);
+        p->info.retention.close(instance);
+    }
+    context_free(ctx);
+    free(in);
+    if (owned) {
+        options_free(p->options, p->option_count, data);
+        free(data);
+    }
+    if (st != SLUICE_OK)
+        return error_set(err, "retention plugin '%s' failed for topic '%s': "
+                              "%s",
+                         p->name, t->name,
+                         message[0] ? message : "(no message)");
+    return 0;
+}
+
+static struct rule_report *rule_slot(struct topic_report *tr, const char *rule)
+{
+    for (size_t i = 0; i < tr->rule_count; i++)
+        if (strcmp(tr->rules[i].rule, rule) == 0)
+            return &tr->rules[i];
+    tr->rules = xrealloc(tr->rules, (tr->rule_count + 1) * sizeof *tr->rules);
+    struct rule_report *r = &tr->rules[tr->rule_count++];
+    *r = (struct rule_report){xstrdup(rule), -1, 0, 0};
+    return r;
+}
+
+/* Counts the plan per rule; refuses ids that are not the topic's. */
+static int tally(const struct sluice_retention_plan *plan,
+                 const struct publication_info *pubs, size_t count,
+                 struct topic_report *tr, struct error *err)
+{
+    for (size_t i = 0; i < plan->cutoff_count; i++)
+        rule_slot(tr, plan->cutoffs[i].rule)->cutoff = plan->cutoffs[i].cutoff_ms;
+    for (size_t i = 0; i < plan->delete_count; i++) {
+        const struct plan_delete *d = &plan->deletes[i];
+        const struct publication_info *p = NULL;
+        size_t lo = 0, hi = count; /* pubs are ordered by id */
+        while (lo < hi && !p) {
+            size_t mid = (lo + hi) / 2;
+            if (pubs[mid].id == d->publication_id)
+                p = &pubs[mid];
+            else if (pubs[mid].id < d->publication_id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (!p)
+            return error_set(err, "the plan deletes publication %lld, which "
+                                  "topic '%s' does not have",
+                             (long long)d->publication_id, tr->topic);
+        struct rule_report *r = rule_slot(tr, d->rule);
+        r->events++;
+        r->records += p->records;
+    }
+    return 0;
+}
+
+static int delete_chunk(struct store *s, const int64_t *ids, size_t n,
+                        struct error *err)
+{
+    static const char *const tables[][2] = {
+        {"publication_blobs", "publication"},
+        {"subscription_events", "publication"},
+        {"owed", "publication"},
+        {"publications", "id"}};
+    struct buf list = {0};
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&list, "%s%lld", i ? "," : "", (long long)ids[i]);
+    int rc = 0;
+    for (size_t t = 0; t < 4 && rc == 0; t++) {
+        char *sql = xasprintf("DELETE FROM %s WHERE %s IN (%s)", tables[t][0],
+                              tables[t][1], list.data);
+        rc = store_exec(s, sql, NULL, 0, NULL, err);
+        free(sql);
+    }
+    buf_free(&list);
+    return rc;
+}
+
+/* Carries a plan out, in one transaction. */
+static int apply(struct store *s, const struct sluice_retention_plan *plan,
+                 struct error *err)
+{
+    if (plan->delete_count == 0)
+        return 0;
+    int64_t *ids = xcalloc(plan->delete_count, sizeof *ids);
+    for (size_t i = 0; i < plan->delete_count; i++)
+        ids[i] = plan->deletes[i].publication_id;
+    int rc = store_begin(s, err);
+    for (size_t i = 0; rc == 0 && i < plan->delete_count; i += DELETE_CHUNK) {
+        size_t n = plan->delete_count - i;
+        rc = delete_chunk(s, ids + i, n < DELETE_CHUNK ? n : DELETE_CHUNK, err);
+    }
+    free(ids);
+    if (rc < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    return store_commit(s, err);
+}
+
+static void run_topic(struct store *s, const struct registry *reg,
+                      const struct config *cfg, const struct topic *t,
+                      int64_t as_of, bool dry_run, struct topic_report *tr)
+{
+    tr->topic = xstrdup(t->name);
+    struct publication_info *pubs = NULL;
+    size_t count = 0;
+    struct sluice_retention_plan plan = {0};
+    struct error err;
+    int rc = hub_publications(s, t->name, INT64_MIN, &pubs, &count, &err);
+    if (rc == 0)
+        rc = plan_topic(reg, cfg, t, pubs, count, as_of, &plan, &err);
+    if (rc == 0)
+        rc = tally(&plan, pubs, count, tr, &err);
+    if (rc == 0 && !dry_run)
+        rc = apply(s, &plan, &err);
+    tr->message = xstrdup(rc < 0 ? err.message : "");
+    plan_free(&plan);
+    publications_free(pubs, count);
+}
+
+static int record(struct store *s, struct maintenance_report *r,
+                  struct error *err)
+{
+    int64_t events = 0, records = 0;
+    for (size_t i = 0; i < r->topic_count; i++)
+        for (size_t j = 0; j < r->topics[i].rule_count; j++) {
+            events += r->topics[i].rules[j].events;
+            records += r->topics[i].rules[j].records;
+        }
+    char summary[160];
+    snprintf(summary, sizeof summary,
+             "%zu topic(s): %lld publication event(s), %lld record(s) "
+             "deleted",
+             r->topic_count, (long long)events, (long long)records);
+    struct db_value p[] = {DBV_TEXT("maintenance"), DBV_INT(r->at),
+                           DBV_TEXT(r->status), DBV_INT(r->as_of),
+                           DBV_TEXT(summary)};
+    struct db_result res;
+    if (store_exec(s,
+                   "INSERT INTO system_events (kind, at, status, as_of, "
+                   "summary) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                   p, 5, &res, err) < 0)
+        return -1;
+    r->event = db_int(&res, 0, 0);
+    db_result_free(&res);
+    for (size_t i = 0; i < r->topic_count; i++) {
+        const struct topic_report *t = &r->topics[i];
+        for (size_t j = 0; j < t->rule_count || j == 0; j++) {
+            const struct rule_report *rr = j < t->rule_count ? &t->rules[j]
+                                                             : NULL;
+            struct db_value c[] = {
+                DBV_INT(r->event), DBV_TEXT(t->topic),
+                DBV_TEXT(rr ? rr->rule : ""),
+                rr && rr->cutoff >= 0 ? DBV_INT(rr->cutoff) : DBV_NULL,
+                DBV_INT(rr ? rr->events : 0), DBV_INT(rr ? rr->records : 0),
+                DBV_TEXT(t->message)};
+            if (store_exec(s,
+                           "INSERT INTO maintenance_cutoffs (event, topic, "
+                           "rule, cutoff, events, records, message) VALUES "
+                           "($1, $2, $3, $4, $5, $6, $7)",
+                           c, 7, NULL, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int maintenance_run(struct store *s, const struct registry *reg,
+                    const struct config *cfg, int64_t as_of, bool dry_run,
+                    struct maintenance_report *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->at = clock_now_ms();
+    out->as_of = as_of;
+    out->dry_run = dry_run;
+    struct topic *topics;
+    size_t count;
+    if (topic_list(s, &topics, &count, err) < 0)
+        return -1;
+    out->topics = xcalloc(count + 1, sizeof *out->topics);
+    out->topic_count = count;
+    bool failed = false;
+    for (size_t i = 0; i < count; i++) {
+        run_topic(s, reg, cfg, &topics[i], as_of, dry_run, &out->topics[i]);
+        failed = failed || out->topics[i].message[0];
+    }
+    topics_free(topics, count);
+    out->status = xstrdup(failed ? "failed" : "completed");
+    if (dry_run)
+        return 0;
+    if (store_begin(s, err) < 0)
+        return -1;
+    if (record(s, out, err) < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    return store_commit(s, err);
+}
+
+int maintenance_report_load(struct store *s, int64_t event,
+                            struct maintenance_report *out, bool *found,
+                            struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct db_value p = DBV_INT(event);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT at, as_of, status FROM system_events WHERE id = $1 "
+                   "AND kind = 'maintenance'",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    *found = r.rows == 1;
+    if (!*found) {
+        db_result_free(&r);
+        return 0;
+    }
+    out->event = event;
+    out->at = db_int(&r, 0, 0);
+    out->as_of = db_int(&r, 0, 1);
+    out->status = xstrdup(db_text(&r, 0, 2));
+    db_result_free(&r);
+    if (store_exec(s,
+                   "SELECT topic, rule, cutoff, events, records, message FROM "
+                   "maintenance_cutoffs WHERE event = $1 ORDER BY topic, rule",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    out->topics = xcalloc(r.rows + 1, sizeof *out->topics);
+    for (size_t i = 0; i < r.rows; i++) {
+        const char *topic = db_text(&r, i, 0);
+        struct topic_report *t =
+            out->topic_count &&
+                    strcmp(out->topics[out->topic_count - 1].topic, topic) == 0
+                ? &out->topics[out->topic_count - 1]
+                : NULL;
+        if (!t) {
+            t = &out->topics[out->topic_count++];
+            t->topic = xstrdup(topic);
+            t->message = xstrdup(db_text(&r, i, 5));
+        }
+        if (!db_text(&r, i, 1)[0])
+            continue;
+        struct rule_report *rr = rule_slot(t, db_text(&r, i, 1));
+        const struct db_value *c = db_cell(&r, i, 2);
+        rr->cutoff = c->type == DB_NULL ? -1 : c->i;
+        rr->events = db_int(&r, i, 3);
+        rr->records = db_int(&r, i, 4);
+    }
+    db_result_free(&r);
+    return 0;
+}
+
+void maintenance_report_free(struct maintenance_report *r)
+{
+    for (size_t i = 0; i < r->topic_count; i++) {
+        for (size_t j = 0; j < r->topics[i].rule_count; j++)
+            free(r->topics[i].rules[j].rule);
+        free(r->topics[i].rules);
+        free(r->topics[i].topic);
+        free(r->topics[i].message);
+    }
+    free(r->topics);
+    free(r->status);
+    memset(r, 0, sizeof *r);
+}
+
+const struct rule_report *topic_report_headline(const struct topic_report *t)
+{
+    const struct rule_report *best = NULL;
+    for (size_t i = 0; i < t->rule_count; i++)
+        if (t->rules[i].cutoff >= 0 &&
+            (!best || t->rules[i].cutoff > best->cutoff))
+            best = &t->rules[i];
+    return best;
+}
+
+int maintenance_due(struct store *s, int64_t at_seconds, int64_t now_ms,
+                    int64_t *slot_ms, bool *due, struct error *err)
+{
+    int64_t slot = utc_day_start(now_ms) + at_seconds * 1000;
+    if (slot > now_ms)
+        slot -= DAY_MS;
+    struct db_value p = DBV_INT(slot);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT COUNT(*) FROM system_events WHERE kind = "
+                   "'maintenance' AND as_of >= $1",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    *due = db_int(&r, 0, 0) == 0;
+    *slot_ms = slot;
+    db_result_free(&r);
+    return 0;
+}
+
+int maintenance_tick(struct store *s, const struct registry *reg,
+                     const struct config *cfg, const char *worker,
+                     int64_t lease_ms, int64_t now_ms, bool *ran,
+                     struct error *err)
+{
+    *ran = false;
+    bool held, due;
+    int64_t slot;
+    if (lease_acquire(s, MAINTENANCE_LEASE, worker, lease_ms, &held, err) < 0)
+        return -1;
+    if (!held)
+        return 0;
+    int64_t at = cfg ? cfg->hub.maintenance_at : 23 * 3600;
+    if (maintenance_due(s, at, now_ms, &slot, &due, err) < 0)
+        return -1;
+    if (!due)
+        return 0;
+    struct maintenance_report report;
+    int rc = maintenance_run(s, reg, cfg, slot, false, &report, err);
+    maintenance_report_free(&report);
+    *ran = rc == 0;
+    return rc;
+}
