@@ -61,7 +61,10 @@ static int read_field(bson_iter_t *it, struct fields *f, struct error *err)
         if (type == BSON_TYPE_NULL) {
             f->doc_null = true;
         } else if (type == BSON_TYPE_DOCUMENT) {
-            f->doc = value_json(it);
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(it, &len, &data);
+            f->doc = len <= 5 ? xstrdup("{}") : value_json(it);
         } else {
             return error_set(err, "\"doc\" must be an object, or null for a "
                                   "delete");

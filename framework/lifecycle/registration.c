@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "../config/options.h"
+#include "../hub/hub.h"
+#include "../util/clock.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -164,6 +166,65 @@ static int update_settings(struct store *s, const struct pipe_config *p,
                       v, 6, NULL, err);
 }
 
+static int apply_topic(struct store *s, const struct topic_config *tc,
+                       bool *changed, struct error *err)
+{
+    struct topic t = {tc->name, tc->settings.consumed_retention_days,
+                      tc->settings.unconsumed_retention_days,
+                      (char *)tc->settings.retention, 0};
+    return topic_apply(s, &t, changed, err);
+}
+
+int topics_register(struct store *s, const struct config *cfg,
+                    struct diags *diags)
+{
+    int rc = 0;
+    for (size_t i = 0; i < cfg->topic_count; i++) {
+        const struct topic_config *tc = &cfg->topics[i];
+        bool changed;
+        struct error err;
+        if (apply_topic(s, tc, &changed, &err) < 0) {
+            diags_error(diags, "%s:%d: [topic %s]: %s", cfg->doc.path,
+                        tc->line, tc->name, err.message);
+            rc = -1;
+        } else if (changed) {
+            log_msg(SLUICE_LOG_INFO, NULL,
+                    "topic %s: retention %lld/%lld days, plugin %s",
+                    tc->name, (long long)tc->settings.consumed_retention_days,
+                    (long long)tc->settings.unconsumed_retention_days,
+                    tc->settings.retention);
+        }
+    }
+    return rc;
+}
+
+/* The pipe, its topic and its subscription, in one transaction. */
+static int register_all(struct store *s, const struct config *cfg,
+                        const struct pipe_def *def, const char *reason,
+                        struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(def->topic), DBV_TEXT(def->name)};
+    struct db_result r;
+    if (store_exec(s, "SELECT name FROM pipes WHERE topic = $1 AND name <> $2",
+                   p, 2, &r, err) < 0)
+        return -1;
+    if (r.rows) {
+        error_set(err, "topic '%s' is already the topic of pipe '%s'; each "
+                       "pipe publishes to a topic of its own",
+                  def->topic, db_text(&r, 0, 0));
+        db_result_free(&r);
+        return -1;
+    }
+    db_result_free(&r);
+    const struct topic_config *tc = config_topic(cfg, def->topic);
+    bool changed;
+    if ((tc && apply_topic(s, tc, &changed, err) < 0) ||
+        lifecycle_register(s, def, reason, err) < 0)
+        return -1;
+    return subscription_create(s, def->name, def->topic, def->name,
+                               clock_now_ms(), err);
+}
+
 static int register_new(struct store *s, const struct config *cfg,
                         const struct pipe_config *p, const char *settings,
                         struct diags *diags)
@@ -177,7 +238,13 @@ static int register_new(struct store *s, const struct config *cfg,
         .table_count = tables ? tables->count : 0};
     char *reason = xasprintf("registered from %s", cfg->doc.path);
     struct error err;
-    int rc = lifecycle_register(s, &def, reason, &err);
+    int rc = store_begin(s, &err);
+    if (rc == 0 && register_all(s, cfg, &def, reason, &err) < 0) {
+        store_rollback(s);
+        rc = -1;
+    } else if (rc == 0) {
+        rc = store_commit(s, &err);
+    }
     free(reason);
     if (rc < 0)
         diags_error(diags, "%s:%d: [pipe %s]: %s", cfg->doc.path, p->line,

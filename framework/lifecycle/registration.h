@@ -21,7 +21,14 @@ char *pipe_settings_text(const struct pipe_config *p);
 /* The tables the config names for the pipe (none: the source decides). */
 const sluice_string_list *pipe_config_tables(const struct pipe_config *p);
 
-/* Registers or updates one pipe. Problems go to `diags`; returns -1 when
+/* Creates the topics of the file, or brings them to the file's retention
+ * properties. */
+int topics_register(struct store *s, const struct config *cfg,
+                    struct diags *diags);
+
+/* Registers or updates one pipe; a new pipe gets its topic and its sink's
+ * subscription (named after the pipe), so that everything it publishes
+ * is owed to its sink. Problems go to `diags`; returns -1 when
  * the pipe cannot run as the file describes it. */
 int pipe_register(struct store *s, const struct config *cfg,
                   const struct pipe_config *p, struct diags *diags);

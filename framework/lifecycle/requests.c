@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../hub/hub.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
@@ -223,8 +224,26 @@ static int set_status(struct store *s, int64_t id, const char *status,
                       p, 4, NULL, err);
 }
 
+/* The pipe's subscriptions go; what they were owed is discarded. */
+static int delete_subscriptions(struct store *s, const char *pipe,
+                                struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    struct db_result r;
+    if (store_exec(s, "SELECT name FROM subscriptions WHERE pipe = $1", &p, 1,
+                   &r, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < r.rows && rc == 0; i++)
+        rc = subscription_delete(s, db_text(&r, i, 0), clock_now_ms(), err);
+    db_result_free(&r);
+    return rc;
+}
+
 static int delete_pipe(struct store *s, const char *pipe, struct error *err)
 {
+    if (delete_subscriptions(s, pipe, err) < 0)
+        return -1;
     static const char *const statements[] = {
         "DELETE FROM checkpoints WHERE pipe = $1",
         "DELETE FROM transitions WHERE pipe = $1",

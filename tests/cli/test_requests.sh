@@ -34,6 +34,8 @@ INI
 "$helper" "$url" register "$tmp/p.ini" || { echo "FAIL: register"; exit 1; }
 
 run 0 "$sluice" status;               has "orders"; has "provisioning"
+run 0 "$sluice" topic list;           has "orders"
+run 0 "$sluice" subscription list;    has "$(printf '%-24s %-24s %-7s' orders orders active)"
 run 0 "$sluice" status orders;        has "state:      provisioning since"
 has "customers"; has "worker:     none"
 run 2 "$sluice" status nope;          has "there is no pipe named 'nope'"
@@ -83,6 +85,7 @@ run 2 "$sluice" pipe delete nope;     has "there is no pipe named 'nope'"
 sleep 5.2  # the killed holder's lease expires
 run 0 "$sluice" pipe delete orders;   has "pipe 'orders' deleted; its destination tables are kept"
 run 2 "$sluice" status orders
+run 0 "$sluice" subscription list;    [ "$(grep -c orders <<<"$out")" = 0 ] || { echo "FAIL: subscription kept"; failures=$((failures + 1)); }
 
 if [ $failures != 0 ]; then echo "$failures failures"; exit 1; fi
 echo "all request checks passed"

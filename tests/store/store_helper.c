@@ -12,6 +12,9 @@
  *                                           progress under it until killed
  *   store_helper URL takeover LEASE TTL_MS  waits for the lease, then
  *                                           prints the progress it finds
+ *   store_helper URL tick NOW WORKER        one maintenance tick at NOW
+ *                                           (ISO 8601) as WORKER: prints
+ *                                           "ran as of T" or "idle"
  *   store_helper URL crash KILL RESTART     writes in a transaction, runs
  *                                           the shell command KILL (the
  *                                           server goes away) before the
@@ -28,6 +31,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/registration.h"
 #include "lifecycle/requests.h"
+#include "maintenance/maintenance.h"
 #include "store/checkpoints.h"
 #include "store/leases.h"
 #include "util/clock.h"
@@ -229,6 +233,39 @@ static int do_crash(struct store *s, const char *kill_cmd,
     return 0;
 }
 
+static int do_tick(struct store *s, const char *now_text, const char *worker)
+{
+    struct error err;
+    int64_t now, slot;
+    if (parse_utc(now_text, &now, &err) < 0)
+        return fail(&err);
+    struct config cfg;
+    struct registry reg;
+    struct diags d = {0};
+    load_config_and_plugins(NULL, false, &cfg, &reg, &d, &err);
+    bool ran = false, due = false;
+    int rc = maintenance_tick(s, &reg, NULL, worker, 60000, now, &ran, &err);
+    if (rc == 0 && ran)
+        rc = maintenance_due(s, 23 * 3600, now, &slot, &due, &err);
+    if (rc == 0 && ran) {
+        char t[40];
+        struct db_result r;
+        rc = store_exec(s, "SELECT MAX(as_of) FROM system_events", NULL, 0,
+                        &r, &err);
+        if (rc == 0) {
+            format_utc(db_int(&r, 0, 0), t, sizeof t);
+            printf("ran as of %s\n", t);
+            db_result_free(&r);
+        }
+    } else if (rc == 0) {
+        printf("idle\n");
+    }
+    diags_free(&d);
+    config_free(&cfg);
+    registry_free(&reg);
+    return rc < 0 ? fail(&err) : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -249,6 +286,8 @@ int main(int argc, char **argv)
         rc = do_hammer(s, argv[3], atoi(argv[4]), argv[5]);
     else if (strcmp(cmd, "hold") == 0 && argc == 5)
         rc = do_hold(s, argv[3], atoll(argv[4]));
+    else if (strcmp(cmd, "tick") == 0 && argc == 5)
+        rc = do_tick(s, argv[3], argv[4]);
     else if (strcmp(cmd, "crash") == 0 && argc == 5)
         rc = do_crash(s, argv[3], argv[4]);
     else if (strcmp(cmd, "takeover") == 0 && argc == 5)
