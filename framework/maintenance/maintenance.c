@@ -113,6 +113,30 @@ static struct rule_report *rule_slot(struct topic_report *tr, const char *rule)
     return r;
 }
 
+static int compare_ids(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A plan names each publication event once. */
+static int check_unique(const struct sluice_retention_plan *plan,
+                        const char *topic, struct error *err)
+{
+    int64_t *ids = xcalloc(plan->delete_count + 1, sizeof *ids);
+    for (size_t i = 0; i < plan->delete_count; i++)
+        ids[i] = plan->deletes[i].publication_id;
+    qsort(ids, plan->delete_count, sizeof *ids, compare_ids);
+    int rc = 0;
+    for (size_t i = 1; i < plan->delete_count && rc == 0; i++)
+        if (ids[i] == ids[i - 1])
+            rc = error_set(err, "the plan for topic '%s' deletes publication "
+                                "%lld twice",
+                           topic, (long long)ids[i]);
+    free(ids);
+    return rc;
+}
+
 /* Counts the plan per rule; refuses ids that are not the topic's. */
 static int tally(const struct sluice_retention_plan *plan,
                  const struct publication_info *pubs, size_t count,
@@ -200,6 +224,8 @@ static void run_topic(struct store *s, const struct registry *reg,
     int rc = hub_publications(s, t->name, INT64_MIN, &pubs, &count, &err);
     if (rc == 0)
         rc = plan_topic(reg, cfg, t, pubs, count, as_of, &plan, &err);
+    if (rc == 0)
+        rc = check_unique(&plan, t->name, &err);
     if (rc == 0)
         rc = tally(&plan, pubs, count, tr, &err);
     if (rc == 0 && !dry_run)

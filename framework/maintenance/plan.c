@@ -33,12 +33,6 @@ sluice_status plan_delete(sluice_retention_plan *plan, int64_t publication_id,
 {
     if (!rule || !rule[0])
         return sluice_fail(err, SLUICE_FATAL, "plan_delete: rule is empty");
-    for (size_t i = 0; i < plan->delete_count; i++)
-        if (plan->deletes[i].publication_id == publication_id)
-            return sluice_fail(err, SLUICE_FATAL,
-                               "plan_delete: publication %lld is in the "
-                               "plan twice",
-                               (long long)publication_id);
     XGROW(plan->deletes, plan->delete_cap, plan->delete_count + 1);
     plan->deletes[plan->delete_count++] =
         (struct plan_delete){publication_id, xstrdup(rule)};
