@@ -25,6 +25,9 @@ has() {
 step() { "$helper" "$url" step "$@" >/dev/null 2>&1 || { echo "FAIL: step $*"; failures=$((failures + 1)); }; }
 
 cat > "$tmp/p.ini" <<INI
+[topic audit]
+consumed_retention_days = 2
+unconsumed_retention_days = 9
 [pipe orders]
 source = memory_source
 sink = memory_sink
@@ -35,6 +38,7 @@ INI
 
 run 0 "$sluice" status;               has "orders"; has "provisioning"
 run 0 "$sluice" topic list;           has "orders"
+has "$(printf '%-24s %8lldd %10lldd %-12s' audit 2 9 retention)"
 run 0 "$sluice" subscription list;    has "$(printf '%-24s %-24s %-7s' orders orders active)"
 run 0 "$sluice" status orders;        has "state:      provisioning since"
 has "customers"; has "worker:     none"

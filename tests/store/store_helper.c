@@ -1,7 +1,8 @@
 /* store_helper.c: a test driver that plays the worker (the runtime comes
  * later) and the concurrent processes of the store tests.
  *
- *   store_helper URL register CONFIG        pipes of CONFIG into the store
+ *   store_helper URL register CONFIG        topics and pipes of CONFIG into
+ *                                           the store, as sluice run does
  *   store_helper URL step PIPE WHAT [TEXT]  provisioned | setup_done |
  *                                           snapshot_done | resync_done |
  *                                           pause_done | modify_done |
@@ -57,6 +58,8 @@ static int do_register(struct store *s, const char *path)
     int rc = 0;
     if (load_config_and_plugins(path, true, &cfg, &reg, &d, &err) < 0)
         rc = fail(&err);
+    if (rc == 0 && !d.count)
+        topics_register(s, &cfg, &d);
     for (size_t i = 0; rc == 0 && !d.count && i < cfg.pipe_count; i++)
         pipe_register(s, &cfg, &cfg.pipes[i], &d);
     if (d.count) {
