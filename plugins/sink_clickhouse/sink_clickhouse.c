@@ -1,39 +1,19 @@
-/* sink_clickhouse.c: the ClickHouse sink plugin (libcurl, HTTP interface).
- * It owns the descriptor, the option table and the connection settings;
- * table setup, writes and the resync swap are added with their
- * capabilities.
+/* sink_clickhouse.c: the ClickHouse sink plugin: its descriptor, option
+ * table and callbacks. The work is in http.c (requests), schema.c
+ * (tables, versions, the resync swap) and rowbinary.c (inserts).
  *
  * Never logs the password or a URL with credentials in it. */
-#include <curl/curl.h>
-#include <sluice/sluice.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const sluice_host_api *host;
+#include "clickhouse.h"
 
-enum compression { COMPRESSION_NONE, COMPRESSION_GZIP };
+const sluice_host_api *ch_host;
+
 static const char *const compression_names[] = {"none", "gzip", NULL};
-
-enum format { FORMAT_ROWBINARY, FORMAT_JSONEACHROW };
 static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
 
-struct clickhouse_config {
-    const char *url;
-    const char *database;
-    const char *user;
-    const char *password;
-    const char *table_prefix;
-    const char *table_suffix;
-    int64_t connect_timeout_ms;
-    int64_t request_timeout_ms;
-    int64_t max_batch_bytes;
-    int compression;
-    int format;
-    const char *tls_ca_file;
-    bool tls_verify;
-};
-
-#define FIELD(f) offsetof(struct clickhouse_config, f)
+#define FIELD(f) offsetof(struct ch_config, f)
 
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "url",
@@ -73,7 +53,8 @@ static const sluice_option options[] = {
                     "are split."},
     {.type = SLUICE_OPTION_ENUM, .name = "compression", .default_value = "none",
      .offset = FIELD(compression), .allowed = compression_names,
-     .description = "Compression of insert bodies."},
+     .description = "Compression of insert bodies (gzip: Content-Encoding, which every "
+                    "ClickHouse version reads)."},
     {.type = SLUICE_OPTION_ENUM, .name = "format", .default_value = "RowBinary",
      .offset = FIELD(format), .allowed = format_names,
      .description = "Insert format: RowBinary; JSONEachRow only for "
@@ -88,21 +69,17 @@ static const sluice_option options[] = {
     {0},
 };
 
-struct clickhouse_sink {
-    sluice_context *ctx;
-    const struct clickhouse_config *config;
-};
-
-/* Only http and https, with a host. */
-static sluice_status check_url(const char *url, sluice_error *err)
+/* Only http and https, with a host; the URL without a trailing '/'. */
+static sluice_status check_url(const char *url, char **base, sluice_error *err)
 {
     CURLU *u = curl_url();
     if (!u)
         return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    char *scheme = NULL;
+    char *scheme = NULL, *host = NULL;
     sluice_status st = SLUICE_OK;
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         st = sluice_fail(err, SLUICE_FATAL,
                          "sink_clickhouse: url: not a valid URL");
     else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
@@ -110,52 +87,165 @@ static sluice_status check_url(const char *url, sluice_error *err)
                          "sink_clickhouse: url: scheme '%s' is not http or "
                          "https",
                          scheme);
+    if (st == SLUICE_OK) {
+        size_t n = strlen(url);
+        while (n > 0 && url[n - 1] == '/')
+            n--;
+        *base = strndup(url, n);
+        if (!*base)
+            st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    }
     curl_free(scheme);
+    curl_free(host);
     curl_url_cleanup(u);
     return st;
 }
 
-static sluice_status clickhouse_open(sluice_context *ctx, const void *config,
-                                     void **instance, sluice_error *err)
+static sluice_status ch_open(sluice_context *ctx, const void *config,
+                             void **instance, sluice_error *err)
 {
-    const struct clickhouse_config *cfg = config;
-    sluice_status st = check_url(cfg->url, err);
+    const struct ch_config *cfg = config;
+    char *base = NULL;
+    sluice_status st = check_url(cfg->url, &base, err);
     if (st != SLUICE_OK)
         return st;
-    struct clickhouse_sink *sink = calloc(1, sizeof *sink);
-    if (!sink)
+    struct ch_sink *s = calloc(1, sizeof *s);
+    CURL *curl = curl_easy_init();
+    if (!s || !curl) {
+        free(s);
+        free(base);
+        curl_easy_cleanup(curl);
         return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    sink->ctx = ctx;
-    sink->config = cfg;
-    *instance = sink;
+    }
+    s->ctx = ctx;
+    s->cfg = cfg;
+    s->curl = curl;
+    s->base_url = base;
+    *instance = s;
     return SLUICE_OK;
 }
 
-static void clickhouse_close(void *instance)
+static void ch_close(void *instance)
 {
-    free(instance);
+    struct ch_sink *s = instance;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->dest_count; i++)
+        free(s->dests[i].table);
+    for (size_t i = 0; i < s->resync_count; i++)
+        free(s->resyncing[i]);
+    free(s->dests);
+    free(s->resyncing);
+    curl_easy_cleanup(s->curl);
+    free(s->base_url);
+    free(s);
 }
 
-static sluice_status clickhouse_unavailable(void *instance, sluice_error *err)
+static sluice_status ch_setup(void *instance, const char *table,
+                              sluice_error *err)
+{
+    return ch_setup_table(instance, table, NULL, err);
+}
+
+/* Each table of the batch in turn, in the order they first appear. */
+static sluice_status ch_write(void *instance, const sluice_batch *batch,
+                              sluice_error *err)
+{
+    struct ch_sink *s = instance;
+    sluice_status st = ch_connect(s, err);
+    size_t n = ch_host->batch_count(batch);
+    for (size_t i = 0; i < n && st == SLUICE_OK; i++) {
+        sluice_record r = {.size = sizeof r};
+        ch_host->batch_get(batch, i, &r);
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            sluice_record q = {.size = sizeof q};
+            ch_host->batch_get(batch, j, &q);
+            seen = q.table_len == r.table_len &&
+                   memcmp(q.table, r.table, r.table_len) == 0;
+        }
+        if (!seen)
+            st = ch_insert(s, batch, r.table, r.table_len, err);
+    }
+    if (st == SLUICE_OK) {
+        ch_host->counter_add(s->ctx, "rows_written", n);
+        ch_host->counter_add(s->ctx, "bytes_written", ch_host->batch_bytes(batch));
+    }
+    return st;
+}
+
+/* An INSERT is durable when the server answers it: nothing is held back. */
+static sluice_status ch_flush(void *instance, sluice_error *err)
 {
     (void)instance;
-    return sluice_fail(err, SLUICE_FATAL,
-                       "sink_clickhouse: this build cannot write yet");
+    (void)err;
+    return SLUICE_OK;
 }
 
-static sluice_status clickhouse_setup_table(void *instance, const char *table,
-                                            sluice_error *err)
+static bool is_resyncing(struct ch_sink *s, const char *table, size_t *at)
 {
-    (void)table;
-    return clickhouse_unavailable(instance, err);
+    for (size_t i = 0; i < s->resync_count; i++)
+        if (strcmp(s->resyncing[i], table) == 0) {
+            if (at)
+                *at = i;
+            return true;
+        }
+    return false;
 }
 
-static sluice_status clickhouse_write(void *instance,
-                                      const sluice_batch *batch,
-                                      sluice_error *err)
+static sluice_status ch_resync_begin(void *instance, const char *table,
+                                     sluice_error *err)
 {
-    (void)batch;
-    return clickhouse_unavailable(instance, err);
+    struct ch_sink *s = instance;
+    sluice_status st = ch_setup_table(s, table, CH_SHADOW, err);
+    if (st != SLUICE_OK || is_resyncing(s, table, NULL))
+        return st;
+    char **grown = realloc(s->resyncing, (s->resync_count + 1) * sizeof *grown);
+    char *name = strdup(table);
+    if (!grown || !name) {
+        free(name);
+        if (grown)
+            s->resyncing = grown;
+        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    }
+    s->resyncing = grown;
+    s->resyncing[s->resync_count++] = name;
+    return SLUICE_OK;
+}
+
+static void resync_end(struct ch_sink *s, const char *table)
+{
+    size_t at;
+    if (is_resyncing(s, table, &at)) {
+        free(s->resyncing[at]);
+        s->resyncing[at] = s->resyncing[--s->resync_count];
+    }
+}
+
+static sluice_status ch_resync_swap(void *instance, const char *table,
+                                    sluice_error *err)
+{
+    struct ch_sink *s = instance;
+    sluice_status st = ch_swap(s, table, err);
+    if (st == SLUICE_OK)
+        resync_end(s, table);
+    return st;
+}
+
+static sluice_status ch_resync_abort(void *instance, const char *table,
+                                     sluice_error *err)
+{
+    struct ch_sink *s = instance;
+    sluice_status st = ch_drop(s, table, CH_SHADOW, err);
+    if (st == SLUICE_OK)
+        resync_end(s, table);
+    return st;
+}
+
+static sluice_status ch_drop_table(void *instance, const char *table,
+                                   sluice_error *err)
+{
+    return ch_drop(instance, table, NULL, err);
 }
 
 static const sluice_sink_info sink_clickhouse = {
@@ -163,25 +253,29 @@ static const sluice_sink_info sink_clickhouse = {
     .name = "sink_clickhouse",
     .description = "Writes to ClickHouse over HTTP: one ReplacingMergeTree "
                    "table per source table, with atomic resync swaps.",
-    .capabilities = 0,
+    .capabilities = SLUICE_SINK_RESYNC | SLUICE_SINK_DROP,
     SLUICE_OPTION_TABLE(options),
-    .config_size = sizeof(struct clickhouse_config),
-    .open = clickhouse_open,
-    .close = clickhouse_close,
-    .setup_table = clickhouse_setup_table,
-    .write = clickhouse_write,
-    .flush = clickhouse_unavailable,
+    .config_size = sizeof(struct ch_config),
+    .open = ch_open,
+    .close = ch_close,
+    .setup_table = ch_setup,
+    .write = ch_write,
+    .flush = ch_flush,
+    .resync_begin = ch_resync_begin,
+    .resync_swap = ch_resync_swap,
+    .resync_abort = ch_resync_abort,
+    .drop_table = ch_drop_table,
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
                           sluice_error *err)
 {
-    host = api;
+    ch_host = api;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return sluice_fail(err, SLUICE_FATAL,
                            "sink_clickhouse: libcurl failed to initialize");
-    return host->register_sink(reg, &sink_clickhouse, sizeof sink_clickhouse,
-                               err);
+    return api->register_sink(reg, &sink_clickhouse, sizeof sink_clickhouse,
+                              err);
 }
 
 static void fini(void)

@@ -1,0 +1,295 @@
+/* http.c: one request to the ClickHouse HTTP interface, streamed, maybe
+ * gzip-compressed, and its outcome classified as the core needs it: retry
+ * what may pass (no connection, a timeout, overload, a proxy's 5xx),
+ * give up on what will not (the server's refusals), always with the
+ * server's own words. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "clickhouse.h"
+
+#define MESSAGE_MAX 400
+
+bool ch_buf_append(struct ch_buf *b, const void *data, size_t len)
+{
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p)
+            return false;
+        b->data = p;
+        b->cap = cap;
+    }
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+bool ch_buf_printf(struct ch_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return false;
+    char *tmp = malloc((size_t)n + 1);
+    if (!tmp)
+        return false;
+    va_start(ap, fmt);
+    vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    bool ok = ch_buf_append(b, tmp, (size_t)n);
+    free(tmp);
+    return ok;
+}
+
+void ch_buf_free(struct ch_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/* ClickHouse error codes that may pass: overload, timeouts, lost
+ * connections, memory and space pressure, replicas away. */
+static const int transient_codes[] = {
+    3,   /* UNEXPECTED_END_OF_FILE */
+    159, /* TIMEOUT_EXCEEDED */
+    173, /* CANNOT_ALLOCATE_MEMORY */
+    202, /* TOO_MANY_SIMULTANEOUS_QUERIES */
+    203, /* NO_FREE_CONNECTION */
+    209, /* SOCKET_TIMEOUT */
+    210, /* NETWORK_ERROR */
+    236, /* ABORTED */
+    241, /* MEMORY_LIMIT_EXCEEDED */
+    242, /* TABLE_IS_READ_ONLY */
+    243, /* NOT_ENOUGH_SPACE */
+    252, /* TOO_MANY_PARTS */
+    279, /* ALL_CONNECTION_TRIES_FAILED */
+    285, /* TOO_FEW_LIVE_REPLICAS */
+    319, /* UNKNOWN_STATUS_OF_INSERT */
+    394, /* QUERY_WAS_CANCELLED */
+    425, /* SYSTEM_ERROR */
+    439, /* CANNOT_SCHEDULE_TASK */
+    473, /* DEADLOCK_AVOIDED */
+    999, /* KEEPER_EXCEPTION */
+    1000 /* POCO_EXCEPTION */
+};
+
+static bool transient_code(int code)
+{
+    for (size_t i = 0; i < sizeof transient_codes / sizeof *transient_codes;
+         i++)
+        if (transient_codes[i] == code)
+            return true;
+    return false;
+}
+
+/* "Code: 81, e.displayText() = ..." -> 81; -1 when there is none. */
+static int server_code(const char *body)
+{
+    const char *p = body ? strstr(body, "Code: ") : NULL;
+    return p ? atoi(p + 6) : -1;
+}
+
+/* The first line of the server's answer, cut to fit a message. */
+static void server_words(const char *body, char *out, size_t size)
+{
+    size_t n = body ? strcspn(body, "\r\n") : 0;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, body ? body : "", n);
+    out[n] = '\0';
+    while (n > 0 && isspace((unsigned char)out[n - 1]))
+        out[--n] = '\0';
+}
+
+static bool transient_curl(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_ABORTED_BY_CALLBACK:
+        return false;
+    default:
+        return true;
+    }
+}
+
+static const char *what_of(const char *query)
+{
+    static char what[80];
+    size_t n = strcspn(query, "\n");
+    snprintf(what, sizeof what, "%.*s%s", (int)(n > 60 ? 60 : n), query,
+             n > 60 ? "..." : "");
+    return what;
+}
+
+static sluice_status classify(CURLcode rc, long http, const char *body,
+                              const char *query, const char *curl_error,
+                              sluice_error *err)
+{
+    if (rc != CURLE_OK)
+        return sluice_fail(err, transient_curl(rc) ? SLUICE_RETRY : SLUICE_FATAL,
+                           "sink_clickhouse: %s: %s", what_of(query),
+                           curl_error[0] ? curl_error : curl_easy_strerror(rc));
+    if (http == 200)
+        return SLUICE_OK;
+    char words[MESSAGE_MAX];
+    server_words(body, words, sizeof words);
+    int code = server_code(body);
+    bool retry = code >= 0 ? transient_code(code)
+                           : http >= 500 || http == 429 || http == 408;
+    return sluice_fail(err, retry ? SLUICE_RETRY : SLUICE_FATAL,
+                       "sink_clickhouse: %s: HTTP %ld: %s", what_of(query),
+                       http, words[0] ? words : "(no answer)");
+}
+
+static size_t on_answer(char *data, size_t size, size_t n, void *user)
+{
+    struct ch_buf *b = user;
+    return ch_buf_append(b, data, size * n) ? size * n : 0;
+}
+
+/* gzip around a body: deflate what the inner body produces. */
+struct gzip_body {
+    const struct ch_body *inner;
+    z_stream z;
+    char in[65536];
+    bool inner_done, finished, failed;
+};
+
+static size_t gzip_read(char *out, size_t size, void *state)
+{
+    struct gzip_body *g = state;
+    if (g->finished)
+        return 0;
+    g->z.next_out = (Bytef *)out;
+    g->z.avail_out = (uInt)size;
+    while (g->z.avail_out == size) {
+        if (g->z.avail_in == 0 && !g->inner_done) {
+            size_t n = g->inner->read(g->in, sizeof g->in, g->inner->state);
+            g->inner_done = n == 0;
+            g->z.next_in = (Bytef *)g->in;
+            g->z.avail_in = (uInt)n;
+        }
+        int zr = deflate(&g->z, g->inner_done ? Z_FINISH : Z_NO_FLUSH);
+        if (zr == Z_STREAM_END) {
+            g->finished = true;
+            break;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            g->failed = true;
+            return CURL_READFUNC_ABORT;
+        }
+    }
+    return size - g->z.avail_out;
+}
+
+static size_t on_read(char *out, size_t size, size_t n, void *user)
+{
+    const struct ch_body *body = user;
+    return body->read(out, size * n, body->state);
+}
+
+static bool encode_into(CURL *curl, struct ch_buf *url, const char *text)
+{
+    char *enc = curl_easy_escape(curl, text, 0);
+    bool ok = enc && ch_buf_append(url, enc, strlen(enc));
+    curl_free(enc);
+    return ok;
+}
+
+sluice_status ch_request(struct ch_sink *s, const char *query,
+                         const char *settings, const struct ch_body *body,
+                         struct ch_buf *answer, sluice_error *err)
+{
+    CURL *curl = s->curl;
+    struct ch_buf url = {0}, ignored = {0};
+    struct curl_slist *headers = NULL;
+    struct gzip_body gz = {0};
+    struct ch_body gz_body = {gzip_read, &gz};
+    bool gzip = body && s->cfg->compression == CH_COMPRESSION_GZIP;
+    char curl_error[CURL_ERROR_SIZE] = "";
+    sluice_status st = SLUICE_OK;
+
+    bool ok = ch_buf_printf(&url, "%s/?", s->base_url);
+    if (body) {
+        ok = ok && ch_buf_append(&url, "query=", 6) &&
+             encode_into(curl, &url, query);
+        if (settings)
+            ok = ok && ch_buf_printf(&url, "&%s", settings);
+    } else if (settings) {
+        ok = ok && ch_buf_append(&url, settings, strlen(settings));
+    }
+    if (!ok) {
+        ch_buf_free(&url);
+        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    }
+    if (gzip) {
+        gz.inner = body;
+        if (deflateInit2(&gz.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK) {
+            ch_buf_free(&url);
+            return sluice_fail(err, SLUICE_FATAL,
+                               "sink_clickhouse: zlib failed to start");
+        }
+        headers = curl_slist_append(headers, "Content-Encoding: gzip");
+    }
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    headers = curl_slist_append(headers, "Expect:");
+
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url.data);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)s->cfg->connect_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)s->cfg->request_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_USERNAME, s->cfg->user);
+    curl_easy_setopt(curl, CURLOPT_PASSWORD,
+                     s->cfg->password ? s->cfg->password : "");
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s->cfg->tls_verify ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s->cfg->tls_verify ? 2L : 0L);
+    if (s->cfg->tls_ca_file)
+        curl_easy_setopt(curl, CURLOPT_CAINFO, s->cfg->tls_ca_file);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_answer);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer ? answer : &ignored);
+    if (body) {
+        curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(curl, CURLOPT_READDATA, gzip ? &gz_body : body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, -1L);
+    } else {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, query);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(query));
+    }
+    CURLcode rc = curl_easy_perform(curl);
+    long http = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+    struct ch_buf *got = answer ? answer : &ignored;
+    if (gz.failed)
+        st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: gzip failed");
+    else
+        st = classify(rc, http, got->data, query, curl_error, err);
+    if (gzip)
+        deflateEnd(&gz.z);
+    curl_slist_free_all(headers);
+    ch_buf_free(&url);
+    ch_buf_free(&ignored);
+    return st;
+}

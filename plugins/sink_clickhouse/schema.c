@@ -1,0 +1,437 @@
+/* schema.c: destination tables: the server's version and what it allows,
+ * creating the database and tables, refusing incompatible ones, and the
+ * resync swap.
+ *
+ * One table per source table: _id String, doc (JSON where the server has
+ * it, else String), _version UInt64, _is_deleted UInt8, _synced_at
+ * (DateTime64(3) where available, else DateTime);
+ * ReplacingMergeTree(_version[, _is_deleted]) ORDER BY _id. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clickhouse.h"
+
+static const char *const shadow = CH_SHADOW;
+static const char *const retired = "_resync_old";
+
+/* `name` with backticks and backslashes escaped. */
+static bool quote(struct ch_buf *out, const char *name, size_t len)
+{
+    bool ok = CH_LIT(out, "`");
+    for (size_t i = 0; ok && i < len; i++) {
+        if (name[i] == '`' || name[i] == '\\')
+            ok = CH_LIT(out, "\\");
+        ok = ok && ch_buf_append(out, &name[i], 1);
+    }
+    return ok && CH_LIT(out, "`");
+}
+
+/* A string literal, for system table lookups. */
+static bool literal(struct ch_buf *out, const char *text)
+{
+    bool ok = CH_LIT(out, "'");
+    for (const char *p = text; ok && *p; p++) {
+        if (*p == '\'' || *p == '\\')
+            ok = CH_LIT(out, "\\");
+        ok = ok && ch_buf_append(out, p, 1);
+    }
+    return ok && CH_LIT(out, "'");
+}
+
+/* The destination's bare name: prefix + table + suffix + extra. */
+static bool bare_name(const struct ch_sink *s, const char *table,
+                      const char *extra, struct ch_buf *out)
+{
+    return ch_buf_printf(out, "%s%s%s%s", s->cfg->table_prefix, table,
+                         s->cfg->table_suffix, extra ? extra : "");
+}
+
+bool ch_table_name(const struct ch_sink *s, const char *table,
+                   const char *extra, struct ch_buf *out)
+{
+    struct ch_buf bare = {0};
+    bool ok = bare_name(s, table, extra, &bare) &&
+              quote(out, s->cfg->database, strlen(s->cfg->database)) &&
+              CH_LIT(out, ".") && quote(out, bare.data, bare.len);
+    ch_buf_free(&bare);
+    return ok;
+}
+
+static void parse_version(const char *text, struct ch_features *f)
+{
+    snprintf(f->version, sizeof f->version, "%.*s",
+             (int)strcspn(text, "\r\n"), text);
+    sscanf(f->version, "%d.%d", &f->major, &f->minor);
+    int v = f->major * 100 + f->minor;
+    f->datetime64 = v >= 2001;
+    f->exchange = v >= 2008;
+    f->is_deleted = v >= 2302;
+    f->json = v >= 2503;
+}
+
+sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
+{
+    if (s->connected)
+        return SLUICE_OK;
+    struct ch_buf answer = {0}, sql = {0};
+    sluice_status st = ch_request(s, "SELECT version()", NULL, NULL, &answer,
+                                  err);
+    if (st == SLUICE_OK) {
+        parse_version(answer.data ? answer.data : "", &s->features);
+        if (s->features.major <= 0)
+            st = sluice_fail(err, SLUICE_FATAL,
+                             "sink_clickhouse: the server at %s answered "
+                             "version() with '%s', not a ClickHouse version",
+                             s->base_url, s->features.version);
+    }
+    if (st == SLUICE_OK) {
+        CH_LIT(&sql, "CREATE DATABASE IF NOT EXISTS ");
+        quote(&sql, s->cfg->database, strlen(s->cfg->database));
+        st = ch_request(s, sql.data, NULL, NULL, NULL, err);
+    }
+    if (st == SLUICE_OK) {
+        s->connected = true;
+        sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
+                   "ClickHouse %s at %s: doc %s, _synced_at %s, %s",
+                   s->features.version, s->base_url,
+                   s->features.json ? "JSON" : "String",
+                   s->features.datetime64 ? "DateTime64(3)" : "DateTime",
+                   s->features.exchange ? "EXCHANGE TABLES"
+                                        : "RENAME for resync swaps");
+    }
+    ch_buf_free(&answer);
+    ch_buf_free(&sql);
+    return st;
+}
+
+static bool create_sql(const struct ch_sink *s, const char *table,
+                       const char *extra, struct ch_buf *sql)
+{
+    const struct ch_features *f = &s->features;
+    return CH_LIT(sql, "CREATE TABLE IF NOT EXISTS ") &&
+           ch_table_name(s, table, extra, sql) &&
+           ch_buf_printf(sql,
+                         " (_id String, doc %s, _version UInt64, "
+                         "_is_deleted UInt8, _synced_at %s) ENGINE = "
+                         "ReplacingMergeTree(_version%s) ORDER BY _id",
+                         f->json ? "JSON" : "String",
+                         f->datetime64 ? "DateTime64(3)" : "DateTime",
+                         f->is_deleted ? ", _is_deleted" : "");
+}
+
+/* The columns and engine of a table on the server; *exists false when it
+ * is not there. */
+static sluice_status describe(struct ch_sink *s, const char *table,
+                              const char *extra, struct ch_buf *columns,
+                              struct ch_buf *engine, bool *exists,
+                              sluice_error *err)
+{
+    struct ch_buf bare = {0}, q = {0};
+    bool ok = bare_name(s, table, extra, &bare) &&
+              CH_LIT(&q, "SELECT engine FROM system.tables WHERE "
+                                "database = ") &&
+              literal(&q, s->cfg->database) &&
+              CH_LIT(&q, " AND name = ") && literal(&q, bare.data);
+    sluice_status st = ok ? ch_request(s, q.data, NULL, NULL, engine, err)
+                          : sluice_fail(err, SLUICE_FATAL,
+                                        "sink_clickhouse: out of memory");
+    *exists = st == SLUICE_OK && engine->len > 0;
+    if (st == SLUICE_OK && *exists) {
+        q.len = 0;
+        ok = CH_LIT(&q, "SELECT name, type FROM system.columns WHERE "
+                               "database = ") &&
+             literal(&q, s->cfg->database) &&
+             CH_LIT(&q, " AND table = ") && literal(&q, bare.data);
+        st = ch_request(s, q.data, NULL, NULL, columns, err);
+    }
+    ch_buf_free(&bare);
+    ch_buf_free(&q);
+    return st;
+}
+
+/* The type of a column in "name\ttype\n" lines; NULL when absent. */
+static const char *column_type(const char *columns, const char *name,
+                               char *out, size_t size)
+{
+    size_t n = strlen(name);
+    for (const char *p = columns; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len > n && strncmp(p, name, n) == 0 && p[n] == '\t') {
+            snprintf(out, size, "%.*s", (int)(len - n - 1), p + n + 1);
+            return out;
+        }
+        p += len + (p[len] == '\n');
+    }
+    return NULL;
+}
+
+static bool one_of(const char *type, const char *const *allowed)
+{
+    for (; *allowed; allowed++)
+        if (strcmp(type, *allowed) == 0)
+            return true;
+    return false;
+}
+
+/* Checks an existing table; records how to write to it. */
+static sluice_status check_table(struct ch_sink *s, const char *table,
+                                 const char *extra, const char *columns,
+                                 const char *engine, struct ch_dest *dest,
+                                 sluice_error *err)
+{
+    static const char *const string[] = {"String", NULL};
+    static const char *const doc[] = {"String", "JSON", "Object('json')", NULL};
+    static const char *const u64[] = {"UInt64", NULL};
+    static const char *const u8[] = {"UInt8", NULL};
+    static const char *const ts[] = {"DateTime", "DateTime64(3)", NULL};
+    static const struct {
+        const char *name;
+        const char *const *types;
+        const char *want;
+    } expected[] = {{"_id", string, "String"},
+                    {"doc", doc, "String or JSON"},
+                    {"_version", u64, "UInt64"},
+                    {"_is_deleted", u8, "UInt8"},
+                    {"_synced_at", ts, "DateTime or DateTime64(3)"}};
+    struct ch_buf diff = {0};
+    char type[128];
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++) {
+        const char *got = column_type(columns, expected[i].name, type,
+                                      sizeof type);
+        if (!got)
+            ch_buf_printf(&diff, "%scolumn %s is missing (want %s)",
+                          diff.len ? "; " : "", expected[i].name,
+                          expected[i].want);
+        else if (!one_of(got, expected[i].types))
+            ch_buf_printf(&diff, "%scolumn %s is %s (want %s)",
+                          diff.len ? "; " : "", expected[i].name, got,
+                          expected[i].want);
+        else if (strcmp(expected[i].name, "_synced_at") == 0)
+            dest->ts64 = strcmp(got, "DateTime64(3)") == 0;
+        else if (strcmp(expected[i].name, "doc") == 0)
+            dest->json = strcmp(got, "String") != 0;
+    }
+    char eng[64];
+    snprintf(eng, sizeof eng, "%.*s", (int)strcspn(engine, "\r\n"), engine);
+    if (!strstr(eng, "ReplacingMergeTree"))
+        ch_buf_printf(&diff, "%sengine is %s (want ReplacingMergeTree: "
+                             "replays would duplicate rows)",
+                      diff.len ? "; " : "", eng);
+    sluice_status st = SLUICE_OK;
+    if (diff.len) {
+        struct ch_buf name = {0};
+        ch_table_name(s, table, extra, &name);
+        st = sluice_fail(err, SLUICE_FATAL,
+                         "sink_clickhouse: table %s exists and is not "
+                         "compatible: %s",
+                         name.data, diff.data);
+        ch_buf_free(&name);
+    }
+    ch_buf_free(&diff);
+    return st;
+}
+
+static struct ch_dest *find_dest(struct ch_sink *s, const char *name)
+{
+    for (size_t i = 0; i < s->dest_count; i++)
+        if (strcmp(s->dests[i].table, name) == 0)
+            return &s->dests[i];
+    return NULL;
+}
+
+static void forget(struct ch_sink *s, const char *table, const char *extra)
+{
+    struct ch_buf bare = {0};
+    bare_name(s, table, extra, &bare);
+    struct ch_dest *d = bare.data ? find_dest(s, bare.data) : NULL;
+    if (d) {
+        free(d->table);
+        *d = s->dests[--s->dest_count];
+    }
+    ch_buf_free(&bare);
+}
+
+static struct ch_dest *remember(struct ch_sink *s, const char *table,
+                                const struct ch_dest *d)
+{
+    struct ch_dest *old = find_dest(s, table);
+    if (old) {
+        old->ts64 = d->ts64;
+        old->json = d->json;
+        return old;
+    }
+    struct ch_dest *grown =
+        realloc(s->dests, (s->dest_count + 1) * sizeof *s->dests);
+    char *name = strdup(table);
+    if (!grown || !name) {
+        free(name);
+        if (grown)
+            s->dests = grown;
+        return NULL;
+    }
+    s->dests = grown;
+    s->dests[s->dest_count] = *d;
+    s->dests[s->dest_count].table = name;
+    return &s->dests[s->dest_count++];
+}
+
+sluice_status ch_setup_table(struct ch_sink *s, const char *table,
+                             const char *extra, sluice_error *err)
+{
+    sluice_status st = ch_connect(s, err);
+    struct ch_buf columns = {0}, engine = {0}, sql = {0};
+    bool exists = false;
+    struct ch_dest d = {0};
+    if (st == SLUICE_OK)
+        st = describe(s, table, extra, &columns, &engine, &exists, err);
+    if (st == SLUICE_OK && exists)
+        st = check_table(s, table, extra, columns.data, engine.data, &d, err);
+    if (st == SLUICE_OK && !exists) {
+        d.ts64 = s->features.datetime64;
+        d.json = s->features.json;
+        st = create_sql(s, table, extra, &sql)
+                 ? ch_request(s, sql.data, NULL, NULL, NULL, err)
+                 : sluice_fail(err, SLUICE_FATAL,
+                               "sink_clickhouse: out of memory");
+    }
+    struct ch_buf bare = {0};
+    if (st == SLUICE_OK &&
+        (!bare_name(s, table, extra, &bare) || !remember(s, bare.data, &d)))
+        st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    ch_buf_free(&bare);
+    ch_buf_free(&columns);
+    ch_buf_free(&engine);
+    ch_buf_free(&sql);
+    return st;
+}
+
+sluice_status ch_dest_of(struct ch_sink *s, const char *table,
+                         const char *extra, struct ch_dest **out,
+                         sluice_error *err)
+{
+    struct ch_buf bare = {0};
+    if (!bare_name(s, table, extra, &bare))
+        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    *out = find_dest(s, bare.data);
+    sluice_status st = SLUICE_OK;
+    if (!*out) {
+        st = ch_setup_table(s, table, extra, err);
+        *out = find_dest(s, bare.data);
+    }
+    ch_buf_free(&bare);
+    return st;
+}
+
+static sluice_status run(struct ch_sink *s, struct ch_buf *sql,
+                         sluice_error *err)
+{
+    return ch_request(s, sql->data, NULL, NULL, NULL, err);
+}
+
+sluice_status ch_drop(struct ch_sink *s, const char *table, const char *extra,
+                      sluice_error *err)
+{
+    struct ch_buf sql = {0};
+    sluice_status st = ch_connect(s, err);
+    if (st == SLUICE_OK) {
+        CH_LIT(&sql, "DROP TABLE IF EXISTS ");
+        ch_table_name(s, table, extra, &sql);
+        st = run(s, &sql, err);
+    }
+    if (st == SLUICE_OK)
+        forget(s, table, extra);
+    ch_buf_free(&sql);
+    return st;
+}
+
+static sluice_status exists(struct ch_sink *s, const char *table,
+                            const char *extra, bool *out, sluice_error *err)
+{
+    struct ch_buf columns = {0}, engine = {0};
+    sluice_status st = describe(s, table, extra, &columns, &engine, out, err);
+    ch_buf_free(&columns);
+    ch_buf_free(&engine);
+    return st;
+}
+
+/* Deletes that only the old table has go into the shadow first, so that
+ * the swap forgets none. */
+static sluice_status carry_deletes(struct ch_sink *s, const char *table,
+                                   sluice_error *err)
+{
+    struct ch_buf sql = {0};
+    CH_LIT(&sql, "INSERT INTO ");
+    ch_table_name(s, table, shadow, &sql);
+    CH_LIT(&sql, " (_id, doc, _version, _is_deleted, _synced_at) "
+                        "SELECT _id, doc, _version, _is_deleted, _synced_at "
+                        "FROM ");
+    ch_table_name(s, table, NULL, &sql);
+    CH_LIT(&sql, " FINAL WHERE _is_deleted = 1 AND _id NOT IN "
+                        "(SELECT _id FROM ");
+    ch_table_name(s, table, shadow, &sql);
+    CH_LIT(&sql, ")");
+    sluice_status st = run(s, &sql, err);
+    ch_buf_free(&sql);
+    return st;
+}
+
+static sluice_status atomic_engine(struct ch_sink *s, bool *atomic,
+                                   sluice_error *err)
+{
+    struct ch_buf q = {0}, answer = {0};
+    CH_LIT(&q, "SELECT engine FROM system.databases WHERE name = ");
+    literal(&q, s->cfg->database);
+    sluice_status st = ch_request(s, q.data, NULL, NULL, &answer, err);
+    *atomic = st == SLUICE_OK && answer.data &&
+              strncmp(answer.data, "Atomic", 6) == 0;
+    ch_buf_free(&q);
+    ch_buf_free(&answer);
+    return st;
+}
+
+/* Replaces the table with its shadow in one statement: EXCHANGE TABLES
+ * where the server and database have it, else one multi-table RENAME.
+ * The old table is dropped after. Safe to call again after a crash: a
+ * swap already made leaves no shadow, only perhaps the retired table. */
+sluice_status ch_swap(struct ch_sink *s, const char *table, sluice_error *err)
+{
+    bool has_shadow = false, atomic = false;
+    sluice_status st = ch_connect(s, err);
+    if (st == SLUICE_OK)
+        st = exists(s, table, shadow, &has_shadow, err);
+    if (st != SLUICE_OK || !has_shadow)
+        return st == SLUICE_OK ? ch_drop(s, table, retired, err) : st;
+    st = carry_deletes(s, table, err);
+    if (st == SLUICE_OK && s->features.exchange)
+        st = atomic_engine(s, &atomic, err);
+    struct ch_buf sql = {0};
+    if (st == SLUICE_OK && atomic) {
+        CH_LIT(&sql, "EXCHANGE TABLES ");
+        ch_table_name(s, table, NULL, &sql);
+        CH_LIT(&sql, " AND ");
+        ch_table_name(s, table, shadow, &sql);
+        st = run(s, &sql, err);
+        if (st == SLUICE_OK)
+            st = ch_drop(s, table, shadow, err);
+    } else if (st == SLUICE_OK) {
+        st = ch_drop(s, table, retired, err);
+        if (st == SLUICE_OK) {
+            CH_LIT(&sql, "RENAME TABLE ");
+            ch_table_name(s, table, NULL, &sql);
+            CH_LIT(&sql, " TO ");
+            ch_table_name(s, table, retired, &sql);
+            CH_LIT(&sql, ", ");
+            ch_table_name(s, table, shadow, &sql);
+            CH_LIT(&sql, " TO ");
+            ch_table_name(s, table, NULL, &sql);
+            st = run(s, &sql, err);
+        }
+        if (st == SLUICE_OK)
+            st = ch_drop(s, table, retired, err);
+    }
+    forget(s, table, NULL); /* the table now has the shadow's columns */
+    forget(s, table, shadow);
+    ch_buf_free(&sql);
+    return st;
+}

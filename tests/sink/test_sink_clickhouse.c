@@ -1,0 +1,566 @@
+/* test_sink_clickhouse.c CH_DIR: sink_clickhouse through the sink ABI, as
+ * the core drives it, against a real ClickHouse server (tests/servers/
+ * clickhouse.sh; its URL in CH_DIR/url): setup, writes, replays, splits,
+ * formats and compression, large documents, names, incompatible tables,
+ * the resync swap, drops, and every class of error, including servers
+ * that refuse, stall, overload or hang up (a fake server in a thread). */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "config/options.h"
+#include "plugin/batch.h"
+#include "plugin/host.h"
+#include "plugin/plugin.h"
+#include "util/buf.h"
+#include "util/mem.h"
+
+static char url[256];
+static const struct plugin *sink;
+static int db_counter;
+
+/* ---- talking to the server directly, to check what the sink did ---- */
+
+static size_t collect(char *data, size_t size, size_t n, void *user)
+{
+    buf_append(user, data, size * n);
+    return size * n;
+}
+
+/* The answer to `sql` (TSV), "" on failure. The caller frees it. */
+static char *query(const char *sql)
+{
+    CURL *c = curl_easy_init();
+    struct buf out = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, sql);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    long http = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &http);
+    curl_easy_cleanup(c);
+    if (http != 200) {
+        fprintf(stderr, "  query failed (%ld): %s\n  %s\n", http, sql,
+                out.data ? out.data : "");
+        buf_reset(&out);
+    }
+    return buf_take(&out);
+}
+
+#define CHECK_QUERY(sql, expected)                                            \
+    do {                                                                      \
+        char *got_ = query(sql);                                              \
+        CHECK_STR(got_, expected);                                            \
+        free(got_);                                                           \
+    } while (0)
+
+/* ---- a sink instance, configured as from an INI section ---- */
+
+struct instance {
+    void *data;  /* the config struct */
+    void *inst;
+    sluice_context *ctx;
+    char db[64];
+};
+
+static sluice_status open_sink(struct instance *in, const char *url_override,
+                               const char *extra_options, char *message,
+                               size_t size)
+{
+    snprintf(in->db, sizeof in->db, "sink_test_%d_%d", (int)getpid(),
+             ++db_counter);
+    char path[] = "/tmp/sluice-sink-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "[s]\nurl = %s\ndatabase = %s\n%s\n",
+            url_override ? url_override : url, in->db,
+            extra_options ? extra_options : "");
+    fclose(f);
+    struct ini_doc doc;
+    struct diags d = {0};
+    struct error err;
+    CHECK(ini_doc_load(path, &doc, &d, &err) == 0);
+    in->data = xcalloc(1, sink->config_size);
+    struct option_source src = {path, "s", ini_doc_section(&doc, "s"), 1};
+    options_apply(sink->options, sink->option_count, &src, in->data, &d);
+    for (size_t i = 0; i < d.count; i++)
+        fprintf(stderr, "  %s\n", d.errors[i]);
+    CHECK(d.count == 0);
+    diags_free(&d);
+    ini_doc_free(&doc);
+    unlink(path);
+    in->ctx = context_new("sink_clickhouse", "test");
+    sluice_error e = {message, size};
+    return sink->info.sink.open(in->ctx, in->data, &in->inst, &e);
+}
+
+static void close_sink(struct instance *in)
+{
+    if (in->inst)
+        sink->info.sink.close(in->inst);
+    options_free(sink->options, sink->option_count, in->data);
+    free(in->data);
+    context_free(in->ctx);
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", in->db);
+    free(query(sql));
+    memset(in, 0, sizeof *in);
+}
+
+/* Runs a callback, expecting `want`; returns the message. */
+static char message[2048];
+#define CALL(want, expr)                                                      \
+    do {                                                                      \
+        message[0] = '\0';                                                    \
+        sluice_error e_ = {message, sizeof message};                          \
+        sluice_error *err_ = &e_;                                             \
+        (void)err_;                                                           \
+        sluice_status got_ = (expr);                                          \
+        if (got_ != (want))                                                   \
+            fprintf(stderr, "%s:%d: %s gave %d, not %d: %s\n", __FILE__,      \
+                    __LINE__, #expr, got_, want, message);                    \
+        CHECK(got_ == (want));                                                \
+    } while (0)
+#define ERR err_
+
+static void add(struct sluice_batch *b, const char *table, sluice_op op,
+                const char *key, const char *doc, uint64_t version)
+{
+    char msg[128];
+    sluice_error e = {msg, sizeof msg};
+    sluice_record r = {.size = sizeof r, .op = op, .table = table,
+                       .table_len = strlen(table), .key = key,
+                       .key_len = strlen(key), .doc = doc,
+                       .doc_len = doc ? strlen(doc) : 0, .version = version};
+    CHECK(batch_add(b, &r, &e) == SLUICE_OK);
+}
+
+static const sluice_sink_info *api(void)
+{
+    return &sink->info.sink;
+}
+
+static void setup_is_idempotent(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT name, type FROM system.columns WHERE database = '%s' "
+             "AND table = 'orders'",
+             in.db);
+    CHECK_QUERY(sql, "_id\tString\ndoc\tString\n_version\tUInt64\n"
+                     "_is_deleted\tUInt8\n_synced_at\tDateTime\n");
+    snprintf(sql, sizeof sql,
+             "SELECT engine_full FROM system.tables WHERE database = '%s' AND "
+             "name = 'orders'",
+             in.db);
+    char *engine = query(sql);
+    CHECK_CONTAINS(engine, "ReplacingMergeTree(_version) ORDER BY _id");
+    free(engine);
+    close_sink(&in);
+}
+
+static const char *final_rows =
+    "SELECT _id, doc, _version, _is_deleted FROM %s.orders FINAL ORDER BY _id";
+
+static void writes_and_replays(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"a\":1}", 10);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"a\":2}", 10);
+    add(&b, "orders", SLUICE_OP_INSERT, "3", "{\"a\":3}", 11);
+    add(&b, "orders", SLUICE_OP_UPDATE, "2", "{\"a\":22}", 12);
+    add(&b, "orders", SLUICE_OP_REPLACE, "1", "{\"b\":1}", 13);
+    add(&b, "orders", SLUICE_OP_DELETE, "3", NULL, 14);
+    add(&b, "orders", SLUICE_OP_UPDATE, "2", "{\"a\":\"stale\"}", 9);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->flush(in.inst, ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql, final_rows, in.db);
+    const char *expected = "1\t{\"b\":1}\t13\t0\n2\t{\"a\":22}\t12\t0\n3\t\t14\t1\n";
+    CHECK_QUERY(sql, expected);
+    /* a replay after a crash: the same FINAL result */
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CHECK_QUERY(sql, expected);
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM %s.orders FINAL WHERE _is_deleted = 0",
+             in.db);
+    CHECK_QUERY(sql, "2\n");
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM %s.orders WHERE _synced_at >= now() - 60",
+             in.db);
+    CHECK_QUERY(sql, "14\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
+static void batches_split_at_max_bytes(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, "max_batch_bytes = 64KiB", message,
+                              sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "items", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    char key[32], doc[160];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof key, "%d", i);
+        snprintf(doc, sizeof doc, "{\"n\":%d,\"pad\":\"%0100d\"}", i, i);
+        add(&b, i % 2 ? "orders" : "items", SLUICE_OP_SNAPSHOT, key, doc, 1);
+    }
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    double requests = context_metric(in.ctx, "insert_requests");
+    CHECK(requests >= 10); /* about 700 KB in 64 KiB requests */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(), uniqExact(_id), sum(length(doc)) > 0 FROM "
+             "%s.orders",
+             in.db);
+    CHECK_QUERY(sql, "2500\t2500\t1\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
+static void formats_and_compression(void)
+{
+    const char *variants[] = {"format = JSONEachRow", "compression = gzip",
+                              "format = JSONEachRow\ncompression = gzip"};
+    for (size_t v = 0; v < 3; v++) {
+        struct instance in = {0};
+        CALL(SLUICE_OK, open_sink(&in, NULL, variants[v], message,
+                                  sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        add(&b, "orders", SLUICE_OP_INSERT, "\"k\\\"1\"",
+            "{\"s\":\"tab\\there \\u00e9\"}", 5);
+        add(&b, "orders", SLUICE_OP_DELETE, "\"k2\"", NULL, 6);
+        CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+        char sql[256];
+        snprintf(sql, sizeof sql, final_rows, in.db);
+        CHECK_QUERY(sql, "\"k2\"\t\t6\t1\n"
+                         "\"k\\\\\"1\"\t{\"s\":\"tab\\\\there \\\\u00e9\"}\t5\t0\n");
+        batch_free(&b);
+        close_sink(&in);
+    }
+}
+
+static void large_documents(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    size_t n = 16 << 20; /* MongoDB's largest document */
+    char *doc = xmalloc(n + 1);
+    memset(doc, 'x', n);
+    memcpy(doc, "{\"big\":\"", 8);
+    memcpy(doc + n - 2, "\"}", 2);
+    doc[n] = '\0';
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", doc, 1);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT length(doc) FROM %s.orders", in.db);
+    char want[32];
+    snprintf(want, sizeof want, "%zu\n", n);
+    CHECK_QUERY(sql, want);
+    free(doc);
+    batch_free(&b);
+    close_sink(&in);
+}
+
+static void table_names(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL,
+                              "table_prefix = mongo_\ntable_suffix = _v1",
+                              message, sizeof message));
+    const char *odd = "we`ird.na\\me";
+    CALL(SLUICE_OK, api()->setup_table(in.inst, odd, ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, odd, SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT name FROM system.tables WHERE database = "
+             "'%s'",
+             in.db);
+    char *tables = query(sql);
+    CHECK_CONTAINS(tables, "mongo_we`ird.na\\\\me_v1");
+    free(tables);
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.`mongo_we\\`ird.na\\\\me_v1`",
+             in.db);
+    CHECK_QUERY(sql, "1\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
+static void incompatible_table(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "ok", ERR)); /* the database */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s.bad (_id UInt64, doc String, _is_deleted "
+             "String) ENGINE = MergeTree ORDER BY _id",
+             in.db);
+    free(query(sql));
+    CALL(SLUICE_FATAL, api()->setup_table(in.inst, "bad", ERR));
+    CHECK_CONTAINS(message, "table `sink_test_");
+    CHECK_CONTAINS(message, "exists and is not compatible: column _id is "
+                            "UInt64 (want String); column _version is missing "
+                            "(want UInt64); column _is_deleted is String "
+                            "(want UInt8); column _synced_at is missing");
+    CHECK_CONTAINS(message, "engine is MergeTree (want ReplacingMergeTree");
+    close_sink(&in);
+}
+
+static void resync_swap_and_abort(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", "{\"v\":\"old\"}", 5);
+    add(&b, "orders", SLUICE_OP_INSERT, "9", "{\"v\":\"gone\"}", 5);
+    add(&b, "orders", SLUICE_OP_DELETE, "9", NULL, 6);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR)); /* again */
+    batch_reset(&b);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"v\":\"new\"}", 20);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql, final_rows, in.db);
+    /* during the resync, the old table is untouched */
+    CHECK_QUERY(sql, "1\t{\"v\":\"old\"}\t5\t0\n9\t\t6\t1\n");
+    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+    /* swapped, with the delete only the old table had */
+    CHECK_QUERY(sql, "1\t{\"v\":\"new\"}\t20\t0\n2\t{\"v\":\"new\"}\t20\t0\n"
+                     "9\t\t6\t1\n");
+    snprintf(sql, sizeof sql,
+             "SELECT name FROM system.tables WHERE database = '%s' ORDER BY "
+             "name",
+             in.db);
+    CHECK_QUERY(sql, "orders\n");
+    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR)); /* again */
+    /* writes go to the table again */
+    batch_reset(&b);
+    add(&b, "orders", SLUICE_OP_INSERT, "3", "{}", 30);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders FINAL", in.db);
+    CHECK_QUERY(sql, "4\n");
+    /* abort: the shadow goes, the table stays */
+    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->resync_abort(in.inst, "orders", ERR));
+    snprintf(sql, sizeof sql,
+             "SELECT name FROM system.tables WHERE database = '%s' ORDER BY "
+             "name",
+             in.db);
+    CHECK_QUERY(sql, "orders\n");
+    CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR));
+    CHECK_QUERY(sql, "");
+    CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR)); /* missing */
+    batch_free(&b);
+    close_sink(&in);
+}
+
+static void server_refusals_are_fatal(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, "user = sluice\npassword = wrong",
+                              message, sizeof message));
+    CALL(SLUICE_FATAL, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "Wrong password for user sluice");
+    CHECK_NOT_CONTAINS(message, "wrong");
+    close_sink(&in);
+
+    CALL(SLUICE_OK, open_sink(&in, NULL, "user = sluice\npassword = sluice-test",
+                              message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    char sql[256];
+    /* the database goes away under the sink */
+    snprintf(sql, sizeof sql, "DROP DATABASE %s", in.db);
+    free(query(sql));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_FATAL, api()->write(in.inst, &b, ERR));
+    CHECK_CONTAINS(message, "doesn't exist");
+    close_sink(&in);
+
+    /* a column of the wrong type */
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    snprintf(sql, sizeof sql, "ALTER TABLE %s.orders MODIFY COLUMN _is_deleted "
+                              "Date",
+             in.db);
+    free(query(sql));
+    CALL(SLUICE_FATAL, api()->write(in.inst, &b, ERR));
+    CHECK_CONTAINS(message, "INSERT INTO `sink_test_");
+    CHECK_CONTAINS(message, "Code: ");
+    batch_free(&b);
+    close_sink(&in);
+
+    CALL(SLUICE_FATAL, open_sink(&in, "ftp://127.0.0.1/", NULL, message,
+                                 sizeof message));
+    CHECK_CONTAINS(message, "scheme 'ftp' is not http or https");
+    close_sink(&in);
+}
+
+/* ---- a fake server that misbehaves on purpose ---- */
+
+struct fake {
+    int listener, port;
+    const char *answer; /* NULL: never answer; "": hang up */
+    pthread_t thread;
+};
+
+static void *fake_serve(void *arg)
+{
+    struct fake *f = arg;
+    for (;;) {
+        int c = accept(f->listener, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char in[4096];
+        ssize_t got = read(c, in, sizeof in);
+        (void)got;
+        if (!f->answer) {
+            sleep(5);
+        } else if (f->answer[0]) {
+            ssize_t w = write(c, f->answer, strlen(f->answer));
+            (void)w;
+        }
+        close(c);
+    }
+}
+
+static void fake_start(struct fake *f, const char *answer)
+{
+    f->answer = answer;
+    f->listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    CHECK(bind(f->listener, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(f->listener, 16) == 0);
+    getsockname(f->listener, (struct sockaddr *)&a, &len);
+    f->port = ntohs(a.sin_port);
+    pthread_create(&f->thread, NULL, fake_serve, f);
+    pthread_detach(f->thread);
+}
+
+static void transient_failures_retry(void)
+{
+    static const struct {
+        const char *answer, *expect;
+        sluice_status status;
+    } cases[] = {
+        {"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n",
+         "HTTP 503", SLUICE_RETRY},
+        {"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n"
+         "Code: 241, e.displayText() = DB::Exception: Memory limit (for query) "
+         "exceeded, e.what() = DB::Exc",
+         "Code: 241", SLUICE_RETRY},
+        {"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n"
+         "Code: 202, e.displayText() = Too many qu...",
+         "Code: 202", SLUICE_RETRY},
+        {"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n"
+         "Code: 62, e.displayText() = Syntax error: .......",
+         "Code: 62", SLUICE_FATAL},
+        {"", "", SLUICE_RETRY},      /* hangs up */
+        {NULL, "timed out", SLUICE_RETRY}, /* never answers */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct fake f;
+        fake_start(&f, cases[i].answer);
+        char fake_url[64];
+        snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", f.port);
+        struct instance in = {0};
+        CALL(SLUICE_OK, open_sink(&in, fake_url, "request_timeout = 1s",
+                                  message, sizeof message));
+        CALL(cases[i].status, api()->setup_table(in.inst, "orders", ERR));
+        CHECK_CONTAINS(message, cases[i].expect);
+        CHECK_CONTAINS(message, "sink_clickhouse: SELECT version()");
+        close(f.listener);
+        in.db[0] = '\0';
+        options_free(sink->options, sink->option_count, in.data);
+        free(in.data);
+        sink->info.sink.close(in.inst);
+        context_free(in.ctx);
+    }
+    /* nothing listening */
+    struct fake f;
+    fake_start(&f, "");
+    int port = f.port;
+    close(f.listener);
+    char dead[64];
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%d", port);
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, dead, NULL, message, sizeof message));
+    CALL(SLUICE_RETRY, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "onnect");
+    sink->info.sink.close(in.inst);
+    options_free(sink->options, sink->option_count, in.data);
+    free(in.data);
+    context_free(in.ctx);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_sink_clickhouse CH_DIR\n");
+        return 2;
+    }
+    char *path = xasprintf("%s/url", argv[1]);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f || !fgets(url, sizeof url, f)) {
+        fprintf(stderr, "no ClickHouse test server at %s\n", argv[1]);
+        return 1;
+    }
+    fclose(f);
+    url[strcspn(url, "\n")] = '\0';
+    struct registry reg;
+    struct error err;
+    registry_init(&reg);
+    char *so = xasprintf("%s/sink_clickhouse.so", PLUGIN_DIR);
+    if (registry_load_file(&reg, so, &err) < 0) {
+        fprintf(stderr, "%s\n", err.message);
+        return 1;
+    }
+    free(so);
+    sink = registry_find(&reg, "sink_clickhouse");
+    RUN(setup_is_idempotent);
+    RUN(writes_and_replays);
+    RUN(batches_split_at_max_bytes);
+    RUN(formats_and_compression);
+    RUN(large_documents);
+    RUN(table_names);
+    RUN(incompatible_table);
+    RUN(resync_swap_and_abort);
+    RUN(server_refusals_are_fatal);
+    RUN(transient_failures_retry);
+    registry_free(&reg);
+    return TEST_RESULT();
+}
