@@ -446,7 +446,7 @@ static void *fake_serve(void *arg)
         ssize_t got = read(c, in, sizeof in);
         (void)got;
         if (!f->answer) {
-            sleep(5);
+            sleep(2); /* longer than the sink's request_timeout */
         } else if (f->answer[0]) {
             ssize_t w = write(c, f->answer, strlen(f->answer));
             (void)w;
@@ -467,7 +467,14 @@ static void fake_start(struct fake *f, const char *answer)
     getsockname(f->listener, (struct sockaddr *)&a, &len);
     f->port = ntohs(a.sin_port);
     pthread_create(&f->thread, NULL, fake_serve, f);
-    pthread_detach(f->thread);
+}
+
+/* Stops the server thread before its socket's number can be reused. */
+static void fake_stop(struct fake *f)
+{
+    shutdown(f->listener, SHUT_RDWR);
+    pthread_join(f->thread, NULL);
+    close(f->listener);
 }
 
 static void transient_failures_retry(void)
@@ -502,7 +509,7 @@ static void transient_failures_retry(void)
         CALL(cases[i].status, api()->setup_table(in.inst, "orders", ERR));
         CHECK_CONTAINS(message, cases[i].expect);
         CHECK_CONTAINS(message, "sink_clickhouse: SELECT version()");
-        close(f.listener);
+        fake_stop(&f);
         in.db[0] = '\0';
         options_free(sink->options, sink->option_count, in.data);
         free(in.data);
@@ -513,7 +520,7 @@ static void transient_failures_retry(void)
     struct fake f;
     fake_start(&f, "");
     int port = f.port;
-    close(f.listener);
+    fake_stop(&f);
     char dead[64];
     snprintf(dead, sizeof dead, "http://127.0.0.1:%d", port);
     struct instance in = {0};
@@ -524,6 +531,121 @@ static void transient_failures_retry(void)
     options_free(sink->options, sink->option_count, in.data);
     free(in.data);
     context_free(in.ctx);
+}
+
+/* ---- a scripted newer server: answers in turn, keeps the requests ---- */
+
+struct script {
+    int listener, port;
+    const char *const *answers; /* bodies of 200 answers, in turn */
+    size_t next;
+    struct buf requests;        /* every request, one after another */
+    pthread_mutex_t lock;
+};
+
+/* Reads one request: headers, then Content-Length bytes (or, chunked,
+ * up to the last chunk). */
+static void read_request(int c, struct buf *into)
+{
+    struct buf req = {0};
+    char tmp[65536];
+    for (;;) {
+        ssize_t n = read(c, tmp, sizeof tmp);
+        if (n <= 0)
+            break;
+        buf_append(&req, tmp, (size_t)n);
+        char *end = strstr(req.data, "\r\n\r\n");
+        if (!end)
+            continue;
+        const char *cl = strcasestr(req.data, "Content-Length: ");
+        size_t head = (size_t)(end + 4 - req.data);
+        if (cl && cl < end && req.len >= head + (size_t)atol(cl + 16))
+            break;
+        if (!cl && strstr(end, "\r\n0\r\n\r\n"))
+            break;
+    }
+    buf_append(into, req.data ? req.data : "", req.len);
+    buf_puts(into, "\n----\n");
+    buf_free(&req);
+}
+
+static void *script_serve(void *arg)
+{
+    struct script *sc = arg;
+    for (;;) {
+        int c = accept(sc->listener, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        pthread_mutex_lock(&sc->lock);
+        read_request(c, &sc->requests);
+        const char *body = sc->answers[sc->next] ? sc->answers[sc->next++] : "";
+        pthread_mutex_unlock(&sc->lock);
+        char head[128];
+        snprintf(head, sizeof head,
+                 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: "
+                 "close\r\n\r\n",
+                 strlen(body));
+        ssize_t w = write(c, head, strlen(head));
+        w = write(c, body, strlen(body));
+        (void)w;
+        close(c);
+    }
+}
+
+static void newer_server_forms(void)
+{
+    static const char *const answers[] = {
+        "25.3.1.1\n", /* SELECT version() */
+        "",           /* CREATE DATABASE */
+        "",           /* system.tables: no such table */
+        "",           /* CREATE TABLE */
+        "",           /* resync_begin: system.tables of the shadow */
+        "",           /* CREATE TABLE of the shadow */
+        "ReplacingMergeTree\n", /* swap: the shadow exists */
+        "_id\tString\n",       /* its columns */
+        "",                     /* INSERT the deletes only the old has */
+        "Atomic\n",             /* the database engine */
+        "",                     /* EXCHANGE TABLES */
+        "",                     /* DROP the shadow */
+        NULL};
+    struct script sc = {.answers = answers};
+    pthread_mutex_init(&sc.lock, NULL);
+    sc.listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    CHECK(bind(sc.listener, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(sc.listener, 16) == 0);
+    getsockname(sc.listener, (struct sockaddr *)&a, &len);
+    pthread_t t;
+    pthread_create(&t, NULL, script_serve, &sc);
+    char fake_url[64];
+    snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, fake_url, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+    pthread_mutex_lock(&sc.lock);
+    CHECK_CONTAINS(sc.requests.data, "(_id String, doc JSON, _version UInt64, "
+                                     "_is_deleted UInt8, _synced_at "
+                                     "DateTime64(3)) ENGINE = "
+                                     "ReplacingMergeTree(_version, "
+                                     "_is_deleted) ORDER BY _id");
+    char want[400];
+    snprintf(want, sizeof want, "EXCHANGE TABLES `%s`.`orders` AND `%s`.`orders_resync`",
+             in.db, in.db);
+    CHECK_CONTAINS(sc.requests.data, want);
+    CHECK_NOT_CONTAINS(sc.requests.data, "RENAME TABLE");
+    pthread_mutex_unlock(&sc.lock);
+    shutdown(sc.listener, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(sc.listener);
+    sink->info.sink.close(in.inst);
+    options_free(sink->options, sink->option_count, in.data);
+    free(in.data);
+    context_free(in.ctx);
+    buf_free(&sc.requests);
 }
 
 int main(int argc, char **argv)
@@ -561,6 +683,7 @@ int main(int argc, char **argv)
     RUN(resync_swap_and_abort);
     RUN(server_refusals_are_fatal);
     RUN(transient_failures_retry);
+    RUN(newer_server_forms);
     registry_free(&reg);
     return TEST_RESULT();
 }
