@@ -78,9 +78,12 @@ void ch_buf_free(struct ch_buf *b);
 /* ---- http.c: requests to the server ---- */
 
 /* A request body produced piece by piece: `read` fills up to `size`
- * bytes and returns how many; 0 ends the body. */
+ * bytes and returns how many; 0 ends the body. `rewind` starts it over
+ * (libcurl resends a body when a kept-alive connection turns out dead);
+ * false when it cannot. */
 struct ch_body {
     size_t (*read)(char *out, size_t size, void *state);
+    bool (*rewind)(void *state);
     void *state;
 };
 

@@ -198,6 +198,26 @@ static size_t gzip_read(char *out, size_t size, void *state)
     return size - g->z.avail_out;
 }
 
+static bool gzip_rewind(void *state)
+{
+    struct gzip_body *g = state;
+    if (!g->inner->rewind || !g->inner->rewind(g->inner->state) ||
+        deflateReset(&g->z) != Z_OK)
+        return false;
+    g->z.avail_in = 0;
+    g->inner_done = g->finished = false;
+    return true;
+}
+
+static int on_seek(void *user, curl_off_t offset, int origin)
+{
+    const struct ch_body *body = user;
+    if (offset != 0 || origin != SEEK_SET || !body->rewind ||
+        !body->rewind(body->state))
+        return CURL_SEEKFUNC_CANTSEEK;
+    return CURL_SEEKFUNC_OK;
+}
+
 static size_t on_read(char *out, size_t size, size_t n, void *user)
 {
     const struct ch_body *body = user;
@@ -220,7 +240,7 @@ sluice_status ch_request(struct ch_sink *s, const char *query,
     struct ch_buf url = {0}, ignored = {0};
     struct curl_slist *headers = NULL;
     struct gzip_body gz = {0};
-    struct ch_body gz_body = {gzip_read, &gz};
+    struct ch_body gz_body = {gzip_read, gzip_rewind, &gz};
     bool gzip = body && s->cfg->compression == CH_COMPRESSION_GZIP;
     char curl_error[CURL_ERROR_SIZE] = "";
     sluice_status st = SLUICE_OK;
@@ -273,6 +293,8 @@ sluice_status ch_request(struct ch_sink *s, const char *query,
     if (body) {
         curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(curl, CURLOPT_READDATA, gzip ? &gz_body : body);
+        curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(curl, CURLOPT_SEEKDATA, gzip ? &gz_body : body);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, -1L);
     } else {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, query);

@@ -18,6 +18,7 @@ struct producer {
     const char *table;
     size_t table_len;
     size_t next, count;     /* records */
+    size_t request_start;   /* `next` when this request began */
     struct ch_buf pending;  /* an encoded row not yet handed out */
     size_t pending_off;
     size_t sent, max;       /* bytes in this request */
@@ -134,6 +135,16 @@ static size_t produce(char *out, size_t size, void *state)
     return written;
 }
 
+/* Back to where this request began, to send it again. */
+static bool rewind_request(void *state)
+{
+    struct producer *p = state;
+    p->next = p->request_start;
+    p->pending.len = p->pending_off = 0;
+    p->sent = 0;
+    return true;
+}
+
 /* Whether records of the table remain after `next`. */
 static bool remaining(struct producer *p)
 {
@@ -184,10 +195,11 @@ sluice_status ch_insert(struct ch_sink *s, const sluice_batch *batch,
     const char *settings = dest && dest->json
                                ? "input_format_binary_read_json_as_string=1"
                                : NULL;
-    struct ch_body body = {produce, &p};
+    struct ch_body body = {produce, rewind_request, &p};
     int64_t requests = 0;
     while (st == SLUICE_OK && remaining(&p)) {
         p.sent = 0;
+        p.request_start = p.next;
         st = ch_request(s, query.data, settings, &body, NULL, err);
         if (p.failed)
             st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
