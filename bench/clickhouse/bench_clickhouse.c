@@ -1,0 +1,165 @@
+/* bench_clickhouse.c URL [ROWS]: sink_clickhouse writing ROWS documents of
+ * about 1 KiB (in batches of 100k, the default pull_batch_size), beside
+ * the fastest direct load of the same rows: the same RowBinary streamed
+ * from a file into the HTTP interface by curl. Prints rows/s of both and,
+ * last, the ratio. A benchmark reports; it asserts nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/options.h"
+#include "plugin/batch.h"
+#include "plugin/host.h"
+#include "plugin/plugin.h"
+#include "util/clock.h"
+#include "util/mem.h"
+
+#define BATCH 100000
+
+static void fail(const char *what, const char *why)
+{
+    fprintf(stderr, "bench_clickhouse: %s: %s\n", what, why);
+    exit(1);
+}
+
+/* Row i: the key, and a document of about 1 KiB. */
+static int make_doc(size_t i, char *key, char *doc, size_t size)
+{
+    snprintf(key, 32, "%zu", i);
+    return snprintf(doc, size,
+                    "{\"_id\":%zu,\"customer\":\"customer-%zu\",\"status\":"
+                    "\"paid\",\"total\":%zu.25,\"lines\":\"%0900zu\"}",
+                    i, i % 9973, i % 100000, i);
+}
+
+static void put_varint(FILE *f, size_t v)
+{
+    do {
+        unsigned char b = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v)
+            b |= 0x80;
+        fputc(b, f);
+    } while (v);
+}
+
+static void put_le(FILE *f, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        fputc((int)((v >> (8 * i)) & 0xff), f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_clickhouse URL [ROWS]\n");
+        return 2;
+    }
+    const char *url = argv[1];
+    size_t rows = argc > 2 ? (size_t)atoll(argv[2]) : 1000000;
+    struct registry reg;
+    registry_init(&reg);
+    size_t ndirs;
+    char **dirs = plugin_search_path(NULL, 0, &ndirs);
+    registry_scan(&reg, (const char *const *)dirs, ndirs);
+    const struct plugin *p = registry_find(&reg, "sink_clickhouse");
+    if (!p)
+        fail("plugins", "no sink_clickhouse on SLUICE_PLUGIN_PATH");
+    void *cfg = xcalloc(1, p->config_size);
+    struct option_source src = {"bench", "sink", NULL, 0};
+    struct diags d = {0};
+    options_apply(p->options, p->option_count, &src, cfg, &d);
+    /* url and database are set by hand: the table has no section */
+    for (size_t i = 0; i < p->option_count; i++) {
+        struct error err;
+        if (strcmp(p->options[i].name, "url") == 0)
+            option_parse(&p->options[i], url, cfg, &err);
+        if (strcmp(p->options[i].name, "database") == 0)
+            option_parse(&p->options[i], "bench", cfg, &err);
+    }
+    char msg[1024] = "";
+    sluice_error e = {msg, sizeof msg};
+    sluice_context *ctx = context_new("sink_clickhouse", "bench");
+    void *sink = NULL;
+    if (p->info.sink.open(ctx, cfg, &sink, &e) != SLUICE_OK ||
+        p->info.sink.setup_table(sink, "via_sink", &e) != SLUICE_OK ||
+        p->info.sink.setup_table(sink, "via_curl", &e) != SLUICE_OK)
+        fail("setup", msg);
+
+    /* the sink */
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    char key[32], doc[1200];
+    int64_t sink_ms = 0;
+    for (size_t done = 0; done < rows; done += BATCH) {
+        batch_reset(&b);
+        for (size_t i = done; i < done + BATCH && i < rows; i++) {
+            int n = make_doc(i, key, doc, sizeof doc);
+            sluice_record r = {.size = sizeof r, .op = SLUICE_OP_SNAPSHOT,
+                               .table = "via_sink", .table_len = 8,
+                               .key = key, .key_len = strlen(key), .doc = doc,
+                               .doc_len = (size_t)n, .version = 1};
+            batch_add(&b, &r, &e);
+        }
+        int64_t start = clock_monotonic_ms();
+        if (p->info.sink.write(sink, &b, &e) != SLUICE_OK)
+            fail("write", msg);
+        sink_ms += clock_monotonic_ms() - start;
+    }
+    batch_free(&b);
+
+    /* the direct load: the same rows as a RowBinary file, then curl */
+    char path[] = "/tmp/sluice-bench-rows-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    int64_t now = clock_now_ms() / 1000;
+    for (size_t i = 0; i < rows; i++) {
+        int n = make_doc(i, key, doc, sizeof doc);
+        put_varint(f, strlen(key));
+        fputs(key, f);
+        put_varint(f, (size_t)n);
+        fwrite(doc, 1, (size_t)n, f);
+        put_le(f, 1, 8);
+        put_le(f, 0, 1);
+        put_le(f, (uint64_t)now, 4);
+    }
+    fclose(f);
+    char *cmd = xasprintf("curl -sS -o %s.answer -w '%%{http_code}' -X POST -T %s "
+                          "'%s/?query=INSERT%%20INTO%%20bench.via_curl%%20"
+                          "FORMAT%%20RowBinary&max_memory_usage=8000000000'",
+                          path, path, url);
+    int64_t start = clock_monotonic_ms();
+    FILE *pipe = popen(cmd, "r");
+    char code[16] = "";
+    if (!pipe || !fgets(code, sizeof code, pipe) || pclose(pipe) != 0 ||
+        strcmp(code, "200") != 0) {
+        char *show = xasprintf("cat %s.answer >&2", path);
+        if (system(show) != 0)
+            fprintf(stderr, "(no answer)\n");
+        fail("curl", cmd);
+    }
+    int64_t curl_ms = clock_monotonic_ms() - start;
+    unlink(path);
+    char *answer = xasprintf("%s.answer", path);
+    unlink(answer);
+    free(answer);
+    free(cmd);
+
+    double sink_rate = (double)rows * 1000.0 / (double)(sink_ms ? sink_ms : 1);
+    double curl_rate = (double)rows * 1000.0 / (double)(curl_ms ? curl_ms : 1);
+    printf("rows %zu of about 1 KiB\n", rows);
+    printf("curl_rowbinary_file_rows_per_s %.0f\n", curl_rate);
+    printf("sink_clickhouse_rows_per_s %.0f\n", sink_rate);
+    printf("sink_vs_curl %.2f\n", sink_rate / curl_rate);
+    p->info.sink.close(sink);
+    context_free(ctx);
+    options_free(p->options, p->option_count, cfg);
+    free(cfg);
+    diags_free(&d);
+    for (size_t i = 0; i < ndirs; i++)
+        free(dirs[i]);
+    free(dirs);
+    registry_free(&reg);
+    return 0;
+}
