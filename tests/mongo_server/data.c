@@ -1,0 +1,385 @@
+/* data.c: collections kept sorted by _id in BSON order, filters on _id,
+ * and the bounded oplog with cluster times. Callers hold srv.lock. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server.h"
+
+/* MongoDB's order of types for comparison. */
+static int type_rank(bson_type_t t)
+{
+    switch (t) {
+    case BSON_TYPE_MINKEY: return 1;
+    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_NULL: return 2;
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+    case BSON_TYPE_DOUBLE:
+    case BSON_TYPE_DECIMAL128: return 3;
+    case BSON_TYPE_SYMBOL:
+    case BSON_TYPE_UTF8: return 4;
+    case BSON_TYPE_DOCUMENT: return 5;
+    case BSON_TYPE_ARRAY: return 6;
+    case BSON_TYPE_BINARY: return 7;
+    case BSON_TYPE_OID: return 8;
+    case BSON_TYPE_BOOL: return 9;
+    case BSON_TYPE_DATE_TIME: return 10;
+    case BSON_TYPE_TIMESTAMP: return 11;
+    case BSON_TYPE_REGEX: return 12;
+    case BSON_TYPE_MAXKEY: return 14;
+    default: return 13;
+    }
+}
+
+static double as_double(const bson_value_t *v)
+{
+    switch (v->value_type) {
+    case BSON_TYPE_INT32: return v->value.v_int32;
+    case BSON_TYPE_INT64: return (double)v->value.v_int64;
+    case BSON_TYPE_DOUBLE: return v->value.v_double;
+    default: return 0;
+    }
+}
+
+static int cmp_bytes(const void *a, size_t la, const void *b, size_t lb)
+{
+    int c = memcmp(a, b, la < lb ? la : lb);
+    if (c)
+        return c < 0 ? -1 : 1;
+    return la < lb ? -1 : la > lb;
+}
+
+int value_compare(const bson_value_t *a, const bson_value_t *b)
+{
+    int ra = type_rank(a->value_type), rb = type_rank(b->value_type);
+    if (ra != rb)
+        return ra < rb ? -1 : 1;
+    switch (ra) {
+    case 3:
+        if (a->value_type != BSON_TYPE_DOUBLE &&
+            b->value_type != BSON_TYPE_DOUBLE) {
+            int64_t x = a->value_type == BSON_TYPE_INT32 ? a->value.v_int32
+                                                         : a->value.v_int64;
+            int64_t y = b->value_type == BSON_TYPE_INT32 ? b->value.v_int32
+                                                         : b->value.v_int64;
+            return x < y ? -1 : x > y;
+        } else {
+            double x = as_double(a), y = as_double(b);
+            return x < y ? -1 : x > y;
+        }
+    case 4:
+        return cmp_bytes(a->value.v_utf8.str, a->value.v_utf8.len,
+                         b->value.v_utf8.str, b->value.v_utf8.len);
+    case 5:
+    case 6:
+        return cmp_bytes(a->value.v_doc.data, a->value.v_doc.data_len,
+                         b->value.v_doc.data, b->value.v_doc.data_len);
+    case 7:
+        if (a->value.v_binary.data_len != b->value.v_binary.data_len)
+            return a->value.v_binary.data_len < b->value.v_binary.data_len ? -1
+                                                                           : 1;
+        if (a->value.v_binary.subtype != b->value.v_binary.subtype)
+            return a->value.v_binary.subtype < b->value.v_binary.subtype ? -1
+                                                                         : 1;
+        return cmp_bytes(a->value.v_binary.data, a->value.v_binary.data_len,
+                         b->value.v_binary.data, b->value.v_binary.data_len);
+    case 8:
+        return cmp_bytes(a->value.v_oid.bytes, 12, b->value.v_oid.bytes, 12);
+    case 9:
+        return a->value.v_bool == b->value.v_bool ? 0
+               : a->value.v_bool                   ? 1
+                                                   : -1;
+    case 10:
+        return a->value.v_datetime < b->value.v_datetime   ? -1
+               : a->value.v_datetime > b->value.v_datetime ? 1
+                                                            : 0;
+    case 11:
+        if (a->value.v_timestamp.timestamp != b->value.v_timestamp.timestamp)
+            return a->value.v_timestamp.timestamp <
+                           b->value.v_timestamp.timestamp
+                       ? -1
+                       : 1;
+        return a->value.v_timestamp.increment < b->value.v_timestamp.increment
+                   ? -1
+               : a->value.v_timestamp.increment > b->value.v_timestamp.increment
+                   ? 1
+                   : 0;
+    default:
+        return 0;
+    }
+}
+
+struct collection *coll_find(const char *db, const char *name)
+{
+    for (size_t i = 0; i < srv.ncolls; i++)
+        if (strcmp(srv.colls[i]->db, db) == 0 &&
+            strcmp(srv.colls[i]->name, name) == 0)
+            return srv.colls[i];
+    return NULL;
+}
+
+struct collection *coll_get(const char *db, const char *name)
+{
+    struct collection *c = coll_find(db, name);
+    if (c)
+        return c;
+    if (srv.ncolls == srv.colls_cap) {
+        srv.colls_cap = srv.colls_cap ? srv.colls_cap * 2 : 16;
+        srv.colls = realloc(srv.colls, srv.colls_cap * sizeof *srv.colls);
+    }
+    c = calloc(1, sizeof *c);
+    c->db = strdup(db);
+    c->name = strdup(name);
+    srv.colls[srv.ncolls++] = c;
+    return c;
+}
+
+void coll_drop(const char *db, const char *name)
+{
+    for (size_t i = 0; i < srv.ncolls; i++) {
+        struct collection *c = srv.colls[i];
+        if (strcmp(c->db, db) != 0 || strcmp(c->name, name) != 0)
+            continue;
+        for (size_t j = 0; j < c->count; j++)
+            bson_destroy(c->docs[j].bson);
+        free(c->docs);
+        free(c->db);
+        free(c->name);
+        free(c);
+        srv.colls[i] = srv.colls[--srv.ncolls];
+        return;
+    }
+}
+
+size_t coll_lower_bound(const struct collection *c, const bson_value_t *id,
+                        bool after)
+{
+    size_t lo = 0, hi = c->count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = value_compare(&c->docs[mid].id, id);
+        if (cmp < 0 || (after && cmp == 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+struct doc *coll_lookup(struct collection *c, const bson_value_t *id,
+                        size_t *at)
+{
+    size_t i = coll_lower_bound(c, id, false);
+    if (i < c->count && value_compare(&c->docs[i].id, id) == 0) {
+        if (at)
+            *at = i;
+        return &c->docs[i];
+    }
+    return NULL;
+}
+
+bool coll_insert(struct collection *c, bson_t *doc)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id"))
+        return false;
+    bson_value_t id;
+    bson_value_copy(bson_iter_value(&it), &id);
+    size_t at = coll_lower_bound(c, &id, false);
+    if (at < c->count && value_compare(&c->docs[at].id, &id) == 0) {
+        bson_value_destroy(&id);
+        return false;
+    }
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->docs = realloc(c->docs, c->cap * sizeof *c->docs);
+    }
+    memmove(&c->docs[at + 1], &c->docs[at], (c->count - at) * sizeof *c->docs);
+    c->docs[at].bson = doc;
+    c->docs[at].id = id;
+    c->count++;
+    return true;
+}
+
+void coll_remove_at(struct collection *c, size_t at)
+{
+    bson_destroy(c->docs[at].bson);
+    bson_value_destroy(&c->docs[at].id);
+    memmove(&c->docs[at], &c->docs[at + 1], (c->count - at - 1) * sizeof *c->docs);
+    c->count--;
+}
+
+void cluster_time(uint32_t *t, uint32_t *i)
+{
+    uint32_t now = (uint32_t)time(NULL);
+    if (now > srv.last_t) {
+        *t = now;
+        *i = 0;
+    } else {
+        *t = srv.last_t;
+        *i = srv.last_i;
+    }
+}
+
+static void next_time(uint32_t *t, uint32_t *i)
+{
+    uint32_t now = (uint32_t)time(NULL);
+    if (now > srv.last_t) {
+        srv.last_t = now;
+        srv.last_i = 1;
+    } else {
+        srv.last_i++;
+    }
+    *t = srv.last_t;
+    *i = srv.last_i;
+}
+
+static void drop_oldest(size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct oplog_entry *e = &srv.log[k];
+        free(e->db);
+        free(e->coll);
+        free(e->op);
+        bson_destroy(e->event);
+    }
+    memmove(srv.log, srv.log + n, (srv.log_count - n) * sizeof *srv.log);
+    srv.log_count -= n;
+    srv.lost_before = srv.log_count ? srv.log[0].seq : srv.next_seq;
+}
+
+void oplog_append(const char *db, const char *coll, const char *op,
+                  bson_t *event)
+{
+    if (srv.log_count == srv.log_max)
+        drop_oldest(srv.log_max / 4 + 1);
+    if (srv.log_count == srv.log_cap) {
+        srv.log_cap = srv.log_cap ? srv.log_cap * 2 : 1024;
+        srv.log = realloc(srv.log, srv.log_cap * sizeof *srv.log);
+    }
+    struct oplog_entry *e = &srv.log[srv.log_count++];
+    e->seq = srv.next_seq++;
+    next_time(&e->t, &e->i);
+    e->db = strdup(db);
+    e->coll = strdup(coll);
+    e->op = strdup(op);
+    e->event = event;
+    pthread_cond_broadcast(&srv.grew);
+}
+
+void oplog_truncate(void)
+{
+    drop_oldest(srv.log_count);
+    srv.lost_before = srv.next_seq;
+}
+
+/* ---- filters on _id ---- */
+
+static bool set_bound(bson_iter_t *op, struct id_filter *f)
+{
+    const char *k = bson_iter_key(op);
+    const bson_value_t *v = bson_iter_value(op);
+    if (!strcmp(k, "$gte") || !strcmp(k, "$gt")) {
+        if (f->has_min)
+            bson_value_destroy(&f->min);
+        bson_value_copy(v, &f->min);
+        f->has_min = true;
+        f->min_inclusive = !strcmp(k, "$gte");
+    } else if (!strcmp(k, "$lte") || !strcmp(k, "$lt")) {
+        if (f->has_max)
+            bson_value_destroy(&f->max);
+        bson_value_copy(v, &f->max);
+        f->has_max = true;
+        f->max_inclusive = !strcmp(k, "$lte");
+    } else if (!strcmp(k, "$eq") || !strcmp(k, "$in")) {
+        bson_iter_t arr;
+        if (!strcmp(k, "$eq")) {
+            f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
+            bson_value_copy(v, &f->in[f->in_count++]);
+        } else if (BSON_ITER_HOLDS_ARRAY(op) && bson_iter_recurse(op, &arr)) {
+            while (bson_iter_next(&arr)) {
+                f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
+                bson_value_copy(bson_iter_value(&arr), &f->in[f->in_count++]);
+            }
+        } else {
+            return false;
+        }
+        f->has_in = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
+                  size_t size)
+{
+    memset(f, 0, sizeof *f);
+    bson_iter_t it;
+    if (!filter || !bson_iter_init(&it, filter))
+        return true;
+    while (bson_iter_next(&it)) {
+        const char *key = bson_iter_key(&it);
+        if (strcmp(key, "_id") != 0) {
+            snprintf(err, size, "the test server filters on _id only, not "
+                                "on '%s'",
+                     key);
+            return false;
+        }
+        bson_iter_t ops;
+        bool operators = false;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &ops) &&
+            bson_iter_next(&ops) && bson_iter_key(&ops)[0] == '$') {
+            operators = true;
+            bson_iter_recurse(&it, &ops);
+            while (bson_iter_next(&ops))
+                if (!set_bound(&ops, f)) {
+                    snprintf(err, size, "the test server supports $gt, $gte, "
+                                        "$lt, $lte, $eq and $in on _id, not "
+                                        "'%s'",
+                             bson_iter_key(&ops));
+                    return false;
+                }
+        }
+        if (!operators) {
+            f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
+            bson_value_copy(bson_iter_value(&it), &f->in[f->in_count++]);
+            f->has_in = true;
+        }
+    }
+    return true;
+}
+
+bool filter_match(const struct id_filter *f, const bson_value_t *id)
+{
+    if (f->has_min) {
+        int c = value_compare(id, &f->min);
+        if (c < 0 || (c == 0 && !f->min_inclusive))
+            return false;
+    }
+    if (f->has_max) {
+        int c = value_compare(id, &f->max);
+        if (c > 0 || (c == 0 && !f->max_inclusive))
+            return false;
+    }
+    if (f->has_in) {
+        for (size_t i = 0; i < f->in_count; i++)
+            if (value_compare(id, &f->in[i]) == 0)
+                return true;
+        return false;
+    }
+    return true;
+}
+
+void filter_free(struct id_filter *f)
+{
+    if (f->has_min)
+        bson_value_destroy(&f->min);
+    if (f->has_max)
+        bson_value_destroy(&f->max);
+    for (size_t i = 0; i < f->in_count; i++)
+        bson_value_destroy(&f->in[i]);
+    free(f->in);
+    memset(f, 0, sizeof *f);
+}
