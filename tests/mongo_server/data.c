@@ -239,6 +239,8 @@ static void drop_oldest(size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         struct oplog_entry *e = &srv.log[k];
+        srv.lost_t = e->t;
+        srv.lost_i = e->i;
         free(e->db);
         free(e->coll);
         free(e->op);
@@ -264,6 +266,7 @@ void oplog_append(const char *db, const char *coll, const char *op,
     e->db = strdup(db);
     e->coll = strdup(coll);
     e->op = strdup(op);
+    BSON_APPEND_TIMESTAMP(event, "clusterTime", e->t, e->i);
     e->event = event;
     pthread_cond_broadcast(&srv.grew);
 }
@@ -272,6 +275,7 @@ void oplog_truncate(void)
 {
     drop_oldest(srv.log_count);
     srv.lost_before = srv.next_seq;
+    cluster_time(&srv.lost_t, &srv.lost_i);
 }
 
 /* ---- filters on _id ---- */

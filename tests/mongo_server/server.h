@@ -58,6 +58,7 @@ struct server {
     int64_t next_seq;   /* of the next entry */
     int64_t lost_before; /* entries with seq < this are gone */
     uint32_t last_t, last_i;
+    uint32_t lost_t, lost_i; /* cluster time of the newest entry dropped */
     struct cursor **cursors;
     size_t ncursors, cursors_cap;
     int64_t next_cursor_id;
@@ -78,7 +79,8 @@ size_t coll_lower_bound(const struct collection *c, const bson_value_t *id,
                         bool after);
 struct doc *coll_lookup(struct collection *c, const bson_value_t *id,
                         size_t *at);
-/* Inserts (taking ownership of the doc); false on a duplicate _id. */
+/* Inserts, taking the doc; false (the doc not taken) when its _id is
+ * missing or already there. */
 bool coll_insert(struct collection *c, bson_t *doc);
 void coll_remove_at(struct collection *c, size_t at);
 /* Appends the change to the oplog (taking `event`), with the next cluster
@@ -103,11 +105,28 @@ bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
 bool filter_match(const struct id_filter *f, const bson_value_t *id);
 void filter_free(struct id_filter *f);
 
+/* ---- net.c ---- */
+/* Closes every client connection (a fault). */
+void net_close_all(void);
+
+/* ---- cursors.c: find, aggregate, change streams, getMore ---- */
+void cmd_find(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_kill_cursors(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_aggregate(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_list_collections(const bson_t *cmd, const char *db, bson_t *reply);
+/* The error reply of MongoDB: ok 0, errmsg, code, codeName. */
+void reply_error(bson_t *reply, int code, const char *code_name,
+                 const char *fmt, ...) BSON_GNUC_PRINTF(4, 5);
+
 /* ---- commands.c ---- */
 /* Runs a command (the OP_MSG body with any document sequences merged in
  * as arrays); fills `reply`. Returns false when the connection must be
  * closed instead of answered (an injected network failure). */
 bool command_run(const bson_t *cmd, bson_t *reply);
 void cursors_free_all(void);
+/* Synthetic documents, in _id order, without change events. */
+void generate(const char *db, const char *coll, int64_t count, int64_t size,
+              const char *id_type, int64_t start);
 
 #endif

@@ -1,0 +1,843 @@
+/* commands.c: the command dispatcher, the handshake and server commands,
+ * writes (which append change events to the oplog), and the test-only
+ * commands: sluiceFault (truncate the oplog, fail commands, add latency,
+ * close connections) and sluiceGenerate (synthetic documents). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+
+static const char *text_of(const bson_t *b, const char *key)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, b, key) && BSON_ITER_HOLDS_UTF8(&it)
+               ? bson_iter_utf8(&it, NULL)
+               : NULL;
+}
+
+static bool doc_of(const bson_t *b, const char *key, bson_t *out)
+{
+    bson_iter_t it;
+    uint32_t len;
+    const uint8_t *data;
+    if (!bson_iter_init_find(&it, b, key))
+        return false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&it))
+        bson_iter_document(&it, &len, &data);
+    else if (BSON_ITER_HOLDS_ARRAY(&it))
+        bson_iter_array(&it, &len, &data);
+    else
+        return false;
+    return bson_init_static(out, data, len);
+}
+
+static void ok(bson_t *reply)
+{
+    BSON_APPEND_DOUBLE(reply, "ok", 1);
+}
+
+static void hello(bson_t *reply)
+{
+    char me[64];
+    snprintf(me, sizeof me, "127.0.0.1:%d", srv.port);
+    bson_t hosts, last, op;
+    BSON_APPEND_BOOL(reply, "helloOk", true);
+    BSON_APPEND_BOOL(reply, "ismaster", true);
+    BSON_APPEND_BOOL(reply, "isWritablePrimary", true);
+    BSON_APPEND_UTF8(reply, "setName", SET_NAME);
+    BSON_APPEND_INT32(reply, "setVersion", 1);
+    BSON_APPEND_ARRAY_BEGIN(reply, "hosts", &hosts);
+    BSON_APPEND_UTF8(&hosts, "0", me);
+    bson_append_array_end(reply, &hosts);
+    BSON_APPEND_UTF8(reply, "primary", me);
+    BSON_APPEND_UTF8(reply, "me", me);
+    BSON_APPEND_BOOL(reply, "secondary", false);
+    BSON_APPEND_INT32(reply, "maxBsonObjectSize", MAX_BSON_SIZE);
+    BSON_APPEND_INT32(reply, "maxMessageSizeBytes", MAX_MESSAGE_SIZE);
+    BSON_APPEND_INT32(reply, "maxWriteBatchSize", 100000);
+    BSON_APPEND_DATE_TIME(reply, "localTime", (int64_t)time(NULL) * 1000);
+    BSON_APPEND_INT32(reply, "logicalSessionTimeoutMinutes", 30);
+    BSON_APPEND_INT32(reply, "connectionId", 1);
+    BSON_APPEND_INT32(reply, "minWireVersion", 0);
+    BSON_APPEND_INT32(reply, "maxWireVersion", MAX_WIRE_VERSION);
+    BSON_APPEND_BOOL(reply, "readOnly", false);
+    uint32_t t, i;
+    cluster_time(&t, &i);
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "lastWrite", &last);
+    BSON_APPEND_DOCUMENT_BEGIN(&last, "opTime", &op);
+    BSON_APPEND_TIMESTAMP(&op, "ts", t, i);
+    BSON_APPEND_INT64(&op, "t", 1);
+    bson_append_document_end(&last, &op);
+    BSON_APPEND_DATE_TIME(&last, "lastWriteDate", (int64_t)t * 1000);
+    bson_append_document_end(reply, &last);
+    BSON_APPEND_UTF8(reply, "msg", "sluice mongo_test_server: a test tool, not MongoDB");
+    ok(reply);
+}
+
+static void build_info(bson_t *reply)
+{
+    bson_t arr;
+    BSON_APPEND_UTF8(reply, "version", "5.0.0");
+    BSON_APPEND_ARRAY_BEGIN(reply, "versionArray", &arr);
+    BSON_APPEND_INT32(&arr, "0", 5);
+    BSON_APPEND_INT32(&arr, "1", 0);
+    BSON_APPEND_INT32(&arr, "2", 0);
+    BSON_APPEND_INT32(&arr, "3", 0);
+    bson_append_array_end(reply, &arr);
+    BSON_APPEND_UTF8(reply, "gitVersion", "sluice-mongo-test-server");
+    BSON_APPEND_BOOL(reply, "sluiceTestServer", true);
+    BSON_APPEND_INT32(reply, "maxBsonObjectSize", MAX_BSON_SIZE);
+    ok(reply);
+}
+
+static void list_databases(bson_t *reply)
+{
+    bson_t dbs;
+    int n = 0;
+    char key[16];
+    BSON_APPEND_ARRAY_BEGIN(reply, "databases", &dbs);
+    for (size_t i = 0; i < srv.ncolls; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = !strcmp(srv.colls[j]->db, srv.colls[i]->db);
+        if (seen)
+            continue;
+        bson_t d;
+        snprintf(key, sizeof key, "%d", n++);
+        BSON_APPEND_DOCUMENT_BEGIN(&dbs, key, &d);
+        BSON_APPEND_UTF8(&d, "name", srv.colls[i]->db);
+        BSON_APPEND_INT64(&d, "sizeOnDisk", 0);
+        BSON_APPEND_BOOL(&d, "empty", false);
+        bson_append_document_end(&dbs, &d);
+    }
+    bson_append_array_end(reply, &dbs);
+    BSON_APPEND_INT64(reply, "totalSize", 0);
+    ok(reply);
+}
+
+static void count(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    bson_t query;
+    struct id_filter f;
+    char err[256];
+    const char *name = text_of(cmd, "count");
+    if (!filter_parse(doc_of(cmd, "query", &query) ? &query : NULL, &f, err,
+                      sizeof err)) {
+        reply_error(reply, 2, "BadValue", "%s", err);
+        return;
+    }
+    struct collection *c = name ? coll_find(db, name) : NULL;
+    int64_t n = 0;
+    for (size_t i = 0; c && i < c->count; i++)
+        n += filter_match(&f, &c->docs[i].id);
+    filter_free(&f);
+    BSON_APPEND_INT64(reply, "n", n);
+    ok(reply);
+}
+
+/* ---- change events ---- */
+
+static bson_t *event_base(const char *op, const char *db, const char *coll)
+{
+    bson_t *e = bson_new(), ns;
+    BSON_APPEND_UTF8(e, "operationType", op);
+    BSON_APPEND_DATE_TIME(e, "wallTime", (int64_t)time(NULL) * 1000);
+    BSON_APPEND_DOCUMENT_BEGIN(e, "ns", &ns);
+    BSON_APPEND_UTF8(&ns, "db", db);
+    BSON_APPEND_UTF8(&ns, "coll", coll);
+    bson_append_document_end(e, &ns);
+    return e;
+}
+
+static void document_key(bson_t *e, const bson_value_t *id)
+{
+    bson_t k;
+    BSON_APPEND_DOCUMENT_BEGIN(e, "documentKey", &k);
+    BSON_APPEND_VALUE(&k, "_id", id);
+    bson_append_document_end(e, &k);
+}
+
+static void emit_doc_event(const char *op, const char *db, const char *coll,
+                           const bson_value_t *id, const bson_t *full,
+                           const bson_t *description)
+{
+    bson_t *e = event_base(op, db, coll);
+    document_key(e, id);
+    if (full)
+        BSON_APPEND_DOCUMENT(e, "fullDocument", full);
+    if (description)
+        BSON_APPEND_DOCUMENT(e, "updateDescription", description);
+    oplog_append(db, coll, op, e);
+}
+
+/* ---- writes ---- */
+
+struct write_result {
+    int64_t n, modified;
+    bson_t errors, upserted;
+    int nerrors, nupserted;
+};
+
+static void write_error(struct write_result *r, int index, int code,
+                        const char *msg)
+{
+    char key[16];
+    bson_t e;
+    snprintf(key, sizeof key, "%d", r->nerrors++);
+    BSON_APPEND_DOCUMENT_BEGIN(&r->errors, key, &e);
+    BSON_APPEND_INT32(&e, "index", index);
+    BSON_APPEND_INT32(&e, "code", code);
+    BSON_APPEND_UTF8(&e, "errmsg", msg);
+    bson_append_document_end(&r->errors, &e);
+}
+
+static void write_reply(struct write_result *r, bool with_modified,
+                        bson_t *reply)
+{
+    BSON_APPEND_INT64(reply, "n", r->n);
+    if (with_modified)
+        BSON_APPEND_INT64(reply, "nModified", r->modified);
+    if (r->nupserted)
+        BSON_APPEND_ARRAY(reply, "upserted", &r->upserted);
+    if (r->nerrors)
+        BSON_APPEND_ARRAY(reply, "writeErrors", &r->errors);
+    ok(reply);
+    bson_destroy(&r->errors);
+    bson_destroy(&r->upserted);
+}
+
+static bool ordered(const bson_t *cmd)
+{
+    bson_iter_t it;
+    return !bson_iter_init_find(&it, cmd, "ordered") || bson_iter_as_bool(&it);
+}
+
+/* The doc with an _id first (a new ObjectId when it had none). */
+static bson_t *with_id(const bson_t *doc)
+{
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, doc, "_id"))
+        return bson_copy(doc);
+    bson_t *out = bson_new();
+    bson_oid_t oid;
+    bson_oid_init(&oid, NULL);
+    BSON_APPEND_OID(out, "_id", &oid);
+    bson_concat(out, doc);
+    return out;
+}
+
+static void insert(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *name = text_of(cmd, "insert");
+    bson_t docs;
+    bson_iter_t it;
+    struct write_result r = {0};
+    bson_init(&r.errors);
+    bson_init(&r.upserted);
+    struct collection *c = coll_get(db, name ? name : "");
+    int index = 0;
+    if (doc_of(cmd, "documents", &docs) && bson_iter_init(&it, &docs))
+        while (bson_iter_next(&it)) {
+            uint32_t len;
+            const uint8_t *data;
+            bson_t d;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&d, data, len);
+            bson_t *doc = with_id(&d);
+            bson_iter_t id;
+            bson_iter_init_find(&id, doc, "_id");
+            bson_value_t idv;
+            bson_value_copy(bson_iter_value(&id), &idv);
+            if (coll_insert(c, doc)) {
+                emit_doc_event("insert", db, name, &idv, doc, NULL);
+                r.n++;
+            } else {
+                bson_destroy(doc);
+                write_error(&r, index, 11000, "E11000 duplicate key error "
+                                              "collection: _id_ dup key");
+                if (ordered(cmd)) {
+                    bson_value_destroy(&idv);
+                    break;
+                }
+            }
+            bson_value_destroy(&idv);
+            index++;
+        }
+    write_reply(&r, false, reply);
+}
+
+/* Applies $set / $unset / $inc to the top-level fields of a document. */
+static bool apply_operators(const bson_t *doc, const bson_t *update,
+                            bson_t *out, bson_t *updated, bson_t *removed,
+                            char *err, size_t size)
+{
+    bson_iter_t op, f, it;
+    bson_t sets = BSON_INITIALIZER;
+    char **unset = NULL;
+    size_t nunset = 0;
+    bool okay = true;
+    bson_iter_init(&op, update);
+    while (okay && bson_iter_next(&op)) {
+        const char *name = bson_iter_key(&op);
+        if (!bson_iter_recurse(&op, &f)) {
+            snprintf(err, size, "%s needs a document", name);
+            okay = false;
+            break;
+        }
+        while (bson_iter_next(&f)) {
+            const char *field = bson_iter_key(&f);
+            if (strchr(field, '.') || !strcmp(field, "_id")) {
+                snprintf(err, size, "the test server updates top-level "
+                                    "fields other than _id only, not '%s'",
+                         field);
+                okay = false;
+                break;
+            }
+            if (!strcmp(name, "$set")) {
+                bson_append_iter(&sets, field, -1, &f);
+            } else if (!strcmp(name, "$unset")) {
+                unset = realloc(unset, (nunset + 1) * sizeof *unset);
+                unset[nunset++] = strdup(field);
+            } else if (!strcmp(name, "$inc")) {
+                int64_t base = bson_iter_init_find(&it, doc, field)
+                                   ? bson_iter_as_int64(&it)
+                                   : 0;
+                int64_t sum = base + bson_iter_as_int64(&f);
+                if (BSON_ITER_HOLDS_INT32(&f) &&
+                    (!bson_iter_init_find(&it, doc, field) ||
+                     BSON_ITER_HOLDS_INT32(&it)) &&
+                    sum >= INT32_MIN && sum <= INT32_MAX)
+                    BSON_APPEND_INT32(&sets, field, (int32_t)sum);
+                else
+                    BSON_APPEND_INT64(&sets, field, sum);
+            } else {
+                snprintf(err, size, "the test server updates with $set, "
+                                    "$unset and $inc only, not %s",
+                         name);
+                okay = false;
+                break;
+            }
+        }
+    }
+    if (okay) {
+        char key[16];
+        int nremoved = 0;
+        bson_iter_init(&it, doc);
+        while (bson_iter_next(&it)) {
+            const char *k = bson_iter_key(&it);
+            bool gone = false;
+            for (size_t i = 0; i < nunset; i++)
+                gone = gone || !strcmp(unset[i], k);
+            if (bson_iter_init_find(&f, &sets, k))
+                bson_append_iter(out, k, -1, &f);
+            else if (!gone)
+                bson_append_iter(out, k, -1, &it);
+        }
+        bson_iter_init(&f, &sets);
+        while (bson_iter_next(&f)) {
+            if (!bson_iter_init_find(&it, doc, bson_iter_key(&f)))
+                bson_append_iter(out, bson_iter_key(&f), -1, &f);
+            bson_append_iter(updated, bson_iter_key(&f), -1, &f);
+        }
+        for (size_t i = 0; i < nunset; i++)
+            if (bson_iter_init_find(&it, doc, unset[i])) {
+                snprintf(key, sizeof key, "%d", nremoved++);
+                BSON_APPEND_UTF8(removed, key, unset[i]);
+            }
+    }
+    for (size_t i = 0; i < nunset; i++)
+        free(unset[i]);
+    free(unset);
+    bson_destroy(&sets);
+    return okay;
+}
+
+/* Replaces or updates one document at `at`; emits the change. */
+static bool update_one(struct collection *c, size_t at, const bson_t *u,
+                       bool operators, char *err, size_t size)
+{
+    struct doc *d = &c->docs[at];
+    bson_t *next = bson_new();
+    bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
+    if (operators) {
+        if (!apply_operators(d->bson, u, next, &updated, &removed, err, size)) {
+            bson_destroy(next);
+            bson_destroy(&updated);
+            bson_destroy(&removed);
+            return false;
+        }
+    } else {
+        BSON_APPEND_VALUE(next, "_id", &d->id);
+        bson_iter_t it;
+        bson_iter_init(&it, u);
+        while (bson_iter_next(&it))
+            if (strcmp(bson_iter_key(&it), "_id") != 0)
+                bson_append_iter(next, bson_iter_key(&it), -1, &it);
+    }
+    bson_destroy(d->bson);
+    d->bson = next;
+    if (operators) {
+        bson_t desc = BSON_INITIALIZER, trunc = BSON_INITIALIZER;
+        BSON_APPEND_DOCUMENT(&desc, "updatedFields", &updated);
+        BSON_APPEND_ARRAY(&desc, "removedFields", &removed);
+        BSON_APPEND_ARRAY(&desc, "truncatedArrays", &trunc);
+        emit_doc_event("update", c->db, c->name, &d->id, NULL, &desc);
+        bson_destroy(&desc);
+        bson_destroy(&trunc);
+    } else {
+        emit_doc_event("replace", c->db, c->name, &d->id, next, NULL);
+    }
+    bson_destroy(&updated);
+    bson_destroy(&removed);
+    return true;
+}
+
+static bool is_operator_doc(const bson_t *u)
+{
+    bson_iter_t it;
+    return bson_iter_init(&it, u) && bson_iter_next(&it) &&
+           bson_iter_key(&it)[0] == '$';
+}
+
+/* A new document for an upsert: the _id of an equality filter, else a
+ * new ObjectId, then the update applied. */
+static void upsert(struct collection *c, const struct id_filter *f,
+                   const bson_t *u, bool operators, int index,
+                   struct write_result *r)
+{
+    bson_t base = BSON_INITIALIZER;
+    if (f->has_in && f->in_count == 1) {
+        BSON_APPEND_VALUE(&base, "_id", &f->in[0]);
+    } else {
+        bson_oid_t oid;
+        bson_oid_init(&oid, NULL);
+        BSON_APPEND_OID(&base, "_id", &oid);
+    }
+    bson_t *doc = bson_new();
+    bson_iter_t it;
+    if (operators) {
+        bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
+        char err[256];
+        if (!apply_operators(&base, u, doc, &updated, &removed, err, sizeof err))
+            write_error(r, index, 2, err);
+        bson_destroy(&updated);
+        bson_destroy(&removed);
+    } else {
+        bson_concat(doc, &base);
+        bson_iter_init(&it, u);
+        while (bson_iter_next(&it))
+            if (strcmp(bson_iter_key(&it), "_id") != 0)
+                bson_append_iter(doc, bson_iter_key(&it), -1, &it);
+    }
+    bson_iter_init_find(&it, doc, "_id");
+    bson_value_t id;
+    bson_value_copy(bson_iter_value(&it), &id);
+    bson_t *copy = bson_copy(doc);
+    if (coll_insert(c, doc)) {
+        emit_doc_event("insert", c->db, c->name, &id, copy, NULL);
+        char key[16];
+        bson_t up;
+        snprintf(key, sizeof key, "%d", r->nupserted++);
+        BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
+        BSON_APPEND_INT32(&up, "index", index);
+        BSON_APPEND_VALUE(&up, "_id", &id);
+        bson_append_document_end(&r->upserted, &up);
+        r->n++;
+    } else {
+        bson_destroy(doc);
+    }
+    bson_destroy(copy);
+    bson_value_destroy(&id);
+    bson_destroy(&base);
+}
+
+static void update(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *name = text_of(cmd, "update");
+    bson_t updates;
+    bson_iter_t it;
+    struct write_result r = {0};
+    bson_init(&r.errors);
+    bson_init(&r.upserted);
+    struct collection *c = coll_get(db, name ? name : "");
+    int index = 0;
+    if (doc_of(cmd, "updates", &updates) && bson_iter_init(&it, &updates))
+        while (bson_iter_next(&it)) {
+            bson_t one, q, u;
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&one, data, len);
+            bson_iter_t flag;
+            bool multi = bson_iter_init_find(&flag, &one, "multi") &&
+                         bson_iter_as_bool(&flag);
+            bool ups = bson_iter_init_find(&flag, &one, "upsert") &&
+                       bson_iter_as_bool(&flag);
+            struct id_filter f;
+            char err[256] = "update needs q and u documents";
+            bool good = doc_of(&one, "q", &q) && bson_iter_init_find(&flag, &one, "u") &&
+                        BSON_ITER_HOLDS_DOCUMENT(&flag) && doc_of(&one, "u", &u) &&
+                        filter_parse(&q, &f, err, sizeof err);
+            if (!good) {
+                write_error(&r, index++, 2, err);
+                if (ordered(cmd))
+                    break;
+                continue;
+            }
+            bool operators = is_operator_doc(&u);
+            int64_t matched = 0;
+            for (size_t i = 0; i < c->count; i++) {
+                if (!filter_match(&f, &c->docs[i].id))
+                    continue;
+                matched++;
+                if (!update_one(c, i, &u, operators, err, sizeof err)) {
+                    write_error(&r, index, 2, err);
+                    break;
+                }
+                r.modified++;
+                if (!multi)
+                    break;
+            }
+            r.n += matched;
+            if (!matched && ups)
+                upsert(c, &f, &u, operators, index, &r);
+            filter_free(&f);
+            index++;
+        }
+    write_reply(&r, true, reply);
+}
+
+static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *name = text_of(cmd, "delete");
+    bson_t deletes;
+    bson_iter_t it;
+    struct write_result r = {0};
+    bson_init(&r.errors);
+    bson_init(&r.upserted);
+    struct collection *c = coll_find(db, name ? name : "");
+    int index = 0;
+    if (doc_of(cmd, "deletes", &deletes) && bson_iter_init(&it, &deletes))
+        while (bson_iter_next(&it)) {
+            bson_t one, q;
+            uint32_t len;
+            const uint8_t *data;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&one, data, len);
+            bson_iter_t lim;
+            int64_t limit = bson_iter_init_find(&lim, &one, "limit")
+                                ? bson_iter_as_int64(&lim)
+                                : 0;
+            struct id_filter f;
+            char err[256] = "delete needs a q document";
+            if (!doc_of(&one, "q", &q) || !filter_parse(&q, &f, err, sizeof err)) {
+                write_error(&r, index++, 2, err);
+                continue;
+            }
+            for (size_t i = 0; c && i < c->count;) {
+                if (!filter_match(&f, &c->docs[i].id)) {
+                    i++;
+                    continue;
+                }
+                bson_value_t id;
+                bson_value_copy(&c->docs[i].id, &id);
+                coll_remove_at(c, i);
+                emit_doc_event("delete", db, name, &id, NULL, NULL);
+                bson_value_destroy(&id);
+                r.n++;
+                if (limit == 1)
+                    break;
+            }
+            filter_free(&f);
+            index++;
+        }
+    write_reply(&r, false, reply);
+}
+
+static void drop(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *name = text_of(cmd, "drop");
+    if (!name || !coll_find(db, name)) {
+        reply_error(reply, 26, "NamespaceNotFound", "ns not found");
+        return;
+    }
+    coll_drop(db, name);
+    oplog_append(db, name, "drop", event_base("drop", db, name));
+    ok(reply);
+}
+
+static void rename_collection(const bson_t *cmd, bson_t *reply)
+{
+    const char *from = text_of(cmd, "renameCollection"), *to = text_of(cmd, "to");
+    bson_iter_t it;
+    bool drop_target = bson_iter_init_find(&it, cmd, "dropTarget") &&
+                       bson_iter_as_bool(&it);
+    const char *fd = from ? strchr(from, '.') : NULL, *td = to ? strchr(to, '.') : NULL;
+    if (!fd || !td) {
+        reply_error(reply, 73, "InvalidNamespace", "renameCollection needs "
+                                                   "db.collection names");
+        return;
+    }
+    char *fdb = strndup(from, (size_t)(fd - from)), *tdb = strndup(to, (size_t)(td - to));
+    struct collection *c = coll_find(fdb, fd + 1);
+    if (!c) {
+        reply_error(reply, 26, "NamespaceNotFound", "source namespace does "
+                                                    "not exist");
+    } else if (coll_find(tdb, td + 1) && !drop_target) {
+        reply_error(reply, 48, "NamespaceExists", "target namespace exists");
+    } else {
+        if (coll_find(tdb, td + 1))
+            coll_drop(tdb, td + 1);
+        bson_t *e = event_base("rename", fdb, fd + 1), t;
+        BSON_APPEND_DOCUMENT_BEGIN(e, "to", &t);
+        BSON_APPEND_UTF8(&t, "db", tdb);
+        BSON_APPEND_UTF8(&t, "coll", td + 1);
+        bson_append_document_end(e, &t);
+        free(c->db);
+        free(c->name);
+        c->db = strdup(tdb);
+        c->name = strdup(td + 1);
+        oplog_append(fdb, fd + 1, "rename", e);
+        ok(reply);
+    }
+    free(fdb);
+    free(tdb);
+}
+
+/* ---- test-only commands ---- */
+
+static void fault(const bson_t *cmd, bson_t *reply)
+{
+    const char *what = text_of(cmd, "sluiceFault");
+    bson_iter_t it;
+    int64_t n = bson_iter_init_find(&it, cmd, "count") ? bson_iter_as_int64(&it) : 1;
+    if (!what) {
+        reply_error(reply, 2, "BadValue", "sluiceFault needs a name");
+    } else if (!strcmp(what, "truncateOplog")) {
+        oplog_truncate();
+        ok(reply);
+    } else if (!strcmp(what, "failCommands")) {
+        const char *mode = text_of(cmd, "mode");
+        srv.faults.fail_count = (int)n;
+        srv.faults.fail_network = mode && !strcmp(mode, "network");
+        ok(reply);
+    } else if (!strcmp(what, "latency")) {
+        srv.faults.latency_ms = bson_iter_init_find(&it, cmd, "ms")
+                                    ? (int)bson_iter_as_int64(&it)
+                                    : 0;
+        ok(reply);
+    } else if (!strcmp(what, "closeConnections")) {
+        srv.faults.close_generation++;
+        ok(reply);
+    } else {
+        reply_error(reply, 2, "BadValue",
+                    "unknown fault '%s': truncateOplog, failCommands, "
+                    "latency, closeConnections",
+                    what);
+    }
+}
+
+/* Synthetic documents: {_id, n, pad} of about `size` bytes, with _ids of
+ * the given type in increasing order, without change events (a seed). */
+void generate(const char *db, const char *coll, int64_t count, int64_t size,
+              const char *id_type, int64_t start)
+{
+    struct collection *c = coll_get(db, coll);
+    size_t pad = size > 48 ? (size_t)size - 48 : 1;
+    char *text = malloc(pad + 1);
+    memset(text, 'x', pad);
+    text[pad] = '\0';
+    bson_oid_t oid;
+    bool ascending_tail = true;
+    for (int64_t k = 0; k < count; k++) {
+        bson_t *d = bson_new();
+        int64_t n = start + k;
+        if (!strcmp(id_type, "int")) {
+            BSON_APPEND_INT64(d, "_id", n);
+        } else if (!strcmp(id_type, "string")) {
+            char s[32];
+            snprintf(s, sizeof s, "key-%012lld", (long long)n);
+            BSON_APPEND_UTF8(d, "_id", s);
+        } else {
+            uint8_t bytes[12] = {0};
+            uint32_t secs = 1700000000u + (uint32_t)(n / 1000);
+            bytes[0] = (uint8_t)(secs >> 24);
+            bytes[1] = (uint8_t)(secs >> 16);
+            bytes[2] = (uint8_t)(secs >> 8);
+            bytes[3] = (uint8_t)secs;
+            for (int b = 0; b < 8; b++)
+                bytes[4 + b] = (uint8_t)((uint64_t)n >> (8 * (7 - b)));
+            bson_oid_init_from_data(&oid, bytes);
+            BSON_APPEND_OID(d, "_id", &oid);
+        }
+        BSON_APPEND_INT64(d, "n", n);
+        BSON_APPEND_UTF8(d, "pad", text);
+        /* appended in order: no search when it goes at the end */
+        bson_iter_t it;
+        bson_iter_init_find(&it, d, "_id");
+        if (ascending_tail && c->count &&
+            value_compare(&c->docs[c->count - 1].id, bson_iter_value(&it)) >= 0)
+            ascending_tail = false;
+        if (ascending_tail) {
+            if (c->count == c->cap) {
+                c->cap = c->cap ? c->cap * 2 : 1024;
+                c->docs = realloc(c->docs, c->cap * sizeof *c->docs);
+            }
+            c->docs[c->count].bson = d;
+            bson_value_copy(bson_iter_value(&it), &c->docs[c->count].id);
+            c->count++;
+        } else if (!coll_insert(c, d)) {
+            bson_destroy(d);
+        }
+    }
+    free(text);
+}
+
+static void generate_cmd(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *coll = text_of(cmd, "sluiceGenerate");
+    const char *id_type = text_of(cmd, "idType");
+    bson_iter_t it;
+    int64_t count = bson_iter_init_find(&it, cmd, "count") ? bson_iter_as_int64(&it) : 0;
+    int64_t size = bson_iter_init_find(&it, cmd, "size") ? bson_iter_as_int64(&it) : 100;
+    int64_t start = bson_iter_init_find(&it, cmd, "start") ? bson_iter_as_int64(&it) : 0;
+    if (!coll) {
+        reply_error(reply, 2, "BadValue", "sluiceGenerate needs a collection");
+        return;
+    }
+    generate(db, coll, count, size, id_type ? id_type : "objectId", start);
+    BSON_APPEND_INT64(reply, "n", count);
+    ok(reply);
+}
+
+/* ---- dispatch ---- */
+
+typedef void (*handler_fn)(const bson_t *cmd, const char *db, bson_t *reply);
+
+static void h_hello(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; hello(r); }
+static void h_ping(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; ok(r); }
+static void h_build(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; build_info(r); }
+static void h_dbs(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; list_databases(r); }
+static void h_rename(const bson_t *c, const char *d, bson_t *r) { (void)d; rename_collection(c, r); }
+static void h_fault(const bson_t *c, const char *d, bson_t *r) { (void)d; fault(c, r); }
+
+static void h_create(const bson_t *c, const char *d, bson_t *r)
+{
+    const char *name = text_of(c, "create");
+    if (name && coll_find(d, name)) {
+        reply_error(r, 48, "NamespaceExists", "Collection already exists");
+        return;
+    }
+    coll_get(d, name ? name : "");
+    ok(r);
+}
+
+static void h_drop_database(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)c;
+    for (size_t i = srv.ncolls; i > 0; i--)
+        if (!strcmp(srv.colls[i - 1]->db, d))
+            coll_drop(d, srv.colls[i - 1]->name);
+    ok(r);
+}
+
+static const struct {
+    const char *name;
+    handler_fn fn;
+    bool exempt; /* from injected failures: monitoring and faults */
+} commands[] = {
+    {"hello", h_hello, true},
+    {"isMaster", h_hello, true},
+    {"ismaster", h_hello, true},
+    {"ping", h_ping, false},
+    {"buildInfo", h_build, false},
+    {"buildinfo", h_build, false},
+    {"endSessions", h_ping, true},
+    {"killAllSessions", h_ping, true},
+    {"listDatabases", h_dbs, false},
+    {"listCollections", cmd_list_collections, false},
+    {"count", count, false},
+    {"find", cmd_find, false},
+    {"getMore", cmd_get_more, false},
+    {"killCursors", cmd_kill_cursors, false},
+    {"aggregate", cmd_aggregate, false},
+    {"insert", insert, false},
+    {"update", update, false},
+    {"delete", delete_docs, false},
+    {"drop", drop, false},
+    {"create", h_create, false},
+    {"dropDatabase", h_drop_database, false},
+    {"renameCollection", h_rename, false},
+    {"sluiceFault", h_fault, true},
+    {"sluiceGenerate", generate_cmd, true},
+};
+
+static void append_cluster_time(bson_t *reply)
+{
+    uint32_t t, i;
+    cluster_time(&t, &i);
+    bson_t ct, sig;
+    uint8_t hash[20] = {0};
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "$clusterTime", &ct);
+    BSON_APPEND_TIMESTAMP(&ct, "clusterTime", t, i);
+    BSON_APPEND_DOCUMENT_BEGIN(&ct, "signature", &sig);
+    BSON_APPEND_BINARY(&sig, "hash", BSON_SUBTYPE_BINARY, hash, 20);
+    BSON_APPEND_INT64(&sig, "keyId", 0);
+    bson_append_document_end(&ct, &sig);
+    bson_append_document_end(reply, &ct);
+    BSON_APPEND_TIMESTAMP(reply, "operationTime", t, i);
+}
+
+bool command_run(const bson_t *cmd, bson_t *reply)
+{
+    bson_iter_t it;
+    const char *db = text_of(cmd, "$db");
+    if (!db)
+        db = "admin";
+    if (!bson_iter_init(&it, cmd) || !bson_iter_next(&it)) {
+        reply_error(reply, 2, "BadValue", "an empty command");
+        return true;
+    }
+    const char *name = bson_iter_key(&it);
+    int latency;
+    pthread_mutex_lock(&srv.lock);
+    size_t found = sizeof commands / sizeof *commands;
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(commands[i].name, name))
+            found = i;
+    if (found < sizeof commands / sizeof *commands && !commands[found].exempt &&
+        srv.faults.fail_count > 0) {
+        srv.faults.fail_count--;
+        bool network = srv.faults.fail_network;
+        pthread_mutex_unlock(&srv.lock);
+        if (network)
+            return false;
+        reply_error(reply, 189, "PrimarySteppedDown",
+                    "injected by sluiceFault: not primary");
+        bson_t labels;
+        BSON_APPEND_ARRAY_BEGIN(reply, "errorLabels", &labels);
+        BSON_APPEND_UTF8(&labels, "0", "RetryableWriteError");
+        BSON_APPEND_UTF8(&labels, "1", "ResumableChangeStreamError");
+        bson_append_array_end(reply, &labels);
+        pthread_mutex_lock(&srv.lock);
+        append_cluster_time(reply);
+        pthread_mutex_unlock(&srv.lock);
+        return true;
+    }
+    if (found < sizeof commands / sizeof *commands)
+        commands[found].fn(cmd, db, reply);
+    else
+        reply_error(reply, 59, "CommandNotFound",
+                    "no such command: '%s' (the sluice test server "
+                    "implements a subset; see its README)",
+                    name);
+    append_cluster_time(reply);
+    latency = srv.faults.latency_ms;
+    pthread_mutex_unlock(&srv.lock);
+    if (latency > 0)
+        usleep((useconds_t)latency * 1000);
+    return true;
+}

@@ -1,0 +1,896 @@
+/* cursors.c: reads: find, aggregate (a small pipeline evaluator, and
+ * $changeStream), getMore, killCursors, listCollections. Callers hold
+ * srv.lock; a change-stream getMore waits on srv.grew (releasing it). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server.h"
+
+#define DEFAULT_BATCH 101
+#define REPLY_BYTES_MAX (MAX_BSON_SIZE - 1024 * 1024)
+
+enum cursor_kind { CURSOR_FIND, CURSOR_LIST, CURSOR_CHANGES };
+
+struct cursor {
+    int64_t id;
+    enum cursor_kind kind;
+    char *db, *coll; /* coll NULL: a database or cluster change stream */
+    int32_t batch;   /* default batch size of getMore (0: as many as fit) */
+    /* find */
+    struct id_filter filter;
+    int direction;
+    bson_value_t last;
+    bool has_last;
+    int64_t left; /* limit left; -1 none */
+    bson_t *projection;
+    /* materialized */
+    bson_t **docs;
+    size_t count, next;
+    /* change stream */
+    int64_t pos; /* the last oplog seq looked at */
+    bool all_dbs, lookup, closed;
+    char **colls, **ops;
+    size_t ncolls, nops;
+};
+
+void reply_error(bson_t *reply, int code, const char *code_name,
+                 const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    BSON_APPEND_DOUBLE(reply, "ok", 0);
+    BSON_APPEND_UTF8(reply, "errmsg", msg);
+    BSON_APPEND_INT32(reply, "code", code);
+    BSON_APPEND_UTF8(reply, "codeName", code_name);
+}
+
+static const char *text_of(const bson_t *b, const char *key)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, b, key) && BSON_ITER_HOLDS_UTF8(&it)
+               ? bson_iter_utf8(&it, NULL)
+               : NULL;
+}
+
+static int64_t int_of(const bson_t *b, const char *key, int64_t fallback)
+{
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, b, key) || !BSON_ITER_HOLDS_NUMBER(&it))
+        return fallback;
+    return bson_iter_as_int64(&it);
+}
+
+static bool doc_of(const bson_t *b, const char *key, bson_t *out)
+{
+    bson_iter_t it;
+    uint32_t len;
+    const uint8_t *data;
+    if (!bson_iter_init_find(&it, b, key) ||
+        (!BSON_ITER_HOLDS_DOCUMENT(&it) && !BSON_ITER_HOLDS_ARRAY(&it)))
+        return false;
+    if (BSON_ITER_HOLDS_DOCUMENT(&it))
+        bson_iter_document(&it, &len, &data);
+    else
+        bson_iter_array(&it, &len, &data);
+    return bson_init_static(out, data, len);
+}
+
+static struct cursor *cursor_new(enum cursor_kind kind, const char *db,
+                                 const char *coll)
+{
+    struct cursor *c = calloc(1, sizeof *c);
+    c->id = srv.next_cursor_id++;
+    c->kind = kind;
+    c->db = strdup(db);
+    c->coll = coll ? strdup(coll) : NULL;
+    c->left = -1;
+    c->direction = 1;
+    if (srv.ncursors == srv.cursors_cap) {
+        srv.cursors_cap = srv.cursors_cap ? srv.cursors_cap * 2 : 16;
+        srv.cursors = realloc(srv.cursors, srv.cursors_cap * sizeof *srv.cursors);
+    }
+    srv.cursors[srv.ncursors++] = c;
+    return c;
+}
+
+static void cursor_free(struct cursor *c)
+{
+    filter_free(&c->filter);
+    if (c->has_last)
+        bson_value_destroy(&c->last);
+    if (c->projection)
+        bson_destroy(c->projection);
+    for (size_t i = 0; i < c->count; i++)
+        bson_destroy(c->docs[i]);
+    for (size_t i = 0; i < c->ncolls; i++)
+        free(c->colls[i]);
+    for (size_t i = 0; i < c->nops; i++)
+        free(c->ops[i]);
+    free(c->colls);
+    free(c->ops);
+    free(c->docs);
+    free(c->db);
+    free(c->coll);
+    free(c);
+}
+
+static void cursor_remove(int64_t id)
+{
+    for (size_t i = 0; i < srv.ncursors; i++)
+        if (srv.cursors[i]->id == id) {
+            cursor_free(srv.cursors[i]);
+            srv.cursors[i] = srv.cursors[--srv.ncursors];
+            return;
+        }
+}
+
+static struct cursor *cursor_find(int64_t id)
+{
+    for (size_t i = 0; i < srv.ncursors; i++)
+        if (srv.cursors[i]->id == id)
+            return srv.cursors[i];
+    return NULL;
+}
+
+void cursors_free_all(void)
+{
+    for (size_t i = 0; i < srv.ncursors; i++)
+        cursor_free(srv.cursors[i]);
+    free(srv.cursors);
+    srv.cursors = NULL;
+    srv.ncursors = srv.cursors_cap = 0;
+}
+
+/* A doc with only the projected top-level fields. */
+static void project(const bson_t *doc, const bson_t *projection, bson_t *out)
+{
+    bson_iter_t it, p;
+    bool inclusion = false, keep_id = true;
+    if (bson_iter_init(&p, projection))
+        while (bson_iter_next(&p)) {
+            bool on = bson_iter_as_bool(&p);
+            if (!strcmp(bson_iter_key(&p), "_id"))
+                keep_id = on;
+            else if (on)
+                inclusion = true;
+        }
+    bson_iter_init(&it, doc);
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        bool listed = bson_iter_init_find(&p, projection, k);
+        bool keep = !strcmp(k, "_id") ? keep_id
+                    : inclusion        ? listed && bson_iter_as_bool(&p)
+                                       : !listed || bson_iter_as_bool(&p);
+        if (keep)
+            bson_append_iter(out, k, -1, &it);
+    }
+}
+
+static void ns_of(const struct cursor *c, char *out, size_t size)
+{
+    snprintf(out, size, "%s.%s", c->db,
+             c->coll ? c->coll : "$cmd.aggregate");
+}
+
+/* ---- change streams ---- */
+
+static void token(int64_t seq, bool invalidate, bson_t *out, const char *key)
+{
+    char data[40];
+    snprintf(data, sizeof data, "82%016llX%s", (unsigned long long)seq,
+             invalidate ? "01" : "");
+    bson_t t;
+    BSON_APPEND_DOCUMENT_BEGIN(out, key, &t);
+    BSON_APPEND_UTF8(&t, "_data", data);
+    bson_append_document_end(out, &t);
+}
+
+/* -1 when the token is not one of ours. */
+static int64_t token_seq(const bson_t *t, bool *invalidate)
+{
+    const char *data = text_of(t, "_data");
+    if (!data || strncmp(data, "82", 2) != 0 || strlen(data) < 18)
+        return -1;
+    char hex[17];
+    memcpy(hex, data + 2, 16);
+    hex[16] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(hex, &end, 16);
+    if (*end || errno)
+        return -1;
+    *invalidate = strcmp(data + 18, "01") == 0;
+    return v;
+}
+
+static bool listed(char **list, size_t n, const char *name)
+{
+    if (!n)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(list[i], name))
+            return true;
+    return false;
+}
+
+static void add_name(char ***list, size_t *n, const char *name)
+{
+    *list = realloc(*list, (*n + 1) * sizeof **list);
+    (*list)[(*n)++] = strdup(name);
+}
+
+/* {field: value} or {field: {$in: [...]}} / {$eq: v} into a list. */
+static bool match_names(bson_iter_t *it, char ***list, size_t *n)
+{
+    if (BSON_ITER_HOLDS_UTF8(it)) {
+        add_name(list, n, bson_iter_utf8(it, NULL));
+        return true;
+    }
+    bson_iter_t op, arr;
+    if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &op))
+        return false;
+    while (bson_iter_next(&op)) {
+        if (!strcmp(bson_iter_key(&op), "$eq") && BSON_ITER_HOLDS_UTF8(&op))
+            add_name(list, n, bson_iter_utf8(&op, NULL));
+        else if (!strcmp(bson_iter_key(&op), "$in") &&
+                 bson_iter_recurse(&op, &arr))
+            while (bson_iter_next(&arr))
+                if (BSON_ITER_HOLDS_UTF8(&arr))
+                    add_name(list, n, bson_iter_utf8(&arr, NULL));
+                else
+                    return false;
+        else
+            return false;
+    }
+    return true;
+}
+
+static bool entry_matches(const struct cursor *c, const struct oplog_entry *e)
+{
+    if (!c->all_dbs && strcmp(e->db, c->db) != 0)
+        return false;
+    if (c->coll && strcmp(e->coll, c->coll) != 0)
+        return false;
+    return listed(c->colls, c->ncolls, e->coll) &&
+           listed(c->ops, c->nops, e->op);
+}
+
+/* The change event as a client sees it: its token first, then the stored
+ * event, then the current document for updates with updateLookup. */
+static void build_event(const struct cursor *c, const struct oplog_entry *e,
+                        bson_t *out)
+{
+    token(e->seq, false, out, "_id");
+    bson_concat(out, e->event);
+    if (c->lookup && !strcmp(e->op, "update")) {
+        bson_iter_t key, id;
+        struct collection *coll = coll_find(e->db, e->coll);
+        struct doc *d = NULL;
+        if (bson_iter_init_find(&key, e->event, "documentKey") &&
+            bson_iter_recurse(&key, &id) && bson_iter_find(&id, "_id") && coll)
+            d = coll_lookup(coll, bson_iter_value(&id), NULL);
+        if (d)
+            BSON_APPEND_DOCUMENT(out, "fullDocument", d->bson);
+        else
+            BSON_APPEND_NULL(out, "fullDocument");
+    }
+}
+
+static void invalidate_event(const struct oplog_entry *e, bson_t *out)
+{
+    token(e->seq, true, out, "_id");
+    BSON_APPEND_UTF8(out, "operationType", "invalidate");
+    BSON_APPEND_TIMESTAMP(out, "clusterTime", e->t, e->i);
+    BSON_APPEND_DATE_TIME(out, "wallTime", (int64_t)e->t * 1000);
+}
+
+static size_t entry_index(int64_t seq)
+{
+    if (!srv.log_count || seq < srv.log[0].seq)
+        return 0;
+    size_t i = (size_t)(seq - srv.log[0].seq);
+    return i > srv.log_count ? srv.log_count : i;
+}
+
+/* Fills `batch` with events after c->pos; false with 286 when the oplog no
+ * longer holds the cursor's position. */
+static bool change_batch(struct cursor *c, int32_t limit, bson_t *batch,
+                         bson_t *reply, int *count)
+{
+    if (c->pos + 1 < srv.lost_before) {
+        reply_error(reply, 286, "ChangeStreamHistoryLost",
+                    "Resume of change stream was not possible, as the resume "
+                    "point may no longer be in the oplog");
+        return false;
+    }
+    char key[16];
+    size_t bytes = 0;
+    for (size_t i = entry_index(c->pos + 1); i < srv.log_count && !c->closed;
+         i++) {
+        const struct oplog_entry *e = &srv.log[i];
+        if (limit > 0 && *count >= limit)
+            break;
+        bool match = entry_matches(c, e);
+        bson_t ev = BSON_INITIALIZER;
+        if (match)
+            build_event(c, e, &ev);
+        if (match && bytes + ev.len > REPLY_BYTES_MAX && *count > 0) {
+            bson_destroy(&ev);
+            break;
+        }
+        c->pos = e->seq;
+        if (match) {
+            snprintf(key, sizeof key, "%d", (*count)++);
+            bson_append_document(batch, key, -1, &ev);
+            bytes += ev.len;
+        }
+        bson_destroy(&ev);
+        bool ends = c->coll && !strcmp(e->coll, c->coll) &&
+                    !strcmp(e->db, c->db) &&
+                    (!strcmp(e->op, "drop") || !strcmp(e->op, "rename"));
+        if (ends) {
+            bson_t inv = BSON_INITIALIZER;
+            invalidate_event(e, &inv);
+            snprintf(key, sizeof key, "%d", (*count)++);
+            bson_append_document(batch, key, -1, &inv);
+            bson_destroy(&inv);
+            c->closed = true;
+        }
+    }
+    return true;
+}
+
+static void cursor_reply(struct cursor *c, const char *batch_name,
+                         const bson_t *batch, bson_t *reply)
+{
+    char ns[256];
+    ns_of(c, ns, sizeof ns);
+    bool done = c->kind == CURSOR_CHANGES ? c->closed
+                : c->kind == CURSOR_LIST  ? c->next >= c->count
+                                          : false;
+    bson_t cur;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
+    BSON_APPEND_INT64(&cur, "id", done ? 0 : c->id);
+    BSON_APPEND_UTF8(&cur, "ns", ns);
+    BSON_APPEND_ARRAY(&cur, batch_name, batch);
+    if (c->kind == CURSOR_CHANGES)
+        token(c->pos, false, &cur, "postBatchResumeToken");
+    bson_append_document_end(reply, &cur);
+    BSON_APPEND_DOUBLE(reply, "ok", 1);
+    if (done)
+        cursor_remove(c->id);
+}
+
+static void open_change_stream(const bson_t *cmd, const bson_t *spec,
+                               bson_iter_t *stages, const char *db,
+                               const char *coll, bson_t *reply)
+{
+    bson_t resume;
+    bool from_token = doc_of(spec, "resumeAfter", &resume) ||
+                      doc_of(spec, "startAfter", &resume);
+    bool start_after = doc_of(spec, "startAfter", &resume);
+    const char *full = text_of(spec, "fullDocument");
+    bson_iter_t it;
+    struct cursor *c = cursor_new(CURSOR_CHANGES, db, coll);
+    c->all_dbs = bson_iter_init_find(&it, spec, "allChangesForCluster") &&
+                 bson_iter_as_bool(&it);
+    c->lookup = full && (!strcmp(full, "updateLookup") ||
+                         !strcmp(full, "whenAvailable") ||
+                         !strcmp(full, "required"));
+    c->pos = srv.next_seq - 1;
+    while (bson_iter_next(stages)) {
+        bson_iter_t stage, m;
+        if (!bson_iter_recurse(stages, &stage) || !bson_iter_next(&stage) ||
+            strcmp(bson_iter_key(&stage), "$match") != 0 ||
+            !bson_iter_recurse(&stage, &m)) {
+            cursor_remove(c->id);
+            reply_error(reply, 40324, "Location40324",
+                        "the test server follows $changeStream with $match "
+                        "stages only");
+            return;
+        }
+        while (bson_iter_next(&m)) {
+            const char *k = bson_iter_key(&m);
+            bool ok = !strcmp(k, "ns.coll")       ? match_names(&m, &c->colls, &c->ncolls)
+                      : !strcmp(k, "operationType") ? match_names(&m, &c->ops, &c->nops)
+                                                    : false;
+            if (!ok) {
+                cursor_remove(c->id);
+                reply_error(reply, 2, "BadValue",
+                            "the test server matches change events on "
+                            "ns.coll and operationType only, not '%s'",
+                            k);
+                return;
+            }
+        }
+    }
+    if (from_token) {
+        bool invalidate = false;
+        int64_t seq = token_seq(&resume, &invalidate);
+        if (seq < 0 || (invalidate && !start_after)) {
+            cursor_remove(c->id);
+            reply_error(reply, 260, "InvalidResumeToken",
+                        invalidate ? "cannot resume after an invalidate; use "
+                                     "startAfter"
+                                   : "the resume token is not one this "
+                                     "server made");
+            return;
+        }
+        c->pos = seq;
+    } else if (bson_iter_init_find(&it, spec, "startAtOperationTime") &&
+               BSON_ITER_HOLDS_TIMESTAMP(&it)) {
+        uint32_t t, i;
+        bson_iter_timestamp(&it, &t, &i);
+        bool lost = srv.lost_before > 1 &&
+                    (t < srv.lost_t || (t == srv.lost_t && i <= srv.lost_i));
+        if (lost) {
+            cursor_remove(c->id);
+            reply_error(reply, 286, "ChangeStreamHistoryLost",
+                        "Resume of change stream was not possible, as the "
+                        "resume point may no longer be in the oplog");
+            return;
+        }
+        c->pos = srv.next_seq - 1;
+        for (size_t k = 0; k < srv.log_count; k++)
+            if (srv.log[k].t > t || (srv.log[k].t == t && srv.log[k].i >= i)) {
+                c->pos = srv.log[k].seq - 1;
+                break;
+            }
+    }
+    bson_t cursor_opts;
+    c->batch = doc_of(cmd, "cursor", &cursor_opts)
+                   ? (int32_t)int_of(&cursor_opts, "batchSize", 0)
+                   : 0;
+    bson_t batch = BSON_INITIALIZER;
+    int count = 0;
+    if (change_batch(c, c->batch, &batch, reply, &count))
+        cursor_reply(c, "firstBatch", &batch, reply);
+    else
+        cursor_remove(c->id);
+    bson_destroy(&batch);
+}
+
+/* ---- find ---- */
+
+static void find_batch(struct cursor *c, int32_t limit, bson_t *batch)
+{
+    struct collection *coll = coll_find(c->db, c->coll);
+    size_t bytes = 0;
+    int count = 0;
+    char key[16];
+    if (!coll) {
+        c->left = 0;
+        return;
+    }
+    long i;
+    if (c->direction > 0)
+        i = (long)(c->has_last ? coll_lower_bound(coll, &c->last, true)
+                   : c->filter.has_min ? coll_lower_bound(coll, &c->filter.min, false)
+                                       : 0);
+    else
+        i = (long)(c->has_last ? coll_lower_bound(coll, &c->last, false)
+                               : coll->count) - 1;
+    for (; i >= 0 && (size_t)i < coll->count && c->left != 0; i += c->direction) {
+        if (limit > 0 && count >= limit)
+            break;
+        struct doc *d = &coll->docs[i];
+        if (!filter_match(&c->filter, &d->id)) {
+            if (c->direction > 0 && c->filter.has_max &&
+                value_compare(&d->id, &c->filter.max) > 0) {
+                c->left = 0; /* past the range: nothing more can match */
+                break;
+            }
+            continue;
+        }
+        bson_t shown = BSON_INITIALIZER;
+        if (c->projection)
+            project(d->bson, c->projection, &shown);
+        const bson_t *out = c->projection ? &shown : d->bson;
+        if (bytes + out->len > REPLY_BYTES_MAX && count > 0) {
+            bson_destroy(&shown);
+            break;
+        }
+        snprintf(key, sizeof key, "%d", count++);
+        bson_append_document(batch, key, -1, out);
+        bytes += out->len;
+        bson_destroy(&shown);
+        if (c->has_last)
+            bson_value_destroy(&c->last);
+        bson_value_copy(&d->id, &c->last);
+        c->has_last = true;
+        if (c->left > 0)
+            c->left--;
+    }
+    if ((size_t)(i < 0 ? 0 : i) >= coll->count || i < 0)
+        c->left = 0;
+}
+
+void cmd_find(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *name = text_of(cmd, "find");
+    bson_t filter, sort, projection;
+    char err[256];
+    if (!name) {
+        reply_error(reply, 2, "BadValue", "find needs a collection name");
+        return;
+    }
+    struct cursor *c = cursor_new(CURSOR_FIND, db, name);
+    bool has_filter = doc_of(cmd, "filter", &filter);
+    if (!filter_parse(has_filter ? &filter : NULL, &c->filter, err, sizeof err)) {
+        cursor_remove(c->id);
+        reply_error(reply, 2, "BadValue", "%s", err);
+        return;
+    }
+    if (doc_of(cmd, "sort", &sort)) {
+        bson_iter_t it;
+        if (bson_iter_init(&it, &sort) && bson_iter_next(&it)) {
+            if (strcmp(bson_iter_key(&it), "_id") != 0) {
+                cursor_remove(c->id);
+                reply_error(reply, 2, "BadValue",
+                            "the test server sorts on _id only");
+                return;
+            }
+            c->direction = bson_iter_as_int64(&it) < 0 ? -1 : 1;
+        }
+    }
+    if (doc_of(cmd, "projection", &projection) && !bson_empty(&projection))
+        c->projection = bson_copy(&projection);
+    int64_t limit = int_of(cmd, "limit", 0);
+    c->left = limit > 0 ? limit : -1;
+    int32_t batch_size = (int32_t)int_of(cmd, "batchSize", DEFAULT_BATCH);
+    bson_t batch = BSON_INITIALIZER;
+    find_batch(c, batch_size, &batch);
+    bson_iter_t sb;
+    if (bson_iter_init_find(&sb, cmd, "singleBatch") && bson_iter_as_bool(&sb))
+        c->left = 0;
+    bool done = c->left == 0;
+    char ns[256];
+    ns_of(c, ns, sizeof ns);
+    bson_t cur;
+    BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
+    BSON_APPEND_INT64(&cur, "id", done ? 0 : c->id);
+    BSON_APPEND_UTF8(&cur, "ns", ns);
+    BSON_APPEND_ARRAY(&cur, "firstBatch", &batch);
+    bson_append_document_end(reply, &cur);
+    BSON_APPEND_DOUBLE(reply, "ok", 1);
+    bson_destroy(&batch);
+    if (done)
+        cursor_remove(c->id);
+}
+
+/* ---- aggregate ---- */
+
+static void materialize(struct cursor *c, struct collection *coll)
+{
+    c->docs = calloc(coll ? coll->count + 1 : 1, sizeof *c->docs);
+    for (size_t i = 0; coll && i < coll->count; i++)
+        c->docs[c->count++] = bson_copy(coll->docs[i].bson);
+}
+
+static void keep_only(struct cursor *c, bool (*keep)(const bson_t *, void *),
+                      void *arg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->count; i++)
+        if (keep(c->docs[i], arg))
+            c->docs[n++] = c->docs[i];
+        else
+            bson_destroy(c->docs[i]);
+    c->count = n;
+}
+
+static bool id_matches(const bson_t *doc, void *arg)
+{
+    bson_iter_t it;
+    return bson_iter_init_find(&it, doc, "_id") &&
+           filter_match(arg, bson_iter_value(&it));
+}
+
+/* {$group: {_id: X, field: {$sum: 1 | "$field"}}}: one document. */
+static bool group(struct cursor *c, bson_iter_t *spec)
+{
+    bson_iter_t g, acc, op;
+    if (!bson_iter_recurse(spec, &g))
+        return false;
+    bson_t out = BSON_INITIALIZER;
+    while (bson_iter_next(&g)) {
+        const char *k = bson_iter_key(&g);
+        if (!strcmp(k, "_id")) {
+            bson_append_iter(&out, "_id", 3, &g);
+            continue;
+        }
+        if (!bson_iter_recurse(&g, &acc) || !bson_iter_next(&acc) ||
+            strcmp(bson_iter_key(&acc), "$sum") != 0) {
+            bson_destroy(&out);
+            return false;
+        }
+        int64_t total = 0;
+        for (size_t i = 0; i < c->count; i++) {
+            if (BSON_ITER_HOLDS_UTF8(&acc)) {
+                const char *field = bson_iter_utf8(&acc, NULL) + 1;
+                total += bson_iter_init_find(&op, c->docs[i], field)
+                             ? bson_iter_as_int64(&op)
+                             : 0;
+            } else {
+                total += bson_iter_as_int64(&acc);
+            }
+        }
+        BSON_APPEND_INT64(&out, k, total);
+    }
+    for (size_t i = 0; i < c->count; i++)
+        bson_destroy(c->docs[i]);
+    c->count = 0;
+    c->docs[c->count++] = bson_copy(&out);
+    bson_destroy(&out);
+    return true;
+}
+
+static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
+                      size_t size)
+{
+    const char *name = bson_iter_key(stage);
+    if (!strcmp(name, "$match")) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_t m;
+        bson_iter_document(stage, &len, &data);
+        bson_init_static(&m, data, len);
+        struct id_filter f;
+        if (!filter_parse(&m, &f, err, size))
+            return false;
+        keep_only(c, id_matches, &f);
+        filter_free(&f);
+    } else if (!strcmp(name, "$group")) {
+        bool empty = c->count == 0;
+        if (!group(c, stage)) {
+            snprintf(err, size, "the test server groups with $sum only");
+            return false;
+        }
+        if (empty) { /* no input, no group */
+            bson_destroy(c->docs[0]);
+            c->count = 0;
+        }
+    } else if (!strcmp(name, "$collStats")) {
+        int64_t n = (int64_t)c->count;
+        for (size_t i = 0; i < c->count; i++)
+            bson_destroy(c->docs[i]);
+        bson_t out = BSON_INITIALIZER;
+        BSON_APPEND_UTF8(&out, "ns", c->coll ? c->coll : "");
+        BSON_APPEND_INT64(&out, "count", n);
+        c->docs[0] = bson_copy(&out);
+        c->count = 1;
+        bson_destroy(&out);
+    } else if (!strcmp(name, "$sample")) {
+        bson_iter_t s;
+        int64_t want = bson_iter_recurse(stage, &s) && bson_iter_find(&s, "size")
+                           ? bson_iter_as_int64(&s)
+                           : 0;
+        for (size_t i = c->count; i > 1; i--) { /* Fisher-Yates */
+            size_t j = (size_t)rand() % i;
+            bson_t *t = c->docs[i - 1];
+            c->docs[i - 1] = c->docs[j];
+            c->docs[j] = t;
+        }
+        while ((int64_t)c->count > want && c->count > 0)
+            bson_destroy(c->docs[--c->count]);
+    } else if (!strcmp(name, "$skip") || !strcmp(name, "$limit")) {
+        size_t n = (size_t)bson_iter_as_int64(stage);
+        if (!strcmp(name, "$limit")) {
+            while (c->count > n)
+                bson_destroy(c->docs[--c->count]);
+        } else {
+            size_t k = n < c->count ? n : c->count;
+            for (size_t i = 0; i < k; i++)
+                bson_destroy(c->docs[i]);
+            memmove(c->docs, c->docs + k, (c->count - k) * sizeof *c->docs);
+            c->count -= k;
+        }
+    } else {
+        snprintf(err, size, "the test server does not run the stage '%s'",
+                 name);
+        return false;
+    }
+    return true;
+}
+
+static void list_batch(struct cursor *c, int32_t limit, bson_t *batch)
+{
+    char key[16];
+    int count = 0;
+    size_t bytes = 0;
+    while (c->next < c->count && (limit <= 0 || count < limit)) {
+        const bson_t *d = c->docs[c->next];
+        if (bytes + d->len > REPLY_BYTES_MAX && count > 0)
+            break;
+        snprintf(key, sizeof key, "%d", count++);
+        bson_append_document(batch, key, -1, d);
+        bytes += d->len;
+        c->next++;
+    }
+}
+
+void cmd_aggregate(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    bson_iter_t it, stages;
+    const char *coll = text_of(cmd, "aggregate");
+    if (!bson_iter_init_find(&it, cmd, "pipeline") ||
+        !BSON_ITER_HOLDS_ARRAY(&it) || !bson_iter_recurse(&it, &stages)) {
+        reply_error(reply, 9, "FailedToParse", "aggregate needs a pipeline");
+        return;
+    }
+    bson_iter_t first = stages, stage;
+    if (bson_iter_next(&first) && bson_iter_recurse(&first, &stage) &&
+        bson_iter_next(&stage) && !strcmp(bson_iter_key(&stage), "$changeStream")) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_t spec;
+        bson_iter_document(&stage, &len, &data);
+        bson_init_static(&spec, data, len);
+        open_change_stream(cmd, &spec, &first, db, coll, reply);
+        return;
+    }
+    if (!coll) {
+        reply_error(reply, 73, "InvalidNamespace",
+                    "the test server aggregates over a collection, or opens "
+                    "a $changeStream");
+        return;
+    }
+    struct cursor *c = cursor_new(CURSOR_LIST, db, coll);
+    materialize(c, coll_find(db, coll));
+    char err[256];
+    while (bson_iter_next(&stages)) {
+        if (!bson_iter_recurse(&stages, &stage) || !bson_iter_next(&stage) ||
+            !run_stage(c, &stage, err, sizeof err)) {
+            cursor_remove(c->id);
+            reply_error(reply, 2, "BadValue", "%s", err);
+            return;
+        }
+    }
+    bson_t opts;
+    c->batch = doc_of(cmd, "cursor", &opts)
+                   ? (int32_t)int_of(&opts, "batchSize", DEFAULT_BATCH)
+                   : DEFAULT_BATCH;
+    bson_t batch = BSON_INITIALIZER;
+    list_batch(c, c->batch, &batch);
+    cursor_reply(c, "firstBatch", &batch, reply);
+    bson_destroy(&batch);
+}
+
+void cmd_list_collections(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    (void)cmd;
+    struct cursor *c = cursor_new(CURSOR_LIST, db, "$cmd.listCollections");
+    c->docs = calloc(srv.ncolls + 1, sizeof *c->docs);
+    for (size_t i = 0; i < srv.ncolls; i++) {
+        if (strcmp(srv.colls[i]->db, db) != 0)
+            continue;
+        bson_t d = BSON_INITIALIZER, o, info, idx, key;
+        BSON_APPEND_UTF8(&d, "name", srv.colls[i]->name);
+        BSON_APPEND_UTF8(&d, "type", "collection");
+        BSON_APPEND_DOCUMENT_BEGIN(&d, "options", &o);
+        bson_append_document_end(&d, &o);
+        BSON_APPEND_DOCUMENT_BEGIN(&d, "info", &info);
+        BSON_APPEND_BOOL(&info, "readOnly", false);
+        bson_append_document_end(&d, &info);
+        BSON_APPEND_DOCUMENT_BEGIN(&d, "idIndex", &idx);
+        BSON_APPEND_INT32(&idx, "v", 2);
+        BSON_APPEND_DOCUMENT_BEGIN(&idx, "key", &key);
+        BSON_APPEND_INT32(&key, "_id", 1);
+        bson_append_document_end(&idx, &key);
+        BSON_APPEND_UTF8(&idx, "name", "_id_");
+        bson_append_document_end(&d, &idx);
+        c->docs[c->count++] = bson_copy(&d);
+        bson_destroy(&d);
+    }
+    bson_t batch = BSON_INITIALIZER;
+    list_batch(c, 0, &batch);
+    cursor_reply(c, "firstBatch", &batch, reply);
+    bson_destroy(&batch);
+}
+
+/* ---- getMore, killCursors ---- */
+
+static void wait_for_changes(int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&srv.grew, &srv.lock, &until);
+}
+
+void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    bson_iter_t it;
+    (void)db;
+    if (!bson_iter_init_find(&it, cmd, "getMore") || !BSON_ITER_HOLDS_INT(&it)) {
+        reply_error(reply, 2, "BadValue", "getMore needs a cursor id");
+        return;
+    }
+    int64_t id = bson_iter_as_int64(&it);
+    struct cursor *c = cursor_find(id);
+    if (!c) {
+        reply_error(reply, 43, "CursorNotFound", "cursor id %lld not found",
+                    (long long)id);
+        return;
+    }
+    int32_t limit = (int32_t)int_of(cmd, "batchSize", c->batch);
+    bson_t batch = BSON_INITIALIZER;
+    if (c->kind == CURSOR_FIND) {
+        find_batch(c, limit, &batch);
+        char ns[256];
+        ns_of(c, ns, sizeof ns);
+        bool done = c->left == 0;
+        bson_t cur;
+        BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
+        BSON_APPEND_INT64(&cur, "id", done ? 0 : c->id);
+        BSON_APPEND_UTF8(&cur, "ns", ns);
+        BSON_APPEND_ARRAY(&cur, "nextBatch", &batch);
+        bson_append_document_end(reply, &cur);
+        BSON_APPEND_DOUBLE(reply, "ok", 1);
+        if (done)
+            cursor_remove(c->id);
+    } else if (c->kind == CURSOR_LIST) {
+        list_batch(c, limit, &batch);
+        cursor_reply(c, "nextBatch", &batch, reply);
+    } else {
+        int64_t wait = int_of(cmd, "maxTimeMS", int_of(cmd, "maxAwaitTimeMS", 1000));
+        int count = 0;
+        bool ok = change_batch(c, limit, &batch, reply, &count);
+        if (ok && count == 0 && wait > 0 && !srv.stopping) {
+            wait_for_changes(wait);
+            c = cursor_find(id); /* killed meanwhile? */
+            if (c)
+                ok = change_batch(c, limit, &batch, reply, &count);
+        }
+        if (!c)
+            reply_error(reply, 43, "CursorNotFound", "cursor id %lld was "
+                                                     "killed",
+                        (long long)id);
+        else if (ok)
+            cursor_reply(c, "nextBatch", &batch, reply);
+        else
+            cursor_remove(c->id);
+    }
+    bson_destroy(&batch);
+}
+
+void cmd_kill_cursors(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    (void)db;
+    bson_iter_t it, ids;
+    bson_t killed = BSON_INITIALIZER, missing = BSON_INITIALIZER, empty = BSON_INITIALIZER;
+    int nk = 0, nm = 0;
+    char key[16];
+    if (bson_iter_init_find(&it, cmd, "cursors") && bson_iter_recurse(&it, &ids))
+        while (bson_iter_next(&ids)) {
+            int64_t id = bson_iter_as_int64(&ids);
+            if (cursor_find(id)) {
+                cursor_remove(id);
+                snprintf(key, sizeof key, "%d", nk++);
+                BSON_APPEND_INT64(&killed, key, id);
+            } else {
+                snprintf(key, sizeof key, "%d", nm++);
+                BSON_APPEND_INT64(&missing, key, id);
+            }
+        }
+    BSON_APPEND_ARRAY(reply, "cursorsKilled", &killed);
+    BSON_APPEND_ARRAY(reply, "cursorsNotFound", &missing);
+    BSON_APPEND_ARRAY(reply, "cursorsAlive", &empty);
+    BSON_APPEND_ARRAY(reply, "cursorsUnknown", &empty);
+    BSON_APPEND_DOUBLE(reply, "ok", 1);
+    bson_destroy(&killed);
+    bson_destroy(&missing);
+    bson_destroy(&empty);
+}

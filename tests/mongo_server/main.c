@@ -1,0 +1,147 @@
+/* main.c: mongo_test_server [--port N] [--oplog-size N]
+ *                            [--seed DB.COLL=FILE.jsonl]...
+ *                            [--generate DB.COLL=COUNT[:SIZE[:IDTYPE]]]...
+ * Starts the test server on 127.0.0.1, prints "listening on
+ * 127.0.0.1:PORT" once it accepts connections, and stops cleanly on
+ * SIGTERM or SIGINT. See README.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+#include "server.h"
+
+struct server srv = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .grew = PTHREAD_COND_INITIALIZER,
+    .log_max = 100000,
+    .next_seq = 1,
+    .lost_before = 1,
+    .next_cursor_id = 1000,
+};
+
+static int usage(const char *why)
+{
+    fprintf(stderr,
+            "mongo_test_server: %s\n"
+            "usage: mongo_test_server [--port N] [--oplog-size N] "
+            "[--seed DB.COLL=FILE.jsonl]... [--generate "
+            "DB.COLL=COUNT[:SIZE[:objectId|int|string]]]...\n",
+            why);
+    return 2;
+}
+
+/* "db.coll=rest" into its parts; false when malformed. */
+static bool split_target(char *arg, char **db, char **coll, char **rest)
+{
+    char *eq = strchr(arg, '=');
+    char *dot = strchr(arg, '.');
+    if (!eq || !dot || dot > eq)
+        return false;
+    *dot = '\0';
+    *eq = '\0';
+    *db = arg;
+    *coll = dot + 1;
+    *rest = eq + 1;
+    return **db && **coll && **rest;
+}
+
+static int seed(char *arg)
+{
+    char *db, *coll, *path;
+    if (!split_target(arg, &db, &coll, &path))
+        return usage("--seed takes DB.COLL=FILE.jsonl");
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "mongo_test_server: cannot read %s\n", path);
+        return 1;
+    }
+    struct collection *c = coll_get(db, coll);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long lineno = 0;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        if (strspn(line, " \t\r\n") == (size_t)n)
+            continue;
+        bson_t doc;
+        bson_error_t err;
+        if (!bson_init_from_json(&doc, line, n, &err)) {
+            fprintf(stderr, "mongo_test_server: %s:%ld: %s\n", path, lineno,
+                    err.message);
+            return 1;
+        }
+        bson_t *owned = bson_new();
+        bson_iter_t it;
+        if (!bson_iter_init_find(&it, &doc, "_id")) {
+            bson_oid_t oid;
+            bson_oid_init(&oid, NULL);
+            BSON_APPEND_OID(owned, "_id", &oid);
+        }
+        bson_concat(owned, &doc);
+        bson_destroy(&doc);
+        if (!coll_insert(c, owned)) {
+            fprintf(stderr, "mongo_test_server: %s:%ld: duplicate _id\n", path,
+                    lineno);
+            return 1;
+        }
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
+static int generate_arg(char *arg)
+{
+    char *db, *coll, *spec;
+    if (!split_target(arg, &db, &coll, &spec))
+        return usage("--generate takes DB.COLL=COUNT[:SIZE[:IDTYPE]]");
+    long long count = strtoll(spec, &spec, 10), size = 100;
+    const char *type = "objectId";
+    if (*spec == ':')
+        size = strtoll(spec + 1, &spec, 10);
+    if (*spec == ':')
+        type = spec + 1;
+    bool known = !strcmp(type, "objectId") || !strcmp(type, "int") ||
+                 !strcmp(type, "string");
+    if (count < 0 || size < 0 || !known)
+        return usage("--generate: bad COUNT, SIZE or IDTYPE");
+    generate(db, coll, count, size, type, 0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int port = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (i + 1 >= argc)
+            return usage("an option lacks its value");
+        int rc = 0;
+        if (!strcmp(a, "--port"))
+            port = atoi(argv[++i]);
+        else if (!strcmp(a, "--oplog-size"))
+            srv.log_max = (size_t)atoll(argv[++i]);
+        else if (!strcmp(a, "--seed"))
+            rc = seed(argv[++i]);
+        else if (!strcmp(a, "--generate"))
+            rc = generate_arg(argv[++i]);
+        else
+            return usage("unknown option");
+        if (rc)
+            return rc;
+    }
+    if (srv.log_max < 1)
+        srv.log_max = 1;
+    int listener = net_listen(port, &srv.port);
+    if (listener < 0) {
+        fprintf(stderr, "mongo_test_server: cannot listen on 127.0.0.1:%d\n",
+                port);
+        return 1;
+    }
+    printf("listening on 127.0.0.1:%d\n", srv.port);
+    fflush(stdout);
+    net_serve(listener);
+    return 0;
+}

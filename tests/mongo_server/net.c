@@ -1,0 +1,322 @@
+/* net.c: the wire protocol: the listener, a thread per connection, and
+ * the messages: OP_MSG (kind 0 body, kind 1 document sequences, the
+ * checksum and moreToCome flags) and the legacy OP_QUERY with its
+ * OP_REPLY, which drivers use for the first handshake. Every command goes
+ * to command_run. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "server.h"
+
+#define OP_REPLY 1
+#define OP_QUERY 2004
+#define OP_MSG 2013
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static int *conns;
+static size_t nconns, conns_cap;
+static int32_t next_request_id = 1;
+
+static void conn_add(int fd)
+{
+    pthread_mutex_lock(&conns_lock);
+    if (nconns == conns_cap) {
+        conns_cap = conns_cap ? conns_cap * 2 : 16;
+        conns = realloc(conns, conns_cap * sizeof *conns);
+    }
+    conns[nconns++] = fd;
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static void conn_remove(int fd)
+{
+    pthread_mutex_lock(&conns_lock);
+    for (size_t i = 0; i < nconns; i++)
+        if (conns[i] == fd) {
+            conns[i] = conns[--nconns];
+            break;
+        }
+    pthread_mutex_unlock(&conns_lock);
+}
+
+void net_close_all(void)
+{
+    pthread_mutex_lock(&conns_lock);
+    for (size_t i = 0; i < nconns; i++)
+        shutdown(conns[i], SHUT_RDWR);
+    pthread_mutex_unlock(&conns_lock);
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n) {
+        ssize_t got = read(fd, p, n);
+        if (got <= 0) {
+            if (got < 0 && errno == EINTR)
+                continue;
+            return false;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return true;
+}
+
+static bool write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t put = send(fd, p, n, MSG_NOSIGNAL);
+        if (put <= 0) {
+            if (put < 0 && errno == EINTR)
+                continue;
+            return false;
+        }
+        p += put;
+        n -= (size_t)put;
+    }
+    return true;
+}
+
+static int32_t le32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                     (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+}
+
+static void put32(uint8_t *p, int32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)((uint32_t)v >> (8 * i));
+}
+
+static bool send_msg(int fd, int32_t response_to, const bson_t *doc)
+{
+    uint8_t head[21];
+    int32_t len = 21 + (int32_t)doc->len;
+    put32(head, len);
+    put32(head + 4, __atomic_fetch_add(&next_request_id, 1, __ATOMIC_RELAXED));
+    put32(head + 8, response_to);
+    put32(head + 12, OP_MSG);
+    put32(head + 16, 0); /* flags */
+    head[20] = 0;        /* kind 0 */
+    return write_all(fd, head, sizeof head) &&
+           write_all(fd, bson_get_data(doc), doc->len);
+}
+
+static bool send_reply(int fd, int32_t response_to, const bson_t *doc)
+{
+    uint8_t head[36] = {0};
+    put32(head, 36 + (int32_t)doc->len);
+    put32(head + 4, __atomic_fetch_add(&next_request_id, 1, __ATOMIC_RELAXED));
+    put32(head + 8, response_to);
+    put32(head + 12, OP_REPLY);
+    /* responseFlags 0, cursorID 0, startingFrom 0 */
+    put32(head + 32, 1); /* numberReturned */
+    return write_all(fd, head, sizeof head) &&
+           write_all(fd, bson_get_data(doc), doc->len);
+}
+
+/* An OP_MSG into one command: the body, with each document sequence
+ * appended as an array under its identifier. */
+static bool parse_msg(const uint8_t *body, size_t len, bson_t *cmd,
+                      bool *more_to_come)
+{
+    if (len < 5)
+        return false;
+    uint32_t flags = (uint32_t)le32(body);
+    *more_to_come = flags & 2;
+    size_t end = len - ((flags & 1) ? 4 : 0);
+    size_t at = 4;
+    bool have_body = false;
+    bson_t seqs = BSON_INITIALIZER;
+    while (at < end) {
+        uint8_t kind = body[at++];
+        if (kind == 0) {
+            if (at + 4 > end)
+                break;
+            int32_t n = le32(body + at);
+            bson_t b;
+            if (n < 5 || at + (size_t)n > end ||
+                !bson_init_static(&b, body + at, (size_t)n))
+                break;
+            bson_copy_to(&b, cmd);
+            have_body = true;
+            at += (size_t)n;
+        } else if (kind == 1) {
+            if (at + 4 > end)
+                break;
+            int32_t size = le32(body + at);
+            size_t stop = at + (size_t)size;
+            if (size < 5 || stop > end)
+                break;
+            const char *id = (const char *)body + at + 4;
+            size_t idlen = strnlen(id, stop - at - 4);
+            size_t p = at + 4 + idlen + 1;
+            bson_t arr;
+            char key[16];
+            int k = 0;
+            bson_append_array_begin(&seqs, id, (int)idlen, &arr);
+            while (p + 4 <= stop) {
+                int32_t n = le32(body + p);
+                bson_t d;
+                if (n < 5 || p + (size_t)n > stop ||
+                    !bson_init_static(&d, body + p, (size_t)n))
+                    break;
+                snprintf(key, sizeof key, "%d", k++);
+                bson_append_document(&arr, key, -1, &d);
+                p += (size_t)n;
+            }
+            bson_append_array_end(&seqs, &arr);
+            at = stop;
+        } else {
+            break;
+        }
+    }
+    if (have_body)
+        bson_concat(cmd, &seqs);
+    bson_destroy(&seqs);
+    return have_body && at >= end;
+}
+
+/* An OP_QUERY on "db.$cmd" into a command with $db. */
+static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
+{
+    if (len < 4)
+        return false;
+    const char *ns = (const char *)body + 4;
+    size_t nslen = strnlen(ns, len - 4);
+    size_t at = 4 + nslen + 1 + 8;
+    if (at + 5 > len)
+        return false;
+    int32_t n = le32(body + at);
+    bson_t q, inner;
+    if (n < 5 || at + (size_t)n > len || !bson_init_static(&q, body + at, (size_t)n))
+        return false;
+    bson_iter_t it;
+    uint32_t qlen;
+    const uint8_t *qdata;
+    if (bson_iter_init_find(&it, &q, "$query") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+        bson_iter_document(&it, &qlen, &qdata);
+        bson_init_static(&inner, qdata, qlen);
+        bson_copy_to(&inner, cmd);
+    } else {
+        bson_copy_to(&q, cmd);
+    }
+    const char *dot = memchr(ns, '.', nslen);
+    char db[128];
+    snprintf(db, sizeof db, "%.*s", (int)(dot ? dot - ns : (ptrdiff_t)nslen), ns);
+    if (!bson_has_field(cmd, "$db"))
+        BSON_APPEND_UTF8(cmd, "$db", db);
+    return true;
+}
+
+static void *serve(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    int64_t generation = srv.faults.close_generation;
+    conn_add(fd);
+    for (;;) {
+        uint8_t head[16];
+        if (!read_all(fd, head, sizeof head))
+            break;
+        int32_t len = le32(head), request_id = le32(head + 4);
+        int32_t opcode = le32(head + 12);
+        if (len < 16 || len > MAX_MESSAGE_SIZE)
+            break;
+        size_t n = (size_t)len - 16;
+        uint8_t *body = malloc(n ? n : 1);
+        if (!read_all(fd, body, n)) {
+            free(body);
+            break;
+        }
+        bson_t cmd, reply = BSON_INITIALIZER;
+        bool more = false, parsed;
+        bson_init(&cmd);
+        parsed = opcode == OP_MSG     ? parse_msg(body, n, &cmd, &more)
+                 : opcode == OP_QUERY ? parse_query(body, n, &cmd)
+                                      : false;
+        free(body);
+        bool keep = parsed && command_run(&cmd, &reply);
+        bool sent = keep && (more || (opcode == OP_MSG
+                                          ? send_msg(fd, request_id, &reply)
+                                          : send_reply(fd, request_id, &reply)));
+        bson_destroy(&cmd);
+        bson_destroy(&reply);
+        if (!sent)
+            break;
+        if (srv.faults.close_generation != generation) {
+            net_close_all();
+            break;
+        }
+    }
+    conn_remove(fd);
+    close(fd);
+    return NULL;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+int net_listen(int port, int *bound)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
+        close(fd);
+        return -1;
+    }
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *bound = ntohs(a.sin_port);
+    return fd;
+}
+
+void net_serve(int listener)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    while (!stop_requested) {
+        struct pollfd p = {listener, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        int c = accept(listener, NULL, NULL);
+        if (c < 0)
+            continue;
+        int one = 1;
+        setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+        pthread_t t;
+        if (pthread_create(&t, NULL, serve, (void *)(intptr_t)c) == 0)
+            pthread_detach(t);
+        else
+            close(c);
+    }
+    close(listener);
+    pthread_mutex_lock(&srv.lock);
+    srv.stopping = true;
+    pthread_cond_broadcast(&srv.grew);
+    pthread_mutex_unlock(&srv.lock);
+    net_close_all();
+}
