@@ -197,9 +197,9 @@ static void write_error(struct write_result *r, int index, int code,
 static void write_reply(struct write_result *r, bool with_modified,
                         bson_t *reply)
 {
-    BSON_APPEND_INT64(reply, "n", r->n);
+    BSON_APPEND_INT32(reply, "n", (int32_t)r->n); /* drivers read int32 */
     if (with_modified)
-        BSON_APPEND_INT64(reply, "nModified", r->modified);
+        BSON_APPEND_INT32(reply, "nModified", (int32_t)r->modified);
     if (r->nupserted)
         BSON_APPEND_ARRAY(reply, "upserted", &r->upserted);
     if (r->nerrors)

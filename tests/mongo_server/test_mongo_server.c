@@ -1,0 +1,551 @@
+/* test_mongo_server.c: the test server driven by libmongoc as an
+ * application drives MongoDB: the handshake and server commands, writes
+ * (with document sequences), finds with filters, sorts, limits, batches
+ * and projections, counts, $sample, listings, change streams (every
+ * change type, updateLookup, resuming from a token with a new client,
+ * startAtOperationTime, database streams with $match, drop and rename
+ * with invalidate), injected faults, seeding, generation, and a clean
+ * stop on SIGTERM. */
+#include <mongoc/mongoc.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../test.h"
+
+static pid_t server_pid;
+static char uri_text[256];
+
+static void start_server(const char *extra1, const char *extra2)
+{
+    int out[2];
+    CHECK(pipe(out) == 0);
+    server_pid = fork();
+    if (server_pid == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        execl(MONGO_SERVER, MONGO_SERVER, "--port", "0", "--oplog-size", "1000",
+              extra1 ? extra1 : NULL, extra2, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    FILE *f = fdopen(out[0], "r");
+    char line[128] = "";
+    int port = 0;
+    if (fgets(line, sizeof line, f))
+        sscanf(line, "listening on 127.0.0.1:%d", &port);
+    CHECK(port > 0);
+    snprintf(uri_text, sizeof uri_text,
+             "mongodb://127.0.0.1:%d/?replicaSet=rs0&serverSelectionTimeoutMS="
+             "5000&heartbeatFrequencyMS=500",
+             port);
+    fclose(f);
+}
+
+static int stop_server(void)
+{
+    int status = -1;
+    kill(server_pid, SIGTERM);
+    waitpid(server_pid, &status, 0);
+    return status;
+}
+
+static mongoc_client_t *client(void)
+{
+    mongoc_client_t *c = mongoc_client_new(uri_text);
+    mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
+    return c;
+}
+
+#define OK(expr)                                                              \
+    do {                                                                      \
+        bson_error_t e_;                                                      \
+        bson_error_t *err_ = &e_;                                             \
+        (void)err_;                                                           \
+        if (!(expr)) {                                                        \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr,     \
+                    e_.message);                                              \
+            test_failures++;                                                  \
+        }                                                                     \
+    } while (0)
+#define ERR err_
+
+static bson_t *json(const char *text)
+{
+    bson_error_t e;
+    bson_t *b = bson_new_from_json((const uint8_t *)text, -1, &e);
+    if (!b)
+        fprintf(stderr, "bad test JSON %s: %s\n", text, e.message);
+    return b;
+}
+
+/* The _ids (as int64) a cursor yields, as "1,2,3". */
+static char *ids_of(mongoc_cursor_t *cur)
+{
+    static char out[4096];
+    const bson_t *doc;
+    size_t used = 0;
+    out[0] = '\0';
+    while (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        if (bson_iter_init_find(&it, doc, "_id"))
+            used += (size_t)snprintf(out + used, sizeof out - used, "%s%lld",
+                                     used ? "," : "",
+                                     (long long)bson_iter_as_int64(&it));
+    }
+    bson_error_t e;
+    if (mongoc_cursor_error(cur, &e))
+        snprintf(out, sizeof out, "error: %s", e.message);
+    mongoc_cursor_destroy(cur);
+    return out;
+}
+
+static void handshake_and_server_commands(void)
+{
+    mongoc_client_t *c = client();
+    bson_t reply;
+    bson_t *cmd = json("{\"ping\": 1}");
+    OK(mongoc_client_command_simple(c, "admin", cmd, NULL, &reply, ERR));
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    mongoc_server_description_t *sd =
+        mongoc_client_select_server(c, true, NULL, NULL);
+    CHECK(sd != NULL);
+    if (sd) {
+        CHECK_STR(mongoc_server_description_type(sd), "RSPrimary");
+        mongoc_server_description_destroy(sd);
+    }
+    cmd = json("{\"buildInfo\": 1}");
+    OK(mongoc_client_command_simple(c, "admin", cmd, NULL, &reply, ERR));
+    bson_iter_t it;
+    CHECK(bson_iter_init_find(&it, &reply, "sluiceTestServer"));
+    CHECK(bson_iter_init_find(&it, &reply, "operationTime"));
+    CHECK(bson_iter_init_find(&it, &reply, "$clusterTime"));
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    cmd = json("{\"noSuchCommand\": 1}");
+    CHECK(!mongoc_client_command_simple(c, "admin", cmd, NULL, &reply, NULL));
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    mongoc_client_destroy(c);
+}
+
+static void writes_and_finds(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "shop", "orders");
+    bson_t *docs[20];
+    for (int i = 0; i < 20; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "{\"_id\": %d, \"n\": %d, \"s\": \"x\"}", i, i);
+        docs[i] = json(text);
+    }
+    OK(mongoc_collection_insert_many(coll, (const bson_t **)docs, 20, NULL,
+                                     NULL, ERR));
+    for (int i = 0; i < 20; i++)
+        bson_destroy(docs[i]);
+    bson_t *dup = json("{\"_id\": 3}");
+    CHECK(!mongoc_collection_insert_one(coll, dup, NULL, NULL, NULL));
+    bson_destroy(dup);
+    bson_t *oid_doc = json("{\"no_id\": true}");
+    mongoc_collection_t *other = mongoc_client_get_collection(c, "shop", "other");
+    OK(mongoc_collection_insert_one(other, oid_doc, NULL, NULL, ERR));
+    bson_destroy(oid_doc);
+
+    bson_t *f = json("{\"_id\": {\"$gte\": 5, \"$lt\": 9}}");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, NULL, NULL)),
+              "5,6,7,8");
+    bson_destroy(f);
+    f = json("{\"_id\": {\"$in\": [2, 17, 99]}}");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, NULL, NULL)),
+              "2,17");
+    bson_destroy(f);
+    f = json("{\"_id\": 4}");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, NULL, NULL)), "4");
+    bson_destroy(f);
+    f = json("{\"_id\": {\"$gt\": 14}}");
+    bson_t *o = json("{\"sort\": {\"_id\": -1}, \"limit\": 3}");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, o, NULL)),
+              "19,18,17");
+    bson_destroy(o);
+    bson_destroy(f);
+    /* small batches: several getMores */
+    f = json("{}");
+    o = json("{\"batchSize\": 3}");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, o, NULL)),
+              "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19");
+    bson_destroy(o);
+    /* projection */
+    o = json("{\"projection\": {\"n\": 1, \"_id\": 0}, \"limit\": 1}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, f, o, NULL);
+    const bson_t *doc;
+    CHECK(mongoc_cursor_next(cur, &doc));
+    if (doc) {
+        char *text = bson_as_relaxed_extended_json(doc, NULL);
+        CHECK_STR(text, "{ \"n\" : 0 }");
+        bson_free(text);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(o);
+    /* a cursor given up early: killCursors */
+    o = json("{\"batchSize\": 2}");
+    cur = mongoc_collection_find_with_opts(coll, f, o, NULL);
+    CHECK(mongoc_cursor_next(cur, &doc));
+    mongoc_cursor_destroy(cur);
+    bson_destroy(o);
+    /* a filter the server does not do is an error, not a wrong answer */
+    bson_t *bad = json("{\"n\": 3}");
+    cur = mongoc_collection_find_with_opts(coll, bad, NULL, NULL);
+    CHECK(!mongoc_cursor_next(cur, &doc));
+    bson_error_t e;
+    CHECK(mongoc_cursor_error(cur, &e));
+    CHECK_CONTAINS(e.message, "filters on _id only");
+    mongoc_cursor_destroy(cur);
+    bson_destroy(bad);
+
+    /* updates */
+    bson_t *sel = json("{\"_id\": 1}"), *upd = json("{\"$set\": {\"s\": \"y\", \"t\": 1}, \"$inc\": {\"n\": 10}, \"$unset\": {\"zz\": \"\"}}");
+    OK(mongoc_collection_update_one(coll, sel, upd, NULL, NULL, ERR));
+    bson_destroy(upd);
+    upd = json("{\"only\": \"this\"}");
+    bson_t *sel2 = json("{\"_id\": 2}");
+    OK(mongoc_collection_replace_one(coll, sel2, upd, NULL, NULL, ERR));
+    bson_destroy(upd);
+    bson_t *sel3 = json("{\"_id\": 100}");
+    upd = json("{\"$set\": {\"new\": true}}");
+    bson_t *uopt = json("{\"upsert\": true}"), reply;
+    OK(mongoc_collection_update_one(coll, sel3, upd, uopt, &reply, ERR));
+    bson_iter_t it;
+    CHECK(bson_iter_init_find(&it, &reply, "upsertedId") &&
+          bson_iter_as_int64(&it) == 100);
+    bson_destroy(&reply);
+    bson_destroy(uopt);
+    bson_destroy(upd);
+    cur = mongoc_collection_find_with_opts(coll, sel, NULL, NULL);
+    CHECK(mongoc_cursor_next(cur, &doc));
+    if (doc) {
+        char *text = bson_as_relaxed_extended_json(doc, NULL);
+        CHECK_STR(text, "{ \"_id\" : 1, \"n\" : 11, \"s\" : \"y\", \"t\" : 1 }");
+        bson_free(text);
+    }
+    mongoc_cursor_destroy(cur);
+    cur = mongoc_collection_find_with_opts(coll, sel2, NULL, NULL);
+    CHECK(mongoc_cursor_next(cur, &doc));
+    if (doc) {
+        char *text = bson_as_relaxed_extended_json(doc, NULL);
+        CHECK_STR(text, "{ \"_id\" : 2, \"only\" : \"this\" }");
+        bson_free(text);
+    }
+    mongoc_cursor_destroy(cur);
+    /* deletes */
+    OK(mongoc_collection_delete_one(coll, sel3, NULL, NULL, ERR));
+    bson_t *many = json("{\"_id\": {\"$gte\": 15}}");
+    OK(mongoc_collection_delete_many(coll, many, NULL, &reply, ERR));
+    CHECK(bson_iter_init_find(&it, &reply, "deletedCount") &&
+          bson_iter_as_int64(&it) == 5);
+    bson_destroy(&reply);
+    /* counts */
+    CHECK(mongoc_collection_count_documents(coll, f, NULL, NULL, NULL, NULL) == 15);
+    bson_t *range = json("{\"_id\": {\"$lt\": 5}}");
+    CHECK(mongoc_collection_count_documents(coll, range, NULL, NULL, NULL, NULL) == 5);
+    CHECK(mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, NULL) == 15);
+    /* $sample after $match */
+    bson_t *pipeline = json("{\"pipeline\": [{\"$match\": {\"_id\": {\"$lt\": 10}}}, "
+                            "{\"$sample\": {\"size\": 4}}]}");
+    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    int sampled = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        CHECK(bson_iter_init_find(&it, doc, "_id") && bson_iter_as_int64(&it) < 10);
+        sampled++;
+    }
+    CHECK(sampled == 4);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(pipeline);
+    /* listings */
+    mongoc_database_t *db = mongoc_client_get_database(c, "shop");
+    char **names = mongoc_database_get_collection_names_with_opts(db, NULL, NULL);
+    int found = 0;
+    for (char **n = names; n && *n; n++)
+        found += !strcmp(*n, "orders") || !strcmp(*n, "other");
+    CHECK(found == 2);
+    bson_strfreev(names);
+    names = mongoc_client_get_database_names_with_opts(c, NULL, NULL);
+    found = 0;
+    for (char **n = names; n && *n; n++)
+        found += !strcmp(*n, "shop");
+    CHECK(found == 1);
+    bson_strfreev(names);
+    mongoc_database_destroy(db);
+    bson_destroy(range);
+    bson_destroy(many);
+    bson_destroy(sel);
+    bson_destroy(sel2);
+    bson_destroy(sel3);
+    bson_destroy(f);
+    mongoc_collection_destroy(other);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
+/* The next change event of a stream, waiting up to ~3 s. */
+static bool next_change(mongoc_change_stream_t *s, const bson_t **doc)
+{
+    for (int i = 0; i < 10; i++)
+        if (mongoc_change_stream_next(s, doc))
+            return true;
+    return false;
+}
+
+static const char *field(const bson_t *doc, const char *path)
+{
+    static char out[256];
+    bson_iter_t it, f;
+    out[0] = '\0';
+    if (bson_iter_init(&it, doc) && bson_iter_find_descendant(&it, path, &f)) {
+        if (BSON_ITER_HOLDS_UTF8(&f))
+            snprintf(out, sizeof out, "%s", bson_iter_utf8(&f, NULL));
+        else if (BSON_ITER_HOLDS_NUMBER(&f))
+            snprintf(out, sizeof out, "%lld", (long long)bson_iter_as_int64(&f));
+        else if (BSON_ITER_HOLDS_NULL(&f))
+            snprintf(out, sizeof out, "null");
+        else
+            snprintf(out, sizeof out, "present");
+    }
+    return out;
+}
+
+static void change_streams(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "cs", "items");
+    bson_t *empty = json("{}"), *opts = json("{\"fullDocument\": \"updateLookup\", \"maxAwaitTimeMS\": 300}");
+    mongoc_change_stream_t *s = mongoc_collection_watch(coll, empty, opts);
+    const bson_t *doc;
+    bson_error_t e;
+    CHECK(!mongoc_change_stream_error_document(s, &e, NULL));
+    bson_t *d = json("{\"_id\": 1, \"v\": 1}");
+    OK(mongoc_collection_insert_one(coll, d, NULL, NULL, ERR));
+    bson_t *sel = json("{\"_id\": 1}"), *upd = json("{\"$set\": {\"v\": 2}}");
+    OK(mongoc_collection_update_one(coll, sel, upd, NULL, NULL, ERR));
+    bson_t *rep = json("{\"v\": 3}");
+    OK(mongoc_collection_replace_one(coll, sel, rep, NULL, NULL, ERR));
+    OK(mongoc_collection_delete_one(coll, sel, NULL, NULL, ERR));
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "insert");
+    CHECK_STR(field(doc, "fullDocument.v"), "1");
+    CHECK_STR(field(doc, "ns.coll"), "items");
+    CHECK_STR(field(doc, "documentKey._id"), "1");
+    CHECK_STR(field(doc, "clusterTime"), "present");
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "update");
+    CHECK_STR(field(doc, "updateDescription.updatedFields.v"), "2");
+    CHECK_STR(field(doc, "fullDocument"), "null"); /* looked up: deleted since */
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "replace");
+    CHECK_STR(field(doc, "fullDocument.v"), "3");
+    /* a resume token, for a new client after this one goes */
+    bson_t *token = bson_copy(mongoc_change_stream_get_resume_token(s));
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "delete");
+    mongoc_change_stream_destroy(s);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+
+    c = client();
+    coll = mongoc_client_get_collection(c, "cs", "items");
+    bson_t resume = BSON_INITIALIZER;
+    BSON_APPEND_DOCUMENT(&resume, "resumeAfter", token);
+    s = mongoc_collection_watch(coll, empty, &resume);
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "delete");
+    mongoc_change_stream_destroy(s);
+    bson_destroy(&resume);
+
+    /* a database stream with $match on ns.coll and operationType */
+    mongoc_database_t *db = mongoc_client_get_database(c, "cs");
+    bson_t *pipe = json("{\"pipeline\": [{\"$match\": {\"ns.coll\": {\"$in\": [\"a\", \"b\"]}, "
+                        "\"operationType\": \"insert\"}}]}");
+    bson_t *wait = json("{\"maxAwaitTimeMS\": 300}");
+    s = mongoc_database_watch(db, pipe, wait);
+    mongoc_collection_t *a = mongoc_client_get_collection(c, "cs", "a");
+    mongoc_collection_t *b = mongoc_client_get_collection(c, "cs", "b");
+    mongoc_collection_t *z = mongoc_client_get_collection(c, "cs", "z");
+    bson_t *one = json("{\"_id\": 1}");
+    OK(mongoc_collection_insert_one(z, one, NULL, NULL, ERR));
+    OK(mongoc_collection_insert_one(a, one, NULL, NULL, ERR));
+    OK(mongoc_collection_delete_one(a, one, NULL, NULL, ERR));
+    OK(mongoc_collection_insert_one(b, one, NULL, NULL, ERR));
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "ns.coll"), "a");
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "ns.coll"), "b");
+    CHECK_STR(field(doc, "operationType"), "insert");
+    mongoc_change_stream_destroy(s);
+
+    /* drop and rename end a collection stream with invalidate */
+    s = mongoc_collection_watch(a, empty, wait);
+    OK(mongoc_collection_rename(a, "cs", "a2", false, ERR));
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "rename");
+    CHECK_STR(field(doc, "to.coll"), "a2");
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "invalidate");
+    mongoc_change_stream_destroy(s);
+    s = mongoc_collection_watch(b, empty, wait);
+    OK(mongoc_collection_drop(b, ERR));
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "drop");
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "operationType"), "invalidate");
+    mongoc_change_stream_destroy(s);
+
+    /* startAtOperationTime: from a cluster time on */
+    bson_t reply;
+    bson_t *ping = json("{\"ping\": 1}");
+    OK(mongoc_client_command_simple(c, "admin", ping, NULL, &reply, ERR));
+    bson_iter_t it;
+    uint32_t t = 0, i = 0;
+    if (bson_iter_init_find(&it, &reply, "operationTime"))
+        bson_iter_timestamp(&it, &t, &i);
+    bson_destroy(&reply);
+    bson_t *two = json("{\"_id\": 2}");
+    OK(mongoc_collection_insert_one(z, two, NULL, NULL, ERR));
+    bson_t at = BSON_INITIALIZER;
+    BSON_APPEND_TIMESTAMP(&at, "startAtOperationTime", t, i + 1);
+    s = mongoc_collection_watch(z, empty, &at);
+    CHECK(next_change(s, &doc));
+    CHECK_STR(field(doc, "documentKey._id"), "2");
+    mongoc_change_stream_destroy(s);
+    bson_destroy(&at);
+
+    /* history lost: error 286 */
+    bson_t *truncate = json("{\"sluiceFault\": \"truncateOplog\"}");
+    OK(mongoc_client_command_simple(c, "admin", truncate, NULL, NULL, ERR));
+    resume = (bson_t)BSON_INITIALIZER;
+    BSON_APPEND_DOCUMENT(&resume, "resumeAfter", token);
+    s = mongoc_collection_watch(coll, empty, &resume);
+    CHECK(!mongoc_change_stream_next(s, &doc));
+    const bson_t *err_doc;
+    CHECK(mongoc_change_stream_error_document(s, &e, &err_doc));
+    CHECK(e.code == 286);
+    CHECK_CONTAINS(e.message, "no longer be in the oplog");
+    mongoc_change_stream_destroy(s);
+    bson_destroy(&resume);
+
+    bson_destroy(truncate);
+    bson_destroy(two);
+    bson_destroy(ping);
+    bson_destroy(one);
+    bson_destroy(wait);
+    bson_destroy(pipe);
+    mongoc_collection_destroy(a);
+    mongoc_collection_destroy(b);
+    mongoc_collection_destroy(z);
+    mongoc_database_destroy(db);
+    bson_destroy(token);
+    bson_destroy(rep);
+    bson_destroy(upd);
+    bson_destroy(sel);
+    bson_destroy(d);
+    bson_destroy(opts);
+    bson_destroy(empty);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
+static void faults_and_generation(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "gen", "docs");
+    bson_t *gen = json("{\"sluiceGenerate\": \"docs\", \"count\": 10000, \"size\": 200, \"idType\": \"int\"}");
+    OK(mongoc_client_command_simple(c, "gen", gen, NULL, NULL, ERR));
+    bson_t *all = json("{}");
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10000);
+    /* a retryable error: libmongoc retries the read once */
+    bson_t *fail = json("{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"retryable\"}");
+    OK(mongoc_client_command_simple(c, "admin", fail, NULL, NULL, ERR));
+    bson_t *range = json("{\"_id\": {\"$lt\": 3}}");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, range, NULL, NULL)), "0,1,2");
+    /* a network error on a write: retried too */
+    bson_t *net = json("{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"network\"}");
+    OK(mongoc_client_command_simple(c, "admin", net, NULL, NULL, ERR));
+    bson_t *doc = json("{\"_id\": -1}");
+    OK(mongoc_collection_insert_one(coll, doc, NULL, NULL, ERR));
+    /* two failures in a row: the caller sees the error */
+    bson_t *two = json("{\"sluiceFault\": \"failCommands\", \"count\": 2, \"mode\": \"retryable\"}");
+    OK(mongoc_client_command_simple(c, "admin", two, NULL, NULL, ERR));
+    bson_error_t e;
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, &e) < 0);
+    /* latency */
+    bson_t *slow = json("{\"sluiceFault\": \"latency\", \"ms\": 300}");
+    OK(mongoc_client_command_simple(c, "admin", slow, NULL, NULL, ERR));
+    int64_t t0 = bson_get_monotonic_time();
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001);
+    CHECK(bson_get_monotonic_time() - t0 >= 300000);
+    bson_t *fast = json("{\"sluiceFault\": \"latency\", \"ms\": 0}");
+    OK(mongoc_client_command_simple(c, "admin", fast, NULL, NULL, ERR));
+    /* every connection closed: the next command reconnects */
+    bson_t *close_all = json("{\"sluiceFault\": \"closeConnections\"}");
+    mongoc_client_command_simple(c, "admin", close_all, NULL, NULL, NULL);
+    bool counted = false;
+    for (int i = 0; i < 3 && !counted; i++)
+        counted = mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001;
+    CHECK(counted);
+    bson_destroy(close_all);
+    bson_destroy(fast);
+    bson_destroy(slow);
+    bson_destroy(two);
+    bson_destroy(doc);
+    bson_destroy(net);
+    bson_destroy(range);
+    bson_destroy(fail);
+    bson_destroy(all);
+    bson_destroy(gen);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
+static void seeded_at_start(void)
+{
+    char path[] = "/tmp/sluice-seed-XXXXXX";
+    int fd = mkstemp(path);
+    const char *lines = "{\"_id\": {\"$oid\": \"5f0000000000000000000002\"}, \"a\": 1}\n"
+                        "\n{\"_id\": {\"$oid\": \"5f0000000000000000000001\"}, \"a\": 2}\n";
+    CHECK(write(fd, lines, strlen(lines)) == (ssize_t)strlen(lines));
+    close(fd);
+    char seed[128];
+    snprintf(seed, sizeof seed, "shop.seeded=%s", path);
+    start_server("--seed", seed);
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "shop", "seeded");
+    bson_t *all = json("{}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, all, NULL, NULL);
+    const bson_t *doc;
+    int n = 0;
+    while (mongoc_cursor_next(cur, &doc))
+        CHECK_STR(field(doc, "a"), n++ == 0 ? "2" : "1"); /* in _id order */
+    CHECK(n == 2);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(all);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+    int status = stop_server();
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    unlink(path);
+}
+
+int main(void)
+{
+    mongoc_init();
+    start_server(NULL, NULL);
+    RUN(handshake_and_server_commands);
+    RUN(writes_and_finds);
+    RUN(change_streams);
+    RUN(faults_and_generation);
+    int status = stop_server();
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    RUN(seeded_at_start);
+    mongoc_cleanup();
+    return TEST_RESULT();
+}
