@@ -4,19 +4,21 @@
 #   hub: bench_hub on SQLite (a file in a temporary directory) and on a
 #        PostgreSQL server of Debian's started for the run.
 #   clickhouse: bench_clickhouse against a ClickHouse server of Debian's.
+#   mongo: bench_mongo against the MongoDB wire-protocol test server with
+#        RECORDS generated documents of 1 KiB.
 # Figures are meant to be compared with the baseline printed beside them
 # in the same run: these machines are noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target bench_hub bench_clickhouse sluice \
-  retention sink_clickhouse >/dev/null
+cmake --build build -j "$(nproc)" --target bench_hub bench_clickhouse bench_mongo \
+  sluice retention sink_clickhouse mongo_test_server >/dev/null
 tmp=$(mktemp -d); chmod 755 "$tmp"
 trap 'tests/servers/postgres.sh stop "$tmp/pg" 2>/dev/null
       tests/servers/clickhouse.sh stop "$tmp/ch" 2>/dev/null; rm -rf "$tmp"' EXIT
 export SLUICE_PLUGIN_PATH=$PWD/build/plugins
 records=${RECORDS:-1000000}
-which=${*:-hub clickhouse}
+which=${*:-hub clickhouse mongo}
 for bench in $which; do
   case $bench in
   hub)
@@ -29,6 +31,16 @@ for bench in $which; do
   clickhouse)
     echo "== sink_clickhouse, ClickHouse $(tests/servers/clickhouse.sh start "$tmp/ch"; cat "$tmp/ch/version")"
     build/bench/bench_clickhouse "$(cat "$tmp/ch/url")" "$records"
+    ;;
+  mongo)
+    echo "== mongo_test_server, $records documents of 1 KiB"
+    build/tests/mongo_server/mongo_test_server --port 0 \
+      --generate "bench.docs=$records:1024" > "$tmp/mongo.out" &
+    mongo_pid=$!
+    until grep -q listening "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
+    port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")
+    build/bench/bench_mongo "mongodb://127.0.0.1:$port/?replicaSet=rs0" bench docs
+    kill $mongo_pid; wait $mongo_pid || true
     ;;
   *) echo "run.sh: no benchmark '$bench'" >&2; exit 2 ;;
   esac
