@@ -1,40 +1,22 @@
-/* source_mongo.c: the MongoDB source plugin (libmongoc). It owns the
- * descriptor, the option table and the connection settings; the snapshot
- * and change-stream readers are added with their capabilities.
+/* source_mongo.c: the MongoDB source plugin: its descriptor, option table,
+ * connection and table listing. The snapshot is in snapshot.c, change
+ * streams in cdc.c, JSON and errors in convert.c.
  *
- * Never logs the URI unredacted: it may carry a password. */
-#include <mongoc/mongoc.h>
-#include <sluice/sluice.h>
+ * Never logs the URI: it may carry a password. */
 #include <stdlib.h>
 #include <string.h>
 
-static const sluice_host_api *host;
+#include "mongo.h"
 
-enum full_document { FULL_DOCUMENT_UPDATE_LOOKUP, FULL_DOCUMENT_WHEN_AVAILABLE,
-                     FULL_DOCUMENT_REQUIRED };
+const sluice_host_api *mg_host;
+
 static const char *const full_document_names[] = {
     "updateLookup", "whenAvailable", "required", NULL};
-
-enum read_preference { READ_PRIMARY, READ_PRIMARY_PREFERRED, READ_SECONDARY,
-                       READ_SECONDARY_PREFERRED, READ_NEAREST };
 static const char *const read_preference_names[] = {
     "primary", "primaryPreferred", "secondary", "secondaryPreferred",
     "nearest", NULL};
 
-struct mongo_config {
-    const char *uri;
-    const char *database;
-    sluice_string_list collections;
-    int full_document;
-    int64_t snapshot_parallelism;
-    int64_t collections_in_parallel;
-    int64_t partition_size;
-    int64_t batch_size;
-    int read_preference;
-    int64_t max_await_ms;
-};
-
-#define FIELD(f) offsetof(struct mongo_config, f)
+#define FIELD(f) offsetof(struct mg_config, f)
 
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "uri",
@@ -88,54 +70,78 @@ static const sluice_option options[] = {
     {0},
 };
 
-struct mongo_source {
-    sluice_context *ctx;
-    const struct mongo_config *config;
-    mongoc_uri_t *uri;
-};
-
 static sluice_status mongo_open(sluice_context *ctx, const void *config,
                                 void **instance, sluice_error *err)
 {
-    const struct mongo_config *cfg = config;
+    const struct mg_config *cfg = config;
     bson_error_t error;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->uri, &error);
     if (!uri)
         return sluice_fail(err, SLUICE_FATAL, "source_mongo: uri: %s",
                            error.message);
-    struct mongo_source *src = calloc(1, sizeof *src);
-    if (!src) {
-        mongoc_uri_destroy(uri);
+    mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_APPNAME, "sluice");
+    mongoc_client_t *client = mongoc_client_new_from_uri_with_error(uri, &error);
+    mongoc_uri_destroy(uri);
+    if (!client)
+        return sluice_fail(err, SLUICE_FATAL, "source_mongo: uri: %s",
+                           error.message);
+    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+    struct mg_source *s = calloc(1, sizeof *s);
+    if (!s) {
+        mongoc_client_destroy(client);
         return sluice_fail(err, SLUICE_FATAL, "source_mongo: out of memory");
     }
-    src->ctx = ctx;
-    src->config = cfg;
-    src->uri = uri;
-    *instance = src;
+    s->ctx = ctx;
+    s->cfg = cfg;
+    s->client = client;
+    s->db = mongoc_client_get_database(client, cfg->database);
+    *instance = s;
     return SLUICE_OK;
 }
 
 static void mongo_close(void *instance)
 {
-    struct mongo_source *src = instance;
-    if (!src)
+    struct mg_source *s = instance;
+    if (!s)
         return;
-    mongoc_uri_destroy(src->uri);
-    free(src);
+    mg_snapshot_close(s);
+    mg_cdc_close(s);
+    for (size_t i = 0; i < s->table_count; i++)
+        free(s->tables[i]);
+    free(s->tables);
+    if (s->cdc_position)
+        bson_destroy(s->cdc_position);
+    mongoc_database_destroy(s->db);
+    mongoc_client_destroy(s->client);
+    free(s);
 }
 
+/* The configured collections, or every collection but system.* ones. */
 static sluice_status mongo_list_tables(void *instance, sluice_values *tables,
                                        sluice_error *err)
 {
-    struct mongo_source *src = instance;
-    const sluice_string_list *c = &src->config->collections;
+    struct mg_source *s = instance;
+    const sluice_string_list *c = &s->cfg->collections;
     for (size_t i = 0; i < c->count; i++) {
         sluice_status st =
-            host->values_add(tables, c->items[i], strlen(c->items[i]), err);
+            mg_host->values_add(tables, c->items[i], strlen(c->items[i]), err);
         if (st != SLUICE_OK)
             return st;
     }
-    return SLUICE_OK;
+    if (c->count)
+        return SLUICE_OK;
+    bson_error_t e;
+    bson_t *opts = BCON_NEW("filter", "{", "type", "collection", "}");
+    char **names = mongoc_database_get_collection_names_with_opts(s->db, opts, &e);
+    bson_destroy(opts);
+    if (!names)
+        return mg_fail(&e, "listing collections", err);
+    sluice_status st = SLUICE_OK;
+    for (char **n = names; *n && st == SLUICE_OK; n++)
+        if (strncmp(*n, "system.", 7) != 0)
+            st = mg_host->values_add(tables, *n, strlen(*n), err);
+    bson_strfreev(names);
+    return st;
 }
 
 static const sluice_source_info source_mongo = {
@@ -143,20 +149,27 @@ static const sluice_source_info source_mongo = {
     .name = "source_mongo",
     .description = "Reads MongoDB collections: a parallel snapshot, then "
                    "change streams.",
-    .capabilities = 0,
+    .capabilities = SLUICE_SOURCE_SNAPSHOT | SLUICE_SOURCE_CDC,
     SLUICE_OPTION_TABLE(options),
-    .config_size = sizeof(struct mongo_config),
+    .config_size = sizeof(struct mg_config),
     .open = mongo_open,
     .close = mongo_close,
     .list_tables = mongo_list_tables,
+    .snapshot_begin = mg_snapshot_begin,
+    .snapshot_partitions = mg_snapshot_partitions,
+    .snapshot_next = mg_snapshot_next,
+    .estimate_rows = mg_estimate_rows,
+    .cdc_start = mg_cdc_start,
+    .cdc_poll = mg_cdc_poll,
+    .cdc_ack = mg_cdc_ack,
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
                           sluice_error *err)
 {
-    host = api;
+    mg_host = api;
     mongoc_init();
-    return host->register_source(reg, &source_mongo, sizeof source_mongo, err);
+    return api->register_source(reg, &source_mongo, sizeof source_mongo, err);
 }
 
 static void fini(void)

@@ -632,6 +632,16 @@ static bool group(struct cursor *c, bson_iter_t *spec)
     return true;
 }
 
+static int sort_direction = 1; /* under srv.lock */
+
+static int compare_by_id(const void *a, const void *b)
+{
+    bson_iter_t x, y;
+    bson_iter_init_find(&x, *(bson_t *const *)a, "_id");
+    bson_iter_init_find(&y, *(bson_t *const *)b, "_id");
+    return sort_direction * value_compare(bson_iter_value(&x), bson_iter_value(&y));
+}
+
 static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
                       size_t size)
 {
@@ -680,6 +690,15 @@ static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
         }
         while ((int64_t)c->count > want && c->count > 0)
             bson_destroy(c->docs[--c->count]);
+    } else if (!strcmp(name, "$sort")) {
+        bson_iter_t k;
+        if (!bson_iter_recurse(stage, &k) || !bson_iter_next(&k) ||
+            strcmp(bson_iter_key(&k), "_id") != 0) {
+            snprintf(err, size, "the test server sorts on _id only");
+            return false;
+        }
+        sort_direction = bson_iter_as_int64(&k) < 0 ? -1 : 1;
+        qsort(c->docs, c->count, sizeof *c->docs, compare_by_id);
     } else if (!strcmp(name, "$skip") || !strcmp(name, "$limit")) {
         size_t n = (size_t)bson_iter_as_int64(stage);
         if (!strcmp(name, "$limit")) {

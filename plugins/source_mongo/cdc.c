@@ -1,0 +1,261 @@
+/* cdc.c: change data capture: one change stream per database, filtered to
+ * the pipe's collections. Insert, update, replace and delete become
+ * records versioned by the change's cluster time; the resume token after
+ * each batch is its position, so a restart resumes there. A drop, rename
+ * or invalidate of a captured collection is logged and that table stops
+ * (its destination stays); the others go on. Error 286 (history lost) is
+ * fatal with what to do; network and retryable errors are transient, and
+ * the stream reopens from the last position. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mongo.h"
+
+static const char *const followed_ops[] = {"insert", "update", "replace",
+                                           "delete", "drop", "rename",
+                                           "invalidate"};
+
+void mg_cdc_close(struct mg_source *s)
+{
+    if (s->stream)
+        mongoc_change_stream_destroy(s->stream);
+    s->stream = NULL;
+}
+
+static void forget_tables(struct mg_source *s)
+{
+    for (size_t i = 0; i < s->table_count; i++)
+        free(s->tables[i]);
+    free(s->tables);
+    s->tables = NULL;
+    s->table_count = 0;
+}
+
+static void stop_table(struct mg_source *s, const char *table, const char *why)
+{
+    for (size_t i = 0; i < s->table_count; i++)
+        if (!strcmp(s->tables[i], table)) {
+            sluice_log(mg_host, s->ctx, SLUICE_LOG_WARN,
+                       "collection %s.%s was %s: its table stops; its "
+                       "destination stays",
+                       s->cfg->database, table, why);
+            free(s->tables[i]);
+            s->tables[i] = s->tables[--s->table_count];
+            return;
+        }
+}
+
+static bool followed(const struct mg_source *s, const char *table)
+{
+    for (size_t i = 0; i < s->table_count; i++)
+        if (!strcmp(s->tables[i], table))
+            return true;
+    return false;
+}
+
+static sluice_status open_stream(struct mg_source *s, sluice_error *err)
+{
+    bson_t pipeline = BSON_INITIALIZER, stages, match, m, ns, in, ops, opin;
+    BSON_APPEND_ARRAY_BEGIN(&pipeline, "pipeline", &stages);
+    BSON_APPEND_DOCUMENT_BEGIN(&stages, "0", &m);
+    BSON_APPEND_DOCUMENT_BEGIN(&m, "$match", &match);
+    BSON_APPEND_DOCUMENT_BEGIN(&match, "ns.coll", &ns);
+    BSON_APPEND_ARRAY_BEGIN(&ns, "$in", &in);
+    char key[24];
+    for (size_t i = 0; i < s->table_count; i++) {
+        snprintf(key, sizeof key, "%zu", i);
+        BSON_APPEND_UTF8(&in, key, s->tables[i]);
+    }
+    bson_append_array_end(&ns, &in);
+    bson_append_document_end(&match, &ns);
+    BSON_APPEND_DOCUMENT_BEGIN(&match, "operationType", &ops);
+    BSON_APPEND_ARRAY_BEGIN(&ops, "$in", &opin);
+    for (size_t i = 0; i < sizeof followed_ops / sizeof *followed_ops; i++) {
+        snprintf(key, sizeof key, "%zu", i);
+        BSON_APPEND_UTF8(&opin, key, followed_ops[i]);
+    }
+    bson_append_array_end(&ops, &opin);
+    bson_append_document_end(&match, &ops);
+    bson_append_document_end(&m, &match);
+    bson_append_document_end(&stages, &m);
+    bson_append_array_end(&pipeline, &stages);
+
+    static const char *const full[] = {"updateLookup", "whenAvailable",
+                                       "required"};
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_UTF8(&opts, "fullDocument", full[s->cfg->full_document]);
+    BSON_APPEND_INT64(&opts, "maxAwaitTimeMS", s->cfg->max_await_ms);
+    BSON_APPEND_INT32(&opts, "batchSize", (int32_t)s->cfg->batch_size);
+    bson_iter_t it;
+    if (bson_iter_init_find(&it, s->cdc_position, "resumeToken"))
+        bson_append_iter(&opts, "resumeAfter", -1, &it);
+    else if (bson_iter_init_find(&it, s->cdc_position, "startAtOperationTime"))
+        bson_append_iter(&opts, "startAtOperationTime", -1, &it);
+    s->stream = mongoc_database_watch(s->db, &pipeline, &opts);
+    bson_destroy(&pipeline);
+    bson_destroy(&opts);
+    bson_error_t e;
+    if (mongoc_change_stream_error_document(s->stream, &e, NULL)) {
+        mg_cdc_close(s);
+        return mg_fail(&e, "opening the change stream", err);
+    }
+    return SLUICE_OK;
+}
+
+sluice_status mg_cdc_start(void *instance, const char *const *tables,
+                           size_t count, const void *position, size_t len,
+                           sluice_error *err)
+{
+    struct mg_source *s = instance;
+    bson_t pos;
+    if (!bson_init_static(&pos, position, len))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "source_mongo: the CDC position is not one "
+                           "source_mongo wrote");
+    mg_cdc_close(s);
+    forget_tables(s);
+    s->tables = calloc(count + 1, sizeof *s->tables);
+    for (size_t i = 0; i < count; i++)
+        s->tables[s->table_count++] = strdup(tables[i]);
+    if (s->cdc_position)
+        bson_destroy(s->cdc_position);
+    s->cdc_position = bson_copy(&pos);
+    return open_stream(s, err);
+}
+
+/* The document key of a change event, as canonical JSON. */
+static char *event_key(const bson_t *ev, size_t *len)
+{
+    bson_iter_t it, id;
+    if (!bson_iter_init_find(&it, ev, "documentKey") ||
+        !bson_iter_recurse(&it, &id) || !bson_iter_find(&id, "_id"))
+        return NULL;
+    return mg_key_json(bson_iter_value(&id), len);
+}
+
+static const char *event_text(const bson_t *ev, const char *path)
+{
+    bson_iter_t it, f;
+    if (bson_iter_init(&it, ev) && bson_iter_find_descendant(&it, path, &f) &&
+        BSON_ITER_HOLDS_UTF8(&f))
+        return bson_iter_utf8(&f, NULL);
+    return NULL;
+}
+
+static sluice_status take_event(struct mg_source *s, const bson_t *ev,
+                                sluice_batch *batch, sluice_error *err)
+{
+    const char *op = event_text(ev, "operationType");
+    const char *table = event_text(ev, "ns.coll");
+    if (!op)
+        return SLUICE_OK;
+    if (!strcmp(op, "invalidate")) {
+        sluice_log(mg_host, s->ctx, SLUICE_LOG_WARN,
+                   "the change stream of database %s was invalidated (the "
+                   "database was dropped): every table stops",
+                   s->cfg->database);
+        forget_tables(s);
+        return SLUICE_OK;
+    }
+    if (!table || !followed(s, table))
+        return SLUICE_OK;
+    if (!strcmp(op, "drop") || !strcmp(op, "rename")) {
+        stop_table(s, table, !strcmp(op, "drop") ? "dropped" : "renamed");
+        return SLUICE_OK;
+    }
+    sluice_op kind = !strcmp(op, "insert")    ? SLUICE_OP_INSERT
+                     : !strcmp(op, "update")  ? SLUICE_OP_UPDATE
+                     : !strcmp(op, "replace") ? SLUICE_OP_REPLACE
+                     : !strcmp(op, "delete")  ? SLUICE_OP_DELETE
+                                              : 0;
+    if (!kind)
+        return SLUICE_OK;
+    bson_iter_t it;
+    uint32_t t = 0, i = 0;
+    if (bson_iter_init_find(&it, ev, "clusterTime") &&
+        BSON_ITER_HOLDS_TIMESTAMP(&it))
+        bson_iter_timestamp(&it, &t, &i);
+    char *doc = NULL;
+    size_t dlen = 0, klen = 0;
+    if (kind != SLUICE_OP_DELETE) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_t full;
+        if (!bson_iter_init_find(&it, ev, "fullDocument") ||
+            !BSON_ITER_HOLDS_DOCUMENT(&it))
+            return SLUICE_OK; /* updated, then deleted: a delete follows */
+        bson_iter_document(&it, &len, &data);
+        bson_init_static(&full, data, len);
+        doc = mg_doc_json(&full, &dlen);
+    }
+    char *key = event_key(ev, &klen);
+    sluice_record r = {.size = sizeof r, .op = kind, .table = table,
+                       .table_len = strlen(table), .key = key,
+                       .key_len = klen, .doc = doc, .doc_len = dlen,
+                       .version = mg_version(t, i)};
+    sluice_status st = key ? mg_host->batch_add(batch, &r, err) : SLUICE_OK;
+    bson_free(key);
+    bson_free(doc);
+    return st;
+}
+
+static sluice_status remember_position(struct mg_source *s,
+                                       sluice_batch *batch, sluice_error *err)
+{
+    const bson_t *token = s->stream ? mongoc_change_stream_get_resume_token(s->stream)
+                                    : NULL;
+    if (token) {
+        bson_t *pos = bson_new();
+        BSON_APPEND_DOCUMENT(pos, "resumeToken", token);
+        bson_destroy(s->cdc_position);
+        s->cdc_position = pos;
+    }
+    return mg_host->batch_set_position(batch, bson_get_data(s->cdc_position),
+                                       s->cdc_position->len, err);
+}
+
+sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
+                          int64_t timeout_ms, sluice_error *err)
+{
+    struct mg_source *s = instance;
+    if (!s->cdc_position)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "source_mongo: cdc_poll before cdc_start");
+    if (!s->stream && s->table_count) {
+        sluice_status st = open_stream(s, err);
+        if (st != SLUICE_OK)
+            return st;
+    }
+    int64_t deadline = mg_host->monotonic_ms() + timeout_ms;
+    sluice_status st = SLUICE_OK;
+    while (s->stream && st == SLUICE_OK && !mg_host->batch_full(batch)) {
+        const bson_t *ev;
+        if (mongoc_change_stream_next(s->stream, &ev)) {
+            st = take_event(s, ev, batch, err);
+            if (!s->table_count)
+                mg_cdc_close(s); /* every table stopped */
+            continue;
+        }
+        bson_error_t e;
+        if (mongoc_change_stream_error_document(s->stream, &e, NULL)) {
+            st = mg_fail(&e, "reading the change stream", err);
+            mg_cdc_close(s); /* it reopens from the last position */
+            return st;
+        }
+        if (mg_host->monotonic_ms() >= deadline)
+            break;
+    }
+    if (st != SLUICE_OK)
+        return st;
+    return remember_position(s, batch, err);
+}
+
+sluice_status mg_cdc_ack(void *instance, const void *position, size_t len,
+                         sluice_error *err)
+{
+    (void)instance;
+    (void)position;
+    (void)len;
+    (void)err;
+    return SLUICE_OK; /* MongoDB keeps its oplog by its own rules */
+}

@@ -1,0 +1,87 @@
+/* mongo.h: what the files of source_mongo share. The plugin includes only
+ * the SDK and libmongoc.
+ *
+ * Positions are BSON documents, opaque to the core:
+ *   CDC:       {resumeToken: {...}} or {startAtOperationTime: Timestamp}
+ *   snapshot:  {min: v, max: v, after: v, version: Int64}, a partition
+ *              [min, max) of _id (either bound absent: unbounded), read up
+ *              to and including `after`. */
+#ifndef SOURCE_MONGO_H
+#define SOURCE_MONGO_H
+
+#include <mongoc/mongoc.h>
+#include <sluice/sluice.h>
+
+extern const sluice_host_api *mg_host;
+
+enum mg_full_document { MG_FULL_UPDATE_LOOKUP, MG_FULL_WHEN_AVAILABLE,
+                        MG_FULL_REQUIRED };
+
+struct mg_config {
+    const char *uri;
+    const char *database;
+    sluice_string_list collections;
+    int full_document;
+    int64_t snapshot_parallelism;
+    int64_t collections_in_parallel;
+    int64_t partition_size;
+    int64_t batch_size;
+    int read_preference;
+    int64_t max_await_ms;
+};
+
+/* An open snapshot cursor, kept between calls so that reading on from
+ * the progress just returned needs no new query. */
+struct mg_snapshot_cursor {
+    char *table;
+    mongoc_cursor_t *cursor;
+    bson_t *progress; /* the position the cursor stands at */
+};
+
+struct mg_source {
+    sluice_context *ctx;
+    const struct mg_config *cfg;
+    mongoc_client_t *client;
+    mongoc_database_t *db;
+    uint64_t snapshot_version; /* cluster time of snapshot_begin */
+    struct mg_snapshot_cursor snap;
+    mongoc_change_stream_t *stream;
+    char **tables; /* followed by the change stream */
+    size_t table_count;
+    bson_t *cdc_position;
+};
+
+/* convert.c: BSON to the record's JSON texts. The caller frees with
+ * bson_free. */
+char *mg_key_json(const bson_value_t *id, size_t *len);
+char *mg_doc_json(const bson_t *doc, size_t *len);
+uint64_t mg_version(uint32_t t, uint32_t i);
+
+/* An error of libmongoc as the core needs it: retry what may pass, give up
+ * on what will not, always with the server's words. */
+sluice_status mg_fail(const bson_error_t *e, const char *what,
+                      sluice_error *err);
+
+/* snapshot.c */
+sluice_status mg_snapshot_begin(void *instance, sluice_values *cdc_start,
+                                sluice_error *err);
+sluice_status mg_snapshot_partitions(void *instance, const char *table,
+                                     sluice_values *out, sluice_error *err);
+sluice_status mg_snapshot_next(void *instance, const char *table,
+                               const void *progress, size_t len,
+                               sluice_batch *batch, sluice_error *err);
+sluice_status mg_estimate_rows(void *instance, const char *table,
+                               uint64_t *rows, sluice_error *err);
+void mg_snapshot_close(struct mg_source *s);
+
+/* cdc.c */
+sluice_status mg_cdc_start(void *instance, const char *const *tables,
+                           size_t count, const void *position, size_t len,
+                           sluice_error *err);
+sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
+                          int64_t timeout_ms, sluice_error *err);
+sluice_status mg_cdc_ack(void *instance, const void *position, size_t len,
+                         sluice_error *err);
+void mg_cdc_close(struct mg_source *s);
+
+#endif
