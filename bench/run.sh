@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target bench_hub bench_clickhouse bench_mongo \
-  sluice retention sink_clickhouse mongo_test_server >/dev/null
+cmake --build build -j "$(nproc)" --target bench_hub bench_clickhouse bench_mongo bench_source_mongo \
+  sluice retention sink_clickhouse source_mongo mongo_test_server >/dev/null
 tmp=$(mktemp -d); chmod 755 "$tmp"
 trap 'tests/servers/postgres.sh stop "$tmp/pg" 2>/dev/null
       tests/servers/clickhouse.sh stop "$tmp/ch" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -40,6 +40,10 @@ for bench in $which; do
     until grep -q listening "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
     port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")
     build/bench/bench_mongo "mongodb://127.0.0.1:$port/?replicaSet=rs0" bench docs
+    for threads in 1 2; do
+      build/bench/bench_source_mongo "mongodb://127.0.0.1:$port/?replicaSet=rs0" \
+        bench docs $threads
+    done
     kill $mongo_pid; wait $mongo_pid || true
     ;;
   *) echo "run.sh: no benchmark '$bench'" >&2; exit 2 ;;
