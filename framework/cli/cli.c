@@ -44,6 +44,20 @@ static const struct command commands[] = {
      "\n"
      "Exit status: 0 valid, 2 invalid or unreadable.\n",
      cmd_check},
+    {"run", "CONFIG.ini [--pipe NAME]... [--store URL]",
+     "run the pipes of a config file until stopped",
+     "Registers the file's topics and pipes in the store, then runs each\n"
+     "pipe (or only those named by --pipe) through its states: setup,\n"
+     "snapshot, change data capture, and the operator requests of other\n"
+     "terminals. Each pipe is leased by this worker while it runs it. The\n"
+     "hub's daily maintenance runs here too. SIGINT or SIGTERM stops it,\n"
+     "with every checkpoint consistent; a restart continues from the store.\n"
+     "\n"
+     "  --pipe NAME     run only this pipe (repeatable)\n"
+     "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
+     "                  sqlite:./sluice.db)\n"
+     "\nExit status: 0 stopped, 1 runtime failure, 2 bad config.\n",
+     cmd_run},
     {"plugins list", "[--config FILE]",
      "list the plugins found on the search path",
      "Lists every plugin found: name, kind, version, the ABI it was built\n"

@@ -1,0 +1,111 @@
+/* runtime.c: sluice run (see runtime.h): registration, a thread per pipe,
+ * the daily maintenance, and a clean stop on SIGINT or SIGTERM. */
+#include "runtime.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lifecycle/registration.h"
+#include "../maintenance/maintenance.h"
+#include "../store/leases.h"
+#include "../store/store.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/mem.h"
+#include "pipe_runner.h"
+
+#define MAINTENANCE_EVERY_MS 60000
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static bool selected(const char *name, char **only, size_t count)
+{
+    if (!count)
+        return true;
+    for (size_t i = 0; i < count; i++)
+        if (!strcmp(only[i], name))
+            return true;
+    return false;
+}
+
+int runtime_run(const struct config *cfg, const struct registry *reg,
+                const char *store_url, char **only, size_t only_count)
+{
+    for (size_t i = 0; i < only_count; i++)
+        if (!config_pipe(cfg, only[i])) {
+            log_msg(SLUICE_LOG_ERROR, NULL, "--pipe %s: %s has no [pipe %s]",
+                    only[i], cfg->doc.path, only[i]);
+            return 2;
+        }
+    struct store *s;
+    struct error err;
+    if (store_open(store_url, &s, &err) < 0) {
+        log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
+        return 1;
+    }
+    struct diags d = {0};
+    topics_register(s, cfg, &d);
+    bool *runs = xcalloc(cfg->pipe_count + 1, sizeof *runs);
+    for (size_t i = 0; i < cfg->pipe_count; i++)
+        if (selected(cfg->pipes[i].name, only, only_count))
+            runs[i] = pipe_register(s, cfg, &cfg->pipes[i], &d) == 0;
+    for (size_t i = 0; i < d.count; i++)
+        log_msg(SLUICE_LOG_ERROR, NULL, "%s", d.errors[i]);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct pipe_runner *runners = xcalloc(cfg->pipe_count + 1, sizeof *runners);
+    pthread_t *threads = xcalloc(cfg->pipe_count + 1, sizeof *threads);
+    size_t started = 0;
+    for (size_t i = 0; i < cfg->pipe_count; i++) {
+        if (!runs[i])
+            continue;
+        runners[i] = (struct pipe_runner){cfg, &cfg->pipes[i], store_url,
+                                          &stop_requested, 0};
+        pthread_create(&threads[i], NULL, pipe_runner_main, &runners[i]);
+        started++;
+    }
+    log_msg(SLUICE_LOG_INFO, NULL, "running %zu pipe(s) from %s; store %s",
+            started, cfg->doc.path, store_name(s));
+    int64_t next_maintenance = 0;
+    while (!stop_requested && (started || d.count == 0)) {
+        if (clock_monotonic_ms() >= next_maintenance) {
+            bool ran = false;
+            if (maintenance_tick(s, reg, cfg, worker_name(), 3 * MAINTENANCE_EVERY_MS,
+                                 clock_now_ms(), &ran, &err) < 0)
+                log_msg(SLUICE_LOG_WARN, NULL, "maintenance: %s", err.message);
+            else if (ran)
+                log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");
+            next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    stop_requested = 1;
+    int status = d.count ? 2 : 0;
+    for (size_t i = 0; i < cfg->pipe_count; i++)
+        if (runs[i]) {
+            pthread_join(threads[i], NULL);
+            if (runners[i].status)
+                status = runners[i].status;
+        }
+    lease_release(s, MAINTENANCE_LEASE, worker_name(), &err);
+    log_msg(SLUICE_LOG_INFO, NULL, "stopped");
+    diags_free(&d);
+    free(runs);
+    free(runners);
+    free(threads);
+    store_close(s);
+    return status;
+}
