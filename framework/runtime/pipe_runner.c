@@ -18,7 +18,7 @@
 #include "../util/log.h"
 #include "../util/mem.h"
 
-#define LEASE_MS 30000
+#define LEASE_MS 15000
 #define POLL_SLICE_MS 1000
 #define IDLE_MS 500
 #define BACKOFF_MAX_MS 60000
@@ -566,12 +566,38 @@ static enum outcome do_modify(struct run *u, struct pipe_row *row,
     return GO_ON;
 }
 
+/* Plugins opened by this process for a pipe past its setup (a restart, a
+ * take-over): the sink is told its tables again (setup is idempotent),
+ * and the shadows of a resync in progress. */
+static enum outcome reopen_tables(struct run *u, const struct pipe_row *row,
+                                  struct failure *f)
+{
+    bool resync = !strcmp(row->state_context, CONTEXT_RESYNC) &&
+                  (row->state == STATE_SNAPSHOT || row->state == STATE_RESYNC);
+    size_t n;
+    char **tables = tables_of(row, NULL, &n);
+    enum outcome o = GO_ON;
+    for (size_t i = 0; i < n && o == GO_ON; i++)
+        if (PLUGIN_CALL(f, sink_api(u)->setup_table(u->sink, tables[i], ERR)) < 0 ||
+            (resync &&
+             PLUGIN_CALL(f, sink_api(u)->resync_begin(u->sink, tables[i], ERR)) < 0))
+            o = f->outcome;
+    free(tables);
+    return o;
+}
+
 static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
 {
     struct error err;
+    bool fresh = !u->sink;
     if (row->state != STATE_FAILED && row->state != STATE_COMPLETED &&
         open_plugins(u, f) != GO_ON)
         return f->outcome;
+    if (fresh && u->sink && row->state != STATE_PROVISIONING &&
+        row->state != STATE_SETUP && reopen_tables(u, row, f) != GO_ON) {
+        close_plugins(u); /* set up again on the next turn */
+        return f->outcome;
+    }
     switch (row->state) {
     case STATE_PROVISIONING:
         return lifecycle_provisioned(u->s, u->pc->name, &err) < 0
