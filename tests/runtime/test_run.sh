@@ -56,6 +56,9 @@ wait_for "table z loaded" 20 rows_in 9060
 is_state a running || fail "not running after resync"
 "$sluice" history a | grep -q "resync tables swapped in" || fail "no resync in history"
 
+# the daily maintenance runs inside sluice run: the missed slot at start
+"$sluice" events | grep -q "maintenance as of" || fail "no maintenance run inside sluice run"
+
 kill -TERM $pid; wait $pid; [ $? = 0 ] || fail "SIGTERM exit status"
 grep -q "stopped" "$tmp/run.log" || fail "no clean stop"
 
