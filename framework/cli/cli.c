@@ -375,6 +375,27 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
     return 0;
 }
 
+int cli_args(const struct command *cmd, int argc, char **argv,
+             const struct flag *flags, size_t flag_count, const char **args,
+             size_t max, size_t *count)
+{
+    char **pos;
+    size_t npos;
+    int rc = cli_parse(cmd, argc, argv, flags, flag_count, &pos, &npos);
+    if (rc != 0)
+        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    if (npos > max) {
+        rc = cli_usage_error(cmd, "unexpected argument '%s'", pos[max]);
+        free(pos);
+        return rc;
+    }
+    for (size_t i = 0; i < npos; i++)
+        args[i] = pos[i];
+    *count = npos;
+    free(pos);
+    return CLI_GO_ON;
+}
+
 static int cmd_help(const struct command *cmd, int argc, char **argv)
 {
     if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||

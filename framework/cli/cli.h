@@ -36,6 +36,14 @@ int cli_parse(const struct command *cmd, int argc, char **argv,
               const struct flag *flags, size_t flag_count,
               char ***positional, size_t *positional_count);
 
+/* cli_parse for a command of at most `max` positional arguments: their
+ * values go to args[0..*count). Returns CLI_GO_ON, or the exit status to
+ * return at once (help printed, bad usage reported). */
+#define CLI_GO_ON (-1)
+int cli_args(const struct command *cmd, int argc, char **argv,
+             const struct flag *flags, size_t flag_count, const char **args,
+             size_t max, size_t *count);
+
 /* Prints "sluice NAME: message" and a pointer to the command's help on
  * stderr; returns EXIT_USAGE. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)

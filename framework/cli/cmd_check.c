@@ -79,16 +79,13 @@ int cmd_check(const struct command *cmd, int argc, char **argv)
 {
     bool print = false;
     struct flag flags[] = {{"--print", NULL, &print}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 1, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *path = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *path = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 1, &path, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!path)
-        return cli_usage_error(cmd, npos ? "give one config file"
-                                         : "which config file?");
+        return cli_usage_error(cmd, "which config file?");
 
     struct config cfg;
     struct registry reg;

@@ -52,14 +52,10 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
                            {"--topic", &topic, NULL},
                            {"--since", &since, NULL},
                            {"--json", NULL, &json}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 5, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    free(pos);
-    if (npos)
-        return cli_usage_error(cmd, "takes no arguments");
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     int64_t since_ms = INT64_MIN;
     struct error err;
     if (since && parse_utc(since, &since_ms, &err) < 0)
@@ -268,14 +264,10 @@ int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
                            {"--as-of", &as_of, NULL},
                            {"--dry-run", NULL, &dry_run},
                            {"--json", NULL, &json}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 5, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    free(pos);
-    if (npos)
-        return cli_usage_error(cmd, "takes no arguments");
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     int64_t as_of_ms = clock_now_ms();
     struct error err;
     if (as_of && parse_utc(as_of, &as_of_ms, &err) < 0)

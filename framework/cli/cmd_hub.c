@@ -85,13 +85,11 @@ int cmd_topic_create(const struct command *cmd, int argc, char **argv)
                            {"--consumed-retention-days", &consumed, NULL},
                            {"--unconsumed-retention-days", &unconsumed, NULL},
                            {"--retention", &retention, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 5, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *name = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *name = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 5, &name, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!name)
         return cli_usage_error(cmd, "give one topic name");
     int64_t c = 1, u = -1;
@@ -159,14 +157,10 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
     const char *store_url = NULL, *config = NULL;
     struct flag flags[] = {{"--store", &store_url, NULL},
                            {"--config", &config, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 2, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    free(pos);
-    if (npos)
-        return cli_usage_error(cmd, "takes no arguments");
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 2, NULL, 0, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     struct store *s;
     int status = open_store(store_url, config, &s);
     if (status != EXIT_OK)
@@ -203,13 +197,11 @@ int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
     const char *store_url = NULL, *config = NULL;
     struct flag flags[] = {{"--store", &store_url, NULL},
                            {"--config", &config, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 2, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *name = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *name = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 2, &name, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!name)
         return cli_usage_error(cmd, "give one topic name");
     struct store *s;
@@ -305,13 +297,11 @@ int cmd_topic_publish(const struct command *cmd, int argc, char **argv)
     struct flag flags[] = {{"--store", &store_url, NULL},
                            {"--config", &config, NULL},
                            {"--at", &at, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 3, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *topic = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *topic = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 3, &topic, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!topic)
         return cli_usage_error(cmd, "give one topic name");
     int64_t at_ms;
@@ -367,13 +357,11 @@ int cmd_topic_consume(const struct command *cmd, int argc, char **argv)
                            {"--at", &at, NULL},
                            {"--subscription", &sub, NULL},
                            {"--max-events", &max, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 5, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *topic = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *topic = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 5, &topic, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!topic || !sub)
         return cli_usage_error(cmd, "give a topic and --subscription NAME");
     int64_t at_ms, limit = INT64_MAX;
@@ -450,13 +438,11 @@ int cmd_subscription_create(const struct command *cmd, int argc, char **argv)
                            {"--config", &config, NULL},
                            {"--topic", &topic, NULL},
                            {"--at", &at, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 4, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *name = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *name = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 4, &name, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!name || !topic)
         return cli_usage_error(cmd, "give a subscription name and --topic");
     int64_t at_ms;
@@ -486,13 +472,11 @@ static int set_paused(const struct command *cmd, int argc, char **argv,
     const char *store_url = NULL, *config = NULL;
     struct flag flags[] = {{"--store", &store_url, NULL},
                            {"--config", &config, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 2, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *name = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *name = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 2, &name, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!name)
         return cli_usage_error(cmd, "give one subscription name");
     struct store *s;
@@ -525,14 +509,10 @@ int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
     const char *store_url = NULL, *config = NULL;
     struct flag flags[] = {{"--store", &store_url, NULL},
                            {"--config", &config, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 2, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    free(pos);
-    if (npos)
-        return cli_usage_error(cmd, "takes no arguments");
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 2, NULL, 0, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     struct store *s;
     int status = open_store(store_url, config, &s);
     if (status != EXIT_OK)

@@ -39,17 +39,10 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
 {
     const char *config_path = NULL;
     struct flag flags[] = {{"--config", &config_path, NULL}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 1, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    if (npos) {
-        rc = cli_usage_error(cmd, "unexpected argument '%s'", pos[0]);
-        free(pos);
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 1, NULL, 0, &nargs);
+    if (rc != CLI_GO_ON)
         return rc;
-    }
-    free(pos);
 
     struct config cfg;
     struct registry reg;
@@ -123,16 +116,13 @@ int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
     bool markdown = false;
     struct flag flags[] = {{"--config", &config_path, NULL},
                            {"--markdown", NULL, &markdown}};
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 2, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    const char *name = npos == 1 ? pos[0] : NULL;
-    free(pos);
+    const char *name = NULL;
+    size_t nargs;
+    int rc = cli_args(cmd, argc, argv, flags, 2, &name, 1, &nargs);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (!name)
-        return cli_usage_error(cmd, npos ? "give one plugin name"
-                                         : "which plugin? give its name");
+        return cli_usage_error(cmd, "which plugin? give its name");
 
     struct config cfg;
     struct registry reg;
