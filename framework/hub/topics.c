@@ -1,4 +1,5 @@
 /* topics.c: topics and their retention properties (see hub.h). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../util/clock.h"
@@ -20,7 +21,15 @@ int topic_check(int64_t consumed, int64_t unconsumed, struct error *err)
     return 0;
 }
 
-int topic_create(struct store *s, const struct topic *t, struct error *err)
+#define TOPIC_INSERT                                                          \
+    "INSERT INTO topics (name, consumed_retention_days, "                     \
+    "unconsumed_retention_days, retention, created_at) VALUES "               \
+    "($1, $2, $3, $4, $5) ON CONFLICT (name) "
+
+/* Checks the topic, then inserts it with `on_conflict`; the rows changed
+ * are returned, -1 on error. */
+static int64_t write_topic(struct store *s, const struct topic *t,
+                           const char *on_conflict, struct error *err)
 {
     if (topic_check(t->consumed_retention_days, t->unconsumed_retention_days,
                     err) < 0)
@@ -29,15 +38,21 @@ int topic_create(struct store *s, const struct topic *t, struct error *err)
                            DBV_INT(t->consumed_retention_days),
                            DBV_INT(t->unconsumed_retention_days),
                            DBV_TEXT(t->retention), DBV_INT(clock_now_ms())};
+    char sql[640];
+    snprintf(sql, sizeof sql, "%s%s", TOPIC_INSERT, on_conflict);
     struct db_result r;
-    if (store_exec(s,
-                   "INSERT INTO topics (name, consumed_retention_days, "
-                   "unconsumed_retention_days, retention, created_at) VALUES "
-                   "($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING",
-                   p, 5, &r, err) < 0)
+    if (store_exec(s, sql, p, 5, &r, err) < 0)
         return -1;
-    int64_t created = r.changes;
+    int64_t changes = r.changes;
     db_result_free(&r);
+    return changes;
+}
+
+int topic_create(struct store *s, const struct topic *t, struct error *err)
+{
+    int64_t created = write_topic(s, t, "DO NOTHING", err);
+    if (created < 0)
+        return -1;
     if (created != 1)
         return error_set(err, "topic '%s' exists already", t->name);
     return 0;
@@ -46,30 +61,19 @@ int topic_create(struct store *s, const struct topic *t, struct error *err)
 int topic_apply(struct store *s, const struct topic *t, bool *changed,
                 struct error *err)
 {
-    if (topic_check(t->consumed_retention_days, t->unconsumed_retention_days,
-                    err) < 0)
-        return error_prefix(err, "topic '%s'", t->name);
-    struct db_value p[] = {DBV_TEXT(t->name),
-                           DBV_INT(t->consumed_retention_days),
-                           DBV_INT(t->unconsumed_retention_days),
-                           DBV_TEXT(t->retention), DBV_INT(clock_now_ms())};
-    struct db_result r;
-    if (store_exec(s,
-                   "INSERT INTO topics (name, consumed_retention_days, "
-                   "unconsumed_retention_days, retention, created_at) VALUES "
-                   "($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET "
-                   "consumed_retention_days = excluded.consumed_retention_days, "
-                   "unconsumed_retention_days = "
-                   "excluded.unconsumed_retention_days, retention = "
-                   "excluded.retention WHERE topics.consumed_retention_days <> "
-                   "excluded.consumed_retention_days OR "
-                   "topics.unconsumed_retention_days <> "
-                   "excluded.unconsumed_retention_days OR topics.retention <> "
-                   "excluded.retention",
-                   p, 5, &r, err) < 0)
+    int64_t n = write_topic(
+        s, t,
+        "DO UPDATE SET consumed_retention_days = "
+        "excluded.consumed_retention_days, unconsumed_retention_days = "
+        "excluded.unconsumed_retention_days, retention = excluded.retention "
+        "WHERE topics.consumed_retention_days <> "
+        "excluded.consumed_retention_days OR topics.unconsumed_retention_days "
+        "<> excluded.unconsumed_retention_days OR topics.retention <> "
+        "excluded.retention",
+        err);
+    if (n < 0)
         return -1;
-    *changed = r.changes > 0;
-    db_result_free(&r);
+    *changed = n > 0;
     return 0;
 }
 
