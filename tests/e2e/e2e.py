@@ -1,0 +1,875 @@
+#!/usr/bin/python3
+"""e2e.py SLUICE MONGO_SERVER CH_DIR STORE_URL [SCENARIO...]: sluice run end
+to end, from a MongoDB source through the hub (in the store STORE_URL) into
+the ClickHouse server of CH_DIR (tests/servers/clickhouse.sh). This file owns
+the end-to-end scenarios; each one checks that every destination table's
+FINAL content without deleted rows equals its source collection exactly.
+
+The source is a fresh mongo_test_server per scenario, or the replica set of
+SLUICE_TEST_MONGO_URI when that is set (each scenario then uses databases of
+its own and drops them; scenarios that need the test server's injected
+faults are skipped and say so). Debian's python3 with python3-pymongo drives
+the source; ClickHouse is read over HTTP.
+
+Every scenario uses its own pipe, databases and sluice processes, so one
+failure names itself. Set E2E_SEEDS (default "1,2,3") for the kill seeds.
+"""
+import datetime
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+import urllib.request
+
+import pymongo
+from bson import json_util
+from bson.binary import Binary
+from bson.decimal128 import Decimal128
+from bson.int64 import Int64
+from bson.objectid import ObjectId
+
+SYNC_TIMEOUT = 60      # seconds for the destination to catch up
+STATE_TIMEOUT = 60     # seconds for a pipe to reach a state (a lease is 15 s)
+
+
+class Failure(Exception):
+    """A check that did not hold; the message says what differed."""
+
+
+class Skip(Exception):
+    """A scenario that cannot run here; the message says why."""
+
+
+# ---------------------------------------------------------------- context
+
+class Env:
+    """What every scenario shares: programs, servers, the store, a tag that
+    makes database and pipe names unique per run."""
+
+    def __init__(self, sluice, mongo_server, ch_dir, store):
+        self.sluice = sluice
+        self.mongo_server = mongo_server
+        with open(os.path.join(ch_dir, "url")) as f:
+            self.ch_url = f.read().strip()
+        self.store = store
+        self.real_uri = os.environ.get("SLUICE_TEST_MONGO_URI", "")
+        self.tmp = tempfile.mkdtemp(prefix="sluice-e2e-")
+        kind = "pg" if store.startswith("postgres") else "lite"
+        self.tag = "e2e_%s_%d" % (kind, os.getpid())
+
+
+# ---------------------------------------------------------------- MongoDB
+
+class Source:
+    """One scenario's MongoDB: a test server of its own, or the replica set
+    of SLUICE_TEST_MONGO_URI with databases named for this scenario."""
+
+    def __init__(self, env, name):
+        self.env = env
+        self.proc = None
+        self.dbs = []
+        if env.real_uri:
+            self.uri = env.real_uri
+        else:
+            self.proc = subprocess.Popen([env.mongo_server, "--port", "0"],
+                                         stdout=subprocess.PIPE, text=True)
+            line = self.proc.stdout.readline().strip()
+            if "listening on" not in line:
+                raise Failure("mongo_test_server did not start: %r" % line)
+            port = int(line.rsplit(":", 1)[1])
+            self.uri = "mongodb://127.0.0.1:%d/?replicaSet=rs0" % port
+        self.client = self.connect()
+        self.prefix = "%s_%s" % (env.tag, name)
+
+    def connect(self):
+        return pymongo.MongoClient(self.uri, serverSelectionTimeoutMS=10000)
+
+    def db(self, suffix):
+        name = "%s_%s" % (self.prefix, suffix)
+        if name not in self.dbs:
+            self.dbs.append(name)
+        return self.client[name]
+
+    def is_test_server(self):
+        return self.proc is not None
+
+    def fault(self, **cmd):
+        if not self.is_test_server():
+            raise Skip("%s: sluiceFault exists only on mongo_test_server "
+                       "(SLUICE_TEST_MONGO_URI is set)" % cmd)
+        self.client.admin.command(cmd)
+
+    def close(self):
+        if self.env.real_uri:
+            for name in self.dbs:
+                self.client.drop_database(name)
+        self.client.close()
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def read_source(coll):
+    """{canonical key: document} of a whole collection."""
+    out = {}
+    for doc in coll.find({}):
+        out[key_of(doc["_id"])] = doc
+    return out
+
+
+def key_of(value):
+    """The canonical extended JSON of an _id, as the sink's _id column has it
+    (so 1, 1.0 and "1" are different keys), normalised for comparison."""
+    text = json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS)
+    return json.dumps(json.loads(text), sort_keys=True)
+
+
+# ---------------------------------------------------------------- ClickHouse
+
+def ch_query(env, sql):
+    req = urllib.request.Request(env.ch_url + "/", data=sql.encode())
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.read().decode()
+    except urllib.error.HTTPError as e:
+        raise Failure("ClickHouse refused %r: %s" % (sql, e.read().decode()[:500]))
+
+
+def ch_tables(env, database):
+    text = ch_query(env, "SELECT name FROM system.tables WHERE database = '%s' "
+                         "FORMAT TabSeparated" % database)
+    return sorted(text.split())
+
+
+def ch_rows(env, database, table, deleted=False):
+    """[(key text, doc text)] of SELECT ... FINAL WHERE _is_deleted = 0 (or
+    = 1 with deleted)."""
+    sql = ("SELECT _id, doc FROM `%s`.`%s` FINAL WHERE _is_deleted = %d "
+           "FORMAT JSONEachRow" % (database, table, 1 if deleted else 0))
+    rows = []
+    for line in ch_query(env, sql).splitlines():
+        if line.strip():
+            r = json.loads(line)
+            rows.append((r["_id"], r["doc"]))
+    return rows
+
+
+def ch_content(env, database, table):
+    """{canonical key: (doc as parsed, raw row)} and a list of problems
+    (a key twice, a row whose document's _id is not its key)."""
+    out, problems = {}, []
+    for key_text, doc_text in ch_rows(env, database, table):
+        key = json.dumps(json.loads(key_text), sort_keys=True)
+        doc = json_util.loads(doc_text)
+        if key in out:
+            problems.append("%s.%s key %s: more than one row after FINAL"
+                            % (database, table, key))
+        if key_of(doc.get("_id")) != key:
+            problems.append("%s.%s key %s: the document's _id is %s"
+                            % (database, table, key, key_of(doc.get("_id"))))
+        out[key] = (doc, doc_text)
+    return out, problems
+
+
+# ---------------------------------------------------------------- comparison
+
+def norm(v):
+    """A value in a form where equal means the same BSON value and type
+    (relaxed JSON keeps doubles apart from integers: 1.0 stays 1.0)."""
+    if isinstance(v, dict):
+        return ("doc", [(k, norm(x)) for k, x in v.items()])
+    if isinstance(v, (list, tuple)):
+        return ("array", [norm(x) for x in v])
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, (int, Int64)):
+        return ("int", int(v))
+    if isinstance(v, float):
+        return ("double", repr(v))
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is not None:
+            v = v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return ("date", v.isoformat())
+    if isinstance(v, (bytes, Binary)):
+        return ("binary", getattr(v, "subtype", 0), bytes(v))
+    if isinstance(v, Decimal128):
+        return ("decimal", str(v))
+    if isinstance(v, ObjectId):
+        return ("oid", str(v))
+    return (type(v).__name__, v)
+
+
+def differences(expected, actual, where, limit=8):
+    """Every way actual ({key: (doc, text)}) differs from expected
+    ({key: doc}), at most limit of them, each naming table, key and what."""
+    out = []
+    for key in sorted(set(expected) | set(actual)):
+        if key not in actual:
+            out.append("%s key %s: missing in ClickHouse (source has %s)"
+                       % (where, key, short(json_util.dumps(expected[key]))))
+        elif key not in expected:
+            out.append("%s key %s: in ClickHouse but not in the source: %s"
+                       % (where, key, short(actual[key][1])))
+        elif norm(expected[key]) != norm(actual[key][0]):
+            out.append("%s key %s: source %s, ClickHouse %s"
+                       % (where, key, short(json_util.dumps(expected[key])),
+                          short(actual[key][1])))
+    total = len(out)
+    if total > limit:
+        out = out[:limit] + ["... %d differences in all" % total]
+    return out
+
+
+def short(text, n=300):
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def compare(env, pairs):
+    """pairs: [(expected {key: doc}, ch database, ch table)]; the problems."""
+    problems = []
+    for expected, database, table in pairs:
+        if table not in ch_tables(env, database):
+            problems.append("%s.%s: no such ClickHouse table" % (database, table))
+            continue
+        actual, dup = ch_content(env, database, table)
+        problems += dup
+        problems += differences(expected, actual, "%s.%s" % (database, table))
+    return problems
+
+
+def wait_equal(env, pairs_fn, timeout=SYNC_TIMEOUT, what="destination"):
+    """Until compare(pairs_fn()) finds nothing; fails with the last
+    differences. pairs_fn re-reads the source each time."""
+    deadline = time.time() + timeout
+    while True:
+        problems = compare(env, pairs_fn())
+        if not problems:
+            return
+        if time.time() > deadline:
+            raise Failure("%s not equal to the source after %ds:\n  %s"
+                          % (what, timeout, "\n  ".join(problems)))
+        time.sleep(0.5)
+
+
+def mirror(env, src_db, ch_db, colls):
+    """pairs_fn for: each collection of src_db equals the same-named table
+    of ch_db."""
+    return lambda: [(read_source(src_db[c]), ch_db, c) for c in colls]
+
+
+# ---------------------------------------------------------------- sluice
+
+class Sluice:
+    """One scenario's config file and its `sluice run` processes."""
+
+    running = set()     # every process started and not yet waited for
+
+    def __init__(self, env, name, ini):
+        self.env = env
+        self.name = name
+        self.ini = os.path.join(env.tmp, name + ".ini")
+        self.log = os.path.join(env.tmp, name + ".log")
+        with open(self.ini, "w") as f:
+            f.write(ini)
+        self.proc = None
+
+    def start(self, pipe=None):
+        if self.proc and self.proc.poll() is None:
+            raise Failure("%s: sluice run already running" % self.name)
+        args = [self.env.sluice, "run", self.ini, "--store", self.env.store]
+        if pipe:
+            args += ["--pipe", pipe]
+        with open(self.log, "a") as log:
+            log.write("==== %s %s\n" % (time.strftime("%H:%M:%S"), " ".join(args)))
+            log.flush()
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        Sluice.running.add(self.proc)
+
+    def kill9(self):
+        with open(self.log, "a") as log:
+            log.write("==== %s SIGKILL\n" % time.strftime("%H:%M:%S"))
+        self.proc.kill()
+        self.proc.wait()
+        Sluice.running.discard(self.proc)
+        self.proc = None
+
+    def stop(self):
+        """SIGTERM; sluice must stop within a few seconds, with status 0."""
+        if not self.proc:
+            return
+        proc, self.proc = self.proc, None
+        Sluice.running.discard(proc)
+        if proc.poll() is not None:
+            raise Failure("%s: sluice run had exited with status %s"
+                          % (self.name, proc.returncode))
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise Failure("%s: sluice run did not stop within 20 s of SIGTERM"
+                          % self.name)
+        if rc != 0:
+            raise Failure("%s: sluice run exited with status %d after SIGTERM"
+                          % (self.name, rc))
+
+    def check_alive(self):
+        if self.proc and self.proc.poll() is not None:
+            raise Failure("%s: sluice run exited with status %d"
+                          % (self.name, self.proc.returncode))
+
+    def cli(self, *args, ok=True):
+        """Runs `sluice ARGS --store STORE`; its output; fails on a
+        non-zero status unless ok is False."""
+        cmd = [self.env.sluice] + list(args) + ["--store", self.env.store]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=180)
+        with open(self.log, "a") as log:
+            log.write("==== %s %s -> %d\n%s" % (time.strftime("%H:%M:%S"),
+                                                " ".join(args), r.returncode, r.stdout))
+        if ok and r.returncode != 0:
+            raise Failure("`sluice %s` exited with %d: %s"
+                          % (" ".join(args), r.returncode, r.stdout.strip()))
+        return r.returncode, r.stdout
+
+    def status(self, pipe):
+        rc, out = self.cli("status", pipe, "--json", ok=False)
+        if rc != 0:
+            return {}
+        return json.loads(out)
+
+    def state(self, pipe):
+        return self.status(pipe).get("state")
+
+    def wait_state(self, pipe, states, timeout=STATE_TIMEOUT):
+        if isinstance(states, str):
+            states = [states]
+        deadline = time.time() + timeout
+        while True:
+            self.check_alive()
+            st = self.status(pipe)
+            if st.get("state") in states:
+                return st
+            if st.get("state") == "failed" and "failed" not in states:
+                raise Failure("pipe %s failed: %s" % (pipe, st.get("last_error")))
+            if time.time() > deadline:
+                raise Failure("pipe %s is %s after %ds, not %s (last error: %s)"
+                              % (pipe, st.get("state"), timeout, "/".join(states),
+                                 st.get("last_error")))
+            time.sleep(0.2)
+
+    @staticmethod
+    def tail_of(path, n=40):
+        try:
+            with open(path) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+
+def pipe_ini(env, src, pipe, src_db, colls, ch_db, mode="snapshot+cdc",
+             batch=200):
+    return """[pipe {pipe}]
+source = source_mongo
+sink = sink_clickhouse
+mode = {mode}
+sync_interval = 1s
+pull_batch_size = {batch}
+
+[pipe {pipe}.source]
+uri = {uri}
+database = {db}
+collections = {colls}
+partition_size = 1000
+batch_size = 100
+max_await_time = 200ms
+
+[pipe {pipe}.sink]
+url = {ch}
+database = {ch_db}
+
+""".format(pipe=pipe, mode=mode, batch=batch, uri=src.uri, db=src_db,
+           colls=", ".join(colls), ch=env.ch_url, ch_db=ch_db)
+
+
+# ---------------------------------------------------------------- data
+
+def sample_doc(rng, i):
+    """A document with most BSON types sluice must carry."""
+    return {
+        "n": i,
+        "name": "doc %d \"quoted\" \\ é ✓ \t" % i,
+        "price": rng.choice([0.1, 1.0, 2.5, -3.75, 1e300, 123456.789]),
+        "big": Int64(rng.randrange(-2**62, 2**62)),
+        "flag": rng.random() < 0.5,
+        "none": None,
+        "at": datetime.datetime(2024, 1, 1) + datetime.timedelta(milliseconds=rng.randrange(10**10)),
+        "ref": ObjectId(),
+        "dec": Decimal128("%d.%02d" % (rng.randrange(1000), rng.randrange(100))),
+        "bin": Binary(bytes(rng.randrange(256) for _ in range(5))),
+        "tags": [rng.choice(["a", "b", "c"]) for _ in range(rng.randrange(4))],
+        "sub": {"x": rng.randrange(100), "y": {"z": [1, {"w": "v"}]}},
+        "pad": "p" * rng.randrange(50),
+    }
+
+
+def load(coll, ids, rng):
+    docs = []
+    for i, _id in enumerate(ids):
+        d = {"_id": _id}
+        d.update(sample_doc(rng, i))
+        docs.append(d)
+    for start in range(0, len(docs), 1000):
+        coll.insert_many(docs[start:start + 1000])
+
+
+class Writer:
+    """Random inserts, updates ($set, $unset, $inc), replacements, deletes
+    and re-inserts of deleted keys, on some collections, in a thread, until
+    stopped. Integer _ids from next_id up are new keys."""
+
+    def __init__(self, src, db_name, colls, seed, next_id, pause=0.003):
+        self.client = src.connect()
+        self.colls = [self.client[db_name][c] for c in colls]
+        self.rng = random.Random(seed)
+        self.next_id = next_id
+        self.pause = pause
+        self.known = {c.name: [] for c in self.colls}
+        self.deleted = {c.name: [] for c in self.colls}
+        self.touched = {c.name: set() for c in self.colls}
+        self.ops = 0
+        self.error = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self, existing=()):
+        for c in self.colls:
+            self.known[c.name] = list(existing)
+        self.thread.start()
+        return self
+
+    def run(self):
+        try:
+            while not self.stopping.is_set():
+                self.step(self.rng.choice(self.colls))
+                self.ops += 1
+                time.sleep(self.pause)
+        except Exception as e:  # reported by stop()
+            self.error = e
+
+    def step(self, coll):
+        """One change; the key it changed is recorded before it is made."""
+        rng, known, deleted = self.rng, self.known[coll.name], self.deleted[coll.name]
+        touched = self.touched[coll.name]
+        op = rng.random()
+        if op < 0.3 or not known:
+            _id = self.next_id
+            self.next_id += 1
+            d = {"_id": _id}
+            d.update(sample_doc(rng, _id))
+            touched.add(_id)
+            coll.insert_one(d)
+            known.append(_id)
+        elif op < 0.45:
+            _id = rng.choice(known)
+            touched.add(_id)
+            coll.update_one({"_id": _id},
+                            {"$set": {"n": rng.randrange(10**6), "flag": "set",
+                                      "added": [rng.random()]}})
+        elif op < 0.55:
+            _id = rng.choice(known)
+            touched.add(_id)
+            coll.update_one({"_id": _id},
+                            {"$unset": {"pad": "", "tags": ""}, "$inc": {"n": 1}})
+        elif op < 0.65:
+            _id = rng.choice(known)
+            touched.add(_id)
+            coll.replace_one({"_id": _id}, {"replaced": True, "v": rng.randrange(100)})
+        elif op < 0.85:
+            _id = known.pop(rng.randrange(len(known)))
+            touched.add(_id)
+            coll.delete_one({"_id": _id})
+            deleted.append(_id)
+        elif deleted:
+            _id = deleted.pop(rng.randrange(len(deleted)))
+            touched.add(_id)
+            coll.insert_one({"_id": _id, "reborn": True, "n": rng.randrange(100)})
+            known.append(_id)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=30)
+        self.client.close()
+        if self.error:
+            raise Failure("the source writer failed: %r" % self.error)
+        return self.ops
+
+
+# ---------------------------------------------------------------- scenarios
+
+def scenario_snapshot_cdc(env, src):
+    """Snapshot, then CDC, with inserts, updates, replacements and deletes
+    interleaved with both; _ids of several types."""
+    rng = random.Random(11)
+    db = src.db("s")
+    load(db.ints, range(3000), rng)
+    load(db.oids, [ObjectId() for _ in range(1500)], rng)
+    # distinct in MongoDB too (there 10 and 10.0 are one key)
+    mixed = ["a", "b", "10", 10, 10.5, Int64(2**40), -1, ObjectId(), "é", ""] + \
+        ["k%03d" % i for i in range(300)]
+    load(db.mixed, mixed, rng)
+    ch_db = src.prefix
+    sl = Sluice(env, "snapshot_cdc",
+                pipe_ini(env, src, src.prefix, db.name, ["ints", "oids", "mixed"], ch_db))
+    writers = [Writer(src, db.name, ["ints"], 12, 100000).start(range(3000)),
+               Writer(src, db.name, ["mixed"], 13, 100000).start([10, -1])]
+    try:
+        sl.start()
+        sl.wait_state(src.prefix, ["snapshot", "running"])
+        # changes one batch sees together: insert, update, delete of one key
+        db.ints.insert_one({"_id": 500000, "v": 1})
+        db.ints.update_one({"_id": 500000}, {"$set": {"v": 2}})
+        db.ints.delete_one({"_id": 500000})
+        db.mixed.delete_one({"_id": 10.5})
+        db.mixed.insert_one({"_id": 10.5, "again": True})
+        sl.wait_state(src.prefix, "running")
+        time.sleep(2)
+    finally:
+        ops = sum(w.stop() for w in writers)
+    db.oids.delete_one({"_id": db.oids.find_one()["_id"]})
+    log("%d writes during snapshot and CDC" % ops)
+    wait_equal(env, mirror(env, db, ch_db, ["ints", "oids", "mixed"]))
+    sl.stop()
+    return sl
+
+
+def kill_one(env, src, seed):
+    """One seed of the SIGKILL scenario: killed at a random point of the
+    snapshot, restarted, killed at a random point of CDC, restarted."""
+    rng = random.Random(seed)
+    db = src.db("k%d" % seed)
+    n = 12000
+    load(db.x, range(n), rng)
+    load(db.y, range(n), rng)
+    pipe = "%s_%d" % (src.prefix, seed)
+    ch_db = pipe
+    sl = Sluice(env, "kill_%d" % seed,
+                pipe_ini(env, src, pipe, db.name, ["x", "y"], ch_db, batch=300))
+    writer = Writer(src, db.name, ["x", "y"], seed * 7, 10**6, pause=0.01).start(range(n))
+    phases = []
+    try:
+        sl.start(pipe)
+        # a random point of the snapshot: once a random share of the rows
+        # has reached the sink, and a random moment more
+        sl.wait_state(pipe, "snapshot")
+        share = rng.uniform(0.05, 0.7)
+        deadline = time.time() + STATE_TIMEOUT
+        while time.time() < deadline:
+            st = sl.status(pipe)
+            if st.get("state") != "snapshot" or (st.get("rows") or 0) >= share * 2 * n:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.2))
+        st = sl.status(pipe)
+        phases.append("%s at %s rows" % (st.get("state"), st.get("rows")))
+        sl.kill9()
+        sl.start(pipe)            # waits for the dead worker's lease
+        sl.wait_state(pipe, "running")
+        time.sleep(rng.uniform(0.2, 3.0))
+        st = sl.status(pipe)
+        phases.append("%s at %s rows" % (st.get("state"), st.get("rows")))
+        sl.kill9()
+        sl.start(pipe)
+        sl.wait_state(pipe, "running")
+        time.sleep(1)
+    finally:
+        ops = writer.stop()
+    log("seed %d: killed in %s; %d writes" % (seed, " and ".join(phases), ops))
+    if not phases[0].startswith("snapshot"):
+        log("seed %d: the first kill came after the snapshot had ended" % seed)
+    wait_equal(env, mirror(env, db, ch_db, ["x", "y"]), what="seed %d" % seed)
+    sl.stop()
+
+
+def scenario_kill(env, src):
+    """SIGKILL during the snapshot and during CDC at random points, for
+    several seeds at once (each its own pipe and process), restart: the
+    same exact content."""
+    seeds = [int(s) for s in os.environ.get("E2E_SEEDS", "1,2,3").split(",")]
+    errors = {}
+
+    def run(seed):
+        try:
+            kill_one(env, src, seed)
+        except Exception as e:
+            errors[seed] = e
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in seeds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise Failure("\n".join("seed %d: %s" % (s, e) for s, e in sorted(errors.items())))
+
+
+def started_pipe(env, src, name, seed, ids, colls=("a",)):
+    """The usual start of a scenario: collections of documents with the
+    given _ids, a pipe of its own into a database of its own, running and
+    caught up. Returns (source database, pipe = ClickHouse database, Sluice)."""
+    rng = random.Random(seed)
+    db = src.db(name)
+    for c in colls:
+        load(db[c], ids, rng)
+    pipe = src.prefix
+    sl = Sluice(env, name, pipe_ini(env, src, pipe, db.name, list(colls), pipe))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, pipe, colls))
+    return db, pipe, sl
+
+
+def scenario_pause_resume(env, src):
+    """Paused: nothing new reaches the destination; resumed: everything
+    written meanwhile arrives."""
+    db, pipe, sl = started_pipe(env, src, "pause_resume", 21, range(1000))
+    ch_db = pipe
+    w = Writer(src, db.name, ["a"], 22, 10**5).start(range(1000))
+    time.sleep(1.5)
+    w.stop()
+    wait_equal(env, mirror(env, db, ch_db, ["a"]))
+    sl.cli("pause", pipe, "--wait", "--timeout", "30s")
+    if sl.state(pipe) != "paused":
+        raise Failure("pipe is %s after pause --wait" % sl.state(pipe))
+    before = ch_content(env, ch_db, "a")[0]
+    w = Writer(src, db.name, ["a"], 23, 2 * 10**5).start(w.known["a"])
+    time.sleep(1.0)
+    ops = w.stop()
+    time.sleep(3)       # three sync intervals
+    after = ch_content(env, ch_db, "a")[0]
+    if ops == 0 or {k: v[1] for k, v in before.items()} != {k: v[1] for k, v in after.items()}:
+        raise Failure("the destination changed while the pipe was paused (%d writes)" % ops)
+    sl.cli("resume", pipe, "--wait", "--timeout", "30s")
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after resume")
+    sl.stop()
+
+
+def scenario_resync(env, src):
+    """Resync while changes go on: the shadows replace the tables, deleted
+    rows of the old tables are carried across, the content is exact."""
+    rng = random.Random(31)
+    db = src.db("r")
+    load(db.a, range(2000), rng)
+    load(db.b, ["s%d" % i for i in range(500)], rng)
+    pipe, ch_db = src.prefix, src.prefix
+    sl = Sluice(env, "resync", pipe_ini(env, src, pipe, db.name, ["a", "b"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    gone = list(range(0, 2000, 7))
+    db.a.delete_many({"_id": {"$in": gone}})
+    db.b.delete_many({"_id": {"$in": ["s1", "s2", "s3"]}})
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]))
+    w = Writer(src, db.name, ["a"], 32, 10**5, pause=0.005).start(
+        [i for i in range(2000) if i % 7])
+    try:
+        sl.cli("resync", pipe, "--wait", "--timeout", "60s")
+        time.sleep(1)
+    finally:
+        ops = w.stop()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]), what="after resync")
+    tables = ch_tables(env, ch_db)
+    if tables != ["a", "b"]:
+        raise Failure("tables after the resync: %s (want a, b)" % tables)
+    # the deletes made before the resync are still there as deleted rows
+    carried = {json.loads(k).get("$numberInt") for k, _ in ch_rows(env, ch_db, "a", deleted=True)}
+    lost = [i for i in gone if str(i) not in carried and not db.a.find_one({"_id": i})]
+    if lost:
+        raise Failure("%d deletes of %s.a not carried across the resync, e.g. key %d"
+                      % (len(lost), ch_db, lost[0]))
+    rc, hist = sl.cli("history", pipe)
+    if "resync" not in hist:
+        raise Failure("no resync in the history:\n" + hist)
+    log("%d writes during the resync" % ops)
+    sl.stop()
+
+
+def scenario_tables(env, src):
+    """tables add loads the new table while the others go on; tables
+    remove stops a table, keeping its destination or dropping it."""
+    rng = random.Random(41)
+    db = src.db("t")
+    for c in ("a", "b", "c", "d"):
+        load(db[c], range(800), rng)
+    pipe, ch_db = src.prefix, src.prefix
+    sl = Sluice(env, "tables", pipe_ini(env, src, pipe, db.name, ["a", "b", "d"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    w = Writer(src, db.name, ["a", "b", "c", "d"], 42, 10**5, pause=0.005).start(range(800))
+    try:
+        wait_equal(env, mirror(env, db, ch_db, ["a"]))
+        if "c" in ch_tables(env, ch_db):
+            raise Failure("table c exists before it was added")
+        sl.cli("tables", "add", pipe, "c", "--wait", "--timeout", "60s")
+        time.sleep(1)
+    finally:
+        w.stop()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b", "c", "d"]), what="after tables add")
+    sl.cli("tables", "remove", pipe, "b", "--drop-destination", "--wait", "--timeout", "60s")
+    sl.cli("tables", "remove", pipe, "d", "--wait", "--timeout", "60s")
+    sl.wait_state(pipe, "running")
+    if "b" in ch_tables(env, ch_db):
+        raise Failure("table b still in ClickHouse after remove --drop-destination")
+    if "d" not in ch_tables(env, ch_db):
+        raise Failure("table d dropped by a remove without --drop-destination")
+    kept = {k: v[1] for k, v in ch_content(env, ch_db, "d")[0].items()}
+    w = Writer(src, db.name, ["a", "c", "d"], 43, 2 * 10**5).start(range(800))
+    time.sleep(1.5)
+    w.stop()
+    wait_equal(env, mirror(env, db, ch_db, ["a", "c"]), what="after tables remove")
+    time.sleep(2)
+    now = {k: v[1] for k, v in ch_content(env, ch_db, "d")[0].items()}
+    if now != kept:
+        raise Failure("removed table d still receives changes")
+    if "b" in ch_tables(env, ch_db):
+        raise Failure("table b came back after it was removed")
+    sl.stop()
+
+
+def scenario_modes(env, src):
+    """A cdc-only pipe copies only what changes after it starts; a
+    snapshot-only pipe loads once, completes and copies no change."""
+    rng = random.Random(51)
+    db = src.db("m")
+    load(db.c, range(1000), rng)
+    load(db.s, range(1000), rng)
+    cdc, snap = src.prefix + "_cdc", src.prefix + "_snap"
+    sl = Sluice(env, "modes",
+                pipe_ini(env, src, cdc, db.name, ["c"], cdc, mode="cdc") +
+                pipe_ini(env, src, snap, db.name, ["s"], snap, mode="snapshot"))
+    sl.start()
+    sl.wait_state(cdc, "running")
+    sl.wait_state(snap, "completed")
+    loaded = read_source(db.s)
+    wait_equal(env, lambda: [(loaded, snap, "s")], what="snapshot-only")
+    # cdc-only: exactly the keys changed from now on, as the source has them
+    touched = set()
+    db.c.insert_many([{"_id": 5000 + i, "new": i} for i in range(50)])
+    touched |= {5000 + i for i in range(50)}
+    for i in range(0, 100, 3):
+        db.c.update_one({"_id": i}, {"$set": {"changed": True}})
+        touched.add(i)
+    for i in range(100, 130):
+        db.c.delete_one({"_id": i})
+        touched.add(i)
+    db.c.delete_many({"_id": {"$in": [5000, 5001]}})
+    w = Writer(src, db.name, ["c", "s"], 52, 10**5).start(range(130, 1000))
+    time.sleep(2)
+    w.stop()
+    touched = {key_of(i) for i in touched | w.touched["c"]}
+
+    def cdc_pairs():
+        changed = {k: d for k, d in read_source(db.c).items() if k in touched}
+        return [(changed, cdc, "c")]
+
+    wait_equal(env, cdc_pairs, what="cdc-only")
+    # snapshot-only: the writes to s after completion never arrive
+    time.sleep(2)
+    wait_equal(env, lambda: [(loaded, snap, "s")], timeout=0, what="snapshot-only after writes")
+    if sl.state(snap) != "completed":
+        raise Failure("snapshot-only pipe is %s, not completed" % sl.state(snap))
+    sl.stop()
+
+
+def scenario_oplog_truncated(env, src):
+    """The change history lost while sluice was stopped: the pipe fails,
+    saying so; a resync brings the exact content back."""
+    if not src.is_test_server():
+        raise Skip("needs {sluiceFault: 'truncateOplog'}, which only mongo_test_server has "
+                   "(SLUICE_TEST_MONGO_URI is set)")
+    db, pipe, sl = started_pipe(env, src, "oplog_truncated", 61, range(1500))
+    ch_db = pipe
+    sl.stop()
+    w = Writer(src, db.name, ["a"], 62, 10**5, pause=0).start(range(1500))
+    time.sleep(0.5)
+    w.stop()
+    src.fault(sluiceFault="truncateOplog")
+    sl.start()
+    st = sl.wait_state(pipe, "failed")
+    reason = (st.get("last_error") or "") + sl.cli("history", pipe)[1]
+    if "resync" not in reason.lower():
+        raise Failure("the failure does not say to resync: %s" % reason)
+    sl.cli("resync", pipe, "--wait", "--timeout", "60s")
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the resync")
+    sl.stop()
+
+
+SCENARIOS = [
+    ("snapshot_cdc", scenario_snapshot_cdc),
+    ("kill", scenario_kill),
+    ("pause_resume", scenario_pause_resume),
+    ("resync", scenario_resync),
+    ("tables", scenario_tables),
+    ("modes", scenario_modes),
+    ("oplog_truncated", scenario_oplog_truncated),
+]
+
+
+def log(msg):
+    print("    " + msg, flush=True)
+
+
+def main():
+    if len(sys.argv) < 5:
+        print(__doc__)
+        return 2
+    env = Env(*sys.argv[1:5])
+    only = sys.argv[5:]
+    print("store %s; ClickHouse %s; MongoDB %s" %
+          (env.store.split("@")[-1], env.ch_url,
+           "SLUICE_TEST_MONGO_URI (a real replica set)" if env.real_uri else "mongo_test_server"),
+          flush=True)
+    failed = []
+    for name, fn in SCENARIOS:
+        if only and name not in only:
+            continue
+        t0 = time.time()
+        print("== %s" % name, flush=True)
+        src = Source(env, name)
+        try:
+            fn(env, src)
+            print("PASS %s (%.1fs)" % (name, time.time() - t0), flush=True)
+        except Skip as e:
+            print("SKIP %s: %s" % (name, e), flush=True)
+        except Exception as e:
+            failed.append(name)
+            print("FAIL %s (%.1fs): %s" % (name, time.time() - t0, e), flush=True)
+            if not isinstance(e, Failure):
+                traceback.print_exc()
+            for f in sorted(os.listdir(env.tmp)):
+                if f.startswith(name) and f.endswith(".log"):
+                    print("---- %s (last lines)\n%s" % (f, Sluice.tail_of(os.path.join(env.tmp, f))))
+        finally:
+            for p in list(Sluice.running):
+                p.kill()
+                p.wait()
+            Sluice.running.clear()
+            src.close()
+    print("%d scenario(s) failed: %s" % (len(failed), ", ".join(failed)) if failed
+          else "all e2e scenarios passed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
