@@ -42,14 +42,19 @@ static void print_effective(const struct config *cfg)
     size_t n;
     const struct section_table *tables = config_section_tables(&n);
     struct buf out = {0};
-    const void *fixed[] = {&cfg->store, &cfg->plugins, &cfg->hub};
-    for (size_t i = 0; i < 3; i++)
+    /* the sections of config_section_tables, in order: the fixed ones,
+     * then [topic NAME] and [pipe NAME] */
+    const void *fixed[] = {&cfg->store, &cfg->plugins, &cfg->hub,
+                           &cfg->service};
+    const size_t nfixed = sizeof fixed / sizeof *fixed, topic = nfixed,
+                 pipe = nfixed + 1;
+    for (size_t i = 0; i < nfixed; i++)
         print_section(&out, tables[i].section, tables[i].options,
                       tables[i].count, fixed[i]);
     for (size_t i = 0; i < cfg->topic_count; i++) {
         const struct topic_config *t = &cfg->topics[i];
         char *name = xasprintf("topic %s", t->name);
-        print_section(&out, name, tables[3].options, tables[3].count,
+        print_section(&out, name, tables[topic].options, tables[topic].count,
                       &t->settings);
         free(name);
         if (t->retention.plugin && t->retention.plugin->option_count) {
@@ -61,7 +66,7 @@ static void print_effective(const struct config *cfg)
     for (size_t i = 0; i < cfg->pipe_count; i++) {
         const struct pipe_config *p = &cfg->pipes[i];
         char *name = xasprintf("pipe %s", p->name);
-        print_section(&out, name, tables[4].options, tables[4].count,
+        print_section(&out, name, tables[pipe].options, tables[pipe].count,
                       &p->settings);
         free(name);
         name = xasprintf("pipe %s.source", p->name);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../lifecycle/figures.h"
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
 #include "../store/leases.h"
@@ -33,24 +34,6 @@ static const char *utc(int64_t ms, char *out, size_t size)
     return out;
 }
 
-static int64_t pipe_rows(const struct pipe_row *p)
-{
-    int64_t n = 0;
-    for (size_t i = 0; i < p->table_count; i++)
-        n += p->tables[i].rows_copied;
-    return n;
-}
-
-/* The largest lag of the pipe's tables, -1 when none is known. */
-static int64_t pipe_lag(const struct pipe_row *p)
-{
-    int64_t lag = -1;
-    for (size_t i = 0; i < p->table_count; i++)
-        if (p->tables[i].lag_ms > lag)
-            lag = p->tables[i].lag_ms;
-    return lag;
-}
-
 static char *lease_of(struct store *s, const char *pipe, int64_t *expires)
 {
     char *name = xasprintf("pipe:%s", pipe), *owner = NULL;
@@ -58,6 +41,15 @@ static char *lease_of(struct store *s, const char *pipe, int64_t *expires)
     lease_holder(s, name, &owner, expires, &err);
     free(name);
     return owner;
+}
+
+/* A count, or null when negative (unknown). */
+static void json_int_or_null(struct buf *b, int64_t v)
+{
+    if (v < 0)
+        buf_puts(b, "null");
+    else
+        buf_printf(b, "%lld", (long long)v);
 }
 
 static void json_pipe(struct store *s, const struct pipe_row *p,
@@ -82,14 +74,11 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
     json_string(b, p->mode);
     buf_puts(b, ",\"worker\":");
     json_string(b, worker);
-    buf_printf(b, ",\"retry_count\":%lld,\"last_error\":",
-               (long long)p->retry_count);
+    buf_printf(b, ",\"retry_count\":%lld,\"batches\":%lld,\"last_error\":",
+               (long long)p->retry_count, (long long)p->batches);
     json_string(b, p->last_error);
     buf_printf(b, ",\"rows\":%lld,\"lag_ms\":", (long long)pipe_rows(p));
-    if (pipe_lag(p) < 0)
-        buf_puts(b, "null");
-    else
-        buf_printf(b, "%lld", (long long)pipe_lag(p));
+    json_int_or_null(b, pipe_lag_ms(p));
     buf_puts(b, ",\"tables\":[");
     for (size_t i = 0; i < p->table_count; i++) {
         const struct pipe_table *tb = &p->tables[i];
@@ -99,28 +88,20 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
         json_string(b, tb->status);
         buf_printf(b, ",\"rows\":%lld,\"rows_estimated\":",
                    (long long)tb->rows_copied);
-        if (tb->rows_estimated < 0)
-            buf_puts(b, "null");
-        else
-            buf_printf(b, "%lld", (long long)tb->rows_estimated);
-        buf_printf(b, ",\"bytes\":%lld,\"lag_ms\":",
-                   (long long)tb->bytes_copied);
-        if (tb->lag_ms < 0)
-            buf_puts(b, "null}");
-        else
-            buf_printf(b, "%lld}", (long long)tb->lag_ms);
+        json_int_or_null(b, tb->rows_estimated);
+        buf_printf(b, ",\"bytes\":%lld,\"rows_per_s\":%lld,\"eta_s\":",
+                   (long long)tb->bytes_copied, (long long)tb->rows_per_s);
+        json_int_or_null(b, pipe_table_eta_s(tb));
+        buf_puts(b, ",\"lag_ms\":");
+        json_int_or_null(b, tb->lag_ms);
+        buf_puts(b, ",\"note\":");
+        json_string(b, tb->note && tb->note[0] ? tb->note : NULL);
+        buf_puts(b, "}");
     }
     buf_puts(b, "]}");
     free(worker);
 }
 
-static void text_lag(int64_t lag_ms, char *out, size_t size)
-{
-    if (lag_ms < 0)
-        snprintf(out, size, "-");
-    else
-        snprintf(out, size, "%.1fs", (double)lag_ms / 1000.0);
-}
 
 static void text_pipe_detail(struct store *s, const struct pipe_row *p)
 {
@@ -140,23 +121,17 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
         printf("  worker:     none\n");
     printf("  retries:    %lld\n  last error: %s\n", (long long)p->retry_count,
            p->last_error ? p->last_error : "-");
-    text_lag(pipe_lag(p), lag, sizeof lag);
+    figure_lag(pipe_lag_ms(p), lag, sizeof lag);
     printf("  rows:       %lld\n  lag:        %s\n", (long long)pipe_rows(p),
            lag);
-    printf("  tables:\n    %-24s %-9s %12s %12s %12s %8s\n", "NAME", "STATUS",
-           "ROWS", "OF", "BYTES", "LAG");
-    for (size_t i = 0; i < p->table_count; i++) {
-        const struct pipe_table *tb = &p->tables[i];
-        char of[24];
-        if (tb->rows_estimated < 0)
-            snprintf(of, sizeof of, "-");
-        else
-            snprintf(of, sizeof of, "%lld", (long long)tb->rows_estimated);
-        text_lag(tb->lag_ms, lag, sizeof lag);
-        printf("    %-24s %-9s %12lld %12s %12lld %8s\n", tb->name, tb->status,
-               (long long)tb->rows_copied, of, (long long)tb->bytes_copied,
-               lag);
-    }
+    printf("  batches:    %lld\n", (long long)p->batches);
+    printf("  tables:\n");
+    struct buf b = {0};
+    figures_header(&b, "    ");
+    for (size_t i = 0; i < p->table_count; i++)
+        figures_line(&b, "    ", &p->tables[i]);
+    fputs(b.data, stdout);
+    buf_free(&b);
     struct request *reqs;
     size_t n;
     struct error err;
@@ -176,7 +151,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
 static void text_pipe_line(const struct pipe_row *p)
 {
     char t[40], lag[32];
-    text_lag(pipe_lag(p), lag, sizeof lag);
+    figure_lag(pipe_lag_ms(p), lag, sizeof lag);
     printf("%-20s %-13s %-22s %12lld %8s %7lld  %s\n", p->name,
            pipe_state_name(p->state), utc(p->state_since, t, sizeof t),
            (long long)pipe_rows(p), lag, (long long)p->retry_count,

@@ -86,6 +86,32 @@ static const sluice_option pipe_options[] = {
            struct pipe_settings, pull_batch_size, 1, 10000000,
            "A batch is cut at this many records, or after sync_interval, "
            "whichever comes first."),
+    RANGED(SLUICE_OPTION_INT, "snapshot_parallelism", "4",
+           struct pipe_settings, snapshot_parallelism, 1, 64,
+           "Partitions read at the same time during a snapshot, each by a "
+           "source instance (and connection) of its own; the tables are "
+           "taken in turn, so up to this many collections load side by "
+           "side."),
+};
+
+static const char *const progress_names[] = {"auto", "terminal", "log",
+                                              "off", NULL};
+
+static const sluice_option service_options[] = {
+    OPT(SLUICE_OPTION_STRING, "http_listen", NULL, 0,
+        struct service_settings, http_listen,
+        "HOST:PORT where sluice run serves /metrics (Prometheus text "
+        "format) and /health; unset: no HTTP server."),
+    {.type = SLUICE_OPTION_ENUM, .name = "progress", .default_value = "auto",
+     .offset = offsetof(struct service_settings, progress),
+     .description = "How sluice run shows progress: terminal (a live line "
+                    "per pipe and table on stderr), log (a structured log "
+                    "line per table every progress_interval), off; auto: "
+                    "terminal when stderr is one, else log.",
+     .allowed = progress_names},
+    RANGED(SLUICE_OPTION_DURATION, "progress_interval", "30s",
+           struct service_settings, progress_interval_ms, 1000, 86400000,
+           "How often progress is logged when it goes to the log."),
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -96,6 +122,8 @@ static const struct section_table section_tables[] = {
     {"plugins", "Where plugins are found.", plugins_options,
      COUNT(plugins_options)},
     {"hub", "The topic hub.", hub_options, COUNT(hub_options)},
+    {"service", "What sluice run serves and shows: metrics, health, "
+     "progress.", service_options, COUNT(service_options)},
     {"topic NAME", "A hub topic and its retention.", topic_options,
      COUNT(topic_options)},
     {"pipe NAME",
@@ -115,6 +143,7 @@ enum section_kind {
     SECTION_STORE,
     SECTION_PLUGINS,
     SECTION_HUB,
+    SECTION_SERVICE,
     SECTION_TOPIC,
     SECTION_TOPIC_RETENTION,
     SECTION_PIPE,
@@ -150,7 +179,8 @@ static int classify(const char *name, struct section_name *out,
         enum section_kind kind;
     } fixed[] = {{"store", SECTION_STORE},
                  {"plugins", SECTION_PLUGINS},
-                 {"hub", SECTION_HUB}};
+                 {"hub", SECTION_HUB},
+                 {"service", SECTION_SERVICE}};
     static const struct {
         const char *prefix;
         enum section_kind whole;
@@ -197,7 +227,7 @@ static int classify(const char *name, struct section_name *out,
                                            : "'.retention'");
     }
     return error_set(err, "unknown section; expected [store], [plugins], "
-                          "[hub], [topic NAME], [topic NAME.retention], "
+                          "[hub], [service], [topic NAME], [topic NAME.retention], "
                           "[pipe NAME], [pipe NAME.source] or "
                           "[pipe NAME.sink]");
 }
@@ -340,6 +370,25 @@ static void link_topics(struct config *cfg, struct diags *diags)
     }
 }
 
+/* [service] http_listen is HOST:PORT, the port a number from 1 to 65535. */
+static void check_http_listen(struct config *cfg, struct diags *diags)
+{
+    const char *v = cfg->service.http_listen;
+    if (!v)
+        return;
+    const char *colon = strrchr(v, ':');
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    if (colon && colon != v && end != colon + 1 && !*end && port >= 1 &&
+        port <= 65535)
+        return;
+    struct ini_section *s = ini_doc_section(&cfg->doc, "service");
+    struct ini_entry *e = s ? ini_section_entry(s, "http_listen") : NULL;
+    diags_error(diags, "%s:%d: [service] http_listen: '%s' is not HOST:PORT "
+                       "(for example 127.0.0.1:9187)",
+                cfg->doc.path, e ? e->line : 0, v);
+}
+
 int config_load(const char *path, struct config *cfg, struct diags *diags,
                 struct error *err)
 {
@@ -359,6 +408,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
         {"store", store_options, COUNT(store_options), &cfg->store},
         {"plugins", plugins_options, COUNT(plugins_options), &cfg->plugins},
         {"hub", hub_options, COUNT(hub_options), &cfg->hub},
+        {"service", service_options, COUNT(service_options), &cfg->service},
     };
     for (size_t i = 0; i < COUNT(fixed); i++)
         apply_table(fixed[i].opts, fixed[i].count, cfg,
@@ -394,6 +444,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
             diags_error(diags, "%s:%d: [%s]: there is no [topic %s] section",
                         path, s->line, s->name, sn.object);
     }
+    check_http_listen(cfg, diags);
     link_topics(cfg, diags);
     resolve_plugin_dirs(cfg, diags);
     resolve_store_url(cfg);
@@ -488,6 +539,7 @@ void config_free(struct config *cfg)
 {
     options_free(store_options, COUNT(store_options), &cfg->store);
     options_free(plugins_options, COUNT(plugins_options), &cfg->plugins);
+    options_free(service_options, COUNT(service_options), &cfg->service);
     for (size_t i = 0; i < cfg->topic_count; i++) {
         struct topic_config *t = &cfg->topics[i];
         options_free(topic_options, COUNT(topic_options), &t->settings);

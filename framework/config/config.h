@@ -1,7 +1,7 @@
 /* config.h: a sluice INI file, checked and in memory.
  *
  * Loading has two steps. config_load reads the file and checks the
- * framework's own sections ([store], [plugins], [hub], [topic NAME],
+ * framework's own sections ([store], [plugins], [hub], [service], [topic NAME],
  * [pipe NAME]) against their option tables. config_bind_plugins then looks
  * up the plugins the pipes and topics name and checks the plugin sections
  * ([pipe NAME.source], [pipe NAME.sink], [topic NAME.retention]) against
@@ -40,6 +40,15 @@ struct hub_settings {
     int64_t maintenance_at; /* seconds after 00:00 UTC */
 };
 
+enum progress_mode { PROGRESS_AUTO, PROGRESS_TERMINAL, PROGRESS_LOG,
+                     PROGRESS_OFF };
+
+struct service_settings {
+    const char *http_listen; /* HOST:PORT, NULL: none */
+    int progress;            /* enum progress_mode */
+    int64_t progress_interval_ms;
+};
+
 struct topic_settings {
     int64_t consumed_retention_days;
     int64_t unconsumed_retention_days;
@@ -53,6 +62,7 @@ struct pipe_settings {
     int mode;          /* enum pipe_mode */
     int64_t sync_interval_ms;
     int64_t pull_batch_size;
+    int64_t snapshot_parallelism;
 };
 
 /* A plugin's options for one use of it: its filled config struct. */
@@ -85,6 +95,7 @@ struct config {
     char **plugin_dirs; /* [plugins] path, resolved */
     size_t plugin_dir_count;
     struct hub_settings hub;
+    struct service_settings service;
     struct topic_config *topics;
     size_t topic_count, topic_cap;
     struct pipe_config *pipes;

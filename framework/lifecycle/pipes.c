@@ -18,8 +18,8 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
     struct db_result r;
     if (store_exec(s,
                    "SELECT name, status, drop_destination, rows_copied, "
-                   "rows_estimated, bytes_copied, lag_ms, updated_at "
-                   "FROM pipe_tables WHERE pipe = $1 ORDER BY name",
+                   "rows_estimated, bytes_copied, lag_ms, updated_at, "
+                   "rows_per_s, note FROM pipe_tables WHERE pipe = $1 ORDER BY name",
                    &param, 1, &r, err) < 0)
         return -1;
     p->tables = xcalloc(r.rows + 1, sizeof *p->tables);
@@ -33,6 +33,8 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
         t->bytes_copied = db_int(&r, i, 5);
         t->lag_ms = db_int(&r, i, 6);
         t->updated_at = db_int(&r, i, 7);
+        t->rows_per_s = db_int(&r, i, 8);
+        t->note = dup_text(&r, i, 9);
     }
     p->table_count = r.rows;
     db_result_free(&r);
@@ -48,7 +50,7 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     if (store_exec(s,
                    "SELECT name, source, sink, topic, mode, settings, state, "
                    "state_since, state_context, last_error, retry_count, "
-                   "created_at FROM pipes WHERE name = $1",
+                   "created_at, batches FROM pipes WHERE name = $1",
                    &param, 1, &r, err) < 0)
         return -1;
     *found = r.rows == 1;
@@ -68,6 +70,7 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     out->last_error = dup_text(&r, 0, 9);
     out->retry_count = db_int(&r, 0, 10);
     out->created_at = db_int(&r, 0, 11);
+    out->batches = db_int(&r, 0, 12);
     if (state < 0) {
         error_set(err, "store %s: pipe '%s' is in state '%s', which this "
                        "sluice does not know",
@@ -90,6 +93,7 @@ void pipe_row_free(struct pipe_row *p)
     for (size_t i = 0; i < p->table_count; i++) {
         free(p->tables[i].name);
         free(p->tables[i].status);
+        free(p->tables[i].note);
     }
     free(p->tables);
     free(p->name);
@@ -132,4 +136,29 @@ int pipe_mode_of(const struct pipe_row *p)
         if (strcmp(pipe_mode_names[i], p->mode) == 0)
             return i;
     return PIPE_MODE_SNAPSHOT_CDC;
+}
+
+int64_t pipe_table_eta_s(const struct pipe_table *t)
+{
+    if (t->rows_estimated <= t->rows_copied || t->rows_per_s <= 0)
+        return -1;
+    return (t->rows_estimated - t->rows_copied + t->rows_per_s - 1) /
+           t->rows_per_s;
+}
+
+int64_t pipe_rows(const struct pipe_row *p)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < p->table_count; i++)
+        n += p->tables[i].rows_copied;
+    return n;
+}
+
+int64_t pipe_lag_ms(const struct pipe_row *p)
+{
+    int64_t lag = -1;
+    for (size_t i = 0; i < p->table_count; i++)
+        if (p->tables[i].lag_ms > lag)
+            lag = p->tables[i].lag_ms;
+    return lag;
 }

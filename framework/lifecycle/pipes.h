@@ -22,6 +22,8 @@ struct pipe_table {
     char *status;
     bool drop_destination;
     int64_t rows_copied, rows_estimated, bytes_copied, lag_ms, updated_at;
+    int64_t rows_per_s; /* recent rate of rows copied */
+    char *note;         /* why it stopped, or "" */
 };
 
 struct pipe_row {
@@ -31,6 +33,7 @@ struct pipe_row {
     char *state_context;
     char *last_error; /* NULL when none */
     int64_t retry_count;
+    int64_t batches; /* delivered to the sink */
     int64_t created_at;
     struct pipe_table *tables;
     size_t table_count;
@@ -44,6 +47,14 @@ void pipe_row_free(struct pipe_row *p);
 int pipe_names(struct store *s, char ***names, size_t *count,
                struct error *err);
 bool pipe_has_table(const struct pipe_row *p, const char *table);
+/* Seconds until the table's snapshot is done at its current rate; -1 when
+ * unknown (no estimate, no rate, or past the estimate). */
+int64_t pipe_table_eta_s(const struct pipe_table *t);
+/* The pipe's rows copied, over all its tables. */
+int64_t pipe_rows(const struct pipe_row *p);
+/* The largest lag of the pipe's tables; -1 when none is known. */
+int64_t pipe_lag_ms(const struct pipe_row *p);
+
 /* The pipe's mode, as enum pipe_mode of config.h. */
 int pipe_mode_of(const struct pipe_row *p);
 

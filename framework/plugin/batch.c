@@ -68,6 +68,7 @@ void batch_reset(struct sluice_batch *b)
 {
     buf_reset(&b->frames);
     buf_reset(&b->position);
+    buf_reset(&b->stopped);
     b->count = 0;
     b->has_position = false;
 }
@@ -76,6 +77,7 @@ void batch_free(struct sluice_batch *b)
 {
     buf_free(&b->frames);
     buf_free(&b->position);
+    buf_free(&b->stopped);
     free(b->offsets);
     memset(b, 0, sizeof *b);
 }
@@ -140,6 +142,40 @@ sluice_status batch_set_position(sluice_batch *b, const void *position,
     buf_append(&b->position, position, len);
     b->has_position = true;
     return SLUICE_OK;
+}
+
+sluice_status batch_stop_table(sluice_batch *b, const char *table,
+                               const char *reason, sluice_error *err)
+{
+    if (!table || !table[0])
+        return sluice_fail(err, SLUICE_FATAL,
+                           "batch_stop_table: the table name is empty");
+    buf_append(&b->stopped, table, strlen(table) + 1);
+    reason = reason && reason[0] ? reason : "stopped by the source";
+    buf_append(&b->stopped, reason, strlen(reason) + 1);
+    return SLUICE_OK;
+}
+
+bool batch_next_stopped(const struct sluice_batch *b, size_t *at,
+                        const char **table, const char **reason)
+{
+    if (*at >= b->stopped.len)
+        return false;
+    *table = b->stopped.data + *at;
+    *at += strlen(*table) + 1;
+    *reason = b->stopped.data + *at;
+    *at += strlen(*reason) + 1;
+    return true;
+}
+
+void batch_append(struct sluice_batch *to, const struct sluice_batch *from)
+{
+    for (size_t i = 0; i < from->count; i++)
+        index_frame(to, to->frames.len + from->offsets[i]);
+    buf_append(&to->frames, from->frames.data, from->frames.len);
+    if (from->has_position)
+        batch_set_position(to, from->position.data, from->position.len, NULL);
+    buf_append(&to->stopped, from->stopped.data, from->stopped.len);
 }
 
 size_t batch_count(const sluice_batch *b)

@@ -25,6 +25,9 @@ struct sluice_batch {
     bool has_position;
     size_t max_records; /* batch_full when reached; 0: no limit */
     size_t max_bytes;
+    /* tables the source stopped following (batch_stop_table): names and
+     * reasons, NUL-terminated one after another, pairs in order */
+    struct buf stopped;
 };
 
 void batch_init(struct sluice_batch *b, size_t max_records, size_t max_bytes);
@@ -45,6 +48,15 @@ sluice_status batch_set_position(sluice_batch *b, const void *position,
 size_t batch_count(const sluice_batch *b);
 size_t batch_bytes(const sluice_batch *b);
 int batch_get(const sluice_batch *b, size_t index, sluice_record *out);
+sluice_status batch_stop_table(sluice_batch *b, const char *table,
+                               const char *reason, sluice_error *err);
+
+/* Walks the stopped tables: *at starts at 0; false when there are no
+ * more. */
+bool batch_next_stopped(const struct sluice_batch *b, size_t *at,
+                        const char **table, const char **reason);
+/* Appends the records, position and stopped tables of `from`. */
+void batch_append(struct sluice_batch *to, const struct sluice_batch *from);
 
 const char *op_name(sluice_op op);
 /* -1 when the name is not an operation. */

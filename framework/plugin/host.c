@@ -198,6 +198,7 @@ static const sluice_host_api table = {
     .gauge_set = gauge_set,
     .plan_cutoff = plan_cutoff,
     .plan_delete = plan_delete,
+    .batch_stop_table = batch_stop_table,
 };
 
 const sluice_host_api *host_api(void)

@@ -147,7 +147,16 @@ static const char *const migration_2[] = {
     NULL,
 };
 
-static const char *const *const migrations[] = {migration_1, migration_2};
+/* 3: progress figures and stopped tables. */
+static const char *const migration_3[] = {
+    "ALTER TABLE pipe_tables ADD COLUMN rows_per_s BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE pipe_tables ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE pipes ADD COLUMN batches BIGINT NOT NULL DEFAULT 0",
+    NULL,
+};
+
+static const char *const *const migrations[] = {migration_1, migration_2,
+                                                migration_3};
 
 int schema_latest(void)
 {

@@ -3,7 +3,7 @@
  * records versioned by the change's cluster time; the resume token after
  * each batch is its position, so a restart resumes there. A drop, rename
  * or invalidate of a captured collection is logged and that table stops
- * (its destination stays); the others go on. Error 286 (history lost) is
+ * (its destination stays; the core marks it stopped); the others go on. Error 286 (history lost) is
  * fatal with what to do; network and retryable errors are transient, and
  * the stream reopens from the last position. */
 #include <stdlib.h>
@@ -31,18 +31,22 @@ static void forget_tables(struct mg_source *s)
     s->table_count = 0;
 }
 
-static void stop_table(struct mg_source *s, const char *table, const char *why)
+/* Stops following table i: logged, and (ABI 1.1) told to the core with
+ * the batch, which marks the table stopped once the batch is durable. */
+static sluice_status stop_table(struct mg_source *s, size_t i, const char *why,
+                                sluice_batch *batch, sluice_error *err)
 {
-    for (size_t i = 0; i < s->table_count; i++)
-        if (!strcmp(s->tables[i], table)) {
-            sluice_log(mg_host, s->ctx, SLUICE_LOG_WARN,
-                       "collection %s.%s was %s: its table stops; its "
-                       "destination stays",
-                       s->cfg->database, table, why);
-            free(s->tables[i]);
-            s->tables[i] = s->tables[--s->table_count];
-            return;
-        }
+    char reason[512];
+    snprintf(reason, sizeof reason, "collection %s.%s was %s at the source",
+             s->cfg->database, s->tables[i], why);
+    sluice_log(mg_host, s->ctx, SLUICE_LOG_WARN,
+               "%s: its table stops; its destination stays", reason);
+    sluice_status st = SLUICE_OK;
+    if (SLUICE_HOST_HAS(mg_host, batch_stop_table))
+        st = mg_host->batch_stop_table(batch, s->tables[i], reason, err);
+    free(s->tables[i]);
+    s->tables[i] = s->tables[--s->table_count];
+    return st;
 }
 
 static bool followed(const struct mg_source *s, const char *table)
@@ -150,17 +154,20 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     if (!op)
         return SLUICE_OK;
     if (!strcmp(op, "invalidate")) {
-        sluice_log(mg_host, s->ctx, SLUICE_LOG_WARN,
-                   "the change stream of database %s was invalidated (the "
-                   "database was dropped): every table stops",
-                   s->cfg->database);
-        forget_tables(s);
-        return SLUICE_OK;
+        sluice_status st = SLUICE_OK;
+        while (s->table_count && st == SLUICE_OK)
+            st = stop_table(s, s->table_count - 1,
+                            "dropped with its database", batch, err);
+        return st;
     }
     if (!table || !followed(s, table))
         return SLUICE_OK;
     if (!strcmp(op, "drop") || !strcmp(op, "rename")) {
-        stop_table(s, table, !strcmp(op, "drop") ? "dropped" : "renamed");
+        for (size_t i = 0; i < s->table_count; i++)
+            if (!strcmp(s->tables[i], table))
+                return stop_table(s, i,
+                                  !strcmp(op, "drop") ? "dropped" : "renamed",
+                                  batch, err);
         return SLUICE_OK;
     }
     sluice_op kind = !strcmp(op, "insert")    ? SLUICE_OP_INSERT

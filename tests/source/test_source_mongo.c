@@ -334,14 +334,7 @@ static void poll_records(struct instance *in, struct sluice_batch *all,
         *last = api()->cdc_poll(in->inst, &b, 300, &e);
         if (*last != SLUICE_OK)
             break;
-        char msg[64];
-        sluice_error e2 = {msg, sizeof msg};
-        for (size_t j = 0; j < b.count; j++) {
-            sluice_record r = {.size = sizeof r};
-            batch_get(&b, j, &r);
-            batch_add(all, &r, &e2);
-        }
-        batch_set_position(all, b.position.data, b.position.len, &e2);
+        batch_append(all, &b);
     }
     batch_free(&b);
 }
@@ -426,6 +419,15 @@ static void every_change_and_a_restart(void)
     batch_reset(&got);
     poll_records(&in, &got, 1, &last);
     CHECK(last == SLUICE_OK && got.count == 0);
+    /* ... and the batch tells the core, with the reason */
+    size_t at = 0;
+    const char *stopped, *reason;
+    CHECK(batch_next_stopped(&got, &at, &stopped, &reason));
+    if (at) {
+        CHECK(!strcmp(stopped, "a"));
+        CHECK_CONTAINS(reason, ".a was dropped at the source");
+    }
+    CHECK(!batch_next_stopped(&got, &at, &stopped, &reason));
     if (!real_server) {
         /* transient failures: retry, then the stream goes on */
         const char *both[] = {"a", "other"};

@@ -113,6 +113,16 @@ typedef struct sluice_host_api {
     sluice_status (*plan_delete)(sluice_retention_plan *plan,
                                  int64_t publication_id, const char *rule,
                                  sluice_error *err);
+
+    /* --- ABI 1.1: a table the source can no longer follow (its
+     * collection was dropped or renamed), said from inside cdc_poll with
+     * the batch being filled. The core marks the table `stopped` with the
+     * reason in the same transaction that makes the batch durable, and
+     * leaves it out of later cdc_start calls; the pipe's other tables go
+     * on. Its destination is kept. Check SLUICE_HOST_HAS(host,
+     * batch_stop_table) before calling. */
+    sluice_status (*batch_stop_table)(sluice_batch *batch, const char *table,
+                                      const char *reason, sluice_error *err);
 } sluice_host_api;
 
 /* True when the host table has `field` (a plugin built against a newer

@@ -1,0 +1,49 @@
+/* figures.c: the text forms of a pipe's figures (see figures.h). */
+#include "figures.h"
+
+#include <stdio.h>
+
+#include "../util/units.h"
+
+void figure_lag(int64_t lag_ms, char *out, size_t size)
+{
+    if (lag_ms < 0)
+        snprintf(out, size, "-");
+    else
+        snprintf(out, size, "%.1fs", (double)lag_ms / 1000.0);
+}
+
+void figure_eta(int64_t eta_s, char *out, size_t size)
+{
+    if (eta_s < 0)
+        snprintf(out, size, "-");
+    else
+        format_duration(eta_s * 1000, out, size);
+}
+
+#define COLUMNS "%s%-24s %-9s %12s %12s %9s %9s %12s %8s\n"
+
+void figures_header(struct buf *b, const char *indent)
+{
+    buf_printf(b, COLUMNS, indent, "TABLE", "STATUS", "ROWS", "OF", "ROWS/S",
+               "ETA", "BYTES", "LAG");
+}
+
+void figures_line(struct buf *b, const char *indent,
+                  const struct pipe_table *t)
+{
+    char rows[24], of[24], rate[24], eta[32], bytes[24], lag[32];
+    snprintf(rows, sizeof rows, "%lld", (long long)t->rows_copied);
+    if (t->rows_estimated < 0)
+        snprintf(of, sizeof of, "-");
+    else
+        snprintf(of, sizeof of, "%lld", (long long)t->rows_estimated);
+    snprintf(rate, sizeof rate, "%lld", (long long)t->rows_per_s);
+    figure_eta(pipe_table_eta_s(t), eta, sizeof eta);
+    snprintf(bytes, sizeof bytes, "%lld", (long long)t->bytes_copied);
+    figure_lag(t->lag_ms, lag, sizeof lag);
+    buf_printf(b, COLUMNS, indent, t->name, t->status, rows, of, rate, eta,
+               bytes, lag);
+    if (t->note && t->note[0])
+        buf_printf(b, "%s  %s\n", indent, t->note);
+}

@@ -1,0 +1,162 @@
+/* counters.c: the figures of a pipe's tables that `sluice status`, the
+ * progress lines and /metrics show (see counters.h). */
+#include "counters.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lifecycle/pipes.h"
+#include "../util/log.h"
+#include "../util/mem.h"
+
+#define RATE_SAMPLE_MS 2000
+/* Versions below this many seconds are counters, not cluster times. */
+#define EPOCH_2000_S 946684800
+
+struct tally {
+    const char *table; /* borrowed from the batch */
+    size_t table_len;
+    int64_t rows, bytes;
+    uint64_t newest; /* version of the newest change, 0: none */
+};
+
+static struct tally *tally_of(struct tally **t, size_t *n, size_t *cap,
+                              const sluice_record *r)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*t)[i].table_len == r->table_len &&
+            !memcmp((*t)[i].table, r->table, r->table_len))
+            return &(*t)[i];
+    XGROW(*t, *cap, *n + 1);
+    (*t)[*n] = (struct tally){r->table, r->table_len, 0, 0, 0};
+    return &(*t)[(*n)++];
+}
+
+int counters_add_batch(struct store *s, const char *pipe,
+                       const struct sluice_batch *b, int64_t now_ms,
+                       struct error *err)
+{
+    struct tally *t = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        sluice_record r = {.size = sizeof r};
+        batch_get(b, i, &r);
+        struct tally *x = tally_of(&t, &n, &cap, &r);
+        x->rows++;
+        x->bytes += (int64_t)(r.key_len + r.doc_len);
+        if (r.op != SLUICE_OP_SNAPSHOT && r.version > x->newest)
+            x->newest = r.version;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int64_t secs = (int64_t)(t[i].newest >> 32);
+        int64_t lag = secs < EPOCH_2000_S ? -1 : now_ms - secs * 1000;
+        if (lag != -1 && lag < 0)
+            lag = 0;
+        char *table = xstrndup(t[i].table, t[i].table_len);
+        struct db_value p[] = {DBV_INT(t[i].rows),  DBV_INT(t[i].bytes),
+                               DBV_INT(now_ms),     DBV_INT(lag),
+                               DBV_TEXT(pipe),      DBV_TEXT(table)};
+        rc = store_exec(s,
+                        "UPDATE pipe_tables SET rows_copied = rows_copied + "
+                        "$1, bytes_copied = bytes_copied + $2, updated_at = "
+                        "$3, lag_ms = CASE WHEN $4 >= 0 THEN $4 ELSE lag_ms "
+                        "END WHERE pipe = $5 AND name = $6",
+                        p, 6, NULL, err);
+        free(table);
+    }
+    free(t);
+    struct db_value p = DBV_TEXT(pipe);
+    if (rc == 0 && b->count)
+        rc = store_exec(s, "UPDATE pipes SET batches = batches + 1 WHERE "
+                           "name = $1",
+                        &p, 1, NULL, err);
+    return rc;
+}
+
+int counters_stop_tables(struct store *s, const char *pipe,
+                         const struct sluice_batch *b, struct error *err)
+{
+    size_t at = 0;
+    const char *table, *reason;
+    while (batch_next_stopped(b, &at, &table, &reason)) {
+        struct db_value p[] = {DBV_TEXT(reason), DBV_TEXT(pipe),
+                               DBV_TEXT(table)};
+        if (store_exec(s,
+                       "UPDATE pipe_tables SET status = '" TABLE_STOPPED
+                       "', note = $1, rows_per_s = 0 WHERE pipe = $2 AND "
+                       "name = $3",
+                       p, 3, NULL, err) < 0)
+            return -1;
+        log_msg(SLUICE_LOG_WARN, pipe, "table %s stopped: %s", table, reason);
+    }
+    return 0;
+}
+
+void rate_sampler_free(struct rate_sampler *rs)
+{
+    for (size_t i = 0; i < rs->count; i++)
+        free(rs->tables[i]);
+    free(rs->tables);
+    free(rs->rows);
+    free(rs->rates);
+    memset(rs, 0, sizeof *rs);
+}
+
+static size_t sampler_slot(struct rate_sampler *rs, const char *table,
+                           int64_t rows)
+{
+    for (size_t i = 0; i < rs->count; i++)
+        if (!strcmp(rs->tables[i], table))
+            return i;
+    size_t n = rs->count++;
+    rs->tables = xrealloc(rs->tables, rs->count * sizeof *rs->tables);
+    rs->rows = xrealloc(rs->rows, rs->count * sizeof *rs->rows);
+    rs->rates = xrealloc(rs->rates, rs->count * sizeof *rs->rates);
+    rs->tables[n] = xstrdup(table);
+    rs->rows[n] = rows;
+    rs->rates[n] = 0;
+    return n;
+}
+
+/* A moving average: each sample counts for 40%, so a burst shows at once
+ * and an idle table falls to zero in a few samples. */
+int counters_sample_rates(struct store *s, const char *pipe,
+                          struct rate_sampler *rs, int64_t monotonic_ms,
+                          struct error *err)
+{
+    if (rs->at_ms && monotonic_ms - rs->at_ms < RATE_SAMPLE_MS)
+        return 0;
+    double secs = rs->at_ms ? (double)(monotonic_ms - rs->at_ms) / 1000.0 : 0;
+    rs->at_ms = monotonic_ms;
+    struct db_value p = DBV_TEXT(pipe);
+    struct db_result r;
+    if (store_exec(s, "SELECT name, rows_copied, rows_per_s FROM pipe_tables "
+                      "WHERE pipe = $1",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < r.rows && rc == 0; i++) {
+        const char *table = db_text(&r, i, 0);
+        int64_t rows = db_int(&r, i, 1);
+        size_t k = sampler_slot(rs, table, rows);
+        if (secs > 0) {
+            double now = rows >= rs->rows[k] ? (double)(rows - rs->rows[k]) / secs
+                                             : 0;
+            rs->rates[k] = 0.6 * rs->rates[k] + 0.4 * now;
+            if (rs->rates[k] < 0.5)
+                rs->rates[k] = 0;
+        }
+        rs->rows[k] = rows;
+        int64_t rate = (int64_t)(rs->rates[k] + 0.5);
+        if (rate == db_int(&r, i, 2))
+            continue;
+        struct db_value q[] = {DBV_INT(rate), DBV_TEXT(pipe), DBV_TEXT(table)};
+        rc = store_exec(s,
+                        "UPDATE pipe_tables SET rows_per_s = $1 WHERE pipe = "
+                        "$2 AND name = $3",
+                        q, 3, NULL, err);
+    }
+    db_result_free(&r);
+    return rc;
+}

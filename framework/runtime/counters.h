@@ -1,0 +1,40 @@
+/* counters.h: the figures of a pipe's tables in the store, which `sluice
+ * status`, the progress lines and /metrics show: rows, bytes and lag
+ * counted when a batch is durable in the sink, the pipe's batches, recent
+ * rates, and the tables a source stopped following. */
+#ifndef SLUICE_RUNTIME_COUNTERS_H
+#define SLUICE_RUNTIME_COUNTERS_H
+
+#include <stdint.h>
+
+#include "../plugin/batch.h"
+#include "../store/store.h"
+
+/* Adds what a batch delivered: rows and bytes per table, the lag of its
+ * newest change (versions that are cluster times, seconds << 32), and one
+ * batch to the pipe. Meant for the transaction that completes the batch. */
+int counters_add_batch(struct store *s, const char *pipe,
+                       const struct sluice_batch *b, int64_t now_ms,
+                       struct error *err);
+
+/* Marks `stopped`, with the source's reason, the tables the batch says it
+ * stopped following. Meant for the transaction that publishes the batch. */
+int counters_stop_tables(struct store *s, const char *pipe,
+                         const struct sluice_batch *b, struct error *err);
+
+/* Rates of rows copied, sampled every 2 s from the store's counters. */
+struct rate_sampler {
+    int64_t at_ms; /* monotonic time of the last sample, 0: none */
+    size_t count;
+    char **tables;
+    int64_t *rows;
+    double *rates; /* rows per second */
+};
+
+/* Samples when 2 s have passed, and writes the rates that changed. */
+int counters_sample_rates(struct store *s, const char *pipe,
+                          struct rate_sampler *rs, int64_t monotonic_ms,
+                          struct error *err);
+void rate_sampler_free(struct rate_sampler *rs);
+
+#endif

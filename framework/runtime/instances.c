@@ -1,0 +1,140 @@
+/* instances.c: plugin instances of one worker process, shared between
+ * pipes where the plugin and its options are the same (see instances.h). */
+#include "instances.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../config/options.h"
+#include "../plugin/host.h"
+#include "../util/buf.h"
+#include "../util/mem.h"
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct instance **pool; /* the shared ones */
+static size_t pool_count, pool_cap;
+static int open_count;
+
+/* The plugin's name and every option's value, one per line. */
+static char *key_of(const struct plugin_config *pc)
+{
+    struct buf b = {0};
+    buf_printf(&b, "%s\n", pc->plugin->name);
+    for (size_t i = 0; i < pc->plugin->option_count; i++) {
+        const sluice_option *o = &pc->plugin->options[i];
+        buf_printf(&b, "%s=", o->name);
+        option_format_value(o, pc->data, &b);
+        /* a secret is masked in the text: compare its bytes as well */
+        if ((o->flags & SLUICE_OPTION_SECRET) && o->type == SLUICE_OPTION_STRING) {
+            const char *v = *(const char *const *)((const char *)pc->data + o->offset);
+            buf_printf(&b, "(%s)", v ? v : "");
+        }
+        buf_puts(&b, "\n");
+    }
+    return buf_take(&b);
+}
+
+static sluice_open_fn open_fn(const struct plugin *p)
+{
+    return p->kind == PLUGIN_SOURCE ? p->info.source.open
+           : p->kind == PLUGIN_SINK ? p->info.sink.open
+                                    : NULL;
+}
+
+static sluice_close_fn close_fn(const struct plugin *p)
+{
+    return p->kind == PLUGIN_SOURCE ? p->info.source.close
+           : p->kind == PLUGIN_SINK ? p->info.sink.close
+                                    : NULL;
+}
+
+sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
+                            bool shared, struct instance **out,
+                            sluice_error *err)
+{
+    char *key = shared ? key_of(pc) : NULL;
+    pthread_mutex_lock(&pool_lock);
+    for (size_t i = 0; key && i < pool_count; i++)
+        if (!strcmp(pool[i]->key, key)) {
+            pool[i]->refs++;
+            *out = pool[i];
+            pthread_mutex_unlock(&pool_lock);
+            free(key);
+            return SLUICE_OK;
+        }
+    struct instance *in = xcalloc(1, sizeof *in);
+    in->plugin = pc->plugin;
+    in->key = key;
+    in->ctx = context_new(pc->plugin->name, pipe);
+    in->refs = 1;
+    pthread_mutex_init(&in->call, NULL);
+    /* opened under the pool's lock: a second pipe with the same options
+     * waits for this one rather than opening its own */
+    sluice_status st = open_fn(pc->plugin)(in->ctx, pc->data, &in->handle, err);
+    if (st != SLUICE_OK) {
+        pthread_mutex_unlock(&pool_lock);
+        context_free(in->ctx);
+        pthread_mutex_destroy(&in->call);
+        free(in->key);
+        free(in);
+        *out = NULL;
+        return st;
+    }
+    if (key) {
+        XGROW(pool, pool_cap, pool_count + 1);
+        pool[pool_count++] = in;
+    }
+    open_count++;
+    pthread_mutex_unlock(&pool_lock);
+    *out = in;
+    return SLUICE_OK;
+}
+
+void instance_close(struct instance *in)
+{
+    if (!in)
+        return;
+    pthread_mutex_lock(&pool_lock);
+    bool last = --in->refs == 0;
+    if (last) {
+        for (size_t i = 0; i < pool_count; i++)
+            if (pool[i] == in) {
+                pool[i] = pool[--pool_count];
+                break;
+            }
+        if (!pool_count) {
+            free(pool);
+            pool = NULL;
+            pool_cap = 0;
+        }
+        open_count--;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (!last)
+        return;
+    close_fn(in->plugin)(in->handle);
+    context_free(in->ctx);
+    pthread_mutex_destroy(&in->call);
+    free(in->key);
+    free(in);
+}
+
+void instance_lock(struct instance *in)
+{
+    if (!(in->plugin->flags & SLUICE_PLUGIN_THREAD_SAFE))
+        pthread_mutex_lock(&in->call);
+}
+
+void instance_unlock(struct instance *in)
+{
+    if (!(in->plugin->flags & SLUICE_PLUGIN_THREAD_SAFE))
+        pthread_mutex_unlock(&in->call);
+}
+
+int instances_open_count(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    int n = open_count;
+    pthread_mutex_unlock(&pool_lock);
+    return n;
+}

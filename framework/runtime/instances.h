@@ -1,0 +1,39 @@
+/* instances.h: plugin instances of one worker process. Pipes whose sinks
+ * are the same plugin with the same options share one instance, and so
+ * its connections; everything else has an instance of its own. A plugin
+ * that is not SLUICE_PLUGIN_THREAD_SAFE is called by one thread at a
+ * time: callers hold the instance's lock around each call. */
+#ifndef SLUICE_RUNTIME_INSTANCES_H
+#define SLUICE_RUNTIME_INSTANCES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "../config/config.h"
+
+struct instance {
+    const struct plugin *plugin; /* borrowed from the registry */
+    char *key;                   /* the plugin and its options; NULL: private */
+    sluice_context *ctx;
+    void *handle; /* the plugin's instance */
+    pthread_mutex_t call;
+    int refs;
+};
+
+/* Opens an instance of `pc` for `pipe`, or takes a reference to the one
+ * already open with the same plugin and options when `shared`. The status
+ * and message are the plugin's open's. */
+sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
+                            bool shared, struct instance **out,
+                            sluice_error *err);
+/* Drops a reference; the last one closes the instance. NULL is ignored. */
+void instance_close(struct instance *in);
+
+/* Around each call into the instance. */
+void instance_lock(struct instance *in);
+void instance_unlock(struct instance *in);
+
+/* How many instances are open in this process (for tests and /metrics). */
+int instances_open_count(void);
+
+#endif

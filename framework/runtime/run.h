@@ -1,0 +1,90 @@
+/* run.h: what the parts of one pipe's worker loop share (pipe_runner.c,
+ * snapshot.c): the running pipe, how errors are handled, and publishing
+ * to and draining from the hub. Private to runtime/. */
+#ifndef SLUICE_RUNTIME_RUN_H
+#define SLUICE_RUNTIME_RUN_H
+
+#include <stdio.h>
+
+#include "../lifecycle/pipes.h"
+#include "../plugin/batch.h"
+#include "counters.h"
+#include "instances.h"
+#include "pipe_runner.h"
+
+/* Bytes of the batches a pipe builds at once, whatever pull_batch_size
+ * says: memory stays bounded whatever the documents. */
+#define BATCH_BYTES_MAX (64u << 20)
+
+struct run {
+    struct pipe_runner *r;
+    const struct pipe_config *pc;
+    struct store *s;
+    char *lease;
+    struct instance *src, *sink;
+    bool cdc_open;
+    int64_t backoff_ms;
+    struct sluice_batch batch;
+    struct rate_sampler rates;
+    int64_t lease_renewed_ms; /* monotonic */
+};
+
+/* An error as the loop handles it: the plugin's status, or the store's. */
+enum outcome { GO_ON, RETRY, FATAL };
+
+struct failure {
+    enum outcome outcome;
+    char message[1024];
+};
+
+enum outcome from_plugin(sluice_status st, const char *message,
+                         struct failure *f);
+enum outcome from_store(const struct error *err, struct failure *f);
+/* A failure of the run's own making (a plugin breaking its contract). */
+enum outcome fail_with(struct failure *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Calls `call` on instance `in` (holding its lock unless the plugin is
+ * thread-safe) with `ERR` a fresh sluice_error; the plugin's status, or
+ * -1 with *f filled when it is neither OK nor DONE. */
+#define PLUGIN_CALL(in, f, call)                                              \
+    ({                                                                        \
+        char msg_[1024] = "";                                                 \
+        sluice_error e_ = {msg_, sizeof msg_};                                \
+        sluice_error *ERR = &e_;                                              \
+        (void)ERR;                                                            \
+        instance_lock(in);                                                    \
+        sluice_status st_ = (call);                                           \
+        instance_unlock(in);                                                  \
+        from_plugin(st_, msg_, (f)) == GO_ON ? (int)st_ : -1;                \
+    })
+
+#define SRC(u) (&(u)->pc->source.plugin->info.source)
+#define SINK(u) (&(u)->pc->sink.plugin->info.sink)
+
+/* Publishes `b` (when it has records), the checkpoint it reaches and the
+ * tables it stopped, in one transaction of `s`. */
+enum outcome publish(struct store *s, const struct pipe_config *pc,
+                     const struct sluice_batch *b, const char *kind,
+                     const char *table, int64_t part, bool done,
+                     struct failure *f);
+
+/* Everything published and not yet consumed goes to the sink. */
+enum outcome drain(struct run *u, struct failure *f);
+
+/* The pipe's tables with the given status (NULL: active and adding); the
+ * names are borrowed from `row`, the array is the caller's. */
+char **tables_of(const struct pipe_row *row, const char *status, size_t *n);
+
+void sleep_ms(int64_t ms);
+/* Between pieces of long work: renews the lease when due and samples the
+ * rates; false when another worker took the pipe. */
+bool pipe_tick(struct run *u);
+/* True when an operator request waits for the pipe. */
+bool request_waits(struct run *u);
+
+/* The snapshot state's work (snapshot.c). */
+enum outcome do_snapshot(struct run *u, struct pipe_row *row,
+                         struct failure *f);
+
+#endif

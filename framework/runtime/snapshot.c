@@ -1,0 +1,347 @@
+/* snapshot.c: the snapshot state's work. Every partition of the pipe's
+ * tables is read by up to snapshot_parallelism workers at once, taking
+ * the tables in turn so that collections load side by side; each worker
+ * has its own source instance and store connection and publishes batch
+ * by batch with its partition's progress. Meanwhile the pipe's own thread
+ * drains the topic into the sink and watches for operator requests and
+ * stops, which end the workers after their batch in flight. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../hub/hub.h"
+#include "../lifecycle/lifecycle.h"
+#include "../lifecycle/requests.h"
+#include "../plugin/values.h"
+#include "../store/checkpoints.h"
+#include "../util/clock.h"
+#include "../util/mem.h"
+#include "run.h"
+
+#define WATCH_MS 200
+/* The batches being built at once share BATCH_BYTES_MAX, down to this. */
+#define WORKER_BATCH_BYTES_MIN (4u << 20)
+
+struct part_job {
+    const char *table; /* borrowed from the pipe row */
+    int64_t part;
+    struct buf position;
+};
+
+struct snapshot_work {
+    struct run *u;
+    struct part_job *jobs;
+    size_t count, next;
+    size_t batch_bytes;
+    pthread_mutex_t lock;
+    int running;            /* workers not yet finished */
+    atomic_int interrupt; /* stop after the batch in flight */
+    bool failed;
+    struct failure failure; /* the first worker's that failed */
+};
+
+/* The CDC start position, asked of the source once and kept. */
+static enum outcome snapshot_start(struct run *u, struct failure *f)
+{
+    struct checkpoint c;
+    bool found;
+    struct error err;
+    if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START, "", 0, &c,
+                       &found, &err) < 0)
+        return from_store(&err, f);
+    if (found) {
+        checkpoint_free(&c);
+        return GO_ON;
+    }
+    struct sluice_values v = {0};
+    enum outcome o = GO_ON;
+    if (PLUGIN_CALL(u->src, f,
+                    SRC(u)->snapshot_begin(u->src->handle, &v, ERR)) < 0)
+        o = f->outcome;
+    else if (v.count != 1)
+        o = fail_with(f, "%s: snapshot_begin gave %zu positions, not one",
+                      u->pc->source.plugin->name, v.count);
+    else if (checkpoint_put(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START, "", 0,
+                            v.items[0], v.lens[0], false, &err) < 0)
+        o = from_store(&err, f);
+    values_free(&v);
+    return o;
+}
+
+/* The partitions of a table, made once (with its row estimate) and kept
+ * as checkpoints. */
+static enum outcome partitions(struct run *u, const char *table,
+                               struct checkpoint **out, size_t *n,
+                               struct failure *f)
+{
+    struct error err;
+    if (checkpoint_list(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, table, out, n,
+                        &err) < 0)
+        return from_store(&err, f);
+    if (*n)
+        return GO_ON;
+    checkpoints_free(*out, *n);
+    struct sluice_values v = {0};
+    if (PLUGIN_CALL(u->src, f,
+                    SRC(u)->snapshot_partitions(u->src->handle, table, &v,
+                                                ERR)) < 0) {
+        values_free(&v);
+        return f->outcome;
+    }
+    if (!v.count) {
+        values_free(&v);
+        return fail_with(f, "%s: snapshot_partitions gave no partition for "
+                            "table %s",
+                         u->pc->source.plugin->name, table);
+    }
+    uint64_t rows = 0;
+    struct failure ignored;
+    if (SRC(u)->estimate_rows &&
+        PLUGIN_CALL(u->src, &ignored,
+                    SRC(u)->estimate_rows(u->src->handle, table, &rows,
+                                          ERR)) >= 0) {
+        struct db_value p[] = {DBV_INT((int64_t)rows), DBV_TEXT(u->pc->name),
+                               DBV_TEXT(table)};
+        store_exec(u->s,
+                   "UPDATE pipe_tables SET rows_estimated = $1 WHERE pipe = "
+                   "$2 AND name = $3",
+                   p, 3, NULL, &err);
+    }
+    int rc = store_begin(u->s, &err);
+    for (size_t i = 0; rc == 0 && i < v.count; i++)
+        rc = checkpoint_put(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, table,
+                            (int64_t)i, v.items[i], v.lens[i], false, &err);
+    values_free(&v);
+    if (rc < 0 || store_commit(u->s, &err) < 0) {
+        store_rollback(u->s);
+        return from_store(&err, f);
+    }
+    if (checkpoint_list(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, table, out, n,
+                        &err) < 0)
+        return from_store(&err, f);
+    return GO_ON;
+}
+
+/* The partitions not done, the tables taken in turn: the first partition
+ * of every table, then the second of every table, ... */
+static enum outcome plan_jobs(struct run *u, char **tables, size_t n,
+                              struct snapshot_work *w, struct failure *f)
+{
+    struct checkpoint **parts = xcalloc(n + 1, sizeof *parts);
+    size_t *counts = xcalloc(n + 1, sizeof *counts), most = 0, cap = 0;
+    enum outcome o = GO_ON;
+    for (size_t t = 0; t < n && o == GO_ON; t++) {
+        o = partitions(u, tables[t], &parts[t], &counts[t], f);
+        if (o == GO_ON && counts[t] > most)
+            most = counts[t];
+    }
+    for (size_t i = 0; i < most && o == GO_ON; i++)
+        for (size_t t = 0; t < n; t++) {
+            if (i >= counts[t] || parts[t][i].done)
+                continue;
+            XGROW(w->jobs, cap, w->count + 1);
+            struct part_job *j = &w->jobs[w->count++];
+            *j = (struct part_job){tables[t], parts[t][i].part, {0}};
+            buf_append(&j->position, parts[t][i].position.data,
+                       parts[t][i].position.len);
+        }
+    for (size_t t = 0; t < n; t++)
+        if (parts[t])
+            checkpoints_free(parts[t], counts[t]);
+    free(parts);
+    free(counts);
+    return o;
+}
+
+static void worker_failed(struct snapshot_work *w, const struct failure *f)
+{
+    pthread_mutex_lock(&w->lock);
+    if (!w->failed)
+        w->failure = *f;
+    w->failed = true;
+    w->interrupt = 1;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static struct part_job *next_job(struct snapshot_work *w)
+{
+    pthread_mutex_lock(&w->lock);
+    struct part_job *j = w->interrupt || w->next >= w->count
+                             ? NULL
+                             : &w->jobs[w->next++];
+    pthread_mutex_unlock(&w->lock);
+    return j;
+}
+
+/* One partition to its end, batch by batch. */
+static enum outcome read_partition(struct snapshot_work *w, struct store *s,
+                                   struct instance *src, struct part_job *j,
+                                   struct sluice_batch *b, struct failure *f)
+{
+    struct run *u = w->u;
+    while (!w->interrupt && !*u->r->stop) {
+        batch_reset(b);
+        int st = PLUGIN_CALL(src, f,
+                             SRC(u)->snapshot_next(src->handle, j->table,
+                                                   j->position.data,
+                                                   j->position.len, b, ERR));
+        if (st < 0)
+            return f->outcome;
+        bool done = st == SLUICE_DONE;
+        if (!done && !b->has_position)
+            return fail_with(f, "%s: snapshot_next of table %s returned "
+                                "more to come but no position to resume from",
+                             u->pc->source.plugin->name, j->table);
+        if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
+                    f) != GO_ON)
+            return f->outcome;
+        if (done)
+            return GO_ON;
+        buf_reset(&j->position);
+        buf_append(&j->position, b->position.data, b->position.len);
+    }
+    return GO_ON;
+}
+
+static void *snapshot_worker(void *arg)
+{
+    struct snapshot_work *w = arg;
+    struct run *u = w->u;
+    struct failure f = {GO_ON, ""};
+    struct store *s = NULL;
+    struct instance *src = NULL;
+    struct error err;
+    struct sluice_batch b;
+    batch_init(&b, (size_t)u->pc->settings.pull_batch_size, w->batch_bytes);
+    char msg[1024] = "";
+    sluice_error e = {msg, sizeof msg};
+    if (store_open(u->r->store_url, &s, &err) < 0)
+        worker_failed(w, (from_store(&err, &f), &f));
+    else if (from_plugin(instance_open(&u->pc->source, u->pc->name, false,
+                                       &src, &e),
+                         msg, &f) != GO_ON)
+        worker_failed(w, &f);
+    struct part_job *j;
+    while (src && s && (j = next_job(w)))
+        if (read_partition(w, s, src, j, &b, &f) != GO_ON)
+            worker_failed(w, &f);
+    instance_close(src);
+    store_close(s);
+    batch_free(&b);
+    pthread_mutex_lock(&w->lock);
+    w->running--;
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Runs the jobs; the pipe's thread drains meanwhile. */
+static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
+                             struct failure *f)
+{
+    size_t workers = (size_t)u->pc->settings.snapshot_parallelism;
+    if (workers > w->count)
+        workers = w->count;
+    size_t share = BATCH_BYTES_MAX / workers;
+    w->batch_bytes = share < WORKER_BATCH_BYTES_MIN ? WORKER_BATCH_BYTES_MIN
+                                                     : share;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_t *threads = xcalloc(workers, sizeof *threads);
+    w->running = (int)workers;
+    for (size_t i = 0; i < workers; i++)
+        pthread_create(&threads[i], NULL, snapshot_worker, w);
+    struct failure df = {GO_ON, ""};
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int running = w->running;
+        pthread_mutex_unlock(&w->lock);
+        if (!running)
+            break;
+        if (*u->r->stop || request_waits(u) || !pipe_tick(u))
+            w->interrupt = 1;
+        if (df.outcome == GO_ON && drain(u, &df) != GO_ON)
+            w->interrupt = 1;
+        sleep_ms(WATCH_MS);
+    }
+    for (size_t i = 0; i < workers; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    pthread_mutex_destroy(&w->lock);
+    if (w->failed)
+        return *f = w->failure, f->outcome;
+    if (df.outcome != GO_ON)
+        return *f = df, f->outcome;
+    return GO_ON;
+}
+
+/* Every partition loaded: CDC starts where the snapshot began, unless
+ * (tables added) it already has an older position, which covers the new
+ * tables too. */
+static enum outcome finish(struct run *u, const struct pipe_row *row,
+                           struct failure *f)
+{
+    if (drain(u, f) != GO_ON)
+        return f->outcome;
+    struct checkpoint start, cdc;
+    bool has_start, has_cdc;
+    struct error err;
+    if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START, "", 0,
+                       &start, &has_start, &err) < 0)
+        return from_store(&err, f);
+    if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_CDC, "", 0, &cdc, &has_cdc,
+                       &err) < 0) {
+        if (has_start)
+            checkpoint_free(&start);
+        return from_store(&err, f);
+    }
+    bool keep = has_cdc && !strcmp(row->state_context, CONTEXT_ADD);
+    int rc = store_begin(u->s, &err);
+    if (rc == 0 && has_start && !keep)
+        rc = checkpoint_put(u->s, u->pc->name, CHECKPOINT_CDC, "", 0,
+                            start.position.data, start.position.len, false,
+                            &err);
+    if (rc == 0)
+        rc = checkpoint_clear(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START,
+                              NULL, &err);
+    if (rc == 0)
+        rc = checkpoint_clear(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, NULL,
+                              &err);
+    if (rc == 0)
+        rc = lifecycle_snapshot_done(u->s, u->pc->name, &err);
+    if (has_start)
+        checkpoint_free(&start);
+    if (has_cdc)
+        checkpoint_free(&cdc);
+    if (rc < 0) {
+        store_rollback(u->s);
+        return from_store(&err, f);
+    }
+    if (store_commit(u->s, &err) < 0)
+        return from_store(&err, f);
+    u->cdc_open = false;
+    return GO_ON;
+}
+
+enum outcome do_snapshot(struct run *u, struct pipe_row *row,
+                         struct failure *f)
+{
+    if (snapshot_start(u, f) != GO_ON)
+        return f->outcome;
+    bool add = !strcmp(row->state_context, CONTEXT_ADD);
+    size_t n;
+    char **tables = tables_of(row, add ? TABLE_ADDING : NULL, &n);
+    struct snapshot_work w = {.u = u};
+    enum outcome o = plan_jobs(u, tables, n, &w, f);
+    bool interrupted = false;
+    if (o == GO_ON && w.count) {
+        o = run_jobs(u, &w, f);
+        interrupted = w.interrupt || *u->r->stop;
+    }
+    for (size_t i = 0; i < w.count; i++)
+        buf_free(&w.jobs[i].position);
+    free(w.jobs);
+    free(tables);
+    if (o != GO_ON || interrupted)
+        return o; /* the loop takes the request, or stops */
+    return finish(u, row, f);
+}
