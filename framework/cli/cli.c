@@ -82,6 +82,21 @@ static const struct command commands[] = {
      "\n"
      "Exit status: 0, or 2 when there is no such plugin.\n",
      cmd_plugins_describe},
+    {"plugin test", "FILE.so [--config FILE.ini]",
+     "run a plugin file through the conformance kit",
+     "Loads FILE.so as sluice run would and runs every plugin it registers\n"
+     "through its contract: descriptor and ABI, option table, and with\n"
+     "--config, a live instance: a source's snapshot resumed from every\n"
+     "position and its change stream; a sink's setup and replayed batches;\n"
+     "a retention policy's plans. One line per check: PASS, FAIL or SKIP\n"
+     "with the reason. See docs/conformance.md for the checks and the file.\n"
+     "\n"
+     "  --config FILE   options per plugin: [source NAME], [sink NAME],\n"
+     "                  [retention NAME]; the kit's own in [conformance NAME]\n"
+     "\n"
+     "Exit status: 0 every check passed (or was skipped), 1 a check failed,\n"
+     "2 bad usage or a bad --config file.\n",
+     cmd_plugin_test},
     {"status", "[PIPE] [--json] [--store URL] [--config FILE]",
      "show the state of the pipes",
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"

@@ -54,6 +54,7 @@ int cli_main(int argc, char **argv);
 /* Command groups. */
 int cmd_plugins_list(const struct command *cmd, int argc, char **argv);
 int cmd_plugins_describe(const struct command *cmd, int argc, char **argv);
+int cmd_plugin_test(const struct command *cmd, int argc, char **argv);
 int cmd_check(const struct command *cmd, int argc, char **argv);
 int cmd_run(const struct command *cmd, int argc, char **argv);
 int cmd_pause(const struct command *cmd, int argc, char **argv);

@@ -1,0 +1,133 @@
+/* kit.h: the conformance kit (`sluice plugin test`): the plugin checks, and
+ * what they share: the --config file, the kit's own settings per plugin,
+ * plugin instances, and calling plugin callbacks as the core does.
+ *
+ * The kit drives plugins only through the core's own loader, host table,
+ * batches, value lists and option engine; it never keeps a plugin
+ * instance open past its check, and it never writes anywhere but through
+ * the plugin under test and the commands the file gives it. */
+#ifndef SLUICE_CONFORMANCE_KIT_H
+#define SLUICE_CONFORMANCE_KIT_H
+
+#include <sluice/sluice.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../config/ini_doc.h"
+#include "../plugin/plugin.h"
+#include "../util/buf.h"
+#include "../util/error.h"
+#include "report.h"
+
+/* The kit's settings for one plugin: section [conformance NAME]. */
+struct kit_settings {
+    sluice_string_list tables; /* sources: the tables to read */
+    int64_t batch_records;     /* records per batch the kit asks for */
+    int64_t max_resumes;       /* resumes per partition / change stream */
+    int64_t cdc_time_ms;       /* how long to poll for changes */
+    int64_t poll_timeout_ms;   /* the timeout of each cdc_poll */
+    const char *changes;       /* a command that makes changes */
+    int64_t expect_changes;    /* fewer changes than this fail */
+    const char *table;         /* sinks: the destination to write */
+    const char *verify;        /* sinks: prints the visible rows */
+    int64_t consumed_days;     /* retention: the topic's properties */
+    int64_t unconsumed_days;
+};
+
+/* The --config file. */
+struct kit_file {
+    const char *path;
+    struct ini_doc doc;
+};
+
+/* Reads the file and checks that every section is [source NAME],
+ * [sink NAME], [retention NAME] or [conformance NAME]. Problems go to
+ * `diags`; -1 when it cannot be read. Free with kit_file_free. */
+int kit_file_load(const char *path, struct kit_file *f, struct diags *diags,
+                  struct error *err);
+void kit_file_free(struct kit_file *f);
+/* Reports sections that name no plugin of `reg`. */
+void kit_file_check_names(const struct kit_file *f, const struct registry *reg,
+                          struct diags *diags);
+
+/* What the live checks of one plugin need: the plugin, its filled config
+ * struct and the kit's settings. `ready` is false when the checks must
+ * be skipped; `why` then says why. */
+struct live {
+    const struct plugin *plugin;
+    char subject[96]; /* "source memory_source" */
+    struct report *report;
+    bool ready;
+    char why[256];
+    void *config; /* plugin->config_size bytes, owned */
+    struct kit_settings settings;
+};
+
+/* Fills `l` for plugin `p` from the file (NULL: no --config). Option
+ * errors go to `diags`. Free with live_free. */
+void live_prepare(struct live *l, const struct plugin *p,
+                  const struct kit_file *f, struct report *r,
+                  struct diags *diags);
+void live_free(struct live *l);
+
+/* One plugin instance, opened with the live config. */
+struct kit_instance {
+    const struct plugin *plugin;
+    sluice_context *ctx;
+    void *handle;
+};
+
+int kit_instance_open(const struct live *l, struct kit_instance *in,
+                  struct error *err);
+void kit_instance_close(struct kit_instance *in);
+
+/* An error buffer for one callback. */
+struct call_error {
+    char message[1024];
+    sluice_error e;
+};
+sluice_error *call_error(struct call_error *ce);
+
+/* The status of one callback after RETRY answers: the kit, like the core,
+ * calls again after a pause, a few times. `call` is evaluated again each
+ * time; `ce` holds the last message. */
+#define KIT_RETRIES 5
+#define KIT_CALL(status, ce, call)                                            \
+    do {                                                                      \
+        for (int try_ = 0;; try_++) {                                         \
+            (status) = (call);                                                \
+            if ((status) != SLUICE_RETRY || try_ == KIT_RETRIES)              \
+                break;                                                        \
+            kit_backoff(try_);                                                \
+        }                                                                     \
+    } while (0)
+void kit_backoff(int attempt);
+
+/* "returned FATAL: message" for a failed status. */
+const char *status_text(sluice_status st, struct call_error *ce, char *out,
+                        size_t size);
+
+/* Runs a shell command; its standard output goes to `out` when not NULL
+ * (else to the kit's standard error). -1 with `err` when it cannot run or
+ * exits other than 0. */
+int kit_run_command(const char *command, struct buf *out, struct error *err);
+
+/* The checks, by kind. Each reports every one of its checks: PASS, FAIL,
+ * or SKIP (when !l->ready, with l->why). */
+void static_checks_module(struct report *r, const struct module *m,
+                          size_t plugin_count);
+void static_checks_refused(struct report *r, const char *path,
+                           const char *reason);
+void static_checks_plugin(struct report *r, const struct plugin *p,
+                          const char *subject);
+void source_checks(struct live *l);
+/* The source's parts (source.c calls them with the tables to read), and
+ * snapshot_begin, which both call: exactly one position, into `out`. */
+int source_begin(const struct live *l, struct kit_instance *in,
+                 struct buf *out, struct error *err);
+void snapshot_checks(struct live *l, const char *const *tables, size_t n);
+void cdc_checks(struct live *l, const char *const *tables, size_t n);
+void sink_checks(struct live *l);
+void retention_checks(struct live *l);
+
+#endif
