@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# e2e.sh BUILD_DIR [RECORDS]: the end-to-end benchmarks of `sluice run`,
+# MongoDB wire-protocol test server -> sluice (SQLite hub) -> ClickHouse of
+# Debian's, each beside its baseline in the same run:
+#   snapshot of RECORDS documents of 1 KiB in one collection, then split
+#     over 4 collections: documents/s and MB/s from the start of `sluice run`
+#     until every row is visible in ClickHouse, and the sluice process's
+#     peak RSS; baseline: the same rows (exported from ClickHouse as
+#     RowBinary) streamed from a file into the HTTP interface by curl, the
+#     direct load of bench/clickhouse, one curl per table at once.
+#   CDC latency at 1k and 10k changes/s with sync_interval = 1s:
+#     bench_e2e_cdc writes at the rate and polls ClickHouse.
+# MB are 10^6 bytes of RowBinary (the rows as ClickHouse stores them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=${1:-build}
+records=${2:-1000000}
+cdc_seconds=${CDC_SECONDS:-20}
+export SLUICE_PLUGIN_PATH=$PWD/$build/plugins
+tmp=$(mktemp -d); chmod 755 "$tmp"
+mongo_pid= run_pid=
+stop_pid() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; }
+cleanup() {
+  stop_pid "$run_pid"; stop_pid "$mongo_pid"
+  tests/servers/clickhouse.sh stop "$tmp/ch" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+mbps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s / 1e6 }'; }
+ch() { curl -sS --fail-with-body "$ch_url/" --data-binary "$1"; }
+
+echo "== ClickHouse $(tests/servers/clickhouse.sh start "$tmp/ch"; cat "$tmp/ch/version")"
+ch_url=$(cat "$tmp/ch/url")
+
+start_mongo() {
+  "$build/tests/mongo_server/mongo_test_server" --port 0 "$@" > "$tmp/mongo.out" &
+  mongo_pid=$!
+  until grep -q listening "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
+  mongo_uri="mongodb://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")/?replicaSet=rs0"
+}
+
+# write_ini NAME MODE COLLECTIONS [PIPE OPTION LINES]
+write_ini() {
+  cat > "$tmp/$1.ini" <<EOF
+[store]
+url = sqlite:$tmp/$1.db
+[service]
+progress = log
+progress_interval = 5s
+[pipe $1]
+source = source_mongo
+sink = sink_clickhouse
+mode = $2
+pull_batch_size = 100000
+${4:-}
+[pipe $1.source]
+uri = $mongo_uri
+database = bench
+collections = $3
+[pipe $1.sink]
+url = $ch_url
+database = $1
+EOF
+}
+
+state() {
+  "$build/sluice" status "$1" --json --config "$tmp/$1.ini" 2>/dev/null |
+    sed -n 's/^{"name":"[^"]*","state":"\([a-z]*\)".*/\1/p' || true
+}
+
+peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+# snapshot NAME COLLECTIONS DOCS_PER_COLLECTION: sluice, then the direct load
+snapshot() {
+  local name=$1 colls=$2 per=$3 gen=() c n=0 total t0 secs rss completed=
+  for c in ${colls//,/ }; do gen+=(--generate "bench.$c=$per:1024"); n=$((n + 1)); done
+  total=$((per * n))
+  echo "== snapshot of $total documents of 1 KiB in $n collection(s): sluice run"
+  start_mongo "${gen[@]}"
+  write_ini "$name" snapshot "$colls"
+  t0=$(now)
+  "$build/sluice" run "$tmp/$name.ini" > "$tmp/$name.log" 2>&1 &
+  run_pid=$!
+  # visible rows: active parts' rows, cheap to ask every 250 ms
+  until [ "$(ch "SELECT sum(rows) FROM system.parts WHERE database = '$name' AND active")" -ge "$total" ]; do
+    kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/$name.log"; exit 1; }
+    [ -z "$completed" ] && [ "$(state "$name")" = completed ] && completed=$(since "$t0")
+    sleep 0.25
+  done
+  secs=$(since "$t0")
+  for _ in $(seq 1 240); do [ "$(state "$name")" = completed ] && break; sleep 0.25; done
+  [ -z "$completed" ] && completed=$(since "$t0")
+  rss=$(peak_rss_mib "$run_pid")
+  stop_pid "$run_pid"; run_pid=
+  stop_pid "$mongo_pid"; mongo_pid=
+  local final=0 bytes=0
+  for c in ${colls//,/ }; do
+    final=$((final + $(ch "SELECT count() FROM $name.$c FINAL WHERE _is_deleted = 0")))
+  done
+  echo "pipe state $(state "$name") after ${completed} s; rows in ClickHouse (FINAL) $final of $total"
+  grep -E ' (warn|error) ' "$tmp/$name.log" | head -5 || true
+
+  # the direct load of the same rows: RowBinary files, streamed by curl
+  ch "CREATE DATABASE direct_$name"
+  for c in ${colls//,/ }; do
+    ch "CREATE TABLE direct_$name.$c AS $name.$c"
+    curl -sS --fail-with-body "$ch_url/" -o "$tmp/$c.rowbinary" \
+      --data-binary "SELECT * FROM $name.$c FORMAT RowBinary"
+    bytes=$((bytes + $(stat -c %s "$tmp/$c.rowbinary")))
+  done
+  local t1 pids=() code direct
+  t1=$(now)
+  for c in ${colls//,/ }; do
+    curl -sS -o "$tmp/$c.answer" -w '%{http_code}' -X POST -T "$tmp/$c.rowbinary" \
+      "$ch_url/?query=INSERT%20INTO%20direct_$name.$c%20FORMAT%20RowBinary&max_memory_usage=8000000000" \
+      > "$tmp/$c.code" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  direct=$(since "$t1")
+  for c in ${colls//,/ }; do
+    code=$(cat "$tmp/$c.code")
+    [ "$code" = 200 ] || { echo "curl: $code $(cat "$tmp/$c.answer")" >&2; exit 1; }
+    rm -f "$tmp/$c.rowbinary"
+  done
+  rm -f "$tmp/$name.db"*
+  local sl_rate cu_rate
+  sl_rate=$(rate "$total" "$secs"); cu_rate=$(rate "$total" "$direct")
+  echo "rows $total, RowBinary bytes $bytes"
+  echo "sluice_snapshot_s $secs docs_per_s $sl_rate MB_per_s $(mbps "$bytes" "$secs")"
+  echo "curl_rowbinary_s $direct docs_per_s $cu_rate MB_per_s $(mbps "$bytes" "$direct")"
+  echo "sluice_vs_curl $(ratio "$sl_rate" "$cu_rate")"
+  echo "sluice_peak_rss_MiB $rss"
+  summary+=("| snapshot, $n x $((per / 1000))k | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s | $(ratio "$sl_rate" "$cu_rate") | $rss MiB |")
+}
+
+summary=()
+snapshot e2e_one docs "$records"
+snapshot e2e_four c1,c2,c3,c4 $((records / 4))
+
+echo "== CDC latency, sync_interval = 1s"
+start_mongo --generate bench.cdc=1:64
+write_ini e2e_cdc cdc cdc "sync_interval = 1s"
+"$build/sluice" run "$tmp/e2e_cdc.ini" > "$tmp/e2e_cdc.log" 2>&1 &
+run_pid=$!
+until [ "$(state e2e_cdc)" = running ]; do
+  kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/e2e_cdc.log"; exit 1; }
+  sleep 0.2
+done
+"$build/bench/bench_e2e_cdc" "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc \
+  "1000:$cdc_seconds" "10000:$cdc_seconds" | tee "$tmp/cdc.out"
+rss=$(peak_rss_mib "$run_pid")
+echo "sluice_peak_rss_MiB $rss"
+while read -r r _ achieved _ p50 _ p99 _ lost; do
+  summary+=("| CDC, $r changes/s (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost | | | $rss MiB |")
+done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
+grep -E ' (warn|error) ' "$tmp/e2e_cdc.log" | head -5 || true
+
+echo "== summary"
+echo "| run | sluice | direct load (curl, RowBinary file) | sluice / direct | sluice peak RSS |"
+echo "|---|---|---|---|---|"
+printf '%s\n' "${summary[@]}"
