@@ -11,9 +11,8 @@
 #include "../util/mem.h"
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct instance **pool; /* the shared ones */
+static struct instance **pool; /* every open one; shared: key != NULL */
 static size_t pool_count, pool_cap;
-static int open_count;
 
 /* The plugin's name and every option's value, one per line. */
 static char *key_of(const struct plugin_config *pc)
@@ -55,7 +54,7 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
     char *key = shared ? key_of(pc) : NULL;
     pthread_mutex_lock(&pool_lock);
     for (size_t i = 0; key && i < pool_count; i++)
-        if (!strcmp(pool[i]->key, key)) {
+        if (pool[i]->key && !strcmp(pool[i]->key, key)) {
             pool[i]->refs++;
             *out = pool[i];
             pthread_mutex_unlock(&pool_lock);
@@ -80,11 +79,8 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
         *out = NULL;
         return st;
     }
-    if (key) {
-        XGROW(pool, pool_cap, pool_count + 1);
-        pool[pool_count++] = in;
-    }
-    open_count++;
+    XGROW(pool, pool_cap, pool_count + 1);
+    pool[pool_count++] = in;
     pthread_mutex_unlock(&pool_lock);
     *out = in;
     return SLUICE_OK;
@@ -107,7 +103,6 @@ void instance_close(struct instance *in)
             pool = NULL;
             pool_cap = 0;
         }
-        open_count--;
     }
     pthread_mutex_unlock(&pool_lock);
     if (!last)
@@ -131,10 +126,11 @@ void instance_unlock(struct instance *in)
         pthread_mutex_unlock(&in->call);
 }
 
-int instances_open_count(void)
+void instances_each(void (*fn)(const struct instance *in, void *arg),
+                    void *arg)
 {
     pthread_mutex_lock(&pool_lock);
-    int n = open_count;
+    for (size_t i = 0; i < pool_count; i++)
+        fn(pool[i], arg);
     pthread_mutex_unlock(&pool_lock);
-    return n;
 }

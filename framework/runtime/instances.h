@@ -33,7 +33,9 @@ void instance_close(struct instance *in);
 void instance_lock(struct instance *in);
 void instance_unlock(struct instance *in);
 
-/* How many instances are open in this process (for tests and /metrics). */
-int instances_open_count(void);
+/* Calls fn for every open instance (for /metrics), holding the pool's
+ * lock: fn must not open or close instances. */
+void instances_each(void (*fn)(const struct instance *in, void *arg),
+                    void *arg);
 
 #endif

@@ -1,5 +1,6 @@
 /* runtime.c: sluice run (see runtime.h): registration, a thread per pipe,
- * the daily maintenance, and a clean stop on SIGINT or SIGTERM. */
+ * the daily maintenance, progress, the HTTP service, and a clean stop on
+ * SIGINT or SIGTERM. */
 #include "runtime.h"
 
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include "../util/log.h"
 #include "../util/mem.h"
 #include "pipe_runner.h"
+#include "progress.h"
+#include "service.h"
 
 #define MAINTENANCE_EVERY_MS 60000
 
@@ -52,11 +55,30 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
         return 1;
     }
-    struct diags d = {0};
-    topics_register(s, cfg, &d);
     bool *runs = xcalloc(cfg->pipe_count + 1, sizeof *runs);
     for (size_t i = 0; i < cfg->pipe_count; i++)
-        if (selected(cfg->pipes[i].name, only, only_count))
+        runs[i] = selected(cfg->pipes[i].name, only, only_count);
+    /* the service first: a port already taken changes nothing */
+    struct progress progress;
+    progress_init(&progress, cfg, runs);
+    struct service *svc = NULL;
+    if (cfg->service.http_listen &&
+        service_start(cfg->service.http_listen, store_url, progress.pipes,
+                      progress.count, &svc, &err) < 0) {
+        log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
+        progress_end(&progress);
+        free(runs);
+        store_close(s);
+        return 1;
+    }
+    if (svc)
+        log_msg(SLUICE_LOG_INFO, NULL,
+                "serving /metrics and /health on http://%s",
+                cfg->service.http_listen);
+    struct diags d = {0};
+    topics_register(s, cfg, &d);
+    for (size_t i = 0; i < cfg->pipe_count; i++)
+        if (runs[i])
             runs[i] = pipe_register(s, cfg, &cfg->pipes[i], &d) == 0;
     for (size_t i = 0; i < d.count; i++)
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", d.errors[i]);
@@ -89,6 +111,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
                 log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");
             next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
         }
+        progress_tick(&progress, s, clock_monotonic_ms());
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -100,6 +123,8 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             if (runners[i].status)
                 status = runners[i].status;
         }
+    progress_end(&progress);
+    service_stop(svc);
     lease_release(s, MAINTENANCE_LEASE, worker_name(), &err);
     log_msg(SLUICE_LOG_INFO, NULL, "stopped");
     diags_free(&d);

@@ -1,13 +1,51 @@
 /* log.c: log lines on standard error (see log.h). */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "buf.h"
 
 static sluice_log_level threshold = SLUICE_LOG_INFO;
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *footer;      /* shown below the log lines, or NULL */
+static int footer_lines;
+
+/* Moves the cursor back to the start of the footer and clears it. */
+static void erase_footer(struct buf *out)
+{
+    if (footer_lines)
+        buf_printf(out, "\033[%dA\033[J", footer_lines);
+}
+
+static void draw_footer(struct buf *out)
+{
+    footer_lines = 0;
+    if (!footer)
+        return;
+    buf_puts(out, footer);
+    for (const char *c = footer; *c; c++)
+        footer_lines += *c == '\n';
+}
+
+void log_set_footer(const char *text)
+{
+    struct buf out = {0};
+    pthread_mutex_lock(&out_lock);
+    erase_footer(&out);
+    free(footer);
+    footer = text && text[0] ? strdup(text) : NULL;
+    draw_footer(&out);
+    if (out.len)
+        fwrite(out.data, 1, out.len, stderr);
+    pthread_mutex_unlock(&out_lock);
+    buf_free(&out);
+}
 
 void log_set_level(sluice_log_level level)
 {
@@ -48,6 +86,17 @@ void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
     buf_vprintf(&line, fmt, ap);
     va_end(ap);
     buf_puts(&line, "\n");
-    fwrite(line.data, 1, line.len, stderr);
+    pthread_mutex_lock(&out_lock);
+    if (footer) {
+        struct buf out = {0};
+        erase_footer(&out);
+        buf_append(&out, line.data, line.len);
+        draw_footer(&out);
+        fwrite(out.data, 1, out.len, stderr);
+        buf_free(&out);
+    } else {
+        fwrite(line.data, 1, line.len, stderr);
+    }
+    pthread_mutex_unlock(&out_lock);
     buf_free(&line);
 }

@@ -13,4 +13,10 @@ sluice_log_level log_level(void);
 void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A block of lines kept below the log lines on a terminal (the live
+ * progress of sluice run): each log line is written above it, and a new
+ * block replaces the old in place. NULL or "" removes it. The text ends
+ * with a newline. */
+void log_set_footer(const char *text);
+
 #endif

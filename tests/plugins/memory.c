@@ -4,7 +4,9 @@
  * memory_source generates deterministic records: `rows` snapshot rows per
  * table (keys 0..rows-1, split into `partitions` key ranges), then
  * `changes` inserts as change data (keys from `rows` on, spread over the
- * tables). Positions are text, so tests can read them.
+ * tables). Positions are text, so tests can read them. With `stop_table`,
+ * once the changes are all given, CDC stops following that table as a
+ * source does when a collection is dropped (ABI 1.1).
  *
  * memory_sink keeps what it is given, as ReplacingMergeTree would: per
  * table and key, the row with the highest version. With `output`, each
@@ -25,6 +27,7 @@ struct source_config {
     int64_t rows;
     int64_t partitions;
     int64_t changes;
+    const char *stop_table;
 };
 
 static const sluice_option source_options[] = {
@@ -42,6 +45,9 @@ static const sluice_option source_options[] = {
      .flags = SLUICE_OPTION_RANGE,
      .offset = offsetof(struct source_config, changes), .min = 0,
      .max = 100000000, .description = "Inserts streamed as change data."},
+    {.type = SLUICE_OPTION_STRING, .name = "stop_table",
+     .offset = offsetof(struct source_config, stop_table),
+     .description = "A table CDC stops following after the last change."},
     {0},
 };
 
@@ -217,6 +223,20 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
             return SLUICE_FATAL;
         s->next_change++;
     }
+#if SLUICE_ABI_AT_LEAST(1, 1)
+    for (size_t i = 0; s->next_change >= s->cfg->changes && s->cfg->stop_table &&
+                       i < s->table_count;
+         i++)
+        if (!strcmp(s->tables[i], s->cfg->stop_table) &&
+            SLUICE_HOST_HAS(host, batch_stop_table)) {
+            if (host->batch_stop_table(batch, s->tables[i],
+                                       "dropped by the test", err) != SLUICE_OK)
+                return SLUICE_FATAL;
+            free(s->tables[i]);
+            s->tables[i] = s->tables[--s->table_count];
+            break;
+        }
+#endif
     char text[32];
     int n = snprintf(text, sizeof text, "%lld", (long long)s->next_change);
     return host->batch_set_position(batch, text, (size_t)n, err);
@@ -303,15 +323,20 @@ struct sink {
     int64_t writes;
 };
 
+/* Instances open in the process, shown as the gauge `open_sinks`: a test
+ * sees whether pipes share one. */
+static int open_sinks;
+
 static sluice_status sink_open(sluice_context *ctx, const void *config,
                                void **instance, sluice_error *err)
 {
-    (void)ctx;
     struct sink *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_fail(err, SLUICE_FATAL, "memory_sink: out of memory");
     s->cfg = config;
     *instance = s;
+    host->gauge_set(ctx, "open_sinks",
+                    __atomic_add_fetch(&open_sinks, 1, __ATOMIC_SEQ_CST));
     return SLUICE_OK;
 }
 
@@ -325,6 +350,7 @@ static void free_row(struct row *r)
 static void sink_close(void *instance)
 {
     struct sink *s = instance;
+    __atomic_sub_fetch(&open_sinks, 1, __ATOMIC_SEQ_CST);
     for (size_t i = 0; i < s->count; i++)
         free_row(&s->rows[i]);
     for (size_t i = 0; i < s->resync_count; i++)

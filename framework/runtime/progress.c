@@ -1,0 +1,117 @@
+/* progress.c: the progress of sluice run on a terminal or in the log (see
+ * progress.h). */
+#include "progress.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../lifecycle/figures.h"
+#include "../util/log.h"
+#include "../util/mem.h"
+
+#define TERMINAL_EVERY_MS 1000
+
+void progress_init(struct progress *p, const struct config *cfg,
+                   const bool *runs)
+{
+    memset(p, 0, sizeof *p);
+    p->mode = cfg->service.progress;
+    if (p->mode == PROGRESS_AUTO)
+        p->mode = isatty(STDERR_FILENO) ? PROGRESS_TERMINAL : PROGRESS_LOG;
+    p->interval_ms = p->mode == PROGRESS_TERMINAL
+                         ? TERMINAL_EVERY_MS
+                         : cfg->service.progress_interval_ms;
+    p->pipes = xcalloc(cfg->pipe_count + 1, sizeof *p->pipes);
+    for (size_t i = 0; i < cfg->pipe_count; i++)
+        if (runs[i])
+            p->pipes[p->count++] = cfg->pipes[i].name;
+}
+
+/* Lines no wider than the terminal, so that the block's height is its
+ * number of lines. */
+static void clip_lines(struct buf *b)
+{
+    struct winsize ws;
+    size_t width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col
+                       ? ws.ws_col - 1
+                       : 200;
+    struct buf out = {0};
+    const char *line = b->data;
+    while (line && *line) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        buf_append(&out, line, len < width ? len : width);
+        buf_puts(&out, "\n");
+        line = nl ? nl + 1 : NULL;
+    }
+    buf_free(b);
+    *b = out;
+}
+
+static void terminal_block(struct buf *b, const struct pipe_row *row)
+{
+    char lag[32];
+    figure_lag(pipe_lag_ms(row), lag, sizeof lag);
+    buf_printf(b, "pipe %s: %s, %lld rows, %lld batches, lag %s, %lld "
+                  "retries%s%s\n",
+               row->name, pipe_state_name(row->state),
+               (long long)pipe_rows(row), (long long)row->batches, lag,
+               (long long)row->retry_count, row->last_error ? ": " : "",
+               row->last_error ? row->last_error : "");
+    figures_header(b, "  ");
+    for (size_t i = 0; i < row->table_count; i++)
+        figures_line(b, "  ", &row->tables[i]);
+}
+
+static void log_lines(const struct pipe_row *row)
+{
+    for (size_t i = 0; i < row->table_count; i++) {
+        const struct pipe_table *t = &row->tables[i];
+        char eta[32], lag[32];
+        figure_eta(pipe_table_eta_s(t), eta, sizeof eta);
+        figure_lag(t->lag_ms, lag, sizeof lag);
+        log_msg(SLUICE_LOG_INFO, row->name,
+                "progress state=%s table=%s status=%s rows=%lld "
+                "rows_estimated=%lld rows_per_s=%lld eta=%s bytes=%lld "
+                "lag=%s retries=%lld",
+                pipe_state_name(row->state), t->name, t->status,
+                (long long)t->rows_copied, (long long)t->rows_estimated,
+                (long long)t->rows_per_s, eta, (long long)t->bytes_copied, lag,
+                (long long)row->retry_count);
+    }
+}
+
+void progress_tick(struct progress *p, struct store *s, int64_t now_ms)
+{
+    if (p->mode == PROGRESS_OFF || now_ms < p->next_ms)
+        return;
+    p->next_ms = now_ms + p->interval_ms;
+    struct buf block = {0};
+    for (size_t i = 0; i < p->count; i++) {
+        struct pipe_row row;
+        bool found;
+        struct error err;
+        if (pipe_load(s, p->pipes[i], &row, &found, &err) < 0 || !found)
+            continue;
+        if (p->mode == PROGRESS_TERMINAL)
+            terminal_block(&block, &row);
+        else
+            log_lines(&row);
+        pipe_row_free(&row);
+    }
+    if (p->mode == PROGRESS_TERMINAL) {
+        clip_lines(&block);
+        log_set_footer(block.data);
+    }
+    buf_free(&block);
+}
+
+void progress_end(struct progress *p)
+{
+    if (p->mode == PROGRESS_TERMINAL)
+        log_set_footer(NULL);
+    free(p->pipes);
+    memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,340 @@
+/* service.c: /metrics and /health over HTTP (see service.h). */
+#include "service.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lifecycle/pipes.h"
+#include "../plugin/host.h"
+#include "../util/buf.h"
+#include "../util/json.h"
+#include "../util/mem.h"
+#include "instances.h"
+
+struct service {
+    struct MHD_Daemon *daemon;
+    char *store_url;
+    struct store *store; /* opened on first use, by the daemon's thread */
+    const char *const *pipes;
+    size_t count;
+};
+
+/* A label value: backslash, quote and newline escaped. */
+static void label(struct buf *b, const char *name, const char *value)
+{
+    buf_printf(b, "%s=\"", name);
+    for (const char *c = value ? value : ""; *c; c++) {
+        if (*c == '\\' || *c == '"')
+            buf_printf(b, "\\%c", *c);
+        else if (*c == '\n')
+            buf_puts(b, "\\n");
+        else
+            buf_append(b, c, 1);
+    }
+    buf_puts(b, "\"");
+}
+
+static void family(struct buf *b, const char *name, const char *type,
+                   const char *help)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void pipe_sample(struct buf *b, const char *metric,
+                        const struct pipe_row *p, const struct pipe_table *t,
+                        double value)
+{
+    buf_printf(b, "%s{", metric);
+    label(b, "pipe", p->name);
+    if (t) {
+        buf_puts(b, ",");
+        label(b, "table", t->name);
+    }
+    buf_printf(b, "} %.17g\n", value);
+}
+
+/* The store connection, (re)opened when needed. */
+static struct store *store_of(struct service *svc, struct error *err)
+{
+    if (!svc->store && store_open(svc->store_url, &svc->store, err) < 0)
+        svc->store = NULL;
+    return svc->store;
+}
+
+static int load_pipes(struct service *svc, struct pipe_row *rows,
+                      size_t *loaded, struct error *err)
+{
+    *loaded = 0;
+    struct store *s = store_of(svc, err);
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < svc->count; i++) {
+        bool found;
+        if (pipe_load(s, svc->pipes[i], &rows[*loaded], &found, err) < 0) {
+            store_close(svc->store); /* reopened on the next request */
+            svc->store = NULL;
+            return -1;
+        }
+        if (found)
+            (*loaded)++;
+    }
+    return 0;
+}
+
+typedef double (*table_figure)(const struct pipe_table *t);
+static double rows_of(const struct pipe_table *t) { return (double)t->rows_copied; }
+static double bytes_of(const struct pipe_table *t) { return (double)t->bytes_copied; }
+static double estimate_of(const struct pipe_table *t) { return (double)t->rows_estimated; }
+static double rate_of(const struct pipe_table *t) { return (double)t->rows_per_s; }
+static double lag_of(const struct pipe_table *t) { return (double)t->lag_ms / 1000.0; }
+
+static const struct {
+    const char *name, *type, *help;
+    table_figure figure;
+    bool known_only; /* leave out tables where the figure is -1 */
+} table_metrics[] = {
+    {"sluice_table_rows_total", "counter",
+     "Rows delivered to the sink (durable).", rows_of, false},
+    {"sluice_table_bytes_total", "counter",
+     "Bytes of keys and documents delivered to the sink.", bytes_of, false},
+    {"sluice_table_rows_estimated", "gauge",
+     "The source's estimate of the table's rows at its snapshot.",
+     estimate_of, true},
+    {"sluice_table_rows_per_second", "gauge",
+     "Recent rate of rows delivered.", rate_of, false},
+    {"sluice_table_lag_seconds", "gauge",
+     "Time from a change at the source to its delivery, for the newest "
+     "delivered change.", lag_of, true},
+};
+
+/* The plugins' own metrics, gathered from every open instance, then
+ * written grouped by name as the format wants. */
+struct plugin_sample {
+    char *name, *plugin, *pipe;
+    bool gauge;
+    double value;
+};
+
+struct plugin_samples {
+    struct plugin_sample *items;
+    size_t count, cap;
+};
+
+static void gather(const struct instance *in, void *arg)
+{
+    struct plugin_samples *ps = arg;
+    sluice_context *ctx = in->ctx;
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < ctx->metric_count; i++) {
+        XGROW(ps->items, ps->cap, ps->count + 1);
+        ps->items[ps->count++] = (struct plugin_sample){
+            xasprintf("sluice_plugin_%s", ctx->metrics[i].name),
+            xstrdup(ctx->plugin), xstrdup(ctx->pipe ? ctx->pipe : ""),
+            ctx->metrics[i].gauge, ctx->metrics[i].value};
+    }
+    pthread_mutex_unlock(&ctx->lock);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct plugin_sample *)a)->name,
+                  ((const struct plugin_sample *)b)->name);
+}
+
+static void plugin_metrics(struct buf *b)
+{
+    struct plugin_samples ps = {0};
+    instances_each(gather, &ps);
+    qsort(ps.items, ps.count, sizeof *ps.items, by_name);
+    for (size_t i = 0; i < ps.count; i++) {
+        struct plugin_sample *m = &ps.items[i];
+        if (!i || strcmp(ps.items[i - 1].name, m->name))
+            buf_printf(b, "# TYPE %s %s\n", m->name,
+                       m->gauge ? "gauge" : "counter");
+        buf_printf(b, "%s{", m->name);
+        label(b, "plugin", m->plugin);
+        buf_puts(b, ",");
+        label(b, "pipe", m->pipe);
+        buf_printf(b, "} %.17g\n", m->value);
+    }
+    for (size_t i = 0; i < ps.count; i++) {
+        free(ps.items[i].name);
+        free(ps.items[i].plugin);
+        free(ps.items[i].pipe);
+    }
+    free(ps.items);
+}
+
+static int metrics(struct service *svc, struct buf *b)
+{
+    struct pipe_row *rows = xcalloc(svc->count + 1, sizeof *rows);
+    size_t n;
+    struct error err;
+    if (load_pipes(svc, rows, &n, &err) < 0) {
+        buf_printf(b, "store unavailable: %s\n", err.message);
+        free(rows);
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    family(b, "sluice_pipe_state", "gauge",
+           "1 for the state the pipe is in, 0 for the others.");
+    for (size_t i = 0; i < n; i++)
+        for (int st = 0; st < STATE_COUNT; st++) {
+            buf_puts(b, "sluice_pipe_state{");
+            label(b, "pipe", rows[i].name);
+            buf_puts(b, ",");
+            label(b, "state", pipe_state_name((enum pipe_state)st));
+            buf_printf(b, "} %d\n", rows[i].state == (enum pipe_state)st);
+        }
+    family(b, "sluice_pipe_retries", "gauge",
+           "Transient errors retried since the pipe last made progress.");
+    for (size_t i = 0; i < n; i++)
+        pipe_sample(b, "sluice_pipe_retries", &rows[i], NULL,
+                    (double)rows[i].retry_count);
+    family(b, "sluice_pipe_batches_total", "counter",
+           "Batches delivered to the sink.");
+    for (size_t i = 0; i < n; i++)
+        pipe_sample(b, "sluice_pipe_batches_total", &rows[i], NULL,
+                    (double)rows[i].batches);
+    for (size_t m = 0; m < sizeof table_metrics / sizeof *table_metrics; m++) {
+        family(b, table_metrics[m].name, table_metrics[m].type,
+               table_metrics[m].help);
+        for (size_t i = 0; i < n; i++)
+            for (size_t t = 0; t < rows[i].table_count; t++) {
+                double v = table_metrics[m].figure(&rows[i].tables[t]);
+                if (!table_metrics[m].known_only || v >= 0)
+                    pipe_sample(b, table_metrics[m].name, &rows[i],
+                                &rows[i].tables[t], v);
+            }
+    }
+    plugin_metrics(b);
+    for (size_t i = 0; i < n; i++)
+        pipe_row_free(&rows[i]);
+    free(rows);
+    return MHD_HTTP_OK;
+}
+
+static int health(struct service *svc, struct buf *b)
+{
+    struct pipe_row *rows = xcalloc(svc->count + 1, sizeof *rows);
+    size_t n;
+    struct error err;
+    if (load_pipes(svc, rows, &n, &err) < 0) {
+        buf_puts(b, "{\"status\":\"unavailable\",\"reason\":");
+        json_string(b, err.message);
+        buf_puts(b, "}\n");
+        free(rows);
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    }
+    bool failed = false;
+    struct buf pipes = {0};
+    for (size_t i = 0; i < n; i++) {
+        failed = failed || rows[i].state == STATE_FAILED;
+        buf_puts(&pipes, i ? "," : "");
+        json_string(&pipes, rows[i].name);
+        buf_puts(&pipes, ":{\"state\":");
+        json_string(&pipes, pipe_state_name(rows[i].state));
+        buf_puts(&pipes, ",\"last_error\":");
+        json_string(&pipes, rows[i].last_error);
+        buf_puts(&pipes, "}");
+        pipe_row_free(&rows[i]);
+    }
+    free(rows);
+    buf_printf(b, "{\"status\":\"%s\",\"pipes\":{%s}}\n",
+               failed ? "failed" : "ok", pipes.data ? pipes.data : "");
+    buf_free(&pipes);
+    return failed ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *version, const char *upload,
+                              size_t *upload_size, void **state)
+{
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)state;
+    struct service *svc = cls;
+    struct buf body = {0};
+    const char *type = "text/plain; charset=utf-8";
+    unsigned code;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        code = MHD_HTTP_METHOD_NOT_ALLOWED;
+        buf_puts(&body, "only GET\n");
+    } else if (!strcmp(url, "/metrics")) {
+        code = (unsigned)metrics(svc, &body);
+        type = "text/plain; version=0.0.4; charset=utf-8";
+    } else if (!strcmp(url, "/health")) {
+        code = (unsigned)health(svc, &body);
+        type = "application/json";
+    } else {
+        code = MHD_HTTP_NOT_FOUND;
+        buf_printf(&body, "no such page: %s (there are /metrics and /health)\n",
+                   url);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        body.len, body.data ? body.data : (char *)"", MHD_RESPMEM_MUST_COPY);
+    buf_free(&body);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ok = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+int service_start(const char *listen, const char *store_url,
+                  const char *const *pipes, size_t count,
+                  struct service **out, struct error *err)
+{
+    *out = NULL;
+    const char *colon = strrchr(listen, ':');
+    if (!colon)
+        return error_set(err, "[service] http_listen: '%s' is not HOST:PORT",
+                         listen);
+    char *host = xstrndup(listen, (size_t)(colon - listen));
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:PORT */
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = '\0';
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE}, *ai;
+    int gai = getaddrinfo(host, colon + 1, &hints, &ai);
+    free(host);
+    if (gai != 0)
+        return error_set(err, "[service] http_listen %s: %s", listen,
+                         gai_strerror(gai));
+    struct service *svc = xcalloc(1, sizeof *svc);
+    svc->store_url = xstrdup(store_url);
+    svc->pipes = pipes;
+    svc->count = count;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    svc->daemon = MHD_start_daemon(flags, 0, NULL, NULL, answer, svc,
+                                   MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                   MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                                   MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!svc->daemon) {
+        free(svc->store_url);
+        free(svc);
+        return error_set(err, "[service] http_listen %s: cannot listen "
+                              "there (the port is taken, or the address is "
+                              "not this host's)",
+                         listen);
+    }
+    *out = svc;
+    return 0;
+}
+
+void service_stop(struct service *svc)
+{
+    if (!svc)
+        return;
+    MHD_stop_daemon(svc->daemon);
+    store_close(svc->store);
+    free(svc->store_url);
+    free(svc);
+}
