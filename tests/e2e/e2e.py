@@ -340,6 +340,8 @@ class Sluice:
         cmd = [self.env.sluice] + list(args) + ["--store", self.env.store]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=180)
+        if args[0] == "status":
+            return r.returncode, r.stdout     # polled: too many to log
         with open(self.log, "a") as log:
             log.write("==== %s %s -> %d\n%s" % (time.strftime("%H:%M:%S"),
                                                 " ".join(args), r.returncode, r.stdout))
@@ -356,6 +358,18 @@ class Sluice:
 
     def state(self, pipe):
         return self.status(pipe).get("state")
+
+    def wait_worker(self, pipe, timeout=STATE_TIMEOUT):
+        """Until the running process holds the pipe (after a SIGKILL, once
+        the dead worker's lease has expired)."""
+        mark = ":%d:" % self.proc.pid
+        deadline = time.time() + timeout
+        while mark not in (self.status(pipe).get("worker") or ""):
+            self.check_alive()
+            if time.time() > deadline:
+                raise Failure("pipe %s not taken over by the new sluice run within %ds"
+                              % (pipe, timeout))
+            time.sleep(0.2)
 
     def wait_state(self, pipe, states, timeout=STATE_TIMEOUT):
         if isinstance(states, str):
@@ -559,12 +573,32 @@ def scenario_snapshot_cdc(env, src):
     return sl
 
 
+def kill_and_restart(sl, pipe, rng, states, rows):
+    """SIGKILL at a random point while the pipe is in one of states: once
+    a random share of rows has reached the sink (when rows), and a random
+    moment more; then a new `sluice run`, which takes the pipe over when
+    the dead worker's lease expires. Returns where the kill came."""
+    share = rng.uniform(0.05, 0.7)
+    deadline = time.time() + STATE_TIMEOUT
+    while rows and time.time() < deadline:
+        st = sl.status(pipe)
+        if st.get("state") not in states or (st.get("rows") or 0) >= share * rows:
+            break
+        time.sleep(0.1)
+    time.sleep(rng.uniform(0.0, 0.2) if rows else rng.uniform(0.2, 3.0))
+    st = sl.status(pipe)
+    sl.kill9()
+    sl.start(pipe)
+    sl.wait_worker(pipe)
+    return "%s at %s rows" % (st.get("state"), st.get("rows"))
+
+
 def kill_one(env, src, seed):
     """One seed of the SIGKILL scenario: killed at a random point of the
-    snapshot, restarted, killed at a random point of CDC, restarted."""
+    snapshot, of CDC and of a resync, restarted after each."""
     rng = random.Random(seed)
     db = src.db("k%d" % seed)
-    n = 12000
+    n = 8000
     load(db.x, range(n), rng)
     load(db.y, range(n), rng)
     pipe = "%s_%d" % (src.prefix, seed)
@@ -575,41 +609,33 @@ def kill_one(env, src, seed):
     phases = []
     try:
         sl.start(pipe)
-        # a random point of the snapshot: once a random share of the rows
-        # has reached the sink, and a random moment more
         sl.wait_state(pipe, "snapshot")
-        share = rng.uniform(0.05, 0.7)
-        deadline = time.time() + STATE_TIMEOUT
-        while time.time() < deadline:
-            st = sl.status(pipe)
-            if st.get("state") != "snapshot" or (st.get("rows") or 0) >= share * 2 * n:
-                break
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 0.2))
-        st = sl.status(pipe)
-        phases.append("%s at %s rows" % (st.get("state"), st.get("rows")))
-        sl.kill9()
-        sl.start(pipe)            # waits for the dead worker's lease
+        phases.append(kill_and_restart(sl, pipe, rng, ["snapshot"], 2 * n))
         sl.wait_state(pipe, "running")
-        time.sleep(rng.uniform(0.2, 3.0))
-        st = sl.status(pipe)
-        phases.append("%s at %s rows" % (st.get("state"), st.get("rows")))
-        sl.kill9()
-        sl.start(pipe)
+        phases.append(kill_and_restart(sl, pipe, rng, ["running"], 0))
+        sl.wait_state(pipe, "running")
+        sl.cli("resync", pipe)
+        sl.wait_state(pipe, ["setup", "snapshot", "resync"], timeout=10)
+        phases.append(kill_and_restart(sl, pipe, rng, ["setup", "snapshot"], 2 * n))
         sl.wait_state(pipe, "running")
         time.sleep(1)
     finally:
         ops = writer.stop()
-    log("seed %d: killed in %s; %d writes" % (seed, " and ".join(phases), ops))
+    log("seed %d: killed in %s; %d writes" % (seed, ", ".join(phases), ops))
     if not phases[0].startswith("snapshot"):
         log("seed %d: the first kill came after the snapshot had ended" % seed)
     wait_equal(env, mirror(env, db, ch_db, ["x", "y"]), what="seed %d" % seed)
+    if ch_tables(env, ch_db) != ["x", "y"]:
+        raise Failure("seed %d: tables after the resync: %s (want x, y)"
+                      % (seed, ch_tables(env, ch_db)))
+    if "resync tables swapped in" not in sl.cli("history", pipe)[1]:
+        raise Failure("seed %d: the resync did not finish" % seed)
     sl.stop()
 
 
 def scenario_kill(env, src):
-    """SIGKILL during the snapshot and during CDC at random points, for
-    several seeds at once (each its own pipe and process), restart: the
+    """SIGKILL during the snapshot, during CDC and during a resync at random
+    points, for several seeds at once (each its own pipe and process), restart: the
     same exact content."""
     seeds = [int(s) for s in os.environ.get("E2E_SEEDS", "1,2,3").split(",")]
     errors = {}
