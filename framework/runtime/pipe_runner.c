@@ -165,9 +165,12 @@ bool request_waits(struct run *u)
 
 /* ---- the hub: publishing, and the subscriber into the sink ---- */
 
-enum outcome drain(struct run *u, struct failure *f)
+enum outcome drain(struct run *u, int64_t budget_ms, struct failure *f)
 {
-    for (;;) {
+    int64_t until = clock_monotonic_ms() + budget_ms;
+    while (!budget_ms || clock_monotonic_ms() < until) {
+        if (*u->r->stop || !pipe_tick(u))
+            return f->outcome = LEFT;
         struct hub_event e;
         bool found;
         struct error err;
@@ -202,6 +205,7 @@ enum outcome drain(struct run *u, struct failure *f)
         if (o != GO_ON)
             return o;
     }
+    return GO_ON; /* out of time */
 }
 
 enum outcome publish(struct store *s, const struct pipe_config *pc,
@@ -309,6 +313,10 @@ static enum outcome do_cdc(struct run *u, struct pipe_row *row,
             u->cdc_open = false;
             return f->outcome;
         }
+        if (!pipe_tick(u)) { /* taken by another worker: not ours to publish */
+            u->cdc_open = false;
+            return f->outcome = LEFT;
+        }
         if (request_waits(u))
             break; /* an operator waits: cut the batch here */
     }
@@ -386,14 +394,14 @@ static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
     case STATE_SNAPSHOT:
         return do_snapshot(u, row, f);
     case STATE_RESYNC:
-        return drain(u, f) != GO_ON ? f->outcome : do_resync(u, row, f);
+        return drain(u, 0, f) != GO_ON ? f->outcome : do_resync(u, row, f);
     case STATE_RUNNING:
         if (do_cdc(u, row, f) != GO_ON)
             return f->outcome;
-        return drain(u, f);
+        return drain(u, 0, f);
     case STATE_PAUSING:
         u->cdc_open = false;
-        if (drain(u, f) != GO_ON)
+        if (drain(u, 0, f) != GO_ON)
             return f->outcome;
         return lifecycle_pause_done(u->s, u->pc->name, &err) < 0
                    ? from_store(&err, f)
@@ -401,7 +409,7 @@ static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
     case STATE_MODIFYING:
         return do_modify(u, row, f);
     default: /* paused, completed, failed: the sink still drains */
-        if (u->sink && drain(u, f) != GO_ON)
+        if (u->sink && drain(u, 0, f) != GO_ON)
             return f->outcome;
         sleep_ms(IDLE_MS);
         return GO_ON;
@@ -513,9 +521,9 @@ void *pipe_runner_main(void *arg)
         }
         struct failure f = {GO_ON, ""};
         enum outcome o = step(&u, &row, &f);
-        if (o != GO_ON) {
+        if (o == RETRY || o == FATAL) {
             handle_failure(&u, &f);
-        } else if (row.retry_count) {
+        } else if (o == GO_ON && row.retry_count) {
             lifecycle_retry_clear(u.s, u.pc->name, &err);
             u.backoff_ms = 0;
         }

@@ -29,8 +29,10 @@ struct run {
     int64_t lease_renewed_ms; /* monotonic */
 };
 
-/* An error as the loop handles it: the plugin's status, or the store's. */
-enum outcome { GO_ON, RETRY, FATAL };
+/* An error as the loop handles it: the plugin's status, or the store's;
+ * LEFT is no error: the work was left for the next turn of the loop
+ * (sluice stops, or another worker took the pipe). */
+enum outcome { GO_ON, RETRY, FATAL, LEFT };
 
 struct failure {
     enum outcome outcome;
@@ -69,8 +71,10 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const char *table, int64_t part, bool done,
                      struct failure *f);
 
-/* Everything published and not yet consumed goes to the sink. */
-enum outcome drain(struct run *u, struct failure *f);
+/* Everything published and not yet consumed goes to the sink, or as much
+ * as `budget_ms` allows (0: no limit). LEFT when sluice stops or the
+ * pipe's lease is lost before it is done. */
+enum outcome drain(struct run *u, int64_t budget_ms, struct failure *f);
 
 /* The pipe's tables with the given status (NULL: active and adding); the
  * names are borrowed from `row`, the array is the caller's. */

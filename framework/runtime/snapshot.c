@@ -259,7 +259,7 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
             break;
         if (*u->r->stop || request_waits(u) || !pipe_tick(u))
             w->interrupt = 1;
-        if (df.outcome == GO_ON && drain(u, &df) != GO_ON)
+        if (df.outcome == GO_ON && drain(u, WATCH_MS * 5, &df) != GO_ON)
             w->interrupt = 1;
         sleep_ms(WATCH_MS);
     }
@@ -280,7 +280,7 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
 static enum outcome finish(struct run *u, const struct pipe_row *row,
                            struct failure *f)
 {
-    if (drain(u, f) != GO_ON)
+    if (drain(u, 0, f) != GO_ON)
         return f->outcome;
     struct checkpoint start, cdc;
     bool has_start, has_cdc;
