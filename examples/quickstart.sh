@@ -3,7 +3,8 @@
 # the main job: the pipeline of examples/quickstart.ini, MongoDB
 # collections into ClickHouse, for real. No MongoDB server is packaged by
 # Debian, so the source is sluice's MongoDB wire-protocol test server with
-# generated documents; ClickHouse is Debian's. Both run on loopback in a
+# generated documents, then a stream of inserts, updates and deletes
+# written with PyMongo; ClickHouse is Debian's. Both run on loopback in a
 # temporary directory and are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,10 +32,12 @@ echo "== starting ClickHouse"
 tests/servers/clickhouse.sh start "$tmp/ch"
 ch_url=$(cat "$tmp/ch/url")
 
+metrics_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -e "s|^uri = .*|uri = mongodb://127.0.0.1:$mongo_port/?replicaSet=rs0|" \
     -e "s|^url = http.*|url = $ch_url|" \
     -e "s|^url = sqlite:.*|url = sqlite:$tmp/sluice.db|" \
     -e "s|^sync_interval = .*|sync_interval = 2s|" \
+    -e "s|^; http_listen = .*|http_listen = 127.0.0.1:$metrics_port|" \
     examples/quickstart.ini > "$tmp/quickstart.ini"
 ./build/sluice check "$tmp/quickstart.ini"
 
@@ -48,10 +51,26 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 ./build/sluice status orders --config "$tmp/quickstart.ini"
-for t in orders customers; do
-  n=$(curl -s "$ch_url/" --data-binary "SELECT count() FROM shop.$t FINAL WHERE _is_deleted = 0")
-  echo "ClickHouse shop.$t: $n rows"
-done
+count() { curl -s "$ch_url/" --data-binary "SELECT count() FROM shop.$1 FINAL WHERE _is_deleted = 0"; }
+for t in orders customers; do echo "ClickHouse shop.$t: $(count $t) rows"; done
+
+echo "== a stream of changes on the source: 500 inserts, 200 updates, 100 deletes"
+/usr/bin/python3 - "$mongo_port" <<'PY'
+import sys, time, pymongo
+orders = pymongo.MongoClient(f"mongodb://127.0.0.1:{sys.argv[1]}/?replicaSet=rs0").shop.orders
+for i in range(500):
+    orders.insert_one({"_id": f"new-{i}", "item": "quickstart", "qty": i})
+    if i < 200:
+        orders.update_one({"_id": f"new-{i}"}, {"$set": {"qty": -i, "status": "updated"}})
+    if i < 100:
+        orders.delete_one({"_id": f"new-{i}"})
+    time.sleep(0.005)
+PY
+for _ in $(seq 1 120); do [ "$(count orders)" = 20400 ] && break; sleep 0.5; done
+echo "ClickHouse shop.orders: $(count orders) rows (20,000 + 500 inserted - 100 deleted)"
+curl -s "$ch_url/" --data-binary "SELECT _id, doc FROM shop.orders FINAL WHERE _id = '\"new-150\"' FORMAT TSV"
+echo "== /metrics of sluice run (http_listen = 127.0.0.1:$metrics_port)"
+curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^sluice_(table_rows_total|table_lag_seconds|pipe_state.*} 1)'
 ./build/sluice history orders --config "$tmp/quickstart.ini"
 kill -TERM "$run_pid"; wait "$run_pid"; run_pid=
 echo "== stopped cleanly"
