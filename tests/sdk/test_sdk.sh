@@ -3,7 +3,8 @@
 # the build into a temporary prefix; builds the example plugins
 # (sdk/examples) out of tree against that prefix alone, with CMake
 # (find_package(SluicePlugin)) and with pkg-config (sluice-plugin.pc);
-# checks what they export and link; then runs a pipe jsonl_source -> hub ->
+# checks what they export and link; runs the conformance kit (`sluice
+# plugin test`) on both; then runs a pipe jsonl_source -> hub ->
 # jsonl_sink with the installed `sluice run` while lines are appended to
 # the input, through two SIGKILLs, a SIGTERM and a flush cut short, and
 # checks that the output files equal the input files: nothing lost,
@@ -70,6 +71,33 @@ cc $(pkg-config --cflags sluice-plugin) -std=c11 $cflags -shared -Wl,--no-undefi
 list=$(cd / && SLUICE_PLUGIN_PATH=$tmp/pc "$prefix/bin/sluice" plugins list 2>&1)
 grep -q "^jsonl_sink .*$tmp/pc/jsonl_sink.so" <<<"$list" || fail "pkg-config build not loaded: $list"
 echo "built and installed out of tree in $((SECONDS - started))s"
+
+# ---- the conformance kit on both, with the installed sluice ----
+mkdir -p "$tmp/kit/in"
+printf '{"_id":%d,"v":"a"}\n' 1 2 3 4 5 6 7 > "$tmp/kit/in/orders.jsonl"
+printf '{"x":%d}\n' 1 2 3 4 5 > "$tmp/kit/in/events.jsonl"
+cat > "$tmp/kit/source.ini" <<INI
+[source jsonl_source]
+directory = $tmp/kit/in
+poll_interval = 20ms
+[conformance jsonl_source]
+batch_records = 2
+cdc_time = 2s
+expect_changes = 6
+changes = for i in 1 2 3; do echo "{\"_id\":\"c\$i\"}" >> $tmp/kit/in/orders.jsonl; echo "{\"y\":\$i}" >> $tmp/kit/in/events.jsonl; done
+INI
+cat > "$tmp/kit/sink.ini" <<INI
+[sink jsonl_sink]
+directory = $tmp/kit/out
+[conformance jsonl_sink]
+verify = cat $tmp/kit/out/sluice_conformance.jsonl
+INI
+for ex in jsonl_source jsonl_sink; do
+  "$prefix/bin/sluice" plugin test "$plugin_dir/$ex.so" --config "$tmp/kit/${ex#jsonl_}.ini" \
+    > "$tmp/kit/$ex.out" 2>&1 || fail "$ex: conformance kit: $(grep -v ^PASS "$tmp/kit/$ex.out")"
+  grep -q "^SKIP" "$tmp/kit/$ex.out" && fail "$ex: conformance kit skipped: $(grep ^SKIP "$tmp/kit/$ex.out")"
+done
+echo "conformance kit passed in $((SECONDS - started))s"
 
 # ---- a pipe from jsonl_source to jsonl_sink with the installed sluice ----
 # the installed program, from elsewhere, with no plugin path: it finds
