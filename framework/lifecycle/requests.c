@@ -14,6 +14,14 @@
 #define BIT(s) (1u << (s))
 #define ANY_STATE ((1u << STATE_COUNT) - 1)
 
+static bool table_is_stopped(const struct pipe_row *pipe, const char *table)
+{
+    for (size_t i = 0; i < pipe->table_count; i++)
+        if (!strcmp(pipe->tables[i].name, table))
+            return !strcmp(pipe->tables[i].status, TABLE_STOPPED);
+    return false;
+}
+
 static const struct {
     const char *name; /* as stored and shown */
     uint32_t states;  /* where it is legal */
@@ -67,7 +75,8 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
         remaining += strcmp(pipe->tables[i].status, TABLE_REMOVING) != 0;
     for (size_t i = 0; i < table_count; i++) {
         bool has = pipe_has_table(pipe, tables[i]);
-        if (kind == REQUEST_TABLES_ADD && has)
+        if (kind == REQUEST_TABLES_ADD && has &&
+            !table_is_stopped(pipe, tables[i]))
             return error_set(err, "cannot add table '%s' to pipe '%s': it is "
                                   "already there",
                              tables[i], pipe->name);
@@ -263,6 +272,8 @@ static int delete_pipe(struct store *s, const char *pipe, struct error *err)
     return rc;
 }
 
+/* New tables, or stopped ones (their collection is back): snapshotted
+ * again from scratch. */
 static int add_tables(struct store *s, const struct request *req,
                       struct error *err)
 {
@@ -270,6 +281,10 @@ static int add_tables(struct store *s, const struct request *req,
         struct db_value p[] = {DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i]),
                                DBV_TEXT(TABLE_ADDING)};
         if (store_exec(s,
+                       "DELETE FROM pipe_tables WHERE pipe = $1 AND name = $2 "
+                       "AND status = '" TABLE_STOPPED "'",
+                       p, 2, NULL, err) < 0 ||
+            store_exec(s,
                        "INSERT INTO pipe_tables (pipe, name, status) VALUES "
                        "($1, $2, $3)",
                        p, 3, NULL, err) < 0)

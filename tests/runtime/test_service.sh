@@ -60,6 +60,10 @@ if ! wait_for "table y stopped" 30 stopped; then
 fi
 table_status y | grep -q "dropped by the test" || fail "no reason for y: $(table_status y)"
 [ "$(table_status x)" = "active -" ] || fail "x is not active: $(table_status x)"
+# a stopped table can be added again: snapshotted anew (and, with this
+# source, stopped again once CDC goes on)
+"$sluice" tables add b y --wait --timeout 30s > "$tmp/add.out" 2>&1 || fail "tables add of a stopped table: $(cat "$tmp/add.out")"
+wait_for "table y stopped again" 30 stopped
 
 # /health: the pipes of this process and their states
 code=$(get /health)
