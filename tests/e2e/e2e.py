@@ -588,9 +588,11 @@ def kill_and_restart(sl, pipe, rng, states, rows):
     time.sleep(rng.uniform(0.0, 0.2) if rows else rng.uniform(0.2, 3.0))
     st = sl.status(pipe)
     sl.kill9()
+    t0 = time.time()
     sl.start(pipe)
     sl.wait_worker(pipe)
-    return "%s at %s rows" % (st.get("state"), st.get("rows"))
+    return "%s at %s rows (taken over in %.0fs)" % (st.get("state"), st.get("rows"),
+                                                     time.time() - t0)
 
 
 def kill_one(env, src, seed):
@@ -605,8 +607,9 @@ def kill_one(env, src, seed):
     ch_db = pipe
     sl = Sluice(env, "kill_%d" % seed,
                 pipe_ini(env, src, pipe, db.name, ["x", "y"], ch_db, batch=300))
-    writer = Writer(src, db.name, ["x", "y"], seed * 7, 10**6, pause=0.01).start(range(n))
+    writer = Writer(src, db.name, ["x", "y"], seed * 7, 10**6, pause=0.02).start(range(n))
     phases = []
+    t0 = time.time()
     try:
         sl.start(pipe)
         sl.wait_state(pipe, "snapshot")
@@ -621,10 +624,13 @@ def kill_one(env, src, seed):
         time.sleep(1)
     finally:
         ops = writer.stop()
-    log("seed %d: killed in %s; %d writes" % (seed, ", ".join(phases), ops))
+    log("seed %d: killed in %s; %d writes in %.0fs" % (seed, ", ".join(phases), ops,
+                                                        time.time() - t0))
     if not phases[0].startswith("snapshot"):
         log("seed %d: the first kill came after the snapshot had ended" % seed)
+    t0 = time.time()
     wait_equal(env, mirror(env, db, ch_db, ["x", "y"]), what="seed %d" % seed)
+    log("seed %d: equal after %.0fs" % (seed, time.time() - t0))
     if ch_tables(env, ch_db) != ["x", "y"]:
         raise Failure("seed %d: tables after the resync: %s (want x, y)"
                       % (seed, ch_tables(env, ch_db)))
@@ -782,7 +788,8 @@ def scenario_tables(env, src):
 
 def scenario_modes(env, src):
     """A cdc-only pipe copies only what changes after it starts; a
-    snapshot-only pipe loads once, completes and copies no change."""
+    snapshot-only pipe loads once, completes and copies no change; its
+    resync loads it again."""
     rng = random.Random(51)
     db = src.db("m")
     load(db.c, range(1000), rng)
@@ -822,6 +829,12 @@ def scenario_modes(env, src):
     wait_equal(env, lambda: [(loaded, snap, "s")], timeout=0, what="snapshot-only after writes")
     if sl.state(snap) != "completed":
         raise Failure("snapshot-only pipe is %s, not completed" % sl.state(snap))
+    # a resync of a completed pipe loads the source as it is now, deletes
+    # included, and completes again
+    db.s.delete_many({"_id": {"$in": list(range(0, 1000, 10))}})
+    sl.cli("resync", snap, "--wait", "--timeout", "60s")
+    sl.wait_state(snap, "completed")
+    wait_equal(env, mirror(env, db, snap, ["s"]), what="snapshot-only after a resync")
     sl.stop()
 
 
