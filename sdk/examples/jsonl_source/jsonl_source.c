@@ -8,7 +8,8 @@
  * version is the line number, so versions grow down a file. Positions are
  * text, so that a person can read them: a snapshot partition's progress is
  * "OFFSET LINE END", a CDC position one "OFFSET LINE TABLE" line per table,
- * where OFFSET is the byte after the last line read and LINE its number.
+ * where OFFSET is the byte after the last line read and LINE its number;
+ * the empty CDC position means after the lines the files have now.
  *
  * It only reads, never writes into the directory, and only complete lines
  * (ending in '\n'): a line still being written is read once it is whole.
@@ -549,6 +550,13 @@ static sluice_status source_cdc_start(void *instance,
     free(text);
     if (!s->cursors || s->cursor_count < count)
         return sluice_fail(err, SLUICE_FATAL, "jsonl_source: out of memory");
+    /* the empty position: from now, after the lines there are */
+    for (size_t i = 0; len == 0 && i < s->cursor_count; i++) {
+        struct cursor *c = &s->cursors[i];
+        if (complete_lines(s, c->table, &c->offset, &c->line, err) !=
+            SLUICE_OK)
+            return SLUICE_RETRY;
+    }
     return SLUICE_OK;
 }
 
