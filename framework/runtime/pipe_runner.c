@@ -252,6 +252,22 @@ static enum outcome do_resync(struct run *u, struct pipe_row *row,
 
 /* ---- change data capture ---- */
 
+enum outcome start_position(struct run *u, struct buf *out, struct failure *f)
+{
+    struct sluice_values v = {0};
+    enum outcome o = GO_ON;
+    if (PLUGIN_CALL(u->src, f,
+                    SRC(u)->snapshot_begin(u->src->handle, &v, ERR)) < 0)
+        o = f->outcome;
+    else if (v.count != 1)
+        o = fail_with(f, "%s: snapshot_begin gave %zu positions, not one",
+                      u->pc->source.plugin->name, v.count);
+    else
+        buf_append(out, v.items[0], v.lens[0]);
+    values_free(&v);
+    return o;
+}
+
 static enum outcome open_cdc(struct run *u, struct pipe_row *row,
                              struct failure *f)
 {
@@ -261,15 +277,12 @@ static enum outcome open_cdc(struct run *u, struct pipe_row *row,
     if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_CDC, "", 0, &cdc, &found,
                        &err) < 0)
         return from_store(&err, f);
-    struct sluice_values start = {0};
     if (!found) { /* cdc mode: from now */
-        if (PLUGIN_CALL(u->src, f, SRC(u)->snapshot_begin(u->src->handle, &start, ERR)) < 0) {
-            values_free(&start);
-            return f->outcome;
-        }
         cdc.position = (struct buf){0};
-        buf_append(&cdc.position, start.items[0], start.lens[0]);
         cdc.table = NULL;
+        if (SRC(u)->snapshot_begin &&
+            start_position(u, &cdc.position, f) != GO_ON)
+            return f->outcome;
     }
     size_t n;
     char **tables = tables_of(row, TABLE_ACTIVE, &n);
@@ -282,7 +295,6 @@ static enum outcome open_cdc(struct run *u, struct pipe_row *row,
         u->cdc_open = true;
     free(tables);
     checkpoint_free(&cdc);
-    values_free(&start);
     return o;
 }
 

@@ -87,6 +87,9 @@ bool pipe_tick(struct run *u);
 /* True when an operator request waits for the pipe. */
 bool request_waits(struct run *u);
 
+/* Asks the source where CDC would start now (snapshot_begin). */
+enum outcome start_position(struct run *u, struct buf *out, struct failure *f);
+
 /* The snapshot state's work (snapshot.c). */
 enum outcome do_snapshot(struct run *u, struct pipe_row *row,
                          struct failure *f);

@@ -54,18 +54,13 @@ static enum outcome snapshot_start(struct run *u, struct failure *f)
         checkpoint_free(&c);
         return GO_ON;
     }
-    struct sluice_values v = {0};
-    enum outcome o = GO_ON;
-    if (PLUGIN_CALL(u->src, f,
-                    SRC(u)->snapshot_begin(u->src->handle, &v, ERR)) < 0)
-        o = f->outcome;
-    else if (v.count != 1)
-        o = fail_with(f, "%s: snapshot_begin gave %zu positions, not one",
-                      u->pc->source.plugin->name, v.count);
-    else if (checkpoint_put(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START, "", 0,
-                            v.items[0], v.lens[0], false, &err) < 0)
+    struct buf position = {0};
+    enum outcome o = start_position(u, &position, f);
+    if (o == GO_ON &&
+        checkpoint_put(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START, "", 0,
+                       position.data, position.len, false, &err) < 0)
         o = from_store(&err, f);
-    values_free(&v);
+    buf_free(&position);
     return o;
 }
 

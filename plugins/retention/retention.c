@@ -9,6 +9,7 @@
  *
  * The plan has no side effects and is a function of its input. */
 #include <sluice/sluice.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define DAY_MS (86400LL * 1000)

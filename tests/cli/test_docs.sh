@@ -25,13 +25,14 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '[pipe p]\nsource = memory_source\nsink = memory_sink\n' > "$tmp/c.ini"
-keys=$("$sluice" check "$tmp/c.ini" --print | sed -n -e 's/^\([a-z_]*\) = .*/\1/p' -e 's/^; \([a-z_]*\) is not set/\1/p')
+# the framework's own keys: those of the memory plugins' sections aside
+keys=$("$sluice" check "$tmp/c.ini" --print | sed '/^\[pipe p\.\(source\|sink\)\]/,/^$/d' |
+       sed -n -e 's/^\([a-z_]*\) = .*/\1/p' -e 's/^; \([a-z_]*\) is not set/\1/p')
 sections=$("$sluice" check "$tmp/c.ini" --print | sed -n 's/^\[\([a-z]*\).*/\1/p' | sort -u)
 for s in $sections; do
   grep -q "^### \[$s" "$src/docs/configuration.md" || { echo "FAIL: [$s] not in docs/configuration.md"; fail=1; }
 done
 for k in $keys; do
-  case $k in rows|tables|partitions|changes|output|fail_writes|password|pin) continue;; esac
   grep -q "^| \`$k\`" "$src/docs/configuration.md" || { echo "FAIL: option '$k' not in docs/configuration.md"; fail=1; }
 done
 # the example of docs/writing-a-plugin.md builds against the SDK and loads

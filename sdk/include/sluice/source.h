@@ -56,7 +56,10 @@ typedef struct sluice_source_info {
 
     /* SLUICE_SOURCE_CDC. Starts (or restarts, with another table set)
      * reading changes of `tables` after `position`. A position the source
-     * no longer has history for is SLUICE_FATAL with a message saying so. */
+     * no longer has history for is SLUICE_FATAL with a message saying so.
+     * An empty position (length 0) means from now: the core passes it to
+     * a source without SLUICE_SOURCE_SNAPSHOT when a cdc-only pipe starts;
+     * a source with it gets snapshot_begin's position instead. */
     sluice_status (*cdc_start)(void *instance, const char *const *tables,
                                size_t table_count, const void *position,
                                size_t position_len, sluice_error *err);
