@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import traceback
-import urllib.parse
+import urllib.error
 import urllib.request
 
 import pymongo
