@@ -144,7 +144,9 @@ snapshot e2e_one docs "$records"
 snapshot e2e_four c1,c2,c3,c4 $((records / 4))
 
 echo "== CDC latency, sync_interval = 1s"
-start_mongo --generate bench.cdc=1:64
+# an oplog of 2M changes, as a real replica set's would hold: the test
+# server's default (100k) rolls over within seconds at 10k changes/s
+start_mongo --oplog-size 2000000 --generate bench.cdc=1:64
 write_ini e2e_cdc cdc cdc "sync_interval = 1s"
 "$build/sluice" run "$tmp/e2e_cdc.ini" > "$tmp/e2e_cdc.log" 2>&1 &
 run_pid=$!
@@ -155,7 +157,7 @@ done
 "$build/bench/bench_e2e_cdc" "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc \
   "1000:$cdc_seconds" "10000:$cdc_seconds" | tee "$tmp/cdc.out"
 rss=$(peak_rss_mib "$run_pid")
-echo "sluice_peak_rss_MiB $rss"
+echo "sluice_peak_rss_MiB $rss; pipe state $(state e2e_cdc)"
 while read -r r _ achieved _ p50 _ p99 _ lost; do
   summary+=("| CDC, $r changes/s (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost | | | $rss MiB |")
 done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
