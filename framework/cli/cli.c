@@ -31,7 +31,7 @@ static int cmd_help(const struct command *cmd, int argc, char **argv);
     "failed, 2 bad usage or no such pipe.\n"
 
 static const struct command commands[] = {
-    {"check", "CONFIG.ini [--print]",
+    {"check", "CONFIG.ini [--print] [--connect]",
      "validate a config file and the plugins it names",
      "Reads CONFIG.ini, checks every section and option against the\n"
      "framework's and the plugins' option tables, and loads the plugins the\n"
@@ -39,10 +39,14 @@ static const struct command commands[] = {
      "line, section and key. Plugin files that sluice refuses are reported\n"
      "as warnings.\n"
      "\n"
-     "  --print   print the effective configuration, defaults applied\n"
-     "            (secrets are masked)\n"
+     "  --print     print the effective configuration, defaults applied\n"
+     "              (secrets are masked)\n"
+     "  --connect   also open each pipe's source and sink and check that\n"
+     "              their servers answer (the plugins' ping); nothing is\n"
+     "              changed\n"
      "\n"
-     "Exit status: 0 valid, 2 invalid or unreadable.\n",
+     "Exit status: 0 valid, 1 a server does not answer, 2 invalid or\n"
+     "unreadable.\n",
      cmd_check},
     {"run", "CONFIG.ini [--pipe NAME]... [--store URL]",
      "run the pipes of a config file until stopped",

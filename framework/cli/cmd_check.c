@@ -1,10 +1,12 @@
 /* cmd_check.c: `sluice check CONFIG.ini`: the whole file checked, every
- * problem reported, and with --print the effective configuration. */
+ * problem reported; with --print the effective configuration, with
+ * --connect each pipe's plugins opened and their servers pinged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../config/options.h"
+#include "../plugin/host.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 #include "cli.h"
@@ -80,13 +82,45 @@ static void print_effective(const struct config *cfg)
     buf_free(&out);
 }
 
+/* One plugin of a pipe opened and asked whether its servers answer. */
+static bool connects(const char *pipe, const char *role,
+                     const struct plugin_config *pc)
+{
+    const struct plugin *p = pc->plugin;
+    sluice_open_fn open = p->kind == PLUGIN_SOURCE ? p->info.source.open
+                                                   : p->info.sink.open;
+    sluice_close_fn close = p->kind == PLUGIN_SOURCE ? p->info.source.close
+                                                     : p->info.sink.close;
+    sluice_status (*ping)(void *, sluice_error *) =
+        p->kind == PLUGIN_SOURCE ? p->info.source.ping : p->info.sink.ping;
+    char msg[1024] = "";
+    sluice_error err = {msg, sizeof msg};
+    sluice_context *ctx = context_new(p->name, pipe);
+    void *instance = NULL;
+    sluice_status st = open(ctx, pc->data, &instance, &err);
+    if (st == SLUICE_OK && ping)
+        st = ping(instance, &err);
+    if (st == SLUICE_OK)
+        printf("  pipe %s: %s %s: %s\n", pipe, role, p->name,
+               ping ? "connected" : "opened (it has no ping to check its "
+                                    "servers with)");
+    else
+        printf("  pipe %s: %s %s: error: %s\n", pipe, role, p->name,
+               msg[0] ? msg : "(the plugin gave no message)");
+    if (instance)
+        close(instance);
+    context_free(ctx);
+    return st == SLUICE_OK;
+}
+
 int cmd_check(const struct command *cmd, int argc, char **argv)
 {
-    bool print = false;
-    struct flag flags[] = {{"--print", NULL, &print}};
+    bool print = false, connect = false;
+    struct flag flags[] = {{"--print", NULL, &print},
+                           {"--connect", NULL, &connect}};
     const char *path = NULL;
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 1, &path, 1, &nargs);
+    int rc = cli_args(cmd, argc, argv, flags, 2, &path, 1, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
     if (!path)
@@ -118,6 +152,13 @@ int cmd_check(const struct command *cmd, int argc, char **argv)
                 printf("  pipe %s: %s -> topic %s -> %s (%s)\n", p->name,
                        p->settings.source, p->topic, p->settings.sink,
                        pipe_mode_names[p->settings.mode]);
+            }
+            for (size_t i = 0; connect && i < cfg.pipe_count; i++) {
+                const struct pipe_config *p = &cfg.pipes[i];
+                bool source_ok = connects(p->name, "source", &p->source);
+                bool sink_ok = connects(p->name, "sink", &p->sink);
+                if (!source_ok || !sink_ok)
+                    status = EXIT_RUNTIME;
             }
         }
     }

@@ -141,6 +141,23 @@ static void ch_close(void *instance)
     free(s);
 }
 
+/* The server answers version() with a ClickHouse version. */
+static sluice_status ch_ping(void *instance, sluice_error *err)
+{
+    struct ch_sink *s = instance;
+    struct ch_buf answer = {0};
+    sluice_status st = ch_request(s, "SELECT version()", NULL, NULL, &answer,
+                                  err);
+    if (st == SLUICE_OK && !(answer.data && answer.data[0] >= '1' &&
+                             answer.data[0] <= '9'))
+        st = sluice_fail(err, SLUICE_FATAL,
+                         "sink_clickhouse: the server at %s answered "
+                         "version() with '%.40s', not a ClickHouse version",
+                         s->base_url, answer.data ? answer.data : "");
+    free(answer.data);
+    return st;
+}
+
 static sluice_status ch_setup(void *instance, const char *table,
                               sluice_error *err)
 {
@@ -265,6 +282,7 @@ static const sluice_sink_info sink_clickhouse = {
     .resync_swap = ch_resync_swap,
     .resync_abort = ch_resync_abort,
     .drop_table = ch_drop_table,
+    .ping = ch_ping,
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,

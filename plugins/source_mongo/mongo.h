@@ -22,8 +22,6 @@ struct mg_config {
     const char *database;
     sluice_string_list collections;
     int full_document;
-    int64_t snapshot_parallelism;
-    int64_t collections_in_parallel;
     int64_t partition_size;
     int64_t batch_size;
     int read_preference;
@@ -38,9 +36,12 @@ struct mg_snapshot_cursor {
     bson_t *progress; /* the position the cursor stands at */
 };
 
+struct mg_pool;
+
 struct mg_source {
     sluice_context *ctx;
     const struct mg_config *cfg;
+    struct mg_pool *pool; /* where `client` goes back to */
     mongoc_client_t *client;
     mongoc_database_t *db;
     uint64_t snapshot_version; /* cluster time of snapshot_begin */
@@ -50,6 +51,16 @@ struct mg_source {
     size_t table_count;
     bson_t *cdc_position;
 };
+
+/* clients.c: a client from the process's pool for the URI, for the life
+ * of an instance; given back when the instance closes. */
+sluice_status mg_client_take(const char *uri, struct mg_pool **pool,
+                             mongoc_client_t **client, sluice_error *err);
+void mg_client_give(struct mg_pool *pool, mongoc_client_t *client);
+/* Once, at module init: libmongoc's log lines into the core's log. */
+void mg_clients_init(void);
+/* serverSelectionTimeoutMS unless the uri says otherwise */
+#define MG_SERVER_SELECTION_MS 5000
 
 /* convert.c: BSON to the record's JSON texts. The caller frees with
  * bson_free. */

@@ -24,7 +24,9 @@ static const sluice_option options[] = {
      .description = "MongoDB connection string of a replica set or sharded "
                     "cluster (change streams need one), e.g. "
                     "mongodb://host:27017/?replicaSet=rs0. A password in it "
-                    "is never printed."},
+                    "is never printed. The pipes of a process share one "
+                    "connection pool per uri; serverSelectionTimeoutMS is "
+                    "5000 unless the uri sets it."},
     {.type = SLUICE_OPTION_STRING, .name = "database",
      .flags = SLUICE_OPTION_REQUIRED, .offset = FIELD(database),
      .description = "The database whose collections are captured."},
@@ -39,15 +41,6 @@ static const sluice_option options[] = {
                     "updateLookup reads the current document; whenAvailable "
                     "and required use post-images (MongoDB 6.0+), required "
                     "failing when there is none."},
-    {.type = SLUICE_OPTION_INT, .name = "snapshot_parallelism",
-     .default_value = "4", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(snapshot_parallelism), .min = 1, .max = 64,
-     .description = "Partitions of one collection read at the same time "
-                    "during a snapshot."},
-    {.type = SLUICE_OPTION_INT, .name = "collections_in_parallel",
-     .default_value = "2", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(collections_in_parallel), .min = 1, .max = 64,
-     .description = "Collections snapshotted at the same time."},
     {.type = SLUICE_OPTION_INT, .name = "partition_size",
      .default_value = "500000", .flags = SLUICE_OPTION_RANGE,
      .offset = FIELD(partition_size), .min = 1000, .max = 1000000000,
@@ -74,27 +67,17 @@ static sluice_status mongo_open(sluice_context *ctx, const void *config,
                                 void **instance, sluice_error *err)
 {
     const struct mg_config *cfg = config;
-    bson_error_t error;
-    mongoc_uri_t *uri = mongoc_uri_new_with_error(cfg->uri, &error);
-    if (!uri)
-        return sluice_fail(err, SLUICE_FATAL, "source_mongo: uri: %s",
-                           error.message);
-    mongoc_uri_set_option_as_utf8(uri, MONGOC_URI_APPNAME, "sluice");
-    mongoc_client_t *client = mongoc_client_new_from_uri_with_error(uri, &error);
-    mongoc_uri_destroy(uri);
-    if (!client)
-        return sluice_fail(err, SLUICE_FATAL, "source_mongo: uri: %s",
-                           error.message);
-    mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
     struct mg_source *s = calloc(1, sizeof *s);
-    if (!s) {
-        mongoc_client_destroy(client);
+    if (!s)
         return sluice_fail(err, SLUICE_FATAL, "source_mongo: out of memory");
+    sluice_status st = mg_client_take(cfg->uri, &s->pool, &s->client, err);
+    if (st != SLUICE_OK) {
+        free(s);
+        return st;
     }
     s->ctx = ctx;
     s->cfg = cfg;
-    s->client = client;
-    s->db = mongoc_client_get_database(client, cfg->database);
+    s->db = mongoc_client_get_database(s->client, cfg->database);
     *instance = s;
     return SLUICE_OK;
 }
@@ -112,8 +95,37 @@ static void mongo_close(void *instance)
     if (s->cdc_position)
         bson_destroy(s->cdc_position);
     mongoc_database_destroy(s->db);
-    mongoc_client_destroy(s->client);
+    mg_client_give(s->pool, s->client);
     free(s);
+}
+
+/* The deployment answers hello as a replica set or a sharded cluster:
+ * change streams need one. */
+static sluice_status mongo_ping(void *instance, sluice_error *err)
+{
+    struct mg_source *s = instance;
+    bson_t cmd = BSON_INITIALIZER, reply;
+    bson_error_t e;
+    BSON_APPEND_INT32(&cmd, "hello", 1);
+    bool ok = mongoc_client_command_simple(s->client, "admin", &cmd, NULL,
+                                           &reply, &e);
+    bson_destroy(&cmd);
+    if (!ok) {
+        bson_destroy(&reply);
+        return mg_fail(&e, "connecting", err);
+    }
+    bson_iter_t it;
+    bool set = bson_iter_init_find(&it, &reply, "setName");
+    bool mongos = bson_iter_init_find(&it, &reply, "msg") &&
+                  BSON_ITER_HOLDS_UTF8(&it) &&
+                  !strcmp(bson_iter_utf8(&it, NULL), "isdbgrid");
+    bson_destroy(&reply);
+    if (!set && !mongos)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "source_mongo: the uri names a standalone server; "
+                           "change streams need a replica set or a sharded "
+                           "cluster");
+    return SLUICE_OK;
 }
 
 /* The configured collections, or every collection but system.* ones. */
@@ -162,6 +174,7 @@ static const sluice_source_info source_mongo = {
     .cdc_start = mg_cdc_start,
     .cdc_poll = mg_cdc_poll,
     .cdc_ack = mg_cdc_ack,
+    .ping = mongo_ping,
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
@@ -169,6 +182,7 @@ static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
 {
     mg_host = api;
     mongoc_init();
+    mg_clients_init();
     return api->register_source(reg, &source_mongo, sizeof source_mongo, err);
 }
 

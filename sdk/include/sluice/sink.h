@@ -47,6 +47,11 @@ typedef struct sluice_sink_info {
      * is not an error. */
     sluice_status (*drop_table)(void *instance, const char *table,
                                 sluice_error *err);
+
+    /* ABI 1.1. Optional. Checks, changing nothing, that the servers the
+     * instance would use answer and will do (`sluice check --connect`):
+     * SLUICE_OK, or the reason they will not. */
+    sluice_status (*ping)(void *instance, sluice_error *err);
 } sluice_sink_info;
 
 #endif

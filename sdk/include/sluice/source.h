@@ -71,6 +71,11 @@ typedef struct sluice_source_info {
     /* The core has made everything up to `position` durable. */
     sluice_status (*cdc_ack)(void *instance, const void *position,
                              size_t position_len, sluice_error *err);
+
+    /* ABI 1.1. Optional. Checks, changing nothing, that the servers the
+     * instance would use answer and will do (`sluice check --connect`):
+     * SLUICE_OK, or the reason they will not. */
+    sluice_status (*ping)(void *instance, sluice_error *err);
 } sluice_source_info;
 
 #endif

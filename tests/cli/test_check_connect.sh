@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# test_check_connect.sh SLUICE MONGO_SERVER CH_DIR: `sluice check
+# --connect` opens each pipe's plugins and pings their servers: the
+# MongoDB test server (or SLUICE_TEST_MONGO_URI) and the ClickHouse of the
+# fixture answer; ports where nothing listens are reported, each by its
+# plugin, and exit status 1.
+set -u
+sluice=$1 mongo_server=$2 ch_dir=$3
+failures=0
+tmp=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+if [ -n "${SLUICE_TEST_MONGO_URI:-}" ]; then
+  uri=$SLUICE_TEST_MONGO_URI
+else
+  "$mongo_server" --port 0 > "$tmp/mongo.out" & 
+  for _ in $(seq 1 50); do grep -q listening "$tmp/mongo.out" && break; sleep 0.1; done
+  uri="mongodb://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")/?replicaSet=rs0"
+fi
+write() {
+  printf '[pipe p]\nsource = source_mongo\nsink = sink_clickhouse\n[pipe p.source]\nuri = %s\ndatabase = shop\n[pipe p.sink]\nurl = %s\ndatabase = shop\n' "$1" "$2" > "$tmp/c.ini"
+}
+write "$uri" "$(cat "$ch_dir/url")"
+out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
+[ $status = 0 ] || fail "servers up: exit $status: $out"
+grep -q "pipe p: source source_mongo: connected" <<<"$out" || fail "source not connected: $out"
+grep -q "pipe p: sink sink_clickhouse: connected" <<<"$out" || fail "sink not connected: $out"
+# without --connect nothing is contacted
+write "mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=500" "http://127.0.0.1:1"
+"$sluice" check "$tmp/c.ini" >/dev/null 2>&1 || fail "check without --connect contacted the servers"
+out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
+[ $status = 1 ] || fail "servers down: exit $status: $out"
+grep -q "pipe p: source source_mongo: error: source_mongo: connecting: " <<<"$out" || fail "source error: $out"
+grep -q "pipe p: sink sink_clickhouse: error: sink_clickhouse: " <<<"$out" || fail "sink error: $out"
+[ $failures = 0 ] && echo "check --connect ok"
+exit $((failures > 0))
