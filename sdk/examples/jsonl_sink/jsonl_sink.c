@@ -308,8 +308,9 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
             return sluice_fail(err, SLUICE_FATAL,
                                "jsonl_sink: table '%.*s' was not set up",
                                (int)r.table_len, r.table);
-        if (!t->file && table_open(s, t, err) != SLUICE_OK)
-            return SLUICE_RETRY;
+        sluice_status status = t->file ? SLUICE_OK : table_open(s, t, err);
+        if (status != SLUICE_OK)
+            return status;
         if (s->cfg->skip_replayed && r.version <= t->version)
             continue; /* already in the file */
         if (!write_record(t, &r)) {

@@ -145,45 +145,49 @@ static sluice_status table_names(const struct source *s, char ***out,
 {
     const sluice_string_list *listed = &s->cfg->tables;
     size_t n = 0, cap = listed->count + 16;
+    bool out_of_memory = false;
     char **names = calloc(cap, sizeof *names);
     if (!names)
         return sluice_fail(err, SLUICE_FATAL, "jsonl_source: out of memory");
-    for (size_t i = 0; i < listed->count; i++)
-        names[n++] = strdup(listed->items[i]);
-    if (listed->count == 0) {
-        DIR *dir = opendir(s->cfg->directory);
-        if (!dir) {
-            free(names);
-            return sluice_fail(err, SLUICE_FATAL,
-                               "jsonl_source: cannot read directory %s: %s",
-                               s->cfg->directory, strerror(errno));
-        }
-        struct dirent *e;
-        while ((e = readdir(dir)) != NULL) {
-            size_t len = strlen(e->d_name);
-            if (len <= 6 || strcmp(e->d_name + len - 6, ".jsonl") != 0)
-                continue;
-            if (n == cap) {
-                char **more = realloc(names, 2 * cap * sizeof *names);
-                if (!more)
-                    break;
-                names = more;
-                cap *= 2;
-            }
-            names[n] = strndup(e->d_name, len - 6);
-            if (names[n] && table_name_ok(names[n]))
-                n++;
-            else
-                free(names[n]);
-        }
-        closedir(dir);
-        qsort(names, n, sizeof *names, compare_names);
+    for (size_t i = 0; i < listed->count && !out_of_memory; i++) {
+        names[n] = strdup(listed->items[i]);
+        out_of_memory = !names[n++];
     }
-    for (size_t i = 0; i < n; i++)
-        if (!names[i]) {
-            free_names(names, n);
-            return sluice_fail(err, SLUICE_FATAL, "jsonl_source: out of memory");
+    DIR *dir = listed->count ? NULL : opendir(s->cfg->directory);
+    if (!listed->count && !dir) {
+        free(names);
+        return sluice_fail(err, SLUICE_FATAL,
+                           "jsonl_source: cannot read directory %s: %s",
+                           s->cfg->directory, strerror(errno));
+    }
+    struct dirent *e;
+    while (dir && !out_of_memory && (e = readdir(dir)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 6 || strcmp(e->d_name + len - 6, ".jsonl") != 0)
+            continue;
+        if (n == cap) {
+            char **more = realloc(names, 2 * cap * sizeof *names);
+            if (!more) {
+                out_of_memory = true;
+                break;
+            }
+            names = more;
+            cap *= 2;
         }
+        names[n] = strndup(e->d_name, len - 6);
+        out_of_memory = !names[n];
+        if (names[n] && table_name_ok(names[n]))
+            n++;
+        else
+            free(names[n]);
+    }
+    if (dir)
+        closedir(dir);
+    if (out_of_memory) {
+        free_names(names, n);
+        return sluice_fail(err, SLUICE_FATAL, "jsonl_source: out of memory");
+    }
+    qsort(names, n, sizeof *names, compare_names);
     *out = names;
     *count = n;
     return SLUICE_OK;
@@ -459,8 +463,9 @@ static sluice_status source_partitions(void *instance, const char *table,
                                        sluice_values *out, sluice_error *err)
 {
     unsigned long long end, lines;
-    if (complete_lines(instance, table, &end, &lines, err) != SLUICE_OK)
-        return SLUICE_RETRY;
+    sluice_status status = complete_lines(instance, table, &end, &lines, err);
+    if (status != SLUICE_OK)
+        return status;
     char text[64];
     int n = snprintf(text, sizeof text, "0 0 %llu", end);
     return host->values_add(out, text, (size_t)n, err);
@@ -498,8 +503,9 @@ static sluice_status source_estimate(void *instance, const char *table,
                                      uint64_t *rows, sluice_error *err)
 {
     unsigned long long end, lines;
-    if (complete_lines(instance, table, &end, &lines, err) != SLUICE_OK)
-        return SLUICE_RETRY;
+    sluice_status status = complete_lines(instance, table, &end, &lines, err);
+    if (status != SLUICE_OK)
+        return status;
     *rows = lines;
     return SLUICE_OK;
 }
@@ -553,9 +559,10 @@ static sluice_status source_cdc_start(void *instance,
     /* the empty position: from now, after the lines there are */
     for (size_t i = 0; len == 0 && i < s->cursor_count; i++) {
         struct cursor *c = &s->cursors[i];
-        if (complete_lines(s, c->table, &c->offset, &c->line, err) !=
-            SLUICE_OK)
-            return SLUICE_RETRY;
+        sluice_status status =
+            complete_lines(s, c->table, &c->offset, &c->line, err);
+        if (status != SLUICE_OK)
+            return status;
     }
     return SLUICE_OK;
 }
