@@ -50,12 +50,17 @@ static int do_publish(struct store *s, const char *topic, const char *pipe,
                       const struct sluice_batch *b, int64_t at,
                       int64_t *publication, struct error *err)
 {
+    /* The topic's row is locked until the transaction ends, so that the
+     * publications of a topic are numbered in the order they commit:
+     * subscriptions read on from the last id they completed, and one
+     * committed after a higher id would never be read (PostgreSQL; SQLite
+     * has one writer at a time anyway). */
     struct db_value t = DBV_TEXT(topic);
     struct db_result r;
-    if (store_exec(s, "SELECT 1 FROM topics WHERE name = $1", &t, 1, &r,
-                   err) < 0)
+    if (store_exec(s, "UPDATE topics SET name = name WHERE name = $1", &t, 1,
+                   &r, err) < 0)
         return -1;
-    bool exists = r.rows == 1;
+    bool exists = r.changes == 1;
     db_result_free(&r);
     if (!exists)
         return error_set(err, "there is no topic named '%s'", topic);

@@ -119,3 +119,18 @@ void mg_clients_init(void)
 {
     mongoc_log_set_handler(forward_log, NULL);
 }
+
+sluice_status mg_admin(struct mg_source *s, const char *command, bson_t *reply,
+                       const char *what, sluice_error *err)
+{
+    bson_t cmd = BSON_INITIALIZER;
+    bson_error_t e;
+    BSON_APPEND_INT32(&cmd, command, 1);
+    bool ok = mongoc_client_command_simple(s->client, "admin", &cmd, NULL,
+                                           reply, &e);
+    bson_destroy(&cmd);
+    if (ok)
+        return SLUICE_OK;
+    bson_destroy(reply);
+    return mg_fail(&e, what, err);
+}

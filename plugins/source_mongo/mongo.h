@@ -57,6 +57,10 @@ struct mg_source {
 sluice_status mg_client_take(const char *uri, struct mg_pool **pool,
                              mongoc_client_t **client, sluice_error *err);
 void mg_client_give(struct mg_pool *pool, mongoc_client_t *client);
+/* Runs {command: 1} on admin; *reply is the caller's to destroy when OK
+ * (and already destroyed otherwise). */
+sluice_status mg_admin(struct mg_source *s, const char *command, bson_t *reply,
+                       const char *what, sluice_error *err);
 /* Once, at module init: libmongoc's log lines into the core's log. */
 void mg_clients_init(void);
 /* serverSelectionTimeoutMS unless the uri says otherwise */

@@ -36,16 +36,11 @@ sluice_status mg_snapshot_begin(void *instance, sluice_values *cdc_start,
                                 sluice_error *err)
 {
     struct mg_source *s = instance;
-    bson_t ping = BSON_INITIALIZER, reply;
-    bson_error_t e;
-    BSON_APPEND_INT32(&ping, "ping", 1);
-    bool ok = mongoc_client_command_simple(s->client, "admin", &ping, NULL,
-                                           &reply, &e);
-    bson_destroy(&ping);
-    if (!ok) {
-        bson_destroy(&reply);
-        return mg_fail(&e, "capturing the change stream start", err);
-    }
+    bson_t reply;
+    sluice_status st = mg_admin(s, "ping", &reply,
+                                "capturing the change stream start", err);
+    if (st != SLUICE_OK)
+        return st;
     bson_iter_t it;
     uint32_t t = 0, i = 0;
     if (bson_iter_init_find(&it, &reply, "operationTime") &&
@@ -60,7 +55,7 @@ sluice_status mg_snapshot_begin(void *instance, sluice_values *cdc_start,
     s->snapshot_version = mg_version(t, i);
     bson_t pos = BSON_INITIALIZER;
     BSON_APPEND_TIMESTAMP(&pos, "startAtOperationTime", t, i);
-    sluice_status st = mg_host->values_add(cdc_start, bson_get_data(&pos),
+    st = mg_host->values_add(cdc_start, bson_get_data(&pos),
                                            pos.len, err);
     bson_destroy(&pos);
     return st;

@@ -104,16 +104,10 @@ static void mongo_close(void *instance)
 static sluice_status mongo_ping(void *instance, sluice_error *err)
 {
     struct mg_source *s = instance;
-    bson_t cmd = BSON_INITIALIZER, reply;
-    bson_error_t e;
-    BSON_APPEND_INT32(&cmd, "hello", 1);
-    bool ok = mongoc_client_command_simple(s->client, "admin", &cmd, NULL,
-                                           &reply, &e);
-    bson_destroy(&cmd);
-    if (!ok) {
-        bson_destroy(&reply);
-        return mg_fail(&e, "connecting", err);
-    }
+    bson_t reply;
+    sluice_status st = mg_admin(s, "hello", &reply, "connecting", err);
+    if (st != SLUICE_OK)
+        return st;
     bson_iter_t it;
     bool set = bson_iter_init_find(&it, &reply, "setName");
     bool mongos = bson_iter_init_find(&it, &reply, "msg") &&

@@ -2,14 +2,16 @@
  * PostgreSQL (the same tests, the URL says which): migrations and the
  * refusal of a newer store, nested transactions, checkpoints, leases,
  * every pair of the 10 x 10 transition table, the flows of
- * spec/lifecycle.md, operator requests, restart semantics, and pipes
- * registered from a config file. */
+ * spec/lifecycle.md, operator requests, restart semantics, pipes
+ * registered from a config file, and publishers racing a subscriber. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "../test.h"
 #include "config/config.h"
+#include "hub/hub.h"
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/registration.h"
 #include "lifecycle/requests.h"
@@ -639,6 +641,97 @@ static void registration(void)
     free(pipe);
 }
 
+#define RACE_PUBLISHERS 4
+#define RACE_BATCHES 40
+
+static const char *race_topic;
+
+/* One publisher of the race: batches of one record, each in a
+ * transaction of its own connection that stays open a little while. */
+static void *race_publisher(void *arg)
+{
+    (void)arg;
+    struct store *s;
+    struct error err;
+    if (store_open(url, &s, &err) < 0) {
+        fprintf(stderr, "  %s\n", err.message);
+        return (void *)1;
+    }
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    intptr_t failed = 0;
+    for (int i = 0; i < RACE_BATCHES && !failed; i++) {
+        batch_reset(&b);
+        sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
+                           .table = "t", .table_len = 1, .key = "1",
+                           .key_len = 1, .version = 1};
+        batch_add(&b, &r, NULL);
+        int64_t id;
+        failed = store_begin(s, &err) < 0 ||
+                 hub_publish(s, race_topic, NULL, &b, clock_now_ms(), &id,
+                             &err) < 0;
+        if (!failed) {
+            sleep_ms(1 + rand() % 8);
+            failed = store_commit(s, &err) < 0;
+        }
+        if (failed)
+            fprintf(stderr, "  publish: %s\n", err.message);
+    }
+    batch_free(&b);
+    store_close(s);
+    return (void *)failed;
+}
+
+/* Publishers of one topic commit in any order while a subscriber reads
+ * on: every publication is read, none twice. */
+static void publishers_race_subscriber(void)
+{
+    char *topic = xasprintf("race_%lld", (long long)(clock_now_ms() % 100000000));
+    char *sub = xasprintf("%s_sub", topic);
+    race_topic = topic;
+    struct topic t = {.name = topic, .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention", .created_at = clock_now_ms()};
+    struct error err;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) == 0);
+    pthread_t threads[RACE_PUBLISHERS];
+    for (int i = 0; i < RACE_PUBLISHERS; i++)
+        pthread_create(&threads[i], NULL, race_publisher, NULL);
+    int read = 0;
+    int64_t last = 0;
+    int64_t until = clock_monotonic_ms() + 20000;
+    while (read < RACE_PUBLISHERS * RACE_BATCHES && clock_monotonic_ms() < until) {
+        struct hub_event e;
+        bool found;
+        CHECK(hub_take(st, sub, clock_now_ms(), &e, &found, &err) == 0);
+        if (found) {
+            CHECK(e.publication > last);
+            last = e.publication;
+            read++;
+            CHECK(hub_complete(st, sub, e.publication, clock_now_ms(), &err) == 0);
+            hub_event_free(&e);
+        }
+    }
+    for (int i = 0; i < RACE_PUBLISHERS; i++) {
+        void *failed;
+        pthread_join(threads[i], &failed);
+        CHECK(failed == NULL);
+    }
+    struct db_value p = DBV_TEXT(topic);
+    struct db_result r;
+    CHECK(store_exec(st, "SELECT COUNT(*) FROM publications WHERE topic = $1",
+                     &p, 1, &r, &err) == 0);
+    CHECK(db_int(&r, 0, 0) == RACE_PUBLISHERS * RACE_BATCHES);
+    db_result_free(&r);
+    if (read != RACE_PUBLISHERS * RACE_BATCHES)
+        fprintf(stderr, "  the subscriber read %d of %d publications\n", read,
+                RACE_PUBLISHERS * RACE_BATCHES);
+    CHECK(read == RACE_PUBLISHERS * RACE_BATCHES);
+    free(sub);
+    free(topic);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -663,6 +756,7 @@ int main(int argc, char **argv)
     RUN(restart_semantics);
     RUN(delete_any_state);
     RUN(registration);
+    RUN(publishers_race_subscriber);
     store_close(st);
     return TEST_RESULT();
 }
