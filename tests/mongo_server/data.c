@@ -271,9 +271,19 @@ void oplog_append(const char *db, const char *coll, const char *op,
     pthread_cond_broadcast(&srv.grew);
 }
 
+/* Everything but the newest entry goes, as a real oplog never loses its
+ * newest: resuming from before it fails, from it does not. An empty oplog
+ * loses everything up to now. */
 void oplog_truncate(void)
 {
-    drop_oldest(srv.log_count);
+    if (srv.log_count) {
+        drop_oldest(srv.log_count - 1);
+        srv.lost_before = srv.log[0].seq; /* even when nothing was dropped */
+        /* lost: every cluster time before the kept entry's */
+        srv.lost_t = srv.log[0].i ? srv.log[0].t : srv.log[0].t - 1;
+        srv.lost_i = srv.log[0].i ? srv.log[0].i - 1 : UINT32_MAX;
+        return;
+    }
     srv.lost_before = srv.next_seq;
     cluster_time(&srv.lost_t, &srv.lost_i);
 }
