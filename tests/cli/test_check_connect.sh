@@ -6,10 +6,7 @@
 # plugin, and exit status 1.
 set -u
 sluice=$1 mongo_server=$2 ch_dir=$3
-failures=0
-tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/../lib.sh"
 if [ -n "${SLUICE_TEST_MONGO_URI:-}" ]; then
   uri=$SLUICE_TEST_MONGO_URI
 else
@@ -32,5 +29,4 @@ out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
 [ $status = 1 ] || fail "servers down: exit $status: $out"
 grep -q "pipe p: source source_mongo: error: source_mongo: connecting: " <<<"$out" || fail "source error: $out"
 grep -q "pipe p: sink sink_clickhouse: error: sink_clickhouse: " <<<"$out" || fail "sink error: $out"
-[ $failures = 0 ] && echo "check --connect ok"
-exit $((failures > 0))
+finish "check --connect"

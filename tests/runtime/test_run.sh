@@ -5,18 +5,9 @@
 # SIGTERM stops cleanly; SIGKILL loses nothing and a restart goes on.
 set -u
 sluice=$1 store=$2
-failures=0
-tmp=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
 export SLUICE_STORE=$store
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 state() { "$sluice" status "$1" --json | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
-# wait_for WHAT SECONDS CMD...: until CMD succeeds
-wait_for() {
-  local what=$1 secs=$2; shift 2
-  for _ in $(seq 1 $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "waited ${secs}s for $what"; return 1
-}
 is_state() { [ "$(state "$1")" = "$2" ]; }
 rows_in() { [ -f "$tmp/out.jsonl" ] && [ "$(wc -l < "$tmp/out.jsonl")" = "$1" ]; }
 
@@ -89,5 +80,5 @@ rows=$("$sluice" status b --json | sed -n 's/.*"rows":\([0-9]*\),"lag.*/\1/p')
 [ "${rows:-0}" -ge 20000 ] || fail "rows copied $rows < 20000"
 kill -TERM $pid; wait $pid
 
-if [ $failures != 0 ]; then echo "$failures failures"; tail -30 "$tmp/run.log"; exit 1; fi
-echo "all run checks passed"
+[ $failures = 0 ] || tail -30 "$tmp/run.log"
+finish run

@@ -6,16 +6,8 @@
 # options, and the errors of a bad http_listen.
 set -u
 sluice=$1 store=$2
-failures=0
-tmp=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
 export SLUICE_STORE=$store
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-wait_for() {
-  local what=$1 secs=$2; shift 2
-  for _ in $(seq 1 $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "waited ${secs}s for $what"; return 1
-}
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 get() { curl -s -o "$tmp/body" -w '%{http_code}' "http://127.0.0.1:$port$1"; }
 
@@ -134,5 +126,4 @@ out=$("$sluice" check "$tmp/bad.ini" 2>&1); status=$?
 [ $status = 2 ] || fail "bad http_listen: exit $status"
 grep -q "bad.ini:2: \[service\] http_listen: 'localhost' is not HOST:PORT" <<<"$out" || fail "bad http_listen: $out"
 
-[ $failures = 0 ] && echo "all service checks passed"
-exit $((failures > 0))
+finish service
