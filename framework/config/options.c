@@ -262,6 +262,9 @@ int options_check_table(const sluice_option *opts, size_t count,
                 return error_set(err, "options '%s' and '%s' both name the "
                                       "tables",
                                  opts[j].name, o->name);
+        if ((o->flags & SLUICE_OPTION_PATH) && o->type != SLUICE_OPTION_STRING)
+            return error_set(err, "option '%s': only a string can be a path",
+                             o->name);
         if ((o->flags & SLUICE_OPTION_REQUIRED) && o->default_value)
             return error_set(err, "option '%s' is required and has a "
                                   "default; it can be only one",
@@ -305,6 +308,24 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* A relative path option, made relative to the directory of `file`. */
+static void relative_to_file(const sluice_option *o, const char *file,
+                             void *config)
+{
+    char **field = (char **)((char *)config + o->offset);
+    if (!*field || !(*field)[0] || (*field)[0] == '/' || !file)
+        return;
+    const char *slash = strrchr(file, '/');
+    if (!slash)
+        return; /* the file is in the working directory */
+    const char *rest = *field;
+    while (rest[0] == '.' && rest[1] == '/')
+        rest += 2;
+    char *full = xasprintf("%.*s/%s", (int)(slash - file), file, rest);
+    free(*field);
+    *field = full;
+}
+
 void options_apply(const sluice_option *opts, size_t count,
                    const struct option_source *src, void *config,
                    struct diags *diags)
@@ -330,6 +351,8 @@ void options_apply(const sluice_option *opts, size_t count,
             diags_error(diags, "%s:%d: [%s] %s: default is invalid: %s",
                         src->path, src->line, src->name, o->name, why.message);
         }
+        if (o->flags & SLUICE_OPTION_PATH)
+            relative_to_file(o, src->path, config);
     }
 }
 

@@ -2,7 +2,8 @@
 # run_case.sh SLUICE CASE.ini: runs `sluice check CASE.ini` and compares
 # with the expectations written in the case's own comments:
 #   ; expect-exit: N           the exit status (default 2)
-#   ; expect: TEXT             TEXT appears in the output ({file} is the path)
+#   ; expect: TEXT             TEXT appears in the output ({file} is the
+#                              path, {dir} its directory)
 #   ; expect-not: TEXT         TEXT does not appear (secrets)
 #   ; args: ARGS               extra arguments after the file
 set -u
@@ -17,6 +18,7 @@ if [ "$status" != "$want_status" ]; then
 fi
 while IFS= read -r line; do
   text=${line//\{file\}/$case}
+  text=${text//\{dir\}/$(dirname "$case")}
   if ! grep -qF -- "$text" <<<"$out"; then echo "missing: $text"; fail=1; fi
 done < <(sed -n 's/^; expect: //p' "$case")
 while IFS= read -r line; do

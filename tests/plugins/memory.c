@@ -283,8 +283,15 @@ struct sink_config {
     int64_t pin;
 };
 
+/* memory.c is also built against the frozen 1.0 headers (tests/abi) */
+#ifdef SLUICE_OPTION_PATH
+#define OUTPUT_FLAGS SLUICE_OPTION_PATH
+#else
+#define OUTPUT_FLAGS 0u
+#endif
+
 static const sluice_option sink_options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "output",
+    {.type = SLUICE_OPTION_STRING, .name = "output", .flags = OUTPUT_FLAGS,
      .offset = offsetof(struct sink_config, output),
      .description = "A file that each flush rewrites with every table, as "
                     "sorted JSON lines."},

@@ -43,11 +43,12 @@ struct config {
 
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "directory",
-     .flags = SLUICE_OPTION_REQUIRED,
+     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
      .offset = offsetof(struct config, directory),
      .description = "The folder of the output files (made when missing): "
                     "table T goes to T.jsonl, with its state in "
-                    "T.jsonl.state."},
+                    "T.jsonl.state. Relative to the config file's "
+                    "directory."},
     {.type = SLUICE_OPTION_BOOL, .name = "skip_replayed",
      .default_value = "true",
      .offset = offsetof(struct config, skip_replayed),

@@ -42,10 +42,11 @@ struct config {
 
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "directory",
-     .flags = SLUICE_OPTION_REQUIRED,
+     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
      .offset = offsetof(struct config, directory),
      .description = "The folder of the input files: table T is the file "
-                    "T.jsonl, one JSON object a line."},
+                    "T.jsonl, one JSON object a line. Relative to the "
+                    "config file's directory."},
     {.type = SLUICE_OPTION_LIST, .name = "tables",
      .flags = SLUICE_OPTION_TABLES, .offset = offsetof(struct config, tables),
      .description = "The tables to read. Unset: every *.jsonl file of the "
