@@ -11,17 +11,23 @@
 #   CDC latency at 1k and 10k changes/s with sync_interval = 1s:
 #     bench_e2e_cdc writes at the rate and polls ClickHouse.
 # MB are 10^6 bytes of RowBinary (the rows as ClickHouse stores them).
+# PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
+# snapshot, and the time per thread and phase (bench/e2e/phases.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-build=${1:-build}
+build=$(cd "${1:-build}" && pwd)
 records=${2:-1000000}
 cdc_seconds=${CDC_SECONDS:-20}
-export SLUICE_PLUGIN_PATH=$PWD/$build/plugins
+export SLUICE_PLUGIN_PATH=$build/plugins
 tmp=$(mktemp -d); chmod 755 "$tmp"
 mongo_pid= run_pid=
 stop_pid() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; }
+probes_off() {
+  for p in sluice sink_clickhouse source_mongo; do perf probe -q -d "probe_$p:*" 2>/dev/null || true; done
+}
 cleanup() {
   stop_pid "$run_pid"; stop_pid "$mongo_pid"
+  [ "${PHASES:-0}" = 1 ] && probes_off
   tests/servers/clickhouse.sh stop "$tmp/ch" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
@@ -75,6 +81,30 @@ state() {
 
 peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
+# probes_on: entry and return probes on the functions of each phase
+probes_on() {
+  local f lib
+  probes_off
+  for f in hub_take batch_load hub_complete publish store_begin store_commit; do
+    perf probe -q -x "$build/sluice" -a "$f" -a "${f}_ret=$f%return"
+  done
+  for lib in sink_clickhouse:ch_write source_mongo:mg_snapshot_next; do
+    f=${lib#*:}
+    perf probe -q -x "$build/plugins/${lib%%:*}.so" -a "$f" -a "${f}_ret=$f%return"
+  done
+  perf record -q -a -e 'probe_sluice:*' -e 'probe_sink_clickhouse:*' \
+    -e 'probe_source_mongo:*' -o "$tmp/probes.data" > /dev/null 2>&1 &
+  perf_pid=$!
+  sleep 1
+}
+
+probes_report() {
+  kill -INT "$perf_pid"; wait "$perf_pid" || true
+  echo "time per thread and phase (uprobes):"
+  perf script -i "$tmp/probes.data" 2>/dev/null | python3 bench/e2e/phases.py
+  probes_off
+}
+
 # snapshot NAME COLLECTIONS DOCS_PER_COLLECTION: sluice, then the direct load
 snapshot() {
   local name=$1 colls=$2 per=$3 gen=() c n=0 total t0 secs rss completed=
@@ -83,6 +113,8 @@ snapshot() {
   echo "== snapshot of $total documents of 1 KiB in $n collection(s): sluice run"
   start_mongo "${gen[@]}"
   write_ini "$name" snapshot "$colls"
+  local phases=${PHASES:-0}
+  [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_on
   t0=$(now)
   "$build/sluice" run "$tmp/$name.ini" > "$tmp/$name.log" 2>&1 &
   run_pid=$!
@@ -96,6 +128,7 @@ snapshot() {
   for _ in $(seq 1 240); do [ "$(state "$name")" = completed ] && break; sleep 0.25; done
   [ -z "$completed" ] && completed=$(since "$t0")
   rss=$(peak_rss_mib "$run_pid")
+  [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_report
   stop_pid "$run_pid"; run_pid=
   stop_pid "$mongo_pid"; mongo_pid=
   local final=0 bytes=0
