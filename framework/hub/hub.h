@@ -98,6 +98,9 @@ int hub_take(struct store *s, const char *subscription, int64_t at_ms,
 /* The event is consumed: completed, and the subscription moves on. */
 int hub_complete(struct store *s, const char *subscription,
                  int64_t publication, int64_t at_ms, struct error *err);
+/* How many publication events the subscription has still to complete. */
+int hub_backlog(struct store *s, const char *subscription, int64_t *count,
+                struct error *err);
 /* The event could not be consumed (the consumer gave up). */
 int hub_error(struct store *s, const char *subscription, int64_t publication,
               const char *message, int64_t at_ms, struct error *err);

@@ -110,14 +110,19 @@ static int load_event(struct store *s, int64_t publication,
                    "ORDER BY seq",
                    &p, 1, &r, err) < 0)
         return -1;
+    /* the first blob's bytes become the batch's, copied no more; the
+     * others (a batch above BLOB_MAX) are appended to them */
     struct buf frames = {0};
-    for (size_t i = 0; i < r.rows; i++) {
+    size_t len = 0;
+    char *first = r.rows ? db_take(&r, 0, 0, &len) : NULL;
+    if (first)
+        frames = (struct buf){first, len, len + 1};
+    for (size_t i = 1; i < r.rows; i++) {
         const struct db_value *v = db_cell(&r, i, 0);
         buf_append(&frames, v->p ? v->p : "", v->len);
     }
     db_result_free(&r);
-    int rc = batch_load(&out->batch, frames.data ? frames.data : "",
-                        frames.len, err);
+    int rc = batch_adopt(&out->batch, &frames, err);
     buf_free(&frames);
     if (rc < 0)
         return error_prefix(err, "publication %lld", (long long)publication);
@@ -239,6 +244,22 @@ int hub_complete(struct store *s, const char *subscription,
         return -1;
     }
     return store_commit(s, err);
+}
+
+int hub_backlog(struct store *s, const char *subscription, int64_t *count,
+                struct error *err)
+{
+    struct db_value p = DBV_TEXT(subscription);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT COUNT(*) FROM publications p JOIN subscriptions s "
+                   "ON p.topic = s.topic WHERE s.name = $1 AND p.id > "
+                   "s.cursor",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    *count = db_int(&r, 0, 0);
+    db_result_free(&r);
+    return 0;
 }
 
 int hub_error(struct store *s, const char *subscription, int64_t publication,

@@ -207,33 +207,47 @@ int batch_get(const sluice_batch *b, size_t index, sluice_record *out)
     return 0;
 }
 
-int batch_load(struct sluice_batch *b, const void *blob, size_t len,
-               struct error *err)
+int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err)
 {
     batch_reset(b);
-    const unsigned char *p = blob;
-    size_t at = 0;
-    while (at < len) {
-        if (len - at < BATCH_FRAME_HEADER)
+    const unsigned char *p = (const unsigned char *)frames->data;
+    size_t len = frames->len;
+    for (size_t at = 0; at < len;) {
+        if (len - at < BATCH_FRAME_HEADER) {
+            batch_reset(b);
             return error_set(err, "batch blob: truncated frame header at "
                                   "byte %zu of %zu",
                              at, len);
+        }
         uint64_t body = (uint64_t)get_u32(p + at + 9) + get_u32(p + at + 13) +
                         get_u32(p + at + 17);
-        if (p[at] < SLUICE_OP_SNAPSHOT || p[at] > SLUICE_OP_DELETE)
+        if (p[at] < SLUICE_OP_SNAPSHOT || p[at] > SLUICE_OP_DELETE) {
+            batch_reset(b);
             return error_set(err, "batch blob: unknown op %u at byte %zu",
                              p[at], at);
-        if (body > len - at - BATCH_FRAME_HEADER)
+        }
+        if (body > len - at - BATCH_FRAME_HEADER) {
+            batch_reset(b);
             return error_set(err, "batch blob: frame at byte %zu runs past "
                                   "the end (%zu bytes)",
                              at, len);
+        }
+        index_frame(b, at);
         at += BATCH_FRAME_HEADER + (size_t)body;
     }
-    buf_append(&b->frames, blob, len);
-    for (at = 0; at < len;) {
-        index_frame(b, at);
-        at += BATCH_FRAME_HEADER + get_u32(p + at + 9) + get_u32(p + at + 13) +
-              get_u32(p + at + 17);
-    }
+    struct buf old = b->frames;
+    b->frames = *frames;
+    *frames = old;
+    buf_reset(frames);
     return 0;
+}
+
+int batch_load(struct sluice_batch *b, const void *blob, size_t len,
+               struct error *err)
+{
+    struct buf copy = {0};
+    buf_append(&copy, blob, len);
+    int rc = batch_adopt(b, &copy, err);
+    buf_free(&copy);
+    return rc;
 }

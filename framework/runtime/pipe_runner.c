@@ -74,11 +74,13 @@ static enum outcome open_plugins(struct run *u, struct failure *f)
                                   &e),
                     msg, f) != GO_ON)
         return f->outcome;
+    subscriber_start(u);
     return GO_ON;
 }
 
 static void close_plugins(struct run *u)
 {
+    subscriber_stop(u);
     instance_close(u->src);
     instance_close(u->sink);
     u->src = u->sink = NULL;
@@ -163,50 +165,7 @@ bool request_waits(struct run *u)
     return pending;
 }
 
-/* ---- the hub: publishing, and the subscriber into the sink ---- */
-
-enum outcome drain(struct run *u, int64_t budget_ms, struct failure *f)
-{
-    int64_t until = clock_monotonic_ms() + budget_ms;
-    while (!budget_ms || clock_monotonic_ms() < until) {
-        if (*u->r->stop || !pipe_tick(u))
-            return f->outcome = LEFT;
-        struct hub_event e;
-        bool found;
-        struct error err;
-        if (hub_take(u->s, u->pc->name, clock_now_ms(), &e, &found, &err) < 0)
-            return from_store(&err, f);
-        if (!found)
-            return GO_ON;
-        enum outcome o = GO_ON;
-        void *sink = u->sink->handle;
-        if (PLUGIN_CALL(u->sink, f, SINK(u)->write(sink, &e.batch, ERR)) < 0 ||
-            PLUGIN_CALL(u->sink, f, SINK(u)->flush(sink, ERR)) < 0)
-            o = f->outcome;
-        /* durable in the sink: completed, with the counters, at once */
-        if (o == GO_ON) {
-            int64_t now = clock_now_ms();
-            if (store_begin(u->s, &err) < 0)
-                o = from_store(&err, f);
-            else if (counters_add_batch(u->s, u->pc->name, &e.batch, now,
-                                        &err) < 0 ||
-                     hub_complete(u->s, u->pc->name, e.publication, now,
-                                  &err) < 0) {
-                store_rollback(u->s);
-                o = from_store(&err, f);
-            } else if (store_commit(u->s, &err) < 0) {
-                o = from_store(&err, f);
-            }
-        }
-        if (o == FATAL)
-            hub_error(u->s, u->pc->name, e.publication, f->message,
-                      clock_now_ms(), &err);
-        hub_event_free(&e);
-        if (o != GO_ON)
-            return o;
-    }
-    return GO_ON; /* out of time */
-}
+/* ---- the hub: publishing (the subscriber is subscriber.c) ---- */
 
 enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const struct sluice_batch *b, const char *kind,
@@ -335,6 +294,8 @@ static enum outcome do_cdc(struct run *u, struct pipe_row *row,
     if (publish(u->s, u->pc, &u->batch, CHECKPOINT_CDC, "", 0, false, f) !=
         GO_ON)
         return f->outcome;
+    if (u->batch.count)
+        subscriber_wake(u);
     if (u->batch.has_position)
         PLUGIN_CALL(u->src, f,
                     SRC(u)->cdc_ack(u->src->handle, u->batch.position.data,
@@ -406,23 +367,20 @@ static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
     case STATE_SNAPSHOT:
         return do_snapshot(u, row, f);
     case STATE_RESYNC:
-        return drain(u, 0, f) != GO_ON ? f->outcome : do_resync(u, row, f);
+        return wait_drained(u, f) != GO_ON ? f->outcome
+                                           : do_resync(u, row, f);
     case STATE_RUNNING:
-        if (do_cdc(u, row, f) != GO_ON)
-            return f->outcome;
-        return drain(u, 0, f);
+        return do_cdc(u, row, f);
     case STATE_PAUSING:
         u->cdc_open = false;
-        if (drain(u, 0, f) != GO_ON)
+        if (wait_drained(u, f) != GO_ON)
             return f->outcome;
         return lifecycle_pause_done(u->s, u->pc->name, &err) < 0
                    ? from_store(&err, f)
                    : GO_ON;
     case STATE_MODIFYING:
         return do_modify(u, row, f);
-    default: /* paused, completed, failed: the sink still drains */
-        if (u->sink && drain(u, 0, f) != GO_ON)
-            return f->outcome;
+    default: /* paused, completed, failed: the subscriber still drains */
         sleep_ms(IDLE_MS);
         return GO_ON;
     }
@@ -494,6 +452,8 @@ void *pipe_runner_main(void *arg)
     struct error err;
     batch_init(&u.batch, (size_t)r->pipe->settings.pull_batch_size,
                BATCH_BYTES_MAX);
+    pthread_mutex_init(&u.sub.lock, NULL);
+    pthread_cond_init(&u.sub.wake, NULL);
     u.lease = xasprintf("pipe:%s", u.pc->name);
     if (store_open(r->store_url, &u.s, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, u.pc->name, "%s", err.message);
@@ -532,10 +492,12 @@ void *pipe_runner_main(void *arg)
             continue;
         }
         struct failure f = {GO_ON, ""};
-        enum outcome o = step(&u, &row, &f);
+        enum outcome o = subscriber_failed(&u, &f) ? f.outcome
+                                                   : step(&u, &row, &f);
         if (o == RETRY || o == FATAL) {
             handle_failure(&u, &f);
-        } else if (o == GO_ON && row.retry_count) {
+            subscriber_resume(&u); /* after its backoff (a fatal one closed it) */
+        } else if (o == GO_ON && row.retry_count && !subscriber_failing(&u)) {
             lifecycle_retry_clear(u.s, u.pc->name, &err);
             u.backoff_ms = 0;
         }
@@ -543,6 +505,8 @@ void *pipe_runner_main(void *arg)
         pipe_tick(&u);
     }
     close_plugins(&u);
+    pthread_cond_destroy(&u.sub.wake);
+    pthread_mutex_destroy(&u.sub.lock);
     rate_sampler_free(&u.rates);
     lease_release(u.s, u.lease, worker_name(), &err);
     store_close(u.s);

@@ -1,9 +1,11 @@
-/* run.h: what the parts of one pipe's worker loop share (pipe_runner.c,
- * snapshot.c): the running pipe, how errors are handled, and publishing
- * to and draining from the hub. Private to runtime/. */
+/* run.h: what the parts of one pipe's worker share (pipe_runner.c,
+ * snapshot.c, subscriber.c): the running pipe, how errors are handled,
+ * publishing to the hub, and the subscriber thread that drains the hub
+ * into the sink. Private to runtime/. */
 #ifndef SLUICE_RUNTIME_RUN_H
 #define SLUICE_RUNTIME_RUN_H
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "../lifecycle/pipes.h"
@@ -14,7 +16,30 @@
 
 /* Bytes of the batches a pipe builds at once, whatever pull_batch_size
  * says: memory stays bounded whatever the documents. */
-#define BATCH_BYTES_MAX (64u << 20)
+#define BATCH_BYTES_MAX (32u << 20)
+
+/* An error as the loop handles it: the plugin's status, or the store's;
+ * LEFT is no error: the work was left for the next turn of the loop
+ * (sluice stops, or another worker took the pipe). */
+enum outcome { GO_ON, RETRY, FATAL, LEFT };
+
+struct failure {
+    enum outcome outcome;
+    char message[1024];
+};
+
+/* The pipe's subscriber loop, a thread of its own while the plugins are
+ * open. `lock` guards the fields below it. */
+struct subscriber {
+    pthread_t thread;
+    bool running;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    bool has_failure; /* `failure` waits for the pipe's thread */
+    bool failing;     /* its last attempt failed */
+    struct failure failure;
+};
 
 struct run {
     struct pipe_runner *r;
@@ -27,16 +52,7 @@ struct run {
     struct sluice_batch batch;
     struct rate_sampler rates;
     int64_t lease_renewed_ms; /* monotonic */
-};
-
-/* An error as the loop handles it: the plugin's status, or the store's;
- * LEFT is no error: the work was left for the next turn of the loop
- * (sluice stops, or another worker took the pipe). */
-enum outcome { GO_ON, RETRY, FATAL, LEFT };
-
-struct failure {
-    enum outcome outcome;
-    char message[1024];
+    struct subscriber sub;
 };
 
 enum outcome from_plugin(sluice_status st, const char *message,
@@ -71,10 +87,20 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const char *table, int64_t part, bool done,
                      struct failure *f);
 
-/* Everything published and not yet consumed goes to the sink, or as much
- * as `budget_ms` allows (0: no limit). LEFT when sluice stops or the
- * pipe's lease is lost before it is done. */
-enum outcome drain(struct run *u, int64_t budget_ms, struct failure *f);
+/* The subscriber thread (subscriber.c): started once the sink is open,
+ * stopped before it closes, woken after each publication. A failure of
+ * its own waits in it until the pipe's thread takes it (failed) and, after
+ * a backoff, lets it go on (resume). */
+void subscriber_start(struct run *u);
+void subscriber_stop(struct run *u);
+void subscriber_wake(struct run *u);
+bool subscriber_failed(struct run *u, struct failure *f);
+/* True while its last attempt failed (the retries are not over). */
+bool subscriber_failing(struct run *u);
+void subscriber_resume(struct run *u);
+/* Until the subscriber has completed everything published: GO_ON, its
+ * failure, or LEFT when sluice stops or the lease is lost. */
+enum outcome wait_drained(struct run *u, struct failure *f);
 
 /* The pipe's tables with the given status (NULL: active and adding); the
  * names are borrowed from `row`, the array is the caller's. */

@@ -2,9 +2,10 @@
  * tables is read by up to snapshot_parallelism workers at once, taking
  * the tables in turn so that collections load side by side; each worker
  * has its own source instance and store connection and publishes batch
- * by batch with its partition's progress. Meanwhile the pipe's own thread
- * drains the topic into the sink and watches for operator requests and
- * stops, which end the workers after their batch in flight. */
+ * by batch with its partition's progress, waking the subscriber, which
+ * loads the sink meanwhile. The pipe's own thread watches for operator
+ * requests, stops and the subscriber's failures, which end the workers
+ * after their batch in flight. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -191,6 +192,7 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
         if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
                     f) != GO_ON)
             return f->outcome;
+        subscriber_wake(u);
         if (done)
             return GO_ON;
         buf_reset(&j->position);
@@ -230,7 +232,7 @@ static void *snapshot_worker(void *arg)
     return NULL;
 }
 
-/* Runs the jobs; the pipe's thread drains meanwhile. */
+/* Runs the jobs; the pipe's thread watches meanwhile. */
 static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
                              struct failure *f)
 {
@@ -252,9 +254,8 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
         pthread_mutex_unlock(&w->lock);
         if (!running)
             break;
-        if (*u->r->stop || request_waits(u) || !pipe_tick(u))
-            w->interrupt = 1;
-        if (df.outcome == GO_ON && drain(u, WATCH_MS * 5, &df) != GO_ON)
+        if (*u->r->stop || request_waits(u) || !pipe_tick(u) ||
+            (df.outcome == GO_ON && subscriber_failed(u, &df)))
             w->interrupt = 1;
         sleep_ms(WATCH_MS);
     }
@@ -275,7 +276,7 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
 static enum outcome finish(struct run *u, const struct pipe_row *row,
                            struct failure *f)
 {
-    if (drain(u, 0, f) != GO_ON)
+    if (wait_drained(u, f) != GO_ON)
         return f->outcome;
     struct checkpoint start, cdc;
     bool has_start, has_cdc;

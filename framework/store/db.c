@@ -15,6 +15,20 @@ void db_result_free(struct db_result *r)
     memset(r, 0, sizeof *r);
 }
 
+char *db_take(struct db_result *r, size_t row, size_t col, size_t *len)
+{
+    struct db_value *v = row < r->rows && col < r->cols
+                             ? &r->cells[row * r->cols + col]
+                             : NULL;
+    if (!v || !v->p)
+        return NULL;
+    char *p = (char *)v->p;
+    *len = v->len;
+    v->p = NULL;
+    v->len = 0;
+    return p;
+}
+
 const struct db_value *db_cell(const struct db_result *r, size_t row,
                                size_t col)
 {

@@ -46,6 +46,10 @@ struct db_result {
 };
 
 void db_result_free(struct db_result *r);
+/* Takes a text or blob cell's bytes out of the result, without copying:
+ * the caller frees them; they are NUL-terminated after *len bytes. NULL
+ * for NULL (and for a cell taken before). */
+char *db_take(struct db_result *r, size_t row, size_t col, size_t *len);
 const struct db_value *db_cell(const struct db_result *r, size_t row,
                                size_t col);
 /* Conveniences: 0 / NULL for SQL NULL or out of range. */

@@ -81,7 +81,10 @@ int db_sqlite_open(const char *path, void **conn, struct error *err)
     }
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(c->db, 1);
-    if (pragma(c, "PRAGMA journal_mode=WAL", "wal", err) < 0 ||
+    /* large pages for the hub's blobs (megabytes each): fewer overflow
+     * pages to chain; it only takes on a new, empty database */
+    if (pragma(c, "PRAGMA page_size=65536", NULL, err) < 0 ||
+        pragma(c, "PRAGMA journal_mode=WAL", "wal", err) < 0 ||
         pragma(c, "PRAGMA synchronous=FULL", NULL, err) < 0 ||
         pragma(c, "PRAGMA foreign_keys=ON", NULL, err) < 0) {
         sqlite_close(c);

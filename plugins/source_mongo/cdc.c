@@ -241,6 +241,8 @@ sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
             st = take_event(s, ev, batch, err);
             if (!s->table_count)
                 mg_cdc_close(s); /* every table stopped */
+            if (mg_host->monotonic_ms() >= deadline)
+                break; /* the core cuts batches on time, busy or not */
             continue;
         }
         bson_error_t e;
