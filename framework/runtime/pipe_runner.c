@@ -270,16 +270,11 @@ static enum outcome do_cdc(struct run *u, struct pipe_row *row,
         int64_t left = until - clock_monotonic_ms();
         if (left <= 0)
             break;
-        struct sluice_batch slice;
-        batch_init(&slice, u->batch.max_records - u->batch.count,
-                   u->batch.max_bytes - u->batch.frames.len);
+        /* each poll adds to the batch and moves its position on */
         int st = PLUGIN_CALL(
             u->src, f,
-            SRC(u)->cdc_poll(u->src->handle, &slice,
+            SRC(u)->cdc_poll(u->src->handle, &u->batch,
                              left < POLL_SLICE_MS ? left : POLL_SLICE_MS, ERR));
-        if (st >= 0)
-            batch_append(&u->batch, &slice);
-        batch_free(&slice);
         if (st < 0) {
             u->cdc_open = false;
             return f->outcome;

@@ -65,7 +65,9 @@ typedef struct sluice_source_info {
                                size_t position_len, sluice_error *err);
     /* Waits up to timeout_ms for changes, adds them until host->batch_full
      * says stop, and sets the batch position to the position after the
-     * last change added (or the latest position, when none arrived). */
+     * last change added (or the latest position, when none arrived). The
+     * batch may already hold the changes of earlier polls (the core polls
+     * in slices until sync_interval): add after them. */
     sluice_status (*cdc_poll)(void *instance, sluice_batch *batch,
                               int64_t timeout_ms, sluice_error *err);
     /* The core has made everything up to `position` durable. */
