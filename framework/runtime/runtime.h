@@ -1,13 +1,14 @@
 /* runtime.h: sluice run: workers that drive pipes through their states.
  *
- * One thread per pipe, each with its own store connection and its own
- * plugin instances; the pipe is leased by the worker while it runs it.
- * Each turn of a pipe's loop: renew the lease, carry out the next operator
- * request, do one step of the work of the pipe's state (one snapshot
- * batch, one CDC batch, ...), and drain the pipe's subscription into the
- * sink. A transient error backs off exponentially with jitter without a
- * state change; a fatal one fails the pipe. The main thread runs the
- * hub's daily maintenance. */
+ * Per pipe, while this worker holds its lease: the pipe's thread (the
+ * publisher loop: operator requests, then its state's work, publishing
+ * to the hub; pipe_runner.c, snapshot.c with its reader threads) and a
+ * subscriber thread (the hub into the sink; subscriber.c), each with its
+ * own store connection. The source instance is the pipe's own; sinks are
+ * shared by pipes with the same options (instances.c). A transient error
+ * backs off exponentially with jitter without a state change; a fatal
+ * one fails the pipe. The main thread runs the hub's daily maintenance,
+ * the progress display and the HTTP service. */
 #ifndef SLUICE_RUNTIME_RUNTIME_H
 #define SLUICE_RUNTIME_RUNTIME_H
 
