@@ -1,7 +1,7 @@
-/* convert.c: documents as the record's texts: the key as canonical
- * extended JSON of _id (so that 1, 1.0 and "1" stay different keys), the
- * document as relaxed extended JSON, both written by libbson; and errors
- * of libmongoc classified for the core. */
+/* convert.c: the key as the record's text: canonical extended JSON of
+ * _id (so that 1, 1.0 and "1" stay different keys), written by libbson
+ * (the document's relaxed extended JSON is json.c's); and errors of
+ * libmongoc classified for the core. */
 #include <string.h>
 
 #include "mongo.h"
@@ -26,11 +26,6 @@ char *mg_key_json(const bson_value_t *id, size_t *len)
     text[n - p - s] = '\0';
     *len = n - p - s;
     return text;
-}
-
-char *mg_doc_json(const bson_t *doc, size_t *len)
-{
-    return bson_as_relaxed_extended_json(doc, len);
 }
 
 uint64_t mg_version(uint32_t t, uint32_t i)

@@ -69,7 +69,10 @@ void mg_clients_init(void);
 /* convert.c: BSON to the record's JSON texts. The caller frees with
  * bson_free. */
 char *mg_key_json(const bson_value_t *id, size_t *len);
+/* json.c: relaxed extended JSON, as libbson writes it, faster; _own is
+ * NULL where it would leave the document to libbson. */
 char *mg_doc_json(const bson_t *doc, size_t *len);
+char *mg_doc_json_own(const bson_t *doc, size_t *len);
 uint64_t mg_version(uint32_t t, uint32_t i);
 
 /* An error of libmongoc as the core needs it: retry what may pass, give up
