@@ -33,8 +33,8 @@ static struct tally *tally_of(struct tally **t, size_t *n, size_t *cap,
 }
 
 int counters_add_batch(struct store *s, const char *pipe,
-                       const struct sluice_batch *b, int64_t now_ms,
-                       struct error *err)
+                       const struct sluice_batch *b, int64_t batches,
+                       int64_t now_ms, struct error *err)
 {
     struct tally *t = NULL;
     size_t n = 0, cap = 0;
@@ -66,11 +66,11 @@ int counters_add_batch(struct store *s, const char *pipe,
         free(table);
     }
     free(t);
-    struct db_value p = DBV_TEXT(pipe);
-    if (rc == 0 && b->count)
-        rc = store_exec(s, "UPDATE pipes SET batches = batches + 1 WHERE "
-                           "name = $1",
-                        &p, 1, NULL, err);
+    struct db_value p[] = {DBV_INT(batches), DBV_TEXT(pipe)};
+    if (rc == 0 && batches)
+        rc = store_exec(s, "UPDATE pipes SET batches = batches + $1 WHERE "
+                           "name = $2",
+                        p, 2, NULL, err);
     return rc;
 }
 

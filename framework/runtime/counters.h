@@ -11,11 +11,12 @@
 #include "../store/store.h"
 
 /* Adds what a batch delivered: rows and bytes per table, the lag of its
- * newest change (versions that are cluster times, seconds << 32), and one
- * batch to the pipe. Meant for the transaction that completes the batch. */
+ * newest change (versions that are cluster times, seconds << 32), and
+ * `batches` (the publication events it holds) to the pipe. Meant for the
+ * transaction that completes them. */
 int counters_add_batch(struct store *s, const char *pipe,
-                       const struct sluice_batch *b, int64_t now_ms,
-                       struct error *err);
+                       const struct sluice_batch *b, int64_t batches,
+                       int64_t now_ms, struct error *err);
 
 /* Marks `stopped`, with the source's reason, the tables the batch says it
  * stopped following. Meant for the transaction that publishes the batch. */

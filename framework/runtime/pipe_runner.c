@@ -74,7 +74,6 @@ static enum outcome open_plugins(struct run *u, struct failure *f)
                                   &e),
                     msg, f) != GO_ON)
         return f->outcome;
-    subscriber_start(u);
     return GO_ON;
 }
 
@@ -347,11 +346,15 @@ static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
     if (row->state != STATE_FAILED && row->state != STATE_COMPLETED &&
         open_plugins(u, f) != GO_ON)
         return f->outcome;
-    if (fresh && u->sink && row->state != STATE_PROVISIONING &&
-        row->state != STATE_SETUP && reopen_tables(u, row, f) != GO_ON) {
+    bool set_up = row->state != STATE_PROVISIONING && row->state != STATE_SETUP;
+    if (fresh && u->sink && set_up && reopen_tables(u, row, f) != GO_ON) {
         close_plugins(u); /* set up again on the next turn */
         return f->outcome;
     }
+    /* the subscriber starts once the sink knows its tables and shadows:
+     * before, a resync's rows could land in the live table */
+    if (u->sink && set_up && !u->sub.running)
+        subscriber_start(u);
     switch (row->state) {
     case STATE_PROVISIONING:
         return lifecycle_provisioned(u->s, u->pc->name, &err) < 0
