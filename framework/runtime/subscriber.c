@@ -1,9 +1,8 @@
 /* subscriber.c: a pipe's subscriber loop (see run.h). Its thread takes
- * the publication events of the pipe's subscription, oldest first (those
- * that wait, together, up to 48 MiB), gives them to the sink, and
- * completes them, with the table counters, in one transaction once the
- * sink has flushed them; so the sink loads while the pipe's thread reads
- * the source. It has a store connection of its own
+ * the publication events of the pipe's subscription, oldest first, gives
+ * each to the sink, and completes it, with the table counters, in one
+ * transaction once the sink has flushed it; so the sink loads while the
+ * pipe's thread reads the source. It has a store connection of its own
  * and shares the pipe's sink instance. A failure stops it until the pipe's
  * thread has dealt with it: after a backoff it goes on, after a fatal one
  * it is stopped with the plugins. */
@@ -33,75 +32,40 @@ static void wait_on(struct subscriber *sub, int64_t ms)
     pthread_cond_timedwait(&sub->wake, &sub->lock, &until);
 }
 
-/* Publication events that wait are given to the sink together, up to
- * this many bytes: one write, so that the sink makes fewer, larger
- * inserts (ClickHouse merges every part it is given). */
-#define GROUP_BYTES (48u << 20)
-#define GROUP_EVENTS 64
-
-/* The waiting events, oldest first, up to the limits, in one batch; their
- * ids in `ids`. */
-static enum outcome take_group(struct run *u, struct store *s,
-                               struct sluice_batch *group, int64_t *ids,
-                               size_t *n, struct failure *f)
-{
-    *n = 0;
-    while (*n < GROUP_EVENTS && group->frames.len < GROUP_BYTES) {
-        struct hub_event e;
-        bool found;
-        struct error err;
-        if (hub_take_after(s, u->pc->name, *n ? ids[*n - 1] : 0,
-                           clock_now_ms(), &e, &found, &err) < 0)
-            return from_store(&err, f);
-        if (!found)
-            break;
-        if (!*n) { /* the first one's frames become the group's */
-            struct sluice_batch swap = *group;
-            *group = e.batch;
-            e.batch = swap;
-        } else {
-            batch_append(group, &e.batch);
-        }
-        ids[(*n)++] = e.publication;
-        hub_event_free(&e);
-    }
-    return GO_ON;
-}
-
-/* What waits into the sink; *found false when nothing did. */
+/* One publication event into the sink; *found false when there was none.
+ * (Giving several waiting events to the sink in one write made no larger
+ * difference to ClickHouse's merges than it cost in memory: bench/e2e.) */
 static enum outcome deliver(struct run *u, struct store *s, bool *found,
                             struct failure *f)
 {
-    struct sluice_batch group;
-    batch_init(&group, 0, 0);
-    int64_t ids[GROUP_EVENTS];
-    size_t n = 0;
-    enum outcome o = take_group(u, s, &group, ids, &n, f);
-    *found = n > 0;
-    void *sink = u->sink->handle;
-    if (o == GO_ON && n &&
-        (PLUGIN_CALL(u->sink, f, SINK(u)->write(sink, &group, ERR)) < 0 ||
-         PLUGIN_CALL(u->sink, f, SINK(u)->flush(sink, ERR)) < 0))
-        o = f->outcome;
+    struct hub_event e;
     struct error err;
-    if (o == GO_ON && n) { /* durable in the sink: completed together */
+    if (hub_take(s, u->pc->name, clock_now_ms(), &e, found, &err) < 0)
+        return from_store(&err, f);
+    if (!*found)
+        return GO_ON;
+    enum outcome o = GO_ON;
+    void *sink = u->sink->handle;
+    if (PLUGIN_CALL(u->sink, f, SINK(u)->write(sink, &e.batch, ERR)) < 0 ||
+        PLUGIN_CALL(u->sink, f, SINK(u)->flush(sink, ERR)) < 0)
+        o = f->outcome;
+    if (o == GO_ON) { /* durable in the sink: completed, with the counters */
         int64_t now = clock_now_ms();
-        int rc = store_begin(s, &err);
-        if (rc == 0)
-            rc = counters_add_batch(s, u->pc->name, &group, (int64_t)n, now,
-                                    &err);
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = hub_complete(s, u->pc->name, ids[i], now, &err);
-        if (rc < 0) {
+        if (store_begin(s, &err) < 0) {
+            o = from_store(&err, f);
+        } else if (counters_add_batch(s, u->pc->name, &e.batch, 1, now,
+                                      &err) < 0 ||
+                   hub_complete(s, u->pc->name, e.publication, now, &err) < 0) {
             store_rollback(s);
             o = from_store(&err, f);
         } else if (store_commit(s, &err) < 0) {
             o = from_store(&err, f);
         }
     }
-    for (size_t i = 0; o == FATAL && i < n; i++)
-        hub_error(s, u->pc->name, ids[i], f->message, clock_now_ms(), &err);
-    batch_free(&group);
+    if (o == FATAL)
+        hub_error(s, u->pc->name, e.publication, f->message, clock_now_ms(),
+                  &err);
+    hub_event_free(&e);
     return o;
 }
 

@@ -164,26 +164,42 @@ static sluice_status ch_setup(void *instance, const char *table,
     return ch_setup_table(instance, table, NULL, err);
 }
 
-/* Each table of the batch in turn, in the order they first appear. */
+/* Each table of the batch in turn, in the order they first appear. The
+ * tables seen are kept as (name, length) views into the batch, so finding
+ * them costs the number of tables per record, not the records before. */
 static sluice_status ch_write(void *instance, const sluice_batch *batch,
                               sluice_error *err)
 {
     struct ch_sink *s = instance;
     sluice_status st = ch_connect(s, err);
-    size_t n = ch_host->batch_count(batch);
+    size_t n = ch_host->batch_count(batch), count = 0, cap = 0;
+    struct seen {
+        const char *name;
+        size_t len;
+    } *tables = NULL;
     for (size_t i = 0; i < n && st == SLUICE_OK; i++) {
         sluice_record r = {.size = sizeof r};
         ch_host->batch_get(batch, i, &r);
         bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++) {
-            sluice_record q = {.size = sizeof q};
-            ch_host->batch_get(batch, j, &q);
-            seen = q.table_len == r.table_len &&
-                   memcmp(q.table, r.table, r.table_len) == 0;
+        for (size_t j = 0; j < count && !seen; j++)
+            seen = tables[j].len == r.table_len &&
+                   memcmp(tables[j].name, r.table, r.table_len) == 0;
+        if (seen)
+            continue;
+        if (count == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct seen *grown = realloc(tables, cap * sizeof *tables);
+            if (!grown) {
+                st = sluice_fail(err, SLUICE_FATAL,
+                                 "sink_clickhouse: out of memory");
+                break;
+            }
+            tables = grown;
         }
-        if (!seen)
-            st = ch_insert(s, batch, r.table, r.table_len, err);
+        tables[count++] = (struct seen){r.table, r.table_len};
+        st = ch_insert(s, batch, r.table, r.table_len, err);
     }
+    free(tables);
     if (st == SLUICE_OK) {
         ch_host->counter_add(s->ctx, "rows_written", n);
         ch_host->counter_add(s->ctx, "bytes_written", ch_host->batch_bytes(batch));
