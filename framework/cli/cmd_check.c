@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../config/options.h"
-#include "../plugin/host.h"
+#include "../runtime/instances.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 #include "cli.h"
@@ -87,19 +87,14 @@ static bool connects(const char *pipe, const char *role,
                      const struct plugin_config *pc)
 {
     const struct plugin *p = pc->plugin;
-    sluice_open_fn open = p->kind == PLUGIN_SOURCE ? p->info.source.open
-                                                   : p->info.sink.open;
-    sluice_close_fn close = p->kind == PLUGIN_SOURCE ? p->info.source.close
-                                                     : p->info.sink.close;
     sluice_status (*ping)(void *, sluice_error *) =
         p->kind == PLUGIN_SOURCE ? p->info.source.ping : p->info.sink.ping;
     char msg[1024] = "";
     sluice_error err = {msg, sizeof msg};
-    sluice_context *ctx = context_new(p->name, pipe);
-    void *instance = NULL;
-    sluice_status st = open(ctx, pc->data, &instance, &err);
+    struct instance *in = NULL;
+    sluice_status st = instance_open(pc, pipe, false, &in, &err);
     if (st == SLUICE_OK && ping)
-        st = ping(instance, &err);
+        st = ping(in->handle, &err);
     if (st == SLUICE_OK)
         printf("  pipe %s: %s %s: %s\n", pipe, role, p->name,
                ping ? "connected" : "opened (it has no ping to check its "
@@ -107,9 +102,7 @@ static bool connects(const char *pipe, const char *role,
     else
         printf("  pipe %s: %s %s: error: %s\n", pipe, role, p->name,
                msg[0] ? msg : "(the plugin gave no message)");
-    if (instance)
-        close(instance);
-    context_free(ctx);
+    instance_close(in);
     return st == SLUICE_OK;
 }
 

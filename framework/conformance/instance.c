@@ -18,10 +18,9 @@ int kit_instance_open(const struct live *l, struct kit_instance *in,
     in->plugin = l->plugin;
     in->ctx = context_new(l->plugin->name, "conformance");
     struct call_error ce;
-    const sluice_source_info *head = &l->plugin->info.source; /* same head */
     sluice_status st;
-    KIT_CALL(st, &ce, head->open(in->ctx, l->config, &in->handle,
-                                 call_error(&ce)));
+    KIT_CALL(st, &ce, l->plugin->open(in->ctx, l->config, &in->handle,
+                                      call_error(&ce)));
     if (st == SLUICE_OK)
         return 0;
     char why[1200];
@@ -35,7 +34,7 @@ void kit_instance_close(struct kit_instance *in)
 {
     if (!in->ctx)
         return;
-    in->plugin->info.source.close(in->handle);
+    in->plugin->close(in->handle);
     context_free(in->ctx);
     memset(in, 0, sizeof *in);
 }

@@ -83,10 +83,10 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
     sluice_error perr = {message, sizeof message};
     sluice_context *ctx = context_new(p->name, t->name);
     void *instance = NULL;
-    sluice_status st = p->info.retention.open(ctx, data, &instance, &perr);
+    sluice_status st = p->open(ctx, data, &instance, &perr);
     if (st == SLUICE_OK) {
         st = p->info.retention.plan(instance, &input, plan, &perr);
-        p->info.retention.close(instance);
+        p->close(instance);
     }
     context_free(ctx);
     free(in);

@@ -206,6 +206,8 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
     p->capabilities = head->capabilities;
     p->flags = head->flags;
     p->config_size = head->config_size;
+    p->open = head->open;
+    p->close = head->close;
     *out = p;
     if (!valid_name(head->name))
         return error_set(err, "%s name '%s' is not 1 to 64 lower case "

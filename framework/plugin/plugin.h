@@ -35,6 +35,8 @@ struct plugin {
     sluice_option *options; /* normalized copy, owned */
     size_t option_count;
     size_t config_size;
+    sluice_open_fn open; /* from the head every kind shares */
+    sluice_close_fn close;
     union {
         sluice_source_info source;
         sluice_sink_info sink;

@@ -96,27 +96,20 @@ int counters_stop_tables(struct store *s, const char *pipe,
 void rate_sampler_free(struct rate_sampler *rs)
 {
     for (size_t i = 0; i < rs->count; i++)
-        free(rs->tables[i]);
-    free(rs->tables);
-    free(rs->rows);
-    free(rs->rates);
+        free(rs->items[i].table);
+    free(rs->items);
     memset(rs, 0, sizeof *rs);
 }
 
-static size_t sampler_slot(struct rate_sampler *rs, const char *table,
-                           int64_t rows)
+static struct table_rate *rate_of(struct rate_sampler *rs, const char *table,
+                                  int64_t rows)
 {
     for (size_t i = 0; i < rs->count; i++)
-        if (!strcmp(rs->tables[i], table))
-            return i;
-    size_t n = rs->count++;
-    rs->tables = xrealloc(rs->tables, rs->count * sizeof *rs->tables);
-    rs->rows = xrealloc(rs->rows, rs->count * sizeof *rs->rows);
-    rs->rates = xrealloc(rs->rates, rs->count * sizeof *rs->rates);
-    rs->tables[n] = xstrdup(table);
-    rs->rows[n] = rows;
-    rs->rates[n] = 0;
-    return n;
+        if (!strcmp(rs->items[i].table, table))
+            return &rs->items[i];
+    XGROW(rs->items, rs->cap, rs->count + 1);
+    rs->items[rs->count] = (struct table_rate){xstrdup(table), rows, 0};
+    return &rs->items[rs->count++];
 }
 
 /* A moving average: each sample counts for 40%, so a burst shows at once
@@ -139,16 +132,15 @@ int counters_sample_rates(struct store *s, const char *pipe,
     for (size_t i = 0; i < r.rows && rc == 0; i++) {
         const char *table = db_text(&r, i, 0);
         int64_t rows = db_int(&r, i, 1);
-        size_t k = sampler_slot(rs, table, rows);
+        struct table_rate *t = rate_of(rs, table, rows);
         if (secs > 0) {
-            double now = rows >= rs->rows[k] ? (double)(rows - rs->rows[k]) / secs
-                                             : 0;
-            rs->rates[k] = 0.6 * rs->rates[k] + 0.4 * now;
-            if (rs->rates[k] < 0.5)
-                rs->rates[k] = 0;
+            double now = rows >= t->rows ? (double)(rows - t->rows) / secs : 0;
+            t->per_s = 0.6 * t->per_s + 0.4 * now;
+            if (t->per_s < 0.5)
+                t->per_s = 0;
         }
-        rs->rows[k] = rows;
-        int64_t rate = (int64_t)(rs->rates[k] + 0.5);
+        t->rows = rows;
+        int64_t rate = (int64_t)(t->per_s + 0.5);
         if (rate == db_int(&r, i, 2))
             continue;
         struct db_value q[] = {DBV_INT(rate), DBV_TEXT(pipe), DBV_TEXT(table)};

@@ -24,12 +24,16 @@ int counters_stop_tables(struct store *s, const char *pipe,
                          const struct sluice_batch *b, struct error *err);
 
 /* Rates of rows copied, sampled every 2 s from the store's counters. */
+struct table_rate {
+    char *table;
+    int64_t rows;    /* rows_copied at the last sample */
+    double per_s;    /* rows per second */
+};
+
 struct rate_sampler {
     int64_t at_ms; /* monotonic time of the last sample, 0: none */
-    size_t count;
-    char **tables;
-    int64_t *rows;
-    double *rates; /* rows per second */
+    struct table_rate *items;
+    size_t count, cap;
 };
 
 /* Samples when 2 s have passed, and writes the rates that changed. */

@@ -33,20 +33,6 @@ static char *key_of(const struct plugin_config *pc)
     return buf_take(&b);
 }
 
-static sluice_open_fn open_fn(const struct plugin *p)
-{
-    return p->kind == PLUGIN_SOURCE ? p->info.source.open
-           : p->kind == PLUGIN_SINK ? p->info.sink.open
-                                    : NULL;
-}
-
-static sluice_close_fn close_fn(const struct plugin *p)
-{
-    return p->kind == PLUGIN_SOURCE ? p->info.source.close
-           : p->kind == PLUGIN_SINK ? p->info.sink.close
-                                    : NULL;
-}
-
 sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
                             bool shared, struct instance **out,
                             sluice_error *err)
@@ -69,7 +55,7 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
     pthread_mutex_init(&in->call, NULL);
     /* opened under the pool's lock: a second pipe with the same options
      * waits for this one rather than opening its own */
-    sluice_status st = open_fn(pc->plugin)(in->ctx, pc->data, &in->handle, err);
+    sluice_status st = pc->plugin->open(in->ctx, pc->data, &in->handle, err);
     if (st != SLUICE_OK) {
         pthread_mutex_unlock(&pool_lock);
         context_free(in->ctx);
@@ -107,7 +93,7 @@ void instance_close(struct instance *in)
     pthread_mutex_unlock(&pool_lock);
     if (!last)
         return;
-    close_fn(in->plugin)(in->handle);
+    in->plugin->close(in->handle);
     context_free(in->ctx);
     pthread_mutex_destroy(&in->call);
     free(in->key);

@@ -89,6 +89,16 @@ static void refuses_bad_records(void)
     CHECK(host->batch_add(&b, &r, &err) == SLUICE_FATAL);
     CHECK_CONTAINS(msg, "record size 8 is too small");
     CHECK(host->batch_count(&b) == 0);
+    /* a stopped table needs a name; a missing reason gets one */
+    CHECK(host->batch_stop_table(&b, "", "dropped", &err) == SLUICE_FATAL);
+    CHECK_CONTAINS(msg, "batch_stop_table: the table name is empty");
+    CHECK(host->batch_stop_table(&b, NULL, "dropped", &err) == SLUICE_FATAL);
+    CHECK(host->batch_stop_table(&b, "t", NULL, &err) == SLUICE_OK);
+    size_t at = 0;
+    const char *table, *reason;
+    CHECK(batch_next_stopped(&b, &at, &table, &reason));
+    CHECK(!strcmp(table, "t") && !strcmp(reason, "stopped by the source"));
+    CHECK(!batch_next_stopped(&b, &at, &table, &reason));
     batch_free(&b);
 }
 

@@ -197,6 +197,10 @@ static void table_checks(void)
     sluice_option twice[] = {table[1], table[1]};
     CHECK(options_check_table(twice, 2, sizeof(struct cfg), &err) < 0);
     CHECK_CONTAINS(err.message, "declared twice");
+    bad = table[1]; /* an integer */
+    bad.flags |= SLUICE_OPTION_PATH;
+    CHECK(options_check_table(&bad, 1, sizeof(struct cfg), &err) < 0);
+    CHECK_CONTAINS(err.message, "option 'count': only a string can be a path");
 }
 
 static void documentation(void)
