@@ -9,7 +9,6 @@
  * and so never have its settings changed. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
@@ -98,8 +97,7 @@ static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
                     (long long)id);
             return EXIT_RUNTIME;
         }
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
+        sleep_ms(200);
     }
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../plugin/host.h"
+#include "../util/clock.h"
 #include "kit.h"
 
 int kit_instance_open(const struct live *l, struct kit_instance *in,
@@ -48,9 +49,7 @@ sluice_error *call_error(struct call_error *ce)
 
 void kit_backoff(int attempt)
 {
-    long ms = 100L << (attempt < 4 ? attempt : 4);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    sleep_ms(100L << (attempt < 4 ? attempt : 4));
 }
 
 const char *status_text(sluice_status st, struct call_error *ce, char *out,

@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../hub/hub.h"
 #include "../lifecycle/lifecycle.h"
@@ -24,12 +23,6 @@
 #define POLL_SLICE_MS 1000
 #define IDLE_MS 500
 #define BACKOFF_MAX_MS 60000
-
-void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 enum outcome from_plugin(sluice_status st, const char *message,
                          struct failure *f)

@@ -106,7 +106,6 @@ enum outcome wait_drained(struct run *u, struct failure *f);
  * names are borrowed from `row`, the array is the caller's. */
 char **tables_of(const struct pipe_row *row, const char *status, size_t *n);
 
-void sleep_ms(int64_t ms);
 /* Between pieces of long work: renews the lease when due and samples the
  * rates; false when another worker took the pipe. */
 bool pipe_tick(struct run *u);

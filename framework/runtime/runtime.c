@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../lifecycle/registration.h"
 #include "../maintenance/maintenance.h"
@@ -112,8 +111,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
         }
         progress_tick(&progress, s, clock_monotonic_ms());
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
+        sleep_ms(200);
     }
     stop_requested = 1;
     int status = d.count ? 2 : 0;

@@ -100,3 +100,9 @@ int parse_utc(const char *text, int64_t *ms, struct error *err)
     *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + frac;
     return 0;
 }
+
+void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}

@@ -1,5 +1,5 @@
 /* clock.h: time for the core: UTC wall clock in ms since 1970, a
- * monotonic clock, and ISO 8601 text (always UTC, "2024-02-25T01:00:00Z"),
+ * monotonic clock, sleeping, and ISO 8601 text (always UTC, "2024-02-25T01:00:00Z"),
  * independent of the machine's time zone. */
 #ifndef SLUICE_UTIL_CLOCK_H
 #define SLUICE_UTIL_CLOCK_H
@@ -11,6 +11,8 @@
 
 int64_t clock_now_ms(void);
 int64_t clock_monotonic_ms(void);
+/* Sleeps that long (a signal may cut it short). */
+void sleep_ms(int64_t ms);
 
 /* "2024-02-25T01:00:00Z"; milliseconds are shown only when not zero. */
 void format_utc(int64_t ms, char *out, size_t size);

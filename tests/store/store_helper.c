@@ -43,12 +43,6 @@ static int fail(const struct error *err)
     return 1;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int do_register(struct store *s, const char *path)
 {
     struct config cfg;

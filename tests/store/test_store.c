@@ -26,12 +26,6 @@ static const char *url;
 static struct store *st;
 static int pipe_counter;
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static void exec_ok(const char *sql, const struct db_value *p, size_t n)
 {
     struct error err;
