@@ -11,6 +11,8 @@
 #   CDC latency at 1k and 10k changes/s with sync_interval = 1s:
 #     bench_e2e_cdc writes at the rate and polls ClickHouse.
 # MB are 10^6 bytes of RowBinary (the rows as ClickHouse stores them).
+# STAGES (default "one four cdc") picks the runs: the snapshot of one
+# collection, of four, and the CDC latencies.
 # PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
 # snapshot, and the time per thread and phase (bench/e2e/phases.py).
 set -euo pipefail
@@ -79,6 +81,12 @@ state() {
     sed -n 's/^{"name":"[^"]*","state":"\([a-z]*\)".*/\1/p' || true
 }
 
+# cpu_s PID: the CPU seconds (user + system) the process has used so far
+cpu_s() {
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+ch_cpu_s() { cpu_s "$(cat "$tmp/ch/server.pid")"; }
+
 peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 # probes_on: entry and return probes on the functions of each phase
@@ -115,6 +123,7 @@ snapshot() {
   write_ini "$name" snapshot "$colls"
   local phases=${PHASES:-0}
   [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_on
+  local ch0; ch0=$(ch_cpu_s)
   t0=$(now)
   "$build/sluice" run "$tmp/$name.ini" > "$tmp/$name.log" 2>&1 &
   run_pid=$!
@@ -125,6 +134,7 @@ snapshot() {
     sleep 0.25
   done
   secs=$(since "$t0")
+  local cpu="sluice $(cpu_s "$run_pid") s, test server $(cpu_s "$mongo_pid") s, ClickHouse $(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
   for _ in $(seq 1 240); do [ "$(state "$name")" = completed ] && break; sleep 0.25; done
   [ -z "$completed" ] && completed=$(since "$t0")
   rss=$(peak_rss_mib "$run_pid")
@@ -147,6 +157,7 @@ snapshot() {
     bytes=$((bytes + $(stat -c %s "$tmp/$c.rowbinary")))
   done
   local t1 pids=() code direct
+  ch0=$(ch_cpu_s)
   t1=$(now)
   for c in ${colls//,/ }; do
     curl -sS -o "$tmp/$c.answer" -w '%{http_code}' -X POST -T "$tmp/$c.rowbinary" \
@@ -156,6 +167,7 @@ snapshot() {
   done
   for p in "${pids[@]}"; do wait "$p"; done
   direct=$(since "$t1")
+  local direct_cpu; direct_cpu=$(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }')
   for c in ${colls//,/ }; do
     code=$(cat "$tmp/$c.code")
     [ "$code" = 200 ] || { echo "curl: $code $(cat "$tmp/$c.answer")" >&2; exit 1; }
@@ -169,32 +181,37 @@ snapshot() {
   echo "curl_rowbinary_s $direct docs_per_s $cu_rate MB_per_s $(mbps "$bytes" "$direct")"
   echo "sluice_vs_curl $(ratio "$sl_rate" "$cu_rate")"
   echo "sluice_peak_rss_MiB $rss"
+  echo "cpu: sluice run until visible: $cpu; direct load: ClickHouse $direct_cpu s"
   summary+=("| snapshot, $n x $((per / 1000))k | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s | $(ratio "$sl_rate" "$cu_rate") | $rss MiB |")
 }
 
+# cdc_latency: bench_e2e_cdc at 1k and 10k changes/s
+cdc_latency() {
+  echo "== CDC latency, sync_interval = 1s"
+  # an oplog of 2M changes, as a real replica set's would hold: the test
+  # server's default (100k) rolls over within seconds at 10k changes/s
+  start_mongo --oplog-size 2000000 --generate bench.cdc=1:64
+  write_ini e2e_cdc cdc cdc "sync_interval = 1s"
+  "$build/sluice" run "$tmp/e2e_cdc.ini" > "$tmp/e2e_cdc.log" 2>&1 &
+  run_pid=$!
+  until [ "$(state e2e_cdc)" = running ]; do
+    kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/e2e_cdc.log"; exit 1; }
+    sleep 0.2
+  done
+  "$build/bench/bench_e2e_cdc" "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc \
+    "1000:$cdc_seconds" "10000:$cdc_seconds" | tee "$tmp/cdc.out"
+  rss=$(peak_rss_mib "$run_pid")
+  echo "sluice_peak_rss_MiB $rss; pipe state $(state e2e_cdc)"
+  while read -r r _ achieved _ p50 _ p99 _ lost; do
+    summary+=("| CDC, $r changes/s (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost | | | $rss MiB |")
+  done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
+  grep -E ' (warn|error) ' "$tmp/e2e_cdc.log" | head -5 || true
+}
 summary=()
-snapshot e2e_one docs "$records"
-snapshot e2e_four c1,c2,c3,c4 $((records / 4))
-
-echo "== CDC latency, sync_interval = 1s"
-# an oplog of 2M changes, as a real replica set's would hold: the test
-# server's default (100k) rolls over within seconds at 10k changes/s
-start_mongo --oplog-size 2000000 --generate bench.cdc=1:64
-write_ini e2e_cdc cdc cdc "sync_interval = 1s"
-"$build/sluice" run "$tmp/e2e_cdc.ini" > "$tmp/e2e_cdc.log" 2>&1 &
-run_pid=$!
-until [ "$(state e2e_cdc)" = running ]; do
-  kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/e2e_cdc.log"; exit 1; }
-  sleep 0.2
-done
-"$build/bench/bench_e2e_cdc" "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc \
-  "1000:$cdc_seconds" "10000:$cdc_seconds" | tee "$tmp/cdc.out"
-rss=$(peak_rss_mib "$run_pid")
-echo "sluice_peak_rss_MiB $rss; pipe state $(state e2e_cdc)"
-while read -r r _ achieved _ p50 _ p99 _ lost; do
-  summary+=("| CDC, $r changes/s (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost | | | $rss MiB |")
-done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
-grep -E ' (warn|error) ' "$tmp/e2e_cdc.log" | head -5 || true
+stages=" ${STAGES:-one four cdc} "
+[[ $stages == *" one "* ]] && snapshot e2e_one docs "$records"
+[[ $stages == *" four "* ]] && snapshot e2e_four c1,c2,c3,c4 $((records / 4))
+[[ $stages == *" cdc "* ]] && cdc_latency
 
 echo "== summary"
 echo "| run | sluice | direct load (curl, RowBinary file) | sluice / direct | sluice peak RSS |"

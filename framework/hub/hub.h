@@ -95,6 +95,11 @@ struct hub_event {
  * the event with hub_event_free. */
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
              struct hub_event *out, bool *found, struct error *err);
+/* The same, for the next event after publication `after` (one taken and
+ * not yet completed), to take several and complete them together. */
+int hub_take_after(struct store *s, const char *subscription, int64_t after,
+                   int64_t at_ms, struct hub_event *out, bool *found,
+                   struct error *err);
 /* The event is consumed: completed, and the subscription moves on. */
 int hub_complete(struct store *s, const char *subscription,
                  int64_t publication, int64_t at_ms, struct error *err);

@@ -129,8 +129,9 @@ static int load_event(struct store *s, int64_t publication,
     return 0;
 }
 
-static int do_take(struct store *s, const char *subscription, int64_t at,
-                   struct hub_event *out, bool *found, struct error *err)
+static int do_take(struct store *s, const char *subscription, int64_t after,
+                   int64_t at, struct hub_event *out, bool *found,
+                   struct error *err)
 {
     struct subscription sub;
     bool exists;
@@ -145,7 +146,8 @@ static int do_take(struct store *s, const char *subscription, int64_t at,
                               "(sluice subscription resume %s)",
                          subscription, subscription);
     }
-    struct db_value p[] = {DBV_TEXT(sub.topic), DBV_INT(sub.cursor)};
+    struct db_value p[] = {DBV_TEXT(sub.topic),
+                           DBV_INT(after > sub.cursor ? after : sub.cursor)};
     struct db_result r;
     int rc = store_exec(s,
                         "SELECT id, published_at, position FROM publications "
@@ -189,11 +191,18 @@ static int do_take(struct store *s, const char *subscription, int64_t at,
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
              struct hub_event *out, bool *found, struct error *err)
 {
+    return hub_take_after(s, subscription, 0, at_ms, out, found, err);
+}
+
+int hub_take_after(struct store *s, const char *subscription, int64_t after,
+                   int64_t at_ms, struct hub_event *out, bool *found,
+                   struct error *err)
+{
     memset(out, 0, sizeof *out);
     *found = false;
     if (store_begin(s, err) < 0)
         return -1;
-    if (do_take(s, subscription, at_ms, out, found, err) < 0) {
+    if (do_take(s, subscription, after, at_ms, out, found, err) < 0) {
         store_rollback(s);
         hub_event_free(out);
         return -1;

@@ -14,64 +14,76 @@
 #define EPOCH_2000_S 946684800
 
 struct tally {
-    const char *table; /* borrowed from the batch */
-    size_t table_len;
+    char *table;
     int64_t rows, bytes;
     uint64_t newest; /* version of the newest change, 0: none */
 };
 
-static struct tally *tally_of(struct tally **t, size_t *n, size_t *cap,
-                              const sluice_record *r)
+static struct tally *tally_of(struct counters_tally *t, const sluice_record *r)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*t)[i].table_len == r->table_len &&
-            !memcmp((*t)[i].table, r->table, r->table_len))
-            return &(*t)[i];
-    XGROW(*t, *cap, *n + 1);
-    (*t)[*n] = (struct tally){r->table, r->table_len, 0, 0, 0};
-    return &(*t)[(*n)++];
+    for (size_t i = 0; i < t->count; i++)
+        if (strlen(t->tables[i].table) == r->table_len &&
+            !memcmp(t->tables[i].table, r->table, r->table_len))
+            return &t->tables[i];
+    XGROW(t->tables, t->cap, t->count + 1);
+    t->tables[t->count] =
+        (struct tally){xstrndup(r->table, r->table_len), 0, 0, 0};
+    return &t->tables[t->count++];
 }
 
-int counters_add_batch(struct store *s, const char *pipe,
-                       const struct sluice_batch *b, int64_t batches,
-                       int64_t now_ms, struct error *err)
+void counters_tally_batch(struct counters_tally *t,
+                          const struct sluice_batch *b)
 {
-    struct tally *t = NULL;
-    size_t n = 0, cap = 0;
+    struct tally *x = NULL;
     for (size_t i = 0; i < b->count; i++) {
         sluice_record r = {.size = sizeof r};
         batch_get(b, i, &r);
-        struct tally *x = tally_of(&t, &n, &cap, &r);
+        if (!x || strlen(x->table) != r.table_len ||
+            memcmp(x->table, r.table, r.table_len))
+            x = tally_of(t, &r);
         x->rows++;
         x->bytes += (int64_t)(r.key_len + r.doc_len);
         if (r.op != SLUICE_OP_SNAPSHOT && r.version > x->newest)
             x->newest = r.version;
     }
+    t->batches++;
+}
+
+int counters_add(struct store *s, const char *pipe,
+                 const struct counters_tally *t, int64_t now_ms,
+                 struct error *err)
+{
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        int64_t secs = (int64_t)(t[i].newest >> 32);
+    for (size_t i = 0; i < t->count && rc == 0; i++) {
+        const struct tally *x = &t->tables[i];
+        int64_t secs = (int64_t)(x->newest >> 32);
         int64_t lag = secs < EPOCH_2000_S ? -1 : now_ms - secs * 1000;
         if (lag != -1 && lag < 0)
             lag = 0;
-        char *table = xstrndup(t[i].table, t[i].table_len);
-        struct db_value p[] = {DBV_INT(t[i].rows),  DBV_INT(t[i].bytes),
-                               DBV_INT(now_ms),     DBV_INT(lag),
-                               DBV_TEXT(pipe),      DBV_TEXT(table)};
+        struct db_value p[] = {DBV_INT(x->rows),  DBV_INT(x->bytes),
+                               DBV_INT(now_ms),   DBV_INT(lag),
+                               DBV_TEXT(pipe),    DBV_TEXT(x->table)};
         rc = store_exec(s,
                         "UPDATE pipe_tables SET rows_copied = rows_copied + "
                         "$1, bytes_copied = bytes_copied + $2, updated_at = "
                         "$3, lag_ms = CASE WHEN $4 >= 0 THEN $4 ELSE lag_ms "
                         "END WHERE pipe = $5 AND name = $6",
                         p, 6, NULL, err);
-        free(table);
     }
-    free(t);
-    struct db_value p[] = {DBV_INT(batches), DBV_TEXT(pipe)};
-    if (rc == 0 && batches)
+    struct db_value p[] = {DBV_INT(t->batches), DBV_TEXT(pipe)};
+    if (rc == 0 && t->batches)
         rc = store_exec(s, "UPDATE pipes SET batches = batches + $1 WHERE "
                            "name = $2",
                         p, 2, NULL, err);
     return rc;
+}
+
+void counters_tally_free(struct counters_tally *t)
+{
+    for (size_t i = 0; i < t->count; i++)
+        free(t->tables[i].table);
+    free(t->tables);
+    memset(t, 0, sizeof *t);
 }
 
 int counters_stop_tables(struct store *s, const char *pipe,

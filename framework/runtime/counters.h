@@ -10,13 +10,24 @@
 #include "../plugin/batch.h"
 #include "../store/store.h"
 
-/* Adds what a batch delivered: rows and bytes per table, the lag of its
- * newest change (versions that are cluster times, seconds << 32), and
- * `batches` (the publication events it holds) to the pipe. Meant for the
- * transaction that completes them. */
-int counters_add_batch(struct store *s, const char *pipe,
-                       const struct sluice_batch *b, int64_t batches,
-                       int64_t now_ms, struct error *err);
+/* What batches delivered, counted as they go to the sink: rows and bytes
+ * per table, the version of each table's newest change, and the batches
+ * (publication events). Owns its table names. */
+struct tally;
+struct counters_tally {
+    struct tally *tables;
+    size_t count, cap;
+    int64_t batches;
+};
+void counters_tally_batch(struct counters_tally *t,
+                          const struct sluice_batch *b);
+/* Adds the tally to the pipe's figures, with the lag of each table's
+ * newest change (versions that are cluster times, seconds << 32). Meant
+ * for the transaction that completes the batches. */
+int counters_add(struct store *s, const char *pipe,
+                 const struct counters_tally *t, int64_t now_ms,
+                 struct error *err);
+void counters_tally_free(struct counters_tally *t);
 
 /* Marks `stopped`, with the source's reason, the tables the batch says it
  * stopped following. Meant for the transaction that publishes the batch. */

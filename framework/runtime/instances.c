@@ -52,7 +52,11 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
     in->key = key;
     in->ctx = context_new(pc->plugin->name, pipe);
     in->refs = 1;
-    pthread_mutex_init(&in->call, NULL);
+    pthread_mutexattr_t recursive; /* a subscriber holds it over calls */
+    pthread_mutexattr_init(&recursive);
+    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&in->call, &recursive);
+    pthread_mutexattr_destroy(&recursive);
     /* opened under the pool's lock: a second pipe with the same options
      * waits for this one rather than opening its own */
     sluice_status st = pc->plugin->open(in->ctx, pc->data, &in->handle, err);

@@ -2,7 +2,8 @@
  * are the same plugin with the same options share one instance, and so
  * its connections; everything else has an instance of its own. A plugin
  * that is not SLUICE_PLUGIN_THREAD_SAFE is called by one thread at a
- * time: callers hold the instance's lock around each call. */
+ * time: callers hold the instance's lock around each call, and a
+ * subscriber around its writes and the flush that ends them. */
 #ifndef SLUICE_RUNTIME_INSTANCES_H
 #define SLUICE_RUNTIME_INSTANCES_H
 
@@ -29,7 +30,8 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
 /* Drops a reference; the last one closes the instance. NULL is ignored. */
 void instance_close(struct instance *in);
 
-/* Around each call into the instance. */
+/* Around each call into the instance; recursive, so that a caller may
+ * hold it over several calls that must not interleave with others'. */
 void instance_lock(struct instance *in);
 void instance_unlock(struct instance *in);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "../util/buf.h"
+#include "../util/clock.h"
 #include "../util/mem.h"
 #include "db.h"
 
@@ -54,6 +55,26 @@ static int pragma(struct sqlite_conn *c, const char *sql, const char *want,
     return result;
 }
 
+/* Switching a new file to WAL needs it alone for a moment, and SQLite
+ * answers busy at once, without its busy handler, when another process
+ * opens the file at that moment: asked again until the busy timeout. */
+static int enter_wal(struct sqlite_conn *c, struct error *err)
+{
+    int64_t deadline = clock_now_ms() + BUSY_TIMEOUT_MS;
+    for (;;) {
+        struct error busy;
+        if (pragma(c, "PRAGMA journal_mode=WAL", "wal", &busy) == 0)
+            return 0;
+        int code = sqlite3_errcode(c->db) & 0xff;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
+            clock_now_ms() >= deadline) {
+            *err = busy;
+            return -1;
+        }
+        sleep_ms(10);
+    }
+}
+
 static void sqlite_close(void *conn)
 {
     struct sqlite_conn *c = conn;
@@ -84,7 +105,7 @@ int db_sqlite_open(const char *path, void **conn, struct error *err)
     /* large pages for the hub's blobs (megabytes each): fewer overflow
      * pages to chain; it only takes on a new, empty database */
     if (pragma(c, "PRAGMA page_size=65536", NULL, err) < 0 ||
-        pragma(c, "PRAGMA journal_mode=WAL", "wal", err) < 0 ||
+        enter_wal(c, err) < 0 ||
         pragma(c, "PRAGMA synchronous=FULL", NULL, err) < 0 ||
         pragma(c, "PRAGMA foreign_keys=ON", NULL, err) < 0) {
         sqlite_close(c);

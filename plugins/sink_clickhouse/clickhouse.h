@@ -43,6 +43,8 @@ struct ch_features {
 
 #define CH_SHADOW "_resync"
 
+struct ch_stream;
+
 /* A destination table as it is on the server. */
 struct ch_dest {
     char *table;      /* its bare name: prefix, table, suffix, extra */
@@ -61,6 +63,9 @@ struct ch_sink {
     size_t dest_count;
     char **resyncing; /* tables whose writes go to the shadow */
     size_t resync_count;
+    CURLM *multi;     /* drives the open inserts */
+    struct ch_stream **streams; /* open inserts, one per destination */
+    size_t stream_count;
 };
 
 /* A growable byte string (the plugin's own; it links nothing of sluice's
@@ -69,6 +74,8 @@ struct ch_buf {
     char *data;
     size_t len, cap;
 };
+/* Room for `extra` more bytes (and a terminating NUL) at the end. */
+bool ch_buf_reserve(struct ch_buf *b, size_t extra);
 bool ch_buf_append(struct ch_buf *b, const void *data, size_t len);
 bool ch_buf_printf(struct ch_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -77,24 +84,34 @@ void ch_buf_free(struct ch_buf *b);
 
 /* ---- http.c: requests to the server ---- */
 
-/* A request body produced piece by piece: `read` fills up to `size`
- * bytes and returns how many; 0 ends the body. `rewind` starts it over
- * (libcurl resends a body when a kept-alive connection turns out dead);
- * false when it cannot. */
-struct ch_body {
-    size_t (*read)(char *out, size_t size, void *state);
-    bool (*rewind)(void *state);
-    void *state;
+/* What one request owns while it runs. */
+struct ch_call {
+    struct ch_buf url, answer;
+    struct curl_slist *headers;
+    char curl_error[CURL_ERROR_SIZE];
 };
 
-/* Runs `query`. With `body`, the query goes in the URL and the body is
- * streamed (compressed when configured); without, the query is the body.
- * The answer (when not NULL) receives the response. Connection failures,
- * timeouts and overload are SLUICE_RETRY; the server's refusals
- * SLUICE_FATAL, with its own message. */
+/* Sets `curl` up for `query`: sent as the body, or, `streamed`, in the
+ * URL (with `settings`, "name=value&..."), the body then coming from a
+ * read callback the caller sets, gzip-compressed when configured. The
+ * answer goes into c->answer. */
+sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
+                              const char *query, const char *settings,
+                              bool streamed, sluice_error *err);
+/* The outcome of a finished request: connection failures, timeouts and
+ * overload are SLUICE_RETRY; the server's refusals SLUICE_FATAL, with its
+ * own message. */
+sluice_status ch_call_result(CURL *curl, const struct ch_call *c, CURLcode rc,
+                             const char *query, sluice_error *err);
+void ch_call_free(struct ch_call *c);
+
+/* Runs `query` (no body) at once; `answer`, when not NULL, receives the
+ * response. */
 sluice_status ch_request(struct ch_sink *s, const char *query,
-                         const char *settings, const struct ch_body *body,
                          struct ch_buf *answer, sluice_error *err);
+
+/* Whether writes of `table` go to its shadow (at: where in the list). */
+bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at);
 
 /* ---- schema.c: tables, versions, the resync swap ---- */
 
@@ -114,12 +131,33 @@ sluice_status ch_swap(struct ch_sink *s, const char *table, sluice_error *err);
 sluice_status ch_drop(struct ch_sink *s, const char *table, const char *extra,
                       sluice_error *err);
 
-/* ---- rowbinary.c: batches as insert bodies ---- */
+/* ---- rowbinary.c: rows as insert bodies ---- */
 
-/* Sends every record of `table` in the batch, in requests of at most
- * max_batch_bytes. */
-sluice_status ch_insert(struct ch_sink *s, const sluice_batch *batch,
-                        const char *table, size_t table_len,
-                        sluice_error *err);
+/* How rows of a destination are encoded. */
+struct ch_row_format {
+    bool json_each_row; /* JSONEachRow, not RowBinary */
+    bool ts64;          /* _synced_at is DateTime64(3) */
+    int64_t synced_ms;  /* the _synced_at of the rows */
+};
+
+/* Appends the record as one row of the insert body. */
+bool ch_encode_row(struct ch_buf *b, const struct ch_row_format *f,
+                   const sluice_record *r);
+
+/* ---- stream.c: inserts kept open across writes ---- */
+
+/* Sends each record of the batch into its table's open insert (opening
+ * one when there is none), after the rows written before; a request ends
+ * at max_batch_bytes and the next one opens. On failure every open insert
+ * is dropped: the batches written since the last flush are to be written
+ * again. */
+sluice_status ch_stream_batch(struct ch_sink *s, const sluice_batch *batch,
+                              sluice_error *err);
+/* Ends every open insert and waits for the server's answers: SLUICE_OK
+ * when all the rows written are stored. No insert is open after it. */
+sluice_status ch_streams_finish(struct ch_sink *s, sluice_error *err);
+/* Drops the open inserts unfinished: the server keeps none of their rows
+ * but those of blocks it had already written (max_insert_block_size). */
+void ch_streams_abort(struct ch_sink *s);
 
 #endif

@@ -1,5 +1,6 @@
-/* http.c: one request to the ClickHouse HTTP interface, streamed, maybe
- * gzip-compressed, and its outcome classified as the core needs it: retry
+/* http.c: requests to the ClickHouse HTTP interface, set up the same way
+ * whether run at once or streamed (stream.c), and their outcome
+ * classified as the core needs it: retry
  * what may pass (no connection, a timeout, overload, a proxy's 5xx),
  * give up on what will not (the server's refusals), always with the
  * server's own words. */
@@ -8,24 +9,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "clickhouse.h"
 
 #define MESSAGE_MAX 400
 
+bool ch_buf_reserve(struct ch_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return false;
+    b->data = p;
+    b->cap = cap;
+    return true;
+}
+
 bool ch_buf_append(struct ch_buf *b, const void *data, size_t len)
 {
-    if (b->len + len + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + len + 1)
-            cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (!p)
-            return false;
-        b->data = p;
-        b->cap = cap;
-    }
+    if (!ch_buf_reserve(b, len))
+        return false;
     if (len)
         memcpy(b->data + b->len, data, len);
     b->len += len;
@@ -163,67 +170,6 @@ static size_t on_answer(char *data, size_t size, size_t n, void *user)
     return ch_buf_append(b, data, size * n) ? size * n : 0;
 }
 
-/* gzip around a body: deflate what the inner body produces. */
-struct gzip_body {
-    const struct ch_body *inner;
-    z_stream z;
-    char in[65536];
-    bool inner_done, finished, failed;
-};
-
-static size_t gzip_read(char *out, size_t size, void *state)
-{
-    struct gzip_body *g = state;
-    if (g->finished)
-        return 0;
-    g->z.next_out = (Bytef *)out;
-    g->z.avail_out = (uInt)size;
-    while (g->z.avail_out == size) {
-        if (g->z.avail_in == 0 && !g->inner_done) {
-            size_t n = g->inner->read(g->in, sizeof g->in, g->inner->state);
-            g->inner_done = n == 0;
-            g->z.next_in = (Bytef *)g->in;
-            g->z.avail_in = (uInt)n;
-        }
-        int zr = deflate(&g->z, g->inner_done ? Z_FINISH : Z_NO_FLUSH);
-        if (zr == Z_STREAM_END) {
-            g->finished = true;
-            break;
-        }
-        if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            g->failed = true;
-            return CURL_READFUNC_ABORT;
-        }
-    }
-    return size - g->z.avail_out;
-}
-
-static bool gzip_rewind(void *state)
-{
-    struct gzip_body *g = state;
-    if (!g->inner->rewind || !g->inner->rewind(g->inner->state) ||
-        deflateReset(&g->z) != Z_OK)
-        return false;
-    g->z.avail_in = 0;
-    g->inner_done = g->finished = false;
-    return true;
-}
-
-static int on_seek(void *user, curl_off_t offset, int origin)
-{
-    const struct ch_body *body = user;
-    if (offset != 0 || origin != SEEK_SET || !body->rewind ||
-        !body->rewind(body->state))
-        return CURL_SEEKFUNC_CANTSEEK;
-    return CURL_SEEKFUNC_OK;
-}
-
-static size_t on_read(char *out, size_t size, size_t n, void *user)
-{
-    const struct ch_body *body = user;
-    return body->read(out, size * n, body->state);
-}
-
 static bool encode_into(CURL *curl, struct ch_buf *url, const char *text)
 {
     char *enc = curl_easy_escape(curl, text, 0);
@@ -232,48 +178,27 @@ static bool encode_into(CURL *curl, struct ch_buf *url, const char *text)
     return ok;
 }
 
-sluice_status ch_request(struct ch_sink *s, const char *query,
-                         const char *settings, const struct ch_body *body,
-                         struct ch_buf *answer, sluice_error *err)
+sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
+                              const char *query, const char *settings,
+                              bool streamed, sluice_error *err)
 {
-    CURL *curl = s->curl;
-    struct ch_buf url = {0}, ignored = {0};
-    struct curl_slist *headers = NULL;
-    struct gzip_body gz = {0};
-    struct ch_body gz_body = {gzip_read, gzip_rewind, &gz};
-    bool gzip = body && s->cfg->compression == CH_COMPRESSION_GZIP;
-    char curl_error[CURL_ERROR_SIZE] = "";
-    sluice_status st = SLUICE_OK;
-
-    bool ok = ch_buf_printf(&url, "%s/?", s->base_url);
-    if (body) {
-        ok = ok && ch_buf_append(&url, "query=", 6) &&
-             encode_into(curl, &url, query);
-        if (settings)
-            ok = ok && ch_buf_printf(&url, "&%s", settings);
-    } else if (settings) {
-        ok = ok && ch_buf_append(&url, settings, strlen(settings));
-    }
-    if (!ok) {
-        ch_buf_free(&url);
+    memset(c, 0, sizeof *c);
+    bool ok = ch_buf_printf(&c->url, "%s/?", s->base_url);
+    if (streamed)
+        ok = ok && ch_buf_append(&c->url, "query=", 6) &&
+             encode_into(curl, &c->url, query) &&
+             (!settings || ch_buf_printf(&c->url, "&%s", settings));
+    if (!ok)
         return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    }
-    if (gzip) {
-        gz.inner = body;
-        if (deflateInit2(&gz.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK) {
-            ch_buf_free(&url);
-            return sluice_fail(err, SLUICE_FATAL,
-                               "sink_clickhouse: zlib failed to start");
-        }
-        headers = curl_slist_append(headers, "Content-Encoding: gzip");
-    }
-    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
-    headers = curl_slist_append(headers, "Expect:");
+    if (streamed && s->cfg->compression == CH_COMPRESSION_GZIP)
+        c->headers = curl_slist_append(c->headers, "Content-Encoding: gzip");
+    c->headers = curl_slist_append(c->headers,
+                                   "Content-Type: application/octet-stream");
+    c->headers = curl_slist_append(c->headers, "Expect:");
 
     curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url.data);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    curl_easy_setopt(curl, CURLOPT_URL, c->url.data);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, c->curl_error);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)s->cfg->connect_timeout_ms);
@@ -286,32 +211,45 @@ sluice_status ch_request(struct ch_sink *s, const char *query,
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s->cfg->tls_verify ? 2L : 0L);
     if (s->cfg->tls_ca_file)
         curl_easy_setopt(curl, CURLOPT_CAINFO, s->cfg->tls_ca_file);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_answer);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, answer ? answer : &ignored);
-    if (body) {
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(curl, CURLOPT_READDATA, gzip ? &gz_body : body);
-        curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(curl, CURLOPT_SEEKDATA, gzip ? &gz_body : body);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, -1L);
-    } else {
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &c->answer);
+    if (!streamed) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, query);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(query));
     }
-    CURLcode rc = curl_easy_perform(curl);
+    return SLUICE_OK;
+}
+
+sluice_status ch_call_result(CURL *curl, const struct ch_call *c, CURLcode rc,
+                             const char *query, sluice_error *err)
+{
     long http = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
-    struct ch_buf *got = answer ? answer : &ignored;
-    if (gz.failed)
-        st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: gzip failed");
-    else
-        st = classify(rc, http, got->data, query, curl_error, err);
-    if (gzip)
-        deflateEnd(&gz.z);
-    curl_slist_free_all(headers);
-    ch_buf_free(&url);
-    ch_buf_free(&ignored);
+    return classify(rc, http, c->answer.data, query, c->curl_error, err);
+}
+
+void ch_call_free(struct ch_call *c)
+{
+    curl_slist_free_all(c->headers);
+    ch_buf_free(&c->url);
+    ch_buf_free(&c->answer);
+    c->headers = NULL;
+}
+
+sluice_status ch_request(struct ch_sink *s, const char *query,
+                         struct ch_buf *answer, sluice_error *err)
+{
+    struct ch_call c;
+    sluice_status st = ch_call_prepare(s, s->curl, &c, query, NULL, false, err);
+    if (st == SLUICE_OK)
+        st = ch_call_result(s->curl, &c, curl_easy_perform(s->curl), query, err);
+    if (st == SLUICE_OK && answer) {
+        ch_buf_free(answer);
+        *answer = c.answer;
+        memset(&c.answer, 0, sizeof c.answer);
+    }
+    ch_call_free(&c);
     return st;
 }

@@ -75,7 +75,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     if (s->connected)
         return SLUICE_OK;
     struct ch_buf answer = {0}, sql = {0};
-    sluice_status st = ch_request(s, "SELECT version()", NULL, NULL, &answer,
+    sluice_status st = ch_request(s, "SELECT version()", &answer,
                                   err);
     if (st == SLUICE_OK) {
         parse_version(answer.data ? answer.data : "", &s->features);
@@ -88,7 +88,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     if (st == SLUICE_OK) {
         CH_LIT(&sql, "CREATE DATABASE IF NOT EXISTS ");
         quote(&sql, s->cfg->database, strlen(s->cfg->database));
-        st = ch_request(s, sql.data, NULL, NULL, NULL, err);
+        st = ch_request(s, sql.data, NULL, err);
     }
     if (st == SLUICE_OK) {
         s->connected = true;
@@ -133,7 +133,7 @@ static sluice_status describe(struct ch_sink *s, const char *table,
                                 "database = ") &&
               literal(&q, s->cfg->database) &&
               CH_LIT(&q, " AND name = ") && literal(&q, bare.data);
-    sluice_status st = ok ? ch_request(s, q.data, NULL, NULL, engine, err)
+    sluice_status st = ok ? ch_request(s, q.data, engine, err)
                           : sluice_fail(err, SLUICE_FATAL,
                                         "sink_clickhouse: out of memory");
     *exists = st == SLUICE_OK && engine->len > 0;
@@ -143,7 +143,7 @@ static sluice_status describe(struct ch_sink *s, const char *table,
                                "database = ") &&
              literal(&q, s->cfg->database) &&
              CH_LIT(&q, " AND table = ") && literal(&q, bare.data);
-        st = ch_request(s, q.data, NULL, NULL, columns, err);
+        st = ch_request(s, q.data, columns, err);
     }
     ch_buf_free(&bare);
     ch_buf_free(&q);
@@ -291,7 +291,7 @@ sluice_status ch_setup_table(struct ch_sink *s, const char *table,
         d.ts64 = s->features.datetime64;
         d.json = s->features.json;
         st = create_sql(s, table, extra, &sql)
-                 ? ch_request(s, sql.data, NULL, NULL, NULL, err)
+                 ? ch_request(s, sql.data, NULL, err)
                  : sluice_fail(err, SLUICE_FATAL,
                                "sink_clickhouse: out of memory");
     }
@@ -326,7 +326,7 @@ sluice_status ch_dest_of(struct ch_sink *s, const char *table,
 static sluice_status run(struct ch_sink *s, struct ch_buf *sql,
                          sluice_error *err)
 {
-    return ch_request(s, sql->data, NULL, NULL, NULL, err);
+    return ch_request(s, sql->data, NULL, err);
 }
 
 sluice_status ch_drop(struct ch_sink *s, const char *table, const char *extra,
@@ -382,7 +382,7 @@ static sluice_status atomic_engine(struct ch_sink *s, bool *atomic,
     struct ch_buf q = {0}, answer = {0};
     CH_LIT(&q, "SELECT engine FROM system.databases WHERE name = ");
     literal(&q, s->cfg->database);
-    sluice_status st = ch_request(s, q.data, NULL, NULL, &answer, err);
+    sluice_status st = ch_request(s, q.data, &answer, err);
     *atomic = st == SLUICE_OK && answer.data &&
               strncmp(answer.data, "Atomic", 6) == 0;
     ch_buf_free(&q);

@@ -136,6 +136,9 @@ static void ch_close(void *instance)
         free(s->resyncing[i]);
     free(s->dests);
     free(s->resyncing);
+    ch_streams_abort(s); /* not flushed: the core replays their batches */
+    free(s->streams);
+    curl_multi_cleanup(s->multi);
     curl_easy_cleanup(s->curl);
     free(s->base_url);
     free(s);
@@ -146,7 +149,7 @@ static sluice_status ch_ping(void *instance, sluice_error *err)
 {
     struct ch_sink *s = instance;
     struct ch_buf answer = {0};
-    sluice_status st = ch_request(s, "SELECT version()", NULL, NULL, &answer,
+    sluice_status st = ch_request(s, "SELECT version()", &answer,
                                   err);
     if (st == SLUICE_OK && !(answer.data && answer.data[0] >= '1' &&
                              answer.data[0] <= '9'))
@@ -161,61 +164,34 @@ static sluice_status ch_ping(void *instance, sluice_error *err)
 static sluice_status ch_setup(void *instance, const char *table,
                               sluice_error *err)
 {
-    return ch_setup_table(instance, table, NULL, err);
+    sluice_status st = ch_streams_finish(instance, err);
+    return st == SLUICE_OK ? ch_setup_table(instance, table, NULL, err) : st;
 }
 
-/* Each table of the batch in turn, in the order they first appear. The
- * tables seen are kept as (name, length) views into the batch, so finding
- * them costs the number of tables per record, not the records before. */
+/* The rows go into the open inserts of their tables (stream.c). */
 static sluice_status ch_write(void *instance, const sluice_batch *batch,
                               sluice_error *err)
 {
     struct ch_sink *s = instance;
     sluice_status st = ch_connect(s, err);
-    size_t n = ch_host->batch_count(batch), count = 0, cap = 0;
-    struct seen {
-        const char *name;
-        size_t len;
-    } *tables = NULL;
-    for (size_t i = 0; i < n && st == SLUICE_OK; i++) {
-        sluice_record r = {.size = sizeof r};
-        ch_host->batch_get(batch, i, &r);
-        bool seen = false;
-        for (size_t j = 0; j < count && !seen; j++)
-            seen = tables[j].len == r.table_len &&
-                   memcmp(tables[j].name, r.table, r.table_len) == 0;
-        if (seen)
-            continue;
-        if (count == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct seen *grown = realloc(tables, cap * sizeof *tables);
-            if (!grown) {
-                st = sluice_fail(err, SLUICE_FATAL,
-                                 "sink_clickhouse: out of memory");
-                break;
-            }
-            tables = grown;
-        }
-        tables[count++] = (struct seen){r.table, r.table_len};
-        st = ch_insert(s, batch, r.table, r.table_len, err);
-    }
-    free(tables);
+    if (st == SLUICE_OK)
+        st = ch_stream_batch(s, batch, err);
     if (st == SLUICE_OK) {
-        ch_host->counter_add(s->ctx, "rows_written", n);
+        ch_host->counter_add(s->ctx, "rows_written",
+                             ch_host->batch_count(batch));
         ch_host->counter_add(s->ctx, "bytes_written", ch_host->batch_bytes(batch));
     }
     return st;
 }
 
-/* An INSERT is durable when the server answers it: nothing is held back. */
+/* Rows are stored when the server answers their insert: the open ones end
+ * here. */
 static sluice_status ch_flush(void *instance, sluice_error *err)
 {
-    (void)instance;
-    (void)err;
-    return SLUICE_OK;
+    return ch_streams_finish(instance, err);
 }
 
-static bool is_resyncing(struct ch_sink *s, const char *table, size_t *at)
+bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at)
 {
     for (size_t i = 0; i < s->resync_count; i++)
         if (strcmp(s->resyncing[i], table) == 0) {
@@ -230,8 +206,10 @@ static sluice_status ch_resync_begin(void *instance, const char *table,
                                      sluice_error *err)
 {
     struct ch_sink *s = instance;
-    sluice_status st = ch_setup_table(s, table, CH_SHADOW, err);
-    if (st != SLUICE_OK || is_resyncing(s, table, NULL))
+    sluice_status st = ch_streams_finish(s, err);
+    if (st == SLUICE_OK)
+        st = ch_setup_table(s, table, CH_SHADOW, err);
+    if (st != SLUICE_OK || ch_is_resyncing(s, table, NULL))
         return st;
     char **grown = realloc(s->resyncing, (s->resync_count + 1) * sizeof *grown);
     char *name = strdup(table);
@@ -249,7 +227,7 @@ static sluice_status ch_resync_begin(void *instance, const char *table,
 static void resync_end(struct ch_sink *s, const char *table)
 {
     size_t at;
-    if (is_resyncing(s, table, &at)) {
+    if (ch_is_resyncing(s, table, &at)) {
         free(s->resyncing[at]);
         s->resyncing[at] = s->resyncing[--s->resync_count];
     }
@@ -259,7 +237,9 @@ static sluice_status ch_resync_swap(void *instance, const char *table,
                                     sluice_error *err)
 {
     struct ch_sink *s = instance;
-    sluice_status st = ch_swap(s, table, err);
+    sluice_status st = ch_streams_finish(s, err);
+    if (st == SLUICE_OK)
+        st = ch_swap(s, table, err);
     if (st == SLUICE_OK)
         resync_end(s, table);
     return st;
@@ -269,7 +249,9 @@ static sluice_status ch_resync_abort(void *instance, const char *table,
                                      sluice_error *err)
 {
     struct ch_sink *s = instance;
-    sluice_status st = ch_drop(s, table, CH_SHADOW, err);
+    sluice_status st = ch_streams_finish(s, err);
+    if (st == SLUICE_OK)
+        st = ch_drop(s, table, CH_SHADOW, err);
     if (st == SLUICE_OK)
         resync_end(s, table);
     return st;
@@ -278,7 +260,8 @@ static sluice_status ch_resync_abort(void *instance, const char *table,
 static sluice_status ch_drop_table(void *instance, const char *table,
                                    sluice_error *err)
 {
-    return ch_drop(instance, table, NULL, err);
+    sluice_status st = ch_streams_finish(instance, err);
+    return st == SLUICE_OK ? ch_drop(instance, table, NULL, err) : st;
 }
 
 static const sluice_sink_info sink_clickhouse = {

@@ -145,6 +145,14 @@ static const sluice_sink_info *api(void)
     return &sink->info.sink;
 }
 
+/* A write, then the flush that makes it durable: the first failure. */
+static sluice_status write_flush(void *inst, const struct sluice_batch *b,
+                                 sluice_error *err)
+{
+    sluice_status st = api()->write(inst, b, err);
+    return st == SLUICE_OK ? api()->flush(inst, err) : st;
+}
+
 static void setup_is_idempotent(void)
 {
     struct instance in = {0};
@@ -192,7 +200,7 @@ static void writes_and_replays(void)
     const char *expected = "1\t{\"b\":1}\t13\t0\n2\t{\"a\":22}\t12\t0\n3\t\t14\t1\n";
     CHECK_QUERY(sql, expected);
     /* a replay after a crash: the same FINAL result */
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     CHECK_QUERY(sql, expected);
     snprintf(sql, sizeof sql,
              "SELECT count() FROM %s.orders FINAL WHERE _is_deleted = 0",
@@ -221,7 +229,7 @@ static void batches_split_at_max_bytes(void)
         snprintf(doc, sizeof doc, "{\"n\":%d,\"pad\":\"%0100d\"}", i, i);
         add(&b, i % 2 ? "orders" : "items", SLUICE_OP_SNAPSHOT, key, doc, 1);
     }
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     double requests = context_metric(in.ctx, "insert_requests");
     CHECK(requests >= 10); /* about 700 KB in 64 KiB requests */
     char sql[256];
@@ -231,6 +239,80 @@ static void batches_split_at_max_bytes(void)
              in.db);
     CHECK_QUERY(sql, "2500\t2500\t1\n");
     batch_free(&b);
+    close_sink(&in);
+}
+
+/* Writes go into one open insert per table until the flush: one request
+ * and one part per table, however many writes; nothing stored before. */
+static void writes_stream_until_flush(void)
+{
+    const char *variants[] = {NULL, "compression = gzip"};
+    for (size_t v = 0; v < 2; v++) {
+        struct instance in = {0};
+        CALL(SLUICE_OK, open_sink(&in, NULL, variants[v], message,
+                                  sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "items", ERR));
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        char key[32], doc[512]; /* 6 MB in all: libcurl gets it in chunks */
+        for (int w = 0; w < 5; w++) {
+            batch_reset(&b);
+            for (int i = 0; i < 3000; i++) {
+                snprintf(key, sizeof key, "%d", w * 3000 + i);
+                snprintf(doc, sizeof doc, "{\"n\":%d,\"pad\":\"%0400d\"}", i, i);
+                add(&b, i % 3 ? "orders" : "items", SLUICE_OP_SNAPSHOT, key,
+                    doc, 1);
+            }
+            CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+        }
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT (SELECT count() FROM %s.orders) + (SELECT count() "
+                 "FROM %s.items)",
+                 in.db, in.db);
+        CHECK_QUERY(sql, "0\n");
+        CHECK(context_metric(in.ctx, "insert_requests") == 0);
+        CALL(SLUICE_OK, api()->flush(in.inst, ERR));
+        CHECK(context_metric(in.ctx, "insert_requests") == 2);
+        CHECK_QUERY(sql, "15000\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT table, count() FROM system.parts WHERE database = "
+                 "'%s' AND active GROUP BY table ORDER BY table",
+                 in.db);
+        CHECK_QUERY(sql, "items\t1\norders\t1\n");
+        CALL(SLUICE_OK, api()->flush(in.inst, ERR)); /* nothing open */
+        batch_free(&b);
+        close_sink(&in);
+    }
+}
+
+/* A refused write drops what was written since the flush, and the
+ * instance goes on: the batches written again land. */
+static void refusal_drops_open_inserts(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "bad", ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "ALTER TABLE %s.bad MODIFY COLUMN _is_deleted Date", in.db);
+    free(query(sql));
+    struct sluice_batch good, bad;
+    batch_init(&good, 0, 0);
+    batch_init(&bad, 0, 0);
+    add(&good, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    add(&bad, "bad", SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_OK, api()->write(in.inst, &good, ERR));
+    CALL(SLUICE_FATAL, write_flush(in.inst, &bad, ERR));
+    CHECK_CONTAINS(message, "INSERT INTO `sink_test_");
+    CALL(SLUICE_OK, api()->flush(in.inst, ERR)); /* nothing left open */
+    CALL(SLUICE_OK, write_flush(in.inst, &good, ERR));
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders FINAL", in.db);
+    CHECK_QUERY(sql, "1\n");
+    batch_free(&good);
+    batch_free(&bad);
     close_sink(&in);
 }
 
@@ -248,7 +330,7 @@ static void formats_and_compression(void)
         add(&b, "orders", SLUICE_OP_INSERT, "\"k\\\"1\"",
             "{\"s\":\"tab\\there \\u00e9\"}", 5);
         add(&b, "orders", SLUICE_OP_DELETE, "\"k2\"", NULL, 6);
-        CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
         char sql[256];
         snprintf(sql, sizeof sql, final_rows, in.db);
         CHECK_QUERY(sql, "\"k2\"\t\t6\t1\n"
@@ -272,7 +354,7 @@ static void large_documents(void)
     struct sluice_batch b;
     batch_init(&b, 0, 0);
     add(&b, "orders", SLUICE_OP_INSERT, "1", doc, 1);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT length(doc) FROM %s.orders", in.db);
     char want[32];
@@ -294,7 +376,7 @@ static void table_names(void)
     struct sluice_batch b;
     batch_init(&b, 0, 0);
     add(&b, odd, SLUICE_OP_INSERT, "1", "{}", 1);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT name FROM system.tables WHERE database = "
@@ -341,13 +423,13 @@ static void resync_swap_and_abort(void)
     add(&b, "orders", SLUICE_OP_INSERT, "1", "{\"v\":\"old\"}", 5);
     add(&b, "orders", SLUICE_OP_INSERT, "9", "{\"v\":\"gone\"}", 5);
     add(&b, "orders", SLUICE_OP_DELETE, "9", NULL, 6);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
     CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR)); /* again */
     batch_reset(&b);
     add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"v\":\"new\"}", 20);
     add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR)); /* the swap flushes */
     char sql[256];
     snprintf(sql, sizeof sql, final_rows, in.db);
     /* during the resync, the old table is untouched */
@@ -365,12 +447,12 @@ static void resync_swap_and_abort(void)
     /* writes go to the table again */
     batch_reset(&b);
     add(&b, "orders", SLUICE_OP_INSERT, "3", "{}", 30);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders FINAL", in.db);
     CHECK_QUERY(sql, "4\n");
     /* abort: the shadow goes, the table stays */
     CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     CALL(SLUICE_OK, api()->resync_abort(in.inst, "orders", ERR));
     snprintf(sql, sizeof sql,
              "SELECT name FROM system.tables WHERE database = '%s' ORDER BY "
@@ -404,7 +486,7 @@ static void server_refusals_are_fatal(void)
     struct sluice_batch b;
     batch_init(&b, 0, 0);
     add(&b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
-    CALL(SLUICE_FATAL, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_FATAL, write_flush(in.inst, &b, ERR));
     CHECK_CONTAINS(message, "doesn't exist");
     close_sink(&in);
 
@@ -415,7 +497,7 @@ static void server_refusals_are_fatal(void)
                               "Date",
              in.db);
     free(query(sql));
-    CALL(SLUICE_FATAL, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_FATAL, write_flush(in.inst, &b, ERR));
     CHECK_CONTAINS(message, "INSERT INTO `sink_test_");
     CHECK_CONTAINS(message, "Code: ");
     batch_free(&b);
@@ -721,7 +803,7 @@ static void documents_round_trip_exactly(void)
                            .doc_len = len, .version = 1};
         CHECK(batch_add(&b, &r, &e) == SLUICE_OK);
     }
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     for (size_t i = 0; i < 5; i++) {
         char key[8];
         snprintf(key, sizeof key, "k%zu", i);
@@ -787,11 +869,11 @@ static void server_killed_mid_batch(void)
     struct killer k = {ch_dir, 150};
     pthread_t t;
     pthread_create(&t, NULL, kill_later, &k);
-    CALL(SLUICE_RETRY, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_RETRY, write_flush(in.inst, &b, ERR));
     pthread_join(t, NULL);
     char *restart = xasprintf("%s restart %s", CH_SCRIPT, ch_dir);
     CHECK(system(restart) == 0);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT count(), uniqExact(_id) FROM %s.t FINAL", in.db);
@@ -838,6 +920,8 @@ int main(int argc, char **argv)
     RUN(setup_is_idempotent);
     RUN(writes_and_replays);
     RUN(batches_split_at_max_bytes);
+    RUN(writes_stream_until_flush);
+    RUN(refusal_drops_open_inserts);
     RUN(formats_and_compression);
     RUN(large_documents);
     RUN(table_names);

@@ -275,7 +275,9 @@ int main(int argc, char **argv)
         return fail(&err);
     const char *cmd = argv[2];
     int rc = 2;
-    if (strcmp(cmd, "register") == 0 && argc == 4)
+    if (strcmp(cmd, "open") == 0 && argc == 3)
+        rc = 0; /* opened (created, migrated) above */
+    else if (strcmp(cmd, "register") == 0 && argc == 4)
         rc = do_register(s, argv[3]);
     else if (strcmp(cmd, "step") == 0 && argc >= 5)
         rc = do_step(s, argv[3], argv[4], argc > 5 ? argv[5] : NULL);

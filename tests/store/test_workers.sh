@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test_workers.sh HELPER URL: several processes on one store. Two writers
+# test_workers.sh HELPER URL: several processes on one store. Processes
+# that open a new store at the same moment all get it. Two writers
 # at once lose no write and no request; a worker killed while holding a
 # pipe's lease is taken over by another once the lease expires, from the
 # last committed checkpoint.
@@ -16,6 +17,12 @@ count() {
   *) "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -tAq "$url" -c "$1" ;;
   esac
 }
+
+pids=()
+for i in 1 2 3 4 5 6 7 8; do "$helper" "$url" open 2> "$tmp/open.$i" & pids+=($!); done
+for i in 1 2 3 4 5 6 7 8; do
+  wait "${pids[$((i - 1))]}" || fail "opening a new store beside others: $(cat "$tmp/open.$i")"
+done
 
 cat > "$tmp/p.ini" <<INI
 [pipe hammered]
