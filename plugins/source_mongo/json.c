@@ -43,9 +43,41 @@ static void put(struct out *o, const char *s, size_t n)
 
 /* Well-formed UTF-8 (no overlong forms, surrogates or code points above
  * U+10FFFF); NUL bytes are allowed, as libbson allows them in values. */
+/* Eight bytes at a time, for the long runs of plain ASCII that most
+ * strings are (bit tricks of "Bit Twiddling Hacks": a byte below n, a
+ * byte equal to n). */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define HAS_LESS(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+#define HAS_BYTE(x, n) HAS_LESS((x) ^ (ONES * (n)), 1)
+
+static uint64_t word_at(const unsigned char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, sizeof w);
+    return w;
+}
+
+/* Bytes from `i` on that are ASCII and need no escaping in a string. */
+static size_t plain_run(const unsigned char *s, size_t i, size_t n)
+{
+    while (i + 8 <= n) {
+        uint64_t w = word_at(s + i);
+        if ((w & HIGHS) || HAS_LESS(w, 0x20) || HAS_BYTE(w, '"') ||
+            HAS_BYTE(w, '\\'))
+            break;
+        i += 8;
+    }
+    return i;
+}
+
 static bool valid_utf8(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n;) {
+        while (i + 8 <= n && !(word_at(s + i) & HIGHS))
+            i += 8;
+        if (i == n)
+            break;
         unsigned char c = s[i];
         if (c < 0x80) {
             i++;
@@ -78,6 +110,9 @@ static void put_string(struct out *o, const char *s, size_t n)
     o->data[o->len++] = '"';
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        i = plain_run((const unsigned char *)s, i, n);
+        if (i == n)
+            break;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;

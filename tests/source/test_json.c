@@ -40,6 +40,10 @@ static void random_text(char *buf, size_t *len)
         size_t l = k == 25 ? 1 : strlen(p);
         memcpy(buf + n, p, l);
         n += l;
+        if (pick(4) == 0) /* plain runs, so that specials fall at every
+                             place of the eight-byte words scanned */
+            for (int j = pick(24); j > 0; j--)
+                buf[n++] = (char)('a' + pick(26));
     }
     if (pick(10) == 0) /* a long run of plain text */
         for (int i = 0; i < 300; i++)
