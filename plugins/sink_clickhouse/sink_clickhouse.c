@@ -46,11 +46,13 @@ static const sluice_option options[] = {
      .description = "How long one request (an insert, a DDL statement) may "
                     "take before it is retried."},
     {.type = SLUICE_OPTION_SIZE, .name = "max_batch_bytes",
-     .default_value = "64MiB", .flags = SLUICE_OPTION_RANGE,
+     .default_value = "256MiB", .flags = SLUICE_OPTION_RANGE,
      .offset = FIELD(max_batch_bytes), .min = 64 * 1024,
      .max = 1024 * 1024 * 1024,
-     .description = "Largest body of one insert request; larger batches "
-                    "are split."},
+     .description = "Largest body of one insert request: the rows "
+                    "written between two flushes go into one request (one "
+                    "part in ClickHouse) up to this size, then the next "
+                    "one opens."},
     {.type = SLUICE_OPTION_ENUM, .name = "compression", .default_value = "none",
      .offset = FIELD(compression), .allowed = compression_names,
      .description = "Compression of insert bodies (gzip: Content-Encoding, which every "

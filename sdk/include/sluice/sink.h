@@ -28,7 +28,10 @@ typedef struct sluice_sink_info {
     /* Required. Writes the batch, borrowed for the call only. */
     sluice_status (*write)(void *instance, const sluice_batch *batch,
                            sluice_error *err);
-    /* Required. Returns when everything written is durable. */
+    /* Required. Returns when everything written is durable. The core
+     * may write several batches before one flush; between a caller's
+     * first write and its flush, no other caller's calls reach the
+     * instance (unless SLUICE_PLUGIN_THREAD_SAFE). */
     sluice_status (*flush)(void *instance, sluice_error *err);
 
     /* SLUICE_SINK_RESYNC. resync_begin creates the shadow of `table` (or
