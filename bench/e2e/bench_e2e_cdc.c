@@ -269,6 +269,21 @@ static void run_phase(mongoc_collection_t *coll, CURL *c, const char *url,
            (long long)percentile(sorted, n, 0.90),
            (long long)percentile(sorted, n, 0.99),
            (long long)percentile(sorted, n, 1.0), POLL_MS);
+    /* the worst latency of each second of writes: spikes that recur on a
+     * period point at the work that causes them */
+    size_t secs = (size_t)seconds + 6;
+    int64_t *worst = calloc(secs, sizeof *worst);
+    int64_t t0 = ph.written ? ph.sent_ms[0] : 0;
+    for (size_t i = 0; i < ph.written; i++) {
+        size_t at = (size_t)((ph.sent_ms[i] - t0) / 1000);
+        if (seen[i] && at < secs && lat[i] > worst[at])
+            worst[at] = lat[i];
+    }
+    printf("  worst per second of writes (ms):");
+    for (size_t i = 0; i < secs && i <= (size_t)seconds; i++)
+        printf(" %lld", (long long)worst[i]);
+    printf("\n");
+    free(worst);
     printf("cdc_%.0f achieved %.0f p50_ms %lld p99_ms %lld lost %zu\n", rate,
            ph.achieved, (long long)percentile(sorted, n, 0.50),
            (long long)percentile(sorted, n, 0.99),

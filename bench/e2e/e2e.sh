@@ -198,8 +198,11 @@ cdc_latency() {
     kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/e2e_cdc.log"; exit 1; }
     sleep 0.2
   done
+  local cpu0; cpu0="$(cpu_s "$run_pid") $(cpu_s "$mongo_pid") $(ch_cpu_s)"
   "$build/bench/bench_e2e_cdc" "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc \
     "1000:$cdc_seconds" "10000:$cdc_seconds" | tee "$tmp/cdc.out"
+  echo "$cpu0 $(cpu_s "$run_pid") $(cpu_s "$mongo_pid") $(ch_cpu_s)" | awk -v s="$cdc_seconds" \
+    '{ printf "cpu: during the CDC runs (%d s at 1k/s, %d s at 10k/s): sluice %.1f s, test server %.1f s, ClickHouse %.1f s\n", s, s, $4 - $1, $5 - $2, $6 - $3 }'
   rss=$(peak_rss_mib "$run_pid")
   echo "sluice_peak_rss_MiB $rss; pipe state $(state e2e_cdc)"
   while read -r r _ achieved _ p50 _ p99 _ lost; do

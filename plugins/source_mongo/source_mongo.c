@@ -56,10 +56,11 @@ static const sluice_option options[] = {
      .allowed = read_preference_names,
      .description = "Which members the snapshot reads from."},
     {.type = SLUICE_OPTION_DURATION, .name = "max_await_time",
-     .default_value = "1s", .flags = SLUICE_OPTION_RANGE,
+     .default_value = "200ms", .flags = SLUICE_OPTION_RANGE,
      .offset = FIELD(max_await_ms), .min = 10, .max = 60000,
      .description = "How long the server holds a change-stream getMore "
-                    "open waiting for changes."},
+                    "open waiting for changes; when changes stop, a "
+                    "batch is cut up to this much after sync_interval."},
     {0},
 };
 
