@@ -38,6 +38,7 @@ struct subscriber {
     bool stop;
     bool has_failure; /* `failure` waits for the pipe's thread */
     bool failing;     /* its last attempt failed */
+    bool held;        /* its subscription is paused (its thread's own) */
     struct failure failure;
 };
 

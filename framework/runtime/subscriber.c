@@ -47,6 +47,27 @@ static bool group_goes_on(struct run *u, int64_t records, int64_t since_ms)
            clock_monotonic_ms() - since_ms < u->pc->settings.sync_interval_ms;
 }
 
+/* Whether an operator paused the pipe's subscription (sluice subscription
+ * pause): its events are then `delayed`, not failed, and wait for the
+ * resume; said once in the log. */
+static bool held_by_operator(struct run *u, struct store *s)
+{
+    struct subscription sub;
+    bool exists;
+    struct error err;
+    if (subscription_get(s, u->pc->name, &sub, &exists, &err) < 0 || !exists)
+        return false;
+    bool paused = sub.paused;
+    subscription_free(&sub);
+    if (paused && !u->sub.held)
+        log_msg(SLUICE_LOG_WARN, u->pc->name,
+                "subscription '%s' is paused: deliveries wait until `sluice "
+                "subscription resume %s`",
+                u->pc->name, u->pc->name);
+    u->sub.held = paused;
+    return paused;
+}
+
 /* The events that wait, oldest first, into the sink, each written as it
  * is taken, then one flush; then completed together, with the counters,
  * in one transaction. The instance stays locked from the first write to
@@ -67,11 +88,18 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         bool more;
         if (hub_take_after(s, u->pc->name, n ? ids[n - 1] : 0, clock_now_ms(),
                            &e, &more, &err) < 0) {
-            o = from_store(&err, f);
+            if (!held_by_operator(u, s))
+                o = from_store(&err, f);
             break;
         }
         if (!more)
             break;
+        if (u->sub.held) {
+            log_msg(SLUICE_LOG_INFO, u->pc->name,
+                    "subscription '%s' resumed: deliveries go on",
+                    u->pc->name);
+            u->sub.held = false;
+        }
         XGROW(ids, cap, n + 1);
         ids[n++] = e.publication;
         counters_tally_batch(&tally, &e.batch);

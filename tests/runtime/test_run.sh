@@ -2,6 +2,7 @@
 # test_run.sh SLUICE STORE_URL: sluice run end to end with the in-memory
 # test plugins: a snapshot and changes land in the sink exactly once;
 # pause, resume, tables add and remove, resync from another terminal;
+# the pipe's subscription paused and resumed;
 # SIGTERM stops cleanly; SIGKILL loses nothing and a restart goes on.
 set -u
 sluice=$1 store=$2
@@ -42,6 +43,18 @@ is_state a running || fail "not running after resume"
 wait_for "table z loaded" 20 rows_in 9060
 "$sluice" tables remove a y --wait --timeout 20s >/dev/null 2>&1 || fail "tables remove"
 "$sluice" status a | grep -q " y " && fail "y still in the pipe"
+
+# the pipe's own subscription paused by an operator: deliveries wait (the
+# pipe neither fails nor loses anything), and go on at the resume
+"$sluice" subscription pause a >/dev/null || fail "subscription pause"
+"$sluice" tables add a w >/dev/null 2>&1 || fail "tables add w"
+sleep 3
+rows_in 9060 || fail "delivered while the subscription was paused"
+[ "$(state a)" != failed ] || fail "a failed while its subscription was paused"
+grep -q "subscription 'a' is paused: deliveries wait" "$tmp/run.log" || fail "the pause is not in the log"
+"$sluice" subscription resume a >/dev/null || fail "subscription resume"
+wait_for "table w loaded after the resume" 20 rows_in 12060
+wait_for "running after the resume" 20 is_state a running
 
 "$sluice" resync a --wait --timeout 30s >/dev/null 2>&1 || fail "resync"
 is_state a running || fail "not running after resync"
