@@ -1,12 +1,86 @@
 /* leases.c: leases in the store (see leases.h). */
 #include "leases.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/clock.h"
+#include "../util/log.h"
 #include "../util/mem.h"
+
+struct worker {
+    char host[256], place[96];
+    long pid;
+    long long started_ms;
+};
+
+/* Where a PID means one process: this boot of the machine (the start of
+ * its boot id) and this PID namespace; "" when either is unknown. */
+static void this_place(char *out, size_t size)
+{
+    char boot[64] = "";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f && !fgets(boot, sizeof boot, f))
+        boot[0] = '\0';
+    if (f)
+        fclose(f);
+    boot[strcspn(boot, "-\n")] = '\0';
+    struct stat ns;
+    if (boot[0] && stat("/proc/self/ns/pid", &ns) == 0)
+        snprintf(out, size, "%s.%lu", boot, (unsigned long)ns.st_ino);
+    else
+        out[0] = '\0';
+}
+
+static bool parse_worker(const char *name, struct worker *w)
+{
+    w->place[0] = '\0';
+    return sscanf(name, "%255[^:]:%ld:%lld:%95s", w->host, &w->pid,
+                  &w->started_ms, w->place) >= 3;
+}
+
+/* Whether `owner` was a process of this host, boot and PID namespace that
+ * is gone: its leases need not be waited out. */
+static bool gone_from_here(const char *owner)
+{
+    struct worker me, them;
+    if (!parse_worker(worker_name(), &me) || !parse_worker(owner, &them) ||
+        !me.place[0] || strcmp(me.host, them.host) != 0 ||
+        strcmp(me.place, them.place) != 0)
+        return false;
+    if (them.pid == me.pid) /* this PID, another start: an earlier life */
+        return them.started_ms != me.started_ms;
+    return kill((pid_t)them.pid, 0) < 0 && errno == ESRCH;
+}
+
+/* Takes over the lease from `dead` (gone_from_here) unless another worker
+ * did first. */
+static int take_from_gone(struct store *s, const char *name,
+                          const char *owner, const char *dead, int64_t ttl_ms,
+                          bool *held, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner), DBV_INT(ttl_ms),
+                           DBV_TEXT(dead)};
+    struct db_result r;
+    if (store_exec(s,
+                   "UPDATE leases SET owner = $2, expires_at = {{now}} + $3 "
+                   "WHERE name = $1 AND owner = $4",
+                   p, 4, &r, err) < 0)
+        return -1;
+    *held = r.changes == 1;
+    db_result_free(&r);
+    if (*held)
+        log_msg(SLUICE_LOG_INFO, NULL,
+                "lease %s taken over from %s, a process of this host that "
+                "is gone",
+                name, dead);
+    return 0;
+}
 
 int lease_acquire(struct store *s, const char *name, const char *owner,
                   int64_t ttl_ms, bool *held, struct error *err)
@@ -24,7 +98,19 @@ int lease_acquire(struct store *s, const char *name, const char *owner,
         return -1;
     *held = r.changes == 1;
     db_result_free(&r);
-    return 0;
+    if (*held)
+        return 0;
+    struct db_value q = DBV_TEXT(name);
+    if (store_exec(s, "SELECT owner FROM leases WHERE name = $1", &q, 1, &r,
+                   err) < 0)
+        return -1;
+    char *dead = r.rows && gone_from_here(db_text(&r, 0, 0))
+                     ? xstrdup(db_text(&r, 0, 0))
+                     : NULL;
+    db_result_free(&r);
+    int rc = dead ? take_from_gone(s, name, owner, dead, ttl_ms, held, err) : 0;
+    free(dead);
+    return rc;
 }
 
 int lease_release(struct store *s, const char *name, const char *owner,
@@ -45,9 +131,10 @@ int lease_holder(struct store *s, const char *name, char **owner,
                    "= $1 AND expires_at >= {{now}}",
                    &p, 1, &r, err) < 0)
         return -1;
-    *owner = r.rows ? xstrdup(db_text(&r, 0, 0)) : NULL;
+    bool live = r.rows && !gone_from_here(db_text(&r, 0, 0));
+    *owner = live ? xstrdup(db_text(&r, 0, 0)) : NULL;
     if (expires_in_ms)
-        *expires_in_ms = r.rows ? db_int(&r, 0, 1) : 0;
+        *expires_in_ms = live ? db_int(&r, 0, 1) : 0;
     db_result_free(&r);
     return 0;
 }
@@ -58,8 +145,10 @@ const char *worker_name(void)
     if (!name[0]) {
         char host[256] = "localhost";
         gethostname(host, sizeof host - 1);
-        snprintf(name, sizeof name, "%s:%ld:%lld", host, (long)getpid(),
-                 (long long)clock_now_ms());
+        char place[96];
+        this_place(place, sizeof place);
+        snprintf(name, sizeof name, "%s:%ld:%lld:%s", host, (long)getpid(),
+                 (long long)clock_now_ms(), place);
     }
     return name;
 }

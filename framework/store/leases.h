@@ -3,7 +3,9 @@
  * leases well before they expire; a lease whose worker stopped renewing
  * it expires, and another worker takes the thing over. Expiry is judged
  * by the database server's clock, so workers on hosts whose clocks
- * disagree still agree on who holds what. */
+ * disagree still agree on who holds what. A lease whose worker was a
+ * process of this host (same boot, same PID namespace) that no longer
+ * exists is taken over at once: a restart after a crash does not wait. */
 #ifndef SLUICE_STORE_LEASES_H
 #define SLUICE_STORE_LEASES_H
 
@@ -19,12 +21,13 @@ int lease_acquire(struct store *s, const char *name, const char *owner,
 /* Gives the lease up, when `owner` holds it. */
 int lease_release(struct store *s, const char *name, const char *owner,
                   struct error *err);
-/* The live holder of a lease (*owner NULL when none); the caller frees
- * *owner. */
+/* The live holder of a lease (*owner NULL when none, or when it was a
+ * process of this host that is gone); the caller frees *owner. */
 int lease_holder(struct store *s, const char *name, char **owner,
                  int64_t *expires_in_ms, struct error *err);
 
-/* A name for this worker: host, process and start time. */
+/* A name for this worker: host, process, start time, and where its PID
+ * means it ("host:pid:start_ms:bootid.pidns"). */
 const char *worker_name(void);
 
 #endif

@@ -4,7 +4,8 @@
  * memory_source generates deterministic records: `rows` snapshot rows per
  * table (keys 0..rows-1, split into `partitions` key ranges), then
  * `changes` inserts as change data (keys from `rows` on, spread over the
- * tables). Positions are text, so tests can read them. With `stop_table`,
+ * tables; all at once, or one per `change_every`). Positions are text, so
+ * tests can read them. With `stop_table`,
  * once the changes are all given, CDC stops following that table as a
  * source does when a collection is dropped (ABI 1.1).
  *
@@ -27,6 +28,7 @@ struct source_config {
     int64_t rows;
     int64_t partitions;
     int64_t changes;
+    int64_t change_every_ms;
     const char *stop_table;
 };
 
@@ -45,6 +47,11 @@ static const sluice_option source_options[] = {
      .flags = SLUICE_OPTION_RANGE,
      .offset = offsetof(struct source_config, changes), .min = 0,
      .max = 100000000, .description = "Inserts streamed as change data."},
+    {.type = SLUICE_OPTION_DURATION, .name = "change_every",
+     .default_value = "0ms",
+     .offset = offsetof(struct source_config, change_every_ms),
+     .description = "With a duration, one change per such interval instead "
+                    "of all at once."},
     {.type = SLUICE_OPTION_STRING, .name = "stop_table",
      .offset = offsetof(struct source_config, stop_table),
      .description = "A table CDC stops following after the last change."},
@@ -54,6 +61,7 @@ static const sluice_option source_options[] = {
 struct source {
     const struct source_config *cfg;
     int64_t next_change; /* CDC position: index of the next change */
+    int64_t last_change_ms; /* when the last one was given (change_every) */
     int64_t acked;
     char **tables;       /* the tables CDC follows */
     size_t table_count;
@@ -209,13 +217,20 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
                                      int64_t timeout_ms, sluice_error *err)
 {
     struct source *s = instance;
-    if (s->next_change >= s->cfg->changes || s->table_count == 0) {
+    int64_t now = host->monotonic_ms(), limit = INT64_MAX;
+    if (s->cfg->change_every_ms > 0) { /* one change when due */
+        limit = now >= s->last_change_ms + s->cfg->change_every_ms;
+        if (limit)
+            s->last_change_ms = now;
+    }
+    if (s->next_change >= s->cfg->changes || s->table_count == 0 || !limit) {
         int64_t wait = timeout_ms < 20 ? timeout_ms : 20;
         struct timespec ts = {0, (long)wait * 1000000L};
         nanosleep(&ts, NULL);
     }
-    while (s->next_change < s->cfg->changes && s->table_count &&
-           !host->batch_full(batch)) {
+    for (int64_t given = 0; given < limit && s->next_change < s->cfg->changes &&
+                            s->table_count && !host->batch_full(batch);
+         given++) {
         int64_t i = s->next_change;
         const char *table = s->tables[(size_t)i % s->table_count];
         if (add_row(batch, table, SLUICE_OP_INSERT, s->cfg->rows + i,

@@ -160,6 +160,17 @@ static int do_hold(struct store *s, const char *lease, int64_t ttl)
     }
 }
 
+/* One attempt: prints "held" or "not held". */
+static int do_try(struct store *s, const char *lease, int64_t ttl)
+{
+    struct error err;
+    bool held;
+    if (lease_acquire(s, lease, worker_name(), ttl, &held, &err) < 0)
+        return fail(&err);
+    printf("%s\n", held ? "held" : "not held");
+    return 0;
+}
+
 static int do_takeover(struct store *s, const char *lease, int64_t ttl)
 {
     struct error err;
@@ -289,6 +300,8 @@ int main(int argc, char **argv)
         rc = do_tick(s, argv[3], argv[4]);
     else if (strcmp(cmd, "crash") == 0 && argc == 5)
         rc = do_crash(s, argv[3], argv[4]);
+    else if (strcmp(cmd, "try") == 0 && argc == 5)
+        rc = do_try(s, argv[3], atoll(argv[4]));
     else if (strcmp(cmd, "takeover") == 0 && argc == 5)
         rc = do_takeover(s, argv[3], atoll(argv[4]));
     else

@@ -2,8 +2,8 @@
 # test_workers.sh HELPER URL: several processes on one store. Processes
 # that open a new store at the same moment all get it. Two writers
 # at once lose no write and no request; a worker killed while holding a
-# pipe's lease is taken over by another once the lease expires, from the
-# last committed checkpoint.
+# pipe's lease is taken over by another, from the last committed
+# checkpoint: at once on the same host, while a live holder keeps it.
 set -u
 helper=$1 url=$2
 fail() { echo "FAIL: $*"; exit 1; }
@@ -64,3 +64,17 @@ found=${out% *} waited=${out#* }
   fail "took over at checkpoint $found, the holder had committed $last"
 [ "$waited" -le 5000 ] || fail "takeover took ${waited}ms for a 1s lease"
 echo "lease taken over after ${waited}ms at checkpoint $found (holder said $last)"
+
+# a live holder keeps its lease; one of this host that is gone (same boot,
+# same PID namespace) is taken over at once, not when its 60 s run out
+"$helper" "$url" hold pipe:y 60000 > "$tmp/progress_y" & holder=$!
+for _ in $(seq 1 100); do
+  [ -s "$tmp/progress_y" ] && break
+  sleep 0.1
+done
+[ "$("$helper" "$url" try pipe:y 60000)" = "not held" ] || fail "took the lease of a live holder"
+kill -9 $holder; wait $holder 2>/dev/null
+out=$("$helper" "$url" takeover pipe:y 60000) || fail "takeover from a gone holder: $out"
+waited=${out#* }
+[ "$waited" -le 2000 ] || fail "waited ${waited}ms for the lease of a process that is gone"
+echo "lease of a gone process of this host taken over after ${waited}ms"
