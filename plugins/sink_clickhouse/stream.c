@@ -108,11 +108,18 @@ static void pump(struct ch_sink *s, struct ch_stream *st)
             curl_easy_pause(st->curl, CURLPAUSE_CONT);
         }
         int running;
-        curl_multi_perform(s->multi, &running);
+        CURLMcode mc = curl_multi_perform(s->multi, &running);
         collect(s);
-        if (st->done || (!st->ending && st->out_off == st->out.len))
+        bool handed = !st->ending && st->out_off == st->out.len;
+        if (st->done || handed)
             break;
-        curl_multi_poll(s->multi, NULL, 0, POLL_MS, NULL);
+        if (mc == CURLM_OK)
+            mc = curl_multi_poll(s->multi, NULL, 0, POLL_MS, NULL);
+        if (mc != CURLM_OK) { /* libcurl itself failed: the insert too */
+            st->done = true;
+            st->rc = CURLE_OUT_OF_MEMORY;
+            break;
+        }
     }
     if (st->out_off == st->out.len)
         st->out.len = st->out_off = 0;
@@ -220,8 +227,7 @@ static sluice_status finish(struct ch_sink *s, struct ch_stream *st,
     return rc;
 }
 
-/* The open insert for rows of `table`, opened when there is none; one
- * that has run long enough is finished first. */
+/* The open insert for rows of `table`, opened when there is none. */
 static sluice_status stream_of(struct ch_sink *s, const char *table,
                                size_t table_len, struct ch_stream **out,
                                sluice_error *err)
@@ -237,12 +243,7 @@ static sluice_status stream_of(struct ch_sink *s, const char *table,
         if (st->shadow == shadow && strcmp(st->table, name) == 0)
             *out = st;
     }
-    if (*out && (*out)->opened_ms + s->cfg->request_timeout_ms / 2 <
-                    ch_host->now_ms()) {
-        rc = finish(s, *out, err);
-        *out = NULL;
-    }
-    if (rc == SLUICE_OK && !*out)
+    if (!*out)
         rc = stream_open(s, name, shadow, out, err);
     free(name);
     return rc;
@@ -285,6 +286,16 @@ sluice_status ch_stream_batch(struct ch_sink *s, const sluice_batch *batch,
     int64_t now = ch_host->now_ms();
     struct ch_stream *st = NULL;
     sluice_status rc = SLUICE_OK;
+    /* inserts open for half the request timeout end before it strikes,
+     * written to now or not */
+    for (size_t i = 0; i < s->stream_count && rc == SLUICE_OK;) {
+        st = s->streams[i];
+        if (st->opened_ms + s->cfg->request_timeout_ms / 2 < now)
+            rc = finish(s, st, err);
+        else
+            i++;
+    }
+    st = NULL;
     for (size_t i = 0; i < n && rc == SLUICE_OK; i++) {
         sluice_record r = {.size = sizeof r};
         ch_host->batch_get(batch, i, &r);

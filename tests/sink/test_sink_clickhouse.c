@@ -287,6 +287,36 @@ static void writes_stream_until_flush(void)
     }
 }
 
+/* An insert open for half the request timeout ends at the next write,
+ * to its table or not, before the timeout can strike it. */
+static void old_inserts_end_before_the_timeout(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, "request_timeout = 1s", message,
+                              sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "items", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    struct timespec pause = {0, 700 * 1000000L};
+    nanosleep(&pause, NULL);
+    batch_reset(&b);
+    add(&b, "items", SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CHECK(context_metric(in.ctx, "insert_requests") == 1);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders", in.db);
+    CHECK_QUERY(sql, "1\n");
+    nanosleep(&pause, NULL); /* an insert idle a while, then flushed */
+    CALL(SLUICE_OK, api()->flush(in.inst, ERR));
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.items", in.db);
+    CHECK_QUERY(sql, "1\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
 /* A refused write drops what was written since the flush, and the
  * instance goes on: the batches written again land. */
 static void refusal_drops_open_inserts(void)
@@ -922,6 +952,7 @@ int main(int argc, char **argv)
     RUN(batches_split_at_max_bytes);
     RUN(writes_stream_until_flush);
     RUN(refusal_drops_open_inserts);
+    RUN(old_inserts_end_before_the_timeout);
     RUN(formats_and_compression);
     RUN(large_documents);
     RUN(table_names);
