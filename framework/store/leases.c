@@ -141,7 +141,7 @@ int lease_holder(struct store *s, const char *name, char **owner,
 
 const char *worker_name(void)
 {
-    static char name[300];
+    static char name[512]; /* host, two numbers, place */
     if (!name[0]) {
         char host[256] = "localhost";
         gethostname(host, sizeof host - 1);
