@@ -470,6 +470,8 @@ class Writer:
         self.ops = 0
         self.error = None
         self.stopping = threading.Event()
+        self.writing = threading.Lock()     # held by hold()
+        self.held = False
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def start(self, existing=()):
@@ -481,7 +483,8 @@ class Writer:
     def run(self):
         try:
             while not self.stopping.is_set():
-                self.step(self.rng.choice(self.colls))
+                with self.writing:
+                    self.step(self.rng.choice(self.colls))
                 self.ops += 1
                 time.sleep(self.pause)
         except Exception as e:  # reported by stop()
@@ -526,8 +529,19 @@ class Writer:
             coll.insert_one({"_id": _id, "reborn": True, "n": rng.randrange(100)})
             known.append(_id)
 
+    def hold(self):
+        """Stops writing after the change in progress, until release()."""
+        self.writing.acquire()
+        self.held = True
+
+    def release(self):
+        if self.held:
+            self.held = False
+            self.writing.release()
+
     def stop(self):
         self.stopping.set()
+        self.release()
         self.thread.join(timeout=30)
         self.client.close()
         if self.error:
@@ -756,7 +770,10 @@ def scenario_tables(env, src):
     sl.wait_state(pipe, "running")
     w = Writer(src, db.name, ["a", "b", "c", "d"], 42, 10**5, pause=0.005).start(range(800))
     try:
+        time.sleep(1)
+        w.hold()    # caught up: equal once the writes stop a moment
         wait_equal(env, mirror(env, db, ch_db, ["a"]))
+        w.release()
         if "c" in ch_tables(env, ch_db):
             raise Failure("table c exists before it was added")
         sl.cli("tables", "add", pipe, "c", "--wait", "--timeout", "60s")
