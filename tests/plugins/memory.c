@@ -13,7 +13,9 @@
  * table and key, the row with the highest version. With `output`, each
  * flush writes every table, sorted, as JSON lines. `fail_writes` makes the
  * first N writes return SLUICE_RETRY. */
+#include <pthread.h>
 #include <sluice/sluice.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +298,8 @@ struct sink_config {
     int64_t fail_writes;
     const char *password;
     int64_t pin;
+    bool check_callers;
+    int64_t write_delay_ms;
 };
 
 /* memory.c is also built against the frozen 1.0 headers (tests/abi) */
@@ -323,6 +327,16 @@ static const sluice_option sink_options[] = {
      .offset = offsetof(struct sink_config, pin), .min = 0, .max = 9999,
      .description = "A secret number, to test that secrets are never "
                     "printed, even when out of range."},
+    {.type = SLUICE_OPTION_BOOL, .name = "check_callers",
+     .default_value = "false",
+     .offset = offsetof(struct sink_config, check_callers),
+     .description = "Refuse, as fatal, a call from another thread between "
+                    "a thread's write and its flush (what sink.h promises "
+                    "a shared instance)."},
+    {.type = SLUICE_OPTION_DURATION, .name = "write_delay",
+     .default_value = "0ms",
+     .offset = offsetof(struct sink_config, write_delay_ms),
+     .description = "How long each write takes, as a slow sink's would."},
     {0},
 };
 
@@ -343,7 +357,21 @@ struct sink {
     char **tables;    /* tables set up */
     size_t table_count;
     int64_t writes;
+    bool unflushed;   /* `writer` wrote and has not flushed (check_callers) */
+    pthread_t writer;
 };
+
+/* check_callers: between a thread's write and its flush, no other thread
+ * calls the instance. */
+static sluice_status check_caller(struct sink *s, sluice_error *err)
+{
+    if (!s->cfg->check_callers || !s->unflushed ||
+        pthread_equal(s->writer, pthread_self()))
+        return SLUICE_OK;
+    return sluice_fail(err, SLUICE_FATAL,
+                       "memory_sink: called by another thread between a "
+                       "thread's write and its flush");
+}
 
 /* Instances open in the process, shown as the gauge `open_sinks`: a test
  * sees whether pipes share one. */
@@ -414,8 +442,9 @@ static void remove_name(char **list, size_t *n, const char *name)
 static sluice_status sink_setup(void *instance, const char *table,
                                 sluice_error *err)
 {
-    (void)err;
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     add_name(&s->tables, &s->table_count, table);
     return SLUICE_OK;
 }
@@ -459,6 +488,14 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
                                 sluice_error *err)
 {
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
+    s->unflushed = false; /* until this write has succeeded */
+    if (s->cfg->write_delay_ms > 0) {
+        struct timespec ts = {s->cfg->write_delay_ms / 1000,
+                              (long)(s->cfg->write_delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (s->writes++ < s->cfg->fail_writes)
         return sluice_fail(err, SLUICE_RETRY,
                            "memory_sink: refusing write %lld of %lld on "
@@ -478,6 +515,8 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
         upsert(s, table, r.key, r.key_len, r.doc, r.doc_len, r.version,
                r.op == SLUICE_OP_DELETE);
     }
+    s->unflushed = true;
+    s->writer = pthread_self();
     return SLUICE_OK;
 }
 
@@ -491,6 +530,9 @@ static int compare_rows(const void *a, const void *b)
 static sluice_status sink_flush(void *instance, sluice_error *err)
 {
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
+    s->unflushed = false;
     if (!s->cfg->output)
         return SLUICE_OK;
     qsort(s->rows, s->count, sizeof *s->rows, compare_rows);
@@ -529,8 +571,9 @@ static void drop_rows(struct sink *s, const char *table)
 static sluice_status sink_resync_begin(void *instance, const char *table,
                                        sluice_error *err)
 {
-    (void)err;
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     add_name(&s->resyncing, &s->resync_count, table);
     return SLUICE_OK;
 }
@@ -539,6 +582,8 @@ static sluice_status sink_resync_swap(void *instance, const char *table,
                                       sluice_error *err)
 {
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     char shadow[256];
     snprintf(shadow, sizeof shadow, "%s_resync", table);
     if (!has(s->resyncing, s->resync_count, table))
@@ -566,8 +611,9 @@ static sluice_status sink_resync_swap(void *instance, const char *table,
 static sluice_status sink_resync_abort(void *instance, const char *table,
                                        sluice_error *err)
 {
-    (void)err;
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     char shadow[256];
     snprintf(shadow, sizeof shadow, "%s_resync", table);
     drop_rows(s, shadow);
@@ -578,8 +624,9 @@ static sluice_status sink_resync_abort(void *instance, const char *table,
 static sluice_status sink_drop(void *instance, const char *table,
                                sluice_error *err)
 {
-    (void)err;
     struct sink *s = instance;
+    if (check_caller(s, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     drop_rows(s, table);
     remove_name(s->tables, &s->table_count, table);
     return SLUICE_OK;

@@ -3,7 +3,10 @@
 # /metrics and /health over HTTP, structured progress lines, the figures
 # of `sluice status` (rates, batches), a table the source stopped
 # following, one sink instance shared by two pipes with the same sink
-# options, and the errors of a bad http_listen.
+# options (and, memory_sink's check_callers, never called by one pipe
+# between another's write and its flush: on PostgreSQL this fails
+# without the subscriber holding the instance), and the errors of a bad
+# http_listen.
 set -u
 sluice=$1 store=$2
 . "$(dirname "$0")/../lib.sh"
@@ -31,15 +34,21 @@ changes = 30
 stop_table = y
 [pipe b.sink]
 output = $tmp/out.jsonl
+check_callers = true
+write_delay = 10ms
 
 [pipe c]
 source = memory_source
 sink = memory_sink
+pull_batch_size = 50
 [pipe c.source]
 tables = w
-rows = 50
+rows = 3000
+partitions = 3
 [pipe c.sink]
 output = $tmp/out.jsonl
+check_callers = true
+write_delay = 10ms
 INI
 "$sluice" run "$tmp/p.ini" > "$tmp/run.log" 2>&1 & pid=$!
 table_status() { "$sluice" status b --json | /usr/bin/python3 -c '
@@ -71,7 +80,7 @@ for want in 'sluice_pipe_state{pipe="b",state="running"} 1' \
             'sluice_pipe_state{pipe="b",state="failed"} 0' \
             'sluice_table_rows_total{pipe="b",table="x"} 410' \
             'sluice_table_rows_estimated{pipe="b",table="x"} 400' \
-            'sluice_table_rows_total{pipe="c",table="w"} 50' \
+            'sluice_table_rows_total{pipe="c",table="w"} 3000' \
             '# TYPE sluice_pipe_batches_total counter' \
             'sluice_pipe_retries{pipe="b"} 0'; do
   grep -qF "$want" "$m" || fail "/metrics lacks: $want"
