@@ -227,6 +227,10 @@ sluice_status ch_call_result(CURL *curl, const struct ch_call *c, CURLcode rc,
 {
     long http = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http);
+    /* a server that refuses a streamed body answers before its end and
+     * hangs up: the send then fails, but the answer is what counts */
+    if (rc != CURLE_OK && http >= 400)
+        rc = CURLE_OK;
     return classify(rc, http, c->answer.data, query, c->curl_error, err);
 }
 
