@@ -12,14 +12,7 @@ cmd=$1 dir=$2
 server=$(command -v clickhouse-server || echo /usr/bin/clickhouse-server)
 [ -x "$server" ] || { echo "clickhouse.sh: no ClickHouse server installed (apt-get install clickhouse-server)" >&2; exit 1; }
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo $port; return; fi
-  done
-  echo "clickhouse.sh: no free port found" >&2; exit 1
-}
+. "$(dirname "$0")/free_port.sh"
 
 write_config() {
   local http tcp inter
@@ -59,8 +52,10 @@ XML
 XML
 }
 
+# server_start: false when the server did not come up (said on stderr)
 server_start() {
   mkdir -p "$dir/log" "$dir/data" "$dir/tmp"
+  rm -f "$dir/server.pid"
   "$server" --config-file="$dir/config.xml" --pid-file="$dir/server.pid" --daemon
   local url="http://127.0.0.1:$(cat "$dir/port")"
   for _ in $(seq 1 300); do
@@ -69,11 +64,13 @@ server_start() {
       curl -sf "$url/?query=SELECT%20version()" > "$dir/version"
       return 0
     fi
+    # gone already (a port taken meanwhile): no use waiting
+    [ -f "$dir/server.pid" ] && ! kill -0 "$(cat "$dir/server.pid")" 2>/dev/null && break
     sleep 0.1
   done
   echo "clickhouse.sh: the server did not answer on $url; its log:" >&2
   tail -20 "$dir/log/error.log" >&2 2>/dev/null || true
-  exit 1
+  return 1
 }
 
 stop_server() {
@@ -90,7 +87,13 @@ stop_server() {
 }
 
 case $cmd in
-start) rm -rf "$dir"; mkdir -p "$dir"; write_config; server_start ;;
+start)
+  for attempt in 1 2 3; do # new ports when one was taken meanwhile
+    rm -rf "$dir"; mkdir -p "$dir"; write_config
+    server_start && exit 0
+    echo "clickhouse.sh: start $attempt of 3 failed" >&2
+  done
+  exit 1 ;;
 restart) server_start ;;
 stop) stop_server TERM; rm -rf "$dir" ;;
 kill) stop_server KILL ;;

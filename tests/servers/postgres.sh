@@ -16,14 +16,7 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo $port; return; fi
-  done
-  echo "postgres.sh: no free port found" >&2; exit 1
-}
+. "$(dirname "$0")/free_port.sh"
 
 server_start() {
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
@@ -38,8 +31,11 @@ start)
   as_owner "$bin/initdb" -D "$dir/data" -U sluice --pwfile="$dir/pwfile" \
     -A scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
-  free_port > "$dir/port"
-  server_start
+  for attempt in 1 2 3; do # new port when one was taken meanwhile
+    free_port > "$dir/port"
+    server_start && break
+    [ $attempt = 3 ] && { tail -5 "$dir/server.log" >&2; exit 1; }
+  done
   PGPASSWORD=sluice-test "$bin/psql" -h 127.0.0.1 -p "$(cat "$dir/port")" -U sluice -d postgres \
     -qc "CREATE DATABASE sluice" >/dev/null
   echo "postgresql://sluice:sluice-test@127.0.0.1:$(cat "$dir/port")/sluice" > "$dir/url"

@@ -881,7 +881,11 @@ static void server_killed_mid_batch(void)
     char dir[] = "/tmp/sluice-ch-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char *start = xasprintf("%s start %s/ch", CH_SCRIPT, dir);
-    CHECK(system(start) == 0);
+    if (system(start) != 0) {
+        CHECK(!"a ClickHouse server of the test's own started");
+        free(start);
+        return;
+    }
     char *path = xasprintf("%s/ch/url", dir), private_url[128] = "";
     FILE *f = fopen(path, "r");
     if (f && fgets(private_url, sizeof private_url, f))
