@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../hub/hub.h"
 #include "../lifecycle/figures.h"
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
@@ -43,6 +44,28 @@ static char *lease_of(struct store *s, const char *pipe, int64_t *expires)
     return owner;
 }
 
+/* The pipe's deliveries: publication events its subscription has yet to
+ * complete (-1: unknown), and whether an operator paused it. */
+struct deliveries {
+    int64_t waiting;
+    bool paused;
+};
+
+static struct deliveries deliveries_of(struct store *s, const char *pipe)
+{
+    struct deliveries d = {-1, false};
+    struct subscription sub;
+    bool exists;
+    struct error err;
+    if (hub_backlog(s, pipe, &d.waiting, &err) < 0)
+        d.waiting = -1;
+    if (subscription_get(s, pipe, &sub, &exists, &err) == 0 && exists) {
+        d.paused = sub.paused;
+        subscription_free(&sub);
+    }
+    return d;
+}
+
 /* A count, or null when negative (unknown). */
 static void json_int_or_null(struct buf *b, int64_t v)
 {
@@ -79,6 +102,10 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
     json_string(b, p->last_error);
     buf_printf(b, ",\"rows\":%lld,\"lag_ms\":", (long long)pipe_rows(p));
     json_int_or_null(b, pipe_lag_ms(p));
+    struct deliveries d = deliveries_of(s, p->name);
+    buf_puts(b, ",\"waiting\":");
+    json_int_or_null(b, d.waiting);
+    buf_printf(b, ",\"subscription_paused\":%s", d.paused ? "true" : "false");
     buf_puts(b, ",\"tables\":[");
     for (size_t i = 0; i < p->table_count; i++) {
         const struct pipe_table *tb = &p->tables[i];
@@ -125,6 +152,15 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     printf("  rows:       %lld\n  lag:        %s\n", (long long)pipe_rows(p),
            lag);
     printf("  batches:    %lld\n", (long long)p->batches);
+    struct deliveries d = deliveries_of(s, p->name);
+    if (d.waiting >= 0)
+        printf("  waiting:    %lld publication event(s)", (long long)d.waiting);
+    else
+        printf("  waiting:    unknown");
+    if (d.paused)
+        printf("; held: its subscription is paused (sluice subscription "
+               "resume %s)", p->name);
+    printf("\n");
     printf("  tables:\n");
     struct buf b = {0};
     figures_header(&b, "    ");

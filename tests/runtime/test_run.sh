@@ -52,9 +52,13 @@ sleep 3
 rows_in 9060 || fail "delivered while the subscription was paused"
 [ "$(state a)" != failed ] || fail "a failed while its subscription was paused"
 grep -q "subscription 'a' is paused: deliveries wait" "$tmp/run.log" || fail "the pause is not in the log"
+"$sluice" status a | grep -q "waiting:    [1-9][0-9]* publication event(s); held: its subscription is paused" ||
+  fail "status does not show the held deliveries: $("$sluice" status a | grep waiting)"
+"$sluice" status a --json | grep -q '"subscription_paused":true' || fail "status --json: no subscription_paused"
 "$sluice" subscription resume a >/dev/null || fail "subscription resume"
 wait_for "table w loaded after the resume" 20 rows_in 12060
 wait_for "running after the resume" 20 is_state a running
+"$sluice" status a | grep -q "waiting:    0 publication event(s)$" || fail "status after the resume: $("$sluice" status a | grep waiting)"
 
 "$sluice" resync a --wait --timeout 30s >/dev/null 2>&1 || fail "resync"
 is_state a running || fail "not running after resync"
