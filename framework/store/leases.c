@@ -58,6 +58,19 @@ static bool gone_from_here(const char *owner)
     return kill((pid_t)them.pid, 0) < 0 && errno == ESRCH;
 }
 
+/* Runs a statement that writes the lease row when the lease is to be
+ * had: *held when it wrote one. */
+static int claim(struct store *s, const char *sql, const struct db_value *p,
+                 size_t n, bool *held, struct error *err)
+{
+    struct db_result r;
+    if (store_exec(s, sql, p, n, &r, err) < 0)
+        return -1;
+    *held = r.changes == 1;
+    db_result_free(&r);
+    return 0;
+}
+
 /* Takes over the lease from `dead` (gone_from_here) unless another worker
  * did first. */
 static int take_from_gone(struct store *s, const char *name,
@@ -66,14 +79,11 @@ static int take_from_gone(struct store *s, const char *name,
 {
     struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner), DBV_INT(ttl_ms),
                            DBV_TEXT(dead)};
-    struct db_result r;
-    if (store_exec(s,
-                   "UPDATE leases SET owner = $2, expires_at = {{now}} + $3 "
-                   "WHERE name = $1 AND owner = $4",
-                   p, 4, &r, err) < 0)
+    if (claim(s,
+              "UPDATE leases SET owner = $2, expires_at = {{now}} + $3 WHERE "
+              "name = $1 AND owner = $4",
+              p, 4, held, err) < 0)
         return -1;
-    *held = r.changes == 1;
-    db_result_free(&r);
     if (*held)
         log_msg(SLUICE_LOG_INFO, NULL,
                 "lease %s taken over from %s, a process of this host that "
@@ -86,20 +96,17 @@ int lease_acquire(struct store *s, const char *name, const char *owner,
                   int64_t ttl_ms, bool *held, struct error *err)
 {
     struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner), DBV_INT(ttl_ms)};
-    struct db_result r;
     /* insert, or take over a lease that is ours or has expired */
-    if (store_exec(s,
-                   "INSERT INTO leases (name, owner, expires_at) VALUES ($1, "
-                   "$2, {{now}} + $3) ON CONFLICT (name) DO UPDATE SET owner "
-                   "= excluded.owner, expires_at = excluded.expires_at WHERE "
-                   "leases.owner = excluded.owner OR leases.expires_at < "
-                   "{{now}}",
-                   p, 3, &r, err) < 0)
+    if (claim(s,
+              "INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, "
+              "{{now}} + $3) ON CONFLICT (name) DO UPDATE SET owner = "
+              "excluded.owner, expires_at = excluded.expires_at WHERE "
+              "leases.owner = excluded.owner OR leases.expires_at < {{now}}",
+              p, 3, held, err) < 0)
         return -1;
-    *held = r.changes == 1;
-    db_result_free(&r);
     if (*held)
         return 0;
+    struct db_result r;
     struct db_value q = DBV_TEXT(name);
     if (store_exec(s, "SELECT owner FROM leases WHERE name = $1", &q, 1, &r,
                    err) < 0)

@@ -5,7 +5,6 @@
  * (DateTime) or Int64 LE milliseconds (DateTime64(3)). JSONEachRow, for
  * debugging, writes the same columns as JSON. */
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
