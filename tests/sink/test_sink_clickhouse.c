@@ -925,6 +925,51 @@ static void server_killed_mid_batch(void)
     snprintf(want, sizeof want, "%zu\t%zu\n", rows, rows);
     CHECK_QUERY(sql, want);
     close_sink(&in);
+
+    /* the server goes away while an insert is open, between a write and
+     * its flush: the flush says retry; written again after a restart,
+     * every row is there once */
+    CALL(SLUICE_OK, open_sink(&in, NULL, "request_timeout = 1s", message,
+                              sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "t", ERR));
+    batch_reset(&b);
+    for (size_t i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "open%zu", i);
+        add(&b, "t", SLUICE_OP_INSERT, key, "{}", 2);
+    }
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    char *kill_now = xasprintf("%s kill %s", CH_SCRIPT, ch_dir);
+    CHECK(system(kill_now) == 0);
+    CALL(SLUICE_RETRY, api()->flush(in.inst, ERR));
+    CHECK(system(restart) == 0);
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    snprintf(sql, sizeof sql,
+             "SELECT count(), uniqExact(_id) FROM %s.t FINAL WHERE _id LIKE "
+             "'open%%'",
+             in.db);
+    CHECK_QUERY(sql, "1000\t1000\n");
+    /* the server stops answering while an insert is open: the flush gives
+     * up at request_timeout and says retry */
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    char *pid_path = xasprintf("%s/server.pid", ch_dir), pid[32] = "";
+    FILE *pf = fopen(pid_path, "r");
+    if (pf && fgets(pid, sizeof pid, pf))
+        pid[strcspn(pid, "\n")] = '\0';
+    if (pf)
+        fclose(pf);
+    char *freeze = xasprintf("kill -STOP %s", pid);
+    char *thaw = xasprintf("kill -CONT %s", pid);
+    CHECK(pid[0] && system(freeze) == 0);
+    CALL(SLUICE_RETRY, api()->flush(in.inst, ERR));
+    CHECK_CONTAINS(message, "imed out");
+    CHECK(system(thaw) == 0);
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    CHECK_QUERY(sql, "1000\t1000\n");
+    close_sink(&in);
+    free(thaw);
+    free(freeze);
+    free(pid_path);
+    free(kill_now);
     batch_free(&b);
     snprintf(url, sizeof url, "%s", saved);
     char *stop = xasprintf("%s stop %s/ch; rm -rf %s", CH_SCRIPT, dir, dir);

@@ -78,3 +78,18 @@ out=$("$helper" "$url" takeover pipe:y 60000) || fail "takeover from a gone hold
 waited=${out#* }
 [ "$waited" -le 2000 ] || fail "waited ${waited}ms for the lease of a process that is gone"
 echo "lease of a gone process of this host taken over after ${waited}ms"
+
+# only a name that says this host, this boot and this PID namespace is
+# trusted to be gone: an older sluice's name, another PID namespace's and
+# a name that is not a worker's wait for their lease to expire
+here=$(uname -n)
+place="$(cut -d- -f1 /proc/sys/kernel/random/boot_id).$(stat -L -c %i /proc/self/ns/pid)"
+dead=99999999 # above any PID the kernel gives (pid_max is at most 2^22)
+try_owner() { # LEASE OWNER: what a new worker gets of a lease OWNER holds
+  count "INSERT INTO leases (name, owner, expires_at) VALUES ('$1', '$2', 4102444800000)" >/dev/null
+  "$helper" "$url" try "$1" 60000
+}
+[ "$(try_owner w:old "$here:$dead:1")" = "not held" ] || fail "took the lease of an older sluice's name"
+[ "$(try_owner w:ns "$here:$dead:1:${place%.*}.1")" = "not held" ] || fail "took the lease of another PID namespace's worker"
+[ "$(try_owner w:junk "not a worker name")" = "not held" ] || fail "took the lease of a name that is not a worker's"
+[ "$(try_owner w:here "$here:$dead:1:$place")" = "held" ] || fail "did not take the lease of a gone worker of this place"
