@@ -874,6 +874,18 @@ static void *kill_later(void *arg)
     return NULL;
 }
 
+/* The first line of a file, without its newline; "" when unreadable. */
+static bool first_line(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    bool ok = f && fgets(out, (int)size, f);
+    if (f)
+        fclose(f);
+    out[strcspn(out, "\n")] = '\0';
+    return ok;
+}
+
 /* The server is killed while a batch streams in: the write says retry;
  * after a restart the replayed batch lands whole, each row once. */
 static void server_killed_mid_batch(void)
@@ -886,12 +898,8 @@ static void server_killed_mid_batch(void)
         free(start);
         return;
     }
-    char *path = xasprintf("%s/ch/url", dir), private_url[128] = "";
-    FILE *f = fopen(path, "r");
-    if (f && fgets(private_url, sizeof private_url, f))
-        private_url[strcspn(private_url, "\n")] = '\0';
-    if (f)
-        fclose(f);
+    char *path = xasprintf("%s/ch/url", dir), private_url[128];
+    first_line(path, private_url, sizeof private_url);
     char saved[256];
     snprintf(saved, sizeof saved, "%s", url);
     snprintf(url, sizeof url, "%s", private_url);
@@ -951,12 +959,8 @@ static void server_killed_mid_batch(void)
     /* the server stops answering while an insert is open: the flush gives
      * up at request_timeout and says retry */
     CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
-    char *pid_path = xasprintf("%s/server.pid", ch_dir), pid[32] = "";
-    FILE *pf = fopen(pid_path, "r");
-    if (pf && fgets(pid, sizeof pid, pf))
-        pid[strcspn(pid, "\n")] = '\0';
-    if (pf)
-        fclose(pf);
+    char *pid_path = xasprintf("%s/server.pid", ch_dir), pid[32];
+    first_line(pid_path, pid, sizeof pid);
     char *freeze = xasprintf("kill -STOP %s", pid);
     char *thaw = xasprintf("kill -CONT %s", pid);
     CHECK(pid[0] && system(freeze) == 0);
@@ -988,14 +992,12 @@ int main(int argc, char **argv)
         return 2;
     }
     char *path = xasprintf("%s/url", argv[1]);
-    FILE *f = fopen(path, "r");
+    bool found = first_line(path, url, sizeof url);
     free(path);
-    if (!f || !fgets(url, sizeof url, f)) {
+    if (!found) {
         fprintf(stderr, "no ClickHouse test server at %s\n", argv[1]);
         return 1;
     }
-    fclose(f);
-    url[strcspn(url, "\n")] = '\0';
     struct registry reg;
     struct error err;
     registry_init(&reg);
