@@ -70,9 +70,10 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
         return -1;
     sluice_publication *in = xcalloc(count + 1, sizeof *in);
     for (size_t i = 0; i < count; i++)
-        in[i] = (sluice_publication){pubs[i].id, pubs[i].published_at,
-                                     (uint64_t)pubs[i].records,
-                                     pubs[i].consumption};
+        in[i] = (sluice_publication){
+            .id = pubs[i].id, .published_at_ms = pubs[i].published_at,
+            .records = (uint64_t)pubs[i].records,
+            .consumption = pubs[i].consumption};
     sluice_retention_input input = {
         .size = sizeof input, .topic = t->name,
         .consumed_retention_days = t->consumed_retention_days,

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# run_old.sh SLUICE DIR SHIPPED: `sluice run` with the memory plugins of
-# DIR (built against the 1.0 SDK) and the shipped retention policy of
-# SHIPPED, nothing else: a snapshot of two tables and
-# their changes reach the sink, and SIGTERM stops the run cleanly.
+# run_old.sh SLUICE DIR SHIPPED MINOR: `sluice run` with the memory plugins
+# of DIR (built against the frozen SDK of ABI MINOR, say 1.0) and the
+# shipped retention policy of SHIPPED, nothing else: a snapshot of two
+# tables and their changes reach the sink, and SIGTERM stops the run
+# cleanly.
 set -u
-sluice=$1 dir=$2 shipped=$3
+sluice=$1 dir=$2 shipped=$3 minor=$4
 tmp=$(mktemp -d)
 pid=
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -39,6 +40,6 @@ status=$?
 [ "$lines" = 120 ] || { echo "run_old: $lines rows in the sink, not 120"; cat "$tmp/run.log"; exit 1; }
 [ $status = 0 ] || { echo "run_old: sluice run exited $status after SIGTERM"; cat "$tmp/run.log"; exit 1; }
 SLUICE_PLUGIN_PATH= "$sluice" plugins list --config "$tmp/p.ini" |
-  grep -Eq "^memory_source +source +[^ ]+ +1\.0 " ||
-  { echo "run_old: memory is not the 1.0 build"; exit 1; }
-echo "run_old: 120 rows through plugins of ABI 1.0"
+  grep -Eq "^memory_source +source +[^ ]+ +${minor//./\\.} " ||
+  { echo "run_old: memory is not the $minor build"; exit 1; }
+echo "run_old: 120 rows through plugins of ABI $minor"

@@ -25,7 +25,7 @@ has() {
   fi
 }
 
-run 0 "$sluice" --version;           has "sluice 0.1.0 (plugin ABI 1.1)"
+run 0 "$sluice" --version;           has "sluice 0.1.0 (plugin ABI 1.2)"
 run 0 "$sluice" --help;              has "Commands:"; has "plugins describe"
 run 2 "$sluice";                     has "Usage: sluice COMMAND"
 run 2 "$sluice" frobnicate;          has "unknown command 'frobnicate'"

@@ -34,8 +34,10 @@ static size_t example(sluice_publication *pubs, sluice_consumption c)
     size_t n = 0;
     for (int day = 20; day <= 29; day++)
         for (int h = 3; h <= 15; h += 12) {
-            pubs[n] = (sluice_publication){(int64_t)n + 1, utc(2023, 11, day, h),
-                                           10, c};
+            int64_t at = utc(2023, 11, day, h);
+            pubs[n] = (sluice_publication){
+                (int64_t)n + 1, at, 10, c,
+                c == SLUICE_CONSUMPTION_FINAL ? at : 0};
             n++;
         }
     return n;

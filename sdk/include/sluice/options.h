@@ -42,7 +42,11 @@ typedef enum sluice_option_type {
                                        SIZE: in the field's unit) */
 #define SLUICE_OPTION_URL 0x8u      /* a URL that may carry a password
                                        (scheme://user:password@host): the
-                                       password is masked when printed */
+                                       password is masked when printed.
+                                       From ABI 1.2, `allowed` may list
+                                       the schemes the core accepts
+                                       ("http", "https"); others are
+                                       refused by `sluice check` */
 #define SLUICE_OPTION_TABLES 0x10u  /* a LIST naming the tables a pipe
                                        captures: when it changes, the core
                                        adds and removes tables (requests)
@@ -68,7 +72,8 @@ typedef struct sluice_option {
     size_t offset;             /* offsetof(config struct, field) */
     const char *description;   /* one or two sentences, for the docs */
     int64_t min, max;          /* with SLUICE_OPTION_RANGE, inclusive */
-    const char *const *allowed; /* ENUM: the values, NULL-terminated */
+    const char *const *allowed; /* ENUM: the values; URL (ABI 1.2): the
+                                   schemes; NULL-terminated */
 } sluice_option;
 
 /* Fills the `options` and `option_size` fields of an info struct. */

@@ -24,6 +24,10 @@ typedef struct sluice_publication {
     int64_t published_at_ms; /* UTC, ms since 1970 */
     uint64_t records;
     sluice_consumption consumption;
+    /* ABI 1.2: when the consumption became final (UTC, ms since 1970):
+     * the latest finish of the subscription events it was owed; 0 when it
+     * is not final. Read it only when input->publication_size covers it. */
+    int64_t final_at_ms;
 } sluice_publication;
 
 typedef struct sluice_retention_input {

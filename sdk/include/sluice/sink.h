@@ -14,6 +14,22 @@
 #include "plugin.h"
 #include "record.h"
 
+/* ABI 1.2: who claims a destination (the sink's `claim`). A pipe is
+ * named by its store and its name: two deployments with separate stores
+ * have different store ids. */
+typedef struct sluice_owner {
+    uint32_t size;          /* sizeof(sluice_owner) as the core built it */
+    const char *store_id;   /* the store's identity, made when it was
+                               created; never changes */
+    const char *store_name; /* the store's URL, password masked: for
+                               messages only */
+    const char *pipe;       /* the pipe's name */
+    const char *table;      /* the source table */
+    int upgrade;            /* 1: the pipe set this table up before sluice
+                               recorded owners (an upgrade): a destination
+                               that exists without an owner is the pipe's */
+} sluice_owner;
+
 /* capabilities, and the callbacks each one requires */
 #define SLUICE_SINK_RESYNC 0x1u /* resync_begin, resync_swap, resync_abort */
 #define SLUICE_SINK_DROP 0x2u   /* drop_table */
@@ -55,6 +71,25 @@ typedef struct sluice_sink_info {
      * instance would use answer and will do (`sluice check --connect`):
      * SLUICE_OK, or the reason they will not. */
     sluice_status (*ping)(void *instance, sluice_error *err);
+
+    /* ABI 1.2. Optional. Adds one value: the name of the destination that
+     * `table` maps to under `config` (the filled config struct; no
+     * instance is open: `sluice check` calls it), the same for every
+     * config that writes there and different for every other destination
+     * (for ClickHouse: server, database and table name). The core records
+     * it, and refuses a second pipe that maps to the same one. */
+    sluice_status (*destination)(const void *config, const char *table,
+                                 sluice_values *name, sluice_error *err);
+    /* ABI 1.2. Optional. Records `owner` as the owner of `table`'s
+     * destination in the destination itself, so that deployments with
+     * separate stores see it too; called before setup_table. An owner
+     * recorded already is kept. SLUICE_FATAL_TABLE, naming the owner, when
+     * another owner holds it, or when the destination exists without an
+     * owner (not created by sluice for this pipe) and neither the sink's
+     * own settings nor owner->upgrade say to adopt it. drop_table, when it
+     * removes the destination, removes its owner too. */
+    sluice_status (*claim)(void *instance, const sluice_owner *owner,
+                           sluice_error *err);
 } sluice_sink_info;
 
 #endif

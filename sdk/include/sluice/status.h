@@ -18,8 +18,17 @@ typedef enum sluice_status {
                          (a snapshot partition is exhausted) */
     SLUICE_RETRY = 2, /* transient failure: the core backs off and calls
                          again; the state of the pipe does not change */
-    SLUICE_FATAL = 3  /* permanent failure: the pipe goes to `failed` with
+    SLUICE_FATAL = 3, /* permanent failure: the pipe goes to `failed` with
                          the message */
+    SLUICE_FATAL_TABLE = 4 /* ABI 1.2: permanent, and about one table only,
+                              from a callback that takes a table (a sink's
+                              claim, setup_table, resync_begin,
+                              resync_swap, drop_table): the destination
+                              refuses that table's name or shape. The table
+                              fails on its own with the message; the pipe
+                              and its other tables go on. From any other
+                              callback, or in a core older than 1.2, it is
+                              SLUICE_FATAL. */
 } sluice_status;
 
 /* A message buffer owned by the caller. `message` holds `size` bytes; the

@@ -18,7 +18,7 @@
      SLUICE_VERSION_PATCH)
 
 #define SLUICE_ABI_MAJOR 1
-#define SLUICE_ABI_MINOR 1
+#define SLUICE_ABI_MINOR 2
 
 /* True when the headers being compiled against provide ABI major.minor. */
 #define SLUICE_ABI_AT_LEAST(major, minor)                                     \

@@ -1,0 +1,149 @@
+/* sluice/host.h: the host API table, the functions the core lends plugins
+ * (after SQLite's sqlite3ext.h).
+ *
+ * One struct of function pointers, appended to only at its end, each group
+ * marked with the ABI minor that added it. A plugin built against an older
+ * minor sees a prefix of the table; one that wants a newer function checks
+ * `size` first (SLUICE_HOST_HAS). The table and every function in it are
+ * valid for the life of the process and may be called from any thread. */
+#ifndef SLUICE_HOST_H
+#define SLUICE_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "status.h"
+
+struct sluice_source_info;
+struct sluice_sink_info;
+struct sluice_retention_info;
+
+/* What a plugin instance is to the core: it names the plugin and the pipe in
+ * log lines and holds the instance's metrics. Given to `open`, owned by the
+ * core, valid until `close` returns. */
+typedef struct sluice_context sluice_context;
+
+/* The handle through which a module registers its plugins. Valid only
+ * during the module's `init`. */
+typedef struct sluice_registrar sluice_registrar;
+
+/* A retention plan being built (sluice/retention.h). Owned by the core. */
+typedef struct sluice_retention_plan sluice_retention_plan;
+
+typedef enum sluice_log_level {
+    SLUICE_LOG_ERROR = 1,
+    SLUICE_LOG_WARN = 2,
+    SLUICE_LOG_INFO = 3,
+    SLUICE_LOG_DEBUG = 4
+} sluice_log_level;
+
+typedef struct sluice_host_api {
+    uint32_t size; /* sizeof the table the core provides */
+    uint16_t abi_major, abi_minor; /* the core's ABI version */
+    const char *version;           /* the core's release, "0.1.0" */
+
+    /* --- ABI 1.0: registration; only inside the module's init. Each call
+     * passes sizeof the info struct the plugin was compiled with; the core
+     * copies that many bytes and reads only the fields they cover. A
+     * refusal (missing callback, bad option table, ...) is returned as
+     * SLUICE_FATAL with the reason, and refuses the whole module. */
+    sluice_status (*register_source)(sluice_registrar *reg,
+                                     const struct sluice_source_info *info,
+                                     size_t info_size, sluice_error *err);
+    sluice_status (*register_sink)(sluice_registrar *reg,
+                                   const struct sluice_sink_info *info,
+                                   size_t info_size, sluice_error *err);
+    sluice_status (*register_retention)(sluice_registrar *reg,
+                                        const struct sluice_retention_info *info,
+                                        size_t info_size, sluice_error *err);
+
+    /* --- ABI 1.0: logging. `message` is one line without a newline; the
+     * core adds time, level, plugin and pipe. Secrets must never be
+     * logged. ctx may be NULL inside init. */
+    void (*log)(sluice_context *ctx, sluice_log_level level,
+                const char *message);
+
+    /* --- ABI 1.0: memory. Plain allocation, for plugins that want the
+     * core's allocator; what a plugin allocates, it frees. alloc and
+     * realloc return NULL on failure. */
+    void *(*alloc)(size_t size);
+    void *(*realloc)(void *ptr, size_t size);
+    void (*free)(void *ptr);
+
+    /* --- ABI 1.0: clock. */
+    int64_t (*now_ms)(void);       /* UTC wall clock, ms since 1970 */
+    int64_t (*monotonic_ms)(void); /* for timeouts and rates */
+
+    /* --- ABI 1.0: building batches (sources). batch_add copies the
+     * record's bytes. batch_full says the batch reached the size the core
+     * wants (records or bytes): stop adding and return. The position is
+     * what the source will have reached once the batch is durable; it is
+     * copied. */
+    sluice_status (*batch_add)(sluice_batch *batch, const sluice_record *rec,
+                               sluice_error *err);
+    int (*batch_full)(const sluice_batch *batch);
+    sluice_status (*batch_set_position)(sluice_batch *batch,
+                                        const void *position, size_t len,
+                                        sluice_error *err);
+
+    /* --- ABI 1.0: reading batches (sinks). batch_get fills `out` (whose
+     * `size` the caller sets) with a view valid while the batch is lent;
+     * it returns 0, or -1 when index >= batch_count. */
+    size_t (*batch_count)(const sluice_batch *batch);
+    size_t (*batch_bytes)(const sluice_batch *batch);
+    int (*batch_get)(const sluice_batch *batch, size_t index,
+                     sluice_record *out);
+
+    /* --- ABI 1.0: value lists (table names, partitions, positions). The
+     * bytes are copied; the core adds a terminating NUL after them. */
+    sluice_status (*values_add)(sluice_values *values, const void *data,
+                                size_t len, sluice_error *err);
+
+    /* --- ABI 1.0: metrics, per instance. Names are lower_snake_case;
+     * the core exports them with the plugin and pipe as labels. */
+    void (*counter_add)(sluice_context *ctx, const char *name,
+                        uint64_t delta);
+    void (*gauge_set)(sluice_context *ctx, const char *name, double value);
+
+    /* --- ABI 1.0: retention plans (retention plugins). `rule` is a short
+     * constant name of the rule ("unconsumed", "consumed"). */
+    sluice_status (*plan_cutoff)(sluice_retention_plan *plan, const char *rule,
+                                 int64_t cutoff_ms, sluice_error *err);
+    sluice_status (*plan_delete)(sluice_retention_plan *plan,
+                                 int64_t publication_id, const char *rule,
+                                 sluice_error *err);
+
+    /* --- ABI 1.1: a table the source can no longer follow (its
+     * collection was dropped or renamed), said from inside cdc_poll with
+     * the batch being filled. The core marks the table `stopped` with the
+     * reason in the same transaction that makes the batch durable, and
+     * leaves it out of later cdc_start calls; the pipe's other tables go
+     * on. Its destination is kept. Check SLUICE_HOST_HAS(host,
+     * batch_stop_table) before calling. */
+    sluice_status (*batch_stop_table)(sluice_batch *batch, const char *table,
+                                      const char *reason, sluice_error *err);
+} sluice_host_api;
+
+/* True when the host table has `field` (a plugin built against a newer
+ * minor than the core it runs in can test before calling). */
+#define SLUICE_HOST_HAS(host, field)                                          \
+    ((host)->size >= offsetof(sluice_host_api, field) + sizeof((host)->field))
+
+/* printf-style logging through host->log. Long messages are cut at 1 KiB. */
+static inline void sluice_log(const sluice_host_api *host, sluice_context *ctx,
+                              sluice_log_level level, const char *fmt, ...)
+    SLUICE_PRINTF(4, 5);
+
+static inline void sluice_log(const sluice_host_api *host, sluice_context *ctx,
+                              sluice_log_level level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    host->log(ctx, level, line);
+}
+
+#endif

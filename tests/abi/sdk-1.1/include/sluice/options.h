@@ -1,0 +1,78 @@
+/* sluice/options.h: option tables (after Fluent Bit's config maps).
+ *
+ * A plugin declares its options once, in a table. From that table the core
+ * rejects unknown keys (naming file and line), applies defaults, checks
+ * types and ranges, fills the plugin's config struct, masks secrets in
+ * every output, and prints documentation (`sluice plugins describe`). The
+ * framework's own sections are declared the same way.
+ *
+ * A table is an array of sluice_option ended by an entry whose name is
+ * NULL. The plugin passes the element size along with the table (see
+ * SLUICE_OPTION_TABLE), so that fields can be appended to sluice_option in
+ * later ABI minors without breaking older plugins. */
+#ifndef SLUICE_OPTIONS_H
+#define SLUICE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Each type names the C type of the field at `offset` in the config struct.
+ * Values are appended only. */
+typedef enum sluice_option_type {
+    SLUICE_OPTION_STRING = 1,   /* const char *: NULL when unset, no default */
+    SLUICE_OPTION_INT = 2,      /* int64_t: decimal, optional sign */
+    SLUICE_OPTION_BOOL = 3,     /* bool: true/false, yes/no, on/off, 1/0 */
+    SLUICE_OPTION_DURATION = 4, /* int64_t milliseconds: "500ms", "60s",
+                                   "5m", "1h", "1d", "1h30m"; a bare
+                                   number is seconds */
+    SLUICE_OPTION_SIZE = 5,     /* int64_t bytes: "512", "64KiB", "16MiB",
+                                   "1GiB", "10MB" (decimal), "16M" (= MiB) */
+    SLUICE_OPTION_ENUM = 6,     /* int: index of the value in `allowed` */
+    SLUICE_OPTION_LIST = 7,     /* sluice_string_list: comma-separated,
+                                   items trimmed, none empty */
+    SLUICE_OPTION_TIME = 8      /* int64_t seconds after 00:00: "HH:MM" or
+                                   "HH:MM:SS", 24-hour clock */
+} sluice_option_type;
+
+/* Flags, or-ed together. */
+#define SLUICE_OPTION_REQUIRED 0x1u /* an error when missing; no default */
+#define SLUICE_OPTION_SECRET 0x2u   /* never printed: masked as ******** */
+#define SLUICE_OPTION_RANGE 0x4u    /* min and max apply (INT, DURATION,
+                                       SIZE: in the field's unit) */
+#define SLUICE_OPTION_URL 0x8u      /* a URL that may carry a password
+                                       (scheme://user:password@host): the
+                                       password is masked when printed */
+#define SLUICE_OPTION_TABLES 0x10u  /* a LIST naming the tables a pipe
+                                       captures: when it changes, the core
+                                       adds and removes tables (requests)
+                                       instead of changing settings */
+#define SLUICE_OPTION_PATH 0x20u    /* ABI 1.1: a STRING naming a file or
+                                       directory; the core makes a relative
+                                       one relative to the directory of the
+                                       config file, as it does for its own
+                                       paths */
+
+/* The value of a LIST option. Items and the array are owned by the core
+ * and stay valid as long as the config struct that holds the list. */
+typedef struct sluice_string_list {
+    size_t count;
+    const char *const *items;
+} sluice_string_list;
+
+typedef struct sluice_option {
+    sluice_option_type type;
+    const char *name;          /* the INI key: lower case, digits, '_' */
+    const char *default_value; /* in INI text form; NULL: none */
+    uint32_t flags;            /* SLUICE_OPTION_* */
+    size_t offset;             /* offsetof(config struct, field) */
+    const char *description;   /* one or two sentences, for the docs */
+    int64_t min, max;          /* with SLUICE_OPTION_RANGE, inclusive */
+    const char *const *allowed; /* ENUM: the values, NULL-terminated */
+} sluice_option;
+
+/* Fills the `options` and `option_size` fields of an info struct. */
+#define SLUICE_OPTION_TABLE(table)                                            \
+    .options = (table), .option_size = sizeof((table)[0])
+
+#endif

@@ -1,0 +1,50 @@
+/* sluice/retention.h: retention plugins, which decide what the hub's daily
+ * maintenance job deletes.
+ *
+ * `plan` is given a topic, its publication events and the job time, and
+ * answers with cutoffs and the publication events to delete, each with the
+ * rule that chose it (host->plan_cutoff, host->plan_delete). It must have
+ * no side effects and give the same plan for the same input: the core may
+ * call it for a dry run, and carries out the plan itself. */
+#ifndef SLUICE_RETENTION_H
+#define SLUICE_RETENTION_H
+
+#include "plugin.h"
+
+typedef enum sluice_consumption {
+    SLUICE_CONSUMPTION_PROCESSING = 1,
+    SLUICE_CONSUMPTION_FINAL = 2, /* owed to a subscription, and every one
+                                     it is owed to completed or discarded */
+    SLUICE_CONSUMPTION_DELAYED = 3,
+    SLUICE_CONSUMPTION_ERROR = 4
+} sluice_consumption;
+
+typedef struct sluice_publication {
+    int64_t id;
+    int64_t published_at_ms; /* UTC, ms since 1970 */
+    uint64_t records;
+    sluice_consumption consumption;
+} sluice_publication;
+
+typedef struct sluice_retention_input {
+    uint32_t size; /* sizeof(sluice_retention_input) as the core built it */
+    const char *topic;
+    int64_t consumed_retention_days;
+    int64_t unconsumed_retention_days;
+    int64_t job_time_ms; /* UTC, ms since 1970 */
+    /* oldest first; element i is at (const char *)publications + i *
+     * publication_size */
+    const sluice_publication *publications;
+    size_t publication_count;
+    size_t publication_size;
+} sluice_retention_input;
+
+typedef struct sluice_retention_info {
+    SLUICE_PLUGIN_HEAD;
+
+    /* Required. */
+    sluice_status (*plan)(void *instance, const sluice_retention_input *input,
+                          sluice_retention_plan *plan, sluice_error *err);
+} sluice_retention_info;
+
+#endif
