@@ -7,6 +7,13 @@
 
 #include "buf.h"
 #include "mem.h"
+#include "utf8.h"
+
+/* A message cut to fit its buffer loses a character cut in half whole. */
+static void whole_characters(char *message)
+{
+    message[utf8_whole(message, strlen(message))] = '\0';
+}
 
 int error_set(struct error *err, const char *fmt, ...)
 {
@@ -16,6 +23,7 @@ int error_set(struct error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    whole_characters(err->message);
     err->transient = false;
     return -1;
 }
@@ -28,6 +36,7 @@ int error_transient(struct error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    whole_characters(err->message);
     err->transient = true;
     return -1;
 }
@@ -46,6 +55,7 @@ int error_prefix(struct error *err, const char *fmt, ...)
                                                : sizeof err->message - 1;
     memcpy(err->message, b.data, n);
     err->message[n] = '\0';
+    whole_characters(err->message);
     buf_free(&b);
     return -1;
 }

@@ -1,5 +1,6 @@
 /* json.c: JSON strings (see json.h). */
 #include "json.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +17,20 @@ void json_string_n(struct buf *b, const char *s, size_t len)
         case '\r': buf_puts(b, "\\r"); break;
         case '\t': buf_puts(b, "\\t"); break;
         default:
-            if (c < 0x20)
+            if (c < 0x20) {
                 buf_printf(b, "\\u%04x", c);
-            else
+            } else if (c < 0x80) {
                 buf_append(b, &s[i], 1);
+            } else {
+                /* bytes that are not UTF-8 become U+FFFD: the output
+                 * stays JSON */
+                size_t n = utf8_sequence(s + i, len - i);
+                if (n)
+                    buf_append(b, &s[i], n);
+                else
+                    buf_puts(b, "\xef\xbf\xbd");
+                i += n ? n - 1 : 0;
+            }
         }
     }
     buf_puts(b, "\"");

@@ -1,11 +1,14 @@
 /* test_units.c: the text forms of durations, sizes, times of day,
- * booleans and integers, both ways; and URL redaction. */
+ * booleans and integers, both ways; URL redaction; UTF-8 sequences, and
+ * JSON strings that stay valid whatever the bytes. */
 #include <stdint.h>
 
 #include "../test.h"
 #include "util/buf.h"
+#include "util/json.h"
 #include "util/redact.h"
 #include "util/units.h"
+#include "util/utf8.h"
 
 static void durations(void)
 {
@@ -115,6 +118,31 @@ static void redacted_urls(void)
     }
 }
 
+static void utf8_sequences(void)
+{
+    static const struct {
+        const char *bytes;
+        size_t len, want;
+    } cases[] = {
+        {"a", 1, 1},           {"\xc3\xbc", 2, 2},     {"\xc3", 1, 0},
+        {"\xbc", 1, 0},        {"\xc0\xaf", 2, 0},     /* overlong */
+        {"\xe2\x82\xac", 3, 3}, {"\xed\xa0\x80", 3, 0}, /* surrogate */
+        {"\xf0\x9f\x98\x80", 4, 4}, {"\xf4\x90\x80\x80", 4, 0},
+        {"\xe2\x82", 2, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK(utf8_sequence(cases[i].bytes, cases[i].len) == cases[i].want);
+    /* a character cut in half at the end is dropped whole */
+    CHECK(utf8_whole("ab\xc3\xbc", 4) == 4);
+    CHECK(utf8_whole("ab\xc3\xbc", 3) == 2);
+    CHECK(utf8_whole("a\xf0\x9f\x98", 4) == 1);
+    CHECK(utf8_whole("abc", 3) == 3);
+    struct buf b = {0};
+    json_string_n(&b, "x\xc3\"\xff\xc3\xbc\n", 7);
+    CHECK_STR(b.data, "\"x\xef\xbf\xbd\\\"\xef\xbf\xbd\xc3\xbc\\n\"");
+    buf_free(&b);
+}
+
 int main(void)
 {
     RUN(durations);
@@ -122,5 +150,6 @@ int main(void)
     RUN(times_of_day);
     RUN(booleans_and_integers);
     RUN(redacted_urls);
+    RUN(utf8_sequences);
     return TEST_RESULT();
 }
