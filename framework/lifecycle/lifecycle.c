@@ -215,6 +215,17 @@ static int set_table_status(struct store *s, const char *pipe,
                       p, 3, NULL, err);
 }
 
+int lifecycle_table_fail(struct store *s, const char *pipe, const char *table,
+                         const char *reason, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(TABLE_FAILED), DBV_TEXT(reason),
+                           DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET status = $1, note = $2 WHERE "
+                      "pipe = $3 AND name = $4",
+                      p, 4, NULL, err);
+}
+
 /* A flow step: from the state the pipe must be in to the one the spec
  * names, decided by `next` from the pipe's row. */
 typedef enum pipe_state (*next_fn)(const struct pipe_row *row,

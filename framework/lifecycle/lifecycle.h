@@ -55,6 +55,12 @@ int lifecycle_retry(struct store *s, const char *pipe, const char *message,
 int lifecycle_retry_clear(struct store *s, const char *pipe,
                           struct error *err);
 
+/* A table that cannot be served (spec/lifecycle.md): its status becomes
+ * failed with `reason` as its note; the pipe stays in its state and its
+ * other tables go on. A resync takes it up again. */
+int lifecycle_table_fail(struct store *s, const char *pipe, const char *table,
+                         const char *reason, struct error *err);
+
 /* The flows. Each reads the pipe, checks its state, moves it on. */
 int lifecycle_provisioned(struct store *s, const char *pipe,
                           struct error *err);

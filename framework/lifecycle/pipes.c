@@ -107,6 +107,15 @@ void pipe_row_free(struct pipe_row *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The first column of every row, as strings the caller frees. */
+static void names_of(struct db_result *r, char ***names, size_t *count)
+{
+    *names = xcalloc(r->rows + 1, sizeof **names);
+    for (size_t i = 0; i < r->rows; i++)
+        (*names)[i] = dup_text(r, i, 0);
+    *count = r->rows;
+}
+
 int pipe_names(struct store *s, char ***names, size_t *count,
                struct error *err)
 {
@@ -114,12 +123,31 @@ int pipe_names(struct store *s, char ***names, size_t *count,
     if (store_exec(s, "SELECT name FROM pipes ORDER BY name", NULL, 0, &r,
                    err) < 0)
         return -1;
-    *names = xcalloc(r.rows + 1, sizeof **names);
-    for (size_t i = 0; i < r.rows; i++)
-        (*names)[i] = dup_text(&r, i, 0);
-    *count = r.rows;
+    names_of(&r, names, count);
     db_result_free(&r);
     return 0;
+}
+
+int pipe_table_names(struct store *s, const char *pipe, const char *status,
+                     char ***names, size_t *count, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(status)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT name FROM pipe_tables WHERE pipe = $1 AND status "
+                   "= $2 ORDER BY name",
+                   p, 2, &r, err) < 0)
+        return -1;
+    names_of(&r, names, count);
+    db_result_free(&r);
+    return 0;
+}
+
+void names_free(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
 }
 
 bool pipe_has_table(const struct pipe_row *p, const char *table)

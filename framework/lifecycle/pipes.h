@@ -16,6 +16,8 @@
 #define TABLE_ADDING "adding"     /* added: waits for its snapshot */
 #define TABLE_REMOVING "removing" /* being removed (state modifying) */
 #define TABLE_STOPPED "stopped"   /* dropped or renamed at the source */
+#define TABLE_FAILED "failed"     /* cannot be served (its note says why);
+                                     the pipe's other tables go on */
 
 struct pipe_table {
     char *name;
@@ -23,7 +25,7 @@ struct pipe_table {
     bool drop_destination;
     int64_t rows_copied, rows_estimated, bytes_copied, lag_ms, updated_at;
     int64_t rows_per_s; /* recent rate of rows copied */
-    char *note;         /* why it stopped, or "" */
+    char *note;         /* why it stopped or failed, or "" */
 };
 
 struct pipe_row {
@@ -46,6 +48,11 @@ void pipe_row_free(struct pipe_row *p);
 /* Every pipe's name, sorted; the caller frees each and the array. */
 int pipe_names(struct store *s, char ***names, size_t *count,
                struct error *err);
+/* The names of the pipe's tables with `status`, sorted; free them with
+ * names_free. */
+int pipe_table_names(struct store *s, const char *pipe, const char *status,
+                     char ***names, size_t *count, struct error *err);
+void names_free(char **names, size_t count);
 bool pipe_has_table(const struct pipe_row *p, const char *table);
 /* Seconds until the table's snapshot is done at its current rate; -1 when
  * unknown (no estimate, no rate, or past the estimate). */

@@ -14,12 +14,27 @@
 #define BIT(s) (1u << (s))
 #define ANY_STATE ((1u << STATE_COUNT) - 1)
 
-static bool table_is_stopped(const struct pipe_row *pipe, const char *table)
+static bool table_has_status(const struct pipe_row *pipe, const char *table,
+                             const char *status)
 {
     for (size_t i = 0; i < pipe->table_count; i++)
         if (!strcmp(pipe->tables[i].name, table))
-            return !strcmp(pipe->tables[i].status, TABLE_STOPPED);
+            return !strcmp(pipe->tables[i].status, status);
     return false;
+}
+
+/* Removing only failed tables needs no worker (spec/lifecycle.md): it is
+ * legal in any state and carried out at once. */
+static bool removes_failed_only(const struct pipe_row *pipe,
+                                enum request_kind kind,
+                                const char *const *tables, size_t count)
+{
+    if (kind != REQUEST_TABLES_REMOVE || count == 0)
+        return false;
+    for (size_t i = 0; i < count; i++)
+        if (!table_has_status(pipe, tables[i], TABLE_FAILED))
+            return false;
+    return true;
 }
 
 static const struct {
@@ -59,12 +74,16 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
                   const char *const *tables, size_t table_count,
                   struct error *err)
 {
-    if (!(rules[kind].states & BIT(pipe->state)))
+    if (!(rules[kind].states & BIT(pipe->state)) &&
+        !removes_failed_only(pipe, kind, tables, table_count))
         return error_set(err, "cannot %s pipe '%s': it is %s; %s is possible "
-                              "%s",
+                              "%s%s",
                          rules[kind].name, pipe->name,
                          pipe_state_name(pipe->state), rules[kind].name,
-                         rules[kind].where);
+                         rules[kind].where,
+                         kind == REQUEST_TABLES_REMOVE
+                             ? " (failed tables in any state)"
+                             : "");
     if (kind != REQUEST_TABLES_ADD && kind != REQUEST_TABLES_REMOVE)
         return 0;
     if (table_count == 0)
@@ -76,7 +95,7 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
     for (size_t i = 0; i < table_count; i++) {
         bool has = pipe_has_table(pipe, tables[i]);
         if (kind == REQUEST_TABLES_ADD && has &&
-            !table_is_stopped(pipe, tables[i]))
+            !table_has_status(pipe, tables[i], TABLE_STOPPED))
             return error_set(err, "cannot add table '%s' to pipe '%s': it is "
                                   "already there",
                              tables[i], pipe->name);
@@ -112,6 +131,27 @@ static int load_pipe(struct store *s, const char *name, struct pipe_row *row,
     return 0;
 }
 
+/* The failed tables go from the pipe, with their checkpoints. Their
+ * destinations are kept: a table fails because its destination is refused
+ * or belongs to another, so it is not the pipe's to drop. */
+static int remove_failed(struct store *s, const char *pipe,
+                         const char *const *tables, size_t count,
+                         struct error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(tables[i])};
+        if (store_exec(s,
+                       "DELETE FROM checkpoints WHERE pipe = $1 AND tbl = $2",
+                       p, 2, NULL, err) < 0 ||
+            store_exec(s,
+                       "DELETE FROM pipe_tables WHERE pipe = $1 AND name = "
+                       "$2 AND status = '" TABLE_FAILED "'",
+                       p, 2, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int do_submit(struct store *s, const char *pipe, enum request_kind kind,
                      const char *const *tables, size_t table_count,
                      bool drop_destination, int64_t *id, struct error *err)
@@ -120,20 +160,32 @@ static int do_submit(struct store *s, const char *pipe, enum request_kind kind,
     if (load_pipe(s, pipe, &row, err) < 0)
         return -1;
     int rc = request_check(&row, kind, tables, table_count, err);
+    bool at_once = removes_failed_only(&row, kind, tables, table_count);
     pipe_row_free(&row);
-    if (rc < 0)
+    if (rc < 0 ||
+        (at_once && remove_failed(s, pipe, tables, table_count, err) < 0))
         return -1;
     char *joined = join_tables(tables, table_count);
     int64_t now = clock_now_ms();
-    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(rules[kind].name),
-                           DBV_TEXT(joined), DBV_INT(drop_destination),
-                           DBV_TEXT(REQUEST_PENDING), DBV_INT(now)};
+    const char *message =
+        !at_once ? ""
+        : drop_destination
+            ? "failed tables removed at once; their destinations are kept"
+            : "failed tables removed at once";
+    struct db_value p[] = {DBV_TEXT(pipe),
+                           DBV_TEXT(rules[kind].name),
+                           DBV_TEXT(joined),
+                           DBV_INT(drop_destination),
+                           DBV_TEXT(at_once ? REQUEST_DONE : REQUEST_PENDING),
+                           DBV_INT(now),
+                           DBV_TEXT(message)};
     struct db_result r;
     rc = store_exec(s,
                     "INSERT INTO requests (pipe, kind, tables, "
-                    "drop_destination, status, created_at, updated_at) VALUES "
-                    "($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-                    p, 6, &r, err);
+                    "drop_destination, status, created_at, updated_at, "
+                    "message) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) "
+                    "RETURNING id",
+                    p, 7, &r, err);
     free(joined);
     if (rc < 0)
         return -1;
@@ -301,15 +353,17 @@ static int mark_removing(struct store *s, const struct request *req,
                                DBV_INT(req->drop_destination),
                                DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i])};
         if (store_exec(s,
-                       "UPDATE pipe_tables SET status = $1, drop_destination "
-                       "= $2 WHERE pipe = $3 AND name = $4",
+                       "UPDATE pipe_tables SET drop_destination = CASE WHEN "
+                       "status = '" TABLE_FAILED "' THEN 0 ELSE $2 END, "
+                       "status = $1 WHERE pipe = $3 AND name = $4",
                        p, 4, NULL, err) < 0)
             return -1;
     }
     return 0;
 }
 
-/* A resync starts from nothing: no snapshot progress, counters at zero. */
+/* A resync starts from nothing: no snapshot progress, counters at zero,
+ * and the failed tables are tried again. */
 static int reset_for_resync(struct store *s, const char *pipe,
                             struct error *err)
 {
@@ -322,6 +376,11 @@ static int reset_for_resync(struct store *s, const char *pipe,
                               "UPDATE pipe_tables SET rows_copied = 0, "
                               "bytes_copied = 0, rows_estimated = -1 WHERE "
                               "pipe = $1",
+                              &p, 1, NULL, err) < 0 ||
+                   store_exec(s,
+                              "UPDATE pipe_tables SET status = '" TABLE_ACTIVE
+                              "', note = '' WHERE pipe = $1 AND status = '"
+                              TABLE_FAILED "'",
                               &p, 1, NULL, err) < 0
                ? -1
                : 0;

@@ -178,6 +178,29 @@ void batch_append(struct sluice_batch *to, const struct sluice_batch *from)
     buf_append(&to->stopped, from->stopped.data, from->stopped.len);
 }
 
+bool batch_append_except(struct sluice_batch *to,
+                         const struct sluice_batch *from,
+                         const char *const *tables, size_t count)
+{
+    bool left_out = false;
+    for (size_t i = 0; i < from->count; i++) {
+        const unsigned char *p =
+            (const unsigned char *)from->frames.data + from->offsets[i];
+        size_t len = BATCH_FRAME_HEADER + (size_t)get_u32(p + 9) +
+                     get_u32(p + 13) + get_u32(p + 17);
+        bool skip = false;
+        for (size_t t = 0; t < count && !skip; t++)
+            skip = get_u32(p + 9) == strlen(tables[t]) &&
+                   !memcmp(p + BATCH_FRAME_HEADER, tables[t], get_u32(p + 9));
+        left_out = left_out || skip;
+        if (!skip) {
+            index_frame(to, to->frames.len);
+            buf_append(&to->frames, p, len);
+        }
+    }
+    return left_out;
+}
+
 size_t batch_count(const sluice_batch *b)
 {
     return b->count;

@@ -58,6 +58,11 @@ sluice_status batch_stop_table(sluice_batch *b, const char *table,
  * more. */
 bool batch_next_stopped(const struct sluice_batch *b, size_t *at,
                         const char **table, const char **reason);
+/* Appends the records of `from` whose table is none of `tables` (of
+ * `count`); true when it left any out. */
+bool batch_append_except(struct sluice_batch *to,
+                         const struct sluice_batch *from,
+                         const char *const *tables, size_t count);
 /* Appends the records, position and stopped tables of `from`. */
 void batch_append(struct sluice_batch *to, const struct sluice_batch *from);
 

@@ -1,6 +1,4 @@
 /* pipe_runner.c: one pipe's worker loop (see runtime.h). The states'
- * work lives here; which state follows which is lifecycle's. */
-/* pipe_runner.c: one pipe's worker loop (see runtime.h). The states'
  * work lives here and in snapshot.c; which state follows which is
  * lifecycle's. */
 #include <stdarg.h>
@@ -17,6 +15,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
+#include "../util/utf8.h"
 #include "run.h"
 
 #define LEASE_MS 15000
@@ -30,14 +29,17 @@ enum outcome from_plugin(sluice_status st, const char *message,
     if (st == SLUICE_OK || st == SLUICE_DONE)
         return GO_ON;
     f->outcome = st == SLUICE_RETRY ? RETRY : FATAL;
+    f->table_only = st == SLUICE_FATAL_TABLE;
     snprintf(f->message, sizeof f->message, "%s",
              message[0] ? message : "(the plugin gave no message)");
+    f->message[utf8_whole(f->message, strlen(f->message))] = '\0';
     return f->outcome;
 }
 
 enum outcome from_store(const struct error *err, struct failure *f)
 {
     f->outcome = err->transient ? RETRY : FATAL;
+    f->table_only = false;
     snprintf(f->message, sizeof f->message, "%s", err->message);
     return f->outcome;
 }
@@ -48,7 +50,22 @@ enum outcome fail_with(struct failure *f, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(f->message, sizeof f->message, fmt, ap);
     va_end(ap);
+    f->table_only = false;
     return f->outcome = FATAL;
+}
+
+enum outcome table_failed(struct run *u, const char *table, struct failure *f)
+{
+    if (f->outcome != FATAL || !f->table_only)
+        return f->outcome;
+    log_msg(SLUICE_LOG_ERROR, u->pc->name,
+            "table %s failed; the pipe's other tables go on: %s", table,
+            f->message);
+    struct error err;
+    if (lifecycle_table_fail(u->s, u->pc->name, table, f->message, &err) < 0)
+        return from_store(&err, f);
+    *f = (struct failure){.outcome = GO_ON};
+    return GO_ON;
 }
 
 /* The pipe's source instance is its own (it holds the change stream); its
@@ -122,6 +139,23 @@ static enum outcome discover_tables(struct run *u, struct pipe_row *row,
     return GO_ON;
 }
 
+/* One table's destination made ready, and its shadow for a resync. A
+ * table the sink refuses alone fails alone: *failed says so. */
+static enum outcome set_up_table(struct run *u, const char *table,
+                                 bool resync, bool *failed, struct failure *f)
+{
+    *failed = false;
+    if (PLUGIN_CALL(u->sink, f,
+                    SINK(u)->setup_table(u->sink->handle, table, ERR)) < 0 ||
+        (resync && PLUGIN_CALL(u->sink, f,
+                               SINK(u)->resync_begin(u->sink->handle, table,
+                                                     ERR)) < 0)) {
+        *failed = f->table_only;
+        return table_failed(u, table, f);
+    }
+    return GO_ON;
+}
+
 static enum outcome do_setup(struct run *u, struct pipe_row *row,
                              struct failure *f)
 {
@@ -132,13 +166,9 @@ static enum outcome do_setup(struct run *u, struct pipe_row *row,
     size_t n;
     char **tables = tables_of(row, add ? TABLE_ADDING : NULL, &n);
     enum outcome o = GO_ON;
-    for (size_t i = 0; i < n && o == GO_ON; i++) {
-        if (PLUGIN_CALL(u->sink, f, SINK(u)->setup_table(u->sink->handle, tables[i], ERR)) < 0)
-            o = f->outcome;
-        else if (resync &&
-                 PLUGIN_CALL(u->sink, f, SINK(u)->resync_begin(u->sink->handle, tables[i], ERR)) < 0)
-            o = f->outcome;
-    }
+    bool failed;
+    for (size_t i = 0; i < n && o == GO_ON; i++)
+        o = set_up_table(u, tables[i], resync, &failed, f);
     free(tables);
     struct error err;
     if (o == GO_ON && lifecycle_setup_done(u->s, u->pc->name, &err) < 0)
@@ -192,8 +222,9 @@ static enum outcome do_resync(struct run *u, struct pipe_row *row,
     char **tables = tables_of(row, TABLE_ACTIVE, &n);
     enum outcome o = GO_ON;
     for (size_t i = 0; i < n && o == GO_ON; i++)
-        if (PLUGIN_CALL(u->sink, f, SINK(u)->resync_swap(u->sink->handle, tables[i], ERR)) < 0)
-            o = f->outcome;
+        if (PLUGIN_CALL(u->sink, f, SINK(u)->resync_swap(u->sink->handle,
+                                                         tables[i], ERR)) < 0)
+            o = table_failed(u, tables[i], f);
     free(tables);
     struct error err;
     if (o == GO_ON && lifecycle_resync_done(u->s, u->pc->name, &err) < 0)
@@ -302,7 +333,9 @@ static enum outcome do_modify(struct run *u, struct pipe_row *row,
                     "table %s: the sink cannot drop destinations; kept", t->name);
             continue;
         }
-        if (PLUGIN_CALL(u->sink, f, SINK(u)->drop_table(u->sink->handle, t->name, ERR)) < 0)
+        if (PLUGIN_CALL(u->sink, f, SINK(u)->drop_table(u->sink->handle,
+                                                        t->name, ERR)) < 0 &&
+            table_failed(u, t->name, f) != GO_ON)
             return f->outcome;
     }
     struct error err;
@@ -314,20 +347,22 @@ static enum outcome do_modify(struct run *u, struct pipe_row *row,
 
 /* Plugins opened by this process for a pipe past its setup (a restart, a
  * take-over): the sink is told its tables again (setup is idempotent),
- * and the shadows of a resync in progress. */
+ * and the shadows of a resync in progress. *changed when a table failed
+ * (the row in hand is then out of date). */
 static enum outcome reopen_tables(struct run *u, const struct pipe_row *row,
-                                  struct failure *f)
+                                  bool *changed, struct failure *f)
 {
     bool resync = !strcmp(row->state_context, CONTEXT_RESYNC) &&
                   (row->state == STATE_SNAPSHOT || row->state == STATE_RESYNC);
     size_t n;
     char **tables = tables_of(row, NULL, &n);
     enum outcome o = GO_ON;
-    for (size_t i = 0; i < n && o == GO_ON; i++)
-        if (PLUGIN_CALL(u->sink, f, SINK(u)->setup_table(u->sink->handle, tables[i], ERR)) < 0 ||
-            (resync &&
-             PLUGIN_CALL(u->sink, f, SINK(u)->resync_begin(u->sink->handle, tables[i], ERR)) < 0))
-            o = f->outcome;
+    *changed = false;
+    for (size_t i = 0; i < n && o == GO_ON; i++) {
+        bool failed;
+        o = set_up_table(u, tables[i], resync, &failed, f);
+        *changed = *changed || failed;
+    }
     free(tables);
     return o;
 }
@@ -340,10 +375,13 @@ static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
         open_plugins(u, f) != GO_ON)
         return f->outcome;
     bool set_up = row->state != STATE_PROVISIONING && row->state != STATE_SETUP;
-    if (fresh && u->sink && set_up && reopen_tables(u, row, f) != GO_ON) {
+    bool changed = false;
+    if (fresh && u->sink && set_up && reopen_tables(u, row, &changed, f) != GO_ON) {
         close_plugins(u); /* set up again on the next turn */
         return f->outcome;
     }
+    if (changed)
+        return GO_ON; /* a table failed: the next turn reads the pipe again */
     /* the subscriber starts once the sink knows its tables and shadows:
      * before, a resync's rows could land in the live table */
     if (u->sink && set_up && !u->sub.running)
@@ -482,7 +520,7 @@ void *pipe_runner_main(void *arg)
             sleep_ms(1000);
             continue;
         }
-        struct failure f = {GO_ON, ""};
+        struct failure f = {.outcome = GO_ON};
         enum outcome o = subscriber_failed(&u, &f) ? f.outcome
                                                    : step(&u, &row, &f);
         if (o == RETRY || o == FATAL) {

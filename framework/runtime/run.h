@@ -25,6 +25,8 @@ enum outcome { GO_ON, RETRY, FATAL, LEFT };
 
 struct failure {
     enum outcome outcome;
+    bool table_only; /* a plugin's SLUICE_FATAL_TABLE: FATAL, unless the
+                        caller was working on one table (table_failed) */
     char message[1024];
 };
 
@@ -59,6 +61,10 @@ struct run {
 enum outcome from_plugin(sluice_status st, const char *message,
                          struct failure *f);
 enum outcome from_store(const struct error *err, struct failure *f);
+/* After a callback about `table` failed with *f: a failure of that table
+ * alone (SLUICE_FATAL_TABLE) fails the table, logged and recorded, and
+ * the work goes on (GO_ON); any other failure is the pipe's. */
+enum outcome table_failed(struct run *u, const char *table, struct failure *f);
 /* A failure of the run's own making (a plugin breaking its contract). */
 enum outcome fail_with(struct failure *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -228,7 +228,7 @@ static int health(struct service *svc, struct buf *b)
         free(rows);
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     }
-    bool failed = false;
+    bool failed = false, degraded = false;
     struct buf pipes = {0};
     for (size_t i = 0; i < n; i++) {
         failed = failed || rows[i].state == STATE_FAILED;
@@ -238,14 +238,28 @@ static int health(struct service *svc, struct buf *b)
         json_string(&pipes, pipe_state_name(rows[i].state));
         buf_puts(&pipes, ",\"last_error\":");
         json_string(&pipes, rows[i].last_error);
-        buf_puts(&pipes, "}");
+        buf_puts(&pipes, ",\"failed_tables\":{");
+        size_t shown = 0;
+        for (size_t t = 0; t < rows[i].table_count; t++) {
+            const struct pipe_table *tb = &rows[i].tables[t];
+            if (strcmp(tb->status, TABLE_FAILED) != 0)
+                continue;
+            buf_puts(&pipes, shown++ ? "," : "");
+            json_string(&pipes, tb->name);
+            buf_puts(&pipes, ":");
+            json_string(&pipes, tb->note);
+        }
+        degraded = degraded || shown;
+        buf_puts(&pipes, "}}");
         pipe_row_free(&rows[i]);
     }
     free(rows);
+    /* a failed table needs an operator as much as a failed pipe does */
     buf_printf(b, "{\"status\":\"%s\",\"pipes\":{%s}}\n",
-               failed ? "failed" : "ok", pipes.data ? pipes.data : "");
+               failed ? "failed" : degraded ? "degraded" : "ok",
+               pipes.data ? pipes.data : "");
     buf_free(&pipes);
-    return failed ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+    return failed || degraded ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,

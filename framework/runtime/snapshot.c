@@ -205,7 +205,7 @@ static void *snapshot_worker(void *arg)
 {
     struct snapshot_work *w = arg;
     struct run *u = w->u;
-    struct failure f = {GO_ON, ""};
+    struct failure f = {.outcome = GO_ON};
     struct store *s = NULL;
     struct instance *src = NULL;
     struct error err;
@@ -247,7 +247,7 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
     w->running = (int)workers;
     for (size_t i = 0; i < workers; i++)
         pthread_create(&threads[i], NULL, snapshot_worker, w);
-    struct failure df = {GO_ON, ""};
+    struct failure df = {.outcome = GO_ON};
     for (;;) {
         pthread_mutex_lock(&w->lock);
         int running = w->running;

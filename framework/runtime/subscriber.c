@@ -68,6 +68,32 @@ static bool held_by_operator(struct run *u, struct store *s)
     return paused;
 }
 
+/* The records of a failed table are not the sink's to write (it refused
+ * the table); a resync loads the table again. Writes the event's batch,
+ * or what is left of it, and tallies what it wrote. */
+static enum outcome write_event(struct run *u, const struct sluice_batch *b,
+                                char *const *failed, size_t nfailed,
+                                struct counters_tally *tally,
+                                struct failure *f)
+{
+    struct sluice_batch kept;
+    const struct sluice_batch *out = b;
+    if (nfailed) {
+        batch_init(&kept, 0, 0);
+        if (batch_append_except(&kept, b, (const char *const *)failed,
+                                nfailed))
+            out = &kept;
+    }
+    enum outcome o = GO_ON;
+    counters_tally_batch(tally, out);
+    if (out->count &&
+        PLUGIN_CALL(u->sink, f, SINK(u)->write(u->sink->handle, out, ERR)) < 0)
+        o = f->outcome;
+    if (nfailed)
+        batch_free(&kept);
+    return o;
+}
+
 /* The events that wait, oldest first, into the sink, each written as it
  * is taken, then one flush; then completed together, with the counters,
  * in one transaction. The instance stays locked from the first write to
@@ -78,7 +104,8 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
 {
     struct counters_tally tally = {0};
     int64_t *ids = NULL, records = 0, since = clock_monotonic_ms();
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, nfailed = 0;
+    char **failed = NULL;
     struct error err;
     enum outcome o = GO_ON;
     void *sink = u->sink->handle;
@@ -100,12 +127,16 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
                     u->pc->name);
             u->sub.held = false;
         }
+        if (!n && pipe_table_names(s, u->pc->name, TABLE_FAILED, &failed,
+                                   &nfailed, &err) < 0) {
+            hub_event_free(&e);
+            o = from_store(&err, f);
+            break;
+        }
         XGROW(ids, cap, n + 1);
         ids[n++] = e.publication;
-        counters_tally_batch(&tally, &e.batch);
         records += (int64_t)e.batch.count;
-        if (PLUGIN_CALL(u->sink, f, SINK(u)->write(sink, &e.batch, ERR)) < 0)
-            o = f->outcome;
+        o = write_event(u, &e.batch, failed, nfailed, &tally, f);
         hub_event_free(&e);
     } while (o == GO_ON && group_goes_on(u, records, since));
     *found = n > 0;
@@ -130,6 +161,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
     for (size_t i = 0; o == FATAL && i < n; i++)
         hub_error(s, u->pc->name, ids[i], f->message, clock_now_ms(), &err);
     counters_tally_free(&tally);
+    names_free(failed, nfailed);
     free(ids);
     return o;
 }
@@ -147,7 +179,7 @@ static void *subscriber_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&sub->lock);
-        struct failure f = {GO_ON, ""};
+        struct failure f = {.outcome = GO_ON};
         bool found = false;
         enum outcome o = GO_ON;
         if (!s && store_open(u->r->store_url, &s, &err) < 0) {

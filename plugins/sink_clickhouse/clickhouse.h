@@ -63,6 +63,13 @@ struct ch_sink {
     size_t dest_count;
     char **resyncing; /* tables whose writes go to the shadow */
     size_t resync_count;
+    int refusal;      /* the last ch_request refused by the server: its
+                         code (0: none given); -1 when not refused */
+    struct ch_repeat {
+        char *table;    /* the table whose setup was last refused */
+        char *message;  /* with this message */
+        int count;      /* so many times in a row */
+    } repeat;
     CURLM *multi;     /* drives the open inserts */
     struct ch_stream **streams; /* open inserts, one per destination */
     size_t stream_count;
@@ -105,8 +112,14 @@ sluice_status ch_call_result(CURL *curl, const struct ch_call *c, CURLcode rc,
                              const char *query, sluice_error *err);
 void ch_call_free(struct ch_call *c);
 
+/* "Code: 81, e.displayText() = ..." -> 81; -1 when there is none. */
+int ch_answer_code(const char *body);
+/* Whether a server error code concerns the user, the server or the
+ * database rather than one table (an authentication failure, say). */
+bool ch_server_code(int code);
+
 /* Runs `query` (no body) at once; `answer`, when not NULL, receives the
- * response. */
+ * response; s->refusal says whether the server refused it. */
 sluice_status ch_request(struct ch_sink *s, const char *query,
                          struct ch_buf *answer, sluice_error *err);
 
@@ -120,8 +133,11 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err);
 /* `db`.`prefix table suffix` (and with a suffix such as "_resync"). */
 bool ch_table_name(const struct ch_sink *s, const char *table,
                    const char *extra, struct ch_buf *out);
+/* Checks or creates the destination. A refusal that concerns the table
+ * alone is SLUICE_FATAL_TABLE (see table_outcome). */
 sluice_status ch_setup_table(struct ch_sink *s, const char *table,
                              const char *extra, sluice_error *err);
+void ch_forget_repeats(struct ch_sink *s);
 /* How to write to a destination ("extra": NULL or the shadow's "_resync"),
  * setting it up when not yet known. */
 sluice_status ch_dest_of(struct ch_sink *s, const char *table,

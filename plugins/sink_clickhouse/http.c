@@ -87,21 +87,58 @@ static const int transient_codes[] = {
     425, /* SYSTEM_ERROR */
     439, /* CANNOT_SCHEDULE_TASK */
     473, /* DEADLOCK_AVOIDED */
-    999, /* KEEPER_EXCEPTION */
-    1000 /* POCO_EXCEPTION */
+    999  /* KEEPER_EXCEPTION */
 };
 
-static bool transient_code(int code)
+/* Codes about the user, the server or the database, never about one
+ * table alone. */
+static const int server_codes[] = {
+    81,  /* UNKNOWN_DATABASE */
+    164, /* READONLY */
+    192, /* UNKNOWN_USER */
+    193, /* WRONG_PASSWORD */
+    194, /* REQUIRED_PASSWORD */
+    195, /* IP_ADDRESS_NOT_ALLOWED */
+    497, /* ACCESS_DENIED */
+    516  /* AUTHENTICATION_FAILED */
+};
+
+static bool in(const int *codes, size_t count, int code)
 {
-    for (size_t i = 0; i < sizeof transient_codes / sizeof *transient_codes;
-         i++)
-        if (transient_codes[i] == code)
+    for (size_t i = 0; i < count; i++)
+        if (codes[i] == code)
             return true;
     return false;
 }
 
-/* "Code: 81, e.displayText() = ..." -> 81; -1 when there is none. */
-static int server_code(const char *body)
+/* POCO_EXCEPTION (1000) is what 18.x answers for errors of its own
+ * libraries: a network or I/O error may pass, a path refused ("Bad path
+ * syntax" for a name the file system cannot take) will not. */
+static bool transient_poco(const char *body)
+{
+    static const char *const passing[] = {"Net Exception", "Timeout",
+                                          "Connection", "I/O error",
+                                          "Network", "No space"};
+    for (size_t i = 0; i < sizeof passing / sizeof *passing; i++)
+        if (strstr(body, passing[i]))
+            return true;
+    return false;
+}
+
+static bool transient(int code, const char *body)
+{
+    if (code == 1000)
+        return transient_poco(body);
+    return in(transient_codes, sizeof transient_codes / sizeof *transient_codes,
+              code);
+}
+
+bool ch_server_code(int code)
+{
+    return in(server_codes, sizeof server_codes / sizeof *server_codes, code);
+}
+
+int ch_answer_code(const char *body)
 {
     const char *p = body ? strstr(body, "Code: ") : NULL;
     return p ? atoi(p + 6) : -1;
@@ -138,9 +175,11 @@ static bool transient_curl(CURLcode rc)
 static const char *what_of(const char *query)
 {
     static char what[80];
-    size_t n = strcspn(query, "\n");
-    snprintf(what, sizeof what, "%.*s%s", (int)(n > 60 ? 60 : n), query,
-             n > 60 ? "..." : "");
+    size_t n = strcspn(query, "\n"), cut = n > 60 ? 60 : n;
+    while (cut < n && cut > 0 && ((unsigned char)query[cut] & 0xc0) == 0x80)
+        cut--; /* not inside a UTF-8 character */
+    snprintf(what, sizeof what, "%.*s%s", (int)cut, query,
+             cut < n ? "..." : "");
     return what;
 }
 
@@ -156,8 +195,8 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
         return SLUICE_OK;
     char words[MESSAGE_MAX];
     server_words(body, words, sizeof words);
-    int code = server_code(body);
-    bool retry = code >= 0 ? transient_code(code)
+    int code = ch_answer_code(body);
+    bool retry = code >= 0 ? transient(code, body)
                            : http >= 500 || http == 429 || http == 408;
     return sluice_fail(err, retry ? SLUICE_RETRY : SLUICE_FATAL,
                        "sink_clickhouse: %s: HTTP %ld: %s", what_of(query),
@@ -247,8 +286,16 @@ sluice_status ch_request(struct ch_sink *s, const char *query,
 {
     struct ch_call c;
     sluice_status st = ch_call_prepare(s, s->curl, &c, query, NULL, false, err);
-    if (st == SLUICE_OK)
-        st = ch_call_result(s->curl, &c, curl_easy_perform(s->curl), query, err);
+    s->refusal = -1;
+    if (st == SLUICE_OK) {
+        CURLcode rc = curl_easy_perform(s->curl);
+        st = ch_call_result(s->curl, &c, rc, query, err);
+        long http = 0;
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &http);
+        int code = ch_answer_code(c.answer.data);
+        if (http >= 400)
+            s->refusal = code >= 0 ? code : 0;
+    }
     if (st == SLUICE_OK && answer) {
         ch_buf_free(answer);
         *answer = c.answer;

@@ -222,7 +222,7 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
     if (diff.len) {
         struct ch_buf name = {0};
         ch_table_name(s, table, extra, &name);
-        st = sluice_fail(err, SLUICE_FATAL,
+        st = sluice_fail(err, SLUICE_FATAL_TABLE,
                          "sink_clickhouse: table %s exists and is not "
                          "compatible: %s",
                          name.data, diff.data);
@@ -276,15 +276,15 @@ static struct ch_dest *remember(struct ch_sink *s, const char *table,
     return &s->dests[s->dest_count++];
 }
 
-sluice_status ch_setup_table(struct ch_sink *s, const char *table,
-                             const char *extra, sluice_error *err)
+/* The destination made ready: checked when it exists, else created. */
+static sluice_status set_up(struct ch_sink *s, const char *table,
+                            const char *extra, sluice_error *err)
 {
-    sluice_status st = ch_connect(s, err);
     struct ch_buf columns = {0}, engine = {0}, sql = {0};
     bool exists = false;
     struct ch_dest d = {0};
-    if (st == SLUICE_OK)
-        st = describe(s, table, extra, &columns, &engine, &exists, err);
+    sluice_status st = describe(s, table, extra, &columns, &engine, &exists,
+                                err);
     if (st == SLUICE_OK && exists)
         st = check_table(s, table, extra, columns.data, engine.data, &d, err);
     if (st == SLUICE_OK && !exists) {
@@ -304,6 +304,73 @@ sluice_status ch_setup_table(struct ch_sink *s, const char *table,
     ch_buf_free(&engine);
     ch_buf_free(&sql);
     return st;
+}
+
+/* Answers that refuse one table's statements this many times in a row,
+ * word for word, will not pass: the table fails. */
+#define REPEATS_TO_GIVE_UP 8
+
+static void repeat_clear(struct ch_repeat *r)
+{
+    free(r->table);
+    free(r->message);
+    memset(r, 0, sizeof *r);
+}
+
+/* Counts the refusals of `table`'s setup that are word for word the same;
+ * true when there have been enough to give up. */
+static bool repeated(struct ch_repeat *r, const char *table,
+                     const char *message)
+{
+    if (r->table && !strcmp(r->table, table) && r->message &&
+        !strcmp(r->message, message))
+        return ++r->count >= REPEATS_TO_GIVE_UP;
+    repeat_clear(r);
+    r->table = strdup(table);
+    r->message = strdup(message);
+    r->count = 1;
+    return false;
+}
+
+/* What a failed setup means: a refusal of the table's own statements
+ * (its name, its shape) is the table's alone, unless the server's code
+ * says it is about the user or the database; a passing error that the
+ * server repeats word for word for this table is given up on. */
+static sluice_status table_outcome(struct ch_sink *s, const char *table,
+                                   sluice_status st, sluice_error *err)
+{
+    bool refused = s->refusal >= 0 && !ch_server_code(s->refusal);
+    if (st == SLUICE_OK || st == SLUICE_DONE) {
+        if (s->repeat.table && !strcmp(s->repeat.table, table))
+            repeat_clear(&s->repeat);
+        return st;
+    }
+    if (st == SLUICE_FATAL && refused)
+        return SLUICE_FATAL_TABLE;
+    if (st == SLUICE_RETRY && refused &&
+        repeated(&s->repeat, table, err->message)) {
+        size_t n = strlen(err->message);
+        snprintf(err->message + n, err->size - n,
+                 " (the same answer %d times in a row: the table fails)",
+                 REPEATS_TO_GIVE_UP);
+        repeat_clear(&s->repeat);
+        return SLUICE_FATAL_TABLE;
+    }
+    return st;
+}
+
+sluice_status ch_setup_table(struct ch_sink *s, const char *table,
+                             const char *extra, sluice_error *err)
+{
+    sluice_status st = ch_connect(s, err);
+    if (st != SLUICE_OK)
+        return st;
+    return table_outcome(s, table, set_up(s, table, extra, err), err);
+}
+
+void ch_forget_repeats(struct ch_sink *s)
+{
+    repeat_clear(&s->repeat);
 }
 
 sluice_status ch_dest_of(struct ch_sink *s, const char *table,

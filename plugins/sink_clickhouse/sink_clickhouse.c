@@ -138,6 +138,7 @@ static void ch_close(void *instance)
         free(s->resyncing[i]);
     free(s->dests);
     free(s->resyncing);
+    ch_forget_repeats(s);
     ch_streams_abort(s); /* not flushed: the core replays their batches */
     free(s->streams);
     curl_multi_cleanup(s->multi);

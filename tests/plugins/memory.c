@@ -300,6 +300,7 @@ struct sink_config {
     int64_t pin;
     bool check_callers;
     int64_t write_delay_ms;
+    sluice_string_list refuse_tables;
 };
 
 /* memory.c is also built against the frozen 1.0 headers (tests/abi) */
@@ -337,6 +338,11 @@ static const sluice_option sink_options[] = {
      .default_value = "0ms",
      .offset = offsetof(struct sink_config, write_delay_ms),
      .description = "How long each write takes, as a slow sink's would."},
+    {.type = SLUICE_OPTION_LIST, .name = "refuse_tables", .default_value = NULL,
+     .offset = offsetof(struct sink_config, refuse_tables),
+     .description = "Tables whose setup is refused, as a destination that "
+                    "refuses their names would (SLUICE_FATAL_TABLE from ABI "
+                    "1.2)."},
     {0},
 };
 
@@ -439,12 +445,25 @@ static void remove_name(char **list, size_t *n, const char *name)
         }
 }
 
+/* The table fails alone where the SDK can say so. */
+#if SLUICE_ABI_AT_LEAST(1, 2)
+#define TABLE_REFUSED SLUICE_FATAL_TABLE
+#else
+#define TABLE_REFUSED SLUICE_FATAL
+#endif
+
 static sluice_status sink_setup(void *instance, const char *table,
                                 sluice_error *err)
 {
     struct sink *s = instance;
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
+    for (size_t i = 0; i < s->cfg->refuse_tables.count; i++)
+        if (!strcmp(s->cfg->refuse_tables.items[i], table))
+            return sluice_fail(err, TABLE_REFUSED,
+                               "memory_sink: the destination refuses table "
+                               "'%s'",
+                               table);
     add_name(&s->tables, &s->table_count, table);
     return SLUICE_OK;
 }

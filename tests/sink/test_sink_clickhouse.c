@@ -443,13 +443,36 @@ static void incompatible_table(void)
              "String) ENGINE = MergeTree ORDER BY _id",
              in.db);
     free(query(sql));
-    CALL(SLUICE_FATAL, api()->setup_table(in.inst, "bad", ERR));
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "bad", ERR));
     CHECK_CONTAINS(message, "table `sink_test_");
     CHECK_CONTAINS(message, "exists and is not compatible: column _id is "
                             "UInt64 (want String); column _version is missing "
                             "(want UInt64); column _is_deleted is String "
                             "(want UInt8); column _synced_at is missing");
     CHECK_CONTAINS(message, "engine is MergeTree (want ReplacingMergeTree");
+    close_sink(&in);
+}
+
+/* A name the server's file system cannot take: 18.x answers code 1000
+ * (POCO_EXCEPTION) "Bad path syntax", which no retry passes. The table
+ * fails alone; the next table is set up. */
+static void refused_name_fails_the_table(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    char name[200] = "";
+    for (int i = 0; i < 60; i++)
+        strcat(name, "\xc3\xbc"); /* ü */
+    message[0] = '\0';
+    sluice_error e = {message, sizeof message};
+    sluice_status st = api()->setup_table(in.inst, name, &e);
+    if (st == SLUICE_OK) { /* a server whose file system takes it */
+        printf("  (skipped: the server accepts a name of 60 x u-umlaut)\n");
+    } else {
+        CHECK(st == SLUICE_FATAL_TABLE);
+        CHECK_CONTAINS(message, "CREATE TABLE");
+    }
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "fine", ERR));
     close_sink(&in);
 }
 
@@ -577,17 +600,24 @@ static void *fake_serve(void *arg)
     }
 }
 
-static void fake_start(struct fake *f, const char *answer)
+/* A socket listening on a free loopback port. */
+static int listen_loopback(int *port)
 {
-    f->answer = answer;
-    f->listener = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
-    CHECK(bind(f->listener, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(f->listener, 16) == 0);
-    getsockname(f->listener, (struct sockaddr *)&a, &len);
-    f->port = ntohs(a.sin_port);
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(listen(fd, 16) == 0);
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void fake_start(struct fake *f, const char *answer)
+{
+    f->answer = answer;
+    f->listener = listen_loopback(&f->port);
     pthread_create(&f->thread, NULL, fake_serve, f);
 }
 
@@ -702,16 +732,70 @@ static void *script_serve(void *arg)
         read_request(c, &sc->requests);
         const char *body = sc->answers[sc->next] ? sc->answers[sc->next++] : "";
         pthread_mutex_unlock(&sc->lock);
-        char head[128];
-        snprintf(head, sizeof head,
-                 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: "
-                 "close\r\n\r\n",
-                 strlen(body));
+        char head[128] = ""; /* an answer of its own is sent as it is */
+        if (strncmp(body, "HTTP/", 5) != 0)
+            snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: "
+                     "close\r\n\r\n",
+                     strlen(body));
         ssize_t w = write(c, head, strlen(head));
         w = write(c, body, strlen(body));
         (void)w;
         close(c);
     }
+}
+
+static void script_start(struct script *sc, const char *const *answers,
+                         pthread_t *t, char *url_out, size_t size)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->answers = answers;
+    pthread_mutex_init(&sc->lock, NULL);
+    int port;
+    sc->listener = listen_loopback(&port);
+    pthread_create(t, NULL, script_serve, sc);
+    snprintf(url_out, size, "http://127.0.0.1:%d", port);
+}
+
+static void script_stop(struct script *sc, pthread_t t, struct instance *in)
+{
+    shutdown(sc->listener, SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(sc->listener);
+    sink->info.sink.close(in->inst);
+    options_free(sink->options, sink->option_count, in->data);
+    free(in->data);
+    context_free(in->ctx);
+    buf_free(&sc->requests);
+    pthread_mutex_destroy(&sc->lock);
+}
+
+/* An answer that would pass (code 202, too many queries) but that the
+ * server gives word for word every time one table is set up: after eight
+ * in a row, the table fails. */
+static void repeated_answers_fail_the_table(void)
+{
+#define BUSY "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n" \
+             "Code: 202, e.displayText() = DB::Exception: Too many " \
+             "simultaneous queries. Maximum: 1"
+    static const char *const answers[] = {
+        "18.16.1\n", "", /* version, CREATE DATABASE */
+        BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, NULL};
+#undef BUSY
+    struct script sc;
+    pthread_t t;
+    char fake_url[64];
+    script_start(&sc, answers, &t, fake_url, sizeof fake_url);
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, fake_url, NULL, message, sizeof message));
+    for (int i = 1; i < 8; i++) {
+        CALL(SLUICE_RETRY, api()->setup_table(in.inst, "orders", ERR));
+        CHECK_CONTAINS(message, "Code: 202");
+    }
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "Too many simultaneous queries");
+    CHECK_CONTAINS(message, "the same answer 8 times in a row");
+    script_stop(&sc, t, &in);
 }
 
 static void newer_server_forms(void)
@@ -730,19 +814,10 @@ static void newer_server_forms(void)
         "",                     /* EXCHANGE TABLES */
         "",                     /* DROP the shadow */
         NULL};
-    struct script sc = {.answers = answers};
-    pthread_mutex_init(&sc.lock, NULL);
-    sc.listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    CHECK(bind(sc.listener, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(listen(sc.listener, 16) == 0);
-    getsockname(sc.listener, (struct sockaddr *)&a, &len);
+    struct script sc;
     pthread_t t;
-    pthread_create(&t, NULL, script_serve, &sc);
     char fake_url[64];
-    snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    script_start(&sc, answers, &t, fake_url, sizeof fake_url);
     struct instance in = {0};
     CALL(SLUICE_OK, open_sink(&in, fake_url, NULL, message, sizeof message));
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
@@ -760,14 +835,7 @@ static void newer_server_forms(void)
     CHECK_CONTAINS(sc.requests.data, want);
     CHECK_NOT_CONTAINS(sc.requests.data, "RENAME TABLE");
     pthread_mutex_unlock(&sc.lock);
-    shutdown(sc.listener, SHUT_RDWR);
-    pthread_join(t, NULL);
-    close(sc.listener);
-    sink->info.sink.close(in.inst);
-    options_free(sink->options, sink->option_count, in.data);
-    free(in.data);
-    context_free(in.ctx);
-    buf_free(&sc.requests);
+    script_stop(&sc, t, &in);
 }
 
 /* The stored doc of key `key` in database db, table t, byte for byte
@@ -1018,6 +1086,8 @@ int main(int argc, char **argv)
     RUN(large_documents);
     RUN(table_names);
     RUN(incompatible_table);
+    RUN(refused_name_fails_the_table);
+    RUN(repeated_answers_fail_the_table);
     RUN(resync_swap_and_abort);
     RUN(server_refusals_are_fatal);
     RUN(transient_failures_retry);
