@@ -115,6 +115,17 @@ void config_bind_plugins(struct config *cfg, const struct registry *reg,
 void config_free(struct config *cfg);
 
 struct pipe_config *config_pipe(const struct config *cfg, const char *name);
+/* The tables the file names for the pipe (its source's option flagged
+ * SLUICE_OPTION_TABLES); NULL when it names none (the source decides). */
+const sluice_string_list *config_pipe_tables(const struct pipe_config *p);
+/* The line of the source option that names the pipe's tables, else the
+ * pipe's section. */
+int config_pipe_tables_line(const struct config *cfg,
+                            const struct pipe_config *p);
+
+/* Two pipes that write one table into one destination are an error,
+ * naming both (destinations.c). Run by config_bind_plugins. */
+void config_check_destinations(const struct config *cfg, struct diags *diags);
 struct topic_config *config_topic(const struct config *cfg, const char *name);
 
 /* Names of pipes, topics and subscriptions: 1 to 64 letters, digits, '_'

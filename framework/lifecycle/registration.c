@@ -46,16 +46,6 @@ char *pipe_settings_text(const struct pipe_config *p)
     return buf_take(&out);
 }
 
-const sluice_string_list *pipe_config_tables(const struct pipe_config *p)
-{
-    const struct plugin *src = p->source.plugin;
-    for (size_t i = 0; src && i < src->option_count; i++)
-        if (src->options[i].flags & SLUICE_OPTION_TABLES)
-            return (const sluice_string_list *)((const char *)p->source.data +
-                                                src->options[i].offset);
-    return NULL;
-}
-
 /* "key: old -> new" for every line that differs. */
 static void describe_changes(const char *old, const char *new,
                              struct buf *out)
@@ -229,7 +219,7 @@ static int register_new(struct store *s, const struct config *cfg,
                         const struct pipe_config *p, const char *settings,
                         struct diags *diags)
 {
-    const sluice_string_list *tables = pipe_config_tables(p);
+    const sluice_string_list *tables = config_pipe_tables(p);
     struct pipe_def def = {
         .name = p->name, .source = p->settings.source,
         .sink = p->settings.sink, .topic = p->topic,
@@ -283,7 +273,7 @@ static int register_existing(struct store *s, const struct config *cfg,
                 p->name, changed.data);
         buf_free(&changed);
     }
-    const sluice_string_list *tables = pipe_config_tables(p);
+    const sluice_string_list *tables = config_pipe_tables(p);
     if (tables && tables->count)
         request_tables(s, cfg, p, row, tables, diags);
     return 0;

@@ -18,8 +18,6 @@
 /* The pipe's settings as canonical text (key = value lines, secrets
  * masked, the table list left out); the caller frees it. */
 char *pipe_settings_text(const struct pipe_config *p);
-/* The tables the config names for the pipe (none: the source decides). */
-const sluice_string_list *pipe_config_tables(const struct pipe_config *p);
 
 /* Creates the topics of the file, or brings them to the file's retention
  * properties. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../hub/hub.h"
+#include "../lifecycle/destinations.h"
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
 #include "../plugin/host.h"
@@ -139,18 +140,90 @@ static enum outcome discover_tables(struct run *u, struct pipe_row *row,
     return GO_ON;
 }
 
-/* One table's destination made ready, and its shadow for a resync. A
- * table the sink refuses alone fails alone: *failed says so. */
+/* The owner of a destination, as the sink records it. */
+static enum outcome sink_claim(struct run *u, const char *table, bool upgrade,
+                               struct failure *f)
+{
+    struct error err;
+    const char *id = store_id(u->s, &err);
+    if (!id)
+        return from_store(&err, f);
+    sluice_owner owner = {.size = sizeof owner,
+                          .store_id = id,
+                          .store_name = store_name(u->s),
+                          .pipe = u->pc->name,
+                          .table = table,
+                          .upgrade = upgrade};
+    if (PLUGIN_CALL(u->sink, f,
+                    SINK(u)->claim(u->sink->handle, &owner, ERR)) < 0)
+        return f->outcome;
+    if (upgrade &&
+        destination_settled(u->s, u->pc->name, table, &err) < 0)
+        return from_store(&err, f);
+    return GO_ON;
+}
+
+/* The table's destination is this pipe's: in the store (no other table of
+ * this store's pipes has it) and, when the sink records owners, in the
+ * destination itself (for deployments with stores of their own). A
+ * destination that is another's fails the table alone. */
+static enum outcome claim_destination(struct run *u, const char *table,
+                                      struct failure *f)
+{
+    const sluice_sink_info *sink = SINK(u);
+    if (!sink->destination)
+        return GO_ON;
+    struct sluice_values name = {0};
+    char msg[1024] = "";
+    sluice_error e = {msg, sizeof msg};
+    if (from_plugin(sink->destination(u->pc->sink.data, table, &name, &e), msg,
+                    f) != GO_ON) {
+        values_free(&name);
+        return f->outcome;
+    }
+    if (name.count != 1) {
+        values_free(&name);
+        return fail_with(f, "%s: destination gave %zu names for table %s, "
+                            "not one",
+                         u->pc->sink.plugin->name, name.count, table);
+    }
+    bool upgrade;
+    char *owner;
+    struct error err;
+    int rc = destination_claim(u->s, u->pc->name, table, name.items[0],
+                               &upgrade, &owner, &err);
+    enum outcome o = GO_ON;
+    if (rc < 0)
+        o = from_store(&err, f);
+    else if (rc == 1) {
+        o = fail_with(f, "destination %s of table %s belongs to %s of this "
+                         "store: one destination has one owner (give this "
+                         "pipe's sink another database or table prefix, or "
+                         "remove the table from one of the pipes)",
+                      name.items[0], table, owner);
+        f->table_only = true;
+    } else if (sink->claim) {
+        o = sink_claim(u, table, upgrade, f);
+    }
+    free(owner);
+    values_free(&name);
+    return o;
+}
+
+/* One table's destination claimed and made ready, and its shadow for a
+ * resync. A table that fails alone (its destination refused, or
+ * another's) does not stop the others: *failed says so. */
 static enum outcome set_up_table(struct run *u, const char *table,
                                  bool resync, bool *failed, struct failure *f)
 {
     *failed = false;
-    if (PLUGIN_CALL(u->sink, f,
+    if (claim_destination(u, table, f) != GO_ON ||
+        PLUGIN_CALL(u->sink, f,
                     SINK(u)->setup_table(u->sink->handle, table, ERR)) < 0 ||
         (resync && PLUGIN_CALL(u->sink, f,
                                SINK(u)->resync_begin(u->sink->handle, table,
                                                      ERR)) < 0)) {
-        *failed = f->table_only;
+        *failed = f->outcome == FATAL && f->table_only;
         return table_failed(u, table, f);
     }
     return GO_ON;

@@ -155,8 +155,39 @@ static const char *const migration_3[] = {
     NULL,
 };
 
+/* 4: one owner per destination. A table's destination, as its sink names
+ * it, is recorded once claimed, and no two tables have the same one. The
+ * tables that pipes set up before this are theirs: their first claim
+ * takes a destination that has no owner yet. A resync in progress starts
+ * again, since shadow tables now have names of their own
+ * (_sluice_resync_...) and what went into the old ones is not found
+ * there; the old shadows are left for the operator to drop. */
+static const char *const migration_4[] = {
+    "ALTER TABLE pipe_tables ADD COLUMN destination TEXT",
+    "ALTER TABLE pipe_tables ADD COLUMN set_up_before_owners BIGINT NOT NULL "
+    "DEFAULT 0",
+    "CREATE UNIQUE INDEX pipe_tables_by_destination ON pipe_tables "
+    "(destination)",
+    "UPDATE pipe_tables SET set_up_before_owners = 1 WHERE pipe IN (SELECT "
+    "name FROM pipes WHERE state <> 'provisioning')",
+    "INSERT INTO transitions (pipe, at, from_state, to_state, reason) SELECT "
+    "name, {{now}}, state, 'setup', 'upgrade: the resync in progress starts "
+    "again (shadow tables are named _sluice_resync_TABLE now; the old "
+    "TABLE_resync ones are left to drop)' FROM pipes WHERE state_context = "
+    "'resync' AND state IN ('snapshot', 'resync')",
+    "DELETE FROM checkpoints WHERE kind <> 'cdc' AND pipe IN (SELECT name "
+    "FROM pipes WHERE state_context = 'resync' AND state IN ('snapshot', "
+    "'resync'))",
+    "UPDATE pipe_tables SET rows_copied = 0, bytes_copied = 0, "
+    "rows_estimated = -1 WHERE pipe IN (SELECT name FROM pipes WHERE "
+    "state_context = 'resync' AND state IN ('snapshot', 'resync'))",
+    "UPDATE pipes SET state = 'setup', state_since = {{now}} WHERE "
+    "state_context = 'resync' AND state IN ('snapshot', 'resync')",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
-                                                migration_3};
+                                                migration_3, migration_4};
 
 int schema_latest(void)
 {

@@ -15,6 +15,7 @@ struct store {
     const struct db_backend *be;
     void *conn;
     char *name;
+    char *id;    /* store_id, once read */
     int depth;   /* open begin calls */
     bool doomed; /* an inner step rolled back: the outer one must too */
 };
@@ -80,6 +81,56 @@ void store_rollback(struct store *s)
     }
     struct error ignored;
     store_exec(s, "ROLLBACK", NULL, 0, NULL, &ignored);
+}
+
+/* 16 random bytes as hex. */
+static int random_id(char out[33], struct error *err)
+{
+    unsigned char bytes[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t n = f ? fread(bytes, 1, sizeof bytes, f) : 0;
+    if (f)
+        fclose(f);
+    if (n != sizeof bytes)
+        return error_set(err, "cannot read /dev/urandom for the store's id");
+    for (size_t i = 0; i < sizeof bytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+    return 0;
+}
+
+static int read_id(struct store *s, struct error *err)
+{
+    struct db_result r;
+    if (store_exec(s, "SELECT value FROM meta WHERE key = 'store_id'", NULL,
+                   0, &r, err) < 0)
+        return -1;
+    if (r.rows == 1)
+        s->id = xstrdup(db_text(&r, 0, 0));
+    db_result_free(&r);
+    return 0;
+}
+
+const char *store_id(struct store *s, struct error *err)
+{
+    if (!s->id && read_id(s, err) < 0)
+        return NULL;
+    if (s->id)
+        return s->id;
+    char id[33];
+    struct db_value p;
+    if (random_id(id, err) < 0)
+        return NULL;
+    p = DBV_TEXT(id);
+    /* two processes may race: the first id written is the store's */
+    if (store_exec(s,
+                   "INSERT INTO meta (key, value) VALUES ('store_id', $1) ON "
+                   "CONFLICT (key) DO NOTHING",
+                   &p, 1, NULL, err) < 0 ||
+        read_id(s, err) < 0)
+        return NULL;
+    if (!s->id)
+        error_set(err, "store %s: no store_id after writing one", s->name);
+    return s->id;
 }
 
 int store_schema_latest(void)
@@ -244,5 +295,6 @@ void store_close(struct store *s)
     }
     s->be->close(s->conn);
     free(s->name);
+    free(s->id);
     free(s);
 }

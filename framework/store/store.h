@@ -40,6 +40,11 @@ int store_commit(struct store *s, struct error *err);
 /* Rolls back when outermost; inside, dooms the outer transaction. */
 void store_rollback(struct store *s);
 
+/* The store's identity: made once at random, the first time it is asked
+ * for, and never changed; it tells deployments with separate stores apart
+ * (the owners of destinations). NULL on an error. Owned by the store. */
+const char *store_id(struct store *s, struct error *err);
+
 /* The schema versions this sluice knows, and the store's. */
 int store_schema_latest(void);
 int store_schema_version(struct store *s, int *version, struct error *err);

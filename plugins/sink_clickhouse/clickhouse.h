@@ -29,6 +29,7 @@ struct ch_config {
     int format;
     const char *tls_ca_file;
     bool tls_verify;
+    bool adopt;
 };
 
 /* What the server can do, from its version. */
@@ -41,13 +42,20 @@ struct ch_features {
     bool json;        /* the JSON column type */
 };
 
-#define CH_SHADOW "_resync"
+/* The sink's own tables in a destination database begin with
+ * CH_RESERVED, which no destination may: the owners of its tables, and
+ * the shadow and retired tables of a resync, named after the table they
+ * stand for, so that no destination can ever have their names. */
+#define CH_RESERVED "_sluice_"
+#define CH_OWNERS "_sluice_owners"
+#define CH_SHADOW "_sluice_resync_"
+#define CH_RETIRED "_sluice_retired_"
 
 struct ch_stream;
 
 /* A destination table as it is on the server. */
 struct ch_dest {
-    char *table;      /* its bare name: prefix, table, suffix, extra */
+    char *table;      /* its bare name: extra, prefix, table, suffix */
     bool ts64;        /* _synced_at is DateTime64(3), not DateTime */
     bool json;        /* doc is JSON, not String */
 };
@@ -58,6 +66,7 @@ struct ch_sink {
     CURL *curl;
     char *base_url;
     bool connected; /* version known, database created */
+    bool owners_ready; /* the owners table exists */
     struct ch_features features;
     struct ch_dest *dests;
     size_t dest_count;
@@ -130,9 +139,20 @@ bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at);
 
 /* Detects the version and creates the database, once. */
 sluice_status ch_connect(struct ch_sink *s, sluice_error *err);
-/* `db`.`prefix table suffix` (and with a suffix such as "_resync"). */
+/* `name` quoted (backticks and backslashes escaped), and a string
+ * literal. */
+bool ch_quote(struct ch_buf *out, const char *name, size_t len);
+bool ch_literal(struct ch_buf *out, const char *text);
+/* A destination's bare name: extra (NULL, CH_SHADOW or CH_RETIRED), then
+ * prefix, table, suffix; and qualified: `db`.`bare`. */
+bool ch_bare_name(const struct ch_config *cfg, const char *table,
+                  const char *extra, struct ch_buf *out);
+bool ch_qualified_name(const struct ch_config *cfg, const char *table,
+                       const char *extra, struct ch_buf *out);
 bool ch_table_name(const struct ch_sink *s, const char *table,
                    const char *extra, struct ch_buf *out);
+sluice_status ch_table_exists(struct ch_sink *s, const char *table,
+                              const char *extra, bool *out, sluice_error *err);
 /* Checks or creates the destination. A refusal that concerns the table
  * alone is SLUICE_FATAL_TABLE (see table_outcome). */
 sluice_status ch_setup_table(struct ch_sink *s, const char *table,
@@ -146,6 +166,19 @@ sluice_status ch_dest_of(struct ch_sink *s, const char *table,
 sluice_status ch_swap(struct ch_sink *s, const char *table, sluice_error *err);
 sluice_status ch_drop(struct ch_sink *s, const char *table, const char *extra,
                       sluice_error *err);
+
+/* ---- owners.c: who owns a destination table ---- */
+
+/* Whether `table` would have a name of the sink's own tables. */
+bool ch_reserved(const struct ch_config *cfg, const char *table);
+/* The sink callbacks `destination` and `claim` (sluice/sink.h). */
+sluice_status ch_destination(const void *config, const char *table,
+                             sluice_values *name, sluice_error *err);
+sluice_status ch_claim(void *instance, const sluice_owner *owner,
+                       sluice_error *err);
+/* The table was dropped: it has no owner. */
+sluice_status ch_release(struct ch_sink *s, const char *table,
+                         sluice_error *err);
 
 /* ---- rowbinary.c: rows as insert bodies ---- */
 

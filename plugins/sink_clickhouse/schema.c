@@ -1,6 +1,8 @@
 /* schema.c: destination tables: the server's version and what it allows,
- * creating the database and tables, refusing incompatible ones, and the
- * resync swap.
+ * creating the database and tables, refusing incompatible ones and names
+ * of the sink's own, and the resync swap. A table's shadow and the table
+ * it retires are named CH_SHADOW or CH_RETIRED + its name, which no
+ * destination can have (owners.c refuses names beginning CH_RESERVED).
  *
  * One table per source table: _id String, doc (JSON where the server has
  * it, else String), _version UInt64, _is_deleted UInt8, _synced_at
@@ -13,10 +15,9 @@
 #include "clickhouse.h"
 
 static const char *const shadow = CH_SHADOW;
-static const char *const retired = "_resync_old";
+static const char *const retired = CH_RETIRED;
 
-/* `name` with backticks and backslashes escaped. */
-static bool quote(struct ch_buf *out, const char *name, size_t len)
+bool ch_quote(struct ch_buf *out, const char *name, size_t len)
 {
     bool ok = CH_LIT(out, "`");
     for (size_t i = 0; ok && i < len; i++) {
@@ -27,8 +28,7 @@ static bool quote(struct ch_buf *out, const char *name, size_t len)
     return ok && CH_LIT(out, "`");
 }
 
-/* A string literal, for system table lookups. */
-static bool literal(struct ch_buf *out, const char *text)
+bool ch_literal(struct ch_buf *out, const char *text)
 {
     bool ok = CH_LIT(out, "'");
     for (const char *p = text; ok && *p; p++) {
@@ -39,23 +39,34 @@ static bool literal(struct ch_buf *out, const char *text)
     return ok && CH_LIT(out, "'");
 }
 
-/* The destination's bare name: prefix + table + suffix + extra. */
+bool ch_bare_name(const struct ch_config *cfg, const char *table,
+                  const char *extra, struct ch_buf *out)
+{
+    return ch_buf_printf(out, "%s%s%s%s", extra ? extra : "",
+                         cfg->table_prefix, table, cfg->table_suffix);
+}
+
 static bool bare_name(const struct ch_sink *s, const char *table,
                       const char *extra, struct ch_buf *out)
 {
-    return ch_buf_printf(out, "%s%s%s%s", s->cfg->table_prefix, table,
-                         s->cfg->table_suffix, extra ? extra : "");
+    return ch_bare_name(s->cfg, table, extra, out);
+}
+
+bool ch_qualified_name(const struct ch_config *cfg, const char *table,
+                       const char *extra, struct ch_buf *out)
+{
+    struct ch_buf bare = {0};
+    bool ok = ch_bare_name(cfg, table, extra, &bare) &&
+              ch_quote(out, cfg->database, strlen(cfg->database)) &&
+              CH_LIT(out, ".") && ch_quote(out, bare.data, bare.len);
+    ch_buf_free(&bare);
+    return ok;
 }
 
 bool ch_table_name(const struct ch_sink *s, const char *table,
                    const char *extra, struct ch_buf *out)
 {
-    struct ch_buf bare = {0};
-    bool ok = bare_name(s, table, extra, &bare) &&
-              quote(out, s->cfg->database, strlen(s->cfg->database)) &&
-              CH_LIT(out, ".") && quote(out, bare.data, bare.len);
-    ch_buf_free(&bare);
-    return ok;
+    return ch_qualified_name(s->cfg, table, extra, out);
 }
 
 static void parse_version(const char *text, struct ch_features *f)
@@ -87,7 +98,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     }
     if (st == SLUICE_OK) {
         CH_LIT(&sql, "CREATE DATABASE IF NOT EXISTS ");
-        quote(&sql, s->cfg->database, strlen(s->cfg->database));
+        ch_quote(&sql, s->cfg->database, strlen(s->cfg->database));
         st = ch_request(s, sql.data, NULL, err);
     }
     if (st == SLUICE_OK) {
@@ -131,8 +142,8 @@ static sluice_status describe(struct ch_sink *s, const char *table,
     bool ok = bare_name(s, table, extra, &bare) &&
               CH_LIT(&q, "SELECT engine FROM system.tables WHERE "
                                 "database = ") &&
-              literal(&q, s->cfg->database) &&
-              CH_LIT(&q, " AND name = ") && literal(&q, bare.data);
+              ch_literal(&q, s->cfg->database) &&
+              CH_LIT(&q, " AND name = ") && ch_literal(&q, bare.data);
     sluice_status st = ok ? ch_request(s, q.data, engine, err)
                           : sluice_fail(err, SLUICE_FATAL,
                                         "sink_clickhouse: out of memory");
@@ -141,8 +152,8 @@ static sluice_status describe(struct ch_sink *s, const char *table,
         q.len = 0;
         ok = CH_LIT(&q, "SELECT name, type FROM system.columns WHERE "
                                "database = ") &&
-             literal(&q, s->cfg->database) &&
-             CH_LIT(&q, " AND table = ") && literal(&q, bare.data);
+             ch_literal(&q, s->cfg->database) &&
+             CH_LIT(&q, " AND table = ") && ch_literal(&q, bare.data);
         st = ch_request(s, q.data, columns, err);
     }
     ch_buf_free(&bare);
@@ -276,10 +287,23 @@ static struct ch_dest *remember(struct ch_sink *s, const char *table,
     return &s->dests[s->dest_count++];
 }
 
-/* The destination made ready: checked when it exists, else created. */
+/* The destination made ready: checked when it exists, else created. A
+ * destination never has a name of the sink's own tables. */
 static sluice_status set_up(struct ch_sink *s, const char *table,
                             const char *extra, sluice_error *err)
 {
+    if (!extra && ch_reserved(s->cfg, table)) {
+        struct ch_buf name = {0};
+        ch_table_name(s, table, NULL, &name);
+        sluice_status st = sluice_fail(
+            err, SLUICE_FATAL_TABLE,
+            "sink_clickhouse: table %s: names that begin with %s are the "
+            "sink's own (owners, resync shadows); give the pipe's sink a "
+            "table_prefix",
+            name.data, CH_RESERVED);
+        ch_buf_free(&name);
+        return st;
+    }
     struct ch_buf columns = {0}, engine = {0}, sql = {0};
     bool exists = false;
     struct ch_dest d = {0};
@@ -412,8 +436,8 @@ sluice_status ch_drop(struct ch_sink *s, const char *table, const char *extra,
     return st;
 }
 
-static sluice_status exists(struct ch_sink *s, const char *table,
-                            const char *extra, bool *out, sluice_error *err)
+sluice_status ch_table_exists(struct ch_sink *s, const char *table,
+                              const char *extra, bool *out, sluice_error *err)
 {
     struct ch_buf columns = {0}, engine = {0};
     sluice_status st = describe(s, table, extra, &columns, &engine, out, err);
@@ -448,7 +472,7 @@ static sluice_status atomic_engine(struct ch_sink *s, bool *atomic,
 {
     struct ch_buf q = {0}, answer = {0};
     CH_LIT(&q, "SELECT engine FROM system.databases WHERE name = ");
-    literal(&q, s->cfg->database);
+    ch_literal(&q, s->cfg->database);
     sluice_status st = ch_request(s, q.data, &answer, err);
     *atomic = st == SLUICE_OK && answer.data &&
               strncmp(answer.data, "Atomic", 6) == 0;
@@ -466,7 +490,7 @@ sluice_status ch_swap(struct ch_sink *s, const char *table, sluice_error *err)
     bool has_shadow = false, atomic = false;
     sluice_status st = ch_connect(s, err);
     if (st == SLUICE_OK)
-        st = exists(s, table, shadow, &has_shadow, err);
+        st = ch_table_exists(s, table, shadow, &has_shadow, err);
     if (st != SLUICE_OK || !has_shadow)
         return st == SLUICE_OK ? ch_drop(s, table, retired, err) : st;
     st = carry_deletes(s, table, err);

@@ -68,6 +68,13 @@ static const sluice_option options[] = {
     {.type = SLUICE_OPTION_BOOL, .name = "tls_verify", .default_value = "true",
      .offset = FIELD(tls_verify),
      .description = "Verify the https server's certificate and host name."},
+    {.type = SLUICE_OPTION_BOOL, .name = "adopt", .default_value = "false",
+     .offset = FIELD(adopt),
+     .description = "Take over destination tables that exist but were not "
+                    "created by sluice for this pipe, or that another "
+                    "deployment's pipe owns (its owner in _sluice_owners). "
+                    "Without it such tables are never written, swapped or "
+                    "dropped, and their sluice tables fail."},
     {0},
 };
 
@@ -260,11 +267,14 @@ static sluice_status ch_resync_abort(void *instance, const char *table,
     return st;
 }
 
+/* The table and its owner go. */
 static sluice_status ch_drop_table(void *instance, const char *table,
                                    sluice_error *err)
 {
     sluice_status st = ch_streams_finish(instance, err);
-    return st == SLUICE_OK ? ch_drop(instance, table, NULL, err) : st;
+    if (st == SLUICE_OK)
+        st = ch_drop(instance, table, NULL, err);
+    return st == SLUICE_OK ? ch_release(instance, table, err) : st;
 }
 
 static const sluice_sink_info sink_clickhouse = {
@@ -285,6 +295,8 @@ static const sluice_sink_info sink_clickhouse = {
     .resync_abort = ch_resync_abort,
     .drop_table = ch_drop_table,
     .ping = ch_ping,
+    .destination = ch_destination,
+    .claim = ch_claim,
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,

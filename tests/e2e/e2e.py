@@ -144,9 +144,10 @@ def ch_query(env, sql):
 
 
 def ch_tables(env, database):
+    """The tables of a database, but the sink's record of their owners."""
     text = ch_query(env, "SELECT name FROM system.tables WHERE database = '%s' "
                          "FORMAT TabSeparated" % database)
-    return sorted(text.split())
+    return sorted(t for t in text.split("\n") if t and t != "_sluice_owners")
 
 
 def drop_ch_databases(env, prefix):
@@ -279,8 +280,9 @@ class Sluice:
 
     running = set()     # every process started and not yet waited for
 
-    def __init__(self, env, name, ini):
+    def __init__(self, env, name, ini, store=None):
         self.env = env
+        self.store = store or env.store
         self.name = name
         self.ini = os.path.join(env.tmp, name + ".ini")
         self.log = os.path.join(env.tmp, name + ".log")
@@ -291,7 +293,7 @@ class Sluice:
     def start(self, pipe=None):
         if self.proc and self.proc.poll() is None:
             raise Failure("%s: sluice run already running" % self.name)
-        args = [self.env.sluice, "run", self.ini, "--store", self.env.store]
+        args = [self.env.sluice, "run", self.ini, "--store", self.store]
         if pipe:
             args += ["--pipe", pipe]
         with open(self.log, "a") as log:
@@ -337,7 +339,7 @@ class Sluice:
     def cli(self, *args, ok=True):
         """Runs `sluice ARGS --store STORE`; its output; fails on a
         non-zero status unless ok is False."""
-        cmd = [self.env.sluice] + list(args) + ["--store", self.env.store]
+        cmd = [self.env.sluice] + list(args) + ["--store", self.store]
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=180)
         if args[0] == "status":
@@ -398,7 +400,7 @@ class Sluice:
 
 
 def pipe_ini(env, src, pipe, src_db, colls, ch_db, mode="snapshot+cdc",
-             batch=200):
+             batch=200, sink_extra=""):
     return """[pipe {pipe}]
 source = source_mongo
 sink = sink_clickhouse
@@ -417,9 +419,9 @@ max_await_time = 200ms
 [pipe {pipe}.sink]
 url = {ch}
 database = {ch_db}
-
+{extra}
 """.format(pipe=pipe, mode=mode, batch=batch, uri=src.uri, db=src_db,
-           colls=", ".join(colls), ch=env.ch_url, ch_db=ch_db)
+           colls=", ".join(colls), ch=env.ch_url, ch_db=ch_db, extra=sink_extra)
 
 
 # ---------------------------------------------------------------- data
@@ -956,6 +958,152 @@ def scenario_bad_table(env, src):
     sl.stop()
 
 
+def table_status(sl, pipe, table):
+    """(status, note) of a pipe's table."""
+    for t in sl.status(pipe).get("tables", []):
+        if t["name"] == table:
+            return t["status"], t.get("note") or ""
+    return None, ""
+
+
+def expect_failed(sl, pipe, table, words):
+    status, note = table_status(sl, pipe, table)
+    if status != "failed" or words not in note:
+        raise Failure("pipe %s table %s is %s (%s); want failed with %r"
+                      % (pipe, table, status, note, words))
+
+
+def scenario_owners(env, src):
+    """One owner per destination table. shop.orders and shop2.orders into one
+    ClickHouse database: a second pipe of the same store fails that table,
+    naming the first pipe; a deployment with a store of its own fails it,
+    naming the first pipe's store (the owner recorded in the database);
+    both go on with their other tables, and the owner's copy stays exact
+    through a resync. A table that exists but was not created by sluice
+    is refused, and taken with adopt = true."""
+    rng = random.Random(91)
+    shop, shop2 = src.db("shop"), src.db("shop2")
+    load(shop.orders, range(300), rng)
+    load(shop.legacy, range(40), rng)
+    load(shop2.orders, range(1000, 1200), rng)
+    load(shop2.items, range(50), rng)
+    ch_db = src.prefix
+    pa, pb, pc = ch_db + "_a", ch_db + "_b", ch_db + "_c"
+    ch_query(env, "CREATE DATABASE `%s`" % ch_db)
+    ch_query(env, "CREATE TABLE `%s`.legacy (_id String, doc String, _version UInt64, "
+                  "_is_deleted UInt8, _synced_at DateTime) ENGINE = "
+                  "ReplacingMergeTree(_version) ORDER BY _id" % ch_db)
+    ch_query(env, "INSERT INTO `%s`.legacy (_id, doc, _version) VALUES ('x', '{}', 1)" % ch_db)
+    a_ini = pipe_ini(env, src, pa, shop.name, ["orders", "legacy"], ch_db)
+    a = Sluice(env, "owners_a", a_ini)
+    b = Sluice(env, "owners_b", pipe_ini(env, src, pb, shop2.name, ["orders", "items"], ch_db))
+    other = "sqlite:" + os.path.join(env.tmp, "owners_other.db")
+    c = Sluice(env, "owners_c", pipe_ini(env, src, pc, shop2.name, ["orders"], ch_db),
+               store=other)
+    a.start()
+    a.wait_state(pa, "running")
+    expect_failed(a, pa, "legacy", "exists and was not created by sluice for pipe")
+    if ch_rows(env, ch_db, "legacy") != [("x", "{}")]:
+        raise Failure("the table sluice did not create was written")
+    wait_equal(env, mirror(env, shop, ch_db, ["orders"]))
+    b.start()
+    b.wait_state(pb, "running")
+    expect_failed(b, pb, "orders", "belongs to pipe '%s', table 'orders' of this store" % pa)
+    wait_equal(env, lambda: [(read_source(shop2.items), ch_db, "items"),
+                             (read_source(shop.orders), ch_db, "orders")])
+    c.start()
+    c.wait_state(pc, "running")
+    expect_failed(c, pc, "orders", "belongs to pipe '%s' (its table 'orders') of another store" % pa)
+    a.cli("resync", pa, "--wait", "--timeout", "60s")
+    wait_equal(env, mirror(env, shop, ch_db, ["orders"]), what="the owner after its resync")
+    # adopt: settings change while paused; a resync takes the table over
+    a.cli("pause", pa, "--wait", "--timeout", "30s")
+    a.stop()
+    with open(a.ini, "w") as f:
+        f.write(pipe_ini(env, src, pa, shop.name, ["orders", "legacy"], ch_db,
+                         sink_extra="adopt = true\n"))
+    a.start()
+    a.wait_worker(pa)   # registered with the new settings while paused
+    a.cli("resume", pa, "--wait", "--timeout", "30s")
+    a.cli("resync", pa, "--wait", "--timeout", "60s")
+    a.wait_state(pa, "running")
+    if table_status(a, pa, "legacy")[0] != "active":
+        raise Failure("legacy not adopted: %s" % (table_status(a, pa, "legacy"),))
+    wait_equal(env, mirror(env, shop, ch_db, ["orders", "legacy"]), what="after adopt")
+    for sl in (a, b, c):
+        sl.stop()
+
+
+def store_sql(env, sql):
+    """Runs one statement on the scenarios' store (sqlite3 or psql)."""
+    if env.store.startswith("sqlite:"):
+        import sqlite3
+        path = env.store[len("sqlite:"):]
+        with sqlite3.connect(path) as db:
+            db.execute(sql)
+    else:
+        subprocess.run(["psql", "-q", "-v", "ON_ERROR_STOP=1", env.store, "-c", sql],
+                       check=True, stdout=subprocess.DEVNULL)
+
+
+def scenario_upgrade(env, src):
+    """A pipe set up by a sluice from before owners were recorded (the
+    store migrated to schema 4 marks its tables; the destination database
+    has no owners): restarted, it takes its tables as its own without a
+    word; a table that is not marked so is refused."""
+    rng = random.Random(95)
+    db = src.db("u")
+    load(db.a, range(200), rng)
+    load(db.b, range(100), rng)
+    pipe = ch_db = src.prefix
+    sl = Sluice(env, "upgrade", pipe_ini(env, src, pipe, db.name, ["a", "b"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]))
+    sl.stop()
+    # as an older sluice left them: no owners in ClickHouse nor in the store
+    ch_query(env, "DROP TABLE `%s`._sluice_owners" % ch_db)
+    store_sql(env, "UPDATE pipe_tables SET destination = NULL, set_up_before_owners = "
+                   "CASE WHEN name = 'a' THEN 1 ELSE 0 END WHERE pipe = '%s'" % pipe)
+    db.a.insert_one({"_id": -1, "after": "upgrade"})
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the upgrade")
+    if table_status(sl, pipe, "a")[0] != "active":
+        raise Failure("table a after the upgrade: %s" % (table_status(sl, pipe, "a"),))
+    deadline = time.time() + STATE_TIMEOUT
+    while table_status(sl, pipe, "b")[0] != "failed" and time.time() < deadline:
+        time.sleep(0.2)
+    expect_failed(sl, pipe, "b", "exists and was not created by sluice")
+    owners = ch_query(env, "SELECT name, pipe FROM `%s`._sluice_owners FINAL "
+                           "FORMAT TabSeparated" % ch_db)
+    if owners.split() != ["a", pipe]:
+        raise Failure("owners after the upgrade: %r" % owners)
+    sl.stop()
+
+
+def scenario_resync_names(env, src):
+    """Collections orders, orders_resync and orders_resync_old in one pipe: a
+    resync writes no collection's rows into another and drops none of
+    them."""
+    rng = random.Random(97)
+    db = src.db("n")
+    colls = ["orders", "orders_resync", "orders_resync_old"]
+    for i, c in enumerate(colls):
+        load(db[c], range(i * 1000, i * 1000 + 300), rng)
+    pipe = ch_db = src.prefix
+    sl = Sluice(env, "resync_names", pipe_ini(env, src, pipe, db.name, colls, ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, colls))
+    sl.cli("resync", pipe, "--wait", "--timeout", "60s")
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, colls), what="after the resync")
+    if ch_tables(env, ch_db) != colls:
+        raise Failure("tables after the resync: %s" % ch_tables(env, ch_db))
+    sl.stop()
+
+
 SCENARIOS = [
     ("snapshot_cdc", scenario_snapshot_cdc),
     ("kill", scenario_kill),
@@ -966,6 +1114,9 @@ SCENARIOS = [
     ("oplog_truncated", scenario_oplog_truncated),
     ("shared_sink", scenario_shared_sink),
     ("bad_table", scenario_bad_table),
+    ("owners", scenario_owners),
+    ("upgrade", scenario_upgrade),
+    ("resync_names", scenario_resync_names),
 ]
 
 

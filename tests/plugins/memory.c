@@ -651,6 +651,22 @@ static sluice_status sink_drop(void *instance, const char *table,
     return SLUICE_OK;
 }
 
+#if SLUICE_ABI_AT_LEAST(1, 2)
+/* A table's destination: the output file and the table (no output: every
+ * instance keeps its own rows, and shares no destination). */
+static sluice_status sink_destination(const void *config, const char *table,
+                                      sluice_values *name, sluice_error *err)
+{
+    const struct sink_config *cfg = config;
+    char text[4096];
+    if (cfg->output)
+        snprintf(text, sizeof text, "memory:%s/%s", cfg->output, table);
+    else
+        snprintf(text, sizeof text, "memory:%p/%s", config, table);
+    return host->values_add(name, text, strlen(text), err);
+}
+#endif
+
 static const sluice_sink_info memory_sink = {
     .size = sizeof(sluice_sink_info),
     .name = "memory_sink",
@@ -667,6 +683,9 @@ static const sluice_sink_info memory_sink = {
     .resync_swap = sink_resync_swap,
     .resync_abort = sink_resync_abort,
     .drop_table = sink_drop,
+#if SLUICE_ABI_AT_LEAST(1, 2)
+    .destination = sink_destination,
+#endif
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,

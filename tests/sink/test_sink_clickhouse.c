@@ -16,6 +16,7 @@
 #include "plugin/batch.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"
+#include "plugin/values.h"
 #include "util/buf.h"
 #include "util/mem.h"
 
@@ -68,12 +69,17 @@ struct instance {
     char db[64];
 };
 
-static sluice_status open_sink(struct instance *in, const char *url_override,
-                               const char *extra_options, char *message,
-                               size_t size)
+/* A sink on the database `db` (NULL: one of its own). */
+static sluice_status open_sink_on(struct instance *in, const char *db,
+                                  const char *url_override,
+                                  const char *extra_options, char *message,
+                                  size_t size)
 {
-    snprintf(in->db, sizeof in->db, "sink_test_%d_%d", (int)getpid(),
-             ++db_counter);
+    if (db)
+        snprintf(in->db, sizeof in->db, "%s", db);
+    else
+        snprintf(in->db, sizeof in->db, "sink_test_%d_%d", (int)getpid(),
+                 ++db_counter);
     char path[] = "/tmp/sluice-sink-XXXXXX";
     int fd = mkstemp(path);
     FILE *f = fdopen(fd, "w");
@@ -97,6 +103,13 @@ static sluice_status open_sink(struct instance *in, const char *url_override,
     in->ctx = context_new("sink_clickhouse", "test");
     sluice_error e = {message, size};
     return sink->info.sink.open(in->ctx, in->data, &in->inst, &e);
+}
+
+static sluice_status open_sink(struct instance *in, const char *url_override,
+                               const char *extra_options, char *message,
+                               size_t size)
+{
+    return open_sink_on(in, NULL, url_override, extra_options, message, size);
 }
 
 static void close_sink(struct instance *in)
@@ -476,6 +489,137 @@ static void refused_name_fails_the_table(void)
     close_sink(&in);
 }
 
+/* The destination a table maps to, from the config alone. */
+static char *destination_of(struct instance *in, const char *table)
+{
+    struct sluice_values v = {0};
+    char msg[256];
+    sluice_error e = {msg, sizeof msg};
+    CHECK(api()->destination(in->data, table, &v, &e) == SLUICE_OK);
+    CHECK(v.count == 1);
+    char *name = v.count ? xstrdup(v.items[0]) : xstrdup("");
+    values_free(&v);
+    return name;
+}
+
+static sluice_owner owner_of(const char *store_id, const char *pipe,
+                             const char *table)
+{
+    return (sluice_owner){.size = sizeof(sluice_owner),
+                          .store_id = store_id,
+                          .store_name = "sqlite:/test/sluice.db",
+                          .pipe = pipe,
+                          .table = table};
+}
+
+/* One owner per destination table, recorded in the database itself: a
+ * second deployment (another store id) is refused, naming the owner; a
+ * table not created by sluice is refused unless adopted (or set up before
+ * owners were recorded); adopt takes a table over; dropping it frees it;
+ * the sink's own names are refused. */
+static void one_owner_per_table(void)
+{
+    struct instance a = {0}, b = {0}, c = {0};
+    CALL(SLUICE_OK, open_sink(&a, NULL, NULL, message, sizeof message));
+    CALL(SLUICE_OK, open_sink_on(&b, a.db, NULL, "adopt = true", message,
+                                 sizeof message));
+    /* the same server however it is spelled; another database differs */
+    char other_url[300];
+    snprintf(other_url, sizeof other_url, "%s/", url);
+    char *at = strstr(other_url, "127.0.0.1");
+    memcpy(at, "LOCALHOST", 9);
+    CALL(SLUICE_OK, open_sink(&c, other_url, NULL, message, sizeof message));
+    char *da = destination_of(&a, "orders"), *db = destination_of(&b, "orders"),
+         *dc = destination_of(&c, "orders");
+    CHECK_STR(da, db);
+    CHECK_CONTAINS(da, "`.`orders`");
+    CHECK(strcmp(da, dc) != 0);
+    CHECK_CONTAINS(dc, "localhost:");
+    free(da);
+    free(db);
+    free(dc);
+    sluice_owner s1 = owner_of("store-1", "p", "orders");
+    sluice_owner s2 = owner_of("store-2", "p", "orders");
+    CALL(SLUICE_OK, api()->claim(a.inst, &s1, ERR));
+    CALL(SLUICE_OK, api()->setup_table(a.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->claim(a.inst, &s1, ERR)); /* again: still its */
+    CALL(SLUICE_FATAL_TABLE, api()->claim(a.inst, &s2, ERR));
+    CHECK_CONTAINS(message, "belongs to pipe 'p' (its table 'orders') of "
+                            "another store (sqlite:/test/sluice.db, id "
+                            "store-1)");
+    CHECK_CONTAINS(message, "adopt = true");
+    /* a table sluice did not create */
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s.legacy (_id String, doc String, _version "
+             "UInt64, _is_deleted UInt8, _synced_at DateTime) ENGINE = "
+             "ReplacingMergeTree(_version) ORDER BY _id",
+             a.db);
+    free(query(sql));
+    sluice_owner legacy = owner_of("store-1", "p", "legacy");
+    CALL(SLUICE_FATAL_TABLE, api()->claim(a.inst, &legacy, ERR));
+    CHECK_CONTAINS(message, "exists and was not created by sluice for pipe "
+                            "'p'");
+    legacy.upgrade = 1; /* set up by the pipe before owners were recorded */
+    CALL(SLUICE_OK, api()->claim(a.inst, &legacy, ERR));
+    /* adopt: another deployment takes orders over; the first is refused */
+    CALL(SLUICE_OK, api()->claim(b.inst, &s2, ERR));
+    CALL(SLUICE_FATAL_TABLE, api()->claim(a.inst, &s1, ERR));
+    CHECK_CONTAINS(message, "id store-2");
+    /* dropped: no owner, and the next claim takes it */
+    CALL(SLUICE_OK, api()->drop_table(b.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->claim(a.inst, &s1, ERR));
+    /* the sink's own names are no destination's */
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(a.inst, "_sluice_owners", ERR));
+    CHECK_CONTAINS(message, "names that begin with _sluice_ are the sink's own");
+    sluice_owner own = owner_of("store-1", "p", "_sluice_resync_x");
+    CALL(SLUICE_FATAL_TABLE, api()->claim(a.inst, &own, ERR));
+    close_sink(&c);
+    b.db[0] = '\0';
+    sink->info.sink.close(b.inst);
+    options_free(sink->options, sink->option_count, b.data);
+    free(b.data);
+    context_free(b.ctx);
+    close_sink(&a);
+}
+
+/* Collections orders, orders_resync and orders_resync_old in one pipe: a
+ * resync of orders touches neither of the others (its shadow and retired
+ * tables have names of the sink's own). */
+static void resync_names_never_collide(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    const char *tables[] = {"orders", "orders_resync", "orders_resync_old"};
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    for (size_t i = 0; i < 3; i++) {
+        CALL(SLUICE_OK, api()->setup_table(in.inst, tables[i], ERR));
+        add(&b, tables[i], SLUICE_OP_INSERT, "1", "{\"v\":\"mine\"}", 5);
+    }
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+    batch_reset(&b);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "SELECT name FROM system.tables WHERE database = '%s' ORDER BY "
+             "name",
+             in.db);
+    CHECK_QUERY(sql, "orders\norders_resync\norders_resync_old\n");
+    for (size_t i = 1; i < 3; i++) {
+        snprintf(sql, sizeof sql, "SELECT _id, doc FROM %s.%s FINAL", in.db,
+                 tables[i]);
+        CHECK_QUERY(sql, "1\t{\"v\":\"mine\"}\n");
+    }
+    snprintf(sql, sizeof sql, "SELECT _id FROM %s.orders FINAL", in.db);
+    CHECK_QUERY(sql, "2\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
 static void resync_swap_and_abort(void)
 {
     struct instance in = {0};
@@ -523,7 +667,7 @@ static void resync_swap_and_abort(void)
              in.db);
     CHECK_QUERY(sql, "orders\n");
     CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR));
-    CHECK_QUERY(sql, "");
+    CHECK_QUERY(sql, "_sluice_owners\n"); /* where its owner was removed */
     CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR)); /* missing */
     batch_free(&b);
     close_sink(&in);
@@ -830,7 +974,8 @@ static void newer_server_forms(void)
                                      "ReplacingMergeTree(_version, "
                                      "_is_deleted) ORDER BY _id");
     char want[400];
-    snprintf(want, sizeof want, "EXCHANGE TABLES `%s`.`orders` AND `%s`.`orders_resync`",
+    snprintf(want, sizeof want,
+             "EXCHANGE TABLES `%s`.`orders` AND `%s`.`_sluice_resync_orders`",
              in.db, in.db);
     CHECK_CONTAINS(sc.requests.data, want);
     CHECK_NOT_CONTAINS(sc.requests.data, "RENAME TABLE");
@@ -1088,6 +1233,8 @@ int main(int argc, char **argv)
     RUN(incompatible_table);
     RUN(refused_name_fails_the_table);
     RUN(repeated_answers_fail_the_table);
+    RUN(one_owner_per_table);
+    RUN(resync_names_never_collide);
     RUN(resync_swap_and_abort);
     RUN(server_refusals_are_fatal);
     RUN(transient_failures_retry);

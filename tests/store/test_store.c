@@ -97,6 +97,78 @@ static void migrations_and_newer_store(void)
     exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p, 1);
 }
 
+static int64_t int_of(const char *sql, const char *param)
+{
+    struct db_value p = DBV_TEXT(param);
+    struct db_result r;
+    struct error err;
+    if (store_exec(st, sql, &p, 1, &r, &err) < 0) {
+        fprintf(stderr, "  %s: %s\n", sql, err.message);
+        test_failures++;
+        return -1;
+    }
+    int64_t v = r.rows ? db_int(&r, 0, 0) : -1;
+    db_result_free(&r);
+    return v;
+}
+
+/* A store of schema 3 (before owners) migrated to 4: the tables of pipes
+ * past provisioning are marked as set up before owners (their first
+ * claim adopts a destination without an owner); a resync half done
+ * starts again from its setup, with a transition saying why; and the
+ * store gets an id that stays. */
+static void migration_to_owners(void)
+{
+    const char *tables[] = {"t1"};
+    char *fresh = new_pipe("snapshot+cdc", tables, 1);
+    char *running = new_pipe("snapshot+cdc", tables, 1);
+    char *resyncing = new_pipe("snapshot+cdc", tables, 1);
+    force_state(running, STATE_RUNNING, "");
+    force_state(resyncing, STATE_SNAPSHOT, CONTEXT_RESYNC);
+    struct error err;
+    CHECK(checkpoint_put(st, resyncing, CHECKPOINT_SNAPSHOT, "t1", 0, "p", 1,
+                         false, &err) == 0);
+    CHECK(checkpoint_put(st, resyncing, CHECKPOINT_CDC, "", 0, "c", 1, false,
+                         &err) == 0);
+    /* back to schema 3, as a store written before owners */
+    exec_ok("DROP INDEX pipe_tables_by_destination", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN destination", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN set_up_before_owners", NULL,
+            0);
+    struct db_value v = DBV_TEXT("3");
+    exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &v, 1);
+    store_close(st);
+    CHECK(store_open(url, &st, &err) == 0);
+    const char *flag = "SELECT set_up_before_owners FROM pipe_tables WHERE "
+                       "pipe = $1";
+    CHECK(int_of(flag, fresh) == 0);
+    CHECK(int_of(flag, running) == 1);
+    CHECK(int_of(flag, resyncing) == 1);
+    CHECK(state_of(resyncing) == STATE_SETUP);
+    CHECK(state_of(running) == STATE_RUNNING);
+    CHECK(int_of("SELECT count(*) FROM checkpoints WHERE pipe = $1 AND kind "
+                 "= 'cdc'",
+                 resyncing) == 1);
+    CHECK(int_of("SELECT count(*) FROM checkpoints WHERE pipe = $1 AND kind "
+                 "<> 'cdc'",
+                 resyncing) == 0);
+    CHECK(int_of("SELECT count(*) FROM transitions WHERE pipe = $1 AND "
+                 "to_state = 'setup' AND reason LIKE 'upgrade: the resync "
+                 "in progress starts again%'",
+                 resyncing) == 1);
+    const char *id = store_id(st, &err);
+    CHECK(id && strlen(id) == 32);
+    char *kept = xstrdup(id ? id : "");
+    struct store *again;
+    CHECK(store_open(url, &again, &err) == 0);
+    CHECK_STR(store_id(again, &err), kept);
+    store_close(again);
+    free(kept);
+    free(fresh);
+    free(running);
+    free(resyncing);
+}
+
 static void nested_transactions(void)
 {
     struct error err;
@@ -739,6 +811,7 @@ int main(int argc, char **argv)
         return 1;
     }
     RUN(migrations_and_newer_store);
+    RUN(migration_to_owners);
     RUN(nested_transactions);
     RUN(checkpoints);
     RUN(leases);

@@ -1,0 +1,89 @@
+/* destinations.c: no two pipes of a file write one destination. Only the
+ * sink knows where a table goes (server, database, prefix, suffix: sink
+ * `destination`, ABI 1.2, from the config alone), so each pipe's sink
+ * names the destination of every table the file lists for the pipe, and
+ * two pipes that name the same one are an error naming both and their
+ * lines. Tables a source finds by itself are checked when the pipe is
+ * set up, against the store (lifecycle/destinations.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../plugin/values.h"
+#include "../util/mem.h"
+#include "config.h"
+
+struct named {
+    char *destination;
+    const struct pipe_config *pipe;
+    const char *table;
+};
+
+static int by_destination(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    int c = strcmp(x->destination, y->destination);
+    return c ? c : (x->pipe < y->pipe ? -1 : x->pipe > y->pipe);
+}
+
+/* Every (destination, pipe, table) the file can tell. */
+static struct named *name_all(const struct config *cfg, size_t *count,
+                              struct diags *diags)
+{
+    struct named *all = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < cfg->pipe_count; i++) {
+        const struct pipe_config *p = &cfg->pipes[i];
+        const sluice_string_list *tables = config_pipe_tables(p);
+        const struct plugin *sink = p->sink.plugin;
+        if (!tables || !sink || !sink->info.sink.destination || !p->sink.data)
+            continue;
+        for (size_t t = 0; t < tables->count; t++) {
+            struct sluice_values v = {0};
+            char msg[512] = "";
+            sluice_error e = {msg, sizeof msg};
+            if (sink->info.sink.destination(p->sink.data, tables->items[t], &v,
+                                            &e) != SLUICE_OK ||
+                v.count != 1)
+                diags_error(diags, "%s:%d: [pipe %s.sink]: %s cannot name "
+                                   "the destination of table '%s': %s",
+                            cfg->doc.path, p->line, p->name, sink->name,
+                            tables->items[t],
+                            msg[0] ? msg : "it gave no single name");
+            else {
+                XGROW(all, cap, n + 1);
+                all[n++] = (struct named){xstrdup(v.items[0]), p,
+                                          tables->items[t]};
+            }
+            values_free(&v);
+        }
+    }
+    *count = n;
+    return all;
+}
+
+void config_check_destinations(const struct config *cfg, struct diags *diags)
+{
+    size_t n;
+    struct named *all = name_all(cfg, &n, diags);
+    if (n)
+        qsort(all, n, sizeof *all, by_destination);
+    for (size_t i = 1; i < n; i++) {
+        const struct named *a = &all[i - 1], *b = &all[i];
+        if (strcmp(a->destination, b->destination) != 0 ||
+            (a->pipe == b->pipe && !strcmp(a->table, b->table)))
+            continue;
+        diags_error(diags,
+                    "%s:%d: pipe '%s' (table '%s', line %d) and pipe '%s' "
+                    "(table '%s', line %d) write into one destination, %s: "
+                    "give one of their sinks another database or "
+                    "table_prefix",
+                    cfg->doc.path, config_pipe_tables_line(cfg, b->pipe),
+                    a->pipe->name, a->table,
+                    config_pipe_tables_line(cfg, a->pipe), b->pipe->name,
+                    b->table, config_pipe_tables_line(cfg, b->pipe),
+                    a->destination);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(all[i].destination);
+    free(all);
+}

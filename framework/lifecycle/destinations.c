@@ -1,0 +1,73 @@
+/* destinations.c: one owner per destination (see destinations.h). */
+#include "destinations.h"
+
+#include "../util/mem.h"
+
+/* The other table that holds `destination`, or NULL. */
+static int holder(struct store *s, const char *pipe, const char *table,
+                  const char *destination, char **owner, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(destination), DBV_TEXT(pipe),
+                           DBV_TEXT(table)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT pipe, name FROM pipe_tables WHERE destination = $1 "
+                   "AND NOT (pipe = $2 AND name = $3)",
+                   p, 3, &r, err) < 0)
+        return -1;
+    *owner = r.rows ? xasprintf("pipe '%s', table '%s'", db_text(&r, 0, 0),
+                                db_text(&r, 0, 1))
+                    : NULL;
+    db_result_free(&r);
+    return 0;
+}
+
+static int do_claim(struct store *s, const char *pipe, const char *table,
+                    const char *destination, bool *upgrade, char **owner,
+                    struct error *err)
+{
+    if (holder(s, pipe, table, destination, owner, err) < 0)
+        return -1;
+    if (*owner)
+        return 1;
+    struct db_value p[] = {DBV_TEXT(destination), DBV_TEXT(pipe),
+                           DBV_TEXT(table)};
+    struct db_result r;
+    if (store_exec(s,
+                   "UPDATE pipe_tables SET destination = $1 WHERE pipe = $2 "
+                   "AND name = $3 RETURNING set_up_before_owners",
+                   p, 3, &r, err) < 0)
+        return -1;
+    *upgrade = r.rows == 1 && db_int(&r, 0, 0) != 0;
+    db_result_free(&r);
+    return 0;
+}
+
+int destination_claim(struct store *s, const char *pipe, const char *table,
+                      const char *destination, bool *upgrade, char **owner,
+                      struct error *err)
+{
+    *owner = NULL;
+    *upgrade = false;
+    if (store_begin(s, err) < 0)
+        return -1;
+    int rc = do_claim(s, pipe, table, destination, upgrade, owner, err);
+    if (rc < 0) {
+        store_rollback(s);
+        /* another worker claimed it between the look and the write: the
+         * next attempt names it */
+        err->transient = true;
+        return -1;
+    }
+    return store_commit(s, err) < 0 ? -1 : rc;
+}
+
+int destination_settled(struct store *s, const char *pipe, const char *table,
+                        struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET set_up_before_owners = 0 WHERE "
+                      "pipe = $1 AND name = $2 AND set_up_before_owners <> 0",
+                      p, 2, NULL, err);
+}
