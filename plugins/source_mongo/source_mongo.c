@@ -1,6 +1,7 @@
 /* source_mongo.c: the MongoDB source plugin: its descriptor, option table,
  * connection and table listing. The snapshot is in snapshot.c, change
- * streams in cdc.c, JSON and errors in convert.c.
+ * streams in cdc.c, JSON in json.c and convert.c (malformed.c for text
+ * that is not valid UTF-8), errors in convert.c.
  *
  * Never logs the URI: it may carry a password. */
 #include <stdlib.h>
@@ -95,6 +96,9 @@ static void mongo_close(void *instance)
     free(s->tables);
     if (s->cdc_position)
         bson_destroy(s->cdc_position);
+    for (size_t i = 0; i < s->malformed_count; i++)
+        free(s->malformed_tables[i]);
+    free(s->malformed_tables);
     mongoc_database_destroy(s->db);
     mg_client_give(s->pool, s->client);
     free(s);
