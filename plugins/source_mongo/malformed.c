@@ -14,9 +14,10 @@
  *   in snapshot and CDC, one per _id, and never the key of a valid _id
  *   (MongoDB refuses $-prefixed field names inside an _id document);
  * - each such record is counted (documents_malformed), and the first of
- *   each table is logged with its _id.
+ *   each collection in the process is logged with its _id.
  *
  * Only documents libbson refused come here: valid ones never pay for it. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -357,25 +358,46 @@ static char *printable_id(const bson_value_t *id, size_t *replaced)
     return text ? text : bson_strdup("(an _id libbson cannot read)");
 }
 
-/* The first malformed document of a table is logged; true when `table`
- * had none yet (it is remembered). */
-static bool first_of_table(struct mg_source *s, const char *table)
+/* The collections of this process whose first malformed document was
+ * logged: "uri NUL database NUL collection", shared by every instance
+ * (the snapshot's and the change stream's of a pipe are apart). */
+static pthread_mutex_t logged_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **logged;
+static size_t logged_count;
+
+/* True once for each collection: the caller logs. */
+static bool first_of_table(const struct mg_source *s, const char *table)
 {
-    for (size_t i = 0; i < s->malformed_count; i++)
-        if (!strcmp(s->malformed_tables[i], table))
-            return false;
-    char **grown = realloc(s->malformed_tables,
-                           (s->malformed_count + 1) * sizeof *grown);
-    char *copy = strdup(table);
-    if (!grown || !copy) {
-        free(copy);
-        if (grown)
-            s->malformed_tables = grown;
-        return true; /* logged again next time: better than never */
+    size_t u = strlen(s->cfg->uri) + 1, d = strlen(s->cfg->database) + 1,
+           t = strlen(table) + 1;
+    bool first = true;
+    pthread_mutex_lock(&logged_lock);
+    for (size_t i = 0; first && i < logged_count; i++)
+        first = memcmp(logged[i], s->cfg->uri, u) ||
+                memcmp(logged[i] + u, s->cfg->database, d) ||
+                memcmp(logged[i] + u + d, table, t);
+    char **grown = first ? realloc(logged, (logged_count + 1) * sizeof *grown)
+                         : NULL;
+    char *name = grown ? malloc(u + d + t) : NULL;
+    if (grown)
+        logged = grown;
+    if (name) { /* else logged again next time: better than never */
+        memcpy(name, s->cfg->uri, u);
+        memcpy(name + u, s->cfg->database, d);
+        memcpy(name + u + d, table, t);
+        logged[logged_count++] = name;
     }
-    s->malformed_tables = grown;
-    s->malformed_tables[s->malformed_count++] = copy;
-    return true;
+    pthread_mutex_unlock(&logged_lock);
+    return first;
+}
+
+void mg_malformed_cleanup(void)
+{
+    for (size_t i = 0; i < logged_count; i++)
+        free(logged[i]);
+    free(logged);
+    logged = NULL;
+    logged_count = 0;
 }
 
 sluice_status mg_malformed(struct mg_source *s, const char *table,

@@ -50,9 +50,6 @@ struct mg_source {
     char **tables; /* followed by the change stream */
     size_t table_count;
     bson_t *cdc_position;
-    char **malformed_tables; /* tables whose first malformed document was
-                                logged (malformed.c) */
-    size_t malformed_count;
 };
 
 /* clients.c: a client from the process's pool for the URI, for the life
@@ -82,7 +79,8 @@ uint64_t mg_version(uint32_t t, uint32_t i);
  * will not write. mg_malformed completes a record whose key or JSON (doc
  * NULL for a delete) libbson refused (left NULL): U+FFFD in the JSON, the
  * original bytes in its _sluice_malformed, the tagged key of such an _id;
- * counted, and logged once per table. FATAL, naming table and _id, when
+ * counted, and logged once per collection and process (forgotten by
+ * mg_malformed_cleanup, at module fini). FATAL, naming table and _id, when
  * even that cannot be written. The others are its steps, for the tests;
  * what they return is the caller's (bson_free, bson_destroy); NULL from
  * mg_utf8_replaced means the text was valid. */
@@ -90,6 +88,7 @@ sluice_status mg_malformed(struct mg_source *s, const char *table,
                            const bson_value_t *id, const bson_t *doc,
                            char **key, size_t *klen, char **json,
                            size_t *dlen, sluice_error *err);
+void mg_malformed_cleanup(void);
 char *mg_utf8_replaced(const char *text, size_t n, size_t *out_len);
 bson_t *mg_repaired(const bson_t *doc, size_t *replaced);
 char *mg_malformed_key(const bson_value_t *id, size_t *len);

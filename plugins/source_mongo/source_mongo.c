@@ -96,9 +96,6 @@ static void mongo_close(void *instance)
     free(s->tables);
     if (s->cdc_position)
         bson_destroy(s->cdc_position);
-    for (size_t i = 0; i < s->malformed_count; i++)
-        free(s->malformed_tables[i]);
-    free(s->malformed_tables);
     mongoc_database_destroy(s->db);
     mg_client_give(s->pool, s->client);
     free(s);
@@ -187,6 +184,7 @@ static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
 
 static void fini(void)
 {
+    mg_malformed_cleanup();
     mongoc_cleanup();
 }
 
