@@ -301,7 +301,7 @@ static bool repair_level(struct repair *r, const uint8_t *data, uint32_t len,
         bson_free(name);
     }
     r->originals = originals;
-    return ok;
+    return ok && !it.err_off; /* not BSON: it stopped short */
 }
 
 /* `doc` with its ill-formed text replaced and, when `keep`, the
