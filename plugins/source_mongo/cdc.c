@@ -5,7 +5,9 @@
  * or invalidate of a captured collection is logged and that table stops
  * (its destination stays; the core marks it stopped); the others go on. Error 286 (history lost) is
  * fatal with what to do; network and retryable errors are transient, and
- * the stream reopens from the last position. */
+ * the stream reopens from the last position. Every conversion is checked:
+ * a key or document libbson refuses goes to malformed.c, and what even
+ * that cannot write fails the pipe, named; no change is dropped. */
 #include <stdlib.h>
 #include <string.h>
 
