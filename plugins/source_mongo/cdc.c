@@ -5,7 +5,9 @@
  * or invalidate of a captured collection is logged and that table stops
  * (its destination stays; the core marks it stopped); the others go on. Error 286 (history lost) is
  * fatal with what to do; network and retryable errors are transient, and
- * the stream reopens from the last position. */
+ * the stream reopens from the last position. Every conversion is checked:
+ * a key or document libbson refuses goes to malformed.c, and what even
+ * that cannot write fails the pipe, named; no change is dropped. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,16 +129,6 @@ sluice_status mg_cdc_start(void *instance, const char *const *tables,
     return open_stream(s, err);
 }
 
-/* The document key of a change event, as canonical JSON. */
-static char *event_key(const bson_t *ev, size_t *len)
-{
-    bson_iter_t it, id;
-    if (!bson_iter_init_find(&it, ev, "documentKey") ||
-        !bson_iter_recurse(&it, &id) || !bson_iter_find(&id, "_id"))
-        return NULL;
-    return mg_key_json(bson_iter_value(&id), len);
-}
-
 static const char *event_text(const bson_t *ev, const char *path)
 {
     bson_iter_t it, f;
@@ -182,25 +174,42 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     if (bson_iter_init_find(&it, ev, "clusterTime") &&
         BSON_ITER_HOLDS_TIMESTAMP(&it))
         bson_iter_timestamp(&it, &t, &i);
-    char *doc = NULL;
-    size_t dlen = 0, klen = 0;
+    bson_iter_t key_it, id;
+    if (!bson_iter_init_find(&key_it, ev, "documentKey") ||
+        !bson_iter_recurse(&key_it, &id) || !bson_iter_find(&id, "_id"))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "source_mongo: collection %s.%s: a change event "
+                           "(%s) without documentKey._id",
+                           s->cfg->database, table, op);
+    bson_t full;
     if (kind != SLUICE_OP_DELETE) {
         uint32_t len;
         const uint8_t *data;
-        bson_t full;
         if (!bson_iter_init_find(&it, ev, "fullDocument") ||
             !BSON_ITER_HOLDS_DOCUMENT(&it))
             return SLUICE_OK; /* updated, then deleted: a delete follows */
         bson_iter_document(&it, &len, &data);
-        bson_init_static(&full, data, len);
-        doc = mg_doc_json(&full, &dlen);
+        if (!bson_init_static(&full, data, len))
+            return sluice_fail(err, SLUICE_FATAL,
+                               "source_mongo: collection %s.%s: the "
+                               "fullDocument of a change event (%s) is not "
+                               "BSON",
+                               s->cfg->database, table, op);
     }
-    char *key = event_key(ev, &klen);
+    const bson_t *whole = kind != SLUICE_OP_DELETE ? &full : NULL;
+    size_t dlen = 0, klen = 0;
+    char *doc = whole ? mg_doc_json(whole, &dlen) : NULL;
+    char *key = mg_key_json(bson_iter_value(&id), &klen);
+    sluice_status st = SLUICE_OK;
+    if (!key || (whole && !doc))
+        st = mg_malformed(s, table, bson_iter_value(&id), whole, &key, &klen,
+                          &doc, &dlen, err);
     sluice_record r = {.size = sizeof r, .op = kind, .table = table,
                        .table_len = strlen(table), .key = key,
                        .key_len = klen, .doc = doc, .doc_len = dlen,
                        .version = mg_version(t, i)};
-    sluice_status st = key ? mg_host->batch_add(batch, &r, err) : SLUICE_OK;
+    if (st == SLUICE_OK)
+        st = mg_host->batch_add(batch, &r, err);
     bson_free(key);
     bson_free(doc);
     return st;

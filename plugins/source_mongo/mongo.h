@@ -75,6 +75,24 @@ char *mg_doc_json(const bson_t *doc, size_t *len);
 char *mg_doc_json_own(const bson_t *doc, size_t *len);
 uint64_t mg_version(uint32_t t, uint32_t i);
 
+/* malformed.c: documents with text that is not valid UTF-8, which libbson
+ * will not write. mg_malformed completes a record whose key or JSON (doc
+ * NULL for a delete) libbson refused (left NULL): U+FFFD in the JSON, the
+ * original bytes in its _sluice_malformed, the tagged key of such an _id;
+ * counted, and logged once per collection and process (forgotten by
+ * mg_malformed_cleanup, at module fini). FATAL, naming table and _id, when
+ * even that cannot be written. The others are its steps, for the tests;
+ * what they return is the caller's (bson_free, bson_destroy); NULL from
+ * mg_utf8_replaced means the text was valid. */
+sluice_status mg_malformed(struct mg_source *s, const char *table,
+                           const bson_value_t *id, const bson_t *doc,
+                           char **key, size_t *klen, char **json,
+                           size_t *dlen, sluice_error *err);
+void mg_malformed_cleanup(void);
+char *mg_utf8_replaced(const char *text, size_t n, size_t *out_len);
+bson_t *mg_repaired(const bson_t *doc, size_t *replaced);
+char *mg_malformed_key(const bson_value_t *id, size_t *len);
+
 /* An error of libmongoc as the core needs it: retry what may pass, give up
  * on what will not, always with the server's words. */
 sluice_status mg_fail(const bson_error_t *e, const char *what,

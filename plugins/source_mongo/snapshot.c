@@ -344,18 +344,18 @@ sluice_status mg_snapshot_next(void *instance, const char *table,
         }
         if (!bson_iter_init_find(&it, doc, "_id"))
             continue;
-        size_t klen, dlen;
+        size_t klen = 0, dlen = 0;
         char *key = mg_key_json(bson_iter_value(&it), &klen);
         char *json = mg_doc_json(doc, &dlen);
+        if (!key || !json)
+            st = mg_malformed(s, table, bson_iter_value(&it), doc, &key,
+                              &klen, &json, &dlen, err);
         sluice_record r = {.size = sizeof r, .op = SLUICE_OP_SNAPSHOT,
                            .table = table, .table_len = tlen, .key = key,
                            .key_len = klen, .doc = json, .doc_len = dlen,
                            .version = version};
-        st = key && json ? mg_host->batch_add(batch, &r, err)
-                         : sluice_fail(err, SLUICE_FATAL,
-                                       "source_mongo: a document of '%s' "
-                                       "could not be written as JSON",
-                                       table);
+        if (st == SLUICE_OK)
+            st = mg_host->batch_add(batch, &r, err);
         bson_free(key);
         bson_free(json);
         if (have_last)

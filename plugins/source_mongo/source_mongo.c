@@ -1,6 +1,7 @@
 /* source_mongo.c: the MongoDB source plugin: its descriptor, option table,
  * connection and table listing. The snapshot is in snapshot.c, change
- * streams in cdc.c, JSON and errors in convert.c.
+ * streams in cdc.c, JSON in json.c and convert.c (malformed.c for text
+ * that is not valid UTF-8), errors in convert.c.
  *
  * Never logs the URI: it may carry a password. */
 #include <stdlib.h>
@@ -183,6 +184,7 @@ static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,
 
 static void fini(void)
 {
+    mg_malformed_cleanup();
     mongoc_cleanup();
 }
 

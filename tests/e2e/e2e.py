@@ -14,8 +14,10 @@ the source; ClickHouse is read over HTTP.
 Every scenario uses its own pipe, databases and sluice processes, so one
 failure names itself. Set E2E_SEEDS (default "1,2,3") for the kill seeds.
 """
+import base64
 import datetime
 import json
+import struct
 import os
 import random
 import shutil
@@ -35,6 +37,7 @@ from bson.binary import Binary
 from bson.decimal128 import Decimal128
 from bson.int64 import Int64
 from bson.objectid import ObjectId
+from bson.raw_bson import RawBSONDocument
 
 SYNC_TIMEOUT = 60      # seconds for the destination to catch up
 STATE_TIMEOUT = 60     # seconds for a pipe to reach a state (a lease is 15 s)
@@ -1103,6 +1106,109 @@ def scenario_resync_names(env, src):
         raise Failure("tables after the resync: %s" % ch_tables(env, ch_db))
     sl.stop()
 
+def raw_doc(*fields):
+    """A document as raw BSON, from (name, value) pairs: bytes values are
+    strings of those exact bytes (so text that is not UTF-8, which PyMongo
+    would not encode), ints are int32. Built here, apart from libbson."""
+    body = b""
+    for name, value in fields:
+        if isinstance(value, bytes):
+            body += b"\x02" + name + b"\0" + struct.pack("<i", len(value) + 1) + value + b"\0"
+        else:
+            body += b"\x10" + name + b"\0" + struct.pack("<i", value)
+    return RawBSONDocument(struct.pack("<i", len(body) + 5) + body + b"\0")
+
+
+def original_bytes(doc, path):
+    """The bytes that _sluice_malformed keeps for a path of a document."""
+    kept = doc.get("_sluice_malformed", {}).get(path)
+    if not kept:
+        raise Failure("no _sluice_malformed.%s in %s" % (path, doc))
+    return base64.b64decode(kept["$binary"]["base64"])
+
+
+def scenario_malformed_utf8(env, src):
+    """Text that is not valid UTF-8, in a value and in an _id, in the
+    snapshot and in changes: every row arrives in ClickHouse with U+FFFD
+    in doc and the original bytes beside it; the broken _id has a key of
+    its own, apart from the valid _id whose text is the replacement's, and
+    its update and delete reach its row; the table is logged once."""
+    db = src.db("u")
+    broken_id = raw_doc((b"_id", b"id\xff"))
+    db.t.insert_one(raw_doc((b"_id", 1), (b"s", b"caf\xe9")))
+    db.t.insert_one(raw_doc((b"_id", b"id\xff"), (b"v", 1)))
+    db.t.insert_one({"_id": "id\ufffd", "v": 2})
+    db.t.insert_one({"_id": 2, "s": "plain"})
+    pipe = src.prefix
+    sl = Sluice(env, "malformed_utf8", pipe_ini(env, src, pipe, db.name, ["t"], pipe))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    # the key of the broken _id: the BSON of {_id: "id\xff"}, as documented
+    tagged = json.dumps({"$malformedId": {"$binary": {
+        "base64": base64.b64encode(broken_id.raw).decode(), "subType": "00"}}},
+        sort_keys=True)
+    int_key = lambda i: json.dumps({"$numberInt": str(i)})
+
+    def rows(deleted=False):
+        return {json.dumps(json.loads(k), sort_keys=True): json.loads(d or "null")
+                for k, d in ch_rows(env, pipe, "t", deleted)}
+
+    def wait_rows(check, what):
+        deadline = time.time() + SYNC_TIMEOUT
+        while True:
+            sl.check_alive()
+            try:
+                return check()
+            except (Failure, KeyError) as e:
+                if time.time() > deadline:
+                    raise Failure("%s: %s; rows: %s" % (what, e, rows()))
+            time.sleep(0.5)
+
+    def snapshot_rows():
+        got = rows()
+        if len(got) != 4:
+            raise Failure("%d rows, want 4" % len(got))
+        return got
+
+    got = wait_rows(snapshot_rows, "after the snapshot")
+    one = got[int_key(1)]
+    if one["s"] != "caf\ufffd" or original_bytes(one, "s") != b"caf\xe9":
+        raise Failure("_id 1: %s" % one)
+    bad = got[tagged]
+    if bad["_id"] != "id\ufffd" or original_bytes(bad, "_id") != b"id\xff" or bad["v"] != 1:
+        raise Failure("the broken _id's row: %s" % bad)
+    if got[json.dumps("id\ufffd")]["v"] != 2:
+        raise Failure("the valid _id \"id\ufffd\": %s" % got[json.dumps("id\ufffd")])
+    # changes: a new broken value, an update and then a delete of the
+    # broken _id (its row, not another), an update of the broken value
+    db.t.insert_one(raw_doc((b"_id", 3), (b"s", b"\xff\xfeA")))
+    db.t.update_one(broken_id, {"$set": {"v": 5}})
+    db.t.update_one({"_id": 1}, {"$set": {"n": 7}})
+
+    def changed():
+        got = rows()
+        three, one, bad = got[int_key(3)], got[int_key(1)], got[tagged]
+        if three["s"] != "\ufffd\ufffdA" or original_bytes(three, "s") != b"\xff\xfeA":
+            raise Failure("_id 3: %s" % three)
+        if one.get("n") != 7 or original_bytes(one, "s") != b"caf\xe9":
+            raise Failure("_id 1 after its update: %s" % one)
+        if bad["v"] != 5 or len(got) != 5:
+            raise Failure("the broken _id after its update: %s" % bad)
+
+    wait_rows(changed, "after the changes")
+    db.t.delete_one(broken_id)
+
+    def deleted():
+        if tagged in rows() or tagged not in rows(deleted=True):
+            raise Failure("the broken _id's row is not deleted")
+
+    wait_rows(deleted, "after the delete")
+    sl.stop()
+    with open(sl.log) as f:
+        warned = [l for l in f if "not valid UTF-8" in l]
+    if len(warned) != 1 or "%s.t" % db.name not in warned[0] or '"_id" : 1' not in warned[0]:
+        raise Failure("want one warning naming the table and _id 1: %s" % warned)
+
 
 SCENARIOS = [
     ("snapshot_cdc", scenario_snapshot_cdc),
@@ -1117,6 +1223,7 @@ SCENARIOS = [
     ("owners", scenario_owners),
     ("upgrade", scenario_upgrade),
     ("resync_names", scenario_resync_names),
+    ("malformed_utf8", scenario_malformed_utf8),
 ]
 
 

@@ -6,7 +6,9 @@
  * Partitioning of every _id type, a snapshot resumed from the middle,
  * every change type, CDC resumed from a stored token after a restart,
  * error 286, transient failures, large documents, the JSON of every BSON
- * type, and drops of captured collections. */
+ * type, drops of captured collections, and documents whose text is not
+ * valid UTF-8 (in a value, a field name or _id; snapshot and CDC). */
+#include <fcntl.h>
 #include <mongoc/mongoc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -93,6 +95,76 @@ static void run_admin(const char *db, const char *cmd_json)
     }
     bson_destroy(cmd);
 }
+
+/* Inserts documents that libmongoc would refuse: text that is not valid
+ * UTF-8 (the server stores what it is sent). */
+static void insert_unchecked(const char *db, const char *coll, bson_t **docs,
+                             size_t n)
+{
+    mongoc_collection_t *c = mongoc_client_get_collection(admin, db, coll);
+    bson_t *opts = BCON_NEW("validate", BCON_BOOL(false));
+    bson_error_t e;
+    for (size_t i = 0; i < n; i++)
+        if (!mongoc_collection_insert_one(c, docs[i], opts, NULL, &e)) {
+            fprintf(stderr, "  insert: %s\n", e.message);
+            test_failures++;
+        }
+    bson_destroy(opts);
+    mongoc_collection_destroy(c);
+}
+
+/* Standard error (where log lines go) into a file until log_end, which
+ * returns what was written there; the caller frees it. */
+static int saved_stderr = -1;
+static char log_path[] = "/tmp/sluice-source-log-XXXXXX";
+
+static void log_begin(void)
+{
+    fflush(stderr);
+    strcpy(log_path + strlen(log_path) - 6, "XXXXXX");
+    int fd = mkstemp(log_path);
+    saved_stderr = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static char *log_end(void)
+{
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    struct buf text = {0};
+    FILE *f = fopen(log_path, "r");
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&text, chunk, n);
+    if (f)
+        fclose(f);
+    unlink(log_path);
+    buf_append(&text, "", 1);
+    fputs(text.data, stderr); /* still shown */
+    return text.data;
+}
+
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* A record's key or JSON is exactly `want`. */
+#define CHECK_TEXT(data, len, want)                                           \
+    do {                                                                      \
+        const char *w_ = (want);                                              \
+        bool same_ = (len) == strlen(w_) && !memcmp((data), w_, (len));       \
+        if (!same_)                                                           \
+            fprintf(stderr, "  want %s\n  got  %.*s\n", w_, (int)(len),       \
+                    (data) ? (data) : "");                                    \
+        CHECK(same_);                                                         \
+    } while (0)
 
 struct instance {
     void *data, *inst;
@@ -531,6 +603,223 @@ static void documents_as_json(void)
     close_source(&in);
 }
 
+/* U+FFFD, the replacement character, in UTF-8 */
+#define FFFD "\xef\xbf\xbd"
+#define BIN(b64) "{ \"$binary\" : { \"base64\" : \"" b64 "\", \"subType\" : \"00\" } }"
+/* the key of _id "id\xff": the BSON of {_id: "id\xff"} */
+#define BROKEN_ID_KEY "{ \"$malformedId\" : " BIN("EgAAAAJfaWQABAAAAGlk/wAA") " }"
+
+struct want {
+    sluice_op op;
+    const char *key, *doc;
+};
+
+/* The batch holds exactly these records, in this order. */
+static void check_records(const struct sluice_batch *b, const struct want *w,
+                          size_t n)
+{
+    if (b->count != n)
+        fprintf(stderr, "  %zu records, want %zu\n", b->count, n);
+    CHECK(b->count == n);
+    for (size_t i = 0; i < b->count; i++) {
+        sluice_record r = record_at(b, i);
+        if (i >= n || r.op != w[i].op)
+            fprintf(stderr, "  record %zu: op %d key %.*s doc %.*s\n", i,
+                    r.op, (int)r.key_len, r.key, (int)r.doc_len,
+                    r.doc ? r.doc : "");
+        if (i >= n)
+            continue;
+        CHECK(r.op == w[i].op);
+        CHECK_TEXT(r.key, r.key_len, w[i].key);
+        CHECK_TEXT(r.doc, r.doc_len, w[i].doc);
+    }
+}
+
+static bson_t *with_id_text(const char *id, size_t len)
+{
+    bson_t *d = bson_new();
+    bson_append_utf8(d, "_id", 3, id, (int)len);
+    return d;
+}
+
+/* Text that is not valid UTF-8, in values, a field name and _id: every
+ * document arrives, with U+FFFD in its JSON and the original bytes kept
+ * beside it; the broken _id keeps a key of its own, apart from the valid
+ * _id whose text is the replacement's; each is counted, and the table
+ * logged once. A restart from a progress whose _id is broken reads on. */
+static void invalid_utf8_in_a_snapshot(void)
+{
+    char db[64];
+    new_db(db, sizeof db);
+    bson_t *docs[7];
+    docs[0] = bson_new();
+    BSON_APPEND_INT32(docs[0], "_id", 1);
+    bson_append_utf8(docs[0], "s", -1, "caf\xe9", 4);
+    BSON_APPEND_UTF8(docs[0], "ok", "fine");
+    bson_t sub, arr;
+    BSON_APPEND_DOCUMENT_BEGIN(docs[0], "sub", &sub);
+    bson_append_utf8(&sub, "t", -1, "\xff\xfe" "A", 3);
+    bson_append_document_end(docs[0], &sub);
+    BSON_APPEND_ARRAY_BEGIN(docs[0], "arr", &arr);
+    BSON_APPEND_UTF8(&arr, "0", "x");
+    bson_append_utf8(&arr, "1", -1, "\xc3", 1);
+    bson_append_array_end(docs[0], &arr);
+    docs[1] = json("{\"_id\": 2, \"s\": \"plain\"}");
+    /* a type json.c leaves to libbson, and an encoded surrogate */
+    docs[2] = json("{\"_id\": 3, \"dec\": {\"$numberDecimal\": \"1.5\"}}");
+    bson_append_utf8(docs[2], "s", -1, "\xed\xa0\x80", 3);
+    docs[3] = bson_new();
+    BSON_APPEND_INT32(docs[3], "_id", 4);
+    BSON_APPEND_UTF8(docs[3], "k\xff", "v");
+    docs[4] = with_id_text("id" FFFD, 5); /* valid: the replacement's text */
+    docs[5] = with_id_text("id\xff", 3);
+    BSON_APPEND_INT32(docs[5], "v", 2);
+    docs[6] = json("{\"_id\": \"zz\"}");
+    insert_unchecked(db, "texts", docs, 7);
+    for (size_t i = 0; i < 7; i++)
+        bson_destroy(docs[i]);
+
+    struct instance in = {0};
+    open_source(&in, db, NULL);
+    struct sluice_values v = {0};
+    CALL(SLUICE_OK, api()->snapshot_partitions(in.inst, "texts", &v, ERR));
+    struct sluice_batch b;
+    batch_init(&b, 6, 0);
+    log_begin();
+    message[0] = '\0';
+    sluice_error e = {message, sizeof message};
+    sluice_status st = api()->snapshot_next(in.inst, "texts", v.items[0],
+                                            v.lens[0], &b, &e);
+    char *log = log_end();
+    if (st != SLUICE_OK)
+        fprintf(stderr, "  snapshot_next: %d %s\n", st, message);
+    CHECK(st == SLUICE_OK);
+    static const struct want snapshot[] = {
+        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"1\" }",
+         "{ \"_id\" : 1, \"s\" : \"caf" FFFD "\", \"ok\" : \"fine\", \"sub\" "
+         ": { \"t\" : \"" FFFD FFFD "A\" }, \"arr\" : [ \"x\", \"" FFFD
+         "\" ], \"_sluice_malformed\" : { \"s\" : " BIN("Y2Fm6Q==") ", "
+         "\"sub.t\" : " BIN("//5B") ", \"arr.1\" : " BIN("ww==") " } }"},
+        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"2\" }",
+         "{ \"_id\" : 2, \"s\" : \"plain\" }"},
+        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"3\" }",
+         "{ \"_id\" : 3, \"dec\" : { \"$numberDecimal\" : \"1.5\" }, \"s\" "
+         ": \"" FFFD FFFD FFFD "\", \"_sluice_malformed\" : { \"s\" : "
+         BIN("7aCA") " } }"},
+        /* a broken field name: its document's original BSON, at its path
+         * (the top level's is "") */
+        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"4\" }",
+         "{ \"_id\" : 4, \"k" FFFD "\" : \"v\", \"_sluice_malformed\" : { "
+         "\"\" : " BIN("GAAAABBfaWQABAAAAAJr/wACAAAAdgAA") " } }"},
+        {SLUICE_OP_SNAPSHOT, "\"id" FFFD "\"", "{ \"_id\" : \"id" FFFD "\" }"},
+        {SLUICE_OP_SNAPSHOT, BROKEN_ID_KEY,
+         "{ \"_id\" : \"id" FFFD "\", \"v\" : 2, \"_sluice_malformed\" : { "
+         "\"_id\" : " BIN("aWT/") " } }"},
+    };
+    check_records(&b, snapshot, 6);
+    CHECK(context_metric(in.ctx, "documents_malformed") == 4);
+    CHECK(count_of(log, "not valid UTF-8") == 1);
+    CHECK_CONTAINS(log, "texts");
+    CHECK_CONTAINS(log, "{ \"_id\" : 1 }");
+    free(log);
+    /* a new process reads on after the broken _id */
+    struct buf pos = {0};
+    buf_append(&pos, b.position.data, b.position.len);
+    close_source(&in);
+    open_source(&in, db, NULL);
+    batch_reset(&b);
+    CALL(SLUICE_DONE, api()->snapshot_next(in.inst, "texts", pos.data, pos.len,
+                                           &b, ERR));
+    CHECK(b.count == 1);
+    if (b.count == 1) {
+        sluice_record r = record_at(&b, 0);
+        CHECK_TEXT(r.key, r.key_len, "\"zz\"");
+    }
+    buf_free(&pos);
+    batch_free(&b);
+    values_free(&v);
+    close_source(&in);
+}
+
+/* The same in change events: inserts and updates carry the replaced text
+ * and the original bytes, never an empty document; the changes of a
+ * broken _id arrive (none dropped) under the snapshot's key, so that its
+ * update and delete reach its row. */
+static void invalid_utf8_in_changes(void)
+{
+    char db[64];
+    new_db(db, sizeof db);
+    bson_t *seed = json("{\"_id\": 0}"); /* not captured */
+    insert_all(db, "other", &seed, 1);
+    bson_destroy(seed);
+    struct instance in = {0};
+    open_source(&in, db, "collections = texts\nmax_await_time = 200ms");
+    struct sluice_values start = {0};
+    CALL(SLUICE_OK, api()->snapshot_begin(in.inst, &start, ERR));
+    mongoc_collection_t *c = mongoc_client_get_collection(admin, db, "texts");
+    bson_t *unchecked = BCON_NEW("validate", BCON_BOOL(false));
+    bson_t *d10 = json("{\"_id\": 10}");
+    bson_append_utf8(d10, "s", -1, "caf\xe9", 4);
+    bson_t *s10 = json("{\"_id\": 10}"), *set = json("{\"$set\": {\"n\": 1}}");
+    bson_t *broken = with_id_text("id\xff", 3);
+    BSON_APPEND_INT32(broken, "v", 1);
+    bson_t *sbroken = with_id_text("id\xff", 3);
+    bson_t *valid = with_id_text("id" FFFD, 5);
+    bson_error_t e;
+    CHECK(mongoc_collection_insert_one(c, d10, unchecked, NULL, &e));
+    CHECK(mongoc_collection_update_one(c, s10, set, unchecked, NULL, &e));
+    CHECK(mongoc_collection_insert_one(c, broken, unchecked, NULL, &e));
+    CHECK(mongoc_collection_update_one(c, sbroken, set, unchecked, NULL, &e));
+    const char *tables[] = {"texts"};
+    CALL(SLUICE_OK, api()->cdc_start(in.inst, tables, 1, start.items[0],
+                                     start.lens[0], ERR));
+    struct sluice_batch got;
+    batch_init(&got, 0, 0);
+    sluice_status last;
+    log_begin();
+    /* read before the deletes: updateLookup finds the documents */
+    poll_records(&in, &got, 4, &last);
+    CHECK(mongoc_collection_delete_one(c, sbroken, NULL, NULL, &e));
+    CHECK(mongoc_collection_delete_one(c, s10, NULL, NULL, &e));
+    CHECK(mongoc_collection_insert_one(c, valid, NULL, NULL, &e));
+    poll_records(&in, &got, 7, &last);
+    char *log = log_end();
+    CHECK(last == SLUICE_OK);
+    static const struct want changes[] = {
+        {SLUICE_OP_INSERT, "{ \"$numberInt\" : \"10\" }",
+         "{ \"_id\" : 10, \"s\" : \"caf" FFFD "\", \"_sluice_malformed\" : "
+         "{ \"s\" : " BIN("Y2Fm6Q==") " } }"},
+        {SLUICE_OP_UPDATE, "{ \"$numberInt\" : \"10\" }",
+         "{ \"_id\" : 10, \"s\" : \"caf" FFFD "\", \"n\" : 1, "
+         "\"_sluice_malformed\" : { \"s\" : " BIN("Y2Fm6Q==") " } }"},
+        {SLUICE_OP_INSERT, BROKEN_ID_KEY,
+         "{ \"_id\" : \"id" FFFD "\", \"v\" : 1, \"_sluice_malformed\" : { "
+         "\"_id\" : " BIN("aWT/") " } }"},
+        {SLUICE_OP_UPDATE, BROKEN_ID_KEY,
+         "{ \"_id\" : \"id" FFFD "\", \"v\" : 1, \"n\" : 1, "
+         "\"_sluice_malformed\" : { \"_id\" : " BIN("aWT/") " } }"},
+        {SLUICE_OP_DELETE, BROKEN_ID_KEY, ""},
+        {SLUICE_OP_DELETE, "{ \"$numberInt\" : \"10\" }", ""},
+        {SLUICE_OP_INSERT, "\"id" FFFD "\"", "{ \"_id\" : \"id" FFFD "\" }"},
+    };
+    check_records(&got, changes, 7);
+    CHECK(context_metric(in.ctx, "documents_malformed") == 5);
+    CHECK(count_of(log, "not valid UTF-8") == 1);
+    CHECK_CONTAINS(log, "{ \"_id\" : 10 }");
+    free(log);
+    bson_destroy(unchecked);
+    bson_destroy(d10);
+    bson_destroy(s10);
+    bson_destroy(set);
+    bson_destroy(broken);
+    bson_destroy(sbroken);
+    bson_destroy(valid);
+    batch_free(&got);
+    values_free(&start);
+    mongoc_collection_destroy(c);
+    close_source(&in);
+}
+
 static void listing_and_estimates(void)
 {
     char db[64];
@@ -594,6 +883,8 @@ int main(void)
     RUN(snapshot_resumed_from_the_middle);
     RUN(every_change_and_a_restart);
     RUN(documents_as_json);
+    RUN(invalid_utf8_in_a_snapshot);
+    RUN(invalid_utf8_in_changes);
     RUN(listing_and_estimates);
     mongoc_client_destroy(admin);
     registry_free(&reg);
