@@ -190,7 +190,7 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
                                 "more to come but no position to resume from",
                              u->pc->source.plugin->name, j->table);
         if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
-                    f) != GO_ON)
+                    &j->table, 1, f) != GO_ON)
             return f->outcome;
         subscriber_wake(u);
         if (done)
