@@ -471,25 +471,43 @@ static bool take_request(struct run *u)
     return !deleted;
 }
 
-static void handle_failure(struct run *u, const struct failure *f)
+/* Waits, growing the wait with each failure in a row, before the next
+ * turn. */
+static void back_off(struct run *u, const char *why)
 {
-    struct error err;
-    if (f->outcome == FATAL) {
-        log_msg(SLUICE_LOG_ERROR, u->pc->name, "failed: %s", f->message);
-        lifecycle_fail(u->s, u->pc->name, f->message, &err);
-        close_plugins(u);
-        u->backoff_ms = 0;
-        return;
-    }
     u->backoff_ms = u->backoff_ms ? u->backoff_ms * 2 : 500;
     if (u->backoff_ms > BACKOFF_MAX_MS)
         u->backoff_ms = BACKOFF_MAX_MS;
     int64_t wait = u->backoff_ms / 2 + rand() % (u->backoff_ms / 2 + 1);
     log_msg(SLUICE_LOG_WARN, u->pc->name, "retrying in %lldms: %s",
-            (long long)wait, f->message);
-    lifecycle_retry(u->s, u->pc->name, f->message, &err);
+            (long long)wait, why);
     for (int64_t slept = 0; slept < wait && !*u->r->stop; slept += 100)
         sleep_ms(100);
+}
+
+/* A failure goes to the pipe's state (fatal) or its retry count; when
+ * the store cannot take it, to the log, and the next turn, after a
+ * backoff, meets it again. */
+static void handle_failure(struct run *u, const struct failure *f)
+{
+    struct error err;
+    if (f->outcome == FATAL) {
+        log_msg(SLUICE_LOG_ERROR, u->pc->name, "failed: %s", f->message);
+        int rc = lifecycle_fail(u->s, u->pc->name, f->message, &err);
+        close_plugins(u);
+        if (rc == 0) {
+            u->backoff_ms = 0;
+            return;
+        }
+        log_msg(SLUICE_LOG_ERROR, u->pc->name,
+                "the failure is not recorded in the store: %s", err.message);
+        back_off(u, "recording the failure");
+        return;
+    }
+    if (lifecycle_retry(u->s, u->pc->name, f->message, &err) < 0)
+        log_msg(SLUICE_LOG_WARN, u->pc->name,
+                "the retry is not recorded in the store: %s", err.message);
+    back_off(u, f->message);
 }
 
 void *pipe_runner_main(void *arg)
@@ -520,24 +538,28 @@ void *pipe_runner_main(void *arg)
             continue;
         }
         u.lease_renewed_ms = clock_monotonic_ms();
-        if (!held_before) {
-            lifecycle_recover(u.s, u.pc->name, &err);
+        if (!held_before &&
+            lifecycle_recover(u.s, u.pc->name, &err) < 0) { /* next turn */
+            log_msg(SLUICE_LOG_WARN, u.pc->name,
+                    "cannot bring the pipe back to work: %s", err.message);
+            sleep_ms(1000);
+            continue;
+        }
+        if (!held_before)
             log_msg(SLUICE_LOG_INFO, u.pc->name, "running pipe (worker %s)",
                     worker_name());
-        }
         held_before = true;
         if (!take_request(&u))
             break; /* deleted */
         struct pipe_row row;
-        bool found;
-        if (pipe_load(u.s, u.pc->name, &row, &found, &err) < 0 || !found) {
-            if (found)
-                log_msg(SLUICE_LOG_WARN, u.pc->name, "%s", err.message);
-            if (!found)
-                break;
+        bool found = false;
+        if (pipe_load(u.s, u.pc->name, &row, &found, &err) < 0) {
+            log_msg(SLUICE_LOG_WARN, u.pc->name, "%s", err.message);
             sleep_ms(1000);
             continue;
         }
+        if (!found)
+            break; /* deleted */
         struct failure f = {GO_ON, ""};
         enum outcome o = subscriber_failed(&u, &f) ? f.outcome
                                                    : step(&u, &row, &f);
@@ -545,7 +567,11 @@ void *pipe_runner_main(void *arg)
             handle_failure(&u, &f);
             subscriber_resume(&u); /* after its backoff (a fatal one closed it) */
         } else if (o == GO_ON && row.retry_count && !subscriber_failing(&u)) {
-            lifecycle_retry_clear(u.s, u.pc->name, &err);
+            if (lifecycle_retry_clear(u.s, u.pc->name, &err) < 0)
+                log_msg(SLUICE_LOG_WARN, u.pc->name,
+                        "the end of the retries is not recorded in the "
+                        "store: %s",
+                        err.message);
             u.backoff_ms = 0;
         }
         pipe_row_free(&row);

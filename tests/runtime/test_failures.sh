@@ -5,6 +5,9 @@
 # - records of a table the pipe did not ask for (snapshot and CDC): the
 #   pipe fails naming the plugin and the table; nothing is published
 # - cdc_ack failing: the pipe fails naming cdc_ack
+# - the store refusing to record a failure, a retry, the end of the
+#   retries, the pipe's recovery at a restart, or to read the pipe: each
+#   in the log, and the pipe goes on once the store takes it
 set -u
 sluice=$1 store=$2
 . "$(dirname "$0")/../lib.sh"
@@ -48,5 +51,96 @@ has_error ack "memory: cdc_ack fails on purpose"
 grep -q "ack: failed: .*cdc_ack" "$tmp/run.log" || fail "the failed cdc_ack is not in the log"
 
 kill -TERM $pid; wait $pid
-[ $failures = 0 ] || tail -30 "$tmp/run.log"
+
+# ---- a store that refuses what the runtime writes or reads ----
+# sql STATEMENT: through the store's own client
+sql() {
+  case $store in
+  sqlite:*) sqlite3 -cmd ".timeout 10000" "${store#sqlite:}" "$1" ;;
+  *) "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql" -tAq "$store" -c "$1" ;;
+  esac
+}
+# refuse_retry_count CONDITION / allow_retry_count: updates of
+# pipes.retry_count that meet CONDITION fail, by a trigger
+refuse_retry_count() {
+  case $store in
+  sqlite:*) sql "CREATE TRIGGER refuse_retry BEFORE UPDATE OF retry_count ON pipes
+                 WHEN $1 BEGIN SELECT RAISE(ABORT, 'retry_count refused by the test'); END" ;;
+  *) sql "CREATE OR REPLACE FUNCTION refuse_retry() RETURNS trigger LANGUAGE plpgsql AS
+          \$\$BEGIN RAISE EXCEPTION 'retry_count refused by the test'; END\$\$;
+          CREATE TRIGGER refuse_retry BEFORE UPDATE OF retry_count ON pipes
+          FOR EACH ROW WHEN ($1) EXECUTE FUNCTION refuse_retry()" ;;
+  esac
+}
+allow_retry_count() {
+  case $store in
+  sqlite:*) sql "DROP TRIGGER refuse_retry" ;;
+  *) sql "DROP TRIGGER refuse_retry ON pipes" ;;
+  esac
+}
+retries() { json "$1" | sed -n 's/.*"retry_count":\([0-9]*\).*/\1/p'; }
+retries_above() { [ "$(retries "$1")" -gt "$2" ]; }
+retries_are() { [ "$(retries "$1")" = "$2" ]; }
+rows() { cat "$tmp/$1.jsonl" 2>/dev/null | wc -l; }
+rows_above() { [ "$(rows "$1")" -gt "$2" ]; }
+logged() { grep -Eq -- "$1" "$tmp/run2.log"; }
+
+# cdc_ack fails (fatal / retry) while its file exists
+{
+  printf '[service]\nprogress = off\n'
+  for p in fatal retry; do
+    pipe $p cdc "tables = x" "changes = 100000" "change_every = 100ms" \
+      "misbehave = cdc_ack:$p" "misbehave_while = $tmp/$p.now"
+  done
+  pipe load cdc "tables = x" "changes = 100000" "change_every = 100ms"
+} > "$tmp/q.ini"
+"$sluice" run "$tmp/q.ini" > "$tmp/run2.log" 2>&1 & pid=$!
+for p in fatal retry load; do wait_for "$p delivering" 30 rows_above $p 0; done
+
+# the failure not recorded (no transitions table): in the log, and the
+# pipe fails once the store takes it
+sql "ALTER TABLE transitions RENAME TO transitions_away"
+touch "$tmp/fatal.now"
+wait_for "the unrecorded failure in the log" 30 \
+  logged "fatal: the failure is not recorded in the store: .*transitions"
+is_state fatal running || fail "fatal is $(state fatal) with no transitions table"
+sql "ALTER TABLE transitions_away RENAME TO transitions"
+wait_for "fatal failed once the store takes it" 30 is_state fatal failed
+has_error fatal "source memory_source: cdc_ack: memory: cdc_ack fails on purpose"
+
+# the retries not counted, then their end not recorded
+refuse_retry_count "NEW.retry_count > OLD.retry_count"
+touch "$tmp/retry.now"
+wait_for "the uncounted retry in the log" 30 \
+  logged "retry: the retry is not recorded in the store: .*retry_count refused by the test"
+allow_retry_count
+wait_for "the retries counted" 30 retries_above retry 0
+refuse_retry_count "NEW.retry_count < OLD.retry_count"
+rm "$tmp/retry.now"
+wait_for "the end of the retries not recorded, in the log" 60 \
+  logged "retry: the end of the retries is not recorded in the store: .*retry_count refused by the test"
+allow_retry_count
+wait_for "the retries cleared" 30 retries_are retry 0
+
+# the pipe not readable: in the log, and the pipe goes on after
+sql "ALTER TABLE pipes RENAME COLUMN created_at TO created_away"
+wait_for "the unreadable pipe in the log" 30 logged "load: .*created_at"
+sql "ALTER TABLE pipes RENAME COLUMN created_away TO created_at"
+n=$(rows load)
+wait_for "changes after the pipe is readable again" 30 rows_above load "$n"
+is_state load running || fail "load is $(state load) after the store came back"
+kill -TERM $pid; wait $pid
+
+# a restart that cannot bring a pausing pipe to paused (no transitions
+# table): in the log, tried again, and done once the store takes it
+sql "UPDATE pipes SET state = 'pausing' WHERE name = 'load'"
+sql "ALTER TABLE transitions RENAME TO transitions_away"
+"$sluice" run "$tmp/q.ini" >> "$tmp/run2.log" 2>&1 & pid=$!
+wait_for "the failed recovery in the log" 30 \
+  logged "load: cannot bring the pipe back to work: .*transitions"
+sql "ALTER TABLE transitions_away RENAME TO transitions"
+wait_for "load paused once the store takes it" 30 is_state load paused
+kill -TERM $pid; wait $pid
+
+[ $failures = 0 ] || tail -30 "$tmp/run.log" "$tmp/run2.log"
 finish failures
