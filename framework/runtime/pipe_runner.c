@@ -286,9 +286,11 @@ static enum outcome open_cdc(struct run *u, struct pipe_row *row,
         u->cdc_tables[u->cdc_table_count++] = xstrdup(tables[i]);
     free(tables);
     enum outcome o = GO_ON;
-    if (PLUGIN_CALL(u->src, f, SRC(u)->cdc_start(u->src->handle, (const char *const *)u->cdc_tables,
-                                             n, cdc.position.data,
-                                             cdc.position.len, ERR)) < 0)
+    if (PLUGIN_CALL(u->src, f,
+                    SRC(u)->cdc_start(u->src->handle,
+                                      (const char *const *)u->cdc_tables, n,
+                                      cdc.position.data, cdc.position.len,
+                                      ERR)) < 0)
         o = f->outcome;
     else
         u->cdc_open = true;

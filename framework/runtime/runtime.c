@@ -107,7 +107,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     log_msg(SLUICE_LOG_INFO, NULL, "running %zu pipe(s) from %s; store %s",
             started, cfg->doc.path, store_name(s));
     int64_t next_maintenance = 0;
-    while (!stop_requested && (started || d.count == 0)) {
+    while (!stop_requested && (started || (d.count == 0 && !unstarted))) {
         if (clock_monotonic_ms() >= next_maintenance) {
             bool ran = false;
             if (maintenance_tick(s, reg, cfg, worker_name(), 3 * MAINTENANCE_EVERY_MS,
