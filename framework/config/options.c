@@ -270,7 +270,8 @@ int options_check_table(const sluice_option *opts, size_t count,
                                   "default; it can be only one",
                              o->name);
         if (o->default_value) {
-            void *scratch = xcalloc(1, config_size);
+            /* only the option's own field is written */
+            void *scratch = xcalloc(1, o->offset + size);
             struct error why;
             int rc = option_parse(o, o->default_value, scratch, &why);
             free_field(o, scratch);

@@ -20,8 +20,9 @@ int kit_instance_open(const struct live *l, struct kit_instance *in,
     in->ctx = context_new(l->plugin->name, "conformance");
     struct call_error ce;
     sluice_status st;
-    KIT_CALL(st, &ce, l->plugin->open(in->ctx, l->config, &in->handle,
-                                      call_error(&ce)));
+    KIT_CALL(st, &ce, "open",
+             l->plugin->open(in->ctx, l->config, &in->handle,
+                             call_error(&ce)));
     if (st == SLUICE_OK)
         return 0;
     char why[1200];
@@ -35,7 +36,9 @@ void kit_instance_close(struct kit_instance *in)
 {
     if (!in->ctx)
         return;
+    kit_calling("close");
     in->plugin->close(in->handle);
+    kit_calling(NULL);
     context_free(in->ctx);
     memset(in, 0, sizeof *in);
 }

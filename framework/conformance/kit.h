@@ -90,18 +90,33 @@ sluice_error *call_error(struct call_error *ce);
 
 /* The status of one callback after RETRY answers: the kit, like the core,
  * calls again after a pause, a few times. `call` is evaluated again each
- * time; `ce` holds the last message. */
+ * time; `ce` holds the last message. `callback` names it, for the report
+ * of a process that ends in it. */
 #define KIT_RETRIES 5
-#define KIT_CALL(status, ce, call)                                            \
+#define KIT_CALL(status, ce, callback, call)                                  \
     do {                                                                      \
+        kit_calling(callback);                                                \
         for (int try_ = 0;; try_++) {                                         \
             (status) = (call);                                                \
             if ((status) != SLUICE_RETRY || try_ == KIT_RETRIES)              \
                 break;                                                        \
             kit_backoff(try_);                                                \
         }                                                                     \
+        kit_calling(NULL);                                                    \
     } while (0)
 void kit_backoff(int attempt);
+
+/* Runs `work(arg)` in a child process (isolate.c), whose report lines are
+ * the checks of `checks` (NULL-terminated, at most 64, in order). When the
+ * process ends before the work does (a plugin crashed, aborted or called
+ * exit()), the check it was in fails, naming the callback and the signal
+ * or exit status, and the checks without a line are skipped. True when
+ * the work came to its end and returned true. */
+bool kit_isolated(struct report *r, const char *subject,
+                  const char *const *checks, bool (*work)(void *),
+                  void *arg);
+/* The plugin callback about to be called (NULL: none), in a child. */
+void kit_calling(const char *callback);
 
 /* "returned FATAL: message" for a failed status. */
 const char *status_text(sluice_status st, struct call_error *ce, char *out,

@@ -2,6 +2,40 @@
 #include "report.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+struct report *report_new(FILE *out)
+{
+    struct report *r = mmap(NULL, sizeof *r, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (r == MAP_FAILED) {
+        fprintf(stderr, "sluice: out of memory (mapping %zu bytes)\n",
+                sizeof *r);
+        exit(1);
+    }
+    memset(r, 0, sizeof *r);
+    r->out = out;
+    return r;
+}
+
+void report_free(struct report *r)
+{
+    munmap(r, sizeof *r);
+}
+
+void report_running(struct report *r, const char *check)
+{
+    snprintf(r->running, sizeof r->running, "%s", check);
+}
+
+static void mark_reported(struct report *r, const char *check)
+{
+    for (size_t i = 0; r->group && r->group[i] && i < 64; i++)
+        if (!strcmp(r->group[i], check))
+            r->reported |= (uint64_t)1 << i;
+}
 
 static const char *const status_names[] = {
     [CHECK_PASS] = "PASS", [CHECK_FAIL] = "FAIL", [CHECK_SKIP] = "SKIP"};
@@ -16,6 +50,7 @@ void report_line(struct report *r, enum check_status status,
     fputc('\n', r->out);
     fflush(r->out); /* in step with the plugins' log lines on stderr */
     va_end(ap);
+    mark_reported(r, check);
     if (status == CHECK_PASS)
         r->passed++;
     else if (status == CHECK_FAIL)

@@ -15,7 +15,8 @@
  * can reach nothing mutable through it but the plan and its own metrics.
  * retention.job_time: with the job time and every publication moved seven
  * days later, the plan deletes the same events and its cutoffs move seven
- * days: the plan follows the job time, not the wall clock. */
+ * days: the plan follows the job time, not the wall clock.
+ * The checks run in a child process (isolate.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,9 +70,10 @@ static int plan(struct kit_instance *in, const struct input *x,
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, (plan_free(out),
-                       in->plugin->info.retention.plan(in->handle, &x->in, out,
-                                                       call_error(&ce))));
+    KIT_CALL(st, &ce, "plan",
+             (plan_free(out),
+              in->plugin->info.retention.plan(in->handle, &x->in, out,
+                                              call_error(&ce))));
     if (st == SLUICE_OK)
         return 0;
     return error_set(err, "plan %s", status_text(st, &ce, text, sizeof text));
@@ -171,6 +173,7 @@ static int make_plans(struct retention_run *r, struct error *err)
     struct kit_instance a, b;
     if (kit_instance_open(r->l, &a, err) < 0)
         return -1;
+    report_running(r->l->report, check_names[DETERMINISTIC]);
     int rc = plan(&a, &r->x, &r->p[0], err);
     if (rc == 0)
         rc = plan(&a, &r->x, &r->p[1], err);
@@ -178,8 +181,10 @@ static int make_plans(struct retention_run *r, struct error *err)
         rc = plan(&a, &r->y, &r->p[2], err);
     if (rc == 0)
         rc = plan(&a, &r->x, &r->p[3], err);
+    report_running(r->l->report, check_names[JOB_TIME]);
     if (rc == 0)
         rc = plan(&a, &r->later, &r->p[5], err);
+    report_running(r->l->report, check_names[DETERMINISTIC]);
     kit_instance_close(&a);
     if (rc == 0 && kit_instance_open(r->l, &b, err) == 0) {
         rc = plan(&b, &r->x, &r->p[4], err);
@@ -243,12 +248,10 @@ static void judge(struct retention_run *r)
     }
 }
 
-void retention_checks(struct live *l)
+/* In a child: every check, reported at the end. */
+static bool retention_work(void *arg)
 {
-    if (!l->ready) {
-        report_skip_all(l->report, l->subject, check_names, l->why);
-        return;
-    }
+    struct live *l = arg;
     struct retention_run *r = calloc(1, sizeof *r);
     r->l = l;
     build_input(&r->x, &l->settings, 0);
@@ -282,4 +285,13 @@ void retention_checks(struct live *l)
     for (int i = 0; i < 6; i++)
         plan_free(&r->p[i]);
     free(r);
+    return true;
+}
+
+void retention_checks(struct live *l)
+{
+    if (!l->ready)
+        report_skip_all(l->report, l->subject, check_names, l->why);
+    else
+        kit_isolated(l->report, l->subject, check_names, retention_work, l);
 }

@@ -12,7 +12,8 @@
  * rows: its output after the first write must not be empty, and must be
  * the same after each replay and after the second setup. Without it, those
  * two checks are skipped and say so. With the drop capability the table is
- * dropped at the end, twice (a missing table is not an error). */
+ * dropped at the end, twice (a missing table is not an error). The
+ * checks run in a child process (isolate.c). */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,8 +90,9 @@ static int setup(struct sink_run *s, struct kit_instance *in, const char *when,
     sluice_status st;
     char text[1200];
     const char *table = s->l->settings.table;
-    KIT_CALL(st, &ce, in->plugin->info.sink.setup_table(in->handle, table,
-                                                        call_error(&ce)));
+    KIT_CALL(st, &ce, "setup_table",
+             in->plugin->info.sink.setup_table(in->handle, table,
+                                               call_error(&ce)));
     if (st == SLUICE_OK)
         return 0;
     return error_set(err, "setup_table of '%s' %s %s", table, when,
@@ -104,11 +106,12 @@ static int write_flush(struct sink_run *s, struct kit_instance *in,
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, api->write(in->handle, &s->batch, call_error(&ce)));
+    KIT_CALL(st, &ce, "write",
+             api->write(in->handle, &s->batch, call_error(&ce)));
     if (st != SLUICE_OK)
         return error_set(err, "write %s %s", when,
                          status_text(st, &ce, text, sizeof text));
-    KIT_CALL(st, &ce, api->flush(in->handle, call_error(&ce)));
+    KIT_CALL(st, &ce, "flush", api->flush(in->handle, call_error(&ce)));
     if (st != SLUICE_OK)
         return error_set(err, "flush %s %s", when,
                          status_text(st, &ce, text, sizeof text));
@@ -153,6 +156,7 @@ static void difference(const struct buf *was, const struct buf *is,
 static int first_instance(struct sink_run *s, struct kit_instance *in)
 {
     struct error err;
+    report_running(s->l->report, check_names[SETUP_IDEMPOTENT]);
     if (setup(s, in, "the first time", &err) < 0 ||
         setup(s, in, "a second time", &err) < 0) {
         set(s, SETUP_IDEMPOTENT, CHECK_FAIL, "%s", err.message);
@@ -162,6 +166,7 @@ static int first_instance(struct sink_run *s, struct kit_instance *in)
         "setup_table of '%s' twice in one instance, and again in a fresh "
         "one, returned OK",
         s->l->settings.table);
+    report_running(s->l->report, check_names[REPLAY_ACCEPTED]);
     if (write_flush(s, in, "of the batch", &err) < 0 ||
         observe(s, &s->rows[0], &err) < 0 ||
         write_flush(s, in, "of the batch replayed", &err) < 0 ||
@@ -176,6 +181,7 @@ static int first_instance(struct sink_run *s, struct kit_instance *in)
 static int second_instance(struct sink_run *s, struct kit_instance *in)
 {
     struct error err;
+    report_running(s->l->report, check_names[SETUP_IDEMPOTENT]);
     if (setup(s, in, "in a fresh instance, over rows written before", &err) <
         0) {
         set(s, SETUP_IDEMPOTENT, CHECK_FAIL, "%s", err.message);
@@ -183,6 +189,7 @@ static int second_instance(struct sink_run *s, struct kit_instance *in)
     }
     struct buf after = {0};
     int rc = observe(s, &s->rows[2], &err);
+    report_running(s->l->report, check_names[REPLAY_ACCEPTED]);
     if (rc == 0)
         rc = write_flush(s, in, "of the batch replayed in a fresh instance",
                          &err);
@@ -241,11 +248,13 @@ static void drop_twice(struct sink_run *s, struct kit_instance *in)
 {
     const sluice_sink_info *api = &in->plugin->info.sink;
     const char *table = s->l->settings.table;
+    report_running(s->l->report, check_names[DROP_IDEMPOTENT]);
     for (int i = 0; i < 2; i++) {
         struct call_error ce;
         sluice_status st;
         char text[1200];
-        KIT_CALL(st, &ce, api->drop_table(in->handle, table, call_error(&ce)));
+        KIT_CALL(st, &ce, "drop_table",
+                 api->drop_table(in->handle, table, call_error(&ce)));
         if (st != SLUICE_OK) {
             set(s, DROP_IDEMPOTENT, CHECK_FAIL, "drop_table of '%s' %s %s",
                 table, i ? "a second time (a missing table is not an error)"
@@ -258,19 +267,25 @@ static void drop_twice(struct sink_run *s, struct kit_instance *in)
         "drop_table of '%s' twice: OK both times", table);
 }
 
+/* sink.open is reported at once (nothing later changes it); the other
+ * checks at the end. */
 static void run(struct sink_run *s)
 {
     struct kit_instance in;
     struct error err;
-    if (kit_instance_open(s->l, &in, &err) < 0) {
-        set(s, OPEN, CHECK_FAIL, "%s", err.message);
+    const struct live *l = s->l;
+    if (kit_instance_open(l, &in, &err) < 0) {
+        report_line(l->report, CHECK_FAIL, l->subject, check_names[OPEN],
+                    "%s", err.message);
         return;
     }
-    set(s, OPEN, CHECK_PASS, "open returned OK");
+    report_line(l->report, CHECK_PASS, l->subject, check_names[OPEN],
+                "open returned OK");
     int rc = first_instance(s, &in);
     kit_instance_close(&in);
     if (rc < 0)
         return;
+    report_running(s->l->report, check_names[REPLAY_ACCEPTED]);
     if (kit_instance_open(s->l, &in, &err) < 0) {
         set(s, REPLAY_ACCEPTED, CHECK_FAIL, "a fresh instance: %s",
             err.message);
@@ -281,12 +296,10 @@ static void run(struct sink_run *s)
     kit_instance_close(&in);
 }
 
-void sink_checks(struct live *l)
+/* In a child: every check, reported at the end. */
+static bool sink_work(void *arg)
 {
-    if (!l->ready) {
-        report_skip_all(l->report, l->subject, check_names, l->why);
-        return;
-    }
+    struct live *l = arg;
     struct sink_run s = {.l = l};
     for (int i = 0; i < CHECK_COUNT; i++)
         set(&s, i, CHECK_SKIP, "an earlier step failed");
@@ -297,10 +310,19 @@ void sink_checks(struct live *l)
             l->settings.table);
     build_batch(&s.batch, l->settings.table);
     run(&s);
-    for (int i = 0; i < CHECK_COUNT; i++)
+    for (int i = OPEN + 1; i < CHECK_COUNT; i++)
         report_line(l->report, s.out[i].status, l->subject, check_names[i],
                     "%s", s.out[i].message);
     batch_free(&s.batch);
     for (int i = 0; i < 3; i++)
         buf_free(&s.rows[i]);
+    return true;
+}
+
+void sink_checks(struct live *l)
+{
+    if (!l->ready)
+        report_skip_all(l->report, l->subject, check_names, l->why);
+    else
+        kit_isolated(l->report, l->subject, check_names, sink_work, l);
 }

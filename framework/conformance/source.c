@@ -1,15 +1,18 @@
 /* source.c: the checks of a source: it opens, lists its tables in a
  * stable order, and then its snapshot (source_snapshot.c) and change
- * stream (source_cdc.c) keep their contracts. */
+ * stream (source_cdc.c) keep their contracts. The three parts run each
+ * in a child process of its own (isolate.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../plugin/values.h"
 #include "kit.h"
 
-static const char *const after_open[] = {"source.list_tables",
-                                         "snapshot.complete", "snapshot.resume",
-                                         "cdc.forward", "cdc.resume", NULL};
+static const char *const listing[] = {"source.open", "source.list_tables",
+                                      NULL};
+static const char *const snapshot[] = {"snapshot.complete", "snapshot.resume",
+                                       NULL};
+static const char *const cdc[] = {"cdc.forward", "cdc.resume", NULL};
 
 int source_begin(const struct live *l, struct kit_instance *in,
                  struct buf *out, struct error *err)
@@ -18,8 +21,9 @@ int source_begin(const struct live *l, struct kit_instance *in,
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, l->plugin->info.source.snapshot_begin(in->handle, &v,
-                                                            call_error(&ce)));
+    KIT_CALL(st, &ce, "snapshot_begin",
+             l->plugin->info.source.snapshot_begin(in->handle, &v,
+                                                   call_error(&ce)));
     int rc = 0;
     if (st != SLUICE_OK)
         rc = error_set(err, "snapshot_begin %s",
@@ -39,8 +43,9 @@ static int list_tables(struct kit_instance *in, struct sluice_values *v,
     struct call_error ce;
     sluice_status st;
     memset(v, 0, sizeof *v);
-    KIT_CALL(st, &ce, in->plugin->info.source.list_tables(in->handle, v,
-                                                          call_error(&ce)));
+    KIT_CALL(st, &ce, "list_tables",
+             in->plugin->info.source.list_tables(in->handle, v,
+                                                 call_error(&ce)));
     if (st == SLUICE_OK)
         return 0;
     char text[1200];
@@ -107,40 +112,87 @@ static bool check_list_tables(struct live *l, struct kit_instance *in,
     return true;
 }
 
-void source_checks(struct live *l)
+/* In a child: source.open and source.list_tables; true when both pass. */
+static bool open_and_list(void *arg)
 {
-    static const char *const all[] = {"source.open", "source.list_tables",
-                                      "snapshot.complete", "snapshot.resume",
-                                      "cdc.forward", "cdc.resume", NULL};
-    if (!l->ready) {
-        report_skip_all(l->report, l->subject, all, l->why);
-        return;
-    }
+    struct live *l = arg;
     struct kit_instance in;
     struct error err;
     if (kit_instance_open(l, &in, &err) < 0) {
-        report_line(l->report, CHECK_FAIL, l->subject, "source.open", "%s",
+        report_line(l->report, CHECK_FAIL, l->subject, listing[0], "%s",
                     err.message);
-        report_skip_all(l->report, l->subject, after_open,
-                        "the source did not open");
-        return;
+        report_line(l->report, CHECK_SKIP, l->subject, listing[1],
+                    "the source did not open");
+        return false;
     }
-    report_line(l->report, CHECK_PASS, l->subject, "source.open",
+    report_line(l->report, CHECK_PASS, l->subject, listing[0],
                 "open returned OK");
     struct sluice_values v = {0};
     bool ok = check_list_tables(l, &in, &v);
     kit_instance_close(&in);
-    if (!ok) {
-        values_free(&v);
-        report_skip_all(l->report, l->subject, after_open + 1,
+    values_free(&v);
+    return ok;
+}
+
+/* The snapshot or the change stream checks, and the tables they read. */
+struct part {
+    struct live *l;
+    const char *const *checks;
+    void (*run)(struct live *l, const char *const *tables, size_t n);
+};
+
+/* In a child: a part, with the tables of [conformance NAME], else every
+ * table the source lists (asked again, in this process). */
+static bool run_part(void *arg)
+{
+    struct part *p = arg;
+    struct live *l = p->l;
+    const sluice_string_list *want = &l->settings.tables;
+    if (want->count) {
+        p->run(l, want->items, want->count);
+        return true;
+    }
+    struct kit_instance in;
+    struct sluice_values v = {0};
+    struct error err;
+    char why[1400] = "";
+    int rc = kit_instance_open(l, &in, &err);
+    if (rc < 0) {
+        snprintf(why, sizeof why, "%s", err.message);
+    } else {
+        rc = list_tables(&in, &v, why, sizeof why);
+        kit_instance_close(&in);
+    }
+    if (rc < 0) {
+        report_line(l->report, CHECK_FAIL, l->subject, p->checks[0],
+                    "the tables, asked again: %s", why);
+        report_skip_all(l->report, l->subject, p->checks + 1,
+                        "the source's tables are not known");
+    } else {
+        p->run(l, (const char *const *)v.items, v.count);
+    }
+    values_free(&v);
+    return true;
+}
+
+void source_checks(struct live *l)
+{
+    if (!l->ready) {
+        report_skip_all(l->report, l->subject, listing, l->why);
+        report_skip_all(l->report, l->subject, snapshot, l->why);
+        report_skip_all(l->report, l->subject, cdc, l->why);
+        return;
+    }
+    if (!kit_isolated(l->report, l->subject, listing, open_and_list, l)) {
+        report_skip_all(l->report, l->subject, snapshot,
+                        "the source's tables are not known");
+        report_skip_all(l->report, l->subject, cdc,
                         "the source's tables are not known");
         return;
     }
-    const sluice_string_list *want = &l->settings.tables;
-    const char *const *tables =
-        want->count ? want->items : (const char *const *)v.items;
-    size_t n = want->count ? want->count : v.count;
-    snapshot_checks(l, tables, n);
-    cdc_checks(l, tables, n);
-    values_free(&v);
+    struct part parts[] = {{l, snapshot, snapshot_checks},
+                           {l, cdc, cdc_checks}};
+    for (size_t i = 0; i < 2; i++)
+        kit_isolated(l->report, l->subject, parts[i].checks, run_part,
+                     &parts[i]);
 }

@@ -88,10 +88,10 @@ static int poll_stream(const struct live *l, struct kit_instance *in,
     while (rc == 0 && clock_monotonic_ms() < until) {
         struct call_error ce;
         sluice_status st;
-        KIT_CALL(st, &ce, (batch_reset(&b),
-                           api->cdc_poll(in->handle, &b,
-                                         l->settings.poll_timeout_ms,
-                                         call_error(&ce))));
+        KIT_CALL(st, &ce, "cdc_poll",
+                 (batch_reset(&b),
+                  api->cdc_poll(in->handle, &b, l->settings.poll_timeout_ms,
+                                call_error(&ce))));
         s->polls++;
         if (st != SLUICE_OK && st != SLUICE_DONE) {
             rc = error_set(err, "cdc_poll %s",
@@ -111,8 +111,9 @@ static int poll_stream(const struct live *l, struct kit_instance *in,
         if (!position_equal(&last->position, b.position.data, b.position.len))
             marks_add(&s->marks, b.position.data, b.position.len,
                       s->records.count);
-        KIT_CALL(st, &ce, api->cdc_ack(in->handle, b.position.data,
-                                       b.position.len, call_error(&ce)));
+        KIT_CALL(st, &ce, "cdc_ack",
+                 api->cdc_ack(in->handle, b.position.data, b.position.len,
+                              call_error(&ce)));
         if (st != SLUICE_OK)
             rc = error_set(err, "cdc_ack %s",
                            status_text(st, &ce, text, sizeof text));
@@ -130,9 +131,9 @@ static int start(const struct live *l, struct kit_instance *in,
     struct call_error ce;
     sluice_status st;
     char text[1200], pos[160];
-    KIT_CALL(st, &ce, l->plugin->info.source.cdc_start(
-                          in->handle, tables, n, at->data, at->len,
-                          call_error(&ce)));
+    KIT_CALL(st, &ce, "cdc_start",
+             l->plugin->info.source.cdc_start(in->handle, tables, n, at->data,
+                                              at->len, call_error(&ce)));
     if (st == SLUICE_OK)
         return 0;
     position_describe(at->data, at->len, pos, sizeof pos);

@@ -69,7 +69,7 @@ static int read_partition(const struct live *l, struct kit_instance *in,
     for (;;) {
         struct call_error ce;
         sluice_status st;
-        KIT_CALL(st, &ce,
+        KIT_CALL(st, &ce, "snapshot_next",
                  (batch_reset(&b),
                   api->snapshot_next(in->handle, table, at.data, at.len, &b,
                                      call_error(&ce))));
@@ -121,8 +121,9 @@ static int read_table(const struct live *l, struct kit_instance *in,
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, l->plugin->info.source.snapshot_partitions(
-                          in->handle, table, &v, call_error(&ce)));
+    KIT_CALL(st, &ce, "snapshot_partitions",
+             l->plugin->info.source.snapshot_partitions(
+                 in->handle, table, &v, call_error(&ce)));
     int rc = 0;
     if (st != SLUICE_OK)
         rc = error_set(err, "snapshot_partitions of table '%s' %s", table,

@@ -37,6 +37,7 @@ static const struct {
     {"names are lower case", "options.unique"},
     {"default is invalid", "options.defaults"},
     {"is required and has a default", "options.defaults"},
+    {"config_size", "plugin.info"},
     {"option", "options.table"},
     {"callback", "plugin.info"},
     {"capabilit", "plugin.info"},

@@ -45,6 +45,7 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
               bool *found, struct error *err)
 {
     memset(out, 0, sizeof *out);
+    *found = false;
     struct db_value param = DBV_TEXT(name);
     struct db_result r;
     if (store_exec(s,

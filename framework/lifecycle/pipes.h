@@ -41,7 +41,8 @@ struct pipe_row {
     size_t table_count;
 };
 
-/* Loads one pipe; *found is false when there is none of that name. */
+/* Loads one pipe; *found is false when there is none of that name, and
+ * on a failure. */
 int pipe_load(struct store *s, const char *name, struct pipe_row *out,
               bool *found, struct error *err);
 void pipe_row_free(struct pipe_row *p);

@@ -69,6 +69,7 @@ void batch_reset(struct sluice_batch *b)
     buf_reset(&b->frames);
     buf_reset(&b->position);
     buf_reset(&b->stopped);
+    buf_reset(&b->tables);
     b->count = 0;
     b->has_position = false;
 }
@@ -78,6 +79,7 @@ void batch_free(struct sluice_batch *b)
     buf_free(&b->frames);
     buf_free(&b->position);
     buf_free(&b->stopped);
+    buf_free(&b->tables);
     free(b->offsets);
     memset(b, 0, sizeof *b);
 }
@@ -86,6 +88,43 @@ static void index_frame(struct sluice_batch *b, size_t offset)
 {
     XGROW(b->offsets, b->cap, b->count + 1);
     b->offsets[b->count++] = offset;
+}
+
+static bool same_table(const struct sluice_batch *b, size_t at,
+                       const char *table, size_t len)
+{
+    return get_u32((const unsigned char *)b->tables.data + at) == len &&
+           !memcmp(b->tables.data + at + 4, table, len);
+}
+
+/* The table of a record indexed: the last record's again costs one
+ * comparison; another is looked up among the batch's distinct tables
+ * (a few), and added when new. */
+static void note_table(struct sluice_batch *b, const char *table, size_t len)
+{
+    if (b->tables.len && same_table(b, b->last_table, table, len))
+        return;
+    size_t at = 0;
+    while (at < b->tables.len && !same_table(b, at, table, len))
+        at += 4 + get_u32((const unsigned char *)b->tables.data + at);
+    if (at == b->tables.len) {
+        unsigned char n[4];
+        put_u32(n, (uint32_t)len);
+        buf_append(&b->tables, n, 4);
+        buf_append(&b->tables, table, len);
+    }
+    b->last_table = at;
+}
+
+bool batch_next_table(const struct sluice_batch *b, size_t *at,
+                      const char **table, size_t *len)
+{
+    if (*at >= b->tables.len)
+        return false;
+    *len = get_u32((const unsigned char *)b->tables.data + *at);
+    *table = b->tables.data + *at + 4;
+    *at += 4 + *len;
+    return true;
 }
 
 sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
@@ -123,6 +162,7 @@ sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
     buf_append(&b->frames, r.key, r.key_len);
     buf_append(&b->frames, r.doc, r.doc_len);
     index_frame(b, offset);
+    note_table(b, r.table, r.table_len);
     return SLUICE_OK;
 }
 
@@ -173,6 +213,10 @@ void batch_append(struct sluice_batch *to, const struct sluice_batch *from)
     for (size_t i = 0; i < from->count; i++)
         index_frame(to, to->frames.len + from->offsets[i]);
     buf_append(&to->frames, from->frames.data, from->frames.len);
+    const char *table;
+    size_t at = 0, len;
+    while (batch_next_table(from, &at, &table, &len))
+        note_table(to, table, len);
     if (from->has_position)
         batch_set_position(to, from->position.data, from->position.len, NULL);
     buf_append(&to->stopped, from->stopped.data, from->stopped.len);
@@ -256,6 +300,8 @@ int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err)
                              at, len);
         }
         index_frame(b, at);
+        note_table(b, (const char *)p + at + BATCH_FRAME_HEADER,
+                   get_u32(p + at + 9));
         at += BATCH_FRAME_HEADER + (size_t)body;
     }
     struct buf old = b->frames;

@@ -28,6 +28,12 @@ struct sluice_batch {
     /* tables the source stopped following (batch_stop_table): names and
      * reasons, NUL-terminated one after another, pairs in order */
     struct buf stopped;
+    /* the distinct tables of the records, in the order they first came:
+     * each a u32 length and its bytes (batch_next_table); the last
+     * record's is at `last_table`, so a run of one table costs one
+     * comparison per record */
+    struct buf tables;
+    size_t last_table;
 };
 
 void batch_init(struct sluice_batch *b, size_t max_records, size_t max_bytes);
@@ -63,6 +69,11 @@ bool batch_next_stopped(const struct sluice_batch *b, size_t *at,
 bool batch_append_except(struct sluice_batch *to,
                          const struct sluice_batch *from,
                          const char *const *tables, size_t count);
+/* Walks the distinct tables of the records, in the order they first
+ * came: *at starts at 0; false when there are no more. `table` is not
+ * NUL-terminated (a record's table is bytes). */
+bool batch_next_table(const struct sluice_batch *b, size_t *at,
+                      const char **table, size_t *len);
 /* Appends the records, position and stopped tables of `from`. */
 void batch_append(struct sluice_batch *to, const struct sluice_batch *from);
 

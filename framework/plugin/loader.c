@@ -22,6 +22,9 @@
 /* An option table element of ABI 1.0. */
 #define OPTION_MIN_SIZE (offsetof(sluice_option, allowed) + sizeof(void *))
 #define OPTION_MAX_COUNT 1000
+/* A config struct holds options (pointers and numbers): anything larger is
+ * not one, and allocating it could end the process, not refuse the file. */
+#define CONFIG_SIZE_MAX ((size_t)1 << 20)
 
 struct callback_rule {
     const char *name;
@@ -217,6 +220,12 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
         return error_set(err, "%s '%s' declares unknown capabilities 0x%x",
                          rules->kind, p->name,
                          p->capabilities & ~rules->known_capabilities);
+    if (p->config_size > CONFIG_SIZE_MAX)
+        return error_set(err, "%s '%s': config_size is %zu bytes, more than "
+                              "the %zu a config struct may have (set it to "
+                              "sizeof the struct the options fill)",
+                         rules->kind, p->name, p->config_size,
+                         (size_t)CONFIG_SIZE_MAX);
     if (check_callbacks(kind, &p->info, p->capabilities, err) < 0 ||
         copy_options(head->options, head->option_size, p->config_size, p,
                      err) < 0)

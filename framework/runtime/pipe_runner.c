@@ -262,13 +262,47 @@ bool request_waits(struct run *u)
 
 /* ---- the hub: publishing (the subscriber is subscriber.c) ---- */
 
+/* A record of a table the source was not asked for would create and fill
+ * a destination nobody asked for. Checked over the batch's distinct
+ * tables (batch.h), not record by record. */
+static enum outcome check_tables(const struct pipe_config *pc,
+                                 const struct sluice_batch *b,
+                                 const char *kind, const char *table,
+                                 const char *const *tables, size_t n,
+                                 struct failure *f)
+{
+    const char *t;
+    size_t at = 0, len;
+    while (batch_next_table(b, &at, &t, &len)) {
+        size_t i = 0;
+        while (i < n && (strlen(tables[i]) != len || memcmp(tables[i], t, len)))
+            i++;
+        if (i < n)
+            continue;
+        int shown = (int)(len > 64 ? 64 : len);
+        if (!strcmp(kind, CHECKPOINT_SNAPSHOT))
+            return fail_with(f, "source %s: snapshot_next of table '%s' gave "
+                                "a record of table '%.*s'; a source gives "
+                                "records only of the table it is asked for",
+                             pc->source.plugin->name, table, shown, t);
+        return fail_with(f, "source %s: cdc_poll gave a record of table "
+                            "'%.*s', which is not among the %zu table(s) "
+                            "the pipe follows",
+                         pc->source.plugin->name, shown, t, n);
+    }
+    return GO_ON;
+}
+
 enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const struct sluice_batch *b, const char *kind,
                      const char *table, int64_t part, bool done,
+                     const char *const *tables, size_t table_count,
                      struct failure *f)
 {
     struct error err;
     int64_t id;
+    if (check_tables(pc, b, kind, table, tables, table_count, f) != GO_ON)
+        return f->outcome;
     if (store_begin(s, &err) < 0)
         return from_store(&err, f);
     int rc = 0;
@@ -323,6 +357,15 @@ enum outcome start_position(struct run *u, struct buf *out, struct failure *f)
     return o;
 }
 
+static void forget_cdc_tables(struct run *u)
+{
+    for (size_t i = 0; i < u->cdc_table_count; i++)
+        free(u->cdc_tables[i]);
+    free(u->cdc_tables);
+    u->cdc_tables = NULL;
+    u->cdc_table_count = 0;
+}
+
 static enum outcome open_cdc(struct run *u, struct pipe_row *row,
                              struct failure *f)
 {
@@ -341,14 +384,20 @@ static enum outcome open_cdc(struct run *u, struct pipe_row *row,
     }
     size_t n;
     char **tables = tables_of(row, TABLE_ACTIVE, &n);
+    forget_cdc_tables(u);
+    u->cdc_tables = xcalloc(n + 1, sizeof *u->cdc_tables);
+    for (size_t i = 0; i < n; i++)
+        u->cdc_tables[u->cdc_table_count++] = xstrdup(tables[i]);
+    free(tables);
     enum outcome o = GO_ON;
-    if (PLUGIN_CALL(u->src, f, SRC(u)->cdc_start(u->src->handle, (const char *const *)tables,
-                                             n, cdc.position.data,
-                                             cdc.position.len, ERR)) < 0)
+    if (PLUGIN_CALL(u->src, f,
+                    SRC(u)->cdc_start(u->src->handle,
+                                      (const char *const *)u->cdc_tables, n,
+                                      cdc.position.data, cdc.position.len,
+                                      ERR)) < 0)
         o = f->outcome;
     else
         u->cdc_open = true;
-    free(tables);
     checkpoint_free(&cdc);
     return o;
 }
@@ -382,15 +431,24 @@ static enum outcome do_cdc(struct run *u, struct pipe_row *row,
         if (request_waits(u))
             break; /* an operator waits: cut the batch here */
     }
-    if (publish(u->s, u->pc, &u->batch, CHECKPOINT_CDC, "", 0, false, f) !=
-        GO_ON)
+    if (publish(u->s, u->pc, &u->batch, CHECKPOINT_CDC, "", 0, false,
+                (const char *const *)u->cdc_tables, u->cdc_table_count,
+                f) != GO_ON)
         return f->outcome;
     if (u->batch.count)
         subscriber_wake(u);
-    if (u->batch.has_position)
+    /* the batch is durable: a failed ack is the source's to report, and
+     * the pipe's to retry or fail on */
+    if (u->batch.has_position &&
         PLUGIN_CALL(u->src, f,
                     SRC(u)->cdc_ack(u->src->handle, u->batch.position.data,
-                                    u->batch.position.len, ERR));
+                                    u->batch.position.len, ERR)) < 0) {
+        char why[sizeof f->message];
+        snprintf(why, sizeof why, "%s", f->message);
+        snprintf(f->message, sizeof f->message, "source %s: cdc_ack: %.900s",
+                 u->pc->source.plugin->name, why);
+        return f->outcome;
+    }
     return GO_ON;
 }
 
@@ -526,25 +584,43 @@ static bool take_request(struct run *u)
     return !deleted;
 }
 
-static void handle_failure(struct run *u, const struct failure *f)
+/* Waits, growing the wait with each failure in a row, before the next
+ * turn. */
+static void back_off(struct run *u, const char *why)
 {
-    struct error err;
-    if (f->outcome == FATAL) {
-        log_msg(SLUICE_LOG_ERROR, u->pc->name, "failed: %s", f->message);
-        lifecycle_fail(u->s, u->pc->name, f->message, &err);
-        close_plugins(u);
-        u->backoff_ms = 0;
-        return;
-    }
     u->backoff_ms = u->backoff_ms ? u->backoff_ms * 2 : 500;
     if (u->backoff_ms > BACKOFF_MAX_MS)
         u->backoff_ms = BACKOFF_MAX_MS;
     int64_t wait = u->backoff_ms / 2 + rand() % (u->backoff_ms / 2 + 1);
     log_msg(SLUICE_LOG_WARN, u->pc->name, "retrying in %lldms: %s",
-            (long long)wait, f->message);
-    lifecycle_retry(u->s, u->pc->name, f->message, &err);
+            (long long)wait, why);
     for (int64_t slept = 0; slept < wait && !*u->r->stop; slept += 100)
         sleep_ms(100);
+}
+
+/* A failure goes to the pipe's state (fatal) or its retry count; when
+ * the store cannot take it, to the log, and the next turn, after a
+ * backoff, meets it again. */
+static void handle_failure(struct run *u, const struct failure *f)
+{
+    struct error err;
+    if (f->outcome == FATAL) {
+        log_msg(SLUICE_LOG_ERROR, u->pc->name, "failed: %s", f->message);
+        int rc = lifecycle_fail(u->s, u->pc->name, f->message, &err);
+        close_plugins(u);
+        if (rc == 0) {
+            u->backoff_ms = 0;
+            return;
+        }
+        log_msg(SLUICE_LOG_ERROR, u->pc->name,
+                "the failure is not recorded in the store: %s", err.message);
+        back_off(u, "recording the failure");
+        return;
+    }
+    if (lifecycle_retry(u->s, u->pc->name, f->message, &err) < 0)
+        log_msg(SLUICE_LOG_WARN, u->pc->name,
+                "the retry is not recorded in the store: %s", err.message);
+    back_off(u, f->message);
 }
 
 void *pipe_runner_main(void *arg)
@@ -575,24 +651,28 @@ void *pipe_runner_main(void *arg)
             continue;
         }
         u.lease_renewed_ms = clock_monotonic_ms();
-        if (!held_before) {
-            lifecycle_recover(u.s, u.pc->name, &err);
+        if (!held_before &&
+            lifecycle_recover(u.s, u.pc->name, &err) < 0) { /* next turn */
+            log_msg(SLUICE_LOG_WARN, u.pc->name,
+                    "cannot bring the pipe back to work: %s", err.message);
+            sleep_ms(1000);
+            continue;
+        }
+        if (!held_before)
             log_msg(SLUICE_LOG_INFO, u.pc->name, "running pipe (worker %s)",
                     worker_name());
-        }
         held_before = true;
         if (!take_request(&u))
             break; /* deleted */
         struct pipe_row row;
-        bool found;
-        if (pipe_load(u.s, u.pc->name, &row, &found, &err) < 0 || !found) {
-            if (found)
-                log_msg(SLUICE_LOG_WARN, u.pc->name, "%s", err.message);
-            if (!found)
-                break;
+        bool found = false;
+        if (pipe_load(u.s, u.pc->name, &row, &found, &err) < 0) {
+            log_msg(SLUICE_LOG_WARN, u.pc->name, "%s", err.message);
             sleep_ms(1000);
             continue;
         }
+        if (!found)
+            break; /* deleted */
         struct failure f = {.outcome = GO_ON};
         enum outcome o = subscriber_failed(&u, &f) ? f.outcome
                                                    : step(&u, &row, &f);
@@ -600,13 +680,18 @@ void *pipe_runner_main(void *arg)
             handle_failure(&u, &f);
             subscriber_resume(&u); /* after its backoff (a fatal one closed it) */
         } else if (o == GO_ON && row.retry_count && !subscriber_failing(&u)) {
-            lifecycle_retry_clear(u.s, u.pc->name, &err);
+            if (lifecycle_retry_clear(u.s, u.pc->name, &err) < 0)
+                log_msg(SLUICE_LOG_WARN, u.pc->name,
+                        "the end of the retries is not recorded in the "
+                        "store: %s",
+                        err.message);
             u.backoff_ms = 0;
         }
         pipe_row_free(&row);
         pipe_tick(&u);
     }
     close_plugins(&u);
+    forget_cdc_tables(&u);
     pthread_cond_destroy(&u.sub.wake);
     pthread_mutex_destroy(&u.sub.lock);
     rate_sampler_free(&u.rates);

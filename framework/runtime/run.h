@@ -51,6 +51,8 @@ struct run {
     char *lease;
     struct instance *src, *sink;
     bool cdc_open;
+    char **cdc_tables; /* the tables cdc_start was given, owned */
+    size_t cdc_table_count;
     int64_t backoff_ms;
     struct sluice_batch batch;
     struct rate_sampler rates;
@@ -88,10 +90,13 @@ enum outcome fail_with(struct failure *f, const char *fmt, ...)
 #define SINK(u) (&(u)->pc->sink.plugin->info.sink)
 
 /* Publishes `b` (when it has records), the checkpoint it reaches and the
- * tables it stopped, in one transaction of `s`. */
+ * tables it stopped, in one transaction of `s`; refuses, as fatal, a
+ * batch with a record of a table not among `tables` (those the source
+ * was asked for). */
 enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const struct sluice_batch *b, const char *kind,
                      const char *table, int64_t part, bool done,
+                     const char *const *tables, size_t table_count,
                      struct failure *f);
 
 /* The subscriber thread (subscriber.c): started once the sink is open,

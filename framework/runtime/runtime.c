@@ -89,18 +89,25 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     struct pipe_runner *runners = xcalloc(cfg->pipe_count + 1, sizeof *runners);
     pthread_t *threads = xcalloc(cfg->pipe_count + 1, sizeof *threads);
     size_t started = 0;
+    bool unstarted = false;
     for (size_t i = 0; i < cfg->pipe_count; i++) {
         if (!runs[i])
             continue;
         runners[i] = (struct pipe_runner){cfg, &cfg->pipes[i], store_url,
                                           &stop_requested, 0};
-        pthread_create(&threads[i], NULL, pipe_runner_main, &runners[i]);
-        started++;
+        int rc = pthread_create(&threads[i], NULL, pipe_runner_main,
+                                &runners[i]);
+        runs[i] = rc == 0;
+        if (rc)
+            log_msg(SLUICE_LOG_ERROR, cfg->pipes[i].name,
+                    "cannot start the pipe's thread: %s", strerror(rc));
+        unstarted = unstarted || rc;
+        started += rc == 0;
     }
     log_msg(SLUICE_LOG_INFO, NULL, "running %zu pipe(s) from %s; store %s",
             started, cfg->doc.path, store_name(s));
     int64_t next_maintenance = 0;
-    while (!stop_requested && (started || d.count == 0)) {
+    while (!stop_requested && (started || (d.count == 0 && !unstarted))) {
         if (clock_monotonic_ms() >= next_maintenance) {
             bool ran = false;
             if (maintenance_tick(s, reg, cfg, worker_name(), 3 * MAINTENANCE_EVERY_MS,
@@ -114,7 +121,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
         sleep_ms(200);
     }
     stop_requested = 1;
-    int status = d.count ? 2 : 0;
+    int status = d.count ? 2 : unstarted ? 1 : 0;
     for (size_t i = 0; i < cfg->pipe_count; i++)
         if (runs[i]) {
             pthread_join(threads[i], NULL);

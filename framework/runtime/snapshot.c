@@ -17,6 +17,7 @@
 #include "../plugin/values.h"
 #include "../store/checkpoints.h"
 #include "../util/clock.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 #include "run.h"
 
@@ -190,7 +191,7 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
                                 "more to come but no position to resume from",
                              u->pc->source.plugin->name, j->table);
         if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
-                    f) != GO_ON)
+                    &j->table, 1, f) != GO_ON)
             return f->outcome;
         subscriber_wake(u);
         if (done)
@@ -245,8 +246,27 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
     pthread_mutex_init(&w->lock, NULL);
     pthread_t *threads = xcalloc(workers, sizeof *threads);
     w->running = (int)workers;
-    for (size_t i = 0; i < workers; i++)
-        pthread_create(&threads[i], NULL, snapshot_worker, w);
+    size_t started = 0;
+    int rc = 0;
+    while (started < workers &&
+           (rc = pthread_create(&threads[started], NULL, snapshot_worker,
+                                w)) == 0)
+        started++;
+    if (started < workers) { /* the jobs are the started workers' */
+        pthread_mutex_lock(&w->lock);
+        w->running -= (int)(workers - started);
+        pthread_mutex_unlock(&w->lock);
+        log_msg(SLUICE_LOG_WARN, u->pc->name,
+                "snapshot: %zu of %zu worker threads started: %s", started,
+                workers, strerror(rc));
+    }
+    if (!started) {
+        free(threads);
+        pthread_mutex_destroy(&w->lock);
+        snprintf(f->message, sizeof f->message,
+                 "snapshot: cannot start a worker thread: %s", strerror(rc));
+        return f->outcome = RETRY;
+    }
     struct failure df = {.outcome = GO_ON};
     for (;;) {
         pthread_mutex_lock(&w->lock);
@@ -259,7 +279,7 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
             w->interrupt = 1;
         sleep_ms(WATCH_MS);
     }
-    for (size_t i = 0; i < workers; i++)
+    for (size_t i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     free(threads);
     pthread_mutex_destroy(&w->lock);

@@ -8,7 +8,6 @@
  * and shares the pipe's sink instance. A failure stops it until the pipe's
  * thread has dealt with it: after a backoff it goes on, after a fatal one
  * it is stopped with the plugins. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,10 +208,11 @@ void subscriber_start(struct run *u)
         return;
     sub->stop = false;
     sub->has_failure = sub->failing = false;
-    sub->running = pthread_create(&sub->thread, NULL, subscriber_main, u) == 0;
-    if (!sub->running)
+    int rc = pthread_create(&sub->thread, NULL, subscriber_main, u);
+    sub->running = rc == 0;
+    if (!sub->running) /* tried again on the pipe's next turn */
         log_msg(SLUICE_LOG_ERROR, u->pc->name,
-                "cannot start the subscriber thread: %s", strerror(errno));
+                "cannot start the subscriber thread: %s", strerror(rc));
 }
 
 void subscriber_stop(struct run *u)

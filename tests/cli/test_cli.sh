@@ -69,8 +69,10 @@ run 2 "$sluice" plugins describe nope;  has "no plugin named 'nope'"
 mkdir "$tmp/bad"
 ln -s "$fixtures/bad_magic.so" "$tmp/bad/bad_magic.so"
 cp "$fixtures/not_shared_object.so" "$tmp/bad/"
+ln -s "$fixtures/huge_config.so" "$tmp/bad/huge_config.so"
 SLUICE_PLUGIN_PATH="$tmp/bad:$SLUICE_PLUGIN_PATH" run 1 "$sluice" plugins list
 has "refused: $tmp/bad/bad_magic.so: bad magic"
+has "refused: $tmp/bad/huge_config.so: sink 'huge_config': config_size is 1099511627776 bytes"
 has "refused: $tmp/bad/not_shared_object.so: not a loadable shared object"
 has "source_mongo"
 cat > "$tmp/ok.ini" <<'INI'
@@ -80,6 +82,7 @@ sink = memory_sink
 INI
 SLUICE_PLUGIN_PATH="$tmp/bad:$SLUICE_PLUGIN_PATH" run 0 "$sluice" check "$tmp/ok.ini"
 has "warning: plugin refused: $tmp/bad/bad_magic.so: bad magic"
+has "warning: plugin refused: $tmp/bad/huge_config.so: sink 'huge_config': config_size"
 has "ok: 1 pipe, 1 topic"
 
 # [plugins] path, relative to the config file

@@ -7,21 +7,110 @@
  * tables; all at once, or one per `change_every`). Positions are text, so
  * tests can read them. With `stop_table`,
  * once the changes are all given, CDC stops following that table as a
- * source does when a collection is dropped (ABI 1.1).
+ * source does when a collection is dropped (ABI 1.1). With `extra_table`,
+ * every batch with records also gets one record of that table, which
+ * nobody asked for (a source breaking its contract).
  *
  * memory_sink keeps what it is given, as ReplacingMergeTree would: per
  * table and key, the row with the highest version. With `output`, each
  * flush writes every table, sorted, as JSON lines. `fail_writes` makes the
- * first N writes return SLUICE_RETRY. */
+ * first N writes return SLUICE_RETRY.
+ *
+ * Both misbehave on purpose when asked: `misbehave = CALLBACK:HOW` makes
+ * the named callback return fatal or retry, crash (SIGSEGV), abort, or
+ * call exit(3); with `misbehave_while = FILE`, only while FILE exists. */
 #include <pthread.h>
+#include <signal.h>
 #include <sluice/sluice.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const sluice_host_api *host;
+
+/* memory.c is also built against the frozen 1.0 headers (tests/abi) */
+#ifdef SLUICE_OPTION_PATH
+#define PATH_FLAGS SLUICE_OPTION_PATH
+#else
+#define PATH_FLAGS 0u
+#endif
+
+/* ---- misbehaving on purpose (both plugins) ---------------------------- */
+
+struct misbehaviour {
+    const char *spec;       /* CALLBACK:HOW, or NULL */
+    const char *while_file; /* only while it exists; NULL: always */
+};
+
+#define MISBEHAVE_OPTIONS(config)                                             \
+    {.type = SLUICE_OPTION_STRING, .name = "misbehave",                       \
+     .offset = offsetof(config, misbehave.spec),                              \
+     .description = "CALLBACK:HOW, HOW one of fatal, retry, crash, abort, "   \
+                    "exit: the callback returns that status, raises "         \
+                    "SIGSEGV, aborts or calls exit(3)."},                     \
+    {.type = SLUICE_OPTION_STRING, .name = "misbehave_while",                 \
+     .flags = PATH_FLAGS, .offset = offsetof(config, misbehave.while_file),   \
+     .description = "A file: misbehave only while it exists."}
+
+static const char *const hows[] = {"fatal", "retry", "crash", "abort", "exit",
+                                   NULL};
+
+static bool listed(const char *const *list, const char *name, size_t len)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strlen(list[i]) == len && !strncmp(list[i], name, len))
+            return true;
+    return false;
+}
+
+/* At open: the spec names one of `callbacks` and a known HOW. */
+static sluice_status misbehave_valid(const struct misbehaviour *m,
+                                     const char *const *callbacks,
+                                     sluice_error *err)
+{
+    if (!m->spec)
+        return SLUICE_OK;
+    size_t n = strcspn(m->spec, ":");
+    const char *how = m->spec + n + (m->spec[n] == ':');
+    if (!listed(callbacks, m->spec, n) || !listed(hows, how, strlen(how)))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "memory: misbehave = '%s': expected CALLBACK:HOW "
+                           "with a callback of this plugin and HOW one of "
+                           "fatal, retry, crash, abort, exit",
+                           m->spec);
+    return SLUICE_OK;
+}
+
+/* At the top of each callback: OK, or the misbehaviour asked for. */
+static sluice_status misbehave(const struct misbehaviour *m,
+                               const char *callback, sluice_error *err)
+{
+    size_t n = m->spec ? strcspn(m->spec, ":") : 0;
+    if (!m->spec || strlen(callback) != n || strncmp(m->spec, callback, n) ||
+        (m->while_file && access(m->while_file, F_OK) != 0))
+        return SLUICE_OK;
+    const char *how = m->spec + n + 1;
+    if (!strcmp(how, "crash"))
+        raise(SIGSEGV);
+    else if (!strcmp(how, "abort"))
+        abort();
+    else if (!strcmp(how, "exit"))
+        exit(3);
+    return sluice_fail(err, strcmp(how, "retry") ? SLUICE_FATAL : SLUICE_RETRY,
+                       "memory: %s fails on purpose (misbehave = %s)",
+                       callback, m->spec);
+}
+
+/* Returns from the callback when it is to misbehave. */
+#define MISBEHAVE(m, callback, err)                                           \
+    do {                                                                      \
+        sluice_status st_ = misbehave((m), (callback), (err));                \
+        if (st_ != SLUICE_OK)                                                 \
+            return st_;                                                       \
+    } while (0)
 
 /* ---- memory_source ---------------------------------------------------- */
 
@@ -32,6 +121,8 @@ struct source_config {
     int64_t changes;
     int64_t change_every_ms;
     const char *stop_table;
+    const char *extra_table;
+    struct misbehaviour misbehave;
 };
 
 static const sluice_option source_options[] = {
@@ -57,8 +148,18 @@ static const sluice_option source_options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "stop_table",
      .offset = offsetof(struct source_config, stop_table),
      .description = "A table CDC stops following after the last change."},
+    {.type = SLUICE_OPTION_STRING, .name = "extra_table",
+     .offset = offsetof(struct source_config, extra_table),
+     .description = "A table not asked for: every batch with records gets "
+                    "one record of it too."},
+    MISBEHAVE_OPTIONS(struct source_config),
     {0},
 };
+
+static const char *const source_callbacks[] = {
+    "open", "close", "list_tables", "snapshot_begin", "snapshot_partitions",
+    "snapshot_next", "estimate_rows", "cdc_start", "cdc_poll", "cdc_ack",
+    NULL};
 
 struct source {
     const struct source_config *cfg;
@@ -73,6 +174,10 @@ static sluice_status source_open(sluice_context *ctx, const void *config,
                                  void **instance, sluice_error *err)
 {
     (void)ctx;
+    const struct source_config *cfg = config;
+    if (misbehave_valid(&cfg->misbehave, source_callbacks, err) != SLUICE_OK)
+        return SLUICE_FATAL;
+    MISBEHAVE(&cfg->misbehave, "open", err);
     struct source *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_fail(err, SLUICE_FATAL, "memory_source: out of memory");
@@ -94,6 +199,7 @@ static void free_tables(struct source *s)
 static void source_close(void *instance)
 {
     struct source *s = instance;
+    misbehave(&s->cfg->misbehave, "close", NULL);
     free_tables(s);
     free(s);
 }
@@ -102,6 +208,7 @@ static sluice_status source_list_tables(void *instance, sluice_values *out,
                                         sluice_error *err)
 {
     struct source *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "list_tables", err);
     for (size_t i = 0; i < s->cfg->tables.count; i++) {
         const char *t = s->cfg->tables.items[i];
         if (host->values_add(out, t, strlen(t), err) != SLUICE_OK)
@@ -125,10 +232,20 @@ static sluice_status add_row(sluice_batch *batch, const char *table,
     return host->batch_add(batch, &r, err);
 }
 
+/* extra_table: one record of it, when the batch has records. */
+static sluice_status add_extra(const struct source *s, sluice_batch *batch,
+                               sluice_op op, int64_t key, sluice_error *err)
+{
+    if (!s->cfg->extra_table || !host->batch_count(batch))
+        return SLUICE_OK;
+    return add_row(batch, s->cfg->extra_table, op, key, 1, err);
+}
+
 static sluice_status source_snapshot_begin(void *instance, sluice_values *out,
                                            sluice_error *err)
 {
-    (void)instance;
+    struct source *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "snapshot_begin", err);
     return host->values_add(out, "0", 1, err);
 }
 
@@ -138,6 +255,7 @@ static sluice_status source_partitions(void *instance, const char *table,
 {
     struct source *s = instance;
     (void)table;
+    MISBEHAVE(&s->cfg->misbehave, "snapshot_partitions", err);
     int64_t n = s->cfg->partitions, rows = s->cfg->rows;
     for (int64_t i = 0; i < n; i++) {
         char p[64];
@@ -155,7 +273,8 @@ static sluice_status source_snapshot_next(void *instance, const char *table,
                                           sluice_batch *batch,
                                           sluice_error *err)
 {
-    (void)instance;
+    struct source *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "snapshot_next", err);
     char text[64];
     long long first, end, next;
     if (len >= sizeof text)
@@ -171,6 +290,8 @@ static sluice_status source_snapshot_next(void *instance, const char *table,
             return SLUICE_FATAL;
         next++;
     }
+    if (add_extra(s, batch, SLUICE_OP_SNAPSHOT, next, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     int n = snprintf(text, sizeof text, "%lld-%lld@%lld", first, end, next);
     if (host->batch_set_position(batch, text, (size_t)n, err) != SLUICE_OK)
         return SLUICE_FATAL;
@@ -182,7 +303,7 @@ static sluice_status source_estimate(void *instance, const char *table,
 {
     struct source *s = instance;
     (void)table;
-    (void)err;
+    MISBEHAVE(&s->cfg->misbehave, "estimate_rows", err);
     *rows = (uint64_t)s->cfg->rows;
     return SLUICE_OK;
 }
@@ -203,6 +324,7 @@ static sluice_status source_cdc_start(void *instance,
                                       sluice_error *err)
 {
     struct source *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "cdc_start", err);
     int64_t at = parse_position(position, len);
     if (at < 0)
         return sluice_fail(err, SLUICE_FATAL,
@@ -219,6 +341,7 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
                                      int64_t timeout_ms, sluice_error *err)
 {
     struct source *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "cdc_poll", err);
     int64_t now = host->monotonic_ms(), limit = INT64_MAX;
     if (s->cfg->change_every_ms > 0) { /* one change when due */
         limit = now >= s->last_change_ms + s->cfg->change_every_ms;
@@ -240,6 +363,9 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
             return SLUICE_FATAL;
         s->next_change++;
     }
+    if (add_extra(s, batch, SLUICE_OP_INSERT, s->cfg->rows + s->next_change,
+                  err) != SLUICE_OK)
+        return SLUICE_FATAL;
 #if SLUICE_ABI_AT_LEAST(1, 1)
     for (size_t i = 0; s->next_change >= s->cfg->changes && s->cfg->stop_table &&
                        i < s->table_count;
@@ -263,6 +389,7 @@ static sluice_status source_cdc_ack(void *instance, const void *position,
                                     size_t len, sluice_error *err)
 {
     struct source *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "cdc_ack", err);
     int64_t at = parse_position(position, len);
     if (at < s->acked)
         return sluice_fail(err, SLUICE_FATAL,
@@ -301,17 +428,11 @@ struct sink_config {
     bool check_callers;
     int64_t write_delay_ms;
     sluice_string_list refuse_tables;
+    struct misbehaviour misbehave;
 };
 
-/* memory.c is also built against the frozen 1.0 headers (tests/abi) */
-#ifdef SLUICE_OPTION_PATH
-#define OUTPUT_FLAGS SLUICE_OPTION_PATH
-#else
-#define OUTPUT_FLAGS 0u
-#endif
-
 static const sluice_option sink_options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "output", .flags = OUTPUT_FLAGS,
+    {.type = SLUICE_OPTION_STRING, .name = "output", .flags = PATH_FLAGS,
      .offset = offsetof(struct sink_config, output),
      .description = "A file that each flush rewrites with every table, as "
                     "sorted JSON lines."},
@@ -343,8 +464,13 @@ static const sluice_option sink_options[] = {
      .description = "Tables whose setup is refused, as a destination that "
                     "refuses their names would (SLUICE_FATAL_TABLE from ABI "
                     "1.2)."},
+    MISBEHAVE_OPTIONS(struct sink_config),
     {0},
 };
+
+static const char *const sink_callbacks[] = {
+    "open", "close", "setup_table", "write", "flush", "resync_begin",
+    "resync_swap", "resync_abort", "drop_table", NULL};
 
 struct row {
     char *table; /* a destination: "items" or "items_resync" */
@@ -386,6 +512,10 @@ static int open_sinks;
 static sluice_status sink_open(sluice_context *ctx, const void *config,
                                void **instance, sluice_error *err)
 {
+    const struct sink_config *cfg = config;
+    if (misbehave_valid(&cfg->misbehave, sink_callbacks, err) != SLUICE_OK)
+        return SLUICE_FATAL;
+    MISBEHAVE(&cfg->misbehave, "open", err);
     struct sink *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_fail(err, SLUICE_FATAL, "memory_sink: out of memory");
@@ -406,6 +536,7 @@ static void free_row(struct row *r)
 static void sink_close(void *instance)
 {
     struct sink *s = instance;
+    misbehave(&s->cfg->misbehave, "close", NULL);
     __atomic_sub_fetch(&open_sinks, 1, __ATOMIC_SEQ_CST);
     for (size_t i = 0; i < s->count; i++)
         free_row(&s->rows[i]);
@@ -456,6 +587,7 @@ static sluice_status sink_setup(void *instance, const char *table,
                                 sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "setup_table", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     for (size_t i = 0; i < s->cfg->refuse_tables.count; i++)
@@ -507,6 +639,7 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
                                 sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "write", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     s->unflushed = false; /* until this write has succeeded */
@@ -549,6 +682,7 @@ static int compare_rows(const void *a, const void *b)
 static sluice_status sink_flush(void *instance, sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "flush", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     s->unflushed = false;
@@ -591,6 +725,7 @@ static sluice_status sink_resync_begin(void *instance, const char *table,
                                        sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "resync_begin", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     add_name(&s->resyncing, &s->resync_count, table);
@@ -601,6 +736,7 @@ static sluice_status sink_resync_swap(void *instance, const char *table,
                                       sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "resync_swap", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     char shadow[256];
@@ -631,6 +767,7 @@ static sluice_status sink_resync_abort(void *instance, const char *table,
                                        sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "resync_abort", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     char shadow[256];
@@ -644,6 +781,7 @@ static sluice_status sink_drop(void *instance, const char *table,
                                sluice_error *err)
 {
     struct sink *s = instance;
+    MISBEHAVE(&s->cfg->misbehave, "drop_table", err);
     if (check_caller(s, err) != SLUICE_OK)
         return SLUICE_FATAL;
     drop_rows(s, table);

@@ -577,6 +577,27 @@ static void failures_and_retries(void)
     free(pipe);
 }
 
+/* A store that cannot answer leaves no doubt about whether the pipe
+ * exists: found is false with the error, never what it was before. */
+static void load_fails(void)
+{
+    const char *tables[] = {"a"};
+    char *pipe = running_pipe(tables, 1);
+    exec_ok("ALTER TABLE pipes RENAME COLUMN created_at TO created_away",
+            NULL, 0);
+    struct pipe_row row;
+    bool found = true;
+    struct error err;
+    CHECK(pipe_load(st, pipe, &row, &found, &err) < 0);
+    CHECK(!found);
+    CHECK_CONTAINS(err.message, "created_at");
+    exec_ok("ALTER TABLE pipes RENAME COLUMN created_away TO created_at",
+            NULL, 0);
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    pipe_row_free(&row);
+    free(pipe);
+}
+
 static void restart_semantics(void)
 {
     const char *tables[] = {"a"};
@@ -820,6 +841,7 @@ int main(int argc, char **argv)
     RUN(pause_resume);
     RUN(tables_and_resync);
     RUN(failures_and_retries);
+    RUN(load_fails);
     RUN(restart_semantics);
     RUN(delete_any_state);
     RUN(registration);

@@ -1,6 +1,7 @@
 /* test_batch.c: records framed into a batch through the host API, read
  * back, limits, positions, and blobs loaded back (including corrupt
- * ones); value lists and metrics of the host table. */
+ * ones); the distinct tables a batch knows; value lists and metrics of
+ * the host table. */
 #include <stdlib.h>
 
 #include "../test.h"
@@ -114,6 +115,71 @@ static void byte_limit(void)
     batch_free(&b);
 }
 
+static void add_to(sluice_batch *b, const char *table, size_t table_len)
+{
+    sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
+                       .table = table, .table_len = table_len, .key = "1",
+                       .key_len = 1};
+    CHECK(host->batch_add(b, &r, NULL) == SLUICE_OK);
+}
+
+/* "a,b,c": the batch's distinct tables, in the order they first came. */
+static void tables_of(const struct sluice_batch *b, struct buf *out)
+{
+    const char *table;
+    size_t at = 0, len;
+    buf_reset(out);
+    while (batch_next_table(b, &at, &table, &len)) {
+        if (out->len)
+            buf_append(out, ",", 1);
+        buf_append(out, table, len);
+    }
+}
+
+static void distinct_tables(void)
+{
+    struct sluice_batch b, copy;
+    struct buf seen = {0};
+    struct error e;
+    batch_init(&b, 0, 0);
+    batch_init(&copy, 0, 0);
+    tables_of(&b, &seen);
+    CHECK_STR(seen.data ? seen.data : "", "");
+    add_to(&b, "orders", 6);
+    add_to(&b, "orders", 6);
+    add_to(&b, "order", 5);     /* a prefix is another table */
+    add_to(&b, "ordersx", 7);   /* so is a longer name */
+    add_to(&b, "orders", 6);    /* back to one seen before */
+    add_to(&b, "a\0b", 3);      /* bytes, not C strings */
+    add_to(&b, "order", 5);
+    tables_of(&b, &seen);
+    static const char want[] = "orders,order,ordersx,a\0b";
+    CHECK(seen.len == sizeof want - 1 && !memcmp(seen.data, want, seen.len));
+    /* a blob loaded back knows them too; appending merges */
+    CHECK(batch_load(&copy, b.frames.data, b.frames.len, &e) == 0);
+    struct buf again = {0};
+    tables_of(&copy, &again);
+    CHECK(again.len == seen.len && !memcmp(again.data, seen.data, seen.len));
+    batch_reset(&copy);
+    add_to(&copy, "ordersx", 7);
+    add_to(&copy, "items", 5);
+    batch_append(&copy, &b);
+    tables_of(&copy, &again);
+    static const char merged[] = "ordersx,items,orders,order,a\0b";
+    CHECK(again.len == sizeof merged - 1 &&
+          !memcmp(again.data, merged, again.len));
+    batch_reset(&b);
+    tables_of(&b, &seen);
+    CHECK(seen.len == 0);
+    add_to(&b, "x", 1);
+    tables_of(&b, &seen);
+    CHECK_STR(seen.data, "x");
+    buf_free(&seen);
+    buf_free(&again);
+    batch_free(&copy);
+    batch_free(&b);
+}
+
 static void values_and_metrics(void)
 {
     struct sluice_values v = {0};
@@ -146,6 +212,7 @@ int main(void)
     RUN(build_and_read);
     RUN(refuses_bad_records);
     RUN(byte_limit);
+    RUN(distinct_tables);
     RUN(values_and_metrics);
     return TEST_RESULT();
 }

@@ -100,6 +100,14 @@ static void bad_option_table(void)
                   "default is invalid", "11 is out of range");
 }
 
+/* Refused before anything allocates it: 1 TiB would end the process. */
+static void huge_config_size(void)
+{
+    CHECK_REFUSED("huge_config", "sink 'huge_config'",
+                  "config_size is 1099511627776 bytes, more than the "
+                  "1048576 a config struct may have");
+}
+
 static void registers_nothing(void)
 {
     CHECK_REFUSED("no_plugins", "registered no plugin");
@@ -196,6 +204,7 @@ static void scan_shadows_and_refuses(void)
     char *first = make_dir(base, "first"), *second = make_dir(base, "second");
     link_fixture(first, "dup_a");
     link_fixture(first, "bad_magic");
+    link_fixture(first, "huge_config");
     link_fixture(second, "dup_b");      /* shadowed by first/dup_a */
     link_fixture(second, "good_sink");
     const char *dirs[] = {first, second, "/nonexistent/sluice"};
@@ -209,9 +218,12 @@ static void scan_shadows_and_refuses(void)
     CHECK(reg.shadowed_count == 1);
     if (reg.shadowed_count)
         CHECK_CONTAINS(reg.shadowed[0].path, "second/dup_b.so");
-    CHECK(reg.refused_count == 1);
-    if (reg.refused_count)
+    CHECK(reg.refused_count == 2);
+    if (reg.refused_count == 2) {
         CHECK_CONTAINS(reg.refused[0].reason, "bad magic");
+        CHECK_CONTAINS(reg.refused[1].reason, "first/huge_config.so: sink "
+                                              "'huge_config': config_size");
+    }
     registry_free(&reg);
 
     /* two files of one directory: the later one is refused */
@@ -268,6 +280,7 @@ int main(void)
     RUN(missing_required_callback);
     RUN(init_fails);
     RUN(bad_option_table);
+    RUN(huge_config_size);
     RUN(registers_nothing);
     RUN(twice_in_one_module);
     RUN(unknown_capability);
