@@ -10,6 +10,7 @@
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 #include "lifecycle.h"
 #include "requests.h"
 
@@ -21,7 +22,12 @@ static void settings_of(struct buf *out, const char *prefix,
         if (opts[i].flags & SLUICE_OPTION_TABLES)
             continue;
         buf_printf(out, "%s%s = ", prefix, opts[i].name);
-        option_format_value(&opts[i], values, out);
+        /* a secret is never stored, nor whether it is set: it may change
+         * at any time without being a change of settings */
+        if (opts[i].flags & SLUICE_OPTION_SECRET)
+            buf_puts(out, REDACT_MASK);
+        else
+            option_format_value(&opts[i], values, out);
         buf_puts(out, "\n");
     }
 }

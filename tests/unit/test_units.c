@@ -1,10 +1,8 @@
 /* test_units.c: the text forms of durations, sizes, times of day,
- * booleans and integers, both ways; and URL redaction. */
+ * booleans and integers, both ways. */
 #include <stdint.h>
 
 #include "../test.h"
-#include "util/buf.h"
-#include "util/redact.h"
 #include "util/units.h"
 
 static void durations(void)
@@ -94,33 +92,11 @@ static void booleans_and_integers(void)
     CHECK_CONTAINS(err.message, "64 bits");
 }
 
-static void redacted_urls(void)
-{
-    struct {
-        const char *in, *out;
-    } cases[] = {
-        {"mongodb://user:s3cret@db:27017/?replicaSet=rs0",
-         "mongodb://user:********@db:27017/?replicaSet=rs0"},
-        {"postgresql://app@db/sluice", "postgresql://app@db/sluice"},
-        {"http://h:8123/?password=x&user=u", "http://h:8123/?password=********&user=u"},
-        {"postgresql://u:p@h/db?sslpassword=k#x",
-         "postgresql://u:********@h/db?sslpassword=********#x"},
-        {"sqlite:./sluice.db", "sqlite:./sluice.db"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        struct buf b = {0};
-        redact_url(cases[i].in, &b);
-        CHECK_STR(b.data, cases[i].out);
-        buf_free(&b);
-    }
-}
-
 int main(void)
 {
     RUN(durations);
     RUN(sizes);
     RUN(times_of_day);
     RUN(booleans_and_integers);
-    RUN(redacted_urls);
     return TEST_RESULT();
 }
