@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/buf.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 
@@ -443,6 +445,28 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/* The texts cli_shown made: the command's until it returns. */
+static char **shown;
+static size_t shown_count, shown_cap;
+
+const char *cli_shown(const char *text)
+{
+    struct buf b = {0};
+    redact_line(text, &b);
+    buf_puts(&b, "");
+    XGROW(shown, shown_cap, shown_count + 1);
+    return shown[shown_count++] = buf_take(&b);
+}
+
+static void shown_free(void)
+{
+    for (size_t i = 0; i < shown_count; i++)
+        free(shown[i]);
+    free(shown);
+    shown = NULL;
+    shown_count = shown_cap = 0;
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -474,5 +498,7 @@ int cli_main(int argc, char **argv)
         }
         return EXIT_USAGE;
     }
-    return cmd->run(cmd, argc - 1 - words, argv + 1 + words);
+    int status = cmd->run(cmd, argc - 1 - words, argv + 1 + words);
+    shown_free();
+    return status;
 }

@@ -49,6 +49,12 @@ int cli_args(const struct command *cmd, int argc, char **argv,
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* `text` (NULL: "") as a cell of a table or a line for people: secrets
+ * masked, control characters escaped (util/redact.h), so that a name or
+ * a message is never more than its own line. The string is the CLI's,
+ * freed when the command returns. */
+const char *cli_shown(const char *text);
+
 int cli_main(int argc, char **argv);
 
 /* Command groups. */

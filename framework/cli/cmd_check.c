@@ -16,7 +16,7 @@ static void print_section(struct buf *out, const char *name,
                           const sluice_option *opts, size_t count,
                           const void *values)
 {
-    buf_printf(out, "[%s]\n", name);
+    buf_printf(out, "[%s]\n", cli_shown(name));
     for (size_t i = 0; i < count; i++) {
         const sluice_option *o = &opts[i];
         if (o->type == SLUICE_OPTION_STRING &&
@@ -96,12 +96,13 @@ static bool connects(const char *pipe, const char *role,
     if (st == SLUICE_OK && ping)
         st = ping(in->handle, &err);
     if (st == SLUICE_OK)
-        printf("  pipe %s: %s %s: %s\n", pipe, role, p->name,
+        printf("  pipe %s: %s %s: %s\n", cli_shown(pipe), role, p->name,
                ping ? "connected" : "opened (it has no ping to check its "
                                     "servers with)");
     else
-        printf("  pipe %s: %s %s: error: %s\n", pipe, role, p->name,
-               msg[0] ? msg : "(the plugin gave no message)");
+        printf("  pipe %s: %s %s: error: %s\n", cli_shown(pipe), role,
+               p->name,
+               msg[0] ? cli_shown(msg) : "(the plugin gave no message)");
     instance_close(in);
     return st == SLUICE_OK;
 }
@@ -142,8 +143,9 @@ int cmd_check(const struct command *cmd, int argc, char **argv)
                    cfg.topic_count == 1 ? "" : "s");
             for (size_t i = 0; i < cfg.pipe_count; i++) {
                 const struct pipe_config *p = &cfg.pipes[i];
-                printf("  pipe %s: %s -> topic %s -> %s (%s)\n", p->name,
-                       p->settings.source, p->topic, p->settings.sink,
+                printf("  pipe %s: %s -> topic %s -> %s (%s)\n",
+                       cli_shown(p->name), p->settings.source,
+                       cli_shown(p->topic), p->settings.sink,
                        pipe_mode_names[p->settings.mode]);
             }
             for (size_t i = 0; connect && i < cfg.pipe_count; i++) {

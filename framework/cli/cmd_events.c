@@ -82,7 +82,7 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
                                   pubs[i].id);
         buf_printf(&l->text, "publication   %-6lld topic=%s records=%lld "
                              "status=%s consumption=%s",
-                   (long long)pubs[i].id, pubs[i].topic,
+                   (long long)pubs[i].id, cli_shown(pubs[i].topic),
                    (long long)pubs[i].records, pubs[i].status,
                    consumption_name(pubs[i].consumption));
         buf_printf(&l->json, "{\"type\":\"publication\",\"id\":%lld,\"at\":",
@@ -102,9 +102,10 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
         struct line *l = add_line(&lines, &n, &cap, subs[i].at, 1, subs[i].id);
         buf_printf(&l->text, "subscription  %-6lld subscription=%s "
                              "publication=%lld status=%s%s%s",
-                   (long long)subs[i].id, subs[i].subscription,
+                   (long long)subs[i].id, cli_shown(subs[i].subscription),
                    (long long)subs[i].publication, subs[i].status,
-                   subs[i].message[0] ? " message=" : "", subs[i].message);
+                   subs[i].message[0] ? " message=" : "",
+                   cli_shown(subs[i].message));
         buf_printf(&l->json, "{\"type\":\"subscription\",\"id\":%lld,\"at\":",
                    (long long)subs[i].id);
         json_string(&l->json, (format_utc(subs[i].at, t, sizeof t), t));
@@ -123,8 +124,8 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
         struct line *l = add_line(&lines, &n, &cap, sys[i].at, 2, sys[i].id);
         format_utc(sys[i].as_of, t, sizeof t);
         buf_printf(&l->text, "system        %-6lld %s as of %s status=%s: %s",
-                   (long long)sys[i].id, sys[i].kind, t, sys[i].status,
-                   sys[i].summary);
+                   (long long)sys[i].id, cli_shown(sys[i].kind), t,
+                   sys[i].status, cli_shown(sys[i].summary));
         buf_printf(&l->json, "{\"type\":\"system\",\"id\":%lld,\"kind\":",
                    (long long)sys[i].id);
         json_string(&l->json, sys[i].kind);
@@ -230,9 +231,10 @@ static void print_report(const struct maintenance_report *r, bool json)
             json_string(&out, tr->message[0] ? tr->message : NULL);
             buf_puts(&out, "}");
         } else {
-            buf_printf(&out, "%-24s %-22s %-12s %10lld %12lld\n", tr->topic,
+            buf_printf(&out, "%-24s %-22s %-12s %10lld %12lld\n",
+                       cli_shown(tr->topic),
                        h ? (format_utc(h->cutoff, t, sizeof t), t) : "-",
-                       h ? h->rule : "-", (long long)events,
+                       h ? cli_shown(h->rule) : "-", (long long)events,
                        (long long)records);
             for (size_t j = 0; j < tr->rule_count; j++) {
                 const struct rule_report *rr = &tr->rules[j];
@@ -242,11 +244,11 @@ static void print_report(const struct maintenance_report *r, bool json)
                            rr->cutoff >= 0
                                ? (format_utc(rr->cutoff, t, sizeof t), t)
                                : "-",
-                           rr->rule, (long long)rr->events,
+                           cli_shown(rr->rule), (long long)rr->events,
                            (long long)rr->records);
             }
             if (tr->message[0])
-                buf_printf(&out, "  error: %s\n", tr->message);
+                buf_printf(&out, "  error: %s\n", cli_shown(tr->message));
         }
     }
     if (json)

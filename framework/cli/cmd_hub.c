@@ -182,9 +182,10 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
             status = EXIT_RUNTIME;
             break;
         }
-        printf("%-24s %8lldd %10lldd %-12s %8lld %10lld\n", t[i].name,
-               (long long)t[i].consumed_retention_days,
-               (long long)t[i].unconsumed_retention_days, t[i].retention,
+        printf("%-24s %8lldd %10lldd %-12s %8lld %10lld\n",
+               cli_shown(t[i].name), (long long)t[i].consumed_retention_days,
+               (long long)t[i].unconsumed_retention_days,
+               cli_shown(t[i].retention),
                (long long)c.events, (long long)c.records);
     }
     topics_free(t, n);
@@ -227,8 +228,8 @@ int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
         printf("topic %s\n  consumed_retention_days:   %lld\n"
                "  unconsumed_retention_days: %lld\n  retention:                 "
                "%s\n",
-               t.name, (long long)t.consumed_retention_days,
-               (long long)t.unconsumed_retention_days, t.retention);
+               cli_shown(t.name), (long long)t.consumed_retention_days,
+               (long long)t.unconsumed_retention_days, cli_shown(t.retention));
         printf("  publication events:        %lld (%lld records, %lld "
                "bytes)\n",
                (long long)c.events, (long long)c.records, (long long)c.bytes);
@@ -246,7 +247,8 @@ int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
         printf("  subscriptions:\n");
         for (size_t i = 0; i < nsubs; i++)
             if (strcmp(subs[i].topic, name) == 0)
-                printf("    %-24s %-7s %lld event(s) to read\n", subs[i].name,
+                printf("    %-24s %-7s %lld event(s) to read\n",
+                       cli_shown(subs[i].name),
                        subs[i].paused ? "paused" : "active",
                        (long long)subs[i].pending);
         topic_free(&t);
@@ -528,9 +530,10 @@ int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
     printf("%-24s %-24s %-7s %8s  %s\n", "SUBSCRIPTION", "TOPIC", "STATE",
            "TO READ", "PIPE");
     for (size_t i = 0; i < n; i++)
-        printf("%-24s %-24s %-7s %8lld  %s\n", subs[i].name, subs[i].topic,
-               subs[i].paused ? "paused" : "active", (long long)subs[i].pending,
-               subs[i].pipe ? subs[i].pipe : "-");
+        printf("%-24s %-24s %-7s %8lld  %s\n", cli_shown(subs[i].name),
+               cli_shown(subs[i].topic), subs[i].paused ? "paused" : "active",
+               (long long)subs[i].pending,
+               subs[i].pipe ? cli_shown(subs[i].pipe) : "-");
     subscriptions_free(subs, n);
     store_close(s);
     return status;

@@ -87,7 +87,7 @@ static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
                                                            : EXIT_RUNTIME;
         if (over && status != EXIT_OK)
             fprintf(stderr, "request %lld %s: %s\n", (long long)id,
-                    req.status, req.message);
+                    req.status, cli_shown(req.message));
         request_free(&req);
         if (over)
             return status;
@@ -124,7 +124,7 @@ static void report(struct store *s, const char *pipe, int64_t id,
             pipe_row_free(&row);
         }
     } else if (strcmp(req.status, REQUEST_REFUSED) == 0) {
-        printf("refused: %s\n", req.message);
+        printf("refused: %s\n", cli_shown(req.message));
     } else if (here) {
         printf("no worker runs pipe '%s' now: 'sluice run' will carry the "
                "request out\n",

@@ -135,19 +135,20 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     char t[40], lag[32];
     int64_t expires = 0;
     char *worker = lease_of(s, p->name, &expires);
-    printf("pipe %s\n", p->name);
+    printf("pipe %s\n", cli_shown(p->name));
     printf("  state:      %s since %s\n", pipe_state_name(p->state),
            utc(p->state_since, t, sizeof t));
     printf("  source:     %s\n  sink:       %s\n  topic:      %s\n"
            "  mode:       %s\n",
-           p->source, p->sink, p->topic, p->mode);
+           cli_shown(p->source), cli_shown(p->sink), cli_shown(p->topic),
+           cli_shown(p->mode));
     if (worker)
-        printf("  worker:     %s (lease for %llds more)\n", worker,
+        printf("  worker:     %s (lease for %llds more)\n", cli_shown(worker),
                (long long)(expires / 1000));
     else
         printf("  worker:     none\n");
     printf("  retries:    %lld\n  last error: %s\n", (long long)p->retry_count,
-           p->last_error ? p->last_error : "-");
+           p->last_error ? cli_shown(p->last_error) : "-");
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
     printf("  rows:       %lld\n  lag:        %s\n", (long long)pipe_rows(p),
            lag);
@@ -159,7 +160,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
         printf("  waiting:    unknown");
     if (d.paused)
         printf("; held: its subscription is paused (sluice subscription "
-               "resume %s)", p->name);
+               "resume %s)", cli_shown(p->name));
     printf("\n");
     printf("  tables:\n");
     struct buf b = {0};
@@ -178,7 +179,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
             printf("    %lld %-13s %-11s %s%s%s\n", (long long)reqs[i].id,
                    request_kind_name(reqs[i].kind), reqs[i].status,
                    utc(reqs[i].created_at, t, sizeof t),
-                   reqs[i].message[0] ? "  " : "", reqs[i].message);
+                   reqs[i].message[0] ? "  " : "", cli_shown(reqs[i].message));
         requests_free(reqs, n);
     }
     free(worker);
@@ -188,10 +189,10 @@ static void text_pipe_line(const struct pipe_row *p)
 {
     char t[40], lag[32];
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
-    printf("%-20s %-13s %-22s %12lld %8s %7lld  %s\n", p->name,
+    printf("%-20s %-13s %-22s %12lld %8s %7lld  %s\n", cli_shown(p->name),
            pipe_state_name(p->state), utc(p->state_since, t, sizeof t),
            (long long)pipe_rows(p), lag, (long long)p->retry_count,
-           p->last_error ? p->last_error : "-");
+           p->last_error ? cli_shown(p->last_error) : "-");
 }
 
 int cmd_status(const struct command *cmd, int argc, char **argv)
@@ -315,7 +316,7 @@ int cmd_history(const struct command *cmd, int argc, char **argv)
             } else {
                 buf_printf(&out, "%-24s %-13s %-13s %s\n", at,
                            t[i].from[0] ? t[i].from : "-", t[i].to,
-                           t[i].reason);
+                           cli_shown(t[i].reason));
             }
         }
         if (f.json)

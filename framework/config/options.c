@@ -327,6 +327,16 @@ static void relative_to_file(const sluice_option *o, const char *file,
     *field = full;
 }
 
+/* The secrets of a value as written, masked from then on wherever text
+ * leaves the process (util/redact.h). */
+static void remember_secrets(const sluice_option *o, const char *text)
+{
+    if (o->flags & SLUICE_OPTION_SECRET)
+        redact_remember(text);
+    else if (o->flags & SLUICE_OPTION_URL)
+        redact_remember_in(text);
+}
+
 void options_apply(const sluice_option *opts, size_t count,
                    const struct option_source *src, void *config,
                    struct diags *diags)
@@ -344,6 +354,7 @@ void options_apply(const sluice_option *opts, size_t count,
             else if (option_parse(o, e->value, config, &why) < 0)
                 diags_error(diags, "%s:%d: [%s] %s: %s", src->path, e->line,
                             src->name, o->name, why.message);
+            remember_secrets(o, e->value);
         } else if (o->flags & SLUICE_OPTION_REQUIRED) {
             diags_error(diags, "%s:%d: [%s] %s: required option is missing",
                         src->path, src->line, src->name, o->name);
@@ -403,21 +414,22 @@ void option_format_value(const sluice_option *o, const void *config,
 {
     void *f = field(o, (void *)config);
     char text[64];
-    if (o->flags & SLUICE_OPTION_SECRET) {
+    bool unset = o->type == SLUICE_OPTION_STRING &&
+                 !(*(char **)f && (*(char **)f)[0]);
+    if ((o->flags & SLUICE_OPTION_SECRET) && !unset) {
         buf_puts(out, REDACT_MASK);
         return;
     }
     switch (o->type) {
-    case SLUICE_OPTION_STRING:
-        if (o->flags & SLUICE_OPTION_URL)
-            redact_url(*(char **)f ? *(char **)f : "", out);
-        else
-            buf_puts(out, *(char **)f ? *(char **)f : "");
+    case SLUICE_OPTION_STRING: /* a URL, or a text that quotes one */
+        redact(*(char **)f, out);
         return;
     case SLUICE_OPTION_LIST: {
         const sluice_string_list *l = f;
-        for (size_t i = 0; i < l->count; i++)
-            buf_printf(out, "%s%s", i ? ", " : "", l->items[i]);
+        for (size_t i = 0; i < l->count; i++) {
+            buf_puts(out, i ? ", " : "");
+            redact(l->items[i], out);
+        }
         return;
     }
     case SLUICE_OPTION_BOOL:
@@ -455,7 +467,7 @@ static void describe_default(const sluice_option *o, struct buf *out)
         buf_puts(out, REDACT_MASK);
     else if (o->default_value && o->default_value[0] &&
              (o->flags & SLUICE_OPTION_URL))
-        redact_url(o->default_value, out);
+        redact(o->default_value, out);
     else if (o->default_value && o->default_value[0])
         buf_puts(out, o->default_value);
     else

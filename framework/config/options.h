@@ -35,7 +35,9 @@ int options_check_table(const sluice_option *opts, size_t count,
 
 /* Fills `config` (zeroed, of the size the table was checked against) from
  * the section, applying defaults; marks the entries it used. Errors go to
- * `diags`; on error the struct may be partly filled (free it anyway). */
+ * `diags`; on error the struct may be partly filled (free it anyway). The
+ * value of a secret option and the secrets inside a URL option are
+ * remembered, to be masked in every output (util/redact.h). */
 void options_apply(const sluice_option *opts, size_t count,
                    const struct option_source *src, void *config,
                    struct diags *diags);
@@ -53,7 +55,8 @@ void options_free(const sluice_option *opts, size_t count, void *config);
 int option_parse(const sluice_option *o, const char *text, void *config,
                  struct error *err);
 
-/* The value of a filled field, as text; secrets masked (util/redact.h). */
+/* The value of a filled field, as text; secrets masked (util/redact.h),
+ * but an empty or unset secret shows as empty: there is nothing to hide. */
 void option_format_value(const sluice_option *o, const void *config,
                          struct buf *out);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "../util/mem.h"
+#include "../util/redact.h"
 #include "hub.h"
 
 const char *consumption_name(sluice_consumption c)
@@ -113,7 +114,7 @@ int hub_subscription_events(struct store *s, const char *topic,
             db_int(&r, i, 0),          db_int(&r, i, 1),
             db_int(&r, i, 2),          dup_or_empty(db_text(&r, i, 3)),
             dup_or_empty(db_text(&r, i, 4)), dup_or_empty(db_text(&r, i, 5)),
-            dup_or_empty(db_text(&r, i, 6))};
+            redact_dup(db_text(&r, i, 6) ? db_text(&r, i, 6) : "")};
     *count = r.rows;
     db_result_free(&r);
     return 0;
@@ -146,7 +147,7 @@ int hub_system_events(struct store *s, int64_t since_ms,
         (*out)[i] = (struct system_event_info){
             db_int(&r, i, 0), db_int(&r, i, 1), db_int(&r, i, 2),
             dup_or_empty(db_text(&r, i, 3)), dup_or_empty(db_text(&r, i, 4)),
-            dup_or_empty(db_text(&r, i, 5))};
+            redact_dup(db_text(&r, i, 5) ? db_text(&r, i, 5) : "")};
     *count = r.rows;
     db_result_free(&r);
     return 0;

@@ -218,7 +218,7 @@ static int finish(struct store *s, const char *subscription,
                   int64_t publication, const char *status,
                   const char *message, int64_t at, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(status), DBV_INT(at), DBV_TEXT(message),
+    struct db_value p[] = {DBV_TEXT(status), DBV_INT(at), DBV_MESSAGE(message),
                            DBV_TEXT(subscription), DBV_INT(publication)};
     struct db_result r;
     if (store_exec(s,

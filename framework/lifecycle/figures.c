@@ -1,8 +1,10 @@
-/* figures.c: the text forms of a pipe's figures (see figures.h). */
+/* figures.c: the text forms of a pipe's figures (see figures.h). Names
+ * and notes are shown as util/redact.h's lines: one line each. */
 #include "figures.h"
 
 #include <stdio.h>
 
+#include "../util/redact.h"
 #include "../util/units.h"
 
 void figure_lag(int64_t lag_ms, char *out, size_t size)
@@ -42,8 +44,16 @@ void figures_line(struct buf *b, const char *indent,
     figure_eta(pipe_table_eta_s(t), eta, sizeof eta);
     snprintf(bytes, sizeof bytes, "%lld", (long long)t->bytes_copied);
     figure_lag(t->lag_ms, lag, sizeof lag);
-    buf_printf(b, COLUMNS, indent, t->name, t->status, rows, of, rate, eta,
-               bytes, lag);
-    if (t->note && t->note[0])
-        buf_printf(b, "%s  %s\n", indent, t->note);
+    struct buf name = {0}, status = {0}, note = {0};
+    redact_line(t->name, &name);
+    redact_line(t->status, &status);
+    redact_line(t->note, &note);
+    buf_printf(b, COLUMNS, indent, name.data ? name.data : "",
+               status.data ? status.data : "", rows, of, rate, eta, bytes,
+               lag);
+    if (note.len)
+        buf_printf(b, "%s  %s\n", indent, note.data);
+    buf_free(&name);
+    buf_free(&status);
+    buf_free(&note);
 }

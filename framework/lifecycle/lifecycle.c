@@ -8,6 +8,7 @@
 #include "../config/config.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 
 /* Runs `step` in a transaction (nested in the caller's when open). */
 #define IN_TRANSACTION(s, err, step)                                          \
@@ -26,7 +27,7 @@ static int write_transition(struct store *s, const char *pipe,
                             const char *reason, int64_t at, struct error *err)
 {
     struct db_value p[] = {DBV_TEXT(pipe), DBV_INT(at), DBV_TEXT(from),
-                           DBV_TEXT(to), DBV_TEXT(reason)};
+                           DBV_TEXT(to), DBV_MESSAGE(reason)};
     return store_exec(s,
                       "INSERT INTO transitions (pipe, at, from_state, "
                       "to_state, reason) VALUES ($1, $2, $3, $4, $5)",
@@ -82,7 +83,7 @@ static int settle_requests(struct store *s, const char *pipe,
         to != STATE_FAILED)
         return 0;
     struct db_value p[] = {DBV_TEXT(status), DBV_INT(now),
-                           DBV_TEXT(to == STATE_FAILED ? reason : ""),
+                           DBV_MESSAGE(to == STATE_FAILED ? reason : ""),
                            DBV_TEXT(pipe)};
     return store_exec(s,
                       "UPDATE requests SET status = $1, updated_at = $2, "
@@ -171,7 +172,7 @@ static int do_fail(struct store *s, const char *pipe, const char *message,
     if (from == STATE_FAILED || from == STATE_COMPLETED)
         return error_set(err, "pipe '%s' is %s and cannot fail: %s", pipe,
                          pipe_state_name(from), message);
-    struct db_value p[] = {DBV_TEXT(message), DBV_TEXT(pipe)};
+    struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe)};
     if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p,
                    2, NULL, err) < 0)
         return -1;
@@ -187,7 +188,7 @@ int lifecycle_fail(struct store *s, const char *pipe, const char *message,
 int lifecycle_retry(struct store *s, const char *pipe, const char *message,
                     struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(message), DBV_TEXT(pipe)};
+    struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe)};
     return store_exec(s,
                       "UPDATE pipes SET retry_count = retry_count + 1, "
                       "last_error = $1 WHERE name = $2",
@@ -422,7 +423,7 @@ int lifecycle_history(struct store *s, const char *pipe,
         (*out)[i] = (struct transition){db_int(&r, i, 0), db_int(&r, i, 1),
                                         xstrdup(db_text(&r, i, 2)),
                                         xstrdup(db_text(&r, i, 3)),
-                                        xstrdup(db_text(&r, i, 4))};
+                                        redact_dup(db_text(&r, i, 4))};
     *count = r.rows;
     db_result_free(&r);
     return 0;

@@ -5,6 +5,7 @@
 
 #include "../config/config.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 
 static char *dup_text(const struct db_result *r, size_t row, size_t col)
 {
@@ -34,7 +35,7 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
         t->lag_ms = db_int(&r, i, 6);
         t->updated_at = db_int(&r, i, 7);
         t->rows_per_s = db_int(&r, i, 8);
-        t->note = dup_text(&r, i, 9);
+        t->note = redact_dup(db_text(&r, i, 9));
     }
     p->table_count = r.rows;
     db_result_free(&r);
@@ -68,7 +69,7 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     int state = pipe_state_from_name(db_text(&r, 0, 6));
     out->state_since = db_int(&r, 0, 7);
     out->state_context = dup_text(&r, 0, 8);
-    out->last_error = dup_text(&r, 0, 9);
+    out->last_error = redact_dup(db_text(&r, 0, 9));
     out->retry_count = db_int(&r, 0, 10);
     out->created_at = db_int(&r, 0, 11);
     out->batches = db_int(&r, 0, 12);

@@ -10,6 +10,7 @@
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 #include "lifecycle.h"
 #include "requests.h"
 
@@ -21,7 +22,12 @@ static void settings_of(struct buf *out, const char *prefix,
         if (opts[i].flags & SLUICE_OPTION_TABLES)
             continue;
         buf_printf(out, "%s%s = ", prefix, opts[i].name);
-        option_format_value(&opts[i], values, out);
+        /* a secret is never stored, nor whether it is set: it may change
+         * at any time without being a change of settings */
+        if (opts[i].flags & SLUICE_OPTION_SECRET)
+            buf_puts(out, REDACT_MASK);
+        else
+            option_format_value(&opts[i], values, out);
         buf_puts(out, "\n");
     }
 }
@@ -46,28 +52,83 @@ char *pipe_settings_text(const struct pipe_config *p)
     return buf_take(&out);
 }
 
-/* "key: old -> new" for every line that differs. */
-static void describe_changes(const char *old, const char *new,
-                             struct buf *out)
+/* The settings lines of one option table with every option at its
+ * default. */
+static void defaults_of(struct buf *out, const char *prefix,
+                        const sluice_option *opts, size_t count,
+                        size_t config_size)
 {
-    const char *p = new;
-    while (*p) {
+    void *scratch = xcalloc(1, config_size ? config_size : 1);
+    struct option_source none = {"", "", NULL, 0};
+    struct diags ignored = {0}; /* required options have no default */
+    options_apply(opts, count, &none, scratch, &ignored);
+    settings_of(out, prefix, opts, count, scratch);
+    options_free(opts, count, scratch);
+    diags_free(&ignored);
+    free(scratch);
+}
+
+/* The pipe's settings text with every option at its default. */
+static char *defaults_text(const struct pipe_config *p)
+{
+    size_t n;
+    const struct section_table *tables = config_section_tables(&n);
+    struct buf out = {0};
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(tables[i].section, "pipe NAME") == 0)
+            defaults_of(&out, "", tables[i].options, tables[i].count,
+                        sizeof p->settings);
+    if (p->source.plugin)
+        defaults_of(&out, "source.", p->source.plugin->options,
+                    p->source.plugin->option_count,
+                    p->source.plugin->config_size);
+    if (p->sink.plugin)
+        defaults_of(&out, "sink.", p->sink.plugin->options,
+                    p->sink.plugin->option_count, p->sink.plugin->config_size);
+    return buf_take(&out);
+}
+
+/* The line of `text` for the key that `line` (of `len` bytes) sets, or
+ * NULL; *same when it is that very line. */
+static const char *line_of_key(const char *text, const char *line, size_t len,
+                               bool *same)
+{
+    const char *eq = memchr(line, '=', len);
+    size_t key_len = eq ? (size_t)(eq - line) : len;
+    for (const char *q = text; *q;) {
+        size_t qlen = strcspn(q, "\n");
+        if (qlen >= key_len && memcmp(q, line, key_len) == 0) {
+            *same = qlen == len && memcmp(q, line, len) == 0;
+            return q;
+        }
+        q += qlen + (q[qlen] == '\n');
+    }
+    *same = false;
+    return NULL;
+}
+
+/* The keys whose value differs, ", "-separated. A key the stored settings
+ * lack is an option added by a newer sluice than the one that stored
+ * them: at its default, it is no change (an upgrade changes nothing an
+ * operator set). */
+static void describe_changes(const struct pipe_config *pc, const char *old,
+                             const char *new, struct buf *out)
+{
+    char *defaults = defaults_text(pc);
+    for (const char *p = new; *p;) {
         size_t len = strcspn(p, "\n");
         const char *eq = memchr(p, '=', len);
         size_t key_len = eq ? (size_t)(eq - p) : len;
-        bool same = false;
-        const char *q = old;
-        while (*q && !same) {
-            size_t qlen = strcspn(q, "\n");
-            if (qlen == len && memcmp(q, p, len) == 0)
-                same = true;
-            q += qlen + (q[qlen] == '\n');
-        }
+        bool same, at_default;
+        if (!line_of_key(old, p, len, &same) &&
+            line_of_key(defaults, p, len, &at_default) && at_default)
+            same = true;
         if (!same)
             buf_printf(out, "%s%.*s", out->len ? ", " : "",
                        (int)(key_len > 0 ? key_len - 1 : 0), p);
         p += len + (p[len] == '\n');
     }
+    free(defaults);
 }
 
 static bool listed(const sluice_string_list *l, const char *name)
@@ -250,9 +311,9 @@ static int register_existing(struct store *s, const struct config *cfg,
     struct error err;
     if (strcmp(row->settings, settings) != 0) {
         struct buf changed = {0};
-        describe_changes(row->settings, settings, &changed);
-        bool editable =
-            row->state == STATE_PAUSED || row->state == STATE_FAILED;
+        describe_changes(p, row->settings, settings, &changed);
+        bool editable = row->state == STATE_PAUSED ||
+                        row->state == STATE_FAILED || changed.len == 0;
         if (!editable) {
             diags_error(diags,
                         "%s:%d: [pipe %s]: settings changed (%s), but the "
@@ -269,8 +330,9 @@ static int register_existing(struct store *s, const struct config *cfg,
             buf_free(&changed);
             return -1;
         }
-        log_msg(SLUICE_LOG_INFO, NULL, "pipe %s: settings changed: %s",
-                p->name, changed.data);
+        if (changed.len)
+            log_msg(SLUICE_LOG_INFO, NULL, "pipe %s: settings changed: %s",
+                    p->name, changed.data);
         buf_free(&changed);
     }
     const sluice_string_list *tables = config_pipe_tables(p);

@@ -9,6 +9,7 @@
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 #include "lifecycle.h"
 
 #define BIT(s) (1u << (s))
@@ -232,7 +233,7 @@ static void read_request(const struct db_result *res, size_t i,
     split_tables(db_text(res, i, 3), r);
     r->drop_destination = db_int(res, i, 4) != 0;
     r->status = xstrdup(db_text(res, i, 5));
-    r->message = xstrdup(db_text(res, i, 6) ? db_text(res, i, 6) : "");
+    r->message = redact_dup(db_text(res, i, 6) ? db_text(res, i, 6) : "");
     r->created_at = db_int(res, i, 7);
     r->updated_at = db_int(res, i, 8);
 }
@@ -277,7 +278,7 @@ int request_get(struct store *s, int64_t id, struct request *out, bool *found,
 static int set_status(struct store *s, int64_t id, const char *status,
                       const char *message, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(status), DBV_TEXT(message),
+    struct db_value p[] = {DBV_TEXT(status), DBV_MESSAGE(message),
                            DBV_INT(clock_now_ms()), DBV_INT(id)};
     return store_exec(s,
                       "UPDATE requests SET status = $1, message = $2, "

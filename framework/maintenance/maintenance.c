@@ -13,6 +13,7 @@
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 #include "plan.h"
 
 #define DAY_MS (86400LL * 1000)
@@ -231,7 +232,7 @@ static void run_topic(struct store *s, const struct registry *reg,
         rc = tally(&plan, pubs, count, tr, &err);
     if (rc == 0 && !dry_run)
         rc = apply(s, &plan, &err);
-    tr->message = xstrdup(rc < 0 ? err.message : "");
+    tr->message = redact_dup(rc < 0 ? err.message : "");
     plan_free(&plan);
     publications_free(pubs, count);
 }
@@ -271,7 +272,7 @@ static int record(struct store *s, struct maintenance_report *r,
                 DBV_TEXT(rr ? rr->rule : ""),
                 rr && rr->cutoff >= 0 ? DBV_INT(rr->cutoff) : DBV_NULL,
                 DBV_INT(rr ? rr->events : 0), DBV_INT(rr ? rr->records : 0),
-                DBV_TEXT(t->message)};
+                DBV_MESSAGE(t->message)};
             if (store_exec(s,
                            "INSERT INTO maintenance_cutoffs (event, topic, "
                            "rule, cutoff, events, records, message) VALUES "
@@ -353,7 +354,7 @@ int maintenance_report_load(struct store *s, int64_t event,
         if (!t) {
             t = &out->topics[out->topic_count++];
             t->topic = xstrdup(topic);
-            t->message = xstrdup(db_text(&r, i, 5));
+            t->message = redact_dup(db_text(&r, i, 5));
         }
         if (!db_text(&r, i, 1)[0])
             continue;

@@ -92,7 +92,7 @@ int counters_stop_tables(struct store *s, const char *pipe,
     size_t at = 0;
     const char *table, *reason;
     while (batch_next_stopped(b, &at, &table, &reason)) {
-        struct db_value p[] = {DBV_TEXT(reason), DBV_TEXT(pipe),
+        struct db_value p[] = {DBV_MESSAGE(reason), DBV_TEXT(pipe),
                                DBV_TEXT(table)};
         if (store_exec(s,
                        "UPDATE pipe_tables SET status = '" TABLE_STOPPED

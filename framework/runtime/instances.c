@@ -14,19 +14,26 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct instance **pool; /* every open one; shared: key != NULL */
 static size_t pool_count, pool_cap;
 
-/* The plugin's name and every option's value, one per line. */
+/* The plugin's name and every option's value, one per line. Texts as
+ * they are, not as option_format_value shows them: masked, two passwords
+ * (or two URLs that differ in theirs) would look the same. */
 static char *key_of(const struct plugin_config *pc)
 {
     struct buf b = {0};
     buf_printf(&b, "%s\n", pc->plugin->name);
     for (size_t i = 0; i < pc->plugin->option_count; i++) {
         const sluice_option *o = &pc->plugin->options[i];
+        const void *f = (const char *)pc->data + o->offset;
         buf_printf(&b, "%s=", o->name);
-        option_format_value(o, pc->data, &b);
-        /* a secret is masked in the text: compare its bytes as well */
-        if ((o->flags & SLUICE_OPTION_SECRET) && o->type == SLUICE_OPTION_STRING) {
-            const char *v = *(const char *const *)((const char *)pc->data + o->offset);
-            buf_printf(&b, "(%s)", v ? v : "");
+        if (o->type == SLUICE_OPTION_STRING) {
+            const char *v = *(const char *const *)f;
+            buf_printf(&b, "%c%s", v ? '=' : '-', v ? v : "");
+        } else if (o->type == SLUICE_OPTION_LIST) {
+            const sluice_string_list *l = f;
+            for (size_t j = 0; j < l->count; j++)
+                buf_printf(&b, "%zu:%s;", strlen(l->items[j]), l->items[j]);
+        } else {
+            option_format_value(o, pc->data, &b);
         }
         buf_puts(&b, "\n");
     }

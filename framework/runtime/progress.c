@@ -10,6 +10,7 @@
 #include "../lifecycle/figures.h"
 #include "../util/log.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 
 #define TERMINAL_EVERY_MS 1000
 
@@ -54,12 +55,14 @@ static void terminal_block(struct buf *b, const struct pipe_row *row)
 {
     char lag[32];
     figure_lag(pipe_lag_ms(row), lag, sizeof lag);
-    buf_printf(b, "pipe %s: %s, %lld rows, %lld batches, lag %s, %lld "
-                  "retries%s%s\n",
-               row->name, pipe_state_name(row->state),
-               (long long)pipe_rows(row), (long long)row->batches, lag,
-               (long long)row->retry_count, row->last_error ? ": " : "",
-               row->last_error ? row->last_error : "");
+    buf_puts(b, "pipe ");
+    redact_line(row->name, b);
+    buf_printf(b, ": %s, %lld rows, %lld batches, lag %s, %lld retries%s",
+               pipe_state_name(row->state), (long long)pipe_rows(row),
+               (long long)row->batches, lag, (long long)row->retry_count,
+               row->last_error ? ": " : "");
+    redact_line(row->last_error, b);
+    buf_puts(b, "\n");
     figures_header(b, "  ");
     for (size_t i = 0; i < row->table_count; i++)
         figures_line(b, "  ", &row->tables[i]);

@@ -1,4 +1,6 @@
-/* service.c: /metrics and /health over HTTP (see service.h). */
+/* service.c: /metrics and /health over HTTP (see service.h). What they
+ * show has its secrets masked: the texts of the store as pipe_load reads
+ * them, the rest here (util/redact.h). */
 #include "service.h"
 
 #include <microhttpd.h>
@@ -12,6 +14,7 @@
 #include "../util/buf.h"
 #include "../util/json.h"
 #include "../util/mem.h"
+#include "../util/redact.h"
 #include "instances.h"
 
 struct service {
@@ -22,11 +25,13 @@ struct service {
     size_t count;
 };
 
-/* A label value: backslash, quote and newline escaped. */
+/* A label value: secrets masked; backslash, quote and newline escaped. */
 static void label(struct buf *b, const char *name, const char *value)
 {
+    struct buf shown = {0};
+    redact(value, &shown);
     buf_printf(b, "%s=\"", name);
-    for (const char *c = value ? value : ""; *c; c++) {
+    for (const char *c = shown.data ? shown.data : ""; *c; c++) {
         if (*c == '\\' || *c == '"')
             buf_printf(b, "\\%c", *c);
         else if (*c == '\n')
@@ -35,6 +40,7 @@ static void label(struct buf *b, const char *name, const char *value)
             buf_append(b, c, 1);
     }
     buf_puts(b, "\"");
+    buf_free(&shown);
 }
 
 static void family(struct buf *b, const char *name, const char *type,
@@ -174,7 +180,9 @@ static int metrics(struct service *svc, struct buf *b)
     size_t n;
     struct error err;
     if (load_pipes(svc, rows, &n, &err) < 0) {
-        buf_printf(b, "store unavailable: %s\n", err.message);
+        buf_puts(b, "store unavailable: ");
+        redact(err.message, b);
+        buf_puts(b, "\n");
         free(rows);
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     }
@@ -223,6 +231,7 @@ static int health(struct service *svc, struct buf *b)
     struct error err;
     if (load_pipes(svc, rows, &n, &err) < 0) {
         buf_puts(b, "{\"status\":\"unavailable\",\"reason\":");
+        redact_in_place(err.message, sizeof err.message);
         json_string(b, err.message);
         buf_puts(b, "}\n");
         free(rows);

@@ -19,7 +19,7 @@
 
 #include "../util/error.h"
 
-enum db_type { DB_NULL, DB_INT, DB_TEXT, DB_BLOB };
+enum db_type { DB_NULL, DB_INT, DB_TEXT, DB_BLOB, DB_MESSAGE };
 
 /* A parameter or a result cell. In a result, `p` is owned by the result
  * and NUL-terminated after `len` bytes. */
@@ -37,6 +37,14 @@ struct db_value {
 static inline struct db_value DBV_TEXT(const char *s)
 {
     return s ? (struct db_value){DB_TEXT, 0, s, strlen(s)} : DBV_NULL;
+}
+
+/* A text parameter that may carry a secret (an error message, a reason):
+ * store_exec masks it (util/redact.h) and stores it as text. Never a
+ * result. */
+static inline struct db_value DBV_MESSAGE(const char *s)
+{
+    return s ? (struct db_value){DB_MESSAGE, 0, s, strlen(s)} : DBV_NULL;
 }
 
 struct db_result {

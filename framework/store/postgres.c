@@ -34,7 +34,7 @@ struct pg_conn {
 static char *redacted(const char *url)
 {
     struct buf b = {0};
-    redact_url(url, &b);
+    redact(url, &b);
     return buf_take(&b);
 }
 

@@ -125,6 +125,7 @@ static int bind_all(struct sqlite_conn *c, sqlite3_stmt *st,
         switch (v->type) {
         case DB_NULL: rc = sqlite3_bind_null(st, idx); break;
         case DB_INT: rc = sqlite3_bind_int64(st, idx, v->i); break;
+        case DB_MESSAGE: /* store_exec made it DB_TEXT; never here */
         case DB_TEXT:
             rc = sqlite3_bind_text64(st, idx, v->p, v->len, SQLITE_STATIC,
                                      SQLITE_UTF8);

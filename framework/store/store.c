@@ -30,12 +30,36 @@ const char *store_backend(const struct store *s)
     return s->be->name;
 }
 
+/* The parameters with each DB_MESSAGE masked into a DB_TEXT of its own;
+ * NULL when there is none. */
+static struct db_value *masked(const struct db_value *params, size_t count)
+{
+    struct db_value *out = NULL;
+    for (size_t i = 0; i < count; i++) {
+        if (params[i].type != DB_MESSAGE)
+            continue;
+        if (!out) {
+            out = xmalloc(count * sizeof *out);
+            memcpy(out, params, count * sizeof *out);
+        }
+        char *shown = redact_dup(params[i].p);
+        out[i] = (struct db_value){DB_TEXT, 0, shown, strlen(shown)};
+    }
+    return out;
+}
+
 int store_exec(struct store *s, const char *sql, const struct db_value *params,
                size_t count, struct db_result *res, struct error *err)
 {
+    struct db_value *shown = masked(params, count);
     char *translated = s->be->translate(sql);
-    int rc = s->be->exec(s->conn, translated, params, count, res, err);
+    int rc = s->be->exec(s->conn, translated, shown ? shown : params, count,
+                         res, err);
     free(translated);
+    for (size_t i = 0; shown && i < count; i++)
+        if (params[i].type == DB_MESSAGE)
+            free((char *)shown[i].p);
+    free(shown);
     return rc;
 }
 
@@ -257,7 +281,7 @@ static int open_backend(const char *url, const struct db_backend **be,
         return db_postgres_open(url, conn, err);
     }
     struct buf shown = {0};
-    redact_url(url, &shown);
+    redact(url, &shown);
     error_set(err, "store URL '%s' is neither sqlite:PATH nor "
                    "postgresql://USER@HOST:PORT/DATABASE",
               shown.data);
@@ -269,13 +293,14 @@ int store_open(const char *url, struct store **out, struct error *err)
 {
     const struct db_backend *be = NULL;
     void *conn = NULL;
+    redact_remember_in(url); /* from --store or SLUICE_STORE, not a file */
     if (open_backend(url, &be, &conn, err) < 0)
         return -1;
     struct store *s = xcalloc(1, sizeof *s);
     s->be = be;
     s->conn = conn;
     struct buf name = {0};
-    redact_url(url, &name);
+    redact(url, &name);
     s->name = buf_take(&name);
     if (migrate(s, err) < 0) {
         store_close(s);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "redact.h"
+
 void json_string_n(struct buf *b, const char *s, size_t len)
 {
     buf_puts(b, "\"");
@@ -38,8 +40,12 @@ void json_string_n(struct buf *b, const char *s, size_t len)
 
 void json_string(struct buf *b, const char *s)
 {
-    if (!s)
+    if (!s) {
         buf_puts(b, "null");
-    else
-        json_string_n(b, s, strlen(s));
+        return;
+    }
+    struct buf shown = {0};
+    redact(s, &shown);
+    json_string_n(b, shown.data ? shown.data : "", shown.len);
+    buf_free(&shown);
 }

@@ -1,4 +1,6 @@
-/* log.c: log lines on standard error (see log.h). */
+/* log.c: log lines on standard error (see log.h). Every line, the core's
+ * and the plugins', has its secrets masked and its control characters
+ * escaped here: one message is one line, whatever it holds. */
 #include "log.h"
 
 #include <pthread.h>
@@ -9,6 +11,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "redact.h"
 
 static sluice_log_level threshold = SLUICE_LOG_INFO;
 
@@ -76,15 +79,18 @@ void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    struct buf line = {0};
-    buf_printf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ",
+    struct buf line = {0}, message = {0};
+    buf_printf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-               tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_name(level),
-               who ? who : "sluice");
+               tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_name(level));
+    redact_line(who ? who : "sluice", &line);
+    buf_puts(&line, ": ");
     va_list ap;
     va_start(ap, fmt);
-    buf_vprintf(&line, fmt, ap);
+    buf_vprintf(&message, fmt, ap);
     va_end(ap);
+    redact_line(message.data, &line);
+    buf_free(&message);
     buf_puts(&line, "\n");
     pthread_mutex_lock(&out_lock);
     if (footer) {

@@ -1,6 +1,8 @@
 /* log.h: log lines on standard error: UTC time, level, who, message. The
  * levels are the SDK's (sluice_log_level), so plugin lines and core lines
- * share one filter. Thread-safe: a line is written with one call. */
+ * share one filter. Thread-safe: a line is written with one call. A
+ * message is one line: its secrets masked and its control characters
+ * escaped (util/redact.h). */
 #ifndef SLUICE_UTIL_LOG_H
 #define SLUICE_UTIL_LOG_H
 

@@ -60,11 +60,29 @@ struct ch_dest {
     bool json;        /* doc is JSON, not String */
 };
 
+/* ---- url.c: the server's URL ---- */
+
+/* The `url` option taken apart. Every string is the struct's own. */
+struct ch_url {
+    char *shown;          /* scheme://host:port[/path]: no credentials, no
+                             query; what messages and the log show */
+    char *host;           /* as libcurl gives it ("[::1]" for IPv6) */
+    int port;             /* the scheme's default when the URL has none */
+    char *user, *password; /* the URL's userinfo, decoded; NULL: none */
+    char *query;          /* the URL's own query parameters; NULL: none */
+};
+
+/* Checks the URL (http or https, with a host) and takes it apart. */
+sluice_status ch_url_parse(const char *text, struct ch_url *out,
+                           sluice_error *err);
+void ch_url_free(struct ch_url *u);
+
 struct ch_sink {
     sluice_context *ctx;
     const struct ch_config *cfg;
     CURL *curl;
-    char *base_url;
+    struct ch_url url;
+    const char *user, *password; /* the options', else the URL's */
     bool connected; /* version known, database created */
     bool owners_ready; /* the owners table exists */
     struct ch_features features;

@@ -222,9 +222,10 @@ sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
                               bool streamed, sluice_error *err)
 {
     memset(c, 0, sizeof *c);
-    bool ok = ch_buf_printf(&c->url, "%s/?", s->base_url);
+    const char *own = s->url.query && s->url.query[0] ? s->url.query : NULL;
+    bool ok = ch_buf_printf(&c->url, "%s/?%s", s->url.shown, own ? own : "");
     if (streamed)
-        ok = ok && ch_buf_append(&c->url, "query=", 6) &&
+        ok = ok && ch_buf_printf(&c->url, "%squery=", own ? "&" : "") &&
              encode_into(curl, &c->url, query) &&
              (!settings || ch_buf_printf(&c->url, "&%s", settings));
     if (!ok)
@@ -242,9 +243,8 @@ sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)s->cfg->connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)s->cfg->request_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_USERNAME, s->cfg->user);
-    curl_easy_setopt(curl, CURLOPT_PASSWORD,
-                     s->cfg->password ? s->cfg->password : "");
+    curl_easy_setopt(curl, CURLOPT_USERNAME, s->user);
+    curl_easy_setopt(curl, CURLOPT_PASSWORD, s->password);
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s->cfg->tls_verify ? 1L : 0L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s->cfg->tls_verify ? 2L : 0L);

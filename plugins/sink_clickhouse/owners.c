@@ -27,44 +27,23 @@ bool ch_reserved(const struct ch_config *cfg, const char *table)
     return reserved;
 }
 
-/* "host:port" of the URL, the host in lower case and the scheme's port
- * when none is given: two spellings of one server name it once. */
-static char *server_of(const char *url)
-{
-    CURLU *u = curl_url();
-    char *host = NULL, *port = NULL, *out = NULL;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
-            CURLUE_OK) {
-        for (char *c = host; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
-        size_t n = strlen(host) + strlen(port) + 2;
-        out = malloc(n);
-        if (out)
-            snprintf(out, n, "%s:%s", host, port);
-    }
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return out;
-}
-
 sluice_status ch_destination(const void *config, const char *table,
                              sluice_values *name, sluice_error *err)
 {
     const struct ch_config *cfg = config;
-    char *server = server_of(cfg->url);
-    if (!server)
-        return sluice_fail(err, SLUICE_FATAL,
-                           "sink_clickhouse: url: not a valid URL");
+    struct ch_url url;
+    sluice_status st = ch_url_parse(cfg->url, &url, err);
+    if (st != SLUICE_OK)
+        return st;
+    /* the host in lower case: two spellings of one server name it once */
+    for (char *c = url.host; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
     struct ch_buf out = {0};
-    bool ok = ch_buf_printf(&out, "%s ", server) &&
+    bool ok = ch_buf_printf(&out, "%s:%d ", url.host, url.port) &&
               ch_qualified_name(cfg, table, NULL, &out);
-    free(server);
-    sluice_status st =
-        ok ? ch_host->values_add(name, out.data, out.len, err)
-           : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    ch_url_free(&url);
+    st = ok ? ch_host->values_add(name, out.data, out.len, err)
+            : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
     ch_buf_free(&out);
     return st;
 }

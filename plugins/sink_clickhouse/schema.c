@@ -94,7 +94,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
             st = sluice_fail(err, SLUICE_FATAL,
                              "sink_clickhouse: the server at %s answered "
                              "version() with '%s', not a ClickHouse version",
-                             s->base_url, s->features.version);
+                             s->url.shown, s->features.version);
     }
     if (st == SLUICE_OK) {
         CH_LIT(&sql, "CREATE DATABASE IF NOT EXISTS ");
@@ -105,7 +105,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
         s->connected = true;
         sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
                    "ClickHouse %s at %s: doc %s, _synced_at %s, %s",
-                   s->features.version, s->base_url,
+                   s->features.version, s->url.shown,
                    s->features.json ? "JSON" : "String",
                    s->features.datetime64 ? "DateTime64(3)" : "DateTime",
                    s->features.exchange ? "EXCHANGE TABLES"

@@ -20,16 +20,22 @@ static const sluice_option options[] = {
      .default_value = "http://127.0.0.1:8123", .flags = SLUICE_OPTION_URL,
      .offset = FIELD(url),
      .description = "The server's HTTP interface: http:// or https://, host "
-                    "and port."},
+                    "and port; a user and password in it are used unless "
+                    "the options say otherwise, and its query parameters "
+                    "(ClickHouse settings) go with every request."},
     {.type = SLUICE_OPTION_STRING, .name = "database",
      .flags = SLUICE_OPTION_REQUIRED, .offset = FIELD(database),
      .description = "The database of the destination tables; created when "
                     "missing."},
     {.type = SLUICE_OPTION_STRING, .name = "user", .default_value = "default",
-     .offset = FIELD(user), .description = "The user to connect as."},
-    {.type = SLUICE_OPTION_STRING, .name = "password", .default_value = "",
+     .offset = FIELD(user),
+     .description = "The user to connect as; left at `default`, the user of "
+                    "the url (http://USER:PASSWORD@host:8123) when it has "
+                    "one."},
+    {.type = SLUICE_OPTION_STRING, .name = "password",
      .flags = SLUICE_OPTION_SECRET, .offset = FIELD(password),
-     .description = "The user's password."},
+     .description = "The user's password; when not set, the password of "
+                    "the url, else none."},
     {.type = SLUICE_OPTION_STRING, .name = "table_prefix", .default_value = "",
      .offset = FIELD(table_prefix),
      .description = "Put before each collection's name to name its table."},
@@ -78,58 +84,32 @@ static const sluice_option options[] = {
     {0},
 };
 
-/* Only http and https, with a host; the URL without a trailing '/'. */
-static sluice_status check_url(const char *url, char **base, sluice_error *err)
-{
-    CURLU *u = curl_url();
-    if (!u)
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    char *scheme = NULL, *host = NULL;
-    sluice_status st = SLUICE_OK;
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-        st = sluice_fail(err, SLUICE_FATAL,
-                         "sink_clickhouse: url: not a valid URL");
-    else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-        st = sluice_fail(err, SLUICE_FATAL,
-                         "sink_clickhouse: url: scheme '%s' is not http or "
-                         "https",
-                         scheme);
-    if (st == SLUICE_OK) {
-        size_t n = strlen(url);
-        while (n > 0 && url[n - 1] == '/')
-            n--;
-        *base = strndup(url, n);
-        if (!*base)
-            st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    }
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(u);
-    return st;
-}
-
 static sluice_status ch_open(sluice_context *ctx, const void *config,
                              void **instance, sluice_error *err)
 {
     const struct ch_config *cfg = config;
-    char *base = NULL;
-    sluice_status st = check_url(cfg->url, &base, err);
-    if (st != SLUICE_OK)
-        return st;
     struct ch_sink *s = calloc(1, sizeof *s);
-    CURL *curl = curl_easy_init();
-    if (!s || !curl) {
-        free(s);
-        free(base);
-        curl_easy_cleanup(curl);
+    if (!s)
         return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    sluice_status st = ch_url_parse(cfg->url, &s->url, err);
+    if (st == SLUICE_OK && !(s->curl = curl_easy_init()))
+        st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    if (st != SLUICE_OK) {
+        ch_url_free(&s->url);
+        free(s);
+        return st;
     }
     s->ctx = ctx;
     s->cfg = cfg;
-    s->curl = curl;
-    s->base_url = base;
+    /* an option given wins over the URL's userinfo; `user` left at its
+     * default (as pipes registered before URLs carried users have it
+     * stored) gives way */
+    s->user = strcmp(cfg->user, "default") != 0 ? cfg->user
+              : s->url.user                      ? s->url.user
+                                                 : "default";
+    s->password = cfg->password   ? cfg->password
+                  : s->url.password ? s->url.password
+                                    : "";
     *instance = s;
     return SLUICE_OK;
 }
@@ -150,7 +130,7 @@ static void ch_close(void *instance)
     free(s->streams);
     curl_multi_cleanup(s->multi);
     curl_easy_cleanup(s->curl);
-    free(s->base_url);
+    ch_url_free(&s->url);
     free(s);
 }
 
@@ -166,7 +146,7 @@ static sluice_status ch_ping(void *instance, sluice_error *err)
         st = sluice_fail(err, SLUICE_FATAL,
                          "sink_clickhouse: the server at %s answered "
                          "version() with '%.40s', not a ClickHouse version",
-                         s->base_url, answer.data ? answer.data : "");
+                         s->url.shown, answer.data ? answer.data : "");
     free(answer.data);
     return st;
 }

@@ -3,7 +3,7 @@
 # --connect` opens each pipe's plugins and pings their servers: the
 # MongoDB test server (or SLUICE_TEST_MONGO_URI) and the ClickHouse of the
 # fixture answer; ports where nothing listens are reported, each by its
-# plugin, and exit status 1.
+# plugin, and exit status 1; so is a wrong password in the sink's URL.
 set -u
 sluice=$1 mongo_server=$2 ch_dir=$3
 . "$(dirname "$0")/../lib.sh"
@@ -22,6 +22,19 @@ out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
 [ $status = 0 ] || fail "servers up: exit $status: $out"
 grep -q "pipe p: source source_mongo: connected" <<<"$out" || fail "source not connected: $out"
 grep -q "pipe p: sink sink_clickhouse: connected" <<<"$out" || fail "sink not connected: $out"
+# credentials in the sink's URL: a wrong password fails with
+# ClickHouse's own message (never the password); the right one connects
+ch=$(cat "$ch_dir/url")
+write "$uri" "http://sluice:not-the-password@${ch#http://}"
+out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
+[ $status = 1 ] || fail "wrong password in the url: exit $status: $out"
+grep -q "pipe p: sink sink_clickhouse: error: .*Wrong password for user sluice" <<<"$out" ||
+  fail "wrong password in the url: $out"
+grep -q "not-the-password" <<<"$out" && fail "the password was printed: $out"
+write "$uri" "http://sluice:sluice-test@${ch#http://}"
+out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
+[ $status = 0 ] || fail "right password in the url: exit $status: $out"
+grep -q "pipe p: sink sink_clickhouse: connected" <<<"$out" || fail "right password in the url: $out"
 # without --connect nothing is contacted
 write "mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=500" "http://127.0.0.1:1"
 "$sluice" check "$tmp/c.ini" >/dev/null 2>&1 || fail "check without --connect contacted the servers"

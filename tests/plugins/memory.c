@@ -14,7 +14,7 @@
  * memory_sink keeps what it is given, as ReplacingMergeTree would: per
  * table and key, the row with the highest version. With `output`, each
  * flush writes every table, sorted, as JSON lines. `fail_writes` makes the
- * first N writes return SLUICE_RETRY.
+ * first N writes return SLUICE_RETRY; `leak` makes it say its secrets.
  *
  * Both misbehave on purpose when asked: `misbehave = CALLBACK:HOW` makes
  * the named callback return fatal or retry, crash (SIGSEGV), abort, or
@@ -429,6 +429,8 @@ struct sink_config {
     int64_t write_delay_ms;
     sluice_string_list refuse_tables;
     struct misbehaviour misbehave;
+    const char *url;
+    const char *leak;
 };
 
 static const sluice_option sink_options[] = {
@@ -465,6 +467,16 @@ static const sluice_option sink_options[] = {
                     "refuses their names would (SLUICE_FATAL_TABLE from ABI "
                     "1.2)."},
     MISBEHAVE_OPTIONS(struct sink_config),
+    {.type = SLUICE_OPTION_STRING, .name = "url", .flags = SLUICE_OPTION_URL,
+     .offset = offsetof(struct sink_config, url),
+     .description = "A URL, to test that the secrets in it are never "
+                    "printed."},
+    {.type = SLUICE_OPTION_STRING, .name = "leak",
+     .offset = offsetof(struct sink_config, leak),
+     .description = "On purpose, a careless sink: it logs this text, its "
+                    "password and its url when it opens, and fails its "
+                    "first write with them and a forged log line, to test "
+                    "that the core masks and escapes what a plugin says."},
     {0},
 };
 
@@ -521,6 +533,12 @@ static sluice_status sink_open(sluice_context *ctx, const void *config,
         return sluice_fail(err, SLUICE_FATAL, "memory_sink: out of memory");
     s->cfg = config;
     *instance = s;
+    if (s->cfg->leak) {
+        char said[1024];
+        snprintf(said, sizeof said, "memory_sink: %s, password %s, url %s",
+                 s->cfg->leak, s->cfg->password, s->cfg->url ? s->cfg->url : "");
+        host->log(ctx, SLUICE_LOG_WARN, said);
+    }
     host->gauge_set(ctx, "open_sinks",
                     __atomic_add_fetch(&open_sinks, 1, __ATOMIC_SEQ_CST));
     return SLUICE_OK;
@@ -648,6 +666,12 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
                               (long)(s->cfg->write_delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
+    if (s->cfg->leak && s->writes == 0)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "memory_sink: %s, password %s, url %s\n"
+                           "2000-01-01T00:00:00.000Z error sluice: forged",
+                           s->cfg->leak, s->cfg->password,
+                           s->cfg->url ? s->cfg->url : "");
     if (s->writes++ < s->cfg->fail_writes)
         return sluice_fail(err, SLUICE_RETRY,
                            "memory_sink: refusing write %lld of %lld on "

@@ -716,6 +716,110 @@ static void server_refusals_are_fatal(void)
     close_sink(&in);
 }
 
+/* The test server's URL with `userinfo` in it and `tail` after it. */
+static void url_with(char *out, size_t size, const char *userinfo,
+                     const char *tail)
+{
+    const char *rest = strstr(url, "://") + 3;
+    snprintf(out, size, "http://%s%s%s%s", userinfo ? userinfo : "",
+             userinfo ? "@" : "", rest, tail ? tail : "");
+}
+
+/* What the core's log (standard error) says between the two calls. */
+struct capture {
+    int saved;
+    char path[32];
+};
+
+static void capture_start(struct capture *c)
+{
+    fflush(stderr);
+    snprintf(c->path, sizeof c->path, "/tmp/sluice-log-XXXXXX");
+    int fd = mkstemp(c->path);
+    c->saved = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+static char *capture_end(struct capture *c)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    struct buf out = {0};
+    FILE *f = fopen(c->path, "r");
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&out, chunk, n);
+    if (f)
+        fclose(f);
+    unlink(c->path);
+    buf_puts(&out, "");
+    return buf_take(&out);
+}
+
+/* The URL's userinfo is who the sink connects as, unless the options say
+ * otherwise; a wrong password fails with ClickHouse's own message; the
+ * URL's query parameters go with every request, inserts too; and neither
+ * the password nor the URL with it is in a message or the log. */
+static void credentials_in_the_url(void)
+{
+    char right[300], wrong[300], nobody[300], with_query[300];
+    url_with(right, sizeof right, "sluice:sluice-test", NULL);
+    url_with(wrong, sizeof wrong, "sluice:not-the-password", NULL);
+    url_with(nobody, sizeof nobody, "nobody:not-the-password", NULL);
+    url_with(with_query, sizeof with_query, "sluice:sluice-test",
+             "/?max_insert_block_size=100");
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, right, NULL, message, sizeof message));
+    struct capture c;
+    capture_start(&c);
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    char *log = capture_end(&c);
+    char shown[300];
+    snprintf(shown, sizeof shown, "at %s:", url);
+    CHECK_CONTAINS(log, shown);
+    CHECK_NOT_CONTAINS(log, "sluice-test");
+    CHECK_NOT_CONTAINS(log, "@127.0.0.1");
+    free(log);
+    close_sink(&in);
+
+    CALL(SLUICE_OK, open_sink(&in, wrong, NULL, message, sizeof message));
+    CALL(SLUICE_FATAL, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "Wrong password for user sluice");
+    CHECK_NOT_CONTAINS(message, "not-the-password");
+    CALL(SLUICE_FATAL, api()->ping(in.inst, ERR));
+    CHECK_CONTAINS(message, "Wrong password for user sluice");
+    close_sink(&in);
+
+    /* the options win over the URL */
+    CALL(SLUICE_OK, open_sink(&in, nobody, "user = sluice\n"
+                                          "password = sluice-test",
+                              message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    close_sink(&in);
+    CALL(SLUICE_OK, open_sink(&in, right, "password = not-the-password",
+                              message, sizeof message));
+    CALL(SLUICE_FATAL, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "Wrong password for user sluice");
+    close_sink(&in);
+
+    /* the URL's own query parameters, beside those of an insert */
+    CALL(SLUICE_OK, open_sink(&in, with_query, NULL, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    add(&b, "orders", SLUICE_OP_INSERT, "2", "{}", 1);
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders FINAL", in.db);
+    CHECK_QUERY(sql, "2\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
 /* ---- a fake server that misbehaves on purpose ---- */
 
 struct fake {
@@ -745,7 +849,7 @@ static void *fake_serve(void *arg)
 }
 
 /* A socket listening on a free loopback port. */
-static int listen_loopback(int *port)
+static int loopback_listener(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -758,19 +862,24 @@ static int listen_loopback(int *port)
     return fd;
 }
 
+/* Stops a server thread before its socket's number can be reused. */
+static void listener_stop(int listener, pthread_t thread)
+{
+    shutdown(listener, SHUT_RDWR);
+    pthread_join(thread, NULL);
+    close(listener);
+}
+
 static void fake_start(struct fake *f, const char *answer)
 {
     f->answer = answer;
-    f->listener = listen_loopback(&f->port);
+    f->listener = loopback_listener(&f->port);
     pthread_create(&f->thread, NULL, fake_serve, f);
 }
 
-/* Stops the server thread before its socket's number can be reused. */
 static void fake_stop(struct fake *f)
 {
-    shutdown(f->listener, SHUT_RDWR);
-    pthread_join(f->thread, NULL);
-    close(f->listener);
+    listener_stop(f->listener, f->thread);
 }
 
 static void transient_failures_retry(void)
@@ -890,28 +999,20 @@ static void *script_serve(void *arg)
 }
 
 static void script_start(struct script *sc, const char *const *answers,
-                         pthread_t *t, char *url_out, size_t size)
+                         pthread_t *thread)
 {
     memset(sc, 0, sizeof *sc);
     sc->answers = answers;
     pthread_mutex_init(&sc->lock, NULL);
-    int port;
-    sc->listener = listen_loopback(&port);
-    pthread_create(t, NULL, script_serve, sc);
-    snprintf(url_out, size, "http://127.0.0.1:%d", port);
+    sc->listener = loopback_listener(&sc->port);
+    pthread_create(thread, NULL, script_serve, sc);
 }
 
-static void script_stop(struct script *sc, pthread_t t, struct instance *in)
+static void script_stop(struct script *sc, pthread_t thread)
 {
-    shutdown(sc->listener, SHUT_RDWR);
-    pthread_join(t, NULL);
-    close(sc->listener);
-    sink->info.sink.close(in->inst);
-    options_free(sink->options, sink->option_count, in->data);
-    free(in->data);
-    context_free(in->ctx);
-    buf_free(&sc->requests);
+    listener_stop(sc->listener, thread);
     pthread_mutex_destroy(&sc->lock);
+    buf_free(&sc->requests);
 }
 
 /* An answer that would pass (code 202, too many queries) but that the
@@ -928,8 +1029,9 @@ static void repeated_answers_fail_the_table(void)
 #undef BUSY
     struct script sc;
     pthread_t t;
+    script_start(&sc, answers, &t);
     char fake_url[64];
-    script_start(&sc, answers, &t, fake_url, sizeof fake_url);
+    snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", sc.port);
     struct instance in = {0};
     CALL(SLUICE_OK, open_sink(&in, fake_url, NULL, message, sizeof message));
     for (int i = 1; i < 8; i++) {
@@ -939,7 +1041,11 @@ static void repeated_answers_fail_the_table(void)
     CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "orders", ERR));
     CHECK_CONTAINS(message, "Too many simultaneous queries");
     CHECK_CONTAINS(message, "the same answer 8 times in a row");
-    script_stop(&sc, t, &in);
+    script_stop(&sc, t);
+    sink->info.sink.close(in.inst);
+    options_free(sink->options, sink->option_count, in.data);
+    free(in.data);
+    context_free(in.ctx);
 }
 
 static void newer_server_forms(void)
@@ -960,8 +1066,9 @@ static void newer_server_forms(void)
         NULL};
     struct script sc;
     pthread_t t;
+    script_start(&sc, answers, &t);
     char fake_url[64];
-    script_start(&sc, answers, &t, fake_url, sizeof fake_url);
+    snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", sc.port);
     struct instance in = {0};
     CALL(SLUICE_OK, open_sink(&in, fake_url, NULL, message, sizeof message));
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
@@ -980,7 +1087,64 @@ static void newer_server_forms(void)
     CHECK_CONTAINS(sc.requests.data, want);
     CHECK_NOT_CONTAINS(sc.requests.data, "RENAME TABLE");
     pthread_mutex_unlock(&sc.lock);
-    script_stop(&sc, t, &in);
+    script_stop(&sc, t);
+    sink->info.sink.close(in.inst);
+    options_free(sink->options, sink->option_count, in.data);
+    free(in.data);
+    context_free(in.ctx);
+}
+
+/* What goes over the wire: the URL's path and query parameters, with
+ * the insert's own after them; its credentials as Basic authorization,
+ * decoded, never in the request line; and not in a message either. */
+static void url_parts_in_requests(void)
+{
+    static const char *const answers[] = {
+        "25.3.1.1\n", /* SELECT version() */
+        "",           /* CREATE DATABASE */
+        "",           /* system.tables: no such table */
+        "",           /* CREATE TABLE */
+        "",           /* the insert */
+        "hello\n",    /* the next sink's SELECT version() */
+        NULL};
+    struct script sc;
+    pthread_t t;
+    script_start(&sc, answers, &t);
+    char fake_url[128];
+    snprintf(fake_url, sizeof fake_url,
+             "http://alice:p%%40ss%%3Aw%%2Frd@127.0.0.1:%d/ch?"
+             "max_insert_block_size=100#part",
+             sc.port);
+    struct instance in = {0};
+    /* JSONEachRow: the script reads a body up to its end as text */
+    CALL(SLUICE_OK, open_sink(&in, fake_url, "format = JSONEachRow\n"
+                                             "request_timeout = 10s",
+                              message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    batch_free(&b);
+    sink->info.sink.close(in.inst);
+    CALL(SLUICE_OK, sink->info.sink.open(in.ctx, in.data, &in.inst, ERR));
+    CALL(SLUICE_FATAL, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "the server at http://127.0.0.1:");
+    CHECK_NOT_CONTAINS(message, "alice");
+    CHECK_NOT_CONTAINS(message, "p%40ss");
+    pthread_mutex_lock(&sc.lock);
+    const char *r = sc.requests.data;
+    CHECK_CONTAINS(r, "POST /ch/?max_insert_block_size=100 HTTP/1.1\r\n");
+    CHECK_CONTAINS(r, "POST /ch/?max_insert_block_size=100&query=INSERT%20");
+    CHECK_CONTAINS(r, "Authorization: Basic YWxpY2U6cEBzczp3L3Jk\r\n");
+    CHECK_NOT_CONTAINS(r, "alice:");
+    CHECK_NOT_CONTAINS(r, "part");
+    pthread_mutex_unlock(&sc.lock);
+    script_stop(&sc, t);
+    sink->info.sink.close(in.inst);
+    options_free(sink->options, sink->option_count, in.data);
+    free(in.data);
+    context_free(in.ctx);
 }
 
 /* The stored doc of key `key` in database db, table t, byte for byte
@@ -1237,6 +1401,8 @@ int main(int argc, char **argv)
     RUN(resync_names_never_collide);
     RUN(resync_swap_and_abort);
     RUN(server_refusals_are_fatal);
+    RUN(credentials_in_the_url);
+    RUN(url_parts_in_requests);
     RUN(transient_failures_retry);
     RUN(newer_server_forms);
     RUN(documents_round_trip_exactly);

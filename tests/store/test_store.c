@@ -699,6 +699,32 @@ static void registration(void)
     CHECK_CONTAINS(row.settings, "sync_interval = 20s");
     pipe_row_free(&row);
 
+    /* settings stored by a sluice that had fewer options: the new ones at
+     * their defaults are no change, even while the pipe runs; set to
+     * something else, they are */
+    force_state(pipe, STATE_RUNNING, "");
+    struct db_value pp = DBV_TEXT(pipe);
+    exec_ok("UPDATE pipes SET settings = replace(replace(settings, "
+            "'sink.write_delay = 0s\n', ''), 'sink.check_callers = false\n', "
+            "'') WHERE name = $1",
+            &pp, 1);
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK(!strstr(row.settings, "sink.write_delay"));
+    pipe_row_free(&row);
+    WRITE_AND_REGISTER(changed, true);
+    exec_ok("UPDATE pipes SET settings = replace(settings, "
+            "'sink.write_delay = 0s\n', '') WHERE name = $1",
+            &pp, 1);
+    char *delayed = xasprintf("[pipe %%s]\nsource = memory_source\nsink = "
+                              "memory_sink\nsync_interval = 20s\n[pipe "
+                              "%%s.source]\ntables = a, b\nrows = 5\n[pipe "
+                              "%s.sink]\nwrite_delay = 5ms\n",
+                              pipe);
+    WRITE_AND_REGISTER(delayed, false);
+    CHECK_CONTAINS(last_errors, "settings changed (sink.write_delay)");
+    free(delayed);
+    force_state(pipe, STATE_PAUSED, "");
+
     /* the table list changed: requests, not settings */
     const char *tables = "[pipe %s]\nsource = memory_source\nsink = "
                          "memory_sink\nsync_interval = 20s\n[pipe "

@@ -8,6 +8,7 @@
 #include "config/ini_doc.h"
 #include "config/options.h"
 #include "util/mem.h"
+#include "util/redact.h"
 
 struct cfg {
     const char *name;
@@ -93,8 +94,8 @@ static void defaults_and_values(void)
         CHECK_STR(c.items.items[3], "d");
     }
     struct buf b = {0};
-    option_format_value(&table[8], &c, &b);
-    CHECK_STR(b.data, "********");
+    option_format_value(&table[8], &c, &b); /* no secret set: nothing to mask */
+    CHECK(b.len == 0);
     buf_free(&b);
     options_free(table, N, &c);
     CHECK(c.name == NULL && c.items.count == 0);
@@ -153,6 +154,28 @@ static void secrets_never_echoed(void)
                          "9999");
     CHECK_NOT_CONTAINS(text, "123456");
     free(text);
+    options_free(table, N, &c);
+    diags_free(&d);
+    free(path);
+}
+
+/* A secret set is masked when shown, and remembered: masked wherever
+ * else it appears (util/redact.h). */
+static void secrets_masked_everywhere(void)
+{
+    struct cfg c;
+    struct diags d = {0};
+    char *path;
+    apply("[s]\nname = x\ntoken = Tok-4f9a\n", &c, &d, &path);
+    CHECK(d.count == 0);
+    struct buf b = {0};
+    option_format_value(&table[8], &c, &b);
+    CHECK_STR(b.data, "********");
+    buf_free(&b);
+    char *said = redact_dup("the server said: Tok-4f9a is not valid");
+    CHECK_STR(said, "the server said: ******** is not valid");
+    free(said);
+    redact_forget();
     options_free(table, N, &c);
     diags_free(&d);
     free(path);
@@ -224,6 +247,7 @@ int main(void)
     RUN(defaults_and_values);
     RUN(every_error_named);
     RUN(secrets_never_echoed);
+    RUN(secrets_masked_everywhere);
     RUN(multiline_only_for_lists);
     RUN(table_checks);
     RUN(documentation);

@@ -1,12 +1,11 @@
 /* test_units.c: the text forms of durations, sizes, times of day,
- * booleans and integers, both ways; URL redaction; UTF-8 sequences, and
- * JSON strings that stay valid whatever the bytes. */
+ * booleans and integers, both ways; UTF-8 sequences, and JSON strings
+ * that stay valid whatever the bytes. */
 #include <stdint.h>
 
 #include "../test.h"
 #include "util/buf.h"
 #include "util/json.h"
-#include "util/redact.h"
 #include "util/units.h"
 #include "util/utf8.h"
 
@@ -97,27 +96,6 @@ static void booleans_and_integers(void)
     CHECK_CONTAINS(err.message, "64 bits");
 }
 
-static void redacted_urls(void)
-{
-    struct {
-        const char *in, *out;
-    } cases[] = {
-        {"mongodb://user:s3cret@db:27017/?replicaSet=rs0",
-         "mongodb://user:********@db:27017/?replicaSet=rs0"},
-        {"postgresql://app@db/sluice", "postgresql://app@db/sluice"},
-        {"http://h:8123/?password=x&user=u", "http://h:8123/?password=********&user=u"},
-        {"postgresql://u:p@h/db?sslpassword=k#x",
-         "postgresql://u:********@h/db?sslpassword=********#x"},
-        {"sqlite:./sluice.db", "sqlite:./sluice.db"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        struct buf b = {0};
-        redact_url(cases[i].in, &b);
-        CHECK_STR(b.data, cases[i].out);
-        buf_free(&b);
-    }
-}
-
 static void utf8_sequences(void)
 {
     static const struct {
@@ -149,7 +127,6 @@ int main(void)
     RUN(sizes);
     RUN(times_of_day);
     RUN(booleans_and_integers);
-    RUN(redacted_urls);
     RUN(utf8_sequences);
     return TEST_RESULT();
 }
