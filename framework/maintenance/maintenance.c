@@ -222,7 +222,10 @@ static void run_topic(struct store *s, const struct registry *reg,
     size_t count = 0;
     struct sluice_retention_plan plan = {0};
     struct error err;
-    int rc = hub_publications(s, t->name, INT64_MIN, &pubs, &count, &err);
+    /* the topic as it stood at as_of: a run as of a past time plans what
+     * a run then would have */
+    int rc = hub_publications(s, t->name, INT64_MIN, as_of, &pubs, &count,
+                              &err);
     if (rc == 0)
         rc = plan_topic(reg, cfg, t, pubs, count, as_of, &plan, &err);
     if (rc == 0)
