@@ -73,7 +73,8 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
         in[i] = (sluice_publication){
             .id = pubs[i].id, .published_at_ms = pubs[i].published_at,
             .records = (uint64_t)pubs[i].records,
-            .consumption = pubs[i].consumption};
+            .consumption = pubs[i].consumption,
+            .final_at_ms = pubs[i].final_at};
     sluice_retention_input input = {
         .size = sizeof input, .topic = t->name,
         .consumed_retention_days = t->consumed_retention_days,
