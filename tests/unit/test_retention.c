@@ -216,13 +216,15 @@ static void core_without_final_at(void)
         old[i] = (struct publication_1_1){
             first_id + (int64_t)i, utc(2023, 11, 20 + (int)i / 2, i % 2 ? 15 : 3),
             10, SLUICE_CONSUMPTION_FINAL};
+    /* a job on the 30th, so that every event is published before D and
+     * each one's finality is looked at */
     struct sluice_retention_plan plan = {0};
-    plan_sized(old, n, sizeof *old, utc(2023, 11, 29, 23), &plan);
-    CHECK(cutoff(&plan, "consumed") == utc(2023, 11, 27, 0));
-    CHECK(plan.delete_count == 14); /* the 20th to the 26th */
+    plan_sized(old, n, sizeof *old, utc(2023, 11, 30, 23), &plan);
+    CHECK(cutoff(&plan, "consumed") == utc(2023, 11, 28, 0));
+    CHECK(plan.delete_count == 16); /* the 20th to the 27th */
     for (size_t i = 0; i < plan.delete_count; i++) {
         CHECK_STR(plan.deletes[i].rule, "consumed");
-        CHECK(plan.deletes[i].publication_id < first_id + 14);
+        CHECK(plan.deletes[i].publication_id < first_id + 16);
     }
     plan_free(&plan);
     free(old);
