@@ -68,7 +68,8 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
     struct subscription_event_info *subs = NULL;
     struct system_event_info *sys = NULL;
     size_t npubs = 0, nsubs = 0, nsys = 0;
-    if (hub_publications(s, topic, since_ms, &pubs, &npubs, &err) < 0 ||
+    if (hub_publications(s, topic, since_ms, INT64_MAX, &pubs, &npubs,
+                         &err) < 0 ||
         hub_subscription_events(s, topic, since_ms, &subs, &nsubs, &err) < 0 ||
         hub_system_events(s, since_ms, &sys, &nsys, &err) < 0) {
         fprintf(stderr, "error: %s\n", err.message);
@@ -85,6 +86,9 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
                    (long long)pubs[i].id, cli_shown(pubs[i].topic),
                    (long long)pubs[i].records, pubs[i].status,
                    consumption_name(pubs[i].consumption));
+        if (pubs[i].final_at)
+            buf_printf(&l->text, " final_at=%s",
+                       (format_utc(pubs[i].final_at, t, sizeof t), t));
         buf_printf(&l->json, "{\"type\":\"publication\",\"id\":%lld,\"at\":",
                    (long long)pubs[i].id);
         json_string(&l->json, (format_utc(pubs[i].published_at, t, sizeof t), t));
@@ -95,8 +99,13 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
         json_string(&l->json, pubs[i].status);
         buf_puts(&l->json, ",\"consumption\":");
         json_string(&l->json, consumption_name(pubs[i].consumption));
-        buf_printf(&l->json, ",\"owed\":%lld,\"consumed\":%lld}",
+        buf_printf(&l->json, ",\"owed\":%lld,\"consumed\":%lld,"
+                             "\"final_at\":",
                    (long long)pubs[i].owed, (long long)pubs[i].consumed);
+        json_string(&l->json, pubs[i].final_at
+                                  ? (format_utc(pubs[i].final_at, t, sizeof t), t)
+                                  : NULL);
+        buf_puts(&l->json, "}");
     }
     for (size_t i = 0; i < nsubs; i++) {
         struct line *l = add_line(&lines, &n, &cap, subs[i].at, 1, subs[i].id);

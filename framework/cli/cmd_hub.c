@@ -137,7 +137,7 @@ static int count_topic(struct store *s, const char *topic,
     struct publication_info *p;
     size_t n;
     memset(c, 0, sizeof *c);
-    if (hub_publications(s, topic, INT64_MIN, &p, &n, err) < 0)
+    if (hub_publications(s, topic, INT64_MIN, INT64_MAX, &p, &n, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         c->events++;

@@ -1,8 +1,9 @@
 /* retention_checks.c: a retention plan is a function of its input.
  *
  * The kit builds a topic of 40 publication events, one every six hours
- * over the ten days before a fixed job time, in every consumption status,
- * and asks for plans:
+ * over the ten days before a fixed job time, in every consumption status
+ * (the final ones final three hours after they were published), and asks
+ * for plans:
  *
  * retention.deterministic: the same input gives the same plan (cutoffs and
  * deletes, in order) twice in a row, again after a plan of another input
@@ -49,12 +50,14 @@ static void build_input(struct input *x, const struct kit_settings *k,
     memset(x, 0, sizeof *x);
     snprintf(x->topic, sizeof x->topic, "conformance");
     int64_t job = JOB_TIME_MS + shift_ms;
-    for (int i = 0; i < EVENTS; i++)
+    for (int i = 0; i < EVENTS; i++) {
+        int64_t at = job - 10 * DAY_MS + i * DAY_MS / 4;
+        bool final = cycle[i % 5] == SLUICE_CONSUMPTION_FINAL;
         x->events[i] = (sluice_publication){
-            .id = 101 + i,
-            .published_at_ms = job - 10 * DAY_MS + i * DAY_MS / 4,
-            .records = (uint64_t)(i + 1) * 10,
-            .consumption = cycle[i % 5]};
+            .id = 101 + i, .published_at_ms = at,
+            .records = (uint64_t)(i + 1) * 10, .consumption = cycle[i % 5],
+            .final_at_ms = final ? at + DAY_MS / 8 : 0};
+    }
     x->in = (sluice_retention_input){
         .size = sizeof x->in, .topic = x->topic,
         .consumed_retention_days = k->consumed_days,

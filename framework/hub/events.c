@@ -1,9 +1,12 @@
 /* events.c: publication events with their consumption status (see hub.h
  * and spec/hub.md): `final` when owed to at least one subscription and
- * every subscription owed has completed or discarded it; else `error`
- * when one of them failed it, `delayed` when one of them is paused, and
- * `processing` otherwise. One query for all events of a topic, so the
- * maintenance job reads 100k events at once. */
+ * every subscription owed has completed or discarded it, since the latest
+ * of those finishes; else `error` when one of them failed it, `delayed`
+ * when one of them is paused, and `processing` otherwise. The status is
+ * judged as of a time, from the finish times of the subscription events,
+ * so that a maintenance run as of a past time sees what a run then would
+ * have. One query for all events of a topic, so the maintenance job reads
+ * 100k events at once. */
 #include <stdlib.h>
 
 #include "../util/mem.h"
@@ -33,31 +36,42 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
     return SLUICE_CONSUMPTION_PROCESSING;
 }
 
+/* One row per publication event and subscription owed: whether that
+ * subscription had finished it ($3: completed or discarded by as_of) or
+ * failed it by as_of, and is paused. */
+#define OWED_AS_OF                                                            \
+    "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "   \
+    "o.subscription, "                                                        \
+    "CASE WHEN e.status IN ('completed', 'discarded') AND e.finished_at <= " \
+    "$3 THEN e.finished_at END AS done_at, "                                  \
+    "CASE WHEN e.status = 'error' AND e.finished_at <= $3 THEN 1 ELSE 0 END " \
+    "AS failed, "                                                             \
+    "COALESCE(sub.paused, 0) AS paused "                                      \
+    "FROM publications p "                                                    \
+    "LEFT JOIN owed o ON o.publication = p.id "                               \
+    "LEFT JOIN subscription_events e ON e.publication = p.id AND "            \
+    "e.subscription = o.subscription "                                        \
+    "LEFT JOIN subscriptions sub ON sub.name = o.subscription "               \
+    "WHERE (CAST($1 AS TEXT) IS NULL OR p.topic = $1) AND "                   \
+    "p.published_at >= $2 AND p.published_at <= $3"
+
 int hub_publications(struct store *s, const char *topic, int64_t since_ms,
-                     struct publication_info **out, size_t *count,
-                     struct error *err)
+                     int64_t as_of_ms, struct publication_info **out,
+                     size_t *count, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms)};
+    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms),
+                           DBV_INT(as_of_ms)};
     struct db_result r;
     if (store_exec(
             s,
-            "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, "
-            "p.status, COUNT(o.subscription), "
-            "SUM(CASE WHEN e.status IN ('completed', 'discarded') THEN 1 ELSE "
-            "0 END), "
-            "SUM(CASE WHEN e.status = 'error' THEN 1 ELSE 0 END), "
-            "SUM(CASE WHEN sub.paused = 1 AND (e.status IS NULL OR e.status "
-            "NOT IN ('completed', 'discarded')) THEN 1 ELSE 0 END) "
-            "FROM publications p "
-            "LEFT JOIN owed o ON o.publication = p.id "
-            "LEFT JOIN subscription_events e ON e.publication = p.id AND "
-            "e.subscription = o.subscription "
-            "LEFT JOIN subscriptions sub ON sub.name = o.subscription "
-            "WHERE (CAST($1 AS TEXT) IS NULL OR p.topic = $1) AND "
-            "p.published_at >= $2 "
-            "GROUP BY p.id, p.topic, p.published_at, p.records, p.bytes, "
-            "p.status ORDER BY p.id",
-            p, 2, &r, err) < 0)
+            "SELECT id, topic, published_at, records, bytes, status, "
+            "COUNT(subscription), COUNT(done_at), SUM(failed), "
+            "SUM(CASE WHEN paused = 1 AND done_at IS NULL THEN 1 ELSE 0 END), "
+            "MAX(done_at) "
+            "FROM (" OWED_AS_OF ") owed_as_of "
+            "GROUP BY id, topic, published_at, records, bytes, status "
+            "ORDER BY id",
+            p, 3, &r, err) < 0)
         return -1;
     *out = xcalloc(r.rows + 1, sizeof **out);
     for (size_t i = 0; i < r.rows; i++) {
@@ -72,6 +86,9 @@ int hub_publications(struct store *s, const char *topic, int64_t since_ms,
         pi->consumed = db_int(&r, i, 7);
         pi->consumption = consumption_of(pi->owed, pi->consumed,
                                          db_int(&r, i, 8), db_int(&r, i, 9));
+        pi->final_at = pi->consumption == SLUICE_CONSUMPTION_FINAL
+                           ? db_int(&r, i, 10)
+                           : 0;
     }
     *count = r.rows;
     db_result_free(&r);

@@ -122,13 +122,20 @@ struct publication_info {
     char *status;
     sluice_consumption consumption;
     int64_t owed, consumed; /* subscriptions owed, and those done */
+    int64_t final_at; /* when it became final (the latest finish of the
+                         subscription events owed); 0 when not final */
 };
 
 /* Publication events with their consumption status, oldest first: of one
- * topic (NULL: all), published at or after since_ms. */
+ * topic (NULL: all), published at or after since_ms, as they stood at
+ * as_of_ms (INT64_MAX: now): events published after it are left out, and
+ * subscription events finished after it count as not finished. The store
+ * keeps only the last status of a subscription event, so one that failed
+ * before as_of_ms and was finished again after it counts as `processing`;
+ * whether a subscription was paused is today's. */
 int hub_publications(struct store *s, const char *topic, int64_t since_ms,
-                     struct publication_info **out, size_t *count,
-                     struct error *err);
+                     int64_t as_of_ms, struct publication_info **out,
+                     size_t *count, struct error *err);
 void publications_free(struct publication_info *p, size_t count);
 
 struct subscription_event_info {

@@ -74,7 +74,8 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
         in[i] = (sluice_publication){
             .id = pubs[i].id, .published_at_ms = pubs[i].published_at,
             .records = (uint64_t)pubs[i].records,
-            .consumption = pubs[i].consumption};
+            .consumption = pubs[i].consumption,
+            .final_at_ms = pubs[i].final_at};
     sluice_retention_input input = {
         .size = sizeof input, .topic = t->name,
         .consumed_retention_days = t->consumed_retention_days,
@@ -223,7 +224,10 @@ static void run_topic(struct store *s, const struct registry *reg,
     size_t count = 0;
     struct sluice_retention_plan plan = {0};
     struct error err;
-    int rc = hub_publications(s, t->name, INT64_MIN, &pubs, &count, &err);
+    /* the topic as it stood at as_of: a run as of a past time plans what
+     * a run then would have */
+    int rc = hub_publications(s, t->name, INT64_MIN, as_of, &pubs, &count,
+                              &err);
     if (rc == 0)
         rc = plan_topic(reg, cfg, t, pubs, count, as_of, &plan, &err);
     if (rc == 0)
@@ -398,17 +402,35 @@ int maintenance_due(struct store *s, int64_t at_seconds, int64_t now_ms,
     int64_t slot = utc_day_start(now_ms) + at_seconds * 1000;
     if (slot > now_ms)
         slot -= DAY_MS;
-    struct db_value p = DBV_INT(slot);
+    /* done: a completed run as of the slot or later, before the next slot,
+     * that was not run ahead of its time (see maintenance.h) */
+    struct db_value p[] = {DBV_INT(slot), DBV_INT(slot + DAY_MS)};
     struct db_result r;
     if (store_exec(s,
                    "SELECT COUNT(*) FROM system_events WHERE kind = "
-                   "'maintenance' AND as_of >= $1",
-                   &p, 1, &r, err) < 0)
+                   "'maintenance' AND status = 'completed' AND as_of >= $1 "
+                   "AND as_of < $2 AND as_of <= at",
+                   p, 2, &r, err) < 0)
         return -1;
     *due = db_int(&r, 0, 0) == 0;
     *slot_ms = slot;
     db_result_free(&r);
     return 0;
+}
+
+/* The first topic's failure, to say why a run failed. */
+static int run_failed(const struct maintenance_report *r, struct error *err)
+{
+    char as_of[40];
+    format_utc(r->as_of, as_of, sizeof as_of);
+    for (size_t i = 0; i < r->topic_count; i++)
+        if (r->topics[i].message[0])
+            return error_set(err, "the run as of %s failed (event %lld; "
+                                  "retried at the next tick): topic '%s': %s",
+                             as_of, (long long)r->event, r->topics[i].topic,
+                             r->topics[i].message);
+    return error_set(err, "the run as of %s failed (event %lld)", as_of,
+                     (long long)r->event);
 }
 
 int maintenance_tick(struct store *s, const struct registry *reg,
@@ -430,7 +452,9 @@ int maintenance_tick(struct store *s, const struct registry *reg,
         return 0;
     struct maintenance_report report;
     int rc = maintenance_run(s, reg, cfg, slot, false, &report, err);
-    maintenance_report_free(&report);
     *ran = rc == 0;
+    if (rc == 0 && strcmp(report.status, "completed") != 0)
+        rc = run_failed(&report, err);
+    maintenance_report_free(&report);
     return rc;
 }

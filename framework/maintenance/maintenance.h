@@ -9,8 +9,12 @@
  *
  * Scheduling: the job is due once a day at [hub] maintenance_at (UTC). A
  * slot missed while nothing ran is run at the next chance, as of the slot
- * it missed. Only the process holding the hub's lease runs it, so a store
- * gets one run a day however many workers share it. */
+ * it missed. A slot is done when a recorded run covers it: one that
+ * completed (a failed run is retried at the next tick), as of the slot or
+ * later but before the next slot, and not run ahead of its time (as_of
+ * at or before the time it ran: a run --as-of a future time did not see
+ * what happens until then). Only the process holding the hub's lease runs
+ * it, so a store gets one run a day however many workers share it. */
 #ifndef SLUICE_MAINTENANCE_MAINTENANCE_H
 #define SLUICE_MAINTENANCE_MAINTENANCE_H
 
@@ -61,13 +65,14 @@ void maintenance_report_free(struct maintenance_report *r);
 const struct rule_report *topic_report_headline(const struct topic_report *t);
 
 /* The latest daily slot at or before `now` (`at_seconds` after 00:00 UTC)
- * and whether no run covers it yet. */
+ * and whether no run covers it yet (see above). */
 int maintenance_due(struct store *s, int64_t at_seconds, int64_t now_ms,
                     int64_t *slot_ms, bool *due, struct error *err);
 
 /* What a long-running process calls every so often: takes or renews the
  * hub's lease for `worker`; when it holds it and a slot is due, runs the
- * job as of that slot. *ran says whether it did. */
+ * job as of that slot. *ran says whether it did; a run recorded as failed
+ * is also an error, naming the first topic that failed and why. */
 int maintenance_tick(struct store *s, const struct registry *reg,
                      const struct config *cfg, const char *worker,
                      int64_t lease_ms, int64_t now_ms, bool *ran,

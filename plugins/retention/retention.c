@@ -1,15 +1,25 @@
 /* retention.c: the default retention policy of the hub (spec/hub.md).
  *
- * Rule 1, unconsumed: everything published before D - U days goes, where
- * D is 00:00 UTC of the job's date. Rule 2, consumed: with P the 00:00 UTC
- * of the date of the newest `final` publication event published before D,
- * every `final` event published before P - C days goes. An event that both
- * rules would delete is counted under rule 2. All dates are UTC, whatever
- * the machine's time zone: only integer arithmetic on epoch times is used.
+ * D is 00:00 UTC of the job's date. Rule 1, unconsumed: everything
+ * published before D - U days goes. Rule 2, consumed, judged as of D: an
+ * event is final before D when its consumption is `final` and became so
+ * before D (final_at_ms). With P the 00:00 UTC of the date of the newest
+ * event published before D and final before D, every event final before D
+ * and published before P - C days goes. An event consumed on the job's own
+ * day is therefore left to rule 1 that night, and a run as of a past time
+ * plans what a run at that time would have, whatever was consumed since.
+ * An event that both rules would delete is counted under rule 2.
+ *
+ * A core older than ABI 1.2 gives no final_at_ms (publication_size does
+ * not cover it): then an event counts as final before D when its status
+ * is `final`, the rule as those cores stated it. All dates are UTC,
+ * whatever the machine's time zone: only integer arithmetic on epoch
+ * times is used.
  *
  * The plan has no side effects and is a function of its input. */
 #include <sluice/sluice.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #define DAY_MS (86400LL * 1000)
@@ -32,11 +42,26 @@ static const sluice_publication *publication_at(const sluice_retention_input *in
                                         i * in->publication_size);
 }
 
+/* The publication of ABI 1.0 and 1.1 ends before final_at_ms; a field is
+ * read only when the core's publication_size covers it. */
+#define PUBLICATION_1_0_SIZE offsetof(sluice_publication, final_at_ms)
+
+/* Whether `p` was final before `d` (00:00 UTC of the job's date). */
+static bool final_before(const sluice_retention_input *in,
+                         const sluice_publication *p, int64_t d)
+{
+    if (p->consumption != SLUICE_CONSUMPTION_FINAL)
+        return false;
+    bool has_final_at = in->publication_size >=
+                        PUBLICATION_1_0_SIZE + sizeof p->final_at_ms;
+    return !has_final_at || p->final_at_ms < d;
+}
+
 static sluice_status plan(void *instance, const sluice_retention_input *in,
                           sluice_retention_plan *out, sluice_error *err)
 {
     (void)instance;
-    if (in->publication_count && in->publication_size < sizeof(sluice_publication))
+    if (in->publication_count && in->publication_size < PUBLICATION_1_0_SIZE)
         return sluice_fail(err, SLUICE_FATAL,
                            "retention: publication_size %zu is too small",
                            in->publication_size);
@@ -46,8 +71,7 @@ static sluice_status plan(void *instance, const sluice_retention_input *in,
     int64_t newest_final = 0;
     for (size_t i = 0; i < in->publication_count; i++) {
         const sluice_publication *p = publication_at(in, i);
-        if (p->consumption == SLUICE_CONSUMPTION_FINAL &&
-            p->published_at_ms < d &&
+        if (p->published_at_ms < d && final_before(in, p, d) &&
             (!have_p || p->published_at_ms > newest_final)) {
             newest_final = p->published_at_ms;
             have_p = true;
@@ -61,8 +85,7 @@ static sluice_status plan(void *instance, const sluice_retention_input *in,
         st = host->plan_cutoff(out, "consumed", c_cut, err);
     for (size_t i = 0; i < in->publication_count && st == SLUICE_OK; i++) {
         const sluice_publication *p = publication_at(in, i);
-        if (have_p && p->consumption == SLUICE_CONSUMPTION_FINAL &&
-            p->published_at_ms < c_cut)
+        if (have_p && p->published_at_ms < c_cut && final_before(in, p, d))
             st = host->plan_delete(out, p->id, "consumed", err);
         else if (p->published_at_ms < u_cut)
             st = host->plan_delete(out, p->id, "unconsumed", err);
@@ -88,9 +111,11 @@ static void close_policy(void *instance)
 static const sluice_retention_info retention = {
     .size = sizeof(sluice_retention_info),
     .name = "retention",
-    .description = "Deletes hub data after consumed_retention_days once "
-                   "every subscription owed it has consumed it, and after "
-                   "unconsumed_retention_days in any case.",
+    .description = "Deletes hub data unconsumed_retention_days after it "
+                   "was published; data that every subscription owed it "
+                   "had consumed before the job's day goes once it is "
+                   "consumed_retention_days older than the newest such "
+                   "data.",
     .open = open_policy,
     .close = close_policy,
     .plan = plan,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test_hub.sh SLUICE URL: the hub from the command line, under
-# TZ=Asia/Tokyo: the worked example of spec/hub.md with its cutoffs, then
-# final and non-final events, subscriptions lagging, late, paused, a topic
-# with no events, bad retention values and bad input.
+# TZ=Asia/Tokyo: the worked example of spec/hub.md with its cutoffs,
+# retention as of the job's day (consumed on the job's day, stopped and
+# caught up, a back-fill as of a past date), then final and non-final
+# events, subscriptions lagging, late, paused, a topic with no events, bad
+# retention values and bad input.
 set -u
 sluice=$1
 export SLUICE_STORE=$2 TZ=Asia/Tokyo
@@ -36,6 +38,9 @@ for d in 20 21 22 23 24 25 26 27 28 29; do
 done
 run 0 "$sluice" events --topic orders --json
 has '"type":"publication"'; has '"consumption":"final"'; lacks '"consumption":"processing"'
+has '"consumption":"final","owed":1,"consumed":1,"final_at":"2023-11-29T15:30:00Z"}'
+run 0 "$sluice" events --topic orders_raw --json
+has '"consumption":"processing","owed":0,"consumed":0,"final_at":null}'
 run 0 "$sluice" events --topic orders_raw
 has "consumption=processing"; lacks "consumption=final"
 run 0 "$sluice" maintenance run --as-of 2023-11-29T23:00:00Z --dry-run --json
@@ -54,6 +59,58 @@ lacks "2023-11-25T"
 run 0 "$sluice" topic describe orders
 has "publication events:        6 (6 records"
 run 2 "$sluice" maintenance report 999999; has "is not a maintenance run"
+
+# --- retention as of the job's day. example TOPIC N: the worked
+# example's publications to a new topic (C = 1, U = 3) with one
+# subscription, which consumes the first N at once and the rest only at
+# 2023-11-29 22:00 UTC, an hour before the job (2023-11-29 23:00).
+example() {
+  run 0 "$sluice" topic create "$1" --consumed-retention-days 1 --unconsumed-retention-days 3
+  run 0 "$sluice" subscription create "$1_reader" --topic "$1" --at 2023-11-19T00:00:00Z
+  local i=0 d h
+  for d in 20 21 22 23 24 25 26 27 28 29; do
+    for h in 03 15; do
+      i=$((i + 1))
+      publish "$1" "2023-11-${d}T$h:00:00Z" $i
+      [ $i -le "$2" ] && run 0 "$sluice" topic consume "$1" --subscription "$1_reader" --at "2023-11-${d}T$h:30:00Z"
+    done
+  done
+}
+catch_up() { run 0 "$sluice" topic consume "$1" --subscription "$1_reader" --at 2023-11-29T22:00:00Z; }
+# consumed on the job's day only: nothing was final before D = 11-29, so
+# no consumed rule; rule 1 alone deletes the 20th to the 25th
+example sameday 0
+catch_up sameday
+run 0 "$sluice" events --topic sameday
+lacks "consumption=processing"; has "consumption=final final_at=2023-11-29T22:00:00Z"
+run 0 "$sluice" events --topic sameday --json
+has '"consumption":"final","owed":1,"consumed":1,"final_at":"2023-11-29T22:00:00Z"}'
+# spec/hub.md: stopped since 11-27 12:00, caught up at 11-29 22:00: the
+# newest event final before D is of 11-27 03:00, so P = 11-27 and C_cut =
+# 11-26; the events consumed on the 29th stay
+example stopped 15
+catch_up stopped
+# a back-fill as of 2023-11-25 23:00 of a subscription stopped since
+# 11-23 12:00 plans what a job run then planned, before and after the
+# catch-up of the 29th: P = 11-23 (not 11-24), C_cut = 11-22
+example backfill 7
+run 0 "$sluice" maintenance run --as-of 2023-11-25T23:00:00Z --dry-run --json
+before=$(grep -o '{"topic":"backfill"[^]]*]' <<<"$out")
+has '{"topic":"backfill","cutoff":"2023-11-22T00:00:00Z","rule":"unconsumed","events_deleted":4,"records_deleted":4,"rules":[{"rule":"unconsumed","cutoff":"2023-11-22T00:00:00Z","events_deleted":0,"records_deleted":0},{"rule":"consumed","cutoff":"2023-11-22T00:00:00Z","events_deleted":4,"records_deleted":4}]'
+catch_up backfill
+run 0 "$sluice" events --topic backfill
+lacks "consumption=processing"
+run 0 "$sluice" maintenance run --as-of 2023-11-25T23:00:00Z --dry-run --json
+after=$(grep -o '{"topic":"backfill"[^]]*]' <<<"$out")
+[ -n "$before" ] && [ "$before" = "$after" ] || { echo "FAIL: the back-fill planned $after, a run then $before"; failures=$((failures + 1)); }
+run 0 "$sluice" maintenance run --as-of 2023-11-29T23:00:00Z --json
+has '{"topic":"sameday","cutoff":"2023-11-26T00:00:00Z","rule":"unconsumed","events_deleted":12,"records_deleted":12,"rules":[{"rule":"unconsumed","cutoff":"2023-11-26T00:00:00Z","events_deleted":12,"records_deleted":12}]'
+has '{"topic":"stopped","cutoff":"2023-11-26T00:00:00Z","rule":"unconsumed","events_deleted":12,"records_deleted":12,"rules":[{"rule":"unconsumed","cutoff":"2023-11-26T00:00:00Z","events_deleted":0,"records_deleted":0},{"rule":"consumed","cutoff":"2023-11-26T00:00:00Z","events_deleted":12,"records_deleted":12}]'
+# the seed example is unchanged: 11-27 for orders, 11-26 for orders_raw
+has '{"topic":"orders","cutoff":"2023-11-27T00:00:00Z","rule":"consumed","events_deleted":0'
+has '{"topic":"orders_raw","cutoff":"2023-11-26T00:00:00Z","rule":"unconsumed","events_deleted":0'
+run 0 "$sluice" topic describe stopped
+has "publication events:        8 (8 records"
 
 # --- a mix: one subscription lagging behind another, one created late,
 # one paused

@@ -15,7 +15,8 @@
  *                                           prints the progress it finds
  *   store_helper URL tick NOW WORKER        one maintenance tick at NOW
  *                                           (ISO 8601) as WORKER: prints
- *                                           "ran as of T" or "idle"
+ *                                           "ran as of T" or "idle"; a
+ *                                           failed run is an error
  *   store_helper URL crash KILL RESTART     writes in a transaction, runs
  *                                           the shell command KILL (the
  *                                           server goes away) before the
@@ -244,22 +245,21 @@ static int do_crash(struct store *s, const char *kill_cmd,
 static int do_tick(struct store *s, const char *now_text, const char *worker)
 {
     struct error err;
-    int64_t now, slot;
+    int64_t now;
     if (parse_utc(now_text, &now, &err) < 0)
         return fail(&err);
     struct config cfg;
     struct registry reg;
     struct diags d = {0};
     load_config_and_plugins(NULL, false, &cfg, &reg, &d, &err);
-    bool ran = false, due = false;
+    bool ran = false;
     int rc = maintenance_tick(s, &reg, NULL, worker, 60000, now, &ran, &err);
-    if (rc == 0 && ran)
-        rc = maintenance_due(s, 23 * 3600, now, &slot, &due, &err);
     if (rc == 0 && ran) {
         char t[40];
         struct db_result r;
-        rc = store_exec(s, "SELECT MAX(as_of) FROM system_events", NULL, 0,
-                        &r, &err);
+        rc = store_exec(s, "SELECT as_of FROM system_events ORDER BY id DESC "
+                           "LIMIT 1",
+                        NULL, 0, &r, &err);
         if (rc == 0) {
             format_utc(db_int(&r, 0, 0), t, sizeof t);
             printf("ran as of %s\n", t);
