@@ -248,6 +248,19 @@ static const struct command commands[] = {
      "events and records deleted (per rule).\n\n" STORE_HELP
      "  --json          print JSON\n",
      cmd_maintenance_report},
+    {"store migrate", "[--store URL] [--config FILE]",
+     "create the store or upgrade its schema",
+     "Creates the store when there is none (an SQLite file, mode 0600; the\n"
+     "tables in an empty PostgreSQL database) and applies the schema\n"
+     "migrations it lacks, under a lock. sluice run and sluice topic create\n"
+     "do the same; every other command takes the store as it is: the\n"
+     "commands that read it read an older schema as far as they can, those\n"
+     "that write it refuse an older schema. A store of a newer sluice is\n"
+     "refused by every command, this one too.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0, 1 when the store cannot be opened or is newer, 2 bad\n"
+     "usage.\n",
+     cmd_store_migrate},
     {"help", "[COMMAND...]", "show help for sluice or one of its commands",
      "Without a command, lists the commands; with one, explains it.\n",
      cmd_help},

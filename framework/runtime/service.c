@@ -59,7 +59,8 @@ static void pipe_sample(struct buf *b, const char *metric,
 /* The store connection, (re)opened when needed. */
 static struct store *store_of(struct service *svc, struct error *err)
 {
-    if (!svc->store && store_open(svc->store_url, &svc->store, err) < 0)
+    if (!svc->store &&
+        store_open(svc->store_url, STORE_READ, &svc->store, err) < 0)
         svc->store = NULL;
     return svc->store;
 }

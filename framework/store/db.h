@@ -68,14 +68,22 @@ struct db_backend {
                 size_t count, struct db_result *res, struct error *err);
     /* Turns the common SQL into the backend's; the caller frees it. */
     char *(*translate)(const char *sql);
+    /* -1 (fatal) when the connection no longer reaches the store at the
+     * address it was opened by (an SQLite file deleted or replaced);
+     * NULL when there is nothing to check */
+    int (*still_there)(void *conn, struct error *err);
     void (*close)(void *conn);
 };
 
 extern const struct db_backend db_sqlite;
 extern const struct db_backend db_postgres;
 
-/* Opens a connection; -1 with a message naming the (redacted) URL. */
-int db_sqlite_open(const char *path, void **conn, struct error *err);
+/* Opens a connection; -1 with a message naming the (redacted) URL. A
+ * missing SQLite file is an error, unless `create`: then it is created
+ * mode 0600 (SQLite gives its -wal and -shm files the same mode) and set
+ * up (page size, WAL). */
+int db_sqlite_open(const char *path, bool create, void **conn,
+                   struct error *err);
 int db_postgres_open(const char *url, void **conn, struct error *err);
 
 /* Replaces each macro of the table in `sql`; the caller frees the result. */

@@ -5,7 +5,8 @@
  * table (keys 0..rows-1, split into `partitions` key ranges), then
  * `changes` inserts as change data (keys from `rows` on, spread over the
  * tables; all at once, or one per `change_every`). Positions are text, so
- * tests can read them. With `stop_table`,
+ * tests can read them; with `ack_output`, each acknowledged position is
+ * appended to that file, one line each. With `stop_table`,
  * once the changes are all given, CDC stops following that table as a
  * source does when a collection is dropped (ABI 1.1).
  *
@@ -32,7 +33,15 @@ struct source_config {
     int64_t changes;
     int64_t change_every_ms;
     const char *stop_table;
+    const char *ack_output;
 };
+
+/* memory.c is also built against the frozen 1.0 headers (tests/abi) */
+#ifdef SLUICE_OPTION_PATH
+#define OUTPUT_FLAGS SLUICE_OPTION_PATH
+#else
+#define OUTPUT_FLAGS 0u
+#endif
 
 static const sluice_option source_options[] = {
     {.type = SLUICE_OPTION_LIST, .name = "tables", .default_value = "items",
@@ -57,6 +66,10 @@ static const sluice_option source_options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "stop_table",
      .offset = offsetof(struct source_config, stop_table),
      .description = "A table CDC stops following after the last change."},
+    {.type = SLUICE_OPTION_STRING, .name = "ack_output", .flags = OUTPUT_FLAGS,
+     .offset = offsetof(struct source_config, ack_output),
+     .description = "A file each cdc_ack appends the position it "
+                    "acknowledges to, as a line."},
     {0},
 };
 
@@ -269,6 +282,14 @@ static sluice_status source_cdc_ack(void *instance, const void *position,
                            "memory_source: ack went back from %lld to %lld",
                            (long long)s->acked, (long long)at);
     s->acked = at;
+    FILE *f = s->cfg->ack_output ? fopen(s->cfg->ack_output, "a") : NULL;
+    if (f) {
+        fprintf(f, "%lld\n", (long long)at);
+        fclose(f);
+    } else if (s->cfg->ack_output) {
+        return sluice_fail(err, SLUICE_FATAL, "memory_source: cannot open %s",
+                           s->cfg->ack_output);
+    }
     return SLUICE_OK;
 }
 
@@ -301,13 +322,6 @@ struct sink_config {
     bool check_callers;
     int64_t write_delay_ms;
 };
-
-/* memory.c is also built against the frozen 1.0 headers (tests/abi) */
-#ifdef SLUICE_OPTION_PATH
-#define OUTPUT_FLAGS SLUICE_OPTION_PATH
-#else
-#define OUTPUT_FLAGS 0u
-#endif
 
 static const sluice_option sink_options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "output", .flags = OUTPUT_FLAGS,
