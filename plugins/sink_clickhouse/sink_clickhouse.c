@@ -10,6 +10,7 @@
 
 const sluice_host_api *ch_host;
 
+static const char *const url_schemes[] = {"http", "https", NULL};
 static const char *const compression_names[] = {"none", "gzip", NULL};
 static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
 
@@ -18,7 +19,7 @@ static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "url",
      .default_value = "http://127.0.0.1:8123", .flags = SLUICE_OPTION_URL,
-     .offset = FIELD(url),
+     .offset = FIELD(url), .allowed = url_schemes,
      .description = "The server's HTTP interface: http:// or https://, host "
                     "and port."},
     {.type = SLUICE_OPTION_STRING, .name = "database",
@@ -71,24 +72,19 @@ static const sluice_option options[] = {
     {0},
 };
 
-/* Only http and https, with a host; the URL without a trailing '/'. */
+/* A URL with a host (its scheme, http or https, the core has checked:
+ * the option lists them); the URL without a trailing '/'. */
 static sluice_status check_url(const char *url, char **base, sluice_error *err)
 {
     CURLU *u = curl_url();
     if (!u)
         return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    char *scheme = NULL, *host = NULL;
+    char *host = NULL;
     sluice_status st = SLUICE_OK;
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
         st = sluice_fail(err, SLUICE_FATAL,
                          "sink_clickhouse: url: not a valid URL");
-    else if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
-        st = sluice_fail(err, SLUICE_FATAL,
-                         "sink_clickhouse: url: scheme '%s' is not http or "
-                         "https",
-                         scheme);
     if (st == SLUICE_OK) {
         size_t n = strlen(url);
         while (n > 0 && url[n - 1] == '/')
@@ -97,7 +93,6 @@ static sluice_status check_url(const char *url, char **base, sluice_error *err)
         if (!*base)
             st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
     }
-    curl_free(scheme);
     curl_free(host);
     curl_url_cleanup(u);
     return st;
