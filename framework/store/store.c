@@ -46,13 +46,15 @@ static int run(struct store *s, const char *sql, const struct db_value *params,
     return rc;
 }
 
-static int refuse_older(struct store *s, int version, const char *doing,
+static int refuse_older(struct store *s, int version, const char *why,
                         struct error *err)
 {
-    return error_prefix(err, "store %s has schema version %d, older than "
-                             "this sluice's %d, and %s it (sluice store "
-                             "migrate, or sluice run, upgrades it)",
-                        s->name, version, schema_latest(), doing);
+    char cause[sizeof err->message];
+    snprintf(cause, sizeof cause, "%s", why); /* `why` may be err's own */
+    return error_set(err, "store %s has schema version %d, older than this "
+                          "sluice's %d: %s (sluice store migrate, or sluice "
+                          "run, upgrades it)",
+                     s->name, version, schema_latest(), cause);
 }
 
 int store_exec(struct store *s, const char *sql, const struct db_value *params,
@@ -64,7 +66,7 @@ int store_exec(struct store *s, const char *sql, const struct db_value *params,
         return -1;
     }
     if (rc < 0 && s->older && !err->transient)
-        refuse_older(s, s->older, "this sluice cannot read", err);
+        refuse_older(s, s->older, err->message, err);
     return rc;
 }
 
@@ -259,11 +261,11 @@ int store_url_check(const char *url, struct error *err)
     return parse_url(url, &be, &target, err);
 }
 
-/* STORE_READ and STORE_WRITE: a store with a schema this sluice can use
- * as it is; nothing is written. */
 #define SET_UP "(sluice run, sluice topic create and sluice store migrate " \
                "set one up; is the URL right?)"
 
+/* STORE_READ and STORE_WRITE: a store with a schema this sluice can use
+ * as it is; nothing is written. */
 static int check_schema(struct store *s, enum store_intent intent,
                         struct error *err)
 {
@@ -284,11 +286,9 @@ static int check_schema(struct store *s, enum store_intent intent,
     else if (version > schema_latest())
         rc = refuse_newer(s, version, writer, err);
     else if (version < schema_latest() && intent == STORE_WRITE)
-        rc = error_set(err, "store %s has schema version %d, older than "
-                            "this sluice's %d, and this command writes only "
-                            "to a store of the current schema (sluice store "
-                            "migrate, or sluice run, upgrades it)",
-                       s->name, version, schema_latest());
+        rc = refuse_older(s, version, "this command writes only to a store "
+                                      "of the current schema",
+                          err);
     else if (version < schema_latest())
         s->older = version;
     free(writer);
