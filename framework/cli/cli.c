@@ -50,12 +50,13 @@ static const struct command commands[] = {
      cmd_check},
     {"run", "CONFIG.ini [--pipe NAME]... [--store URL]",
      "run the pipes of a config file until stopped",
-     "Registers the file's topics and pipes in the store, then runs each\n"
-     "pipe (or only those named by --pipe) through its states: setup,\n"
-     "snapshot, change data capture, and the operator requests of other\n"
-     "terminals. Each pipe is leased by this worker while it runs it. The\n"
-     "hub's daily maintenance runs here too. SIGINT or SIGTERM stops it,\n"
-     "with every checkpoint consistent; a restart continues from the store.\n"
+     "Registers the file's topics and pipes in the store (creating it, or\n"
+     "upgrading its schema, when needed), then runs each pipe (or only\n"
+     "those named by --pipe) through its states: setup, snapshot, change\n"
+     "data capture, and the operator requests of other terminals. Each\n"
+     "pipe is leased by this worker while it runs it. The hub's daily\n"
+     "maintenance runs here too. SIGINT or SIGTERM stops it, with every\n"
+     "checkpoint consistent; a restart continues from the store.\n"
      "\n"
      "  --pipe NAME     run only this pipe (repeatable)\n"
      "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
@@ -164,7 +165,8 @@ static const struct command commands[] = {
      "N days (1 to 90, default 1), unconsumed data N days (from the\n"
      "consumed days to 90, default 7 or the consumed days if more). The\n"
      "retention plugin (default: retention) decides what the daily\n"
-     "maintenance job deletes.\n"
+     "maintenance job deletes. A missing store is created, an older one\n"
+     "upgraded, as by 'sluice store migrate'.\n"
      "\n" STORE_HELP
      "\nExit status: 0, 1 when it exists, 2 bad values or no such plugin.\n",
      cmd_topic_create},
