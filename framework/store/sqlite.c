@@ -9,8 +9,9 @@
  * A new file is created mode 0600 before SQLite opens it: the store holds
  * pipe settings and data, and SQLite gives the -wal and -shm files the
  * mode of the main file. SQLite keeps writing to a file that was deleted
- * or replaced under it, so the store asks (still_there) whether the file
- * at the path is still the one open. */
+ * or replaced under it, or whose mode no longer lets it be written, so
+ * the store asks (still_there) whether the file at the path is still the
+ * one open, and one it may write. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -28,6 +29,7 @@
 struct sqlite_conn {
     sqlite3 *db;
     char *path;
+    bool write; /* DB_WRITE */
 };
 
 static int fail(struct sqlite_conn *c, int rc, const char *what,
@@ -123,13 +125,15 @@ static int must_exist(const char *path, struct error *err)
                      strerror(errno));
 }
 
-int db_sqlite_open(const char *path, bool create, void **conn,
+int db_sqlite_open(const char *path, unsigned how, void **conn,
                    struct error *err)
 {
+    bool create = how & DB_CREATE;
     if ((create ? create_private(path, err) : must_exist(path, err)) < 0)
         return -1;
     struct sqlite_conn *c = xcalloc(1, sizeof *c);
     c->path = xstrdup(path);
+    c->write = how & DB_WRITE;
     int rc = sqlite3_open_v2(path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
@@ -156,20 +160,31 @@ int db_sqlite_open(const char *path, bool create, void **conn,
     return 0;
 }
 
+/* One stat of the path (SQLite's own check), and for a writer one
+ * access(): writes through the open file would still succeed, but the
+ * store is no longer one sluice may write (mode changed, file system
+ * remounted read-only), and would not open again. */
 static int sqlite_still_there(void *conn, struct error *err)
 {
     struct sqlite_conn *c = conn;
     int moved = 0;
-    if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) !=
-            SQLITE_OK ||
-        !moved)
-        return 0;
-    return error_set(err, "store sqlite:%s: the file was deleted, moved or "
-                          "replaced while sluice had it open: what was "
-                          "just written did not reach the store at that "
-                          "path, and nothing more is (put the file back or "
-                          "start a new store, then restart sluice)",
-                     c->path);
+    if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
+            SQLITE_OK &&
+        moved)
+        return error_set(err, "store sqlite:%s: the file was deleted, moved "
+                              "or replaced while sluice had it open: what "
+                              "was just written did not reach the store at "
+                              "that path, and nothing more is (put the file "
+                              "back or start a new store, then restart "
+                              "sluice)",
+                         c->path);
+    if (c->write && access(c->path, W_OK) != 0)
+        return error_set(err, "store sqlite:%s: sluice may no longer write "
+                              "the file (%s): what was just written is not "
+                              "taken as stored, and nothing more is written "
+                              "(make it writable again, then restart sluice)",
+                         c->path, strerror(errno));
+    return 0;
 }
 
 static int bind_all(struct sqlite_conn *c, sqlite3_stmt *st,

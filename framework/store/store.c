@@ -298,13 +298,18 @@ static int check_schema(struct store *s, enum store_intent intent,
 int store_open(const char *url, enum store_intent intent, struct store **out,
                struct error *err)
 {
+    static const unsigned sqlite_how[] = {
+        [STORE_READ] = 0,
+        [STORE_WRITE] = DB_WRITE,
+        [STORE_CREATE] = DB_CREATE | DB_WRITE,
+    };
     const struct db_backend *be = NULL;
     const char *target = NULL;
     void *conn = NULL;
     if (parse_url(url, &be, &target, err) < 0)
         return -1;
     if ((be == &db_sqlite
-             ? db_sqlite_open(target, intent == STORE_CREATE, &conn, err)
+             ? db_sqlite_open(target, sqlite_how[intent], &conn, err)
              : db_postgres_open(target, &conn, err)) < 0)
         return -1;
     struct store *s = xcalloc(1, sizeof *s);

@@ -5,10 +5,11 @@
  * store_intent): only the intent to create one creates or migrates it,
  * and a store written by a newer sluice is refused whatever the intent.
  *
- * An SQLite file deleted, moved or replaced while it is open is noticed
- * after each commit and each statement outside a transaction: the commit
- * or statement fails (fatal), so nothing is taken as durable that did not
- * reach the file at the store's path. One stat() each.
+ * An SQLite file deleted, moved or replaced while it is open, or opened
+ * to write and no longer writable, is noticed after each commit and each
+ * statement outside a transaction: the commit or statement fails (fatal),
+ * so nothing is taken as durable that did not reach the file at the
+ * store's path. One stat() (and for a writer one access()) each.
  *
  * A store handle is one connection: use it from one thread at a time.
  * Transactions nest: only the outermost begin and commit reach the
@@ -32,7 +33,8 @@ enum store_intent {
      * older schema is read while the reading works on it, and a failure
      * then names the command that upgrades it */
     STORE_READ,
-    /* write into an existing store of this sluice's schema */
+    /* write into an existing store of this sluice's schema; an SQLite
+     * file that may no longer be written fails every statement */
     STORE_WRITE,
     /* create a missing store (an SQLite file is made mode 0600; an
      * existing file keeps its mode) and migrate an older one */
