@@ -208,7 +208,7 @@ int main(int argc, char **argv)
     size_t batch = argc > 3 ? (size_t)atoll(argv[3]) : 100000;
     struct store *s;
     struct error err;
-    if (store_open(argv[1], &s, &err) < 0)
+    if (store_open(argv[1], STORE_CREATE, &s, &err) < 0)
         die(&err);
     printf("store %s, %zu records in events of %zu\n", store_backend(s),
            records, batch);

@@ -52,12 +52,13 @@ static const struct command commands[] = {
      cmd_check},
     {"run", "CONFIG.ini [--pipe NAME]... [--store URL]",
      "run the pipes of a config file until stopped",
-     "Registers the file's topics and pipes in the store, then runs each\n"
-     "pipe (or only those named by --pipe) through its states: setup,\n"
-     "snapshot, change data capture, and the operator requests of other\n"
-     "terminals. Each pipe is leased by this worker while it runs it. The\n"
-     "hub's daily maintenance runs here too. SIGINT or SIGTERM stops it,\n"
-     "with every checkpoint consistent; a restart continues from the store.\n"
+     "Registers the file's topics and pipes in the store (creating it, or\n"
+     "upgrading its schema, when needed), then runs each pipe (or only\n"
+     "those named by --pipe) through its states: setup, snapshot, change\n"
+     "data capture, and the operator requests of other terminals. Each\n"
+     "pipe is leased by this worker while it runs it. The hub's daily\n"
+     "maintenance runs here too. SIGINT or SIGTERM stops it, with every\n"
+     "checkpoint consistent; a restart continues from the store.\n"
      "\n"
      "  --pipe NAME     run only this pipe (repeatable)\n"
      "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
@@ -166,7 +167,8 @@ static const struct command commands[] = {
      "N days (1 to 90, default 1), unconsumed data N days (from the\n"
      "consumed days to 90, default 7 or the consumed days if more). The\n"
      "retention plugin (default: retention) decides what the daily\n"
-     "maintenance job deletes.\n"
+     "maintenance job deletes. A missing store is created, an older one\n"
+     "upgraded, as by 'sluice store migrate'.\n"
      "\n" STORE_HELP
      "\nExit status: 0, 1 when it exists, 2 bad values or no such plugin.\n",
      cmd_topic_create},
@@ -250,6 +252,19 @@ static const struct command commands[] = {
      "events and records deleted (per rule).\n\n" STORE_HELP
      "  --json          print JSON\n",
      cmd_maintenance_report},
+    {"store migrate", "[--store URL] [--config FILE]",
+     "create the store or upgrade its schema",
+     "Creates the store when there is none (an SQLite file, mode 0600; the\n"
+     "tables in an empty PostgreSQL database) and applies the schema\n"
+     "migrations it lacks, under a lock. sluice run and sluice topic create\n"
+     "do the same; every other command takes the store as it is: the\n"
+     "commands that read it read an older schema as far as they can, those\n"
+     "that write it refuse an older schema. A store of a newer sluice is\n"
+     "refused by every command, this one too.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0, 1 when the store cannot be opened or is newer, 2 bad\n"
+     "usage.\n",
+     cmd_store_migrate},
     {"help", "[COMMAND...]", "show help for sluice or one of its commands",
      "Without a command, lists the commands; with one, explains it.\n",
      cmd_help},

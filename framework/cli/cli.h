@@ -83,5 +83,6 @@ int cmd_events(const struct command *cmd, int argc, char **argv);
 int cmd_maintenance_run(const struct command *cmd, int argc, char **argv);
 int cmd_maintenance_report(const struct command *cmd, int argc, char **argv);
 int cmd_history(const struct command *cmd, int argc, char **argv);
+int cmd_store_migrate(const struct command *cmd, int argc, char **argv);
 
 #endif

@@ -61,7 +61,7 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
     if (since && parse_utc(since, &since_ms, &err) < 0)
         return cli_usage_error(cmd, "--since: %s", err.message);
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_READ, &s);
     if (status != EXIT_OK)
         return status;
     struct publication_info *pubs = NULL;
@@ -296,7 +296,8 @@ int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
     }
     struct store *s = NULL;
     if (status == EXIT_OK)
-        status = open_store(store_url, config, &s);
+        status = open_store(store_url, config,
+                            dry_run ? STORE_READ : STORE_WRITE, &s);
     if (status == EXIT_OK) {
         struct maintenance_report report;
         if (maintenance_run(s, &reg, config ? &cfg : NULL, as_of_ms, dry_run,
@@ -337,7 +338,7 @@ int cmd_maintenance_report(const struct command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "give the id of a maintenance event (see "
                                     "'sluice events')");
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_READ, &s);
     if (status != EXIT_OK)
         return status;
     struct maintenance_report report;

@@ -110,7 +110,8 @@ int cmd_topic_create(const struct command *cmd, int argc, char **argv)
     if ((status = check_retention(config, retention)) != EXIT_OK)
         return status;
     struct store *s;
-    if ((status = open_store(store_url, config, &s)) != EXIT_OK)
+    if ((status = open_store(store_url, config, STORE_CREATE, &s)) !=
+        EXIT_OK)
         return status;
     struct topic t = {(char *)name, c, u, (char *)retention, 0};
     if (topic_create(s, &t, &err) < 0) {
@@ -162,7 +163,7 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
     if (rc != CLI_GO_ON)
         return rc;
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_READ, &s);
     if (status != EXIT_OK)
         return status;
     struct topic *t;
@@ -206,7 +207,7 @@ int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
     if (!name)
         return cli_usage_error(cmd, "give one topic name");
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_READ, &s);
     if (status != EXIT_OK)
         return status;
     struct topic t;
@@ -315,7 +316,7 @@ int cmd_topic_publish(const struct command *cmd, int argc, char **argv)
     status = read_records(&batch);
     struct store *s = NULL;
     if (status == EXIT_OK)
-        status = open_store(store_url, config, &s);
+        status = open_store(store_url, config, STORE_WRITE, &s);
     if (status == EXIT_OK) {
         int64_t id;
         struct error err;
@@ -375,7 +376,7 @@ int cmd_topic_consume(const struct command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "--max-events: expected a positive "
                                     "integer");
     struct store *s;
-    if ((status = open_store(store_url, config, &s)) != EXIT_OK)
+    if ((status = open_store(store_url, config, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     struct subscription info;
     bool found;
@@ -452,8 +453,8 @@ int cmd_subscription_create(const struct command *cmd, int argc, char **argv)
     if (status == EXIT_OK)
         status = time_flag(cmd, at, &at_ms);
     struct store *s;
-    if (status != EXIT_OK || (status = open_store(store_url, config, &s)) !=
-                                 EXIT_OK)
+    if (status != EXIT_OK ||
+        (status = open_store(store_url, config, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     struct error err;
     if (subscription_create(s, name, topic, NULL, at_ms, &err) < 0) {
@@ -482,7 +483,7 @@ static int set_paused(const struct command *cmd, int argc, char **argv,
     if (!name)
         return cli_usage_error(cmd, "give one subscription name");
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_WRITE, &s);
     if (status != EXIT_OK)
         return status;
     struct error err;
@@ -516,7 +517,7 @@ int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
     if (rc != CLI_GO_ON)
         return rc;
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_READ, &s);
     if (status != EXIT_OK)
         return status;
     struct subscription *subs;

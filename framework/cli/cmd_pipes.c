@@ -173,7 +173,7 @@ static int submit(const struct command *cmd, int argc, char **argv,
     }
     const char *pipe = pos[0];
     struct store *s;
-    int status = open_store(store_url, config, &s);
+    int status = open_store(store_url, config, STORE_WRITE, &s);
     if (status != EXIT_OK) {
         free(pos);
         return status;

@@ -208,7 +208,7 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "give at most one pipe");
     }
     struct store *s = NULL;
-    int status = open_store(f.store, f.config, &s);
+    int status = open_store(f.store, f.config, STORE_READ, &s);
     char **names = NULL;
     size_t count = 0;
     struct error err;
@@ -275,7 +275,7 @@ int cmd_history(const struct command *cmd, int argc, char **argv)
     }
     const char *pipe = pos[0];
     struct store *s;
-    int status = open_store(f.store, f.config, &s);
+    int status = open_store(f.store, f.config, STORE_READ, &s);
     if (status != EXIT_OK) {
         free(pos);
         return status;

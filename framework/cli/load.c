@@ -42,13 +42,12 @@ void print_diags(const struct diags *diags)
         fprintf(stderr, "error: %s\n", diags->errors[i]);
 }
 
-int open_store(const char *store_flag, const char *config_path,
-               struct store **out)
+char *store_url_for(const char *store_flag, const char *config_path)
 {
+    if (store_flag)
+        return xstrdup(store_flag);
     char *url = NULL;
-    if (store_flag) {
-        url = xstrdup(store_flag);
-    } else if (config_path) {
+    if (config_path) {
         struct config cfg;
         struct diags diags = {0};
         struct error err;
@@ -59,7 +58,7 @@ int open_store(const char *store_flag, const char *config_path,
                 fprintf(stderr, "error: %s\n", err.message);
             diags_free(&diags);
             config_free(&cfg);
-            return EXIT_USAGE;
+            return NULL;
         }
         if (cfg.store.url)
             url = xstrdup(cfg.store.url);
@@ -68,10 +67,17 @@ int open_store(const char *store_flag, const char *config_path,
     }
     if (!url && getenv("SLUICE_STORE") && getenv("SLUICE_STORE")[0])
         url = xstrdup(getenv("SLUICE_STORE"));
+    return url ? url : xstrdup(STORE_DEFAULT_URL);
+}
+
+int open_store(const char *store_flag, const char *config_path,
+               enum store_intent intent, struct store **out)
+{
+    char *url = store_url_for(store_flag, config_path);
     if (!url)
-        url = xstrdup(STORE_DEFAULT_URL);
+        return EXIT_USAGE;
     struct error err;
-    int rc = store_open(url, out, &err);
+    int rc = store_open(url, intent, out, &err);
     free(url);
     if (rc < 0) {
         fprintf(stderr, "error: %s\n", err.message);

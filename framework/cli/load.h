@@ -26,9 +26,13 @@ void print_diags(const struct diags *diags);
 void warn_refused(const struct registry *reg, struct diags *diags);
 
 /* The store a command uses: --store URL, else [store] url of --config
- * FILE, else SLUICE_STORE, else sqlite:./sluice.db. Prints why on
+ * FILE, else SLUICE_STORE, else sqlite:./sluice.db. NULL, after printing
+ * why, when FILE is bad; the caller frees the URL. */
+char *store_url_for(const char *store_flag, const char *config_path);
+
+/* That store, opened with the command's intent (store.h). Prints why on
  * failure and returns the exit status; EXIT_OK with *out open. */
 int open_store(const char *store_flag, const char *config_path,
-               struct store **out);
+               enum store_intent intent, struct store **out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 #include "options.h"
@@ -25,12 +26,18 @@ const char *const pipe_mode_names[] = {"snapshot", "cdc", "snapshot+cdc",
      .flags = SLUICE_OPTION_RANGE, .offset = offsetof(st_, field_),           \
      .description = (desc_), .min = (lo_), .max = (hi_)}
 
+static const char *const store_schemes[] = {"sqlite", "postgresql",
+                                            "postgres", NULL};
+
 static const sluice_option store_options[] = {
-    OPT(SLUICE_OPTION_STRING, "url", NULL, SLUICE_OPTION_URL,
-        struct store_settings, url,
-        "Where pipes, checkpoints and the hub are kept: sqlite:PATH (a file, "
-        "relative to this file's directory) or postgresql://... When unset: "
-        "--store, then SLUICE_STORE, then sqlite:./sluice.db."),
+    {.type = SLUICE_OPTION_STRING, .name = "url", .flags = SLUICE_OPTION_URL,
+     .offset = offsetof(struct store_settings, url),
+     .description = "Where pipes, checkpoints and the hub are kept: "
+                    "sqlite:PATH (a file, relative to this file's "
+                    "directory; no URL options) or postgresql://... When "
+                    "unset: --store, then SLUICE_STORE, then "
+                    "sqlite:./sluice.db.",
+     .allowed = store_schemes},
 };
 
 static const sluice_option plugins_options[] = {
@@ -303,6 +310,12 @@ static void load_pipe(struct config *cfg, struct ini_section *s,
     p->line = s->line;
     apply_table(pipe_options, COUNT(pipe_options), cfg, s, s->name, s->line,
                 &p->settings, diags);
+    const char *topic = p->settings.topic;
+    if (topic && !config_valid_name(topic, strlen(topic)))
+        diags_error(diags, "%s:%d: [%s] topic: topic name '%s' must be 1 to "
+                           "64 letters, digits, '_' or '-'",
+                    cfg->doc.path, ini_section_entry(s, "topic")->line,
+                    s->name, topic);
 }
 
 static void resolve_plugin_dirs(struct config *cfg, struct diags *diags)
@@ -326,6 +339,19 @@ static void resolve_plugin_dirs(struct config *cfg, struct diags *diags)
                                         : "not a directory");
         cfg->plugin_dirs[cfg->plugin_dir_count++] = full;
     }
+}
+
+/* What the scheme (checked by the option table) leaves to the store: an
+ * SQLite path without URL options. */
+static void check_store_url(struct config *cfg, struct diags *diags)
+{
+    struct error why;
+    if (!cfg->store.url || store_url_check(cfg->store.url, &why) == 0)
+        return;
+    struct ini_section *s = ini_doc_section(&cfg->doc, "store");
+    struct ini_entry *e = s ? ini_section_entry(s, "url") : NULL;
+    diags_error(diags, "%s:%d: [store] url: %s", cfg->doc.path,
+                e ? e->line : 0, why.message);
 }
 
 /* sqlite:PATH with a relative PATH: relative to the file, not to where
@@ -445,6 +471,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
                         path, s->line, s->name, sn.object);
     }
     check_http_listen(cfg, diags);
+    check_store_url(cfg, diags);
     link_topics(cfg, diags);
     resolve_plugin_dirs(cfg, diags);
     resolve_store_url(cfg);

@@ -63,6 +63,8 @@ static struct named *name_all(const struct config *cfg, size_t *count,
 
 void config_check_destinations(const struct config *cfg, struct diags *diags)
 {
+    if (diags->count)
+        return; /* the sinks' options may be what is wrong */
     size_t n;
     struct named *all = name_all(cfg, &n, diags);
     if (n)

@@ -88,11 +88,18 @@ static char *read_line(char *str, int num, void *stream)
     if (*start == '[')
         note_header(r, start);
 
-    if (n > num - 1) {
+    const char *nul = memchr(text, '\0', (size_t)n);
+    if (nul)
+        diags_error(r->diags,
+                    "%s:%d: the line holds a NUL byte (at column %td); a "
+                    "config file is text",
+                    r->path, r->lineno, nul - text + 1);
+    else if (n > num - 1)
         diags_error(r->diags,
                     "%s:%d: line is %zd characters long; lines may have at "
                     "most %d",
                     r->path, r->lineno, n, num - 1);
+    if (nul || n > num - 1) {
         if (*start == '[') {
             r->section = NULL;
             r->section_broken = true;

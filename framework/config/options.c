@@ -81,6 +81,39 @@ static void format_allowed(const sluice_option *o, struct buf *out)
         buf_printf(out, "%s%s", i ? ", " : "", o->allowed[i]);
 }
 
+/* A URL option that lists the schemes it accepts (ABI 1.2). */
+static bool has_schemes(const sluice_option *o)
+{
+    return (o->flags & SLUICE_OPTION_URL) && o->type == SLUICE_OPTION_STRING &&
+           o->allowed;
+}
+
+#define SCHEME_CHARS                                                          \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-"
+
+/* The value starts with one of the schemes and ':'. A message names the
+ * scheme only: the rest of a URL may hold a password. */
+static int check_scheme(const sluice_option *o, const char *text,
+                        struct error *err)
+{
+    size_t n = strspn(text, SCHEME_CHARS);
+    for (size_t i = 0; o->allowed[i]; i++)
+        if (text[n] == ':' && strlen(o->allowed[i]) == n &&
+            strncmp(text, o->allowed[i], n) == 0)
+            return 0;
+    struct buf allowed = {0};
+    format_allowed(o, &allowed);
+    if (n && text[n] == ':')
+        error_set(err, "scheme '%.*s' is not one of: %s", (int)n, text,
+                  allowed.data);
+    else
+        error_set(err, "the URL has no scheme (SCHEME:...); expected one "
+                       "of: %s",
+                  allowed.data);
+    buf_free(&allowed);
+    return -1;
+}
+
 /* Items are separated by commas and line breaks (a list may go on over
  * indented lines). An empty item is an error, except next to a line break:
  * "a,\n  b" is two items. */
@@ -214,6 +247,8 @@ int option_parse(const sluice_option *o, const char *text, void *config,
         o->type != SLUICE_OPTION_LIST)
         return error_set(err, "empty value; expected a %s",
                          option_type_name(o->type));
+    if (has_schemes(o) && check_scheme(o, text, err) < 0)
+        return -1;
     if (parse_typed(o, text, config, err) == 0)
         return 0;
     if (secret && o->type == SLUICE_OPTION_ENUM)
@@ -248,6 +283,19 @@ int options_check_table(const sluice_option *opts, size_t count,
         if (o->type == SLUICE_OPTION_ENUM && (!o->allowed || !o->allowed[0]))
             return error_set(err, "option '%s': an enum needs allowed values",
                              o->name);
+        if (has_schemes(o) && !o->allowed[0])
+            return error_set(err, "option '%s': its list of URL schemes is "
+                                  "empty",
+                             o->name);
+        for (size_t j = 0; has_schemes(o) && o->allowed[j]; j++) {
+            const char *scheme = o->allowed[j];
+            if (!(scheme[0] >= 'a' && scheme[0] <= 'z') ||
+                strspn(scheme, SCHEME_CHARS) != strlen(scheme))
+                return error_set(err, "option '%s': '%s' is not a URL "
+                                      "scheme (a letter, then letters, "
+                                      "digits, '+', '.' or '-')",
+                                 o->name, scheme);
+        }
         if (has_range(o) && o->min > o->max)
             return error_set(err, "option '%s': range minimum is above the "
                                   "maximum",
@@ -444,12 +492,12 @@ void option_format_value(const sluice_option *o, const void *config,
     }
 }
 
-/* "integer, 1 to 90" / "enum: a, b" / "string, secret" */
+/* "integer, 1 to 90" / "enum: a, b" / "string, URL: http, https" */
 static void describe_type(const sluice_option *o, struct buf *out)
 {
     buf_puts(out, option_type_name(o->type));
-    if (o->type == SLUICE_OPTION_ENUM) {
-        buf_puts(out, ": ");
+    if (o->type == SLUICE_OPTION_ENUM || has_schemes(o)) {
+        buf_puts(out, o->type == SLUICE_OPTION_ENUM ? ": " : ", URL: ");
         format_allowed(o, out);
     }
     if (has_range(o)) {

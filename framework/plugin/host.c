@@ -39,7 +39,8 @@ static sluice_status registrar_add(sluice_registrar *reg,
                            "registration outside the module's init");
     struct plugin *p = NULL;
     struct error why;
-    int rc = plugin_from_info(kind, info, size, &p, &why);
+    int rc = plugin_from_info(kind, info, size, reg->module->desc.abi_minor,
+                              &p, &why);
     if (rc == 0 && registrar_has(reg, p->name))
         rc = error_set(&why, "the module registers '%s' twice", p->name);
     if (rc < 0) {

@@ -133,8 +133,8 @@ static bool valid_name(const char *name)
 /* Copies the option table out of the plugin, element by element at the
  * plugin's stride, into zeroed core-sized elements. */
 static int copy_options(const sluice_option *table, size_t stride,
-                        size_t config_size, struct plugin *p,
-                        struct error *err)
+                        size_t config_size, unsigned abi_minor,
+                        struct plugin *p, struct error *err)
 {
     if (!table)
         return 0;
@@ -157,6 +157,9 @@ static int copy_options(const sluice_option *table, size_t stride,
         XGROW(p->options, p->option_count, n + 1);
         memset(&p->options[n], 0, sizeof p->options[n]);
         memcpy(&p->options[n], o, stride);
+        /* before ABI 1.2, `allowed` meant something to an ENUM only */
+        if (abi_minor < 2 && o->type != SLUICE_OPTION_ENUM)
+            p->options[n].allowed = NULL;
         p->option_count = n + 1;
     }
     return options_check_table(p->options, p->option_count, config_size, err);
@@ -185,7 +188,8 @@ static int check_callbacks(enum plugin_kind kind, const void *info,
 }
 
 int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
-                     struct plugin **out, struct error *err)
+                     unsigned abi_minor, struct plugin **out,
+                     struct error *err)
 {
     const struct kind_rules *rules = &kinds[kind];
     if (!info)
@@ -227,8 +231,8 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
                          rules->kind, p->name, p->config_size,
                          (size_t)CONFIG_SIZE_MAX);
     if (check_callbacks(kind, &p->info, p->capabilities, err) < 0 ||
-        copy_options(head->options, head->option_size, p->config_size, p,
-                     err) < 0)
+        copy_options(head->options, head->option_size, p->config_size,
+                     abi_minor, p, err) < 0)
         return error_prefix(err, "%s '%s'", rules->kind, p->name);
     return 0;
 }

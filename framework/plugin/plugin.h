@@ -99,9 +99,11 @@ char **plugin_search_path(const char *const *config_dirs, size_t config_count,
 struct plugin *registry_find(const struct registry *reg, const char *name);
 
 /* The loader's part of registration (loader.c): checks an info struct of
- * `size` bytes and builds the core's plugin from it. */
+ * `size` bytes, from a module built for ABI 1.`abi_minor`, and builds the
+ * core's plugin from it. */
 int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
-                     struct plugin **out, struct error *err);
+                     unsigned abi_minor, struct plugin **out,
+                     struct error *err);
 void plugin_free(struct plugin *p);
 
 /* The directory the shipped plugins are installed in. */

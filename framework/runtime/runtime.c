@@ -50,7 +50,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
         }
     struct store *s;
     struct error err;
-    if (store_open(store_url, &s, &err) < 0) {
+    if (store_open(store_url, STORE_CREATE, &s, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
         return 1;
     }

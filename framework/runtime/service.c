@@ -62,10 +62,13 @@ static void pipe_sample(struct buf *b, const char *metric,
     buf_printf(b, "} %.17g\n", value);
 }
 
-/* The store connection, (re)opened when needed. */
+/* The store connection, (re)opened when needed; with the intent of the
+ * pipes' threads, so that it fails when theirs do (the store deleted, or
+ * no longer writable). */
 static struct store *store_of(struct service *svc, struct error *err)
 {
-    if (!svc->store && store_open(svc->store_url, &svc->store, err) < 0)
+    if (!svc->store &&
+        store_open(svc->store_url, STORE_WRITE, &svc->store, err) < 0)
         svc->store = NULL;
     return svc->store;
 }

@@ -214,7 +214,7 @@ static void *snapshot_worker(void *arg)
     batch_init(&b, (size_t)u->pc->settings.pull_batch_size, w->batch_bytes);
     char msg[1024] = "";
     sluice_error e = {msg, sizeof msg};
-    if (store_open(u->r->store_url, &s, &err) < 0)
+    if (store_open(u->r->store_url, STORE_WRITE, &s, &err) < 0)
         worker_failed(w, (from_store(&err, &f), &f));
     else if (from_plugin(instance_open(&u->pc->source, u->pc->name, false,
                                        &src, &e),

@@ -181,7 +181,7 @@ static void *subscriber_main(void *arg)
         struct failure f = {.outcome = GO_ON};
         bool found = false;
         enum outcome o = GO_ON;
-        if (!s && store_open(u->r->store_url, &s, &err) < 0) {
+        if (!s && store_open(u->r->store_url, STORE_WRITE, &s, &err) < 0) {
             o = from_store(&err, &f);
             s = NULL;
         } else {

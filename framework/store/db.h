@@ -76,14 +76,27 @@ struct db_backend {
                 size_t count, struct db_result *res, struct error *err);
     /* Turns the common SQL into the backend's; the caller frees it. */
     char *(*translate)(const char *sql);
+    /* -1 (fatal) when the connection no longer reaches the store at the
+     * address it was opened by (an SQLite file deleted or replaced), or,
+     * opened with DB_WRITE, may no longer write it; NULL when there is
+     * nothing to check */
+    int (*still_there)(void *conn, struct error *err);
     void (*close)(void *conn);
 };
 
 extern const struct db_backend db_sqlite;
 extern const struct db_backend db_postgres;
 
+/* How an SQLite connection is opened: DB_CREATE makes a missing file,
+ * mode 0600 (SQLite gives its -wal and -shm files the same mode), and
+ * sets it up (page size, WAL); without it a missing file is an error.
+ * DB_WRITE: the process writes through the connection, so a file it may
+ * no longer write fails still_there. */
+enum { DB_CREATE = 1, DB_WRITE = 2 };
+
 /* Opens a connection; -1 with a message naming the (redacted) URL. */
-int db_sqlite_open(const char *path, void **conn, struct error *err);
+int db_sqlite_open(const char *path, unsigned how, void **conn,
+                   struct error *err);
 int db_postgres_open(const char *url, void **conn, struct error *err);
 
 /* Replaces each macro of the table in `sql`; the caller frees the result. */

@@ -4,9 +4,20 @@
  * on one host can share the file. Write transactions start with BEGIN
  * IMMEDIATE, taking the write lock up front, and a busy handler waits for
  * it; a lock held longer than BUSY_TIMEOUT_MS is a transient error.
- * synchronous=FULL: a commit is on disk when it returns. */
+ * synchronous=FULL: a commit is on disk when it returns.
+ *
+ * A new file is created mode 0600 before SQLite opens it: the store holds
+ * pipe settings and data, and SQLite gives the -wal and -shm files the
+ * mode of the main file. SQLite keeps writing to a file that was deleted
+ * or replaced under it, or whose mode no longer lets it be written, so
+ * the store asks (still_there) whether the file at the path is still the
+ * one open, and one it may write. */
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../util/buf.h"
 #include "../util/clock.h"
@@ -18,6 +29,7 @@
 struct sqlite_conn {
     sqlite3 *db;
     char *path;
+    bool write; /* DB_WRITE */
 };
 
 static int fail(struct sqlite_conn *c, int rc, const char *what,
@@ -85,17 +97,49 @@ static void sqlite_close(void *conn)
     free(c);
 }
 
-int db_sqlite_open(const char *path, void **conn, struct error *err)
+/* Makes a missing file, mode 0600; an existing one is left as it is. */
+static int create_private(const char *path, struct error *err)
 {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return close(fd), 0;
+    if (errno == EEXIST)
+        return 0;
+    return error_set(err, "store sqlite:%s: cannot create: %s (does the "
+                          "directory exist, and may sluice write there?)",
+                     path, strerror(errno));
+}
+
+static int must_exist(const char *path, struct error *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return error_set(err, "store sqlite:%s: cannot open: no such file "
+                              "(sluice run, sluice topic create and sluice "
+                              "store migrate create a store; is the path "
+                              "right?)",
+                         path);
+    return error_set(err, "store sqlite:%s: cannot open: %s", path,
+                     strerror(errno));
+}
+
+int db_sqlite_open(const char *path, unsigned how, void **conn,
+                   struct error *err)
+{
+    bool create = how & DB_CREATE;
+    if ((create ? create_private(path, err) : must_exist(path, err)) < 0)
+        return -1;
     struct sqlite_conn *c = xcalloc(1, sizeof *c);
     c->path = xstrdup(path);
+    c->write = how & DB_WRITE;
     int rc = sqlite3_open_v2(path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                 SQLITE_OPEN_FULLMUTEX,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
-        error_set(err, "store sqlite:%s: cannot open: %s (does the directory "
-                       "exist, and may sluice write there?)",
+        error_set(err, "store sqlite:%s: cannot open: %s (may sluice read "
+                       "and write there?)",
                   path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sqlite_close(c);
         return -1;
@@ -103,15 +147,43 @@ int db_sqlite_open(const char *path, void **conn, struct error *err)
     sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(c->db, 1);
     /* large pages for the hub's blobs (megabytes each): fewer overflow
-     * pages to chain; it only takes on a new, empty database */
-    if (pragma(c, "PRAGMA page_size=65536", NULL, err) < 0 ||
-        enter_wal(c, err) < 0 ||
+     * pages to chain; it only takes on a new, empty database. WAL is
+     * kept by the file once set. */
+    if ((create && (pragma(c, "PRAGMA page_size=65536", NULL, err) < 0 ||
+                    enter_wal(c, err) < 0)) ||
         pragma(c, "PRAGMA synchronous=FULL", NULL, err) < 0 ||
         pragma(c, "PRAGMA foreign_keys=ON", NULL, err) < 0) {
         sqlite_close(c);
         return -1;
     }
     *conn = c;
+    return 0;
+}
+
+/* One stat of the path (SQLite's own check), and for a writer one
+ * access(): writes through the open file would still succeed, but the
+ * store is no longer one sluice may write (mode changed, file system
+ * remounted read-only), and would not open again. */
+static int sqlite_still_there(void *conn, struct error *err)
+{
+    struct sqlite_conn *c = conn;
+    int moved = 0;
+    if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
+            SQLITE_OK &&
+        moved)
+        return error_set(err, "store sqlite:%s: the file was deleted, moved "
+                              "or replaced while sluice had it open: what "
+                              "was just written did not reach the store at "
+                              "that path, and nothing more is (put the file "
+                              "back or start a new store, then restart "
+                              "sluice)",
+                         c->path);
+    if (c->write && access(c->path, W_OK) != 0)
+        return error_set(err, "store sqlite:%s: sluice may no longer write "
+                              "the file (%s): what was just written is not "
+                              "taken as stored, and nothing more is written "
+                              "(make it writable again, then restart sluice)",
+                         c->path, strerror(errno));
     return 0;
 }
 
@@ -225,5 +297,6 @@ const struct db_backend db_sqlite = {
     .migration_lock_sql = NULL,
     .exec = sqlite_exec,
     .translate = sqlite_translate,
+    .still_there = sqlite_still_there,
     .close = sqlite_close,
 };

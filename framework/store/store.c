@@ -1,5 +1,7 @@
-/* store.c: opening a store by URL, migrating it, statements and nested
- * transactions over the backend of db.h. */
+/* store.c: opening a store by URL with an intent (creating and migrating
+ * it only when the intent is to create), statements and nested
+ * transactions over the backend of db.h, and the check after each commit
+ * that the store is still where it was opened. */
 #include "store.h"
 
 #include <sluice/version.h>
@@ -18,6 +20,7 @@ struct store {
     char *id;    /* store_id, once read */
     int depth;   /* open begin calls */
     bool doomed; /* an inner step rolled back: the outer one must too */
+    int older;   /* STORE_READ of an older schema: its version, else 0 */
 };
 
 const char *store_name(const struct store *s)
@@ -48,7 +51,12 @@ static struct db_value *masked(const struct db_value *params, size_t count)
     return out;
 }
 
-int store_exec(struct store *s, const char *sql, const struct db_value *params,
+static int still_there(struct store *s, struct error *err)
+{
+    return s->be->still_there ? s->be->still_there(s->conn, err) : 0;
+}
+
+static int run(struct store *s, const char *sql, const struct db_value *params,
                size_t count, struct db_result *res, struct error *err)
 {
     struct db_value *shown = masked(params, count);
@@ -63,12 +71,36 @@ int store_exec(struct store *s, const char *sql, const struct db_value *params,
     return rc;
 }
 
+static int refuse_older(struct store *s, int version, const char *why,
+                        struct error *err)
+{
+    char cause[sizeof err->message];
+    snprintf(cause, sizeof cause, "%s", why); /* `why` may be err's own */
+    return error_set(err, "store %s has schema version %d, older than this "
+                          "sluice's %d: %s (sluice store migrate, or sluice "
+                          "run, upgrades it)",
+                     s->name, version, schema_latest(), cause);
+}
+
+int store_exec(struct store *s, const char *sql, const struct db_value *params,
+               size_t count, struct db_result *res, struct error *err)
+{
+    int rc = run(s, sql, params, count, res, err);
+    if (rc == 0 && s->depth == 0 && still_there(s, err) < 0) {
+        db_result_free(res);
+        return -1;
+    }
+    if (rc < 0 && s->older && !err->transient)
+        refuse_older(s, s->older, err->message, err);
+    return rc;
+}
+
 int store_begin(struct store *s, struct error *err)
 {
     if (s->depth++ > 0)
         return 0;
     s->doomed = false;
-    if (store_exec(s, s->be->begin_sql, NULL, 0, NULL, err) < 0) {
+    if (run(s, s->be->begin_sql, NULL, 0, NULL, err) < 0) {
         s->depth = 0;
         return -1;
     }
@@ -83,16 +115,16 @@ int store_commit(struct store *s, struct error *err)
     if (--s->depth > 0)
         return 0;
     if (s->doomed) {
-        store_exec(s, "ROLLBACK", NULL, 0, NULL, NULL);
+        run(s, "ROLLBACK", NULL, 0, NULL, NULL);
         return error_set(err, "store %s: the transaction was rolled back by "
                               "a failed step",
                          s->name);
     }
-    if (store_exec(s, "COMMIT", NULL, 0, NULL, err) < 0) {
-        store_exec(s, "ROLLBACK", NULL, 0, NULL, NULL);
+    if (run(s, "COMMIT", NULL, 0, NULL, err) < 0) {
+        run(s, "ROLLBACK", NULL, 0, NULL, NULL);
         return -1;
     }
-    return 0;
+    return still_there(s, err);
 }
 
 void store_rollback(struct store *s)
@@ -104,7 +136,7 @@ void store_rollback(struct store *s)
         return;
     }
     struct error ignored;
-    store_exec(s, "ROLLBACK", NULL, 0, NULL, &ignored);
+    run(s, "ROLLBACK", NULL, 0, NULL, &ignored);
 }
 
 /* 16 random bytes as hex. */
@@ -261,40 +293,100 @@ static int migrate(struct store *s, struct error *err)
     return store_commit(s, err);
 }
 
-static int open_backend(const char *url, const struct db_backend **be,
-                        void **conn, struct error *err)
+/* The backend a URL names and what to open it with: the path of
+ * sqlite:PATH (sqlite://PATH too), a PostgreSQL URL whole. */
+static int parse_url(const char *url, const struct db_backend **be,
+                     const char **target, struct error *err)
 {
+    struct buf shown = {0};
+    redact(url, &shown);
+    int rc = 0;
     if (strncmp(url, "sqlite:", 7) == 0) {
         const char *path = url + 7;
         if (strncmp(path, "//", 2) == 0)
             path += 2;
-        if (!*path)
-            return error_set(err, "store URL '%s' has no file path; write "
-                                  "sqlite:PATH",
-                             url);
         *be = &db_sqlite;
-        return db_sqlite_open(path, conn, err);
-    }
-    if (strncmp(url, "postgresql://", 13) == 0 ||
-        strncmp(url, "postgres://", 11) == 0) {
+        *target = path;
+        if (!*path)
+            rc = error_set(err, "store URL '%s' has no file path; write "
+                                "sqlite:PATH",
+                           shown.data);
+        else if (strchr(path, '?'))
+            rc = error_set(err, "store URL '%s': sluice takes no options "
+                                "('%s') in an sqlite: URL, nor makes them "
+                                "part of the file name; write sqlite:PATH",
+                           shown.data, strchr(shown.data, '?'));
+    } else if (strncmp(url, "postgresql://", 13) == 0 ||
+               strncmp(url, "postgres://", 11) == 0) {
         *be = &db_postgres;
-        return db_postgres_open(url, conn, err);
+        *target = url;
+    } else {
+        rc = error_set(err, "store URL '%s' is neither sqlite:PATH nor "
+                            "postgresql://USER@HOST:PORT/DATABASE",
+                       shown.data);
     }
-    struct buf shown = {0};
-    redact(url, &shown);
-    error_set(err, "store URL '%s' is neither sqlite:PATH nor "
-                   "postgresql://USER@HOST:PORT/DATABASE",
-              shown.data);
     buf_free(&shown);
-    return -1;
+    return rc;
 }
 
-int store_open(const char *url, struct store **out, struct error *err)
+int store_url_check(const char *url, struct error *err)
 {
+    const struct db_backend *be;
+    const char *target;
+    return parse_url(url, &be, &target, err);
+}
+
+#define SET_UP "(sluice run, sluice topic create and sluice store migrate " \
+               "set one up; is the URL right?)"
+
+/* STORE_READ and STORE_WRITE: a store with a schema this sluice can use
+ * as it is; nothing is written. */
+static int check_schema(struct store *s, enum store_intent intent,
+                        struct error *err)
+{
+    int version = 0;
+    char *writer = NULL;
+    struct error why;
+    if (read_version(s, &version, &writer, &why) < 0) {
+        *err = why;
+        return why.transient ? -1
+                             : error_set(err, "%s: it holds no sluice "
+                                              "schema " SET_UP,
+                                         why.message);
+    }
+    int rc = 0;
+    if (version == 0)
+        rc = error_set(err, "store %s holds no sluice schema " SET_UP,
+                       s->name);
+    else if (version > schema_latest())
+        rc = refuse_newer(s, version, writer, err);
+    else if (version < schema_latest() && intent == STORE_WRITE)
+        rc = refuse_older(s, version, "this command writes only to a store "
+                                      "of the current schema",
+                          err);
+    else if (version < schema_latest())
+        s->older = version;
+    free(writer);
+    return rc;
+}
+
+int store_open(const char *url, enum store_intent intent, struct store **out,
+               struct error *err)
+{
+    static const unsigned sqlite_how[] = {
+        [STORE_READ] = 0,
+        [STORE_WRITE] = DB_WRITE,
+        [STORE_CREATE] = DB_CREATE | DB_WRITE,
+    };
     const struct db_backend *be = NULL;
+    const char *target = NULL;
     void *conn = NULL;
     redact_remember_in(url); /* from --store or SLUICE_STORE, not a file */
-    if (open_backend(url, &be, &conn, err) < 0)
+    if (parse_url(url, &be, &target, err) < 0)
+        return -1;
+    if ((be == &db_sqlite
+             ? db_sqlite_open(target, sqlite_how[intent], &conn, err)
+             : db_postgres_open(target, &conn, err)) < 0)
         return -1;
     struct store *s = xcalloc(1, sizeof *s);
     s->be = be;
@@ -302,7 +394,8 @@ int store_open(const char *url, struct store **out, struct error *err)
     struct buf name = {0};
     redact(url, &name);
     s->name = buf_take(&name);
-    if (migrate(s, err) < 0) {
+    if ((intent == STORE_CREATE ? migrate(s, err)
+                                : check_schema(s, intent, err)) < 0) {
         store_close(s);
         return -1;
     }

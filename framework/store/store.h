@@ -1,8 +1,15 @@
 /* store.h: where pipes, their states, checkpoints, operator requests and
  * the hub live. One interface, two backends: SQLite (sqlite:PATH, the
  * embedded default) and PostgreSQL (postgresql://..., shared by workers
- * on several hosts). Opening a store applies the schema migrations it
- * lacks; a store written by a newer sluice is refused.
+ * on several hosts). A store is opened with an intent (see enum
+ * store_intent): only the intent to create one creates or migrates it,
+ * and a store written by a newer sluice is refused whatever the intent.
+ *
+ * An SQLite file deleted, moved or replaced while it is open, or opened
+ * to write and no longer writable, is noticed after each commit and each
+ * statement outside a transaction: the commit or statement fails (fatal),
+ * so nothing is taken as durable that did not reach the file at the
+ * store's path. One stat() (and for a writer one access()) each.
  *
  * A store handle is one connection: use it from one thread at a time.
  * Transactions nest: only the outermost begin and commit reach the
@@ -20,8 +27,29 @@
 
 struct store;
 
+/* What the opener means to do with the store. */
+enum store_intent {
+    /* read an existing store as it is: never created nor migrated; an
+     * older schema is read while the reading works on it, and a failure
+     * then names the command that upgrades it */
+    STORE_READ,
+    /* write into an existing store of this sluice's schema; an SQLite
+     * file that may no longer be written fails every statement */
+    STORE_WRITE,
+    /* create a missing store (an SQLite file is made mode 0600; an
+     * existing file keeps its mode) and migrate an older one */
+    STORE_CREATE,
+};
+
 /* `url` is sqlite:PATH or postgresql://... (postgres:// too). */
-int store_open(const char *url, struct store **out, struct error *err);
+int store_open(const char *url, enum store_intent intent, struct store **out,
+               struct error *err);
+
+/* Checks a store URL without opening it: a scheme sluice has a backend
+ * for; an SQLite path, without URL options (sluice cannot honour them,
+ * and will not take them for part of the file name). libpq checks the
+ * parameters of a PostgreSQL URL when it connects. */
+int store_url_check(const char *url, struct error *err);
 void store_close(struct store *s);
 
 /* The URL with any password masked, for messages. */

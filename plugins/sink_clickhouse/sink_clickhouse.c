@@ -10,6 +10,7 @@
 
 const sluice_host_api *ch_host;
 
+static const char *const url_schemes[] = {"http", "https", NULL};
 static const char *const compression_names[] = {"none", "gzip", NULL};
 static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
 
@@ -18,7 +19,7 @@ static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "url",
      .default_value = "http://127.0.0.1:8123", .flags = SLUICE_OPTION_URL,
-     .offset = FIELD(url),
+     .offset = FIELD(url), .allowed = url_schemes,
      .description = "The server's HTTP interface: http:// or https://, host "
                     "and port; a user and password in it are used unless "
                     "the options say otherwise, and its query parameters "

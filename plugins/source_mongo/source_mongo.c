@@ -11,6 +11,7 @@
 
 const sluice_host_api *mg_host;
 
+static const char *const uri_schemes[] = {"mongodb", "mongodb+srv", NULL};
 static const char *const full_document_names[] = {
     "updateLookup", "whenAvailable", "required", NULL};
 static const char *const read_preference_names[] = {
@@ -22,6 +23,7 @@ static const char *const read_preference_names[] = {
 static const sluice_option options[] = {
     {.type = SLUICE_OPTION_STRING, .name = "uri",
      .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_URL, .offset = FIELD(uri),
+     .allowed = uri_schemes,
      .description = "MongoDB connection string of a replica set or sharded "
                     "cluster (change streams need one), e.g. "
                     "mongodb://host:27017/?replicaSet=rs0. A password in it "

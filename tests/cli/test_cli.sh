@@ -59,7 +59,7 @@ for p in source_mongo sink_clickhouse retention; do
   run 0 "$sluice" plugins describe "$p" --markdown; has "## $p"
 done
 run 0 "$sluice" plugins describe source_mongo
-has "uri (string; required)"
+has "uri (string, URL: mongodb, mongodb+srv; required)"
 has "full_document (enum: updateLookup, whenAvailable, required; default: updateLookup)"
 run 0 "$sluice" plugins describe sink_clickhouse --markdown
 has "| \`password\` | string | none | The user's password; when not set, the password of the url, else none. Secret: never printed. |"

@@ -5,7 +5,8 @@
  * table (keys 0..rows-1, split into `partitions` key ranges), then
  * `changes` inserts as change data (keys from `rows` on, spread over the
  * tables; all at once, or one per `change_every`). Positions are text, so
- * tests can read them. With `stop_table`,
+ * tests can read them; with `ack_output`, each acknowledged position is
+ * appended to that file, one line each. With `stop_table`,
  * once the changes are all given, CDC stops following that table as a
  * source does when a collection is dropped (ABI 1.1). With `extra_table`,
  * every batch with records also gets one record of that table, which
@@ -123,6 +124,7 @@ struct source_config {
     const char *stop_table;
     const char *extra_table;
     struct misbehaviour misbehave;
+    const char *ack_output;
 };
 
 static const sluice_option source_options[] = {
@@ -153,6 +155,10 @@ static const sluice_option source_options[] = {
      .description = "A table not asked for: every batch with records gets "
                     "one record of it too."},
     MISBEHAVE_OPTIONS(struct source_config),
+    {.type = SLUICE_OPTION_STRING, .name = "ack_output", .flags = PATH_FLAGS,
+     .offset = offsetof(struct source_config, ack_output),
+     .description = "A file each cdc_ack appends the position it "
+                    "acknowledges to, as a line."},
     {0},
 };
 
@@ -396,6 +402,14 @@ static sluice_status source_cdc_ack(void *instance, const void *position,
                            "memory_source: ack went back from %lld to %lld",
                            (long long)s->acked, (long long)at);
     s->acked = at;
+    FILE *f = s->cfg->ack_output ? fopen(s->cfg->ack_output, "a") : NULL;
+    if (f) {
+        fprintf(f, "%lld\n", (long long)at);
+        fclose(f);
+    } else if (s->cfg->ack_output) {
+        return sluice_fail(err, SLUICE_FATAL, "memory_source: cannot open %s",
+                           s->cfg->ack_output);
+    }
     return SLUICE_OK;
 }
 

@@ -282,7 +282,7 @@ int main(int argc, char **argv)
     }
     struct store *s;
     struct error err;
-    if (store_open(argv[1], &s, &err) < 0)
+    if (store_open(argv[1], STORE_CREATE, &s, &err) < 0)
         return fail(&err);
     const char *cmd = argv[2];
     int rc = 2;

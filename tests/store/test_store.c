@@ -83,15 +83,20 @@ static void migrations_and_newer_store(void)
     CHECK(store_schema_version(st, &version, &err) == 0);
     CHECK(version == store_schema_latest());
     struct store *again;
-    CHECK(store_open(url, &again, &err) == 0);
+    CHECK(store_open(url, STORE_CREATE, &again, &err) == 0);
     store_close(again);
 
     struct db_value p = DBV_TEXT("999");
     exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p, 1);
-    CHECK(store_open(url, &again, &err) < 0);
+    CHECK(store_open(url, STORE_CREATE, &again, &err) < 0);
     CHECK_CONTAINS(err.message, "was written by a newer sluice (schema "
                                 "version 999");
     CHECK_CONTAINS(err.message, "upgrade sluice");
+    /* refused whatever the intent */
+    CHECK(store_open(url, STORE_READ, &again, &err) < 0);
+    CHECK_CONTAINS(err.message, "was written by a newer sluice");
+    CHECK(store_open(url, STORE_WRITE, &again, &err) < 0);
+    CHECK_CONTAINS(err.message, "was written by a newer sluice");
     char latest[16];
     snprintf(latest, sizeof latest, "%d", store_schema_latest());
     p = DBV_TEXT(latest);
@@ -139,7 +144,7 @@ static void migration_to_owners(void)
     struct db_value v = DBV_TEXT("3");
     exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &v, 1);
     store_close(st);
-    CHECK(store_open(url, &st, &err) == 0);
+    CHECK(store_open(url, STORE_CREATE, &st, &err) == 0);
     const char *flag = "SELECT set_up_before_owners FROM pipe_tables WHERE "
                        "pipe = $1";
     CHECK(int_of(flag, fresh) == 0);
@@ -161,13 +166,97 @@ static void migration_to_owners(void)
     CHECK(id && strlen(id) == 32);
     char *kept = xstrdup(id ? id : "");
     struct store *again;
-    CHECK(store_open(url, &again, &err) == 0);
+    CHECK(store_open(url, STORE_READ, &again, &err) == 0);
     CHECK_STR(store_id(again, &err), kept);
     store_close(again);
     free(kept);
     free(fresh);
     free(running);
     free(resyncing);
+}
+
+/* Only STORE_CREATE creates or migrates. A store of an older schema is
+ * read as it is by STORE_READ, a failing statement then naming the
+ * command that upgrades it; STORE_WRITE refuses it. */
+static void intents(void)
+{
+    struct store *other;
+    struct error err;
+    CHECK(store_open(url, STORE_READ, &other, &err) == 0);
+    store_close(other);
+    CHECK(store_open(url, STORE_WRITE, &other, &err) == 0);
+    store_close(other);
+
+    char older[16];
+    snprintf(older, sizeof older, "%d", store_schema_latest() - 1);
+    struct db_value p = DBV_TEXT(older);
+    exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p, 1);
+    CHECK(store_open(url, STORE_WRITE, &other, &err) < 0);
+    CHECK_CONTAINS(err.message, "older than this sluice's");
+    CHECK_CONTAINS(err.message, "sluice store migrate");
+    CHECK(store_open(url, STORE_READ, &other, &err) == 0);
+    CHECK(store_exec(other, "SELECT name FROM pipes", NULL, 0, NULL, &err) ==
+          0);
+    CHECK(store_exec(other, "SELECT not_yet_a_column FROM pipes", NULL, 0,
+                     NULL, &err) < 0);
+    CHECK_CONTAINS(err.message, "older than this sluice's");
+    CHECK_CONTAINS(err.message, "sluice store migrate");
+    int version = 0;
+    CHECK(store_schema_version(other, &version, &err) == 0);
+    CHECK(version == store_schema_latest() - 1); /* not migrated */
+    store_close(other);
+    char latest[16];
+    snprintf(latest, sizeof latest, "%d", store_schema_latest());
+    p = DBV_TEXT(latest);
+    exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &p, 1);
+
+    if (strncmp(url, "sqlite:", 7) != 0)
+        return; /* an empty database: tests/store/test_store_open.sh */
+    char *missing = xasprintf("%s.missing", url);
+    CHECK(store_open(missing, STORE_READ, &other, &err) < 0);
+    CHECK_CONTAINS(err.message, "no such file");
+    CHECK(store_open(missing, STORE_WRITE, &other, &err) < 0);
+    CHECK_CONTAINS(err.message, "no such file");
+    CHECK(access(missing + 7, F_OK) != 0);
+    free(missing);
+}
+
+/* SQLite writes on into a file deleted or replaced under it: the commit
+ * after it, and any statement outside a transaction, fail instead. */
+static void sqlite_file_lost(void)
+{
+    if (strncmp(url, "sqlite:", 7) != 0)
+        return;
+    char *path = xasprintf("%s.lost", url + 7);
+    char *lost_url = xasprintf("sqlite:%s", path);
+    char *other = xasprintf("%s.other", path);
+    struct store *s;
+    struct error err;
+    for (int replaced = 0; replaced <= 1; replaced++) {
+        CHECK(store_open(lost_url, STORE_CREATE, &s, &err) == 0);
+        CHECK(store_exec(s, "CREATE TABLE IF NOT EXISTS scratch (k BIGINT)",
+                         NULL, 0, NULL, &err) == 0);
+        CHECK(store_begin(s, &err) == 0);
+        CHECK(store_exec(s, "INSERT INTO scratch VALUES (1)", NULL, 0, NULL,
+                         &err) == 0);
+        if (replaced) { /* another file moved to its path */
+            FILE *f = fopen(other, "w");
+            fclose(f);
+            CHECK(rename(other, path) == 0);
+        } else {
+            CHECK(unlink(path) == 0);
+        }
+        CHECK(store_commit(s, &err) < 0);
+        CHECK_CONTAINS(err.message, "deleted, moved or replaced");
+        CHECK(!err.transient);
+        CHECK(store_exec(s, "SELECT k FROM scratch", NULL, 0, NULL, &err) < 0);
+        CHECK_CONTAINS(err.message, path);
+        store_close(s);
+        unlink(path);
+    }
+    free(other);
+    free(lost_url);
+    free(path);
 }
 
 static void nested_transactions(void)
@@ -767,7 +856,7 @@ static void *race_publisher(void *arg)
     (void)arg;
     struct store *s;
     struct error err;
-    if (store_open(url, &s, &err) < 0) {
+    if (store_open(url, STORE_WRITE, &s, &err) < 0) {
         fprintf(stderr, "  %s\n", err.message);
         return (void *)1;
     }
@@ -950,12 +1039,14 @@ int main(int argc, char **argv)
     }
     url = argv[1];
     struct error err;
-    if (store_open(url, &st, &err) < 0) {
+    if (store_open(url, STORE_CREATE, &st, &err) < 0) {
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
     RUN(migrations_and_newer_store);
     RUN(migration_to_owners);
+    RUN(intents);
+    RUN(sqlite_file_lost);
     RUN(nested_transactions);
     RUN(checkpoints);
     RUN(leases);

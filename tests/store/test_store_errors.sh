@@ -32,12 +32,14 @@ run 1 "$sluice" status --store sqlite:
 has "has no file path"
 run 1 "$sluice" status --store sqlite:/proc/no/such/dir/s.db
 has "store sqlite:/proc/no/such/dir/s.db: cannot open"
+run 1 "$sluice" store migrate --store sqlite:/proc/no/such/dir/s.db
+has "store sqlite:/proc/no/such/dir/s.db: cannot create"
 echo "not a database at all, but long enough to look like one........................................" > "$tmp/junk.db"
 run 1 "$sluice" status --store "sqlite:$tmp/junk.db"
 has "store sqlite:$tmp/junk.db"; has "file is not a database"
 
 # a store written by a newer sluice
-run 0 "$sluice" status --store "sqlite:$tmp/s.db"
+run 0 "$sluice" store migrate --store "sqlite:$tmp/s.db"
 sqlite3 "$tmp/s.db" "UPDATE meta SET value = '99' WHERE key = 'schema_version'; UPDATE meta SET value = '9.0.0' WHERE key = 'written_by'"
 run 1 "$sluice" status --store "sqlite:$tmp/s.db"
 has "was written by a newer sluice (schema version 99, by sluice 9.0.0)"; has "upgrade sluice"

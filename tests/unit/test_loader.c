@@ -181,6 +181,50 @@ static void accepts_older_minor_reading_only_its_size(void)
     registry_free(&reg);
 }
 
+static sluice_status open_nothing(sluice_context *ctx, const void *config,
+                                  void **instance, sluice_error *err)
+{
+    (void)ctx, (void)config, (void)instance, (void)err;
+    return SLUICE_OK;
+}
+static void close_nothing(void *instance) { (void)instance; }
+static sluice_status plan_nothing(void *instance,
+                                  const sluice_retention_input *input,
+                                  sluice_retention_plan *plan,
+                                  sluice_error *err)
+{
+    (void)instance, (void)input, (void)plan, (void)err;
+    return SLUICE_OK;
+}
+
+/* `allowed` of a URL option lists its schemes from ABI 1.2; before, only
+ * an ENUM had allowed values, and whatever an older plugin left there is
+ * not read. */
+static void url_schemes_from_minor_2(void)
+{
+    static const char *const schemes[] = {"Not a scheme", NULL};
+    static const sluice_option options[] = {
+        {SLUICE_OPTION_STRING, "url", NULL, SLUICE_OPTION_URL, 0, "A URL.", 0,
+         0, schemes},
+        {0},
+    };
+    sluice_retention_info info = {
+        .size = sizeof info, .name = "schemes", .description = "",
+        SLUICE_OPTION_TABLE(options), .config_size = sizeof(const char *),
+        .open = open_nothing, .close = close_nothing, .plan = plan_nothing};
+    struct plugin *p = NULL;
+    struct error err;
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 1, &p,
+                           &err) == 0);
+    CHECK(p && p->options[0].allowed == NULL);
+    plugin_free(p);
+    p = NULL;
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p,
+                           &err) < 0);
+    CHECK_CONTAINS(err.message, "'Not a scheme' is not a URL scheme");
+    plugin_free(p);
+}
+
 static char *make_dir(const char *base, const char *name)
 {
     char *dir = xasprintf("%s/%s", base, name);
@@ -287,6 +331,7 @@ int main(void)
     RUN(two_files_one_name);
     RUN(accepts_good_plugin);
     RUN(accepts_older_minor_reading_only_its_size);
+    RUN(url_schemes_from_minor_2);
     RUN(scan_shadows_and_refuses);
     RUN(search_path_order);
     return TEST_RESULT();

@@ -226,6 +226,49 @@ static void table_checks(void)
     CHECK_CONTAINS(err.message, "option 'count': only a string can be a path");
 }
 
+/* A URL option that lists its schemes (ABI 1.2) takes only those; a
+ * message names the scheme, never the rest of the URL. */
+static void url_schemes(void)
+{
+    static const char *const web[] = {"http", "https", NULL};
+    static const char *const none[] = {NULL};
+    static const char *const upper[] = {"Http", NULL};
+    sluice_option url = {SLUICE_OPTION_STRING, "url", "http://h:8123",
+                         SLUICE_OPTION_URL, F(name), "A server.", 0, 0, web};
+    struct error err;
+    CHECK(options_check_table(&url, 1, sizeof(struct cfg), &err) == 0);
+    struct cfg c = {0};
+    CHECK(option_parse(&url, "https://u:pw@h/", &c, &err) == 0);
+    CHECK_STR(c.name, "https://u:pw@h/");
+    CHECK(option_parse(&url, "ftp://u:pw@h/", &c, &err) < 0);
+    CHECK_STR(err.message, "scheme 'ftp' is not one of: http, https");
+    CHECK(option_parse(&url, "httpx://h/", &c, &err) < 0);
+    CHECK(option_parse(&url, "h:pw@h2", &c, &err) < 0);
+    CHECK_NOT_CONTAINS(err.message, "pw");
+    CHECK(option_parse(&url, "h.example.com", &c, &err) < 0);
+    CHECK_CONTAINS(err.message, "has no scheme");
+    CHECK(option_parse(&url, "", &c, &err) < 0);
+    options_free(&url, 1, &c);
+
+    struct buf text = {0};
+    options_describe(&url, 1, false, &text);
+    CHECK_CONTAINS(text.data, "url (string, URL: http, https; default:");
+    buf_free(&text);
+
+    sluice_option bad = url;
+    bad.default_value = "ftp://h/";
+    CHECK(options_check_table(&bad, 1, sizeof(struct cfg), &err) < 0);
+    CHECK_CONTAINS(err.message, "default is invalid: scheme 'ftp'");
+    bad = url;
+    bad.allowed = upper;
+    CHECK(options_check_table(&bad, 1, sizeof(struct cfg), &err) < 0);
+    CHECK_CONTAINS(err.message, "'Http' is not a URL scheme");
+    bad = url;
+    bad.allowed = none;
+    CHECK(options_check_table(&bad, 1, sizeof(struct cfg), &err) < 0);
+    CHECK_CONTAINS(err.message, "list of URL schemes is empty");
+}
+
 static void documentation(void)
 {
     struct buf text = {0}, md = {0};
@@ -250,6 +293,7 @@ int main(void)
     RUN(secrets_masked_everywhere);
     RUN(multiline_only_for_lists);
     RUN(table_checks);
+    RUN(url_schemes);
     RUN(documentation);
     return TEST_RESULT();
 }
