@@ -135,11 +135,12 @@ static bool transient_curl(CURLcode rc)
     }
 }
 
-static const char *what_of(const char *query)
+/* The start of `query`'s first line, for a message; into the caller's
+ * `what` (the sink threads fail at once). */
+static const char *what_of(const char *query, char *what, size_t size)
 {
-    static char what[80];
     size_t n = strcspn(query, "\n");
-    snprintf(what, sizeof what, "%.*s%s", (int)(n > 60 ? 60 : n), query,
+    snprintf(what, size, "%.*s%s", (int)(n > 60 ? 60 : n), query,
              n > 60 ? "..." : "");
     return what;
 }
@@ -148,9 +149,11 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
                               const char *query, const char *curl_error,
                               sluice_error *err)
 {
+    char what[80];
     if (rc != CURLE_OK)
         return sluice_fail(err, transient_curl(rc) ? SLUICE_RETRY : SLUICE_FATAL,
-                           "sink_clickhouse: %s: %s", what_of(query),
+                           "sink_clickhouse: %s: %s",
+                           what_of(query, what, sizeof what),
                            curl_error[0] ? curl_error : curl_easy_strerror(rc));
     if (http == 200)
         return SLUICE_OK;
@@ -160,8 +163,9 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
     bool retry = code >= 0 ? transient_code(code)
                            : http >= 500 || http == 429 || http == 408;
     return sluice_fail(err, retry ? SLUICE_RETRY : SLUICE_FATAL,
-                       "sink_clickhouse: %s: HTTP %ld: %s", what_of(query),
-                       http, words[0] ? words : "(no answer)");
+                       "sink_clickhouse: %s: HTTP %ld: %s",
+                       what_of(query, what, sizeof what), http,
+                       words[0] ? words : "(no answer)");
 }
 
 static size_t on_answer(char *data, size_t size, size_t n, void *user)
