@@ -222,10 +222,20 @@ static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
     return true;
 }
 
+/* The fault counter that closes every connection, read under the lock
+ * that the fault command bumps it under. */
+static int64_t close_generation(void)
+{
+    pthread_mutex_lock(&srv.lock);
+    int64_t g = srv.faults.close_generation;
+    pthread_mutex_unlock(&srv.lock);
+    return g;
+}
+
 static void *serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    int64_t generation = srv.faults.close_generation;
+    int64_t generation = close_generation();
     conn_add(fd);
     for (;;) {
         uint8_t head[16];
@@ -256,7 +266,7 @@ static void *serve(void *arg)
         bson_destroy(&reply);
         if (!sent)
             break;
-        if (srv.faults.close_generation != generation) {
+        if (close_generation() != generation) {
             net_close_all();
             break;
         }
