@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,12 +277,15 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static volatile sig_atomic_t stop_requested;
+/* Set by the handler in whichever thread takes the signal (a connection's,
+ * as often as not), read by the listener: an atomic, not a volatile
+ * sig_atomic_t, which only its own thread may share with a handler. */
+static atomic_bool stop_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    stop_requested = true;
 }
 
 int net_listen(int port, int *bound)
