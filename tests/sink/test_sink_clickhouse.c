@@ -572,7 +572,7 @@ static void *fail_repeatedly(void *arg)
         if (st == SLUICE_FATAL && strstr(msg, a->in.db))
             a->refused++;
         else if (!a->wrong[0])
-            snprintf(a->wrong, sizeof a->wrong, "status %d: %s", st, msg);
+            snprintf(a->wrong, sizeof a->wrong, "status %d: %.900s", st, msg);
     }
     return NULL;
 }
