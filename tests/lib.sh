@@ -5,9 +5,25 @@
 #   wait_for WHAT SECS CMD... until CMD succeeds, else a failure
 #   finish NAME               exit status from the failures, "all NAME
 #                             checks passed" when there were none
+#   at_exit                   what the EXIT trap does; a test that sets a
+#                             trap of its own ends it with at_exit
+# Under ThreadSanitizer (TSAN_OPTIONS set, as a SLUICE_TSAN build's tests
+# have it) every process the test starts writes its reports to
+# $tmp/tsan.PID: any report is a failure, and is shown at exit.
 failures=0
 tmp=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$tmp"' EXIT
+if [ -n "${TSAN_OPTIONS:-}" ]; then
+  export TSAN_OPTIONS="$TSAN_OPTIONS log_path=$tmp/tsan"
+fi
+tsan_reports() { compgen -G "$tmp/tsan.*" > /dev/null; }
+at_exit() {
+  kill -9 $(jobs -p) 2>/dev/null; wait 2>/dev/null
+  if tsan_reports; then
+    echo "FAIL: ThreadSanitizer reported:"; cat "$tmp"/tsan.*
+  fi
+  rm -rf "$tmp"
+}
+trap at_exit EXIT
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 wait_for() {
   local what=$1 secs=$2; shift 2
@@ -15,6 +31,7 @@ wait_for() {
   fail "waited ${secs}s for $what"; return 1
 }
 finish() {
+  tsan_reports && fail "ThreadSanitizer reports (below)"
   [ "$failures" = 0 ] && echo "all $1 checks passed"
   exit $((failures > 0))
 }

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# run.sh: installs what the tests need, builds sluice twice (plain, and
-# with AddressSanitizer + UndefinedBehaviorSanitizer), and runs the whole
-# ctest suite in both builds. Exit status 0 only when both pass.
+# run.sh: installs what the tests need, builds sluice three times and
+# runs the tests in each build. Exit status 0 only when all three pass.
+#   build/       plain (RelWithDebInfo): the whole ctest suite
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer
+#                (-DSLUICE_SANITIZE=ON): the whole suite
+#   build-tsan/  ThreadSanitizer (-DSLUICE_TSAN=ON): the tests that start
+#                threads (ctest label `threads`: sluice run on both stores,
+#                end to end, the sink, store and source tests with threads
+#                of their own, the MongoDB test server). Any report fails
+#                its test; tests/tsan.supp holds the only suppressions,
+#                for libraries Debian builds without instrumentation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/install-deps --test
@@ -15,3 +23,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON -DSLUICE_
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j "$jobs")
+
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_TSAN=ON -DSLUICE_TESTS=ON
+cmake --build build-tsan -j "$jobs"
+(cd build-tsan && ctest --output-on-failure -j "$jobs" -L threads)

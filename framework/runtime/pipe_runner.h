@@ -2,7 +2,7 @@
 #ifndef SLUICE_RUNTIME_PIPE_RUNNER_H
 #define SLUICE_RUNTIME_PIPE_RUNNER_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "../config/config.h"
@@ -11,7 +11,7 @@ struct pipe_runner {
     const struct config *cfg;
     const struct pipe_config *pipe;
     const char *store_url;
-    volatile sig_atomic_t *stop;
+    atomic_bool *stop;
     int status; /* the thread's exit status */
 };
 

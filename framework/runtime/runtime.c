@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,12 +22,15 @@
 
 #define MAINTENANCE_EVERY_MS 60000
 
-static volatile sig_atomic_t stop_requested;
+/* Set by the signal handler, read by every pipe's thread: an atomic (lock
+ * free, so safe in a handler), not a volatile sig_atomic_t, which only
+ * the thread that takes the signal may share with its handler. */
+static atomic_bool stop_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    stop_requested = true;
 }
 
 static bool selected(const char *name, char **only, size_t count)
@@ -120,7 +124,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
         progress_tick(&progress, s, clock_monotonic_ms());
         sleep_ms(200);
     }
-    stop_requested = 1;
+    stop_requested = true;
     int status = d.count ? 2 : unstarted ? 1 : 0;
     for (size_t i = 0; i < cfg->pipe_count; i++)
         if (runs[i]) {

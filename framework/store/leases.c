@@ -2,6 +2,7 @@
 #include "leases.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,16 +147,23 @@ int lease_holder(struct store *s, const char *name, char **owner,
     return 0;
 }
 
+/* The name, built once for the process: the maintenance loop and every
+ * pipe's thread ask for it first at the same time. */
+static char the_worker_name[512]; /* host, two numbers, place */
+
+static void name_worker(void)
+{
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    char place[96];
+    this_place(place, sizeof place);
+    snprintf(the_worker_name, sizeof the_worker_name, "%s:%ld:%lld:%s", host,
+             (long)getpid(), (long long)clock_now_ms(), place);
+}
+
 const char *worker_name(void)
 {
-    static char name[512]; /* host, two numbers, place */
-    if (!name[0]) {
-        char host[256] = "localhost";
-        gethostname(host, sizeof host - 1);
-        char place[96];
-        this_place(place, sizeof place);
-        snprintf(name, sizeof name, "%s:%ld:%lld:%s", host, (long)getpid(),
-                 (long long)clock_now_ms(), place);
-    }
-    return name;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, name_worker);
+    return the_worker_name;
 }

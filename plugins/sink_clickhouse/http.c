@@ -172,14 +172,14 @@ static bool transient_curl(CURLcode rc)
     }
 }
 
-static const char *what_of(const char *query)
+/* The start of `query`'s first line, for a message; into the caller's
+ * `what` (the sink threads fail at once). */
+static const char *what_of(const char *query, char *what, size_t size)
 {
-    static char what[80];
     size_t n = strcspn(query, "\n"), cut = n > 60 ? 60 : n;
     while (cut < n && cut > 0 && ((unsigned char)query[cut] & 0xc0) == 0x80)
         cut--; /* not inside a UTF-8 character */
-    snprintf(what, sizeof what, "%.*s%s", (int)cut, query,
-             cut < n ? "..." : "");
+    snprintf(what, size, "%.*s%s", (int)cut, query, cut < n ? "..." : "");
     return what;
 }
 
@@ -187,9 +187,11 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
                               const char *query, const char *curl_error,
                               sluice_error *err)
 {
+    char what[80];
     if (rc != CURLE_OK)
         return sluice_fail(err, transient_curl(rc) ? SLUICE_RETRY : SLUICE_FATAL,
-                           "sink_clickhouse: %s: %s", what_of(query),
+                           "sink_clickhouse: %s: %s",
+                           what_of(query, what, sizeof what),
                            curl_error[0] ? curl_error : curl_easy_strerror(rc));
     if (http == 200)
         return SLUICE_OK;
@@ -199,8 +201,9 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
     bool retry = code >= 0 ? transient(code, body)
                            : http >= 500 || http == 429 || http == 408;
     return sluice_fail(err, retry ? SLUICE_RETRY : SLUICE_FATAL,
-                       "sink_clickhouse: %s: HTTP %ld: %s", what_of(query),
-                       http, words[0] ? words : "(no answer)");
+                       "sink_clickhouse: %s: HTTP %ld: %s",
+                       what_of(query, what, sizeof what), http,
+                       words[0] ? words : "(no answer)");
 }
 
 static size_t on_answer(char *data, size_t size, size_t n, void *user)

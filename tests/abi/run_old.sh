@@ -6,9 +6,7 @@
 # cleanly.
 set -u
 sluice=$1 dir=$2 shipped=$3 minor=$4
-tmp=$(mktemp -d)
-pid=
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/../lib.sh"
 cat > "$tmp/p.ini" <<INI
 [store]
 url = sqlite:$tmp/sluice.db
@@ -43,3 +41,4 @@ SLUICE_PLUGIN_PATH= "$sluice" plugins list --config "$tmp/p.ini" |
   grep -Eq "^memory_source +source +[^ ]+ +${minor//./\\.} " ||
   { echo "run_old: memory is not the $minor build"; exit 1; }
 echo "run_old: 120 rows through plugins of ABI $minor"
+finish run_old

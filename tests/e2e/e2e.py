@@ -65,6 +65,7 @@ class Env:
         self.store = store
         self.real_uri = os.environ.get("SLUICE_TEST_MONGO_URI", "")
         self.tmp = tempfile.mkdtemp(prefix="sluice-e2e-")
+        self.tsan_options = os.environ.get("TSAN_OPTIONS")
         kind = "pg" if store.startswith("postgres") else "lite"
         self.tag = "e2e_%s_%d" % (kind, os.getpid())
 
@@ -1231,6 +1232,25 @@ def log(msg):
     print("    " + msg, flush=True)
 
 
+def tsan_watch(env, name):
+    """Under ThreadSanitizer (TSAN_OPTIONS set, as a SLUICE_TSAN build's
+    tests have it), the processes of scenario `name` write their reports
+    to files of their own."""
+    if env.tsan_options is not None:
+        os.environ["TSAN_OPTIONS"] = "%s log_path=%s" % (
+            env.tsan_options, os.path.join(env.tmp, name + ".tsan"))
+
+
+def tsan_reports(env, name):
+    """The reports of scenario `name`'s processes, "" when there are none."""
+    text = ""
+    for f in sorted(os.listdir(env.tmp)):
+        if f.startswith(name + ".tsan."):
+            with open(os.path.join(env.tmp, f)) as report:
+                text += report.read()
+    return text
+
+
 def main():
     if len(sys.argv) < 5:
         print(__doc__)
@@ -1247,6 +1267,7 @@ def main():
             continue
         t0 = time.time()
         print("== %s" % name, flush=True)
+        tsan_watch(env, name)
         src = Source(env, name)
         try:
             fn(env, src)
@@ -1268,6 +1289,11 @@ def main():
                 p.wait()
             Sluice.running.clear()
             src.close()
+        reports = tsan_reports(env, name)
+        if reports:
+            if name not in failed:
+                failed.append(name)
+            print("FAIL %s: ThreadSanitizer reported:\n%s" % (name, reports), flush=True)
     if failed:
         print("%d scenario(s) failed: %s; logs and configs in %s"
               % (len(failed), ", ".join(failed), env.tmp), flush=True)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,10 +223,20 @@ static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
     return true;
 }
 
+/* The fault counter that closes every connection, read under the lock
+ * that the fault command bumps it under. */
+static int64_t close_generation(void)
+{
+    pthread_mutex_lock(&srv.lock);
+    int64_t g = srv.faults.close_generation;
+    pthread_mutex_unlock(&srv.lock);
+    return g;
+}
+
 static void *serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    int64_t generation = srv.faults.close_generation;
+    int64_t generation = close_generation();
     conn_add(fd);
     for (;;) {
         uint8_t head[16];
@@ -256,7 +267,7 @@ static void *serve(void *arg)
         bson_destroy(&reply);
         if (!sent)
             break;
-        if (srv.faults.close_generation != generation) {
+        if (close_generation() != generation) {
             net_close_all();
             break;
         }
@@ -266,12 +277,15 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static volatile sig_atomic_t stop_requested;
+/* Set by the handler in whichever thread takes the signal (a connection's,
+ * as often as not), read by the listener: an atomic, not a volatile
+ * sig_atomic_t, which only its own thread may share with a handler. */
+static atomic_bool stop_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    stop_requested = true;
 }
 
 int net_listen(int port, int *bound)

@@ -72,7 +72,10 @@ code=$(get /health)
 grep -q '"status":"ok"' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
 grep -q '"b":{"state":"running"' "$tmp/body" || fail "/health lacks pipe b: $(cat "$tmp/body")"
 
-# /metrics: Prometheus text with the figures of the store
+# /metrics: Prometheus text with the figures of the store, once pipe c
+# (no stop to wait for) has its snapshot in
+has_metric() { [ "$(get /metrics)" = 200 ] && grep -qF "$1" "$tmp/body"; }
+wait_for "pipe c's snapshot in /metrics" 60 has_metric 'sluice_table_rows_total{pipe="c",table="w"} 3000'
 code=$(get /metrics)
 [ "$code" = 200 ] || fail "/metrics answered $code"
 m=$tmp/body

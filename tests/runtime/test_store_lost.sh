@@ -10,7 +10,7 @@ here=$(dirname "$0")
 pg=$tmp/pg
 chmod 755 "$tmp" # the server runs as the postgres user
 "$here/../servers/postgres.sh" start "$pg" > /dev/null || { fail "cannot start PostgreSQL"; finish store_lost; }
-trap 'kill -9 $(jobs -p) 2>/dev/null; "$here/../servers/postgres.sh" stop "$pg" > /dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'kill -9 $(jobs -p) 2>/dev/null; "$here/../servers/postgres.sh" stop "$pg" > /dev/null 2>&1; at_exit' EXIT
 export SLUICE_STORE=$(cat "$pg/url")
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 health() { curl -s -o "$tmp/body" -w '%{http_code}' "http://127.0.0.1:$port/health"; }

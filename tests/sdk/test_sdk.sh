@@ -11,10 +11,7 @@
 # nothing twice. SANITIZE=ON builds the examples with ASan + UBSan too.
 set -u
 build=$1 src=$2 sanitize=${3:-OFF}
-tmp=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/../lib.sh"
 die() { echo "FAIL: $*"; [ -f "$tmp/run.log" ] && tail -20 "$tmp/run.log"; exit 1; }
 started=$SECONDS
 
@@ -126,11 +123,6 @@ append_slowly() {
 }
 same() { cmp -s "$in/orders.jsonl" "$out/orders.jsonl" && cmp -s "$in/events.jsonl" "$out/events.jsonl"; }
 lines_out() { cat "$out"/*.jsonl 2>/dev/null | wc -l; }
-wait_for() {
-  local what=$1 secs=$2; shift 2
-  for _ in $(seq 1 $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "waited ${secs}s for $what"; return 1
-}
 some_out() { [ "$(lines_out)" -gt 0 ]; }
 state() { sluice status files --json | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 is_running() { [ "$(state)" = running ]; }
@@ -199,5 +191,5 @@ for t in orders events; do
   [ "$(sort "$out/$t.jsonl" | uniq -d | wc -l)" = 0 ] || fail "$t: duplicate lines"
 done
 echo "$(wc -l < "$out/orders.jsonl") orders, $(wc -l < "$out/events.jsonl") events copied in $((SECONDS - started))s"
-if [ $failures != 0 ]; then echo "$failures failures"; tail -30 "$tmp/run.log"; exit 1; fi
-echo "sdk ok"
+[ $failures = 0 ] || tail -30 "$tmp/run.log"
+finish sdk

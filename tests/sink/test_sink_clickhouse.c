@@ -3,7 +3,8 @@
  * clickhouse.sh; its URL in CH_DIR/url): setup, writes, replays, splits,
  * formats and compression, large documents, names, incompatible tables,
  * the resync swap, drops, and every class of error, including servers
- * that refuse, stall, overload or hang up (a fake server in a thread). */
+ * that refuse, stall, overload or hang up (a fake server in a thread),
+ * and instances that fail in threads of their own at once. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <pthread.h>
@@ -815,6 +816,65 @@ static void credentials_in_the_url(void)
     close_sink(&in);
 }
 
+/* ---- sinks failing in threads of their own at once ---- */
+
+#define AT_ONCE 3
+#define AT_ONCE_ROUNDS 20
+
+struct at_once {
+    struct instance in;
+    struct sluice_batch b;
+    int refused;      /* FATAL answers, as expected */
+    char wrong[1024]; /* the first message that was not its own */
+};
+
+static void *fail_repeatedly(void *arg)
+{
+    struct at_once *a = arg;
+    for (int i = 0; i < AT_ONCE_ROUNDS; i++) {
+        char msg[1024] = "";
+        sluice_error e = {msg, sizeof msg};
+        sluice_status st = write_flush(a->in.inst, &a->b, &e);
+        if (st == SLUICE_FATAL && strstr(msg, a->in.db))
+            a->refused++;
+        else if (!a->wrong[0])
+            snprintf(a->wrong, sizeof a->wrong, "status %d: %.900s", st, msg);
+    }
+    return NULL;
+}
+
+/* Instances in threads of their own, refused at the same time (their
+ * databases gone): each message names its own insert. The messages were
+ * built in one buffer that every sink thread shared (ThreadSanitizer
+ * reported it; a message could name another thread's table). */
+static void sinks_fail_at_once(void)
+{
+    static struct at_once a[AT_ONCE];
+    char sql[256];
+    for (int i = 0; i < AT_ONCE; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        CALL(SLUICE_OK,
+             open_sink(&a[i].in, NULL, NULL, message, sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(a[i].in.inst, "orders", ERR));
+        snprintf(sql, sizeof sql, "DROP DATABASE %s", a[i].in.db);
+        free(query(sql));
+        batch_init(&a[i].b, 0, 0);
+        add(&a[i].b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    }
+    pthread_t t[AT_ONCE];
+    for (int i = 0; i < AT_ONCE; i++)
+        pthread_create(&t[i], NULL, fail_repeatedly, &a[i]);
+    for (int i = 0; i < AT_ONCE; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < AT_ONCE; i++) {
+        if (a[i].wrong[0])
+            fprintf(stderr, "  %s: %s\n", a[i].in.db, a[i].wrong);
+        CHECK(a[i].refused == AT_ONCE_ROUNDS);
+        batch_free(&a[i].b);
+        close_sink(&a[i].in);
+    }
+}
+
 /* ---- a fake server that misbehaves on purpose ---- */
 
 struct fake {
@@ -1398,6 +1458,7 @@ int main(int argc, char **argv)
     RUN(server_refusals_are_fatal);
     RUN(credentials_in_the_url);
     RUN(url_parts_in_requests);
+    RUN(sinks_fail_at_once);
     RUN(transient_failures_retry);
     RUN(newer_server_forms);
     RUN(documents_round_trip_exactly);
