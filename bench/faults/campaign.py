@@ -344,10 +344,10 @@ def inject_all(plan, servers, mongo, sl, pipe, result):
     """The plan's faults, each when its phase and moment come."""
     total = plan["docs"] * len(COLLS)
     for fault in plan["faults"]:
-        if fault["phase"] == "snapshot":
-            sl.wait(pipe, lambda st: st.get("state") == "snapshot")
-            sl.wait(pipe, lambda st: st.get("state") not in ("setup", "snapshot") or
-                    (st.get("rows") or 0) >= fault["at"] * total)
+        if fault["phase"] == "snapshot":   # or at once when it has ended
+            sl.wait(pipe, lambda st: st.get("state") not in (None, "provisioning", "setup") and
+                    (st.get("state") != "snapshot" or
+                     (st.get("rows") or 0) >= fault["at"] * total))
         else:
             sl.wait(pipe, lambda st: st.get("state") == "running")
             time.sleep(fault["at"])
