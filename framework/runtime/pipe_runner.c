@@ -279,8 +279,13 @@ static enum outcome do_cdc(struct run *u, struct pipe_row *row,
             break; /* an operator waits: cut the batch here */
     }
     if (publish(u->s, u->pc, &u->batch, CHECKPOINT_CDC, "", 0, false, f) !=
-        GO_ON)
+        GO_ON) {
+        /* the stream has moved past the batch: the next turn reads it
+         * again from the checkpoint (or after it, had the commit whose
+         * outcome was unknown gone through) */
+        u->cdc_open = false;
         return f->outcome;
+    }
     if (u->batch.count)
         subscriber_wake(u);
     if (u->batch.has_position)
