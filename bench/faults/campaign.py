@@ -66,6 +66,12 @@ def schedule(seed, pg):
     previous fault), down (seconds the fault lasts)}."""
     rng = random.Random(seed)
     kinds = KINDS + (["pg_restart"] if pg else [])
+    only = os.environ.get("FAULTS")   # a narrower campaign, to chase one kind
+    if only:
+        kinds = [k for k in kinds if k in only.split(",")]
+        if not kinds:
+            raise Failure("FAULTS=%s names none of %s" % (only, ", ".join(
+                KINDS + (["pg_restart"] if pg else []))))
     plan = {"docs": rng.randrange(6000, 12000), "faults": []}
     for phase, count in (("snapshot", rng.randint(1, 2)), ("cdc", rng.randint(1, 3))):
         shares = sorted(rng.uniform(0.05, 0.9) for _ in range(count))
@@ -149,8 +155,8 @@ class Servers:
     def psql(self, sql):
         bins = sorted(d for d in os.listdir("/usr/lib/postgresql"))
         psql = "/usr/lib/postgresql/%s/bin/psql" % bins[-1]
-        subprocess.run([psql, "-q", self.pg_url(), "-c", sql], check=True,
-                       stdout=subprocess.DEVNULL)
+        return subprocess.run([psql, "-q", self.pg_url(), "-c", sql], check=True,
+                              stdout=subprocess.PIPE, text=True).stdout
 
 
 class Mongo:
@@ -356,6 +362,22 @@ def inject_all(plan, servers, mongo, sl, pipe, result):
     time.sleep(1)
 
 
+def keep_evidence(servers, sl):
+    """What a copy that does not catch up leaves to look at, beside the
+    logs: the threads of `sluice run` (gdb) and the store's sessions."""
+    where = os.path.dirname(sl.log)
+    if sl.proc.poll() is None and shutil.which("gdb"):
+        with open(os.path.join(where, "sluice-threads.txt"), "w") as f:
+            subprocess.run(["gdb", "-p", str(sl.proc.pid), "-batch", "-ex",
+                            "thread apply all bt"], stdout=f, stderr=subprocess.STDOUT,
+                           timeout=120)
+    if servers.pg_dir:
+        with open(os.path.join(where, "pg_stat_activity.txt"), "w") as f:
+            f.write(servers.psql("SELECT pid, datname, state, wait_event_type, "
+                                 "wait_event, xact_start, left(query, 300) FROM "
+                                 "pg_stat_activity WHERE datname LIKE 'faults_%'"))
+
+
 def catch_up(servers, src_db, ch_db, sl, pipe, result):
     """Until the copy equals the source (or CATCH_UP_TIMEOUT); then stops
     sluice and puts the differences and anything amiss into result."""
@@ -367,6 +389,8 @@ def catch_up(servers, src_db, ch_db, sl, pipe, result):
             break
         time.sleep(1)
     result["catch_up_s"] = time.time() - t0
+    if any(counts.values()):
+        keep_evidence(servers, sl)
     st = sl.status(pipe)
     sl.stop()
     result.update(counts)

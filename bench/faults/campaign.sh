@@ -10,6 +10,9 @@
 #     PostgreSQL server is started for the campaign, and restarting it is
 #     one of the faults.
 #   BUILD_DIR (default build): the build used (built here first).
+#   FAULTS=KIND[,KIND...]: only these kinds of fault (sluice_kill, ch_kill,
+#     ch_stop, mongo_refuse, pg_restart), to chase one; the seeds then draw
+#     other schedules than in the full campaign.
 #   LOGS (default a new temporary directory): where a failing seed's logs
 #     stay, in LOGS/seed-N.
 # Opt-in: not in .ci/run (50 seeds take about half an hour per store); the
