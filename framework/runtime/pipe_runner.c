@@ -433,8 +433,13 @@ static enum outcome do_cdc(struct run *u, struct pipe_row *row,
     }
     if (publish(u->s, u->pc, &u->batch, CHECKPOINT_CDC, "", 0, false,
                 (const char *const *)u->cdc_tables, u->cdc_table_count,
-                f) != GO_ON)
+                f) != GO_ON) {
+        /* the stream has moved past the batch: the next turn reads it
+         * again from the checkpoint (or after it, had the commit whose
+         * outcome was unknown gone through) */
+        u->cdc_open = false;
         return f->outcome;
+    }
     if (u->batch.count)
         subscriber_wake(u);
     /* the batch is durable: a failed ack is the source's to report, and

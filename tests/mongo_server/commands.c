@@ -1,7 +1,7 @@
 /* commands.c: the command dispatcher, the handshake and server commands,
  * writes (which append change events to the oplog), and the test-only
  * commands: sluiceFault (truncate the oplog, fail commands, add latency,
- * close connections) and sluiceGenerate (synthetic documents). */
+ * close connections, refuse connections for a while) and sluiceGenerate (synthetic documents). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -632,10 +632,25 @@ static void fault(const bson_t *cmd, bson_t *reply)
     } else if (!strcmp(what, "closeConnections")) {
         srv.faults.close_generation++;
         ok(reply);
+    } else if (!strcmp(what, "refuseConnections")) {
+        /* as a server that went away: every connection closes once this
+         * is answered, and until `ms` have passed the port refuses new
+         * ones (net.c closes the listener) and any command that still
+         * arrives closes its connection unanswered */
+        int64_t ms = bson_iter_init_find(&it, cmd, "ms") ? bson_iter_as_int64(&it) : -1;
+        if (ms < 0 || ms > 3600000) {
+            reply_error(reply, 2, "BadValue",
+                        "refuseConnections needs ms, from 0 to 3600000");
+        } else {
+            __atomic_store_n(&srv.faults.refuse_until_ms, net_now_ms() + ms,
+                             __ATOMIC_RELAXED);
+            srv.faults.close_generation++;
+            ok(reply);
+        }
     } else {
         reply_error(reply, 2, "BadValue",
                     "unknown fault '%s': truncateOplog, failCommands, "
-                    "latency, closeConnections",
+                    "latency, closeConnections, refuseConnections",
                     what);
     }
 }

@@ -2,7 +2,9 @@
  * the messages: OP_MSG (kind 0 body, kind 1 document sequences, the
  * checksum and moreToCome flags) and the legacy OP_QUERY with its
  * OP_REPLY, which drivers use for the first handshake. Every command goes
- * to command_run. */
+ * to command_run. While the refuseConnections fault lasts, the listener is
+ * closed (connecting is refused) and a command that arrives on a
+ * connection still open closes it unanswered. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
@@ -56,6 +59,19 @@ void net_close_all(void)
     for (size_t i = 0; i < nconns; i++)
         shutdown(conns[i], SHUT_RDWR);
     pthread_mutex_unlock(&conns_lock);
+}
+
+int64_t net_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool refusing(void)
+{
+    return net_now_ms() <
+           __atomic_load_n(&srv.faults.refuse_until_ms, __ATOMIC_RELAXED);
 }
 
 static bool read_all(int fd, void *buf, size_t n)
@@ -259,7 +275,7 @@ static void *serve(void *arg)
                  : opcode == OP_QUERY ? parse_query(body, n, &cmd)
                                       : false;
         free(body);
-        bool keep = parsed && command_run(&cmd, &reply);
+        bool keep = parsed && !refusing() && command_run(&cmd, &reply);
         bool sent = keep && (more || (opcode == OP_MSG
                                           ? send_msg(fd, request_id, &reply)
                                           : send_reply(fd, request_id, &reply)));
@@ -313,8 +329,19 @@ void net_serve(int listener)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     while (!stop_requested) {
+        if (refusing() && listener >= 0) {
+            close(listener);
+            listener = -1;
+        } else if (!refusing() && listener < 0) {
+            int port;
+            listener = net_listen(srv.port, &port); /* next turn if taken */
+        }
+        if (listener < 0) {
+            usleep(20000);
+            continue;
+        }
         struct pollfd p = {listener, POLLIN, 0};
-        if (poll(&p, 1, 200) <= 0)
+        if (poll(&p, 1, 50) <= 0)
             continue;
         int c = accept(listener, NULL, NULL);
         if (c < 0)
@@ -327,7 +354,8 @@ void net_serve(int listener)
         else
             close(c);
     }
-    close(listener);
+    if (listener >= 0)
+        close(listener);
     pthread_mutex_lock(&srv.lock);
     srv.stopping = true;
     pthread_cond_broadcast(&srv.grew);

@@ -46,6 +46,7 @@ struct faults {
     bool fail_network; /* by closing the connection; else a retryable error */
     int latency_ms;    /* before every reply */
     int64_t close_generation; /* bumped to close every connection */
+    int64_t refuse_until_ms;  /* monotonic: no connection, no command until */
 };
 
 struct server {
@@ -108,6 +109,8 @@ void filter_free(struct id_filter *f);
 /* ---- net.c ---- */
 /* Closes every client connection (a fault). */
 void net_close_all(void);
+/* Now on the monotonic clock, in milliseconds. */
+int64_t net_now_ms(void);
 
 /* ---- cursors.c: find, aggregate, change streams, getMore ---- */
 void cmd_find(const bson_t *cmd, const char *db, bson_t *reply);

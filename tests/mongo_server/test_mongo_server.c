@@ -7,14 +7,18 @@
  * with invalidate), injected faults, seeding, generation, and a clean
  * stop on SIGTERM. */
 #include <mongoc/mongoc.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../test.h"
 
 static pid_t server_pid;
+static int server_port;
 static char uri_text[256];
 
 static void start_server(const char *extra1, const char *extra2)
@@ -36,6 +40,7 @@ static void start_server(const char *extra1, const char *extra2)
     if (fgets(line, sizeof line, f))
         sscanf(line, "listening on 127.0.0.1:%d", &port);
     CHECK(port > 0);
+    server_port = port;
     snprintf(uri_text, sizeof uri_text,
              "mongodb://127.0.0.1:%d/?replicaSet=rs0&serverSelectionTimeoutMS="
              "5000&heartbeatFrequencyMS=500",
@@ -454,6 +459,25 @@ static void change_streams(void)
     mongoc_client_destroy(c);
 }
 
+/* Whether a new TCP connection to the server is refused, tried a few
+ * times 50 ms apart (the listener closes within its poll interval). */
+static bool connect_refused(void)
+{
+    for (int i = 0; i < 20; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)server_port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+        int why = errno;
+        close(fd);
+        if (rc < 0 && why == ECONNREFUSED)
+            return true;
+        usleep(50000);
+    }
+    return false;
+}
+
 static void faults_and_generation(void)
 {
     mongoc_client_t *c = client();
@@ -492,6 +516,24 @@ static void faults_and_generation(void)
     for (int i = 0; i < 3 && !counted; i++)
         counted = mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001;
     CHECK(counted);
+    /* every connection dropped and new ones refused for 4 s, then served
+     * again on the same port */
+    bson_t *refuse = json("{\"sluiceFault\": \"refuseConnections\", \"ms\": 4000}");
+    OK(mongoc_client_command_simple(c, "admin", refuse, NULL, NULL, ERR));
+    CHECK(connect_refused());
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, &e) < 0);
+    counted = false;
+    for (int i = 0; i < 300 && !counted; i++) {
+        counted = mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001;
+        if (!counted)
+            usleep(100000);
+    }
+    CHECK(counted);
+    bson_t *bad = json("{\"sluiceFault\": \"refuseConnections\"}");
+    CHECK(!mongoc_client_command_simple(c, "admin", bad, NULL, NULL, &e));
+    CHECK(strstr(e.message, "refuseConnections needs ms") != NULL);
+    bson_destroy(bad);
+    bson_destroy(refuse);
     bson_destroy(close_all);
     bson_destroy(fast);
     bson_destroy(slow);
