@@ -142,5 +142,16 @@ sql "ALTER TABLE transitions_away RENAME TO transitions"
 wait_for "load paused once the store takes it" 30 is_state load paused
 kill -TERM $pid; wait $pid
 
+# a thread that cannot start: with a stack limit no thread's stack can be
+# mapped at, the pipe's thread fails to start; said, and the run ends 1
+# (not under a sanitizer, whose own start the limit would break)
+if [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
+  (ulimit -s 200000000 && exec "$sluice" run "$tmp/q.ini") > "$tmp/run3.log" 2>&1
+  status=$?
+  [ $status = 1 ] || fail "sluice run whose pipe thread cannot start exited $status, not 1"
+  grep -q "load: cannot start the pipe's thread" "$tmp/run3.log" ||
+    fail "no word of the thread: $(cat "$tmp/run3.log")"
+fi
+
 [ $failures = 0 ] || tail -30 "$tmp/run.log" "$tmp/run2.log"
 finish failures
