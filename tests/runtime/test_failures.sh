@@ -146,7 +146,7 @@ kill -TERM $pid; wait $pid
 # mapped at, the pipe's thread fails to start; said, and the run ends 1
 # (not under a sanitizer, whose own start the limit would break)
 if [ -z "${ASAN_OPTIONS:-}${TSAN_OPTIONS:-}" ]; then
-  (ulimit -s 200000000 && exec "$sluice" run "$tmp/q.ini") > "$tmp/run3.log" 2>&1
+  (ulimit -s 200000000 && exec timeout 30 "$sluice" run "$tmp/q.ini") > "$tmp/run3.log" 2>&1
   status=$?
   [ $status = 1 ] || fail "sluice run whose pipe thread cannot start exited $status, not 1"
   grep -q "load: cannot start the pipe's thread" "$tmp/run3.log" ||
