@@ -1,6 +1,9 @@
 /* report.c: the kit's report lines (see report.h). */
 #include "report.h"
 
+#include "../util/buf.h"
+#include "../util/redact.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +48,17 @@ void report_line(struct report *r, enum check_status status,
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(r->out, "%s %s: %s: ", status_names[status], subject, check);
-    vfprintf(r->out, fmt, ap);
-    fputc('\n', r->out);
-    fflush(r->out); /* in step with the plugins' log lines on stderr */
+    struct buf text = {0}, shown = {0};
+    buf_vprintf(&text, fmt, ap);
     va_end(ap);
+    /* a plugin's messages are in the line: its secrets masked, and no
+     * control character, as on every other surface */
+    redact_line(text.data ? text.data : "", &shown);
+    fprintf(r->out, "%s %s: %s: %s\n", status_names[status], subject, check,
+            shown.data ? shown.data : "");
+    fflush(r->out); /* in step with the plugins' log lines on stderr */
+    buf_free(&text);
+    buf_free(&shown);
     mark_reported(r, check);
     if (status == CHECK_PASS)
         r->passed++;
