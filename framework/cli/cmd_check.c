@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../config/options.h"
-#include "../runtime/instances.h"
+#include "../plugin/calls.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 #include "cli.h"
@@ -87,23 +87,21 @@ static bool connects(const char *pipe, const char *role,
                      const struct plugin_config *pc)
 {
     const struct plugin *p = pc->plugin;
-    sluice_status (*ping)(void *, sluice_error *) =
-        p->kind == PLUGIN_SOURCE ? p->info.source.ping : p->info.sink.ping;
-    char msg[1024] = "";
-    sluice_error err = {msg, sizeof msg};
-    struct instance *in = NULL;
-    sluice_status st = instance_open(pc, pipe, false, &in, &err);
-    if (st == SLUICE_OK && ping)
-        st = ping(in->handle, &err);
+    bool has_ping = p->kind == PLUGIN_SOURCE ? p->info.source.ping != NULL
+                                             : p->info.sink.ping != NULL;
+    struct call_error e;
+    struct plugin_instance in;
+    sluice_status st = plugin_open(p, pc->data, pipe, &in, &e);
+    if (st == SLUICE_OK && has_ping)
+        st = plugin_ping(&in, &e);
     if (st == SLUICE_OK)
-        printf("  pipe %s: %s %s: %s\n", cli_shown(pipe), role, p->name,
-               ping ? "connected" : "opened (it has no ping to check its "
-                                    "servers with)");
+        printf("  pipe %s: %s %s: %s\n", pipe, role, p->name,
+               has_ping ? "connected" : "opened (it has no ping to check its "
+                                        "servers with)");
     else
-        printf("  pipe %s: %s %s: error: %s\n", cli_shown(pipe), role,
-               p->name,
-               msg[0] ? cli_shown(msg) : "(the plugin gave no message)");
-    instance_close(in);
+        printf("  pipe %s: %s %s: error: %s\n", pipe, role, p->name,
+               cli_shown(e.message));
+    plugin_close(&in);
     return st == SLUICE_OK;
 }
 

@@ -112,7 +112,7 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
         buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         json_string(b, tb->name);
         buf_puts(b, ",\"status\":");
-        json_string(b, tb->status);
+        json_string(b, table_status_name(tb->status));
         buf_printf(b, ",\"rows\":%lld,\"rows_estimated\":",
                    (long long)tb->rows_copied);
         json_int_or_null(b, tb->rows_estimated);

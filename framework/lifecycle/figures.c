@@ -46,7 +46,7 @@ void figures_line(struct buf *b, const char *indent,
     figure_lag(t->lag_ms, lag, sizeof lag);
     struct buf name = {0}, status = {0}, note = {0};
     redact_line(t->name, &name);
-    redact_line(t->status, &status);
+    redact_line(table_status_name(t->status), &status);
     redact_line(t->note, &note);
     buf_printf(b, COLUMNS, indent, name.data ? name.data : "",
                status.data ? status.data : "", rows, of, rate, eta, bytes,

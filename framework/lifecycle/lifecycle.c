@@ -35,9 +35,10 @@ static int write_transition(struct store *s, const char *pipe,
 }
 
 static int insert_table(struct store *s, const char *pipe, const char *table,
-                        const char *status, struct error *err)
+                        enum table_status status, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table), DBV_TEXT(status)};
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table),
+                           DBV_TEXT(table_status_name(status))};
     return store_exec(s,
                       "INSERT INTO pipe_tables (pipe, name, status) VALUES "
                       "($1, $2, $3)",
@@ -52,7 +53,7 @@ static int do_register(struct store *s, const struct pipe_def *d,
                            DBV_TEXT(d->sink),     DBV_TEXT(d->topic),
                            DBV_TEXT(d->mode),     DBV_TEXT(d->settings),
                            DBV_TEXT(pipe_state_name(STATE_PROVISIONING)),
-                           DBV_INT(now),          DBV_TEXT(CONTEXT_INITIAL)};
+                           DBV_INT(now),          DBV_TEXT(pipe_context_name(CONTEXT_INITIAL))};
     if (store_exec(s,
                    "INSERT INTO pipes (name, source, sink, topic, mode, "
                    "settings, state, state_since, state_context, created_at) "
@@ -109,12 +110,12 @@ static int not_in_state(struct store *s, const char *pipe,
 
 static int do_transition(struct store *s, const char *pipe,
                          enum pipe_state from, enum pipe_state to,
-                         const char *context, const char *reason,
+                         enum pipe_context context, const char *reason,
                          struct error *err)
 {
     int64_t now = clock_now_ms();
     struct db_value p[] = {DBV_TEXT(pipe_state_name(to)), DBV_INT(now),
-                           DBV_TEXT(context ? context : ""), DBV_TEXT(pipe),
+                           DBV_TEXT(pipe_context_name(context)), DBV_TEXT(pipe),
                            DBV_TEXT(pipe_state_name(from))};
     struct db_result r;
     if (store_exec(s,
@@ -134,7 +135,7 @@ static int do_transition(struct store *s, const char *pipe,
 
 int lifecycle_transition(struct store *s, const char *pipe,
                          enum pipe_state from, enum pipe_state to,
-                         const char *context, const char *reason,
+                         enum pipe_context context, const char *reason,
                          struct error *err)
 {
     if (!pipe_state_can_go(from, to)) {
@@ -176,7 +177,8 @@ static int do_fail(struct store *s, const char *pipe, const char *message,
     if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p,
                    2, NULL, err) < 0)
         return -1;
-    return do_transition(s, pipe, from, STATE_FAILED, NULL, message, err);
+    return do_transition(s, pipe, from, STATE_FAILED, CONTEXT_NONE, message,
+                         err);
 }
 
 int lifecycle_fail(struct store *s, const char *pipe, const char *message,
@@ -206,31 +208,47 @@ int lifecycle_retry_clear(struct store *s, const char *pipe,
 }
 
 static int set_table_status(struct store *s, const char *pipe,
-                            const char *from, const char *to,
+                            enum table_status from, enum table_status to,
                             struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(to), DBV_TEXT(pipe), DBV_TEXT(from)};
+    struct db_value p[] = {DBV_TEXT(table_status_name(to)), DBV_TEXT(pipe),
+                           DBV_TEXT(table_status_name(from))};
     return store_exec(s,
                       "UPDATE pipe_tables SET status = $1 WHERE pipe = $2 "
                       "AND status = $3",
                       p, 3, NULL, err);
 }
 
+/* A table's status with the reason as its note; its rate stops. */
+static int table_status_with(struct store *s, const char *pipe,
+                             const char *table, enum table_status status,
+                             const char *reason, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(table_status_name(status)),
+                           DBV_MESSAGE(reason), DBV_TEXT(pipe),
+                           DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET status = $1, note = $2, "
+                      "rows_per_s = 0 WHERE pipe = $3 AND name = $4",
+                      p, 4, NULL, err);
+}
+
 int lifecycle_table_fail(struct store *s, const char *pipe, const char *table,
                          const char *reason, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(TABLE_FAILED), DBV_TEXT(reason),
-                           DBV_TEXT(pipe), DBV_TEXT(table)};
-    return store_exec(s,
-                      "UPDATE pipe_tables SET status = $1, note = $2 WHERE "
-                      "pipe = $3 AND name = $4",
-                      p, 4, NULL, err);
+    return table_status_with(s, pipe, table, TABLE_FAILED, reason, err);
+}
+
+int lifecycle_table_stop(struct store *s, const char *pipe, const char *table,
+                         const char *reason, struct error *err)
+{
+    return table_status_with(s, pipe, table, TABLE_STOPPED, reason, err);
 }
 
 /* A flow step: from the state the pipe must be in to the one the spec
  * names, decided by `next` from the pipe's row. */
 typedef enum pipe_state (*next_fn)(const struct pipe_row *row,
-                                   const char **context);
+                                   enum pipe_context *context);
 
 static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
                    next_fn next, const char *reason, struct error *err)
@@ -244,17 +262,14 @@ static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
         pipe_row_free(&row);
         return -1;
     }
-    const char *context = row.state_context;
+    enum pipe_context context = row.context;
     enum pipe_state to = next(&row, &context);
-    char *ctx = xstrdup(context ? context : "");
     pipe_row_free(&row);
-    int rc = lifecycle_transition(s, pipe, from, to, ctx, reason, err);
-    free(ctx);
-    return rc;
+    return lifecycle_transition(s, pipe, from, to, context, reason, err);
 }
 
 static enum pipe_state after_provisioning(const struct pipe_row *row,
-                                          const char **context)
+                                          enum pipe_context *context)
 {
     (void)row;
     *context = CONTEXT_INITIAL;
@@ -271,11 +286,11 @@ int lifecycle_provisioned(struct store *s, const char *pipe,
 
 /* cdc-only pipes have nothing to load, but for a resync. */
 static enum pipe_state after_setup(const struct pipe_row *row,
-                                   const char **context)
+                                   enum pipe_context *context)
 {
-    bool resync = strcmp(row->state_context, CONTEXT_RESYNC) == 0;
+    bool resync = row->context == CONTEXT_RESYNC;
     if (pipe_mode_of(row) == PIPE_MODE_CDC && !resync) {
-        *context = NULL;
+        *context = CONTEXT_NONE;
         return STATE_RUNNING;
     }
     return STATE_SNAPSHOT;
@@ -302,11 +317,11 @@ int lifecycle_setup_done(struct store *s, const char *pipe, struct error *err)
 }
 
 static enum pipe_state after_snapshot(const struct pipe_row *row,
-                                      const char **context)
+                                      enum pipe_context *context)
 {
-    if (strcmp(row->state_context, CONTEXT_RESYNC) == 0)
+    if (row->context == CONTEXT_RESYNC)
         return STATE_RESYNC;
-    *context = NULL;
+    *context = CONTEXT_NONE;
     return pipe_mode_of(row) == PIPE_MODE_SNAPSHOT ? STATE_COMPLETED
                                                     : STATE_RUNNING;
 }
@@ -327,9 +342,9 @@ int lifecycle_snapshot_done(struct store *s, const char *pipe,
 }
 
 static enum pipe_state after_resync(const struct pipe_row *row,
-                                    const char **context)
+                                    enum pipe_context *context)
 {
-    *context = NULL;
+    *context = CONTEXT_NONE;
     return pipe_mode_of(row) == PIPE_MODE_SNAPSHOT ? STATE_COMPLETED
                                                     : STATE_RUNNING;
 }
@@ -342,10 +357,10 @@ int lifecycle_resync_done(struct store *s, const char *pipe, struct error *err)
 }
 
 static enum pipe_state after_pausing(const struct pipe_row *row,
-                                     const char **context)
+                                     enum pipe_context *context)
 {
     (void)row;
-    *context = NULL;
+    *context = CONTEXT_NONE;
     return STATE_PAUSED;
 }
 
@@ -358,17 +373,18 @@ int lifecycle_pause_done(struct store *s, const char *pipe, struct error *err)
 
 /* Back where the modification came from. */
 static enum pipe_state after_modifying(const struct pipe_row *row,
-                                       const char **context)
+                                       enum pipe_context *context)
 {
-    *context = NULL;
-    return strcmp(row->state_context, "paused") == 0 ? STATE_PAUSED
-                                                      : STATE_RUNNING;
+    *context = CONTEXT_NONE;
+    return row->context == CONTEXT_FROM_PAUSED ? STATE_PAUSED
+                                               : STATE_RUNNING;
 }
 
 static int do_modify_done(struct store *s, const char *pipe,
                           struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(TABLE_REMOVING)};
+    struct db_value p[] = {DBV_TEXT(pipe),
+                           DBV_TEXT(table_status_name(TABLE_REMOVING))};
     if (store_exec(s,
                    "DELETE FROM checkpoints WHERE pipe = $1 AND tbl IN "
                    "(SELECT name FROM pipe_tables WHERE pipe = $1 AND status "

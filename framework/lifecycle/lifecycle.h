@@ -16,10 +16,6 @@
 #include "pipes.h"
 #include "states.h"
 
-/* What a setup or snapshot is for (the pipe's state_context). */
-#define CONTEXT_INITIAL "initial" /* a new pipe: every table */
-#define CONTEXT_RESYNC "resync"   /* every table, into the shadows */
-#define CONTEXT_ADD "add"         /* the added tables only */
 
 /* What a pipe is, as registered from a config file. */
 struct pipe_def {
@@ -34,12 +30,12 @@ int lifecycle_register(struct store *s, const struct pipe_def *def,
 
 /* Moves `pipe` from `from` to `to`. Refuses an illegal transition, and a
  * pipe that is not in `from`, with a message naming its current state.
- * `context` is kept with the state (NULL: none). Reaching running, paused
+ * `context` is kept with the state (CONTEXT_NONE: none). Reaching running, paused
  * or completed finishes the pipe's requests in progress; reaching failed
  * fails them with the reason. */
 int lifecycle_transition(struct store *s, const char *pipe,
                          enum pipe_state from, enum pipe_state to,
-                         const char *context, const char *reason,
+                         enum pipe_context context, const char *reason,
                          struct error *err);
 
 /* A fatal error: the pipe goes to failed from whatever state it is in
@@ -59,6 +55,11 @@ int lifecycle_retry_clear(struct store *s, const char *pipe,
  * failed with `reason` as its note; the pipe stays in its state and its
  * other tables go on. A resync takes it up again. */
 int lifecycle_table_fail(struct store *s, const char *pipe, const char *table,
+                         const char *reason, struct error *err);
+/* A table the source can no longer follow (its collection dropped or
+ * renamed): its status becomes stopped with the source's reason; the
+ * pipe's other tables go on, and its destination is kept. */
+int lifecycle_table_stop(struct store *s, const char *pipe, const char *table,
                          const char *reason, struct error *err);
 
 /* The flows. Each reads the pipe, checks its state, moves it on. */

@@ -27,7 +27,16 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
     for (size_t i = 0; i < r.rows; i++) {
         struct pipe_table *t = &p->tables[i];
         t->name = dup_text(&r, i, 0);
-        t->status = dup_text(&r, i, 1);
+        int status = table_status_from_name(db_text(&r, i, 1));
+        if (status < 0) {
+            error_set(err, "store %s: table '%s' of pipe '%s' has status "
+                           "'%s', which this sluice does not know",
+                      store_name(s), t->name, p->name, db_text(&r, i, 1));
+            p->table_count = i + 1;
+            db_result_free(&r);
+            return -1;
+        }
+        t->status = (enum table_status)status;
         t->drop_destination = db_int(&r, i, 2) != 0;
         t->rows_copied = db_int(&r, i, 3);
         t->rows_estimated = db_int(&r, i, 4);
@@ -68,7 +77,7 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     out->settings = dup_text(&r, 0, 5);
     int state = pipe_state_from_name(db_text(&r, 0, 6));
     out->state_since = db_int(&r, 0, 7);
-    out->state_context = dup_text(&r, 0, 8);
+    out->context = pipe_context_from_name(db_text(&r, 0, 8));
     out->last_error = redact_dup(db_text(&r, 0, 9));
     out->retry_count = db_int(&r, 0, 10);
     out->created_at = db_int(&r, 0, 11);
@@ -94,7 +103,6 @@ void pipe_row_free(struct pipe_row *p)
 {
     for (size_t i = 0; i < p->table_count; i++) {
         free(p->tables[i].name);
-        free(p->tables[i].status);
         free(p->tables[i].note);
     }
     free(p->tables);
@@ -104,7 +112,6 @@ void pipe_row_free(struct pipe_row *p)
     free(p->topic);
     free(p->mode);
     free(p->settings);
-    free(p->state_context);
     free(p->last_error);
     memset(p, 0, sizeof *p);
 }
@@ -130,10 +137,11 @@ int pipe_names(struct store *s, char ***names, size_t *count,
     return 0;
 }
 
-int pipe_table_names(struct store *s, const char *pipe, const char *status,
-                     char ***names, size_t *count, struct error *err)
+int pipe_table_names(struct store *s, const char *pipe,
+                     enum table_status status, char ***names, size_t *count,
+                     struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(status)};
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table_status_name(status))};
     struct db_result r;
     if (store_exec(s,
                    "SELECT name FROM pipe_tables WHERE pipe = $1 AND status "
@@ -191,4 +199,64 @@ int64_t pipe_lag_ms(const struct pipe_row *p)
         if (p->tables[i].lag_ms > lag)
             lag = p->tables[i].lag_ms;
     return lag;
+}
+
+int pipe_tables_found(struct store *s, const char *pipe,
+                      const char *const *names, size_t count,
+                      struct error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(names[i]),
+                               DBV_TEXT(table_status_name(TABLE_ACTIVE))};
+        if (store_exec(s,
+                       "INSERT INTO pipe_tables (pipe, name, status) VALUES "
+                       "($1, $2, $3) ON CONFLICT DO NOTHING",
+                       p, 3, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int pipe_table_estimate(struct store *s, const char *pipe, const char *table,
+                        int64_t rows, struct error *err)
+{
+    struct db_value p[] = {DBV_INT(rows), DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET rows_estimated = $1 WHERE pipe "
+                      "= $2 AND name = $3",
+                      p, 3, NULL, err);
+}
+
+int pipe_table_count(struct store *s, const char *pipe, const char *table,
+                     int64_t rows, int64_t bytes, int64_t at_ms,
+                     int64_t lag_ms, struct error *err)
+{
+    struct db_value p[] = {DBV_INT(rows),  DBV_INT(bytes), DBV_INT(at_ms),
+                           DBV_INT(lag_ms), DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET rows_copied = rows_copied + $1, "
+                      "bytes_copied = bytes_copied + $2, updated_at = $3, "
+                      "lag_ms = CASE WHEN $4 >= 0 THEN $4 ELSE lag_ms END "
+                      "WHERE pipe = $5 AND name = $6",
+                      p, 6, NULL, err);
+}
+
+int pipe_count_batches(struct store *s, const char *pipe, int64_t batches,
+                       struct error *err)
+{
+    struct db_value p[] = {DBV_INT(batches), DBV_TEXT(pipe)};
+    return store_exec(s, "UPDATE pipes SET batches = batches + $1 WHERE name "
+                         "= $2",
+                      p, 2, NULL, err);
+}
+
+int pipe_table_rate(struct store *s, const char *pipe, const char *table,
+                    int64_t rows_per_s, struct error *err)
+{
+    struct db_value p[] = {DBV_INT(rows_per_s), DBV_TEXT(pipe),
+                           DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET rows_per_s = $1 WHERE pipe = $2 "
+                      "AND name = $3",
+                      p, 3, NULL, err);
 }

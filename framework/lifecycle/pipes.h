@@ -1,7 +1,8 @@
 /* pipes.h: pipe records in the store: what a pipe is (plugins, topic,
- * mode, settings), its state, its tables and their counters. Reading
- * only: state changes go through lifecycle.h, requests through
- * requests.h. */
+ * mode, settings), its state, its tables and their figures. Reading, and
+ * writing the figures (rows counted, rates, estimates, tables found):
+ * state and status changes go through lifecycle.h, requests through
+ * requests.h. Every statement on pipe_tables is here or there. */
 #ifndef SLUICE_LIFECYCLE_PIPES_H
 #define SLUICE_LIFECYCLE_PIPES_H
 
@@ -11,17 +12,9 @@
 #include "../store/store.h"
 #include "states.h"
 
-/* Table statuses. */
-#define TABLE_ACTIVE "active"     /* loaded (or loading) and followed */
-#define TABLE_ADDING "adding"     /* added: waits for its snapshot */
-#define TABLE_REMOVING "removing" /* being removed (state modifying) */
-#define TABLE_STOPPED "stopped"   /* dropped or renamed at the source */
-#define TABLE_FAILED "failed"     /* cannot be served (its note says why);
-                                     the pipe's other tables go on */
-
 struct pipe_table {
     char *name;
-    char *status;
+    enum table_status status;
     bool drop_destination;
     int64_t rows_copied, rows_estimated, bytes_copied, lag_ms, updated_at;
     int64_t rows_per_s; /* recent rate of rows copied */
@@ -32,7 +25,7 @@ struct pipe_row {
     char *name, *source, *sink, *topic, *mode, *settings;
     enum pipe_state state;
     int64_t state_since;
-    char *state_context;
+    enum pipe_context context;
     char *last_error; /* NULL when none */
     int64_t retry_count;
     int64_t batches; /* delivered to the sink */
@@ -51,8 +44,9 @@ int pipe_names(struct store *s, char ***names, size_t *count,
                struct error *err);
 /* The names of the pipe's tables with `status`, sorted; free them with
  * names_free. */
-int pipe_table_names(struct store *s, const char *pipe, const char *status,
-                     char ***names, size_t *count, struct error *err);
+int pipe_table_names(struct store *s, const char *pipe,
+                     enum table_status status, char ***names, size_t *count,
+                     struct error *err);
 void names_free(char **names, size_t count);
 bool pipe_has_table(const struct pipe_row *p, const char *table);
 /* Seconds until the table's snapshot is done at its current rate; -1 when
@@ -62,6 +56,25 @@ int64_t pipe_table_eta_s(const struct pipe_table *t);
 int64_t pipe_rows(const struct pipe_row *p);
 /* The largest lag of the pipe's tables; -1 when none is known. */
 int64_t pipe_lag_ms(const struct pipe_row *p);
+
+/* The tables a source found for a pipe that names none: added, active,
+ * unless there already. */
+int pipe_tables_found(struct store *s, const char *pipe,
+                      const char *const *names, size_t count,
+                      struct error *err);
+/* A table's figures: its rows as the source estimates them; rows and
+ * bytes copied (added to, with the time and the lag of its newest change,
+ * -1 for unknown: kept); the pipe's batches delivered (added to); the
+ * table's recent rate of rows. */
+int pipe_table_estimate(struct store *s, const char *pipe, const char *table,
+                        int64_t rows, struct error *err);
+int pipe_table_count(struct store *s, const char *pipe, const char *table,
+                     int64_t rows, int64_t bytes, int64_t at_ms,
+                     int64_t lag_ms, struct error *err);
+int pipe_count_batches(struct store *s, const char *pipe, int64_t batches,
+                       struct error *err);
+int pipe_table_rate(struct store *s, const char *pipe, const char *table,
+                    int64_t rows_per_s, struct error *err);
 
 /* The pipe's mode, as enum pipe_mode of config.h. */
 int pipe_mode_of(const struct pipe_row *p);

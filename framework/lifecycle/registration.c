@@ -178,7 +178,7 @@ static void request_tables(struct store *s, const struct config *cfg,
             add[nadd++] = wanted->items[i];
     for (size_t i = 0; i < row->table_count; i++)
         if (!listed(wanted, row->tables[i].name) &&
-            strcmp(row->tables[i].status, TABLE_REMOVING) != 0 &&
+            row->tables[i].status != TABLE_REMOVING &&
             !pending_add(reqs, nreqs, row->tables[i].name))
             drop[ndrop++] = row->tables[i].name;
     int64_t id;

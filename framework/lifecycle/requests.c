@@ -16,11 +16,11 @@
 #define ANY_STATE ((1u << STATE_COUNT) - 1)
 
 static bool table_has_status(const struct pipe_row *pipe, const char *table,
-                             const char *status)
+                             enum table_status status)
 {
     for (size_t i = 0; i < pipe->table_count; i++)
         if (!strcmp(pipe->tables[i].name, table))
-            return !strcmp(pipe->tables[i].status, status);
+            return pipe->tables[i].status == status;
     return false;
 }
 
@@ -92,7 +92,7 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
                          rules[kind].name);
     size_t remaining = 0;
     for (size_t i = 0; i < pipe->table_count; i++)
-        remaining += strcmp(pipe->tables[i].status, TABLE_REMOVING) != 0;
+        remaining += pipe->tables[i].status != TABLE_REMOVING;
     for (size_t i = 0; i < table_count; i++) {
         bool has = pipe_has_table(pipe, tables[i]);
         if (kind == REQUEST_TABLES_ADD && has &&
@@ -140,14 +140,15 @@ static int remove_failed(struct store *s, const char *pipe,
                          struct error *err)
 {
     for (size_t i = 0; i < count; i++) {
-        struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(tables[i])};
+        struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(tables[i]),
+                               DBV_TEXT(table_status_name(TABLE_FAILED))};
         if (store_exec(s,
                        "DELETE FROM checkpoints WHERE pipe = $1 AND tbl = $2",
                        p, 2, NULL, err) < 0 ||
             store_exec(s,
                        "DELETE FROM pipe_tables WHERE pipe = $1 AND name = "
-                       "$2 AND status = '" TABLE_FAILED "'",
-                       p, 2, NULL, err) < 0)
+                       "$2 AND status = $3",
+                       p, 3, NULL, err) < 0)
             return -1;
     }
     return 0;
@@ -331,16 +332,20 @@ static int add_tables(struct store *s, const struct request *req,
                       struct error *err)
 {
     for (size_t i = 0; i < req->table_count; i++) {
-        struct db_value p[] = {DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i]),
-                               DBV_TEXT(TABLE_ADDING)};
+        struct db_value stopped[] = {
+            DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i]),
+            DBV_TEXT(table_status_name(TABLE_STOPPED))};
+        struct db_value adding[] = {DBV_TEXT(req->pipe),
+                                    DBV_TEXT(req->tables[i]),
+                                    DBV_TEXT(table_status_name(TABLE_ADDING))};
         if (store_exec(s,
                        "DELETE FROM pipe_tables WHERE pipe = $1 AND name = $2 "
-                       "AND status = '" TABLE_STOPPED "'",
-                       p, 2, NULL, err) < 0 ||
+                       "AND status = $3",
+                       stopped, 3, NULL, err) < 0 ||
             store_exec(s,
                        "INSERT INTO pipe_tables (pipe, name, status) VALUES "
                        "($1, $2, $3)",
-                       p, 3, NULL, err) < 0)
+                       adding, 3, NULL, err) < 0)
             return -1;
     }
     return 0;
@@ -350,14 +355,15 @@ static int mark_removing(struct store *s, const struct request *req,
                          struct error *err)
 {
     for (size_t i = 0; i < req->table_count; i++) {
-        struct db_value p[] = {DBV_TEXT(TABLE_REMOVING),
+        struct db_value p[] = {DBV_TEXT(table_status_name(TABLE_REMOVING)),
                                DBV_INT(req->drop_destination),
-                               DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i])};
+                               DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i]),
+                               DBV_TEXT(table_status_name(TABLE_FAILED))};
         if (store_exec(s,
                        "UPDATE pipe_tables SET drop_destination = CASE WHEN "
-                       "status = '" TABLE_FAILED "' THEN 0 ELSE $2 END, "
-                       "status = $1 WHERE pipe = $3 AND name = $4",
-                       p, 4, NULL, err) < 0)
+                       "status = $5 THEN 0 ELSE $2 END, status = $1 WHERE "
+                       "pipe = $3 AND name = $4",
+                       p, 5, NULL, err) < 0)
             return -1;
     }
     return 0;
@@ -368,21 +374,22 @@ static int mark_removing(struct store *s, const struct request *req,
 static int reset_for_resync(struct store *s, const char *pipe,
                             struct error *err)
 {
-    struct db_value p = DBV_TEXT(pipe);
+    struct db_value p[] = {DBV_TEXT(pipe),
+                           DBV_TEXT(table_status_name(TABLE_ACTIVE)),
+                           DBV_TEXT(table_status_name(TABLE_FAILED))};
     return store_exec(s,
                       "DELETE FROM checkpoints WHERE pipe = $1 AND kind <> "
                       "'cdc'",
-                      &p, 1, NULL, err) < 0 ||
+                      p, 1, NULL, err) < 0 ||
                    store_exec(s,
                               "UPDATE pipe_tables SET rows_copied = 0, "
                               "bytes_copied = 0, rows_estimated = -1 WHERE "
                               "pipe = $1",
-                              &p, 1, NULL, err) < 0 ||
+                              p, 1, NULL, err) < 0 ||
                    store_exec(s,
-                              "UPDATE pipe_tables SET status = '" TABLE_ACTIVE
-                              "', note = '' WHERE pipe = $1 AND status = '"
-                              TABLE_FAILED "'",
-                              &p, 1, NULL, err) < 0
+                              "UPDATE pipe_tables SET status = $2, note = '' "
+                              "WHERE pipe = $1 AND status = $3",
+                              p, 3, NULL, err) < 0
                ? -1
                : 0;
 }
@@ -396,11 +403,11 @@ static int first_step(struct store *s, const struct request *req,
              request_kind_name(req->kind), (long long)req->id);
     switch (req->kind) {
     case REQUEST_PAUSE:
-        return lifecycle_transition(s, req->pipe, from, STATE_PAUSING, NULL,
-                                    reason, err);
+        return lifecycle_transition(s, req->pipe, from, STATE_PAUSING,
+                                    CONTEXT_NONE, reason, err);
     case REQUEST_RESUME:
-        return lifecycle_transition(s, req->pipe, from, STATE_RUNNING, NULL,
-                                    reason, err);
+        return lifecycle_transition(s, req->pipe, from, STATE_RUNNING,
+                                    CONTEXT_NONE, reason, err);
     case REQUEST_RESYNC:
         if (reset_for_resync(s, req->pipe, err) < 0)
             return -1;
@@ -415,7 +422,9 @@ static int first_step(struct store *s, const struct request *req,
         if (mark_removing(s, req, err) < 0)
             return -1;
         return lifecycle_transition(s, req->pipe, from, STATE_MODIFYING,
-                                    pipe_state_name(from), reason, err);
+                                    from == STATE_PAUSED ? CONTEXT_FROM_PAUSED
+                                                         : CONTEXT_FROM_RUNNING,
+                                    reason, err);
     case REQUEST_DELETE:
         return delete_pipe(s, req->pipe, err);
     default:

@@ -1,4 +1,5 @@
-/* states.c: the transition table of spec/lifecycle.md, in one place. */
+/* states.c: the transition table of spec/lifecycle.md, and the names of
+ * states, contexts and table statuses, each in one place. */
 #include "states.h"
 
 #include <stdio.h>
@@ -42,12 +43,18 @@ const char *pipe_state_name(enum pipe_state state)
     return state < STATE_COUNT ? names[state] : "unknown";
 }
 
-int pipe_state_from_name(const char *name)
+/* The index of `name` in a table of `count` names; -1 when absent. */
+static int index_of(const char *const *table, int count, const char *name)
 {
-    for (int i = 0; name && i < STATE_COUNT; i++)
-        if (strcmp(names[i], name) == 0)
+    for (int i = 0; name && i < count; i++)
+        if (strcmp(table[i], name) == 0)
             return i;
     return -1;
+}
+
+int pipe_state_from_name(const char *name)
+{
+    return index_of(names, STATE_COUNT, name);
 }
 
 bool pipe_state_can_go(enum pipe_state from, enum pipe_state to)
@@ -63,4 +70,40 @@ void pipe_state_successors(enum pipe_state from, char *out, unsigned size)
         if (pipe_state_can_go(from, (enum pipe_state)to))
             used += (unsigned)snprintf(out + used, size - used, "%s%s",
                                        used ? ", " : "", names[to]);
+}
+
+static const char *const context_names[CONTEXT_COUNT] = {
+    [CONTEXT_NONE] = "",
+    [CONTEXT_INITIAL] = "initial",
+    [CONTEXT_RESYNC] = "resync",
+    [CONTEXT_ADD] = "add",
+    [CONTEXT_FROM_RUNNING] = "running",
+    [CONTEXT_FROM_PAUSED] = "paused",
+};
+
+const char *pipe_context_name(enum pipe_context context)
+{
+    return context < CONTEXT_COUNT ? context_names[context] : "";
+}
+
+enum pipe_context pipe_context_from_name(const char *name)
+{
+    int i = index_of(context_names, CONTEXT_COUNT, name);
+    return i < 0 ? CONTEXT_NONE : (enum pipe_context)i;
+}
+
+static const char *const status_names[TABLE_STATUS_COUNT] = {
+    [TABLE_ACTIVE] = "active",     [TABLE_ADDING] = "adding",
+    [TABLE_REMOVING] = "removing", [TABLE_STOPPED] = "stopped",
+    [TABLE_FAILED] = "failed",
+};
+
+const char *table_status_name(enum table_status status)
+{
+    return status < TABLE_STATUS_COUNT ? status_names[status] : "unknown";
+}
+
+int table_status_from_name(const char *name)
+{
+    return index_of(status_names, TABLE_STATUS_COUNT, name);
 }

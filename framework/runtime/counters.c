@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lifecycle/lifecycle.h"
 #include "../lifecycle/pipes.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -60,21 +61,11 @@ int counters_add(struct store *s, const char *pipe,
         int64_t lag = secs < EPOCH_2000_S ? -1 : now_ms - secs * 1000;
         if (lag != -1 && lag < 0)
             lag = 0;
-        struct db_value p[] = {DBV_INT(x->rows),  DBV_INT(x->bytes),
-                               DBV_INT(now_ms),   DBV_INT(lag),
-                               DBV_TEXT(pipe),    DBV_TEXT(x->table)};
-        rc = store_exec(s,
-                        "UPDATE pipe_tables SET rows_copied = rows_copied + "
-                        "$1, bytes_copied = bytes_copied + $2, updated_at = "
-                        "$3, lag_ms = CASE WHEN $4 >= 0 THEN $4 ELSE lag_ms "
-                        "END WHERE pipe = $5 AND name = $6",
-                        p, 6, NULL, err);
+        rc = pipe_table_count(s, pipe, x->table, x->rows, x->bytes, now_ms,
+                              lag, err);
     }
-    struct db_value p[] = {DBV_INT(t->batches), DBV_TEXT(pipe)};
     if (rc == 0 && t->batches)
-        rc = store_exec(s, "UPDATE pipes SET batches = batches + $1 WHERE "
-                           "name = $2",
-                        p, 2, NULL, err);
+        rc = pipe_count_batches(s, pipe, t->batches, err);
     return rc;
 }
 
@@ -92,13 +83,7 @@ int counters_stop_tables(struct store *s, const char *pipe,
     size_t at = 0;
     const char *table, *reason;
     while (batch_next_stopped(b, &at, &table, &reason)) {
-        struct db_value p[] = {DBV_MESSAGE(reason), DBV_TEXT(pipe),
-                               DBV_TEXT(table)};
-        if (store_exec(s,
-                       "UPDATE pipe_tables SET status = '" TABLE_STOPPED
-                       "', note = $1, rows_per_s = 0 WHERE pipe = $2 AND "
-                       "name = $3",
-                       p, 3, NULL, err) < 0)
+        if (lifecycle_table_stop(s, pipe, table, reason, err) < 0)
             return -1;
         log_msg(SLUICE_LOG_WARN, pipe, "table %s stopped: %s", table, reason);
     }
@@ -134,16 +119,14 @@ int counters_sample_rates(struct store *s, const char *pipe,
         return 0;
     double secs = rs->at_ms ? (double)(monotonic_ms - rs->at_ms) / 1000.0 : 0;
     rs->at_ms = monotonic_ms;
-    struct db_value p = DBV_TEXT(pipe);
-    struct db_result r;
-    if (store_exec(s, "SELECT name, rows_copied, rows_per_s FROM pipe_tables "
-                      "WHERE pipe = $1",
-                   &p, 1, &r, err) < 0)
+    struct pipe_row row;
+    bool found;
+    if (pipe_load(s, pipe, &row, &found, err) < 0)
         return -1;
     int rc = 0;
-    for (size_t i = 0; i < r.rows && rc == 0; i++) {
-        const char *table = db_text(&r, i, 0);
-        int64_t rows = db_int(&r, i, 1);
+    for (size_t i = 0; i < row.table_count && rc == 0; i++) {
+        const char *table = row.tables[i].name;
+        int64_t rows = row.tables[i].rows_copied;
         struct table_rate *t = rate_of(rs, table, rows);
         if (secs > 0) {
             double now = rows >= t->rows ? (double)(rows - t->rows) / secs : 0;
@@ -153,14 +136,9 @@ int counters_sample_rates(struct store *s, const char *pipe,
         }
         t->rows = rows;
         int64_t rate = (int64_t)(t->per_s + 0.5);
-        if (rate == db_int(&r, i, 2))
-            continue;
-        struct db_value q[] = {DBV_INT(rate), DBV_TEXT(pipe), DBV_TEXT(table)};
-        rc = store_exec(s,
-                        "UPDATE pipe_tables SET rows_per_s = $1 WHERE pipe = "
-                        "$2 AND name = $3",
-                        q, 3, NULL, err);
+        if (rate != row.tables[i].rows_per_s)
+            rc = pipe_table_rate(s, pipe, table, rate, err);
     }
-    db_result_free(&r);
+    pipe_row_free(&row);
     return rc;
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../config/options.h"
-#include "../plugin/host.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 
@@ -42,7 +41,7 @@ static char *key_of(const struct plugin_config *pc)
 
 sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
                             bool shared, struct instance **out,
-                            sluice_error *err)
+                            struct call_error *e)
 {
     char *key = shared ? key_of(pc) : NULL;
     pthread_mutex_lock(&pool_lock);
@@ -55,22 +54,13 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
             return SLUICE_OK;
         }
     struct instance *in = xcalloc(1, sizeof *in);
-    in->plugin = pc->plugin;
     in->key = key;
-    in->ctx = context_new(pc->plugin->name, pipe);
     in->refs = 1;
-    pthread_mutexattr_t recursive; /* a subscriber holds it over calls */
-    pthread_mutexattr_init(&recursive);
-    pthread_mutexattr_settype(&recursive, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&in->call, &recursive);
-    pthread_mutexattr_destroy(&recursive);
     /* opened under the pool's lock: a second pipe with the same options
      * waits for this one rather than opening its own */
-    sluice_status st = pc->plugin->open(in->ctx, pc->data, &in->handle, err);
+    sluice_status st = plugin_open(pc->plugin, pc->data, pipe, &in->plugin, e);
     if (st != SLUICE_OK) {
         pthread_mutex_unlock(&pool_lock);
-        context_free(in->ctx);
-        pthread_mutex_destroy(&in->call);
         free(in->key);
         free(in);
         *out = NULL;
@@ -104,23 +94,9 @@ void instance_close(struct instance *in)
     pthread_mutex_unlock(&pool_lock);
     if (!last)
         return;
-    in->plugin->close(in->handle);
-    context_free(in->ctx);
-    pthread_mutex_destroy(&in->call);
+    plugin_close(&in->plugin);
     free(in->key);
     free(in);
-}
-
-void instance_lock(struct instance *in)
-{
-    if (!(in->plugin->flags & SLUICE_PLUGIN_THREAD_SAFE))
-        pthread_mutex_lock(&in->call);
-}
-
-void instance_unlock(struct instance *in)
-{
-    if (!(in->plugin->flags & SLUICE_PLUGIN_THREAD_SAFE))
-        pthread_mutex_unlock(&in->call);
 }
 
 void instances_each(void (*fn)(const struct instance *in, void *arg),

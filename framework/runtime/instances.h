@@ -1,9 +1,10 @@
 /* instances.h: plugin instances of one worker process. Pipes whose sinks
  * are the same plugin with the same options share one instance, and so
- * its connections; everything else has an instance of its own. A plugin
- * that is not SLUICE_PLUGIN_THREAD_SAFE is called by one thread at a
- * time: callers hold the instance's lock around each call, and a
- * subscriber around its writes and the flush that ends them. */
+ * its connections; everything else has an instance of its own. Calls go
+ * through the wrappers of plugin/calls.h, which hold the instance's lock
+ * (a plugin that is not SLUICE_PLUGIN_THREAD_SAFE is called by one thread
+ * at a time); a subscriber holds it from its writes to the flush that
+ * ends them. */
 #ifndef SLUICE_RUNTIME_INSTANCES_H
 #define SLUICE_RUNTIME_INSTANCES_H
 
@@ -11,13 +12,11 @@
 #include <stdbool.h>
 
 #include "../config/config.h"
+#include "../plugin/calls.h"
 
 struct instance {
-    const struct plugin *plugin; /* borrowed from the registry */
-    char *key;                   /* the plugin and its options; NULL: private */
-    sluice_context *ctx;
-    void *handle; /* the plugin's instance */
-    pthread_mutex_t call;
+    struct plugin_instance plugin; /* what the wrappers call */
+    char *key; /* the plugin and its options; NULL: private */
     int refs;
 };
 
@@ -26,14 +25,9 @@ struct instance {
  * and message are the plugin's open's. */
 sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
                             bool shared, struct instance **out,
-                            sluice_error *err);
+                            struct call_error *e);
 /* Drops a reference; the last one closes the instance. NULL is ignored. */
 void instance_close(struct instance *in);
-
-/* Around each call into the instance; recursive, so that a caller may
- * hold it over several calls that must not interleave with others'. */
-void instance_lock(struct instance *in);
-void instance_unlock(struct instance *in);
 
 /* Calls fn for every open instance (for /metrics), holding the pool's
  * lock: fn must not open or close instances. */

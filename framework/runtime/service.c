@@ -135,7 +135,7 @@ struct plugin_samples {
 static void gather(const struct instance *in, void *arg)
 {
     struct plugin_samples *ps = arg;
-    sluice_context *ctx = in->ctx;
+    sluice_context *ctx = in->plugin.ctx;
     pthread_mutex_lock(&ctx->lock);
     for (size_t i = 0; i < ctx->metric_count; i++) {
         XGROW(ps->items, ps->cap, ps->count + 1);
@@ -254,7 +254,7 @@ static int health(struct service *svc, struct buf *b)
         size_t shown = 0;
         for (size_t t = 0; t < rows[i].table_count; t++) {
             const struct pipe_table *tb = &rows[i].tables[t];
-            if (strcmp(tb->status, TABLE_FAILED) != 0)
+            if (tb->status != TABLE_FAILED)
                 continue;
             buf_puts(&pipes, shown++ ? "," : "");
             json_string(&pipes, tb->name);

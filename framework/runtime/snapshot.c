@@ -19,7 +19,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
-#include "run.h"
+#include "pipe.h"
 
 #define WATCH_MS 200
 /* The batches being built at once share BATCH_BYTES_MAX, down to this. */
@@ -80,31 +80,25 @@ static enum outcome partitions(struct run *u, const char *table,
         return GO_ON;
     checkpoints_free(*out, *n);
     struct sluice_values v = {0};
-    if (PLUGIN_CALL(u->src, f,
-                    SRC(u)->snapshot_partitions(u->src->handle, table, &v,
-                                                ERR)) < 0) {
+    struct call_error e;
+    if (from_call(source_snapshot_partitions(SOURCE_OF(u), table, &v, &e), &e,
+                  f) != GO_ON) {
         values_free(&v);
         return f->outcome;
     }
     if (!v.count) {
         values_free(&v);
-        return fail_with(f, "%s: snapshot_partitions gave no partition for "
+        return fail_with(f, "%s.snapshot_partitions: gave no partition for "
                             "table %s",
                          u->pc->source.plugin->name, table);
     }
+    /* an estimate, for progress only: none is no failure */
     uint64_t rows = 0;
-    struct failure ignored;
-    if (SRC(u)->estimate_rows &&
-        PLUGIN_CALL(u->src, &ignored,
-                    SRC(u)->estimate_rows(u->src->handle, table, &rows,
-                                          ERR)) >= 0) {
-        struct db_value p[] = {DBV_INT((int64_t)rows), DBV_TEXT(u->pc->name),
-                               DBV_TEXT(table)};
-        store_exec(u->s,
-                   "UPDATE pipe_tables SET rows_estimated = $1 WHERE pipe = "
-                   "$2 AND name = $3",
-                   p, 3, NULL, &err);
-    }
+    if (u->pc->source.plugin->info.source.estimate_rows &&
+        source_estimate_rows(SOURCE_OF(u), table, &rows, &e) == SLUICE_OK &&
+        pipe_table_estimate(u->s, u->pc->name, table, (int64_t)rows, &err) < 0)
+        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "table %s: estimate: %s",
+                table, err.message);
     int rc = store_begin(u->s, &err);
     for (size_t i = 0; rc == 0 && i < v.count; i++)
         rc = checkpoint_put(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, table,
@@ -177,18 +171,18 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
                                    struct sluice_batch *b, struct failure *f)
 {
     struct run *u = w->u;
+    struct call_error e;
     while (!w->interrupt && !*u->r->stop) {
         batch_reset(b);
-        int st = PLUGIN_CALL(src, f,
-                             SRC(u)->snapshot_next(src->handle, j->table,
-                                                   j->position.data,
-                                                   j->position.len, b, ERR));
-        if (st < 0)
+        sluice_status st =
+            source_snapshot_next(&src->plugin, j->table, j->position.data,
+                                 j->position.len, b, &e);
+        if (from_call(st, &e, f) != GO_ON)
             return f->outcome;
         bool done = st == SLUICE_DONE;
         if (!done && !b->has_position)
-            return fail_with(f, "%s: snapshot_next of table %s returned "
-                                "more to come but no position to resume from",
+            return fail_with(f, "%s.snapshot_next: table %s: returned more to "
+                                "come but no position to resume from",
                              u->pc->source.plugin->name, j->table);
         if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
                     &j->table, 1, f) != GO_ON)
@@ -212,13 +206,12 @@ static void *snapshot_worker(void *arg)
     struct error err;
     struct sluice_batch b;
     batch_init(&b, (size_t)u->pc->settings.pull_batch_size, w->batch_bytes);
-    char msg[1024] = "";
-    sluice_error e = {msg, sizeof msg};
+    struct call_error e;
     if (store_open(u->r->store_url, STORE_WRITE, &s, &err) < 0)
         worker_failed(w, (from_store(&err, &f), &f));
-    else if (from_plugin(instance_open(&u->pc->source, u->pc->name, false,
-                                       &src, &e),
-                         msg, &f) != GO_ON)
+    else if (from_call(instance_open(&u->pc->source, u->pc->name, false, &src,
+                                     &e),
+                       &e, &f) != GO_ON)
         worker_failed(w, &f);
     struct part_job *j;
     while (src && s && (j = next_job(w)))
@@ -310,7 +303,7 @@ static enum outcome finish(struct run *u, const struct pipe_row *row,
             checkpoint_free(&start);
         return from_store(&err, f);
     }
-    bool keep = has_cdc && !strcmp(row->state_context, CONTEXT_ADD);
+    bool keep = has_cdc && row->context == CONTEXT_ADD;
     int rc = store_begin(u->s, &err);
     if (rc == 0 && has_start && !keep)
         rc = checkpoint_put(u->s, u->pc->name, CHECKPOINT_CDC, "", 0,
@@ -343,9 +336,10 @@ enum outcome do_snapshot(struct run *u, struct pipe_row *row,
 {
     if (snapshot_start(u, f) != GO_ON)
         return f->outcome;
-    bool add = !strcmp(row->state_context, CONTEXT_ADD);
     size_t n;
-    char **tables = tables_of(row, add ? TABLE_ADDING : NULL, &n);
+    char **tables = row->context == CONTEXT_ADD
+                        ? tables_of(row, TABLE_ADDING, &n)
+                        : tables_served(row, &n);
     struct snapshot_work w = {.u = u};
     enum outcome o = plan_jobs(u, tables, n, &w, f);
     bool interrupted = false;

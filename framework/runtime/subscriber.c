@@ -1,4 +1,4 @@
-/* subscriber.c: a pipe's subscriber loop (see run.h). Its thread takes
+/* subscriber.c: a pipe's subscriber loop (see pipe.h). Its thread takes
  * the publication events of the pipe's subscription, oldest first, writes
  * each to the sink as it comes, flushes when none waits (or at the batch
  * limits), and completes them, with the table counters, in one
@@ -16,7 +16,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
-#include "run.h"
+#include "pipe.h"
 
 #define IDLE_WAIT_MS 200
 #define DRAINED_POLL_MS 50
@@ -84,10 +84,10 @@ static enum outcome write_event(struct run *u, const struct sluice_batch *b,
             out = &kept;
     }
     enum outcome o = GO_ON;
+    struct call_error e;
     counters_tally_batch(tally, out);
-    if (out->count &&
-        PLUGIN_CALL(u->sink, f, SINK(u)->write(u->sink->handle, out, ERR)) < 0)
-        o = f->outcome;
+    if (out->count)
+        o = from_call(sink_write(SINK_OF(u), out, &e), &e, f);
     if (nfailed)
         batch_free(&kept);
     return o;
@@ -107,8 +107,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
     char **failed = NULL;
     struct error err;
     enum outcome o = GO_ON;
-    void *sink = u->sink->handle;
-    instance_lock(u->sink);
+    plugin_lock(SINK_OF(u));
     do {
         struct hub_event e;
         bool more;
@@ -139,10 +138,10 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         hub_event_free(&e);
     } while (o == GO_ON && group_goes_on(u, records, since));
     *found = n > 0;
-    if (o == GO_ON && n &&
-        PLUGIN_CALL(u->sink, f, SINK(u)->flush(sink, ERR)) < 0)
-        o = f->outcome;
-    instance_unlock(u->sink);
+    struct call_error ce;
+    if (o == GO_ON && n)
+        o = from_call(sink_flush(SINK_OF(u), &ce), &ce, f);
+    plugin_unlock(SINK_OF(u));
     if (o == GO_ON && n) { /* durable in the sink: completed, counted */
         int64_t now = clock_now_ms();
         int rc = store_begin(s, &err);

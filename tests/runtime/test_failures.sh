@@ -106,7 +106,7 @@ wait_for "the unrecorded failure in the log" 30 \
 is_state fatal running || fail "fatal is $(state fatal) with no transitions table"
 sql "ALTER TABLE transitions_away RENAME TO transitions"
 wait_for "fatal failed once the store takes it" 30 is_state fatal failed
-has_error fatal "source memory_source: cdc_ack: memory: cdc_ack fails on purpose"
+has_error fatal "memory_source.cdc_ack: memory: cdc_ack fails on purpose"
 
 # the retries not counted, then their end not recorded
 refuse_retry_count "NEW.retry_count > OLD.retry_count"

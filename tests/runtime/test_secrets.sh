@@ -78,7 +78,7 @@ for f in "$tmp"/out/*; do
   done
 done
 # ... and what they were part of is there, masked: the test can fail
-said='memory_sink: conninfo host=db password=******** dbname=x; mongodb://db/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:********; bare ********, password ********, url http://ann:********@ch.example:8123/?token=********'
+said='conninfo host=db password=******** dbname=x; mongodb://db/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:********; bare ********, password ********, url http://ann:********@ch.example:8123/?token=********'
 for f in log status_leaky status_leaky.json history history.json events events.json health; do
   grep -qF -- "$said" "$tmp/out/$f" || fail "$f lacks the masked message: $(head -c 600 "$tmp/out/$f")"
 done

@@ -41,7 +41,7 @@ wait_for "x and y loaded with their changes" 30 rows_in 1040
 wait_for "running" 20 is_state running
 [ "$(table_status bad)" = failed ] || fail "table bad is $(table_status bad), not failed"
 [ "$(table_status x)" = active ] || fail "table x is $(table_status x)"
-json | grep -q '"name":"bad","status":"failed".*"note":"memory_sink: the destination refuses table '"'"'bad'"'"'"' ||
+json | grep -q '"name":"bad","status":"failed".*"note":"memory_sink.setup_table: the destination refuses table '"'"'bad'"'"'"' ||
   fail "status --json does not give the reason: $(json)"
 "$sluice" status a | grep -A1 -E "^ +bad +failed" | grep -q "the destination refuses table 'bad'" ||
   fail "status does not show the failed table and why: $("$sluice" status a)"
@@ -50,7 +50,7 @@ grep -q '"bad"' "$tmp/out.jsonl" && fail "the sink received rows of the refused 
 code=$(get /health)
 [ "$code" = 503 ] || fail "/health answered $code with a failed table"
 grep -q '"status":"degraded"' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
-grep -q '"failed_tables":{"bad":"memory_sink: the destination refuses table' "$tmp/body" ||
+grep -q '"failed_tables":{"bad":"memory_sink.setup_table: the destination refuses table' "$tmp/body" ||
   fail "/health does not name the failed table: $(cat "$tmp/body")"
 
 # a pipe with a failed table is not wedged: it pauses and resumes

@@ -56,10 +56,11 @@ static char *new_pipe(const char *mode, const char *const *tables, size_t n)
 }
 
 static void force_state(const char *pipe, enum pipe_state state,
-                        const char *context)
+                        enum pipe_context context)
 {
     struct db_value p[] = {DBV_TEXT(pipe_state_name(state)),
-                           DBV_TEXT(context), DBV_TEXT(pipe)};
+                           DBV_TEXT(pipe_context_name(context)),
+                           DBV_TEXT(pipe)};
     exec_ok("UPDATE pipes SET state = $1, state_context = $2 WHERE name = $3",
             p, 3);
 }
@@ -129,7 +130,7 @@ static void migration_to_owners(void)
     char *fresh = new_pipe("snapshot+cdc", tables, 1);
     char *running = new_pipe("snapshot+cdc", tables, 1);
     char *resyncing = new_pipe("snapshot+cdc", tables, 1);
-    force_state(running, STATE_RUNNING, "");
+    force_state(running, STATE_RUNNING, CONTEXT_NONE);
     force_state(resyncing, STATE_SNAPSHOT, CONTEXT_RESYNC);
     struct error err;
     CHECK(checkpoint_put(st, resyncing, CHECKPOINT_SNAPSHOT, "t1", 0, "p", 1,
@@ -386,13 +387,14 @@ static void every_pair_of_states(void)
     int legal = 0;
     for (int from = 0; from < STATE_COUNT; from++)
         for (int to = 0; to < STATE_COUNT; to++) {
-            force_state(pipe, (enum pipe_state)from, "");
+            force_state(pipe, (enum pipe_state)from, CONTEXT_NONE);
             struct error err = {0};
             char reason[64];
             snprintf(reason, sizeof reason, "pair %d %d", from, to);
             int64_t before = clock_now_ms();
             int rc = lifecycle_transition(st, pipe, (enum pipe_state)from,
-                                          (enum pipe_state)to, NULL, reason,
+                                          (enum pipe_state)to, CONTEXT_NONE,
+                                          reason,
                                           &err);
             bool ok = pipe_state_can_go((enum pipe_state)from,
                                         (enum pipe_state)to);
@@ -426,13 +428,13 @@ static void every_pair_of_states(void)
         }
     CHECK(legal == 27); /* the arrows of spec/lifecycle.md */
     /* the pipe must be in the state the caller says */
-    force_state(pipe, STATE_PAUSED, "");
+    force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
     struct error err;
-    CHECK(lifecycle_transition(st, pipe, STATE_RUNNING, STATE_PAUSING, NULL,
+    CHECK(lifecycle_transition(st, pipe, STATE_RUNNING, STATE_PAUSING, CONTEXT_NONE,
                                "x", &err) < 0);
     CHECK_CONTAINS(err.message, "is paused, not running");
     CHECK(lifecycle_transition(st, "no-such-pipe", STATE_RUNNING,
-                               STATE_PAUSING, NULL, "x", &err) < 0);
+                               STATE_PAUSING, CONTEXT_NONE, "x", &err) < 0);
     CHECK_CONTAINS(err.message, "no pipe named 'no-such-pipe'");
     free(pipe);
 }
@@ -521,7 +523,7 @@ static void new_pipe_flows(void)
 static char *running_pipe(const char *const *tables, size_t n)
 {
     char *pipe = new_pipe("snapshot+cdc", tables, n);
-    force_state(pipe, STATE_RUNNING, "");
+    force_state(pipe, STATE_RUNNING, CONTEXT_NONE);
     return pipe;
 }
 
@@ -552,15 +554,15 @@ static void pause_resume(void)
     /* legal when recorded, illegal when the worker gets to it: refused
      * then, with the reason kept */
     STEP(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, E));
-    force_state(pipe, STATE_FAILED, "");
+    force_state(pipe, STATE_FAILED, CONTEXT_NONE);
     CHECK(start_next(pipe, &err) == 1);
     CHECK_CONTAINS(err.message, "it is failed");
     CHECK_STR(request_status(id), REQUEST_REFUSED);
     free(pipe);
 }
 
-static bool table_status(const char *pipe, const char *table,
-                         const char *status)
+/* The table has `status`; with -1: the pipe has no such table. */
+static bool table_status(const char *pipe, const char *table, int status)
 {
     struct pipe_row row;
     bool found, ok = false;
@@ -569,8 +571,8 @@ static bool table_status(const char *pipe, const char *table,
         return false;
     for (size_t i = 0; i < row.table_count; i++)
         if (strcmp(row.tables[i].name, table) == 0)
-            ok = status ? strcmp(row.tables[i].status, status) == 0 : false;
-    if (!status)
+            ok = (int)row.tables[i].status == status;
+    if (status < 0)
         ok = !pipe_has_table(&row, table);
     pipe_row_free(&row);
     return ok;
@@ -598,7 +600,7 @@ static void tables_and_resync(void)
     CHECK_STR(request_status(id), REQUEST_DONE);
 
     /* remove from paused: back to paused */
-    force_state(pipe, STATE_PAUSED, "");
+    force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
     const char *rm[] = {"b", "c"};
     const char *all[] = {"a", "b", "c"};
     CHECK(request_submit(st, pipe, REQUEST_TABLES_REMOVE, all, 3, false, &id,
@@ -615,7 +617,7 @@ static void tables_and_resync(void)
     CHECK(table_status(pipe, "b", TABLE_REMOVING));
     STEP(lifecycle_modify_done(st, pipe, E));
     CHECK(state_of(pipe) == STATE_PAUSED);
-    CHECK(table_status(pipe, "b", NULL) && table_status(pipe, "c", NULL));
+    CHECK(table_status(pipe, "b", -1) && table_status(pipe, "c", -1));
     struct checkpoint *list;
     size_t n;
     STEP(checkpoint_list(st, pipe, CHECKPOINT_SNAPSHOT, "b", &list, &n, E));
@@ -692,13 +694,13 @@ static void restart_semantics(void)
 {
     const char *tables[] = {"a"};
     char *pipe = running_pipe(tables, 1);
-    force_state(pipe, STATE_PAUSING, "");
+    force_state(pipe, STATE_PAUSING, CONTEXT_NONE);
     STEP(lifecycle_recover(st, pipe, E));
     CHECK(state_of(pipe) == STATE_PAUSED);
     for (int s = 0; s < STATE_COUNT; s++) {
         if (s == STATE_PAUSING)
             continue;
-        force_state(pipe, (enum pipe_state)s, "");
+        force_state(pipe, (enum pipe_state)s, CONTEXT_NONE);
         STEP(lifecycle_recover(st, pipe, E));
         CHECK(state_of(pipe) == (enum pipe_state)s);
     }
@@ -710,7 +712,7 @@ static void delete_any_state(void)
     for (int s = 0; s < STATE_COUNT; s++) {
         const char *tables[] = {"a"};
         char *pipe = new_pipe("snapshot+cdc", tables, 1);
-        force_state(pipe, (enum pipe_state)s, "");
+        force_state(pipe, (enum pipe_state)s, CONTEXT_NONE);
         STEP(checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "x", 1, false, E));
         int64_t id;
         STEP(request_submit(st, pipe, REQUEST_DELETE, NULL, 0, false, &id, E));
@@ -772,7 +774,7 @@ static void registration(void)
         CHECK_CONTAINS(t[0].reason, "registered from");
     transitions_free(t, n);
 
-    force_state(pipe, STATE_RUNNING, "");
+    force_state(pipe, STATE_RUNNING, CONTEXT_NONE);
     const char *changed = "[pipe %s]\nsource = memory_source\nsink = "
                           "memory_sink\nsync_interval = 20s\n[pipe "
                           "%s.source]\ntables = a, b\nrows = 5\n";
@@ -780,7 +782,7 @@ static void registration(void)
     CHECK_CONTAINS(last_errors, "settings changed (sync_interval, source.rows)");
     CHECK_CONTAINS(last_errors, "the pipe is running; settings change only "
                                 "while a pipe is paused");
-    force_state(pipe, STATE_PAUSED, "");
+    force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
     WRITE_AND_REGISTER(changed, true);
     struct pipe_row row;
     bool found;
@@ -792,7 +794,7 @@ static void registration(void)
     /* settings stored by a sluice that had fewer options: the new ones at
      * their defaults are no change, even while the pipe runs; set to
      * something else, they are */
-    force_state(pipe, STATE_RUNNING, "");
+    force_state(pipe, STATE_RUNNING, CONTEXT_NONE);
     struct db_value pp = DBV_TEXT(pipe);
     exec_ok("UPDATE pipes SET settings = replace(replace(settings, "
             "'sink.write_delay = 0s\n', ''), 'sink.check_callers = false\n', "
@@ -813,7 +815,7 @@ static void registration(void)
     WRITE_AND_REGISTER(delayed, false);
     CHECK_CONTAINS(last_errors, "settings changed (sink.write_delay)");
     free(delayed);
-    force_state(pipe, STATE_PAUSED, "");
+    force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
 
     /* the table list changed: requests, not settings */
     const char *tables = "[pipe %s]\nsource = memory_source\nsink = "

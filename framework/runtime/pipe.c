@@ -1,0 +1,186 @@
+/* pipe.c: what the parts of one pipe's work share (see pipe.h): failures
+ * told apart, the tables of a status, publishing a batch with the
+ * checkpoint it reaches, where CDC starts, and what is done between
+ * pieces of long work. It calls into no other part of the pipe's work. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../hub/hub.h"
+#include "../lifecycle/lifecycle.h"
+#include "../lifecycle/requests.h"
+#include "../plugin/values.h"
+#include "../store/checkpoints.h"
+#include "../store/leases.h"
+#include "../util/clock.h"
+#include "../util/log.h"
+#include "../util/mem.h"
+#include "pipe.h"
+
+enum outcome from_call(sluice_status st, const struct call_error *e,
+                       struct failure *f)
+{
+    if (st == SLUICE_OK || st == SLUICE_DONE)
+        return GO_ON;
+    f->outcome = st == SLUICE_RETRY ? RETRY : FATAL;
+    f->table_only = st == SLUICE_FATAL_TABLE;
+    snprintf(f->message, sizeof f->message, "%s", e->message);
+    return f->outcome;
+}
+
+enum outcome from_store(const struct error *err, struct failure *f)
+{
+    f->outcome = err->transient ? RETRY : FATAL;
+    f->table_only = false;
+    snprintf(f->message, sizeof f->message, "%s", err->message);
+    return f->outcome;
+}
+
+enum outcome fail_with(struct failure *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->message, sizeof f->message, fmt, ap);
+    va_end(ap);
+    f->table_only = false;
+    return f->outcome = FATAL;
+}
+
+enum outcome table_failed(struct run *u, const char *table, struct failure *f)
+{
+    if (f->outcome != FATAL || !f->table_only)
+        return f->outcome;
+    log_msg(SLUICE_LOG_ERROR, u->pc->name,
+            "table %s failed; the pipe's other tables go on: %s", table,
+            f->message);
+    struct error err;
+    if (lifecycle_table_fail(u->s, u->pc->name, table, f->message, &err) < 0)
+        return from_store(&err, f);
+    *f = (struct failure){.outcome = GO_ON};
+    return GO_ON;
+}
+
+/* The names of the tables whose status is one of `statuses` (bits). */
+static char **tables_in(const struct pipe_row *row, unsigned statuses,
+                        size_t *n)
+{
+    char **out = xcalloc(row->table_count + 1, sizeof *out);
+    *n = 0;
+    for (size_t i = 0; i < row->table_count; i++)
+        if (statuses & (1u << row->tables[i].status))
+            out[(*n)++] = row->tables[i].name;
+    return out;
+}
+
+char **tables_of(const struct pipe_row *row, enum table_status status,
+                 size_t *n)
+{
+    return tables_in(row, 1u << status, n);
+}
+
+char **tables_served(const struct pipe_row *row, size_t *n)
+{
+    return tables_in(row, 1u << TABLE_ACTIVE | 1u << TABLE_ADDING, n);
+}
+
+bool request_waits(struct run *u)
+{
+    struct request req;
+    bool pending = false;
+    struct error err;
+    if (request_next(u->s, u->pc->name, &req, &pending, &err) == 0 && pending)
+        request_free(&req);
+    return pending;
+}
+
+/* A record of a table the source was not asked for would create and fill
+ * a destination nobody asked for. Checked over the batch's distinct
+ * tables (batch.h), not record by record. */
+static enum outcome check_tables(const struct pipe_config *pc,
+                                 const struct sluice_batch *b,
+                                 const char *kind, const char *table,
+                                 const char *const *tables, size_t n,
+                                 struct failure *f)
+{
+    const char *t;
+    size_t at = 0, len;
+    while (batch_next_table(b, &at, &t, &len)) {
+        size_t i = 0;
+        while (i < n && (strlen(tables[i]) != len || memcmp(tables[i], t, len)))
+            i++;
+        if (i < n)
+            continue;
+        int shown = (int)(len > 64 ? 64 : len);
+        if (!strcmp(kind, CHECKPOINT_SNAPSHOT))
+            return fail_with(f, "source %s: snapshot_next of table '%s' gave "
+                                "a record of table '%.*s'; a source gives "
+                                "records only of the table it is asked for",
+                             pc->source.plugin->name, table, shown, t);
+        return fail_with(f, "source %s: cdc_poll gave a record of table "
+                            "'%.*s', which is not among the %zu table(s) "
+                            "the pipe follows",
+                         pc->source.plugin->name, shown, t, n);
+    }
+    return GO_ON;
+}
+
+enum outcome publish(struct store *s, const struct pipe_config *pc,
+                     const struct sluice_batch *b, const char *kind,
+                     const char *table, int64_t part, bool done,
+                     const char *const *tables, size_t table_count,
+                     struct failure *f)
+{
+    struct error err;
+    int64_t id;
+    if (check_tables(pc, b, kind, table, tables, table_count, f) != GO_ON)
+        return f->outcome;
+    if (store_begin(s, &err) < 0)
+        return from_store(&err, f);
+    int rc = 0;
+    if (b->count)
+        rc = hub_publish(s, pc->topic, pc->name, b, clock_now_ms(), &id, &err);
+    if (rc == 0 && b->has_position)
+        rc = checkpoint_put(s, pc->name, kind, table, part, b->position.data,
+                            b->position.len, done, &err);
+    if (rc == 0)
+        rc = counters_stop_tables(s, pc->name, b, &err);
+    if (rc < 0) {
+        store_rollback(s);
+        return from_store(&err, f);
+    }
+    if (store_commit(s, &err) < 0)
+        return from_store(&err, f);
+    return GO_ON;
+}
+
+enum outcome start_position(struct run *u, struct buf *out, struct failure *f)
+{
+    struct sluice_values v = {0};
+    struct call_error e;
+    enum outcome o = from_call(source_snapshot_begin(SOURCE_OF(u), &v, &e), &e,
+                               f);
+    if (o == GO_ON && v.count != 1)
+        o = fail_with(f, "%s.snapshot_begin: gave %zu positions, not one",
+                      u->pc->source.plugin->name, v.count);
+    else if (o == GO_ON)
+        buf_append(out, v.items[0], v.lens[0]);
+    values_free(&v);
+    return o;
+}
+
+bool pipe_tick(struct run *u)
+{
+    struct error err;
+    int64_t now = clock_monotonic_ms();
+    if (now - u->lease_renewed_ms >= LEASE_MS / 3) {
+        bool held = false;
+        if (lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held,
+                          &err) == 0 &&
+            !held)
+            return false;
+        u->lease_renewed_ms = now;
+    }
+    if (counters_sample_rates(u->s, u->pc->name, &u->rates, now, &err) < 0)
+        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "rates: %s", err.message);
+    return true;
+}

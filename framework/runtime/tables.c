@@ -1,0 +1,207 @@
+/* tables.c: the work on a pipe's destination tables: finding the tables
+ * of a pipe that names none, claiming each destination (one owner per
+ * destination) and setting it up, with its shadow for a resync; telling
+ * a sink opened anew the tables it had; swapping the shadows in; dropping
+ * the destinations of removed tables. A table that fails alone does not
+ * stop the others (spec/lifecycle.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lifecycle/destinations.h"
+#include "../lifecycle/lifecycle.h"
+#include "../plugin/values.h"
+#include "../util/log.h"
+#include "pipe.h"
+
+/* A new pipe without a table list: the source says what it has. */
+static enum outcome discover_tables(struct run *u, struct pipe_row *row,
+                                    struct failure *f)
+{
+    if (row->table_count)
+        return GO_ON;
+    struct sluice_values v = {0};
+    struct call_error e;
+    if (from_call(source_list_tables(SOURCE_OF(u), &v, &e), &e, f) != GO_ON) {
+        values_free(&v);
+        return f->outcome;
+    }
+    struct error err;
+    int rc = pipe_tables_found(u->s, u->pc->name,
+                               (const char *const *)v.items, v.count, &err);
+    values_free(&v);
+    if (rc < 0)
+        return from_store(&err, f);
+    bool found;
+    pipe_row_free(row);
+    if (pipe_load(u->s, u->pc->name, row, &found, &err) < 0)
+        return from_store(&err, f);
+    return GO_ON;
+}
+
+/* The owner of a destination, as the sink records it. */
+static enum outcome sink_claims(struct run *u, const char *table, bool upgrade,
+                                struct failure *f)
+{
+    struct error err;
+    const char *id = store_id(u->s, &err);
+    if (!id)
+        return from_store(&err, f);
+    sluice_owner owner = {.size = sizeof owner,
+                          .store_id = id,
+                          .store_name = store_name(u->s),
+                          .pipe = u->pc->name,
+                          .table = table,
+                          .upgrade = upgrade};
+    struct call_error e;
+    if (from_call(sink_claim(SINK_OF(u), &owner, &e), &e, f) != GO_ON)
+        return f->outcome;
+    if (upgrade && destination_settled(u->s, u->pc->name, table, &err) < 0)
+        return from_store(&err, f);
+    return GO_ON;
+}
+
+/* The table's destination is this pipe's: in the store (no other table of
+ * this store's pipes has it) and, when the sink records owners, in the
+ * destination itself (for deployments with stores of their own). A
+ * destination that is another's fails the table alone. */
+static enum outcome claim_destination(struct run *u, const char *table,
+                                      struct failure *f)
+{
+    const struct plugin *sink = u->pc->sink.plugin;
+    if (!sink->info.sink.destination)
+        return GO_ON;
+    struct sluice_values name = {0};
+    struct call_error e;
+    if (from_call(sink_destination(sink, u->pc->sink.data, table, &name, &e),
+                  &e, f) != GO_ON) {
+        values_free(&name);
+        return f->outcome;
+    }
+    if (name.count != 1) {
+        values_free(&name);
+        return fail_with(f, "%s.destination: gave %zu names for table %s, "
+                            "not one",
+                         sink->name, name.count, table);
+    }
+    bool upgrade;
+    char *owner;
+    struct error err;
+    int rc = destination_claim(u->s, u->pc->name, table, name.items[0],
+                               &upgrade, &owner, &err);
+    enum outcome o = GO_ON;
+    if (rc < 0) {
+        o = from_store(&err, f);
+    } else if (rc == 1) {
+        o = fail_with(f, "destination %s of table %s belongs to %s of this "
+                         "store: one destination has one owner (give this "
+                         "pipe's sink another database or table prefix, or "
+                         "remove the table from one of the pipes)",
+                      name.items[0], table, owner);
+        f->table_only = true;
+    } else if (sink->info.sink.claim) {
+        o = sink_claims(u, table, upgrade, f);
+    }
+    free(owner);
+    values_free(&name);
+    return o;
+}
+
+/* One table's destination claimed and made ready, and its shadow for a
+ * resync. A table that fails alone (its destination refused, or
+ * another's) does not stop the others: *failed says so. */
+static enum outcome set_up_table(struct run *u, const char *table,
+                                 bool resync, bool *failed, struct failure *f)
+{
+    struct call_error e;
+    *failed = false;
+    if (claim_destination(u, table, f) != GO_ON ||
+        from_call(sink_setup_table(SINK_OF(u), table, &e), &e, f) != GO_ON ||
+        (resync && from_call(sink_resync_begin(SINK_OF(u), table, &e), &e,
+                             f) != GO_ON)) {
+        *failed = f->outcome == FATAL && f->table_only;
+        return table_failed(u, table, f);
+    }
+    return GO_ON;
+}
+
+enum outcome tables_set_up(struct run *u, struct pipe_row *row,
+                           struct failure *f)
+{
+    if (discover_tables(u, row, f) != GO_ON)
+        return f->outcome;
+    bool resync = row->context == CONTEXT_RESYNC;
+    size_t n;
+    char **tables = row->context == CONTEXT_ADD
+                        ? tables_of(row, TABLE_ADDING, &n)
+                        : tables_served(row, &n);
+    enum outcome o = GO_ON;
+    bool failed;
+    for (size_t i = 0; i < n && o == GO_ON; i++)
+        o = set_up_table(u, tables[i], resync, &failed, f);
+    free(tables);
+    struct error err;
+    if (o == GO_ON && lifecycle_setup_done(u->s, u->pc->name, &err) < 0)
+        o = from_store(&err, f);
+    return o;
+}
+
+enum outcome tables_reopen(struct run *u, const struct pipe_row *row,
+                           bool *changed, struct failure *f)
+{
+    bool resync = row->context == CONTEXT_RESYNC &&
+                  (row->state == STATE_SNAPSHOT || row->state == STATE_RESYNC);
+    size_t n;
+    char **tables = tables_served(row, &n);
+    enum outcome o = GO_ON;
+    *changed = false;
+    for (size_t i = 0; i < n && o == GO_ON; i++) {
+        bool failed;
+        o = set_up_table(u, tables[i], resync, &failed, f);
+        *changed = *changed || failed;
+    }
+    free(tables);
+    return o;
+}
+
+enum outcome tables_swap(struct run *u, const struct pipe_row *row,
+                         struct failure *f)
+{
+    size_t n;
+    char **tables = tables_of(row, TABLE_ACTIVE, &n);
+    enum outcome o = GO_ON;
+    struct call_error e;
+    for (size_t i = 0; i < n && o == GO_ON; i++)
+        if (from_call(sink_resync_swap(SINK_OF(u), tables[i], &e), &e, f) !=
+            GO_ON)
+            o = table_failed(u, tables[i], f);
+    free(tables);
+    struct error err;
+    if (o == GO_ON && lifecycle_resync_done(u->s, u->pc->name, &err) < 0)
+        o = from_store(&err, f);
+    return o;
+}
+
+enum outcome tables_remove(struct run *u, const struct pipe_row *row,
+                           struct failure *f)
+{
+    struct call_error e;
+    for (size_t i = 0; i < row->table_count; i++) {
+        const struct pipe_table *t = &row->tables[i];
+        if (t->status != TABLE_REMOVING || !t->drop_destination)
+            continue;
+        if (!u->pc->sink.plugin->info.sink.drop_table) {
+            log_msg(SLUICE_LOG_WARN, u->pc->name,
+                    "table %s: the sink cannot drop destinations; kept",
+                    t->name);
+            continue;
+        }
+        if (from_call(sink_drop_table(SINK_OF(u), t->name, &e), &e, f) !=
+                GO_ON &&
+            table_failed(u, t->name, f) != GO_ON)
+            return f->outcome;
+    }
+    struct error err;
+    if (lifecycle_modify_done(u->s, u->pc->name, &err) < 0)
+        return from_store(&err, f);
+    return GO_ON;
+}
