@@ -91,7 +91,8 @@ struct hub_event {
 
 /* The subscription's next publication event, recorded as `processing`
  * (again, after a crash before it completed); *found false when it has
- * read everything. A paused subscription is refused. The caller frees
+ * read everything. A paused subscription is refused, as an error that
+ * passes (transient: the resume ends it). The caller frees
  * the event with hub_event_free. */
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
              struct hub_event *out, bool *found, struct error *err);

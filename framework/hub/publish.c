@@ -140,11 +140,11 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
     if (!exists)
         return error_set(err, "there is no subscription named '%s'",
                          subscription);
-    if (sub.paused) {
+    if (sub.paused) { /* an operator's hold: it passes at the resume */
         subscription_free(&sub);
-        return error_set(err, "subscription '%s' is paused; resume it first "
-                              "(sluice subscription resume %s)",
-                         subscription, subscription);
+        return error_transient(err, "subscription '%s' is paused; resume it "
+                                    "first (sluice subscription resume %s)",
+                               subscription, subscription);
     }
     struct db_value p[] = {DBV_TEXT(sub.topic),
                            DBV_INT(after > sub.cursor ? after : sub.cursor)};

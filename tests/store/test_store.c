@@ -1028,6 +1028,17 @@ static void publications_as_of(void)
     check_as_of(topic, 800, "p1:final:500 p2:final:800 p3:final:800 ");
     check_as_of(topic, INT64_MAX,
                 "p1:final:500 p2:final:800 p3:final:800 p4:processing:0 ");
+    /* a paused subscription is refused as an error that passes: the
+     * resume ends it (a pipe whose subscription an operator holds waits,
+     * and never fails on it) */
+    CHECK(subscription_set_paused(st, a, true, &err) == 0);
+    struct hub_event e;
+    bool found;
+    err.transient = false;
+    CHECK(hub_take(st, a, 1000, &e, &found, &err) < 0);
+    CHECK_CONTAINS(err.message, "is paused; resume it first");
+    CHECK(err.transient);
+    CHECK(subscription_set_paused(st, a, false, &err) == 0);
     free(a);
     free(b);
     free(topic);
