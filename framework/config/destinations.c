@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../plugin/calls.h"
 #include "../plugin/values.h"
 #include "../util/mem.h"
 #include "config.h"
@@ -39,16 +40,16 @@ static struct named *name_all(const struct config *cfg, size_t *count,
             continue;
         for (size_t t = 0; t < tables->count; t++) {
             struct sluice_values v = {0};
-            char msg[512] = "";
-            sluice_error e = {msg, sizeof msg};
-            if (sink->info.sink.destination(p->sink.data, tables->items[t], &v,
-                                            &e) != SLUICE_OK ||
+            struct call_error e;
+            if (sink_destination(sink, p->sink.data, tables->items[t], &v,
+                                 &e) != SLUICE_OK ||
                 v.count != 1)
                 diags_error(diags, "%s:%d: [pipe %s.sink]: %s cannot name "
                                    "the destination of table '%s': %s",
                             cfg->doc.path, p->line, p->name, sink->name,
                             tables->items[t],
-                            msg[0] ? msg : "it gave no single name");
+                            e.message[0] ? e.message
+                                         : "it gave no single name");
             else {
                 XGROW(all, cap, n + 1);
                 all[n++] = (struct named){xstrdup(v.items[0]), p,

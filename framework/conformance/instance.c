@@ -1,7 +1,6 @@
-/* instance.c: plugin instances as the kit opens them, callbacks called as
- * the core calls them (a caller-owned error buffer, RETRY answered by
- * calling again after a pause), and the shell commands of the --config
- * file. */
+/* instance.c: plugin instances as the kit opens them, its retry policy
+ * (RETRY answered by calling again after a pause), how a call's failure
+ * reads in the report, and the shell commands of the --config file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,61 +11,43 @@
 #include "../util/clock.h"
 #include "kit.h"
 
-int kit_instance_open(const struct live *l, struct kit_instance *in,
-                  struct error *err)
+int kit_instance_open(const struct live *l, struct plugin_instance *in,
+                      struct error *err)
 {
-    memset(in, 0, sizeof *in);
-    in->plugin = l->plugin;
-    in->ctx = context_new(l->plugin->name, "conformance");
-    struct call_error ce;
+    struct call_error e;
     sluice_status st;
-    KIT_CALL(st, &ce, "open",
-             l->plugin->open(in->ctx, l->config, &in->handle,
-                             call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = plugin_open(l->plugin, l->config, "conformance",
+                                        in, &e),
+                       try))
+            break;
     if (st == SLUICE_OK)
         return 0;
     char why[1200];
-    error_set(err, "open %s", status_text(st, &ce, why, sizeof why));
-    context_free(in->ctx);
-    memset(in, 0, sizeof *in);
-    return -1;
+    return error_set(err, "open %s", status_text(st, &e, why, sizeof why));
 }
 
-void kit_instance_close(struct kit_instance *in)
+bool kit_again(sluice_status st, int attempt)
 {
-    if (!in->ctx)
-        return;
-    kit_calling("close");
-    in->plugin->close(in->handle);
-    kit_calling(NULL);
-    context_free(in->ctx);
-    memset(in, 0, sizeof *in);
-}
-
-sluice_error *call_error(struct call_error *ce)
-{
-    ce->message[0] = '\0';
-    ce->e = (sluice_error){ce->message, sizeof ce->message};
-    return &ce->e;
-}
-
-void kit_backoff(int attempt)
-{
+    if (st != SLUICE_RETRY || attempt >= KIT_RETRIES)
+        return false;
     sleep_ms(100L << (attempt < 4 ? attempt : 4));
+    return true;
 }
 
-const char *status_text(sluice_status st, struct call_error *ce, char *out,
-                        size_t size)
+const char *status_text(sluice_status st, const struct call_error *e,
+                        char *out, size_t size)
 {
-    static const char *const names[] = {"OK", "DONE", "RETRY", "FATAL"};
-    const char *name = (unsigned)st < 4 ? names[st] : "an unknown status";
-    const char *message = ce->message[0] ? ce->message
-                                         : "(the plugin gave no message)";
-    if (st == SLUICE_RETRY)
+    char name[32];
+    const char *words = e->message + e->words_at;
+    if (e->broken)
+        snprintf(out, size, "%s", words);
+    else if (st == SLUICE_RETRY)
         snprintf(out, size, "returned RETRY %d times: %s", KIT_RETRIES + 1,
-                 message);
+                 words);
     else
-        snprintf(out, size, "returned %s: %s", name, message);
+        snprintf(out, size, "returned %s: %s",
+                 status_name(st, name, sizeof name), words);
     return out;
 }
 

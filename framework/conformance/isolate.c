@@ -86,6 +86,7 @@ bool kit_isolated(struct report *r, const char *subject,
     pid_t pid = fork();
     if (pid == 0) {
         child_report = r;
+        plugin_calls_observe(kit_calling);
         r->ok = work(arg);
         fflush(NULL);
         r->finished = true;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../config/ini_doc.h"
+#include "../plugin/calls.h"
 #include "../plugin/plugin.h"
 #include "../util/buf.h"
 #include "../util/error.h"
@@ -70,41 +71,20 @@ void live_prepare(struct live *l, const struct plugin *p,
                   struct diags *diags);
 void live_free(struct live *l);
 
-/* One plugin instance, opened with the live config. */
-struct kit_instance {
-    const struct plugin *plugin;
-    sluice_context *ctx;
-    void *handle;
-};
+/* One plugin instance, opened with the live config; every callback is
+ * called through the wrappers of plugin/calls.h, as the core calls them. */
+int kit_instance_open(const struct live *l, struct plugin_instance *in,
+                      struct error *err);
 
-int kit_instance_open(const struct live *l, struct kit_instance *in,
-                  struct error *err);
-void kit_instance_close(struct kit_instance *in);
-
-/* An error buffer for one callback. */
-struct call_error {
-    char message[1024];
-    sluice_error e;
-};
-sluice_error *call_error(struct call_error *ce);
-
-/* The status of one callback after RETRY answers: the kit, like the core,
- * calls again after a pause, a few times. `call` is evaluated again each
- * time; `ce` holds the last message. `callback` names it, for the report
- * of a process that ends in it. */
+/* The kit's retry policy, the core's in small: a callback that answers
+ * RETRY is called again after a pause, a few times. True (after the
+ * pause) when attempt number `attempt` answered `st` and there is
+ * another:
+ *     for (int try = 0;; try++)
+ *         if (!kit_again(st = source_cdc_poll(...), try))
+ *             break; */
 #define KIT_RETRIES 5
-#define KIT_CALL(status, ce, callback, call)                                  \
-    do {                                                                      \
-        kit_calling(callback);                                                \
-        for (int try_ = 0;; try_++) {                                         \
-            (status) = (call);                                                \
-            if ((status) != SLUICE_RETRY || try_ == KIT_RETRIES)              \
-                break;                                                        \
-            kit_backoff(try_);                                                \
-        }                                                                     \
-        kit_calling(NULL);                                                    \
-    } while (0)
-void kit_backoff(int attempt);
+bool kit_again(sluice_status st, int attempt);
 
 /* Runs `work(arg)` in a child process (isolate.c), whose report lines are
  * the checks of `checks` (NULL-terminated, at most 64, in order). When the
@@ -115,12 +95,15 @@ void kit_backoff(int attempt);
 bool kit_isolated(struct report *r, const char *subject,
                   const char *const *checks, bool (*work)(void *),
                   void *arg);
-/* The plugin callback about to be called (NULL: none), in a child. */
+/* The plugin callback about to be called (NULL: none), in a child: the
+ * wrappers' observer (plugin_calls_observe). */
 void kit_calling(const char *callback);
 
-/* "returned FATAL: message" for a failed status. */
-const char *status_text(sluice_status st, struct call_error *ce, char *out,
-                        size_t size);
+/* "returned FATAL: message" for a failed call, with the plugin's own
+ * words; "returned DONE, which it may not return (...)" for a status the
+ * callback may not return. */
+const char *status_text(sluice_status st, const struct call_error *e,
+                        char *out, size_t size);
 
 /* Runs a shell command; its standard output goes to `out` when not NULL
  * (else to the kit's standard error). -1 with `err` when it cannot run or
@@ -138,8 +121,8 @@ void static_checks_plugin(struct report *r, const struct plugin *p,
 void source_checks(struct live *l);
 /* The source's parts (source.c calls them with the tables to read), and
  * snapshot_begin, which both call: exactly one position, into `out`. */
-int source_begin(const struct live *l, struct kit_instance *in,
-                 struct buf *out, struct error *err);
+int source_begin(struct plugin_instance *in, struct buf *out,
+                 struct error *err);
 void snapshot_checks(struct live *l, const char *const *tables, size_t n);
 void cdc_checks(struct live *l, const char *const *tables, size_t n);
 void sink_checks(struct live *l);

@@ -66,17 +66,18 @@ static void build_input(struct input *x, const struct kit_settings *k,
         .publication_count = EVENTS, .publication_size = sizeof x->events[0]};
 }
 
-static int plan(struct kit_instance *in, const struct input *x,
+static int plan(struct plugin_instance *in, const struct input *x,
                 struct sluice_retention_plan *out, struct error *err)
 {
     memset(out, 0, sizeof *out);
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, "plan",
-             (plan_free(out),
-              in->plugin->info.retention.plan(in->handle, &x->in, out,
-                                              call_error(&ce))));
+    for (int try = 0;; try++) {
+        plan_free(out);
+        if (!kit_again(st = retention_plan(in, &x->in, out, &ce), try))
+            break;
+    }
     if (st == SLUICE_OK)
         return 0;
     return error_set(err, "plan %s", status_text(st, &ce, text, sizeof text));
@@ -173,7 +174,7 @@ static bool input_unchanged(const struct retention_run *r)
 /* The plans, in order; -1 with the failing call in `err`. */
 static int make_plans(struct retention_run *r, struct error *err)
 {
-    struct kit_instance a, b;
+    struct plugin_instance a, b;
     if (kit_instance_open(r->l, &a, err) < 0)
         return -1;
     report_running(r->l->report, check_names[DETERMINISTIC]);
@@ -188,10 +189,10 @@ static int make_plans(struct retention_run *r, struct error *err)
     if (rc == 0)
         rc = plan(&a, &r->later, &r->p[5], err);
     report_running(r->l->report, check_names[DETERMINISTIC]);
-    kit_instance_close(&a);
+    plugin_close(&a);
     if (rc == 0 && kit_instance_open(r->l, &b, err) == 0) {
         rc = plan(&b, &r->x, &r->p[4], err);
-        kit_instance_close(&b);
+        plugin_close(&b);
     } else if (rc == 0) {
         rc = error_prefix(err, "a fresh instance");
     }

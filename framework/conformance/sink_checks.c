@@ -83,35 +83,37 @@ static void build_batch(struct sluice_batch *b, const char *table)
     }
 }
 
-static int setup(struct sink_run *s, struct kit_instance *in, const char *when,
+static int setup(struct sink_run *s, struct plugin_instance *in, const char *when,
                  struct error *err)
 {
     struct call_error ce;
     sluice_status st;
     char text[1200];
     const char *table = s->l->settings.table;
-    KIT_CALL(st, &ce, "setup_table",
-             in->plugin->info.sink.setup_table(in->handle, table,
-                                               call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = sink_setup_table(in, table, &ce), try))
+            break;
     if (st == SLUICE_OK)
         return 0;
     return error_set(err, "setup_table of '%s' %s %s", table, when,
                      status_text(st, &ce, text, sizeof text));
 }
 
-static int write_flush(struct sink_run *s, struct kit_instance *in,
+static int write_flush(struct sink_run *s, struct plugin_instance *in,
                        const char *when, struct error *err)
 {
-    const sluice_sink_info *api = &in->plugin->info.sink;
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, "write",
-             api->write(in->handle, &s->batch, call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = sink_write(in, &s->batch, &ce), try))
+            break;
     if (st != SLUICE_OK)
         return error_set(err, "write %s %s", when,
                          status_text(st, &ce, text, sizeof text));
-    KIT_CALL(st, &ce, "flush", api->flush(in->handle, call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = sink_flush(in, &ce), try))
+            break;
     if (st != SLUICE_OK)
         return error_set(err, "flush %s %s", when,
                          status_text(st, &ce, text, sizeof text));
@@ -153,7 +155,7 @@ static void difference(const struct buf *was, const struct buf *is,
 }
 
 /* First instance: setup twice, the batch written twice. */
-static int first_instance(struct sink_run *s, struct kit_instance *in)
+static int first_instance(struct sink_run *s, struct plugin_instance *in)
 {
     struct error err;
     report_running(s->l->report, check_names[SETUP_IDEMPOTENT]);
@@ -178,7 +180,7 @@ static int first_instance(struct sink_run *s, struct kit_instance *in)
 }
 
 /* Fresh instance: setup again over the rows, the batch once more. */
-static int second_instance(struct sink_run *s, struct kit_instance *in)
+static int second_instance(struct sink_run *s, struct plugin_instance *in)
 {
     struct error err;
     report_running(s->l->report, check_names[SETUP_IDEMPOTENT]);
@@ -244,17 +246,17 @@ static int second_instance(struct sink_run *s, struct kit_instance *in)
     return 0;
 }
 
-static void drop_twice(struct sink_run *s, struct kit_instance *in)
+static void drop_twice(struct sink_run *s, struct plugin_instance *in)
 {
-    const sluice_sink_info *api = &in->plugin->info.sink;
     const char *table = s->l->settings.table;
     report_running(s->l->report, check_names[DROP_IDEMPOTENT]);
     for (int i = 0; i < 2; i++) {
         struct call_error ce;
         sluice_status st;
         char text[1200];
-        KIT_CALL(st, &ce, "drop_table",
-                 api->drop_table(in->handle, table, call_error(&ce)));
+        for (int try = 0;; try++)
+            if (!kit_again(st = sink_drop_table(in, table, &ce), try))
+                break;
         if (st != SLUICE_OK) {
             set(s, DROP_IDEMPOTENT, CHECK_FAIL, "drop_table of '%s' %s %s",
                 table, i ? "a second time (a missing table is not an error)"
@@ -271,7 +273,7 @@ static void drop_twice(struct sink_run *s, struct kit_instance *in)
  * checks at the end. */
 static void run(struct sink_run *s)
 {
-    struct kit_instance in;
+    struct plugin_instance in;
     struct error err;
     const struct live *l = s->l;
     if (kit_instance_open(l, &in, &err) < 0) {
@@ -282,7 +284,7 @@ static void run(struct sink_run *s)
     report_line(l->report, CHECK_PASS, l->subject, check_names[OPEN],
                 "open returned OK");
     int rc = first_instance(s, &in);
-    kit_instance_close(&in);
+    plugin_close(&in);
     if (rc < 0)
         return;
     report_running(s->l->report, check_names[REPLAY_ACCEPTED]);
@@ -293,7 +295,7 @@ static void run(struct sink_run *s)
     }
     if (second_instance(s, &in) == 0 && in.plugin->info.sink.drop_table)
         drop_twice(s, &in);
-    kit_instance_close(&in);
+    plugin_close(&in);
 }
 
 /* In a child: every check, reported at the end. */

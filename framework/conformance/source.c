@@ -14,16 +14,16 @@ static const char *const snapshot[] = {"snapshot.complete", "snapshot.resume",
                                        NULL};
 static const char *const cdc[] = {"cdc.forward", "cdc.resume", NULL};
 
-int source_begin(const struct live *l, struct kit_instance *in,
-                 struct buf *out, struct error *err)
+int source_begin(struct plugin_instance *in, struct buf *out,
+                 struct error *err)
 {
     struct sluice_values v = {0};
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, "snapshot_begin",
-             l->plugin->info.source.snapshot_begin(in->handle, &v,
-                                                   call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = source_snapshot_begin(in, &v, &ce), try))
+            break;
     int rc = 0;
     if (st != SLUICE_OK)
         rc = error_set(err, "snapshot_begin %s",
@@ -37,15 +37,15 @@ int source_begin(const struct live *l, struct kit_instance *in,
     return rc;
 }
 
-static int list_tables(struct kit_instance *in, struct sluice_values *v,
+static int list_tables(struct plugin_instance *in, struct sluice_values *v,
                        char *why, size_t size)
 {
     struct call_error ce;
     sluice_status st;
     memset(v, 0, sizeof *v);
-    KIT_CALL(st, &ce, "list_tables",
-             in->plugin->info.source.list_tables(in->handle, v,
-                                                 call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = source_list_tables(in, v, &ce), try))
+            break;
     if (st == SLUICE_OK)
         return 0;
     char text[1200];
@@ -75,7 +75,7 @@ static bool listed(const struct sluice_values *v, const char *table)
 }
 
 /* Lists the tables twice; on success `v` holds them. */
-static bool check_list_tables(struct live *l, struct kit_instance *in,
+static bool check_list_tables(struct live *l, struct plugin_instance *in,
                               struct sluice_values *v)
 {
     struct sluice_values again = {0};
@@ -116,7 +116,7 @@ static bool check_list_tables(struct live *l, struct kit_instance *in,
 static bool open_and_list(void *arg)
 {
     struct live *l = arg;
-    struct kit_instance in;
+    struct plugin_instance in;
     struct error err;
     if (kit_instance_open(l, &in, &err) < 0) {
         report_line(l->report, CHECK_FAIL, l->subject, listing[0], "%s",
@@ -129,7 +129,7 @@ static bool open_and_list(void *arg)
                 "open returned OK");
     struct sluice_values v = {0};
     bool ok = check_list_tables(l, &in, &v);
-    kit_instance_close(&in);
+    plugin_close(&in);
     values_free(&v);
     return ok;
 }
@@ -152,7 +152,7 @@ static bool run_part(void *arg)
         p->run(l, want->items, want->count);
         return true;
     }
-    struct kit_instance in;
+    struct plugin_instance in;
     struct sluice_values v = {0};
     struct error err;
     char why[1400] = "";
@@ -161,7 +161,7 @@ static bool run_part(void *arg)
         snprintf(why, sizeof why, "%s", err.message);
     } else {
         rc = list_tables(&in, &v, why, sizeof why);
-        kit_instance_close(&in);
+        plugin_close(&in);
     }
     if (rc < 0) {
         report_line(l->report, CHECK_FAIL, l->subject, p->checks[0],

@@ -75,11 +75,10 @@ static int check_position(const struct stream *s, const sluice_batch *b,
 
 /* Polls until `time_ms` has passed, or `want` records (when > 0) have
  * arrived and a poll brought nothing more; acknowledges every position. */
-static int poll_stream(const struct live *l, struct kit_instance *in,
+static int poll_stream(const struct live *l, struct plugin_instance *in,
                        size_t want, int64_t time_ms, struct stream *s,
                        struct error *err)
 {
-    const sluice_source_info *api = &l->plugin->info.source;
     int64_t until = clock_monotonic_ms() + time_ms;
     struct sluice_batch b;
     batch_init(&b, (size_t)l->settings.batch_records, 0);
@@ -88,10 +87,14 @@ static int poll_stream(const struct live *l, struct kit_instance *in,
     while (rc == 0 && clock_monotonic_ms() < until) {
         struct call_error ce;
         sluice_status st;
-        KIT_CALL(st, &ce, "cdc_poll",
-                 (batch_reset(&b),
-                  api->cdc_poll(in->handle, &b, l->settings.poll_timeout_ms,
-                                call_error(&ce))));
+        for (int try = 0;; try++) {
+            batch_reset(&b);
+            if (!kit_again(st = source_cdc_poll(in, &b,
+                                                l->settings.poll_timeout_ms,
+                                                &ce),
+                           try))
+                break;
+        }
         s->polls++;
         if (st != SLUICE_OK && st != SLUICE_DONE) {
             rc = error_set(err, "cdc_poll %s",
@@ -111,9 +114,11 @@ static int poll_stream(const struct live *l, struct kit_instance *in,
         if (!position_equal(&last->position, b.position.data, b.position.len))
             marks_add(&s->marks, b.position.data, b.position.len,
                       s->records.count);
-        KIT_CALL(st, &ce, "cdc_ack",
-                 api->cdc_ack(in->handle, b.position.data, b.position.len,
-                              call_error(&ce)));
+        for (int try = 0;; try++)
+            if (!kit_again(st = source_cdc_ack(in, b.position.data,
+                                               b.position.len, &ce),
+                           try))
+                break;
         if (st != SLUICE_OK)
             rc = error_set(err, "cdc_ack %s",
                            status_text(st, &ce, text, sizeof text));
@@ -124,16 +129,17 @@ static int poll_stream(const struct live *l, struct kit_instance *in,
     return rc;
 }
 
-static int start(const struct live *l, struct kit_instance *in,
-                 const char *const *tables, size_t n, const struct buf *at,
-                 struct error *err)
+static int start(struct plugin_instance *in, const char *const *tables,
+                 size_t n, const struct buf *at, struct error *err)
 {
     struct call_error ce;
     sluice_status st;
     char text[1200], pos[160];
-    KIT_CALL(st, &ce, "cdc_start",
-             l->plugin->info.source.cdc_start(in->handle, tables, n, at->data,
-                                              at->len, call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = source_cdc_start(in, tables, n, at->data, at->len,
+                                             &ce),
+                       try))
+            break;
     if (st == SLUICE_OK)
         return 0;
     position_describe(at->data, at->len, pos, sizeof pos);
@@ -144,25 +150,25 @@ static int start(const struct live *l, struct kit_instance *in,
 static int follow(const struct live *l, const char *const *tables, size_t n,
                   struct stream *s, struct error *err)
 {
-    struct kit_instance in;
+    struct plugin_instance in;
     if (kit_instance_open(l, &in, err) < 0)
         return -1;
     struct buf at = {0};
     int rc = 0;
     buf_append(&at, "", 0); /* a source without a snapshot: empty */
     if (l->plugin->info.source.snapshot_begin)
-        rc = source_begin(l, &in, &at, err);
+        rc = source_begin(&in, &at, err);
     if (rc == 0)
         marks_add(&s->marks, at.data, at.len, 0);
     if (rc == 0)
-        rc = start(l, &in, tables, n, &at, err);
+        rc = start(&in, tables, n, &at, err);
     if (rc == 0 && l->settings.changes &&
         kit_run_command(l->settings.changes, NULL, err) < 0)
         rc = error_prefix(err, "the changes command");
     if (rc == 0)
         rc = poll_stream(l, &in, (size_t)l->settings.expect_changes,
                          l->settings.cdc_time_ms, s, err);
-    kit_instance_close(&in);
+    plugin_close(&in);
     buf_free(&at);
     if (rc == 0 && s->records.count < (size_t)l->settings.expect_changes)
         rc = error_set(err, "%zu changes arrived in %zu polls; expected at "
@@ -218,15 +224,15 @@ static int resume(const struct live *l, const char *const *tables, size_t n,
                        : l->settings.cdc_time_ms < QUIET_MS
                            ? l->settings.cdc_time_ms
                            : QUIET_MS;
-        struct kit_instance in;
+        struct plugin_instance in;
         if (kit_instance_open(l, &in, err) < 0)
             return error_prefix(err, "a fresh instance to resume in");
         struct stream again = {0};
         marks_add(&again.marks, m->position.data, m->position.len, 0);
-        int rc = start(l, &in, tables, n, &m->position, err);
+        int rc = start(&in, tables, n, &m->position, err);
         if (rc == 0)
             rc = poll_stream(l, &in, want, time, &again, err);
-        kit_instance_close(&in);
+        plugin_close(&in);
         if (rc == 0)
             rc = compare_resume(first, m, &again, err);
         stream_free(&again);

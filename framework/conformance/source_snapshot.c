@@ -53,12 +53,11 @@ static int record_error(const sluice_batch *b, const char *table,
 }
 
 /* Reads a partition from `progress` to its end. */
-static int read_partition(const struct live *l, struct kit_instance *in,
+static int read_partition(const struct live *l, struct plugin_instance *in,
                           const char *table, const struct buf *progress,
                           struct rec_list *records, struct marks *marks,
                           struct error *err)
 {
-    const sluice_source_info *api = &l->plugin->info.source;
     struct sluice_batch b;
     batch_init(&b, (size_t)l->settings.batch_records, 0);
     struct buf at = {0};
@@ -69,10 +68,13 @@ static int read_partition(const struct live *l, struct kit_instance *in,
     for (;;) {
         struct call_error ce;
         sluice_status st;
-        KIT_CALL(st, &ce, "snapshot_next",
-                 (batch_reset(&b),
-                  api->snapshot_next(in->handle, table, at.data, at.len, &b,
-                                     call_error(&ce))));
+        for (int try = 0;; try++) {
+            batch_reset(&b);
+            if (!kit_again(st = source_snapshot_next(in, table, at.data,
+                                                     at.len, &b, &ce),
+                           try))
+                break;
+        }
         position_describe(at.data, at.len, pos, sizeof pos);
         if (st != SLUICE_OK && st != SLUICE_DONE) {
             rc = error_set(err, "snapshot_next of table '%s' from %s %s",
@@ -113,7 +115,7 @@ static int read_partition(const struct live *l, struct kit_instance *in,
     return rc;
 }
 
-static int read_table(const struct live *l, struct kit_instance *in,
+static int read_table(const struct live *l, struct plugin_instance *in,
                       const char *table, struct partition **parts,
                       size_t *count, size_t *cap, struct error *err)
 {
@@ -121,9 +123,10 @@ static int read_table(const struct live *l, struct kit_instance *in,
     struct call_error ce;
     sluice_status st;
     char text[1200];
-    KIT_CALL(st, &ce, "snapshot_partitions",
-             l->plugin->info.source.snapshot_partitions(
-                 in->handle, table, &v, call_error(&ce)));
+    for (int try = 0;; try++)
+        if (!kit_again(st = source_snapshot_partitions(in, table, &v, &ce),
+                       try))
+            break;
     int rc = 0;
     if (st != SLUICE_OK)
         rc = error_set(err, "snapshot_partitions of table '%s' %s", table,
@@ -227,14 +230,14 @@ static int resume_partition(const struct live *l, const struct partition *p,
     for (size_t k = 0; k < picks; k++) {
         const struct mark *m =
             &p->marks.items[mark_pick(k, picks, p->marks.count)];
-        struct kit_instance in;
+        struct plugin_instance in;
         if (kit_instance_open(l, &in, err) < 0)
             return error_prefix(err, "a fresh instance to resume in");
         struct rec_list got = {0};
         struct marks marks = {0};
         int rc = read_partition(l, &in, p->table, &m->position, &got, &marks,
                                 err);
-        kit_instance_close(&in);
+        plugin_close(&in);
         if (rc == 0)
             rc = compare_resume(p, m, &got, err);
         rec_list_free(&got);
@@ -260,17 +263,17 @@ void snapshot_checks(struct live *l, const char *const *tables, size_t n)
                         "the source has no table to read");
         return;
     }
-    struct kit_instance in;
+    struct plugin_instance in;
     struct error err;
     struct partition *parts = NULL;
     size_t count = 0, cap = 0;
     struct buf start = {0};
     int rc = kit_instance_open(l, &in, &err);
     if (rc == 0) {
-        rc = source_begin(l, &in, &start, &err);
+        rc = source_begin(&in, &start, &err);
         for (size_t t = 0; rc == 0 && t < n; t++)
             rc = read_table(l, &in, tables[t], &parts, &count, &cap, &err);
-        kit_instance_close(&in);
+        plugin_close(&in);
     }
     buf_free(&start);
     if (rc == 0)

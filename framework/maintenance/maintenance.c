@@ -8,6 +8,7 @@
 
 #include "../config/options.h"
 #include "../hub/hub.h"
+#include "../plugin/calls.h"
 #include "../plugin/host.h"
 #include "../store/leases.h"
 #include "../util/buf.h"
@@ -82,16 +83,13 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
         .unconsumed_retention_days = t->unconsumed_retention_days,
         .job_time_ms = as_of, .publications = in, .publication_count = count,
         .publication_size = sizeof *in};
-    char message[512] = "";
-    sluice_error perr = {message, sizeof message};
-    sluice_context *ctx = context_new(p->name, t->name);
-    void *instance = NULL;
-    sluice_status st = p->open(ctx, data, &instance, &perr);
+    struct call_error e;
+    struct plugin_instance instance;
+    sluice_status st = plugin_open(p, data, t->name, &instance, &e);
     if (st == SLUICE_OK) {
-        st = p->info.retention.plan(instance, &input, plan, &perr);
-        p->close(instance);
+        st = retention_plan(&instance, &input, plan, &e);
+        plugin_close(&instance);
     }
-    context_free(ctx);
     free(in);
     if (owned) {
         options_free(p->options, p->option_count, data);
@@ -100,8 +98,7 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
     if (st != SLUICE_OK)
         return error_set(err, "retention plugin '%s' failed for topic '%s': "
                               "%s",
-                         p->name, t->name,
-                         message[0] ? message : "(no message)");
+                         p->name, t->name, e.message);
     return 0;
 }
 

@@ -28,6 +28,13 @@ const char *status_name(sluice_status st, char *out, size_t size)
     return out;
 }
 
+static void (*observer)(const char *callback);
+
+void plugin_calls_observe(void (*fn)(const char *callback))
+{
+    observer = fn;
+}
+
 /* One call in progress: the plugin's error buffer and who is called. */
 struct call {
     struct plugin_instance *in; /* NULL: no instance (destination) */
@@ -45,10 +52,13 @@ static sluice_error *call_begin(struct call *c, const struct plugin *p,
     *c = (struct call){.in = in, .plugin = p, .callback = callback, .e = e};
     c->err = (sluice_error){c->message, sizeof c->message};
     e->message[0] = '\0';
+    e->words_at = 0;
     e->returned = SLUICE_OK;
     e->broken = false;
     if (in)
         plugin_lock(in);
+    if (observer)
+        observer(callback);
     return &c->err;
 }
 
@@ -65,6 +75,8 @@ static const char *words_of(const struct call *c)
 static sluice_status call_end(struct call *c, sluice_status st,
                               unsigned allowed)
 {
+    if (observer)
+        observer(NULL);
     if (c->in)
         plugin_unlock(c->in);
     struct call_error *e = c->e;
@@ -73,16 +85,19 @@ static sluice_status call_end(struct call *c, sluice_status st,
     bool known = (unsigned)st < 32 && (allowed & BIT(st));
     if (known && (st == SLUICE_OK || st == SLUICE_DONE))
         return st;
+    int prefix = snprintf(e->message, sizeof e->message, "%s.%s: ",
+                          c->plugin->name, c->callback);
+    e->words_at = prefix > 0 && (size_t)prefix < sizeof e->message
+                      ? (size_t)prefix
+                      : 0;
+    size_t left = sizeof e->message - e->words_at;
     if (known) {
-        snprintf(e->message, sizeof e->message, "%s.%s: %s", c->plugin->name,
-                 c->callback, words_of(c));
+        snprintf(e->message + e->words_at, left, "%s", words_of(c));
     } else {
         char name[32];
         e->broken = true;
-        snprintf(e->message, sizeof e->message,
-                 "%s.%s: returned %s, which it may not return (its message: "
-                 "%s)",
-                 c->plugin->name, c->callback,
+        snprintf(e->message + e->words_at, left,
+                 "returned %s, which it may not return (its message: %s)",
                  status_name(st, name, sizeof name), words_of(c));
         st = SLUICE_FATAL;
     }
@@ -126,7 +141,11 @@ void plugin_close(struct plugin_instance *in)
 {
     if (!in || !in->plugin)
         return;
+    if (observer)
+        observer("close");
     in->plugin->close(in->handle);
+    if (observer)
+        observer(NULL);
     context_free(in->ctx);
     pthread_mutex_destroy(&in->lock);
     memset(in, 0, sizeof *in);

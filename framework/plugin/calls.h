@@ -36,9 +36,15 @@ struct plugin_instance {
  * and the message says so): what the conformance kit reports. */
 struct call_error {
     char message[1024];
+    size_t words_at; /* where the plugin's own words start in `message` */
     sluice_status returned;
     bool broken;
 };
+
+/* Told the name of each callback as it is called, and NULL as it returns
+ * (the conformance kit: which callback a process that ended was in). One
+ * observer for the process; NULL: none. */
+void plugin_calls_observe(void (*observer)(const char *callback));
 
 /* Opens an instance for `pipe` (NULL: none) with `config`, a config
  * struct filled for `p`. On failure nothing is left open. */
