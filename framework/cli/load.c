@@ -23,8 +23,10 @@ int load_config_and_plugins(const char *config_path, bool bind,
     for (size_t i = 0; i < dir_count; i++)
         free(dirs[i]);
     free(dirs);
-    if (config_path && bind)
+    if (config_path && bind) {
         config_bind_plugins(cfg, reg, diags);
+        config_check_destinations(cfg, diags);
+    }
     return 0;
 }
 

@@ -551,7 +551,6 @@ void config_bind_plugins(struct config *cfg, const struct registry *reg,
         free(owner);
         free(section);
     }
-    config_check_destinations(cfg, diags);
 }
 
 static void plugin_config_free(struct plugin_config *pc)

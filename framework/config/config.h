@@ -124,7 +124,7 @@ int config_pipe_tables_line(const struct config *cfg,
                             const struct pipe_config *p);
 
 /* Two pipes that write one table into one destination are an error,
- * naming both (destinations.c). Run by config_bind_plugins. */
+ * naming both (destinations.c); meant after config_bind_plugins. */
 void config_check_destinations(const struct config *cfg, struct diags *diags);
 struct topic_config *config_topic(const struct config *cfg, const char *name);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../plugin/host.h"
+#include "../plugin/values.h"
 #include "../util/clock.h"
 #include "kit.h"
 
@@ -49,6 +50,29 @@ const char *status_text(sluice_status st, const struct call_error *e,
         snprintf(out, size, "returned %s: %s",
                  status_name(st, name, sizeof name), words);
     return out;
+}
+
+int source_begin(struct plugin_instance *in, struct buf *out,
+                 struct error *err)
+{
+    struct sluice_values v = {0};
+    struct call_error ce;
+    sluice_status st;
+    char text[1200];
+    for (int try = 0;; try++)
+        if (!kit_again(st = source_snapshot_begin(in, &v, &ce), try))
+            break;
+    int rc = 0;
+    if (st != SLUICE_OK)
+        rc = error_set(err, "snapshot_begin %s",
+                       status_text(st, &ce, text, sizeof text));
+    else if (v.count != 1)
+        rc = error_set(err, "snapshot_begin added %zu positions, not one",
+                       v.count);
+    else
+        buf_append(out, v.items[0], v.lens[0]);
+    values_free(&v);
+    return rc;
 }
 
 int kit_run_command(const char *command, struct buf *out, struct error *err)

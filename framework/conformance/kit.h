@@ -99,6 +99,11 @@ bool kit_isolated(struct report *r, const char *subject,
  * wrappers' observer (plugin_calls_observe). */
 void kit_calling(const char *callback);
 
+/* snapshot_begin, which the source's parts call: exactly one position,
+ * into `out` (instance.c). */
+int source_begin(struct plugin_instance *in, struct buf *out,
+                 struct error *err);
+
 /* "returned FATAL: message" for a failed call, with the plugin's own
  * words; "returned DONE, which it may not return (...)" for a status the
  * callback may not return. */
@@ -119,10 +124,7 @@ void static_checks_refused(struct report *r, const char *path,
 void static_checks_plugin(struct report *r, const struct plugin *p,
                           const char *subject);
 void source_checks(struct live *l);
-/* The source's parts (source.c calls them with the tables to read), and
- * snapshot_begin, which both call: exactly one position, into `out`. */
-int source_begin(struct plugin_instance *in, struct buf *out,
-                 struct error *err);
+/* The source's parts (source.c calls them with the tables to read). */
 void snapshot_checks(struct live *l, const char *const *tables, size_t n);
 void cdc_checks(struct live *l, const char *const *tables, size_t n);
 void sink_checks(struct live *l);

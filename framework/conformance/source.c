@@ -14,29 +14,6 @@ static const char *const snapshot[] = {"snapshot.complete", "snapshot.resume",
                                        NULL};
 static const char *const cdc[] = {"cdc.forward", "cdc.resume", NULL};
 
-int source_begin(struct plugin_instance *in, struct buf *out,
-                 struct error *err)
-{
-    struct sluice_values v = {0};
-    struct call_error ce;
-    sluice_status st;
-    char text[1200];
-    for (int try = 0;; try++)
-        if (!kit_again(st = source_snapshot_begin(in, &v, &ce), try))
-            break;
-    int rc = 0;
-    if (st != SLUICE_OK)
-        rc = error_set(err, "snapshot_begin %s",
-                       status_text(st, &ce, text, sizeof text));
-    else if (v.count != 1)
-        rc = error_set(err, "snapshot_begin added %zu positions, not one",
-                       v.count);
-    else
-        buf_append(out, v.items[0], v.lens[0]);
-    values_free(&v);
-    return rc;
-}
-
 static int list_tables(struct plugin_instance *in, struct sluice_values *v,
                        char *why, size_t size)
 {

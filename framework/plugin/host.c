@@ -1,5 +1,5 @@
-/* host.c: the host API table that every plugin receives, the registrar
- * behind its registration functions, and plugin contexts (log names and
+/* host.c: the host API table that every plugin receives (its registration
+ * functions are the loader's), and plugin contexts (log names and
  * metrics). The table is a constant: its functions are thread-safe. */
 #include "host.h"
 
@@ -12,69 +12,6 @@
 #include "../util/mem.h"
 #include "batch.h"
 #include "values.h"
-
-void registrar_release(struct sluice_registrar *reg)
-{
-    for (size_t i = 0; i < reg->count; i++)
-        plugin_free(reg->plugins[i]);
-    free(reg->plugins);
-    reg->plugins = NULL;
-    reg->count = reg->cap = 0;
-}
-
-static bool registrar_has(const sluice_registrar *reg, const char *name)
-{
-    for (size_t i = 0; i < reg->count; i++)
-        if (strcmp(reg->plugins[i]->name, name) == 0)
-            return true;
-    return false;
-}
-
-static sluice_status registrar_add(sluice_registrar *reg,
-                                   enum plugin_kind kind, const void *info,
-                                   size_t size, sluice_error *err)
-{
-    if (!reg)
-        return sluice_fail(err, SLUICE_FATAL,
-                           "registration outside the module's init");
-    struct plugin *p = NULL;
-    struct error why;
-    int rc = plugin_from_info(kind, info, size, reg->module->desc.abi_minor,
-                              &p, &why);
-    if (rc == 0 && registrar_has(reg, p->name))
-        rc = error_set(&why, "the module registers '%s' twice", p->name);
-    if (rc < 0) {
-        plugin_free(p);
-        if (!reg->failed)
-            reg->error = why;
-        reg->failed = true;
-        return sluice_fail(err, SLUICE_FATAL, "%s", why.message);
-    }
-    XGROW(reg->plugins, reg->cap, reg->count + 1);
-    reg->plugins[reg->count++] = p;
-    return SLUICE_OK;
-}
-
-static sluice_status register_source(sluice_registrar *reg,
-                                     const sluice_source_info *info,
-                                     size_t size, sluice_error *err)
-{
-    return registrar_add(reg, PLUGIN_SOURCE, info, size, err);
-}
-
-static sluice_status register_sink(sluice_registrar *reg,
-                                   const sluice_sink_info *info, size_t size,
-                                   sluice_error *err)
-{
-    return registrar_add(reg, PLUGIN_SINK, info, size, err);
-}
-
-static sluice_status register_retention(sluice_registrar *reg,
-                                        const sluice_retention_info *info,
-                                        size_t size, sluice_error *err)
-{
-    return registrar_add(reg, PLUGIN_RETENTION, info, size, err);
-}
 
 static void host_log(sluice_context *ctx, sluice_log_level level,
                      const char *message)
@@ -179,9 +116,9 @@ static const sluice_host_api table = {
     .abi_major = SLUICE_ABI_MAJOR,
     .abi_minor = SLUICE_ABI_MINOR,
     .version = SLUICE_VERSION,
-    .register_source = register_source,
-    .register_sink = register_sink,
-    .register_retention = register_retention,
+    .register_source = loader_register_source,
+    .register_sink = loader_register_sink,
+    .register_retention = loader_register_retention,
     .log = host_log,
     .alloc = host_alloc,
     .realloc = host_realloc,

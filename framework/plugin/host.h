@@ -19,8 +19,6 @@ struct sluice_registrar {
     struct error error;
 };
 
-/* Frees the plugins a refused module had registered. */
-void registrar_release(struct sluice_registrar *reg);
 
 /* The one host table of this process. */
 const sluice_host_api *host_api(void);
@@ -45,9 +43,24 @@ void context_free(sluice_context *ctx);
 /* The value of a metric, or 0 when it was never set. */
 double context_metric(sluice_context *ctx, const char *name);
 
-/* loader.c: opens one file (see registry_load_file for the rules). */
-int module_open(const char *path, struct module **out_module,
-                struct plugin ***out_plugins, size_t *out_count,
-                struct error *err);
+/* ---- loader.c ---- */
+
+/* Opens one file and runs its init with `host` (see registry_load_file
+ * for the rules). */
+int module_open(const char *path, const sluice_host_api *host,
+                struct module **out_module, struct plugin ***out_plugins,
+                size_t *out_count, struct error *err);
+/* Frees the plugins a refused module had registered. */
+void registrar_release(struct sluice_registrar *reg);
+/* The registration functions of the host table. */
+sluice_status loader_register_source(sluice_registrar *reg,
+                                     const sluice_source_info *info,
+                                     size_t size, sluice_error *err);
+sluice_status loader_register_sink(sluice_registrar *reg,
+                                   const sluice_sink_info *info, size_t size,
+                                   sluice_error *err);
+sluice_status loader_register_retention(sluice_registrar *reg,
+                                        const sluice_retention_info *info,
+                                        size_t size, sluice_error *err);
 
 #endif

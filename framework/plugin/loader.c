@@ -282,12 +282,75 @@ static int check_descriptor(const sluice_module *desc, struct error *err)
     return 0;
 }
 
+void registrar_release(struct sluice_registrar *reg)
+{
+    for (size_t i = 0; i < reg->count; i++)
+        plugin_free(reg->plugins[i]);
+    free(reg->plugins);
+    reg->plugins = NULL;
+    reg->count = reg->cap = 0;
+}
+
+static bool registrar_has(const sluice_registrar *reg, const char *name)
+{
+    for (size_t i = 0; i < reg->count; i++)
+        if (strcmp(reg->plugins[i]->name, name) == 0)
+            return true;
+    return false;
+}
+
+static sluice_status registrar_add(sluice_registrar *reg,
+                                   enum plugin_kind kind, const void *info,
+                                   size_t size, sluice_error *err)
+{
+    if (!reg)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "registration outside the module's init");
+    struct plugin *p = NULL;
+    struct error why;
+    int rc = plugin_from_info(kind, info, size, reg->module->desc.abi_minor,
+                              &p, &why);
+    if (rc == 0 && registrar_has(reg, p->name))
+        rc = error_set(&why, "the module registers '%s' twice", p->name);
+    if (rc < 0) {
+        plugin_free(p);
+        if (!reg->failed)
+            reg->error = why;
+        reg->failed = true;
+        return sluice_fail(err, SLUICE_FATAL, "%s", why.message);
+    }
+    XGROW(reg->plugins, reg->cap, reg->count + 1);
+    reg->plugins[reg->count++] = p;
+    return SLUICE_OK;
+}
+
+sluice_status loader_register_source(sluice_registrar *reg,
+                                     const sluice_source_info *info,
+                                     size_t size, sluice_error *err)
+{
+    return registrar_add(reg, PLUGIN_SOURCE, info, size, err);
+}
+
+sluice_status loader_register_sink(sluice_registrar *reg,
+                                   const sluice_sink_info *info, size_t size,
+                                   sluice_error *err)
+{
+    return registrar_add(reg, PLUGIN_SINK, info, size, err);
+}
+
+sluice_status loader_register_retention(sluice_registrar *reg,
+                                        const sluice_retention_info *info,
+                                        size_t size, sluice_error *err)
+{
+    return registrar_add(reg, PLUGIN_RETENTION, info, size, err);
+}
+
 /* Opens `path` and runs its init. On success the module and its plugins
  * are returned; on failure nothing is kept (the file stays mapped if init
  * ran: see plugin.h). */
-int module_open(const char *path, struct module **out_module,
-                struct plugin ***out_plugins, size_t *out_count,
-                struct error *err)
+int module_open(const char *path, const sluice_host_api *host,
+                struct module **out_module, struct plugin ***out_plugins,
+                size_t *out_count, struct error *err)
 {
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle)
@@ -317,7 +380,7 @@ int module_open(const char *path, struct module **out_module,
     struct sluice_registrar reg = {.module = m};
     char message[512] = "";
     sluice_error perr = {message, sizeof message};
-    sluice_status st = m->desc.init(&reg, host_api(), &perr);
+    sluice_status st = m->desc.init(&reg, host, &perr);
     if (reg.failed)
         error_set(err, "%s: %s", path, reg.error.message);
     else if (st != SLUICE_OK)

@@ -102,7 +102,7 @@ static int add_module(struct registry *reg, const char *path,
     struct module *m;
     struct plugin **plugins;
     size_t count;
-    if (module_open(path, &m, &plugins, &count, err) < 0)
+    if (module_open(path, host_api(), &m, &plugins, &count, err) < 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
