@@ -9,10 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../options/options.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
-#include "options.h"
 
 const char *const pipe_mode_names[] = {"snapshot", "cdc", "snapshot+cdc",
                                        NULL};

@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../options/ini_doc.h"
 #include "../plugin/plugin.h"
 #include "../util/error.h"
-#include "ini_doc.h"
 
 enum pipe_mode { PIPE_MODE_SNAPSHOT, PIPE_MODE_CDC, PIPE_MODE_SNAPSHOT_CDC };
 

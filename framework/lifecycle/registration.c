@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 
-#include "../config/options.h"
 #include "../hub/hub.h"
+#include "../options/options.h"
 #include "../util/clock.h"
 #include "../util/buf.h"
 #include "../util/log.h"

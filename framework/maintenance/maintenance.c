@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../config/options.h"
 #include "../hub/hub.h"
+#include "../options/options.h"
 #include "../plugin/host.h"
 #include "../store/leases.h"
 #include "../util/buf.h"

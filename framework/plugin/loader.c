@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config/options.h"
+#include "../options/options.h"
 #include "../util/mem.h"
 #include "host.h"
 #include "plugin.h"
