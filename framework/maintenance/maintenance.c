@@ -9,12 +9,12 @@
 #include "../hub/hub.h"
 #include "../options/options.h"
 #include "../plugin/host.h"
+#include "../plugin/plan.h"
 #include "../store/leases.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
-#include "plan.h"
 
 #define DAY_MS (86400LL * 1000)
 #define DELETE_CHUNK 500
