@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../hub/hub.h"
+#include "../store/leases.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
@@ -329,7 +330,7 @@ static int delete_pipe(struct store *s, const char *pipe, struct error *err)
     for (size_t i = 0; i < sizeof statements / sizeof *statements; i++)
         if (store_exec(s, statements[i], &p, 1, NULL, err) < 0)
             return -1;
-    char *lease = xasprintf("pipe:%s", pipe);
+    char *lease = pipe_lease_name(pipe);
     struct db_value l = DBV_TEXT(lease);
     int rc = store_exec(s, "DELETE FROM leases WHERE name = $1", &l, 1, NULL,
                         err);

@@ -637,7 +637,7 @@ void *pipe_runner_main(void *arg)
                BATCH_BYTES_MAX);
     pthread_mutex_init(&u.sub.lock, NULL);
     pthread_cond_init(&u.sub.wake, NULL);
-    u.lease = xasprintf("pipe:%s", u.pc->name);
+    u.lease = pipe_lease_name(u.pc->name);
     if (store_open(r->store_url, STORE_WRITE, &u.s, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, u.pc->name, "%s", err.message);
         r->status = 1;
