@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config/options.h"
+#include "options/options.h"
 #include "plugin/batch.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/options.h"
+#include "options/options.h"
 #include "plugin/batch.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"

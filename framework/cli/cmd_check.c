@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config/options.h"
+#include "../options/options.h"
 #include "../plugin/calls.h"
 #include "../util/buf.h"
 #include "../util/mem.h"

@@ -31,7 +31,7 @@ static bool needs_no_worker(enum request_kind kind)
  * to the first that needs a worker. Returns whether it held the pipe. */
 static bool carry_out_here(struct store *s, const char *pipe)
 {
-    char *lease = xasprintf("pipe:%s", pipe);
+    char *lease = pipe_lease_name(pipe);
     bool held = false;
     struct error err;
     if (lease_acquire(s, lease, worker_name(), CLI_LEASE_MS, &held, &err) <
@@ -131,7 +131,7 @@ static void report(struct store *s, const char *pipe, int64_t id,
                pipe);
     } else {
         char *owner = NULL;
-        char *lease = xasprintf("pipe:%s", pipe);
+        char *lease = pipe_lease_name(pipe);
         lease_holder(s, lease, &owner, NULL, &err);
         printf("the worker running it (%s) carries it out within one sync "
                "interval\n",

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config/options.h"
+#include "../options/options.h"
 #include "../util/buf.h"
 #include "cli.h"
 #include "load.h"

@@ -37,7 +37,7 @@ static const char *utc(int64_t ms, char *out, size_t size)
 
 static char *lease_of(struct store *s, const char *pipe, int64_t *expires)
 {
-    char *name = xasprintf("pipe:%s", pipe), *owner = NULL;
+    char *name = pipe_lease_name(pipe), *owner = NULL;
     struct error err;
     lease_holder(s, name, &owner, expires, &err);
     free(name);

@@ -9,10 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../hub/hub.h"
+#include "../options/options.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
-#include "options.h"
 
 const char *const pipe_mode_names[] = {"snapshot", "cdc", "snapshot+cdc",
                                        NULL};
@@ -55,11 +56,13 @@ static const sluice_option hub_options[] = {
 
 static const sluice_option topic_options[] = {
     RANGED(SLUICE_OPTION_INT, "consumed_retention_days", "1",
-           struct topic_settings, consumed_retention_days, 1, 90,
+           struct topic_settings, consumed_retention_days,
+           HUB_RETENTION_MIN_DAYS, HUB_RETENTION_MAX_DAYS,
            "Days that data is kept after every subscription owed it has "
            "consumed it."),
     RANGED(SLUICE_OPTION_INT, "unconsumed_retention_days", "7",
-           struct topic_settings, unconsumed_retention_days, 1, 90,
+           struct topic_settings, unconsumed_retention_days,
+           HUB_RETENTION_MIN_DAYS, HUB_RETENTION_MAX_DAYS,
            "Days that data is kept when it has not been consumed; at least "
            "consumed_retention_days."),
     OPT(SLUICE_OPTION_STRING, "retention", TOPIC_DEFAULT_RETENTION, 0,
@@ -284,16 +287,20 @@ static void load_topic(struct config *cfg, struct ini_section *s,
     struct topic_config *t = add_topic(cfg, name, s->line, true);
     apply_table(topic_options, COUNT(topic_options), cfg, s, s->name,
                 s->line, &t->settings, diags);
+    /* each in its own range, or refused by the table (and left 0):
+     * what is left is how the two lie to each other */
     int64_t c = t->settings.consumed_retention_days;
     int64_t u = t->settings.unconsumed_retention_days;
-    if (c >= 1 && c <= 90 && u >= 1 && u <= 90 && u < c) {
-        struct ini_entry *e = ini_section_entry(s, "unconsumed_retention_days");
-        diags_error(diags,
-                    "%s:%d: [%s] unconsumed_retention_days: %lld is out of "
-                    "range: must be from consumed_retention_days (%lld) to "
-                    "90",
-                    cfg->doc.path, e ? e->line : s->line, s->name,
-                    (long long)u, (long long)c);
+    int64_t value;
+    char range[96];
+    const char *property =
+        c && u ? topic_out_of_range(c, u, &value, range, sizeof range) : NULL;
+    if (property) {
+        struct ini_entry *e = ini_section_entry(s, property);
+        diags_error(diags, "%s:%d: [%s] %s: %lld is out of range: must be "
+                           "from %s",
+                    cfg->doc.path, e ? e->line : s->line, s->name, property,
+                    (long long)value, range);
     }
 }
 
@@ -596,31 +603,6 @@ struct pipe_config *config_pipe(const struct config *cfg, const char *name)
         if (strcmp(cfg->pipes[i].name, name) == 0)
             return &cfg->pipes[i];
     return NULL;
-}
-
-const sluice_string_list *config_pipe_tables(const struct pipe_config *p)
-{
-    const struct plugin *src = p->source.plugin;
-    for (size_t i = 0; src && p->source.data && i < src->option_count; i++)
-        if (src->options[i].flags & SLUICE_OPTION_TABLES)
-            return (const sluice_string_list *)((const char *)p->source.data +
-                                                src->options[i].offset);
-    return NULL;
-}
-
-int config_pipe_tables_line(const struct config *cfg,
-                            const struct pipe_config *p)
-{
-    const struct plugin *src = p->source.plugin;
-    char *name = xasprintf("pipe %s.source", p->name);
-    struct ini_section *s = ini_doc_section(&cfg->doc, name);
-    free(name);
-    for (size_t i = 0; s && src && i < src->option_count; i++) {
-        struct ini_entry *e = ini_section_entry(s, src->options[i].name);
-        if ((src->options[i].flags & SLUICE_OPTION_TABLES) && e)
-            return e->line;
-    }
-    return p->line;
 }
 
 struct topic_config *config_topic(const struct config *cfg, const char *name)

@@ -17,9 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../options/ini_doc.h"
 #include "../plugin/plugin.h"
 #include "../util/error.h"
-#include "ini_doc.h"
 
 enum pipe_mode { PIPE_MODE_SNAPSHOT, PIPE_MODE_CDC, PIPE_MODE_SNAPSHOT_CDC };
 
@@ -116,7 +116,8 @@ void config_free(struct config *cfg);
 
 struct pipe_config *config_pipe(const struct config *cfg, const char *name);
 /* The tables the file names for the pipe (its source's option flagged
- * SLUICE_OPTION_TABLES); NULL when it names none (the source decides). */
+ * SLUICE_OPTION_TABLES); NULL when it names none (the source decides).
+ * tables.c. */
 const sluice_string_list *config_pipe_tables(const struct pipe_config *p);
 /* The line of the source option that names the pipe's tables, else the
  * pipe's section. */

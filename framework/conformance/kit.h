@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../config/ini_doc.h"
+#include "../options/ini_doc.h"
 #include "../plugin/calls.h"
 #include "../plugin/plugin.h"
 #include "../util/buf.h"

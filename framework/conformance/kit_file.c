@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config/options.h"
+#include "../hub/hub.h"
+#include "../options/options.h"
 #include "../util/mem.h"
 #include "kit.h"
 
@@ -52,11 +53,13 @@ static const sluice_option kit_options[] = {
                     "cannot be compared."},
     {.type = SLUICE_OPTION_INT, .name = "consumed_retention_days",
      .default_value = "1", .flags = SLUICE_OPTION_RANGE,
-     .offset = KIT_FIELD(consumed_days), .min = 1, .max = 90,
+     .offset = KIT_FIELD(consumed_days), .min = HUB_RETENTION_MIN_DAYS,
+     .max = HUB_RETENTION_MAX_DAYS,
      .description = "Retention: the topic property given to plan."},
     {.type = SLUICE_OPTION_INT, .name = "unconsumed_retention_days",
      .default_value = "3", .flags = SLUICE_OPTION_RANGE,
-     .offset = KIT_FIELD(unconsumed_days), .min = 1, .max = 90,
+     .offset = KIT_FIELD(unconsumed_days), .min = HUB_RETENTION_MIN_DAYS,
+     .max = HUB_RETENTION_MAX_DAYS,
      .description = "Retention: the topic property given to plan."},
 };
 #define KIT_OPTION_COUNT (sizeof kit_options / sizeof kit_options[0])

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../maintenance/plan.h"
+#include "../plugin/plan.h"
 #include "kit.h"
 
 #define DAY_MS (86400LL * 1000)

@@ -19,6 +19,11 @@
 #include "../store/store.h"
 #include "../util/buf.h"
 
+/* The spec's ranges of a topic's retention, in days: consumed from 1 to
+ * 90, unconsumed from consumed to 90. Written here only: topic_check,
+ * the option tables of [topic NAME] (config.c) and of the conformance
+ * kit take them from here. */
+#define HUB_RETENTION_MIN_DAYS 1
 #define HUB_RETENTION_MAX_DAYS 90
 
 /* ---- topics ---- */
@@ -31,6 +36,11 @@ struct topic {
     int64_t created_at;
 };
 
+/* The property of a topic's retention that is out of the spec's ranges
+ * (NULL: neither), with its value and, in `range`, the range it must lie
+ * in ("1 to 90", "consumed_retention_days (3) to 90"). */
+const char *topic_out_of_range(int64_t consumed, int64_t unconsumed,
+                               int64_t *value, char *range, size_t size);
 /* The spec's ranges; the message names the property, value and range. */
 int topic_check(int64_t consumed, int64_t unconsumed, struct error *err);
 /* Creates a topic; refuses one that exists. */

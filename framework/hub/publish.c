@@ -87,17 +87,27 @@ static int do_publish(struct store *s, const char *topic, const char *pipe,
     return 0;
 }
 
+/* A publication's arguments and result (hub_publish). */
+struct publishing {
+    const char *topic, *pipe;
+    const struct sluice_batch *batch;
+    int64_t at;
+    int64_t *publication;
+};
+
+static int publish_step(struct store *s, void *arg, struct error *err)
+{
+    const struct publishing *p = arg;
+    return do_publish(s, p->topic, p->pipe, p->batch, p->at, p->publication,
+                      err);
+}
+
 int hub_publish(struct store *s, const char *topic, const char *pipe,
                 const struct sluice_batch *batch, int64_t at_ms,
                 int64_t *publication, struct error *err)
 {
-    if (store_begin(s, err) < 0)
-        return -1;
-    if (do_publish(s, topic, pipe, batch, at_ms, publication, err) < 0) {
-        store_rollback(s);
-        return -1;
-    }
-    return store_commit(s, err);
+    struct publishing p = {topic, pipe, batch, at_ms, publication};
+    return store_transaction(s, publish_step, &p, err);
 }
 
 static int load_event(struct store *s, int64_t publication,
@@ -188,6 +198,21 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
     return 0;
 }
 
+/* A take's arguments and results (hub_take_after). */
+struct taking {
+    const char *subscription;
+    int64_t after, at;
+    struct hub_event *out;
+    bool *found;
+};
+
+static int take_step(struct store *s, void *arg, struct error *err)
+{
+    const struct taking *t = arg;
+    return do_take(s, t->subscription, t->after, t->at, t->out, t->found,
+                   err);
+}
+
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
              struct hub_event *out, bool *found, struct error *err)
 {
@@ -200,14 +225,8 @@ int hub_take_after(struct store *s, const char *subscription, int64_t after,
 {
     memset(out, 0, sizeof *out);
     *found = false;
-    if (store_begin(s, err) < 0)
-        return -1;
-    if (do_take(s, subscription, after, at_ms, out, found, err) < 0) {
-        store_rollback(s);
-        hub_event_free(out);
-        return -1;
-    }
-    if (store_commit(s, err) < 0) {
+    struct taking t = {subscription, after, at_ms, out, found};
+    if (store_transaction(s, take_step, &t, err) < 0) {
         hub_event_free(out);
         return -1;
     }
@@ -242,17 +261,24 @@ static int finish(struct store *s, const char *subscription,
                       c, 2, NULL, err);
 }
 
+/* A completion's arguments (hub_complete). */
+struct completion {
+    const char *subscription;
+    int64_t publication, at;
+};
+
+static int complete_step(struct store *s, void *arg, struct error *err)
+{
+    const struct completion *c = arg;
+    return finish(s, c->subscription, c->publication, "completed", "", c->at,
+                  err);
+}
+
 int hub_complete(struct store *s, const char *subscription,
                  int64_t publication, int64_t at_ms, struct error *err)
 {
-    if (store_begin(s, err) < 0)
-        return -1;
-    if (finish(s, subscription, publication, "completed", "", at_ms, err) <
-        0) {
-        store_rollback(s);
-        return -1;
-    }
-    return store_commit(s, err);
+    struct completion c = {subscription, publication, at_ms};
+    return store_transaction(s, complete_step, &c, err);
 }
 
 int hub_backlog(struct store *s, const char *subscription, int64_t *count,

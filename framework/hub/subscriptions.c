@@ -71,16 +71,23 @@ static int do_delete(struct store *s, const char *name, int64_t at,
     return 0;
 }
 
+/* A deletion's arguments (subscription_delete). */
+struct deletion {
+    const char *name;
+    int64_t at;
+};
+
+static int delete_step(struct store *s, void *arg, struct error *err)
+{
+    const struct deletion *d = arg;
+    return do_delete(s, d->name, d->at, err);
+}
+
 int subscription_delete(struct store *s, const char *name, int64_t at_ms,
                         struct error *err)
 {
-    if (store_begin(s, err) < 0)
-        return -1;
-    if (do_delete(s, name, at_ms, err) < 0) {
-        store_rollback(s);
-        return -1;
-    }
-    return store_commit(s, err);
+    struct deletion d = {name, at_ms};
+    return store_transaction(s, delete_step, &d, err);
 }
 
 #define SUBSCRIPTION_SELECT                                                   \

@@ -6,19 +6,35 @@
 #include "../util/mem.h"
 #include "hub.h"
 
+const char *topic_out_of_range(int64_t consumed, int64_t unconsumed,
+                               int64_t *value, char *range, size_t size)
+{
+    if (consumed < HUB_RETENTION_MIN_DAYS ||
+        consumed > HUB_RETENTION_MAX_DAYS) {
+        *value = consumed;
+        snprintf(range, size, "%d to %d", HUB_RETENTION_MIN_DAYS,
+                 HUB_RETENTION_MAX_DAYS);
+        return "consumed_retention_days";
+    }
+    if (unconsumed < consumed || unconsumed > HUB_RETENTION_MAX_DAYS) {
+        *value = unconsumed;
+        snprintf(range, size, "consumed_retention_days (%lld) to %d",
+                 (long long)consumed, HUB_RETENTION_MAX_DAYS);
+        return "unconsumed_retention_days";
+    }
+    return NULL;
+}
+
 int topic_check(int64_t consumed, int64_t unconsumed, struct error *err)
 {
-    if (consumed < 1 || consumed > HUB_RETENTION_MAX_DAYS)
-        return error_set(err, "consumed_retention_days = %lld is out of "
-                              "range: must be from 1 to %d",
-                         (long long)consumed, HUB_RETENTION_MAX_DAYS);
-    if (unconsumed < consumed || unconsumed > HUB_RETENTION_MAX_DAYS)
-        return error_set(err, "unconsumed_retention_days = %lld is out of "
-                              "range: must be from consumed_retention_days "
-                              "(%lld) to %d",
-                         (long long)unconsumed, (long long)consumed,
-                         HUB_RETENTION_MAX_DAYS);
-    return 0;
+    int64_t value;
+    char range[96];
+    const char *property =
+        topic_out_of_range(consumed, unconsumed, &value, range, sizeof range);
+    if (!property)
+        return 0;
+    return error_set(err, "%s = %lld is out of range: must be from %s",
+                     property, (long long)value, range);
 }
 
 #define TOPIC_INSERT                                                          \

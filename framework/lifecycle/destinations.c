@@ -22,6 +22,13 @@ static int holder(struct store *s, const char *pipe, const char *table,
     return 0;
 }
 
+/* A claim's arguments and results (destination_claim). */
+struct claim {
+    const char *pipe, *table, *destination;
+    bool *upgrade;
+    char **owner;
+};
+
 static int do_claim(struct store *s, const char *pipe, const char *table,
                     const char *destination, bool *upgrade, char **owner,
                     struct error *err)
@@ -43,23 +50,26 @@ static int do_claim(struct store *s, const char *pipe, const char *table,
     return 0;
 }
 
+static int claim_step(struct store *s, void *arg, struct error *err)
+{
+    const struct claim *c = arg;
+    int rc = do_claim(s, c->pipe, c->table, c->destination, c->upgrade,
+                      c->owner, err);
+    /* failed: another worker claimed it between the look and the write;
+     * the next attempt names it */
+    if (rc < 0)
+        err->transient = true;
+    return rc;
+}
+
 int destination_claim(struct store *s, const char *pipe, const char *table,
                       const char *destination, bool *upgrade, char **owner,
                       struct error *err)
 {
     *owner = NULL;
     *upgrade = false;
-    if (store_begin(s, err) < 0)
-        return -1;
-    int rc = do_claim(s, pipe, table, destination, upgrade, owner, err);
-    if (rc < 0) {
-        store_rollback(s);
-        /* another worker claimed it between the look and the write: the
-         * next attempt names it */
-        err->transient = true;
-        return -1;
-    }
-    return store_commit(s, err) < 0 ? -1 : rc;
+    struct claim c = {pipe, table, destination, upgrade, owner};
+    return store_transaction(s, claim_step, &c, err);
 }
 
 int destination_settled(struct store *s, const char *pipe, const char *table,

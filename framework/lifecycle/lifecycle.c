@@ -10,17 +10,21 @@
 #include "../util/mem.h"
 #include "../util/redact.h"
 
-/* Runs `step` in a transaction (nested in the caller's when open). */
-#define IN_TRANSACTION(s, err, step)                                          \
-    do {                                                                      \
-        if (store_begin((s), (err)) < 0)                                      \
-            return -1;                                                        \
-        if ((step) < 0) {                                                     \
-            store_rollback(s);                                                \
-            return -1;                                                        \
-        }                                                                     \
-        return store_commit((s), (err));                                      \
-    } while (0)
+/* A flow step: from the state the pipe must be in to the one the spec
+ * names, decided by `next` from the pipe's row. */
+typedef enum pipe_state (*next_fn)(const struct pipe_row *row,
+                                   enum pipe_context *context);
+
+/* What the steps of this file, each run in a transaction of its own
+ * (store_transaction), are given: the pipe and what the step needs. */
+struct change {
+    const char *pipe;
+    const struct pipe_def *def; /* register */
+    enum pipe_state from, to;   /* transition; flows: from */
+    enum pipe_context context;  /* transition */
+    next_fn next;               /* flows */
+    const char *reason;         /* the transition's; a failure's message */
+};
 
 static int write_transition(struct store *s, const char *pipe,
                             const char *from, const char *to,
@@ -45,9 +49,10 @@ static int insert_table(struct store *s, const char *pipe, const char *table,
                       p, 3, NULL, err);
 }
 
-static int do_register(struct store *s, const struct pipe_def *d,
-                       const char *reason, struct error *err)
+static int do_register(struct store *s, void *arg, struct error *err)
 {
+    const struct change *c = arg;
+    const struct pipe_def *d = c->def;
     int64_t now = clock_now_ms();
     struct db_value p[] = {DBV_TEXT(d->name),     DBV_TEXT(d->source),
                            DBV_TEXT(d->sink),     DBV_TEXT(d->topic),
@@ -64,14 +69,15 @@ static int do_register(struct store *s, const struct pipe_def *d,
         if (insert_table(s, d->name, d->tables[i], TABLE_ACTIVE, err) < 0)
             return -1;
     return write_transition(s, d->name, "",
-                            pipe_state_name(STATE_PROVISIONING), reason, now,
-                            err);
+                            pipe_state_name(STATE_PROVISIONING), c->reason,
+                            now, err);
 }
 
 int lifecycle_register(struct store *s, const struct pipe_def *def,
                        const char *reason, struct error *err)
 {
-    IN_TRANSACTION(s, err, do_register(s, def, reason, err));
+    struct change c = {.def = def, .reason = reason};
+    return store_transaction(s, do_register, &c, err);
 }
 
 /* Requests in progress end with the state they aimed for. */
@@ -133,6 +139,13 @@ static int do_transition(struct store *s, const char *pipe,
     return settle_requests(s, pipe, to, reason, now, err);
 }
 
+static int transition_step(struct store *s, void *arg, struct error *err)
+{
+    const struct change *c = arg;
+    return do_transition(s, c->pipe, c->from, c->to, c->context, c->reason,
+                         err);
+}
+
 int lifecycle_transition(struct store *s, const char *pipe,
                          enum pipe_state from, enum pipe_state to,
                          enum pipe_context context, const char *reason,
@@ -146,8 +159,9 @@ int lifecycle_transition(struct store *s, const char *pipe,
                          pipe, pipe_state_name(from), pipe_state_name(to),
                          pipe_state_name(from), next[0] ? next : "nothing");
     }
-    IN_TRANSACTION(s, err,
-                   do_transition(s, pipe, from, to, context, reason, err));
+    struct change c = {.pipe = pipe, .from = from, .to = to,
+                       .context = context, .reason = reason};
+    return store_transaction(s, transition_step, &c, err);
 }
 
 /* Loads the pipe inside the current transaction, for the flows. */
@@ -162,9 +176,10 @@ static int load(struct store *s, const char *pipe, struct pipe_row *row,
     return 0;
 }
 
-static int do_fail(struct store *s, const char *pipe, const char *message,
-                   struct error *err)
+static int do_fail(struct store *s, void *arg, struct error *err)
 {
+    const struct change *c = arg;
+    const char *pipe = c->pipe, *message = c->reason;
     struct pipe_row row;
     if (load(s, pipe, &row, err) < 0)
         return -1;
@@ -184,7 +199,8 @@ static int do_fail(struct store *s, const char *pipe, const char *message,
 int lifecycle_fail(struct store *s, const char *pipe, const char *message,
                    struct error *err)
 {
-    IN_TRANSACTION(s, err, do_fail(s, pipe, message, err));
+    struct change c = {.pipe = pipe, .reason = message};
+    return store_transaction(s, do_fail, &c, err);
 }
 
 int lifecycle_retry(struct store *s, const char *pipe, const char *message,
@@ -245,11 +261,6 @@ int lifecycle_table_stop(struct store *s, const char *pipe, const char *table,
     return table_status_with(s, pipe, table, TABLE_STOPPED, reason, err);
 }
 
-/* A flow step: from the state the pipe must be in to the one the spec
- * names, decided by `next` from the pipe's row. */
-typedef enum pipe_state (*next_fn)(const struct pipe_row *row,
-                                   enum pipe_context *context);
-
 static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
                    next_fn next, const char *reason, struct error *err)
 {
@@ -268,6 +279,29 @@ static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
     return lifecycle_transition(s, pipe, from, to, context, reason, err);
 }
 
+static int flow_step(struct store *s, void *arg, struct error *err)
+{
+    const struct change *c = arg;
+    return do_flow(s, c->pipe, c->from, c->next, c->reason, err);
+}
+
+/* Runs the flow from `from` in a transaction of its own. */
+static int flow(struct store *s, const char *pipe, enum pipe_state from,
+                next_fn next, const char *reason, struct error *err)
+{
+    struct change c = {.pipe = pipe, .from = from, .next = next,
+                       .reason = reason};
+    return store_transaction(s, flow_step, &c, err);
+}
+
+/* Runs `step` on the pipe in a transaction of its own. */
+static int on_pipe(struct store *s, const char *pipe, store_step step,
+                   struct error *err)
+{
+    struct change c = {.pipe = pipe};
+    return store_transaction(s, step, &c, err);
+}
+
 static enum pipe_state after_provisioning(const struct pipe_row *row,
                                           enum pipe_context *context)
 {
@@ -279,9 +313,8 @@ static enum pipe_state after_provisioning(const struct pipe_row *row,
 int lifecycle_provisioned(struct store *s, const char *pipe,
                           struct error *err)
 {
-    IN_TRANSACTION(s, err,
-                   do_flow(s, pipe, STATE_PROVISIONING, after_provisioning,
-                           "plugins loaded and connections open", err));
+    return flow(s, pipe, STATE_PROVISIONING, after_provisioning,
+                "plugins loaded and connections open", err);
 }
 
 /* cdc-only pipes have nothing to load, but for a resync. */
@@ -296,8 +329,9 @@ static enum pipe_state after_setup(const struct pipe_row *row,
     return STATE_SNAPSHOT;
 }
 
-static int do_setup_done(struct store *s, const char *pipe, struct error *err)
+static int do_setup_done(struct store *s, void *arg, struct error *err)
 {
+    const char *pipe = ((const struct change *)arg)->pipe;
     if (do_flow(s, pipe, STATE_SETUP, after_setup, "destination tables ready",
                 err) < 0)
         return -1;
@@ -313,7 +347,7 @@ static int do_setup_done(struct store *s, const char *pipe, struct error *err)
 
 int lifecycle_setup_done(struct store *s, const char *pipe, struct error *err)
 {
-    IN_TRANSACTION(s, err, do_setup_done(s, pipe, err));
+    return on_pipe(s, pipe, do_setup_done, err);
 }
 
 static enum pipe_state after_snapshot(const struct pipe_row *row,
@@ -326,9 +360,9 @@ static enum pipe_state after_snapshot(const struct pipe_row *row,
                                                     : STATE_RUNNING;
 }
 
-static int do_snapshot_done(struct store *s, const char *pipe,
-                            struct error *err)
+static int do_snapshot_done(struct store *s, void *arg, struct error *err)
 {
+    const char *pipe = ((const struct change *)arg)->pipe;
     if (set_table_status(s, pipe, TABLE_ADDING, TABLE_ACTIVE, err) < 0)
         return -1;
     return do_flow(s, pipe, STATE_SNAPSHOT, after_snapshot, "snapshot loaded",
@@ -338,7 +372,7 @@ static int do_snapshot_done(struct store *s, const char *pipe,
 int lifecycle_snapshot_done(struct store *s, const char *pipe,
                             struct error *err)
 {
-    IN_TRANSACTION(s, err, do_snapshot_done(s, pipe, err));
+    return on_pipe(s, pipe, do_snapshot_done, err);
 }
 
 static enum pipe_state after_resync(const struct pipe_row *row,
@@ -351,9 +385,8 @@ static enum pipe_state after_resync(const struct pipe_row *row,
 
 int lifecycle_resync_done(struct store *s, const char *pipe, struct error *err)
 {
-    IN_TRANSACTION(s, err,
-                   do_flow(s, pipe, STATE_RESYNC, after_resync,
-                           "resync tables swapped in", err));
+    return flow(s, pipe, STATE_RESYNC, after_resync,
+                "resync tables swapped in", err);
 }
 
 static enum pipe_state after_pausing(const struct pipe_row *row,
@@ -366,9 +399,8 @@ static enum pipe_state after_pausing(const struct pipe_row *row,
 
 int lifecycle_pause_done(struct store *s, const char *pipe, struct error *err)
 {
-    IN_TRANSACTION(s, err,
-                   do_flow(s, pipe, STATE_PAUSING, after_pausing,
-                           "batch in flight finished and checkpointed", err));
+    return flow(s, pipe, STATE_PAUSING, after_pausing,
+                "batch in flight finished and checkpointed", err);
 }
 
 /* Back where the modification came from. */
@@ -380,9 +412,9 @@ static enum pipe_state after_modifying(const struct pipe_row *row,
                                                : STATE_RUNNING;
 }
 
-static int do_modify_done(struct store *s, const char *pipe,
-                          struct error *err)
+static int do_modify_done(struct store *s, void *arg, struct error *err)
 {
+    const char *pipe = ((const struct change *)arg)->pipe;
     struct db_value p[] = {DBV_TEXT(pipe),
                            DBV_TEXT(table_status_name(TABLE_REMOVING))};
     if (store_exec(s,
@@ -400,11 +432,12 @@ static int do_modify_done(struct store *s, const char *pipe,
 int lifecycle_modify_done(struct store *s, const char *pipe,
                           struct error *err)
 {
-    IN_TRANSACTION(s, err, do_modify_done(s, pipe, err));
+    return on_pipe(s, pipe, do_modify_done, err);
 }
 
-static int do_recover(struct store *s, const char *pipe, struct error *err)
+static int do_recover(struct store *s, void *arg, struct error *err)
 {
+    const char *pipe = ((const struct change *)arg)->pipe;
     struct pipe_row row;
     if (load(s, pipe, &row, err) < 0)
         return -1;
@@ -420,7 +453,7 @@ static int do_recover(struct store *s, const char *pipe, struct error *err)
 
 int lifecycle_recover(struct store *s, const char *pipe, struct error *err)
 {
-    IN_TRANSACTION(s, err, do_recover(s, pipe, err));
+    return on_pipe(s, pipe, do_recover, err);
 }
 
 int lifecycle_history(struct store *s, const char *pipe,

@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 
-#include "../config/options.h"
 #include "../hub/hub.h"
+#include "../options/options.h"
 #include "../util/clock.h"
 #include "../util/buf.h"
 #include "../util/log.h"
@@ -249,11 +249,20 @@ int topics_register(struct store *s, const struct config *cfg,
     return rc;
 }
 
+/* A new pipe's registration (register_new). */
+struct registering {
+    const struct config *cfg;
+    const struct pipe_def *def;
+    const char *reason;
+};
+
 /* The pipe, its topic and its subscription, in one transaction. */
-static int register_all(struct store *s, const struct config *cfg,
-                        const struct pipe_def *def, const char *reason,
-                        struct error *err)
+static int register_all(struct store *s, void *arg, struct error *err)
 {
+    const struct registering *g = arg;
+    const struct config *cfg = g->cfg;
+    const struct pipe_def *def = g->def;
+    const char *reason = g->reason;
     struct db_value p[] = {DBV_TEXT(def->topic), DBV_TEXT(def->name)};
     struct db_result r;
     if (store_exec(s, "SELECT name FROM pipes WHERE topic = $1 AND name <> $2",
@@ -289,13 +298,8 @@ static int register_new(struct store *s, const struct config *cfg,
         .table_count = tables ? tables->count : 0};
     char *reason = xasprintf("registered from %s", cfg->doc.path);
     struct error err;
-    int rc = store_begin(s, &err);
-    if (rc == 0 && register_all(s, cfg, &def, reason, &err) < 0) {
-        store_rollback(s);
-        rc = -1;
-    } else if (rc == 0) {
-        rc = store_commit(s, &err);
-    }
+    struct registering g = {cfg, &def, reason};
+    int rc = store_transaction(s, register_all, &g, &err);
     free(reason);
     if (rc < 0)
         diags_error(diags, "%s:%d: [pipe %s]: %s", cfg->doc.path, p->line,

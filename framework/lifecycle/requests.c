@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "../hub/hub.h"
+#include "../store/leases.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
@@ -196,18 +197,30 @@ static int do_submit(struct store *s, const char *pipe, enum request_kind kind,
     return 0;
 }
 
+/* A submission's arguments and result (request_submit). */
+struct submission {
+    const char *pipe;
+    enum request_kind kind;
+    const char *const *tables;
+    size_t table_count;
+    bool drop_destination;
+    int64_t *id;
+};
+
+static int submit_step(struct store *s, void *arg, struct error *err)
+{
+    const struct submission *u = arg;
+    return do_submit(s, u->pipe, u->kind, u->tables, u->table_count,
+                     u->drop_destination, u->id, err);
+}
+
 int request_submit(struct store *s, const char *pipe, enum request_kind kind,
                    const char *const *tables, size_t table_count,
                    bool drop_destination, int64_t *id, struct error *err)
 {
-    if (store_begin(s, err) < 0)
-        return -1;
-    if (do_submit(s, pipe, kind, tables, table_count, drop_destination, id,
-                  err) < 0) {
-        store_rollback(s);
-        return -1;
-    }
-    return store_commit(s, err);
+    struct submission u = {pipe, kind, tables, table_count, drop_destination,
+                           id};
+    return store_transaction(s, submit_step, &u, err);
 }
 
 static void split_tables(const char *text, struct request *r)
@@ -318,7 +331,7 @@ static int delete_pipe(struct store *s, const char *pipe, struct error *err)
     for (size_t i = 0; i < sizeof statements / sizeof *statements; i++)
         if (store_exec(s, statements[i], &p, 1, NULL, err) < 0)
             return -1;
-    char *lease = xasprintf("pipe:%s", pipe);
+    char *lease = pipe_lease_name(pipe);
     struct db_value l = DBV_TEXT(lease);
     int rc = store_exec(s, "DELETE FROM leases WHERE name = $1", &l, 1, NULL,
                         err);
@@ -433,9 +446,11 @@ static int first_step(struct store *s, const struct request *req,
     }
 }
 
-/* 0 started, 1 refused now, -1 error; inside the caller's transaction. */
-static int do_start(struct store *s, struct request *req, struct error *err)
+/* 0 started, 1 refused now (`err` says why), -1 error; a step of
+ * request_start. */
+static int do_start(struct store *s, void *arg, struct error *err)
 {
+    struct request *req = arg;
     struct pipe_row row;
     bool found;
     if (pipe_load(s, req->pipe, &row, &found, err) < 0)
@@ -462,19 +477,7 @@ static int do_start(struct store *s, struct request *req, struct error *err)
 
 int request_start(struct store *s, struct request *req, struct error *err)
 {
-    if (store_begin(s, err) < 0)
-        return -1;
-    int rc = do_start(s, req, err);
-    if (rc < 0) {
-        store_rollback(s);
-        return -1;
-    }
-    struct error why = *err;
-    if (store_commit(s, err) < 0)
-        return -1;
-    if (rc == 1)
-        *err = why;
-    return rc;
+    return store_transaction(s, do_start, req, err);
 }
 
 int requests_of(struct store *s, const char *pipe, size_t limit,

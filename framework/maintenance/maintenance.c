@@ -6,16 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../config/options.h"
 #include "../hub/hub.h"
+#include "../options/options.h"
 #include "../plugin/calls.h"
 #include "../plugin/host.h"
+#include "../plugin/plan.h"
 #include "../store/leases.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
-#include "plan.h"
 
 #define DAY_MS (86400LL * 1000)
 #define DELETE_CHUNK 500
@@ -190,6 +190,24 @@ static int delete_chunk(struct store *s, const int64_t *ids, size_t n,
     return rc;
 }
 
+/* The publication events a plan deletes. */
+struct deletes {
+    const int64_t *ids;
+    size_t count;
+};
+
+static int delete_all(struct store *s, void *arg, struct error *err)
+{
+    const struct deletes *d = arg;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < d->count; i += DELETE_CHUNK) {
+        size_t n = d->count - i;
+        rc = delete_chunk(s, d->ids + i, n < DELETE_CHUNK ? n : DELETE_CHUNK,
+                          err);
+    }
+    return rc;
+}
+
 /* Carries a plan out, in one transaction. */
 static int apply(struct store *s, const struct sluice_retention_plan *plan,
                  struct error *err)
@@ -199,17 +217,10 @@ static int apply(struct store *s, const struct sluice_retention_plan *plan,
     int64_t *ids = xcalloc(plan->delete_count, sizeof *ids);
     for (size_t i = 0; i < plan->delete_count; i++)
         ids[i] = plan->deletes[i].publication_id;
-    int rc = store_begin(s, err);
-    for (size_t i = 0; rc == 0 && i < plan->delete_count; i += DELETE_CHUNK) {
-        size_t n = plan->delete_count - i;
-        rc = delete_chunk(s, ids + i, n < DELETE_CHUNK ? n : DELETE_CHUNK, err);
-    }
+    struct deletes d = {ids, plan->delete_count};
+    int rc = store_transaction(s, delete_all, &d, err);
     free(ids);
-    if (rc < 0) {
-        store_rollback(s);
-        return -1;
-    }
-    return store_commit(s, err);
+    return rc;
 }
 
 static void run_topic(struct store *s, const struct registry *reg,
@@ -238,9 +249,10 @@ static void run_topic(struct store *s, const struct registry *reg,
     publications_free(pubs, count);
 }
 
-static int record(struct store *s, struct maintenance_report *r,
-                  struct error *err)
+/* The report into system_events and maintenance_cutoffs. */
+static int record(struct store *s, void *arg, struct error *err)
 {
+    struct maintenance_report *r = arg;
     int64_t events = 0, records = 0;
     for (size_t i = 0; i < r->topic_count; i++)
         for (size_t j = 0; j < r->topics[i].rule_count; j++) {
@@ -308,13 +320,7 @@ int maintenance_run(struct store *s, const struct registry *reg,
     out->status = xstrdup(failed ? "failed" : "completed");
     if (dry_run)
         return 0;
-    if (store_begin(s, err) < 0)
-        return -1;
-    if (record(s, out, err) < 0) {
-        store_rollback(s);
-        return -1;
-    }
-    return store_commit(s, err);
+    return store_transaction(s, record, out, err);
 }
 
 int maintenance_report_load(struct store *s, int64_t event,

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../maintenance/plan.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
 #include "batch.h"
+#include "plan.h"
 #include "values.h"
 
 static void host_log(sluice_context *ctx, sluice_log_level level,

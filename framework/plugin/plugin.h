@@ -98,7 +98,11 @@ char **plugin_search_path(const char *const *config_dirs, size_t config_count,
 
 struct plugin *registry_find(const struct registry *reg, const char *name);
 
-/* The loader's part of registration (loader.c): checks an info struct of
+/* Whether a module's or plugin's name is 1 to 64 lower case letters,
+ * digits and '_'. */
+bool plugin_valid_name(const char *name);
+
+/* The core's part of registration (plugin.c): checks an info struct of
  * `size` bytes, from a module built for ABI 1.`abi_minor`, and builds the
  * core's plugin from it. */
 int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,

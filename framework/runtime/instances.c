@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../config/options.h"
+#include "../options/options.h"
+#include "../plugin/host.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 

@@ -244,7 +244,7 @@ void *pipe_runner_main(void *arg)
                BATCH_BYTES_MAX);
     pthread_mutex_init(&u.sub.lock, NULL);
     pthread_cond_init(&u.sub.wake, NULL);
-    u.lease = xasprintf("pipe:%s", u.pc->name);
+    u.lease = pipe_lease_name(u.pc->name);
     bool held_before = false, going_on = true;
     while (!*r->stop && going_on) {
         if (hold_lease(&u, &held_before))

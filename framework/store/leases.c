@@ -167,3 +167,8 @@ const char *worker_name(void)
     pthread_once(&once, name_worker);
     return the_worker_name;
 }
+
+char *pipe_lease_name(const char *pipe)
+{
+    return xasprintf("pipe:%s", pipe);
+}

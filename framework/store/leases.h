@@ -26,6 +26,9 @@ int lease_release(struct store *s, const char *name, const char *owner,
 int lease_holder(struct store *s, const char *name, char **owner,
                  int64_t *expires_in_ms, struct error *err);
 
+/* The name of a pipe's lease, "pipe:NAME"; the caller frees it. */
+char *pipe_lease_name(const char *pipe);
+
 /* A name for this worker: host, process, start time, and where its PID
  * means it ("host:pid:start_ms:bootid.pidns"). */
 const char *worker_name(void);

@@ -139,6 +139,24 @@ void store_rollback(struct store *s)
     run(s, "ROLLBACK", NULL, 0, NULL, &ignored);
 }
 
+int store_transaction(struct store *s, store_step step, void *arg,
+                      struct error *err)
+{
+    if (store_begin(s, err) < 0)
+        return -1;
+    int rc = step(s, arg, err);
+    if (rc < 0) {
+        store_rollback(s);
+        return -1;
+    }
+    struct error committing;
+    if (store_commit(s, &committing) < 0) {
+        *err = committing;
+        return -1;
+    }
+    return rc;
+}
+
 /* 16 random bytes as hex. */
 static int random_id(char out[33], struct error *err)
 {
@@ -256,21 +274,13 @@ static int apply_migrations(struct store *s, int from, struct error *err)
     return 0;
 }
 
-static int migrate(struct store *s, struct error *err)
+/* Under the migration lock: the version read again, then the
+ * migrations it lacks. */
+static int migrate_locked(struct store *s, void *arg, struct error *err)
 {
+    (void)arg;
     int version = 0;
     char *writer = NULL;
-    struct error ignored;
-    /* fast path: an up-to-date store needs no lock */
-    if (read_version(s, &version, &writer, &ignored) == 0 &&
-        version == schema_latest()) {
-        free(writer);
-        return 0;
-    }
-    free(writer);
-    writer = NULL;
-    if (store_begin(s, err) < 0)
-        return -1;
     int rc = 0;
     if (s->be->migration_lock_sql)
         rc = store_exec(s, s->be->migration_lock_sql, NULL, 0, NULL, err);
@@ -286,11 +296,22 @@ static int migrate(struct store *s, struct error *err)
     if (rc == 0)
         rc = apply_migrations(s, version, err);
     free(writer);
-    if (rc < 0) {
-        store_rollback(s);
-        return -1;
+    return rc;
+}
+
+static int migrate(struct store *s, struct error *err)
+{
+    int version = 0;
+    char *writer = NULL;
+    struct error ignored;
+    /* fast path: an up-to-date store needs no lock */
+    if (read_version(s, &version, &writer, &ignored) == 0 &&
+        version == schema_latest()) {
+        free(writer);
+        return 0;
     }
-    return store_commit(s, err);
+    free(writer);
+    return store_transaction(s, migrate_locked, NULL, err);
 }
 
 /* The backend a URL names and what to open it with: the path of

@@ -68,6 +68,17 @@ int store_commit(struct store *s, struct error *err);
 /* Rolls back when outermost; inside, dooms the outer transaction. */
 void store_rollback(struct store *s);
 
+/* A step of a transaction: a value >= 0 (0, or a verdict the caller
+ * reads) when it is done, -1 with `err` set when it failed. */
+typedef int (*store_step)(struct store *s, void *arg, struct error *err);
+
+/* Runs `step` in a transaction (nested in the caller's when one is open):
+ * begins, runs the step and commits, or rolls back when the step fails.
+ * Returns what the step returned once committed, `err` holding what the
+ * step left in it; else -1 with `err` saying why. */
+int store_transaction(struct store *s, store_step step, void *arg,
+                      struct error *err);
+
 /* The store's identity: made once at random, the first time it is asked
  * for, and never changed; it tells deployments with separate stores apart
  * (the owners of destinations). NULL on an error. Owned by the store. */

@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-extern const sluice_host_api *ch_host;
-
 enum ch_compression { CH_COMPRESSION_NONE, CH_COMPRESSION_GZIP };
 enum ch_format { CH_FORMAT_ROWBINARY, CH_FORMAT_JSONEACHROW };
 
@@ -77,6 +75,8 @@ sluice_status ch_url_parse(const char *text, struct ch_url *out,
                            sluice_error *err);
 void ch_url_free(struct ch_url *u);
 
+/* ---- the instance, which every file works on ---- */
+
 struct ch_sink {
     sluice_context *ctx;
     const struct ch_config *cfg;
@@ -102,6 +102,12 @@ struct ch_sink {
     size_t stream_count;
 };
 
+/* ---- http.c: requests to the server ---- */
+
+/* The core's API, kept by init (sink_clickhouse.c); here, below every
+ * file that calls it. */
+extern const sluice_host_api *ch_host;
+
 /* A growable byte string (the plugin's own; it links nothing of sluice's
  * framework). */
 struct ch_buf {
@@ -115,8 +121,6 @@ bool ch_buf_printf(struct ch_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ch_buf_free(struct ch_buf *b);
 #define CH_LIT(b, text) ch_buf_append((b), (text), sizeof(text) - 1)
-
-/* ---- http.c: requests to the server ---- */
 
 /* What one request owns while it runs. */
 struct ch_call {
@@ -150,10 +154,7 @@ bool ch_server_code(int code);
 sluice_status ch_request(struct ch_sink *s, const char *query,
                          struct ch_buf *answer, sluice_error *err);
 
-/* Whether writes of `table` go to its shadow (at: where in the list). */
-bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at);
-
-/* ---- schema.c: tables, versions, the resync swap ---- */
+/* ---- schema.c: tables, versions, the resync set and swap ---- */
 
 /* Detects the version and creates the database, once. */
 sluice_status ch_connect(struct ch_sink *s, sluice_error *err);
@@ -184,11 +185,20 @@ sluice_status ch_dest_of(struct ch_sink *s, const char *table,
 sluice_status ch_swap(struct ch_sink *s, const char *table, sluice_error *err);
 sluice_status ch_drop(struct ch_sink *s, const char *table, const char *extra,
                       sluice_error *err);
+/* Whether `table` would have a name of the sink's own tables. */
+bool ch_reserved(const struct ch_config *cfg, const char *table);
+/* The resync set: the tables whose writes go to their shadow, from
+ * resync_begin to the swap or abort. ch_is_resyncing says whether `table`
+ * is in it (at: where); marking it twice keeps it once; clear frees the
+ * set. */
+bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at);
+sluice_status ch_resync_mark(struct ch_sink *s, const char *table,
+                             sluice_error *err);
+void ch_resync_unmark(struct ch_sink *s, const char *table);
+void ch_resync_clear(struct ch_sink *s);
 
 /* ---- owners.c: who owns a destination table ---- */
 
-/* Whether `table` would have a name of the sink's own tables. */
-bool ch_reserved(const struct ch_config *cfg, const char *table);
 /* The sink callbacks `destination` and `claim` (sluice/sink.h). */
 sluice_status ch_destination(const void *config, const char *table,
                              sluice_values *name, sluice_error *err);

@@ -14,6 +14,8 @@
 
 #define MESSAGE_MAX 400
 
+const sluice_host_api *ch_host;
+
 bool ch_buf_reserve(struct ch_buf *b, size_t extra)
 {
     if (b->len + extra + 1 <= b->cap)

@@ -18,15 +18,6 @@
 
 #include "clickhouse.h"
 
-bool ch_reserved(const struct ch_config *cfg, const char *table)
-{
-    struct ch_buf bare = {0};
-    bool reserved = ch_bare_name(cfg, table, NULL, &bare) &&
-                    strncmp(bare.data, CH_RESERVED, strlen(CH_RESERVED)) == 0;
-    ch_buf_free(&bare);
-    return reserved;
-}
-
 sluice_status ch_destination(const void *config, const char *table,
                              sluice_values *name, sluice_error *err)
 {

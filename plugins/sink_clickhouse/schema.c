@@ -1,8 +1,9 @@
 /* schema.c: destination tables: the server's version and what it allows,
  * creating the database and tables, refusing incompatible ones and names
- * of the sink's own, and the resync swap. A table's shadow and the table
- * it retires are named CH_SHADOW or CH_RETIRED + its name, which no
- * destination can have (owners.c refuses names beginning CH_RESERVED).
+ * of the sink's own, the set of tables being resynced (their writes go to
+ * the shadow) and the resync swap. A table's shadow and the table it
+ * retires are named CH_SHADOW or CH_RETIRED + its name, which no
+ * destination can have (set_up refuses names beginning CH_RESERVED).
  *
  * One table per source table: _id String, doc (JSON where the server has
  * it, else String), _version UInt64, _is_deleted UInt8, _synced_at
@@ -67,6 +68,15 @@ bool ch_table_name(const struct ch_sink *s, const char *table,
                    const char *extra, struct ch_buf *out)
 {
     return ch_qualified_name(s->cfg, table, extra, out);
+}
+
+bool ch_reserved(const struct ch_config *cfg, const char *table)
+{
+    struct ch_buf bare = {0};
+    bool reserved = ch_bare_name(cfg, table, NULL, &bare) &&
+                    strncmp(bare.data, CH_RESERVED, strlen(CH_RESERVED)) == 0;
+    ch_buf_free(&bare);
+    return reserved;
 }
 
 static void parse_version(const char *text, struct ch_features *f)
@@ -525,4 +535,53 @@ sluice_status ch_swap(struct ch_sink *s, const char *table, sluice_error *err)
     forget(s, table, shadow);
     ch_buf_free(&sql);
     return st;
+}
+
+/* The resync set (see clickhouse.h). */
+
+bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at)
+{
+    for (size_t i = 0; i < s->resync_count; i++)
+        if (strcmp(s->resyncing[i], table) == 0) {
+            if (at)
+                *at = i;
+            return true;
+        }
+    return false;
+}
+
+sluice_status ch_resync_mark(struct ch_sink *s, const char *table,
+                             sluice_error *err)
+{
+    if (ch_is_resyncing(s, table, NULL))
+        return SLUICE_OK;
+    char **grown = realloc(s->resyncing, (s->resync_count + 1) * sizeof *grown);
+    char *name = strdup(table);
+    if (!grown || !name) {
+        free(name);
+        if (grown)
+            s->resyncing = grown;
+        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    }
+    s->resyncing = grown;
+    s->resyncing[s->resync_count++] = name;
+    return SLUICE_OK;
+}
+
+void ch_resync_unmark(struct ch_sink *s, const char *table)
+{
+    size_t at;
+    if (ch_is_resyncing(s, table, &at)) {
+        free(s->resyncing[at]);
+        s->resyncing[at] = s->resyncing[--s->resync_count];
+    }
+}
+
+void ch_resync_clear(struct ch_sink *s)
+{
+    for (size_t i = 0; i < s->resync_count; i++)
+        free(s->resyncing[i]);
+    free(s->resyncing);
+    s->resyncing = NULL;
+    s->resync_count = 0;
 }

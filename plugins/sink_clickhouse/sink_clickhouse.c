@@ -1,14 +1,13 @@
 /* sink_clickhouse.c: the ClickHouse sink plugin: its descriptor, option
  * table and callbacks. The work is in http.c (requests), schema.c
- * (tables, versions, the resync swap) and rowbinary.c (inserts).
+ * (tables, versions, the resync set and swap), owners.c (who owns a
+ * table), stream.c and rowbinary.c (inserts).
  *
  * Never logs the password or a URL with credentials in it. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "clickhouse.h"
-
-const sluice_host_api *ch_host;
 
 static const char *const url_schemes[] = {"http", "https", NULL};
 static const char *const compression_names[] = {"none", "gzip", NULL};
@@ -122,10 +121,8 @@ static void ch_close(void *instance)
         return;
     for (size_t i = 0; i < s->dest_count; i++)
         free(s->dests[i].table);
-    for (size_t i = 0; i < s->resync_count; i++)
-        free(s->resyncing[i]);
     free(s->dests);
-    free(s->resyncing);
+    ch_resync_clear(s);
     ch_forget_repeats(s);
     ch_streams_abort(s); /* not flushed: the core replays their batches */
     free(s->streams);
@@ -182,17 +179,6 @@ static sluice_status ch_flush(void *instance, sluice_error *err)
     return ch_streams_finish(instance, err);
 }
 
-bool ch_is_resyncing(const struct ch_sink *s, const char *table, size_t *at)
-{
-    for (size_t i = 0; i < s->resync_count; i++)
-        if (strcmp(s->resyncing[i], table) == 0) {
-            if (at)
-                *at = i;
-            return true;
-        }
-    return false;
-}
-
 static sluice_status ch_resync_begin(void *instance, const char *table,
                                      sluice_error *err)
 {
@@ -200,28 +186,7 @@ static sluice_status ch_resync_begin(void *instance, const char *table,
     sluice_status st = ch_streams_finish(s, err);
     if (st == SLUICE_OK)
         st = ch_setup_table(s, table, CH_SHADOW, err);
-    if (st != SLUICE_OK || ch_is_resyncing(s, table, NULL))
-        return st;
-    char **grown = realloc(s->resyncing, (s->resync_count + 1) * sizeof *grown);
-    char *name = strdup(table);
-    if (!grown || !name) {
-        free(name);
-        if (grown)
-            s->resyncing = grown;
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
-    }
-    s->resyncing = grown;
-    s->resyncing[s->resync_count++] = name;
-    return SLUICE_OK;
-}
-
-static void resync_end(struct ch_sink *s, const char *table)
-{
-    size_t at;
-    if (ch_is_resyncing(s, table, &at)) {
-        free(s->resyncing[at]);
-        s->resyncing[at] = s->resyncing[--s->resync_count];
-    }
+    return st == SLUICE_OK ? ch_resync_mark(s, table, err) : st;
 }
 
 static sluice_status ch_resync_swap(void *instance, const char *table,
@@ -232,7 +197,7 @@ static sluice_status ch_resync_swap(void *instance, const char *table,
     if (st == SLUICE_OK)
         st = ch_swap(s, table, err);
     if (st == SLUICE_OK)
-        resync_end(s, table);
+        ch_resync_unmark(s, table);
     return st;
 }
 
@@ -244,7 +209,7 @@ static sluice_status ch_resync_abort(void *instance, const char *table,
     if (st == SLUICE_OK)
         st = ch_drop(s, table, CH_SHADOW, err);
     if (st == SLUICE_OK)
-        resync_end(s, table);
+        ch_resync_unmark(s, table);
     return st;
 }
 

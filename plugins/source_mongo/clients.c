@@ -10,6 +10,8 @@
 
 #include "mongo.h"
 
+const sluice_host_api *mg_host;
+
 struct mg_pool {
     char *uri;
     mongoc_client_pool_t *pool;

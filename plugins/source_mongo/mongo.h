@@ -1,5 +1,6 @@
-/* mongo.h: what the files of source_mongo share. The plugin includes only
- * the SDK and libmongoc.
+/* mongo.h: what the files of source_mongo share: the options, the
+ * instance, and the functions each file gives the others. The plugin
+ * includes only the SDK and libmongoc.
  *
  * Positions are BSON documents, opaque to the core:
  *   CDC:       {resumeToken: {...}} or {startAtOperationTime: Timestamp}
@@ -11,8 +12,6 @@
 
 #include <mongoc/mongoc.h>
 #include <sluice/sluice.h>
-
-extern const sluice_host_api *mg_host;
 
 enum mg_full_document { MG_FULL_UPDATE_LOOKUP, MG_FULL_WHEN_AVAILABLE,
                         MG_FULL_REQUIRED };
@@ -52,8 +51,14 @@ struct mg_source {
     bson_t *cdc_position;
 };
 
-/* clients.c: a client from the process's pool for the URI, for the life
- * of an instance; given back when the instance closes. */
+/* ---- clients.c: connections shared by the instances of a process ---- */
+
+/* The core's API, kept by init (source_mongo.c); here, below every file
+ * that calls it. */
+extern const sluice_host_api *mg_host;
+
+/* A client from the process's pool for the URI, for the life of an
+ * instance; given back when the instance closes. */
 sluice_status mg_client_take(const char *uri, struct mg_pool **pool,
                              mongoc_client_t **client, sluice_error *err);
 void mg_client_give(struct mg_pool *pool, mongoc_client_t *client);
@@ -66,20 +71,36 @@ void mg_clients_init(void);
 /* serverSelectionTimeoutMS unless the uri says otherwise */
 #define MG_SERVER_SELECTION_MS 5000
 
-/* convert.c: BSON to the record's JSON texts. The caller frees with
+/* ---- errors.c ---- */
+
+/* An error of libmongoc as the core needs it: retry what may pass, give up
+ * on what will not, always with the server's words. */
+sluice_status mg_fail(const bson_error_t *e, const char *what,
+                      sluice_error *err);
+
+/* ---- convert.c: what identifies a record ---- */
+
+/* The key: _id as canonical extended JSON. The caller frees with
  * bson_free. */
 char *mg_key_json(const bson_value_t *id, size_t *len);
-/* json.c: relaxed extended JSON, as libbson writes it, faster; _own is
- * NULL where it would leave the document to libbson. */
-char *mg_doc_json(const bson_t *doc, size_t *len);
-char *mg_doc_json_own(const bson_t *doc, size_t *len);
+/* The version of a change at cluster time (t, i). */
 uint64_t mg_version(uint32_t t, uint32_t i);
 
-/* malformed.c: documents with text that is not valid UTF-8, which libbson
- * will not write. mg_malformed completes a record whose key or JSON (doc
- * NULL for a delete) libbson refused (left NULL): U+FFFD in the JSON, the
- * original bytes in its _sluice_malformed, the tagged key of such an _id;
- * counted, and logged once per collection and process (forgotten by
+/* ---- json.c: documents as JSON ---- */
+
+/* Relaxed extended JSON, as libbson writes it, faster; _own is NULL where
+ * it would leave the document to libbson. The caller frees with
+ * bson_free. */
+char *mg_doc_json(const bson_t *doc, size_t *len);
+char *mg_doc_json_own(const bson_t *doc, size_t *len);
+
+/* ---- malformed.c: text that is not valid UTF-8 ---- */
+
+/* Documents with text that is not valid UTF-8, which libbson will not
+ * write. mg_malformed completes a record whose key or JSON (doc NULL for a
+ * delete) libbson refused (left NULL): U+FFFD in the JSON, the original
+ * bytes in its _sluice_malformed, the tagged key of such an _id; counted,
+ * and logged once per collection and process (forgotten by
  * mg_malformed_cleanup, at module fini). FATAL, naming table and _id, when
  * even that cannot be written. The others are its steps, for the tests;
  * what they return is the caller's (bson_free, bson_destroy); NULL from
@@ -93,12 +114,8 @@ char *mg_utf8_replaced(const char *text, size_t n, size_t *out_len);
 bson_t *mg_repaired(const bson_t *doc, size_t *replaced);
 char *mg_malformed_key(const bson_value_t *id, size_t *len);
 
-/* An error of libmongoc as the core needs it: retry what may pass, give up
- * on what will not, always with the server's words. */
-sluice_status mg_fail(const bson_error_t *e, const char *what,
-                      sluice_error *err);
+/* ---- snapshot.c: the snapshot's callbacks ---- */
 
-/* snapshot.c */
 sluice_status mg_snapshot_begin(void *instance, sluice_values *cdc_start,
                                 sluice_error *err);
 sluice_status mg_snapshot_partitions(void *instance, const char *table,
@@ -110,7 +127,8 @@ sluice_status mg_estimate_rows(void *instance, const char *table,
                                uint64_t *rows, sluice_error *err);
 void mg_snapshot_close(struct mg_source *s);
 
-/* cdc.c */
+/* ---- cdc.c: the change stream's callbacks ---- */
+
 sluice_status mg_cdc_start(void *instance, const char *const *tables,
                            size_t count, const void *position, size_t len,
                            sluice_error *err);

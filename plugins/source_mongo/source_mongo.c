@@ -1,15 +1,14 @@
 /* source_mongo.c: the MongoDB source plugin: its descriptor, option table,
  * connection and table listing. The snapshot is in snapshot.c, change
- * streams in cdc.c, JSON in json.c and convert.c (malformed.c for text
- * that is not valid UTF-8), errors in convert.c.
+ * streams in cdc.c, JSON in json.c, keys and versions in convert.c
+ * (malformed.c for text that is not valid UTF-8), connections in
+ * clients.c, errors in errors.c.
  *
  * Never logs the URI: it may carry a password. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mongo.h"
-
-const sluice_host_api *mg_host;
 
 static const char *const uri_schemes[] = {"mongodb", "mongodb+srv", NULL};
 static const char *const full_document_names[] = {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "../test.h"
-#include "config/options.h"
+#include "options/options.h"
 #include "plugin/batch.h"
 #include "plugin/host.h"
 #include "plugin/plugin.h"

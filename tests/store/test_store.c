@@ -302,6 +302,57 @@ static void nested_transactions(void)
     db_result_free(&r);
 }
 
+/* A step of store_transaction's tests: inserts `arg`, then fails when it
+ * is "fail", else says a verdict (1) in `err`. */
+static int insert_step(struct store *s, void *arg, struct error *err)
+{
+    struct db_value v = DBV_TEXT(arg);
+    if (store_exec(s, "INSERT INTO scratch VALUES ($1)", &v, 1, NULL, err) < 0)
+        return -1;
+    if (strcmp(arg, "fail") == 0)
+        return error_set(err, "the step failed");
+    error_set(err, "verdict for %s", (const char *)arg);
+    return 1;
+}
+
+static int64_t scratch_rows(void)
+{
+    struct error err;
+    struct db_result r;
+    CHECK(store_exec(st, "SELECT COUNT(*) FROM scratch", NULL, 0, &r, &err) ==
+          0);
+    int64_t n = r.rows ? db_int(&r, 0, 0) : -1;
+    db_result_free(&r);
+    return n;
+}
+
+static void transaction_steps(void)
+{
+    struct error err;
+    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL, 0);
+    exec_ok("DELETE FROM scratch", NULL, 0);
+    /* committed: the step's result, and what it said, come back */
+    CHECK(store_transaction(st, insert_step, "a", &err) == 1);
+    CHECK_CONTAINS(err.message, "verdict for a");
+    CHECK(scratch_rows() == 1);
+    /* failed: rolled back, with the step's message */
+    CHECK(store_transaction(st, insert_step, "fail", &err) < 0);
+    CHECK_CONTAINS(err.message, "the step failed");
+    CHECK(scratch_rows() == 1);
+    /* nested: a failed step dooms the caller's transaction */
+    CHECK(store_begin(st, &err) == 0);
+    CHECK(store_transaction(st, insert_step, "b", &err) == 1);
+    CHECK(store_transaction(st, insert_step, "fail", &err) < 0);
+    CHECK(store_commit(st, &err) < 0);
+    CHECK_CONTAINS(err.message, "rolled back");
+    CHECK(scratch_rows() == 1);
+    /* nested: a step done commits with the caller's, not before */
+    CHECK(store_begin(st, &err) == 0);
+    CHECK(store_transaction(st, insert_step, "c", &err) == 1);
+    store_rollback(st);
+    CHECK(scratch_rows() == 1);
+}
+
 static void checkpoints(void)
 {
     struct error err;
@@ -1061,6 +1112,7 @@ int main(int argc, char **argv)
     RUN(intents);
     RUN(sqlite_file_lost);
     RUN(nested_transactions);
+    RUN(transaction_steps);
     RUN(checkpoints);
     RUN(leases);
     RUN(every_pair_of_states);

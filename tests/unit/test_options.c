@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "../test.h"
-#include "config/ini_doc.h"
-#include "config/options.h"
+#include "options/ini_doc.h"
+#include "options/options.h"
 #include "util/mem.h"
 #include "util/redact.h"
 

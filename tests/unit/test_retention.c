@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "../test.h"
-#include "maintenance/plan.h"
 #include "plugin/host.h"
+#include "plugin/plan.h"
 #include "plugin/plugin.h"
 #include "util/mem.h"
 

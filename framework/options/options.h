@@ -5,9 +5,13 @@
  * From one table it checks the table itself (at plugin registration),
  * fills a config struct from an INI section with every error named by
  * file, line, section and key, frees what it filled, prints values with
- * secrets masked, and writes the documentation. */
-#ifndef SLUICE_CONFIG_OPTIONS_H
-#define SLUICE_CONFIG_OPTIONS_H
+ * secrets masked, and writes the documentation.
+ *
+ * A leaf: config/ (the framework's sections) and plugin/ (a plugin's
+ * table, checked at registration) both use it, and it uses nothing of the
+ * framework but util/ and the INI document beside it (ini_doc.h). */
+#ifndef SLUICE_OPTIONS_OPTIONS_H
+#define SLUICE_OPTIONS_OPTIONS_H
 
 #include <sluice/options.h>
 #include <stdbool.h>

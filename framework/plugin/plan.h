@@ -3,8 +3,8 @@
  * the publication events to delete, each with the rule that chose it. The
  * maintenance job carries plans out; building one has no side effects.
  * Owned by whoever initialized it. */
-#ifndef SLUICE_MAINTENANCE_PLAN_H
-#define SLUICE_MAINTENANCE_PLAN_H
+#ifndef SLUICE_PLUGIN_PLAN_H
+#define SLUICE_PLUGIN_PLAN_H
 
 #include <sluice/sluice.h>
 #include <stddef.h>

@@ -8,8 +8,8 @@
  * section buffer. An indented line continues the previous value; the two
  * are joined with a newline (lists accept this; other option types refuse
  * it by name). */
-#ifndef SLUICE_CONFIG_INI_DOC_H
-#define SLUICE_CONFIG_INI_DOC_H
+#ifndef SLUICE_OPTIONS_INI_DOC_H
+#define SLUICE_OPTIONS_INI_DOC_H
 
 #include <stdbool.h>
 #include <stddef.h>
