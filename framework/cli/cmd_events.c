@@ -12,12 +12,13 @@
 #include "cli.h"
 #include "load.h"
 
-/* One line (or JSON object) of the listing, whatever its type. */
+/* One event of the listing, whatever its type: its line, or its JSON
+ * object with --json. */
 struct line {
     int64_t at;
     int order; /* publications, then subscriptions, then system, by id */
     int64_t id;
-    struct buf text, json;
+    struct buf text;
 };
 
 static int compare_lines(const void *a, const void *b)
@@ -30,28 +31,137 @@ static int compare_lines(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static struct line *add_line(struct line **lines, size_t *n, size_t *cap,
-                             int64_t at, int order, int64_t id)
+struct listing {
+    struct line *lines;
+    size_t count, cap;
+    bool json;
+};
+
+/* A new line; with --json, `j` writes its object, of `type`. */
+static struct buf *add_line(struct listing *l, int64_t at, int order,
+                            int64_t id, const char *type, struct json *j)
 {
-    XGROW(*lines, *cap, *n + 1);
-    struct line *l = &(*lines)[(*n)++];
-    memset(l, 0, sizeof *l);
-    l->at = at;
-    l->order = order;
-    l->id = id;
-    return l;
+    XGROW(l->lines, l->cap, l->count + 1);
+    struct line *line = &l->lines[l->count++];
+    *line = (struct line){at, order, id, {0}};
+    *j = (struct json)JSON_INIT(&line->text);
+    if (l->json) {
+        json_open_object(j, NULL);
+        json_add_string(j, "type", type);
+        json_add_int(j, "id", id);
+    }
+    return &line->text;
+}
+
+static void add_publication(struct listing *l, const struct publication_info *p)
+{
+    struct json j;
+    struct buf *b = add_line(l, p->published_at, 0, p->id, "publication", &j);
+    if (l->json) {
+        json_add_time(&j, "at", p->published_at);
+        json_add_string(&j, "topic", p->topic);
+        json_add_int(&j, "records", p->records);
+        json_add_int(&j, "bytes", p->bytes);
+        json_add_string(&j, "status", p->status);
+        json_add_string(&j, "consumption", consumption_name(p->consumption));
+        json_add_int(&j, "owed", p->owed);
+        json_add_int(&j, "consumed", p->consumed);
+        json_add_time(&j, "final_at", p->final_at ? p->final_at : -1);
+        json_close_object(&j);
+        return;
+    }
+    char t[40];
+    buf_printf(b, "publication   %-6lld topic=%s records=%lld status=%s "
+                  "consumption=%s",
+               (long long)p->id, cli_shown(p->topic), (long long)p->records,
+               p->status, consumption_name(p->consumption));
+    if (p->final_at)
+        buf_printf(b, " final_at=%s",
+                   (format_utc(p->final_at, t, sizeof t), t));
+}
+
+static void add_subscription(struct listing *l,
+                             const struct subscription_event_info *e)
+{
+    struct json j;
+    struct buf *b = add_line(l, e->at, 1, e->id, "subscription", &j);
+    if (l->json) {
+        json_add_time(&j, "at", e->at);
+        json_add_string(&j, "subscription", e->subscription);
+        json_add_string(&j, "topic", e->topic[0] ? e->topic : NULL);
+        json_add_int(&j, "publication", e->publication);
+        json_add_string(&j, "status", e->status);
+        json_add_string(&j, "message", e->message);
+        json_close_object(&j);
+        return;
+    }
+    buf_printf(b, "subscription  %-6lld subscription=%s publication=%lld "
+                  "status=%s%s%s",
+               (long long)e->id, cli_shown(e->subscription),
+               (long long)e->publication, e->status,
+               e->message[0] ? " message=" : "", cli_shown(e->message));
+}
+
+static void add_system(struct listing *l, const struct system_event_info *e)
+{
+    struct json j;
+    struct buf *b = add_line(l, e->at, 2, e->id, "system", &j);
+    if (l->json) {
+        json_add_string(&j, "kind", e->kind);
+        json_add_time(&j, "at", e->at);
+        json_add_time(&j, "as_of", e->as_of);
+        json_add_string(&j, "status", e->status);
+        json_add_string(&j, "summary", e->summary);
+        json_close_object(&j);
+        return;
+    }
+    char t[40];
+    format_utc(e->as_of, t, sizeof t);
+    buf_printf(b, "system        %-6lld %s as of %s status=%s: %s",
+               (long long)e->id, cli_shown(e->kind), t, e->status,
+               cli_shown(e->summary));
+}
+
+/* The lines in time order: each on its own line, or with --json one
+ * object of them all. */
+static void print_listing(struct listing *l)
+{
+    qsort(l->lines, l->count, sizeof *l->lines, compare_lines);
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
+    if (l->json) {
+        json_open_object(&j, NULL);
+        json_open_array(&j, "events");
+    }
+    for (size_t i = 0; i < l->count; i++) {
+        const struct line *line = &l->lines[i];
+        char t[40];
+        if (l->json) {
+            json_add_raw(&j, NULL, line->text.data, line->text.len);
+        } else {
+            format_utc(line->at, t, sizeof t);
+            buf_printf(&out, "%-24s %s\n", t, line->text.data);
+        }
+    }
+    if (l->json) {
+        json_close_array(&j);
+        json_close_object(&j);
+        buf_puts(&out, "\n");
+    }
+    fputs(out.data ? out.data : "", stdout);
+    buf_free(&out);
 }
 
 int cmd_events(const struct command *cmd, int argc, char **argv)
 {
     const char *store_url = NULL, *config = NULL, *topic = NULL,
                *since = NULL;
-    bool json = false;
+    struct listing l = {0};
     struct flag flags[] = {{"--store", &store_url, NULL},
                            {"--config", &config, NULL},
                            {"--topic", &topic, NULL},
                            {"--since", &since, NULL},
-                           {"--json", NULL, &json}};
+                           {"--json", NULL, &l.json}};
     size_t nargs;
     int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
     if (rc != CLI_GO_ON)
@@ -74,100 +184,18 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
         hub_system_events(s, since_ms, &sys, &nsys, &err) < 0) {
         fprintf(stderr, "error: %s\n", err.message);
         status = EXIT_RUNTIME;
+    } else {
+        for (size_t i = 0; i < npubs; i++)
+            add_publication(&l, &pubs[i]);
+        for (size_t i = 0; i < nsubs; i++)
+            add_subscription(&l, &subs[i]);
+        for (size_t i = 0; i < nsys; i++)
+            add_system(&l, &sys[i]);
+        print_listing(&l);
     }
-    struct line *lines = NULL;
-    size_t n = 0, cap = 0;
-    char t[40];
-    for (size_t i = 0; i < npubs; i++) {
-        struct line *l = add_line(&lines, &n, &cap, pubs[i].published_at, 0,
-                                  pubs[i].id);
-        buf_printf(&l->text, "publication   %-6lld topic=%s records=%lld "
-                             "status=%s consumption=%s",
-                   (long long)pubs[i].id, cli_shown(pubs[i].topic),
-                   (long long)pubs[i].records, pubs[i].status,
-                   consumption_name(pubs[i].consumption));
-        if (pubs[i].final_at)
-            buf_printf(&l->text, " final_at=%s",
-                       (format_utc(pubs[i].final_at, t, sizeof t), t));
-        buf_printf(&l->json, "{\"type\":\"publication\",\"id\":%lld,\"at\":",
-                   (long long)pubs[i].id);
-        json_string(&l->json, (format_utc(pubs[i].published_at, t, sizeof t), t));
-        buf_puts(&l->json, ",\"topic\":");
-        json_string(&l->json, pubs[i].topic);
-        buf_printf(&l->json, ",\"records\":%lld,\"bytes\":%lld,\"status\":",
-                   (long long)pubs[i].records, (long long)pubs[i].bytes);
-        json_string(&l->json, pubs[i].status);
-        buf_puts(&l->json, ",\"consumption\":");
-        json_string(&l->json, consumption_name(pubs[i].consumption));
-        buf_printf(&l->json, ",\"owed\":%lld,\"consumed\":%lld,"
-                             "\"final_at\":",
-                   (long long)pubs[i].owed, (long long)pubs[i].consumed);
-        json_string(&l->json, pubs[i].final_at
-                                  ? (format_utc(pubs[i].final_at, t, sizeof t), t)
-                                  : NULL);
-        buf_puts(&l->json, "}");
-    }
-    for (size_t i = 0; i < nsubs; i++) {
-        struct line *l = add_line(&lines, &n, &cap, subs[i].at, 1, subs[i].id);
-        buf_printf(&l->text, "subscription  %-6lld subscription=%s "
-                             "publication=%lld status=%s%s%s",
-                   (long long)subs[i].id, cli_shown(subs[i].subscription),
-                   (long long)subs[i].publication, subs[i].status,
-                   subs[i].message[0] ? " message=" : "",
-                   cli_shown(subs[i].message));
-        buf_printf(&l->json, "{\"type\":\"subscription\",\"id\":%lld,\"at\":",
-                   (long long)subs[i].id);
-        json_string(&l->json, (format_utc(subs[i].at, t, sizeof t), t));
-        buf_puts(&l->json, ",\"subscription\":");
-        json_string(&l->json, subs[i].subscription);
-        buf_puts(&l->json, ",\"topic\":");
-        json_string(&l->json, subs[i].topic[0] ? subs[i].topic : NULL);
-        buf_printf(&l->json, ",\"publication\":%lld,\"status\":",
-                   (long long)subs[i].publication);
-        json_string(&l->json, subs[i].status);
-        buf_puts(&l->json, ",\"message\":");
-        json_string(&l->json, subs[i].message);
-        buf_puts(&l->json, "}");
-    }
-    for (size_t i = 0; i < nsys; i++) {
-        struct line *l = add_line(&lines, &n, &cap, sys[i].at, 2, sys[i].id);
-        format_utc(sys[i].as_of, t, sizeof t);
-        buf_printf(&l->text, "system        %-6lld %s as of %s status=%s: %s",
-                   (long long)sys[i].id, cli_shown(sys[i].kind), t,
-                   sys[i].status, cli_shown(sys[i].summary));
-        buf_printf(&l->json, "{\"type\":\"system\",\"id\":%lld,\"kind\":",
-                   (long long)sys[i].id);
-        json_string(&l->json, sys[i].kind);
-        buf_puts(&l->json, ",\"at\":");
-        json_string(&l->json, (format_utc(sys[i].at, t, sizeof t), t));
-        buf_puts(&l->json, ",\"as_of\":");
-        json_string(&l->json, (format_utc(sys[i].as_of, t, sizeof t), t));
-        buf_puts(&l->json, ",\"status\":");
-        json_string(&l->json, sys[i].status);
-        buf_puts(&l->json, ",\"summary\":");
-        json_string(&l->json, sys[i].summary);
-        buf_puts(&l->json, "}");
-    }
-    if (status == EXIT_OK) {
-        qsort(lines, n, sizeof *lines, compare_lines);
-        if (json)
-            printf("{\"events\":[");
-        for (size_t i = 0; i < n; i++) {
-            if (json) {
-                printf("%s%s", i ? "," : "", lines[i].json.data);
-            } else {
-                format_utc(lines[i].at, t, sizeof t);
-                printf("%-24s %s\n", t, lines[i].text.data);
-            }
-        }
-        if (json)
-            printf("]}\n");
-    }
-    for (size_t i = 0; i < n; i++) {
-        buf_free(&lines[i].text);
-        buf_free(&lines[i].json);
-    }
-    free(lines);
+    for (size_t i = 0; i < l.count; i++)
+        buf_free(&l.lines[i].text);
+    free(l.lines);
     publications_free(pubs, npubs);
     subscription_events_free(subs, nsubs);
     system_events_free(sys, nsys);
@@ -175,93 +203,111 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
     return status;
 }
 
-static void print_report(const struct maintenance_report *r, bool json)
+/* Events and records a topic's plan deleted, over its rules. */
+static void topic_totals(const struct topic_report *tr, int64_t *events,
+                         int64_t *records)
 {
-    char t[40];
-    struct buf out = {0};
-    if (json) {
-        buf_printf(&out, "{\"event\":");
-        if (r->dry_run)
-            buf_puts(&out, "null");
-        else
-            buf_printf(&out, "%lld", (long long)r->event);
-        buf_puts(&out, ",\"as_of\":");
-        json_string(&out, (format_utc(r->as_of, t, sizeof t), t));
-        buf_puts(&out, ",\"at\":");
-        json_string(&out, (format_utc(r->at, t, sizeof t), t));
-        buf_printf(&out, ",\"dry_run\":%s,\"status\":",
-                   r->dry_run ? "true" : "false");
-        json_string(&out, r->status);
-        buf_puts(&out, ",\"topics\":[");
-    } else {
-        format_utc(r->as_of, t, sizeof t);
-        if (r->dry_run)
-            buf_printf(&out, "maintenance dry run as of %s (nothing "
-                             "deleted)\n",
-                       t);
-        else
-            buf_printf(&out, "maintenance run %lld as of %s: %s\n",
-                       (long long)r->event, t, r->status);
-        buf_printf(&out, "%-24s %-22s %-12s %10s %12s\n", "TOPIC", "CUTOFF",
-                   "RULE", "EVENTS", "RECORDS");
+    *events = *records = 0;
+    for (size_t i = 0; i < tr->rule_count; i++) {
+        *events += tr->rules[i].events;
+        *records += tr->rules[i].records;
     }
+}
+
+static void json_report(const struct maintenance_report *r, struct buf *out)
+{
+    struct json j = JSON_INIT(out);
+    json_open_object(&j, NULL);
+    if (r->dry_run)
+        json_add_null(&j, "event");
+    else
+        json_add_int(&j, "event", r->event);
+    json_add_time(&j, "as_of", r->as_of);
+    json_add_time(&j, "at", r->at);
+    json_add_bool(&j, "dry_run", r->dry_run);
+    json_add_string(&j, "status", r->status);
+    json_open_array(&j, "topics");
     for (size_t i = 0; i < r->topic_count; i++) {
         const struct topic_report *tr = &r->topics[i];
         const struct rule_report *h = topic_report_headline(tr);
-        int64_t events = 0, records = 0;
-        for (size_t j = 0; j < tr->rule_count; j++) {
-            events += tr->rules[j].events;
-            records += tr->rules[j].records;
+        int64_t events, records;
+        topic_totals(tr, &events, &records);
+        json_open_object(&j, NULL);
+        json_add_string(&j, "topic", tr->topic);
+        json_add_time(&j, "cutoff", h ? h->cutoff : -1);
+        json_add_string(&j, "rule", h ? h->rule : NULL);
+        json_add_int(&j, "events_deleted", events);
+        json_add_int(&j, "records_deleted", records);
+        json_open_array(&j, "rules");
+        for (size_t k = 0; k < tr->rule_count; k++) {
+            const struct rule_report *rr = &tr->rules[k];
+            json_open_object(&j, NULL);
+            json_add_string(&j, "rule", rr->rule);
+            json_add_time(&j, "cutoff", rr->cutoff);
+            json_add_int(&j, "events_deleted", rr->events);
+            json_add_int(&j, "records_deleted", rr->records);
+            json_close_object(&j);
         }
-        if (json) {
-            buf_puts(&out, i ? ",{\"topic\":" : "{\"topic\":");
-            json_string(&out, tr->topic);
-            buf_puts(&out, ",\"cutoff\":");
-            json_string(&out, h ? (format_utc(h->cutoff, t, sizeof t), t)
-                                : NULL);
-            buf_puts(&out, ",\"rule\":");
-            json_string(&out, h ? h->rule : NULL);
-            buf_printf(&out, ",\"events_deleted\":%lld,\"records_deleted\":%lld"
-                             ",\"rules\":[",
-                       (long long)events, (long long)records);
-            for (size_t j = 0; j < tr->rule_count; j++) {
-                const struct rule_report *rr = &tr->rules[j];
-                buf_puts(&out, j ? ",{\"rule\":" : "{\"rule\":");
-                json_string(&out, rr->rule);
-                buf_puts(&out, ",\"cutoff\":");
-                json_string(&out, rr->cutoff >= 0
-                                      ? (format_utc(rr->cutoff, t, sizeof t), t)
-                                      : NULL);
-                buf_printf(&out, ",\"events_deleted\":%lld,"
-                                 "\"records_deleted\":%lld}",
-                           (long long)rr->events, (long long)rr->records);
-            }
-            buf_puts(&out, "],\"error\":");
-            json_string(&out, tr->message[0] ? tr->message : NULL);
-            buf_puts(&out, "}");
-        } else {
-            buf_printf(&out, "%-24s %-22s %-12s %10lld %12lld\n",
-                       cli_shown(tr->topic),
-                       h ? (format_utc(h->cutoff, t, sizeof t), t) : "-",
-                       h ? cli_shown(h->rule) : "-", (long long)events,
-                       (long long)records);
-            for (size_t j = 0; j < tr->rule_count; j++) {
-                const struct rule_report *rr = &tr->rules[j];
-                if (rr == h)
-                    continue;
-                buf_printf(&out, "  %-22s %-22s %-12s %10lld %12lld\n", "",
-                           rr->cutoff >= 0
-                               ? (format_utc(rr->cutoff, t, sizeof t), t)
-                               : "-",
+        json_close_array(&j);
+        json_add_string(&j, "error", tr->message[0] ? tr->message : NULL);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_close_object(&j);
+    buf_puts(out, "\n");
+}
+
+/* A cutoff, or "-" when the rule has none. */
+static const char *cutoff_text(int64_t cutoff, char *out, size_t size)
+{
+    if (cutoff < 0)
+        return "-";
+    format_utc(cutoff, out, size);
+    return out;
+}
+
+static void text_report(const struct maintenance_report *r, struct buf *out)
+{
+    char t[40];
+    format_utc(r->as_of, t, sizeof t);
+    if (r->dry_run)
+        buf_printf(out, "maintenance dry run as of %s (nothing deleted)\n",
+                   t);
+    else
+        buf_printf(out, "maintenance run %lld as of %s: %s\n",
+                   (long long)r->event, t, r->status);
+    buf_printf(out, "%-24s %-22s %-12s %10s %12s\n", "TOPIC", "CUTOFF",
+               "RULE", "EVENTS", "RECORDS");
+    for (size_t i = 0; i < r->topic_count; i++) {
+        const struct topic_report *tr = &r->topics[i];
+        const struct rule_report *h = topic_report_headline(tr);
+        int64_t events, records;
+        topic_totals(tr, &events, &records);
+        buf_printf(out, "%-24s %-22s %-12s %10lld %12lld\n",
+                   cli_shown(tr->topic),
+                   cutoff_text(h ? h->cutoff : -1, t, sizeof t),
+                   h ? cli_shown(h->rule) : "-", (long long)events,
+                   (long long)records);
+        for (size_t k = 0; k < tr->rule_count; k++) {
+            const struct rule_report *rr = &tr->rules[k];
+            if (rr != h)
+                buf_printf(out, "  %-22s %-22s %-12s %10lld %12lld\n", "",
+                           cutoff_text(rr->cutoff, t, sizeof t),
                            cli_shown(rr->rule), (long long)rr->events,
                            (long long)rr->records);
-            }
-            if (tr->message[0])
-                buf_printf(&out, "  error: %s\n", cli_shown(tr->message));
         }
+        if (tr->message[0])
+            buf_printf(out, "  error: %s\n", cli_shown(tr->message));
     }
+}
+
+static void print_report(const struct maintenance_report *r, bool json)
+{
+    struct buf out = {0};
     if (json)
-        buf_puts(&out, "]}\n");
+        json_report(r, &out);
+    else
+        text_report(r, &out);
     fputs(out.data, stdout);
     buf_free(&out);
 }

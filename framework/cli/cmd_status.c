@@ -66,69 +66,47 @@ static struct deliveries deliveries_of(struct store *s, const char *pipe)
     return d;
 }
 
-/* A count, or null when negative (unknown). */
-static void json_int_or_null(struct buf *b, int64_t v)
-{
-    if (v < 0)
-        buf_puts(b, "null");
-    else
-        buf_printf(b, "%lld", (long long)v);
-}
-
 static void json_pipe(struct store *s, const struct pipe_row *p,
-                      struct buf *b)
+                      struct json *j)
 {
-    char t[40];
     int64_t expires = 0;
     char *worker = lease_of(s, p->name, &expires);
-    buf_puts(b, "{\"name\":");
-    json_string(b, p->name);
-    buf_puts(b, ",\"state\":");
-    json_string(b, pipe_state_name(p->state));
-    buf_puts(b, ",\"since\":");
-    json_string(b, utc(p->state_since, t, sizeof t));
-    buf_puts(b, ",\"source\":");
-    json_string(b, p->source);
-    buf_puts(b, ",\"sink\":");
-    json_string(b, p->sink);
-    buf_puts(b, ",\"topic\":");
-    json_string(b, p->topic);
-    buf_puts(b, ",\"mode\":");
-    json_string(b, p->mode);
-    buf_puts(b, ",\"worker\":");
-    json_string(b, worker);
-    buf_printf(b, ",\"retry_count\":%lld,\"batches\":%lld,\"last_error\":",
-               (long long)p->retry_count, (long long)p->batches);
-    json_string(b, p->last_error);
-    buf_printf(b, ",\"rows\":%lld,\"lag_ms\":", (long long)pipe_rows(p));
-    json_int_or_null(b, pipe_lag_ms(p));
     struct deliveries d = deliveries_of(s, p->name);
-    buf_puts(b, ",\"waiting\":");
-    json_int_or_null(b, d.waiting);
-    buf_printf(b, ",\"subscription_paused\":%s", d.paused ? "true" : "false");
-    buf_puts(b, ",\"tables\":[");
+    json_open_object(j, NULL);
+    json_add_string(j, "name", p->name);
+    json_add_string(j, "state", pipe_state_name(p->state));
+    json_add_time(j, "since", p->state_since);
+    json_add_string(j, "source", p->source);
+    json_add_string(j, "sink", p->sink);
+    json_add_string(j, "topic", p->topic);
+    json_add_string(j, "mode", p->mode);
+    json_add_string(j, "worker", worker);
+    json_add_int(j, "retry_count", p->retry_count);
+    json_add_int(j, "batches", p->batches);
+    json_add_string(j, "last_error", p->last_error);
+    json_add_int(j, "rows", pipe_rows(p));
+    json_add_count(j, "lag_ms", pipe_lag_ms(p));
+    json_add_count(j, "waiting", d.waiting);
+    json_add_bool(j, "subscription_paused", d.paused);
+    json_open_array(j, "tables");
     for (size_t i = 0; i < p->table_count; i++) {
         const struct pipe_table *tb = &p->tables[i];
-        buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-        json_string(b, tb->name);
-        buf_puts(b, ",\"status\":");
-        json_string(b, tb->status);
-        buf_printf(b, ",\"rows\":%lld,\"rows_estimated\":",
-                   (long long)tb->rows_copied);
-        json_int_or_null(b, tb->rows_estimated);
-        buf_printf(b, ",\"bytes\":%lld,\"rows_per_s\":%lld,\"eta_s\":",
-                   (long long)tb->bytes_copied, (long long)tb->rows_per_s);
-        json_int_or_null(b, pipe_table_eta_s(tb));
-        buf_puts(b, ",\"lag_ms\":");
-        json_int_or_null(b, tb->lag_ms);
-        buf_puts(b, ",\"note\":");
-        json_string(b, tb->note && tb->note[0] ? tb->note : NULL);
-        buf_puts(b, "}");
+        json_open_object(j, NULL);
+        json_add_string(j, "name", tb->name);
+        json_add_string(j, "status", tb->status);
+        json_add_int(j, "rows", tb->rows_copied);
+        json_add_count(j, "rows_estimated", tb->rows_estimated);
+        json_add_int(j, "bytes", tb->bytes_copied);
+        json_add_int(j, "rows_per_s", tb->rows_per_s);
+        json_add_count(j, "eta_s", pipe_table_eta_s(tb));
+        json_add_count(j, "lag_ms", tb->lag_ms);
+        json_add_string(j, "note", tb->note && tb->note[0] ? tb->note : NULL);
+        json_close_object(j);
     }
-    buf_puts(b, "]}");
+    json_close_array(j);
+    json_close_object(j);
     free(worker);
 }
-
 
 static void text_pipe_detail(struct store *s, const struct pipe_row *p)
 {
@@ -220,12 +198,15 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
         fprintf(stderr, "error: %s\n", err.message);
         status = EXIT_RUNTIME;
     }
-    struct buf json = {0};
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
     if (status == EXIT_OK && npos == 0 && !f.json)
         printf("%-20s %-13s %-22s %12s %8s %7s  %s\n", "PIPE", "STATE",
                "SINCE", "ROWS", "LAG", "RETRIES", "LAST ERROR");
-    if (npos == 0)
-        buf_puts(&json, "{\"pipes\":[");
+    if (npos == 0) {
+        json_open_object(&j, NULL);
+        json_open_array(&j, "pipes");
+    }
     for (size_t i = 0; status == EXIT_OK && i < count; i++) {
         struct pipe_row p;
         bool found;
@@ -237,9 +218,7 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
             status = EXIT_USAGE;
         } else {
             if (f.json) {
-                if (i)
-                    buf_puts(&json, ",");
-                json_pipe(s, &p, &json);
+                json_pipe(s, &p, &j);
             } else if (npos == 1) {
                 text_pipe_detail(s, &p);
             } else {
@@ -248,11 +227,13 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
             pipe_row_free(&p);
         }
     }
-    if (npos == 0)
-        buf_puts(&json, "]}");
+    if (npos == 0) {
+        json_close_array(&j);
+        json_close_object(&j);
+    }
     if (status == EXIT_OK && f.json)
-        printf("%s\n", json.data);
-    buf_free(&json);
+        printf("%s\n", out.data);
+    buf_free(&out);
     for (size_t i = 0; i < count; i++)
         free(names[i]);
     free(names);
@@ -295,32 +276,32 @@ int cmd_history(const struct command *cmd, int argc, char **argv)
     } else {
         pipe_row_free(&p);
         struct buf out = {0};
+        struct json j = JSON_INIT(&out);
         char at[40];
         if (f.json)
-            buf_puts(&out, "[");
+            json_open_array(&j, NULL);
         else
             buf_printf(&out, "%-24s %-13s %-13s %s\n", "AT", "FROM", "TO",
                        "REASON");
         for (size_t i = 0; i < n; i++) {
-            utc(t[i].at, at, sizeof at);
             if (f.json) {
-                buf_puts(&out, i ? ",{\"at\":" : "{\"at\":");
-                json_string(&out, at);
-                buf_puts(&out, ",\"from\":");
-                json_string(&out, t[i].from[0] ? t[i].from : NULL);
-                buf_puts(&out, ",\"to\":");
-                json_string(&out, t[i].to);
-                buf_puts(&out, ",\"reason\":");
-                json_string(&out, t[i].reason);
-                buf_puts(&out, "}");
+                json_open_object(&j, NULL);
+                json_add_time(&j, "at", t[i].at);
+                json_add_string(&j, "from", t[i].from[0] ? t[i].from : NULL);
+                json_add_string(&j, "to", t[i].to);
+                json_add_string(&j, "reason", t[i].reason);
+                json_close_object(&j);
             } else {
-                buf_printf(&out, "%-24s %-13s %-13s %s\n", at,
+                buf_printf(&out, "%-24s %-13s %-13s %s\n",
+                           utc(t[i].at, at, sizeof at),
                            t[i].from[0] ? t[i].from : "-", t[i].to,
                            cli_shown(t[i].reason));
             }
         }
-        if (f.json)
-            buf_puts(&out, "]\n");
+        if (f.json) {
+            json_close_array(&j);
+            buf_puts(&out, "\n");
+        }
         fputs(out.data, stdout);
         buf_free(&out);
     }
