@@ -5,13 +5,13 @@
 #include <stdlib.h>
 
 #include "../hub/hub.h"
-#include "../hub/jsonl.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/json.h"
 #include "../util/mem.h"
 #include "../util/units.h"
 #include "cli.h"
+#include "jsonl.h"
 #include "load.h"
 
 #define MAX_REPORTED_LINES 20
