@@ -7,6 +7,7 @@
 #include "../util/mem.h"
 #include "cli.h"
 #include "load.h"
+#include "settings.h"
 
 int cmd_run(const struct command *cmd, int argc, char **argv)
 {
@@ -52,12 +53,8 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
             status = EXIT_USAGE;
     }
     if (status == EXIT_OK) {
-        const char *url = store_url ? store_url
-                          : cfg.store.url ? cfg.store.url
-                          : getenv("SLUICE_STORE") && getenv("SLUICE_STORE")[0]
-                              ? getenv("SLUICE_STORE")
-                              : STORE_DEFAULT_URL;
-        status = runtime_run(&cfg, &reg, url, only, only_count);
+        status = runtime_run(&cfg, &reg, store_url_of(store_url, &cfg), only,
+                             only_count);
     }
     diags_free(&d);
     config_free(&cfg);

@@ -17,7 +17,7 @@ int cmd_store_migrate(const struct command *cmd, int argc, char **argv)
     int rc = cli_args(cmd, argc, argv, flags, 2, NULL, 0, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
-    char *url = store_url_for(store_flag, config);
+    char *url = store_url_or_say(store_flag, config);
     if (!url)
         return EXIT_USAGE;
     /* the version it had, for the message: 0 when it could not be read as

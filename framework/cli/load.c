@@ -7,6 +7,7 @@
 
 #include "../util/mem.h"
 #include "cli.h"
+#include "settings.h"
 
 int load_config_and_plugins(const char *config_path, bool bind,
                             struct config *cfg, struct registry *reg,
@@ -42,38 +43,25 @@ void print_diags(const struct diags *diags)
         fprintf(stderr, "error: %s\n", diags->errors[i]);
 }
 
-char *store_url_for(const char *store_flag, const char *config_path)
+char *store_url_or_say(const char *store_flag, const char *config_path)
 {
-    if (store_flag)
-        return xstrdup(store_flag);
-    char *url = NULL;
-    if (config_path) {
-        struct config cfg;
-        struct diags diags = {0};
-        struct error err;
-        if (config_load(config_path, &cfg, &diags, &err) < 0 || diags.count) {
-            if (diags.count)
-                print_diags(&diags);
-            else
-                fprintf(stderr, "error: %s\n", err.message);
-            diags_free(&diags);
-            config_free(&cfg);
-            return NULL;
-        }
-        if (cfg.store.url)
-            url = xstrdup(cfg.store.url);
-        diags_free(&diags);
-        config_free(&cfg);
+    struct diags diags = {0};
+    struct error err;
+    char *url;
+    if (store_url_for(store_flag, config_path, &url, &diags, &err) < 0) {
+        if (diags.count)
+            print_diags(&diags);
+        else
+            fprintf(stderr, "error: %s\n", err.message);
     }
-    if (!url && getenv("SLUICE_STORE") && getenv("SLUICE_STORE")[0])
-        url = xstrdup(getenv("SLUICE_STORE"));
-    return url ? url : xstrdup(STORE_DEFAULT_URL);
+    diags_free(&diags);
+    return url;
 }
 
 int open_store(const char *store_flag, const char *config_path,
                enum store_intent intent, struct store **out)
 {
-    char *url = store_url_for(store_flag, config_path);
+    char *url = store_url_or_say(store_flag, config_path);
     if (!url)
         return EXIT_USAGE;
     struct error err;

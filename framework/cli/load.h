@@ -25,10 +25,9 @@ void print_diags(const struct diags *diags);
 /* One warning line per refused plugin file. */
 void warn_refused(const struct registry *reg, struct diags *diags);
 
-/* The store a command uses: --store URL, else [store] url of --config
- * FILE, else SLUICE_STORE, else sqlite:./sluice.db. NULL, after printing
- * why, when FILE is bad; the caller frees the URL. */
-char *store_url_for(const char *store_flag, const char *config_path);
+/* The store a command uses (settings.h: store_url_for); NULL, after
+ * printing why, when the config file is bad. The caller frees the URL. */
+char *store_url_or_say(const char *store_flag, const char *config_path);
 
 /* That store, opened with the command's intent (store.h). Prints why on
  * failure and returns the exit status; EXIT_OK with *out open. */
