@@ -12,194 +12,177 @@
 #include "cli.h"
 #include "load.h"
 
-/* One event of the listing, whatever its type: its line, or its JSON
- * object with --json. */
-struct line {
+/* An event of the listing, whatever its type, to sort them by time. */
+struct entry {
     int64_t at;
-    int order; /* publications, then subscriptions, then system, by id */
+    int type; /* publications, then subscriptions, then system, by id */
     int64_t id;
-    struct buf text;
+    const void *event;
 };
 
-static int compare_lines(const void *a, const void *b)
+static int compare_entries(const void *a, const void *b)
 {
-    const struct line *x = a, *y = b;
+    const struct entry *x = a, *y = b;
     if (x->at != y->at)
         return x->at < y->at ? -1 : 1;
-    if (x->order != y->order)
-        return x->order - y->order;
+    if (x->type != y->type)
+        return x->type - y->type;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-struct listing {
-    struct line *lines;
-    size_t count, cap;
-    bool json;
+/* Each event is a line, or with --json an object that `j` writes. */
+static void show_publication(const struct publication_info *p,
+                             struct json *j)
+{
+    char t[40];
+    if (!j) {
+        printf("%-24s publication   %-6lld topic=%s records=%lld status=%s "
+               "consumption=%s",
+               format_utc(p->published_at, t, sizeof t), (long long)p->id,
+               cli_shown(p->topic), (long long)p->records, p->status,
+               consumption_name(p->consumption));
+        if (p->final_at)
+            printf(" final_at=%s", format_utc(p->final_at, t, sizeof t));
+        printf("\n");
+        return;
+    }
+    json_open_object(j, NULL);
+    json_add_string(j, "type", "publication");
+    json_add_int(j, "id", p->id);
+    json_add_time(j, "at", p->published_at);
+    json_add_string(j, "topic", p->topic);
+    json_add_int(j, "records", p->records);
+    json_add_int(j, "bytes", p->bytes);
+    json_add_string(j, "status", p->status);
+    json_add_string(j, "consumption", consumption_name(p->consumption));
+    json_add_int(j, "owed", p->owed);
+    json_add_int(j, "consumed", p->consumed);
+    json_add_time(j, "final_at", p->final_at ? p->final_at : -1);
+    json_close_object(j);
+}
+
+static void show_subscription(const struct subscription_event_info *e,
+                              struct json *j)
+{
+    char t[40];
+    if (!j) {
+        printf("%-24s subscription  %-6lld subscription=%s publication=%lld "
+               "status=%s%s%s\n",
+               format_utc(e->at, t, sizeof t), (long long)e->id,
+               cli_shown(e->subscription), (long long)e->publication,
+               e->status, e->message[0] ? " message=" : "",
+               cli_shown(e->message));
+        return;
+    }
+    json_open_object(j, NULL);
+    json_add_string(j, "type", "subscription");
+    json_add_int(j, "id", e->id);
+    json_add_time(j, "at", e->at);
+    json_add_string(j, "subscription", e->subscription);
+    json_add_string(j, "topic", e->topic[0] ? e->topic : NULL);
+    json_add_int(j, "publication", e->publication);
+    json_add_string(j, "status", e->status);
+    json_add_string(j, "message", e->message);
+    json_close_object(j);
+}
+
+static void show_system(const struct system_event_info *e, struct json *j)
+{
+    char t[40], as_of[40];
+    if (!j) {
+        printf("%-24s system        %-6lld %s as of %s status=%s: %s\n",
+               format_utc(e->at, t, sizeof t), (long long)e->id,
+               cli_shown(e->kind), format_utc(e->as_of, as_of, sizeof as_of),
+               e->status, cli_shown(e->summary));
+        return;
+    }
+    json_open_object(j, NULL);
+    json_add_string(j, "type", "system");
+    json_add_int(j, "id", e->id);
+    json_add_string(j, "kind", e->kind);
+    json_add_time(j, "at", e->at);
+    json_add_time(j, "as_of", e->as_of);
+    json_add_string(j, "status", e->status);
+    json_add_string(j, "summary", e->summary);
+    json_close_object(j);
+}
+
+/* The events in time order. */
+struct events {
+    struct publication_info *pubs;
+    struct subscription_event_info *subs;
+    struct system_event_info *sys;
+    size_t npubs, nsubs, nsys;
 };
 
-/* A new line; with --json, `j` writes its object, of `type`. */
-static struct buf *add_line(struct listing *l, int64_t at, int order,
-                            int64_t id, const char *type, struct json *j)
+static void show_events(const struct events *ev, bool json)
 {
-    XGROW(l->lines, l->cap, l->count + 1);
-    struct line *line = &l->lines[l->count++];
-    *line = (struct line){at, order, id, {0}};
-    *j = (struct json)JSON_INIT(&line->text);
-    if (l->json) {
-        json_open_object(j, NULL);
-        json_add_string(j, "type", type);
-        json_add_int(j, "id", id);
-    }
-    return &line->text;
-}
-
-static void add_publication(struct listing *l, const struct publication_info *p)
-{
-    struct json j;
-    struct buf *b = add_line(l, p->published_at, 0, p->id, "publication", &j);
-    if (l->json) {
-        json_add_time(&j, "at", p->published_at);
-        json_add_string(&j, "topic", p->topic);
-        json_add_int(&j, "records", p->records);
-        json_add_int(&j, "bytes", p->bytes);
-        json_add_string(&j, "status", p->status);
-        json_add_string(&j, "consumption", consumption_name(p->consumption));
-        json_add_int(&j, "owed", p->owed);
-        json_add_int(&j, "consumed", p->consumed);
-        json_add_time(&j, "final_at", p->final_at ? p->final_at : -1);
-        json_close_object(&j);
-        return;
-    }
-    char t[40];
-    buf_printf(b, "publication   %-6lld topic=%s records=%lld status=%s "
-                  "consumption=%s",
-               (long long)p->id, cli_shown(p->topic), (long long)p->records,
-               p->status, consumption_name(p->consumption));
-    if (p->final_at)
-        buf_printf(b, " final_at=%s",
-                   (format_utc(p->final_at, t, sizeof t), t));
-}
-
-static void add_subscription(struct listing *l,
-                             const struct subscription_event_info *e)
-{
-    struct json j;
-    struct buf *b = add_line(l, e->at, 1, e->id, "subscription", &j);
-    if (l->json) {
-        json_add_time(&j, "at", e->at);
-        json_add_string(&j, "subscription", e->subscription);
-        json_add_string(&j, "topic", e->topic[0] ? e->topic : NULL);
-        json_add_int(&j, "publication", e->publication);
-        json_add_string(&j, "status", e->status);
-        json_add_string(&j, "message", e->message);
-        json_close_object(&j);
-        return;
-    }
-    buf_printf(b, "subscription  %-6lld subscription=%s publication=%lld "
-                  "status=%s%s%s",
-               (long long)e->id, cli_shown(e->subscription),
-               (long long)e->publication, e->status,
-               e->message[0] ? " message=" : "", cli_shown(e->message));
-}
-
-static void add_system(struct listing *l, const struct system_event_info *e)
-{
-    struct json j;
-    struct buf *b = add_line(l, e->at, 2, e->id, "system", &j);
-    if (l->json) {
-        json_add_string(&j, "kind", e->kind);
-        json_add_time(&j, "at", e->at);
-        json_add_time(&j, "as_of", e->as_of);
-        json_add_string(&j, "status", e->status);
-        json_add_string(&j, "summary", e->summary);
-        json_close_object(&j);
-        return;
-    }
-    char t[40];
-    format_utc(e->as_of, t, sizeof t);
-    buf_printf(b, "system        %-6lld %s as of %s status=%s: %s",
-               (long long)e->id, cli_shown(e->kind), t, e->status,
-               cli_shown(e->summary));
-}
-
-/* The lines in time order: each on its own line, or with --json one
- * object of them all. */
-static void print_listing(struct listing *l)
-{
-    qsort(l->lines, l->count, sizeof *l->lines, compare_lines);
+    size_t n = 0;
+    struct entry *e = xcalloc(ev->npubs + ev->nsubs + ev->nsys + 1, sizeof *e);
+    for (size_t i = 0; i < ev->npubs; i++)
+        e[n++] = (struct entry){ev->pubs[i].published_at, 0, ev->pubs[i].id,
+                                &ev->pubs[i]};
+    for (size_t i = 0; i < ev->nsubs; i++)
+        e[n++] = (struct entry){ev->subs[i].at, 1, ev->subs[i].id,
+                                &ev->subs[i]};
+    for (size_t i = 0; i < ev->nsys; i++)
+        e[n++] = (struct entry){ev->sys[i].at, 2, ev->sys[i].id, &ev->sys[i]};
+    qsort(e, n, sizeof *e, compare_entries);
     struct buf out = {0};
-    struct json j = JSON_INIT(&out);
-    if (l->json) {
+    struct json j = JSON_INIT(&out), *jp = json ? &j : NULL;
+    if (json) {
         json_open_object(&j, NULL);
         json_open_array(&j, "events");
     }
-    for (size_t i = 0; i < l->count; i++) {
-        const struct line *line = &l->lines[i];
-        char t[40];
-        if (l->json) {
-            json_add_raw(&j, NULL, line->text.data, line->text.len);
-        } else {
-            format_utc(line->at, t, sizeof t);
-            buf_printf(&out, "%-24s %s\n", t, line->text.data);
-        }
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].type == 0)
+            show_publication(e[i].event, jp);
+        else if (e[i].type == 1)
+            show_subscription(e[i].event, jp);
+        else
+            show_system(e[i].event, jp);
     }
-    if (l->json) {
+    if (json) {
         json_close_array(&j);
         json_close_object(&j);
-        buf_puts(&out, "\n");
+        printf("%s\n", out.data);
     }
-    fputs(out.data ? out.data : "", stdout);
     buf_free(&out);
+    free(e);
 }
 
 int cmd_events(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *topic = NULL,
-               *since = NULL;
-    struct listing l = {0};
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct store_flags sf = {0};
+    const char *topic = NULL, *since = NULL;
+    bool json = false;
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--topic", &topic, NULL},
                            {"--since", &since, NULL},
-                           {"--json", NULL, &l.json}};
+                           {"--json", NULL, &json}};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
+    int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
     int64_t since_ms = INT64_MIN;
     struct error err;
     if (since && parse_utc(since, &since_ms, &err) < 0)
         return cli_usage_error(cmd, "--since: %s", err.message);
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
+    if ((status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
         return status;
-    struct publication_info *pubs = NULL;
-    struct subscription_event_info *subs = NULL;
-    struct system_event_info *sys = NULL;
-    size_t npubs = 0, nsubs = 0, nsys = 0;
-    if (hub_publications(s, topic, since_ms, INT64_MAX, &pubs, &npubs,
+    struct events ev = {0};
+    if (hub_publications(s, topic, since_ms, INT64_MAX, &ev.pubs, &ev.npubs,
                          &err) < 0 ||
-        hub_subscription_events(s, topic, since_ms, &subs, &nsubs, &err) < 0 ||
-        hub_system_events(s, since_ms, &sys, &nsys, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    } else {
-        for (size_t i = 0; i < npubs; i++)
-            add_publication(&l, &pubs[i]);
-        for (size_t i = 0; i < nsubs; i++)
-            add_subscription(&l, &subs[i]);
-        for (size_t i = 0; i < nsys; i++)
-            add_system(&l, &sys[i]);
-        print_listing(&l);
-    }
-    for (size_t i = 0; i < l.count; i++)
-        buf_free(&l.lines[i].text);
-    free(l.lines);
-    publications_free(pubs, npubs);
-    subscription_events_free(subs, nsubs);
-    system_events_free(sys, nsys);
-    store_close(s);
+        hub_subscription_events(s, topic, since_ms, &ev.subs, &ev.nsubs,
+                                &err) < 0 ||
+        hub_system_events(s, since_ms, &ev.sys, &ev.nsys, &err) < 0)
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    else
+        show_events(&ev, json);
+    publications_free(ev.pubs, ev.npubs);
+    subscription_events_free(ev.subs, ev.nsubs);
+    system_events_free(ev.sys, ev.nsys);
     return status;
 }
 
@@ -260,10 +243,7 @@ static void json_report(const struct maintenance_report *r, struct buf *out)
 /* A cutoff, or "-" when the rule has none. */
 static const char *cutoff_text(int64_t cutoff, char *out, size_t size)
 {
-    if (cutoff < 0)
-        return "-";
-    format_utc(cutoff, out, size);
-    return out;
+    return cutoff < 0 ? "-" : format_utc(cutoff, out, size);
 }
 
 static void text_report(const struct maintenance_report *r, struct buf *out)
@@ -314,51 +294,38 @@ static void print_report(const struct maintenance_report *r, bool json)
 
 int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *as_of = NULL;
+    struct store_flags sf = {0};
+    const char *as_of = NULL;
     bool dry_run = false, json = false;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--as-of", &as_of, NULL},
                            {"--dry-run", NULL, &dry_run},
                            {"--json", NULL, &json}};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
+    int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
     int64_t as_of_ms = clock_now_ms();
     struct error err;
     if (as_of && parse_utc(as_of, &as_of_ms, &err) < 0)
         return cli_usage_error(cmd, "--as-of: %s", err.message);
     struct config cfg;
     struct registry reg;
-    struct diags d = {0};
-    int status = EXIT_OK;
-    if (load_config_and_plugins(config, true, &cfg, &reg, &d, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_USAGE;
-    } else if (d.count) {
-        print_diags(&d);
-        status = EXIT_USAGE;
-    }
-    struct store *s = NULL;
+    struct store *s;
+    struct maintenance_report report = {0};
+    status = load_reported(sf.config, true, false, &cfg, &reg, NULL);
     if (status == EXIT_OK)
-        status = open_store(store_url, config,
-                            dry_run ? STORE_READ : STORE_WRITE, &s);
-    if (status == EXIT_OK) {
-        struct maintenance_report report;
-        if (maintenance_run(s, &reg, config ? &cfg : NULL, as_of_ms, dry_run,
-                            &report, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
+        status = cli_open_store(&sf, dry_run ? STORE_READ : STORE_WRITE, &s);
+    if (status == EXIT_OK &&
+        maintenance_run(s, &reg, sf.config ? &cfg : NULL, as_of_ms, dry_run,
+                        &report, &err) < 0) {
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    } else if (status == EXIT_OK) {
+        print_report(&report, json);
+        if (strcmp(report.status, "completed") != 0)
             status = EXIT_RUNTIME;
-        } else {
-            print_report(&report, json);
-            if (strcmp(report.status, "completed") != 0)
-                status = EXIT_RUNTIME;
-        }
-        maintenance_report_free(&report);
     }
-    store_close(s);
-    diags_free(&d);
+    maintenance_report_free(&report);
     config_free(&cfg);
     registry_free(&reg);
     return status;
@@ -366,40 +333,30 @@ int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
 
 int cmd_maintenance_report(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL;
+    struct store_flags sf = {0};
     bool json = false;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
-                           {"--json", NULL, &json}};
-    char **pos;
+    struct flag flags[] = {STORE_FLAGS(sf), {"--json", NULL, &json}};
     size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 3, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    int status = CLI_ARGS(cmd, argc, argv, flags, ARGS_ANY, &npos);
+    if (status != CLI_GO_ON)
+        return status;
     int64_t id = 0;
     struct error err;
-    bool ok = npos == 1 && parse_int(pos[0], &id, &err) == 0 && id > 0;
-    free(pos);
-    if (!ok)
+    if (npos != 1 || parse_int(argv[0], &id, &err) < 0 || id <= 0)
         return cli_usage_error(cmd, "give the id of a maintenance event (see "
                                     "'sluice events')");
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
-        return status;
     struct maintenance_report report;
     bool found;
-    if (maintenance_report_load(s, id, &report, &found, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    } else if (!found) {
-        fprintf(stderr, "error: event %lld is not a maintenance run\n",
-                (long long)id);
-        status = EXIT_USAGE;
-    } else {
+    if ((status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
+        return status;
+    if (maintenance_report_load(s, id, &report, &found, &err) < 0)
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    else if (!found)
+        status = cli_error(EXIT_USAGE, "event %lld is not a maintenance run",
+                           (long long)id);
+    else
         print_report(&report, json);
-    }
     maintenance_report_free(&report);
-    store_close(s);
     return status;
 }
