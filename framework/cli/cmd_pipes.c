@@ -20,18 +20,12 @@
 
 #define CLI_LEASE_MS 30000
 
-static bool needs_no_worker(enum request_kind kind)
-{
-    return kind == REQUEST_PAUSE || kind == REQUEST_RESUME ||
-           kind == REQUEST_DELETE;
-}
-
 /* Carries out, in order, the pending requests of a pipe nobody runs, up
  * to the first that needs a worker. Returns whether it held the pipe. */
 static bool carry_out_here(struct store *s, const char *pipe)
 {
     char *lease = xasprintf("pipe:%s", pipe);
-    bool held = false;
+    bool held = false, deleted = false;
     struct error err;
     if (lease_acquire(s, lease, worker_name(), CLI_LEASE_MS, &held, &err) <
             0 ||
@@ -39,25 +33,14 @@ static bool carry_out_here(struct store *s, const char *pipe)
         free(lease);
         return false;
     }
-    bool deleted = false;
     for (;;) {
-        struct request req;
-        bool found;
-        if (request_next(s, pipe, &req, &found, &err) < 0 || !found)
-            break;
-        if (!needs_no_worker(req.kind)) {
-            request_free(&req);
-            break;
-        }
-        int rc = request_start(s, &req, &err);
-        if (rc == 0 && req.kind == REQUEST_PAUSE)
-            rc = lifecycle_pause_done(s, pipe, &err);
-        deleted = deleted || (rc == 0 && req.kind == REQUEST_DELETE);
-        if (rc < 0)
+        struct request_taken t;
+        int rc = request_take(s, pipe, true, &t, &err);
+        if (rc < 0 && t.id)
             cli_error(EXIT_RUNTIME, "carrying out request %lld: %s",
-                      (long long)req.id, err.message);
-        request_free(&req);
-        if (rc < 0 || deleted)
+                      (long long)t.id, err.message);
+        deleted = rc == 0 && t.id && t.kind == REQUEST_DELETE;
+        if (rc < 0 || !t.id || deleted)
             break;
     }
     if (!deleted)
