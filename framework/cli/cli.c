@@ -2,14 +2,10 @@
 #include "cli.h"
 
 #include <sluice/version.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/buf.h"
-#include "../util/mem.h"
-#include "../util/redact.h"
 
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 
@@ -287,13 +283,6 @@ static void print_overview(FILE *out)
     fprintf(out, "\nRun 'sluice help COMMAND' for the details of one.\n");
 }
 
-static void print_command_help(const struct command *cmd, FILE *out)
-{
-    fprintf(out, "Usage: sluice %s %s\n\n%s\n%s", cmd->name, cmd->args,
-            cmd->summary, cmd->help[0] ? "\n" : "");
-    fputs(cmd->help, out);
-}
-
 /* Commands whose name starts with the given words ("plugins"). */
 static void print_group(const char *group, FILE *out)
 {
@@ -342,101 +331,11 @@ static const struct command *find_command(int argc, char **argv, int *words)
     return best;
 }
 
-int cli_usage_error(const struct command *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "sluice %s: ", cmd->name);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nUsage: sluice %s %s\nSee 'sluice help %s'.\n",
-            cmd->name, cmd->args, cmd->name);
-    va_end(ap);
-    return EXIT_USAGE;
-}
-
-int cli_parse(const struct command *cmd, int argc, char **argv,
-              const struct flag *flags, size_t flag_count,
-              char ***positional, size_t *positional_count)
-{
-    char **pos = xcalloc((size_t)argc + 1, sizeof *pos);
-    size_t npos = 0;
-    bool options_done = false;
-    for (int i = 0; i < argc; i++) {
-        const char *arg = argv[i];
-        if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-            pos[npos++] = argv[i];
-            continue;
-        }
-        if (strcmp(arg, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            print_command_help(cmd, stdout);
-            free(pos);
-            return 1;
-        }
-        const char *eq = strchr(arg, '=');
-        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const struct flag *f = NULL;
-        for (size_t j = 0; j < flag_count; j++)
-            if (strlen(flags[j].name) == name_len &&
-                strncmp(flags[j].name, arg, name_len) == 0)
-                f = &flags[j];
-        if (!f) {
-            cli_usage_error(cmd, "unknown option '%.*s'", (int)name_len, arg);
-            free(pos);
-            return -1;
-        }
-        if (f->value) {
-            if (eq) {
-                *f->value = eq + 1;
-            } else if (i + 1 < argc) {
-                *f->value = argv[++i];
-            } else {
-                cli_usage_error(cmd, "option '%s' needs a value", f->name);
-                free(pos);
-                return -1;
-            }
-        } else if (eq) {
-            cli_usage_error(cmd, "option '%s' takes no value", f->name);
-            free(pos);
-            return -1;
-        }
-        if (f->set)
-            *f->set = true;
-    }
-    *positional = pos;
-    *positional_count = npos;
-    return 0;
-}
-
-int cli_args(const struct command *cmd, int argc, char **argv,
-             const struct flag *flags, size_t flag_count, const char **args,
-             size_t max, size_t *count)
-{
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, flag_count, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    if (npos > max) {
-        rc = cli_usage_error(cmd, "unexpected argument '%s'", pos[max]);
-        free(pos);
-        return rc;
-    }
-    for (size_t i = 0; i < npos; i++)
-        args[i] = pos[i];
-    *count = npos;
-    free(pos);
-    return CLI_GO_ON;
-}
-
 static int cmd_help(const struct command *cmd, int argc, char **argv)
 {
     if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
                       strcmp(argv[0], "-h") == 0)) {
-        print_command_help(cmd, stdout);
+        command_print_help(cmd, stdout);
         return EXIT_OK;
     }
     if (argc == 0) {
@@ -446,7 +345,7 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
     int words;
     const struct command *c = find_command(argc, argv, &words);
     if (c && words == argc) {
-        print_command_help(c, stdout);
+        command_print_help(c, stdout);
         return EXIT_OK;
     }
     if (argc == 1 && is_group(argv[0])) {
@@ -458,28 +357,6 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
         fprintf(stderr, "%s%s", i ? " " : "", argv[i]);
     fprintf(stderr, "'; run 'sluice help' for the list\n");
     return EXIT_USAGE;
-}
-
-/* The texts cli_shown made: the command's until it returns. */
-static char **shown;
-static size_t shown_count, shown_cap;
-
-const char *cli_shown(const char *text)
-{
-    struct buf b = {0};
-    redact_line(text, &b);
-    buf_puts(&b, "");
-    XGROW(shown, shown_cap, shown_count + 1);
-    return shown[shown_count++] = buf_take(&b);
-}
-
-static void shown_free(void)
-{
-    for (size_t i = 0; i < shown_count; i++)
-        free(shown[i]);
-    free(shown);
-    shown = NULL;
-    shown_count = shown_cap = 0;
 }
 
 int cli_main(int argc, char **argv)
@@ -514,6 +391,6 @@ int cli_main(int argc, char **argv)
         return EXIT_USAGE;
     }
     int status = cmd->run(cmd, argc - 1 - words, argv + 1 + words);
-    shown_free();
+    command_finish();
     return status;
 }

@@ -105,57 +105,52 @@ static bool connects(const char *pipe, const char *role,
     return st == SLUICE_OK;
 }
 
+/* The file's pipes; with `connect`, whether their servers answer. */
+static int summary(const char *path, const struct config *cfg, bool connect)
+{
+    int status = EXIT_OK;
+    printf("%s: ok: %zu pipe%s, %zu topic%s\n", path, cfg->pipe_count,
+           cfg->pipe_count == 1 ? "" : "s", cfg->topic_count,
+           cfg->topic_count == 1 ? "" : "s");
+    for (size_t i = 0; i < cfg->pipe_count; i++) {
+        const struct pipe_config *p = &cfg->pipes[i];
+        printf("  pipe %s: %s -> topic %s -> %s (%s)\n", cli_shown(p->name),
+               p->settings.source, cli_shown(p->topic), p->settings.sink,
+               pipe_mode_names[p->settings.mode]);
+    }
+    for (size_t i = 0; connect && i < cfg->pipe_count; i++) {
+        const struct pipe_config *p = &cfg->pipes[i];
+        bool source_ok = connects(p->name, "source", &p->source);
+        bool sink_ok = connects(p->name, "sink", &p->sink);
+        if (!source_ok || !sink_ok)
+            status = EXIT_RUNTIME;
+    }
+    return status;
+}
+
 int cmd_check(const struct command *cmd, int argc, char **argv)
 {
     bool print = false, connect = false;
     struct flag flags[] = {{"--print", NULL, &print},
                            {"--connect", NULL, &connect}};
-    const char *path = NULL;
-    size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, &path, 1, &nargs);
+    size_t nargs, errors;
+    int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
-    if (!path)
+    if (!nargs)
         return cli_usage_error(cmd, "which config file?");
+    const char *path = argv[0];
 
     struct config cfg;
     struct registry reg;
-    struct diags diags = {0};
-    struct error err;
-    int status = EXIT_OK;
-    if (load_config_and_plugins(path, true, &cfg, &reg, &diags, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_USAGE;
-    } else {
-        warn_refused(&reg, &diags);
-        print_diags(&diags);
-        if (diags.count) {
-            fprintf(stderr, "%s: %zu error%s\n", path, diags.count,
-                    diags.count == 1 ? "" : "s");
-            status = EXIT_USAGE;
-        } else if (print) {
-            print_effective(&cfg);
-        } else {
-            printf("%s: ok: %zu pipe%s, %zu topic%s\n", path, cfg.pipe_count,
-                   cfg.pipe_count == 1 ? "" : "s", cfg.topic_count,
-                   cfg.topic_count == 1 ? "" : "s");
-            for (size_t i = 0; i < cfg.pipe_count; i++) {
-                const struct pipe_config *p = &cfg.pipes[i];
-                printf("  pipe %s: %s -> topic %s -> %s (%s)\n",
-                       cli_shown(p->name), p->settings.source,
-                       cli_shown(p->topic), p->settings.sink,
-                       pipe_mode_names[p->settings.mode]);
-            }
-            for (size_t i = 0; connect && i < cfg.pipe_count; i++) {
-                const struct pipe_config *p = &cfg.pipes[i];
-                bool source_ok = connects(p->name, "source", &p->source);
-                bool sink_ok = connects(p->name, "sink", &p->sink);
-                if (!source_ok || !sink_ok)
-                    status = EXIT_RUNTIME;
-            }
-        }
-    }
-    diags_free(&diags);
+    int status = load_reported(path, true, true, &cfg, &reg, &errors);
+    if (errors)
+        fprintf(stderr, "%s: %zu error%s\n", path, errors,
+                errors == 1 ? "" : "s");
+    else if (status == EXIT_OK && print)
+        print_effective(&cfg);
+    else if (status == EXIT_OK)
+        status = summary(path, &cfg, connect);
     config_free(&cfg); /* before the registry its plugins belong to */
     registry_free(&reg);
     return status;

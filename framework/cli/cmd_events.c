@@ -12,307 +12,320 @@
 #include "cli.h"
 #include "load.h"
 
-/* One line (or JSON object) of the listing, whatever its type. */
-struct line {
+/* An event of the listing, whatever its type, to sort them by time. */
+struct entry {
     int64_t at;
-    int order; /* publications, then subscriptions, then system, by id */
+    int type; /* publications, then subscriptions, then system, by id */
     int64_t id;
-    struct buf text, json;
+    const void *event;
 };
 
-static int compare_lines(const void *a, const void *b)
+static int compare_entries(const void *a, const void *b)
 {
-    const struct line *x = a, *y = b;
+    const struct entry *x = a, *y = b;
     if (x->at != y->at)
         return x->at < y->at ? -1 : 1;
-    if (x->order != y->order)
-        return x->order - y->order;
+    if (x->type != y->type)
+        return x->type - y->type;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static struct line *add_line(struct line **lines, size_t *n, size_t *cap,
-                             int64_t at, int order, int64_t id)
+/* Each event is a line, or with --json an object that `j` writes. */
+static void show_publication(const struct publication_info *p,
+                             struct json *j)
 {
-    XGROW(*lines, *cap, *n + 1);
-    struct line *l = &(*lines)[(*n)++];
-    memset(l, 0, sizeof *l);
-    l->at = at;
-    l->order = order;
-    l->id = id;
-    return l;
+    char t[40];
+    if (!j) {
+        printf("%-24s publication   %-6lld topic=%s records=%lld status=%s "
+               "consumption=%s",
+               format_utc(p->published_at, t, sizeof t), (long long)p->id,
+               cli_shown(p->topic), (long long)p->records, p->status,
+               consumption_name(p->consumption));
+        if (p->final_at)
+            printf(" final_at=%s", format_utc(p->final_at, t, sizeof t));
+        printf("\n");
+        return;
+    }
+    json_open_object(j, NULL);
+    json_add_string(j, "type", "publication");
+    json_add_int(j, "id", p->id);
+    json_add_time(j, "at", p->published_at);
+    json_add_string(j, "topic", p->topic);
+    json_add_int(j, "records", p->records);
+    json_add_int(j, "bytes", p->bytes);
+    json_add_string(j, "status", p->status);
+    json_add_string(j, "consumption", consumption_name(p->consumption));
+    json_add_int(j, "owed", p->owed);
+    json_add_int(j, "consumed", p->consumed);
+    json_add_time(j, "final_at", p->final_at ? p->final_at : -1);
+    json_close_object(j);
+}
+
+static void show_subscription(const struct subscription_event_info *e,
+                              struct json *j)
+{
+    char t[40];
+    if (!j) {
+        printf("%-24s subscription  %-6lld subscription=%s publication=%lld "
+               "status=%s%s%s\n",
+               format_utc(e->at, t, sizeof t), (long long)e->id,
+               cli_shown(e->subscription), (long long)e->publication,
+               e->status, e->message[0] ? " message=" : "",
+               cli_shown(e->message));
+        return;
+    }
+    json_open_object(j, NULL);
+    json_add_string(j, "type", "subscription");
+    json_add_int(j, "id", e->id);
+    json_add_time(j, "at", e->at);
+    json_add_string(j, "subscription", e->subscription);
+    json_add_string(j, "topic", e->topic[0] ? e->topic : NULL);
+    json_add_int(j, "publication", e->publication);
+    json_add_string(j, "status", e->status);
+    json_add_string(j, "message", e->message);
+    json_close_object(j);
+}
+
+static void show_system(const struct system_event_info *e, struct json *j)
+{
+    char t[40], as_of[40];
+    if (!j) {
+        printf("%-24s system        %-6lld %s as of %s status=%s: %s\n",
+               format_utc(e->at, t, sizeof t), (long long)e->id,
+               cli_shown(e->kind), format_utc(e->as_of, as_of, sizeof as_of),
+               e->status, cli_shown(e->summary));
+        return;
+    }
+    json_open_object(j, NULL);
+    json_add_string(j, "type", "system");
+    json_add_int(j, "id", e->id);
+    json_add_string(j, "kind", e->kind);
+    json_add_time(j, "at", e->at);
+    json_add_time(j, "as_of", e->as_of);
+    json_add_string(j, "status", e->status);
+    json_add_string(j, "summary", e->summary);
+    json_close_object(j);
+}
+
+/* The events in time order. */
+struct events {
+    struct publication_info *pubs;
+    struct subscription_event_info *subs;
+    struct system_event_info *sys;
+    size_t npubs, nsubs, nsys;
+};
+
+static void show_events(const struct events *ev, bool json)
+{
+    size_t n = 0;
+    struct entry *e = xcalloc(ev->npubs + ev->nsubs + ev->nsys + 1, sizeof *e);
+    for (size_t i = 0; i < ev->npubs; i++)
+        e[n++] = (struct entry){ev->pubs[i].published_at, 0, ev->pubs[i].id,
+                                &ev->pubs[i]};
+    for (size_t i = 0; i < ev->nsubs; i++)
+        e[n++] = (struct entry){ev->subs[i].at, 1, ev->subs[i].id,
+                                &ev->subs[i]};
+    for (size_t i = 0; i < ev->nsys; i++)
+        e[n++] = (struct entry){ev->sys[i].at, 2, ev->sys[i].id, &ev->sys[i]};
+    qsort(e, n, sizeof *e, compare_entries);
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out), *jp = json ? &j : NULL;
+    if (json) {
+        json_open_object(&j, NULL);
+        json_open_array(&j, "events");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].type == 0)
+            show_publication(e[i].event, jp);
+        else if (e[i].type == 1)
+            show_subscription(e[i].event, jp);
+        else
+            show_system(e[i].event, jp);
+    }
+    if (json) {
+        json_close_array(&j);
+        json_close_object(&j);
+        printf("%s\n", out.data);
+    }
+    buf_free(&out);
+    free(e);
 }
 
 int cmd_events(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *topic = NULL,
-               *since = NULL;
+    struct store_flags sf = {0};
+    const char *topic = NULL, *since = NULL;
     bool json = false;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--topic", &topic, NULL},
                            {"--since", &since, NULL},
                            {"--json", NULL, &json}};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
+    int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
     int64_t since_ms = INT64_MIN;
     struct error err;
     if (since && parse_utc(since, &since_ms, &err) < 0)
         return cli_usage_error(cmd, "--since: %s", err.message);
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
+    if ((status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
         return status;
-    struct publication_info *pubs = NULL;
-    struct subscription_event_info *subs = NULL;
-    struct system_event_info *sys = NULL;
-    size_t npubs = 0, nsubs = 0, nsys = 0;
-    if (hub_publications(s, topic, since_ms, INT64_MAX, &pubs, &npubs,
+    struct events ev = {0};
+    if (hub_publications(s, topic, since_ms, INT64_MAX, &ev.pubs, &ev.npubs,
                          &err) < 0 ||
-        hub_subscription_events(s, topic, since_ms, &subs, &nsubs, &err) < 0 ||
-        hub_system_events(s, since_ms, &sys, &nsys, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    }
-    struct line *lines = NULL;
-    size_t n = 0, cap = 0;
-    char t[40];
-    for (size_t i = 0; i < npubs; i++) {
-        struct line *l = add_line(&lines, &n, &cap, pubs[i].published_at, 0,
-                                  pubs[i].id);
-        buf_printf(&l->text, "publication   %-6lld topic=%s records=%lld "
-                             "status=%s consumption=%s",
-                   (long long)pubs[i].id, cli_shown(pubs[i].topic),
-                   (long long)pubs[i].records, pubs[i].status,
-                   consumption_name(pubs[i].consumption));
-        if (pubs[i].final_at)
-            buf_printf(&l->text, " final_at=%s",
-                       (format_utc(pubs[i].final_at, t, sizeof t), t));
-        buf_printf(&l->json, "{\"type\":\"publication\",\"id\":%lld,\"at\":",
-                   (long long)pubs[i].id);
-        json_string(&l->json, (format_utc(pubs[i].published_at, t, sizeof t), t));
-        buf_puts(&l->json, ",\"topic\":");
-        json_string(&l->json, pubs[i].topic);
-        buf_printf(&l->json, ",\"records\":%lld,\"bytes\":%lld,\"status\":",
-                   (long long)pubs[i].records, (long long)pubs[i].bytes);
-        json_string(&l->json, pubs[i].status);
-        buf_puts(&l->json, ",\"consumption\":");
-        json_string(&l->json, consumption_name(pubs[i].consumption));
-        buf_printf(&l->json, ",\"owed\":%lld,\"consumed\":%lld,"
-                             "\"final_at\":",
-                   (long long)pubs[i].owed, (long long)pubs[i].consumed);
-        json_string(&l->json, pubs[i].final_at
-                                  ? (format_utc(pubs[i].final_at, t, sizeof t), t)
-                                  : NULL);
-        buf_puts(&l->json, "}");
-    }
-    for (size_t i = 0; i < nsubs; i++) {
-        struct line *l = add_line(&lines, &n, &cap, subs[i].at, 1, subs[i].id);
-        buf_printf(&l->text, "subscription  %-6lld subscription=%s "
-                             "publication=%lld status=%s%s%s",
-                   (long long)subs[i].id, cli_shown(subs[i].subscription),
-                   (long long)subs[i].publication, subs[i].status,
-                   subs[i].message[0] ? " message=" : "",
-                   cli_shown(subs[i].message));
-        buf_printf(&l->json, "{\"type\":\"subscription\",\"id\":%lld,\"at\":",
-                   (long long)subs[i].id);
-        json_string(&l->json, (format_utc(subs[i].at, t, sizeof t), t));
-        buf_puts(&l->json, ",\"subscription\":");
-        json_string(&l->json, subs[i].subscription);
-        buf_puts(&l->json, ",\"topic\":");
-        json_string(&l->json, subs[i].topic[0] ? subs[i].topic : NULL);
-        buf_printf(&l->json, ",\"publication\":%lld,\"status\":",
-                   (long long)subs[i].publication);
-        json_string(&l->json, subs[i].status);
-        buf_puts(&l->json, ",\"message\":");
-        json_string(&l->json, subs[i].message);
-        buf_puts(&l->json, "}");
-    }
-    for (size_t i = 0; i < nsys; i++) {
-        struct line *l = add_line(&lines, &n, &cap, sys[i].at, 2, sys[i].id);
-        format_utc(sys[i].as_of, t, sizeof t);
-        buf_printf(&l->text, "system        %-6lld %s as of %s status=%s: %s",
-                   (long long)sys[i].id, cli_shown(sys[i].kind), t,
-                   sys[i].status, cli_shown(sys[i].summary));
-        buf_printf(&l->json, "{\"type\":\"system\",\"id\":%lld,\"kind\":",
-                   (long long)sys[i].id);
-        json_string(&l->json, sys[i].kind);
-        buf_puts(&l->json, ",\"at\":");
-        json_string(&l->json, (format_utc(sys[i].at, t, sizeof t), t));
-        buf_puts(&l->json, ",\"as_of\":");
-        json_string(&l->json, (format_utc(sys[i].as_of, t, sizeof t), t));
-        buf_puts(&l->json, ",\"status\":");
-        json_string(&l->json, sys[i].status);
-        buf_puts(&l->json, ",\"summary\":");
-        json_string(&l->json, sys[i].summary);
-        buf_puts(&l->json, "}");
-    }
-    if (status == EXIT_OK) {
-        qsort(lines, n, sizeof *lines, compare_lines);
-        if (json)
-            printf("{\"events\":[");
-        for (size_t i = 0; i < n; i++) {
-            if (json) {
-                printf("%s%s", i ? "," : "", lines[i].json.data);
-            } else {
-                format_utc(lines[i].at, t, sizeof t);
-                printf("%-24s %s\n", t, lines[i].text.data);
-            }
-        }
-        if (json)
-            printf("]}\n");
-    }
-    for (size_t i = 0; i < n; i++) {
-        buf_free(&lines[i].text);
-        buf_free(&lines[i].json);
-    }
-    free(lines);
-    publications_free(pubs, npubs);
-    subscription_events_free(subs, nsubs);
-    system_events_free(sys, nsys);
-    store_close(s);
+        hub_subscription_events(s, topic, since_ms, &ev.subs, &ev.nsubs,
+                                &err) < 0 ||
+        hub_system_events(s, since_ms, &ev.sys, &ev.nsys, &err) < 0)
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    else
+        show_events(&ev, json);
+    publications_free(ev.pubs, ev.npubs);
+    subscription_events_free(ev.subs, ev.nsubs);
+    system_events_free(ev.sys, ev.nsys);
     return status;
+}
+
+/* Events and records a topic's plan deleted, over its rules. */
+static void topic_totals(const struct topic_report *tr, int64_t *events,
+                         int64_t *records)
+{
+    *events = *records = 0;
+    for (size_t i = 0; i < tr->rule_count; i++) {
+        *events += tr->rules[i].events;
+        *records += tr->rules[i].records;
+    }
+}
+
+static void json_report(const struct maintenance_report *r, struct buf *out)
+{
+    struct json j = JSON_INIT(out);
+    json_open_object(&j, NULL);
+    if (r->dry_run)
+        json_add_null(&j, "event");
+    else
+        json_add_int(&j, "event", r->event);
+    json_add_time(&j, "as_of", r->as_of);
+    json_add_time(&j, "at", r->at);
+    json_add_bool(&j, "dry_run", r->dry_run);
+    json_add_string(&j, "status", r->status);
+    json_open_array(&j, "topics");
+    for (size_t i = 0; i < r->topic_count; i++) {
+        const struct topic_report *tr = &r->topics[i];
+        const struct rule_report *h = topic_report_headline(tr);
+        int64_t events, records;
+        topic_totals(tr, &events, &records);
+        json_open_object(&j, NULL);
+        json_add_string(&j, "topic", tr->topic);
+        json_add_time(&j, "cutoff", h ? h->cutoff : -1);
+        json_add_string(&j, "rule", h ? h->rule : NULL);
+        json_add_int(&j, "events_deleted", events);
+        json_add_int(&j, "records_deleted", records);
+        json_open_array(&j, "rules");
+        for (size_t k = 0; k < tr->rule_count; k++) {
+            const struct rule_report *rr = &tr->rules[k];
+            json_open_object(&j, NULL);
+            json_add_string(&j, "rule", rr->rule);
+            json_add_time(&j, "cutoff", rr->cutoff);
+            json_add_int(&j, "events_deleted", rr->events);
+            json_add_int(&j, "records_deleted", rr->records);
+            json_close_object(&j);
+        }
+        json_close_array(&j);
+        json_add_string(&j, "error", tr->message[0] ? tr->message : NULL);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_close_object(&j);
+    buf_puts(out, "\n");
+}
+
+/* A cutoff, or "-" when the rule has none. */
+static const char *cutoff_text(int64_t cutoff, char *out, size_t size)
+{
+    return cutoff < 0 ? "-" : format_utc(cutoff, out, size);
+}
+
+static void text_report(const struct maintenance_report *r, struct buf *out)
+{
+    char t[40];
+    format_utc(r->as_of, t, sizeof t);
+    if (r->dry_run)
+        buf_printf(out, "maintenance dry run as of %s (nothing deleted)\n",
+                   t);
+    else
+        buf_printf(out, "maintenance run %lld as of %s: %s\n",
+                   (long long)r->event, t, r->status);
+    buf_printf(out, "%-24s %-22s %-12s %10s %12s\n", "TOPIC", "CUTOFF",
+               "RULE", "EVENTS", "RECORDS");
+    for (size_t i = 0; i < r->topic_count; i++) {
+        const struct topic_report *tr = &r->topics[i];
+        const struct rule_report *h = topic_report_headline(tr);
+        int64_t events, records;
+        topic_totals(tr, &events, &records);
+        buf_printf(out, "%-24s %-22s %-12s %10lld %12lld\n",
+                   cli_shown(tr->topic),
+                   cutoff_text(h ? h->cutoff : -1, t, sizeof t),
+                   h ? cli_shown(h->rule) : "-", (long long)events,
+                   (long long)records);
+        for (size_t k = 0; k < tr->rule_count; k++) {
+            const struct rule_report *rr = &tr->rules[k];
+            if (rr != h)
+                buf_printf(out, "  %-22s %-22s %-12s %10lld %12lld\n", "",
+                           cutoff_text(rr->cutoff, t, sizeof t),
+                           cli_shown(rr->rule), (long long)rr->events,
+                           (long long)rr->records);
+        }
+        if (tr->message[0])
+            buf_printf(out, "  error: %s\n", cli_shown(tr->message));
+    }
 }
 
 static void print_report(const struct maintenance_report *r, bool json)
 {
-    char t[40];
     struct buf out = {0};
-    if (json) {
-        buf_printf(&out, "{\"event\":");
-        if (r->dry_run)
-            buf_puts(&out, "null");
-        else
-            buf_printf(&out, "%lld", (long long)r->event);
-        buf_puts(&out, ",\"as_of\":");
-        json_string(&out, (format_utc(r->as_of, t, sizeof t), t));
-        buf_puts(&out, ",\"at\":");
-        json_string(&out, (format_utc(r->at, t, sizeof t), t));
-        buf_printf(&out, ",\"dry_run\":%s,\"status\":",
-                   r->dry_run ? "true" : "false");
-        json_string(&out, r->status);
-        buf_puts(&out, ",\"topics\":[");
-    } else {
-        format_utc(r->as_of, t, sizeof t);
-        if (r->dry_run)
-            buf_printf(&out, "maintenance dry run as of %s (nothing "
-                             "deleted)\n",
-                       t);
-        else
-            buf_printf(&out, "maintenance run %lld as of %s: %s\n",
-                       (long long)r->event, t, r->status);
-        buf_printf(&out, "%-24s %-22s %-12s %10s %12s\n", "TOPIC", "CUTOFF",
-                   "RULE", "EVENTS", "RECORDS");
-    }
-    for (size_t i = 0; i < r->topic_count; i++) {
-        const struct topic_report *tr = &r->topics[i];
-        const struct rule_report *h = topic_report_headline(tr);
-        int64_t events = 0, records = 0;
-        for (size_t j = 0; j < tr->rule_count; j++) {
-            events += tr->rules[j].events;
-            records += tr->rules[j].records;
-        }
-        if (json) {
-            buf_puts(&out, i ? ",{\"topic\":" : "{\"topic\":");
-            json_string(&out, tr->topic);
-            buf_puts(&out, ",\"cutoff\":");
-            json_string(&out, h ? (format_utc(h->cutoff, t, sizeof t), t)
-                                : NULL);
-            buf_puts(&out, ",\"rule\":");
-            json_string(&out, h ? h->rule : NULL);
-            buf_printf(&out, ",\"events_deleted\":%lld,\"records_deleted\":%lld"
-                             ",\"rules\":[",
-                       (long long)events, (long long)records);
-            for (size_t j = 0; j < tr->rule_count; j++) {
-                const struct rule_report *rr = &tr->rules[j];
-                buf_puts(&out, j ? ",{\"rule\":" : "{\"rule\":");
-                json_string(&out, rr->rule);
-                buf_puts(&out, ",\"cutoff\":");
-                json_string(&out, rr->cutoff >= 0
-                                      ? (format_utc(rr->cutoff, t, sizeof t), t)
-                                      : NULL);
-                buf_printf(&out, ",\"events_deleted\":%lld,"
-                                 "\"records_deleted\":%lld}",
-                           (long long)rr->events, (long long)rr->records);
-            }
-            buf_puts(&out, "],\"error\":");
-            json_string(&out, tr->message[0] ? tr->message : NULL);
-            buf_puts(&out, "}");
-        } else {
-            buf_printf(&out, "%-24s %-22s %-12s %10lld %12lld\n",
-                       cli_shown(tr->topic),
-                       h ? (format_utc(h->cutoff, t, sizeof t), t) : "-",
-                       h ? cli_shown(h->rule) : "-", (long long)events,
-                       (long long)records);
-            for (size_t j = 0; j < tr->rule_count; j++) {
-                const struct rule_report *rr = &tr->rules[j];
-                if (rr == h)
-                    continue;
-                buf_printf(&out, "  %-22s %-22s %-12s %10lld %12lld\n", "",
-                           rr->cutoff >= 0
-                               ? (format_utc(rr->cutoff, t, sizeof t), t)
-                               : "-",
-                           cli_shown(rr->rule), (long long)rr->events,
-                           (long long)rr->records);
-            }
-            if (tr->message[0])
-                buf_printf(&out, "  error: %s\n", cli_shown(tr->message));
-        }
-    }
     if (json)
-        buf_puts(&out, "]}\n");
+        json_report(r, &out);
+    else
+        text_report(r, &out);
     fputs(out.data, stdout);
     buf_free(&out);
 }
 
 int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *as_of = NULL;
+    struct store_flags sf = {0};
+    const char *as_of = NULL;
     bool dry_run = false, json = false;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--as-of", &as_of, NULL},
                            {"--dry-run", NULL, &dry_run},
                            {"--json", NULL, &json}};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 5, NULL, 0, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
+    int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
     int64_t as_of_ms = clock_now_ms();
     struct error err;
     if (as_of && parse_utc(as_of, &as_of_ms, &err) < 0)
         return cli_usage_error(cmd, "--as-of: %s", err.message);
     struct config cfg;
     struct registry reg;
-    struct diags d = {0};
-    int status = EXIT_OK;
-    if (load_config_and_plugins(config, true, &cfg, &reg, &d, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_USAGE;
-    } else if (d.count) {
-        print_diags(&d);
-        status = EXIT_USAGE;
-    }
-    struct store *s = NULL;
+    struct store *s;
+    struct maintenance_report report = {0};
+    status = load_reported(sf.config, true, false, &cfg, &reg, NULL);
     if (status == EXIT_OK)
-        status = open_store(store_url, config,
-                            dry_run ? STORE_READ : STORE_WRITE, &s);
-    if (status == EXIT_OK) {
-        struct maintenance_report report;
-        if (maintenance_run(s, &reg, config ? &cfg : NULL, as_of_ms, dry_run,
-                            &report, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
+        status = cli_open_store(&sf, dry_run ? STORE_READ : STORE_WRITE, &s);
+    if (status == EXIT_OK &&
+        maintenance_run(s, &reg, sf.config ? &cfg : NULL, as_of_ms, dry_run,
+                        &report, &err) < 0) {
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    } else if (status == EXIT_OK) {
+        print_report(&report, json);
+        if (strcmp(report.status, "completed") != 0)
             status = EXIT_RUNTIME;
-        } else {
-            print_report(&report, json);
-            if (strcmp(report.status, "completed") != 0)
-                status = EXIT_RUNTIME;
-        }
-        maintenance_report_free(&report);
     }
-    store_close(s);
-    diags_free(&d);
+    maintenance_report_free(&report);
     config_free(&cfg);
     registry_free(&reg);
     return status;
@@ -320,40 +333,30 @@ int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
 
 int cmd_maintenance_report(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL;
+    struct store_flags sf = {0};
     bool json = false;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
-                           {"--json", NULL, &json}};
-    char **pos;
+    struct flag flags[] = {STORE_FLAGS(sf), {"--json", NULL, &json}};
     size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, 3, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    int status = CLI_ARGS(cmd, argc, argv, flags, ARGS_ANY, &npos);
+    if (status != CLI_GO_ON)
+        return status;
     int64_t id = 0;
     struct error err;
-    bool ok = npos == 1 && parse_int(pos[0], &id, &err) == 0 && id > 0;
-    free(pos);
-    if (!ok)
+    if (npos != 1 || parse_int(argv[0], &id, &err) < 0 || id <= 0)
         return cli_usage_error(cmd, "give the id of a maintenance event (see "
                                     "'sluice events')");
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
-        return status;
     struct maintenance_report report;
     bool found;
-    if (maintenance_report_load(s, id, &report, &found, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    } else if (!found) {
-        fprintf(stderr, "error: event %lld is not a maintenance run\n",
-                (long long)id);
-        status = EXIT_USAGE;
-    } else {
+    if ((status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
+        return status;
+    if (maintenance_report_load(s, id, &report, &found, &err) < 0)
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    else if (!found)
+        status = cli_error(EXIT_USAGE, "event %lld is not a maintenance run",
+                           (long long)id);
+    else
         print_report(&report, json);
-    }
     maintenance_report_free(&report);
-    store_close(s);
     return status;
 }

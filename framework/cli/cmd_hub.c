@@ -5,13 +5,13 @@
 #include <stdlib.h>
 
 #include "../hub/hub.h"
-#include "../hub/jsonl.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
 #include "../util/json.h"
 #include "../util/mem.h"
 #include "../util/units.h"
 #include "cli.h"
+#include "jsonl.h"
 #include "load.h"
 
 #define MAX_REPORTED_LINES 20
@@ -58,17 +58,15 @@ static int check_retention(const char *config, const char *name)
     struct error err;
     int status = EXIT_OK;
     if (load_config_and_plugins(config, false, &cfg, &reg, &d, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_USAGE;
+        status = cli_error(EXIT_USAGE, "%s", err.message);
     } else {
         const struct plugin *p = registry_find(&reg, name);
-        if (!p || p->kind != PLUGIN_RETENTION) {
-            fprintf(stderr, "error: --retention: '%s' is not a retention "
-                            "plugin found on the plugin path (see 'sluice "
-                            "plugins list')\n",
-                    name);
-            status = EXIT_USAGE;
-        }
+        if (!p || p->kind != PLUGIN_RETENTION)
+            status = cli_error(EXIT_USAGE, "--retention: '%s' is not a "
+                                           "retention plugin found on the "
+                                           "plugin path (see 'sluice "
+                                           "plugins list')",
+                               name);
     }
     diags_free(&d);
     config_free(&cfg);
@@ -78,52 +76,42 @@ static int check_retention(const char *config, const char *name)
 
 int cmd_topic_create(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *consumed = NULL,
-               *unconsumed = NULL, *retention = "retention";
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct store_flags sf = {0};
+    const char *consumed = NULL, *unconsumed = NULL, *retention = "retention";
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--consumed-retention-days", &consumed, NULL},
                            {"--unconsumed-retention-days", &unconsumed, NULL},
                            {"--retention", &retention, NULL}};
-    const char *name = NULL;
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 5, &name, 1, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
-    if (!name)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
+    if (!nargs)
         return cli_usage_error(cmd, "give one topic name");
+    const char *name = argv[0];
     int64_t c = 1, u = -1;
-    int status = check_name(cmd, "topic", name);
-    if (status == EXIT_OK)
-        status = parse_days(cmd, "--consumed-retention-days", consumed, &c);
-    if (status == EXIT_OK)
-        status = parse_days(cmd, "--unconsumed-retention-days", unconsumed, &u);
-    if (status != EXIT_OK)
+    if ((status = check_name(cmd, "topic", name)) != EXIT_OK ||
+        (status = parse_days(cmd, "--consumed-retention-days", consumed,
+                             &c)) != EXIT_OK ||
+        (status = parse_days(cmd, "--unconsumed-retention-days", unconsumed,
+                             &u)) != EXIT_OK)
         return status;
     if (u < 0)
         u = c > 7 ? c : 7;
     struct error err;
-    if (topic_check(c, u, &err) < 0) {
-        fprintf(stderr, "error: topic '%s': %s\n", name, err.message);
-        return EXIT_USAGE;
-    }
-    if ((status = check_retention(config, retention)) != EXIT_OK)
-        return status;
     struct store *s;
-    if ((status = open_store(store_url, config, STORE_CREATE, &s)) !=
-        EXIT_OK)
+    if (topic_check(c, u, &err) < 0)
+        return cli_error(EXIT_USAGE, "topic '%s': %s", name, err.message);
+    if ((status = check_retention(sf.config, retention)) != EXIT_OK ||
+        (status = cli_open_store(&sf, STORE_CREATE, &s)) != EXIT_OK)
         return status;
     struct topic t = {(char *)name, c, u, (char *)retention, 0};
-    if (topic_create(s, &t, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    } else {
-        printf("topic '%s' created: consumed_retention_days = %lld, "
-               "unconsumed_retention_days = %lld, retention = %s\n",
-               name, (long long)c, (long long)u, retention);
-    }
-    store_close(s);
-    return status;
+    if (topic_create(s, &t, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    printf("topic '%s' created: consumed_retention_days = %lld, "
+           "unconsumed_retention_days = %lld, retention = %s\n",
+           name, (long long)c, (long long)u, retention);
+    return EXIT_OK;
 }
 
 /* Events, records and bytes of a topic, by consumption status. */
@@ -155,107 +143,99 @@ static int count_topic(struct store *s, const char *topic,
 
 int cmd_topic_list(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL}};
+    struct store_flags sf = {0};
+    struct flag flags[] = {STORE_FLAGS(sf)};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, NULL, 0, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
+    if (status != CLI_GO_ON ||
+        (status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
         return status;
     struct topic *t;
     size_t n;
     struct error err;
-    if (topic_list(s, &t, &n, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        store_close(s);
-        return EXIT_RUNTIME;
-    }
+    if (topic_list(s, &t, &n, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
     printf("%-24s %9s %11s %-12s %8s %10s\n", "TOPIC", "CONSUMED", "UNCONSUMED",
            "RETENTION", "EVENTS", "RECORDS");
     for (size_t i = 0; i < n && status == EXIT_OK; i++) {
         struct topic_counts c;
-        if (count_topic(s, t[i].name, &c, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
-            status = EXIT_RUNTIME;
-            break;
-        }
-        printf("%-24s %8lldd %10lldd %-12s %8lld %10lld\n",
-               cli_shown(t[i].name), (long long)t[i].consumed_retention_days,
-               (long long)t[i].unconsumed_retention_days,
-               cli_shown(t[i].retention),
-               (long long)c.events, (long long)c.records);
+        if (count_topic(s, t[i].name, &c, &err) < 0)
+            status = cli_error(EXIT_RUNTIME, "%s", err.message);
+        else
+            printf("%-24s %8lldd %10lldd %-12s %8lld %10lld\n",
+                   cli_shown(t[i].name),
+                   (long long)t[i].consumed_retention_days,
+                   (long long)t[i].unconsumed_retention_days,
+                   cli_shown(t[i].retention), (long long)c.events,
+                   (long long)c.records);
     }
     topics_free(t, n);
-    store_close(s);
     return status;
+}
+
+static void print_topic(const struct topic *t, const struct topic_counts *c,
+                        const struct subscription *subs, size_t nsubs)
+{
+    char a[40], b[40];
+    printf("topic %s\n  consumed_retention_days:   %lld\n"
+           "  unconsumed_retention_days: %lld\n  retention:                 "
+           "%s\n",
+           cli_shown(t->name), (long long)t->consumed_retention_days,
+           (long long)t->unconsumed_retention_days, cli_shown(t->retention));
+    printf("  publication events:        %lld (%lld records, %lld bytes)\n",
+           (long long)c->events, (long long)c->records, (long long)c->bytes);
+    if (c->events) {
+        format_utc(c->oldest, a, sizeof a);
+        format_utc(c->newest, b, sizeof b);
+        printf("  published:                 %s to %s\n", a, b);
+    }
+    printf("  consumption:               final %lld, processing %lld, "
+           "delayed %lld, error %lld\n",
+           (long long)c->by_consumption[SLUICE_CONSUMPTION_FINAL],
+           (long long)c->by_consumption[SLUICE_CONSUMPTION_PROCESSING],
+           (long long)c->by_consumption[SLUICE_CONSUMPTION_DELAYED],
+           (long long)c->by_consumption[SLUICE_CONSUMPTION_ERROR]);
+    printf("  subscriptions:\n");
+    for (size_t i = 0; i < nsubs; i++)
+        if (strcmp(subs[i].topic, t->name) == 0)
+            printf("    %-24s %-7s %lld event(s) to read\n",
+                   cli_shown(subs[i].name),
+                   subs[i].paused ? "paused" : "active",
+                   (long long)subs[i].pending);
 }
 
 int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL}};
-    const char *name = NULL;
+    struct store_flags sf = {0};
+    struct flag flags[] = {STORE_FLAGS(sf)};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, &name, 1, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
-    if (!name)
-        return cli_usage_error(cmd, "give one topic name");
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (status != CLI_GO_ON)
         return status;
+    if (!nargs)
+        return cli_usage_error(cmd, "give one topic name");
+    if ((status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
+        return status;
+    const char *name = argv[0];
     struct topic t;
     bool found;
     struct error err;
     struct topic_counts c;
     struct subscription *subs = NULL;
     size_t nsubs = 0;
-    if (topic_get(s, name, &t, &found, &err) < 0 ||
-        (found && (count_topic(s, name, &c, &err) < 0 ||
-                   subscription_list(s, &subs, &nsubs, &err) < 0))) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    } else if (!found) {
-        fprintf(stderr, "error: there is no topic named '%s'\n", name);
-        status = EXIT_USAGE;
-    } else {
-        char a[40], b[40];
-        printf("topic %s\n  consumed_retention_days:   %lld\n"
-               "  unconsumed_retention_days: %lld\n  retention:                 "
-               "%s\n",
-               cli_shown(t.name), (long long)t.consumed_retention_days,
-               (long long)t.unconsumed_retention_days, cli_shown(t.retention));
-        printf("  publication events:        %lld (%lld records, %lld "
-               "bytes)\n",
-               (long long)c.events, (long long)c.records, (long long)c.bytes);
-        if (c.events) {
-            format_utc(c.oldest, a, sizeof a);
-            format_utc(c.newest, b, sizeof b);
-            printf("  published:                 %s to %s\n", a, b);
-        }
-        printf("  consumption:               final %lld, processing %lld, "
-               "delayed %lld, error %lld\n",
-               (long long)c.by_consumption[SLUICE_CONSUMPTION_FINAL],
-               (long long)c.by_consumption[SLUICE_CONSUMPTION_PROCESSING],
-               (long long)c.by_consumption[SLUICE_CONSUMPTION_DELAYED],
-               (long long)c.by_consumption[SLUICE_CONSUMPTION_ERROR]);
-        printf("  subscriptions:\n");
-        for (size_t i = 0; i < nsubs; i++)
-            if (strcmp(subs[i].topic, name) == 0)
-                printf("    %-24s %-7s %lld event(s) to read\n",
-                       cli_shown(subs[i].name),
-                       subs[i].paused ? "paused" : "active",
-                       (long long)subs[i].pending);
-        topic_free(&t);
-    }
+    if (topic_get(s, name, &t, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no topic named '%s'", name);
+    if (count_topic(s, name, &c, &err) < 0 ||
+        subscription_list(s, &subs, &nsubs, &err) < 0)
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    else
+        print_topic(&t, &c, subs, nsubs);
+    topic_free(&t);
     subscriptions_free(subs, nsubs);
-    store_close(s);
     return status;
 }
 
@@ -277,8 +257,8 @@ static int read_records(struct sluice_batch *batch)
         struct error err;
         if (jsonl_parse(line, (size_t)n, batch, &err) < 0) {
             if (bad++ < MAX_REPORTED_LINES)
-                fprintf(stderr, "error: standard input, line %ld: %s\n",
-                        lineno, err.message);
+                cli_error(EXIT_USAGE, "standard input, line %ld: %s", lineno,
+                          err.message);
         }
     }
     free(line);
@@ -286,52 +266,44 @@ static int read_records(struct sluice_batch *batch)
         fprintf(stderr, "%ld bad line(s); nothing was published\n", bad);
         return EXIT_USAGE;
     }
-    if (batch->count == 0) {
-        fprintf(stderr, "error: no records on standard input; nothing was "
-                        "published\n");
-        return EXIT_USAGE;
-    }
+    if (batch->count == 0)
+        return cli_error(EXIT_USAGE, "no records on standard input; nothing "
+                                     "was published");
     return EXIT_OK;
 }
 
 int cmd_topic_publish(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *at = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
-                           {"--at", &at, NULL}};
-    const char *topic = NULL;
+    struct store_flags sf = {0};
+    const char *at = NULL;
+    struct flag flags[] = {STORE_FLAGS(sf), {"--at", &at, NULL}};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 3, &topic, 1, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
-    if (!topic)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
+    if (!nargs)
         return cli_usage_error(cmd, "give one topic name");
-    int64_t at_ms;
-    int status = time_flag(cmd, at, &at_ms);
-    if (status != EXIT_OK)
+    const char *topic = argv[0];
+    int64_t at_ms, id;
+    if ((status = time_flag(cmd, at, &at_ms)) != EXIT_OK)
         return status;
     struct sluice_batch batch;
+    struct store *s;
+    struct error err;
     batch_init(&batch, 0, 0);
     status = read_records(&batch);
-    struct store *s = NULL;
     if (status == EXIT_OK)
-        status = open_store(store_url, config, STORE_WRITE, &s);
-    if (status == EXIT_OK) {
-        int64_t id;
-        struct error err;
-        if (hub_publish(s, topic, NULL, &batch, at_ms, &id, &err) < 0) {
-            fprintf(stderr, "error: %s; nothing was published\n", err.message);
-            status = strstr(err.message, "no topic") ? EXIT_USAGE
-                                                     : EXIT_RUNTIME;
-        } else {
-            printf("published %zu record(s) to topic '%s' as publication "
-                   "event %lld\n",
-                   batch.count, topic, (long long)id);
-        }
-    }
+        status = cli_open_store(&sf, STORE_WRITE, &s);
+    if (status == EXIT_OK &&
+        hub_publish(s, topic, NULL, &batch, at_ms, &id, &err) < 0)
+        status = cli_error(strstr(err.message, "no topic") ? EXIT_USAGE
+                                                           : EXIT_RUNTIME,
+                           "%s; nothing was published", err.message);
+    else if (status == EXIT_OK)
+        printf("published %zu record(s) to topic '%s' as publication event "
+               "%lld\n",
+               batch.count, topic, (long long)id);
     batch_free(&batch);
-    store_close(s);
     return status;
 }
 
@@ -351,150 +323,140 @@ static bool print_event(const struct hub_event *e)
     return ok;
 }
 
+/* The subscription exists and reads `topic`. */
+static int check_subscription(struct store *s, const char *sub,
+                              const char *topic)
+{
+    struct subscription info;
+    bool found;
+    struct error err;
+    if (subscription_get(s, sub, &info, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no subscription named '%s' "
+                                     "(sluice subscription create %s "
+                                     "--topic %s)",
+                         sub, sub, topic);
+    int status = strcmp(info.topic, topic) == 0
+                     ? EXIT_OK
+                     : cli_error(EXIT_USAGE, "subscription '%s' reads topic "
+                                             "'%s', not '%s'",
+                                 sub, info.topic, topic);
+    subscription_free(&info);
+    return status;
+}
+
+/* Prints the records of the subscription's next publication event and
+ * completes it; EXIT_OK with *found false when there is none. */
+static int consume_event(struct store *s, const char *sub, int64_t at_ms,
+                         bool *found, long *records)
+{
+    struct hub_event e;
+    struct error err;
+    if (hub_take(s, sub, at_ms, &e, found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!*found)
+        return EXIT_OK;
+    bool printed = print_event(&e);
+    int64_t id = e.publication;
+    *records += (long)e.batch.count;
+    hub_event_free(&e);
+    if (!printed)
+        return cli_error(EXIT_RUNTIME, "writing the records of publication "
+                                       "%lld failed; it stays unconsumed",
+                         (long long)id);
+    if (hub_complete(s, sub, id, at_ms, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    return EXIT_OK;
+}
+
 int cmd_topic_consume(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *at = NULL, *sub = NULL,
-               *max = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct store_flags sf = {0};
+    const char *at = NULL, *sub = NULL, *max = NULL;
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--at", &at, NULL},
                            {"--subscription", &sub, NULL},
                            {"--max-events", &max, NULL}};
-    const char *topic = NULL;
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 5, &topic, 1, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
-    if (!topic || !sub)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
+    if (!nargs || !sub)
         return cli_usage_error(cmd, "give a topic and --subscription NAME");
+    const char *topic = argv[0];
     int64_t at_ms, limit = INT64_MAX;
     struct error err;
-    int status = time_flag(cmd, at, &at_ms);
-    if (status != EXIT_OK)
+    struct store *s;
+    if ((status = time_flag(cmd, at, &at_ms)) != EXIT_OK)
         return status;
     if (max && (parse_int(max, &limit, &err) < 0 || limit < 1))
         return cli_usage_error(cmd, "--max-events: expected a positive "
                                     "integer");
-    struct store *s;
-    if ((status = open_store(store_url, config, STORE_WRITE, &s)) != EXIT_OK)
+    if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK ||
+        (status = check_subscription(s, sub, topic)) != EXIT_OK)
         return status;
-    struct subscription info;
-    bool found;
-    if (subscription_get(s, sub, &info, &found, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        store_close(s);
-        return EXIT_RUNTIME;
-    }
-    if (!found || strcmp(info.topic, topic) != 0) {
-        if (found)
-            fprintf(stderr, "error: subscription '%s' reads topic '%s', not "
-                            "'%s'\n",
-                    sub, info.topic, topic);
-        else
-            fprintf(stderr, "error: there is no subscription named '%s' "
-                            "(sluice subscription create %s --topic %s)\n",
-                    sub, sub, topic);
-        if (found)
-            subscription_free(&info);
-        store_close(s);
-        return EXIT_USAGE;
-    }
-    subscription_free(&info);
     long events = 0, records = 0;
-    while (events < limit) {
-        struct hub_event e;
-        if (hub_take(s, sub, at_ms, &e, &found, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
-            status = EXIT_RUNTIME;
-            break;
-        }
-        if (!found)
-            break;
-        bool printed = print_event(&e);
-        int64_t id = e.publication;
-        records += (long)e.batch.count;
-        hub_event_free(&e);
-        if (!printed) {
-            fprintf(stderr, "error: writing the records of publication %lld "
-                            "failed; it stays unconsumed\n",
-                    (long long)id);
-            status = EXIT_RUNTIME;
-            break;
-        }
-        if (hub_complete(s, sub, id, at_ms, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
-            status = EXIT_RUNTIME;
-            break;
-        }
-        events++;
+    bool found = true;
+    while (status == EXIT_OK && found && events < limit) {
+        status = consume_event(s, sub, at_ms, &found, &records);
+        events += status == EXIT_OK && found;
     }
     fprintf(stderr, "consumed %ld publication event(s), %ld record(s)\n",
             events, records);
-    store_close(s);
     return status;
 }
 
 int cmd_subscription_create(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL, *topic = NULL, *at = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct store_flags sf = {0};
+    const char *topic = NULL, *at = NULL;
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--topic", &topic, NULL},
                            {"--at", &at, NULL}};
-    const char *name = NULL;
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 4, &name, 1, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
-    if (!name || !topic)
-        return cli_usage_error(cmd, "give a subscription name and --topic");
-    int64_t at_ms;
-    int status = check_name(cmd, "subscription", name);
-    if (status == EXIT_OK)
-        status = time_flag(cmd, at, &at_ms);
-    struct store *s;
-    if (status != EXIT_OK ||
-        (status = open_store(store_url, config, STORE_WRITE, &s)) != EXIT_OK)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (status != CLI_GO_ON)
         return status;
+    if (!nargs || !topic)
+        return cli_usage_error(cmd, "give a subscription name and --topic");
+    const char *name = argv[0];
+    int64_t at_ms;
+    struct store *s;
     struct error err;
-    if (subscription_create(s, name, topic, NULL, at_ms, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = strstr(err.message, "no topic") ? EXIT_USAGE : EXIT_RUNTIME;
-    } else {
-        printf("subscription '%s' created on topic '%s'; publication events "
-               "from now on are owed to it\n",
-               name, topic);
-    }
-    store_close(s);
-    return status;
+    if ((status = check_name(cmd, "subscription", name)) != EXIT_OK ||
+        (status = time_flag(cmd, at, &at_ms)) != EXIT_OK ||
+        (status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
+        return status;
+    if (subscription_create(s, name, topic, NULL, at_ms, &err) < 0)
+        return cli_error(strstr(err.message, "no topic") ? EXIT_USAGE
+                                                         : EXIT_RUNTIME,
+                         "%s", err.message);
+    printf("subscription '%s' created on topic '%s'; publication events "
+           "from now on are owed to it\n",
+           name, topic);
+    return EXIT_OK;
 }
 
 static int set_paused(const struct command *cmd, int argc, char **argv,
                       bool paused)
 {
-    const char *store_url = NULL, *config = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL}};
-    const char *name = NULL;
+    struct store_flags sf = {0};
+    struct flag flags[] = {STORE_FLAGS(sf)};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, &name, 1, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
-    if (!name)
-        return cli_usage_error(cmd, "give one subscription name");
     struct store *s;
-    int status = open_store(store_url, config, STORE_WRITE, &s);
-    if (status != EXIT_OK)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (status != CLI_GO_ON)
+        return status;
+    if (!nargs)
+        return cli_usage_error(cmd, "give one subscription name");
+    if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     struct error err;
-    if (subscription_set_paused(s, name, paused, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_USAGE;
-    } else {
-        printf("subscription '%s' %s\n", name, paused ? "paused" : "resumed");
-    }
-    store_close(s);
-    return status;
+    if (subscription_set_paused(s, argv[0], paused, &err) < 0)
+        return cli_error(EXIT_USAGE, "%s", err.message);
+    printf("subscription '%s' %s\n", argv[0], paused ? "paused" : "resumed");
+    return EXIT_OK;
 }
 
 int cmd_subscription_pause(const struct command *cmd, int argc, char **argv)
@@ -509,25 +471,19 @@ int cmd_subscription_resume(const struct command *cmd, int argc, char **argv)
 
 int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL, *config = NULL;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL}};
+    struct store_flags sf = {0};
+    struct flag flags[] = {STORE_FLAGS(sf)};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, NULL, 0, &nargs);
-    if (rc != CLI_GO_ON)
-        return rc;
     struct store *s;
-    int status = open_store(store_url, config, STORE_READ, &s);
-    if (status != EXIT_OK)
+    int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
+    if (status != CLI_GO_ON ||
+        (status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
         return status;
     struct subscription *subs;
     size_t n;
     struct error err;
-    if (subscription_list(s, &subs, &n, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        store_close(s);
-        return EXIT_RUNTIME;
-    }
+    if (subscription_list(s, &subs, &n, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
     printf("%-24s %-24s %-7s %8s  %s\n", "SUBSCRIPTION", "TOPIC", "STATE",
            "TO READ", "PIPE");
     for (size_t i = 0; i < n; i++)
@@ -536,6 +492,5 @@ int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
                (long long)subs[i].pending,
                subs[i].pipe ? cli_shown(subs[i].pipe) : "-");
     subscriptions_free(subs, n);
-    store_close(s);
-    return status;
+    return EXIT_OK;
 }

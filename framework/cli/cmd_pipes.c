@@ -17,22 +17,15 @@
 #include "../util/mem.h"
 #include "../util/units.h"
 #include "cli.h"
-#include "load.h"
 
 #define CLI_LEASE_MS 30000
-
-static bool needs_no_worker(enum request_kind kind)
-{
-    return kind == REQUEST_PAUSE || kind == REQUEST_RESUME ||
-           kind == REQUEST_DELETE;
-}
 
 /* Carries out, in order, the pending requests of a pipe nobody runs, up
  * to the first that needs a worker. Returns whether it held the pipe. */
 static bool carry_out_here(struct store *s, const char *pipe)
 {
     char *lease = pipe_lease_name(pipe);
-    bool held = false;
+    bool held = false, deleted = false;
     struct error err;
     if (lease_acquire(s, lease, worker_name(), CLI_LEASE_MS, &held, &err) <
             0 ||
@@ -40,25 +33,14 @@ static bool carry_out_here(struct store *s, const char *pipe)
         free(lease);
         return false;
     }
-    bool deleted = false;
     for (;;) {
-        struct request req;
-        bool found;
-        if (request_next(s, pipe, &req, &found, &err) < 0 || !found)
-            break;
-        if (!needs_no_worker(req.kind)) {
-            request_free(&req);
-            break;
-        }
-        int rc = request_start(s, &req, &err);
-        if (rc == 0 && req.kind == REQUEST_PAUSE)
-            rc = lifecycle_pause_done(s, pipe, &err);
-        deleted = deleted || (rc == 0 && req.kind == REQUEST_DELETE);
-        if (rc < 0)
-            fprintf(stderr, "error: carrying out request %lld: %s\n",
-                    (long long)req.id, err.message);
-        request_free(&req);
-        if (rc < 0 || deleted)
+        struct request_taken t;
+        int rc = request_take(s, pipe, true, &t, &err);
+        if (rc < 0 && t.id)
+            cli_error(EXIT_RUNTIME, "carrying out request %lld: %s",
+                      (long long)t.id, err.message);
+        deleted = rc == 0 && t.id && t.kind == REQUEST_DELETE;
+        if (rc < 0 || !t.id || deleted)
             break;
     }
     if (!deleted)
@@ -75,10 +57,8 @@ static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
         struct request req;
         bool found;
         struct error err;
-        if (request_get(s, id, &req, &found, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
-            return EXIT_RUNTIME;
-        }
+        if (request_get(s, id, &req, &found, &err) < 0)
+            return cli_error(EXIT_RUNTIME, "%s", err.message);
         if (!found)
             return EXIT_OK; /* the pipe was deleted, requests and all */
         bool over = strcmp(req.status, REQUEST_PENDING) != 0 &&
@@ -145,54 +125,41 @@ static void report(struct store *s, const char *pipe, int64_t id,
 static int submit(const struct command *cmd, int argc, char **argv,
                   enum request_kind kind)
 {
-    const char *store_url = NULL, *config = NULL, *timeout = NULL;
+    struct store_flags sf = {0};
+    const char *timeout = NULL;
     bool wait = false, drop = false;
-    struct flag flags[] = {{"--store", &store_url, NULL},
-                           {"--config", &config, NULL},
+    struct flag flags[] = {STORE_FLAGS(sf),
                            {"--wait", NULL, &wait},
                            {"--timeout", &timeout, NULL},
                            {"--drop-destination", NULL, &drop}};
-    size_t nflags = kind == REQUEST_TABLES_REMOVE ? 5 : 4;
-    char **pos;
-    size_t npos;
-    int rc = cli_parse(cmd, argc, argv, flags, nflags, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
+    /* only tables remove takes the last */
+    size_t nflags = sizeof flags / sizeof *flags -
+                    (kind != REQUEST_TABLES_REMOVE), npos;
+    int status = cli_args(cmd, argc, argv, flags, nflags, ARGS_ANY, &npos);
+    if (status != CLI_GO_ON)
+        return status;
     bool with_tables = kind == REQUEST_TABLES_ADD ||
                        kind == REQUEST_TABLES_REMOVE;
-    int64_t timeout_ms = 600000;
+    int64_t timeout_ms = 600000, id;
     struct error err;
-    if (npos < 1 || (with_tables && npos < 2) || (!with_tables && npos > 1)) {
-        free(pos);
+    struct store *s;
+    if (npos < 1 || (with_tables && npos < 2) || (!with_tables && npos > 1))
         return cli_usage_error(cmd, with_tables ? "give a pipe and tables"
                                                 : "give one pipe");
-    }
-    if (timeout && parse_duration(timeout, &timeout_ms, &err) < 0) {
-        free(pos);
+    if (timeout && parse_duration(timeout, &timeout_ms, &err) < 0)
         return cli_usage_error(cmd, "--timeout: %s", err.message);
-    }
-    const char *pipe = pos[0];
-    struct store *s;
-    int status = open_store(store_url, config, STORE_WRITE, &s);
-    if (status != EXIT_OK) {
-        free(pos);
+    if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
-    }
-    int64_t id;
-    if (request_submit(s, pipe, kind, (const char *const *)pos + 1, npos - 1,
-                       drop, &id, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = strstr(err.message, "there is no pipe") ? EXIT_USAGE
-                                                          : EXIT_RUNTIME;
-    } else {
-        bool here = carry_out_here(s, pipe);
-        report(s, pipe, id, kind, here);
-        if (wait)
-            status = wait_for(s, id, timeout_ms);
-    }
-    free(pos);
-    store_close(s);
-    return status;
+    const char *pipe = argv[0];
+    if (request_submit(s, pipe, kind, (const char *const *)argv + 1,
+                       npos - 1, drop, &id, &err) < 0)
+        return cli_error(strstr(err.message, "there is no pipe")
+                             ? EXIT_USAGE
+                             : EXIT_RUNTIME,
+                         "%s", err.message);
+    bool here = carry_out_here(s, pipe);
+    report(s, pipe, id, kind, here);
+    return wait ? wait_for(s, id, timeout_ms) : EXIT_OK;
 }
 
 int cmd_pause(const struct command *cmd, int argc, char **argv)

@@ -8,26 +8,6 @@
 #include "cli.h"
 #include "load.h"
 
-/* Loads the plugins, printing any problem with the config; EXIT_OK or the
- * status to exit with. */
-static int load(const char *config_path, struct config *cfg,
-                struct registry *reg)
-{
-    struct diags diags = {0};
-    struct error err;
-    int status = EXIT_OK;
-    if (load_config_and_plugins(config_path, false, cfg, reg, &diags, &err) <
-        0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_USAGE;
-    } else if (diags.count) {
-        print_diags(&diags);
-        status = EXIT_USAGE;
-    }
-    diags_free(&diags);
-    return status;
-}
-
 static const char *abi_text(const struct plugin *p, char *out, size_t size)
 {
     snprintf(out, size, "%u.%u", p->module->desc.abi_major,
@@ -40,13 +20,13 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
     const char *config_path = NULL;
     struct flag flags[] = {{"--config", &config_path, NULL}};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 1, NULL, 0, &nargs);
+    int rc = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
 
     struct config cfg;
     struct registry reg;
-    int status = load(config_path, &cfg, &reg);
+    int status = load_reported(config_path, false, false, &cfg, &reg, NULL);
     if (status == EXIT_OK) {
         printf("%-20s %-10s %-10s %-5s %-18s %s\n", "NAME", "KIND", "VERSION",
                "ABI", "CAPABILITIES", "FILE");
@@ -116,17 +96,17 @@ int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
     bool markdown = false;
     struct flag flags[] = {{"--config", &config_path, NULL},
                            {"--markdown", NULL, &markdown}};
-    const char *name = NULL;
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, &name, 1, &nargs);
+    int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
-    if (!name)
+    if (!nargs)
         return cli_usage_error(cmd, "which plugin? give its name");
+    const char *name = argv[0];
 
     struct config cfg;
     struct registry reg;
-    int status = load(config_path, &cfg, &reg);
+    int status = load_reported(config_path, false, false, &cfg, &reg, NULL);
     const struct plugin *p = status == EXIT_OK ? registry_find(&reg, name)
                                                : NULL;
     if (p) {

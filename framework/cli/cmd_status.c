@@ -2,6 +2,7 @@
  * people and --json for programs. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../hub/hub.h"
 #include "../lifecycle/figures.h"
@@ -13,26 +14,27 @@
 #include "../util/json.h"
 #include "../util/mem.h"
 #include "cli.h"
-#include "load.h"
 
+/* The flags of status and history. */
 struct status_flags {
-    const char *store, *config;
+    struct store_flags store;
     bool json;
 };
 
-static int parse(const struct command *cmd, int argc, char **argv,
-                 struct status_flags *f, char ***pos, size_t *npos)
+/* Parses them and opens the store: CLI_GO_ON, or the status to return.
+ * At most one pipe, or with `one` exactly one (argv[0]). */
+static int parse(const struct command *cmd, int argc, char **argv, bool one,
+                 struct status_flags *f, size_t *npos, struct store **s)
 {
-    struct flag flags[] = {{"--store", &f->store, NULL},
-                           {"--config", &f->config, NULL},
-                           {"--json", NULL, &f->json}};
-    return cli_parse(cmd, argc, argv, flags, 3, pos, npos);
-}
-
-static const char *utc(int64_t ms, char *out, size_t size)
-{
-    format_utc(ms, out, size);
-    return out;
+    struct flag flags[] = {STORE_FLAGS(f->store), {"--json", NULL, &f->json}};
+    int rc = CLI_ARGS(cmd, argc, argv, flags, ARGS_ANY, npos);
+    if (rc != CLI_GO_ON)
+        return rc;
+    if (*npos > 1 || (one && *npos == 0))
+        return cli_usage_error(cmd, one ? "give one pipe"
+                                        : "give at most one pipe");
+    rc = cli_open_store(&f->store, STORE_READ, s);
+    return rc == EXIT_OK ? CLI_GO_ON : rc;
 }
 
 static char *lease_of(struct store *s, const char *pipe, int64_t *expires)
@@ -66,69 +68,47 @@ static struct deliveries deliveries_of(struct store *s, const char *pipe)
     return d;
 }
 
-/* A count, or null when negative (unknown). */
-static void json_int_or_null(struct buf *b, int64_t v)
-{
-    if (v < 0)
-        buf_puts(b, "null");
-    else
-        buf_printf(b, "%lld", (long long)v);
-}
-
 static void json_pipe(struct store *s, const struct pipe_row *p,
-                      struct buf *b)
+                      struct json *j)
 {
-    char t[40];
     int64_t expires = 0;
     char *worker = lease_of(s, p->name, &expires);
-    buf_puts(b, "{\"name\":");
-    json_string(b, p->name);
-    buf_puts(b, ",\"state\":");
-    json_string(b, pipe_state_name(p->state));
-    buf_puts(b, ",\"since\":");
-    json_string(b, utc(p->state_since, t, sizeof t));
-    buf_puts(b, ",\"source\":");
-    json_string(b, p->source);
-    buf_puts(b, ",\"sink\":");
-    json_string(b, p->sink);
-    buf_puts(b, ",\"topic\":");
-    json_string(b, p->topic);
-    buf_puts(b, ",\"mode\":");
-    json_string(b, p->mode);
-    buf_puts(b, ",\"worker\":");
-    json_string(b, worker);
-    buf_printf(b, ",\"retry_count\":%lld,\"batches\":%lld,\"last_error\":",
-               (long long)p->retry_count, (long long)p->batches);
-    json_string(b, p->last_error);
-    buf_printf(b, ",\"rows\":%lld,\"lag_ms\":", (long long)pipe_rows(p));
-    json_int_or_null(b, pipe_lag_ms(p));
     struct deliveries d = deliveries_of(s, p->name);
-    buf_puts(b, ",\"waiting\":");
-    json_int_or_null(b, d.waiting);
-    buf_printf(b, ",\"subscription_paused\":%s", d.paused ? "true" : "false");
-    buf_puts(b, ",\"tables\":[");
+    json_open_object(j, NULL);
+    json_add_string(j, "name", p->name);
+    json_add_string(j, "state", pipe_state_name(p->state));
+    json_add_time(j, "since", p->state_since);
+    json_add_string(j, "source", p->source);
+    json_add_string(j, "sink", p->sink);
+    json_add_string(j, "topic", p->topic);
+    json_add_string(j, "mode", p->mode);
+    json_add_string(j, "worker", worker);
+    json_add_int(j, "retry_count", p->retry_count);
+    json_add_int(j, "batches", p->batches);
+    json_add_string(j, "last_error", p->last_error);
+    json_add_int(j, "rows", pipe_rows(p));
+    json_add_count(j, "lag_ms", pipe_lag_ms(p));
+    json_add_count(j, "waiting", d.waiting);
+    json_add_bool(j, "subscription_paused", d.paused);
+    json_open_array(j, "tables");
     for (size_t i = 0; i < p->table_count; i++) {
         const struct pipe_table *tb = &p->tables[i];
-        buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-        json_string(b, tb->name);
-        buf_puts(b, ",\"status\":");
-        json_string(b, table_status_name(tb->status));
-        buf_printf(b, ",\"rows\":%lld,\"rows_estimated\":",
-                   (long long)tb->rows_copied);
-        json_int_or_null(b, tb->rows_estimated);
-        buf_printf(b, ",\"bytes\":%lld,\"rows_per_s\":%lld,\"eta_s\":",
-                   (long long)tb->bytes_copied, (long long)tb->rows_per_s);
-        json_int_or_null(b, pipe_table_eta_s(tb));
-        buf_puts(b, ",\"lag_ms\":");
-        json_int_or_null(b, tb->lag_ms);
-        buf_puts(b, ",\"note\":");
-        json_string(b, tb->note && tb->note[0] ? tb->note : NULL);
-        buf_puts(b, "}");
+        json_open_object(j, NULL);
+        json_add_string(j, "name", tb->name);
+        json_add_string(j, "status", table_status_name(tb->status));
+        json_add_int(j, "rows", tb->rows_copied);
+        json_add_count(j, "rows_estimated", tb->rows_estimated);
+        json_add_int(j, "bytes", tb->bytes_copied);
+        json_add_int(j, "rows_per_s", tb->rows_per_s);
+        json_add_count(j, "eta_s", pipe_table_eta_s(tb));
+        json_add_count(j, "lag_ms", tb->lag_ms);
+        json_add_string(j, "note", tb->note && tb->note[0] ? tb->note : NULL);
+        json_close_object(j);
     }
-    buf_puts(b, "]}");
+    json_close_array(j);
+    json_close_object(j);
     free(worker);
 }
-
 
 static void text_pipe_detail(struct store *s, const struct pipe_row *p)
 {
@@ -137,7 +117,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     char *worker = lease_of(s, p->name, &expires);
     printf("pipe %s\n", cli_shown(p->name));
     printf("  state:      %s since %s\n", pipe_state_name(p->state),
-           utc(p->state_since, t, sizeof t));
+           format_utc(p->state_since, t, sizeof t));
     printf("  source:     %s\n  sink:       %s\n  topic:      %s\n"
            "  mode:       %s\n",
            cli_shown(p->source), cli_shown(p->sink), cli_shown(p->topic),
@@ -178,7 +158,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
         for (size_t i = 0; i < n; i++)
             printf("    %lld %-13s %-11s %s%s%s\n", (long long)reqs[i].id,
                    request_kind_name(reqs[i].kind), reqs[i].status,
-                   utc(reqs[i].created_at, t, sizeof t),
+                   format_utc(reqs[i].created_at, t, sizeof t),
                    reqs[i].message[0] ? "  " : "", cli_shown(reqs[i].message));
         requests_free(reqs, n);
     }
@@ -190,142 +170,126 @@ static void text_pipe_line(const struct pipe_row *p)
     char t[40], lag[32];
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
     printf("%-20s %-13s %-22s %12lld %8s %7lld  %s\n", cli_shown(p->name),
-           pipe_state_name(p->state), utc(p->state_since, t, sizeof t),
+           pipe_state_name(p->state), format_utc(p->state_since, t, sizeof t),
            (long long)pipe_rows(p), lag, (long long)p->retry_count,
            p->last_error ? cli_shown(p->last_error) : "-");
+}
+
+/* One pipe, in the form asked for. */
+static int show_pipe(struct store *s, const char *name,
+                     const struct status_flags *f, bool detail,
+                     struct json *j)
+{
+    struct pipe_row p;
+    bool found;
+    struct error err;
+    if (pipe_load(s, name, &p, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", name);
+    if (f->json)
+        json_pipe(s, &p, j);
+    else if (detail)
+        text_pipe_detail(s, &p);
+    else
+        text_pipe_line(&p);
+    pipe_row_free(&p);
+    return EXIT_OK;
 }
 
 int cmd_status(const struct command *cmd, int argc, char **argv)
 {
     struct status_flags f = {0};
-    char **pos;
     size_t npos;
-    int rc = parse(cmd, argc, argv, &f, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    if (npos > 1) {
-        free(pos);
-        return cli_usage_error(cmd, "give at most one pipe");
-    }
-    struct store *s = NULL;
-    int status = open_store(f.store, f.config, STORE_READ, &s);
-    char **names = NULL;
-    size_t count = 0;
+    struct store *s;
+    int status = parse(cmd, argc, argv, false, &f, &npos, &s);
+    if (status != CLI_GO_ON)
+        return status;
+    status = EXIT_OK;
+    char **all = NULL;
+    size_t count = npos;
     struct error err;
-    if (status == EXIT_OK && npos == 1) {
-        names = xcalloc(2, sizeof *names);
-        names[0] = xstrdup(pos[0]);
-        count = 1;
-    } else if (status == EXIT_OK && pipe_names(s, &names, &count, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    }
-    struct buf json = {0};
-    if (status == EXIT_OK && npos == 0 && !f.json)
+    if (!npos && pipe_names(s, &all, &count, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
+    if (!npos && !f.json)
         printf("%-20s %-13s %-22s %12s %8s %7s  %s\n", "PIPE", "STATE",
                "SINCE", "ROWS", "LAG", "RETRIES", "LAST ERROR");
-    if (npos == 0)
-        buf_puts(&json, "{\"pipes\":[");
-    for (size_t i = 0; status == EXIT_OK && i < count; i++) {
-        struct pipe_row p;
-        bool found;
-        if (pipe_load(s, names[i], &p, &found, &err) < 0) {
-            fprintf(stderr, "error: %s\n", err.message);
-            status = EXIT_RUNTIME;
-        } else if (!found) {
-            fprintf(stderr, "error: there is no pipe named '%s'\n", names[i]);
-            status = EXIT_USAGE;
+    if (!npos) {
+        json_open_object(&j, NULL);
+        json_open_array(&j, "pipes");
+    }
+    for (size_t i = 0; status == EXIT_OK && i < count; i++)
+        status = show_pipe(s, npos ? argv[0] : all[i], &f, npos, &j);
+    if (!npos) {
+        json_close_array(&j);
+        json_close_object(&j);
+    }
+    if (status == EXIT_OK && f.json)
+        printf("%s\n", out.data);
+    buf_free(&out);
+    for (size_t i = 0; all && i < count; i++)
+        free(all[i]);
+    free(all);
+    return status;
+}
+
+static void print_history(const struct transition *t, size_t n, bool json)
+{
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
+    char at[40];
+    if (json)
+        json_open_array(&j, NULL);
+    else
+        buf_printf(&out, "%-24s %-13s %-13s %s\n", "AT", "FROM", "TO",
+                   "REASON");
+    for (size_t i = 0; i < n; i++) {
+        if (json) {
+            json_open_object(&j, NULL);
+            json_add_time(&j, "at", t[i].at);
+            json_add_string(&j, "from", t[i].from[0] ? t[i].from : NULL);
+            json_add_string(&j, "to", t[i].to);
+            json_add_string(&j, "reason", t[i].reason);
+            json_close_object(&j);
         } else {
-            if (f.json) {
-                if (i)
-                    buf_puts(&json, ",");
-                json_pipe(s, &p, &json);
-            } else if (npos == 1) {
-                text_pipe_detail(s, &p);
-            } else {
-                text_pipe_line(&p);
-            }
-            pipe_row_free(&p);
+            buf_printf(&out, "%-24s %-13s %-13s %s\n",
+                       format_utc(t[i].at, at, sizeof at),
+                       t[i].from[0] ? t[i].from : "-", t[i].to,
+                       cli_shown(t[i].reason));
         }
     }
-    if (npos == 0)
-        buf_puts(&json, "]}");
-    if (status == EXIT_OK && f.json)
-        printf("%s\n", json.data);
-    buf_free(&json);
-    for (size_t i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
-    free(pos);
-    store_close(s);
-    return status;
+    if (json) {
+        json_close_array(&j);
+        buf_puts(&out, "\n");
+    }
+    fputs(out.data, stdout);
+    buf_free(&out);
 }
 
 int cmd_history(const struct command *cmd, int argc, char **argv)
 {
     struct status_flags f = {0};
-    char **pos;
     size_t npos;
-    int rc = parse(cmd, argc, argv, &f, &pos, &npos);
-    if (rc != 0)
-        return rc < 0 ? EXIT_USAGE : EXIT_OK;
-    if (npos != 1) {
-        free(pos);
-        return cli_usage_error(cmd, "give one pipe");
-    }
-    const char *pipe = pos[0];
     struct store *s;
-    int status = open_store(f.store, f.config, STORE_READ, &s);
-    if (status != EXIT_OK) {
-        free(pos);
+    int status = parse(cmd, argc, argv, true, &f, &npos, &s);
+    if (status != CLI_GO_ON)
         return status;
-    }
+    const char *pipe = argv[0];
     struct pipe_row p;
     bool found;
     struct error err;
-    struct transition *t = NULL;
-    size_t n = 0;
-    if (pipe_load(s, pipe, &p, &found, &err) < 0 ||
-        (found && lifecycle_history(s, pipe, &t, &n, &err) < 0)) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
-    } else if (!found) {
-        fprintf(stderr, "error: there is no pipe named '%s'\n", pipe);
-        status = EXIT_USAGE;
-    } else {
-        pipe_row_free(&p);
-        struct buf out = {0};
-        char at[40];
-        if (f.json)
-            buf_puts(&out, "[");
-        else
-            buf_printf(&out, "%-24s %-13s %-13s %s\n", "AT", "FROM", "TO",
-                       "REASON");
-        for (size_t i = 0; i < n; i++) {
-            utc(t[i].at, at, sizeof at);
-            if (f.json) {
-                buf_puts(&out, i ? ",{\"at\":" : "{\"at\":");
-                json_string(&out, at);
-                buf_puts(&out, ",\"from\":");
-                json_string(&out, t[i].from[0] ? t[i].from : NULL);
-                buf_puts(&out, ",\"to\":");
-                json_string(&out, t[i].to);
-                buf_puts(&out, ",\"reason\":");
-                json_string(&out, t[i].reason);
-                buf_puts(&out, "}");
-            } else {
-                buf_printf(&out, "%-24s %-13s %-13s %s\n", at,
-                           t[i].from[0] ? t[i].from : "-", t[i].to,
-                           cli_shown(t[i].reason));
-            }
-        }
-        if (f.json)
-            buf_puts(&out, "]\n");
-        fputs(out.data, stdout);
-        buf_free(&out);
-    }
+    struct transition *t;
+    size_t n;
+    if (pipe_load(s, pipe, &p, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", pipe);
+    pipe_row_free(&p);
+    if (lifecycle_history(s, pipe, &t, &n, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    print_history(t, n, f.json);
     transitions_free(t, n);
-    free(pos);
-    store_close(s);
-    return status;
+    return EXIT_OK;
 }

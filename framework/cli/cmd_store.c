@@ -6,18 +6,16 @@
 #include <stdlib.h>
 
 #include "cli.h"
-#include "load.h"
 
 int cmd_store_migrate(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_flag = NULL, *config = NULL;
-    struct flag flags[] = {{"--store", &store_flag, NULL},
-                           {"--config", &config, NULL}};
+    struct store_flags sf = {0};
+    struct flag flags[] = {STORE_FLAGS(sf)};
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 2, NULL, 0, &nargs);
+    int rc = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
-    char *url = store_url_for(store_flag, config);
+    char *url = cli_store_url(&sf);
     if (!url)
         return EXIT_USAGE;
     /* the version it had, for the message: 0 when it could not be read as
@@ -33,8 +31,7 @@ int cmd_store_migrate(const struct command *cmd, int argc, char **argv)
     int status = EXIT_OK;
     if (store_open(url, STORE_CREATE, &s, &err) < 0 ||
         store_schema_version(s, &after, &err) < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        status = EXIT_RUNTIME;
+        status = cli_error(EXIT_RUNTIME, "%s", err.message);
     } else if (before == after) {
         printf("store %s: schema version %d, already current\n",
                store_name(s), after);

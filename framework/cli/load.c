@@ -1,12 +1,10 @@
 /* load.c: config and plugins for commands (see load.h). */
 #include "load.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../util/mem.h"
-#include "cli.h"
+#include "command.h"
 
 int load_config_and_plugins(const char *config_path, bool bind,
                             struct config *cfg, struct registry *reg,
@@ -36,54 +34,23 @@ void warn_refused(const struct registry *reg, struct diags *diags)
         diags_warning(diags, "plugin refused: %s", reg->refused[i].reason);
 }
 
-void print_diags(const struct diags *diags)
+int load_reported(const char *config_path, bool bind, bool warn,
+                  struct config *cfg, struct registry *reg, size_t *errors)
 {
-    for (size_t i = 0; i < diags->warning_count; i++)
-        fprintf(stderr, "warning: %s\n", diags->warnings[i]);
-    for (size_t i = 0; i < diags->count; i++)
-        fprintf(stderr, "error: %s\n", diags->errors[i]);
-}
-
-char *store_url_for(const char *store_flag, const char *config_path)
-{
-    if (store_flag)
-        return xstrdup(store_flag);
-    char *url = NULL;
-    if (config_path) {
-        struct config cfg;
-        struct diags diags = {0};
-        struct error err;
-        if (config_load(config_path, &cfg, &diags, &err) < 0 || diags.count) {
-            if (diags.count)
-                print_diags(&diags);
-            else
-                fprintf(stderr, "error: %s\n", err.message);
-            diags_free(&diags);
-            config_free(&cfg);
-            return NULL;
-        }
-        if (cfg.store.url)
-            url = xstrdup(cfg.store.url);
-        diags_free(&diags);
-        config_free(&cfg);
-    }
-    if (!url && getenv("SLUICE_STORE") && getenv("SLUICE_STORE")[0])
-        url = xstrdup(getenv("SLUICE_STORE"));
-    return url ? url : xstrdup(STORE_DEFAULT_URL);
-}
-
-int open_store(const char *store_flag, const char *config_path,
-               enum store_intent intent, struct store **out)
-{
-    char *url = store_url_for(store_flag, config_path);
-    if (!url)
-        return EXIT_USAGE;
+    struct diags diags = {0};
     struct error err;
-    int rc = store_open(url, intent, out, &err);
-    free(url);
-    if (rc < 0) {
-        fprintf(stderr, "error: %s\n", err.message);
-        return EXIT_RUNTIME;
+    int status = EXIT_OK;
+    if (load_config_and_plugins(config_path, bind, cfg, reg, &diags, &err) <
+        0) {
+        status = cli_error(EXIT_USAGE, "%s", err.message);
+    } else {
+        if (warn)
+            warn_refused(reg, &diags);
+        cli_print_diags(&diags);
+        status = diags.count ? EXIT_USAGE : EXIT_OK;
     }
-    return EXIT_OK;
+    if (errors)
+        *errors = diags.count;
+    diags_free(&diags);
+    return status;
 }

@@ -1,6 +1,5 @@
 /* load.h: what several commands share: reading a config file and loading
- * the plugins its search path finds, with problems printed the same way
- * by every command. */
+ * the plugins its search path finds. */
 #ifndef SLUICE_CLI_LOAD_H
 #define SLUICE_CLI_LOAD_H
 
@@ -8,7 +7,6 @@
 
 #include "../config/config.h"
 #include "../plugin/plugin.h"
-#include "../store/store.h"
 #include "../util/error.h"
 
 /* Reads `config_path` (when not NULL), then scans the plugin search path
@@ -19,20 +17,15 @@ int load_config_and_plugins(const char *config_path, bool bind,
                             struct config *cfg, struct registry *reg,
                             struct diags *diags, struct error *err);
 
-/* Prints warnings, then errors, one per line, on stderr. */
-void print_diags(const struct diags *diags);
-
 /* One warning line per refused plugin file. */
 void warn_refused(const struct registry *reg, struct diags *diags);
 
-/* The store a command uses: --store URL, else [store] url of --config
- * FILE, else SLUICE_STORE, else sqlite:./sluice.db. NULL, after printing
- * why, when FILE is bad; the caller frees the URL. */
-char *store_url_for(const char *store_flag, const char *config_path);
-
-/* That store, opened with the command's intent (store.h). Prints why on
- * failure and returns the exit status; EXIT_OK with *out open. */
-int open_store(const char *store_flag, const char *config_path,
-               enum store_intent intent, struct store **out);
+/* load_config_and_plugins with its problems reported (command.h): with
+ * `warn`, each refused plugin file as a warning, then the file's errors.
+ * EXIT_OK, or EXIT_USAGE when the file cannot be read or has errors (how
+ * many: *errors, when not NULL). The caller frees `cfg` and `reg` in
+ * every case. */
+int load_reported(const char *config_path, bool bind, bool warn,
+                  struct config *cfg, struct registry *reg, size_t *errors);
 
 #endif

@@ -13,7 +13,6 @@
 #include "../conformance/kit.h"
 #include "../util/mem.h"
 #include "cli.h"
-#include "load.h"
 
 static void plugin_checks(struct report *r, const struct plugin *p,
                           struct live *l)
@@ -38,7 +37,7 @@ static int prepare(const struct registry *reg, const struct kit_file *f,
     for (size_t i = 0; i < reg->count; i++)
         live_prepare(&lives[i], reg->plugins[i], f, r, &diags);
     int status = diags.count ? EXIT_USAGE : EXIT_OK;
-    print_diags(&diags);
+    cli_print_diags(&diags);
     diags_free(&diags);
     return status;
 }
@@ -103,21 +102,21 @@ int cmd_plugin_test(const struct command *cmd, int argc, char **argv)
 {
     const char *config_path = NULL;
     struct flag flags[] = {{"--config", &config_path, NULL}};
-    const char *path = NULL;
     size_t nargs;
-    int rc = cli_args(cmd, argc, argv, flags, 1, &path, 1, &nargs);
+    int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
-    if (!path)
+    if (!nargs)
         return cli_usage_error(cmd, "which plugin file? give its path");
+    const char *path = argv[0];
     struct kit_file f;
     if (config_path) {
         struct diags diags = {0};
         struct error err;
         rc = kit_file_load(config_path, &f, &diags, &err);
         if (rc < 0)
-            fprintf(stderr, "error: %s\n", err.message);
-        print_diags(&diags);
+            cli_error(EXIT_USAGE, "%s", err.message);
+        cli_print_diags(&diags);
         rc = rc < 0 || diags.count ? EXIT_USAGE : EXIT_OK;
         diags_free(&diags);
         if (rc != EXIT_OK) {

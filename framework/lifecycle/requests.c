@@ -480,6 +480,34 @@ int request_start(struct store *s, struct request *req, struct error *err)
     return store_transaction(s, do_start, req, err);
 }
 
+static bool needs_no_worker(enum request_kind kind)
+{
+    return kind == REQUEST_PAUSE || kind == REQUEST_RESUME ||
+           kind == REQUEST_DELETE;
+}
+
+int request_take(struct store *s, const char *pipe, bool without_worker,
+                 struct request_taken *taken, struct error *err)
+{
+    struct request req;
+    bool found;
+    taken->id = 0;
+    if (request_next(s, pipe, &req, &found, err) < 0)
+        return -1;
+    if (!found)
+        return 0;
+    if (without_worker && !needs_no_worker(req.kind)) {
+        request_free(&req);
+        return 0;
+    }
+    *taken = (struct request_taken){req.id, req.kind};
+    int rc = request_start(s, &req, err);
+    if (rc == 0 && without_worker && req.kind == REQUEST_PAUSE)
+        rc = lifecycle_pause_done(s, pipe, err);
+    request_free(&req);
+    return rc;
+}
+
 int requests_of(struct store *s, const char *pipe, size_t limit,
                 struct request **out, size_t *count, struct error *err)
 {

@@ -70,6 +70,23 @@ int request_next(struct store *s, const char *pipe, struct request *out,
  * with the reason in `err`), -1 on a store error. */
 int request_start(struct store *s, struct request *req, struct error *err);
 
+/* What request_take took: the request's id (0: none) and kind. */
+struct request_taken {
+    int64_t id;
+    enum request_kind kind;
+};
+
+/* Takes the pipe's oldest pending request and starts it (request_start):
+ * the one way a request is taken up, by the worker that runs the pipe,
+ * or, `without_worker`, by a command that holds the pipe's lease while no
+ * worker runs it. That one takes only what needs no plugin (pause,
+ * resume, delete), and finishes a pause at once: no batch is in flight.
+ * Returns 0 when it started one or there was none to take (taken->id 0),
+ * 1 when the request was refused now (recorded, `err` says why), -1 on a
+ * store error. */
+int request_take(struct store *s, const char *pipe, bool without_worker,
+                 struct request_taken *taken, struct error *err);
+
 /* One request by id; *found false when there is none (a deleted pipe
  * takes its requests with it). */
 int request_get(struct store *s, int64_t id, struct request *out, bool *found,

@@ -171,9 +171,11 @@ int ini_doc_load(const char *path, struct ini_doc *doc, struct diags *diags,
     if (read_failed)
         return error_set(err, "%s: read error after line %d: %s", path,
                          r.lineno, strerror(read_failed));
+    /* "option = value", not "key = value": errors are masked as they are
+     * printed, and the value of a "key = ..." would be */
     if (bad_line > 0)
         diags_error(diags,
-                    "%s:%d: syntax error: expected '[section]', 'key = "
+                    "%s:%d: syntax error: expected '[section]', 'option = "
                     "value' or a comment",
                     path, bad_line);
     return 0;

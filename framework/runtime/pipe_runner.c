@@ -111,22 +111,19 @@ static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
 /* The next operator request; false when the pipe was deleted. */
 static bool take_request(struct run *u)
 {
-    struct request req;
-    bool found;
+    struct request_taken t;
     struct error err;
-    if (request_next(u->s, u->pc->name, &req, &found, &err) < 0 || !found)
+    int rc = request_take(u->s, u->pc->name, false, &t, &err);
+    if (!t.id)
         return true;
-    int rc = request_start(u->s, &req, &err);
-    bool deleted = rc == 0 && req.kind == REQUEST_DELETE;
     if (rc == 0)
         log_msg(SLUICE_LOG_INFO, u->pc->name, "%s (request %lld) started",
-                request_kind_name(req.kind), (long long)req.id);
+                request_kind_name(t.kind), (long long)t.id);
     else
         log_msg(SLUICE_LOG_WARN, u->pc->name, "request %lld: %s",
-                (long long)req.id, err.message);
+                (long long)t.id, err.message);
     u->cdc_open = u->cdc_open && rc != 0;
-    request_free(&req);
-    return !deleted;
+    return !(rc == 0 && t.kind == REQUEST_DELETE);
 }
 
 /* Waits, growing the wait with each failure in a row, before the next

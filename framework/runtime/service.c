@@ -227,50 +227,60 @@ static int metrics(struct service *svc, struct buf *b)
     return MHD_HTTP_OK;
 }
 
+static bool has_failed_table(const struct pipe_row *p)
+{
+    for (size_t t = 0; t < p->table_count; t++)
+        if (p->tables[t].status == TABLE_FAILED)
+            return true;
+    return false;
+}
+
+static void json_pipe_health(struct json *j, const struct pipe_row *p)
+{
+    json_open_object(j, p->name);
+    json_add_string(j, "state", pipe_state_name(p->state));
+    json_add_string(j, "last_error", p->last_error);
+    json_open_object(j, "failed_tables");
+    for (size_t t = 0; t < p->table_count; t++)
+        if (p->tables[t].status == TABLE_FAILED)
+            json_add_string(j, p->tables[t].name, p->tables[t].note);
+    json_close_object(j);
+    json_close_object(j);
+}
+
 static int health(struct service *svc, struct buf *b)
 {
     struct pipe_row *rows = xcalloc(svc->count + 1, sizeof *rows);
     size_t n;
     struct error err;
+    struct json j = JSON_INIT(b);
+    json_open_object(&j, NULL);
     if (load_pipes(svc, rows, &n, &err) < 0) {
-        buf_puts(b, "{\"status\":\"unavailable\",\"reason\":");
-        redact_in_place(err.message, sizeof err.message);
-        json_string(b, err.message);
-        buf_puts(b, "}\n");
+        json_add_string(&j, "status", "unavailable");
+        json_add_string(&j, "reason", err.message);
+        json_close_object(&j);
+        buf_puts(b, "\n");
         free(rows);
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     }
+    /* a failed table needs an operator as much as a failed pipe does */
     bool failed = false, degraded = false;
-    struct buf pipes = {0};
     for (size_t i = 0; i < n; i++) {
         failed = failed || rows[i].state == STATE_FAILED;
-        buf_puts(&pipes, i ? "," : "");
-        json_string(&pipes, rows[i].name);
-        buf_puts(&pipes, ":{\"state\":");
-        json_string(&pipes, pipe_state_name(rows[i].state));
-        buf_puts(&pipes, ",\"last_error\":");
-        json_string(&pipes, rows[i].last_error);
-        buf_puts(&pipes, ",\"failed_tables\":{");
-        size_t shown = 0;
-        for (size_t t = 0; t < rows[i].table_count; t++) {
-            const struct pipe_table *tb = &rows[i].tables[t];
-            if (tb->status != TABLE_FAILED)
-                continue;
-            buf_puts(&pipes, shown++ ? "," : "");
-            json_string(&pipes, tb->name);
-            buf_puts(&pipes, ":");
-            json_string(&pipes, tb->note);
-        }
-        degraded = degraded || shown;
-        buf_puts(&pipes, "}}");
+        degraded = degraded || has_failed_table(&rows[i]);
+    }
+    json_add_string(&j, "status", failed     ? "failed"
+                                  : degraded ? "degraded"
+                                             : "ok");
+    json_open_object(&j, "pipes");
+    for (size_t i = 0; i < n; i++) {
+        json_pipe_health(&j, &rows[i]);
         pipe_row_free(&rows[i]);
     }
     free(rows);
-    /* a failed table needs an operator as much as a failed pipe does */
-    buf_printf(b, "{\"status\":\"%s\",\"pipes\":{%s}}\n",
-               failed ? "failed" : degraded ? "degraded" : "ok",
-               pipes.data ? pipes.data : "");
-    buf_free(&pipes);
+    json_close_object(&j);
+    json_close_object(&j);
+    buf_puts(b, "\n");
     return failed || degraded ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
 }
 

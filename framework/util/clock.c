@@ -23,7 +23,7 @@ int64_t clock_monotonic_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
-void format_utc(int64_t ms, char *out, size_t size)
+const char *format_utc(int64_t ms, char *out, size_t size)
 {
     time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     int millis = (int)(ms - (int64_t)secs * 1000);
@@ -37,6 +37,7 @@ void format_utc(int64_t ms, char *out, size_t size)
         snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                  tm.tm_min, tm.tm_sec);
+    return out;
 }
 
 /* Reads exactly `n` digits. */

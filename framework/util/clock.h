@@ -14,8 +14,9 @@ int64_t clock_monotonic_ms(void);
 /* Sleeps that long (a signal may cut it short). */
 void sleep_ms(int64_t ms);
 
-/* "2024-02-25T01:00:00Z"; milliseconds are shown only when not zero. */
-void format_utc(int64_t ms, char *out, size_t size);
+/* "2024-02-25T01:00:00Z"; milliseconds are shown only when not zero.
+ * Returns `out`. */
+const char *format_utc(int64_t ms, char *out, size_t size);
 /* Reads "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS[.fff]]" with "Z", "+HH:MM" or
  * no zone (taken as UTC). */
 int parse_utc(const char *text, int64_t *ms, struct error *err);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_cli.sh SLUICE FIXTURE_DIR: the command line as an operator meets it:
 # help for every command, version, exit statuses, plugins list and
-# describe for every shipped plugin, and refused plugin files.
+# describe for every shipped plugin, refused plugin files, and error lines
+# masked as the log is.
 set -u
 sluice=$1 fixtures=$2
 failures=0
@@ -90,6 +91,25 @@ mkdir "$tmp/conf" "$tmp/conf/plugins"
 ln -s "$fixtures/good_sink.so" "$tmp/conf/plugins/good_sink.so"
 printf '[plugins]\npath = plugins\n' > "$tmp/conf/sluice.ini"
 (cd / && run 0 "$sluice" plugins list --config "$tmp/conf/sluice.ini"; has "$tmp/conf/plugins/good_sink.so")
+
+# an error line is masked as the log is, whatever wrote its message: a
+# secret of the operator's (a URL's password), one remembered from the
+# config file (a sink's password in a path), a forged line
+lacks() { if grep -qF -- "$1" <<<"$out"; then echo "FAIL: output shows '$1'"; echo "$out" | head -20; failures=$((failures + 1)); fi; }
+run 0 "$sluice" store migrate --store "sqlite:$tmp/s.db"
+run 2 "$sluice" history --store "sqlite:$tmp/s.db" "postgresql://ann:Planted-Cli-1@db/x"
+has "error: there is no pipe named 'postgresql://ann:********@db/x'"; lacks Planted-Cli-1
+run 2 "$sluice" history --store "sqlite:$tmp/s.db" $'a\n2000-01-01T00:00:00.000Z error sluice: forged'
+has "error: there is no pipe named 'a\n2000-01-01T00:00:00.000Z error sluice: forged'"
+cat > "$tmp/secret.ini" <<'INI'
+[pipe a]
+source = memory_source
+sink = memory_sink
+[pipe a.sink]
+password = Planted-Cli-Bare-2
+INI
+run 1 "$sluice" maintenance run --config "$tmp/secret.ini" --store "sqlite:$tmp/Planted-Cli-Bare-2/s.db"
+has "error: store sqlite:$tmp/********/s.db: cannot open"; lacks Planted-Cli-Bare-2
 
 if [ $failures != 0 ]; then echo "$failures failures"; exit 1; fi
 echo "all cli checks passed"

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cli/command.h"
 #include "cli/load.h"
 #include "config/config.h"
 #include "lifecycle/lifecycle.h"
@@ -58,7 +59,7 @@ static int do_register(struct store *s, const char *path)
     for (size_t i = 0; rc == 0 && !d.count && i < cfg.pipe_count; i++)
         pipe_register(s, &cfg, &cfg.pipes[i], &d);
     if (d.count) {
-        print_diags(&d);
+        cli_print_diags(&d);
         rc = 1;
     }
     diags_free(&d);

@@ -3,7 +3,6 @@
 
 #include <bson/bson.h>
 #include <ctype.h>
-#include <inttypes.h>
 #include <stdlib.h>
 
 #include "../util/json.h"
@@ -143,14 +142,12 @@ int jsonl_parse(const char *line, size_t len, struct sluice_batch *batch,
 
 void jsonl_format(const sluice_record *rec, struct buf *out)
 {
-    buf_puts(out, "{\"table\":");
-    json_string_n(out, rec->table, rec->table_len);
-    buf_printf(out, ",\"op\":\"%s\",\"key\":", op_name(rec->op));
-    buf_append(out, rec->key, rec->key_len);
-    buf_puts(out, ",\"doc\":");
-    if (rec->doc_len)
-        buf_append(out, rec->doc, rec->doc_len);
-    else
-        buf_puts(out, "null");
-    buf_printf(out, ",\"version\":%" PRIu64 "}", rec->version);
+    struct json j = JSON_INIT(out);
+    json_open_object(&j, NULL);
+    json_add_data(&j, "table", rec->table, rec->table_len);
+    json_add_string(&j, "op", op_name(rec->op));
+    json_add_raw(&j, "key", rec->key, rec->key_len);
+    json_add_raw(&j, "doc", rec->doc_len ? rec->doc : NULL, rec->doc_len);
+    json_add_uint(&j, "version", rec->version);
+    json_close_object(&j);
 }

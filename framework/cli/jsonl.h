@@ -3,8 +3,8 @@
  *   {"table": "orders", "op": "insert", "key": 1, "doc": {...}, "version": 7}
  * Parsing is libbson's; keys and documents are kept as relaxed extended
  * JSON text, as libbson writes it. */
-#ifndef SLUICE_HUB_JSONL_H
-#define SLUICE_HUB_JSONL_H
+#ifndef SLUICE_CLI_JSONL_H
+#define SLUICE_CLI_JSONL_H
 
 #include <sluice/record.h>
 

@@ -1,0 +1,183 @@
+/* command.c: flags, the store, errors and shown texts of a command (see
+ * command.h). */
+#include "command.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/buf.h"
+#include "../util/mem.h"
+#include "../util/redact.h"
+#include "settings.h"
+
+/* What the command being run got here, freed when it returns. */
+static struct store *command_store;
+static char **shown;
+static size_t shown_count, shown_cap;
+
+void command_print_help(const struct command *cmd, FILE *out)
+{
+    fprintf(out, "Usage: sluice %s %s\n\n%s\n%s", cmd->name, cmd->args,
+            cmd->summary, cmd->help[0] ? "\n" : "");
+    fputs(cmd->help, out);
+}
+
+/* `prefix` and the message as one line, secrets masked, on stderr. */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+    struct buf message = {0}, line = {0};
+    buf_vprintf(&message, fmt, ap);
+    buf_puts(&line, prefix);
+    redact_line(message.data, &line);
+    buf_puts(&line, "\n");
+    fputs(line.data, stderr);
+    buf_free(&message);
+    buf_free(&line);
+}
+
+int cli_usage_error(const struct command *cmd, const char *fmt, ...)
+{
+    char *prefix = xasprintf("sluice %s: ", cmd->name);
+    va_list ap;
+    va_start(ap, fmt);
+    say(prefix, fmt, ap);
+    va_end(ap);
+    free(prefix);
+    fprintf(stderr, "Usage: sluice %s %s\nSee 'sluice help %s'.\n",
+            cmd->name, cmd->args, cmd->name);
+    return EXIT_USAGE;
+}
+
+int cli_error(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say("error: ", fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_print_diags(const struct diags *diags)
+{
+    for (size_t i = 0; i < diags->warning_count; i++)
+        cli_warning("%s", diags->warnings[i]);
+    for (size_t i = 0; i < diags->count; i++)
+        cli_error(EXIT_USAGE, "%s", diags->errors[i]);
+}
+
+static const struct flag *find_flag(const struct flag *flags, size_t count,
+                                    const char *arg, size_t name_len)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strlen(flags[i].name) == name_len &&
+            strncmp(flags[i].name, arg, name_len) == 0)
+            return &flags[i];
+    return NULL;
+}
+
+int cli_args(const struct command *cmd, int argc, char **argv,
+             const struct flag *flags, size_t flag_count, size_t max,
+             size_t *count)
+{
+    size_t npos = 0;
+    bool options_done = false;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (options_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            argv[npos++] = argv[i]; /* npos <= i: nothing unread is lost */
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            command_print_help(cmd, stdout);
+            return EXIT_OK;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const struct flag *f = find_flag(flags, flag_count, arg, name_len);
+        if (!f)
+            return cli_usage_error(cmd, "unknown option '%.*s'",
+                                   (int)name_len, arg);
+        if (f->value) {
+            if (eq)
+                *f->value = eq + 1;
+            else if (i + 1 < argc)
+                *f->value = argv[++i];
+            else
+                return cli_usage_error(cmd, "option '%s' needs a value",
+                                       f->name);
+        } else if (eq) {
+            return cli_usage_error(cmd, "option '%s' takes no value",
+                                   f->name);
+        }
+        if (f->set)
+            *f->set = true;
+    }
+    if (npos > max)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[max]);
+    *count = npos;
+    return CLI_GO_ON;
+}
+
+char *cli_store_url(const struct store_flags *sf)
+{
+    struct diags diags = {0};
+    struct error err;
+    char *url;
+    if (store_url_for(sf->url, sf->config, &url, &diags, &err) < 0) {
+        if (diags.count)
+            cli_print_diags(&diags);
+        else
+            cli_error(EXIT_USAGE, "%s", err.message);
+    }
+    diags_free(&diags);
+    return url;
+}
+
+int cli_open_store(const struct store_flags *sf, enum store_intent intent,
+                   struct store **out)
+{
+    char *url = cli_store_url(sf);
+    if (!url)
+        return EXIT_USAGE;
+    struct error err;
+    int rc = store_open(url, intent, out, &err);
+    free(url);
+    if (rc < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    store_close(command_store);
+    command_store = *out;
+    return EXIT_OK;
+}
+
+const char *cli_shown(const char *text)
+{
+    struct buf b = {0};
+    redact_line(text, &b);
+    buf_puts(&b, "");
+    XGROW(shown, shown_cap, shown_count + 1);
+    return shown[shown_count++] = buf_take(&b);
+}
+
+void command_finish(void)
+{
+    store_close(command_store);
+    command_store = NULL;
+    for (size_t i = 0; i < shown_count; i++)
+        free(shown[i]);
+    free(shown);
+    shown = NULL;
+    shown_count = shown_cap = 0;
+}

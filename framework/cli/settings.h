@@ -1,0 +1,30 @@
+/* settings.h: a setting that a command takes from its flag, else from the
+ * config file, else from an environment variable, else from its default.
+ * This is the one place of that order, for every such setting: the store
+ * (--store URL, [store] url, SLUICE_STORE, sqlite:./sluice.db). */
+#ifndef SLUICE_CLI_SETTINGS_H
+#define SLUICE_CLI_SETTINGS_H
+
+#include "../config/config.h"
+#include "../util/error.h"
+
+/* The first given of `flag`, `configured` (the file's value) and the
+ * environment variable `env` (unset or empty: not given); NULL when none
+ * is. `from`, when not NULL, gets where the value came from: `flag_name`,
+ * "config" or `env`. */
+const char *setting_choose(const char *flag_name, const char *flag,
+                           const char *configured, const char *env,
+                           const char **from);
+
+/* The store's URL: --store `flag`, else [store] url of `cfg` (NULL: no
+ * config file), else SLUICE_STORE, else sqlite:./sluice.db. Borrowed from
+ * the arguments, the config or the environment. */
+const char *store_url_of(const char *flag, const struct config *cfg);
+
+/* The same for a command given the file's path: the file is read only
+ * when there is no --store. -1 when it cannot be read (`err`) or has
+ * errors (`diags`); otherwise *url, which the caller frees. */
+int store_url_for(const char *flag, const char *config_path, char **url,
+                  struct diags *diags, struct error *err);
+
+#endif
