@@ -172,6 +172,12 @@ kill -9 $pid; wait $pid 2>/dev/null
 start
 wait $appender
 wait_for "appended lines after a restart" 60 same
+# jsonl_source times its changes (the record's changed_at_ms): each
+# table's lag is known once its changes are counted
+has_lag() { sluice status files --json | grep -Eq "\"name\":\"$1\"[^}]*\"lag_ms\":[0-9]"; }
+for t in orders events; do
+  wait_for "the lag of $t" 30 has_lag $t
+done
 
 # SIGTERM stops cleanly
 kill -TERM $pid; wait $pid; [ $? = 0 ] || fail "SIGTERM exit status"

@@ -33,6 +33,12 @@ typedef struct sluice_record {
     const char *doc;    /* the document as JSON text; empty for deletes */
     size_t doc_len;
     uint64_t version;   /* orders changes of one key; larger is newer */
+    /* ABI 1.2: when the change happened at the source, UTC, ms since
+     * 1970; 0 when the source does not know (snapshot rows, most often).
+     * Optional: the core shows a table's lag from it (`sluice status`),
+     * and keeps it with the record for sinks. A record built for an older
+     * ABI ends before it and has none. */
+    int64_t changed_at_ms;
 } sluice_record;
 
 /* A batch being built (sources) or read (sinks). Owned by the core. */
