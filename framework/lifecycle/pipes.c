@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../config/config.h"
+#include "../store/leases.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
 
@@ -191,4 +192,13 @@ int64_t pipe_lag_ms(const struct pipe_row *p)
         if (p->tables[i].lag_ms > lag)
             lag = p->tables[i].lag_ms;
     return lag;
+}
+
+int pipe_worker(struct store *s, const char *pipe, char **worker,
+                struct error *err)
+{
+    char *lease = xasprintf("pipe:%s", pipe);
+    int rc = lease_holder(s, lease, worker, NULL, err);
+    free(lease);
+    return rc;
 }

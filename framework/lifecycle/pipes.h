@@ -66,4 +66,9 @@ int64_t pipe_lag_ms(const struct pipe_row *p);
 /* The pipe's mode, as enum pipe_mode of config.h. */
 int pipe_mode_of(const struct pipe_row *p);
 
+/* The worker that runs the pipe now (the live holder of its lease):
+ * *worker is NULL when none does; the caller frees it. */
+int pipe_worker(struct store *s, const char *pipe, char **worker,
+                struct error *err);
+
 #endif

@@ -53,9 +53,9 @@ typedef enum sluice_option_type {
                                        instead of changing settings */
 #define SLUICE_OPTION_PATH 0x20u    /* ABI 1.1: a STRING naming a file or
                                        directory; the core makes a relative
-                                       one relative to the directory of the
-                                       config file, as it does for its own
-                                       paths */
+                                       one absolute, against the real
+                                       directory of the config file (the
+                                       same wherever sluice starts) */
 
 /* The value of a LIST option. Items and the array are owned by the core
  * and stay valid as long as the config struct that holds the list. */
