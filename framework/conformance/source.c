@@ -12,7 +12,8 @@ static const char *const listing[] = {"source.open", "source.list_tables",
                                       NULL};
 static const char *const snapshot[] = {"snapshot.complete", "snapshot.resume",
                                        NULL};
-static const char *const cdc[] = {"cdc.forward", "cdc.resume", NULL};
+static const char *const cdc[] = {"cdc.forward", "cdc.resume",
+                                   "cdc.poll_waits", NULL};
 
 int source_begin(const struct live *l, struct kit_instance *in,
                  struct buf *out, struct error *err)

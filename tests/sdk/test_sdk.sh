@@ -79,6 +79,28 @@ for std in c11 gnu11; do
     grep -q "^$ex .*$tmp/pc-$std/$ex.so" <<<"$list" || fail "pkg-config build of $ex (-std=$std) not loaded: $list"
   done
 done
+# an option entry whose type does not fit its field does not compile
+cat > "$tmp/fields.c" <<'C'
+#include <sluice/sluice.h>
+struct config { int64_t level; int small; const char *path; bool on; };
+const sluice_option options[] = {
+    {SLUICE_OPTION_FIELD(INT, struct config, level), .name = "level"},
+    {SLUICE_OPTION_FIELD(STRING, struct config, path), .name = "path"},
+    {SLUICE_OPTION_FIELD(BOOL, struct config, on), .name = "on"},
+#ifdef WRONG
+    {SLUICE_OPTION_FIELD(INT, struct config, small), .name = "small"},
+#endif
+    {0},
+};
+C
+# shellcheck disable=SC2046,SC2086
+cc $(pkg-config --cflags sluice-plugin) -std=c11 -pedantic $cflags -c -o "$tmp/fields.o" "$tmp/fields.c" ||
+  fail "SLUICE_OPTION_FIELD refuses fields of the right size"
+# shellcheck disable=SC2046,SC2086
+out=$(cc $(pkg-config --cflags sluice-plugin) -std=c11 $cflags -DWRONG -c -o "$tmp/fields.o" "$tmp/fields.c" 2>&1) &&
+  fail "an INT option on an int field compiled"
+grep -q "option field .*small.*: wrong size for option type INT" <<<"$out" ||
+  fail "the wrong field size is not named: $out"
 echo "built and installed out of tree in $((SECONDS - started))s"
 
 # ---- the conformance kit on each, with the installed sluice ----

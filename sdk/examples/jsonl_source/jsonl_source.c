@@ -41,20 +41,18 @@ struct config {
 };
 
 static const sluice_option options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "directory",
-     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
-     .offset = offsetof(struct config, directory),
+    {SLUICE_OPTION_FIELD(STRING, struct config, directory),
+     .name = "directory", .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
      .description = "The folder of the input files: table T is the file "
                     "T.jsonl, one JSON object a line. Relative to the "
                     "config file's directory."},
-    {.type = SLUICE_OPTION_LIST, .name = "tables",
-     .flags = SLUICE_OPTION_TABLES, .offset = offsetof(struct config, tables),
+    {SLUICE_OPTION_FIELD(LIST, struct config, tables), .name = "tables",
+     .flags = SLUICE_OPTION_TABLES,
      .description = "The tables to read. Unset: every *.jsonl file of the "
                     "directory when the pipe starts."},
-    {.type = SLUICE_OPTION_DURATION, .name = "poll_interval",
-     .default_value = "200ms", .flags = SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct config, poll_interval_ms), .min = 10,
-     .max = 60000,
+    {SLUICE_OPTION_FIELD(DURATION, struct config, poll_interval_ms),
+     .name = "poll_interval", .default_value = "200ms",
+     .flags = SLUICE_OPTION_RANGE, .min = 10, .max = 60000,
      .description = "How often change data capture looks for appended "
                     "lines."},
     {0},

@@ -90,6 +90,11 @@ typedef struct sluice_sink_info {
      * removes the destination, removes its owner too. */
     sluice_status (*claim)(void *instance, const sluice_owner *owner,
                            sluice_error *err);
+
+    /* ABI 1.2: the entries of `options`, its terminator included
+     * (SLUICE_OPTION_TABLE sets it); 0: not said, the core reads up to
+     * the terminator. */
+    size_t option_count;
 } sluice_sink_info;
 
 #endif

@@ -78,6 +78,11 @@ typedef struct sluice_source_info {
      * instance would use answer and will do (`sluice check --connect`):
      * SLUICE_OK, or the reason they will not. */
     sluice_status (*ping)(void *instance, sluice_error *err);
+
+    /* ABI 1.2: the entries of `options`, its terminator included
+     * (SLUICE_OPTION_TABLE sets it); 0: not said, the core reads up to
+     * the terminator. */
+    size_t option_count;
 } sluice_source_info;
 
 #endif
