@@ -101,8 +101,7 @@ static bool connects(const char *pipe, const char *role,
                                     "servers with)");
     else
         printf("  pipe %s: %s %s: error: %s\n", cli_shown(pipe), role,
-               p->name,
-               msg[0] ? cli_shown(msg) : "(the plugin gave no message)");
+               p->name, cli_shown(plugin_message(p->name, msg)));
     instance_close(in);
     return st == SLUICE_OK;
 }

@@ -100,8 +100,7 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
     if (st != SLUICE_OK)
         return error_set(err, "retention plugin '%s' failed for topic '%s': "
                               "%s",
-                         p->name, t->name,
-                         message[0] ? message : "(no message)");
+                         p->name, t->name, plugin_message(p->name, message));
     return 0;
 }
 

@@ -18,7 +18,9 @@ static sluice_status count_open(sluice_context *ctx, const void *config,
 {   /* no side effects: `sluice check --connect` opens plugins too */
     (void)ctx, (void)config;
     *instance = calloc(1, sizeof(long long)); /* the next number */
-    return *instance ? SLUICE_OK : sluice_fail(err, SLUICE_FATAL, "no memory");
+    if (!*instance)
+        return sluice_fail(err, SLUICE_FATAL, "count_source: no memory");
+    return SLUICE_OK;
 }
 
 static void count_close(void *instance) { free(instance); }
@@ -37,7 +39,7 @@ static sluice_status count_start(void *instance, const char *const *tables,
     char text[24] = "1";
     (void)tables, (void)count;
     if (len >= sizeof text)
-        return sluice_fail(err, SLUICE_FATAL, "bad position");
+        return sluice_fail(err, SLUICE_FATAL, "count_source: bad position");
     if (len > 0)
         memcpy(text, position, len), text[len] = '\0';
     *(long long *)instance = strtoll(text, NULL, 10);
