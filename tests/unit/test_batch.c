@@ -39,6 +39,8 @@ static void build_and_read(void)
     CHECK(r.key_len == 3 && memcmp(r.key, "\"b\"", 3) == 0);
     CHECK(host->batch_get(&b, 2, &r) == 0 && r.version == UINT64_MAX);
     CHECK(host->batch_get(&b, 3, &r) == -1);
+    sluice_record unset = {0}; /* .size not set: refused, left alone */
+    CHECK(host->batch_get(&b, 0, &unset) == -1 && unset.key == NULL);
 
     /* a reader built against a smaller record gets only its prefix */
     sluice_record small;
