@@ -12,7 +12,8 @@ static const char *const listing[] = {"source.open", "source.list_tables",
                                       NULL};
 static const char *const snapshot[] = {"snapshot.complete", "snapshot.resume",
                                        NULL};
-static const char *const cdc[] = {"cdc.forward", "cdc.resume", NULL};
+static const char *const cdc[] = {"cdc.forward", "cdc.resume",
+                                   "cdc.poll_waits", NULL};
 
 static int list_tables(struct plugin_instance *in, struct sluice_values *v,
                        char *why, size_t size)

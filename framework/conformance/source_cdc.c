@@ -15,7 +15,13 @@
  * cdc_start and polls: nothing delivered at or before that position comes
  * again, and nothing after it is lost. Changes are told apart by table,
  * key, operation and version; changes the first run never saw (the
- * source kept changing) are allowed. */
+ * source kept changing) are allowed.
+ *
+ * cdc.poll_waits: over both, a cdc_poll that brings nothing waits for
+ * changes (up to its timeout_ms) instead of returning at once: a source
+ * whose empty polls (10 or more) took under 1 ms on average ignores its
+ * timeout, and the core would call it in a busy loop. The bound is a
+ * lower one, so a slow machine cannot make a waiting source fail it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +34,16 @@
 
 /* How long a resume from the last position polls for redeliveries. */
 #define QUIET_MS 1000
+/* cdc.poll_waits: how many empty polls it takes to judge, and the
+ * shortest timeout under which waiting can be told from not waiting. */
+#define EMPTY_POLLS_JUDGED 10
+#define TIMEOUT_JUDGED_MS 10
+
+/* The polls that brought nothing, and the time they took. */
+struct empty_polls {
+    size_t count;
+    int64_t ms;
+};
 
 struct stream {
     struct rec_list records; /* in delivery order */
@@ -77,7 +93,7 @@ static int check_position(const struct stream *s, const sluice_batch *b,
  * arrived and a poll brought nothing more; acknowledges every position. */
 static int poll_stream(const struct live *l, struct plugin_instance *in,
                        size_t want, int64_t time_ms, struct stream *s,
-                       struct error *err)
+                       struct empty_polls *empty, struct error *err)
 {
     int64_t until = clock_monotonic_ms() + time_ms;
     struct sluice_batch b;
@@ -87,6 +103,7 @@ static int poll_stream(const struct live *l, struct plugin_instance *in,
     while (rc == 0 && clock_monotonic_ms() < until) {
         struct call_error ce;
         sluice_status st;
+        int64_t called = clock_monotonic_ms();
         for (int try = 0;; try++) {
             batch_reset(&b);
             if (!kit_again(st = source_cdc_poll(in, &b,
@@ -96,6 +113,10 @@ static int poll_stream(const struct live *l, struct plugin_instance *in,
                 break;
         }
         s->polls++;
+        if (st == SLUICE_OK && batch_count(&b) == 0) {
+            empty->count++;
+            empty->ms += clock_monotonic_ms() - called;
+        }
         if (st != SLUICE_OK && st != SLUICE_DONE) {
             rc = error_set(err, "cdc_poll %s",
                            status_text(st, &ce, text, sizeof text));
@@ -148,7 +169,8 @@ static int start(struct plugin_instance *in, const char *const *tables,
 }
 
 static int follow(const struct live *l, const char *const *tables, size_t n,
-                  struct stream *s, struct error *err)
+                  struct stream *s, struct empty_polls *empty,
+                  struct error *err)
 {
     struct plugin_instance in;
     if (kit_instance_open(l, &in, err) < 0)
@@ -167,7 +189,7 @@ static int follow(const struct live *l, const char *const *tables, size_t n,
         rc = error_prefix(err, "the changes command");
     if (rc == 0)
         rc = poll_stream(l, &in, (size_t)l->settings.expect_changes,
-                         l->settings.cdc_time_ms, s, err);
+                         l->settings.cdc_time_ms, s, empty, err);
     plugin_close(&in);
     buf_free(&at);
     if (rc == 0 && s->records.count < (size_t)l->settings.expect_changes)
@@ -212,7 +234,7 @@ static int compare_resume(const struct stream *first, const struct mark *m,
 
 static int resume(const struct live *l, const char *const *tables, size_t n,
                   const struct stream *first, size_t *resumes,
-                  struct error *err)
+                  struct empty_polls *empty, struct error *err)
 {
     size_t max = (size_t)l->settings.max_resumes;
     size_t count = first->marks.count;
@@ -231,7 +253,7 @@ static int resume(const struct live *l, const char *const *tables, size_t n,
         marks_add(&again.marks, m->position.data, m->position.len, 0);
         int rc = start(&in, tables, n, &m->position, err);
         if (rc == 0)
-            rc = poll_stream(l, &in, want, time, &again, err);
+            rc = poll_stream(l, &in, want, time, &again, empty, err);
         plugin_close(&in);
         if (rc == 0)
             rc = compare_resume(first, m, &again, err);
@@ -243,41 +265,71 @@ static int resume(const struct live *l, const char *const *tables, size_t n,
     return 0;
 }
 
+/* cdc.poll_waits, from the empty polls of cdc.forward and cdc.resume. */
+static void report_waits(const struct live *l, const struct empty_polls *e)
+{
+    int64_t timeout = l->settings.poll_timeout_ms;
+    if (timeout < TIMEOUT_JUDGED_MS)
+        report_line(l->report, CHECK_SKIP, l->subject, "cdc.poll_waits",
+                    "poll_timeout is %lld ms, too short to tell waiting "
+                    "from returning at once (give %d ms or more)",
+                    (long long)timeout, TIMEOUT_JUDGED_MS);
+    else if (e->count == 0)
+        report_line(l->report, CHECK_SKIP, l->subject, "cdc.poll_waits",
+                    "no cdc_poll came back empty, so none could be judged");
+    else if (e->count >= EMPTY_POLLS_JUDGED && e->ms < (int64_t)e->count)
+        report_line(l->report, CHECK_FAIL, l->subject, "cdc.poll_waits",
+                    "%zu cdc_poll calls with timeout_ms %lld brought "
+                    "nothing and returned at once (%lld ms in all): with no "
+                    "change, cdc_poll must wait for one up to timeout_ms, "
+                    "or the core calls it in a busy loop",
+                    e->count, (long long)timeout, (long long)e->ms);
+    else
+        report_line(l->report, CHECK_PASS, l->subject, "cdc.poll_waits",
+                    "%zu cdc_poll calls brought nothing, after %lld ms each "
+                    "on average (timeout_ms %lld)",
+                    e->count, (long long)(e->ms / (int64_t)e->count),
+                    (long long)timeout);
+}
+
 void cdc_checks(struct live *l, const char *const *tables, size_t n)
 {
-    static const char *const both[] = {"cdc.forward", "cdc.resume", NULL};
+    static const char *const all[] = {"cdc.forward", "cdc.resume",
+                                      "cdc.poll_waits", NULL};
     if (!(l->plugin->capabilities & SLUICE_SOURCE_CDC)) {
-        report_skip_all(l->report, l->subject, both,
+        report_skip_all(l->report, l->subject, all,
                         "the source has no CDC capability");
         return;
     }
     struct stream s = {0};
+    struct empty_polls empty = {0};
     struct error err;
-    if (follow(l, tables, n, &s, &err) < 0) {
-        report_line(l->report, CHECK_FAIL, l->subject, both[0], "%s",
+    if (follow(l, tables, n, &s, &empty, &err) < 0) {
+        report_line(l->report, CHECK_FAIL, l->subject, all[0], "%s",
                     err.message);
-        report_line(l->report, CHECK_SKIP, l->subject, both[1],
-                    "the change stream could not be followed");
+        report_skip_all(l->report, l->subject, all + 1,
+                        "the change stream could not be followed");
         stream_free(&s);
         return;
     }
-    report_line(l->report, CHECK_PASS, l->subject, both[0],
+    report_line(l->report, CHECK_PASS, l->subject, all[0],
                 "%zu changes in %zu polls over %zu distinct positions; no "
                 "position came back, none stood still under records",
                 s.records.count, s.polls, s.marks.count);
     size_t resumes = 0;
     if (s.records.count == 0)
-        report_line(l->report, CHECK_SKIP, l->subject, both[1],
+        report_line(l->report, CHECK_SKIP, l->subject, all[1],
                     "no change arrived, so there is nothing to resume past "
                     "(give [conformance %s] a changes command)",
                     l->plugin->name);
-    else if (resume(l, tables, n, &s, &resumes, &err) < 0)
-        report_line(l->report, CHECK_FAIL, l->subject, both[1], "%s",
+    else if (resume(l, tables, n, &s, &resumes, &empty, &err) < 0)
+        report_line(l->report, CHECK_FAIL, l->subject, all[1], "%s",
                     err.message);
     else
-        report_line(l->report, CHECK_PASS, l->subject, both[1],
+        report_line(l->report, CHECK_PASS, l->subject, all[1],
                     "%zu resume%s, each in a fresh instance from a position "
                     "seen: nothing repeated, nothing lost",
                     resumes, resumes == 1 ? "" : "s");
+    report_waits(l, &empty);
     stream_free(&s);
 }

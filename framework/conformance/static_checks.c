@@ -38,6 +38,7 @@ static const struct {
     {"default is invalid", "options.defaults"},
     {"is required and has a default", "options.defaults"},
     {"config_size", "plugin.info"},
+    {"option table has no end", "options.table"},
     {"option", "options.table"},
     {"callback", "plugin.info"},
     {"capabilit", "plugin.info"},

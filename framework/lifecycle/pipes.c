@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../config/config.h"
+#include "../store/leases.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
 
@@ -259,4 +260,13 @@ int pipe_table_rate(struct store *s, const char *pipe, const char *table,
                       "UPDATE pipe_tables SET rows_per_s = $1 WHERE pipe = $2 "
                       "AND name = $3",
                       p, 3, NULL, err);
+}
+
+int pipe_worker(struct store *s, const char *pipe, char **worker,
+                struct error *err)
+{
+    char *lease = pipe_lease_name(pipe);
+    int rc = lease_holder(s, lease, worker, NULL, err);
+    free(lease);
+    return rc;
 }

@@ -79,4 +79,9 @@ int pipe_table_rate(struct store *s, const char *pipe, const char *table,
 /* The pipe's mode, as enum pipe_mode of config.h. */
 int pipe_mode_of(const struct pipe_row *p);
 
+/* The worker that runs the pipe now (the live holder of its lease):
+ * *worker is NULL when none does; the caller frees it. */
+int pipe_worker(struct store *s, const char *pipe, char **worker,
+                struct error *err);
+
 #endif

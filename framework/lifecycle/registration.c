@@ -107,10 +107,22 @@ static const char *line_of_key(const char *text, const char *line, size_t len,
     return NULL;
 }
 
-/* The keys whose value differs, ", "-separated. A key the stored settings
- * lack is an option added by a newer sluice than the one that stored
- * them: at its default, it is no change (an upgrade changes nothing an
- * operator set). */
+/* The value of a settings line ("key = value"), and its length. */
+static const char *value_of(const char *line, size_t *len)
+{
+    size_t n = strcspn(line, "\n");
+    const char *eq = memchr(line, '=', n);
+    const char *v = eq ? eq + 1 + (eq[1] == ' ') : line + n;
+    *len = (size_t)(line + n - v);
+    return v;
+}
+
+/* The keys whose value differs, each with its stored and its new value
+ * ("source.dir: 'in' -> '/srv/in'"), ", "-separated. A key the stored
+ * settings lack is an option added by a newer sluice than the one that
+ * stored them: at its default, it is no change (an upgrade changes
+ * nothing an operator set); else it changed from that default. Secrets
+ * are stored masked, so they never differ. */
 static void describe_changes(const struct pipe_config *pc, const char *old,
                              const char *new, struct buf *out)
 {
@@ -120,12 +132,19 @@ static void describe_changes(const struct pipe_config *pc, const char *old,
         const char *eq = memchr(p, '=', len);
         size_t key_len = eq ? (size_t)(eq - p) : len;
         bool same, at_default;
-        if (!line_of_key(old, p, len, &same) &&
-            line_of_key(defaults, p, len, &at_default) && at_default)
-            same = true;
-        if (!same)
-            buf_printf(out, "%s%.*s", out->len ? ", " : "",
-                       (int)(key_len > 0 ? key_len - 1 : 0), p);
+        const char *was = line_of_key(old, p, len, &same);
+        if (!was) {
+            was = line_of_key(defaults, p, len, &at_default);
+            same = was && at_default;
+        }
+        if (!same) {
+            size_t was_len = 0, now_len;
+            const char *was_value = was ? value_of(was, &was_len) : "";
+            const char *now_value = value_of(p, &now_len);
+            buf_printf(out, "%s%.*s: '%.*s' -> '%.*s'", out->len ? ", " : "",
+                       (int)(key_len > 0 ? key_len - 1 : 0), p, (int)was_len,
+                       was_value, (int)now_len, now_value);
+        }
         p += len + (p[len] == '\n');
     }
     free(defaults);
@@ -319,13 +338,19 @@ static int register_existing(struct store *s, const struct config *cfg,
         bool editable = row->state == STATE_PAUSED ||
                         row->state == STATE_FAILED || changed.len == 0;
         if (!editable) {
+            char *worker = NULL;
+            bool unheld = pipe_worker(s, p->name, &worker, &err) == 0 &&
+                          !worker;
             diags_error(diags,
                         "%s:%d: [pipe %s]: settings changed (%s), but the "
-                        "pipe is %s; settings change only while a pipe is "
-                        "paused: run 'sluice pause %s', wait until it is "
+                        "pipe is %s%s%s; settings change only while a pipe "
+                        "is paused: run 'sluice pause %s', wait until it is "
                         "paused, then start again",
                         cfg->doc.path, p->line, p->name, changed.data,
-                        pipe_state_name(row->state), p->name);
+                        unheld ? "registered as " : "",
+                        pipe_state_name(row->state),
+                        unheld ? " (no worker runs it now)" : "", p->name);
+            free(worker);
             buf_free(&changed);
             return -1;
         }

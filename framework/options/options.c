@@ -357,20 +357,30 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-/* A relative path option, made relative to the directory of `file`. */
+/* A relative path option, made absolute against the real directory of
+ * `file` (its symbolic links and ".." resolved): the value is then the
+ * same whichever directory sluice starts in and however the file is
+ * named, which is what the store compares when the pipe starts again. */
 static void relative_to_file(const sluice_option *o, const char *file,
                              void *config)
 {
     char **field = (char **)((char *)config + o->offset);
-    if (!*field || !(*field)[0] || (*field)[0] == '/' || !file)
+    if (!*field || !(*field)[0] || (*field)[0] == '/' || !file || !file[0])
         return;
     const char *slash = strrchr(file, '/');
-    if (!slash)
-        return; /* the file is in the working directory */
+    char *dir = slash ? xstrndup(file, (size_t)(slash - file + 1))
+                      : xstrdup(".");
+    char *real = realpath(dir, NULL);
+    free(dir);
+    if (!real)
+        return; /* the file was read, so its directory was there */
     const char *rest = *field;
     while (rest[0] == '.' && rest[1] == '/')
         rest += 2;
-    char *full = xasprintf("%.*s/%s", (int)(slash - file), file, rest);
+    size_t n = strlen(real);
+    char *full = xasprintf("%s%s%s", real, n && real[n - 1] == '/' ? "" : "/",
+                           rest);
+    free(real);
     free(*field);
     *field = full;
 }

@@ -57,6 +57,20 @@ static uint64_t get_u64(const unsigned char *p)
     return v;
 }
 
+/* The bytes of a frame's header (its kind says whether it has a time),
+ * and of the whole frame. */
+static size_t header_size(const unsigned char *frame)
+{
+    return frame[0] & BATCH_FRAME_TIMED ? BATCH_FRAME_TIMED_HEADER
+                                        : BATCH_FRAME_HEADER;
+}
+
+static uint64_t body_size(const unsigned char *frame)
+{
+    return (uint64_t)get_u32(frame + 9) + get_u32(frame + 13) +
+           get_u32(frame + 17);
+}
+
 void batch_init(struct sluice_batch *b, size_t max_records, size_t max_bytes)
 {
     memset(b, 0, sizeof *b);
@@ -149,15 +163,26 @@ sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
                            "batch_add: record of table '%.*s' is too large",
                            (int)(r.table_len > 64 ? 64 : r.table_len),
                            r.table);
-    unsigned char head[BATCH_FRAME_HEADER];
+    if (r.changed_at_ms < 0)
+        return sluice_fail(err, SLUICE_FATAL,
+                           "batch_add: record of table '%.*s' has "
+                           "changed_at_ms %lld, before 1970 (0: unknown)",
+                           (int)(r.table_len > 64 ? 64 : r.table_len),
+                           r.table, (long long)r.changed_at_ms);
+    unsigned char head[BATCH_FRAME_TIMED_HEADER];
     head[0] = (unsigned char)r.op;
     put_u64(head + 1, r.version);
     put_u32(head + 9, (uint32_t)r.table_len);
     put_u32(head + 13, (uint32_t)r.key_len);
     put_u32(head + 17, (uint32_t)r.doc_len);
+    if (r.changed_at_ms) {
+        head[0] |= BATCH_FRAME_TIMED;
+        put_u64(head + BATCH_FRAME_HEADER, (uint64_t)r.changed_at_ms);
+    }
+    size_t head_len = header_size(head);
     size_t offset = b->frames.len;
-    buf_reserve(&b->frames, sizeof head + r.table_len + r.key_len + r.doc_len);
-    buf_append(&b->frames, head, sizeof head);
+    buf_reserve(&b->frames, head_len + r.table_len + r.key_len + r.doc_len);
+    buf_append(&b->frames, head, head_len);
     buf_append(&b->frames, r.table, r.table_len);
     buf_append(&b->frames, r.key, r.key_len);
     buf_append(&b->frames, r.doc, r.doc_len);
@@ -230,12 +255,11 @@ bool batch_append_except(struct sluice_batch *to,
     for (size_t i = 0; i < from->count; i++) {
         const unsigned char *p =
             (const unsigned char *)from->frames.data + from->offsets[i];
-        size_t len = BATCH_FRAME_HEADER + (size_t)get_u32(p + 9) +
-                     get_u32(p + 13) + get_u32(p + 17);
+        size_t len = header_size(p) + (size_t)body_size(p);
         bool skip = false;
         for (size_t t = 0; t < count && !skip; t++)
             skip = get_u32(p + 9) == strlen(tables[t]) &&
-                   !memcmp(p + BATCH_FRAME_HEADER, tables[t], get_u32(p + 9));
+                   !memcmp(p + header_size(p), tables[t], get_u32(p + 9));
         left_out = left_out || skip;
         if (!skip) {
             index_frame(to, to->frames.len);
@@ -262,12 +286,14 @@ int batch_get(const sluice_batch *b, size_t index, sluice_record *out)
     const unsigned char *p =
         (const unsigned char *)b->frames.data + b->offsets[index];
     sluice_record r = {.size = out->size};
-    r.op = (sluice_op)p[0];
+    r.op = (sluice_op)(p[0] & ~BATCH_FRAME_TIMED);
     r.version = get_u64(p + 1);
     r.table_len = get_u32(p + 9);
     r.key_len = get_u32(p + 13);
     r.doc_len = get_u32(p + 17);
-    r.table = (const char *)p + BATCH_FRAME_HEADER;
+    if (p[0] & BATCH_FRAME_TIMED)
+        r.changed_at_ms = (int64_t)get_u64(p + BATCH_FRAME_HEADER);
+    r.table = (const char *)p + header_size(p);
     r.key = r.table + r.table_len;
     r.doc = r.key + r.key_len;
     memcpy(out, &r, out->size < sizeof r ? out->size : sizeof r);
@@ -280,29 +306,29 @@ int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err)
     const unsigned char *p = (const unsigned char *)frames->data;
     size_t len = frames->len;
     for (size_t at = 0; at < len;) {
-        if (len - at < BATCH_FRAME_HEADER) {
+        unsigned op = p[at] & ~BATCH_FRAME_TIMED;
+        if (op < SLUICE_OP_SNAPSHOT || op > SLUICE_OP_DELETE) {
+            batch_reset(b);
+            return error_set(err, "batch blob: unknown op %u at byte %zu",
+                             p[at], at);
+        }
+        size_t head = header_size(p + at);
+        if (len - at < head) {
             batch_reset(b);
             return error_set(err, "batch blob: truncated frame header at "
                                   "byte %zu of %zu",
                              at, len);
         }
-        uint64_t body = (uint64_t)get_u32(p + at + 9) + get_u32(p + at + 13) +
-                        get_u32(p + at + 17);
-        if (p[at] < SLUICE_OP_SNAPSHOT || p[at] > SLUICE_OP_DELETE) {
-            batch_reset(b);
-            return error_set(err, "batch blob: unknown op %u at byte %zu",
-                             p[at], at);
-        }
-        if (body > len - at - BATCH_FRAME_HEADER) {
+        uint64_t body = body_size(p + at);
+        if (body > len - at - head) {
             batch_reset(b);
             return error_set(err, "batch blob: frame at byte %zu runs past "
                                   "the end (%zu bytes)",
                              at, len);
         }
         index_frame(b, at);
-        note_table(b, (const char *)p + at + BATCH_FRAME_HEADER,
-                   get_u32(p + at + 9));
-        at += BATCH_FRAME_HEADER + (size_t)body;
+        note_table(b, (const char *)p + at + head, get_u32(p + at + 9));
+        at += head + (size_t)body;
     }
     struct buf old = b->frames;
     b->frames = *frames;

@@ -1,8 +1,12 @@
 /* batch.h: the core's batch (sluice_batch of the SDK). Records are framed
  * one after another in one buffer, which is exactly the blob the hub
  * stores for a publication event; an index of offsets makes them
- * addressable. A frame is: op (u8), version (u64 LE), then the lengths of
- * table, key and doc (u32 LE each), then those bytes.
+ * addressable. A frame is: kind (u8), version (u64 LE), the lengths of
+ * table, key and doc (u32 LE each), for a timed frame the time of the
+ * change (i64 LE, ms), then the table, key and doc bytes. The kind is the
+ * op, with BATCH_FRAME_TIMED set when the frame has a time: blobs written
+ * before records had a time (ABI 1.2) have only untimed frames, and read
+ * as they always did.
  *
  * A batch is owned by whoever initialized it; sinks borrow it for a call. */
 #ifndef SLUICE_PLUGIN_BATCH_H
@@ -15,7 +19,9 @@
 #include "../util/buf.h"
 #include "../util/error.h"
 
-#define BATCH_FRAME_HEADER 21
+#define BATCH_FRAME_HEADER 21       /* an untimed frame's header */
+#define BATCH_FRAME_TIMED 0x80      /* kind bit: an i64 time follows */
+#define BATCH_FRAME_TIMED_HEADER 29 /* a timed frame's header */
 
 struct sluice_batch {
     struct buf frames;

@@ -62,16 +62,6 @@ static sluice_error *call_begin(struct call *c, const struct plugin *p,
     return &c->err;
 }
 
-/* The plugin's words without its own "plugin: " in front. */
-static const char *words_of(const struct call *c)
-{
-    const char *m = c->message;
-    size_t n = strlen(c->plugin->name);
-    if (!strncmp(m, c->plugin->name, n) && m[n] == ':' && m[n + 1] == ' ')
-        m += n + 2;
-    return m[0] ? m : "(the plugin gave no message)";
-}
-
 static sluice_status call_end(struct call *c, sluice_status st,
                               unsigned allowed)
 {
@@ -92,13 +82,13 @@ static sluice_status call_end(struct call *c, sluice_status st,
                       : 0;
     size_t left = sizeof e->message - e->words_at;
     if (known) {
-        snprintf(e->message + e->words_at, left, "%s", words_of(c));
+        snprintf(e->message + e->words_at, left, "%s", plugin_message(c->plugin->name, c->message));
     } else {
         char name[32];
         e->broken = true;
         snprintf(e->message + e->words_at, left,
                  "returned %s, which it may not return (its message: %s)",
-                 status_name(st, name, sizeof name), words_of(c));
+                 status_name(st, name, sizeof name), plugin_message(c->plugin->name, c->message));
         st = SLUICE_FATAL;
     }
     e->message[utf8_whole(e->message, strlen(e->message))] = '\0';

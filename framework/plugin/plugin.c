@@ -29,6 +29,7 @@ struct callback_rule {
 struct kind_rules {
     const char *kind;
     size_t info_size; /* sizeof the core's info struct */
+    size_t option_count_at; /* offsetof its option_count (ABI 1.2) */
     uint32_t known_capabilities;
     const struct callback_rule *callbacks;
     size_t callback_count;
@@ -70,12 +71,15 @@ static const struct callback_rule retention_callbacks[] = {
 
 static const struct kind_rules kinds[] = {
     [PLUGIN_SOURCE] = {"source", sizeof(sluice_source_info),
+                       offsetof(sluice_source_info, option_count),
                        SLUICE_SOURCE_SNAPSHOT | SLUICE_SOURCE_CDC,
                        source_callbacks, COUNT(source_callbacks)},
     [PLUGIN_SINK] = {"sink", sizeof(sluice_sink_info),
+                     offsetof(sluice_sink_info, option_count),
                      SLUICE_SINK_RESYNC | SLUICE_SINK_DROP, sink_callbacks,
                      COUNT(sink_callbacks)},
-    [PLUGIN_RETENTION] = {"retention", sizeof(sluice_retention_info), 0,
+    [PLUGIN_RETENTION] = {"retention", sizeof(sluice_retention_info),
+                          offsetof(sluice_retention_info, option_count), 0,
                           retention_callbacks, COUNT(retention_callbacks)},
 };
 
@@ -125,9 +129,11 @@ bool plugin_valid_name(const char *name)
 }
 
 /* Copies the option table out of the plugin, element by element at the
- * plugin's stride, into zeroed core-sized elements. */
+ * plugin's stride, into zeroed core-sized elements: up to its terminator,
+ * and never past `count` entries when the plugin says how many it has
+ * (ABI 1.2; 0: not said). */
 static int copy_options(const sluice_option *table, size_t stride,
-                        size_t config_size, unsigned abi_minor,
+                        size_t count, size_t config_size, unsigned abi_minor,
                         struct plugin *p, struct error *err)
 {
     if (!table)
@@ -141,6 +147,11 @@ static int copy_options(const sluice_option *table, size_t stride,
                               "%zu",
                          stride, sizeof(sluice_option));
     for (size_t n = 0;; n++) {
+        if (count && n == count)
+            return error_set(err, "option table has no end: none of its %zu "
+                                  "entries is the {0} that ends it (end the "
+                                  "table with {0})",
+                             count);
         const sluice_option *o =
             (const sluice_option *)((const char *)table + n * stride);
         if (!o->name)
@@ -224,9 +235,13 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
                               "sizeof the struct the options fill)",
                          rules->kind, p->name, p->config_size,
                          (size_t)CONFIG_SIZE_MAX);
+    size_t option_count = 0;
+    if (size >= rules->option_count_at + sizeof option_count)
+        memcpy(&option_count, (const char *)&p->info + rules->option_count_at,
+               sizeof option_count);
     if (check_callbacks(kind, &p->info, p->capabilities, err) < 0 ||
-        copy_options(head->options, head->option_size, p->config_size,
-                     abi_minor, p, err) < 0)
+        copy_options(head->options, head->option_size, option_count,
+                     p->config_size, abi_minor, p, err) < 0)
         return error_prefix(err, "%s '%s'", rules->kind, p->name);
     return 0;
 }

@@ -113,4 +113,10 @@ void plugin_free(struct plugin *p);
 /* The directory the shipped plugins are installed in. */
 const char *plugin_install_dir(void);
 
+/* A plugin's message for the core to show after naming the plugin itself
+ * ("source NAME: ..."): without the "NAME: " the plugin started it with
+ * (message.c), or "(the plugin gave no message)". Borrowed from
+ * `message`. */
+const char *plugin_message(const char *plugin, const char *message);
+
 #endif

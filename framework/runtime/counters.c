@@ -17,8 +17,19 @@
 struct tally {
     char *table;
     int64_t rows, bytes;
-    uint64_t newest; /* version of the newest change, 0: none */
+    int64_t newest_ms; /* time of the newest change, 0: none known */
 };
+
+/* When a change happened: the time its source gave it (ABI 1.2), else
+ * from a version that is a cluster time (seconds << 32, as source_mongo's
+ * are); 0 when neither says. */
+static int64_t change_time_ms(const sluice_record *r)
+{
+    if (r->changed_at_ms > 0)
+        return r->changed_at_ms;
+    int64_t secs = (int64_t)(r->version >> 32);
+    return secs < EPOCH_2000_S ? 0 : secs * 1000;
+}
 
 static struct tally *tally_of(struct counters_tally *t, const sluice_record *r)
 {
@@ -44,8 +55,9 @@ void counters_tally_batch(struct counters_tally *t,
             x = tally_of(t, &r);
         x->rows++;
         x->bytes += (int64_t)(r.key_len + r.doc_len);
-        if (r.op != SLUICE_OP_SNAPSHOT && r.version > x->newest)
-            x->newest = r.version;
+        int64_t at = change_time_ms(&r);
+        if (r.op != SLUICE_OP_SNAPSHOT && at > x->newest_ms)
+            x->newest_ms = at;
     }
     t->batches++;
 }
@@ -57,10 +69,9 @@ int counters_add(struct store *s, const char *pipe,
     int rc = 0;
     for (size_t i = 0; i < t->count && rc == 0; i++) {
         const struct tally *x = &t->tables[i];
-        int64_t secs = (int64_t)(x->newest >> 32);
-        int64_t lag = secs < EPOCH_2000_S ? -1 : now_ms - secs * 1000;
-        if (lag != -1 && lag < 0)
-            lag = 0;
+        int64_t lag = !x->newest_ms           ? -1
+                      : now_ms > x->newest_ms ? now_ms - x->newest_ms
+                                              : 0;
         rc = pipe_table_count(s, pipe, x->table, x->rows, x->bytes, now_ms,
                               lag, err);
     }

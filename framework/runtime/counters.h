@@ -11,7 +11,7 @@
 #include "../store/store.h"
 
 /* What batches delivered, counted as they go to the sink: rows and bytes
- * per table, the version of each table's newest change, and the batches
+ * per table, the time of each table's newest change, and the batches
  * (publication events). Owns its table names. */
 struct tally;
 struct counters_tally {
@@ -22,7 +22,8 @@ struct counters_tally {
 void counters_tally_batch(struct counters_tally *t,
                           const struct sluice_batch *b);
 /* Adds the tally to the pipe's figures, with the lag of each table's
- * newest change (versions that are cluster times, seconds << 32). Meant
+ * newest change: from the record's time of change when the source gave
+ * one, else from a version that is a cluster time (seconds << 32). Meant
  * for the transaction that completes the batches. */
 int counters_add(struct store *s, const char *pipe,
                  const struct counters_tally *t, int64_t now_ms,

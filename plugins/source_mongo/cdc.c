@@ -1,7 +1,8 @@
 /* cdc.c: change data capture: one change stream per database, filtered to
  * the pipe's collections. Insert, update, replace and delete become
- * records versioned by the change's cluster time; the resume token after
- * each batch is its position, so a restart resumes there. A drop, rename
+ * records versioned by the change's cluster time and timed by its wall
+ * time (else its cluster time); the resume token after each batch is its
+ * position, so a restart resumes there. A drop, rename
  * or invalidate of a captured collection is logged and that table stops
  * (its destination stays; the core marks it stopped); the others go on. Error 286 (history lost) is
  * fatal with what to do; network and retryable errors are transient, and
@@ -174,6 +175,12 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     if (bson_iter_init_find(&it, ev, "clusterTime") &&
         BSON_ITER_HOLDS_TIMESTAMP(&it))
         bson_iter_timestamp(&it, &t, &i);
+    /* when it happened: the server's wall clock (MongoDB 6.0 and later),
+     * else the cluster time, which has whole seconds */
+    int64_t changed_at_ms = (int64_t)t * 1000;
+    if (bson_iter_init_find(&it, ev, "wallTime") &&
+        BSON_ITER_HOLDS_DATE_TIME(&it) && bson_iter_date_time(&it) > 0)
+        changed_at_ms = bson_iter_date_time(&it);
     bson_iter_t key_it, id;
     if (!bson_iter_init_find(&key_it, ev, "documentKey") ||
         !bson_iter_recurse(&key_it, &id) || !bson_iter_find(&id, "_id"))
@@ -207,7 +214,8 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     sluice_record r = {.size = sizeof r, .op = kind, .table = table,
                        .table_len = strlen(table), .key = key,
                        .key_len = klen, .doc = doc, .doc_len = dlen,
-                       .version = mg_version(t, i)};
+                       .version = mg_version(t, i),
+                       .changed_at_ms = changed_at_ms};
     if (st == SLUICE_OK)
         st = mg_host->batch_add(batch, &r, err);
     bson_free(key);

@@ -9,10 +9,12 @@
 #                   [INSTALL_DIR dir | NO_INSTALL])
 #
 # Builds a sluice plugin: a MODULE library named NAME.so (no "lib"
-# prefix), C11, position-independent, with hidden visibility for everything
-# but the descriptor function that SLUICE_MODULE exports, linked against
-# nothing of the framework (only Sluice::sdk, the headers), and refusing
-# undefined symbols at link time.
+# prefix), strict C11 (-std=c11, no GNU extensions: as sluice-plugin.pc's
+# recipe builds, so that a plugin builds the same either way; POSIX
+# functions need _POSIX_C_SOURCE), position-independent, with hidden
+# visibility for everything but the descriptor function that SLUICE_MODULE
+# exports, linked against nothing of the framework (only Sluice::sdk, the
+# headers), and refusing undefined symbols at link time.
 #
 # Installing: INSTALL_DIR names the directory; without it the plugin goes
 # to SLUICE_PLUGIN_INSTALL_DIR when SLUICE_PLUGIN_INSTALL_DEFAULT is true
@@ -31,6 +33,7 @@ function(sluice_add_plugin name)
     SUFFIX ".so"
     C_STANDARD 11
     C_STANDARD_REQUIRED ON
+    C_EXTENSIONS OFF
     POSITION_INDEPENDENT_CODE ON
     C_VISIBILITY_PRESET hidden)
   if(ARG_OUTPUT_DIR)

@@ -40,6 +40,9 @@ write "mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=500" "http
 "$sluice" check "$tmp/c.ini" >/dev/null 2>&1 || fail "check without --connect contacted the servers"
 out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
 [ $status = 1 ] || fail "servers down: exit $status: $out"
+# the plugin and the callback named once, by the core (the plugin's own
+# "NAME: " left out)
 grep -q "pipe p: source source_mongo: error: source_mongo.ping: connecting: " <<<"$out" || fail "source error: $out"
 grep -q "pipe p: sink sink_clickhouse: error: sink_clickhouse.ping: " <<<"$out" || fail "sink error: $out"
+grep -q "error: source_mongo:\|error: sink_clickhouse:" <<<"$out" && fail "a plugin named twice: $out"
 finish "check --connect"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test_sdk.sh BUILD_DIR SOURCE_DIR [SANITIZE]: the SDK from outside. Installs
-# the build into a temporary prefix; builds the example plugins
-# (sdk/examples) out of tree against that prefix alone, with CMake
-# (find_package(SluicePlugin)) and with pkg-config (sluice-plugin.pc);
-# checks what they export and link; runs the conformance kit (`sluice
-# plugin test`) on both; then runs a pipe jsonl_source -> hub ->
+# the build into a temporary prefix; builds the example plugins as the
+# install ships them (share/doc/sluice/sdk/examples) out of tree against
+# that prefix alone, with CMake (find_package(SluicePlugin)) and with
+# pkg-config (sluice-plugin.pc), both as strict C11 and the pkg-config way
+# as GNU C11 too; checks what they export and link; runs the conformance
+# kit (`sluice plugin test`) on each; then runs a pipe jsonl_source -> hub ->
 # jsonl_sink with the installed `sluice run` while lines are appended to
 # the input, through two SIGKILLs, a SIGTERM and a flush cut short, and
 # checks that the output files equal the input files: nothing lost,
@@ -24,6 +25,9 @@ pc=$(find "$prefix" -name sluice-plugin.pc)
 [ -n "$config" ] || die "no SluicePluginConfig.cmake installed"
 [ -n "$pc" ] || die "no sluice-plugin.pc installed"
 plugin_dir=$(dirname "$(find "$prefix" -path '*/sluice/plugins/retention.so')")
+examples=$prefix/share/doc/sluice/sdk/examples
+[ -f "$examples/README.md" ] || die "the examples are not installed in $examples"
+[ -f "$prefix/share/doc/sluice/docs/writing-a-plugin.md" ] || die "the guide is not installed"
 
 cflags="-Wall -Wextra -Werror"
 ldflags=""
@@ -33,15 +37,17 @@ if [ "$sanitize" = ON ]; then
 fi
 
 # ---- the examples, out of tree, with CMake ----
-for ex in jsonl_source jsonl_sink; do
+for ex in count_source jsonl_source jsonl_sink; do
   b=$tmp/build-$ex
-  cmake -S "$src/sdk/examples/$ex" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" \
+  cmake -S "$examples/$ex" -B "$b" -DCMAKE_PREFIX_PATH="$prefix" \
         -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
         -DCMAKE_C_FLAGS="$cflags" -DCMAKE_MODULE_LINKER_FLAGS="$ldflags" \
         > "$tmp/$ex.log" 2>&1 || die "$ex: cmake configure: $(cat "$tmp/$ex.log")"
   grep -q "^SluicePlugin_DIR:PATH=$prefix/" "$b/CMakeCache.txt" ||
     fail "$ex: SluicePlugin not found in the prefix: $(grep SluicePlugin_DIR "$b/CMakeCache.txt")"
   cmake --build "$b" > "$tmp/$ex.log" 2>&1 || die "$ex: build: $(cat "$tmp/$ex.log")"
+  # as the pkg-config recipe builds: strict C11
+  grep -rqw -- "-std=c11" "$b/CMakeFiles/$ex.dir" || fail "$ex: CMake does not build with -std=c11"
   grep -rq -- "$src/sdk/include" "$b" && fail "$ex: the build used the source tree's headers"
   cmake --install "$b" > "$tmp/$ex.log" 2>&1 || die "$ex: install: $(cat "$tmp/$ex.log")"
   so=$plugin_dir/$ex.so
@@ -53,27 +59,55 @@ for ex in jsonl_source jsonl_sink; do
   readelf -d "$so" | grep -q TEXTREL && fail "$ex is not position-independent"
 done
 
-# ---- one of them with pkg-config ----
+# ---- with pkg-config, as strict C11 (the recipe's) and as GNU C11 ----
 export PKG_CONFIG_PATH=$(dirname "$pc")
 [ "$(pkg-config --variable=pluginsdir sluice-plugin)" = "$plugin_dir" ] ||
   fail "pluginsdir $(pkg-config --variable=pluginsdir sluice-plugin) is not $plugin_dir"
 [ -z "$(pkg-config --libs sluice-plugin | tr -d ' ')" ] || fail "sluice-plugin.pc has Libs"
-mkdir "$tmp/pc"
+for std in c11 gnu11; do
+  mkdir "$tmp/pc-$std"
+  for ex in count_source jsonl_source jsonl_sink; do
+    so=$tmp/pc-$std/$ex.so
+    # shellcheck disable=SC2046,SC2086
+    cc $(pkg-config --cflags sluice-plugin) -std=$std $cflags -shared -Wl,--no-undefined $ldflags \
+       -o "$so" "$examples/$ex/$ex.c" || die "pkg-config build of $ex with -std=$std"
+    [ "$(nm -D --defined-only "$so" | awk '$2 == "T" {print $3}')" = sluice_module_descriptor ] ||
+      fail "pkg-config build of $ex exports more than the descriptor"
+  done
+  list=$(cd / && SLUICE_PLUGIN_PATH=$tmp/pc-$std "$prefix/bin/sluice" plugins list 2>&1)
+  for ex in count_source jsonl_source jsonl_sink; do
+    grep -q "^$ex .*$tmp/pc-$std/$ex.so" <<<"$list" || fail "pkg-config build of $ex (-std=$std) not loaded: $list"
+  done
+done
+# an option entry whose type does not fit its field does not compile
+cat > "$tmp/fields.c" <<'C'
+#include <sluice/sluice.h>
+struct config { int64_t level; int small; const char *path; bool on; };
+const sluice_option options[] = {
+    {SLUICE_OPTION_FIELD(INT, struct config, level), .name = "level"},
+    {SLUICE_OPTION_FIELD(STRING, struct config, path), .name = "path"},
+    {SLUICE_OPTION_FIELD(BOOL, struct config, on), .name = "on"},
+#ifdef WRONG
+    {SLUICE_OPTION_FIELD(INT, struct config, small), .name = "small"},
+#endif
+    {0},
+};
+C
 # shellcheck disable=SC2046,SC2086
-cc $(pkg-config --cflags sluice-plugin) -std=c11 $cflags -shared -Wl,--no-undefined $ldflags \
-   -o "$tmp/pc/jsonl_sink.so" "$src/sdk/examples/jsonl_sink/jsonl_sink.c" ||
-  die "pkg-config build of jsonl_sink"
-[ "$(nm -D --defined-only "$tmp/pc/jsonl_sink.so" | awk '$2 == "T" {print $3}')" = sluice_module_descriptor ] ||
-  fail "pkg-config build exports more than the descriptor"
-list=$(cd / && SLUICE_PLUGIN_PATH=$tmp/pc "$prefix/bin/sluice" plugins list 2>&1)
-grep -q "^jsonl_sink .*$tmp/pc/jsonl_sink.so" <<<"$list" || fail "pkg-config build not loaded: $list"
+cc $(pkg-config --cflags sluice-plugin) -std=c11 -pedantic $cflags -c -o "$tmp/fields.o" "$tmp/fields.c" ||
+  fail "SLUICE_OPTION_FIELD refuses fields of the right size"
+# shellcheck disable=SC2046,SC2086
+out=$(cc $(pkg-config --cflags sluice-plugin) -std=c11 $cflags -DWRONG -c -o "$tmp/fields.o" "$tmp/fields.c" 2>&1) &&
+  fail "an INT option on an int field compiled"
+grep -q "option field .*small.*: wrong size for option type INT" <<<"$out" ||
+  fail "the wrong field size is not named: $out"
 echo "built and installed out of tree in $((SECONDS - started))s"
 
-# ---- the conformance kit on both, with the installed sluice ----
+# ---- the conformance kit on each, with the installed sluice ----
 mkdir -p "$tmp/kit/in"
 printf '{"_id":%d,"v":"a"}\n' 1 2 3 4 5 6 7 > "$tmp/kit/in/orders.jsonl"
 printf '{"x":%d}\n' 1 2 3 4 5 > "$tmp/kit/in/events.jsonl"
-cat > "$tmp/kit/source.ini" <<INI
+cat > "$tmp/kit/jsonl_source.ini" <<INI
 [source jsonl_source]
 directory = $tmp/kit/in
 poll_interval = 20ms
@@ -83,16 +117,24 @@ cdc_time = 2s
 expect_changes = 6
 changes = for i in 1 2 3; do echo "{\"_id\":\"c\$i\"}" >> $tmp/kit/in/orders.jsonl; echo "{\"y\":\$i}" >> $tmp/kit/in/events.jsonl; done
 INI
-cat > "$tmp/kit/sink.ini" <<INI
+cat > "$tmp/kit/jsonl_sink.ini" <<INI
 [sink jsonl_sink]
 directory = $tmp/kit/out
 [conformance jsonl_sink]
 verify = cat $tmp/kit/out/sluice_conformance.jsonl
 INI
-for ex in jsonl_source jsonl_sink; do
-  "$prefix/bin/sluice" plugin test "$plugin_dir/$ex.so" --config "$tmp/kit/${ex#jsonl_}.ini" \
+cat > "$tmp/kit/count_source.ini" <<INI
+[source count_source]
+[conformance count_source]
+cdc_time = 1s
+expect_changes = 1000
+INI
+for ex in count_source jsonl_source jsonl_sink; do
+  "$prefix/bin/sluice" plugin test "$plugin_dir/$ex.so" --config "$tmp/kit/$ex.ini" \
     > "$tmp/kit/$ex.out" 2>&1 || fail "$ex: conformance kit: $(grep -v ^PASS "$tmp/kit/$ex.out")"
-  grep -q "^SKIP" "$tmp/kit/$ex.out" && fail "$ex: conformance kit skipped: $(grep ^SKIP "$tmp/kit/$ex.out")"
+  # (count_source has no snapshot to check)
+  skipped=$(grep "^SKIP" "$tmp/kit/$ex.out" | grep -v "^SKIP source count_source: snapshot\.")
+  [ -z "$skipped" ] || fail "$ex: conformance kit skipped: $skipped"
 done
 echo "conformance kit run in $((SECONDS - started))s"
 
@@ -172,6 +214,12 @@ kill -9 $pid; wait $pid 2>/dev/null
 start
 wait $appender
 wait_for "appended lines after a restart" 60 same
+# jsonl_source times its changes (the record's changed_at_ms): each
+# table's lag is known once its changes are counted
+has_lag() { sluice status files --json | grep -Eq "\"name\":\"$1\"[^}]*\"lag_ms\":[0-9]"; }
+for t in orders events; do
+  wait_for "the lag of $t" 30 has_lag $t
+done
 
 # SIGTERM stops cleanly
 kill -TERM $pid; wait $pid; [ $? = 0 ] || fail "SIGTERM exit status"

@@ -460,6 +460,11 @@ static void every_change_and_a_restart(void)
             CHECK(r.version > prev);
             prev = r.version;
             CHECK(r.table_len == 1 && r.table[0] == 'a');
+            /* the time of the change: the event's wallTime, which a
+             * server takes with the cluster time (seconds << 32) */
+            int64_t cluster_ms = (int64_t)(r.version >> 32) * 1000;
+            CHECK(r.changed_at_ms > cluster_ms - 60000 &&
+                  r.changed_at_ms < cluster_ms + 60000);
         }
         sluice_record ins = record_at(&got, 0);
         CHECK(ins.key_len > 0 && strstr(ins.key, "1") != NULL);

@@ -798,7 +798,7 @@ static void registration(void)
         struct config cfg;                                                    \
         struct diags d = {0};                                                 \
         struct error e;                                                       \
-        CHECK(config_load(path, &cfg, &d, &e) == 0);                          \
+        CHECK(config_load(load_path, &cfg, &d, &e) == 0);                     \
         config_bind_plugins(&cfg, &reg, &d);                                  \
         CHECK(d.count == 0);                                                  \
         int rc_ = pipe_register(st, &cfg, &cfg.pipes[0], &d);                 \
@@ -810,6 +810,7 @@ static void registration(void)
     } while (0)
 
     char *last_errors = NULL;
+    const char *load_path = path;
     const char *base = "[pipe %s]\nsource = memory_source\nsink = memory_sink\n"
                        "sync_interval = 10s\n[pipe %s.source]\ntables = a, b\n";
     WRITE_AND_REGISTER(base, true);
@@ -830,9 +831,24 @@ static void registration(void)
                           "memory_sink\nsync_interval = 20s\n[pipe "
                           "%s.source]\ntables = a, b\nrows = 5\n";
     WRITE_AND_REGISTER(changed, false);
-    CHECK_CONTAINS(last_errors, "settings changed (sync_interval, source.rows)");
-    CHECK_CONTAINS(last_errors, "the pipe is running; settings change only "
-                                "while a pipe is paused");
+    /* each setting with its stored and its new value; no worker holds the
+     * pipe, so it is only registered as running */
+    CHECK_CONTAINS(last_errors, "settings changed (sync_interval: '10s' -> "
+                                "'20s', source.rows: '10' -> '5')");
+    CHECK_CONTAINS(last_errors, "the pipe is registered as running (no worker "
+                                "runs it now); settings change only while a "
+                                "pipe is paused");
+    /* a worker of another host holds it: it is running */
+    char *lease = pipe_lease_name(pipe);
+    bool held = false;
+    STEP(lease_acquire(st, lease, "elsewhere.example:1:1:x", 60000, &held, E));
+    CHECK(held);
+    WRITE_AND_REGISTER(changed, false);
+    CHECK_CONTAINS(last_errors, "(sync_interval: '10s' -> '20s', source.rows: "
+                                "'10' -> '5'), but the pipe is running; "
+                                "settings change only");
+    STEP(lease_release(st, lease, "elsewhere.example:1:1:x", E));
+    free(lease);
     force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
     WRITE_AND_REGISTER(changed, true);
     struct pipe_row row;
@@ -864,7 +880,9 @@ static void registration(void)
                               "%s.sink]\nwrite_delay = 5ms\n",
                               pipe);
     WRITE_AND_REGISTER(delayed, false);
-    CHECK_CONTAINS(last_errors, "settings changed (sink.write_delay)");
+    /* stored before the option existed: it was at its default */
+    CHECK_CONTAINS(last_errors, "settings changed (sink.write_delay: '0s' -> "
+                                "'5ms')");
     free(delayed);
     force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
 
@@ -887,6 +905,35 @@ static void registration(void)
     STEP(requests_of(st, pipe, 10, &reqs, &n, E));
     CHECK(n == 2);
     requests_free(reqs, n);
+
+    /* a path option is stored against the file's real directory: the
+     * file named from its own directory, then from elsewhere, is the
+     * same setting, so the pipe starts again while running */
+    char *with_path = xasprintf("[pipe %%s]\nsource = memory_source\nsink = "
+                                "memory_sink\nsync_interval = 20s\n[pipe "
+                                "%%s.source]\ntables = a, c\nrows = 5\n[pipe "
+                                "%s.sink]\noutput = ./out/rows.jsonl\n",
+                                pipe);
+    char here[4096];
+    CHECK(getcwd(here, sizeof here) != NULL);
+    CHECK(chdir(dir) == 0);
+    load_path = "p.ini";
+    WRITE_AND_REGISTER(with_path, true);
+    CHECK(chdir("/") == 0);
+    load_path = path;
+    force_state(pipe, STATE_RUNNING, CONTEXT_NONE);
+    WRITE_AND_REGISTER(with_path, true);
+    CHECK_STR(last_errors, "");
+    CHECK(chdir(here) == 0);
+    char *real = realpath(dir, NULL);
+    char *stored = xasprintf("sink.output = %s/out/rows.jsonl\n", real);
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK_CONTAINS(row.settings, stored);
+    pipe_row_free(&row);
+    free(stored);
+    free(real);
+    free(with_path);
+    force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
 
     free(last_errors);
     registry_free(&reg);

@@ -1,7 +1,7 @@
 /* test_batch.c: records framed into a batch through the host API, read
  * back, limits, positions, and blobs loaded back (including corrupt
- * ones); the distinct tables a batch knows; value lists and metrics of
- * the host table. */
+ * ones, and ones stored before records had a time); the distinct tables
+ * a batch knows; value lists and metrics of the host table. */
 #include <stdlib.h>
 
 #include "../test.h"
@@ -39,6 +39,8 @@ static void build_and_read(void)
     CHECK(r.key_len == 3 && memcmp(r.key, "\"b\"", 3) == 0);
     CHECK(host->batch_get(&b, 2, &r) == 0 && r.version == UINT64_MAX);
     CHECK(host->batch_get(&b, 3, &r) == -1);
+    sluice_record unset = {0}; /* .size not set: refused, left alone */
+    CHECK(host->batch_get(&b, 0, &unset) == -1 && unset.key == NULL);
 
     /* a reader built against a smaller record gets only its prefix */
     sluice_record small;
@@ -206,6 +208,71 @@ static void values_and_metrics(void)
     CHECK(host->monotonic_ms() >= 0);
 }
 
+/* The time of a change (ABI 1.2) goes through the frame and back; a
+ * record of an older ABI, which ends before it, has none; blobs stored
+ * before frames could have a time still load. */
+static void change_times(void)
+{
+    struct sluice_batch b, copy;
+    struct error e;
+    char msg[256] = "";
+    sluice_error err = {msg, sizeof msg};
+    batch_init(&b, 0, 0);
+    batch_init(&copy, 0, 0);
+    sluice_record r = {.size = sizeof r, .op = SLUICE_OP_UPDATE,
+                       .table = "orders", .table_len = 6, .key = "1",
+                       .key_len = 1, .doc = "{}", .doc_len = 2,
+                       .version = 9, .changed_at_ms = 1767225600123};
+    CHECK(host->batch_add(&b, &r, &err) == SLUICE_OK);
+    sluice_record old = r; /* as a plugin built against ABI 1.1 sends it */
+    old.size = offsetof(sluice_record, changed_at_ms);
+    old.key = "2";
+    CHECK(host->batch_add(&b, &old, &err) == SLUICE_OK);
+    r.changed_at_ms = -1;
+    CHECK(host->batch_add(&b, &r, &err) == SLUICE_FATAL);
+    CHECK_CONTAINS(msg, "changed_at_ms -1, before 1970");
+    CHECK(batch_load(&copy, b.frames.data, b.frames.len, &e) == 0);
+    CHECK(host->batch_count(&copy) == 2);
+    sluice_record got = {.size = sizeof got};
+    CHECK(host->batch_get(&copy, 0, &got) == 0);
+    CHECK(got.changed_at_ms == 1767225600123 && got.version == 9);
+    CHECK(got.op == SLUICE_OP_UPDATE && got.doc_len == 2 &&
+          !memcmp(got.table, "orders", 6) && got.key[0] == '1');
+    CHECK(host->batch_get(&copy, 1, &got) == 0);
+    CHECK(got.changed_at_ms == 0 && got.key[0] == '2');
+    /* a sink of ABI 1.1 reads the timed frame without the time */
+    sluice_record small;
+    memset(&small, 0x5a, sizeof small);
+    small.size = offsetof(sluice_record, changed_at_ms);
+    CHECK(host->batch_get(&copy, 0, &small) == 0);
+    CHECK(small.version == 9 && small.doc_len == 2);
+    CHECK(small.changed_at_ms == (int64_t)0x5a5a5a5a5a5a5a5aull);
+    /* leaving a table out keeps the other's timed frame whole */
+    struct sluice_batch kept;
+    batch_init(&kept, 0, 0);
+    const char *none[] = {"items"};
+    CHECK(!batch_append_except(&kept, &copy, none, 1));
+    CHECK(host->batch_count(&kept) == 2 && kept.frames.len == b.frames.len);
+    CHECK(host->batch_get(&kept, 0, &got) == 0 &&
+          got.changed_at_ms == 1767225600123);
+    batch_free(&kept);
+    /* a timed frame cut inside its time is refused, not misread */
+    CHECK(batch_load(&copy, b.frames.data, 25, &e) < 0);
+    CHECK_CONTAINS(e.message, "truncated frame header at byte 0");
+    /* a blob as stored before ABI 1.2: op 2, version 7, lengths 1, 1, 2 */
+    static const unsigned char stored[] = {
+        2, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0,
+        't', 'k', '{', '}'};
+    CHECK(batch_load(&copy, stored, sizeof stored, &e) == 0);
+    CHECK(host->batch_count(&copy) == 1);
+    CHECK(host->batch_get(&copy, 0, &got) == 0);
+    CHECK(got.op == SLUICE_OP_INSERT && got.version == 7 &&
+          got.changed_at_ms == 0 && got.table[0] == 't' &&
+          got.key[0] == 'k' && got.doc_len == 2 && got.doc[0] == '{');
+    batch_free(&copy);
+    batch_free(&b);
+}
+
 int main(void)
 {
     host = host_api();
@@ -214,5 +281,6 @@ int main(void)
     RUN(byte_limit);
     RUN(distinct_tables);
     RUN(values_and_metrics);
+    RUN(change_times);
     return TEST_RESULT();
 }

@@ -312,6 +312,59 @@ static void search_path_order(void)
     unsetenv("SLUICE_PLUGIN_PATH");
 }
 
+/* The option table's length (ABI 1.2) bounds what the loader reads: a
+ * terminator within it ends the table; none is a refusal, not a read past
+ * the array; 0 (not said, an older plugin) reads up to the terminator. */
+struct url_config {
+    const char *url;
+};
+
+static void option_table_length(void)
+{
+    static const sluice_option options[] = {
+        {SLUICE_OPTION_FIELD(STRING, struct url_config, url), .name = "url",
+         .description = "A URL."},
+        {0},
+    };
+    sluice_retention_info info = {
+        .size = sizeof info, .name = "counted", .description = "",
+        SLUICE_OPTION_TABLE(options), .config_size = sizeof(struct url_config),
+        .open = open_nothing, .close = close_nothing, .plan = plan_nothing};
+    CHECK(info.option_count == 2);
+    struct plugin *p = NULL;
+    struct error err;
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p,
+                           &err) == 0);
+    CHECK(p && p->option_count == 1);
+    plugin_free(p);
+    info.option_count = 1; /* the {0} is outside what it says */
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p,
+                           &err) < 0);
+    CHECK_CONTAINS(err.message, "retention 'counted': option table has no "
+                                "end: none of its 1 entries is the {0}");
+    plugin_free(p);
+    /* an info of ABI 1.1 ends before option_count: not read */
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info,
+                           offsetof(sluice_retention_info, option_count), 1,
+                           &p, &err) == 0);
+    CHECK(p && p->option_count == 1);
+    plugin_free(p);
+}
+
+/* A plugin's message, as the core shows it after naming the plugin. */
+static void plugin_messages(void)
+{
+    CHECK_STR(plugin_message("my_sink", "my_sink: cannot write"),
+              "cannot write");
+    CHECK_STR(plugin_message("my_sink", "my_sink:cannot write"),
+              "cannot write");
+    CHECK_STR(plugin_message("my_sink", "cannot write"), "cannot write");
+    CHECK_STR(plugin_message("my_sink", "my_sinker: x"), "my_sinker: x");
+    CHECK_STR(plugin_message("my_sink", "my_sink: "), "my_sink: ");
+    CHECK_STR(plugin_message("my_sink", ""), "(the plugin gave no message)");
+    CHECK_STR(plugin_message(NULL, "x: y"), "x: y");
+}
+
 int main(void)
 {
     RUN(not_a_shared_object);
@@ -334,5 +387,7 @@ int main(void)
     RUN(url_schemes_from_minor_2);
     RUN(scan_shadows_and_refuses);
     RUN(search_path_order);
+    RUN(option_table_length);
+    RUN(plugin_messages);
     return TEST_RESULT();
 }

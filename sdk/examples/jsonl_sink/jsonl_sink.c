@@ -42,16 +42,14 @@ struct config {
 };
 
 static const sluice_option options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "directory",
-     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
-     .offset = offsetof(struct config, directory),
+    {SLUICE_OPTION_FIELD(STRING, struct config, directory),
+     .name = "directory", .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
      .description = "The folder of the output files (made when missing): "
                     "table T goes to T.jsonl, with its state in "
                     "T.jsonl.state. Relative to the config file's "
                     "directory."},
-    {.type = SLUICE_OPTION_BOOL, .name = "skip_replayed",
-     .default_value = "true",
-     .offset = offsetof(struct config, skip_replayed),
+    {SLUICE_OPTION_FIELD(BOOL, struct config, skip_replayed),
+     .name = "skip_replayed", .default_value = "true",
      .description = "Skip a record whose version is not above the last one "
                     "written to its table (a replay). Right for sources "
                     "whose versions grow per table, like jsonl_source."},

@@ -41,20 +41,18 @@ struct config {
 };
 
 static const sluice_option options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "directory",
-     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
-     .offset = offsetof(struct config, directory),
+    {SLUICE_OPTION_FIELD(STRING, struct config, directory),
+     .name = "directory", .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_PATH,
      .description = "The folder of the input files: table T is the file "
                     "T.jsonl, one JSON object a line. Relative to the "
                     "config file's directory."},
-    {.type = SLUICE_OPTION_LIST, .name = "tables",
-     .flags = SLUICE_OPTION_TABLES, .offset = offsetof(struct config, tables),
+    {SLUICE_OPTION_FIELD(LIST, struct config, tables), .name = "tables",
+     .flags = SLUICE_OPTION_TABLES,
      .description = "The tables to read. Unset: every *.jsonl file of the "
                     "directory when the pipe starts."},
-    {.type = SLUICE_OPTION_DURATION, .name = "poll_interval",
-     .default_value = "200ms", .flags = SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct config, poll_interval_ms), .min = 10,
-     .max = 60000,
+    {SLUICE_OPTION_FIELD(DURATION, struct config, poll_interval_ms),
+     .name = "poll_interval", .default_value = "200ms",
+     .flags = SLUICE_OPTION_RANGE, .min = 10, .max = 60000,
      .description = "How often change data capture looks for appended "
                     "lines."},
     {0},
@@ -318,10 +316,11 @@ static int find_id(const char *text, size_t len, const char **value,
 
 /* ---- reading lines into batches --------------------------------------- */
 
+/* changed_at_ms: when the line was written, 0 when unknown. */
 static sluice_status add_line(const char *table, sluice_op op,
                               const char *text, size_t len,
-                              unsigned long long line, sluice_batch *batch,
-                              sluice_error *err)
+                              unsigned long long line, int64_t changed_at_ms,
+                              sluice_batch *batch, sluice_error *err)
 {
     const char *key;
     size_t key_len;
@@ -338,14 +337,16 @@ static sluice_status add_line(const char *table, sluice_op op,
     sluice_record r = {.size = sizeof r, .op = op, .table = table,
                        .table_len = strlen(table), .key = key,
                        .key_len = key_len, .doc = text, .doc_len = len,
-                       .version = line};
+                       .version = line, .changed_at_ms = changed_at_ms};
     return host->batch_add(batch, &r, err);
 }
 
 /* Adds the complete lines of `table` after c->offset, up to byte `end`
  * (NO_END: to the end of the file), as records of `op`, until
  * host->batch_full, and moves the cursor past them. *full says the batch
- * stopped it. Blank lines are counted and skipped. */
+ * stopped it. Blank lines are counted and skipped. A change (not a
+ * snapshot row) is timed by the file's last modification: the line was
+ * appended then or a little before. */
 static sluice_status read_lines(struct source *s, struct cursor *c,
                                 sluice_op op, unsigned long long end,
                                 sluice_batch *batch, size_t *added,
@@ -362,8 +363,12 @@ static sluice_status read_lines(struct source *s, struct cursor *c,
                    : sluice_fail(err, SLUICE_RETRY, "jsonl_source: %s: %s",
                                  path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 &&
-        (unsigned long long)st.st_size < c->offset) {
+    bool stated = fstat(fileno(f), &st) == 0;
+    int64_t changed_at_ms =
+        stated && op != SLUICE_OP_SNAPSHOT
+            ? (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000
+            : 0;
+    if (stated && (unsigned long long)st.st_size < c->offset) {
         fclose(f);
         return sluice_fail(err, SLUICE_FATAL,
                            "jsonl_source: %s is shorter than the position "
@@ -384,7 +389,7 @@ static sluice_status read_lines(struct source *s, struct cursor *c,
             break; /* the end, or a line not yet whole */
         if (n > 1) {
             status = add_line(c->table, op, s->line, (size_t)n - 1,
-                              c->line + 1, batch, err);
+                              c->line + 1, changed_at_ms, batch, err);
             (*added)++;
         }
         c->offset += (unsigned long long)n;

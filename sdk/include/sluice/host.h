@@ -5,7 +5,15 @@
  * marked with the ABI minor that added it. A plugin built against an older
  * minor sees a prefix of the table; one that wants a newer function checks
  * `size` first (SLUICE_HOST_HAS). The table and every function in it are
- * valid for the life of the process and may be called from any thread. */
+ * valid for the life of the process and may be called from any thread.
+ *
+ * Results: a function that can fail returns a sluice_status and writes
+ * the reason into `err` (which may be NULL); the two that answer a
+ * question, batch_full and batch_get, return an int, as they have since
+ * ABI 1.0 (a return type is never changed within a major). Strings: a
+ * name or a message (registration, log, metrics, batch_stop_table, plan
+ * rules) is NUL-terminated; data (record fields, positions, value list
+ * items) is (pointer, length) and may hold any byte. */
 #ifndef SLUICE_HOST_H
 #define SLUICE_HOST_H
 
@@ -76,8 +84,12 @@ typedef struct sluice_host_api {
     int64_t (*monotonic_ms)(void); /* for timeouts and rates */
 
     /* --- ABI 1.0: building batches (sources). batch_add copies the
-     * record's bytes. batch_full says the batch reached the size the core
-     * wants (records or bytes): stop adding and return. The position is
+     * record's bytes (the record's `size` must cover `version`); it never
+     * refuses a record for the batch's size. batch_full returns nonzero
+     * once the batch has reached the size the core wants (records or
+     * bytes): ask it before each batch_add, and return when it says so
+     *   while (more && !host->batch_full(batch)) host->batch_add(...);
+     * (asking after would add one record past the size). The position is
      * what the source will have reached once the batch is durable; it is
      * copied. */
     sluice_status (*batch_add)(sluice_batch *batch, const sluice_record *rec,
@@ -87,9 +99,11 @@ typedef struct sluice_host_api {
                                         const void *position, size_t len,
                                         sluice_error *err);
 
-    /* --- ABI 1.0: reading batches (sinks). batch_get fills `out` (whose
-     * `size` the caller sets) with a view valid while the batch is lent;
-     * it returns 0, or -1 when index >= batch_count. */
+    /* --- ABI 1.0: reading batches (sinks). batch_get fills `out` with a
+     * view valid while the batch is lent, as many bytes of it as out->size
+     * says: set `.size = sizeof(sluice_record)` first. It returns 0, or -1
+     * (and leaves `out` alone) when index >= batch_count or out->size is
+     * 0 (not set). */
     size_t (*batch_count)(const sluice_batch *batch);
     size_t (*batch_bytes)(const sluice_batch *batch);
     int (*batch_get)(const sluice_batch *batch, size_t index,

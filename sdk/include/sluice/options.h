@@ -53,9 +53,9 @@ typedef enum sluice_option_type {
                                        instead of changing settings */
 #define SLUICE_OPTION_PATH 0x20u    /* ABI 1.1: a STRING naming a file or
                                        directory; the core makes a relative
-                                       one relative to the directory of the
-                                       config file, as it does for its own
-                                       paths */
+                                       one absolute, against the real
+                                       directory of the config file (the
+                                       same wherever sluice starts) */
 
 /* The value of a LIST option. Items and the array are owned by the core
  * and stay valid as long as the config struct that holds the list. */
@@ -76,8 +76,39 @@ typedef struct sluice_option {
                                    schemes; NULL-terminated */
 } sluice_option;
 
-/* Fills the `options` and `option_size` fields of an info struct. */
+/* Fills the `options`, `option_size` and (ABI 1.2) `option_count` fields
+ * of an info struct from the table, an array (not a pointer): the core
+ * then reads no entry past its end, and refuses a table whose entries
+ * hold no terminator ({0}) instead of reading on into whatever follows. */
 #define SLUICE_OPTION_TABLE(table)                                            \
-    .options = (table), .option_size = sizeof((table)[0])
+    .options = (table), .option_size = sizeof((table)[0]),                    \
+    .option_count = sizeof(table) / sizeof((table)[0])
+
+/* The C type of the field each option type fills (sluice_option_type). */
+#define SLUICE_OPTION_CTYPE_STRING const char *
+#define SLUICE_OPTION_CTYPE_INT int64_t
+#define SLUICE_OPTION_CTYPE_BOOL bool
+#define SLUICE_OPTION_CTYPE_DURATION int64_t
+#define SLUICE_OPTION_CTYPE_SIZE int64_t
+#define SLUICE_OPTION_CTYPE_ENUM int
+#define SLUICE_OPTION_CTYPE_LIST sluice_string_list
+#define SLUICE_OPTION_CTYPE_TIME int64_t
+
+/* Fills `type` and `offset` of an entry for FIELD of the config struct
+ * CONFIG, and refuses to compile when the field is not the size of KIND's
+ * C type (an INT option on an `int` field would write 8 bytes into 4, over
+ * whatever follows). KIND is the type's name without SLUICE_OPTION_:
+ *   {SLUICE_OPTION_FIELD(INT, struct config, level), .name = "level", ...}
+ * (C only: C++ allows no struct defined inside sizeof.) */
+#define SLUICE_OPTION_FIELD(kind, config, field)                              \
+    .type = SLUICE_OPTION_##kind,                                             \
+    .offset = offsetof(config, field) +                                       \
+              0 * sizeof(struct {                                             \
+                  _Static_assert(sizeof(((config *)0)->field) ==              \
+                                     sizeof(SLUICE_OPTION_CTYPE_##kind),      \
+                                 "option field '" #field "': wrong size "     \
+                                 "for option type " #kind);                   \
+                  char size_checked;                                          \
+              })
 
 #endif

@@ -5,7 +5,12 @@
  * same order for every kind, then the kind's callbacks.
  *
  * Instances: the core fills a zeroed config struct of `config_size` bytes
- * from the option table and calls `open(ctx, config, &instance, err)`. The
+ * from the option table and calls `open(ctx, config, &instance, err)`.
+ * `open` makes the instance and may connect, but changes nothing anywhere:
+ * `sluice check --connect` opens every plugin of a file to ask it `ping`,
+ * and the conformance kit opens fresh instances again and again. What a
+ * pipe needs made is made later: a sink's destinations in setup_table
+ * (and claim), a source's CDC state in snapshot_begin or cdc_start. The
  * config struct and every string and list in it are owned by the core and
  * stay valid until `close(instance)` returns; the instance is owned by the
  * plugin and freed by `close`. One instance is called from one thread at a

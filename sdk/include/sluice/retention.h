@@ -49,6 +49,11 @@ typedef struct sluice_retention_info {
     /* Required. */
     sluice_status (*plan)(void *instance, const sluice_retention_input *input,
                           sluice_retention_plan *plan, sluice_error *err);
+
+    /* ABI 1.2: the entries of `options`, its terminator included
+     * (SLUICE_OPTION_TABLE sets it); 0: not said, the core reads up to
+     * the terminator. */
+    size_t option_count;
 } sluice_retention_info;
 
 #endif

@@ -38,10 +38,15 @@ typedef struct sluice_sink_info {
     SLUICE_PLUGIN_HEAD;
 
     /* Required. Creates the destination of `table` when missing;
-     * idempotent. Refuses an existing, incompatible destination. */
+     * idempotent: called again on every new instance for the tables the
+     * pipe follows. Refuses an existing, incompatible destination. Here,
+     * not in `open`, is where a destination is made (sluice/plugin.h). */
     sluice_status (*setup_table)(void *instance, const char *table,
                                  sluice_error *err);
-    /* Required. Writes the batch, borrowed for the call only. */
+    /* Required. Writes the batch, borrowed for the call only: copy what
+     * must outlive the call. sluice/record.h says what a sink may rely on
+     * in its records (and what not: arrival order is not version
+     * order). */
     sluice_status (*write)(void *instance, const sluice_batch *batch,
                            sluice_error *err);
     /* Required. Returns when everything written is durable. The core
@@ -90,6 +95,11 @@ typedef struct sluice_sink_info {
      * removes the destination, removes its owner too. */
     sluice_status (*claim)(void *instance, const sluice_owner *owner,
                            sluice_error *err);
+
+    /* ABI 1.2: the entries of `options`, its terminator included
+     * (SLUICE_OPTION_TABLE sets it); 0: not said, the core reads up to
+     * the terminator. */
+    size_t option_count;
 } sluice_sink_info;
 
 #endif

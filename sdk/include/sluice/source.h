@@ -10,6 +10,20 @@
  * stream at a position, cdc_poll fills batches, cdc_ack says which
  * position is durable (the source may release history before it).
  *
+ * A table added to a running pipe (`sluice tables add`, or the table list
+ * of the file) is snapshotted on its own: snapshot_begin is called again
+ * and the new table's partitions read; then CDC goes on from the pipe's
+ * position as it was, older than that snapshot, with cdc_start given the
+ * new table set. For a table the position does not cover (it came later),
+ * start no later than where its snapshot began: from the start of its
+ * history or from that snapshot_begin position (jsonl_source: the start of
+ * the file). Changes from before the snapshot come again harmlessly, as
+ * the versions order them; a change skipped is lost.
+ *
+ * Batches: ask host->batch_full before each batch_add and return when it
+ * says the batch is full (sluice/host.h). Records: sluice/record.h says
+ * what a key, a version and the time of a change must be.
+ *
  * All callbacks of one instance are called from one thread at a time
  * (unless SLUICE_PLUGIN_THREAD_SAFE). Every callback that returns
  * SLUICE_RETRY or SLUICE_FATAL has written a message into `err`. */
@@ -67,7 +81,10 @@ typedef struct sluice_source_info {
      * says stop, and sets the batch position to the position after the
      * last change added (or the latest position, when none arrived). The
      * batch may already hold the changes of earlier polls (the core polls
-     * in slices until sync_interval): add after them. */
+     * in slices until sync_interval): add after them. With no change to
+     * give it waits (on the server, or sleeping) until one comes or
+     * timeout_ms has passed; returning at once, again and again, would
+     * have the core call it in a busy loop (the kit's cdc.poll_waits). */
     sluice_status (*cdc_poll)(void *instance, sluice_batch *batch,
                               int64_t timeout_ms, sluice_error *err);
     /* The core has made everything up to `position` durable. */
@@ -78,6 +95,11 @@ typedef struct sluice_source_info {
      * instance would use answer and will do (`sluice check --connect`):
      * SLUICE_OK, or the reason they will not. */
     sluice_status (*ping)(void *instance, sluice_error *err);
+
+    /* ABI 1.2: the entries of `options`, its terminator included
+     * (SLUICE_OPTION_TABLE sets it); 0: not said, the core reads up to
+     * the terminator. */
+    size_t option_count;
 } sluice_source_info;
 
 #endif

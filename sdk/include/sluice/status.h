@@ -4,7 +4,13 @@
  * SLUICE_FATAL, the callback has written a message into the error buffer
  * that its caller passed in and owns (after librdkafka's conf_init): nothing
  * crosses the boundary that the other side must free. A plugin never exits,
- * aborts or longjmps; it returns. */
+ * aborts or longjmps; it returns.
+ *
+ * A message is one line that starts with the plugin's name ("my_sink:
+ * cannot write x: disk full"). It names the plugin once: the core shows it
+ * as written where it adds no context of its own (a failed pipe's error),
+ * and leaves that leading "my_sink: " out where it names the plugin
+ * itself ("pipe p: sink my_sink: error: cannot write x: disk full"). */
 #ifndef SLUICE_STATUS_H
 #define SLUICE_STATUS_H
 
