@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../util/buf.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
 #include "settings.h"
@@ -16,11 +17,23 @@ static struct store *command_store;
 static char **shown;
 static size_t shown_count, shown_cap;
 
+/* The options every command takes, after its own. */
+static const char *log_level_flag;
+static const struct flag common_flags[] = {
+    {"--log-level", &log_level_flag, NULL},
+};
+
 void command_print_help(const struct command *cmd, FILE *out)
 {
     fprintf(out, "Usage: sluice %s %s\n\n%s\n%s", cmd->name, cmd->args,
             cmd->summary, cmd->help[0] ? "\n" : "");
     fputs(cmd->help, out);
+    fputs("\nEvery command also takes:\n"
+          "  --log-level L   the least important log lines written: error,\n"
+          "                  warn, info or debug (else [service] log_level\n"
+          "                  of the config file it runs, SLUICE_LOG_LEVEL,\n"
+          "                  info)\n",
+          out);
 }
 
 /* `prefix` and the message as one line, secrets masked, on stderr. */
@@ -108,6 +121,10 @@ int cli_args(const struct command *cmd, int argc, char **argv,
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
         const struct flag *f = find_flag(flags, flag_count, arg, name_len);
         if (!f)
+            f = find_flag(common_flags,
+                          sizeof common_flags / sizeof common_flags[0], arg,
+                          name_len);
+        if (!f)
             return cli_usage_error(cmd, "unknown option '%.*s'",
                                    (int)name_len, arg);
         if (f->value) {
@@ -128,6 +145,16 @@ int cli_args(const struct command *cmd, int argc, char **argv,
     if (npos > max)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[max]);
     *count = npos;
+    return cli_log_level(cmd, -1);
+}
+
+int cli_log_level(const struct command *cmd, int configured)
+{
+    sluice_log_level level;
+    struct error err;
+    if (log_level_choose(log_level_flag, configured, &level, &err) < 0)
+        return cli_usage_error(cmd, "%s", err.message);
+    log_set_level(level);
     return CLI_GO_ON;
 }
 

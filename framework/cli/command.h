@@ -61,6 +61,13 @@ int cli_args(const struct command *cmd, int argc, char **argv,
     cli_args((cmd), (argc), (argv), (flags),                                  \
              sizeof(flags) / sizeof((flags)[0]), (max), (count))
 
+/* Sets the log level (cli/settings.h: log_level_choose) from --log-level,
+ * which every command takes, else `configured` (-1: the command has no
+ * config file; cli_args passes -1, a command that loads one passes its
+ * [service] log_level). CLI_GO_ON, or EXIT_USAGE after saying which name
+ * is bad and where it came from. */
+int cli_log_level(const struct command *cmd, int configured);
+
 /* Prints "sluice NAME: message" and a pointer to the command's help on
  * stderr; returns EXIT_USAGE. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)

@@ -28,6 +28,21 @@ const char *store_url_of(const char *flag, const struct config *cfg)
     return url ? url : STORE_DEFAULT_URL;
 }
 
+int log_level_choose(const char *flag, int configured, sluice_log_level *out,
+                     struct error *err)
+{
+    const char *from;
+    const char *name = setting_choose(
+        "--log-level", flag, configured >= 0 ? log_level_names[configured] : NULL,
+        "SLUICE_LOG_LEVEL", &from);
+    *out = SLUICE_LOG_INFO;
+    if (!name || log_level_named(name, out) == 0)
+        return 0;
+    return error_set(err, "%s: '%s' is not a log level (error, warn, info, "
+                          "debug)",
+                     from, name);
+}
+
 int store_url_for(const char *flag, const char *config_path, char **url,
                   struct diags *diags, struct error *err)
 {

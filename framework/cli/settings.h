@@ -1,12 +1,14 @@
 /* settings.h: a setting that a command takes from its flag, else from the
  * config file, else from an environment variable, else from its default.
  * This is the one place of that order, for every such setting: the store
- * (--store URL, [store] url, SLUICE_STORE, sqlite:./sluice.db). */
+ * (--store URL, [store] url, SLUICE_STORE, sqlite:./sluice.db) and the log
+ * level (--log-level, [service] log_level, SLUICE_LOG_LEVEL, info). */
 #ifndef SLUICE_CLI_SETTINGS_H
 #define SLUICE_CLI_SETTINGS_H
 
 #include "../config/config.h"
 #include "../util/error.h"
+#include "../util/log.h"
 
 /* The first given of `flag`, `configured` (the file's value) and the
  * environment variable `env` (unset or empty: not given); NULL when none
@@ -24,6 +26,13 @@ const char *store_url_of(const char *flag, const struct config *cfg);
 /* The same for a command given the file's path: the file is read only
  * when there is no --store. -1 when it cannot be read (`err`) or has
  * errors (`diags`); otherwise *url, which the caller frees. */
+/* The log level: --log-level `flag`, else [service] log_level
+ * (`configured`, an index in log_level_names; -1: not set), else
+ * SLUICE_LOG_LEVEL, else info. -1 when the name given is none of
+ * log_level_names, `err` saying which and where it came from. */
+int log_level_choose(const char *flag, int configured, sluice_log_level *out,
+                     struct error *err);
+
 int store_url_for(const char *flag, const char *config_path, char **url,
                   struct diags *diags, struct error *err);
 

@@ -13,6 +13,7 @@
 #include "../options/options.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 
 const char *const pipe_mode_names[] = {"snapshot", "cdc", "snapshot+cdc",
@@ -122,6 +123,12 @@ static const sluice_option service_options[] = {
     RANGED(SLUICE_OPTION_DURATION, "progress_interval", "30s",
            struct service_settings, progress_interval_ms, 1000, 86400000,
            "How often progress is logged when it goes to the log."),
+    {.type = SLUICE_OPTION_ENUM, .name = "log_level",
+     .offset = offsetof(struct service_settings, log_level),
+     .description = "The least important log lines sluice run writes: "
+                    "error, warn, info or debug. --log-level wins over it; "
+                    "unset: SLUICE_LOG_LEVEL, else info.",
+     .allowed = log_level_names},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -429,6 +436,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
     char *copy = xstrdup(path);
     cfg->dir = xstrdup(dirname(copy));
     free(copy);
+    cfg->service.log_level = -1; /* an enum the file may leave unset */
     if (ini_doc_load(path, &cfg->doc, diags, err) < 0)
         return -1;
 

@@ -47,6 +47,7 @@ struct service_settings {
     const char *http_listen; /* HOST:PORT, NULL: none */
     int progress;            /* enum progress_mode */
     int64_t progress_interval_ms;
+    int log_level; /* index in log_level_names; -1: not set */
 };
 
 struct topic_settings {

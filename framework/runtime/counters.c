@@ -11,8 +11,6 @@
 #include "../util/mem.h"
 
 #define RATE_SAMPLE_MS 2000
-/* Versions below this many seconds are counters, not cluster times. */
-#define EPOCH_2000_S 946684800
 
 struct tally {
     char *table;
@@ -20,15 +18,12 @@ struct tally {
     int64_t newest_ms; /* time of the newest change, 0: none known */
 };
 
-/* When a change happened: the time its source gave it (ABI 1.2), else
- * from a version that is a cluster time (seconds << 32, as source_mongo's
- * are); 0 when neither says. */
+/* When a change happened: the time its source gave it (ABI 1.2); 0 when
+ * it gave none. A version is never read as a time: record.h promises
+ * only that versions order the changes of a key. */
 static int64_t change_time_ms(const sluice_record *r)
 {
-    if (r->changed_at_ms > 0)
-        return r->changed_at_ms;
-    int64_t secs = (int64_t)(r->version >> 32);
-    return secs < EPOCH_2000_S ? 0 : secs * 1000;
+    return r->changed_at_ms > 0 ? r->changed_at_ms : 0;
 }
 
 static struct tally *tally_of(struct counters_tally *t, const sluice_record *r)

@@ -124,32 +124,49 @@ static enum outcome check_tables(const struct pipe_config *pc,
     return GO_ON;
 }
 
+/* What publish writes in one transaction. */
+struct publication {
+    const struct pipe_config *pc;
+    const struct sluice_batch *b;
+    const char *kind, *table;
+    int64_t part;
+    bool done;
+};
+
+/* The batch on its topic, the position it reached, and the tables it
+ * stopped: all or nothing. */
+static int publish_step(struct store *s, void *arg, struct error *err)
+{
+    const struct publication *p = arg;
+    int64_t id;
+    if (p->b->count && hub_publish(s, p->pc->topic, p->pc->name, p->b,
+                                   clock_now_ms(), &id, err) < 0)
+        return -1;
+    if (p->b->has_position &&
+        checkpoint_put(s, p->pc->name, p->kind, p->table, p->part,
+                       p->b->position.data, p->b->position.len, p->done,
+                       err) < 0)
+        return -1;
+    return counters_stop_tables(s, p->pc->name, p->b, err);
+}
+
 enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const struct sluice_batch *b, const char *kind,
                      const char *table, int64_t part, bool done,
                      const char *const *tables, size_t table_count,
                      struct failure *f)
 {
-    struct error err;
-    int64_t id;
     if (check_tables(pc, b, kind, table, tables, table_count, f) != GO_ON)
         return f->outcome;
-    if (store_begin(s, &err) < 0)
+    struct publication p = {pc, b, kind, table, part, done};
+    struct error err;
+    if (store_transaction(s, publish_step, &p, &err) < 0)
         return from_store(&err, f);
-    int rc = 0;
     if (b->count)
-        rc = hub_publish(s, pc->topic, pc->name, b, clock_now_ms(), &id, &err);
-    if (rc == 0 && b->has_position)
-        rc = checkpoint_put(s, pc->name, kind, table, part, b->position.data,
-                            b->position.len, done, &err);
-    if (rc == 0)
-        rc = counters_stop_tables(s, pc->name, b, &err);
-    if (rc < 0) {
-        store_rollback(s);
-        return from_store(&err, f);
-    }
-    if (store_commit(s, &err) < 0)
-        return from_store(&err, f);
+        log_msg(SLUICE_LOG_DEBUG, pc->name, "published %zu record(s), %zu "
+                "bytes (%s%s%s)",
+                b->count, batch_bytes(b), kind, table[0] ? " of " : "",
+                table);
     return GO_ON;
 }
 

@@ -66,6 +66,23 @@ static enum outcome snapshot_start(struct run *u, struct failure *f)
     return o;
 }
 
+/* The partitions a source gave for a table, kept as checkpoints. */
+struct partition_list {
+    const char *pipe, *table;
+    const struct sluice_values *v;
+};
+
+static int put_partitions(struct store *s, void *arg, struct error *err)
+{
+    const struct partition_list *l = arg;
+    for (size_t i = 0; i < l->v->count; i++)
+        if (checkpoint_put(s, l->pipe, CHECKPOINT_SNAPSHOT, l->table,
+                           (int64_t)i, l->v->items[i], l->v->lens[i], false,
+                           err) < 0)
+            return -1;
+    return 0;
+}
+
 /* The partitions of a table, made once (with its row estimate) and kept
  * as checkpoints. */
 static enum outcome partitions(struct run *u, const char *table,
@@ -99,15 +116,11 @@ static enum outcome partitions(struct run *u, const char *table,
         pipe_table_estimate(u->s, u->pc->name, table, (int64_t)rows, &err) < 0)
         log_msg(SLUICE_LOG_DEBUG, u->pc->name, "table %s: estimate: %s",
                 table, err.message);
-    int rc = store_begin(u->s, &err);
-    for (size_t i = 0; rc == 0 && i < v.count; i++)
-        rc = checkpoint_put(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, table,
-                            (int64_t)i, v.items[i], v.lens[i], false, &err);
+    struct partition_list l = {u->pc->name, table, &v};
+    int rc = store_transaction(u->s, put_partitions, &l, &err);
     values_free(&v);
-    if (rc < 0 || store_commit(u->s, &err) < 0) {
-        store_rollback(u->s);
+    if (rc < 0)
         return from_store(&err, f);
-    }
     if (checkpoint_list(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, table, out, n,
                         &err) < 0)
         return from_store(&err, f);
@@ -283,6 +296,28 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
     return GO_ON;
 }
 
+/* What the end of a snapshot writes in one transaction: the CDC position
+ * (`start`, NULL to keep the one there is), the snapshot's checkpoints
+ * gone, and the pipe's next state. */
+struct snapshot_end {
+    const char *pipe;
+    const struct checkpoint *start;
+};
+
+static int end_snapshot(struct store *s, void *arg, struct error *err)
+{
+    const struct snapshot_end *e = arg;
+    if (e->start && checkpoint_put(s, e->pipe, CHECKPOINT_CDC, "", 0,
+                                   e->start->position.data,
+                                   e->start->position.len, false, err) < 0)
+        return -1;
+    if (checkpoint_clear(s, e->pipe, CHECKPOINT_SNAPSHOT_START, NULL, err) <
+            0 ||
+        checkpoint_clear(s, e->pipe, CHECKPOINT_SNAPSHOT, NULL, err) < 0)
+        return -1;
+    return lifecycle_snapshot_done(s, e->pipe, err);
+}
+
 /* Every partition loaded: CDC starts where the snapshot began, unless
  * (tables added) it already has an older position, which covers the new
  * tables too. */
@@ -304,28 +339,13 @@ static enum outcome finish(struct run *u, const struct pipe_row *row,
         return from_store(&err, f);
     }
     bool keep = has_cdc && row->context == CONTEXT_ADD;
-    int rc = store_begin(u->s, &err);
-    if (rc == 0 && has_start && !keep)
-        rc = checkpoint_put(u->s, u->pc->name, CHECKPOINT_CDC, "", 0,
-                            start.position.data, start.position.len, false,
-                            &err);
-    if (rc == 0)
-        rc = checkpoint_clear(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START,
-                              NULL, &err);
-    if (rc == 0)
-        rc = checkpoint_clear(u->s, u->pc->name, CHECKPOINT_SNAPSHOT, NULL,
-                              &err);
-    if (rc == 0)
-        rc = lifecycle_snapshot_done(u->s, u->pc->name, &err);
+    struct snapshot_end e = {u->pc->name, has_start && !keep ? &start : NULL};
+    int rc = store_transaction(u->s, end_snapshot, &e, &err);
     if (has_start)
         checkpoint_free(&start);
     if (has_cdc)
         checkpoint_free(&cdc);
-    if (rc < 0) {
-        store_rollback(u->s);
-        return from_store(&err, f);
-    }
-    if (store_commit(u->s, &err) < 0)
+    if (rc < 0)
         return from_store(&err, f);
     u->cdc_open = false;
     return GO_ON;

@@ -93,6 +93,27 @@ static enum outcome write_event(struct run *u, const struct sluice_batch *b,
     return o;
 }
 
+/* What a delivery completes in one transaction: its events, and the
+ * counters of what they carried. */
+struct delivered {
+    const char *pipe;
+    const struct counters_tally *tally;
+    const int64_t *ids;
+    size_t count;
+    int64_t now;
+};
+
+static int complete_step(struct store *s, void *arg, struct error *err)
+{
+    const struct delivered *d = arg;
+    if (counters_add(s, d->pipe, d->tally, d->now, err) < 0)
+        return -1;
+    for (size_t i = 0; i < d->count; i++)
+        if (hub_complete(s, d->pipe, d->ids[i], d->now, err) < 0)
+            return -1;
+    return 0;
+}
+
 /* The events that wait, oldest first, into the sink, each written as it
  * is taken, then one flush; then completed together, with the counters,
  * in one transaction. The instance stays locked from the first write to
@@ -143,18 +164,13 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         o = from_call(sink_flush(SINK_OF(u), &ce), &ce, f);
     plugin_unlock(SINK_OF(u));
     if (o == GO_ON && n) { /* durable in the sink: completed, counted */
-        int64_t now = clock_now_ms();
-        int rc = store_begin(s, &err);
-        if (rc == 0)
-            rc = counters_add(s, u->pc->name, &tally, now, &err);
-        for (size_t i = 0; rc == 0 && i < n; i++)
-            rc = hub_complete(s, u->pc->name, ids[i], now, &err);
-        if (rc < 0) {
-            store_rollback(s);
+        struct delivered d = {u->pc->name, &tally, ids, n, clock_now_ms()};
+        if (store_transaction(s, complete_step, &d, &err) < 0)
             o = from_store(&err, f);
-        } else if (store_commit(s, &err) < 0) {
-            o = from_store(&err, f);
-        }
+        else
+            log_msg(SLUICE_LOG_DEBUG, u->pc->name, "delivered %zu event(s), "
+                    "%lld record(s), to %s",
+                    n, (long long)records, u->pc->sink.plugin->name);
     }
     for (size_t i = 0; o == FATAL && i < n; i++)
         hub_error(s, u->pc->name, ids[i], f->message, clock_now_ms(), &err);

@@ -60,15 +60,24 @@ sluice_log_level log_level(void)
     return threshold;
 }
 
+const char *const log_level_names[] = {"error", "warn", "info", "debug",
+                                       NULL};
+
+int log_level_named(const char *name, sluice_log_level *out)
+{
+    for (int i = 0; log_level_names[i]; i++)
+        if (name && strcmp(name, log_level_names[i]) == 0) {
+            *out = (sluice_log_level)(i + 1);
+            return 0;
+        }
+    return -1;
+}
+
 static const char *level_name(sluice_log_level level)
 {
-    switch (level) {
-    case SLUICE_LOG_ERROR: return "error";
-    case SLUICE_LOG_WARN: return "warn";
-    case SLUICE_LOG_INFO: return "info";
-    case SLUICE_LOG_DEBUG: return "debug";
-    }
-    return "?";
+    return level >= SLUICE_LOG_ERROR && level <= SLUICE_LOG_DEBUG
+               ? log_level_names[level - 1]
+               : "?";
 }
 
 void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)

@@ -8,8 +8,14 @@
 
 #include <sluice/host.h>
 
+/* Lines below `level` are not written; info unless set. */
 void log_set_level(sluice_log_level level);
 sluice_log_level log_level(void);
+/* The levels' names, "error" to "debug": log_level_names[level - 1],
+ * NULL-ended (the allowed values of [service] log_level). */
+extern const char *const log_level_names[];
+/* The level `name` names; -1 when it names none. */
+int log_level_named(const char *name, sluice_log_level *out);
 /* `who` names the part speaking ("core", "source_mongo[orders]"); NULL for
  * the core. */
 void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
