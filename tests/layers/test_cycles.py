@@ -10,6 +10,7 @@ import collections
 import os
 import subprocess
 import sys
+import tempfile
 
 
 def objects(build):
@@ -104,10 +105,31 @@ def loops(folder, files):
                     if k[0] in part and k[1] in part}) for part in out]
 
 
+def finds_a_known_loop():
+    """The checker itself: two files that call each other are a loop, and
+    a third that only calls them is not part of it."""
+    sources = {"a": "int b(int); int a(void) { return b(1); }\n",
+               "b": "int a(void); int b(int n) { return n ? a() : 1; }\n",
+               "c": "int a(void); int c(void) { return a(); }\n"}
+    with tempfile.TemporaryDirectory() as d:
+        files = {}
+        for name, text in sources.items():
+            with open(os.path.join(d, name + ".c"), "w") as out:
+                out.write(text)
+            files[name + ".c"] = os.path.join(d, name + ".o")
+            subprocess.run(["cc", "-c", "-o", files[name + ".c"],
+                            os.path.join(d, name + ".c")], check=True)
+        found = loops("self", files)
+    return [part for part, _ in found] == [["a.c", "b.c"]]
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
         return 2
+    if not finds_a_known_loop():
+        print("test_cycles: the checker misses a loop of two files")
+        return 1
     found = objects(sys.argv[1])
     if not found:
         print("test_cycles: no object files under %s" % sys.argv[1])
