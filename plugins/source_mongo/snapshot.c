@@ -129,26 +129,77 @@ static int64_t int_of(const bson_value_t *v)
                                             : v->value.v_int64;
 }
 
-/* n boundaries between lo and hi, as values of lo's type. */
+/* An ObjectId's 12 bytes as a 96-bit number, most significant limb
+ * first, for the arithmetic of boundaries (ISO C has no wider integer). */
+struct u96 {
+    uint32_t limb[3];
+};
+
+static struct u96 u96_of(const uint8_t *bytes)
+{
+    struct u96 v;
+    for (int i = 0; i < 3; i++)
+        v.limb[i] = (uint32_t)bytes[4 * i] << 24 |
+                    (uint32_t)bytes[4 * i + 1] << 16 |
+                    (uint32_t)bytes[4 * i + 2] << 8 | bytes[4 * i + 3];
+    return v;
+}
+
+static void u96_put(struct u96 v, uint8_t *bytes)
+{
+    for (int i = 0; i < 12; i++)
+        bytes[i] = (uint8_t)(v.limb[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+/* a + b * sign (sign 1 or -1), modulo 2^96. */
+static struct u96 u96_add(struct u96 a, struct u96 b, int sign)
+{
+    struct u96 r;
+    int64_t carry = 0;
+    for (int i = 2; i >= 0; i--) {
+        int64_t x = (int64_t)a.limb[i] + sign * (int64_t)b.limb[i] + carry;
+        carry = x < 0 ? -1 : x >> 32;
+        r.limb[i] = (uint32_t)x;
+    }
+    return r;
+}
+
+/* a * k / n, for k <= n < 2^32: (a / n) * k + (a % n) * k / n. */
+static struct u96 u96_scale(struct u96 a, uint32_t k, uint32_t n)
+{
+    struct u96 q;
+    uint64_t rem = 0;
+    for (int i = 0; i < 3; i++) {
+        uint64_t x = rem << 32 | a.limb[i];
+        q.limb[i] = (uint32_t)(x / n);
+        rem = x % n;
+    }
+    uint64_t carry = rem * k / n;
+    for (int i = 2; i >= 0; i--) {
+        uint64_t x = (uint64_t)q.limb[i] * k + carry;
+        q.limb[i] = (uint32_t)x;
+        carry = x >> 32;
+    }
+    return q;
+}
+
+/* The k-th of n boundaries between lo and hi (lo <= hi), as a value of
+ * lo's type: lo + (hi - lo) * k / n, exactly. */
 static void boundary(const bson_value_t *lo, const bson_value_t *hi, size_t k,
                      size_t n, bson_value_t *out)
 {
     if (lo->value_type == BSON_TYPE_OID) {
-        unsigned __int128 a = 0, b = 0;
-        for (int i = 0; i < 12; i++) {
-            a = a << 8 | lo->value.v_oid.bytes[i];
-            b = b << 8 | hi->value.v_oid.bytes[i];
-        }
-        unsigned __int128 v = a + (b - a) / n * k;
+        struct u96 a = u96_of(lo->value.v_oid.bytes);
+        struct u96 d = u96_add(u96_of(hi->value.v_oid.bytes), a, -1);
         out->value_type = BSON_TYPE_OID;
-        for (int i = 11; i >= 0; i--) {
-            out->value.v_oid.bytes[i] = (uint8_t)(v & 0xff);
-            v >>= 8;
-        }
+        u96_put(u96_add(a, u96_scale(d, (uint32_t)k, (uint32_t)n), 1),
+                out->value.v_oid.bytes);
     } else {
-        __int128 a = int_of(lo), b = int_of(hi);
+        uint64_t a = (uint64_t)int_of(lo);
+        uint64_t d = (uint64_t)int_of(hi) - a;
+        uint64_t step = d / n * k + d % n * k / n;
         out->value_type = BSON_TYPE_INT64;
-        out->value.v_int64 = (int64_t)(a + (b - a) * (__int128)k / (__int128)n);
+        out->value.v_int64 = (int64_t)(a + step);
     }
 }
 

@@ -190,8 +190,8 @@ static void setup_is_idempotent(void)
     close_sink(&in);
 }
 
-static const char *final_rows =
-    "SELECT _id, doc, _version, _is_deleted FROM %s.orders FINAL ORDER BY _id";
+#define FINAL_ROWS                                                            \
+    "SELECT _id, doc, _version, _is_deleted FROM %s.orders FINAL ORDER BY _id"
 
 static void writes_and_replays(void)
 {
@@ -210,7 +210,7 @@ static void writes_and_replays(void)
     CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
     CALL(SLUICE_OK, api()->flush(in.inst, ERR));
     char sql[256];
-    snprintf(sql, sizeof sql, final_rows, in.db);
+    snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
     const char *expected = "1\t{\"b\":1}\t13\t0\n2\t{\"a\":22}\t12\t0\n3\t\t14\t1\n";
     CHECK_QUERY(sql, expected);
     /* a replay after a crash: the same FINAL result */
@@ -386,7 +386,7 @@ static void formats_and_compression(void)
         add(&b, "orders", SLUICE_OP_DELETE, "\"k2\"", NULL, 6);
         CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
         char sql[256];
-        snprintf(sql, sizeof sql, final_rows, in.db);
+        snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
         CHECK_QUERY(sql, "\"k2\"\t\t6\t1\n"
                          "\"k\\\\\"1\"\t{\"s\":\"tab\\\\there \\\\u00e9\"}\t5\t0\n");
         batch_free(&b);
@@ -639,7 +639,7 @@ static void resync_swap_and_abort(void)
     add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
     CALL(SLUICE_OK, api()->write(in.inst, &b, ERR)); /* the swap flushes */
     char sql[256];
-    snprintf(sql, sizeof sql, final_rows, in.db);
+    snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
     /* during the resync, the old table is untouched */
     CHECK_QUERY(sql, "1\t{\"v\":\"old\"}\t5\t0\n9\t\t6\t1\n");
     CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));

@@ -779,6 +779,22 @@ static void delete_any_state(void)
 }
 
 /* A config file's pipes into the store, and the file changing. */
+/* Writes `text` to `path` with every "%s" in it replaced by `name`. */
+static void write_named(const char *path, const char *text, const char *name)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    for (const char *p = text; *p; p++) {
+        if (p[0] == '%' && p[1] == 's') {
+            fputs(name, f);
+            p++;
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fclose(f);
+}
+
 static void registration(void)
 {
     char dir[] = "/tmp/sluice-reg-XXXXXX";
@@ -792,9 +808,7 @@ static void registration(void)
 
 #define WRITE_AND_REGISTER(text, expect_ok)                                   \
     do {                                                                      \
-        FILE *f = fopen(path, "w");                                           \
-        fprintf(f, text, pipe, pipe);                                         \
-        fclose(f);                                                            \
+        write_named(path, text, pipe);                                        \
         struct config cfg;                                                    \
         struct diags d = {0};                                                 \
         struct error e;                                                       \
