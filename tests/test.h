@@ -32,7 +32,8 @@ static int test_failures;
     do {                                                                      \
         const char *a_ = (actual), *n_ = (needle);                            \
         if (!a_ || !strstr(a_, n_)) {                                         \
-            fprintf(stderr, "%s:%d: expected to contain \"%s\", got \"%s\"\n", \
+            fprintf(stderr,                                                   \
+                    "%s:%d: expected to contain \"%s\", got \"%s\"\n",        \
                     __FILE__, __LINE__, n_, a_ ? a_ : "(null)");              \
             test_failures++;                                                  \
         }                                                                     \
@@ -42,7 +43,8 @@ static int test_failures;
     do {                                                                      \
         const char *a_ = (actual), *n_ = (needle);                            \
         if (a_ && strstr(a_, n_)) {                                           \
-            fprintf(stderr, "%s:%d: expected not to contain \"%s\": \"%s\"\n", \
+            fprintf(stderr,                                                   \
+                    "%s:%d: expected not to contain \"%s\": \"%s\"\n",        \
                     __FILE__, __LINE__, n_, a_);                              \
             test_failures++;                                                  \
         }                                                                     \

@@ -96,10 +96,15 @@ int main(int argc, char **argv)
         batch_reset(&b);
         for (size_t i = done; i < done + BATCH && i < rows; i++) {
             int n = make_doc(i, key, doc, sizeof doc);
-            sluice_record r = {.size = sizeof r, .op = SLUICE_OP_SNAPSHOT,
-                               .table = "via_sink", .table_len = 8,
-                               .key = key, .key_len = strlen(key), .doc = doc,
-                               .doc_len = (size_t)n, .version = 1};
+            sluice_record r = {.size = sizeof r,
+                               .op = SLUICE_OP_SNAPSHOT,
+                               .table = "via_sink",
+                               .table_len = 8,
+                               .key = key,
+                               .key_len = strlen(key),
+                               .doc = doc,
+                               .doc_len = (size_t)n,
+                               .version = 1};
             batch_add(&b, &r, &e);
         }
         int64_t start = clock_monotonic_ms();
@@ -125,10 +130,11 @@ int main(int argc, char **argv)
         put_le(f, (uint64_t)now, 4);
     }
     fclose(f);
-    char *cmd = xasprintf("curl -sS -o %s.answer -w '%%{http_code}' -X POST -T %s "
-                          "'%s/?query=INSERT%%20INTO%%20bench.via_curl%%20"
-                          "FORMAT%%20RowBinary&max_memory_usage=8000000000'",
-                          path, path, url);
+    char *cmd =
+        xasprintf("curl -sS -o %s.answer -w '%%{http_code}' -X POST -T %s "
+                  "'%s/?query=INSERT%%20INTO%%20bench.via_curl%%20"
+                  "FORMAT%%20RowBinary&max_memory_usage=8000000000'",
+                  path, path, url);
     int64_t start = clock_monotonic_ms();
     FILE *pipe = popen(cmd, "r");
     char code[16] = "";

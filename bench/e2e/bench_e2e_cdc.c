@@ -62,8 +62,8 @@ static void insert_docs(mongoc_collection_t *coll, int64_t id, size_t n,
         memset(pad, 'p', PAD_BYTES);
     bson_t *docs[MAX_PER_INSERT];
     for (size_t i = 0; i < n; i++)
-        docs[i] = BCON_NEW("_id", BCON_INT64(id + (int64_t)i), "t", BCON_INT64(t),
-                           "pad", BCON_UTF8(pad));
+        docs[i] = BCON_NEW("_id", BCON_INT64(id + (int64_t)i), "t",
+                           BCON_INT64(t), "pad", BCON_UTF8(pad));
     bson_error_t e;
     if (!mongoc_collection_insert_many(coll, (const bson_t **)docs, n, NULL,
                                        NULL, &e))
@@ -202,7 +202,9 @@ static size_t poll_once(CURL *c, const char *url, const char *table,
 static void run_phase(mongoc_collection_t *coll, CURL *c, const char *url,
                       const char *table, int k, double rate, double seconds)
 {
-    struct phase ph = {.coll = coll, .first_id = k * PHASE_IDS, .rate = rate,
+    struct phase ph = {.coll = coll,
+                       .first_id = k * PHASE_IDS,
+                       .rate = rate,
                        .seconds = seconds};
     ph.capacity = (size_t)(rate * seconds) + 1;
     ph.sent_ms = calloc(ph.capacity, sizeof *ph.sent_ms);
@@ -239,7 +241,8 @@ static void run_phase(mongoc_collection_t *coll, CURL *c, const char *url,
      * counted, but without a latency */
     size_t missed = 0;
     if (seen_n < ph.written) {
-        snprintf(sql, sizeof sql, "SELECT _id, 0 FROM %s FORMAT TabSeparated", table);
+        snprintf(sql, sizeof sql, "SELECT _id, 0 FROM %s FORMAT TabSeparated",
+                 table);
         char *all = query(c, url, sql);
         for (char *line = strtok(all, "\n"); line; line = strtok(NULL, "\n")) {
             int64_t id;
@@ -262,13 +265,15 @@ static void run_phase(mongoc_collection_t *coll, CURL *c, const char *url,
     printf("phase %d: target %.0f docs/s for %.0f s\n", k, rate, seconds);
     printf("  written %zu, achieved_docs_per_s %.0f\n", (size_t)ph.written,
            ph.achieved);
-    printf("  visible %zu (never seen %zu, seen only by the final sweep %zu)\n",
-           seen_n, (size_t)ph.written - seen_n - missed, missed);
-    printf("  latency_ms p50 %lld p90 %lld p99 %lld max %lld (poll every %d ms)\n",
-           (long long)percentile(sorted, n, 0.50),
-           (long long)percentile(sorted, n, 0.90),
-           (long long)percentile(sorted, n, 0.99),
-           (long long)percentile(sorted, n, 1.0), POLL_MS);
+    printf(
+        "  visible %zu (never seen %zu, seen only by the final sweep %zu)\n",
+        seen_n, (size_t)ph.written - seen_n - missed, missed);
+    printf(
+        "  latency_ms p50 %lld p90 %lld p99 %lld max %lld (poll every %d ms)\n",
+        (long long)percentile(sorted, n, 0.50),
+        (long long)percentile(sorted, n, 0.90),
+        (long long)percentile(sorted, n, 0.99),
+        (long long)percentile(sorted, n, 1.0), POLL_MS);
     /* the worst latency of each second of writes: spikes that recur on a
      * period point at the work that causes them */
     size_t secs = (size_t)seconds + 6;
@@ -303,7 +308,7 @@ static void wait_ready(mongoc_collection_t *coll, CURL *c, const char *url,
     char sql[512];
     snprintf(sql, sizeof sql, "SELECT count() FROM %s", table);
     double start = mono_s(), probed = 0;
-    for (int64_t probe = -1;; ) {
+    for (int64_t probe = -1;;) {
         if (mono_s() - probed > 3) {
             insert_docs(coll, probe--, 1, now_ms());
             probed = mono_s();
@@ -332,7 +337,8 @@ int main(int argc, char **argv)
     mongoc_client_t *client = mongoc_client_new(argv[1]);
     if (!client)
         fail("uri", argv[1]);
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, argv[2], argv[3]);
+    mongoc_collection_t *coll =
+        mongoc_client_get_collection(client, argv[2], argv[3]);
     CURL *c = curl_easy_init();
     wait_ready(coll, c, argv[4], argv[5]);
     for (int i = 6; i < argc; i++) {

@@ -37,16 +37,22 @@ static void fill(struct sluice_batch *b, size_t n, size_t first)
                           "{\"_id\":%zu,\"customer\":\"c-%zu\",\"total\":%zu."
                           "25,\"status\":\"paid\"}",
                           first + i, (first + i) % 997, (first + i) % 10000);
-        sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
-                           .table = "orders", .table_len = 6, .key = key,
-                           .key_len = (size_t)kl, .doc = doc,
-                           .doc_len = (size_t)dl, .version = first + i};
+        sluice_record r = {.size = sizeof r,
+                           .op = SLUICE_OP_INSERT,
+                           .table = "orders",
+                           .table_len = 6,
+                           .key = key,
+                           .key_len = (size_t)kl,
+                           .doc = doc,
+                           .doc_len = (size_t)dl,
+                           .version = first + i};
         batch_add(b, &r, &e);
     }
     batch_set_position(b, "pos", 3, &e);
 }
 
-static double hub_round_trip(struct store *s, size_t records, size_t batch_size)
+static double hub_round_trip(struct store *s, size_t records,
+                             size_t batch_size)
 {
     struct error err;
     struct topic t = {"bench", 1, 7, "retention", 0};
@@ -97,8 +103,9 @@ static double hub_round_trip(struct store *s, size_t records, size_t batch_size)
 static double baseline(struct store *s, size_t records, size_t batch_size)
 {
     struct error err;
-    if (store_exec(s, "CREATE TABLE IF NOT EXISTS bench_blobs (id BIGINT "
-                      "PRIMARY KEY, data {{blob}} NOT NULL)",
+    if (store_exec(s,
+                   "CREATE TABLE IF NOT EXISTS bench_blobs (id BIGINT "
+                   "PRIMARY KEY, data {{blob}} NOT NULL)",
                    NULL, 0, NULL, &err) < 0)
         die(&err);
     struct sluice_batch b, back;
@@ -109,7 +116,8 @@ static double baseline(struct store *s, size_t records, size_t batch_size)
     for (size_t done = 0; done < records; done += batch_size) {
         size_t n = records - done < batch_size ? records - done : batch_size;
         fill(&b, n, done);
-        struct db_value p[] = {DBV_INT(++id), DBV_BLOB(b.frames.data, b.frames.len)};
+        struct db_value p[] = {DBV_INT(++id),
+                               DBV_BLOB(b.frames.data, b.frames.len)};
         if (store_exec(s, "INSERT INTO bench_blobs (id, data) VALUES ($1, $2)",
                        p, 2, NULL, &err) < 0)
             die(&err);
@@ -157,9 +165,9 @@ static double maintenance(struct store *s, size_t events)
         die(&err);
     for (size_t i = 0; i < events; i++) {
         int64_t id;
-        if (hub_publish(s, "aged", NULL, &b, now - span + (int64_t)i * span /
-                                                   (int64_t)events,
-                        &id, &err) < 0)
+        if (hub_publish(s, "aged", NULL, &b,
+                        now - span + (int64_t)i * span / (int64_t)events, &id,
+                        &err) < 0)
             die(&err);
         /* every other event consumed, so both rules have work */
         struct db_value p[] = {DBV_INT(id)};

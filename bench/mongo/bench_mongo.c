@@ -12,7 +12,8 @@ static double loop(mongoc_collection_t *coll, bool convert, int64_t *count)
     bson_t filter = BSON_INITIALIZER;
     bson_t *opts = BCON_NEW("batchSize", BCON_INT32(1000));
     int64_t start = bson_get_monotonic_time();
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_with_opts(coll, &filter, opts, NULL);
     const bson_t *doc;
     size_t bytes = 0;
     *count = 0;
@@ -46,7 +47,8 @@ int main(int argc, char **argv)
     }
     mongoc_init();
     mongoc_client_t *client = mongoc_client_new(argv[1]);
-    mongoc_collection_t *coll = mongoc_client_get_collection(client, argv[2], argv[3]);
+    mongoc_collection_t *coll =
+        mongoc_client_get_collection(client, argv[2], argv[3]);
     int64_t raw_n, json_n;
     double raw = loop(coll, false, &raw_n);
     double json = loop(coll, true, &json_n);

@@ -69,8 +69,8 @@ static void *reader(void *arg)
         size_t len = parts.lens[i];
         for (;;) {
             batch_reset(&b);
-            sluice_status st = p->info.source.snapshot_next(inst, coll, pos, len,
-                                                            &b, &e);
+            sluice_status st =
+                p->info.source.snapshot_next(inst, coll, pos, len, &b, &e);
             if (st != SLUICE_OK && st != SLUICE_DONE) {
                 fprintf(stderr, "bench_source_mongo: %s\n", msg);
                 exit(1);
@@ -110,7 +110,8 @@ int main(int argc, char **argv)
     registry_scan(&reg, (const char *const *)dirs, ndirs);
     p = registry_find(&reg, "source_mongo");
     if (!p) {
-        fprintf(stderr, "bench_source_mongo: no source_mongo on SLUICE_PLUGIN_PATH\n");
+        fprintf(stderr,
+                "bench_source_mongo: no source_mongo on SLUICE_PLUGIN_PATH\n");
         return 1;
     }
     void *data;
@@ -120,7 +121,8 @@ int main(int argc, char **argv)
     int64_t start = clock_monotonic_ms();
     struct sluice_values begin = {0};
     if (p->info.source.snapshot_begin(inst, &begin, &e) != SLUICE_OK ||
-        p->info.source.snapshot_partitions(inst, coll, &parts, &e) != SLUICE_OK) {
+        p->info.source.snapshot_partitions(inst, coll, &parts, &e) !=
+            SLUICE_OK) {
         fprintf(stderr, "bench_source_mongo: %s\n", msg);
         return 1;
     }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 
 #define STORE_HELP                                                            \
@@ -15,14 +14,15 @@ static int cmd_help(const struct command *cmd, int argc, char **argv);
     "                  else sqlite:./sluice.db\n"                             \
     "  --config FILE   take the store from FILE\n"
 
-#define REQUEST_HELP(what, legal)                                             \
-    what "\n"                                                                 \
-    "The request is recorded in the store and carried out by the worker\n"    \
-    "that runs the pipe, within one sync interval. It is refused at once\n"   \
-    "when the pipe's state does not allow it (" legal ").\n"                  \
-    "\n" STORE_HELP                                                           \
-    "  --wait          wait until the request is carried out\n"               \
-    "  --timeout D     how long --wait waits (default 10m)\n"
+#define REQUEST_HELP(what, legal)                                               \
+    what                                                                        \
+        "\n"                                                                    \
+        "The request is recorded in the store and carried out by the worker\n"  \
+        "that runs the pipe, within one sync interval. It is refused at once\n" \
+        "when the pipe's state does not allow it (" legal ").\n"                \
+        "\n" STORE_HELP                                                         \
+        "  --wait          wait until the request is carried out\n"             \
+        "  --timeout D     how long --wait waits (default 10m)\n"
 
 #define REQUEST_EXIT                                                          \
     "\nExit status: 0 recorded (with --wait: carried out), 1 refused or\n"    \
@@ -105,23 +105,22 @@ static const struct command commands[] = {
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"
      "retry count, last error). With PIPE: everything about it, its tables\n"
      "and its recent requests.\n"
-     "\n" STORE_HELP
-     "  --json          print JSON\n"
+     "\n" STORE_HELP "  --json          print JSON\n"
      "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
      cmd_status},
     {"history", "PIPE [--json] [--store URL] [--config FILE]",
      "show a pipe's state transitions",
      "Every transition of the pipe, oldest first: when (UTC), from, to,\n"
      "and why.\n"
-     "\n" STORE_HELP
-     "  --json          print JSON\n"
+     "\n" STORE_HELP "  --json          print JSON\n"
      "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
      cmd_history},
     {"pause", "PIPE [--wait] [--store URL] [--config FILE]", "pause a pipe",
-     REQUEST_HELP("Stops reading changes: the batch in flight is finished and\n"
-                  "checkpointed, then the pipe is paused. Data already in the\n"
-                  "sink stays; settings can be changed while paused.",
-                  "only a running pipe can be paused") REQUEST_EXIT,
+     REQUEST_HELP(
+         "Stops reading changes: the batch in flight is finished and\n"
+         "checkpointed, then the pipe is paused. Data already in the\n"
+         "sink stays; settings can be changed while paused.",
+         "only a running pipe can be paused") REQUEST_EXIT,
      cmd_pause},
     {"resume", "PIPE [--wait] [--store URL] [--config FILE]",
      "resume a paused pipe",
@@ -137,23 +136,25 @@ static const struct command commands[] = {
      cmd_resync},
     {"tables add", "PIPE TABLE... [--wait] [--store URL] [--config FILE]",
      "add tables to a pipe",
-     REQUEST_HELP("Snapshots the new tables while change capture of the others\n"
-                  "waits, then captures changes of all.",
-                  "running or paused") REQUEST_EXIT,
+     REQUEST_HELP(
+         "Snapshots the new tables while change capture of the others\n"
+         "waits, then captures changes of all.",
+         "running or paused") REQUEST_EXIT,
      cmd_tables_add},
     {"tables remove",
      "PIPE TABLE... [--drop-destination] [--wait] [--store URL] [--config FILE]",
      "remove tables from a pipe",
-     REQUEST_HELP("Stops capturing the tables. Their destination tables are\n"
-                  "kept unless --drop-destination is given.",
-                  "running or paused")
-     "  --drop-destination  drop the destination tables too\n" REQUEST_EXIT,
+     REQUEST_HELP(
+         "Stops capturing the tables. Their destination tables are\n"
+         "kept unless --drop-destination is given.",
+         "running or paused") "  --drop-destination  drop the destination tables too\n" REQUEST_EXIT,
      cmd_tables_remove},
     {"pipe delete", "PIPE [--wait] [--store URL] [--config FILE]",
      "delete a pipe",
-     REQUEST_HELP("Stops the pipe and removes it with its checkpoints and its\n"
-                  "subscription. Its destination tables are kept.",
-                  "any state") REQUEST_EXIT,
+     REQUEST_HELP(
+         "Stops the pipe and removes it with its checkpoints and its\n"
+         "subscription. Its destination tables are kept.",
+         "any state") REQUEST_EXIT,
      cmd_pipe_delete},
     {"topic create",
      "NAME [--consumed-retention-days N] [--unconsumed-retention-days N] "
@@ -171,8 +172,7 @@ static const struct command commands[] = {
     {"topic list", "[--store URL] [--config FILE]", "list the hub's topics",
      "Every topic with its retention and how much it holds.\n\n" STORE_HELP,
      cmd_topic_list},
-    {"topic describe", "NAME [--store URL] [--config FILE]",
-     "show a topic",
+    {"topic describe", "NAME [--store URL] [--config FILE]", "show a topic",
      "Retention, publication events by consumption status, and the\n"
      "subscriptions of one topic.\n\n" STORE_HELP,
      cmd_topic_describe},
@@ -185,12 +185,10 @@ static const struct command commands[] = {
      "publication event; a bad line is reported with its number and then\n"
      "nothing is published.\n"
      "\n"
-     "  --at TIME       publish as of TIME (ISO 8601, UTC), not now\n"
-     STORE_HELP
+     "  --at TIME       publish as of TIME (ISO 8601, UTC), not now\n" STORE_HELP
      "\nExit status: 0, 1 store failure, 2 bad input or no such topic.\n",
      cmd_topic_publish},
-    {"topic consume",
-     "TOPIC --subscription NAME [--max-events N] [--at TIME]",
+    {"topic consume", "TOPIC --subscription NAME [--max-events N] [--at TIME]",
      "print and consume a subscription's records",
      "Prints the records of the subscription's next publication events as\n"
      "JSON lines (the format of topic publish), completing each event once\n"
@@ -198,8 +196,7 @@ static const struct command commands[] = {
      "\n"
      "  --subscription NAME  the subscription to read with\n"
      "  --max-events N       stop after N publication events\n"
-     "  --at TIME            consume as of TIME (ISO 8601, UTC), not now\n"
-     STORE_HELP,
+     "  --at TIME            consume as of TIME (ISO 8601, UTC), not now\n" STORE_HELP,
      cmd_topic_consume},
     {"subscription create", "NAME --topic TOPIC [--at TIME]",
      "create a subscription",
@@ -333,8 +330,8 @@ static const struct command *find_command(int argc, char **argv, int *words)
 
 static int cmd_help(const struct command *cmd, int argc, char **argv)
 {
-    if (argc == 1 && (strcmp(argv[0], "--help") == 0 ||
-                      strcmp(argv[0], "-h") == 0)) {
+    if (argc == 1 &&
+        (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         command_print_help(cmd, stdout);
         return EXIT_OK;
     }
@@ -384,8 +381,9 @@ int cli_main(int argc, char **argv)
                         argv[2]);
             print_group(first, stderr);
         } else {
-            fprintf(stderr, "sluice: unknown command '%s'; run 'sluice help' "
-                            "for the list\n",
+            fprintf(stderr,
+                    "sluice: unknown command '%s'; run 'sluice help' "
+                    "for the list\n",
                     first);
         }
         return EXIT_USAGE;

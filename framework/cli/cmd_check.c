@@ -96,8 +96,9 @@ static bool connects(const char *pipe, const char *role,
         st = plugin_ping(&in, &e);
     if (st == SLUICE_OK)
         printf("  pipe %s: %s %s: %s\n", pipe, role, p->name,
-               has_ping ? "connected" : "opened (it has no ping to check its "
-                                        "servers with)");
+               has_ping ? "connected"
+                        : "opened (it has no ping to check its "
+                          "servers with)");
     else
         printf("  pipe %s: %s %s: error: %s\n", pipe, role, p->name,
                cli_shown(e.message));

@@ -31,8 +31,7 @@ static int compare_entries(const void *a, const void *b)
 }
 
 /* Each event is a line, or with --json an object that `j` writes. */
-static void show_publication(const struct publication_info *p,
-                             struct json *j)
+static void show_publication(const struct publication_info *p, struct json *j)
 {
     char t[40];
     if (!j) {
@@ -123,8 +122,8 @@ static void show_events(const struct events *ev, bool json)
         e[n++] = (struct entry){ev->pubs[i].published_at, 0, ev->pubs[i].id,
                                 &ev->pubs[i]};
     for (size_t i = 0; i < ev->nsubs; i++)
-        e[n++] = (struct entry){ev->subs[i].at, 1, ev->subs[i].id,
-                                &ev->subs[i]};
+        e[n++] =
+            (struct entry){ev->subs[i].at, 1, ev->subs[i].id, &ev->subs[i]};
     for (size_t i = 0; i < ev->nsys; i++)
         e[n++] = (struct entry){ev->sys[i].at, 2, ev->sys[i].id, &ev->sys[i]};
     qsort(e, n, sizeof *e, compare_entries);
@@ -251,13 +250,12 @@ static void text_report(const struct maintenance_report *r, struct buf *out)
     char t[40];
     format_utc(r->as_of, t, sizeof t);
     if (r->dry_run)
-        buf_printf(out, "maintenance dry run as of %s (nothing deleted)\n",
-                   t);
+        buf_printf(out, "maintenance dry run as of %s (nothing deleted)\n", t);
     else
         buf_printf(out, "maintenance run %lld as of %s: %s\n",
                    (long long)r->event, t, r->status);
-    buf_printf(out, "%-24s %-22s %-12s %10s %12s\n", "TOPIC", "CUTOFF",
-               "RULE", "EVENTS", "RECORDS");
+    buf_printf(out, "%-24s %-22s %-12s %10s %12s\n", "TOPIC", "CUTOFF", "RULE",
+               "EVENTS", "RECORDS");
     for (size_t i = 0; i < r->topic_count; i++) {
         const struct topic_report *tr = &r->topics[i];
         const struct rule_report *h = topic_report_headline(tr);

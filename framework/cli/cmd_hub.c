@@ -17,8 +17,7 @@
 #define MAX_REPORTED_LINES 20
 
 /* --at TIME, or now. */
-static int time_flag(const struct command *cmd, const char *text,
-                     int64_t *ms)
+static int time_flag(const struct command *cmd, const char *text, int64_t *ms)
 {
     struct error err;
     if (!text) {
@@ -34,8 +33,9 @@ static int check_name(const struct command *cmd, const char *what,
                       const char *name)
 {
     if (!config_valid_name(name, strlen(name)))
-        return cli_usage_error(cmd, "%s name '%s' must be 1 to 64 letters, "
-                                    "digits, '_' or '-'",
+        return cli_usage_error(cmd,
+                               "%s name '%s' must be 1 to 64 letters, "
+                               "digits, '_' or '-'",
                                what, name);
     return EXIT_OK;
 }
@@ -62,10 +62,11 @@ static int check_retention(const char *config, const char *name)
     } else {
         const struct plugin *p = registry_find(&reg, name);
         if (!p || p->kind != PLUGIN_RETENTION)
-            status = cli_error(EXIT_USAGE, "--retention: '%s' is not a "
-                                           "retention plugin found on the "
-                                           "plugin path (see 'sluice "
-                                           "plugins list')",
+            status = cli_error(EXIT_USAGE,
+                               "--retention: '%s' is not a "
+                               "retention plugin found on the "
+                               "plugin path (see 'sluice "
+                               "plugins list')",
                                name);
     }
     diags_free(&d);
@@ -156,8 +157,8 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
     struct error err;
     if (topic_list(s, &t, &n, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
-    printf("%-24s %9s %11s %-12s %8s %10s\n", "TOPIC", "CONSUMED", "UNCONSUMED",
-           "RETENTION", "EVENTS", "RECORDS");
+    printf("%-24s %9s %11s %-12s %8s %10s\n", "TOPIC", "CONSUMED",
+           "UNCONSUMED", "RETENTION", "EVENTS", "RECORDS");
     for (size_t i = 0; i < n && status == EXIT_OK; i++) {
         struct topic_counts c;
         if (count_topic(s, t[i].name, &c, &err) < 0)
@@ -317,8 +318,9 @@ static bool print_event(const struct hub_event *e)
         jsonl_format(&r, &out);
         buf_puts(&out, "\n");
     }
-    bool ok = fwrite(out.data ? out.data : "", 1, out.len, stdout) == out.len &&
-              fflush(stdout) == 0;
+    bool ok =
+        fwrite(out.data ? out.data : "", 1, out.len, stdout) == out.len &&
+        fflush(stdout) == 0;
     buf_free(&out);
     return ok;
 }
@@ -333,14 +335,16 @@ static int check_subscription(struct store *s, const char *sub,
     if (subscription_get(s, sub, &info, &found, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
     if (!found)
-        return cli_error(EXIT_USAGE, "there is no subscription named '%s' "
-                                     "(sluice subscription create %s "
-                                     "--topic %s)",
+        return cli_error(EXIT_USAGE,
+                         "there is no subscription named '%s' "
+                         "(sluice subscription create %s "
+                         "--topic %s)",
                          sub, sub, topic);
     int status = strcmp(info.topic, topic) == 0
                      ? EXIT_OK
-                     : cli_error(EXIT_USAGE, "subscription '%s' reads topic "
-                                             "'%s', not '%s'",
+                     : cli_error(EXIT_USAGE,
+                                 "subscription '%s' reads topic "
+                                 "'%s', not '%s'",
                                  sub, info.topic, topic);
     subscription_free(&info);
     return status;
@@ -362,8 +366,9 @@ static int consume_event(struct store *s, const char *sub, int64_t at_ms,
     *records += (long)e.batch.count;
     hub_event_free(&e);
     if (!printed)
-        return cli_error(EXIT_RUNTIME, "writing the records of publication "
-                                       "%lld failed; it stays unconsumed",
+        return cli_error(EXIT_RUNTIME,
+                         "writing the records of publication "
+                         "%lld failed; it stays unconsumed",
                          (long long)id);
     if (hub_complete(s, sub, id, at_ms, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);

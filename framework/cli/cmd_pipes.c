@@ -63,17 +63,18 @@ static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
             return EXIT_OK; /* the pipe was deleted, requests and all */
         bool over = strcmp(req.status, REQUEST_PENDING) != 0 &&
                     strcmp(req.status, REQUEST_IN_PROGRESS) != 0;
-        int status = strcmp(req.status, REQUEST_DONE) == 0 ? EXIT_OK
-                                                           : EXIT_RUNTIME;
+        int status =
+            strcmp(req.status, REQUEST_DONE) == 0 ? EXIT_OK : EXIT_RUNTIME;
         if (over && status != EXIT_OK)
-            fprintf(stderr, "request %lld %s: %s\n", (long long)id,
-                    req.status, cli_shown(req.message));
+            fprintf(stderr, "request %lld %s: %s\n", (long long)id, req.status,
+                    cli_shown(req.message));
         request_free(&req);
         if (over)
             return status;
         if (clock_monotonic_ms() > deadline) {
-            fprintf(stderr, "request %lld is not done after waiting; it "
-                            "stays recorded\n",
+            fprintf(stderr,
+                    "request %lld is not done after waiting; it "
+                    "stays recorded\n",
                     (long long)id);
             return EXIT_RUNTIME;
         }
@@ -133,13 +134,14 @@ static int submit(const struct command *cmd, int argc, char **argv,
                            {"--timeout", &timeout, NULL},
                            {"--drop-destination", NULL, &drop}};
     /* only tables remove takes the last */
-    size_t nflags = sizeof flags / sizeof *flags -
-                    (kind != REQUEST_TABLES_REMOVE), npos;
+    size_t nflags =
+               sizeof flags / sizeof *flags - (kind != REQUEST_TABLES_REMOVE),
+           npos;
     int status = cli_args(cmd, argc, argv, flags, nflags, ARGS_ANY, &npos);
     if (status != CLI_GO_ON)
         return status;
-    bool with_tables = kind == REQUEST_TABLES_ADD ||
-                       kind == REQUEST_TABLES_REMOVE;
+    bool with_tables =
+        kind == REQUEST_TABLES_ADD || kind == REQUEST_TABLES_REMOVE;
     int64_t timeout_ms = 600000, id;
     struct error err;
     struct store *s;
@@ -151,8 +153,8 @@ static int submit(const struct command *cmd, int argc, char **argv,
     if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     const char *pipe = argv[0];
-    if (request_submit(s, pipe, kind, (const char *const *)argv + 1,
-                       npos - 1, drop, &id, &err) < 0)
+    if (request_submit(s, pipe, kind, (const char *const *)argv + 1, npos - 1,
+                       drop, &id, &err) < 0)
         return cli_error(strstr(err.message, "there is no pipe")
                              ? EXIT_USAGE
                              : EXIT_RUNTIME,

@@ -107,16 +107,17 @@ int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
     struct config cfg;
     struct registry reg;
     int status = load_reported(config_path, false, false, &cfg, &reg, NULL);
-    const struct plugin *p = status == EXIT_OK ? registry_find(&reg, name)
-                                               : NULL;
+    const struct plugin *p =
+        status == EXIT_OK ? registry_find(&reg, name) : NULL;
     if (p) {
         struct buf out = {0};
         describe(p, markdown, &out);
         fputs(out.data, stdout);
         buf_free(&out);
     } else if (status == EXIT_OK) {
-        fprintf(stderr, "sluice plugins describe: no plugin named '%s'; "
-                        "found:",
+        fprintf(stderr,
+                "sluice plugins describe: no plugin named '%s'; "
+                "found:",
                 name);
         for (size_t i = 0; i < reg.count; i++)
             fprintf(stderr, "%s %s", i ? "," : "", reg.plugins[i]->name);

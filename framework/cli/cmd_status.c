@@ -135,12 +135,14 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     printf("  batches:    %lld\n", (long long)p->batches);
     struct deliveries d = deliveries_of(s, p->name);
     if (d.waiting >= 0)
-        printf("  waiting:    %lld publication event(s)", (long long)d.waiting);
+        printf("  waiting:    %lld publication event(s)",
+               (long long)d.waiting);
     else
         printf("  waiting:    unknown");
     if (d.paused)
         printf("; held: its subscription is paused (sluice subscription "
-               "resume %s)", cli_shown(p->name));
+               "resume %s)",
+               cli_shown(p->name));
     printf("\n");
     printf("  tables:\n");
     struct buf b = {0};
@@ -177,8 +179,7 @@ static void text_pipe_line(const struct pipe_row *p)
 
 /* One pipe, in the form asked for. */
 static int show_pipe(struct store *s, const char *name,
-                     const struct status_flags *f, bool detail,
-                     struct json *j)
+                     const struct status_flags *f, bool detail, struct json *j)
 {
     struct pipe_row p;
     bool found;

@@ -33,8 +33,8 @@ int cmd_store_migrate(const struct command *cmd, int argc, char **argv)
         store_schema_version(s, &after, &err) < 0) {
         status = cli_error(EXIT_RUNTIME, "%s", err.message);
     } else if (before == after) {
-        printf("store %s: schema version %d, already current\n",
-               store_name(s), after);
+        printf("store %s: schema version %d, already current\n", store_name(s),
+               after);
     } else if (before) {
         printf("store %s: schema version %d, was %d\n", store_name(s), after,
                before);

@@ -57,8 +57,8 @@ int cli_usage_error(const struct command *cmd, const char *fmt, ...)
     say(prefix, fmt, ap);
     va_end(ap);
     free(prefix);
-    fprintf(stderr, "Usage: sluice %s %s\nSee 'sluice help %s'.\n",
-            cmd->name, cmd->args, cmd->name);
+    fprintf(stderr, "Usage: sluice %s %s\nSee 'sluice help %s'.\n", cmd->name,
+            cmd->args, cmd->name);
     return EXIT_USAGE;
 }
 
@@ -125,8 +125,8 @@ int cli_args(const struct command *cmd, int argc, char **argv,
                           sizeof common_flags / sizeof common_flags[0], arg,
                           name_len);
         if (!f)
-            return cli_usage_error(cmd, "unknown option '%.*s'",
-                                   (int)name_len, arg);
+            return cli_usage_error(cmd, "unknown option '%.*s'", (int)name_len,
+                                   arg);
         if (f->value) {
             if (eq)
                 *f->value = eq + 1;
@@ -136,8 +136,7 @@ int cli_args(const struct command *cmd, int argc, char **argv,
                 return cli_usage_error(cmd, "option '%s' needs a value",
                                        f->name);
         } else if (eq) {
-            return cli_usage_error(cmd, "option '%s' takes no value",
-                                   f->name);
+            return cli_usage_error(cmd, "option '%s' takes no value", f->name);
         }
         if (f->set)
             *f->set = true;

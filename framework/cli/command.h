@@ -34,7 +34,7 @@ void command_print_help(const struct command *cmd, FILE *out);
  * A command declares them as a table, `struct flag flags[] = {...}`, that
  * CLI_ARGS counts. */
 struct flag {
-    const char *name; /* "--markdown" */
+    const char *name;   /* "--markdown" */
     const char **value; /* set to the value; NULL for a plain flag */
     bool *set;          /* set to true when given; may be NULL */
 };
@@ -45,7 +45,10 @@ struct store_flags {
     const char *url, *config;
 };
 #define STORE_FLAGS(sf)                                                       \
-    {"--store", &(sf).url, NULL}, { "--config", &(sf).config, NULL }
+    {"--store", &(sf).url, NULL},                                             \
+    {                                                                         \
+        "--config", &(sf).config, NULL                                        \
+    }
 
 /* Parses argv (after the command's words) into the flags of the table
  * and the positional arguments, which it moves to the front of argv, in

@@ -19,7 +19,8 @@ static char *value_json(const bson_iter_t *it)
     bson_destroy(&wrap);
     const char *prefix = "{ \"v\" : ", *suffix = " }";
     size_t p = strlen(prefix), s = strlen(suffix);
-    char *out = len >= p + s ? xstrndup(text + p, len - p - s) : xstrdup("null");
+    char *out =
+        len >= p + s ? xstrndup(text + p, len - p - s) : xstrdup("null");
     bson_free(text);
     return out;
 }
@@ -78,8 +79,9 @@ static int read_field(bson_iter_t *it, struct fields *f, struct error *err)
         f->version = (uint64_t)v;
         f->has_version = true;
     } else {
-        return error_set(err, "unknown field \"%s\"; a record has table, op, "
-                              "key, doc and version",
+        return error_set(err,
+                         "unknown field \"%s\"; a record has table, op, "
+                         "key, doc and version",
                          name);
     }
     return 0;
@@ -123,10 +125,14 @@ int jsonl_parse(const char *line, size_t len, struct sluice_batch *batch,
     if (rc == 0)
         rc = check_fields(&f, err);
     if (rc == 0) {
-        sluice_record r = {.size = sizeof r, .op = (sluice_op)f.op,
-                           .table = f.table, .table_len = strlen(f.table),
-                           .key = f.key, .key_len = strlen(f.key),
-                           .doc = f.doc, .doc_len = f.doc ? strlen(f.doc) : 0,
+        sluice_record r = {.size = sizeof r,
+                           .op = (sluice_op)f.op,
+                           .table = f.table,
+                           .table_len = strlen(f.table),
+                           .key = f.key,
+                           .key_len = strlen(f.key),
+                           .doc = f.doc,
+                           .doc_len = f.doc ? strlen(f.doc) : 0,
                            .version = f.version};
         char message[256] = "";
         sluice_error e = {message, sizeof message};

@@ -20,19 +20,25 @@ const char *const pipe_mode_names[] = {"snapshot", "cdc", "snapshot+cdc",
                                        NULL};
 
 #define OPT(type_, name_, def_, flags_, st_, field_, desc_)                   \
-    {.type = (type_), .name = (name_), .default_value = (def_),               \
-     .flags = (flags_), .offset = offsetof(st_, field_),                      \
-     .description = (desc_)}
+    {                                                                         \
+        .type = (type_), .name = (name_), .default_value = (def_),            \
+        .flags = (flags_), .offset = offsetof(st_, field_),                   \
+        .description = (desc_)                                                \
+    }
 #define RANGED(type_, name_, def_, st_, field_, lo_, hi_, desc_)              \
-    {.type = (type_), .name = (name_), .default_value = (def_),               \
-     .flags = SLUICE_OPTION_RANGE, .offset = offsetof(st_, field_),           \
-     .description = (desc_), .min = (lo_), .max = (hi_)}
+    {                                                                         \
+        .type = (type_), .name = (name_), .default_value = (def_),            \
+        .flags = SLUICE_OPTION_RANGE, .offset = offsetof(st_, field_),        \
+        .description = (desc_), .min = (lo_), .max = (hi_)                    \
+    }
 
-static const char *const store_schemes[] = {"sqlite", "postgresql",
-                                            "postgres", NULL};
+static const char *const store_schemes[] = {"sqlite", "postgresql", "postgres",
+                                            NULL};
 
 static const sluice_option store_options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "url", .flags = SLUICE_OPTION_URL,
+    {.type = SLUICE_OPTION_STRING,
+     .name = "url",
+     .flags = SLUICE_OPTION_URL,
      .offset = offsetof(struct store_settings, url),
      .description = "Where pipes, checkpoints and the hub are kept: "
                     "sqlite:PATH (a file, relative to this file's "
@@ -49,8 +55,8 @@ static const sluice_option plugins_options[] = {
 };
 
 static const sluice_option hub_options[] = {
-    OPT(SLUICE_OPTION_TIME, "maintenance_at", "23:00", 0,
-        struct hub_settings, maintenance_at,
+    OPT(SLUICE_OPTION_TIME, "maintenance_at", "23:00", 0, struct hub_settings,
+        maintenance_at,
         "Time of day, in UTC, of the daily maintenance job that deletes "
         "expired hub data."),
 };
@@ -83,7 +89,8 @@ static const sluice_option pipe_options[] = {
         "The hub topic the pipe publishes to and its sink reads from; by "
         "default the pipe's name. A topic without a [topic NAME] section "
         "has the default retention."),
-    {.type = SLUICE_OPTION_ENUM, .name = "mode",
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "mode",
      .default_value = "snapshot+cdc",
      .offset = offsetof(struct pipe_settings, mode),
      .description = "snapshot: load the tables once; cdc: stream changes "
@@ -105,15 +112,17 @@ static const sluice_option pipe_options[] = {
            "side."),
 };
 
-static const char *const progress_names[] = {"auto", "terminal", "log",
-                                              "off", NULL};
+static const char *const progress_names[] = {"auto", "terminal", "log", "off",
+                                             NULL};
 
 static const sluice_option service_options[] = {
-    OPT(SLUICE_OPTION_STRING, "http_listen", NULL, 0,
-        struct service_settings, http_listen,
+    OPT(SLUICE_OPTION_STRING, "http_listen", NULL, 0, struct service_settings,
+        http_listen,
         "HOST:PORT where sluice run serves /metrics (Prometheus text "
         "format) and /health; unset: no HTTP server."),
-    {.type = SLUICE_OPTION_ENUM, .name = "progress", .default_value = "auto",
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "progress",
+     .default_value = "auto",
      .offset = offsetof(struct service_settings, progress),
      .description = "How sluice run shows progress: terminal (a live line "
                     "per pipe and table on stderr), log (a structured log "
@@ -123,7 +132,8 @@ static const sluice_option service_options[] = {
     RANGED(SLUICE_OPTION_DURATION, "progress_interval", "30s",
            struct service_settings, progress_interval_ms, 1000, 86400000,
            "How often progress is logged when it goes to the log."),
-    {.type = SLUICE_OPTION_ENUM, .name = "log_level",
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "log_level",
      .offset = offsetof(struct service_settings, log_level),
      .description = "The least important log lines sluice run writes: "
                     "error, warn, info or debug. --log-level wins over it; "
@@ -139,8 +149,10 @@ static const struct section_table section_tables[] = {
     {"plugins", "Where plugins are found.", plugins_options,
      COUNT(plugins_options)},
     {"hub", "The topic hub.", hub_options, COUNT(hub_options)},
-    {"service", "What sluice run serves and shows: metrics, health, "
-     "progress.", service_options, COUNT(service_options)},
+    {"service",
+     "What sluice run serves and shows: metrics, health, "
+     "progress.",
+     service_options, COUNT(service_options)},
     {"topic NAME", "A hub topic and its retention.", topic_options,
      COUNT(topic_options)},
     {"pipe NAME",
@@ -204,9 +216,13 @@ static int classify(const char *name, struct section_name *out,
         const char *parts[2];
         enum section_kind part_kinds[2];
     } named[] = {
-        {"topic", SECTION_TOPIC, {"retention", NULL},
+        {"topic",
+         SECTION_TOPIC,
+         {"retention", NULL},
          {SECTION_TOPIC_RETENTION, SECTION_UNKNOWN}},
-        {"pipe", SECTION_PIPE, {"source", "sink"},
+        {"pipe",
+         SECTION_PIPE,
+         {"source", "sink"},
          {SECTION_PIPE_SOURCE, SECTION_PIPE_SINK}},
     };
     out->kind = SECTION_UNKNOWN;
@@ -228,8 +244,9 @@ static int classify(const char *name, struct section_name *out,
         const char *dot = strchr(obj, '.');
         size_t olen = dot ? (size_t)(dot - obj) : strlen(obj);
         if (!config_valid_name(obj, olen))
-            return error_set(err, "%s name '%.*s' must be 1 to 64 letters, "
-                                  "digits, '_' or '-'",
+            return error_set(err,
+                             "%s name '%.*s' must be 1 to 64 letters, "
+                             "digits, '_' or '-'",
                              named[i].prefix, (int)olen, obj);
         memcpy(out->object, obj, olen);
         out->object[olen] = '\0';
@@ -243,10 +260,11 @@ static int classify(const char *name, struct section_name *out,
                          named[i].parts[1] ? "'.source' or '.sink'"
                                            : "'.retention'");
     }
-    return error_set(err, "unknown section; expected [store], [plugins], "
-                          "[hub], [service], [topic NAME], [topic NAME.retention], "
-                          "[pipe NAME], [pipe NAME.source] or "
-                          "[pipe NAME.sink]");
+    return error_set(err,
+                     "unknown section; expected [store], [plugins], "
+                     "[hub], [service], [topic NAME], [topic NAME.retention], "
+                     "[pipe NAME], [pipe NAME.source] or "
+                     "[pipe NAME.sink]");
 }
 
 static void apply_table(const sluice_option *opts, size_t count,
@@ -279,8 +297,9 @@ static bool declared_twice(struct config *cfg, struct ini_section *s,
 {
     if (!first_line)
         return false;
-    diags_error(diags, "%s:%d: [%s]: this %s is declared twice (first on "
-                       "line %d)",
+    diags_error(diags,
+                "%s:%d: [%s]: this %s is declared twice (first on "
+                "line %d)",
                 cfg->doc.path, s->line, s->name, kind, first_line);
     return true;
 }
@@ -292,8 +311,8 @@ static void load_topic(struct config *cfg, struct ini_section *s,
     if (declared_twice(cfg, s, "topic", old ? old->line : 0, diags))
         return;
     struct topic_config *t = add_topic(cfg, name, s->line, true);
-    apply_table(topic_options, COUNT(topic_options), cfg, s, s->name,
-                s->line, &t->settings, diags);
+    apply_table(topic_options, COUNT(topic_options), cfg, s, s->name, s->line,
+                &t->settings, diags);
     /* each in its own range, or refused by the table (and left 0):
      * what is left is how the two lie to each other */
     int64_t c = t->settings.consumed_retention_days;
@@ -304,8 +323,9 @@ static void load_topic(struct config *cfg, struct ini_section *s,
         c && u ? topic_out_of_range(c, u, &value, range, sizeof range) : NULL;
     if (property) {
         struct ini_entry *e = ini_section_entry(s, property);
-        diags_error(diags, "%s:%d: [%s] %s: %lld is out of range: must be "
-                           "from %s",
+        diags_error(diags,
+                    "%s:%d: [%s] %s: %lld is out of range: must be "
+                    "from %s",
                     cfg->doc.path, e ? e->line : s->line, s->name, property,
                     (long long)value, range);
     }
@@ -326,8 +346,9 @@ static void load_pipe(struct config *cfg, struct ini_section *s,
                 &p->settings, diags);
     const char *topic = p->settings.topic;
     if (topic && !config_valid_name(topic, strlen(topic)))
-        diags_error(diags, "%s:%d: [%s] topic: topic name '%s' must be 1 to "
-                           "64 letters, digits, '_' or '-'",
+        diags_error(diags,
+                    "%s:%d: [%s] topic: topic name '%s' must be 1 to "
+                    "64 letters, digits, '_' or '-'",
                     cfg->doc.path, ini_section_entry(s, "topic")->line,
                     s->name, topic);
 }
@@ -342,12 +363,13 @@ static void resolve_plugin_dirs(struct config *cfg, struct diags *diags)
         const char *dir = path->items[i];
         while (dir[0] == '.' && dir[1] == '/')
             dir += 2;
-        char *full = dir[0] == '/' ? xstrdup(dir)
-                                   : xasprintf("%s/%s", cfg->dir, dir);
+        char *full =
+            dir[0] == '/' ? xstrdup(dir) : xasprintf("%s/%s", cfg->dir, dir);
         struct stat st;
         if (stat(full, &st) != 0 || !S_ISDIR(st.st_mode))
-            diags_error(diags, "%s:%d: [plugins] path: '%s' is not a "
-                               "directory (%s)",
+            diags_error(diags,
+                        "%s:%d: [plugins] path: '%s' is not a "
+                        "directory (%s)",
                         cfg->doc.path, e ? e->line : 0, full,
                         errno == ENOENT ? "no such directory"
                                         : "not a directory");
@@ -424,8 +446,9 @@ static void check_http_listen(struct config *cfg, struct diags *diags)
         return;
     struct ini_section *s = ini_doc_section(&cfg->doc, "service");
     struct ini_entry *e = s ? ini_section_entry(s, "http_listen") : NULL;
-    diags_error(diags, "%s:%d: [service] http_listen: '%s' is not HOST:PORT "
-                       "(for example 127.0.0.1:9187)",
+    diags_error(diags,
+                "%s:%d: [service] http_listen: '%s' is not HOST:PORT "
+                "(for example 127.0.0.1:9187)",
                 cfg->doc.path, e ? e->line : 0, v);
 }
 
@@ -481,7 +504,8 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
             !config_pipe(cfg, sn.object))
             diags_error(diags, "%s:%d: [%s]: there is no [pipe %s] section",
                         path, s->line, s->name, sn.object);
-        if (sn.kind == SECTION_TOPIC_RETENTION && !config_topic(cfg, sn.object))
+        if (sn.kind == SECTION_TOPIC_RETENTION &&
+            !config_topic(cfg, sn.object))
             diags_error(diags, "%s:%d: [%s]: there is no [topic %s] section",
                         path, s->line, s->name, sn.object);
     }
@@ -517,7 +541,8 @@ static void bind_plugin(struct config *cfg, const struct registry *reg,
                         "plugins: %s",
                         cfg->doc.path, line, owner_section, key, name,
                         plugin_kind_name(p->kind), plugin_kind_name(kind),
-                        plugin_kind_name(kind), known.len ? known.data : "none");
+                        plugin_kind_name(kind),
+                        known.len ? known.data : "none");
         else
             diags_error(diags,
                         "%s:%d: [%s] %s: unknown plugin '%s'; %s plugins "

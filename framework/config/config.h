@@ -1,9 +1,10 @@
 /* config.h: a sluice INI file, checked and in memory.
  *
  * Loading has two steps. config_load reads the file and checks the
- * framework's own sections ([store], [plugins], [hub], [service], [topic NAME],
- * [pipe NAME]) against their option tables. config_bind_plugins then looks
- * up the plugins the pipes and topics name and checks the plugin sections
+ * framework's own sections ([store], [plugins], [hub], [service], [topic
+ * NAME], [pipe NAME]) against their option tables. config_bind_plugins then
+ * looks up the plugins the pipes and topics name and checks the plugin
+ * sections
  * ([pipe NAME.source], [pipe NAME.sink], [topic NAME.retention]) against
  * each plugin's own table. Every problem is collected, named by file,
  * line, section and key, so one run reports them all.
@@ -40,8 +41,12 @@ struct hub_settings {
     int64_t maintenance_at; /* seconds after 00:00 UTC */
 };
 
-enum progress_mode { PROGRESS_AUTO, PROGRESS_TERMINAL, PROGRESS_LOG,
-                     PROGRESS_OFF };
+enum progress_mode {
+    PROGRESS_AUTO,
+    PROGRESS_TERMINAL,
+    PROGRESS_LOG,
+    PROGRESS_OFF
+};
 
 struct service_settings {
     const char *http_listen; /* HOST:PORT, NULL: none */

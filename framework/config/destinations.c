@@ -44,16 +44,17 @@ static struct named *name_all(const struct config *cfg, size_t *count,
             if (sink_destination(sink, p->sink.data, tables->items[t], &v,
                                  &e) != SLUICE_OK ||
                 v.count != 1)
-                diags_error(diags, "%s:%d: [pipe %s.sink]: %s cannot name "
-                                   "the destination of table '%s': %s",
+                diags_error(diags,
+                            "%s:%d: [pipe %s.sink]: %s cannot name "
+                            "the destination of table '%s': %s",
                             cfg->doc.path, p->line, p->name, sink->name,
                             tables->items[t],
                             e.message[0] ? e.message
                                          : "it gave no single name");
             else {
                 XGROW(all, cap, n + 1);
-                all[n++] = (struct named){xstrdup(v.items[0]), p,
-                                          tables->items[t]};
+                all[n++] =
+                    (struct named){xstrdup(v.items[0]), p, tables->items[t]};
             }
             values_free(&v);
         }

@@ -75,8 +75,7 @@ static void report_end(struct report *r, const char *subject,
 }
 
 bool kit_isolated(struct report *r, const char *subject,
-                  const char *const *checks, bool (*work)(void *),
-                  void *arg)
+                  const char *const *checks, bool (*work)(void *), void *arg)
 {
     r->group = checks;
     r->reported = 0;

@@ -93,8 +93,7 @@ bool kit_again(sluice_status st, int attempt);
  * or exit status, and the checks without a line are skipped. True when
  * the work came to its end and returned true. */
 bool kit_isolated(struct report *r, const char *subject,
-                  const char *const *checks, bool (*work)(void *),
-                  void *arg);
+                  const char *const *checks, bool (*work)(void *), void *arg);
 /* The plugin callback about to be called (NULL: none), in a child: the
  * wrappers' observer (plugin_calls_observe). */
 void kit_calling(const char *callback);

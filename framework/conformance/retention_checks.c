@@ -30,9 +30,10 @@
 
 enum { OPEN, DETERMINISTIC, NO_SIDE_EFFECTS, JOB_TIME, CHECK_COUNT };
 
-static const char *const check_names[] = {
-    "retention.open", "retention.deterministic", "retention.no_side_effects",
-    "retention.job_time", NULL};
+static const char *const check_names[] = {"retention.open",
+                                          "retention.deterministic",
+                                          "retention.no_side_effects",
+                                          "retention.job_time", NULL};
 
 struct input {
     sluice_retention_input in;
@@ -43,27 +44,34 @@ struct input {
 static void build_input(struct input *x, const struct kit_settings *k,
                         int64_t shift_ms)
 {
-    static const sluice_consumption cycle[] = {
-        SLUICE_CONSUMPTION_FINAL, SLUICE_CONSUMPTION_FINAL,
-        SLUICE_CONSUMPTION_PROCESSING, SLUICE_CONSUMPTION_DELAYED,
-        SLUICE_CONSUMPTION_ERROR};
+    static const sluice_consumption cycle[] = {SLUICE_CONSUMPTION_FINAL,
+                                               SLUICE_CONSUMPTION_FINAL,
+                                               SLUICE_CONSUMPTION_PROCESSING,
+                                               SLUICE_CONSUMPTION_DELAYED,
+                                               SLUICE_CONSUMPTION_ERROR};
     memset(x, 0, sizeof *x);
     snprintf(x->topic, sizeof x->topic, "conformance");
     int64_t job = JOB_TIME_MS + shift_ms;
     for (int i = 0; i < EVENTS; i++) {
         int64_t at = job - 10 * DAY_MS + i * DAY_MS / 4;
         bool final = cycle[i % 5] == SLUICE_CONSUMPTION_FINAL;
-        x->events[i] = (sluice_publication){
-            .id = 101 + i, .published_at_ms = at,
-            .records = (uint64_t)(i + 1) * 10, .consumption = cycle[i % 5],
-            .final_at_ms = final ? at + DAY_MS / 8 : 0};
+        x->events[i] =
+            (sluice_publication){.id = 101 + i,
+                                 .published_at_ms = at,
+                                 .records = (uint64_t)(i + 1) * 10,
+                                 .consumption = cycle[i % 5],
+                                 .final_at_ms = final ? at + DAY_MS / 8 : 0};
     }
-    x->in = (sluice_retention_input){
-        .size = sizeof x->in, .topic = x->topic,
-        .consumed_retention_days = k->consumed_days,
-        .unconsumed_retention_days = k->unconsumed_days,
-        .job_time_ms = job, .publications = x->events,
-        .publication_count = EVENTS, .publication_size = sizeof x->events[0]};
+    x->in =
+        (sluice_retention_input){.size = sizeof x->in,
+                                 .topic = x->topic,
+                                 .consumed_retention_days = k->consumed_days,
+                                 .unconsumed_retention_days =
+                                     k->unconsumed_days,
+                                 .job_time_ms = job,
+                                 .publications = x->events,
+                                 .publication_count = EVENTS,
+                                 .publication_size = sizeof x->events[0]};
 }
 
 static int plan(struct plugin_instance *in, const struct input *x,
@@ -128,8 +136,9 @@ static int plan_valid(const struct sluice_retention_plan *p,
         int64_t id = p->deletes[i].publication_id;
         bool known = id >= x->events[0].id && id <= x->events[EVENTS - 1].id;
         if (!known)
-            return error_set(err, "the plan deletes event %lld, which is not "
-                                  "in its input",
+            return error_set(err,
+                             "the plan deletes event %lld, which is not "
+                             "in its input",
                              (long long)id);
         for (size_t j = 0; j < i; j++)
             if (p->deletes[j].publication_id == id)
@@ -201,9 +210,9 @@ static int make_plans(struct retention_run *r, struct error *err)
 
 static void judge(struct retention_run *r)
 {
-    static const char *const when[] = {
-        NULL, "asked twice", "asked again after another input",
-        "asked in a fresh instance"};
+    static const char *const when[] = {NULL, "asked twice",
+                                       "asked again after another input",
+                                       "asked in a fresh instance"};
     char diff[600];
     struct error err;
     snprintf(r->msg[DETERMINISTIC], sizeof r->msg[0],
@@ -233,7 +242,10 @@ static void judge(struct retention_run *r)
                  "publication events)");
     }
     for (int i = 0; i < 6 && r->status[NO_SIDE_EFFECTS] == CHECK_PASS; i++)
-        if (plan_valid(&r->p[i], i == 2 ? &r->y : i == 5 ? &r->later : &r->x,
+        if (plan_valid(&r->p[i],
+                       i == 2   ? &r->y
+                       : i == 5 ? &r->later
+                                : &r->x,
                        &err) < 0) {
             r->status[NO_SIDE_EFFECTS] = CHECK_FAIL;
             snprintf(r->msg[NO_SIDE_EFFECTS], sizeof r->msg[0], "%s",

@@ -22,14 +22,22 @@
 #include "kit.h"
 
 enum {
-    OPEN, SETUP_IDEMPOTENT, REPLAY_ACCEPTED, REPLAY_UNCHANGED,
-    SETUP_KEEPS_ROWS, DROP_IDEMPOTENT, CHECK_COUNT
+    OPEN,
+    SETUP_IDEMPOTENT,
+    REPLAY_ACCEPTED,
+    REPLAY_UNCHANGED,
+    SETUP_KEEPS_ROWS,
+    DROP_IDEMPOTENT,
+    CHECK_COUNT
 };
 
-static const char *const check_names[] = {
-    "sink.open", "sink.setup_idempotent", "sink.replay_accepted",
-    "sink.replay_unchanged", "sink.setup_keeps_rows", "sink.drop_idempotent",
-    NULL};
+static const char *const check_names[] = {"sink.open",
+                                          "sink.setup_idempotent",
+                                          "sink.replay_accepted",
+                                          "sink.replay_unchanged",
+                                          "sink.setup_keeps_rows",
+                                          "sink.drop_idempotent",
+                                          NULL};
 
 struct outcome {
     enum check_status status;
@@ -74,17 +82,21 @@ static void build_batch(struct sluice_batch *b, const char *table)
     };
     batch_init(b, 0, 0);
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
-        sluice_record r = {.size = sizeof r, .op = rows[i].op, .table = table,
-                           .table_len = strlen(table), .key = rows[i].key,
-                           .key_len = strlen(rows[i].key), .doc = rows[i].doc,
+        sluice_record r = {.size = sizeof r,
+                           .op = rows[i].op,
+                           .table = table,
+                           .table_len = strlen(table),
+                           .key = rows[i].key,
+                           .key_len = strlen(rows[i].key),
+                           .doc = rows[i].doc,
                            .doc_len = strlen(rows[i].doc),
                            .version = rows[i].version};
         batch_add(b, &r, NULL);
     }
 }
 
-static int setup(struct sink_run *s, struct plugin_instance *in, const char *when,
-                 struct error *err)
+static int setup(struct sink_run *s, struct plugin_instance *in,
+                 const char *when, struct error *err)
 {
     struct call_error ce;
     sluice_status st;
@@ -137,16 +149,16 @@ static bool same(const struct buf *a, const struct buf *b)
 }
 
 /* "line N was 'X', is 'Y'": the first line where two outputs differ. */
-static void difference(const struct buf *was, const struct buf *is,
-                       char *out, size_t size)
+static void difference(const struct buf *was, const struct buf *is, char *out,
+                       size_t size)
 {
     const char *a = was->data, *b = is->data;
     for (size_t line = 1;; line++) {
         size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
         if (la != lb || memcmp(a, b, la) != 0 || !a[la] || !b[lb]) {
             snprintf(out, size, "line %zu was '%.*s', is '%.*s'", line,
-                     (int)(la > 200 ? 200 : la), a,
-                     (int)(lb > 200 ? 200 : lb), b);
+                     (int)(la > 200 ? 200 : la), a, (int)(lb > 200 ? 200 : lb),
+                     b);
             return;
         }
         a += la + 1;
@@ -259,8 +271,9 @@ static void drop_twice(struct sink_run *s, struct plugin_instance *in)
                 break;
         if (st != SLUICE_OK) {
             set(s, DROP_IDEMPOTENT, CHECK_FAIL, "drop_table of '%s' %s %s",
-                table, i ? "a second time (a missing table is not an error)"
-                         : "the first time",
+                table,
+                i ? "a second time (a missing table is not an error)"
+                  : "the first time",
                 status_text(st, &ce, text, sizeof text));
             return;
         }
@@ -277,8 +290,8 @@ static void run(struct sink_run *s)
     struct error err;
     const struct live *l = s->l;
     if (kit_instance_open(l, &in, &err) < 0) {
-        report_line(l->report, CHECK_FAIL, l->subject, check_names[OPEN],
-                    "%s", err.message);
+        report_line(l->report, CHECK_FAIL, l->subject, check_names[OPEN], "%s",
+                    err.message);
         return;
     }
     report_line(l->report, CHECK_PASS, l->subject, check_names[OPEN],

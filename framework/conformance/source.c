@@ -13,7 +13,7 @@ static const char *const listing[] = {"source.open", "source.list_tables",
 static const char *const snapshot[] = {"snapshot.complete", "snapshot.resume",
                                        NULL};
 static const char *const cdc[] = {"cdc.forward", "cdc.resume",
-                                   "cdc.poll_waits", NULL};
+                                  "cdc.poll_waits", NULL};
 
 static int list_tables(struct plugin_instance *in, struct sluice_values *v,
                        char *why, size_t size)
@@ -27,8 +27,8 @@ static int list_tables(struct plugin_instance *in, struct sluice_values *v,
     if (st == SLUICE_OK)
         return 0;
     char text[1200];
-    snprintf(why, size, "list_tables %s", status_text(st, &ce, text,
-                                                      sizeof text));
+    snprintf(why, size, "list_tables %s",
+             status_text(st, &ce, text, sizeof text));
     return -1;
 }
 
@@ -61,9 +61,10 @@ static bool check_list_tables(struct live *l, struct plugin_instance *in,
     bool ok = list_tables(in, v, why, sizeof why) == 0 &&
               list_tables(in, &again, why, sizeof why) == 0;
     if (ok && !same_values(v, &again))
-        ok = (snprintf(why, sizeof why, "two calls of list_tables gave "
-                                        "different lists (the order must be "
-                                        "stable)"),
+        ok = (snprintf(why, sizeof why,
+                       "two calls of list_tables gave "
+                       "different lists (the order must be "
+                       "stable)"),
               false);
     const sluice_string_list *want = &l->settings.tables;
     for (size_t i = 0; ok && i < want->count; i++)

@@ -67,17 +67,19 @@ static int check_position(const struct stream *s, const sluice_batch *b,
     position_describe(b->position.data, b->position.len, pos, sizeof pos);
     if (position_equal(&last->position, b->position.data, b->position.len)) {
         if (n)
-            return error_set(err, "cdc_poll delivered %zu records and ended "
-                                  "at the position it started from, %s: "
-                                  "resuming there would deliver them again",
+            return error_set(err,
+                             "cdc_poll delivered %zu records and ended "
+                             "at the position it started from, %s: "
+                             "resuming there would deliver them again",
                              n, pos);
         return 0;
     }
     for (size_t i = 0; i + 1 < s->marks.count; i++)
         if (position_equal(&s->marks.items[i].position, b->position.data,
                            b->position.len))
-            return error_set(err, "the position went back to %s, which came "
-                                  "before %zu later positions",
+            return error_set(err,
+                             "the position went back to %s, which came "
+                             "before %zu later positions",
                              pos, s->marks.count - 1 - i);
     for (size_t i = 0; i < n; i++) {
         sluice_record r = {.size = sizeof r};
@@ -193,9 +195,10 @@ static int follow(const struct live *l, const char *const *tables, size_t n,
     plugin_close(&in);
     buf_free(&at);
     if (rc == 0 && s->records.count < (size_t)l->settings.expect_changes)
-        rc = error_set(err, "%zu changes arrived in %zu polls; expected at "
-                            "least %lld (does the changes command change the "
-                            "tables followed?)",
+        rc = error_set(err,
+                       "%zu changes arrived in %zu polls; expected at "
+                       "least %lld (does the changes command change the "
+                       "tables followed?)",
                        s->records.count, s->polls,
                        (long long)l->settings.expect_changes);
     return rc;
@@ -220,11 +223,13 @@ static int compare_resume(const struct stream *first, const struct mark *m,
         char what[300], pos[160];
         rec_id_describe(bad, what, sizeof what);
         position_describe(m->position.data, m->position.len, pos, sizeof pos);
-        rc = how ? error_set(err, "cdc_start from %s (after %zu changes) "
-                                  "delivered %s %s",
+        rc = how ? error_set(err,
+                             "cdc_start from %s (after %zu changes) "
+                             "delivered %s %s",
                              pos, m->records, what, how)
-                 : error_set(err, "cdc_start from %s (after %zu changes) "
-                                  "lost %s",
+                 : error_set(err,
+                             "cdc_start from %s (after %zu changes) "
+                             "lost %s",
                              pos, m->records, what);
     }
     rec_list_free(&before);

@@ -38,15 +38,17 @@ static int record_error(const sluice_batch *b, const char *table,
     for (size_t i = 0; i < batch_count(b); i++) {
         sluice_record r = {.size = sizeof r};
         batch_get(b, i, &r);
-        if (r.table_len != strlen(table) || memcmp(r.table, table,
-                                                   r.table_len) != 0)
-            return error_set(err, "snapshot_next of table '%s' added a record "
-                                  "of table '%.*s'",
+        if (r.table_len != strlen(table) ||
+            memcmp(r.table, table, r.table_len) != 0)
+            return error_set(err,
+                             "snapshot_next of table '%s' added a record "
+                             "of table '%.*s'",
                              table, (int)(r.table_len > 64 ? 64 : r.table_len),
                              r.table);
         if (r.op != SLUICE_OP_SNAPSHOT)
-            return error_set(err, "snapshot_next of table '%s' added a record "
-                                  "with operation '%s', not 'snapshot'",
+            return error_set(err,
+                             "snapshot_next of table '%s' added a record "
+                             "with operation '%s', not 'snapshot'",
                              table, op_name(r.op));
     }
     return 0;
@@ -77,13 +79,15 @@ static int read_partition(const struct live *l, struct plugin_instance *in,
         }
         position_describe(at.data, at.len, pos, sizeof pos);
         if (st != SLUICE_OK && st != SLUICE_DONE) {
-            rc = error_set(err, "snapshot_next of table '%s' from %s %s",
-                           table, pos, status_text(st, &ce, text, sizeof text));
+            rc =
+                error_set(err, "snapshot_next of table '%s' from %s %s", table,
+                          pos, status_text(st, &ce, text, sizeof text));
             break;
         }
         if (!b.has_position) {
-            rc = error_set(err, "snapshot_next of table '%s' from %s returned "
-                                "without setting the batch position",
+            rc = error_set(err,
+                           "snapshot_next of table '%s' from %s returned "
+                           "without setting the batch position",
                            table, pos);
             break;
         }
@@ -98,8 +102,9 @@ static int read_partition(const struct live *l, struct plugin_instance *in,
                        position_equal(&at, b.position.data, b.position.len);
         stalls = stalled ? stalls + 1 : 0;
         if (stalls == MAX_STALLS || records->count > MAX_PARTITION_RECORDS) {
-            rc = error_set(err, "snapshot_next of table '%s' does not come to "
-                                "an end: %s at %s",
+            rc = error_set(err,
+                           "snapshot_next of table '%s' does not come to "
+                           "an end: %s at %s",
                            table,
                            stalls ? "no record and the same position, again "
                                     "and again,"
@@ -132,8 +137,9 @@ static int read_table(const struct live *l, struct plugin_instance *in,
         rc = error_set(err, "snapshot_partitions of table '%s' %s", table,
                        status_text(st, &ce, text, sizeof text));
     else if (v.count == 0)
-        rc = error_set(err, "snapshot_partitions of table '%s' added no "
-                            "partition",
+        rc = error_set(err,
+                       "snapshot_partitions of table '%s' added no "
+                       "partition",
                        table);
     for (size_t i = 0; rc == 0 && i < v.count; i++) {
         XGROW(*parts, *cap, *count + 1);
@@ -209,11 +215,13 @@ static int compare_resume(const struct partition *p, const struct mark *m,
         rec_id_describe(bad, what, sizeof what);
         position_describe(m->position.data, m->position.len, pos, sizeof pos);
         rc = strcmp(how, "LOST") == 0
-                 ? error_set(err, "resumed from %s (table '%s', partition "
-                                  "%zu, after %zu records): lost %s",
+                 ? error_set(err,
+                             "resumed from %s (table '%s', partition "
+                             "%zu, after %zu records): lost %s",
                              pos, p->table, p->index, m->records, what)
-                 : error_set(err, "resumed from %s (table '%s', partition "
-                                  "%zu, after %zu records): delivered %s %s",
+                 : error_set(err,
+                             "resumed from %s (table '%s', partition "
+                             "%zu, after %zu records): delivered %s %s",
                              pos, p->table, p->index, m->records, what, how);
     }
     rec_list_free(&before);
@@ -235,8 +243,8 @@ static int resume_partition(const struct live *l, const struct partition *p,
             return error_prefix(err, "a fresh instance to resume in");
         struct rec_list got = {0};
         struct marks marks = {0};
-        int rc = read_partition(l, &in, p->table, &m->position, &got, &marks,
-                                err);
+        int rc =
+            read_partition(l, &in, p->table, &m->position, &got, &marks, err);
         plugin_close(&in);
         if (rc == 0)
             rc = compare_resume(p, m, &got, err);

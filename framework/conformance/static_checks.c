@@ -13,9 +13,9 @@
 #include "../util/mem.h"
 #include "kit.h"
 
-static const char *const module_checks[] = {
-    "module.load", "module.magic", "module.abi", "module.descriptor",
-    "module.init", NULL};
+static const char *const module_checks[] = {"module.load", "module.magic",
+                                            "module.abi",  "module.descriptor",
+                                            "module.init", NULL};
 
 /* Which check a loader refusal belongs to, by the words of its reason
  * (framework/plugin/loader.c, host.c). Most specific first; the unit
@@ -179,8 +179,7 @@ static void check_defaults(struct report *r, const struct plugin *p,
             continue;
         if (o->flags & SLUICE_OPTION_REQUIRED) {
             report_line(r, CHECK_FAIL, subject, "options.defaults",
-                        "option '%s' is required and has a default",
-                        o->name);
+                        "option '%s' is required and has a default", o->name);
             return;
         }
         void *scratch = xcalloc(1, p->config_size ? p->config_size : 1);

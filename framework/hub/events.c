@@ -40,9 +40,9 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
  * subscription had finished it ($3: completed or discarded by as_of) or
  * failed it by as_of, and is paused. */
 #define OWED_AS_OF                                                            \
-    "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "   \
+    "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "    \
     "o.subscription, "                                                        \
-    "CASE WHEN e.status IN ('completed', 'discarded') AND e.finished_at <= " \
+    "CASE WHEN e.status IN ('completed', 'discarded') AND e.finished_at <= "  \
     "$3 THEN e.finished_at END AS done_at, "                                  \
     "CASE WHEN e.status = 'error' AND e.finished_at <= $3 THEN 1 ELSE 0 END " \
     "AS failed, "                                                             \
@@ -116,21 +116,25 @@ int hub_subscription_events(struct store *s, const char *topic,
 {
     struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms)};
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT e.id, e.publication, COALESCE(e.finished_at, "
-                   "e.started_at), e.subscription, p.topic, e.status, "
-                   "e.message FROM subscription_events e LEFT JOIN "
-                   "publications p ON p.id = e.publication WHERE (CAST($1 AS "
-                   "TEXT) IS NULL OR p.topic = $1) AND COALESCE(e.finished_at, "
-                   "e.started_at) >= $2 ORDER BY e.id",
-                   p, 2, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT e.id, e.publication, COALESCE(e.finished_at, "
+            "e.started_at), e.subscription, p.topic, e.status, "
+            "e.message FROM subscription_events e LEFT JOIN "
+            "publications p ON p.id = e.publication WHERE (CAST($1 AS "
+            "TEXT) IS NULL OR p.topic = $1) AND COALESCE(e.finished_at, "
+            "e.started_at) >= $2 ORDER BY e.id",
+            p, 2, &r, err) < 0)
         return -1;
     *out = xcalloc(r.rows + 1, sizeof **out);
     for (size_t i = 0; i < r.rows; i++)
         (*out)[i] = (struct subscription_event_info){
-            db_int(&r, i, 0),          db_int(&r, i, 1),
-            db_int(&r, i, 2),          dup_or_empty(db_text(&r, i, 3)),
-            dup_or_empty(db_text(&r, i, 4)), dup_or_empty(db_text(&r, i, 5)),
+            db_int(&r, i, 0),
+            db_int(&r, i, 1),
+            db_int(&r, i, 2),
+            dup_or_empty(db_text(&r, i, 3)),
+            dup_or_empty(db_text(&r, i, 4)),
+            dup_or_empty(db_text(&r, i, 5)),
             redact_dup(db_text(&r, i, 6) ? db_text(&r, i, 6) : "")};
     *count = r.rows;
     db_result_free(&r);
@@ -162,8 +166,11 @@ int hub_system_events(struct store *s, int64_t since_ms,
     *out = xcalloc(r.rows + 1, sizeof **out);
     for (size_t i = 0; i < r.rows; i++)
         (*out)[i] = (struct system_event_info){
-            db_int(&r, i, 0), db_int(&r, i, 1), db_int(&r, i, 2),
-            dup_or_empty(db_text(&r, i, 3)), dup_or_empty(db_text(&r, i, 4)),
+            db_int(&r, i, 0),
+            db_int(&r, i, 1),
+            db_int(&r, i, 2),
+            dup_or_empty(db_text(&r, i, 3)),
+            dup_or_empty(db_text(&r, i, 4)),
             redact_dup(db_text(&r, i, 5) ? db_text(&r, i, 5) : "")};
     *count = r.rows;
     db_result_free(&r);

@@ -84,8 +84,7 @@ int subscription_set_paused(struct store *s, const char *name, bool paused,
 int subscription_delete(struct store *s, const char *name, int64_t at_ms,
                         struct error *err);
 int subscription_get(struct store *s, const char *name,
-                     struct subscription *out, bool *found,
-                     struct error *err);
+                     struct subscription *out, bool *found, struct error *err);
 int subscription_list(struct store *s, struct subscription **out,
                       size_t *count, struct error *err);
 void subscription_free(struct subscription *sub);
@@ -133,8 +132,8 @@ struct publication_info {
     char *status;
     sluice_consumption consumption;
     int64_t owed, consumed; /* subscriptions owed, and those done */
-    int64_t final_at; /* when it became final (the latest finish of the
-                         subscription events owed); 0 when not final */
+    int64_t final_at;       /* when it became final (the latest finish of the
+                               subscription events owed); 0 when not final */
 };
 
 /* Publication events with their consumption status, oldest first: of one

@@ -64,12 +64,15 @@ static int do_publish(struct store *s, const char *topic, const char *pipe,
     db_result_free(&r);
     if (!exists)
         return error_set(err, "there is no topic named '%s'", topic);
-    struct db_value p[] = {
-        DBV_TEXT(topic), DBV_INT(at), DBV_INT(b->count),
-        DBV_INT(b->frames.len),
-        b->has_position ? DBV_BLOB(b->position.data, b->position.len)
-                        : DBV_NULL,
-        DBV_TEXT("completed"), DBV_TEXT(pipe)};
+    struct db_value p[] = {DBV_TEXT(topic),
+                           DBV_INT(at),
+                           DBV_INT(b->count),
+                           DBV_INT(b->frames.len),
+                           b->has_position
+                               ? DBV_BLOB(b->position.data, b->position.len)
+                               : DBV_NULL,
+                           DBV_TEXT("completed"),
+                           DBV_TEXT(pipe)};
     int64_t id = inserted_id(s,
                              "INSERT INTO publications (topic, published_at, "
                              "records, bytes, position, status, pipe) VALUES "
@@ -152,8 +155,9 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
                          subscription);
     if (sub.paused) { /* an operator's hold: it passes at the resume */
         subscription_free(&sub);
-        return error_transient(err, "subscription '%s' is paused; resume it "
-                                    "first (sluice subscription resume %s)",
+        return error_transient(err,
+                               "subscription '%s' is paused; resume it "
+                               "first (sluice subscription resume %s)",
                                subscription, subscription);
     }
     struct db_value p[] = {DBV_TEXT(sub.topic),
@@ -176,7 +180,8 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
     const struct db_value *pos = db_cell(&r, 0, 2);
     bool has_position = pos->type != DB_NULL;
     struct buf position = {0};
-    buf_append(&position, has_position ? pos->p : "", has_position ? pos->len : 0);
+    buf_append(&position, has_position ? pos->p : "",
+               has_position ? pos->len : 0);
     db_result_free(&r);
     batch_init(&out->batch, 0, 0);
     struct db_value e[] = {DBV_TEXT(subscription), DBV_INT(out->publication),
@@ -209,8 +214,7 @@ struct taking {
 static int take_step(struct store *s, void *arg, struct error *err)
 {
     const struct taking *t = arg;
-    return do_take(s, t->subscription, t->after, t->at, t->out, t->found,
-                   err);
+    return do_take(s, t->subscription, t->after, t->at, t->out, t->found, err);
 }
 
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
@@ -234,8 +238,8 @@ int hub_take_after(struct store *s, const char *subscription, int64_t after,
 }
 
 static int finish(struct store *s, const char *subscription,
-                  int64_t publication, const char *status,
-                  const char *message, int64_t at, struct error *err)
+                  int64_t publication, const char *status, const char *message,
+                  int64_t at, struct error *err)
 {
     struct db_value p[] = {DBV_TEXT(status), DBV_INT(at), DBV_MESSAGE(message),
                            DBV_TEXT(subscription), DBV_INT(publication)};
@@ -249,8 +253,9 @@ static int finish(struct store *s, const char *subscription,
     int64_t changed = r.changes;
     db_result_free(&r);
     if (changed != 1)
-        return error_set(err, "subscription '%s' has not taken publication "
-                              "%lld",
+        return error_set(err,
+                         "subscription '%s' has not taken publication "
+                         "%lld",
                          subscription, (long long)publication);
     if (strcmp(status, "completed") != 0)
         return 0;

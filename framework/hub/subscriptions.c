@@ -92,7 +92,7 @@ int subscription_delete(struct store *s, const char *name, int64_t at_ms,
 
 #define SUBSCRIPTION_SELECT                                                   \
     "SELECT s.name, s.topic, s.pipe, s.paused, s.cursor, s.created_at, "      \
-    "(SELECT COUNT(*) FROM publications p WHERE p.topic = s.topic AND p.id " \
+    "(SELECT COUNT(*) FROM publications p WHERE p.topic = s.topic AND p.id "  \
     "> s.cursor) FROM subscriptions s "
 
 static void read_subscription(const struct db_result *r, size_t i,
@@ -108,8 +108,7 @@ static void read_subscription(const struct db_result *r, size_t i,
 }
 
 int subscription_get(struct store *s, const char *name,
-                     struct subscription *out, bool *found,
-                     struct error *err)
+                     struct subscription *out, bool *found, struct error *err)
 {
     struct db_value p = DBV_TEXT(name);
     struct db_result r;

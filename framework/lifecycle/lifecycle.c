@@ -54,11 +54,15 @@ static int do_register(struct store *s, void *arg, struct error *err)
     const struct change *c = arg;
     const struct pipe_def *d = c->def;
     int64_t now = clock_now_ms();
-    struct db_value p[] = {DBV_TEXT(d->name),     DBV_TEXT(d->source),
-                           DBV_TEXT(d->sink),     DBV_TEXT(d->topic),
-                           DBV_TEXT(d->mode),     DBV_TEXT(d->settings),
+    struct db_value p[] = {DBV_TEXT(d->name),
+                           DBV_TEXT(d->source),
+                           DBV_TEXT(d->sink),
+                           DBV_TEXT(d->topic),
+                           DBV_TEXT(d->mode),
+                           DBV_TEXT(d->settings),
                            DBV_TEXT(pipe_state_name(STATE_PROVISIONING)),
-                           DBV_INT(now),          DBV_TEXT(pipe_context_name(CONTEXT_INITIAL))};
+                           DBV_INT(now),
+                           DBV_TEXT(pipe_context_name(CONTEXT_INITIAL))};
     if (store_exec(s,
                    "INSERT INTO pipes (name, source, sink, topic, mode, "
                    "settings, state, state_since, state_context, created_at) "
@@ -82,8 +86,8 @@ int lifecycle_register(struct store *s, const struct pipe_def *def,
 
 /* Requests in progress end with the state they aimed for. */
 static int settle_requests(struct store *s, const char *pipe,
-                           enum pipe_state to, const char *reason,
-                           int64_t now, struct error *err)
+                           enum pipe_state to, const char *reason, int64_t now,
+                           struct error *err)
 {
     const char *status = to == STATE_FAILED ? "failed" : "done";
     if (to != STATE_RUNNING && to != STATE_PAUSED && to != STATE_COMPLETED &&
@@ -108,8 +112,8 @@ static int not_in_state(struct store *s, const char *pipe,
         return -1;
     if (!found)
         return error_set(err, "there is no pipe named '%s'", pipe);
-    error_set(err, "pipe '%s' is %s, not %s", pipe,
-              pipe_state_name(row.state), pipe_state_name(expected));
+    error_set(err, "pipe '%s' is %s, not %s", pipe, pipe_state_name(row.state),
+              pipe_state_name(expected));
     pipe_row_free(&row);
     return -1;
 }
@@ -121,8 +125,8 @@ static int do_transition(struct store *s, const char *pipe,
 {
     int64_t now = clock_now_ms();
     struct db_value p[] = {DBV_TEXT(pipe_state_name(to)), DBV_INT(now),
-                           DBV_TEXT(pipe_context_name(context)), DBV_TEXT(pipe),
-                           DBV_TEXT(pipe_state_name(from))};
+                           DBV_TEXT(pipe_context_name(context)),
+                           DBV_TEXT(pipe), DBV_TEXT(pipe_state_name(from))};
     struct db_result r;
     if (store_exec(s,
                    "UPDATE pipes SET state = $1, state_since = $2, "
@@ -154,13 +158,17 @@ int lifecycle_transition(struct store *s, const char *pipe,
     if (!pipe_state_can_go(from, to)) {
         char next[128];
         pipe_state_successors(from, next, sizeof next);
-        return error_set(err, "pipe '%s' cannot go from %s to %s; from %s it "
-                              "may go to %s",
+        return error_set(err,
+                         "pipe '%s' cannot go from %s to %s; from %s it "
+                         "may go to %s",
                          pipe, pipe_state_name(from), pipe_state_name(to),
                          pipe_state_name(from), next[0] ? next : "nothing");
     }
-    struct change c = {.pipe = pipe, .from = from, .to = to,
-                       .context = context, .reason = reason};
+    struct change c = {.pipe = pipe,
+                       .from = from,
+                       .to = to,
+                       .context = context,
+                       .reason = reason};
     return store_transaction(s, transition_step, &c, err);
 }
 
@@ -189,8 +197,8 @@ static int do_fail(struct store *s, void *arg, struct error *err)
         return error_set(err, "pipe '%s' is %s and cannot fail: %s", pipe,
                          pipe_state_name(from), message);
     struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe)};
-    if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p,
-                   2, NULL, err) < 0)
+    if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p, 2,
+                   NULL, err) < 0)
         return -1;
     return do_transition(s, pipe, from, STATE_FAILED, CONTEXT_NONE, message,
                          err);
@@ -213,8 +221,7 @@ int lifecycle_retry(struct store *s, const char *pipe, const char *message,
                       p, 2, NULL, err);
 }
 
-int lifecycle_retry_clear(struct store *s, const char *pipe,
-                          struct error *err)
+int lifecycle_retry_clear(struct store *s, const char *pipe, struct error *err)
 {
     struct db_value p = DBV_TEXT(pipe);
     return store_exec(s,
@@ -289,7 +296,9 @@ static int flow_step(struct store *s, void *arg, struct error *err)
 static int flow(struct store *s, const char *pipe, enum pipe_state from,
                 next_fn next, const char *reason, struct error *err)
 {
-    struct change c = {.pipe = pipe, .from = from, .next = next,
+    struct change c = {.pipe = pipe,
+                       .from = from,
+                       .next = next,
                        .reason = reason};
     return store_transaction(s, flow_step, &c, err);
 }
@@ -310,8 +319,7 @@ static enum pipe_state after_provisioning(const struct pipe_row *row,
     return STATE_SETUP;
 }
 
-int lifecycle_provisioned(struct store *s, const char *pipe,
-                          struct error *err)
+int lifecycle_provisioned(struct store *s, const char *pipe, struct error *err)
 {
     return flow(s, pipe, STATE_PROVISIONING, after_provisioning,
                 "plugins loaded and connections open", err);
@@ -357,7 +365,7 @@ static enum pipe_state after_snapshot(const struct pipe_row *row,
         return STATE_RESYNC;
     *context = CONTEXT_NONE;
     return pipe_mode_of(row) == PIPE_MODE_SNAPSHOT ? STATE_COMPLETED
-                                                    : STATE_RUNNING;
+                                                   : STATE_RUNNING;
 }
 
 static int do_snapshot_done(struct store *s, void *arg, struct error *err)
@@ -380,7 +388,7 @@ static enum pipe_state after_resync(const struct pipe_row *row,
 {
     *context = CONTEXT_NONE;
     return pipe_mode_of(row) == PIPE_MODE_SNAPSHOT ? STATE_COMPLETED
-                                                    : STATE_RUNNING;
+                                                   : STATE_RUNNING;
 }
 
 int lifecycle_resync_done(struct store *s, const char *pipe, struct error *err)
@@ -408,8 +416,7 @@ static enum pipe_state after_modifying(const struct pipe_row *row,
                                        enum pipe_context *context)
 {
     *context = CONTEXT_NONE;
-    return row->context == CONTEXT_FROM_PAUSED ? STATE_PAUSED
-                                               : STATE_RUNNING;
+    return row->context == CONTEXT_FROM_PAUSED ? STATE_PAUSED : STATE_RUNNING;
 }
 
 static int do_modify_done(struct store *s, void *arg, struct error *err)
@@ -422,15 +429,15 @@ static int do_modify_done(struct store *s, void *arg, struct error *err)
                    "(SELECT name FROM pipe_tables WHERE pipe = $1 AND status "
                    "= $2)",
                    p, 2, NULL, err) < 0 ||
-        store_exec(s, "DELETE FROM pipe_tables WHERE pipe = $1 AND status = $2",
+        store_exec(s,
+                   "DELETE FROM pipe_tables WHERE pipe = $1 AND status = $2",
                    p, 2, NULL, err) < 0)
         return -1;
     return do_flow(s, pipe, STATE_MODIFYING, after_modifying, "tables removed",
                    err);
 }
 
-int lifecycle_modify_done(struct store *s, const char *pipe,
-                          struct error *err)
+int lifecycle_modify_done(struct store *s, const char *pipe, struct error *err)
 {
     return on_pipe(s, pipe, do_modify_done, err);
 }

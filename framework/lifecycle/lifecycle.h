@@ -16,7 +16,6 @@
 #include "pipes.h"
 #include "states.h"
 
-
 /* What a pipe is, as registered from a config file. */
 struct pipe_def {
     const char *name, *source, *sink, *topic, *mode, *settings;
@@ -30,9 +29,9 @@ int lifecycle_register(struct store *s, const struct pipe_def *def,
 
 /* Moves `pipe` from `from` to `to`. Refuses an illegal transition, and a
  * pipe that is not in `from`, with a message naming its current state.
- * `context` is kept with the state (CONTEXT_NONE: none). Reaching running, paused
- * or completed finishes the pipe's requests in progress; reaching failed
- * fails them with the reason. */
+ * `context` is kept with the state (CONTEXT_NONE: none). Reaching running,
+ * paused or completed finishes the pipe's requests in progress; reaching
+ * failed fails them with the reason. */
 int lifecycle_transition(struct store *s, const char *pipe,
                          enum pipe_state from, enum pipe_state to,
                          enum pipe_context context, const char *reason,

@@ -18,11 +18,12 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
 {
     struct db_value param = DBV_TEXT(p->name);
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT name, status, drop_destination, rows_copied, "
-                   "rows_estimated, bytes_copied, lag_ms, updated_at, "
-                   "rows_per_s, note FROM pipe_tables WHERE pipe = $1 ORDER BY name",
-                   &param, 1, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT name, status, drop_destination, rows_copied, "
+            "rows_estimated, bytes_copied, lag_ms, updated_at, "
+            "rows_per_s, note FROM pipe_tables WHERE pipe = $1 ORDER BY name",
+            &param, 1, &r, err) < 0)
         return -1;
     p->tables = xcalloc(r.rows + 1, sizeof *p->tables);
     for (size_t i = 0; i < r.rows; i++) {
@@ -30,8 +31,9 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
         t->name = dup_text(&r, i, 0);
         int status = table_status_from_name(db_text(&r, i, 1));
         if (status < 0) {
-            error_set(err, "store %s: table '%s' of pipe '%s' has status "
-                           "'%s', which this sluice does not know",
+            error_set(err,
+                      "store %s: table '%s' of pipe '%s' has status "
+                      "'%s', which this sluice does not know",
                       store_name(s), t->name, p->name, db_text(&r, i, 1));
             p->table_count = i + 1;
             db_result_free(&r);
@@ -84,8 +86,9 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     out->created_at = db_int(&r, 0, 11);
     out->batches = db_int(&r, 0, 12);
     if (state < 0) {
-        error_set(err, "store %s: pipe '%s' is in state '%s', which this "
-                       "sluice does not know",
+        error_set(err,
+                  "store %s: pipe '%s' is in state '%s', which this "
+                  "sluice does not know",
                   store_name(s), name, db_text(&r, 0, 6));
         db_result_free(&r);
         pipe_row_free(out);
@@ -142,7 +145,8 @@ int pipe_table_names(struct store *s, const char *pipe,
                      enum table_status status, char ***names, size_t *count,
                      struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table_status_name(status))};
+    struct db_value p[] = {DBV_TEXT(pipe),
+                           DBV_TEXT(table_status_name(status))};
     struct db_result r;
     if (store_exec(s,
                    "SELECT name FROM pipe_tables WHERE pipe = $1 AND status "
@@ -232,7 +236,7 @@ int pipe_table_count(struct store *s, const char *pipe, const char *table,
                      int64_t rows, int64_t bytes, int64_t at_ms,
                      int64_t lag_ms, struct error *err)
 {
-    struct db_value p[] = {DBV_INT(rows),  DBV_INT(bytes), DBV_INT(at_ms),
+    struct db_value p[] = {DBV_INT(rows),   DBV_INT(bytes), DBV_INT(at_ms),
                            DBV_INT(lag_ms), DBV_TEXT(pipe), DBV_TEXT(table)};
     return store_exec(s,
                       "UPDATE pipe_tables SET rows_copied = rows_copied + $1, "
@@ -246,8 +250,9 @@ int pipe_count_batches(struct store *s, const char *pipe, int64_t batches,
                        struct error *err)
 {
     struct db_value p[] = {DBV_INT(batches), DBV_TEXT(pipe)};
-    return store_exec(s, "UPDATE pipes SET batches = batches + $1 WHERE name "
-                         "= $2",
+    return store_exec(s,
+                      "UPDATE pipes SET batches = batches + $1 WHERE name "
+                      "= $2",
                       p, 2, NULL, err);
 }
 

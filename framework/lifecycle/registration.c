@@ -6,8 +6,8 @@
 
 #include "../hub/hub.h"
 #include "../options/options.h"
-#include "../util/clock.h"
 #include "../util/buf.h"
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
@@ -227,9 +227,11 @@ static int update_settings(struct store *s, const struct pipe_config *p,
                            const char *settings, struct error *err)
 {
     struct db_value v[] = {DBV_TEXT(p->settings.source),
-                           DBV_TEXT(p->settings.sink), DBV_TEXT(p->topic),
+                           DBV_TEXT(p->settings.sink),
+                           DBV_TEXT(p->topic),
                            DBV_TEXT(pipe_mode_names[p->settings.mode]),
-                           DBV_TEXT(settings), DBV_TEXT(p->name)};
+                           DBV_TEXT(settings),
+                           DBV_TEXT(p->name)};
     return store_exec(s,
                       "UPDATE pipes SET source = $1, sink = $2, topic = $3, "
                       "mode = $4, settings = $5 WHERE name = $6",
@@ -259,8 +261,8 @@ int topics_register(struct store *s, const struct config *cfg,
             rc = -1;
         } else if (changed) {
             log_msg(SLUICE_LOG_INFO, NULL,
-                    "topic %s: retention %lld/%lld days, plugin %s",
-                    tc->name, (long long)tc->settings.consumed_retention_days,
+                    "topic %s: retention %lld/%lld days, plugin %s", tc->name,
+                    (long long)tc->settings.consumed_retention_days,
                     (long long)tc->settings.unconsumed_retention_days,
                     tc->settings.retention);
         }
@@ -288,8 +290,9 @@ static int register_all(struct store *s, void *arg, struct error *err)
                    p, 2, &r, err) < 0)
         return -1;
     if (r.rows) {
-        error_set(err, "topic '%s' is already the topic of pipe '%s'; each "
-                       "pipe publishes to a topic of its own",
+        error_set(err,
+                  "topic '%s' is already the topic of pipe '%s'; each "
+                  "pipe publishes to a topic of its own",
                   def->topic, db_text(&r, 0, 0));
         db_result_free(&r);
         return -1;
@@ -309,12 +312,14 @@ static int register_new(struct store *s, const struct config *cfg,
                         struct diags *diags)
 {
     const sluice_string_list *tables = config_pipe_tables(p);
-    struct pipe_def def = {
-        .name = p->name, .source = p->settings.source,
-        .sink = p->settings.sink, .topic = p->topic,
-        .mode = pipe_mode_names[p->settings.mode], .settings = settings,
-        .tables = tables ? tables->items : NULL,
-        .table_count = tables ? tables->count : 0};
+    struct pipe_def def = {.name = p->name,
+                           .source = p->settings.source,
+                           .sink = p->settings.sink,
+                           .topic = p->topic,
+                           .mode = pipe_mode_names[p->settings.mode],
+                           .settings = settings,
+                           .tables = tables ? tables->items : NULL,
+                           .table_count = tables ? tables->count : 0};
     char *reason = xasprintf("registered from %s", cfg->doc.path);
     struct error err;
     struct registering g = {cfg, &def, reason};
@@ -339,8 +344,8 @@ static int register_existing(struct store *s, const struct config *cfg,
                         row->state == STATE_FAILED || changed.len == 0;
         if (!editable) {
             char *worker = NULL;
-            bool unheld = pipe_worker(s, p->name, &worker, &err) == 0 &&
-                          !worker;
+            bool unheld =
+                pipe_worker(s, p->name, &worker, &err) == 0 && !worker;
             diags_error(diags,
                         "%s:%d: [pipe %s]: settings changed (%s), but the "
                         "pipe is %s%s%s; settings change only while a pipe "

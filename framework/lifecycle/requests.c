@@ -40,8 +40,8 @@ static bool removes_failed_only(const struct pipe_row *pipe,
 }
 
 static const struct {
-    const char *name; /* as stored and shown */
-    uint32_t states;  /* where it is legal */
+    const char *name;  /* as stored and shown */
+    uint32_t states;   /* where it is legal */
     const char *where; /* the same, for messages */
 } rules[REQUEST_KIND_COUNT] = {
     [REQUEST_PAUSE] = {"pause", BIT(STATE_RUNNING), "only when running"},
@@ -78,8 +78,9 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
 {
     if (!(rules[kind].states & BIT(pipe->state)) &&
         !removes_failed_only(pipe, kind, tables, table_count))
-        return error_set(err, "cannot %s pipe '%s': it is %s; %s is possible "
-                              "%s%s",
+        return error_set(err,
+                         "cannot %s pipe '%s': it is %s; %s is possible "
+                         "%s%s",
                          rules[kind].name, pipe->name,
                          pipe_state_name(pipe->state), rules[kind].name,
                          rules[kind].where,
@@ -89,8 +90,7 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
     if (kind != REQUEST_TABLES_ADD && kind != REQUEST_TABLES_REMOVE)
         return 0;
     if (table_count == 0)
-        return error_set(err, "%s: name at least one table",
-                         rules[kind].name);
+        return error_set(err, "%s: name at least one table", rules[kind].name);
     size_t remaining = 0;
     for (size_t i = 0; i < pipe->table_count; i++)
         remaining += pipe->tables[i].status != TABLE_REMOVING;
@@ -98,18 +98,21 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
         bool has = pipe_has_table(pipe, tables[i]);
         if (kind == REQUEST_TABLES_ADD && has &&
             !table_has_status(pipe, tables[i], TABLE_STOPPED))
-            return error_set(err, "cannot add table '%s' to pipe '%s': it is "
-                                  "already there",
+            return error_set(err,
+                             "cannot add table '%s' to pipe '%s': it is "
+                             "already there",
                              tables[i], pipe->name);
         if (kind == REQUEST_TABLES_REMOVE && !has)
-            return error_set(err, "cannot remove table '%s' from pipe '%s': "
-                                  "the pipe has no such table",
+            return error_set(err,
+                             "cannot remove table '%s' from pipe '%s': "
+                             "the pipe has no such table",
                              tables[i], pipe->name);
     }
     if (kind == REQUEST_TABLES_REMOVE && table_count >= remaining)
-        return error_set(err, "cannot remove every table of pipe '%s'; "
-                              "delete the pipe instead (sluice pipe delete "
-                              "%s)",
+        return error_set(err,
+                         "cannot remove every table of pipe '%s'; "
+                         "delete the pipe instead (sluice pipe delete "
+                         "%s)",
                          pipe->name, pipe->name);
     return 0;
 }
@@ -278,8 +281,7 @@ int request_get(struct store *s, int64_t id, struct request *out, bool *found,
 {
     struct db_value p = DBV_INT(id);
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT " REQUEST_COLUMNS " FROM requests WHERE id = $1",
+    if (store_exec(s, "SELECT " REQUEST_COLUMNS " FROM requests WHERE id = $1",
                    &p, 1, &r, err) < 0)
         return -1;
     *found = r.rows == 1;
@@ -333,8 +335,8 @@ static int delete_pipe(struct store *s, const char *pipe, struct error *err)
             return -1;
     char *lease = pipe_lease_name(pipe);
     struct db_value l = DBV_TEXT(lease);
-    int rc = store_exec(s, "DELETE FROM leases WHERE name = $1", &l, 1, NULL,
-                        err);
+    int rc =
+        store_exec(s, "DELETE FROM leases WHERE name = $1", &l, 1, NULL, err);
     free(lease);
     return rc;
 }
@@ -345,9 +347,10 @@ static int add_tables(struct store *s, const struct request *req,
                       struct error *err)
 {
     for (size_t i = 0; i < req->table_count; i++) {
-        struct db_value stopped[] = {
-            DBV_TEXT(req->pipe), DBV_TEXT(req->tables[i]),
-            DBV_TEXT(table_status_name(TABLE_STOPPED))};
+        struct db_value stopped[] = {DBV_TEXT(req->pipe),
+                                     DBV_TEXT(req->tables[i]),
+                                     DBV_TEXT(
+                                         table_status_name(TABLE_STOPPED))};
         struct db_value adding[] = {DBV_TEXT(req->pipe),
                                     DBV_TEXT(req->tables[i]),
                                     DBV_TEXT(table_status_name(TABLE_ADDING))};
@@ -435,11 +438,11 @@ static int first_step(struct store *s, const struct request *req,
         if (mark_removing(s, req, err) < 0)
             return -1;
         return lifecycle_transition(s, req->pipe, from, STATE_MODIFYING,
-                                    from == STATE_PAUSED ? CONTEXT_FROM_PAUSED
-                                                         : CONTEXT_FROM_RUNNING,
+                                    from == STATE_PAUSED
+                                        ? CONTEXT_FROM_PAUSED
+                                        : CONTEXT_FROM_RUNNING,
                                     reason, err);
-    case REQUEST_DELETE:
-        return delete_pipe(s, req->pipe, err);
+    case REQUEST_DELETE: return delete_pipe(s, req->pipe, err);
     default:
         return error_set(err, "request %lld has an unknown kind",
                          (long long)req->id);
@@ -456,11 +459,11 @@ static int do_start(struct store *s, void *arg, struct error *err)
     if (pipe_load(s, req->pipe, &row, &found, err) < 0)
         return -1;
     struct error why;
-    int legal = found ? request_check(&row, req->kind,
-                                      (const char *const *)req->tables,
-                                      req->table_count, &why)
-                      : error_set(&why, "there is no pipe named '%s'",
-                                  req->pipe);
+    int legal =
+        found
+            ? request_check(&row, req->kind, (const char *const *)req->tables,
+                            req->table_count, &why)
+            : error_set(&why, "there is no pipe named '%s'", req->pipe);
     enum pipe_state from = row.state;
     pipe_row_free(&row);
     if (legal < 0) {

@@ -43,8 +43,9 @@ static void *retention_config(const struct plugin *p, const struct config *cfg,
     struct option_source src = {"(defaults)", topic, NULL, 0};
     options_apply(p->options, p->option_count, &src, data, &d);
     if (d.count) {
-        error_set(err, "retention plugin '%s' needs options for topic '%s' "
-                       "(give them in [topic %s.retention] and --config): %s",
+        error_set(err,
+                  "retention plugin '%s' needs options for topic '%s' "
+                  "(give them in [topic %s.retention] and --config): %s",
                   p->name, topic, topic, d.errors[0]);
         diags_free(&d);
         options_free(p->options, p->option_count, data);
@@ -57,14 +58,16 @@ static void *retention_config(const struct plugin *p, const struct config *cfg,
 
 /* Asks the topic's plugin for its plan. */
 static int plan_topic(const struct registry *reg, const struct config *cfg,
-                      const struct topic *t, const struct publication_info *pubs,
-                      size_t count, int64_t as_of,
-                      struct sluice_retention_plan *plan, struct error *err)
+                      const struct topic *t,
+                      const struct publication_info *pubs, size_t count,
+                      int64_t as_of, struct sluice_retention_plan *plan,
+                      struct error *err)
 {
     const struct plugin *p = registry_find(reg, t->retention);
     if (!p || p->kind != PLUGIN_RETENTION)
-        return error_set(err, "retention plugin '%s' of topic '%s' is not "
-                              "found (see 'sluice plugins list')",
+        return error_set(err,
+                         "retention plugin '%s' of topic '%s' is not "
+                         "found (see 'sluice plugins list')",
                          t->retention, t->name);
     bool owned;
     void *data = retention_config(p, cfg, t->name, &owned, err);
@@ -72,17 +75,21 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
         return -1;
     sluice_publication *in = xcalloc(count + 1, sizeof *in);
     for (size_t i = 0; i < count; i++)
-        in[i] = (sluice_publication){
-            .id = pubs[i].id, .published_at_ms = pubs[i].published_at,
-            .records = (uint64_t)pubs[i].records,
-            .consumption = pubs[i].consumption,
-            .final_at_ms = pubs[i].final_at};
-    sluice_retention_input input = {
-        .size = sizeof input, .topic = t->name,
-        .consumed_retention_days = t->consumed_retention_days,
-        .unconsumed_retention_days = t->unconsumed_retention_days,
-        .job_time_ms = as_of, .publications = in, .publication_count = count,
-        .publication_size = sizeof *in};
+        in[i] = (sluice_publication){.id = pubs[i].id,
+                                     .published_at_ms = pubs[i].published_at,
+                                     .records = (uint64_t)pubs[i].records,
+                                     .consumption = pubs[i].consumption,
+                                     .final_at_ms = pubs[i].final_at};
+    sluice_retention_input input = {.size = sizeof input,
+                                    .topic = t->name,
+                                    .consumed_retention_days =
+                                        t->consumed_retention_days,
+                                    .unconsumed_retention_days =
+                                        t->unconsumed_retention_days,
+                                    .job_time_ms = as_of,
+                                    .publications = in,
+                                    .publication_count = count,
+                                    .publication_size = sizeof *in};
     struct call_error e;
     struct plugin_instance instance;
     sluice_status st = plugin_open(p, data, t->name, &instance, &e);
@@ -96,8 +103,9 @@ static int plan_topic(const struct registry *reg, const struct config *cfg,
         free(data);
     }
     if (st != SLUICE_OK)
-        return error_set(err, "retention plugin '%s' failed for topic '%s': "
-                              "%s",
+        return error_set(err,
+                         "retention plugin '%s' failed for topic '%s': "
+                         "%s",
                          p->name, t->name, e.message);
     return 0;
 }
@@ -130,8 +138,9 @@ static int check_unique(const struct sluice_retention_plan *plan,
     int rc = 0;
     for (size_t i = 1; i < plan->delete_count && rc == 0; i++)
         if (ids[i] == ids[i - 1])
-            rc = error_set(err, "the plan for topic '%s' deletes publication "
-                                "%lld twice",
+            rc = error_set(err,
+                           "the plan for topic '%s' deletes publication "
+                           "%lld twice",
                            topic, (long long)ids[i]);
     free(ids);
     return rc;
@@ -143,7 +152,8 @@ static int tally(const struct sluice_retention_plan *plan,
                  struct topic_report *tr, struct error *err)
 {
     for (size_t i = 0; i < plan->cutoff_count; i++)
-        rule_slot(tr, plan->cutoffs[i].rule)->cutoff = plan->cutoffs[i].cutoff_ms;
+        rule_slot(tr, plan->cutoffs[i].rule)->cutoff =
+            plan->cutoffs[i].cutoff_ms;
     for (size_t i = 0; i < plan->delete_count; i++) {
         const struct plan_delete *d = &plan->deletes[i];
         const struct publication_info *p = NULL;
@@ -158,8 +168,9 @@ static int tally(const struct sluice_retention_plan *plan,
                 hi = mid;
         }
         if (!p)
-            return error_set(err, "the plan deletes publication %lld, which "
-                                  "topic '%s' does not have",
+            return error_set(err,
+                             "the plan deletes publication %lld, which "
+                             "topic '%s' does not have",
                              (long long)d->publication_id, tr->topic);
         struct rule_report *r = rule_slot(tr, d->rule);
         r->events++;
@@ -171,11 +182,12 @@ static int tally(const struct sluice_retention_plan *plan,
 static int delete_chunk(struct store *s, const int64_t *ids, size_t n,
                         struct error *err)
 {
-    static const char *const tables[][2] = {
-        {"publication_blobs", "publication"},
-        {"subscription_events", "publication"},
-        {"owed", "publication"},
-        {"publications", "id"}};
+    static const char *const tables[][2] = {{"publication_blobs",
+                                             "publication"},
+                                            {"subscription_events",
+                                             "publication"},
+                                            {"owed", "publication"},
+                                            {"publications", "id"}};
     struct buf list = {0};
     for (size_t i = 0; i < n; i++)
         buf_printf(&list, "%s%lld", i ? "," : "", (long long)ids[i]);
@@ -234,8 +246,8 @@ static void run_topic(struct store *s, const struct registry *reg,
     struct error err;
     /* the topic as it stood at as_of: a run as of a past time plans what
      * a run then would have */
-    int rc = hub_publications(s, t->name, INT64_MIN, as_of, &pubs, &count,
-                              &err);
+    int rc =
+        hub_publications(s, t->name, INT64_MIN, as_of, &pubs, &count, &err);
     if (rc == 0)
         rc = plan_topic(reg, cfg, t, pubs, count, as_of, &plan, &err);
     if (rc == 0)
@@ -278,14 +290,16 @@ static int record(struct store *s, void *arg, struct error *err)
     for (size_t i = 0; i < r->topic_count; i++) {
         const struct topic_report *t = &r->topics[i];
         for (size_t j = 0; j < t->rule_count || j == 0; j++) {
-            const struct rule_report *rr = j < t->rule_count ? &t->rules[j]
-                                                             : NULL;
-            struct db_value c[] = {
-                DBV_INT(r->event), DBV_TEXT(t->topic),
-                DBV_TEXT(rr ? rr->rule : ""),
-                rr && rr->cutoff >= 0 ? DBV_INT(rr->cutoff) : DBV_NULL,
-                DBV_INT(rr ? rr->events : 0), DBV_INT(rr ? rr->records : 0),
-                DBV_MESSAGE(t->message)};
+            const struct rule_report *rr =
+                j < t->rule_count ? &t->rules[j] : NULL;
+            struct db_value c[] = {DBV_INT(r->event),
+                                   DBV_TEXT(t->topic),
+                                   DBV_TEXT(rr ? rr->rule : ""),
+                                   rr && rr->cutoff >= 0 ? DBV_INT(rr->cutoff)
+                                                         : DBV_NULL,
+                                   DBV_INT(rr ? rr->events : 0),
+                                   DBV_INT(rr ? rr->records : 0),
+                                   DBV_MESSAGE(t->message)};
             if (store_exec(s,
                            "INSERT INTO maintenance_cutoffs (event, topic, "
                            "rule, cutoff, events, records, message) VALUES "
@@ -428,8 +442,9 @@ static int run_failed(const struct maintenance_report *r, struct error *err)
     format_utc(r->as_of, as_of, sizeof as_of);
     for (size_t i = 0; i < r->topic_count; i++)
         if (r->topics[i].message[0])
-            return error_set(err, "the run as of %s failed (event %lld; "
-                                  "retried at the next tick): topic '%s': %s",
+            return error_set(err,
+                             "the run as of %s failed (event %lld; "
+                             "retried at the next tick): topic '%s': %s",
                              as_of, (long long)r->event, r->topics[i].topic,
                              r->topics[i].message);
     return error_set(err, "the run as of %s failed (event %lld)", as_of,

@@ -20,14 +20,14 @@ struct reader {
     const char *path;
     struct ini_doc *doc;
     struct diags *diags;
-    char *line;      /* the whole current line, newline removed */
+    char *line; /* the whole current line, newline removed */
     size_t line_cap;
     int lineno;
-    bool indented;   /* the current line starts with white space */
+    bool indented;               /* the current line starts with white space */
     struct ini_section *section; /* NULL before any header, or after a
                                     header that could not be read */
     bool section_broken;
-    struct ini_entry *last;      /* the value a continuation extends */
+    struct ini_entry *last; /* the value a continuation extends */
 };
 
 static struct ini_section *section_for(struct ini_doc *doc, const char *name,
@@ -133,9 +133,8 @@ static int on_entry(void *user, const char *section, const char *name,
     }
     struct ini_entry *old = ini_section_entry(r->section, name);
     if (old) {
-        diags_error(r->diags,
-                    "%s:%d: [%s] %s: set twice (first on line %d)", r->path,
-                    r->lineno, r->section->name, name, old->line);
+        diags_error(r->diags, "%s:%d: [%s] %s: set twice (first on line %d)",
+                    r->path, r->lineno, r->section->name, name, old->line);
         r->last = NULL;
         return 1;
     }
@@ -157,8 +156,9 @@ int ini_doc_load(const char *path, struct ini_doc *doc, struct diags *diags,
     doc->path = xstrdup(path);
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return error_set(err, "%s: cannot read: is a directory, not a config "
-                              "file",
+        return error_set(err,
+                         "%s: cannot read: is a directory, not a config "
+                         "file",
                          path);
     FILE *f = fopen(path, "r");
     if (!f)

@@ -50,7 +50,8 @@ static void *field(const sluice_option *o, void *config)
 static bool has_range(const sluice_option *o)
 {
     return (o->flags & SLUICE_OPTION_RANGE) &&
-           (o->type == SLUICE_OPTION_INT || o->type == SLUICE_OPTION_DURATION ||
+           (o->type == SLUICE_OPTION_INT ||
+            o->type == SLUICE_OPTION_DURATION ||
             o->type == SLUICE_OPTION_SIZE);
 }
 
@@ -107,8 +108,9 @@ static int check_scheme(const sluice_option *o, const char *text,
         error_set(err, "scheme '%.*s' is not one of: %s", (int)n, text,
                   allowed.data);
     else
-        error_set(err, "the URL has no scheme (SCHEME:...); expected one "
-                       "of: %s",
+        error_set(err,
+                  "the URL has no scheme (SCHEME:...); expected one "
+                  "of: %s",
                   allowed.data);
     buf_free(&allowed);
     return -1;
@@ -185,8 +187,7 @@ static int parse_typed(const sluice_option *o, const char *text, void *config,
         *(sluice_string_list *)field(o, config) = list;
         return 0;
     }
-    case SLUICE_OPTION_BOOL:
-        return parse_bool(text, field(o, config), err);
+    case SLUICE_OPTION_BOOL: return parse_bool(text, field(o, config), err);
     case SLUICE_OPTION_ENUM:
         for (int i = 0; o->allowed && o->allowed[i]; i++) {
             if (strcmp(text, o->allowed[i]) == 0) {
@@ -217,8 +218,7 @@ static int parse_typed(const sluice_option *o, const char *text, void *config,
         if (parse_time_of_day(text, &v, err) < 0)
             return -1;
         break;
-    default:
-        return error_set(err, "option type %d is unknown", (int)o->type);
+    default: return error_set(err, "option type %d is unknown", (int)o->type);
     }
     if (has_range(o) && (v < o->min || v > o->max)) {
         struct buf range = {0};
@@ -263,8 +263,9 @@ int options_check_table(const sluice_option *opts, size_t count,
         const sluice_option *o = &opts[i];
         if (!o->name[0] || strspn(o->name, "abcdefghijklmnopqrstuvwxyz"
                                            "0123456789_") != strlen(o->name))
-            return error_set(err, "option '%s': names are lower case "
-                                  "letters, digits and '_'",
+            return error_set(err,
+                             "option '%s': names are lower case "
+                             "letters, digits and '_'",
                              o->name);
         for (size_t j = 0; j < i; j++)
             if (strcmp(opts[j].name, o->name) == 0)
@@ -275,8 +276,9 @@ int options_check_table(const sluice_option *opts, size_t count,
             return error_set(err, "option '%s': unknown type %d", o->name,
                              (int)o->type);
         if (o->offset > config_size || size > config_size - o->offset)
-            return error_set(err, "option '%s': offset %zu is outside the "
-                                  "config struct of %zu bytes",
+            return error_set(err,
+                             "option '%s': offset %zu is outside the "
+                             "config struct of %zu bytes",
                              o->name, o->offset, config_size);
         if (!o->description || !o->description[0])
             return error_set(err, "option '%s' has no description", o->name);
@@ -284,38 +286,43 @@ int options_check_table(const sluice_option *opts, size_t count,
             return error_set(err, "option '%s': an enum needs allowed values",
                              o->name);
         if (has_schemes(o) && !o->allowed[0])
-            return error_set(err, "option '%s': its list of URL schemes is "
-                                  "empty",
+            return error_set(err,
+                             "option '%s': its list of URL schemes is "
+                             "empty",
                              o->name);
         for (size_t j = 0; has_schemes(o) && o->allowed[j]; j++) {
             const char *scheme = o->allowed[j];
             if (!(scheme[0] >= 'a' && scheme[0] <= 'z') ||
                 strspn(scheme, SCHEME_CHARS) != strlen(scheme))
-                return error_set(err, "option '%s': '%s' is not a URL "
-                                      "scheme (a letter, then letters, "
-                                      "digits, '+', '.' or '-')",
+                return error_set(err,
+                                 "option '%s': '%s' is not a URL "
+                                 "scheme (a letter, then letters, "
+                                 "digits, '+', '.' or '-')",
                                  o->name, scheme);
         }
         if (has_range(o) && o->min > o->max)
-            return error_set(err, "option '%s': range minimum is above the "
-                                  "maximum",
+            return error_set(err,
+                             "option '%s': range minimum is above the "
+                             "maximum",
                              o->name);
-        if ((o->flags & SLUICE_OPTION_TABLES) &&
-            o->type != SLUICE_OPTION_LIST)
-            return error_set(err, "option '%s': only a list can name the "
-                                  "tables",
+        if ((o->flags & SLUICE_OPTION_TABLES) && o->type != SLUICE_OPTION_LIST)
+            return error_set(err,
+                             "option '%s': only a list can name the "
+                             "tables",
                              o->name);
         for (size_t j = 0; j < i && (o->flags & SLUICE_OPTION_TABLES); j++)
             if (opts[j].flags & SLUICE_OPTION_TABLES)
-                return error_set(err, "options '%s' and '%s' both name the "
-                                      "tables",
+                return error_set(err,
+                                 "options '%s' and '%s' both name the "
+                                 "tables",
                                  opts[j].name, o->name);
         if ((o->flags & SLUICE_OPTION_PATH) && o->type != SLUICE_OPTION_STRING)
             return error_set(err, "option '%s': only a string can be a path",
                              o->name);
         if ((o->flags & SLUICE_OPTION_REQUIRED) && o->default_value)
-            return error_set(err, "option '%s' is required and has a "
-                                  "default; it can be only one",
+            return error_set(err,
+                             "option '%s' is required and has a "
+                             "default; it can be only one",
                              o->name);
         if (o->default_value) {
             /* only the option's own field is written */
@@ -368,8 +375,8 @@ static void relative_to_file(const sluice_option *o, const char *file,
     if (!*field || !(*field)[0] || (*field)[0] == '/' || !file || !file[0])
         return;
     const char *slash = strrchr(file, '/');
-    char *dir = slash ? xstrndup(file, (size_t)(slash - file + 1))
-                      : xstrdup(".");
+    char *dir =
+        slash ? xstrndup(file, (size_t)(slash - file + 1)) : xstrdup(".");
     char *real = realpath(dir, NULL);
     free(dir);
     if (!real)
@@ -378,8 +385,8 @@ static void relative_to_file(const sluice_option *o, const char *file,
     while (rest[0] == '.' && rest[1] == '/')
         rest += 2;
     size_t n = strlen(real);
-    char *full = xasprintf("%s%s%s", real, n && real[n - 1] == '/' ? "" : "/",
-                           rest);
+    char *full =
+        xasprintf("%s%s%s", real, n && real[n - 1] == '/' ? "" : "/", rest);
     free(real);
     free(*field);
     *field = full;
@@ -472,8 +479,8 @@ void option_format_value(const sluice_option *o, const void *config,
 {
     void *f = field(o, (void *)config);
     char text[64];
-    bool unset = o->type == SLUICE_OPTION_STRING &&
-                 !(*(char **)f && (*(char **)f)[0]);
+    bool unset =
+        o->type == SLUICE_OPTION_STRING && !(*(char **)f && (*(char **)f)[0]);
     if ((o->flags & SLUICE_OPTION_SECRET) && !unset) {
         buf_puts(out, REDACT_MASK);
         return;
@@ -493,9 +500,7 @@ void option_format_value(const sluice_option *o, const void *config,
     case SLUICE_OPTION_BOOL:
         buf_puts(out, *(bool *)f ? "true" : "false");
         return;
-    case SLUICE_OPTION_ENUM:
-        buf_puts(out, o->allowed[*(int *)f]);
-        return;
+    case SLUICE_OPTION_ENUM: buf_puts(out, o->allowed[*(int *)f]); return;
     default:
         format_number(o, *(int64_t *)f, text, sizeof text);
         buf_puts(out, text);

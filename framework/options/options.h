@@ -21,7 +21,6 @@
 #include "../util/error.h"
 #include "ini_doc.h"
 
-
 /* Where a section's values come from, for messages. `section` may be NULL
  * (the file has no such section: defaults only); then errors point at
  * `line`, the place that made the section necessary. */

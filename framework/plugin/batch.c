@@ -145,7 +145,8 @@ sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
                         sluice_error *err)
 {
     sluice_record r = {0};
-    if (!rec || rec->size < offsetof(sluice_record, version) + sizeof r.version)
+    if (!rec ||
+        rec->size < offsetof(sluice_record, version) + sizeof r.version)
         return sluice_fail(err, SLUICE_FATAL,
                            "batch_add: record size %u is too small (set "
                            ".size = sizeof(sluice_record))",
@@ -167,8 +168,8 @@ sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
         return sluice_fail(err, SLUICE_FATAL,
                            "batch_add: record of table '%.*s' has "
                            "changed_at_ms %lld, before 1970 (0: unknown)",
-                           (int)(r.table_len > 64 ? 64 : r.table_len),
-                           r.table, (long long)r.changed_at_ms);
+                           (int)(r.table_len > 64 ? 64 : r.table_len), r.table,
+                           (long long)r.changed_at_ms);
     unsigned char head[BATCH_FRAME_TIMED_HEADER];
     head[0] = (unsigned char)r.op;
     put_u64(head + 1, r.version);
@@ -315,15 +316,17 @@ int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err)
         size_t head = header_size(p + at);
         if (len - at < head) {
             batch_reset(b);
-            return error_set(err, "batch blob: truncated frame header at "
-                                  "byte %zu of %zu",
+            return error_set(err,
+                             "batch blob: truncated frame header at "
+                             "byte %zu of %zu",
                              at, len);
         }
         uint64_t body = body_size(p + at);
         if (body > len - at - head) {
             batch_reset(b);
-            return error_set(err, "batch blob: frame at byte %zu runs past "
-                                  "the end (%zu bytes)",
+            return error_set(err,
+                             "batch blob: frame at byte %zu runs past "
+                             "the end (%zu bytes)",
                              at, len);
         }
         index_frame(b, at);

@@ -17,10 +17,11 @@
 
 const char *status_name(sluice_status st, char *out, size_t size)
 {
-    static const char *const names[] = {
-        [SLUICE_OK] = "OK",       [SLUICE_DONE] = "DONE",
-        [SLUICE_RETRY] = "RETRY", [SLUICE_FATAL] = "FATAL",
-        [SLUICE_FATAL_TABLE] = "FATAL_TABLE"};
+    static const char *const names[] = {[SLUICE_OK] = "OK",
+                                        [SLUICE_DONE] = "DONE",
+                                        [SLUICE_RETRY] = "RETRY",
+                                        [SLUICE_FATAL] = "FATAL",
+                                        [SLUICE_FATAL_TABLE] = "FATAL_TABLE"};
     if ((unsigned)st < sizeof names / sizeof *names)
         snprintf(out, size, "%s", names[st]);
     else
@@ -75,20 +76,21 @@ static sluice_status call_end(struct call *c, sluice_status st,
     bool known = (unsigned)st < 32 && (allowed & BIT(st));
     if (known && (st == SLUICE_OK || st == SLUICE_DONE))
         return st;
-    int prefix = snprintf(e->message, sizeof e->message, "%s.%s: ",
-                          c->plugin->name, c->callback);
-    e->words_at = prefix > 0 && (size_t)prefix < sizeof e->message
-                      ? (size_t)prefix
-                      : 0;
+    int prefix = snprintf(e->message, sizeof e->message,
+                          "%s.%s: ", c->plugin->name, c->callback);
+    e->words_at =
+        prefix > 0 && (size_t)prefix < sizeof e->message ? (size_t)prefix : 0;
     size_t left = sizeof e->message - e->words_at;
     if (known) {
-        snprintf(e->message + e->words_at, left, "%s", plugin_message(c->plugin->name, c->message));
+        snprintf(e->message + e->words_at, left, "%s",
+                 plugin_message(c->plugin->name, c->message));
     } else {
         char name[32];
         e->broken = true;
         snprintf(e->message + e->words_at, left,
                  "returned %s, which it may not return (its message: %s)",
-                 status_name(st, name, sizeof name), plugin_message(c->plugin->name, c->message));
+                 status_name(st, name, sizeof name),
+                 plugin_message(c->plugin->name, c->message));
         st = SLUICE_FATAL;
     }
     e->message[utf8_whole(e->message, strlen(e->message))] = '\0';
@@ -98,8 +100,8 @@ static sluice_status call_end(struct call *c, sluice_status st,
 /* A wrapper of an optional callback that the plugin does not have. */
 static sluice_status absent(struct call *c)
 {
-    snprintf(c->message, sizeof c->message,
-             "the plugin has no %s callback", c->callback);
+    snprintf(c->message, sizeof c->message, "the plugin has no %s callback",
+             c->callback);
     return SLUICE_FATAL;
 }
 
@@ -117,8 +119,8 @@ sluice_status plugin_open(const struct plugin *p, const void *config,
     pthread_mutexattr_destroy(&recursive);
     struct call c;
     sluice_error *err = call_begin(&c, p, NULL, "open", e);
-    sluice_status st = call_end(&c, p->open(in->ctx, config, &in->handle, err),
-                                MAY_FAIL);
+    sluice_status st =
+        call_end(&c, p->open(in->ctx, config, &in->handle, err), MAY_FAIL);
     if (st != SLUICE_OK) {
         context_free(in->ctx);
         pthread_mutex_destroy(&in->lock);
@@ -185,7 +187,8 @@ sluice_status source_snapshot_begin(struct plugin_instance *in,
     sluice_error *err = call_begin(&c, in->plugin, in, "snapshot_begin", e);
     return call_end(&c,
                     SOURCE(in)->snapshot_begin
-                        ? SOURCE(in)->snapshot_begin(in->handle, cdc_start, err)
+                        ? SOURCE(in)->snapshot_begin(in->handle, cdc_start,
+                                                     err)
                         : absent(&c),
                     MAY_FAIL);
 }
@@ -215,8 +218,9 @@ sluice_status source_snapshot_next(struct plugin_instance *in,
     sluice_error *err = call_begin(&c, in->plugin, in, "snapshot_next", e);
     return call_end(&c,
                     SOURCE(in)->snapshot_next
-                        ? SOURCE(in)->snapshot_next(in->handle, table, progress,
-                                                    progress_len, batch, err)
+                        ? SOURCE(in)->snapshot_next(in->handle, table,
+                                                    progress, progress_len,
+                                                    batch, err)
                         : absent(&c),
                     MAY_BE_DONE);
 }
@@ -381,8 +385,7 @@ sluice_status sink_drop_table(struct plugin_instance *in, const char *table,
 
 sluice_status retention_plan(struct plugin_instance *in,
                              const sluice_retention_input *input,
-                             sluice_retention_plan *plan,
-                             struct call_error *e)
+                             sluice_retention_plan *plan, struct call_error *e)
 {
     struct call c;
     sluice_error *err = call_begin(&c, in->plugin, in, "plan", e);

@@ -19,7 +19,6 @@ struct sluice_registrar {
     struct error error;
 };
 
-
 /* The one host table of this process. */
 const sluice_host_api *host_api(void);
 

@@ -23,32 +23,38 @@ static int check_descriptor(const sluice_module *desc, struct error *err)
     if (!desc)
         return error_set(err, "its descriptor function returned NULL");
     if (desc->size < MODULE_MIN_SIZE)
-        return error_set(err, "descriptor is %u bytes, smaller than any "
-                              "sluice ABI's (%zu)",
+        return error_set(err,
+                         "descriptor is %u bytes, smaller than any "
+                         "sluice ABI's (%zu)",
                          desc->size, (size_t)MODULE_MIN_SIZE);
     if (desc->magic != SLUICE_MODULE_MAGIC)
-        return error_set(err, "bad magic 0x%08x (expected 0x%08x): not built "
-                              "with the sluice SDK",
+        return error_set(err,
+                         "bad magic 0x%08x (expected 0x%08x): not built "
+                         "with the sluice SDK",
                          desc->magic, SLUICE_MODULE_MAGIC);
     if (desc->abi_major != SLUICE_ABI_MAJOR)
-        return error_set(err, "built for plugin ABI %u.%u; this sluice has "
-                              "ABI %d.%d and loads only ABI %d.x plugins",
+        return error_set(err,
+                         "built for plugin ABI %u.%u; this sluice has "
+                         "ABI %d.%d and loads only ABI %d.x plugins",
                          desc->abi_major, desc->abi_minor, SLUICE_ABI_MAJOR,
                          SLUICE_ABI_MINOR, SLUICE_ABI_MAJOR);
     if (desc->abi_minor > SLUICE_ABI_MINOR)
-        return error_set(err, "built for plugin ABI %u.%u, newer than this "
-                              "sluice's ABI %d.%d; upgrade sluice or rebuild "
-                              "the plugin against an older SDK",
+        return error_set(err,
+                         "built for plugin ABI %u.%u, newer than this "
+                         "sluice's ABI %d.%d; upgrade sluice or rebuild "
+                         "the plugin against an older SDK",
                          desc->abi_major, desc->abi_minor, SLUICE_ABI_MAJOR,
                          SLUICE_ABI_MINOR);
     if (desc->size > sizeof(sluice_module))
-        return error_set(err, "descriptor is %u bytes, larger than ABI "
-                              "%u.%u's %zu",
+        return error_set(err,
+                         "descriptor is %u bytes, larger than ABI "
+                         "%u.%u's %zu",
                          desc->size, desc->abi_major, desc->abi_minor,
                          sizeof(sluice_module));
     if (!plugin_valid_name(desc->name))
-        return error_set(err, "module name '%s' is not 1 to 64 lower case "
-                              "letters, digits and '_'",
+        return error_set(err,
+                         "module name '%s' is not 1 to 64 lower case "
+                         "letters, digits and '_'",
                          desc->name ? desc->name : "(null)");
     if (!desc->init)
         return error_set(err, "descriptor has no init function");
@@ -133,8 +139,9 @@ int module_open(const char *path, const sluice_host_api *host,
     void *sym = dlsym(handle, SLUICE_MODULE_SYMBOL);
     if (!sym) {
         dlclose(handle);
-        return error_set(err, "%s: not a sluice plugin: it exports no %s() "
-                              "function (write one with SLUICE_MODULE)",
+        return error_set(err,
+                         "%s: not a sluice plugin: it exports no %s() "
+                         "function (write one with SLUICE_MODULE)",
                          path, SLUICE_MODULE_SYMBOL);
     }
     memcpy(&descriptor, &sym, sizeof descriptor);

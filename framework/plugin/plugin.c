@@ -28,14 +28,17 @@ struct callback_rule {
 
 struct kind_rules {
     const char *kind;
-    size_t info_size; /* sizeof the core's info struct */
+    size_t info_size;       /* sizeof the core's info struct */
     size_t option_count_at; /* offsetof its option_count (ABI 1.2) */
     uint32_t known_capabilities;
     const struct callback_rule *callbacks;
     size_t callback_count;
 };
 
-#define RULE(type, field, cap) {#field, offsetof(type, field), cap}
+#define RULE(type, field, cap)                                                \
+    {                                                                         \
+#field, offsetof(type, field), cap                                    \
+    }
 
 static const struct callback_rule source_callbacks[] = {
     RULE(sluice_source_info, open, 0),
@@ -114,9 +117,9 @@ void plugin_capability_names(const struct plugin *p, char *out, size_t size)
     for (size_t i = 0; i < COUNT(capability_names); i++)
         if (capability_names[i].kind == p->kind &&
             (p->capabilities & capability_names[i].bit) && used < size)
-            used += (size_t)snprintf(out + used, size - used, "%s%s",
-                                     used ? ", " : "",
-                                     capability_names[i].name);
+            used +=
+                (size_t)snprintf(out + used, size - used, "%s%s",
+                                 used ? ", " : "", capability_names[i].name);
     if (!out[0])
         snprintf(out, size, "-");
 }
@@ -139,18 +142,21 @@ static int copy_options(const sluice_option *table, size_t stride,
     if (!table)
         return 0;
     if (stride < OPTION_MIN_SIZE)
-        return error_set(err, "option_size is %zu, smaller than ABI 1.0's "
-                              "%zu (fill it with SLUICE_OPTION_TABLE)",
+        return error_set(err,
+                         "option_size is %zu, smaller than ABI 1.0's "
+                         "%zu (fill it with SLUICE_OPTION_TABLE)",
                          stride, (size_t)OPTION_MIN_SIZE);
     if (stride > sizeof(sluice_option))
-        return error_set(err, "option_size is %zu, larger than this ABI's "
-                              "%zu",
+        return error_set(err,
+                         "option_size is %zu, larger than this ABI's "
+                         "%zu",
                          stride, sizeof(sluice_option));
     for (size_t n = 0;; n++) {
         if (count && n == count)
-            return error_set(err, "option table has no end: none of its %zu "
-                                  "entries is the {0} that ends it (end the "
-                                  "table with {0})",
+            return error_set(err,
+                             "option table has no end: none of its %zu "
+                             "entries is the {0} that ends it (end the "
+                             "table with {0})",
                              count);
         const sluice_option *o =
             (const sluice_option *)((const char *)table + n * stride);
@@ -200,18 +206,20 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
     if (!info)
         return error_set(err, "%s info is NULL", rules->kind);
     if (size < INFO_MIN_SIZE)
-        return error_set(err, "%s info is %zu bytes, smaller than any ABI "
-                              "1.x %s (%zu)",
+        return error_set(err,
+                         "%s info is %zu bytes, smaller than any ABI "
+                         "1.x %s (%zu)",
                          rules->kind, size, rules->kind,
                          (size_t)INFO_MIN_SIZE);
     if (size > rules->info_size)
-        return error_set(err, "%s info is %zu bytes, larger than ABI "
-                              "%d.%d's %zu",
-                         rules->kind, size, SLUICE_ABI_MAJOR,
-                         SLUICE_ABI_MINOR, rules->info_size);
+        return error_set(err,
+                         "%s info is %zu bytes, larger than ABI "
+                         "%d.%d's %zu",
+                         rules->kind, size, SLUICE_ABI_MAJOR, SLUICE_ABI_MINOR,
+                         rules->info_size);
     struct plugin *p = xcalloc(1, sizeof *p);
     p->kind = kind;
-    memcpy(&p->info, info, size); /* the rest stays zero */
+    memcpy(&p->info, info, size);                     /* the rest stays zero */
     const sluice_source_info *head = &p->info.source; /* same head */
     p->name = head->name;
     p->description = head->description ? head->description : "";
@@ -222,17 +230,19 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
     p->close = head->close;
     *out = p;
     if (!plugin_valid_name(head->name))
-        return error_set(err, "%s name '%s' is not 1 to 64 lower case "
-                              "letters, digits and '_'",
+        return error_set(err,
+                         "%s name '%s' is not 1 to 64 lower case "
+                         "letters, digits and '_'",
                          rules->kind, head->name ? head->name : "(null)");
     if (p->capabilities & ~rules->known_capabilities)
         return error_set(err, "%s '%s' declares unknown capabilities 0x%x",
                          rules->kind, p->name,
                          p->capabilities & ~rules->known_capabilities);
     if (p->config_size > CONFIG_SIZE_MAX)
-        return error_set(err, "%s '%s': config_size is %zu bytes, more than "
-                              "the %zu a config struct may have (set it to "
-                              "sizeof the struct the options fill)",
+        return error_set(err,
+                         "%s '%s': config_size is %zu bytes, more than "
+                         "the %zu a config struct may have (set it to "
+                         "sizeof the struct the options fill)",
                          rules->kind, p->name, p->config_size,
                          (size_t)CONFIG_SIZE_MAX);
     size_t option_count = 0;

@@ -29,7 +29,7 @@ struct module {
 struct plugin {
     enum plugin_kind kind;
     struct module *module;
-    const char *name;        /* in the module's memory: lives while loaded */
+    const char *name; /* in the module's memory: lives while loaded */
     const char *description;
     uint32_t capabilities, flags;
     sluice_option *options; /* normalized copy, owned */
@@ -52,7 +52,7 @@ struct refusal {
 /* A plugin that an earlier directory of the search path already provides. */
 struct shadowed {
     char *name;
-    char *path;     /* the file not used */
+    char *path; /* the file not used */
     char *used_path;
 };
 

@@ -2,9 +2,9 @@
  * and the files that were refused (see plugin.h for the rules). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,9 +91,9 @@ static void add_shadowed(struct registry *reg, const struct plugin *p,
                          const struct plugin *used)
 {
     XGROW(reg->shadowed, reg->shadowed_cap, reg->shadowed_count + 1);
-    reg->shadowed[reg->shadowed_count++] = (struct shadowed){
-        xstrdup(p->name), xstrdup(p->module->path),
-        xstrdup(used->module->path)};
+    reg->shadowed[reg->shadowed_count++] =
+        (struct shadowed){xstrdup(p->name), xstrdup(p->module->path),
+                          xstrdup(used->module->path)};
 }
 
 static int add_module(struct registry *reg, const char *path,
@@ -107,10 +107,11 @@ static int add_module(struct registry *reg, const char *path,
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         struct plugin *old = registry_find(reg, plugins[i]->name);
-        if (old && (rule == CONFLICT_REFUSE ||
-                    strcmp(old->module->dir, m->dir) == 0))
-            rc = error_set(err, "%s: %s '%s' is also provided by %s; remove "
-                                "one of the two files",
+        if (old &&
+            (rule == CONFLICT_REFUSE || strcmp(old->module->dir, m->dir) == 0))
+            rc = error_set(err,
+                           "%s: %s '%s' is also provided by %s; remove "
+                           "one of the two files",
                            path, plugin_kind_name(plugins[i]->kind),
                            plugins[i]->name, old->module->path);
     }

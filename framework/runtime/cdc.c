@@ -50,10 +50,11 @@ static enum outcome cdc_open(struct run *u, const struct pipe_row *row,
         u->cdc_tables[u->cdc_table_count++] = xstrdup(tables[i]);
     free(tables);
     struct call_error e;
-    enum outcome o = from_call(
-        source_cdc_start(SOURCE_OF(u), (const char *const *)u->cdc_tables, n,
-                         cdc.position.data, cdc.position.len, &e),
-        &e, f);
+    enum outcome o =
+        from_call(source_cdc_start(SOURCE_OF(u),
+                                   (const char *const *)u->cdc_tables, n,
+                                   cdc.position.data, cdc.position.len, &e),
+                  &e, f);
     u->cdc_open = o == GO_ON;
     checkpoint_free(&cdc);
     return o;

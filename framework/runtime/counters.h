@@ -38,8 +38,8 @@ int counters_stop_tables(struct store *s, const char *pipe,
 /* Rates of rows copied, sampled every 2 s from the store's counters. */
 struct table_rate {
     char *table;
-    int64_t rows;    /* rows_copied at the last sample */
-    double per_s;    /* rows per second */
+    int64_t rows; /* rows_copied at the last sample */
+    double per_s; /* rows per second */
 };
 
 struct rate_sampler {

@@ -106,19 +106,22 @@ static enum outcome check_tables(const struct pipe_config *pc,
     size_t at = 0, len;
     while (batch_next_table(b, &at, &t, &len)) {
         size_t i = 0;
-        while (i < n && (strlen(tables[i]) != len || memcmp(tables[i], t, len)))
+        while (i < n &&
+               (strlen(tables[i]) != len || memcmp(tables[i], t, len)))
             i++;
         if (i < n)
             continue;
         int shown = (int)(len > 64 ? 64 : len);
         if (!strcmp(kind, CHECKPOINT_SNAPSHOT))
-            return fail_with(f, "source %s: snapshot_next of table '%s' gave "
-                                "a record of table '%.*s'; a source gives "
-                                "records only of the table it is asked for",
+            return fail_with(f,
+                             "source %s: snapshot_next of table '%s' gave "
+                             "a record of table '%.*s'; a source gives "
+                             "records only of the table it is asked for",
                              pc->source.plugin->name, table, shown, t);
-        return fail_with(f, "source %s: cdc_poll gave a record of table "
-                            "'%.*s', which is not among the %zu table(s) "
-                            "the pipe follows",
+        return fail_with(f,
+                         "source %s: cdc_poll gave a record of table "
+                         "'%.*s', which is not among the %zu table(s) "
+                         "the pipe follows",
                          pc->source.plugin->name, shown, t, n);
     }
     return GO_ON;
@@ -163,10 +166,10 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
     if (store_transaction(s, publish_step, &p, &err) < 0)
         return from_store(&err, f);
     if (b->count)
-        log_msg(SLUICE_LOG_DEBUG, pc->name, "published %zu record(s), %zu "
+        log_msg(SLUICE_LOG_DEBUG, pc->name,
+                "published %zu record(s), %zu "
                 "bytes (%s%s%s)",
-                b->count, batch_bytes(b), kind, table[0] ? " of " : "",
-                table);
+                b->count, batch_bytes(b), kind, table[0] ? " of " : "", table);
     return GO_ON;
 }
 
@@ -174,8 +177,8 @@ enum outcome start_position(struct run *u, struct buf *out, struct failure *f)
 {
     struct sluice_values v = {0};
     struct call_error e;
-    enum outcome o = from_call(source_snapshot_begin(SOURCE_OF(u), &v, &e), &e,
-                               f);
+    enum outcome o =
+        from_call(source_snapshot_begin(SOURCE_OF(u), &v, &e), &e, f);
     if (o == GO_ON && v.count != 1)
         o = fail_with(f, "%s.snapshot_begin: gave %zu positions, not one",
                       u->pc->source.plugin->name, v.count);

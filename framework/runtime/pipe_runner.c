@@ -21,10 +21,9 @@
 static enum outcome open_plugins(struct run *u, struct failure *f)
 {
     struct call_error e;
-    if (!u->src &&
-        from_call(instance_open(&u->pc->source, u->pc->name, false, &u->src,
-                                &e),
-                  &e, f) != GO_ON)
+    if (!u->src && from_call(instance_open(&u->pc->source, u->pc->name, false,
+                                           &u->src, &e),
+                             &e, f) != GO_ON)
         return f->outcome;
     if (!u->sink &&
         from_call(instance_open(&u->pc->sink, u->pc->name, true, &u->sink, &e),
@@ -55,7 +54,8 @@ static enum outcome make_ready(struct run *u, const struct pipe_row *row,
     bool fresh = !u->sink;
     if (open_plugins(u, f) != GO_ON)
         return f->outcome;
-    bool set_up = row->state != STATE_PROVISIONING && row->state != STATE_SETUP;
+    bool set_up =
+        row->state != STATE_PROVISIONING && row->state != STATE_SETUP;
     if (fresh && set_up && tables_reopen(u, row, again, f) != GO_ON) {
         close_plugins(u); /* set up again on the next turn */
         return f->outcome;
@@ -66,7 +66,8 @@ static enum outcome make_ready(struct run *u, const struct pipe_row *row,
 }
 
 /* The work of the pipe's state, one piece of it. */
-static enum outcome work(struct run *u, struct pipe_row *row, struct failure *f)
+static enum outcome work(struct run *u, struct pipe_row *row,
+                         struct failure *f)
 {
     struct error err;
     switch (row->state) {
@@ -74,16 +75,12 @@ static enum outcome work(struct run *u, struct pipe_row *row, struct failure *f)
         return lifecycle_provisioned(u->s, u->pc->name, &err) < 0
                    ? from_store(&err, f)
                    : GO_ON;
-    case STATE_SETUP:
-        u->cdc_open = false;
-        return tables_set_up(u, row, f);
-    case STATE_SNAPSHOT:
-        return do_snapshot(u, row, f);
+    case STATE_SETUP: u->cdc_open = false; return tables_set_up(u, row, f);
+    case STATE_SNAPSHOT: return do_snapshot(u, row, f);
     case STATE_RESYNC:
         return wait_drained(u, f) != GO_ON ? f->outcome
                                            : tables_swap(u, row, f);
-    case STATE_RUNNING:
-        return cdc_step(u, row, f);
+    case STATE_RUNNING: return cdc_step(u, row, f);
     case STATE_PAUSING:
         u->cdc_open = false;
         if (wait_drained(u, f) != GO_ON)
@@ -91,16 +88,15 @@ static enum outcome work(struct run *u, struct pipe_row *row, struct failure *f)
         return lifecycle_pause_done(u->s, u->pc->name, &err) < 0
                    ? from_store(&err, f)
                    : GO_ON;
-    case STATE_MODIFYING:
-        u->cdc_open = false;
-        return tables_remove(u, row, f);
+    case STATE_MODIFYING: u->cdc_open = false; return tables_remove(u, row, f);
     default: /* paused, completed, failed: the subscriber still drains */
         sleep_ms(IDLE_MS);
         return GO_ON;
     }
 }
 
-static enum outcome step(struct run *u, struct pipe_row *row, struct failure *f)
+static enum outcome step(struct run *u, struct pipe_row *row,
+                         struct failure *f)
 {
     bool again;
     if (make_ready(u, row, &again, f) != GO_ON || again)

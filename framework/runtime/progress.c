@@ -79,10 +79,10 @@ static void log_lines(const struct pipe_row *row)
                 "progress state=%s table=%s status=%s rows=%lld "
                 "rows_estimated=%lld rows_per_s=%lld eta=%s bytes=%lld "
                 "lag=%s retries=%lld",
-                pipe_state_name(row->state), t->name, table_status_name(t->status),
-                (long long)t->rows_copied, (long long)t->rows_estimated,
-                (long long)t->rows_per_s, eta, (long long)t->bytes_copied, lag,
-                (long long)row->retry_count);
+                pipe_state_name(row->state), t->name,
+                table_status_name(t->status), (long long)t->rows_copied,
+                (long long)t->rows_estimated, (long long)t->rows_per_s, eta,
+                (long long)t->bytes_copied, lag, (long long)row->retry_count);
     }
 }
 

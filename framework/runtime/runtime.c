@@ -90,7 +90,8 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct pipe_runner *runners = xcalloc(cfg->pipe_count + 1, sizeof *runners);
+    struct pipe_runner *runners =
+        xcalloc(cfg->pipe_count + 1, sizeof *runners);
     pthread_t *threads = xcalloc(cfg->pipe_count + 1, sizeof *threads);
     size_t started = 0;
     bool unstarted = false;
@@ -99,8 +100,8 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             continue;
         runners[i] = (struct pipe_runner){cfg, &cfg->pipes[i], store_url,
                                           &stop_requested, 0};
-        int rc = pthread_create(&threads[i], NULL, pipe_runner_main,
-                                &runners[i]);
+        int rc =
+            pthread_create(&threads[i], NULL, pipe_runner_main, &runners[i]);
         runs[i] = rc == 0;
         if (rc)
             log_msg(SLUICE_LOG_ERROR, cfg->pipes[i].name,
@@ -114,8 +115,9 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     while (!stop_requested && (started || (d.count == 0 && !unstarted))) {
         if (clock_monotonic_ms() >= next_maintenance) {
             bool ran = false;
-            if (maintenance_tick(s, reg, cfg, worker_name(), 3 * MAINTENANCE_EVERY_MS,
-                                 clock_now_ms(), &ran, &err) < 0)
+            if (maintenance_tick(s, reg, cfg, worker_name(),
+                                 3 * MAINTENANCE_EVERY_MS, clock_now_ms(),
+                                 &ran, &err) < 0)
                 log_msg(SLUICE_LOG_WARN, NULL, "maintenance: %s", err.message);
             else if (ran)
                 log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");

@@ -94,11 +94,26 @@ static int load_pipes(struct service *svc, struct pipe_row *rows,
 }
 
 typedef double (*table_figure)(const struct pipe_table *t);
-static double rows_of(const struct pipe_table *t) { return (double)t->rows_copied; }
-static double bytes_of(const struct pipe_table *t) { return (double)t->bytes_copied; }
-static double estimate_of(const struct pipe_table *t) { return (double)t->rows_estimated; }
-static double rate_of(const struct pipe_table *t) { return (double)t->rows_per_s; }
-static double lag_of(const struct pipe_table *t) { return (double)t->lag_ms / 1000.0; }
+static double rows_of(const struct pipe_table *t)
+{
+    return (double)t->rows_copied;
+}
+static double bytes_of(const struct pipe_table *t)
+{
+    return (double)t->bytes_copied;
+}
+static double estimate_of(const struct pipe_table *t)
+{
+    return (double)t->rows_estimated;
+}
+static double rate_of(const struct pipe_table *t)
+{
+    return (double)t->rows_per_s;
+}
+static double lag_of(const struct pipe_table *t)
+{
+    return (double)t->lag_ms / 1000.0;
+}
 
 static const struct {
     const char *name, *type, *help;
@@ -110,13 +125,14 @@ static const struct {
     {"sluice_table_bytes_total", "counter",
      "Bytes of keys and documents delivered to the sink.", bytes_of, false},
     {"sluice_table_rows_estimated", "gauge",
-     "The source's estimate of the table's rows at its snapshot.",
-     estimate_of, true},
-    {"sluice_table_rows_per_second", "gauge",
-     "Recent rate of rows delivered.", rate_of, false},
+     "The source's estimate of the table's rows at its snapshot.", estimate_of,
+     true},
+    {"sluice_table_rows_per_second", "gauge", "Recent rate of rows delivered.",
+     rate_of, false},
     {"sluice_table_lag_seconds", "gauge",
      "Time from a change at the source to its delivery, for the newest "
-     "delivered change.", lag_of, true},
+     "delivered change.",
+     lag_of, true},
 };
 
 /* The plugins' own metrics, gathered from every open instance, then
@@ -269,9 +285,10 @@ static int health(struct service *svc, struct buf *b)
         failed = failed || rows[i].state == STATE_FAILED;
         degraded = degraded || has_failed_table(&rows[i]);
     }
-    json_add_string(&j, "status", failed     ? "failed"
-                                  : degraded ? "degraded"
-                                             : "ok");
+    json_add_string(&j, "status",
+                    failed     ? "failed"
+                    : degraded ? "degraded"
+                               : "ok");
     json_open_object(&j, "pipes");
     for (size_t i = 0; i < n; i++) {
         json_pipe_health(&j, &rows[i]);
@@ -308,11 +325,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
         type = "application/json";
     } else {
         code = MHD_HTTP_NOT_FOUND;
-        buf_printf(&body, "no such page: %s (there are /metrics and /health)\n",
-                   url);
+        buf_printf(&body,
+                   "no such page: %s (there are /metrics and /health)\n", url);
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(
-        body.len, body.data ? body.data : (char *)"", MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(body.len,
+                                        body.data ? body.data : (char *)"",
+                                        MHD_RESPMEM_MUST_COPY);
     buf_free(&body);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     enum MHD_Result ok = MHD_queue_response(conn, code, r);
@@ -321,8 +340,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
 }
 
 int service_start(const char *listen, const char *store_url,
-                  const char *const *pipes, size_t count,
-                  struct service **out, struct error *err)
+                  const char *const *pipes, size_t count, struct service **out,
+                  struct error *err)
 {
     *out = NULL;
     const char *colon = strrchr(listen, ':');
@@ -335,7 +354,8 @@ int service_start(const char *listen, const char *store_url,
         host[strlen(host) - 1] = '\0';
     }
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE}, *ai;
+                             .ai_flags = AI_PASSIVE},
+                    *ai;
     int gai = getaddrinfo(host, colon + 1, &hints, &ai);
     free(host);
     if (gai != 0)
@@ -348,17 +368,18 @@ int service_start(const char *listen, const char *store_url,
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    svc->daemon = MHD_start_daemon(flags, 0, NULL, NULL, answer, svc,
-                                   MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                   MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-                                   MHD_OPTION_END);
+    svc->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, answer, svc,
+                         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!svc->daemon) {
         free(svc->store_url);
         free(svc);
-        return error_set(err, "[service] http_listen %s: cannot listen "
-                              "there (the port is taken, or the address is "
-                              "not this host's)",
+        return error_set(err,
+                         "[service] http_listen %s: cannot listen "
+                         "there (the port is taken, or the address is "
+                         "not this host's)",
                          listen);
     }
     *out = svc;

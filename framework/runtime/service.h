@@ -17,8 +17,8 @@ struct service;
 /* Starts listening on `listen` (HOST:PORT) for the pipes named. The names
  * are borrowed for the life of the service. */
 int service_start(const char *listen, const char *store_url,
-                  const char *const *pipes, size_t count,
-                  struct service **out, struct error *err);
+                  const char *const *pipes, size_t count, struct service **out,
+                  struct error *err);
 void service_stop(struct service *svc);
 
 #endif

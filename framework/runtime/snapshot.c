@@ -37,7 +37,7 @@ struct snapshot_work {
     size_t count, next;
     size_t batch_bytes;
     pthread_mutex_t lock;
-    int running;            /* workers not yet finished */
+    int running;          /* workers not yet finished */
     atomic_int interrupt; /* stop after the batch in flight */
     bool failed;
     struct failure failure; /* the first worker's that failed */
@@ -105,8 +105,9 @@ static enum outcome partitions(struct run *u, const char *table,
     }
     if (!v.count) {
         values_free(&v);
-        return fail_with(f, "%s.snapshot_partitions: gave no partition for "
-                            "table %s",
+        return fail_with(f,
+                         "%s.snapshot_partitions: gave no partition for "
+                         "table %s",
                          u->pc->source.plugin->name, table);
     }
     /* an estimate, for progress only: none is no failure */
@@ -114,8 +115,8 @@ static enum outcome partitions(struct run *u, const char *table,
     if (u->pc->source.plugin->info.source.estimate_rows &&
         source_estimate_rows(SOURCE_OF(u), table, &rows, &e) == SLUICE_OK &&
         pipe_table_estimate(u->s, u->pc->name, table, (int64_t)rows, &err) < 0)
-        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "table %s: estimate: %s",
-                table, err.message);
+        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "table %s: estimate: %s", table,
+                err.message);
     struct partition_list l = {u->pc->name, table, &v};
     int rc = store_transaction(u->s, put_partitions, &l, &err);
     values_free(&v);
@@ -171,9 +172,8 @@ static void worker_failed(struct snapshot_work *w, const struct failure *f)
 static struct part_job *next_job(struct snapshot_work *w)
 {
     pthread_mutex_lock(&w->lock);
-    struct part_job *j = w->interrupt || w->next >= w->count
-                             ? NULL
-                             : &w->jobs[w->next++];
+    struct part_job *j =
+        w->interrupt || w->next >= w->count ? NULL : &w->jobs[w->next++];
     pthread_mutex_unlock(&w->lock);
     return j;
 }
@@ -194,8 +194,9 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
             return f->outcome;
         bool done = st == SLUICE_DONE;
         if (!done && !b->has_position)
-            return fail_with(f, "%s.snapshot_next: table %s: returned more to "
-                                "come but no position to resume from",
+            return fail_with(f,
+                             "%s.snapshot_next: table %s: returned more to "
+                             "come but no position to resume from",
                              u->pc->source.plugin->name, j->table);
         if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
                     &j->table, 1, f) != GO_ON)
@@ -247,16 +248,15 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
     if (workers > w->count)
         workers = w->count;
     size_t share = BATCH_BYTES_MAX / workers;
-    w->batch_bytes = share < WORKER_BATCH_BYTES_MIN ? WORKER_BATCH_BYTES_MIN
-                                                     : share;
+    w->batch_bytes =
+        share < WORKER_BATCH_BYTES_MIN ? WORKER_BATCH_BYTES_MIN : share;
     pthread_mutex_init(&w->lock, NULL);
     pthread_t *threads = xcalloc(workers, sizeof *threads);
     w->running = (int)workers;
     size_t started = 0;
     int rc = 0;
-    while (started < workers &&
-           (rc = pthread_create(&threads[started], NULL, snapshot_worker,
-                                w)) == 0)
+    while (started < workers && (rc = pthread_create(&threads[started], NULL,
+                                                     snapshot_worker, w)) == 0)
         started++;
     if (started < workers) { /* the jobs are the started workers' */
         pthread_mutex_lock(&w->lock);
@@ -332,8 +332,8 @@ static enum outcome finish(struct run *u, const struct pipe_row *row,
     if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_SNAPSHOT_START, "", 0,
                        &start, &has_start, &err) < 0)
         return from_store(&err, f);
-    if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_CDC, "", 0, &cdc, &has_cdc,
-                       &err) < 0) {
+    if (checkpoint_get(u->s, u->pc->name, CHECKPOINT_CDC, "", 0, &cdc,
+                       &has_cdc, &err) < 0) {
         if (has_start)
             checkpoint_free(&start);
         return from_store(&err, f);

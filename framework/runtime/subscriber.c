@@ -168,7 +168,8 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         if (store_transaction(s, complete_step, &d, &err) < 0)
             o = from_store(&err, f);
         else
-            log_msg(SLUICE_LOG_DEBUG, u->pc->name, "delivered %zu event(s), "
+            log_msg(SLUICE_LOG_DEBUG, u->pc->name,
+                    "delivered %zu event(s), "
                     "%lld record(s), to %s",
                     n, (long long)records, u->pc->sink.plugin->name);
     }

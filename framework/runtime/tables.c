@@ -26,8 +26,8 @@ static enum outcome discover_tables(struct run *u, struct pipe_row *row,
         return f->outcome;
     }
     struct error err;
-    int rc = pipe_tables_found(u->s, u->pc->name,
-                               (const char *const *)v.items, v.count, &err);
+    int rc = pipe_tables_found(u->s, u->pc->name, (const char *const *)v.items,
+                               v.count, &err);
     values_free(&v);
     if (rc < 0)
         return from_store(&err, f);
@@ -79,8 +79,9 @@ static enum outcome claim_destination(struct run *u, const char *table,
     }
     if (name.count != 1) {
         values_free(&name);
-        return fail_with(f, "%s.destination: gave %zu names for table %s, "
-                            "not one",
+        return fail_with(f,
+                         "%s.destination: gave %zu names for table %s, "
+                         "not one",
                          sink->name, name.count, table);
     }
     bool upgrade;
@@ -92,10 +93,11 @@ static enum outcome claim_destination(struct run *u, const char *table,
     if (rc < 0) {
         o = from_store(&err, f);
     } else if (rc == 1) {
-        o = fail_with(f, "destination %s of table %s belongs to %s of this "
-                         "store: one destination has one owner (give this "
-                         "pipe's sink another database or table prefix, or "
-                         "remove the table from one of the pipes)",
+        o = fail_with(f,
+                      "destination %s of table %s belongs to %s of this "
+                      "store: one destination has one owner (give this "
+                      "pipe's sink another database or table prefix, or "
+                      "remove the table from one of the pipes)",
                       name.items[0], table, owner);
         f->table_only = true;
     } else if (sink->info.sink.claim) {
@@ -109,8 +111,8 @@ static enum outcome claim_destination(struct run *u, const char *table,
 /* One table's destination claimed and made ready, and its shadow for a
  * resync. A table that fails alone (its destination refused, or
  * another's) does not stop the others: *failed says so. */
-static enum outcome set_up_table(struct run *u, const char *table,
-                                 bool resync, bool *failed, struct failure *f)
+static enum outcome set_up_table(struct run *u, const char *table, bool resync,
+                                 bool *failed, struct failure *f)
 {
     struct call_error e;
     *failed = false;

@@ -10,8 +10,8 @@ int checkpoint_put(struct store *s, const char *pipe, const char *kind,
                    const char *table, int64_t part, const void *position,
                    size_t len, bool done, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(pipe),     DBV_TEXT(kind),
-                           DBV_TEXT(table),    DBV_INT(part),
+    struct db_value p[] = {DBV_TEXT(pipe),          DBV_TEXT(kind),
+                           DBV_TEXT(table),         DBV_INT(part),
                            DBV_BLOB(position, len), DBV_INT(done),
                            DBV_INT(clock_now_ms())};
     return store_exec(s,

@@ -17,9 +17,8 @@ void db_result_free(struct db_result *r)
 
 char *db_take(struct db_result *r, size_t row, size_t col, size_t *len)
 {
-    struct db_value *v = row < r->rows && col < r->cols
-                             ? &r->cells[row * r->cols + col]
-                             : NULL;
+    struct db_value *v =
+        row < r->rows && col < r->cols ? &r->cells[row * r->cols + col] : NULL;
     if (!v || !v->p)
         return NULL;
     char *p = (char *)v->p;

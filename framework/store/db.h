@@ -32,18 +32,18 @@ struct db_value {
 
 #define DBV_NULL ((struct db_value){DB_NULL, 0, NULL, 0})
 #define DBV_INT(v) ((struct db_value){DB_INT, (int64_t)(v), NULL, 0})
-#define DBV_BLOB(ptr, n) ((struct db_value){DB_BLOB, 0, (const char *)(ptr), (n)})
+#define DBV_BLOB(ptr, n)                                                      \
+    ((struct db_value){DB_BLOB, 0, (const char *)(ptr), (n)})
 /* A text parameter; NULL becomes SQL NULL. */
-static inline struct db_value DBV_TEXT(const char *s)
-{
+static inline struct db_value DBV_TEXT(const char *s) {
     return s ? (struct db_value){DB_TEXT, 0, s, strlen(s)} : DBV_NULL;
 }
 
 /* A text parameter that may carry a secret (an error message, a reason):
  * store_exec masks it (util/redact.h) and stores it as text. Never a
  * result. */
-static inline struct db_value DBV_MESSAGE(const char *s)
-{
+static inline struct db_value
+DBV_MESSAGE(const char *s) {
     return s ? (struct db_value){DB_MESSAGE, 0, s, strlen(s)} : DBV_NULL;
 }
 
@@ -66,8 +66,8 @@ const char *db_text(const struct db_result *r, size_t row, size_t col);
 
 /* What a backend provides. */
 struct db_backend {
-    const char *name;       /* "sqlite", "postgresql" */
-    const char *begin_sql;  /* starts a write transaction */
+    const char *name;      /* "sqlite", "postgresql" */
+    const char *begin_sql; /* starts a write transaction */
     /* serializes migrations across processes, inside the transaction;
      * NULL when begin_sql already does */
     const char *migration_lock_sql;

@@ -74,9 +74,9 @@ static int claim(struct store *s, const char *sql, const struct db_value *p,
 
 /* Takes over the lease from `dead` (gone_from_here) unless another worker
  * did first. */
-static int take_from_gone(struct store *s, const char *name,
-                          const char *owner, const char *dead, int64_t ttl_ms,
-                          bool *held, struct error *err)
+static int take_from_gone(struct store *s, const char *name, const char *owner,
+                          const char *dead, int64_t ttl_ms, bool *held,
+                          struct error *err)
 {
     struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner), DBV_INT(ttl_ms),
                            DBV_TEXT(dead)};
@@ -116,7 +116,8 @@ int lease_acquire(struct store *s, const char *name, const char *owner,
                      ? xstrdup(db_text(&r, 0, 0))
                      : NULL;
     db_result_free(&r);
-    int rc = dead ? take_from_gone(s, name, owner, dead, ttl_ms, held, err) : 0;
+    int rc =
+        dead ? take_from_gone(s, name, owner, dead, ttl_ms, held, err) : 0;
     free(dead);
     return rc;
 }

@@ -97,11 +97,11 @@ static void pg_close(void *conn)
 
 static bool transient_state(const char *sqlstate)
 {
-    return sqlstate && (strncmp(sqlstate, "08", 2) == 0 ||
-                        strncmp(sqlstate, "53", 2) == 0 ||
-                        strncmp(sqlstate, "57P", 3) == 0 ||
-                        strcmp(sqlstate, "40001") == 0 ||
-                        strcmp(sqlstate, "40P01") == 0);
+    return sqlstate &&
+           (strncmp(sqlstate, "08", 2) == 0 ||
+            strncmp(sqlstate, "53", 2) == 0 ||
+            strncmp(sqlstate, "57P", 3) == 0 ||
+            strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
 }
 
 static bool starts_with(const char *sql, const char *word)
@@ -139,8 +139,9 @@ static int decode(const PGresult *r, struct db_result *res, struct error *err)
                 v->p = xstrndup((const char *)p, n);
                 v->len = n;
             } else {
-                return error_set(err, "store: column %zu has a type (oid %u) "
-                                      "sluice does not read",
+                return error_set(err,
+                                 "store: column %zu has a type (oid %u) "
+                                 "sluice does not read",
                                  j + 1, type);
             }
         }
@@ -157,9 +158,10 @@ static int pg_exec(void *conn, const char *sql, const struct db_value *params,
     bool rollback = starts_with(sql, "ROLLBACK");
     if (PQstatus(c->pg) != CONNECTION_OK) {
         if (c->in_tx && !rollback)
-            return error_transient(err, "store %s: the connection was lost "
-                                        "during a transaction; nothing of it "
-                                        "was committed",
+            return error_transient(err,
+                                   "store %s: the connection was lost "
+                                   "during a transaction; nothing of it "
+                                   "was committed",
                                    c->url_redacted);
         c->in_tx = false;
         PQreset(c->pg);
@@ -210,8 +212,9 @@ static int pg_exec(void *conn, const char *sql, const struct db_value *params,
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         const char *sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        char *msg = xstrdup(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
-                                                       : PQerrorMessage(c->pg));
+        char *msg =
+            xstrdup(PQresultErrorMessage(r)[0] ? PQresultErrorMessage(r)
+                                               : PQerrorMessage(c->pg));
         trim(msg);
         bool lost = PQstatus(c->pg) != CONNECTION_OK;
         if (lost || transient_state(sqlstate))

@@ -38,8 +38,9 @@ static int fail(struct sqlite_conn *c, int rc, const char *what,
     const char *msg = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
     int base = rc & 0xff;
     if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
-        return error_transient(err, "store sqlite:%s: %s: %s (another "
-                                    "process held the lock for %ds)",
+        return error_transient(err,
+                               "store sqlite:%s: %s: %s (another "
+                               "process held the lock for %ds)",
                                c->path, what, msg, BUSY_TIMEOUT_MS / 1000);
     if (base == SQLITE_IOERR || base == SQLITE_FULL)
         return error_transient(err, "store sqlite:%s: %s: %s", c->path, what,
@@ -55,8 +56,8 @@ static int pragma(struct sqlite_conn *c, const char *sql, const char *want,
     if (rc != SQLITE_OK)
         return fail(c, rc, sql, err);
     rc = sqlite3_step(st);
-    const char *got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
-                                       : NULL;
+    const char *got =
+        rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
     int result = 0;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         result = fail(c, rc, sql, err);
@@ -105,8 +106,9 @@ static int create_private(const char *path, struct error *err)
         return close(fd), 0;
     if (errno == EEXIST)
         return 0;
-    return error_set(err, "store sqlite:%s: cannot create: %s (does the "
-                          "directory exist, and may sluice write there?)",
+    return error_set(err,
+                     "store sqlite:%s: cannot create: %s (does the "
+                     "directory exist, and may sluice write there?)",
                      path, strerror(errno));
 }
 
@@ -116,10 +118,11 @@ static int must_exist(const char *path, struct error *err)
     if (stat(path, &st) == 0)
         return 0;
     if (errno == ENOENT)
-        return error_set(err, "store sqlite:%s: cannot open: no such file "
-                              "(sluice run, sluice topic create and sluice "
-                              "store migrate create a store; is the path "
-                              "right?)",
+        return error_set(err,
+                         "store sqlite:%s: cannot open: no such file "
+                         "(sluice run, sluice topic create and sluice "
+                         "store migrate create a store; is the path "
+                         "right?)",
                          path);
     return error_set(err, "store sqlite:%s: cannot open: %s", path,
                      strerror(errno));
@@ -134,12 +137,13 @@ int db_sqlite_open(const char *path, unsigned how, void **conn,
     struct sqlite_conn *c = xcalloc(1, sizeof *c);
     c->path = xstrdup(path);
     c->write = how & DB_WRITE;
-    int rc = sqlite3_open_v2(path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                             NULL);
+    int rc =
+        sqlite3_open_v2(path, &c->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        error_set(err, "store sqlite:%s: cannot open: %s (may sluice read "
-                       "and write there?)",
+        error_set(err,
+                  "store sqlite:%s: cannot open: %s (may sluice read "
+                  "and write there?)",
                   path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
         sqlite_close(c);
         return -1;
@@ -171,18 +175,20 @@ static int sqlite_still_there(void *conn, struct error *err)
     if (sqlite3_file_control(c->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) ==
             SQLITE_OK &&
         moved)
-        return error_set(err, "store sqlite:%s: the file was deleted, moved "
-                              "or replaced while sluice had it open: what "
-                              "was just written did not reach the store at "
-                              "that path, and nothing more is (put the file "
-                              "back or start a new store, then restart "
-                              "sluice)",
+        return error_set(err,
+                         "store sqlite:%s: the file was deleted, moved "
+                         "or replaced while sluice had it open: what "
+                         "was just written did not reach the store at "
+                         "that path, and nothing more is (put the file "
+                         "back or start a new store, then restart "
+                         "sluice)",
                          c->path);
     if (c->write && access(c->path, W_OK) != 0)
-        return error_set(err, "store sqlite:%s: sluice may no longer write "
-                              "the file (%s): what was just written is not "
-                              "taken as stored, and nothing more is written "
-                              "(make it writable again, then restart sluice)",
+        return error_set(err,
+                         "store sqlite:%s: sluice may no longer write "
+                         "the file (%s): what was just written is not "
+                         "taken as stored, and nothing more is written "
+                         "(make it writable again, then restart sluice)",
                          c->path, strerror(errno));
     return 0;
 }

@@ -76,9 +76,10 @@ static int refuse_older(struct store *s, int version, const char *why,
 {
     char cause[sizeof err->message];
     snprintf(cause, sizeof cause, "%s", why); /* `why` may be err's own */
-    return error_set(err, "store %s has schema version %d, older than this "
-                          "sluice's %d: %s (sluice store migrate, or sluice "
-                          "run, upgrades it)",
+    return error_set(err,
+                     "store %s has schema version %d, older than this "
+                     "sluice's %d: %s (sluice store migrate, or sluice "
+                     "run, upgrades it)",
                      s->name, version, schema_latest(), cause);
 }
 
@@ -116,8 +117,9 @@ int store_commit(struct store *s, struct error *err)
         return 0;
     if (s->doomed) {
         run(s, "ROLLBACK", NULL, 0, NULL, NULL);
-        return error_set(err, "store %s: the transaction was rolled back by "
-                              "a failed step",
+        return error_set(err,
+                         "store %s: the transaction was rolled back by "
+                         "a failed step",
                          s->name);
     }
     if (run(s, "COMMIT", NULL, 0, NULL, err) < 0) {
@@ -175,8 +177,8 @@ static int random_id(char out[33], struct error *err)
 static int read_id(struct store *s, struct error *err)
 {
     struct db_result r;
-    if (store_exec(s, "SELECT value FROM meta WHERE key = 'store_id'", NULL,
-                   0, &r, err) < 0)
+    if (store_exec(s, "SELECT value FROM meta WHERE key = 'store_id'", NULL, 0,
+                   &r, err) < 0)
         return -1;
     if (r.rows == 1)
         s->id = xstrdup(db_text(&r, 0, 0));
@@ -329,21 +331,24 @@ static int parse_url(const char *url, const struct db_backend **be,
         *be = &db_sqlite;
         *target = path;
         if (!*path)
-            rc = error_set(err, "store URL '%s' has no file path; write "
-                                "sqlite:PATH",
+            rc = error_set(err,
+                           "store URL '%s' has no file path; write "
+                           "sqlite:PATH",
                            shown.data);
         else if (strchr(path, '?'))
-            rc = error_set(err, "store URL '%s': sluice takes no options "
-                                "('%s') in an sqlite: URL, nor makes them "
-                                "part of the file name; write sqlite:PATH",
+            rc = error_set(err,
+                           "store URL '%s': sluice takes no options "
+                           "('%s') in an sqlite: URL, nor makes them "
+                           "part of the file name; write sqlite:PATH",
                            shown.data, strchr(shown.data, '?'));
     } else if (strncmp(url, "postgresql://", 13) == 0 ||
                strncmp(url, "postgres://", 11) == 0) {
         *be = &db_postgres;
         *target = url;
     } else {
-        rc = error_set(err, "store URL '%s' is neither sqlite:PATH nor "
-                            "postgresql://USER@HOST:PORT/DATABASE",
+        rc = error_set(err,
+                       "store URL '%s' is neither sqlite:PATH nor "
+                       "postgresql://USER@HOST:PORT/DATABASE",
                        shown.data);
     }
     buf_free(&shown);
@@ -357,8 +362,9 @@ int store_url_check(const char *url, struct error *err)
     return parse_url(url, &be, &target, err);
 }
 
-#define SET_UP "(sluice run, sluice topic create and sluice store migrate " \
-               "set one up; is the URL right?)"
+#define SET_UP                                                                \
+    "(sluice run, sluice topic create and sluice store migrate "              \
+    "set one up; is the URL right?)"
 
 /* STORE_READ and STORE_WRITE: a store with a schema this sluice can use
  * as it is; nothing is written. */
@@ -371,19 +377,21 @@ static int check_schema(struct store *s, enum store_intent intent,
     if (read_version(s, &version, &writer, &why) < 0) {
         *err = why;
         return why.transient ? -1
-                             : error_set(err, "%s: it holds no sluice "
-                                              "schema " SET_UP,
+                             : error_set(err,
+                                         "%s: it holds no sluice "
+                                         "schema " SET_UP,
                                          why.message);
     }
     int rc = 0;
     if (version == 0)
-        rc = error_set(err, "store %s holds no sluice schema " SET_UP,
-                       s->name);
+        rc =
+            error_set(err, "store %s holds no sluice schema " SET_UP, s->name);
     else if (version > schema_latest())
         rc = refuse_newer(s, version, writer, err);
     else if (version < schema_latest() && intent == STORE_WRITE)
-        rc = refuse_older(s, version, "this command writes only to a store "
-                                      "of the current schema",
+        rc = refuse_older(s, version,
+                          "this command writes only to a store "
+                          "of the current schema",
                           err);
     else if (version < schema_latest())
         s->older = version;

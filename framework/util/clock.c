@@ -84,7 +84,8 @@ int parse_utc(const char *text, int64_t *ms, struct error *err)
             p++;
         } else if (*p == '+' || *p == '-') {
             int sign = *p++ == '-' ? -1 : 1, oh, om;
-            if (digits(&p, 2, &oh) < 0 || *p++ != ':' || digits(&p, 2, &om) < 0)
+            if (digits(&p, 2, &oh) < 0 || *p++ != ':' ||
+                digits(&p, 2, &om) < 0)
                 return error_set(err, "'%s': %s", text, expected);
             offset = sign * (oh * 60 + om);
         }
@@ -93,8 +94,12 @@ int parse_utc(const char *text, int64_t *ms, struct error *err)
         return error_set(err, "'%s': %s", text, expected);
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         return error_set(err, "'%s': a field is out of range", text);
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = s};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = s};
     time_t t = timegm(&tm);
     if (tm.tm_mday != d)
         return error_set(err, "'%s': there is no such date", text);

@@ -1,6 +1,6 @@
 /* clock.h: time for the core: UTC wall clock in ms since 1970, a
- * monotonic clock, sleeping, and ISO 8601 text (always UTC, "2024-02-25T01:00:00Z"),
- * independent of the machine's time zone. */
+ * monotonic clock, sleeping, and ISO 8601 text (always UTC,
+ * "2024-02-25T01:00:00Z"), independent of the machine's time zone. */
 #ifndef SLUICE_UTIL_CLOCK_H
 #define SLUICE_UTIL_CLOCK_H
 

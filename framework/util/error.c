@@ -51,8 +51,8 @@ int error_prefix(struct error *err, const char *fmt, ...)
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
     buf_printf(&b, ": %s", err->message);
-    size_t n = b.len < sizeof err->message - 1 ? b.len
-                                               : sizeof err->message - 1;
+    size_t n =
+        b.len < sizeof err->message - 1 ? b.len : sizeof err->message - 1;
     memcpy(err->message, b.data, n);
     err->message[n] = '\0';
     whole_characters(err->message);

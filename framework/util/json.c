@@ -65,7 +65,8 @@ static void member(struct json *j, const char *key)
     j->after_value = true;
 }
 
-static void open_container(struct json *j, const char *key, const char *bracket)
+static void open_container(struct json *j, const char *key,
+                           const char *bracket)
 {
     member(j, key);
     buf_puts(j->out, bracket);
@@ -104,8 +105,7 @@ void json_add_string(struct json *j, const char *key, const char *s)
     json_string(j->out, s);
 }
 
-void json_add_data(struct json *j, const char *key, const char *s,
-                   size_t len)
+void json_add_data(struct json *j, const char *key, const char *s, size_t len)
 {
     member(j, key);
     json_string_n(j->out, s, len);

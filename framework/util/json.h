@@ -29,10 +29,13 @@ void json_string_n(struct buf *b, const char *s, size_t len);
  *     json_add_count(&j, "lag_ms", lag);
  *     json_close_object(&j);            ->  {"name":"x","lag_ms":null} */
 struct json {
-    struct buf *out; /* borrowed */
+    struct buf *out;  /* borrowed */
     bool after_value; /* the next value needs a comma before it */
 };
-#define JSON_INIT(out) {(out), false}
+#define JSON_INIT(out)                                                        \
+    {                                                                         \
+        (out), false                                                          \
+    }
 
 void json_open_object(struct json *j, const char *key);
 void json_close_object(struct json *j);
@@ -42,8 +45,7 @@ void json_close_array(struct json *j);
 /* A string, secrets masked; NULL: null. */
 void json_add_string(struct json *j, const char *key, const char *s);
 /* A string of data, as it is (nothing masked). */
-void json_add_data(struct json *j, const char *key, const char *s,
-                   size_t len);
+void json_add_data(struct json *j, const char *key, const char *s, size_t len);
 /* Text that is JSON already (a record's key or document), as it is;
  * NULL: null. */
 void json_add_raw(struct json *j, const char *key, const char *text,

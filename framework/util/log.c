@@ -16,7 +16,7 @@
 static sluice_log_level threshold = SLUICE_LOG_INFO;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *footer;      /* shown below the log lines, or NULL */
+static char *footer; /* shown below the log lines, or NULL */
 static int footer_lines;
 
 /* Moves the cursor back to the start of the footer and clears it. */
@@ -60,8 +60,7 @@ sluice_log_level log_level(void)
     return threshold;
 }
 
-const char *const log_level_names[] = {"error", "warn", "info", "debug",
-                                       NULL};
+const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 int log_level_named(const char *name, sluice_log_level *out)
 {

@@ -27,7 +27,7 @@ typedef void (*found_fn)(const char *text, size_t from, size_t to, void *arg);
 static bool secret_name(const char *name, size_t len)
 {
     static const char *const words[] = {"password", "passwd", "pwd",
-                                        "secret", "token", "key"};
+                                        "secret",   "token",  "key"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         size_t w = strlen(words[i]);
         for (size_t at = 0; at + w <= len; at++)
@@ -50,8 +50,7 @@ static bool space(char c)
 
 /* `at` is just after "://": the password of the userinfo, if any (the
  * last '@' of the authority ends it). Returns where the authority ends. */
-static size_t url_userinfo(const char *t, size_t at, found_fn found,
-                           void *arg)
+static size_t url_userinfo(const char *t, size_t at, found_fn found, void *arg)
 {
     size_t end = at, last_at = SIZE_MAX;
     while (t[end] && !space(t[end]) && !strchr("/?#\"'<>", t[end])) {
@@ -100,8 +99,8 @@ static size_t name_value(const char *t, size_t at, found_fn found, void *arg)
         v++;
     if (t[v] != '=')
         return name_end;
-    bool properties = len == sizeof props - 1 &&
-                      strncasecmp(t + at, props, len) == 0;
+    bool properties =
+        len == sizeof props - 1 && strncasecmp(t + at, props, len) == 0;
     if (!properties && !secret_name(t + at, len))
         return name_end;
     v++;
@@ -273,8 +272,7 @@ void redact_remember(const char *value)
     free(decoded);
 }
 
-static void remember_found(const char *text, size_t from, size_t to,
-                           void *arg)
+static void remember_found(const char *text, size_t from, size_t to, void *arg)
 {
     (void)arg;
     char *value = xstrndup(text + from, to - from);

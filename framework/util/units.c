@@ -68,8 +68,8 @@ int parse_duration(const char *text, int64_t *out_ms, struct error *err)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"ms", 1},       {"s", 1000},     {"m", 60000},
-                 {"h", 3600000},  {"d", 86400000}};
+    } units[] = {
+        {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
     const char *expected =
         "expected a duration such as 500ms, 60s, 5m, 1h, 1d or 1h30m";
     const char *p = text;
@@ -87,7 +87,8 @@ int parse_duration(const char *text, int64_t *out_ms, struct error *err)
             n++;
         int64_t scale = 0;
         for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (strlen(units[i].unit) == n && strncmp(p, units[i].unit, n) == 0)
+            if (strlen(units[i].unit) == n &&
+                strncmp(p, units[i].unit, n) == 0)
                 scale = units[i].ms;
         if (!scale)
             return error_set(err, "%s", expected);
@@ -147,12 +148,13 @@ int parse_time_of_day(const char *text, int64_t *out_seconds,
 {
     int h, m, s = 0, n = 0;
     size_t len = strlen(text);
-    bool ok = (len == 5 && sscanf(text, "%2d:%2d%n", &h, &m, &n) == 2 &&
-               n == 5) ||
-              (len == 8 && sscanf(text, "%2d:%2d:%2d%n", &h, &m, &s, &n) == 3 &&
-               n == 8);
+    bool ok =
+        (len == 5 && sscanf(text, "%2d:%2d%n", &h, &m, &n) == 2 && n == 5) ||
+        (len == 8 && sscanf(text, "%2d:%2d:%2d%n", &h, &m, &s, &n) == 3 &&
+         n == 8);
     if (!ok || !isdigit((unsigned char)text[0]))
-        return error_set(err, "expected a time of day as HH:MM (24-hour, UTC)");
+        return error_set(err,
+                         "expected a time of day as HH:MM (24-hour, UTC)");
     if (h > 23 || m > 59 || s > 59 || h < 0 || m < 0 || s < 0)
         return error_set(err, "time of day out of range 00:00 to 23:59:59");
     *out_seconds = (int64_t)h * 3600 + m * 60 + s;
@@ -164,8 +166,8 @@ void format_duration(int64_t ms, char *out, size_t size)
     static const struct {
         const char *unit;
         int64_t ms;
-    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000},
-                 {"s", 1000},     {"ms", 1}};
+    } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
     if (ms == 0) {
         snprintf(out, size, "0s");
         return;

@@ -35,8 +35,8 @@ static int64_t utc_day_start(int64_t ms)
     return d * DAY_MS;
 }
 
-static const sluice_publication *publication_at(const sluice_retention_input *in,
-                                                size_t i)
+static const sluice_publication *
+publication_at(const sluice_retention_input *in, size_t i)
 {
     return (const sluice_publication *)((const char *)in->publications +
                                         i * in->publication_size);
@@ -52,8 +52,8 @@ static bool final_before(const sluice_retention_input *in,
 {
     if (p->consumption != SLUICE_CONSUMPTION_FINAL)
         return false;
-    bool has_final_at = in->publication_size >=
-                        PUBLICATION_1_0_SIZE + sizeof p->final_at_ms;
+    bool has_final_at =
+        in->publication_size >= PUBLICATION_1_0_SIZE + sizeof p->final_at_ms;
     return !has_final_at || p->final_at_ms < d;
 }
 

@@ -34,10 +34,10 @@ struct ch_config {
 struct ch_features {
     int major, minor;
     char version[32];
-    bool datetime64;  /* DateTime64(3) */
-    bool is_deleted;  /* ReplacingMergeTree(_version, _is_deleted) */
-    bool exchange;    /* EXCHANGE TABLES (with an Atomic database) */
-    bool json;        /* the JSON column type */
+    bool datetime64; /* DateTime64(3) */
+    bool is_deleted; /* ReplacingMergeTree(_version, _is_deleted) */
+    bool exchange;   /* EXCHANGE TABLES (with an Atomic database) */
+    bool json;       /* the JSON column type */
 };
 
 /* The sink's own tables in a destination database begin with
@@ -53,21 +53,21 @@ struct ch_stream;
 
 /* A destination table as it is on the server. */
 struct ch_dest {
-    char *table;      /* its bare name: extra, prefix, table, suffix */
-    bool ts64;        /* _synced_at is DateTime64(3), not DateTime */
-    bool json;        /* doc is JSON, not String */
+    char *table; /* its bare name: extra, prefix, table, suffix */
+    bool ts64;   /* _synced_at is DateTime64(3), not DateTime */
+    bool json;   /* doc is JSON, not String */
 };
 
 /* ---- url.c: the server's URL ---- */
 
 /* The `url` option taken apart. Every string is the struct's own. */
 struct ch_url {
-    char *shown;          /* scheme://host:port[/path]: no credentials, no
-                             query; what messages and the log show */
-    char *host;           /* as libcurl gives it ("[::1]" for IPv6) */
-    int port;             /* the scheme's default when the URL has none */
+    char *shown;           /* scheme://host:port[/path]: no credentials, no
+                              query; what messages and the log show */
+    char *host;            /* as libcurl gives it ("[::1]" for IPv6) */
+    int port;              /* the scheme's default when the URL has none */
     char *user, *password; /* the URL's userinfo, decoded; NULL: none */
-    char *query;          /* the URL's own query parameters; NULL: none */
+    char *query;           /* the URL's own query parameters; NULL: none */
 };
 
 /* Checks the URL (http or https, with a host) and takes it apart. */
@@ -83,21 +83,21 @@ struct ch_sink {
     CURL *curl;
     struct ch_url url;
     const char *user, *password; /* the options', else the URL's */
-    bool connected; /* version known, database created */
-    bool owners_ready; /* the owners table exists */
+    bool connected;              /* version known, database created */
+    bool owners_ready;           /* the owners table exists */
     struct ch_features features;
     struct ch_dest *dests;
     size_t dest_count;
     char **resyncing; /* tables whose writes go to the shadow */
     size_t resync_count;
-    int refusal;      /* the last ch_request refused by the server: its
-                         code (0: none given); -1 when not refused */
+    int refusal; /* the last ch_request refused by the server: its
+                    code (0: none given); -1 when not refused */
     struct ch_repeat {
-        char *table;    /* the table whose setup was last refused */
-        char *message;  /* with this message */
-        int count;      /* so many times in a row */
+        char *table;   /* the table whose setup was last refused */
+        char *message; /* with this message */
+        int count;     /* so many times in a row */
     } repeat;
-    CURLM *multi;     /* drives the open inserts */
+    CURLM *multi;               /* drives the open inserts */
     struct ch_stream **streams; /* open inserts, one per destination */
     size_t stream_count;
 };

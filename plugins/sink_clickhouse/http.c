@@ -119,8 +119,8 @@ static bool in(const int *codes, size_t count, int code)
 static bool transient_poco(const char *body)
 {
     static const char *const passing[] = {"Net Exception", "Timeout",
-                                          "Connection", "I/O error",
-                                          "Network", "No space"};
+                                          "Connection",    "I/O error",
+                                          "Network",       "No space"};
     for (size_t i = 0; i < sizeof passing / sizeof *passing; i++)
         if (strstr(body, passing[i]))
             return true;
@@ -131,8 +131,8 @@ static bool transient(int code, const char *body)
 {
     if (code == 1000)
         return transient_poco(body);
-    return in(transient_codes, sizeof transient_codes / sizeof *transient_codes,
-              code);
+    return in(transient_codes,
+              sizeof transient_codes / sizeof *transient_codes, code);
 }
 
 bool ch_server_code(int code)
@@ -167,10 +167,8 @@ static bool transient_curl(CURLcode rc)
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_LOGIN_DENIED:
-    case CURLE_ABORTED_BY_CALLBACK:
-        return false;
-    default:
-        return true;
+    case CURLE_ABORTED_BY_CALLBACK: return false;
+    default: return true;
     }
 }
 
@@ -191,10 +189,12 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
 {
     char what[80];
     if (rc != CURLE_OK)
-        return sluice_fail(err, transient_curl(rc) ? SLUICE_RETRY : SLUICE_FATAL,
+        return sluice_fail(err,
+                           transient_curl(rc) ? SLUICE_RETRY : SLUICE_FATAL,
                            "sink_clickhouse: %s: %s",
                            what_of(query, what, sizeof what),
-                           curl_error[0] ? curl_error : curl_easy_strerror(rc));
+                           curl_error[0] ? curl_error
+                                         : curl_easy_strerror(rc));
     if (http == 200)
         return SLUICE_OK;
     char words[MESSAGE_MAX];
@@ -234,7 +234,8 @@ sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
              encode_into(curl, &c->url, query) &&
              (!settings || ch_buf_printf(&c->url, "&%s", settings));
     if (!ok)
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: out of memory");
     if (streamed && s->cfg->compression == CH_COMPRESSION_GZIP)
         c->headers = curl_slist_append(c->headers, "Content-Encoding: gzip");
     c->headers = curl_slist_append(c->headers,
@@ -247,12 +248,15 @@ sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)s->cfg->connect_timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)s->cfg->request_timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     (long)s->cfg->request_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_USERNAME, s->user);
     curl_easy_setopt(curl, CURLOPT_PASSWORD, s->password);
     curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, s->cfg->tls_verify ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, s->cfg->tls_verify ? 2L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER,
+                     s->cfg->tls_verify ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST,
+                     s->cfg->tls_verify ? 2L : 0L);
     if (s->cfg->tls_ca_file)
         curl_easy_setopt(curl, CURLOPT_CAINFO, s->cfg->tls_ca_file);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, c->headers);
@@ -290,7 +294,8 @@ sluice_status ch_request(struct ch_sink *s, const char *query,
                          struct ch_buf *answer, sluice_error *err)
 {
     struct ch_call c;
-    sluice_status st = ch_call_prepare(s, s->curl, &c, query, NULL, false, err);
+    sluice_status st =
+        ch_call_prepare(s, s->curl, &c, query, NULL, false, err);
     s->refusal = -1;
     if (st == SLUICE_OK) {
         CURLcode rc = curl_easy_perform(s->curl);

@@ -136,19 +136,17 @@ static sluice_status write_owner(struct ch_sink *s, const char *bare,
     if (at <= previous)
         at = previous + 1;
     struct ch_buf sql = {0};
-    bool ok = CH_LIT(&sql, "INSERT INTO ") &&
-              ch_quote(&sql, s->cfg->database, strlen(s->cfg->database)) &&
-              CH_LIT(&sql, "." CH_OWNERS " (name, store_id, store, pipe, "
-                           "source_table, claimed_at) VALUES (") &&
-              ch_literal(&sql, bare) && CH_LIT(&sql, ", ") &&
-              ch_literal(&sql, owner ? owner->store_id : "") &&
-              CH_LIT(&sql, ", ") &&
-              ch_literal(&sql, owner ? owner->store_name : "") &&
-              CH_LIT(&sql, ", ") &&
-              ch_literal(&sql, owner ? owner->pipe : "") &&
-              CH_LIT(&sql, ", ") &&
-              ch_literal(&sql, owner ? owner->table : "") &&
-              ch_buf_printf(&sql, ", %llu)", (unsigned long long)at);
+    bool ok =
+        CH_LIT(&sql, "INSERT INTO ") &&
+        ch_quote(&sql, s->cfg->database, strlen(s->cfg->database)) &&
+        CH_LIT(&sql, "." CH_OWNERS " (name, store_id, store, pipe, "
+                     "source_table, claimed_at) VALUES (") &&
+        ch_literal(&sql, bare) && CH_LIT(&sql, ", ") &&
+        ch_literal(&sql, owner ? owner->store_id : "") && CH_LIT(&sql, ", ") &&
+        ch_literal(&sql, owner ? owner->store_name : "") &&
+        CH_LIT(&sql, ", ") && ch_literal(&sql, owner ? owner->pipe : "") &&
+        CH_LIT(&sql, ", ") && ch_literal(&sql, owner ? owner->table : "") &&
+        ch_buf_printf(&sql, ", %llu)", (unsigned long long)at);
     sluice_status st =
         ok ? ch_request(s, sql.data, NULL, err)
            : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
@@ -246,10 +244,10 @@ sluice_status ch_release(struct ch_sink *s, const char *table,
     struct ch_buf bare = {0};
     struct owner_row o = {0};
     bool found = false;
-    sluice_status st = ch_bare_name(s->cfg, table, NULL, &bare)
-                           ? ensure_owners_table(s, err)
-                           : sluice_fail(err, SLUICE_FATAL,
-                                         "sink_clickhouse: out of memory");
+    sluice_status st =
+        ch_bare_name(s->cfg, table, NULL, &bare)
+            ? ensure_owners_table(s, err)
+            : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
     if (st == SLUICE_OK)
         st = read_owner(s, bare.data, &o, &found, err);
     if (st == SLUICE_OK && found)

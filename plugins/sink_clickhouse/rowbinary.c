@@ -64,15 +64,17 @@ bool ch_encode_row(struct ch_buf *b, const struct ch_row_format *f,
         gmtime_r(&secs, &tm);
         char ts[40];
         strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
-        return CH_LIT(b, "{\"_id\":") && put_json_string(b, r->key, r->key_len) &&
+        return CH_LIT(b, "{\"_id\":") &&
+               put_json_string(b, r->key, r->key_len) &&
                CH_LIT(b, ",\"doc\":") && put_json_string(b, doc, doc_len) &&
                ch_buf_printf(b,
                              ",\"_version\":%" PRIu64 ",\"_is_deleted\":%d,"
                              "\"_synced_at\":\"%s\"}\n",
                              r->version, deleted, ts);
     }
-    bool ok = put_string(b, r->key, r->key_len) && put_string(b, doc, doc_len) &&
-              put_le(b, r->version, 8) && put_le(b, deleted, 1);
+    bool ok = put_string(b, r->key, r->key_len) &&
+              put_string(b, doc, doc_len) && put_le(b, r->version, 8) &&
+              put_le(b, deleted, 1);
     if (f->ts64)
         return ok && put_le(b, (uint64_t)f->synced_ms, 8);
     return ok && put_le(b, (uint64_t)(f->synced_ms / 1000), 4);

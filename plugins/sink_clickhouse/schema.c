@@ -81,8 +81,8 @@ bool ch_reserved(const struct ch_config *cfg, const char *table)
 
 static void parse_version(const char *text, struct ch_features *f)
 {
-    snprintf(f->version, sizeof f->version, "%.*s",
-             (int)strcspn(text, "\r\n"), text);
+    snprintf(f->version, sizeof f->version, "%.*s", (int)strcspn(text, "\r\n"),
+             text);
     sscanf(f->version, "%d.%d", &f->major, &f->minor);
     int v = f->major * 100 + f->minor;
     f->datetime64 = v >= 2001;
@@ -96,8 +96,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     if (s->connected)
         return SLUICE_OK;
     struct ch_buf answer = {0}, sql = {0};
-    sluice_status st = ch_request(s, "SELECT version()", &answer,
-                                  err);
+    sluice_status st = ch_request(s, "SELECT version()", &answer, err);
     if (st == SLUICE_OK) {
         parse_version(answer.data ? answer.data : "", &s->features);
         if (s->features.major <= 0)
@@ -151,19 +150,19 @@ static sluice_status describe(struct ch_sink *s, const char *table,
     struct ch_buf bare = {0}, q = {0};
     bool ok = bare_name(s, table, extra, &bare) &&
               CH_LIT(&q, "SELECT engine FROM system.tables WHERE "
-                                "database = ") &&
-              ch_literal(&q, s->cfg->database) &&
-              CH_LIT(&q, " AND name = ") && ch_literal(&q, bare.data);
-    sluice_status st = ok ? ch_request(s, q.data, engine, err)
-                          : sluice_fail(err, SLUICE_FATAL,
-                                        "sink_clickhouse: out of memory");
+                         "database = ") &&
+              ch_literal(&q, s->cfg->database) && CH_LIT(&q, " AND name = ") &&
+              ch_literal(&q, bare.data);
+    sluice_status st =
+        ok ? ch_request(s, q.data, engine, err)
+           : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
     *exists = st == SLUICE_OK && engine->len > 0;
     if (st == SLUICE_OK && *exists) {
         q.len = 0;
         ok = CH_LIT(&q, "SELECT name, type FROM system.columns WHERE "
-                               "database = ") &&
-             ch_literal(&q, s->cfg->database) &&
-             CH_LIT(&q, " AND table = ") && ch_literal(&q, bare.data);
+                        "database = ") &&
+             ch_literal(&q, s->cfg->database) && CH_LIT(&q, " AND table = ") &&
+             ch_literal(&q, bare.data);
         st = ch_request(s, q.data, columns, err);
     }
     ch_buf_free(&bare);
@@ -202,7 +201,8 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
                                  sluice_error *err)
 {
     static const char *const string[] = {"String", NULL};
-    static const char *const doc[] = {"String", "JSON", "Object('json')", NULL};
+    static const char *const doc[] = {"String", "JSON", "Object('json')",
+                                      NULL};
     static const char *const u64[] = {"UInt64", NULL};
     static const char *const u8[] = {"UInt8", NULL};
     static const char *const ts[] = {"DateTime", "DateTime64(3)", NULL};
@@ -218,8 +218,8 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
     struct ch_buf diff = {0};
     char type[128];
     for (size_t i = 0; i < sizeof expected / sizeof *expected; i++) {
-        const char *got = column_type(columns, expected[i].name, type,
-                                      sizeof type);
+        const char *got =
+            column_type(columns, expected[i].name, type, sizeof type);
         if (!got)
             ch_buf_printf(&diff, "%scolumn %s is missing (want %s)",
                           diff.len ? "; " : "", expected[i].name,
@@ -236,8 +236,9 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
     char eng[64];
     snprintf(eng, sizeof eng, "%.*s", (int)strcspn(engine, "\r\n"), engine);
     if (!strstr(eng, "ReplacingMergeTree"))
-        ch_buf_printf(&diff, "%sengine is %s (want ReplacingMergeTree: "
-                             "replays would duplicate rows)",
+        ch_buf_printf(&diff,
+                      "%sengine is %s (want ReplacingMergeTree: "
+                      "replays would duplicate rows)",
                       diff.len ? "; " : "", eng);
     sluice_status st = SLUICE_OK;
     if (diff.len) {
@@ -317,8 +318,8 @@ static sluice_status set_up(struct ch_sink *s, const char *table,
     struct ch_buf columns = {0}, engine = {0}, sql = {0};
     bool exists = false;
     struct ch_dest d = {0};
-    sluice_status st = describe(s, table, extra, &columns, &engine, &exists,
-                                err);
+    sluice_status st =
+        describe(s, table, extra, &columns, &engine, &exists, err);
     if (st == SLUICE_OK && exists)
         st = check_table(s, table, extra, columns.data, engine.data, &d, err);
     if (st == SLUICE_OK && !exists) {
@@ -413,7 +414,8 @@ sluice_status ch_dest_of(struct ch_sink *s, const char *table,
 {
     struct ch_buf bare = {0};
     if (!bare_name(s, table, extra, &bare))
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: out of memory");
     *out = find_dest(s, bare.data);
     sluice_status st = SLUICE_OK;
     if (!*out) {
@@ -465,11 +467,11 @@ static sluice_status carry_deletes(struct ch_sink *s, const char *table,
     CH_LIT(&sql, "INSERT INTO ");
     ch_table_name(s, table, shadow, &sql);
     CH_LIT(&sql, " (_id, doc, _version, _is_deleted, _synced_at) "
-                        "SELECT _id, doc, _version, _is_deleted, _synced_at "
-                        "FROM ");
+                 "SELECT _id, doc, _version, _is_deleted, _synced_at "
+                 "FROM ");
     ch_table_name(s, table, NULL, &sql);
     CH_LIT(&sql, " FINAL WHERE _is_deleted = 1 AND _id NOT IN "
-                        "(SELECT _id FROM ");
+                 "(SELECT _id FROM ");
     ch_table_name(s, table, shadow, &sql);
     CH_LIT(&sql, ")");
     sluice_status st = run(s, &sql, err);
@@ -555,13 +557,15 @@ sluice_status ch_resync_mark(struct ch_sink *s, const char *table,
 {
     if (ch_is_resyncing(s, table, NULL))
         return SLUICE_OK;
-    char **grown = realloc(s->resyncing, (s->resync_count + 1) * sizeof *grown);
+    char **grown =
+        realloc(s->resyncing, (s->resync_count + 1) * sizeof *grown);
     char *name = strdup(table);
     if (!grown || !name) {
         free(name);
         if (grown)
             s->resyncing = grown;
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: out of memory");
     }
     s->resyncing = grown;
     s->resyncing[s->resync_count++] = name;

@@ -16,65 +16,101 @@ static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
 #define FIELD(f) offsetof(struct ch_config, f)
 
 static const sluice_option options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "url",
-     .default_value = "http://127.0.0.1:8123", .flags = SLUICE_OPTION_URL,
-     .offset = FIELD(url), .allowed = url_schemes,
+    {.type = SLUICE_OPTION_STRING,
+     .name = "url",
+     .default_value = "http://127.0.0.1:8123",
+     .flags = SLUICE_OPTION_URL,
+     .offset = FIELD(url),
+     .allowed = url_schemes,
      .description = "The server's HTTP interface: http:// or https://, host "
                     "and port; a user and password in it are used unless "
                     "the options say otherwise, and its query parameters "
                     "(ClickHouse settings) go with every request."},
-    {.type = SLUICE_OPTION_STRING, .name = "database",
-     .flags = SLUICE_OPTION_REQUIRED, .offset = FIELD(database),
+    {.type = SLUICE_OPTION_STRING,
+     .name = "database",
+     .flags = SLUICE_OPTION_REQUIRED,
+     .offset = FIELD(database),
      .description = "The database of the destination tables; created when "
                     "missing."},
-    {.type = SLUICE_OPTION_STRING, .name = "user", .default_value = "default",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "user",
+     .default_value = "default",
      .offset = FIELD(user),
      .description = "The user to connect as; left at `default`, the user of "
                     "the url (http://USER:PASSWORD@host:8123) when it has "
                     "one."},
-    {.type = SLUICE_OPTION_STRING, .name = "password",
-     .flags = SLUICE_OPTION_SECRET, .offset = FIELD(password),
+    {.type = SLUICE_OPTION_STRING,
+     .name = "password",
+     .flags = SLUICE_OPTION_SECRET,
+     .offset = FIELD(password),
      .description = "The user's password; when not set, the password of "
                     "the url, else none."},
-    {.type = SLUICE_OPTION_STRING, .name = "table_prefix", .default_value = "",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "table_prefix",
+     .default_value = "",
      .offset = FIELD(table_prefix),
      .description = "Put before each collection's name to name its table."},
-    {.type = SLUICE_OPTION_STRING, .name = "table_suffix", .default_value = "",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "table_suffix",
+     .default_value = "",
      .offset = FIELD(table_suffix),
      .description = "Put after each collection's name to name its table."},
-    {.type = SLUICE_OPTION_DURATION, .name = "connect_timeout",
-     .default_value = "10s", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(connect_timeout_ms), .min = 100, .max = 300000,
+    {.type = SLUICE_OPTION_DURATION,
+     .name = "connect_timeout",
+     .default_value = "10s",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = FIELD(connect_timeout_ms),
+     .min = 100,
+     .max = 300000,
      .description = "How long to wait for a connection to the server."},
-    {.type = SLUICE_OPTION_DURATION, .name = "request_timeout",
-     .default_value = "5m", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(request_timeout_ms), .min = 1000, .max = 3600000,
+    {.type = SLUICE_OPTION_DURATION,
+     .name = "request_timeout",
+     .default_value = "5m",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = FIELD(request_timeout_ms),
+     .min = 1000,
+     .max = 3600000,
      .description = "How long one request (an insert, a DDL statement) may "
                     "take before it is retried."},
-    {.type = SLUICE_OPTION_SIZE, .name = "max_batch_bytes",
-     .default_value = "256MiB", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(max_batch_bytes), .min = 64 * 1024,
+    {.type = SLUICE_OPTION_SIZE,
+     .name = "max_batch_bytes",
+     .default_value = "256MiB",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = FIELD(max_batch_bytes),
+     .min = 64 * 1024,
      .max = 1024 * 1024 * 1024,
      .description = "Largest body of one insert request: the rows "
                     "written between two flushes go into one request (one "
                     "part in ClickHouse) up to this size, then the next "
                     "one opens."},
-    {.type = SLUICE_OPTION_ENUM, .name = "compression", .default_value = "none",
-     .offset = FIELD(compression), .allowed = compression_names,
-     .description = "Compression of insert bodies (gzip: Content-Encoding, which every "
-                    "ClickHouse version reads)."},
-    {.type = SLUICE_OPTION_ENUM, .name = "format", .default_value = "RowBinary",
-     .offset = FIELD(format), .allowed = format_names,
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "compression",
+     .default_value = "none",
+     .offset = FIELD(compression),
+     .allowed = compression_names,
+     .description =
+         "Compression of insert bodies (gzip: Content-Encoding, which every "
+         "ClickHouse version reads)."},
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "format",
+     .default_value = "RowBinary",
+     .offset = FIELD(format),
+     .allowed = format_names,
      .description = "Insert format: RowBinary; JSONEachRow only for "
                     "debugging."},
-    {.type = SLUICE_OPTION_STRING, .name = "tls_ca_file",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "tls_ca_file",
      .offset = FIELD(tls_ca_file),
      .description = "CA certificates (PEM) to verify an https server "
                     "with; by default the system's."},
-    {.type = SLUICE_OPTION_BOOL, .name = "tls_verify", .default_value = "true",
+    {.type = SLUICE_OPTION_BOOL,
+     .name = "tls_verify",
+     .default_value = "true",
      .offset = FIELD(tls_verify),
      .description = "Verify the https server's certificate and host name."},
-    {.type = SLUICE_OPTION_BOOL, .name = "adopt", .default_value = "false",
+    {.type = SLUICE_OPTION_BOOL,
+     .name = "adopt",
+     .default_value = "false",
      .offset = FIELD(adopt),
      .description = "Take over destination tables that exist but were not "
                     "created by sluice for this pipe, or that another "
@@ -90,7 +126,8 @@ static sluice_status ch_open(sluice_context *ctx, const void *config,
     const struct ch_config *cfg = config;
     struct ch_sink *s = calloc(1, sizeof *s);
     if (!s)
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: out of memory");
     sluice_status st = ch_url_parse(cfg->url, &s->url, err);
     if (st == SLUICE_OK && !(s->curl = curl_easy_init()))
         st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
@@ -105,9 +142,9 @@ static sluice_status ch_open(sluice_context *ctx, const void *config,
      * default (as pipes registered before URLs carried users have it
      * stored) gives way */
     s->user = strcmp(cfg->user, "default") != 0 ? cfg->user
-              : s->url.user                      ? s->url.user
-                                                 : "default";
-    s->password = cfg->password   ? cfg->password
+              : s->url.user                     ? s->url.user
+                                                : "default";
+    s->password = cfg->password     ? cfg->password
                   : s->url.password ? s->url.password
                                     : "";
     *instance = s;
@@ -137,10 +174,9 @@ static sluice_status ch_ping(void *instance, sluice_error *err)
 {
     struct ch_sink *s = instance;
     struct ch_buf answer = {0};
-    sluice_status st = ch_request(s, "SELECT version()", &answer,
-                                  err);
-    if (st == SLUICE_OK && !(answer.data && answer.data[0] >= '1' &&
-                             answer.data[0] <= '9'))
+    sluice_status st = ch_request(s, "SELECT version()", &answer, err);
+    if (st == SLUICE_OK &&
+        !(answer.data && answer.data[0] >= '1' && answer.data[0] <= '9'))
         st = sluice_fail(err, SLUICE_FATAL,
                          "sink_clickhouse: the server at %s answered "
                          "version() with '%.40s', not a ClickHouse version",
@@ -167,7 +203,8 @@ static sluice_status ch_write(void *instance, const sluice_batch *batch,
     if (st == SLUICE_OK) {
         ch_host->counter_add(s->ctx, "rows_written",
                              ch_host->batch_count(batch));
-        ch_host->counter_add(s->ctx, "bytes_written", ch_host->batch_bytes(batch));
+        ch_host->counter_add(s->ctx, "bytes_written",
+                             ch_host->batch_bytes(batch));
     }
     return st;
 }

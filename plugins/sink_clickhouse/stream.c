@@ -17,7 +17,7 @@
 #define POLL_MS 1000
 
 struct ch_stream {
-    char *table;      /* the source table, and whether to its shadow */
+    char *table; /* the source table, and whether to its shadow */
     bool shadow;
     char *query;
     struct ch_row_format format;
@@ -183,8 +183,9 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
     st->format = (struct ch_row_format){json, dest->ts64, 0};
     st->opened_ms = ch_host->now_ms();
     rc = ch_call_prepare(s, st->curl, &st->call, st->query,
-                         dest->json ? "input_format_binary_read_json_as_string=1"
-                                    : NULL,
+                         dest->json
+                             ? "input_format_binary_read_json_as_string=1"
+                             : NULL,
                          true, err);
     if (rc == SLUICE_OK && s->cfg->compression == CH_COMPRESSION_GZIP) {
         st->gzip = deflateInit2(&st->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED,

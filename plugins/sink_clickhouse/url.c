@@ -71,7 +71,8 @@ sluice_status ch_url_parse(const char *text, struct ch_url *out,
     memset(out, 0, sizeof *out);
     CURLU *u = curl_url();
     if (!u)
-        return sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: out of memory");
     sluice_status st = check(u, text, err);
     char *port = NULL;
     if (st == SLUICE_OK &&

@@ -4,18 +4,19 @@
  * time (else its cluster time); the resume token after each batch is its
  * position, so a restart resumes there. A drop, rename
  * or invalidate of a captured collection is logged and that table stops
- * (its destination stays; the core marks it stopped); the others go on. Error 286 (history lost) is
- * fatal with what to do; network and retryable errors are transient, and
- * the stream reopens from the last position. Every conversion is checked:
- * a key or document libbson refuses goes to malformed.c, and what even
- * that cannot write fails the pipe, named; no change is dropped. */
+ * (its destination stays; the core marks it stopped); the others go on. Error
+ * 286 (history lost) is fatal with what to do; network and retryable errors
+ * are transient, and the stream reopens from the last position. Every
+ * conversion is checked: a key or document libbson refuses goes to
+ * malformed.c, and what even that cannot write fails the pipe, named; no
+ * change is dropped. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mongo.h"
 
-static const char *const followed_ops[] = {"insert", "update", "replace",
-                                           "delete", "drop", "rename",
+static const char *const followed_ops[] = {"insert",    "update", "replace",
+                                           "delete",    "drop",   "rename",
                                            "invalidate"};
 
 void mg_cdc_close(struct mg_source *s)
@@ -149,8 +150,8 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     if (!strcmp(op, "invalidate")) {
         sluice_status st = SLUICE_OK;
         while (s->table_count && st == SLUICE_OK)
-            st = stop_table(s, s->table_count - 1,
-                            "dropped with its database", batch, err);
+            st = stop_table(s, s->table_count - 1, "dropped with its database",
+                            batch, err);
         return st;
     }
     if (!table || !followed(s, table))
@@ -211,9 +212,14 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     if (!key || (whole && !doc))
         st = mg_malformed(s, table, bson_iter_value(&id), whole, &key, &klen,
                           &doc, &dlen, err);
-    sluice_record r = {.size = sizeof r, .op = kind, .table = table,
-                       .table_len = strlen(table), .key = key,
-                       .key_len = klen, .doc = doc, .doc_len = dlen,
+    sluice_record r = {.size = sizeof r,
+                       .op = kind,
+                       .table = table,
+                       .table_len = strlen(table),
+                       .key = key,
+                       .key_len = klen,
+                       .doc = doc,
+                       .doc_len = dlen,
                        .version = mg_version(t, i),
                        .changed_at_ms = changed_at_ms};
     if (st == SLUICE_OK)
@@ -226,8 +232,8 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
 static sluice_status remember_position(struct mg_source *s,
                                        sluice_batch *batch, sluice_error *err)
 {
-    const bson_t *token = s->stream ? mongoc_change_stream_get_resume_token(s->stream)
-                                    : NULL;
+    const bson_t *token =
+        s->stream ? mongoc_change_stream_get_resume_token(s->stream) : NULL;
     if (token) {
         bson_t *pos = bson_new();
         BSON_APPEND_DOCUMENT(pos, "resumeToken", token);

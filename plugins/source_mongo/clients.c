@@ -35,9 +35,11 @@ static struct mg_pool *new_pool(const char *uri_text, sluice_error *err)
      * short, so that a stop is never held up by a server that is down
      * (the core retries with backoff) */
     if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
-        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+        mongoc_uri_set_option_as_int32(uri,
+                                       MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
                                        MG_SERVER_SELECTION_MS);
-    mongoc_client_pool_t *pool = mongoc_client_pool_new_with_error(uri, &error);
+    mongoc_client_pool_t *pool =
+        mongoc_client_pool_new_with_error(uri, &error);
     mongoc_uri_destroy(uri);
     if (!pool) {
         sluice_fail(err, SLUICE_FATAL, "source_mongo: uri: %s", error.message);
@@ -110,8 +112,9 @@ static void forward_log(mongoc_log_level_t level, const char *domain,
 {
     (void)data;
     sluice_log_level to = level <= MONGOC_LOG_LEVEL_CRITICAL ? SLUICE_LOG_ERROR
-                          : level == MONGOC_LOG_LEVEL_WARNING ? SLUICE_LOG_WARN
-                                                              : SLUICE_LOG_DEBUG;
+                          : level == MONGOC_LOG_LEVEL_WARNING
+                              ? SLUICE_LOG_WARN
+                              : SLUICE_LOG_DEBUG;
     if (level >= MONGOC_LOG_LEVEL_DEBUG)
         return;
     sluice_log(mg_host, NULL, to, "libmongoc %s: %s", domain, message);

@@ -48,7 +48,7 @@ static void put(struct out *o, const char *s, size_t n)
  * byte equal to n). */
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
-#define HAS_LESS(x, n) (((x) - ONES * (n)) & ~(x) & HIGHS)
+#define HAS_LESS(x, n) (((x)-ONES * (n)) & ~(x)&HIGHS)
 #define HAS_BYTE(x, n) HAS_LESS((x) ^ (ONES * (n)), 1)
 
 static uint64_t word_at(const unsigned char *s)
@@ -141,7 +141,9 @@ static void put_double(struct out *o, double v)
     char text[64];
     if (isnan(v) || isinf(v)) {
         int n = snprintf(text, sizeof text, "{ \"$numberDouble\" : \"%s\" }",
-                         isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+                         isnan(v) ? "NaN"
+                         : v > 0  ? "Infinity"
+                                  : "-Infinity");
         put(o, text, (size_t)n);
         return;
     }
@@ -159,7 +161,8 @@ static bool put_date(struct out *o, int64_t ms)
     struct tm tm;
     gmtime_r(&secs, &tm);
     char text[64];
-    int n = strftime(text, sizeof text, "{ \"$date\" : \"%Y-%m-%dT%H:%M:%S", &tm);
+    int n =
+        strftime(text, sizeof text, "{ \"$date\" : \"%Y-%m-%dT%H:%M:%S", &tm);
     if (ms % 1000)
         n += snprintf(text + n, sizeof text - (size_t)n, ".%03d",
                       (int)(ms % 1000));
@@ -184,15 +187,14 @@ static bool put_value(struct out *o, bson_iter_t *it)
         put_string(o, s, len);
         return true;
     }
-    case BSON_TYPE_DOUBLE:
-        put_double(o, bson_iter_double(it));
-        return true;
+    case BSON_TYPE_DOUBLE: put_double(o, bson_iter_double(it)); return true;
     case BSON_TYPE_INT32:
         n = snprintf(text, sizeof text, "%d", bson_iter_int32(it));
         put(o, text, (size_t)n);
         return true;
     case BSON_TYPE_INT64:
-        n = snprintf(text, sizeof text, "%lld", (long long)bson_iter_int64(it));
+        n = snprintf(text, sizeof text, "%lld",
+                     (long long)bson_iter_int64(it));
         put(o, text, (size_t)n);
         return true;
     case BSON_TYPE_BOOL:
@@ -201,11 +203,8 @@ static bool put_value(struct out *o, bson_iter_t *it)
         else
             PUT_LIT(o, "false");
         return true;
-    case BSON_TYPE_NULL:
-        PUT_LIT(o, "null");
-        return true;
-    case BSON_TYPE_DATE_TIME:
-        return put_date(o, bson_iter_date_time(it));
+    case BSON_TYPE_NULL: PUT_LIT(o, "null"); return true;
+    case BSON_TYPE_DATE_TIME: return put_date(o, bson_iter_date_time(it));
     case BSON_TYPE_OID: {
         char hex[25];
         bson_oid_to_string(bson_iter_oid(it), hex);
@@ -220,8 +219,7 @@ static bool put_value(struct out *o, bson_iter_t *it)
         return bson_iter_recurse(it, &child) &&
                put_document(o, &child, bson_iter_type(it) == BSON_TYPE_ARRAY);
     }
-    default:
-        return false;
+    default: return false;
     }
 }
 

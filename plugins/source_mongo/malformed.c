@@ -148,8 +148,7 @@ static bool element_valid(const bson_iter_t *it)
     case BSON_TYPE_CODEWSCOPE:
         text = bson_iter_codewscope(it, &len, &scope_len, &scope);
         return valid(text, len) && document_valid(scope, scope_len);
-    default:
-        return true;
+    default: return true;
     }
 }
 
@@ -169,11 +168,10 @@ static bool document_valid(const uint8_t *data, uint32_t len)
             break;
         case BSON_TYPE_DOCUMENT:
         case BSON_TYPE_ARRAY:
-            ok = ok && document_valid(v->value.v_doc.data,
-                                      v->value.v_doc.data_len);
+            ok = ok &&
+                 document_valid(v->value.v_doc.data, v->value.v_doc.data_len);
             break;
-        default:
-            break;
+        default: break;
         }
         if (!ok)
             return false;
@@ -220,21 +218,23 @@ static bool repair_element(struct repair *r, const bson_iter_t *it,
         break;
     }
     case BSON_TYPE_REGEX:
-        v.value.v_regex.regex = (char *)text_of(
-            r, v.value.v_regex.regex, strlen(v.value.v_regex.regex), &n, &a);
-        v.value.v_regex.options = (char *)text_of(
-            r, v.value.v_regex.options, strlen(v.value.v_regex.options), &m, &b);
+        v.value.v_regex.regex =
+            (char *)text_of(r, v.value.v_regex.regex,
+                            strlen(v.value.v_regex.regex), &n, &a);
+        v.value.v_regex.options =
+            (char *)text_of(r, v.value.v_regex.options,
+                            strlen(v.value.v_regex.options), &m, &b);
         break;
     case BSON_TYPE_DBPOINTER:
-        v.value.v_dbpointer.collection = (char *)text_of(
-            r, v.value.v_dbpointer.collection,
-            v.value.v_dbpointer.collection_len, &n, &a);
+        v.value.v_dbpointer.collection =
+            (char *)text_of(r, v.value.v_dbpointer.collection,
+                            v.value.v_dbpointer.collection_len, &n, &a);
         v.value.v_dbpointer.collection_len = (uint32_t)n;
         break;
     case BSON_TYPE_CODEWSCOPE: {
-        v.value.v_codewscope.code = (char *)text_of(
-            r, v.value.v_codewscope.code, v.value.v_codewscope.code_len, &n,
-            &a);
+        v.value.v_codewscope.code =
+            (char *)text_of(r, v.value.v_codewscope.code,
+                            v.value.v_codewscope.code_len, &n, &a);
         v.value.v_codewscope.code_len = (uint32_t)n;
         struct repair inner = {0};
         bson_t scope = BSON_INITIALIZER;
@@ -260,8 +260,7 @@ static bool repair_element(struct repair *r, const bson_iter_t *it,
         return ok && (array ? bson_append_array_end(out, &child)
                             : bson_append_document_end(out, &child));
     }
-    default:
-        break;
+    default: break;
     }
     ok = bson_append_value(out, name, -1, &v);
     bson_free(a);
@@ -376,8 +375,8 @@ static bool first_of_table(const struct mg_source *s, const char *table)
         first = memcmp(logged[i], s->cfg->uri, u) ||
                 memcmp(logged[i] + u, s->cfg->database, d) ||
                 memcmp(logged[i] + u + d, table, t);
-    char **grown = first ? realloc(logged, (logged_count + 1) * sizeof *grown)
-                         : NULL;
+    char **grown =
+        first ? realloc(logged, (logged_count + 1) * sizeof *grown) : NULL;
     char *name = grown ? malloc(u + d + t) : NULL;
     if (grown)
         logged = grown;
@@ -402,8 +401,8 @@ void mg_malformed_cleanup(void)
 
 sluice_status mg_malformed(struct mg_source *s, const char *table,
                            const bson_value_t *id, const bson_t *doc,
-                           char **key, size_t *klen, char **json,
-                           size_t *dlen, sluice_error *err)
+                           char **key, size_t *klen, char **json, size_t *dlen,
+                           sluice_error *err)
 {
     size_t id_replaced = 0, replaced = 0;
     char *who = printable_id(id, &id_replaced);

@@ -13,8 +13,11 @@
 #include <mongoc/mongoc.h>
 #include <sluice/sluice.h>
 
-enum mg_full_document { MG_FULL_UPDATE_LOOKUP, MG_FULL_WHEN_AVAILABLE,
-                        MG_FULL_REQUIRED };
+enum mg_full_document {
+    MG_FULL_UPDATE_LOOKUP,
+    MG_FULL_WHEN_AVAILABLE,
+    MG_FULL_REQUIRED
+};
 
 struct mg_config {
     const char *uri;
@@ -107,8 +110,8 @@ char *mg_doc_json_own(const bson_t *doc, size_t *len);
  * mg_utf8_replaced means the text was valid. */
 sluice_status mg_malformed(struct mg_source *s, const char *table,
                            const bson_value_t *id, const bson_t *doc,
-                           char **key, size_t *klen, char **json,
-                           size_t *dlen, sluice_error *err);
+                           char **key, size_t *klen, char **json, size_t *dlen,
+                           sluice_error *err);
 void mg_malformed_cleanup(void);
 char *mg_utf8_replaced(const char *text, size_t n, size_t *out_len);
 bson_t *mg_repaired(const bson_t *doc, size_t *replaced);

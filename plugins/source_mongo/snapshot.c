@@ -17,15 +17,17 @@
 
 static const char *mode_names[] = {"primary", "primaryPreferred", "secondary",
                                    "secondaryPreferred", "nearest"};
-static const mongoc_read_mode_t modes[] = {
-    MONGOC_READ_PRIMARY, MONGOC_READ_PRIMARY_PREFERRED, MONGOC_READ_SECONDARY,
-    MONGOC_READ_SECONDARY_PREFERRED, MONGOC_READ_NEAREST};
+static const mongoc_read_mode_t modes[] = {MONGOC_READ_PRIMARY,
+                                           MONGOC_READ_PRIMARY_PREFERRED,
+                                           MONGOC_READ_SECONDARY,
+                                           MONGOC_READ_SECONDARY_PREFERRED,
+                                           MONGOC_READ_NEAREST};
 
 static mongoc_collection_t *collection(struct mg_source *s, const char *table)
 {
-    mongoc_collection_t *c =
-        mongoc_database_get_collection(s->db, table);
-    mongoc_read_prefs_t *rp = mongoc_read_prefs_new(modes[s->cfg->read_preference]);
+    mongoc_collection_t *c = mongoc_database_get_collection(s->db, table);
+    mongoc_read_prefs_t *rp =
+        mongoc_read_prefs_new(modes[s->cfg->read_preference]);
     mongoc_collection_set_read_prefs(c, rp);
     mongoc_read_prefs_destroy(rp);
     (void)mode_names;
@@ -37,8 +39,8 @@ sluice_status mg_snapshot_begin(void *instance, sluice_values *cdc_start,
 {
     struct mg_source *s = instance;
     bson_t reply;
-    sluice_status st = mg_admin(s, "ping", &reply,
-                                "capturing the change stream start", err);
+    sluice_status st =
+        mg_admin(s, "ping", &reply, "capturing the change stream start", err);
     if (st != SLUICE_OK)
         return st;
     bson_iter_t it;
@@ -55,8 +57,7 @@ sluice_status mg_snapshot_begin(void *instance, sluice_values *cdc_start,
     s->snapshot_version = mg_version(t, i);
     bson_t pos = BSON_INITIALIZER;
     BSON_APPEND_TIMESTAMP(&pos, "startAtOperationTime", t, i);
-    st = mg_host->values_add(cdc_start, bson_get_data(&pos),
-                                           pos.len, err);
+    st = mg_host->values_add(cdc_start, bson_get_data(&pos), pos.len, err);
     bson_destroy(&pos);
     return st;
 }
@@ -67,8 +68,8 @@ sluice_status mg_estimate_rows(void *instance, const char *table,
     struct mg_source *s = instance;
     mongoc_collection_t *c = collection(s, table);
     bson_error_t e;
-    int64_t n = mongoc_collection_estimated_document_count(c, NULL, NULL, NULL,
-                                                           &e);
+    int64_t n =
+        mongoc_collection_estimated_document_count(c, NULL, NULL, NULL, &e);
     mongoc_collection_destroy(c);
     if (n < 0)
         return mg_fail(&e, "counting documents", err);
@@ -78,20 +79,20 @@ sluice_status mg_estimate_rows(void *instance, const char *table,
 
 /* The smallest (direction 1) or largest _id; false when empty. */
 static sluice_status edge_id(mongoc_collection_t *c, int direction,
-                             bson_value_t *out, bool *found,
-                             sluice_error *err)
+                             bson_value_t *out, bool *found, sluice_error *err)
 {
     bson_t filter = BSON_INITIALIZER;
-    bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(direction), "}",
-                            "projection", "{", "_id", BCON_INT32(1), "}",
-                            "limit", BCON_INT64(1));
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, &filter, opts,
-                                                            NULL);
+    bson_t *opts =
+        BCON_NEW("sort", "{", "_id", BCON_INT32(direction), "}", "projection",
+                 "{", "_id", BCON_INT32(1), "}", "limit", BCON_INT64(1));
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_with_opts(c, &filter, opts, NULL);
     const bson_t *doc;
     bson_error_t e;
     *found = false;
     bson_iter_t it;
-    if (mongoc_cursor_next(cur, &doc) && bson_iter_init_find(&it, doc, "_id")) {
+    if (mongoc_cursor_next(cur, &doc) &&
+        bson_iter_init_find(&it, doc, "_id")) {
         bson_value_copy(bson_iter_value(&it), out);
         *found = true;
     }
@@ -120,7 +121,8 @@ static sluice_status add_partition(sluice_values *out, const bson_value_t *min,
 
 static bool is_integer(const bson_value_t *v)
 {
-    return v->value_type == BSON_TYPE_INT32 || v->value_type == BSON_TYPE_INT64;
+    return v->value_type == BSON_TYPE_INT32 ||
+           v->value_type == BSON_TYPE_INT64;
 }
 
 static int64_t int_of(const bson_value_t *v)
@@ -209,10 +211,10 @@ static sluice_status sampled(mongoc_collection_t *c, size_t parts,
                              sluice_error *err)
 {
     size_t want = parts * SAMPLES_PER_PARTITION;
-    bson_t *pipeline = BCON_NEW("pipeline", "[", "{", "$sample", "{", "size",
-                                BCON_INT64((int64_t)want), "}", "}", "{",
-                                "$sort", "{", "_id", BCON_INT32(1), "}", "}",
-                                "]");
+    bson_t *pipeline =
+        BCON_NEW("pipeline", "[", "{", "$sample", "{", "size",
+                 BCON_INT64((int64_t)want), "}", "}", "{", "$sort", "{", "_id",
+                 BCON_INT32(1), "}", "}", "]");
     mongoc_cursor_t *cur = mongoc_collection_aggregate(c, MONGOC_QUERY_NONE,
                                                        pipeline, NULL, NULL);
     bson_value_t *ids = calloc(want + 1, sizeof *ids);
@@ -326,11 +328,13 @@ static mongoc_cursor_t *open_partition(struct mg_source *s, const char *table,
     bson_append_document_end(&filter, &range);
     bool any = bson_count_keys(&range) > 0;
     bson_t empty = BSON_INITIALIZER;
-    bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "batchSize",
-                            BCON_INT32((int32_t)s->cfg->batch_size));
+    bson_t *opts =
+        BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "batchSize",
+                 BCON_INT32((int32_t)s->cfg->batch_size));
     mongoc_collection_t *c = collection(s, table);
     mongoc_cursor_t *cur =
-        mongoc_collection_find_with_opts(c, any ? &filter : &empty, opts, NULL);
+        mongoc_collection_find_with_opts(c, any ? &filter : &empty, opts,
+                                         NULL);
     mongoc_collection_destroy(c);
     bson_destroy(opts);
     bson_destroy(&filter);
@@ -399,11 +403,16 @@ sluice_status mg_snapshot_next(void *instance, const char *table,
         char *key = mg_key_json(bson_iter_value(&it), &klen);
         char *json = mg_doc_json(doc, &dlen);
         if (!key || !json)
-            st = mg_malformed(s, table, bson_iter_value(&it), doc, &key,
-                              &klen, &json, &dlen, err);
-        sluice_record r = {.size = sizeof r, .op = SLUICE_OP_SNAPSHOT,
-                           .table = table, .table_len = tlen, .key = key,
-                           .key_len = klen, .doc = json, .doc_len = dlen,
+            st = mg_malformed(s, table, bson_iter_value(&it), doc, &key, &klen,
+                              &json, &dlen, err);
+        sluice_record r = {.size = sizeof r,
+                           .op = SLUICE_OP_SNAPSHOT,
+                           .table = table,
+                           .table_len = tlen,
+                           .key = key,
+                           .key_len = klen,
+                           .doc = json,
+                           .doc_len = dlen,
                            .version = version};
         if (st == SLUICE_OK)
             st = mg_host->batch_add(batch, &r, err);
@@ -428,7 +437,8 @@ sluice_status mg_snapshot_next(void *instance, const char *table,
     bson_t *next = progress_after(&p, have_last ? &last : NULL, done);
     if (have_last)
         bson_value_destroy(&last);
-    st = mg_host->batch_set_position(batch, bson_get_data(next), next->len, err);
+    st = mg_host->batch_set_position(batch, bson_get_data(next), next->len,
+                                     err);
     if (done) {
         mg_snapshot_close(s);
         bson_destroy(next);

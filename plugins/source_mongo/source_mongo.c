@@ -11,17 +11,23 @@
 #include "mongo.h"
 
 static const char *const uri_schemes[] = {"mongodb", "mongodb+srv", NULL};
-static const char *const full_document_names[] = {
-    "updateLookup", "whenAvailable", "required", NULL};
-static const char *const read_preference_names[] = {
-    "primary", "primaryPreferred", "secondary", "secondaryPreferred",
-    "nearest", NULL};
+static const char *const full_document_names[] = {"updateLookup",
+                                                  "whenAvailable", "required",
+                                                  NULL};
+static const char *const read_preference_names[] = {"primary",
+                                                    "primaryPreferred",
+                                                    "secondary",
+                                                    "secondaryPreferred",
+                                                    "nearest",
+                                                    NULL};
 
 #define FIELD(f) offsetof(struct mg_config, f)
 
 static const sluice_option options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "uri",
-     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_URL, .offset = FIELD(uri),
+    {.type = SLUICE_OPTION_STRING,
+     .name = "uri",
+     .flags = SLUICE_OPTION_REQUIRED | SLUICE_OPTION_URL,
+     .offset = FIELD(uri),
      .allowed = uri_schemes,
      .description = "MongoDB connection string of a replica set or sharded "
                     "cluster (change streams need one), e.g. "
@@ -29,37 +35,57 @@ static const sluice_option options[] = {
                     "is never printed. The pipes of a process share one "
                     "connection pool per uri; serverSelectionTimeoutMS is "
                     "5000 unless the uri sets it."},
-    {.type = SLUICE_OPTION_STRING, .name = "database",
-     .flags = SLUICE_OPTION_REQUIRED, .offset = FIELD(database),
+    {.type = SLUICE_OPTION_STRING,
+     .name = "database",
+     .flags = SLUICE_OPTION_REQUIRED,
+     .offset = FIELD(database),
      .description = "The database whose collections are captured."},
-    {.type = SLUICE_OPTION_LIST, .name = "collections",
-     .flags = SLUICE_OPTION_TABLES, .offset = FIELD(collections),
+    {.type = SLUICE_OPTION_LIST,
+     .name = "collections",
+     .flags = SLUICE_OPTION_TABLES,
+     .offset = FIELD(collections),
      .description = "Collections to capture, comma-separated; by default "
                     "every collection of the database but system.*."},
-    {.type = SLUICE_OPTION_ENUM, .name = "full_document",
-     .default_value = "updateLookup", .offset = FIELD(full_document),
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "full_document",
+     .default_value = "updateLookup",
+     .offset = FIELD(full_document),
      .allowed = full_document_names,
      .description = "How an update's whole document is obtained: "
                     "updateLookup reads the current document; whenAvailable "
                     "and required use post-images (MongoDB 6.0+), required "
                     "failing when there is none."},
-    {.type = SLUICE_OPTION_INT, .name = "partition_size",
-     .default_value = "500000", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(partition_size), .min = 1000, .max = 1000000000,
+    {.type = SLUICE_OPTION_INT,
+     .name = "partition_size",
+     .default_value = "500000",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = FIELD(partition_size),
+     .min = 1000,
+     .max = 1000000000,
      .description = "Documents per snapshot partition (by estimate): a "
                     "collection is split by _id into about count / "
                     "partition_size ranges."},
-    {.type = SLUICE_OPTION_INT, .name = "batch_size", .default_value = "1000",
-     .flags = SLUICE_OPTION_RANGE, .offset = FIELD(batch_size), .min = 1,
+    {.type = SLUICE_OPTION_INT,
+     .name = "batch_size",
+     .default_value = "1000",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = FIELD(batch_size),
+     .min = 1,
      .max = 100000,
      .description = "Documents per cursor batch asked of the server."},
-    {.type = SLUICE_OPTION_ENUM, .name = "read_preference",
-     .default_value = "primary", .offset = FIELD(read_preference),
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "read_preference",
+     .default_value = "primary",
+     .offset = FIELD(read_preference),
      .allowed = read_preference_names,
      .description = "Which members the snapshot reads from."},
-    {.type = SLUICE_OPTION_DURATION, .name = "max_await_time",
-     .default_value = "200ms", .flags = SLUICE_OPTION_RANGE,
-     .offset = FIELD(max_await_ms), .min = 10, .max = 60000,
+    {.type = SLUICE_OPTION_DURATION,
+     .name = "max_await_time",
+     .default_value = "200ms",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = FIELD(max_await_ms),
+     .min = 10,
+     .max = 60000,
      .description = "How long the server holds a change-stream getMore "
                     "open waiting for changes; when changes stop, a "
                     "batch is cut up to this much after sync_interval."},
@@ -141,7 +167,8 @@ static sluice_status mongo_list_tables(void *instance, sluice_values *tables,
         return SLUICE_OK;
     bson_error_t e;
     bson_t *opts = BCON_NEW("filter", "{", "type", "collection", "}");
-    char **names = mongoc_database_get_collection_names_with_opts(s->db, opts, &e);
+    char **names =
+        mongoc_database_get_collection_names_with_opts(s->db, opts, &e);
     bson_destroy(opts);
     if (!names)
         return mg_fail(&e, "listing collections", err);

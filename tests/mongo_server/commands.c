@@ -1,7 +1,8 @@
 /* commands.c: the command dispatcher, the handshake and server commands,
  * writes (which append change events to the oplog), and the test-only
  * commands: sluiceFault (truncate the oplog, fail commands, add latency,
- * close connections, refuse connections for a while) and sluiceGenerate (synthetic documents). */
+ * close connections, refuse connections for a while) and sluiceGenerate
+ * (synthetic documents). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,8 @@ static void hello(bson_t *reply)
     bson_append_document_end(&last, &op);
     BSON_APPEND_DATE_TIME(&last, "lastWriteDate", (int64_t)t * 1000);
     bson_append_document_end(reply, &last);
-    BSON_APPEND_UTF8(reply, "msg", "sluice mongo_test_server: a test tool, not MongoDB");
+    BSON_APPEND_UTF8(reply, "msg",
+                     "sluice mongo_test_server: a test tool, not MongoDB");
     ok(reply);
 }
 
@@ -256,8 +258,9 @@ static void insert(const bson_t *cmd, const char *db, bson_t *reply)
                 r.n++;
             } else {
                 bson_destroy(doc);
-                write_error(&r, index, 11000, "E11000 duplicate key error "
-                                              "collection: _id_ dup key");
+                write_error(&r, index, 11000,
+                            "E11000 duplicate key error "
+                            "collection: _id_ dup key");
                 if (ordered(cmd)) {
                     bson_value_destroy(&idv);
                     break;
@@ -290,8 +293,9 @@ static bool apply_operators(const bson_t *doc, const bson_t *update,
         while (bson_iter_next(&f)) {
             const char *field = bson_iter_key(&f);
             if (strchr(field, '.') || !strcmp(field, "_id")) {
-                snprintf(err, size, "the test server updates top-level "
-                                    "fields other than _id only, not '%s'",
+                snprintf(err, size,
+                         "the test server updates top-level "
+                         "fields other than _id only, not '%s'",
                          field);
                 okay = false;
                 break;
@@ -314,8 +318,9 @@ static bool apply_operators(const bson_t *doc, const bson_t *update,
                 else
                     BSON_APPEND_INT64(&sets, field, sum);
             } else {
-                snprintf(err, size, "the test server updates with $set, "
-                                    "$unset and $inc only, not %s",
+                snprintf(err, size,
+                         "the test server updates with $set, "
+                         "$unset and $inc only, not %s",
                          name);
                 okay = false;
                 break;
@@ -363,7 +368,8 @@ static bool update_one(struct collection *c, size_t at, const bson_t *u,
     bson_t *next = bson_new();
     bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
     if (operators) {
-        if (!apply_operators(d->bson, u, next, &updated, &removed, err, size)) {
+        if (!apply_operators(d->bson, u, next, &updated, &removed, err,
+                             size)) {
             bson_destroy(next);
             bson_destroy(&updated);
             bson_destroy(&removed);
@@ -421,7 +427,8 @@ static void upsert(struct collection *c, const struct id_filter *f,
     if (operators) {
         bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
         char err[256];
-        if (!apply_operators(&base, u, doc, &updated, &removed, err, sizeof err))
+        if (!apply_operators(&base, u, doc, &updated, &removed, err,
+                             sizeof err))
             write_error(r, index, 2, err);
         bson_destroy(&updated);
         bson_destroy(&removed);
@@ -478,8 +485,10 @@ static void update(const bson_t *cmd, const char *db, bson_t *reply)
                        bson_iter_as_bool(&flag);
             struct id_filter f;
             char err[256] = "update needs q and u documents";
-            bool good = doc_of(&one, "q", &q) && bson_iter_init_find(&flag, &one, "u") &&
-                        BSON_ITER_HOLDS_DOCUMENT(&flag) && doc_of(&one, "u", &u) &&
+            bool good = doc_of(&one, "q", &q) &&
+                        bson_iter_init_find(&flag, &one, "u") &&
+                        BSON_ITER_HOLDS_DOCUMENT(&flag) &&
+                        doc_of(&one, "u", &u) &&
                         filter_parse(&q, &f, err, sizeof err);
             if (!good) {
                 write_error(&r, index++, 2, err);
@@ -533,7 +542,8 @@ static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
                                 : 0;
             struct id_filter f;
             char err[256] = "delete needs a q document";
-            if (!doc_of(&one, "q", &q) || !filter_parse(&q, &f, err, sizeof err)) {
+            if (!doc_of(&one, "q", &q) ||
+                !filter_parse(&q, &f, err, sizeof err)) {
                 write_error(&r, index++, 2, err);
                 continue;
             }
@@ -571,21 +581,26 @@ static void drop(const bson_t *cmd, const char *db, bson_t *reply)
 
 static void rename_collection(const bson_t *cmd, bson_t *reply)
 {
-    const char *from = text_of(cmd, "renameCollection"), *to = text_of(cmd, "to");
+    const char *from = text_of(cmd, "renameCollection"),
+               *to = text_of(cmd, "to");
     bson_iter_t it;
-    bool drop_target = bson_iter_init_find(&it, cmd, "dropTarget") &&
-                       bson_iter_as_bool(&it);
-    const char *fd = from ? strchr(from, '.') : NULL, *td = to ? strchr(to, '.') : NULL;
+    bool drop_target =
+        bson_iter_init_find(&it, cmd, "dropTarget") && bson_iter_as_bool(&it);
+    const char *fd = from ? strchr(from, '.') : NULL,
+               *td = to ? strchr(to, '.') : NULL;
     if (!fd || !td) {
-        reply_error(reply, 73, "InvalidNamespace", "renameCollection needs "
-                                                   "db.collection names");
+        reply_error(reply, 73, "InvalidNamespace",
+                    "renameCollection needs "
+                    "db.collection names");
         return;
     }
-    char *fdb = strndup(from, (size_t)(fd - from)), *tdb = strndup(to, (size_t)(td - to));
+    char *fdb = strndup(from, (size_t)(fd - from)),
+         *tdb = strndup(to, (size_t)(td - to));
     struct collection *c = coll_find(fdb, fd + 1);
     if (!c) {
-        reply_error(reply, 26, "NamespaceNotFound", "source namespace does "
-                                                    "not exist");
+        reply_error(reply, 26, "NamespaceNotFound",
+                    "source namespace does "
+                    "not exist");
     } else if (coll_find(tdb, td + 1) && !drop_target) {
         reply_error(reply, 48, "NamespaceExists", "target namespace exists");
     } else {
@@ -613,7 +628,8 @@ static void fault(const bson_t *cmd, bson_t *reply)
 {
     const char *what = text_of(cmd, "sluiceFault");
     bson_iter_t it;
-    int64_t n = bson_iter_init_find(&it, cmd, "count") ? bson_iter_as_int64(&it) : 1;
+    int64_t n =
+        bson_iter_init_find(&it, cmd, "count") ? bson_iter_as_int64(&it) : 1;
     if (!what) {
         reply_error(reply, 2, "BadValue", "sluiceFault needs a name");
     } else if (!strcmp(what, "truncateOplog")) {
@@ -637,7 +653,8 @@ static void fault(const bson_t *cmd, bson_t *reply)
          * is answered, and until `ms` have passed the port refuses new
          * ones (net.c closes the listener) and any command that still
          * arrives closes its connection unanswered */
-        int64_t ms = bson_iter_init_find(&it, cmd, "ms") ? bson_iter_as_int64(&it) : -1;
+        int64_t ms =
+            bson_iter_init_find(&it, cmd, "ms") ? bson_iter_as_int64(&it) : -1;
         if (ms < 0 || ms > 3600000) {
             reply_error(reply, 2, "BadValue",
                         "refuseConnections needs ms, from 0 to 3600000");
@@ -694,7 +711,8 @@ void generate(const char *db, const char *coll, int64_t count, int64_t size,
         bson_iter_t it;
         bson_iter_init_find(&it, d, "_id");
         if (ascending_tail && c->count &&
-            value_compare(&c->docs[c->count - 1].id, bson_iter_value(&it)) >= 0)
+            value_compare(&c->docs[c->count - 1].id, bson_iter_value(&it)) >=
+                0)
             ascending_tail = false;
         if (ascending_tail) {
             if (c->count == c->cap) {
@@ -716,9 +734,12 @@ static void generate_cmd(const bson_t *cmd, const char *db, bson_t *reply)
     const char *coll = text_of(cmd, "sluiceGenerate");
     const char *id_type = text_of(cmd, "idType");
     bson_iter_t it;
-    int64_t count = bson_iter_init_find(&it, cmd, "count") ? bson_iter_as_int64(&it) : 0;
-    int64_t size = bson_iter_init_find(&it, cmd, "size") ? bson_iter_as_int64(&it) : 100;
-    int64_t start = bson_iter_init_find(&it, cmd, "start") ? bson_iter_as_int64(&it) : 0;
+    int64_t count =
+        bson_iter_init_find(&it, cmd, "count") ? bson_iter_as_int64(&it) : 0;
+    int64_t size =
+        bson_iter_init_find(&it, cmd, "size") ? bson_iter_as_int64(&it) : 100;
+    int64_t start =
+        bson_iter_init_find(&it, cmd, "start") ? bson_iter_as_int64(&it) : 0;
     if (!coll) {
         reply_error(reply, 2, "BadValue", "sluiceGenerate needs a collection");
         return;
@@ -732,12 +753,40 @@ static void generate_cmd(const bson_t *cmd, const char *db, bson_t *reply)
 
 typedef void (*handler_fn)(const bson_t *cmd, const char *db, bson_t *reply);
 
-static void h_hello(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; hello(r); }
-static void h_ping(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; ok(r); }
-static void h_build(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; build_info(r); }
-static void h_dbs(const bson_t *c, const char *d, bson_t *r) { (void)c; (void)d; list_databases(r); }
-static void h_rename(const bson_t *c, const char *d, bson_t *r) { (void)d; rename_collection(c, r); }
-static void h_fault(const bson_t *c, const char *d, bson_t *r) { (void)d; fault(c, r); }
+static void h_hello(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)c;
+    (void)d;
+    hello(r);
+}
+static void h_ping(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)c;
+    (void)d;
+    ok(r);
+}
+static void h_build(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)c;
+    (void)d;
+    build_info(r);
+}
+static void h_dbs(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)c;
+    (void)d;
+    list_databases(r);
+}
+static void h_rename(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)d;
+    rename_collection(c, r);
+}
+static void h_fault(const bson_t *c, const char *d, bson_t *r)
+{
+    (void)d;
+    fault(c, r);
+}
 
 static void h_create(const bson_t *c, const char *d, bson_t *r)
 {
@@ -823,8 +872,8 @@ bool command_run(const bson_t *cmd, bson_t *reply)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, name))
             found = i;
-    if (found < sizeof commands / sizeof *commands && !commands[found].exempt &&
-        srv.faults.fail_count > 0) {
+    if (found < sizeof commands / sizeof *commands &&
+        !commands[found].exempt && srv.faults.fail_count > 0) {
         srv.faults.fail_count--;
         bool network = srv.faults.fail_network;
         pthread_mutex_unlock(&srv.lock);

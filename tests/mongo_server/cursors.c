@@ -94,7 +94,8 @@ static struct cursor *cursor_new(enum cursor_kind kind, const char *db,
     c->direction = 1;
     if (srv.ncursors == srv.cursors_cap) {
         srv.cursors_cap = srv.cursors_cap ? srv.cursors_cap * 2 : 16;
-        srv.cursors = realloc(srv.cursors, srv.cursors_cap * sizeof *srv.cursors);
+        srv.cursors =
+            realloc(srv.cursors, srv.cursors_cap * sizeof *srv.cursors);
     }
     srv.cursors[srv.ncursors++] = c;
     return c;
@@ -166,8 +167,8 @@ static void project(const bson_t *doc, const bson_t *projection, bson_t *out)
         const char *k = bson_iter_key(&it);
         bool listed = bson_iter_init_find(&p, projection, k);
         bool keep = !strcmp(k, "_id") ? keep_id
-                    : inclusion        ? listed && bson_iter_as_bool(&p)
-                                       : !listed || bson_iter_as_bool(&p);
+                    : inclusion       ? listed && bson_iter_as_bool(&p)
+                                      : !listed || bson_iter_as_bool(&p);
         if (keep)
             bson_append_iter(out, k, -1, &it);
     }
@@ -175,8 +176,7 @@ static void project(const bson_t *doc, const bson_t *projection, bson_t *out)
 
 static void ns_of(const struct cursor *c, char *out, size_t size)
 {
-    snprintf(out, size, "%s.%s", c->db,
-             c->coll ? c->coll : "$cmd.aggregate");
+    snprintf(out, size, "%s.%s", c->db, c->coll ? c->coll : "$cmd.aggregate");
 }
 
 /* ---- change streams ---- */
@@ -381,9 +381,9 @@ static void open_change_stream(const bson_t *cmd, const bson_t *spec,
     struct cursor *c = cursor_new(CURSOR_CHANGES, db, coll);
     c->all_dbs = bson_iter_init_find(&it, spec, "allChangesForCluster") &&
                  bson_iter_as_bool(&it);
-    c->lookup = full && (!strcmp(full, "updateLookup") ||
-                         !strcmp(full, "whenAvailable") ||
-                         !strcmp(full, "required"));
+    c->lookup =
+        full && (!strcmp(full, "updateLookup") ||
+                 !strcmp(full, "whenAvailable") || !strcmp(full, "required"));
     c->pos = srv.next_seq - 1;
     while (bson_iter_next(stages)) {
         bson_iter_t stage, m;
@@ -398,9 +398,11 @@ static void open_change_stream(const bson_t *cmd, const bson_t *spec,
         }
         while (bson_iter_next(&m)) {
             const char *k = bson_iter_key(&m);
-            bool ok = !strcmp(k, "ns.coll")       ? match_names(&m, &c->colls, &c->ncolls)
-                      : !strcmp(k, "operationType") ? match_names(&m, &c->ops, &c->nops)
-                                                    : false;
+            bool ok = !strcmp(k, "ns.coll")
+                          ? match_names(&m, &c->colls, &c->ncolls)
+                      : !strcmp(k, "operationType")
+                          ? match_names(&m, &c->ops, &c->nops)
+                          : false;
             if (!ok) {
                 cursor_remove(c->id);
                 reply_error(reply, 2, "BadValue",
@@ -472,12 +474,15 @@ static void find_batch(struct cursor *c, int32_t limit, bson_t *batch)
     long i;
     if (c->direction > 0)
         i = (long)(c->has_last ? coll_lower_bound(coll, &c->last, true)
-                   : c->filter.has_min ? coll_lower_bound(coll, &c->filter.min, false)
-                                       : 0);
+                   : c->filter.has_min
+                       ? coll_lower_bound(coll, &c->filter.min, false)
+                       : 0);
     else
         i = (long)(c->has_last ? coll_lower_bound(coll, &c->last, false)
-                               : coll->count) - 1;
-    for (; i >= 0 && (size_t)i < coll->count && c->left != 0; i += c->direction) {
+                               : coll->count) -
+            1;
+    for (; i >= 0 && (size_t)i < coll->count && c->left != 0;
+         i += c->direction) {
         if (limit > 0 && count >= limit)
             break;
         struct doc *d = &coll->docs[i];
@@ -523,7 +528,8 @@ void cmd_find(const bson_t *cmd, const char *db, bson_t *reply)
     }
     struct cursor *c = cursor_new(CURSOR_FIND, db, name);
     bool has_filter = doc_of(cmd, "filter", &filter);
-    if (!filter_parse(has_filter ? &filter : NULL, &c->filter, err, sizeof err)) {
+    if (!filter_parse(has_filter ? &filter : NULL, &c->filter, err,
+                      sizeof err)) {
         cursor_remove(c->id);
         reply_error(reply, 2, "BadValue", "%s", err);
         return;
@@ -639,7 +645,8 @@ static int compare_by_id(const void *a, const void *b)
     bson_iter_t x, y;
     bson_iter_init_find(&x, *(bson_t *const *)a, "_id");
     bson_iter_init_find(&y, *(bson_t *const *)b, "_id");
-    return sort_direction * value_compare(bson_iter_value(&x), bson_iter_value(&y));
+    return sort_direction *
+           value_compare(bson_iter_value(&x), bson_iter_value(&y));
 }
 
 static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
@@ -679,9 +686,10 @@ static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
         bson_destroy(&out);
     } else if (!strcmp(name, "$sample")) {
         bson_iter_t s;
-        int64_t want = bson_iter_recurse(stage, &s) && bson_iter_find(&s, "size")
-                           ? bson_iter_as_int64(&s)
-                           : 0;
+        int64_t want =
+            bson_iter_recurse(stage, &s) && bson_iter_find(&s, "size")
+                ? bson_iter_as_int64(&s)
+                : 0;
         for (size_t i = c->count; i > 1; i--) { /* Fisher-Yates */
             size_t j = (size_t)rand() % i;
             bson_t *t = c->docs[i - 1];
@@ -746,7 +754,8 @@ void cmd_aggregate(const bson_t *cmd, const char *db, bson_t *reply)
     }
     bson_iter_t first = stages, stage;
     if (bson_iter_next(&first) && bson_iter_recurse(&first, &stage) &&
-        bson_iter_next(&stage) && !strcmp(bson_iter_key(&stage), "$changeStream")) {
+        bson_iter_next(&stage) &&
+        !strcmp(bson_iter_key(&stage), "$changeStream")) {
         uint32_t len;
         const uint8_t *data;
         bson_t spec;
@@ -833,7 +842,8 @@ void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply)
 {
     bson_iter_t it;
     (void)db;
-    if (!bson_iter_init_find(&it, cmd, "getMore") || !BSON_ITER_HOLDS_INT(&it)) {
+    if (!bson_iter_init_find(&it, cmd, "getMore") ||
+        !BSON_ITER_HOLDS_INT(&it)) {
         reply_error(reply, 2, "BadValue", "getMore needs a cursor id");
         return;
     }
@@ -864,7 +874,8 @@ void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply)
         list_batch(c, limit, &batch);
         cursor_reply(c, "nextBatch", &batch, reply);
     } else {
-        int64_t wait = int_of(cmd, "maxTimeMS", int_of(cmd, "maxAwaitTimeMS", 1000));
+        int64_t wait =
+            int_of(cmd, "maxTimeMS", int_of(cmd, "maxAwaitTimeMS", 1000));
         int count = 0;
         bool ok = change_batch(c, limit, &batch, reply, &count);
         if (ok && count == 0 && wait > 0 && !srv.stopping) {
@@ -874,8 +885,9 @@ void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply)
                 ok = change_batch(c, limit, &batch, reply, &count);
         }
         if (!c)
-            reply_error(reply, 43, "CursorNotFound", "cursor id %lld was "
-                                                     "killed",
+            reply_error(reply, 43, "CursorNotFound",
+                        "cursor id %lld was "
+                        "killed",
                         (long long)id);
         else if (ok)
             cursor_reply(c, "nextBatch", &batch, reply);
@@ -889,10 +901,12 @@ void cmd_kill_cursors(const bson_t *cmd, const char *db, bson_t *reply)
 {
     (void)db;
     bson_iter_t it, ids;
-    bson_t killed = BSON_INITIALIZER, missing = BSON_INITIALIZER, empty = BSON_INITIALIZER;
+    bson_t killed = BSON_INITIALIZER, missing = BSON_INITIALIZER,
+           empty = BSON_INITIALIZER;
     int nk = 0, nm = 0;
     char key[16];
-    if (bson_iter_init_find(&it, cmd, "cursors") && bson_iter_recurse(&it, &ids))
+    if (bson_iter_init_find(&it, cmd, "cursors") &&
+        bson_iter_recurse(&it, &ids))
         while (bson_iter_next(&ids)) {
             int64_t id = bson_iter_as_int64(&ids);
             if (cursor_find(id)) {

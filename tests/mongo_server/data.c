@@ -88,12 +88,12 @@ int value_compare(const bson_value_t *a, const bson_value_t *b)
         return cmp_bytes(a->value.v_oid.bytes, 12, b->value.v_oid.bytes, 12);
     case 9:
         return a->value.v_bool == b->value.v_bool ? 0
-               : a->value.v_bool                   ? 1
-                                                   : -1;
+               : a->value.v_bool                  ? 1
+                                                  : -1;
     case 10:
         return a->value.v_datetime < b->value.v_datetime   ? -1
                : a->value.v_datetime > b->value.v_datetime ? 1
-                                                            : 0;
+                                                           : 0;
     case 11:
         if (a->value.v_timestamp.timestamp != b->value.v_timestamp.timestamp)
             return a->value.v_timestamp.timestamp <
@@ -102,11 +102,11 @@ int value_compare(const bson_value_t *a, const bson_value_t *b)
                        : 1;
         return a->value.v_timestamp.increment < b->value.v_timestamp.increment
                    ? -1
-               : a->value.v_timestamp.increment > b->value.v_timestamp.increment
+               : a->value.v_timestamp.increment >
+                       b->value.v_timestamp.increment
                    ? 1
                    : 0;
-    default:
-        return 0;
+    default: return 0;
     }
 }
 
@@ -206,7 +206,8 @@ void coll_remove_at(struct collection *c, size_t at)
 {
     bson_destroy(c->docs[at].bson);
     bson_value_destroy(&c->docs[at].id);
-    memmove(&c->docs[at], &c->docs[at + 1], (c->count - at - 1) * sizeof *c->docs);
+    memmove(&c->docs[at], &c->docs[at + 1],
+            (c->count - at - 1) * sizeof *c->docs);
     c->count--;
 }
 
@@ -336,8 +337,9 @@ bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
     while (bson_iter_next(&it)) {
         const char *key = bson_iter_key(&it);
         if (strcmp(key, "_id") != 0) {
-            snprintf(err, size, "the test server filters on _id only, not "
-                                "on '%s'",
+            snprintf(err, size,
+                     "the test server filters on _id only, not "
+                     "on '%s'",
                      key);
             return false;
         }
@@ -349,9 +351,10 @@ bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
             bson_iter_recurse(&it, &ops);
             while (bson_iter_next(&ops))
                 if (!set_bound(&ops, f)) {
-                    snprintf(err, size, "the test server supports $gt, $gte, "
-                                        "$lt, $lte, $eq and $in on _id, not "
-                                        "'%s'",
+                    snprintf(err, size,
+                             "the test server supports $gt, $gte, "
+                             "$lt, $lte, $eq and $in on _id, not "
+                             "'%s'",
                              bson_iter_key(&ops));
                     return false;
                 }

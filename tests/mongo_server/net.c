@@ -8,10 +8,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,12 +219,14 @@ static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
         return false;
     int32_t n = le32(body + at);
     bson_t q, inner;
-    if (n < 5 || at + (size_t)n > len || !bson_init_static(&q, body + at, (size_t)n))
+    if (n < 5 || at + (size_t)n > len ||
+        !bson_init_static(&q, body + at, (size_t)n))
         return false;
     bson_iter_t it;
     uint32_t qlen;
     const uint8_t *qdata;
-    if (bson_iter_init_find(&it, &q, "$query") && BSON_ITER_HOLDS_DOCUMENT(&it)) {
+    if (bson_iter_init_find(&it, &q, "$query") &&
+        BSON_ITER_HOLDS_DOCUMENT(&it)) {
         bson_iter_document(&it, &qlen, &qdata);
         bson_init_static(&inner, qdata, qlen);
         bson_copy_to(&inner, cmd);
@@ -233,7 +235,8 @@ static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
     }
     const char *dot = memchr(ns, '.', nslen);
     char db[128];
-    snprintf(db, sizeof db, "%.*s", (int)(dot ? dot - ns : (ptrdiff_t)nslen), ns);
+    snprintf(db, sizeof db, "%.*s", (int)(dot ? dot - ns : (ptrdiff_t)nslen),
+             ns);
     if (!bson_has_field(cmd, "$db"))
         BSON_APPEND_UTF8(cmd, "$db", db);
     return true;
@@ -276,9 +279,10 @@ static void *serve(void *arg)
                                       : false;
         free(body);
         bool keep = parsed && !refusing() && command_run(&cmd, &reply);
-        bool sent = keep && (more || (opcode == OP_MSG
-                                          ? send_msg(fd, request_id, &reply)
-                                          : send_reply(fd, request_id, &reply)));
+        bool sent =
+            keep &&
+            (more || (opcode == OP_MSG ? send_msg(fd, request_id, &reply)
+                                       : send_reply(fd, request_id, &reply)));
         bson_destroy(&cmd);
         bson_destroy(&reply);
         if (!sent)

@@ -32,17 +32,17 @@ struct collection {
 };
 
 struct oplog_entry {
-    int64_t seq;           /* resume tokens name this */
-    uint32_t t, i;         /* its cluster time */
+    int64_t seq;   /* resume tokens name this */
+    uint32_t t, i; /* its cluster time */
     char *db, *coll;
-    char *op;              /* insert, update, replace, delete, drop, rename */
-    bson_t *event;         /* the change event without _id */
+    char *op;      /* insert, update, replace, delete, drop, rename */
+    bson_t *event; /* the change event without _id */
 };
 
 struct cursor;
 
 struct faults {
-    int fail_count;   /* the next N commands fail */
+    int fail_count;    /* the next N commands fail */
     bool fail_network; /* by closing the connection; else a retryable error */
     int latency_ms;    /* before every reply */
     int64_t close_generation; /* bumped to close every connection */
@@ -56,7 +56,7 @@ struct server {
     size_t ncolls, colls_cap;
     struct oplog_entry *log; /* log[0] is the oldest kept */
     size_t log_count, log_cap, log_max;
-    int64_t next_seq;   /* of the next entry */
+    int64_t next_seq;    /* of the next entry */
     int64_t lost_before; /* entries with seq < this are gone */
     uint32_t last_t, last_i;
     uint32_t lost_t, lost_i; /* cluster time of the newest entry dropped */

@@ -6,9 +6,9 @@
  * startAtOperationTime, database streams with $match, drop and rename
  * with invalidate), injected faults, seeding, generation, and a clean
  * stop on SIGTERM. */
-#include <mongoc/mongoc.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <mongoc/mongoc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -29,8 +29,8 @@ static void start_server(const char *extra1, const char *extra2)
     if (server_pid == 0) {
         dup2(out[1], 1);
         close(out[0]);
-        execl(MONGO_SERVER, MONGO_SERVER, "--port", "0", "--oplog-size", "1000",
-              extra1 ? extra1 : NULL, extra2, (char *)NULL);
+        execl(MONGO_SERVER, MONGO_SERVER, "--port", "0", "--oplog-size",
+              "1000", extra1 ? extra1 : NULL, extra2, (char *)NULL);
         _exit(127);
     }
     close(out[1]);
@@ -139,11 +139,13 @@ static void handshake_and_server_commands(void)
 static void writes_and_finds(void)
 {
     mongoc_client_t *c = client();
-    mongoc_collection_t *coll = mongoc_client_get_collection(c, "shop", "orders");
+    mongoc_collection_t *coll =
+        mongoc_client_get_collection(c, "shop", "orders");
     bson_t *docs[20];
     for (int i = 0; i < 20; i++) {
         char text[64];
-        snprintf(text, sizeof text, "{\"_id\": %d, \"n\": %d, \"s\": \"x\"}", i, i);
+        snprintf(text, sizeof text, "{\"_id\": %d, \"n\": %d, \"s\": \"x\"}",
+                 i, i);
         docs[i] = json(text);
     }
     OK(mongoc_collection_insert_many(coll, (const bson_t **)docs, 20, NULL,
@@ -154,7 +156,8 @@ static void writes_and_finds(void)
     CHECK(!mongoc_collection_insert_one(coll, dup, NULL, NULL, NULL));
     bson_destroy(dup);
     bson_t *oid_doc = json("{\"no_id\": true}");
-    mongoc_collection_t *other = mongoc_client_get_collection(c, "shop", "other");
+    mongoc_collection_t *other =
+        mongoc_client_get_collection(c, "shop", "other");
     OK(mongoc_collection_insert_one(other, oid_doc, NULL, NULL, ERR));
     bson_destroy(oid_doc);
 
@@ -167,7 +170,8 @@ static void writes_and_finds(void)
               "2,17");
     bson_destroy(f);
     f = json("{\"_id\": 4}");
-    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, NULL, NULL)), "4");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, f, NULL, NULL)),
+              "4");
     bson_destroy(f);
     f = json("{\"_id\": {\"$gt\": 14}}");
     bson_t *o = json("{\"sort\": {\"_id\": -1}, \"limit\": 3}");
@@ -210,7 +214,10 @@ static void writes_and_finds(void)
     bson_destroy(bad);
 
     /* updates */
-    bson_t *sel = json("{\"_id\": 1}"), *upd = json("{\"$set\": {\"s\": \"y\", \"t\": 1}, \"$inc\": {\"n\": 10}, \"$unset\": {\"zz\": \"\"}}");
+    bson_t *
+        sel = json("{\"_id\": 1}"),
+       *upd = json(
+           "{\"$set\": {\"s\": \"y\", \"t\": 1}, \"$inc\": {\"n\": 10}, \"$unset\": {\"zz\": \"\"}}");
     OK(mongoc_collection_update_one(coll, sel, upd, NULL, NULL, ERR));
     bson_destroy(upd);
     upd = json("{\"only\": \"this\"}");
@@ -231,7 +238,8 @@ static void writes_and_finds(void)
     CHECK(mongoc_cursor_next(cur, &doc));
     if (doc) {
         char *text = bson_as_relaxed_extended_json(doc, NULL);
-        CHECK_STR(text, "{ \"_id\" : 1, \"n\" : 11, \"s\" : \"y\", \"t\" : 1 }");
+        CHECK_STR(text,
+                  "{ \"_id\" : 1, \"n\" : 11, \"s\" : \"y\", \"t\" : 1 }");
         bson_free(text);
     }
     mongoc_cursor_destroy(cur);
@@ -251,17 +259,23 @@ static void writes_and_finds(void)
           bson_iter_as_int64(&it) == 5);
     bson_destroy(&reply);
     /* counts */
-    CHECK(mongoc_collection_count_documents(coll, f, NULL, NULL, NULL, NULL) == 15);
+    CHECK(mongoc_collection_count_documents(coll, f, NULL, NULL, NULL, NULL) ==
+          15);
     bson_t *range = json("{\"_id\": {\"$lt\": 5}}");
-    CHECK(mongoc_collection_count_documents(coll, range, NULL, NULL, NULL, NULL) == 5);
-    CHECK(mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL, NULL) == 15);
+    CHECK(mongoc_collection_count_documents(coll, range, NULL, NULL, NULL,
+                                            NULL) == 5);
+    CHECK(mongoc_collection_estimated_document_count(coll, NULL, NULL, NULL,
+                                                     NULL) == 15);
     /* $sample after $match */
-    bson_t *pipeline = json("{\"pipeline\": [{\"$match\": {\"_id\": {\"$lt\": 10}}}, "
-                            "{\"$sample\": {\"size\": 4}}]}");
-    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL, NULL);
+    bson_t *pipeline =
+        json("{\"pipeline\": [{\"$match\": {\"_id\": {\"$lt\": 10}}}, "
+             "{\"$sample\": {\"size\": 4}}]}");
+    cur = mongoc_collection_aggregate(coll, MONGOC_QUERY_NONE, pipeline, NULL,
+                                      NULL);
     int sampled = 0;
     while (mongoc_cursor_next(cur, &doc)) {
-        CHECK(bson_iter_init_find(&it, doc, "_id") && bson_iter_as_int64(&it) < 10);
+        CHECK(bson_iter_init_find(&it, doc, "_id") &&
+              bson_iter_as_int64(&it) < 10);
         sampled++;
     }
     CHECK(sampled == 4);
@@ -269,7 +283,8 @@ static void writes_and_finds(void)
     bson_destroy(pipeline);
     /* listings */
     mongoc_database_t *db = mongoc_client_get_database(c, "shop");
-    char **names = mongoc_database_get_collection_names_with_opts(db, NULL, NULL);
+    char **names =
+        mongoc_database_get_collection_names_with_opts(db, NULL, NULL);
     int found = 0;
     for (char **n = names; n && *n; n++)
         found += !strcmp(*n, "orders") || !strcmp(*n, "other");
@@ -311,7 +326,8 @@ static const char *field(const bson_t *doc, const char *path)
         if (BSON_ITER_HOLDS_UTF8(&f))
             snprintf(out, sizeof out, "%s", bson_iter_utf8(&f, NULL));
         else if (BSON_ITER_HOLDS_NUMBER(&f))
-            snprintf(out, sizeof out, "%lld", (long long)bson_iter_as_int64(&f));
+            snprintf(out, sizeof out, "%lld",
+                     (long long)bson_iter_as_int64(&f));
         else if (BSON_ITER_HOLDS_NULL(&f))
             snprintf(out, sizeof out, "null");
         else
@@ -324,7 +340,10 @@ static void change_streams(void)
 {
     mongoc_client_t *c = client();
     mongoc_collection_t *coll = mongoc_client_get_collection(c, "cs", "items");
-    bson_t *empty = json("{}"), *opts = json("{\"fullDocument\": \"updateLookup\", \"maxAwaitTimeMS\": 300}");
+    bson_t
+        *empty = json("{}"),
+        *opts = json(
+            "{\"fullDocument\": \"updateLookup\", \"maxAwaitTimeMS\": 300}");
     mongoc_change_stream_t *s = mongoc_collection_watch(coll, empty, opts);
     const bson_t *doc;
     bson_error_t e;
@@ -345,7 +364,8 @@ static void change_streams(void)
     CHECK(next_change(s, &doc));
     CHECK_STR(field(doc, "operationType"), "update");
     CHECK_STR(field(doc, "updateDescription.updatedFields.v"), "2");
-    CHECK_STR(field(doc, "fullDocument"), "null"); /* looked up: deleted since */
+    CHECK_STR(field(doc, "fullDocument"),
+              "null"); /* looked up: deleted since */
     CHECK(next_change(s, &doc));
     CHECK_STR(field(doc, "operationType"), "replace");
     CHECK_STR(field(doc, "fullDocument.v"), "3");
@@ -369,8 +389,9 @@ static void change_streams(void)
 
     /* a database stream with $match on ns.coll and operationType */
     mongoc_database_t *db = mongoc_client_get_database(c, "cs");
-    bson_t *pipe = json("{\"pipeline\": [{\"$match\": {\"ns.coll\": {\"$in\": [\"a\", \"b\"]}, "
-                        "\"operationType\": \"insert\"}}]}");
+    bson_t *pipe = json(
+        "{\"pipeline\": [{\"$match\": {\"ns.coll\": {\"$in\": [\"a\", \"b\"]}, "
+        "\"operationType\": \"insert\"}}]}");
     bson_t *wait = json("{\"maxAwaitTimeMS\": 300}");
     s = mongoc_database_watch(db, pipe, wait);
     mongoc_collection_t *a = mongoc_client_get_collection(c, "cs", "a");
@@ -482,30 +503,39 @@ static void faults_and_generation(void)
 {
     mongoc_client_t *c = client();
     mongoc_collection_t *coll = mongoc_client_get_collection(c, "gen", "docs");
-    bson_t *gen = json("{\"sluiceGenerate\": \"docs\", \"count\": 10000, \"size\": 200, \"idType\": \"int\"}");
+    bson_t *gen = json(
+        "{\"sluiceGenerate\": \"docs\", \"count\": 10000, \"size\": 200, \"idType\": \"int\"}");
     OK(mongoc_client_command_simple(c, "gen", gen, NULL, NULL, ERR));
     bson_t *all = json("{}");
-    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10000);
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL,
+                                            NULL) == 10000);
     /* a retryable error: libmongoc retries the read once */
-    bson_t *fail = json("{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"retryable\"}");
+    bson_t *fail = json(
+        "{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"retryable\"}");
     OK(mongoc_client_command_simple(c, "admin", fail, NULL, NULL, ERR));
     bson_t *range = json("{\"_id\": {\"$lt\": 3}}");
-    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, range, NULL, NULL)), "0,1,2");
+    CHECK_STR(ids_of(
+                  mongoc_collection_find_with_opts(coll, range, NULL, NULL)),
+              "0,1,2");
     /* a network error on a write: retried too */
-    bson_t *net = json("{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"network\"}");
+    bson_t *net = json(
+        "{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"network\"}");
     OK(mongoc_client_command_simple(c, "admin", net, NULL, NULL, ERR));
     bson_t *doc = json("{\"_id\": -1}");
     OK(mongoc_collection_insert_one(coll, doc, NULL, NULL, ERR));
     /* two failures in a row: the caller sees the error */
-    bson_t *two = json("{\"sluiceFault\": \"failCommands\", \"count\": 2, \"mode\": \"retryable\"}");
+    bson_t *two = json(
+        "{\"sluiceFault\": \"failCommands\", \"count\": 2, \"mode\": \"retryable\"}");
     OK(mongoc_client_command_simple(c, "admin", two, NULL, NULL, ERR));
     bson_error_t e;
-    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, &e) < 0);
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, &e) <
+          0);
     /* latency */
     bson_t *slow = json("{\"sluiceFault\": \"latency\", \"ms\": 300}");
     OK(mongoc_client_command_simple(c, "admin", slow, NULL, NULL, ERR));
     int64_t t0 = bson_get_monotonic_time();
-    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001);
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL,
+                                            NULL) == 10001);
     CHECK(bson_get_monotonic_time() - t0 >= 300000);
     bson_t *fast = json("{\"sluiceFault\": \"latency\", \"ms\": 0}");
     OK(mongoc_client_command_simple(c, "admin", fast, NULL, NULL, ERR));
@@ -514,17 +544,21 @@ static void faults_and_generation(void)
     mongoc_client_command_simple(c, "admin", close_all, NULL, NULL, NULL);
     bool counted = false;
     for (int i = 0; i < 3 && !counted; i++)
-        counted = mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001;
+        counted = mongoc_collection_count_documents(coll, all, NULL, NULL,
+                                                    NULL, NULL) == 10001;
     CHECK(counted);
     /* every connection dropped and new ones refused for 4 s, then served
      * again on the same port */
-    bson_t *refuse = json("{\"sluiceFault\": \"refuseConnections\", \"ms\": 4000}");
+    bson_t *refuse =
+        json("{\"sluiceFault\": \"refuseConnections\", \"ms\": 4000}");
     OK(mongoc_client_command_simple(c, "admin", refuse, NULL, NULL, ERR));
     CHECK(connect_refused());
-    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, &e) < 0);
+    CHECK(mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, &e) <
+          0);
     counted = false;
     for (int i = 0; i < 300 && !counted; i++) {
-        counted = mongoc_collection_count_documents(coll, all, NULL, NULL, NULL, NULL) == 10001;
+        counted = mongoc_collection_count_documents(coll, all, NULL, NULL,
+                                                    NULL, NULL) == 10001;
         if (!counted)
             usleep(100000);
     }
@@ -552,17 +586,20 @@ static void seeded_at_start(void)
 {
     char path[] = "/tmp/sluice-seed-XXXXXX";
     int fd = mkstemp(path);
-    const char *lines = "{\"_id\": {\"$oid\": \"5f0000000000000000000002\"}, \"a\": 1}\n"
-                        "\n{\"_id\": {\"$oid\": \"5f0000000000000000000001\"}, \"a\": 2}\n";
+    const char *lines =
+        "{\"_id\": {\"$oid\": \"5f0000000000000000000002\"}, \"a\": 1}\n"
+        "\n{\"_id\": {\"$oid\": \"5f0000000000000000000001\"}, \"a\": 2}\n";
     CHECK(write(fd, lines, strlen(lines)) == (ssize_t)strlen(lines));
     close(fd);
     char seed[128];
     snprintf(seed, sizeof seed, "shop.seeded=%s", path);
     start_server("--seed", seed);
     mongoc_client_t *c = client();
-    mongoc_collection_t *coll = mongoc_client_get_collection(c, "shop", "seeded");
+    mongoc_collection_t *coll =
+        mongoc_client_get_collection(c, "shop", "seeded");
     bson_t *all = json("{}");
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, all, NULL, NULL);
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_with_opts(coll, all, NULL, NULL);
     const bson_t *doc;
     int n = 0;
     while (mongoc_cursor_next(cur, &doc))

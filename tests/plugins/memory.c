@@ -47,17 +47,21 @@ struct misbehaviour {
 };
 
 #define MISBEHAVE_OPTIONS(config)                                             \
-    {.type = SLUICE_OPTION_STRING, .name = "misbehave",                       \
+    {.type = SLUICE_OPTION_STRING,                                            \
+     .name = "misbehave",                                                     \
      .offset = offsetof(config, misbehave.spec),                              \
      .description = "CALLBACK:HOW, HOW one of fatal, retry, crash, abort, "   \
                     "exit: the callback returns that status, raises "         \
                     "SIGSEGV, aborts or calls exit(3)."},                     \
-    {.type = SLUICE_OPTION_STRING, .name = "misbehave_while",                 \
-     .flags = PATH_FLAGS, .offset = offsetof(config, misbehave.while_file),   \
-     .description = "A file: misbehave only while it exists."}
+    {                                                                         \
+        .type = SLUICE_OPTION_STRING, .name = "misbehave_while",              \
+        .flags = PATH_FLAGS,                                                  \
+        .offset = offsetof(config, misbehave.while_file),                     \
+        .description = "A file: misbehave only while it exists."              \
+    }
 
-static const char *const hows[] = {"fatal", "retry", "crash", "abort", "exit",
-                                   NULL};
+static const char *const hows[] = {"fatal", "retry", "crash",
+                                   "abort", "exit",  NULL};
 
 static bool listed(const char *const *list, const char *name, size_t len)
 {
@@ -128,51 +132,79 @@ struct source_config {
 };
 
 static const sluice_option source_options[] = {
-    {.type = SLUICE_OPTION_LIST, .name = "tables", .default_value = "items",
-     .flags = SLUICE_OPTION_TABLES, .offset = offsetof(struct source_config, tables),
+    {.type = SLUICE_OPTION_LIST,
+     .name = "tables",
+     .default_value = "items",
+     .flags = SLUICE_OPTION_TABLES,
+     .offset = offsetof(struct source_config, tables),
      .description = "The tables the source has."},
-    {.type = SLUICE_OPTION_INT, .name = "rows", .default_value = "10",
-     .flags = SLUICE_OPTION_RANGE, .offset = offsetof(struct source_config, rows),
-     .min = 0, .max = 100000000, .description = "Snapshot rows per table."},
-    {.type = SLUICE_OPTION_INT, .name = "partitions", .default_value = "1",
+    {.type = SLUICE_OPTION_INT,
+     .name = "rows",
+     .default_value = "10",
      .flags = SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct source_config, partitions), .min = 1, .max = 64,
+     .offset = offsetof(struct source_config, rows),
+     .min = 0,
+     .max = 100000000,
+     .description = "Snapshot rows per table."},
+    {.type = SLUICE_OPTION_INT,
+     .name = "partitions",
+     .default_value = "1",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct source_config, partitions),
+     .min = 1,
+     .max = 64,
      .description = "Snapshot partitions per table."},
-    {.type = SLUICE_OPTION_INT, .name = "changes", .default_value = "0",
+    {.type = SLUICE_OPTION_INT,
+     .name = "changes",
+     .default_value = "0",
      .flags = SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct source_config, changes), .min = 0,
-     .max = 100000000, .description = "Inserts streamed as change data."},
-    {.type = SLUICE_OPTION_DURATION, .name = "change_every",
+     .offset = offsetof(struct source_config, changes),
+     .min = 0,
+     .max = 100000000,
+     .description = "Inserts streamed as change data."},
+    {.type = SLUICE_OPTION_DURATION,
+     .name = "change_every",
      .default_value = "0ms",
      .offset = offsetof(struct source_config, change_every_ms),
      .description = "With a duration, one change per such interval instead "
                     "of all at once."},
-    {.type = SLUICE_OPTION_STRING, .name = "stop_table",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "stop_table",
      .offset = offsetof(struct source_config, stop_table),
      .description = "A table CDC stops following after the last change."},
-    {.type = SLUICE_OPTION_STRING, .name = "extra_table",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "extra_table",
      .offset = offsetof(struct source_config, extra_table),
      .description = "A table not asked for: every batch with records gets "
                     "one record of it too."},
     MISBEHAVE_OPTIONS(struct source_config),
-    {.type = SLUICE_OPTION_STRING, .name = "ack_output", .flags = PATH_FLAGS,
+    {.type = SLUICE_OPTION_STRING,
+     .name = "ack_output",
+     .flags = PATH_FLAGS,
      .offset = offsetof(struct source_config, ack_output),
      .description = "A file each cdc_ack appends the position it "
                     "acknowledges to, as a line."},
     {0},
 };
 
-static const char *const source_callbacks[] = {
-    "open", "close", "list_tables", "snapshot_begin", "snapshot_partitions",
-    "snapshot_next", "estimate_rows", "cdc_start", "cdc_poll", "cdc_ack",
-    NULL};
+static const char *const source_callbacks[] = {"open",
+                                               "close",
+                                               "list_tables",
+                                               "snapshot_begin",
+                                               "snapshot_partitions",
+                                               "snapshot_next",
+                                               "estimate_rows",
+                                               "cdc_start",
+                                               "cdc_poll",
+                                               "cdc_ack",
+                                               NULL};
 
 struct source {
     const struct source_config *cfg;
-    int64_t next_change; /* CDC position: index of the next change */
+    int64_t next_change;    /* CDC position: index of the next change */
     int64_t last_change_ms; /* when the last one was given (change_every) */
     int64_t acked;
-    char **tables;       /* the tables CDC follows */
+    char **tables; /* the tables CDC follows */
     size_t table_count;
 };
 
@@ -231,10 +263,15 @@ static sluice_status add_row(sluice_batch *batch, const char *table,
     int kl = snprintf(k, sizeof k, "%lld", (long long)key);
     int dl = snprintf(doc, sizeof doc, "{\"_id\":%lld,\"table\":\"%s\"}",
                       (long long)key, table);
-    sluice_record r = {.size = sizeof r, .op = op, .table = table,
-                       .table_len = strlen(table), .key = k,
-                       .key_len = (size_t)kl, .doc = doc,
-                       .doc_len = (size_t)dl, .version = version};
+    sluice_record r = {.size = sizeof r,
+                       .op = op,
+                       .table = table,
+                       .table_len = strlen(table),
+                       .key = k,
+                       .key_len = (size_t)kl,
+                       .doc = doc,
+                       .doc_len = (size_t)dl,
+                       .version = version};
     return host->batch_add(batch, &r, err);
 }
 
@@ -359,8 +396,9 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
         struct timespec ts = {0, (long)wait * 1000000L};
         nanosleep(&ts, NULL);
     }
-    for (int64_t given = 0; given < limit && s->next_change < s->cfg->changes &&
-                            s->table_count && !host->batch_full(batch);
+    for (int64_t given = 0;
+         given < limit && s->next_change < s->cfg->changes && s->table_count &&
+         !host->batch_full(batch);
          given++) {
         int64_t i = s->next_change;
         const char *table = s->tables[(size_t)i % s->table_count];
@@ -373,13 +411,14 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
                   err) != SLUICE_OK)
         return SLUICE_FATAL;
 #if SLUICE_ABI_AT_LEAST(1, 1)
-    for (size_t i = 0; s->next_change >= s->cfg->changes && s->cfg->stop_table &&
-                       i < s->table_count;
+    for (size_t i = 0; s->next_change >= s->cfg->changes &&
+                       s->cfg->stop_table && i < s->table_count;
          i++)
         if (!strcmp(s->tables[i], s->cfg->stop_table) &&
             SLUICE_HOST_HAS(host, batch_stop_table)) {
             if (host->batch_stop_table(batch, s->tables[i],
-                                       "dropped by the test", err) != SLUICE_OK)
+                                       "dropped by the test",
+                                       err) != SLUICE_OK)
                 return SLUICE_FATAL;
             free(s->tables[i]);
             s->tables[i] = s->tables[--s->table_count];
@@ -448,44 +487,63 @@ struct sink_config {
 };
 
 static const sluice_option sink_options[] = {
-    {.type = SLUICE_OPTION_STRING, .name = "output", .flags = PATH_FLAGS,
+    {.type = SLUICE_OPTION_STRING,
+     .name = "output",
+     .flags = PATH_FLAGS,
      .offset = offsetof(struct sink_config, output),
      .description = "A file that each flush rewrites with every table, as "
                     "sorted JSON lines."},
-    {.type = SLUICE_OPTION_INT, .name = "fail_writes", .default_value = "0",
+    {.type = SLUICE_OPTION_INT,
+     .name = "fail_writes",
+     .default_value = "0",
      .flags = SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct sink_config, fail_writes), .min = 0,
-     .max = 1000000, .description = "The first N writes return retry."},
-    {.type = SLUICE_OPTION_STRING, .name = "password", .default_value = "",
+     .offset = offsetof(struct sink_config, fail_writes),
+     .min = 0,
+     .max = 1000000,
+     .description = "The first N writes return retry."},
+    {.type = SLUICE_OPTION_STRING,
+     .name = "password",
+     .default_value = "",
      .flags = SLUICE_OPTION_SECRET,
      .offset = offsetof(struct sink_config, password),
      .description = "A secret, to test that secrets are never printed."},
-    {.type = SLUICE_OPTION_INT, .name = "pin", .default_value = "0",
+    {.type = SLUICE_OPTION_INT,
+     .name = "pin",
+     .default_value = "0",
      .flags = SLUICE_OPTION_SECRET | SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct sink_config, pin), .min = 0, .max = 9999,
+     .offset = offsetof(struct sink_config, pin),
+     .min = 0,
+     .max = 9999,
      .description = "A secret number, to test that secrets are never "
                     "printed, even when out of range."},
-    {.type = SLUICE_OPTION_BOOL, .name = "check_callers",
+    {.type = SLUICE_OPTION_BOOL,
+     .name = "check_callers",
      .default_value = "false",
      .offset = offsetof(struct sink_config, check_callers),
      .description = "Refuse, as fatal, a call from another thread between "
                     "a thread's write and its flush (what sink.h promises "
                     "a shared instance)."},
-    {.type = SLUICE_OPTION_DURATION, .name = "write_delay",
+    {.type = SLUICE_OPTION_DURATION,
+     .name = "write_delay",
      .default_value = "0ms",
      .offset = offsetof(struct sink_config, write_delay_ms),
      .description = "How long each write takes, as a slow sink's would."},
-    {.type = SLUICE_OPTION_LIST, .name = "refuse_tables", .default_value = NULL,
+    {.type = SLUICE_OPTION_LIST,
+     .name = "refuse_tables",
+     .default_value = NULL,
      .offset = offsetof(struct sink_config, refuse_tables),
      .description = "Tables whose setup is refused, as a destination that "
                     "refuses their names would (SLUICE_FATAL_TABLE from ABI "
                     "1.2)."},
     MISBEHAVE_OPTIONS(struct sink_config),
-    {.type = SLUICE_OPTION_STRING, .name = "url", .flags = SLUICE_OPTION_URL,
+    {.type = SLUICE_OPTION_STRING,
+     .name = "url",
+     .flags = SLUICE_OPTION_URL,
      .offset = offsetof(struct sink_config, url),
      .description = "A URL, to test that the secrets in it are never "
                     "printed."},
-    {.type = SLUICE_OPTION_STRING, .name = "leak",
+    {.type = SLUICE_OPTION_STRING,
+     .name = "leak",
      .offset = offsetof(struct sink_config, leak),
      .description = "On purpose, a careless sink: it logs this text, its "
                     "password and its url when it opens, and fails its "
@@ -494,9 +552,11 @@ static const sluice_option sink_options[] = {
     {0},
 };
 
-static const char *const sink_callbacks[] = {
-    "open", "close", "setup_table", "write", "flush", "resync_begin",
-    "resync_swap", "resync_abort", "drop_table", NULL};
+static const char *const sink_callbacks[] = {"open",        "close",
+                                             "setup_table", "write",
+                                             "flush",       "resync_begin",
+                                             "resync_swap", "resync_abort",
+                                             "drop_table",  NULL};
 
 struct row {
     char *table; /* a destination: "items" or "items_resync" */
@@ -513,10 +573,10 @@ struct sink {
     size_t sorted;    /* rows[0, sorted) are in compare_rows order */
     char **resyncing; /* tables whose writes go to the shadow */
     size_t resync_count;
-    char **tables;    /* tables set up */
+    char **tables; /* tables set up */
     size_t table_count;
     int64_t writes;
-    bool unflushed;   /* `writer` wrote and has not flushed (check_callers) */
+    bool unflushed; /* `writer` wrote and has not flushed (check_callers) */
     pthread_t writer;
 };
 
@@ -551,7 +611,8 @@ static sluice_status sink_open(sluice_context *ctx, const void *config,
     if (s->cfg->leak) {
         char said[1024];
         snprintf(said, sizeof said, "memory_sink: %s, password %s, url %s",
-                 s->cfg->leak, s->cfg->password, s->cfg->url ? s->cfg->url : "");
+                 s->cfg->leak, s->cfg->password,
+                 s->cfg->url ? s->cfg->url : "");
         host->log(ctx, SLUICE_LOG_WARN, said);
     }
     host->gauge_set(ctx, "open_sinks",
@@ -702,7 +763,8 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
     s->unflushed = false; /* until this write has succeeded */
     if (s->cfg->write_delay_ms > 0) {
         struct timespec ts = {s->cfg->write_delay_ms / 1000,
-                              (long)(s->cfg->write_delay_ms % 1000) * 1000000L};
+                              (long)(s->cfg->write_delay_ms % 1000) *
+                                  1000000L};
         nanosleep(&ts, NULL);
     }
     if (s->cfg->leak && s->writes == 0)
@@ -715,7 +777,8 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
         return sluice_fail(err, SLUICE_RETRY,
                            "memory_sink: refusing write %lld of %lld on "
                            "purpose",
-                           (long long)s->writes, (long long)s->cfg->fail_writes);
+                           (long long)s->writes,
+                           (long long)s->cfg->fail_writes);
     size_t n = host->batch_count(batch);
     for (size_t i = 0; i < n; i++) {
         sluice_record r = {.size = sizeof r};
@@ -724,7 +787,8 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
         snprintf(table, sizeof table, "%.*s", (int)r.table_len, r.table);
         if (!has(s->tables, s->table_count, table))
             return sluice_fail(err, SLUICE_FATAL,
-                               "memory_sink: table '%s' was not set up", table);
+                               "memory_sink: table '%s' was not set up",
+                               table);
         if (has(s->resyncing, s->resync_count, table))
             strncat(table, "_resync", sizeof table - strlen(table) - 1);
         upsert(s, table, r.key, r.key_len, r.doc, r.doc_len, r.version,

@@ -64,7 +64,7 @@ static char *query(const char *sql)
 /* ---- a sink instance, configured as from an INI section ---- */
 
 struct instance {
-    void *data;  /* the config struct */
+    void *data; /* the config struct */
     void *inst;
     sluice_context *ctx;
     char db[64];
@@ -147,10 +147,15 @@ static void add(struct sluice_batch *b, const char *table, sluice_op op,
 {
     char msg[128];
     sluice_error e = {msg, sizeof msg};
-    sluice_record r = {.size = sizeof r, .op = op, .table = table,
-                       .table_len = strlen(table), .key = key,
-                       .key_len = strlen(key), .doc = doc,
-                       .doc_len = doc ? strlen(doc) : 0, .version = version};
+    sluice_record r = {.size = sizeof r,
+                       .op = op,
+                       .table = table,
+                       .table_len = strlen(table),
+                       .key = key,
+                       .key_len = strlen(key),
+                       .doc = doc,
+                       .doc_len = doc ? strlen(doc) : 0,
+                       .version = version};
     CHECK(batch_add(b, &r, &e) == SLUICE_OK);
 }
 
@@ -211,7 +216,8 @@ static void writes_and_replays(void)
     CALL(SLUICE_OK, api()->flush(in.inst, ERR));
     char sql[256];
     snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
-    const char *expected = "1\t{\"b\":1}\t13\t0\n2\t{\"a\":22}\t12\t0\n3\t\t14\t1\n";
+    const char *expected =
+        "1\t{\"b\":1}\t13\t0\n2\t{\"a\":22}\t12\t0\n3\t\t14\t1\n";
     CHECK_QUERY(sql, expected);
     /* a replay after a crash: the same FINAL result */
     CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
@@ -263,8 +269,8 @@ static void writes_stream_until_flush(void)
     const char *variants[] = {NULL, "compression = gzip"};
     for (size_t v = 0; v < 2; v++) {
         struct instance in = {0};
-        CALL(SLUICE_OK, open_sink(&in, NULL, variants[v], message,
-                                  sizeof message));
+        CALL(SLUICE_OK,
+             open_sink(&in, NULL, variants[v], message, sizeof message));
         CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
         CALL(SLUICE_OK, api()->setup_table(in.inst, "items", ERR));
         struct sluice_batch b;
@@ -274,7 +280,8 @@ static void writes_stream_until_flush(void)
             batch_reset(&b);
             for (int i = 0; i < 3000; i++) {
                 snprintf(key, sizeof key, "%d", w * 3000 + i);
-                snprintf(doc, sizeof doc, "{\"n\":%d,\"pad\":\"%0400d\"}", i, i);
+                snprintf(doc, sizeof doc, "{\"n\":%d,\"pad\":\"%0400d\"}", i,
+                         i);
                 add(&b, i % 3 ? "orders" : "items", SLUICE_OP_SNAPSHOT, key,
                     doc, 1);
             }
@@ -376,8 +383,8 @@ static void formats_and_compression(void)
                               "format = JSONEachRow\ncompression = gzip"};
     for (size_t v = 0; v < 3; v++) {
         struct instance in = {0};
-        CALL(SLUICE_OK, open_sink(&in, NULL, variants[v], message,
-                                  sizeof message));
+        CALL(SLUICE_OK,
+             open_sink(&in, NULL, variants[v], message, sizeof message));
         CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
         struct sluice_batch b;
         batch_init(&b, 0, 0);
@@ -387,8 +394,9 @@ static void formats_and_compression(void)
         CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
         char sql[256];
         snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
-        CHECK_QUERY(sql, "\"k2\"\t\t6\t1\n"
-                         "\"k\\\\\"1\"\t{\"s\":\"tab\\\\there \\\\u00e9\"}\t5\t0\n");
+        CHECK_QUERY(
+            sql, "\"k2\"\t\t6\t1\n"
+                 "\"k\\\\\"1\"\t{\"s\":\"tab\\\\there \\\\u00e9\"}\t5\t0\n");
         batch_free(&b);
         close_sink(&in);
     }
@@ -422,9 +430,9 @@ static void large_documents(void)
 static void table_names(void)
 {
     struct instance in = {0};
-    CALL(SLUICE_OK, open_sink(&in, NULL,
-                              "table_prefix = mongo_\ntable_suffix = _v1",
-                              message, sizeof message));
+    CALL(SLUICE_OK,
+         open_sink(&in, NULL, "table_prefix = mongo_\ntable_suffix = _v1",
+                   message, sizeof message));
     const char *odd = "we`ird.na\\me";
     CALL(SLUICE_OK, api()->setup_table(in.inst, odd, ERR));
     struct sluice_batch b;
@@ -439,8 +447,8 @@ static void table_names(void)
     char *tables = query(sql);
     CHECK_CONTAINS(tables, "mongo_we`ird.na\\\\me_v1");
     free(tables);
-    snprintf(sql, sizeof sql, "SELECT count() FROM %s.`mongo_we\\`ird.na\\\\me_v1`",
-             in.db);
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM %s.`mongo_we\\`ird.na\\\\me_v1`", in.db);
     CHECK_QUERY(sql, "1\n");
     batch_free(&b);
     close_sink(&in);
@@ -530,7 +538,8 @@ static void one_owner_per_table(void)
     char *at = strstr(other_url, "127.0.0.1");
     memcpy(at, "LOCALHOST", 9);
     CALL(SLUICE_OK, open_sink(&c, other_url, NULL, message, sizeof message));
-    char *da = destination_of(&a, "orders"), *db = destination_of(&b, "orders"),
+    char *da = destination_of(&a, "orders"),
+         *db = destination_of(&b, "orders"),
          *dc = destination_of(&c, "orders");
     CHECK_STR(da, db);
     CHECK_CONTAINS(da, "`.`orders`");
@@ -571,8 +580,10 @@ static void one_owner_per_table(void)
     CALL(SLUICE_OK, api()->drop_table(b.inst, "orders", ERR));
     CALL(SLUICE_OK, api()->claim(a.inst, &s1, ERR));
     /* the sink's own names are no destination's */
-    CALL(SLUICE_FATAL_TABLE, api()->setup_table(a.inst, "_sluice_owners", ERR));
-    CHECK_CONTAINS(message, "names that begin with _sluice_ are the sink's own");
+    CALL(SLUICE_FATAL_TABLE,
+         api()->setup_table(a.inst, "_sluice_owners", ERR));
+    CHECK_CONTAINS(message,
+                   "names that begin with _sluice_ are the sink's own");
     sluice_owner own = owner_of("store-1", "p", "_sluice_resync_x");
     CALL(SLUICE_FATAL_TABLE, api()->claim(a.inst, &own, ERR));
     close_sink(&c);
@@ -684,8 +695,9 @@ static void server_refusals_are_fatal(void)
     CHECK_NOT_CONTAINS(message, "wrong");
     close_sink(&in);
 
-    CALL(SLUICE_OK, open_sink(&in, NULL, "user = sluice\npassword = sluice-test",
-                              message, sizeof message));
+    CALL(SLUICE_OK,
+         open_sink(&in, NULL, "user = sluice\npassword = sluice-test", message,
+                   sizeof message));
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
     char sql[256];
     /* the database goes away under the sink */
@@ -701,8 +713,9 @@ static void server_refusals_are_fatal(void)
     /* a column of the wrong type */
     CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
-    snprintf(sql, sizeof sql, "ALTER TABLE %s.orders MODIFY COLUMN _is_deleted "
-                              "Date",
+    snprintf(sql, sizeof sql,
+             "ALTER TABLE %s.orders MODIFY COLUMN _is_deleted "
+             "Date",
              in.db);
     free(query(sql));
     CALL(SLUICE_FATAL, write_flush(in.inst, &b, ERR));
@@ -790,8 +803,9 @@ static void credentials_in_the_url(void)
     close_sink(&in);
 
     /* the options win over the URL */
-    CALL(SLUICE_OK, open_sink(&in, nobody, "user = sluice\n"
-                                          "password = sluice-test",
+    CALL(SLUICE_OK, open_sink(&in, nobody,
+                              "user = sluice\n"
+                              "password = sluice-test",
                               message, sizeof message));
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
     close_sink(&in);
@@ -955,7 +969,7 @@ static void transient_failures_retry(void)
         {"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n"
          "Code: 62, e.displayText() = Syntax error: .......",
          "Code: 62", SLUICE_FATAL},
-        {"", "", SLUICE_RETRY},      /* hangs up */
+        {"", "", SLUICE_RETRY},            /* hangs up */
         {NULL, "timed out", SLUICE_RETRY}, /* never answers */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -999,7 +1013,7 @@ struct script {
     int listener, port;
     const char *const *answers; /* bodies of 200 answers, in turn */
     size_t next;
-    struct buf requests;        /* every request, one after another */
+    struct buf requests; /* every request, one after another */
     pthread_mutex_t lock;
 };
 
@@ -1038,7 +1052,8 @@ static void *script_serve(void *arg)
             return NULL;
         pthread_mutex_lock(&sc->lock);
         read_request(c, &sc->requests);
-        const char *body = sc->answers[sc->next] ? sc->answers[sc->next++] : "";
+        const char *body =
+            sc->answers[sc->next] ? sc->answers[sc->next++] : "";
         pthread_mutex_unlock(&sc->lock);
         char head[128] = ""; /* an answer of its own is sent as it is */
         if (strncmp(body, "HTTP/", 5) != 0)
@@ -1075,12 +1090,13 @@ static void script_stop(struct script *sc, pthread_t thread)
  * in a row, the table fails. */
 static void repeated_answers_fail_the_table(void)
 {
-#define BUSY "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n" \
-             "Code: 202, e.displayText() = DB::Exception: Too many " \
-             "simultaneous queries. Maximum: 1"
+#define BUSY                                                                  \
+    "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n"         \
+    "Code: 202, e.displayText() = DB::Exception: Too many "                   \
+    "simultaneous queries. Maximum: 1"
     static const char *const answers[] = {
         "18.16.1\n", "", /* version, CREATE DATABASE */
-        BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, NULL};
+        BUSY,        BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, BUSY, NULL};
 #undef BUSY
     struct script sc;
     pthread_t t;
@@ -1106,14 +1122,14 @@ static void repeated_answers_fail_the_table(void)
 static void newer_server_forms(void)
 {
     static const char *const answers[] = {
-        "25.3.1.1\n", /* SELECT version() */
-        "",           /* CREATE DATABASE */
-        "",           /* system.tables: no such table */
-        "",           /* CREATE TABLE */
-        "",           /* resync_begin: system.tables of the shadow */
-        "",           /* CREATE TABLE of the shadow */
+        "25.3.1.1\n",           /* SELECT version() */
+        "",                     /* CREATE DATABASE */
+        "",                     /* system.tables: no such table */
+        "",                     /* CREATE TABLE */
+        "",                     /* resync_begin: system.tables of the shadow */
+        "",                     /* CREATE TABLE of the shadow */
         "ReplacingMergeTree\n", /* swap: the shadow exists */
-        "_id\tString\n",       /* its columns */
+        "_id\tString\n",        /* its columns */
         "",                     /* INSERT the deletes only the old has */
         "Atomic\n",             /* the database engine */
         "",                     /* EXCHANGE TABLES */
@@ -1172,8 +1188,9 @@ static void url_parts_in_requests(void)
              sc.port);
     struct instance in = {0};
     /* JSONEachRow: the script reads a body up to its end as text */
-    CALL(SLUICE_OK, open_sink(&in, fake_url, "format = JSONEachRow\n"
-                                             "request_timeout = 10s",
+    CALL(SLUICE_OK, open_sink(&in, fake_url,
+                              "format = JSONEachRow\n"
+                              "request_timeout = 10s",
                               message, sizeof message));
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
     struct sluice_batch b;
@@ -1269,10 +1286,15 @@ static void documents_round_trip_exactly(void)
         snprintf(key, sizeof key, "k%zu", i);
         const char *doc = i < 4 ? docs[i] : raw;
         size_t len = i < 4 ? strlen(docs[i]) : sizeof raw - 1;
-        sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
-                           .table = "t", .table_len = 1, .key = key,
-                           .key_len = strlen(key), .doc = doc,
-                           .doc_len = len, .version = 1};
+        sluice_record r = {.size = sizeof r,
+                           .op = SLUICE_OP_INSERT,
+                           .table = "t",
+                           .table_len = 1,
+                           .key = key,
+                           .key_len = strlen(key),
+                           .doc = doc,
+                           .doc_len = len,
+                           .version = 1};
         CHECK(batch_add(&b, &r, &e) == SLUICE_OK);
     }
     CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
@@ -1359,8 +1381,8 @@ static void server_killed_mid_batch(void)
     CHECK(system(restart) == 0);
     CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
     char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT count(), uniqExact(_id) FROM %s.t FINAL", in.db);
+    snprintf(sql, sizeof sql, "SELECT count(), uniqExact(_id) FROM %s.t FINAL",
+             in.db);
     char want[64];
     snprintf(want, sizeof want, "%zu\t%zu\n", rows, rows);
     CHECK_QUERY(sql, want);

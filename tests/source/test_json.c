@@ -27,15 +27,39 @@ static uint64_t next(void)
     return state;
 }
 
-static int pick(int n) { return (int)(next() % (uint64_t)n); }
+static int pick(int n)
+{
+    return (int)(next() % (uint64_t)n);
+}
 
 static void random_text(char *buf, size_t *len)
 {
-    static const char *pieces[] = {"a", "Z", "\"", "\\", "/", "\b", "\t",
-                                   "\n", "\f", "\r", "\x01", "\x1f", "\x7f",
-                                   " ", "é", "€", "😀", "\xe2\x80\xa8", "{",
-                                   "}", "$", "\xc3", "\xed\xa0\x80",
-                                   "\xf4\x90\x80\x80", "\xc0\xaf", "\0"};
+    static const char *pieces[] = {"a",
+                                   "Z",
+                                   "\"",
+                                   "\\",
+                                   "/",
+                                   "\b",
+                                   "\t",
+                                   "\n",
+                                   "\f",
+                                   "\r",
+                                   "\x01",
+                                   "\x1f",
+                                   "\x7f",
+                                   " ",
+                                   "é",
+                                   "€",
+                                   "😀",
+                                   "\xe2\x80\xa8",
+                                   "{",
+                                   "}",
+                                   "$",
+                                   "\xc3",
+                                   "\xed\xa0\x80",
+                                   "\xf4\x90\x80\x80",
+                                   "\xc0\xaf",
+                                   "\0"};
     size_t n = 0, count = (size_t)pick(40);
     bool broken = pick(20) == 0;
     for (size_t i = 0; i < count; i++) {
@@ -74,8 +98,13 @@ static double random_double(void)
 
 static int64_t random_date(void)
 {
-    static const int64_t edges[] = {0, -1, 999, 1000, 253402300799999LL,
-                                    253402300800000LL, -62135596800000LL};
+    static const int64_t edges[] = {0,
+                                    -1,
+                                    999,
+                                    1000,
+                                    253402300799999LL,
+                                    253402300800000LL,
+                                    -62135596800000LL};
     if (pick(4) == 0)
         return edges[pick(7)];
     return (int64_t)(next() % 300000000000000ULL) - 10000000000000LL;
@@ -89,7 +118,10 @@ static void random_value(bson_t *d, const char *key, int depth, bool exotic)
     size_t len;
     int kinds = depth < 3 ? 11 : 9;
     switch (pick(exotic ? kinds + 3 : kinds)) {
-    case 0: random_text(text, &len); bson_append_utf8(d, key, -1, text, (int)len); break;
+    case 0:
+        random_text(text, &len);
+        bson_append_utf8(d, key, -1, text, (int)len);
+        break;
     case 1: BSON_APPEND_DOUBLE(d, key, random_double()); break;
     case 2: BSON_APPEND_INT32(d, key, (int32_t)next()); break;
     case 3: BSON_APPEND_INT64(d, key, (int64_t)next()); break;
@@ -103,8 +135,12 @@ static void random_value(bson_t *d, const char *key, int depth, bool exotic)
         BSON_APPEND_OID(d, key, &oid);
         break;
     }
-    case 8: random_text(text, &len); bson_append_utf8(d, key, -1, text, (int)len); break;
-    case 9: case 10: {
+    case 8:
+        random_text(text, &len);
+        bson_append_utf8(d, key, -1, text, (int)len);
+        break;
+    case 9:
+    case 10: {
         bson_t child;
         bool arr = kinds == 11 && pick(2);
         if (arr)
@@ -118,7 +154,10 @@ static void random_value(bson_t *d, const char *key, int depth, bool exotic)
             bson_append_document_end(d, &child);
         break;
     }
-    case 11: BSON_APPEND_BINARY(d, key, BSON_SUBTYPE_BINARY, (const uint8_t *)"ab", 2); break;
+    case 11:
+        BSON_APPEND_BINARY(d, key, BSON_SUBTYPE_BINARY, (const uint8_t *)"ab",
+                           2);
+        break;
     case 12: BSON_APPEND_TIMESTAMP(d, key, (uint32_t)next(), 7); break;
     default: BSON_APPEND_REGEX(d, key, "^a.*", "i"); break;
     }
@@ -150,18 +189,22 @@ static const struct {
     const char *want;
     size_t want_len;
 } replacements[] = {
-    {"\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64", 13, "\x61\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\x62\xef\xbf\xbd\x63\xef\xbf\xbd\xef\xbf\xbd\x64", 22},
+    {"\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64", 13,
+     "\x61\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\x62\xef\xbf\xbd\x63\xef\xbf\xbd\xef\xbf\xbd\x64",
+     22},
     {"\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6},
     {"\xe0\x80\xaf", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9},
     {"\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 9},
-    {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 12},
+    {"\xf4\x90\x80\x80", 4, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+     12},
     {"\xf0\x9f\x98", 3, "\xef\xbf\xbd", 3},
     {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80", 4},
     {"\xc3", 1, "\xef\xbf\xbd", 3},
     {"\xc3\xa9", 2, "\xc3\xa9", 2},
     {"\xff\xfe", 2, "\xef\xbf\xbd\xef\xbf\xbd", 6},
     {"\xe2\x82\xac\xe2\x82", 5, "\xe2\x82\xac\xef\xbf\xbd", 6},
-    {"\xf8\x88\x80\x80\x80", 5, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 15},
+    {"\xf8\x88\x80\x80\x80", 5,
+     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 15},
     {"\x61\x00\xff", 3, "\x61\x00\xef\xbf\xbd", 5},
     {"\xef\xbf\xbd", 3, "\xef\xbf\xbd", 3},
 };
@@ -171,7 +214,8 @@ static long replacement_failures(void)
     long failures = 0;
     for (size_t i = 0; i < sizeof replacements / sizeof *replacements; i++) {
         size_t n = 0, want = replacements[i].want_len;
-        char *got = mg_utf8_replaced(replacements[i].in, replacements[i].len, &n);
+        char *got =
+            mg_utf8_replaced(replacements[i].in, replacements[i].len, &n);
         const char *text = got ? got : replacements[i].in;
         n = got ? n : replacements[i].len;
         if (n != want || memcmp(text, replacements[i].want, n)) {
@@ -229,11 +273,12 @@ static long repair_failures(void)
     bool ok = json && replaced == 5 &&
               bson_utf8_validate(json, strlen(json), false) &&
               strstr(json, "\"code\" : { \"$code\" : \"x\xef\xbf\xbd\" }") &&
-              strstr(json, "\"fine\" : \"ok\"") && kept(fixed, "code", "x\xff", 2) &&
-              kept(fixed, "sym", "\xc3", 1);
+              strstr(json, "\"fine\" : \"ok\"") &&
+              kept(fixed, "code", "x\xff", 2) && kept(fixed, "sym", "\xc3", 1);
     if (ok && bson_iter_init_find(&it, d, "sub")) {
         bson_iter_document(&it, &len, &data);
-        ok = kept(fixed, "sub", data, len) && !kept(fixed, "sub.deep.s", "\xfe", 1);
+        ok = kept(fixed, "sub", data, len) &&
+             !kept(fixed, "sub.deep.s", "\xfe", 1);
     }
     if (ok && bson_iter_init_find(&it, d, "arr")) {
         bson_iter_array(&it, &len, &data);

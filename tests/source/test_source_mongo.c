@@ -49,9 +49,10 @@ static void start_test_server(void)
     if (fgets(line, sizeof line, f))
         sscanf(line, "listening on 127.0.0.1:%d", &port);
     fclose(f);
-    snprintf(uri, sizeof uri,
-             "mongodb://127.0.0.1:%d/?replicaSet=rs0&serverSelectionTimeoutMS=5000",
-             port);
+    snprintf(
+        uri, sizeof uri,
+        "mongodb://127.0.0.1:%d/?replicaSet=rs0&serverSelectionTimeoutMS=5000",
+        port);
 }
 
 static bson_t *json(const char *text)
@@ -209,7 +210,8 @@ static void open_source(struct instance *in, const char *db,
     ini_doc_free(&doc);
     unlink(path);
     in->ctx = context_new("source_mongo", "test");
-    CALL(SLUICE_OK, source->info.source.open(in->ctx, in->data, &in->inst, ERR));
+    CALL(SLUICE_OK,
+         source->info.source.open(in->ctx, in->data, &in->inst, ERR));
 }
 
 static void close_source(struct instance *in)
@@ -281,8 +283,8 @@ static void drain(struct instance *in, const char *table, const char *progress,
         batch_reset(&b);
         message[0] = '\0';
         sluice_error e = {message, sizeof message};
-        sluice_status st = api()->snapshot_next(in->inst, table, pos.data,
-                                                pos.len, &b, &e);
+        sluice_status st =
+            api()->snapshot_next(in->inst, table, pos.data, pos.len, &b, &e);
         CHECK(st == SLUICE_OK || st == SLUICE_DONE);
         keys_add_batch(k, &b);
         buf_reset(&pos);
@@ -341,7 +343,8 @@ static void partitions_of_every_id_type(void)
         size_t parts = 0;
         size_t got = read_table(&in, "c", &parts);
         if (got != n)
-            fprintf(stderr, "  %s: %zu of %zu documents\n", kinds[kind], got, n);
+            fprintf(stderr, "  %s: %zu of %zu documents\n", kinds[kind], got,
+                    n);
         CHECK(got == n);
         CHECK(parts >= 3); /* about 5 */
         close_source(&in);
@@ -373,8 +376,8 @@ static void snapshot_resumed_from_the_middle(void)
     buf_append(&pos, v.items[0], v.lens[0]);
     for (int i = 0; i < 2; i++) { /* two batches, then the worker dies */
         batch_reset(&b);
-        CALL(SLUICE_OK, api()->snapshot_next(in.inst, "c", pos.data, pos.len,
-                                             &b, ERR));
+        CALL(SLUICE_OK,
+             api()->snapshot_next(in.inst, "c", pos.data, pos.len, &b, ERR));
         keys_add_batch(&k, &b);
         buf_reset(&pos);
         buf_append(&pos, b.position.data, b.position.len);
@@ -431,12 +434,14 @@ static void every_change_and_a_restart(void)
     struct sluice_values start = {0};
     CALL(SLUICE_OK, api()->snapshot_begin(in.inst, &start, ERR));
     mongoc_collection_t *a = mongoc_client_get_collection(admin, db, "a");
-    mongoc_collection_t *other = mongoc_client_get_collection(admin, db, "other");
+    mongoc_collection_t *other =
+        mongoc_client_get_collection(admin, db, "other");
     bson_t *d1 = json("{\"_id\": 1, \"v\": 1}"), *s1 = json("{\"_id\": 1}");
     bson_t *set = json("{\"$set\": {\"v\": 2}}"), *rep = json("{\"v\": 3}");
     bson_error_t e;
     CHECK(mongoc_collection_insert_one(a, d1, NULL, NULL, &e));
-    CHECK(mongoc_collection_insert_one(other, d1, NULL, NULL, &e)); /* not captured */
+    CHECK(mongoc_collection_insert_one(other, d1, NULL, NULL,
+                                       &e)); /* not captured */
     CHECK(mongoc_collection_update_one(a, s1, set, NULL, NULL, &e));
     const char *tables[] = {"a"};
     CALL(SLUICE_OK, api()->cdc_start(in.inst, tables, 1, start.items[0],
@@ -588,8 +593,8 @@ static void documents_as_json(void)
     CALL(SLUICE_OK, api()->snapshot_partitions(in.inst, "c", &v, ERR));
     struct sluice_batch b;
     batch_init(&b, 0, 0);
-    CALL(SLUICE_DONE, api()->snapshot_next(in.inst, "c", v.items[0], v.lens[0],
-                                           &b, ERR));
+    CALL(SLUICE_DONE,
+         api()->snapshot_next(in.inst, "c", v.items[0], v.lens[0], &b, ERR));
     CHECK(b.count == 2);
     if (b.count == 2) {
         sluice_record r = record_at(&b, 0);
@@ -610,9 +615,11 @@ static void documents_as_json(void)
 
 /* U+FFFD, the replacement character, in UTF-8 */
 #define FFFD "\xef\xbf\xbd"
-#define BIN(b64) "{ \"$binary\" : { \"base64\" : \"" b64 "\", \"subType\" : \"00\" } }"
+#define BIN(b64)                                                              \
+    "{ \"$binary\" : { \"base64\" : \"" b64 "\", \"subType\" : \"00\" } }"
 /* the key of _id "id\xff": the BSON of {_id: "id\xff"} */
-#define BROKEN_ID_KEY "{ \"$malformedId\" : " BIN("EgAAAAJfaWQABAAAAGlk/wAA") " }"
+#define BROKEN_ID_KEY                                                         \
+    "{ \"$malformedId\" : " BIN("EgAAAAJfaWQABAAAAGlk/wAA") " }"
 
 struct want {
     sluice_op op;
@@ -629,9 +636,8 @@ static void check_records(const struct sluice_batch *b, const struct want *w,
     for (size_t i = 0; i < b->count; i++) {
         sluice_record r = record_at(b, i);
         if (i >= n || r.op != w[i].op)
-            fprintf(stderr, "  record %zu: op %d key %.*s doc %.*s\n", i,
-                    r.op, (int)r.key_len, r.key, (int)r.doc_len,
-                    r.doc ? r.doc : "");
+            fprintf(stderr, "  record %zu: op %d key %.*s doc %.*s\n", i, r.op,
+                    (int)r.key_len, r.key, (int)r.doc_len, r.doc ? r.doc : "");
         if (i >= n)
             continue;
         CHECK(r.op == w[i].op);
@@ -663,7 +669,10 @@ static void invalid_utf8_in_a_snapshot(void)
     BSON_APPEND_UTF8(docs[0], "ok", "fine");
     bson_t sub, arr;
     BSON_APPEND_DOCUMENT_BEGIN(docs[0], "sub", &sub);
-    bson_append_utf8(&sub, "t", -1, "\xff\xfe" "A", 3);
+    bson_append_utf8(&sub, "t", -1,
+                     "\xff\xfe"
+                     "A",
+                     3);
     bson_append_document_end(docs[0], &sub);
     BSON_APPEND_ARRAY_BEGIN(docs[0], "arr", &arr);
     BSON_APPEND_UTF8(&arr, "0", "x");
@@ -693,8 +702,8 @@ static void invalid_utf8_in_a_snapshot(void)
     log_begin();
     message[0] = '\0';
     sluice_error e = {message, sizeof message};
-    sluice_status st = api()->snapshot_next(in.inst, "texts", v.items[0],
-                                            v.lens[0], &b, &e);
+    sluice_status st =
+        api()->snapshot_next(in.inst, "texts", v.items[0], v.lens[0], &b, &e);
     char *log = log_end();
     if (st != SLUICE_OK)
         fprintf(stderr, "  snapshot_next: %d %s\n", st, message);
@@ -703,14 +712,16 @@ static void invalid_utf8_in_a_snapshot(void)
         {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"1\" }",
          "{ \"_id\" : 1, \"s\" : \"caf" FFFD "\", \"ok\" : \"fine\", \"sub\" "
          ": { \"t\" : \"" FFFD FFFD "A\" }, \"arr\" : [ \"x\", \"" FFFD
-         "\" ], \"_sluice_malformed\" : { \"s\" : " BIN("Y2Fm6Q==") ", "
-         "\"sub.t\" : " BIN("//5B") ", \"arr.1\" : " BIN("ww==") " } }"},
+         "\" ], \"_sluice_malformed\" : { \"s\" : " BIN(
+             "Y2Fm6Q==") ", "
+                         "\"sub.t\" : " BIN("//5B") ", \"arr.1\" : " BIN(
+                             "ww==") " } }"},
         {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"2\" }",
          "{ \"_id\" : 2, \"s\" : \"plain\" }"},
         {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"3\" }",
          "{ \"_id\" : 3, \"dec\" : { \"$numberDecimal\" : \"1.5\" }, \"s\" "
-         ": \"" FFFD FFFD FFFD "\", \"_sluice_malformed\" : { \"s\" : "
-         BIN("7aCA") " } }"},
+         ": \"" FFFD FFFD FFFD
+         "\", \"_sluice_malformed\" : { \"s\" : " BIN("7aCA") " } }"},
         /* a broken field name: its document's original BSON, at its path
          * (the top level's is "") */
         {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"4\" }",
@@ -733,8 +744,8 @@ static void invalid_utf8_in_a_snapshot(void)
     close_source(&in);
     open_source(&in, db, NULL);
     batch_reset(&b);
-    CALL(SLUICE_DONE, api()->snapshot_next(in.inst, "texts", pos.data, pos.len,
-                                           &b, ERR));
+    CALL(SLUICE_DONE,
+         api()->snapshot_next(in.inst, "texts", pos.data, pos.len, &b, ERR));
     CHECK(b.count == 1);
     if (b.count == 1) {
         sluice_record r = record_at(&b, 0);
@@ -851,8 +862,8 @@ static void listing_and_estimates(void)
     struct option_source src = {"t", "s", NULL, 0};
     options_apply(source->options, source->option_count, &src, bad.data, &dg);
     struct error perr;
-    CHECK(option_parse(&source->options[0], "mongodb://h:99999999/",
-                       bad.data, &perr) == 0);
+    CHECK(option_parse(&source->options[0], "mongodb://h:99999999/", bad.data,
+                       &perr) == 0);
     option_parse(&source->options[1], "db", bad.data, &perr);
     diags_free(&dg);
     bad.ctx = context_new("source_mongo", "test");

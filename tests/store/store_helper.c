@@ -216,8 +216,8 @@ static int do_crash(struct store *s, const char *kill_cmd,
         return 1;
     }
     int rc = store_commit(s, &err);
-    printf("commit: %s%s%s\n", rc == 0 ? "ok" : "failed: ",
-           rc == 0 ? "" : err.message,
+    printf("commit: %s%s%s\n",
+           rc == 0 ? "ok" : "failed: ", rc == 0 ? "" : err.message,
            rc == 0 ? "" : (err.transient ? " [transient]" : " [fatal]"));
     if (rc == 0)
         return 1;
@@ -225,8 +225,8 @@ static int do_crash(struct store *s, const char *kill_cmd,
     struct checkpoint c;
     bool found;
     rc = checkpoint_get(s, "crash", CHECKPOINT_CDC, "", 0, &c, &found, &err);
-    printf("while away: %s%s\n", rc == 0 ? "ok" : "failed: ",
-           rc == 0 ? "" : err.message);
+    printf("while away: %s%s\n",
+           rc == 0 ? "ok" : "failed: ", rc == 0 ? "" : err.message);
     if (rc == 0 || !err.transient)
         return 1;
     if (system(restart_cmd) != 0) {
@@ -258,8 +258,9 @@ static int do_tick(struct store *s, const char *now_text, const char *worker)
     if (rc == 0 && ran) {
         char t[40];
         struct db_result r;
-        rc = store_exec(s, "SELECT as_of FROM system_events ORDER BY id DESC "
-                           "LIMIT 1",
+        rc = store_exec(s,
+                        "SELECT as_of FROM system_events ORDER BY id DESC "
+                        "LIMIT 1",
                         NULL, 0, &r, &err);
         if (rc == 0) {
             format_utc(db_int(&r, 0, 0), t, sizeof t);

@@ -42,10 +42,14 @@ static char *new_pipe(const char *mode, const char *const *tables, size_t n)
     char *name = xasprintf("p%d_%lld", ++pipe_counter,
                            (long long)(clock_now_ms() % 100000000));
     char *topic = xasprintf("t_%s", name);
-    struct pipe_def def = {.name = name, .source = "memory_source",
-                           .sink = "memory_sink", .topic = topic,
-                           .mode = mode, .settings = "x = 1\n",
-                           .tables = tables, .table_count = n};
+    struct pipe_def def = {.name = name,
+                           .source = "memory_source",
+                           .sink = "memory_sink",
+                           .topic = topic,
+                           .mode = mode,
+                           .settings = "x = 1\n",
+                           .tables = tables,
+                           .table_count = n};
     struct error err;
     if (lifecycle_register(st, &def, "test", &err) < 0) {
         fprintf(stderr, "  register: %s\n", err.message);
@@ -263,7 +267,8 @@ static void sqlite_file_lost(void)
 static void nested_transactions(void)
 {
     struct error err;
-    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL, 0);
+    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL,
+            0);
     exec_ok("DELETE FROM scratch", NULL, 0);
     struct db_value a = DBV_TEXT("a"), b = DBV_TEXT("b");
     CHECK(store_begin(st, &err) == 0);
@@ -329,7 +334,8 @@ static int64_t scratch_rows(void)
 static void transaction_steps(void)
 {
     struct error err;
-    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL, 0);
+    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL,
+            0);
     exec_ok("DELETE FROM scratch", NULL, 0);
     /* committed: the step's result, and what it said, come back */
     CHECK(store_transaction(st, insert_step, "a", &err) == 1);
@@ -404,7 +410,8 @@ static void checkpoints(void)
     store_rollback(st);
     CHECK(checkpoint_get(st, pipe, CHECKPOINT_CDC, "", 0, &c, &found, &err) ==
           0);
-    CHECK(found && c.position.len == 4 && memcmp(c.position.data, "tok2", 4) == 0);
+    CHECK(found && c.position.len == 4 &&
+          memcmp(c.position.data, "tok2", 4) == 0);
     checkpoint_free(&c);
     free(big);
     free(pipe);
@@ -445,10 +452,9 @@ static void every_pair_of_states(void)
             int64_t before = clock_now_ms();
             int rc = lifecycle_transition(st, pipe, (enum pipe_state)from,
                                           (enum pipe_state)to, CONTEXT_NONE,
-                                          reason,
-                                          &err);
-            bool ok = pipe_state_can_go((enum pipe_state)from,
-                                        (enum pipe_state)to);
+                                          reason, &err);
+            bool ok =
+                pipe_state_can_go((enum pipe_state)from, (enum pipe_state)to);
             if (ok != (rc == 0))
                 fprintf(stderr, "  %s -> %s: %s\n",
                         pipe_state_name((enum pipe_state)from),
@@ -470,7 +476,8 @@ static void every_pair_of_states(void)
             CHECK(lifecycle_history(st, pipe, &t, &n, &err) == 0);
             if (n) {
                 CHECK_STR(t[n - 1].reason, reason);
-                CHECK_STR(t[n - 1].from, pipe_state_name((enum pipe_state)from));
+                CHECK_STR(t[n - 1].from,
+                          pipe_state_name((enum pipe_state)from));
                 CHECK_STR(t[n - 1].to, pipe_state_name((enum pipe_state)to));
                 CHECK(t[n - 1].at >= before - 1000 &&
                       t[n - 1].at <= clock_now_ms() + 1000);
@@ -481,8 +488,8 @@ static void every_pair_of_states(void)
     /* the pipe must be in the state the caller says */
     force_state(pipe, STATE_PAUSED, CONTEXT_NONE);
     struct error err;
-    CHECK(lifecycle_transition(st, pipe, STATE_RUNNING, STATE_PAUSING, CONTEXT_NONE,
-                               "x", &err) < 0);
+    CHECK(lifecycle_transition(st, pipe, STATE_RUNNING, STATE_PAUSING,
+                               CONTEXT_NONE, "x", &err) < 0);
     CHECK_CONTAINS(err.message, "is paused, not running");
     CHECK(lifecycle_transition(st, "no-such-pipe", STATE_RUNNING,
                                STATE_PAUSING, CONTEXT_NONE, "x", &err) < 0);
@@ -586,8 +593,8 @@ static void pause_resume(void)
     struct error err;
     STEP(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, E));
     CHECK_STR(request_status(id), REQUEST_PENDING);
-    CHECK(request_submit(st, pipe, REQUEST_RESUME, NULL, 0, false, &id2, &err) <
-          0);
+    CHECK(request_submit(st, pipe, REQUEST_RESUME, NULL, 0, false, &id2,
+                         &err) < 0);
     CHECK_CONTAINS(err.message, "cannot resume pipe");
     CHECK_CONTAINS(err.message, "it is running; resume is possible only when "
                                 "paused");
@@ -661,7 +668,8 @@ static void tables_and_resync(void)
     CHECK(request_submit(st, pipe, REQUEST_TABLES_REMOVE, missing, 1, false,
                          &id, &err) < 0);
     CHECK_CONTAINS(err.message, "has no such table");
-    STEP(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "b", 0, "x", 1, true, E));
+    STEP(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "b", 0, "x", 1, true,
+                        E));
     STEP(request_submit(st, pipe, REQUEST_TABLES_REMOVE, rm, 2, true, &id, E));
     STEP(start_next(pipe, E));
     CHECK(state_of(pipe) == STATE_MODIFYING);
@@ -679,7 +687,8 @@ static void tables_and_resync(void)
     STEP(lifecycle_fail(st, pipe, "change history lost", E));
     CHECK(state_of(pipe) == STATE_FAILED);
     CHECK(lifecycle_fail(st, pipe, "again", &err) < 0);
-    STEP(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "a", 0, "x", 1, true, E));
+    STEP(checkpoint_put(st, pipe, CHECKPOINT_SNAPSHOT, "a", 0, "x", 1, true,
+                        E));
     STEP(request_submit(st, pipe, REQUEST_RESYNC, NULL, 0, false, &id, E));
     STEP(start_next(pipe, E));
     CHECK(state_of(pipe) == STATE_SETUP);
@@ -726,16 +735,16 @@ static void load_fails(void)
 {
     const char *tables[] = {"a"};
     char *pipe = running_pipe(tables, 1);
-    exec_ok("ALTER TABLE pipes RENAME COLUMN created_at TO created_away",
-            NULL, 0);
+    exec_ok("ALTER TABLE pipes RENAME COLUMN created_at TO created_away", NULL,
+            0);
     struct pipe_row row;
     bool found = true;
     struct error err;
     CHECK(pipe_load(st, pipe, &row, &found, &err) < 0);
     CHECK(!found);
     CHECK_CONTAINS(err.message, "created_at");
-    exec_ok("ALTER TABLE pipes RENAME COLUMN created_away TO created_at",
-            NULL, 0);
+    exec_ok("ALTER TABLE pipes RENAME COLUMN created_away TO created_at", NULL,
+            0);
     CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
     pipe_row_free(&row);
     free(pipe);
@@ -764,7 +773,8 @@ static void delete_any_state(void)
         const char *tables[] = {"a"};
         char *pipe = new_pipe("snapshot+cdc", tables, 1);
         force_state(pipe, (enum pipe_state)s, CONTEXT_NONE);
-        STEP(checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "x", 1, false, E));
+        STEP(
+            checkpoint_put(st, pipe, CHECKPOINT_CDC, "", 0, "x", 1, false, E));
         int64_t id;
         STEP(request_submit(st, pipe, REQUEST_DELETE, NULL, 0, false, &id, E));
         STEP(start_next(pipe, E));
@@ -825,8 +835,9 @@ static void registration(void)
 
     char *last_errors = NULL;
     const char *load_path = path;
-    const char *base = "[pipe %s]\nsource = memory_source\nsink = memory_sink\n"
-                       "sync_interval = 10s\n[pipe %s.source]\ntables = a, b\n";
+    const char *base =
+        "[pipe %s]\nsource = memory_source\nsink = memory_sink\n"
+        "sync_interval = 10s\n[pipe %s.source]\ntables = a, b\n";
     WRITE_AND_REGISTER(base, true);
     CHECK(state_of(pipe) == STATE_PROVISIONING);
     CHECK(table_status(pipe, "a", TABLE_ACTIVE) &&
@@ -909,7 +920,8 @@ static void registration(void)
     STEP(requests_of(st, pipe, 10, &reqs, &n, E));
     CHECK(n == 2);
     if (n == 2) {
-        CHECK(reqs[0].kind == REQUEST_TABLES_REMOVE && reqs[0].table_count == 1);
+        CHECK(reqs[0].kind == REQUEST_TABLES_REMOVE &&
+              reqs[0].table_count == 1);
         CHECK_STR(reqs[0].tables[0], "b");
         CHECK(reqs[1].kind == REQUEST_TABLES_ADD);
         CHECK_STR(reqs[1].tables[0], "c");
@@ -979,9 +991,13 @@ static void *race_publisher(void *arg)
     intptr_t failed = 0;
     for (int i = 0; i < RACE_BATCHES && !failed; i++) {
         batch_reset(&b);
-        sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
-                           .table = "t", .table_len = 1, .key = "1",
-                           .key_len = 1, .version = 1};
+        sluice_record r = {.size = sizeof r,
+                           .op = SLUICE_OP_INSERT,
+                           .table = "t",
+                           .table_len = 1,
+                           .key = "1",
+                           .key_len = 1,
+                           .version = 1};
         batch_add(&b, &r, NULL);
         int64_t id;
         failed = store_begin(s, &err) < 0 ||
@@ -1003,22 +1019,27 @@ static void *race_publisher(void *arg)
  * on: every publication is read, none twice. */
 static void publishers_race_subscriber(void)
 {
-    char *topic = xasprintf("race_%lld", (long long)(clock_now_ms() % 100000000));
+    char *topic =
+        xasprintf("race_%lld", (long long)(clock_now_ms() % 100000000));
     char *sub = xasprintf("%s_sub", topic);
     race_topic = topic;
-    struct topic t = {.name = topic, .consumed_retention_days = 1,
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
                       .unconsumed_retention_days = 1,
-                      .retention = "retention", .created_at = clock_now_ms()};
+                      .retention = "retention",
+                      .created_at = clock_now_ms()};
     struct error err;
     CHECK(topic_create(st, &t, &err) == 0);
-    CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) ==
+          0);
     pthread_t threads[RACE_PUBLISHERS];
     for (int i = 0; i < RACE_PUBLISHERS; i++)
         pthread_create(&threads[i], NULL, race_publisher, NULL);
     int read = 0;
     int64_t last = 0;
     int64_t until = clock_monotonic_ms() + 20000;
-    while (read < RACE_PUBLISHERS * RACE_BATCHES && clock_monotonic_ms() < until) {
+    while (read < RACE_PUBLISHERS * RACE_BATCHES &&
+           clock_monotonic_ms() < until) {
         struct hub_event e;
         bool found;
         CHECK(hub_take(st, sub, clock_now_ms(), &e, &found, &err) == 0);
@@ -1026,7 +1047,8 @@ static void publishers_race_subscriber(void)
             CHECK(e.publication > last);
             last = e.publication;
             read++;
-            CHECK(hub_complete(st, sub, e.publication, clock_now_ms(), &err) == 0);
+            CHECK(hub_complete(st, sub, e.publication, clock_now_ms(), &err) ==
+                  0);
             hub_event_free(&e);
         }
     }
@@ -1053,9 +1075,13 @@ static int64_t publish_one(const char *topic, int64_t at)
 {
     struct sluice_batch b;
     batch_init(&b, 0, 0);
-    sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
-                       .table = "t", .table_len = 1, .key = "1",
-                       .key_len = 1, .version = 1};
+    sluice_record r = {.size = sizeof r,
+                       .op = SLUICE_OP_INSERT,
+                       .table = "t",
+                       .table_len = 1,
+                       .key = "1",
+                       .key_len = 1,
+                       .version = 1};
     batch_add(&b, &r, NULL);
     int64_t id = 0;
     struct error err;
@@ -1104,11 +1130,14 @@ static void check_as_of(const char *topic, int64_t as_of, const char *want)
  * and when each event became final. */
 static void publications_as_of(void)
 {
-    char *topic = xasprintf("asof_%lld", (long long)(clock_now_ms() % 100000000));
+    char *topic =
+        xasprintf("asof_%lld", (long long)(clock_now_ms() % 100000000));
     char *a = xasprintf("%s_a", topic), *b = xasprintf("%s_b", topic);
-    struct topic t = {.name = topic, .consumed_retention_days = 1,
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
                       .unconsumed_retention_days = 1,
-                      .retention = "retention", .created_at = 0};
+                      .retention = "retention",
+                      .created_at = 0};
     struct error err;
     CHECK(topic_create(st, &t, &err) == 0);
     CHECK(subscription_create(st, a, topic, NULL, 0, &err) == 0);

@@ -16,9 +16,14 @@ static sluice_status add(sluice_batch *b, sluice_op op, const char *key,
 {
     char msg[256] = "";
     sluice_error err = {msg, sizeof msg};
-    sluice_record r = {.size = sizeof r, .op = op, .table = "orders",
-                       .table_len = 6, .key = key, .key_len = strlen(key),
-                       .doc = doc, .doc_len = doc ? strlen(doc) : 0,
+    sluice_record r = {.size = sizeof r,
+                       .op = op,
+                       .table = "orders",
+                       .table_len = 6,
+                       .key = key,
+                       .key_len = strlen(key),
+                       .doc = doc,
+                       .doc_len = doc ? strlen(doc) : 0,
                        .version = version};
     return host->batch_add(b, &r, &err);
 }
@@ -79,8 +84,12 @@ static void refuses_bad_records(void)
     batch_init(&b, 0, 0);
     char msg[256] = "";
     sluice_error err = {msg, sizeof msg};
-    sluice_record r = {.size = sizeof r, .op = 99, .table = "t",
-                       .table_len = 1, .key = "1", .key_len = 1};
+    sluice_record r = {.size = sizeof r,
+                       .op = 99,
+                       .table = "t",
+                       .table_len = 1,
+                       .key = "1",
+                       .key_len = 1};
     CHECK(host->batch_add(&b, &r, &err) == SLUICE_FATAL);
     CHECK_CONTAINS(msg, "unknown op 99");
     r.op = SLUICE_OP_INSERT;
@@ -119,8 +128,11 @@ static void byte_limit(void)
 
 static void add_to(sluice_batch *b, const char *table, size_t table_len)
 {
-    sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
-                       .table = table, .table_len = table_len, .key = "1",
+    sluice_record r = {.size = sizeof r,
+                       .op = SLUICE_OP_INSERT,
+                       .table = table,
+                       .table_len = table_len,
+                       .key = "1",
                        .key_len = 1};
     CHECK(host->batch_add(b, &r, NULL) == SLUICE_OK);
 }
@@ -149,10 +161,10 @@ static void distinct_tables(void)
     CHECK_STR(seen.data ? seen.data : "", "");
     add_to(&b, "orders", 6);
     add_to(&b, "orders", 6);
-    add_to(&b, "order", 5);     /* a prefix is another table */
-    add_to(&b, "ordersx", 7);   /* so is a longer name */
-    add_to(&b, "orders", 6);    /* back to one seen before */
-    add_to(&b, "a\0b", 3);      /* bytes, not C strings */
+    add_to(&b, "order", 5);   /* a prefix is another table */
+    add_to(&b, "ordersx", 7); /* so is a longer name */
+    add_to(&b, "orders", 6);  /* back to one seen before */
+    add_to(&b, "a\0b", 3);    /* bytes, not C strings */
     add_to(&b, "order", 5);
     tables_of(&b, &seen);
     static const char want[] = "orders,order,ordersx,a\0b";
@@ -189,7 +201,8 @@ static void values_and_metrics(void)
     sluice_error err = {msg, sizeof msg};
     CHECK(host->values_add(&v, "a\0b", 3, &err) == SLUICE_OK);
     CHECK(host->values_add(&v, "", 0, &err) == SLUICE_OK);
-    CHECK(v.count == 2 && v.lens[0] == 3 && memcmp(v.items[0], "a\0b", 4) == 0);
+    CHECK(v.count == 2 && v.lens[0] == 3 &&
+          memcmp(v.items[0], "a\0b", 4) == 0);
     CHECK(v.items[1][0] == '\0');
     values_free(&v);
 
@@ -219,10 +232,16 @@ static void change_times(void)
     sluice_error err = {msg, sizeof msg};
     batch_init(&b, 0, 0);
     batch_init(&copy, 0, 0);
-    sluice_record r = {.size = sizeof r, .op = SLUICE_OP_UPDATE,
-                       .table = "orders", .table_len = 6, .key = "1",
-                       .key_len = 1, .doc = "{}", .doc_len = 2,
-                       .version = 9, .changed_at_ms = 1767225600123};
+    sluice_record r = {.size = sizeof r,
+                       .op = SLUICE_OP_UPDATE,
+                       .table = "orders",
+                       .table_len = 6,
+                       .key = "1",
+                       .key_len = 1,
+                       .doc = "{}",
+                       .doc_len = 2,
+                       .version = 9,
+                       .changed_at_ms = 1767225600123};
     CHECK(host->batch_add(&b, &r, &err) == SLUICE_OK);
     sluice_record old = r; /* as a plugin built against ABI 1.1 sends it */
     old.size = offsetof(sluice_record, changed_at_ms);
@@ -260,15 +279,15 @@ static void change_times(void)
     CHECK(batch_load(&copy, b.frames.data, 25, &e) < 0);
     CHECK_CONTAINS(e.message, "truncated frame header at byte 0");
     /* a blob as stored before ABI 1.2: op 2, version 7, lengths 1, 1, 2 */
-    static const unsigned char stored[] = {
-        2, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0,
-        't', 'k', '{', '}'};
+    static const unsigned char stored[] = {2, 7, 0, 0,   0,   0,   0,  0, 0,
+                                           1, 0, 0, 0,   1,   0,   0,  0, 2,
+                                           0, 0, 0, 't', 'k', '{', '}'};
     CHECK(batch_load(&copy, stored, sizeof stored, &e) == 0);
     CHECK(host->batch_count(&copy) == 1);
     CHECK(host->batch_get(&copy, 0, &got) == 0);
     CHECK(got.op == SLUICE_OP_INSERT && got.version == 7 &&
-          got.changed_at_ms == 0 && got.table[0] == 't' &&
-          got.key[0] == 'k' && got.doc_len == 2 && got.doc[0] == '{');
+          got.changed_at_ms == 0 && got.table[0] == 't' && got.key[0] == 'k' &&
+          got.doc_len == 2 && got.doc[0] == '{');
     batch_free(&copy);
     batch_free(&b);
 }

@@ -1,6 +1,6 @@
-/* test_json_writer.c: the JSON writer (util/json.h): commas and colons in nested
- * objects and arrays, every kind of value, null for what is unknown, and
- * strings that stay valid JSON and carry no secret, names included. */
+/* test_json_writer.c: the JSON writer (util/json.h): commas and colons in
+ * nested objects and arrays, every kind of value, null for what is unknown,
+ * and strings that stay valid JSON and carry no secret, names included. */
 #include <stdint.h>
 
 #include "../test.h"

@@ -172,8 +172,8 @@ static void accepts_older_minor_reading_only_its_size(void)
     CHECK(p != NULL);
     if (p) {
         CHECK(p->module->desc.abi_minor == 0);
-        CHECK(p->module->desc.fini == NULL);     /* beyond its descriptor */
-        CHECK(p->info.sink.flush != NULL);       /* inside its info */
+        CHECK(p->module->desc.fini == NULL);      /* beyond its descriptor */
+        CHECK(p->info.sink.flush != NULL);        /* inside its info */
         CHECK(p->info.sink.resync_begin == NULL); /* beyond its info */
         CHECK(p->info.sink.drop_table == NULL);
     }
@@ -187,7 +187,10 @@ static sluice_status open_nothing(sluice_context *ctx, const void *config,
     (void)ctx, (void)config, (void)instance, (void)err;
     return SLUICE_OK;
 }
-static void close_nothing(void *instance) { (void)instance; }
+static void close_nothing(void *instance)
+{
+    (void)instance;
+}
 static sluice_status plan_nothing(void *instance,
                                   const sluice_retention_input *input,
                                   sluice_retention_plan *plan,
@@ -208,10 +211,14 @@ static void url_schemes_from_minor_2(void)
          0, schemes},
         {0},
     };
-    sluice_retention_info info = {
-        .size = sizeof info, .name = "schemes", .description = "",
-        SLUICE_OPTION_TABLE(options), .config_size = sizeof(const char *),
-        .open = open_nothing, .close = close_nothing, .plan = plan_nothing};
+    sluice_retention_info info = {.size = sizeof info,
+                                  .name = "schemes",
+                                  .description = "",
+                                  SLUICE_OPTION_TABLE(options),
+                                  .config_size = sizeof(const char *),
+                                  .open = open_nothing,
+                                  .close = close_nothing,
+                                  .plan = plan_nothing};
     struct plugin *p = NULL;
     struct error err;
     CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 1, &p,
@@ -219,8 +226,8 @@ static void url_schemes_from_minor_2(void)
     CHECK(p && p->options[0].allowed == NULL);
     plugin_free(p);
     p = NULL;
-    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p,
-                           &err) < 0);
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p, &err) <
+          0);
     CHECK_CONTAINS(err.message, "'Not a scheme' is not a URL scheme");
     plugin_free(p);
 }
@@ -249,7 +256,7 @@ static void scan_shadows_and_refuses(void)
     link_fixture(first, "dup_a");
     link_fixture(first, "bad_magic");
     link_fixture(first, "huge_config");
-    link_fixture(second, "dup_b");      /* shadowed by first/dup_a */
+    link_fixture(second, "dup_b"); /* shadowed by first/dup_a */
     link_fixture(second, "good_sink");
     const char *dirs[] = {first, second, "/nonexistent/sluice"};
     struct registry reg;
@@ -326,10 +333,14 @@ static void option_table_length(void)
          .description = "A URL."},
         {0},
     };
-    sluice_retention_info info = {
-        .size = sizeof info, .name = "counted", .description = "",
-        SLUICE_OPTION_TABLE(options), .config_size = sizeof(struct url_config),
-        .open = open_nothing, .close = close_nothing, .plan = plan_nothing};
+    sluice_retention_info info = {.size = sizeof info,
+                                  .name = "counted",
+                                  .description = "",
+                                  SLUICE_OPTION_TABLE(options),
+                                  .config_size = sizeof(struct url_config),
+                                  .open = open_nothing,
+                                  .close = close_nothing,
+                                  .plan = plan_nothing};
     CHECK(info.option_count == 2);
     struct plugin *p = NULL;
     struct error err;
@@ -338,8 +349,8 @@ static void option_table_length(void)
     CHECK(p && p->option_count == 1);
     plugin_free(p);
     info.option_count = 1; /* the {0} is outside what it says */
-    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p,
-                           &err) < 0);
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &info, sizeof info, 2, &p, &err) <
+          0);
     CHECK_CONTAINS(err.message, "retention 'counted': option table has no "
                                 "end: none of its 1 entries is the {0}");
     plugin_free(p);

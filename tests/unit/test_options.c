@@ -94,7 +94,8 @@ static void defaults_and_values(void)
         CHECK_STR(c.items.items[3], "d");
     }
     struct buf b = {0};
-    option_format_value(&table[8], &c, &b); /* no secret set: nothing to mask */
+    option_format_value(&table[8], &c,
+                        &b); /* no secret set: nothing to mask */
     CHECK(b.len == 0);
     buf_free(&b);
     options_free(table, N, &c);
@@ -109,16 +110,16 @@ static void every_error_named(void)
     struct diags d = {0};
     char *path;
     apply("[s]\n"
-          "count = 11\n"        /* 2: range */
-          "on = perhaps\n"      /* 3: type */
-          "wait = 5 minutes\n"  /* 4: duration */
-          "bytes = 3XB\n"       /* 5: size */
-          "color = blue\n"      /* 6: enum */
-          "items = a,,b\n"      /* 7: empty item */
-          "at = 25:00\n"        /* 8: time */
-          "colour = red\n"      /* 9: unknown, close to color */
-          "zzz = 1\n"           /* 10: unknown */
-          "count = 2\n",        /* 11: twice */
+          "count = 11\n"       /* 2: range */
+          "on = perhaps\n"     /* 3: type */
+          "wait = 5 minutes\n" /* 4: duration */
+          "bytes = 3XB\n"      /* 5: size */
+          "color = blue\n"     /* 6: enum */
+          "items = a,,b\n"     /* 7: empty item */
+          "at = 25:00\n"       /* 8: time */
+          "colour = red\n"     /* 9: unknown, close to color */
+          "zzz = 1\n"          /* 10: unknown */
+          "count = 2\n",       /* 11: twice */
           &c, &d, &path);
     char *text = all(&d);
     char want[512];
@@ -233,8 +234,15 @@ static void url_schemes(void)
     static const char *const web[] = {"http", "https", NULL};
     static const char *const none[] = {NULL};
     static const char *const upper[] = {"Http", NULL};
-    sluice_option url = {SLUICE_OPTION_STRING, "url", "http://h:8123",
-                         SLUICE_OPTION_URL, F(name), "A server.", 0, 0, web};
+    sluice_option url = {SLUICE_OPTION_STRING,
+                         "url",
+                         "http://h:8123",
+                         SLUICE_OPTION_URL,
+                         F(name),
+                         "A server.",
+                         0,
+                         0,
+                         web};
     struct error err;
     CHECK(options_check_table(&url, 1, sizeof(struct cfg), &err) == 0);
     struct cfg c = {0};

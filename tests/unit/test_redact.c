@@ -10,7 +10,7 @@
 
 #define CHECK_MASKED(in, out)                                                 \
     do {                                                                      \
-        char *got_ = redact_dup(in);                                              \
+        char *got_ = redact_dup(in);                                          \
         CHECK_STR(got_, out);                                                 \
         free(got_);                                                           \
     } while (0)
@@ -64,7 +64,8 @@ static void mongodb_properties(void)
                  "mongodb://h/?authMechanism=MONGODB-AWS&"
                  "authMechanismProperties=AWS_SESSION_TOKEN:********,"
                  "SERVICE_NAME:********&w=1");
-    CHECK_MASKED("authmechanismproperties=ONLY", "authmechanismproperties=********");
+    CHECK_MASKED("authmechanismproperties=ONLY",
+                 "authmechanismproperties=********");
 }
 
 static void remembered_values(void)

@@ -39,9 +39,9 @@ static size_t example(sluice_publication *pubs, sluice_consumption c)
     for (int day = 20; day <= 29; day++)
         for (int h = 3; h <= 15; h += 12) {
             int64_t at = utc(2023, 11, day, h);
-            pubs[n] = (sluice_publication){
-                (int64_t)n + 1, at, 10, c,
-                c == SLUICE_CONSUMPTION_FINAL ? at : 0};
+            pubs[n] =
+                (sluice_publication){(int64_t)n + 1, at, 10, c,
+                                     c == SLUICE_CONSUMPTION_FINAL ? at : 0};
             n++;
         }
     return n;
@@ -51,11 +51,14 @@ static size_t example(sluice_publication *pubs, sluice_consumption c)
 static void plan_sized(const void *pubs, size_t n, size_t size, int64_t job,
                        struct sluice_retention_plan *plan)
 {
-    sluice_retention_input in = {
-        .size = sizeof in, .topic = "t", .consumed_retention_days = 1,
-        .unconsumed_retention_days = 3, .job_time_ms = job,
-        .publications = pubs, .publication_count = n,
-        .publication_size = size};
+    sluice_retention_input in = {.size = sizeof in,
+                                 .topic = "t",
+                                 .consumed_retention_days = 1,
+                                 .unconsumed_retention_days = 3,
+                                 .job_time_ms = job,
+                                 .publications = pubs,
+                                 .publication_count = n,
+                                 .publication_size = size};
     char msg[256] = "";
     sluice_error err = {msg, sizeof msg};
     void *inst = NULL;
@@ -159,8 +162,8 @@ static void consumed_on_the_jobs_day(void)
      * consumed rule is back, anchored on it (P = 11-28, C_cut = 11-27),
      * but only that one was final before D: the rest is rule 1's */
     pubs[17].final_at_ms = utc(2023, 11, 28, 23);
-    check_plan(pubs, n, job, utc(2023, 11, 27, 0), u_cut, "unconsumed",
-               u_cut, 12);
+    check_plan(pubs, n, job, utc(2023, 11, 27, 0), u_cut, "unconsumed", u_cut,
+               12);
 }
 
 /* spec/hub.md: the subscription of `orders` stopped since 11-27 12:00 and
@@ -186,9 +189,9 @@ static void back_fill_after_later_consumption(void)
     check_plan(pubs, n, job, cut, cut, "consumed", cut, 4);
     for (size_t i = 0; i < n; i++)
         if (pubs[i].final_at_ms > job)
-            pubs[i] = (sluice_publication){
-                pubs[i].id, pubs[i].published_at_ms, pubs[i].records,
-                SLUICE_CONSUMPTION_PROCESSING, 0};
+            pubs[i] = (sluice_publication){pubs[i].id, pubs[i].published_at_ms,
+                                           pubs[i].records,
+                                           SLUICE_CONSUMPTION_PROCESSING, 0};
     check_plan(pubs, n, job, cut, cut, "consumed", cut, 4);
 }
 
@@ -213,9 +216,10 @@ static void core_without_final_at(void)
     CHECK(sizeof *old == offsetof(sluice_publication, final_at_ms));
     int64_t first_id = utc(2023, 12, 1, 0);
     for (size_t i = 0; i < n; i++)
-        old[i] = (struct publication_1_1){
-            first_id + (int64_t)i, utc(2023, 11, 20 + (int)i / 2, i % 2 ? 15 : 3),
-            10, SLUICE_CONSUMPTION_FINAL};
+        old[i] = (struct publication_1_1){first_id + (int64_t)i,
+                                          utc(2023, 11, 20 + (int)i / 2,
+                                              i % 2 ? 15 : 3),
+                                          10, SLUICE_CONSUMPTION_FINAL};
     /* a job on the 30th, so that every event is published before D and
      * each one's finality is looked at */
     struct sluice_retention_plan plan = {0};

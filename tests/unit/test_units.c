@@ -14,17 +14,17 @@ static void durations(void)
     struct {
         const char *text;
         int64_t ms;
-    } good[] = {{"60s", 60000},   {"5m", 300000}, {"1h", 3600000},
-                {"500ms", 500},   {"2d", 172800000}, {"1h30m", 5400000},
-                {"90", 90000},    {"0s", 0}};
+    } good[] = {{"60s", 60000}, {"5m", 300000},    {"1h", 3600000},
+                {"500ms", 500}, {"2d", 172800000}, {"1h30m", 5400000},
+                {"90", 90000},  {"0s", 0}};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         int64_t ms = -1;
         struct error err;
         CHECK(parse_duration(good[i].text, &ms, &err) == 0);
         CHECK(ms == good[i].ms);
     }
-    const char *bad[] = {"", "s", "5 m", "5x", "-5s", "1.5h", "5m3",
-                         "99999999999999999999d"};
+    const char *bad[] = {"",    "s",    "5 m", "5x",
+                         "-5s", "1.5h", "5m3", "99999999999999999999d"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int64_t ms;
         struct error err = {0};
@@ -43,8 +43,8 @@ static void sizes(void)
     struct {
         const char *text;
         int64_t bytes;
-    } good[] = {{"16MiB", 16 << 20}, {"512", 512},         {"64KiB", 65536},
-                {"10MB", 10000000},  {"16M", 16 << 20},    {"1GiB", 1 << 30},
+    } good[] = {{"16MiB", 16 << 20}, {"512", 512},      {"64KiB", 65536},
+                {"10MB", 10000000},  {"16M", 16 << 20}, {"1GiB", 1 << 30},
                 {"2 kib", 2048},     {"100B", 100}};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         int64_t b = -1;
@@ -102,10 +102,15 @@ static void utf8_sequences(void)
         const char *bytes;
         size_t len, want;
     } cases[] = {
-        {"a", 1, 1},           {"\xc3\xbc", 2, 2},     {"\xc3", 1, 0},
-        {"\xbc", 1, 0},        {"\xc0\xaf", 2, 0},     /* overlong */
-        {"\xe2\x82\xac", 3, 3}, {"\xed\xa0\x80", 3, 0}, /* surrogate */
-        {"\xf0\x9f\x98\x80", 4, 4}, {"\xf4\x90\x80\x80", 4, 0},
+        {"a", 1, 1},
+        {"\xc3\xbc", 2, 2},
+        {"\xc3", 1, 0},
+        {"\xbc", 1, 0},
+        {"\xc0\xaf", 2, 0}, /* overlong */
+        {"\xe2\x82\xac", 3, 3},
+        {"\xed\xa0\x80", 3, 0}, /* surrogate */
+        {"\xf0\x9f\x98\x80", 4, 4},
+        {"\xf4\x90\x80\x80", 4, 0},
         {"\xe2\x82", 2, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)

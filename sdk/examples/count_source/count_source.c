@@ -15,7 +15,7 @@ static const sluice_host_api *host; /* lent by the core at init */
 
 static sluice_status count_open(sluice_context *ctx, const void *config,
                                 void **instance, sluice_error *err)
-{   /* no side effects: `sluice check --connect` opens plugins too */
+{ /* no side effects: `sluice check --connect` opens plugins too */
     (void)ctx, (void)config;
     *instance = calloc(1, sizeof(long long)); /* the next number */
     if (!*instance)
@@ -23,7 +23,10 @@ static sluice_status count_open(sluice_context *ctx, const void *config,
     return SLUICE_OK;
 }
 
-static void count_close(void *instance) { free(instance); }
+static void count_close(void *instance)
+{
+    free(instance);
+}
 
 static sluice_status count_tables(void *instance, sluice_values *tables,
                                   sluice_error *err)
@@ -35,7 +38,7 @@ static sluice_status count_tables(void *instance, sluice_values *tables,
 static sluice_status count_start(void *instance, const char *const *tables,
                                  size_t count, const void *position,
                                  size_t len, sluice_error *err)
-{   /* the position is the next number; empty (a new pipe): from 1 */
+{ /* the position is the next number; empty (a new pipe): from 1 */
     char text[24] = "1";
     (void)tables, (void)count;
     if (len >= sizeof text)
@@ -58,10 +61,16 @@ static sluice_status count_poll(void *instance, sluice_batch *batch,
     for (; *next <= UP_TO && !host->batch_full(batch); ++*next) {
         int kl = snprintf(key, sizeof key, "%lld", *next);
         int dl = snprintf(doc, sizeof doc, "{\"n\":%lld}", *next);
-        sluice_record r = {.size = sizeof r, .op = SLUICE_OP_INSERT,
-            .table = "numbers", .table_len = 7, .key = key, .key_len = (size_t)kl,
-            .doc = doc, .doc_len = (size_t)dl, .version = (uint64_t)*next,
-            .changed_at_ms = host->now_ms()};
+        sluice_record r = {.size = sizeof r,
+                           .op = SLUICE_OP_INSERT,
+                           .table = "numbers",
+                           .table_len = 7,
+                           .key = key,
+                           .key_len = (size_t)kl,
+                           .doc = doc,
+                           .doc_len = (size_t)dl,
+                           .version = (uint64_t)*next,
+                           .changed_at_ms = host->now_ms()};
         if (host->batch_add(batch, &r, err) != SLUICE_OK)
             return SLUICE_FATAL;
     }
@@ -71,17 +80,22 @@ static sluice_status count_poll(void *instance, sluice_batch *batch,
 
 static sluice_status count_ack(void *instance, const void *position,
                                size_t len, sluice_error *err)
-{   /* numbers keep no history to release */
+{ /* numbers keep no history to release */
     (void)instance, (void)position, (void)len, (void)err;
     return SLUICE_OK;
 }
 
 static const sluice_source_info count_source = {
-    .size = sizeof(sluice_source_info), .name = "count_source",
+    .size = sizeof(sluice_source_info),
+    .name = "count_source",
     .description = "Counts from 1 to 1000, one insert per number.",
     .capabilities = SLUICE_SOURCE_CDC,
-    .open = count_open, .close = count_close, .list_tables = count_tables,
-    .cdc_start = count_start, .cdc_poll = count_poll, .cdc_ack = count_ack,
+    .open = count_open,
+    .close = count_close,
+    .list_tables = count_tables,
+    .cdc_start = count_start,
+    .cdc_poll = count_poll,
+    .cdc_ack = count_ack,
 };
 
 static sluice_status init(sluice_registrar *reg, const sluice_host_api *api,

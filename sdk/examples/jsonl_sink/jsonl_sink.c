@@ -144,10 +144,10 @@ static sluice_status read_state(const struct sink *s, const char *table,
     *version = *length = 0;
     FILE *f = fopen(path, "r");
     if (!f)
-        return errno == ENOENT ? SLUICE_OK
-                               : sluice_fail(err, SLUICE_RETRY,
-                                             "jsonl_sink: %s: %s", path,
-                                             strerror(errno));
+        return errno == ENOENT
+                   ? SLUICE_OK
+                   : sluice_fail(err, SLUICE_RETRY, "jsonl_sink: %s: %s", path,
+                                 strerror(errno));
     unsigned long long v, l;
     int n = fscanf(f, "%llu %llu", &v, &l);
     fclose(f);
@@ -179,8 +179,9 @@ static sluice_status write_state(const struct sink *s, const char *table,
               fflush(f) == 0 && fsync(fileno(f)) == 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0)
-        return sluice_fail(err, SLUICE_RETRY, "jsonl_sink: cannot write %s: %s",
-                           path, strerror(errno));
+        return sluice_fail(err, SLUICE_RETRY,
+                           "jsonl_sink: cannot write %s: %s", path,
+                           strerror(errno));
     return sync_directory(s, err);
 }
 
@@ -226,9 +227,10 @@ static sluice_status table_open(const struct sink *s, struct table *t,
                              (unsigned long long)length);
     else if (size > length &&
              (ftruncate(fd, (off_t)length) != 0 || fsync(fd) != 0))
-        status = sluice_fail(err, SLUICE_RETRY,
-                             "jsonl_sink: cannot cut %s back to %llu bytes: %s",
-                             path, (unsigned long long)length, strerror(errno));
+        status =
+            sluice_fail(err, SLUICE_RETRY,
+                        "jsonl_sink: cannot cut %s back to %llu bytes: %s",
+                        path, (unsigned long long)length, strerror(errno));
     if (status == SLUICE_OK && !(t->file = fdopen(fd, "a")))
         status = sluice_fail(err, SLUICE_FATAL, "jsonl_sink: fdopen: %s",
                              strerror(errno));
@@ -315,8 +317,7 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
         if (!write_record(t, &r)) {
             table_reset(s, t);
             return sluice_fail(err, SLUICE_RETRY,
-                               "jsonl_sink: cannot write %s.jsonl",
-                               t->name);
+                               "jsonl_sink: cannot write %s.jsonl", t->name);
         }
         if (r.version > t->version)
             t->version = r.version;

@@ -71,7 +71,7 @@ struct source {
     const struct config *cfg;
     struct cursor *cursors; /* the tables CDC follows */
     size_t cursor_count;
-    char *line;             /* getline's buffer */
+    char *line; /* getline's buffer */
     size_t line_cap;
 };
 
@@ -334,10 +334,16 @@ static sluice_status add_line(const char *table, sluice_op op,
         key_len = (size_t)snprintf(number, sizeof number, "%llu", line);
         key = number;
     }
-    sluice_record r = {.size = sizeof r, .op = op, .table = table,
-                       .table_len = strlen(table), .key = key,
-                       .key_len = key_len, .doc = text, .doc_len = len,
-                       .version = line, .changed_at_ms = changed_at_ms};
+    sluice_record r = {.size = sizeof r,
+                       .op = op,
+                       .table = table,
+                       .table_len = strlen(table),
+                       .key = key,
+                       .key_len = key_len,
+                       .doc = text,
+                       .doc_len = len,
+                       .version = line,
+                       .changed_at_ms = changed_at_ms};
     return host->batch_add(batch, &r, err);
 }
 
@@ -349,8 +355,8 @@ static sluice_status add_line(const char *table, sluice_op op,
  * appended then or a little before. */
 static sluice_status read_lines(struct source *s, struct cursor *c,
                                 sluice_op op, unsigned long long end,
-                                sluice_batch *batch, size_t *added,
-                                bool *full, sluice_error *err)
+                                sluice_batch *batch, size_t *added, bool *full,
+                                sluice_error *err)
 {
     char path[4096];
     *full = false;
@@ -444,9 +450,9 @@ static sluice_status source_snapshot_begin(void *instance, sluice_values *out,
     if (table_names(instance, &names, &count, err) != SLUICE_OK)
         return SLUICE_FATAL;
     struct cursor *ends = calloc(count + 1, sizeof *ends);
-    sluice_status status = ends ? SLUICE_OK
-                                : sluice_fail(err, SLUICE_FATAL,
-                                              "jsonl_source: out of memory");
+    sluice_status status =
+        ends ? SLUICE_OK
+             : sluice_fail(err, SLUICE_FATAL, "jsonl_source: out of memory");
     for (size_t i = 0; i < count && status == SLUICE_OK; i++) {
         ends[i].table = names[i];
         status = complete_lines(instance, names[i], &ends[i].offset,
@@ -498,8 +504,8 @@ static sluice_status source_snapshot_next(void *instance, const char *table,
                                       batch, &added, &full, err);
     if (status != SLUICE_OK)
         return status;
-    int n = snprintf(text, sizeof text, "%llu %llu %llu", c.offset, c.line,
-                     end);
+    int n =
+        snprintf(text, sizeof text, "%llu %llu %llu", c.offset, c.line, end);
     if (host->batch_set_position(batch, text, (size_t)n, err) != SLUICE_OK)
         return SLUICE_FATAL;
     return full ? SLUICE_OK : SLUICE_DONE;
@@ -590,9 +596,9 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
         size_t added = 0;
         bool full = false;
         for (size_t i = 0; i < s->cursor_count && !full; i++) {
-            sluice_status status = read_lines(s, &s->cursors[i],
-                                              SLUICE_OP_INSERT, NO_END, batch,
-                                              &added, &full, err);
+            sluice_status status =
+                read_lines(s, &s->cursors[i], SLUICE_OP_INSERT, NO_END, batch,
+                           &added, &full, err);
             if (status != SLUICE_OK)
                 return status;
         }

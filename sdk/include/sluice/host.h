@@ -47,7 +47,7 @@ typedef enum sluice_log_level {
 } sluice_log_level;
 
 typedef struct sluice_host_api {
-    uint32_t size; /* sizeof the table the core provides */
+    uint32_t size;                 /* sizeof the table the core provides */
     uint16_t abi_major, abi_minor; /* the core's ABI version */
     const char *version;           /* the core's release, "0.1.0" */
 
@@ -62,9 +62,9 @@ typedef struct sluice_host_api {
     sluice_status (*register_sink)(sluice_registrar *reg,
                                    const struct sluice_sink_info *info,
                                    size_t info_size, sluice_error *err);
-    sluice_status (*register_retention)(sluice_registrar *reg,
-                                        const struct sluice_retention_info *info,
-                                        size_t info_size, sluice_error *err);
+    sluice_status (*register_retention)(
+        sluice_registrar *reg, const struct sluice_retention_info *info,
+        size_t info_size, sluice_error *err);
 
     /* --- ABI 1.0: logging. `message` is one line without a newline; the
      * core adds time, level, plugin and pipe. Secrets must never be
@@ -116,8 +116,7 @@ typedef struct sluice_host_api {
 
     /* --- ABI 1.0: metrics, per instance. Names are lower_snake_case;
      * the core exports them with the plugin and pipe as labels. */
-    void (*counter_add)(sluice_context *ctx, const char *name,
-                        uint64_t delta);
+    void (*counter_add)(sluice_context *ctx, const char *name, uint64_t delta);
     void (*gauge_set)(sluice_context *ctx, const char *name, double value);
 
     /* --- ABI 1.0: retention plans (retention plugins). `rule` is a short

@@ -58,11 +58,16 @@ typedef struct sluice_module {
     SLUICE_EXPORT const sluice_module *sluice_module_descriptor(void);        \
     SLUICE_EXPORT const sluice_module *sluice_module_descriptor(void)         \
     {                                                                         \
-        static const sluice_module module = {                                 \
-            sizeof(sluice_module), SLUICE_MODULE_MAGIC, SLUICE_ABI_MAJOR,     \
-            SLUICE_ABI_MINOR,      (name_),             (version_),           \
-            (license_),            (description_),      (init_),              \
-            (fini_)};                                                         \
+        static const sluice_module module = {sizeof(sluice_module),           \
+                                             SLUICE_MODULE_MAGIC,             \
+                                             SLUICE_ABI_MAJOR,                \
+                                             SLUICE_ABI_MINOR,                \
+                                             (name_),                         \
+                                             (version_),                      \
+                                             (license_),                      \
+                                             (description_),                  \
+                                             (init_),                         \
+                                             (fini_)};                        \
         return &module;                                                       \
     }
 

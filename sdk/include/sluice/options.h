@@ -38,24 +38,28 @@ typedef enum sluice_option_type {
 /* Flags, or-ed together. */
 #define SLUICE_OPTION_REQUIRED 0x1u /* an error when missing; no default */
 #define SLUICE_OPTION_SECRET 0x2u   /* never printed: masked as ******** */
-#define SLUICE_OPTION_RANGE 0x4u    /* min and max apply (INT, DURATION,
-                                       SIZE: in the field's unit) */
-#define SLUICE_OPTION_URL 0x8u      /* a URL that may carry a password
-                                       (scheme://user:password@host): the
-                                       password is masked when printed.
-                                       From ABI 1.2, `allowed` may list
-                                       the schemes the core accepts
-                                       ("http", "https"); others are
-                                       refused by `sluice check` */
-#define SLUICE_OPTION_TABLES 0x10u  /* a LIST naming the tables a pipe
-                                       captures: when it changes, the core
-                                       adds and removes tables (requests)
-                                       instead of changing settings */
-#define SLUICE_OPTION_PATH 0x20u    /* ABI 1.1: a STRING naming a file or
-                                       directory; the core makes a relative
-                                       one absolute, against the real
-                                       directory of the config file (the
-                                       same wherever sluice starts) */
+#define SLUICE_OPTION_RANGE                                                   \
+    0x4u /* min and max apply (INT, DURATION,                                 \
+            SIZE: in the field's unit) */
+#define SLUICE_OPTION_URL                                                     \
+    0x8u /* a URL that may carry a password                                   \
+            (scheme://user:password@host): the                                \
+            password is masked when printed.                                  \
+            From ABI 1.2, `allowed` may list                                  \
+            the schemes the core accepts                                      \
+            ("http", "https"); others are                                     \
+            refused by `sluice check` */
+#define SLUICE_OPTION_TABLES                                                  \
+    0x10u /* a LIST naming the tables a pipe                                  \
+             captures: when it changes, the core                              \
+             adds and removes tables (requests)                               \
+             instead of changing settings */
+#define SLUICE_OPTION_PATH                                                    \
+    0x20u /* ABI 1.1: a STRING naming a file or                               \
+             directory; the core makes a relative                             \
+             one absolute, against the real                                   \
+             directory of the config file (the                                \
+             same wherever sluice starts) */
 
 /* The value of a LIST option. Items and the array are owned by the core
  * and stay valid as long as the config struct that holds the list. */
@@ -66,12 +70,12 @@ typedef struct sluice_string_list {
 
 typedef struct sluice_option {
     sluice_option_type type;
-    const char *name;          /* the INI key: lower case, digits, '_' */
-    const char *default_value; /* in INI text form; NULL: none */
-    uint32_t flags;            /* SLUICE_OPTION_* */
-    size_t offset;             /* offsetof(config struct, field) */
-    const char *description;   /* one or two sentences, for the docs */
-    int64_t min, max;          /* with SLUICE_OPTION_RANGE, inclusive */
+    const char *name;           /* the INI key: lower case, digits, '_' */
+    const char *default_value;  /* in INI text form; NULL: none */
+    uint32_t flags;             /* SLUICE_OPTION_* */
+    size_t offset;              /* offsetof(config struct, field) */
+    const char *description;    /* one or two sentences, for the docs */
+    int64_t min, max;           /* with SLUICE_OPTION_RANGE, inclusive */
     const char *const *allowed; /* ENUM: the values; URL (ABI 1.2): the
                                    schemes; NULL-terminated */
 } sluice_option;

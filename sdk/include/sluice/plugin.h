@@ -28,8 +28,9 @@
 #include "status.h"
 
 /* flags */
-#define SLUICE_PLUGIN_THREAD_SAFE 0x1u /* an instance may be called from
-                                          several threads at once */
+#define SLUICE_PLUGIN_THREAD_SAFE                                             \
+    0x1u /* an instance may be called from                                    \
+            several threads at once */
 
 typedef sluice_status (*sluice_open_fn)(sluice_context *ctx,
                                         const void *config, void **instance,

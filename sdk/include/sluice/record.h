@@ -17,8 +17,9 @@
  *   value must have one spelling: "canonical" JSON text is JSON written
  *   one way only (no optional spaces that vary, a number always in one
  *   form, object members in one order). Examples: 42 and "a1" (jsonl_source:
- *   the "_id" value as the line writes it), { "$oid" : "5f1d7a3e9b1e8a4c2d3b4a5f" }
- *   (source_mongo: libbson's canonical extended JSON of _id). Not empty.
+ *   the "_id" value as the line writes it), { "$oid" :
+ * "5f1d7a3e9b1e8a4c2d3b4a5f" } (source_mongo: libbson's canonical extended
+ * JSON of _id). Not empty.
  * - doc: the document after the change as JSON text; empty for a delete. The
  *   core does not parse it.
  * - version: orders the changes of one key, in the snapshot and in CDC
@@ -47,9 +48,9 @@
 typedef enum sluice_op {
     SLUICE_OP_SNAPSHOT = 1, /* a row read by the initial snapshot */
     SLUICE_OP_INSERT = 2,
-    SLUICE_OP_UPDATE = 3,   /* doc is the whole document after the update */
+    SLUICE_OP_UPDATE = 3, /* doc is the whole document after the update */
     SLUICE_OP_REPLACE = 4,
-    SLUICE_OP_DELETE = 5    /* doc is empty */
+    SLUICE_OP_DELETE = 5 /* doc is empty */
 } sluice_op;
 
 /* A view of one record: `size` first, as in every public struct (fields
@@ -59,15 +60,15 @@ typedef enum sluice_op {
  * (which copies them), the batch while a sink reads it (valid while the
  * batch is lent, that is, until the callback returns). */
 typedef struct sluice_record {
-    uint32_t size;      /* sizeof(sluice_record), set by whoever fills it */
+    uint32_t size; /* sizeof(sluice_record), set by whoever fills it */
     sluice_op op;
-    const char *table;  /* table (collection) name */
+    const char *table; /* table (collection) name */
     size_t table_len;
-    const char *key;    /* the document key: canonical text (above) */
+    const char *key; /* the document key: canonical text (above) */
     size_t key_len;
-    const char *doc;    /* the document as JSON text; empty for deletes */
+    const char *doc; /* the document as JSON text; empty for deletes */
     size_t doc_len;
-    uint64_t version;   /* orders changes of one key; larger is newer */
+    uint64_t version; /* orders changes of one key; larger is newer */
     /* ABI 1.2: when the change happened at the source, UTC, ms since
      * 1970; 0 when the source does not know (snapshot rows, most often).
      * Optional: the core shows a table's lag from it (`sluice status`),

@@ -10,15 +10,15 @@
 #ifndef SLUICE_SLUICE_H
 #define SLUICE_SLUICE_H
 
-#include "version.h"
-#include "status.h"
-#include "options.h"
-#include "record.h"
 #include "host.h"
 #include "module.h"
+#include "options.h"
 #include "plugin.h"
-#include "source.h"
-#include "sink.h"
+#include "record.h"
 #include "retention.h"
+#include "sink.h"
+#include "source.h"
+#include "status.h"
+#include "version.h"
 
 #endif

@@ -34,9 +34,10 @@
 #include "record.h"
 
 /* capabilities, and the callbacks each one requires */
-#define SLUICE_SOURCE_SNAPSHOT 0x1u /* snapshot_begin, snapshot_partitions,
-                                       snapshot_next */
-#define SLUICE_SOURCE_CDC 0x2u      /* cdc_start, cdc_poll, cdc_ack */
+#define SLUICE_SOURCE_SNAPSHOT                                                \
+    0x1u                       /* snapshot_begin, snapshot_partitions,        \
+                                  snapshot_next */
+#define SLUICE_SOURCE_CDC 0x2u /* cdc_start, cdc_poll, cdc_ack */
 
 typedef struct sluice_source_info {
     SLUICE_PLUGIN_HEAD;

@@ -54,12 +54,12 @@ typedef struct sluice_error {
 
 /* Writes a formatted message into `err` and returns `status`, so that a
  * callback can say `return sluice_fail(err, SLUICE_FATAL, "...", ...);`. */
-static inline sluice_status sluice_fail(sluice_error *err, sluice_status status,
-                                        const char *fmt, ...)
-    SLUICE_PRINTF(3, 4);
+static inline sluice_status sluice_fail(sluice_error *err,
+                                        sluice_status status, const char *fmt,
+                                        ...) SLUICE_PRINTF(3, 4);
 
-static inline sluice_status sluice_fail(sluice_error *err, sluice_status status,
-                                        const char *fmt, ...)
+static inline sluice_status
+sluice_fail(sluice_error *err, sluice_status status, const char *fmt, ...)
 {
     if (err && err->message && err->size > 0) {
         va_list ap;
