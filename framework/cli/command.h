@@ -74,16 +74,15 @@ int cli_log_level(const struct command *cmd, int configured);
 /* Prints "sluice NAME: message" and a pointer to the command's help on
  * stderr; returns EXIT_USAGE. */
 int cli_usage_error(const struct command *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    SLUICE_PRINTF(2, 3);
 
 /* Prints "error: message" on stderr and returns `status`, the exit status
  * to return with: the one way a command reports an error. The message is
  * one line, its secrets masked and its control characters escaped
  * (util/redact.h, as in the log), whoever wrote it: a plugin, a server. */
-int cli_error(int status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cli_error(int status, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 /* The same for "warning: message". */
-void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warning(const char *fmt, ...) SLUICE_PRINTF(1, 2);
 /* The warnings, then the errors, of `diags`, one per line. */
 void cli_print_diags(const struct diags *diags);
 

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <sluice/status.h> /* SLUICE_PRINTF */
+
 enum check_status { CHECK_PASS, CHECK_FAIL, CHECK_SKIP };
 
 /* Lives in memory shared with the kit's child processes (isolate.c), so
@@ -34,7 +36,7 @@ void report_free(struct report *r);
 
 void report_line(struct report *r, enum check_status status,
                  const char *subject, const char *check, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    SLUICE_PRINTF(5, 6);
 
 /* Marks `check` as the one in progress: a child that ends in it fails
  * that check (by default, the first of its group without a line). */

@@ -52,7 +52,7 @@ struct sink_run {
 };
 
 static void set(struct sink_run *s, int check, enum check_status st,
-                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                const char *fmt, ...) SLUICE_PRINTF(4, 5);
 
 static void set(struct sink_run *s, int check, enum check_status st,
                 const char *fmt, ...)

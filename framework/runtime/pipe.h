@@ -81,7 +81,7 @@ enum outcome from_store(const struct error *err, struct failure *f);
 enum outcome table_failed(struct run *u, const char *table, struct failure *f);
 /* A failure of the run's own making (a plugin breaking its contract). */
 enum outcome fail_with(struct failure *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    SLUICE_PRINTF(2, 3);
 
 /* The pipe's tables with the given status, or served (active and adding);
  * the names are borrowed from `row`, the array is the caller's. */

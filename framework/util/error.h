@@ -7,6 +7,7 @@
 #ifndef SLUICE_UTIL_ERROR_H
 #define SLUICE_UTIL_ERROR_H
 
+#include <sluice/status.h> /* SLUICE_PRINTF */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,14 +18,12 @@ struct error {
 };
 
 /* Writes the message and returns -1. */
-int error_set(struct error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int error_set(struct error *err, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 /* The same, for an error that may pass when tried again. */
 int error_transient(struct error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    SLUICE_PRINTF(2, 3);
 /* Puts "prefix: " in front of the message already there; returns -1. */
-int error_prefix(struct error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int error_prefix(struct error *err, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 
 struct diags {
     char **errors;
@@ -33,10 +32,8 @@ struct diags {
     size_t warning_count, warning_cap;
 };
 
-void diags_error(struct diags *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void diags_warning(struct diags *d, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void diags_error(struct diags *d, const char *fmt, ...) SLUICE_PRINTF(2, 3);
+void diags_warning(struct diags *d, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 void diags_free(struct diags *d);
 
 #endif

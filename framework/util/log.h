@@ -19,7 +19,7 @@ int log_level_named(const char *name, sluice_log_level *out);
 /* `who` names the part speaking ("core", "source_mongo[orders]"); NULL for
  * the core. */
 void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    SLUICE_PRINTF(3, 4);
 
 /* A block of lines kept below the log lines on a terminal (the live
  * progress of sluice run): each log line is written above it, and a new

@@ -5,6 +5,7 @@
 #ifndef SLUICE_UTIL_MEM_H
 #define SLUICE_UTIL_MEM_H
 
+#include <sluice/status.h> /* SLUICE_PRINTF */
 #include <stddef.h>
 
 void *xmalloc(size_t size);
@@ -12,7 +13,7 @@ void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xasprintf(const char *fmt, ...) SLUICE_PRINTF(1, 2);
 
 /* Grows *items (of *cap elements of `size` bytes) to hold at least `need`. */
 void xgrow(void **items, size_t *cap, size_t need, size_t size);

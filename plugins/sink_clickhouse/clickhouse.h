@@ -117,8 +117,7 @@ struct ch_buf {
 /* Room for `extra` more bytes (and a terminating NUL) at the end. */
 bool ch_buf_reserve(struct ch_buf *b, size_t extra);
 bool ch_buf_append(struct ch_buf *b, const void *data, size_t len);
-bool ch_buf_printf(struct ch_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+bool ch_buf_printf(struct ch_buf *b, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 void ch_buf_free(struct ch_buf *b);
 #define CH_LIT(b, text) ch_buf_append((b), (text), sizeof(text) - 1)
 
