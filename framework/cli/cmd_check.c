@@ -19,14 +19,16 @@ static void print_section(struct buf *out, const char *name,
     buf_printf(out, "[%s]\n", cli_shown(name));
     for (size_t i = 0; i < count; i++) {
         const sluice_option *o = &opts[i];
-        if (o->type == SLUICE_OPTION_STRING &&
-            !*(const char *const *)((const char *)values + o->offset)) {
+        struct buf value = {0};
+        option_format_value(o, values, &value);
+        /* a string that is NULL, an enum that is no index (none given) */
+        if ((o->type == SLUICE_OPTION_STRING &&
+             !*(const char *const *)((const char *)values + o->offset)) ||
+            (o->type == SLUICE_OPTION_ENUM && !value.len))
             buf_printf(out, "; %s is not set\n", o->name);
-            continue;
-        }
-        buf_printf(out, "%s = ", o->name);
-        option_format_value(o, values, out);
-        buf_puts(out, "\n");
+        else
+            buf_printf(out, "%s = %s\n", o->name, value.len ? value.data : "");
+        buf_free(&value);
     }
     buf_puts(out, "\n");
 }

@@ -500,7 +500,13 @@ void option_format_value(const sluice_option *o, const void *config,
     case SLUICE_OPTION_BOOL:
         buf_puts(out, *(bool *)f ? "true" : "false");
         return;
-    case SLUICE_OPTION_ENUM: buf_puts(out, o->allowed[*(int *)f]); return;
+    case SLUICE_OPTION_ENUM: { /* an index; one out of range is unset */
+        int k = *(int *)f, n = 0;
+        while (o->allowed[n])
+            n++;
+        buf_puts(out, k >= 0 && k < n ? o->allowed[k] : "");
+        return;
+    }
     default:
         format_number(o, *(int64_t *)f, text, sizeof text);
         buf_puts(out, text);
