@@ -302,7 +302,7 @@ def count_differences(servers, src_db, ch_db):
         actual = {}
         rows = e2e.ch_rows(servers.ch, ch_db, coll) if coll in tables else []
         for key_text, doc_text in rows:
-            key = json.dumps(json.loads(key_text), sort_keys=True)
+            key = e2e.norm_key(key_text)
             doc = e2e.json_util.loads(doc_text)
             if key in actual:
                 n["extra"] += 1

@@ -337,7 +337,7 @@ char *mg_malformed_key(const bson_value_t *id, size_t *len)
     bson_value_t v = {.value_type = BSON_TYPE_DOCUMENT};
     v.value.v_doc.data = (uint8_t *)bson_get_data(&tag);
     v.value.v_doc.data_len = tag.len;
-    char *key = mg_key_json(&v, len);
+    char *key = mg_key_canonical(&v, len);
     bson_destroy(&wrap);
     bson_destroy(&tag);
     return key;

@@ -19,6 +19,9 @@ enum mg_full_document {
     MG_FULL_REQUIRED
 };
 
+/* How a record's key shows _id (id_format). */
+enum mg_id_format { MG_ID_NATURAL, MG_ID_EXTENDED };
+
 struct mg_config {
     const char *uri;
     const char *database;
@@ -28,6 +31,7 @@ struct mg_config {
     int64_t batch_size;
     int read_preference;
     int64_t max_await_ms;
+    int id_format; /* enum mg_id_format */
 };
 
 /* An open snapshot cursor, kept between calls so that reading on from
@@ -83,9 +87,15 @@ sluice_status mg_fail(const bson_error_t *e, const char *what,
 
 /* ---- convert.c: what identifies a record ---- */
 
-/* The key: _id as canonical extended JSON. The caller frees with
- * bson_free. */
-char *mg_key_json(const bson_value_t *id, size_t *len);
+/* The key of _id in the form `id_format` says: natural, an ObjectId's 24
+ * hex digits, a string itself (but "" for the empty one: a key is never
+ * empty), any other value as mg_key_canonical;
+ * extended, mg_key_canonical of every _id. NULL (and *len 0) for a
+ * string that is not UTF-8 (or any value libbson cannot write), which
+ * mg_malformed_key keys instead. The caller frees with bson_free. */
+char *mg_key(const bson_value_t *id, int id_format, size_t *len);
+/* A value as compact canonical extended JSON: {"$numberInt":"1"}. */
+char *mg_key_canonical(const bson_value_t *id, size_t *len);
 /* The version of a change at cluster time (t, i). */
 uint64_t mg_version(uint32_t t, uint32_t i);
 

@@ -400,7 +400,7 @@ sluice_status mg_snapshot_next(void *instance, const char *table,
         if (!bson_iter_init_find(&it, doc, "_id"))
             continue;
         size_t klen = 0, dlen = 0;
-        char *key = mg_key_json(bson_iter_value(&it), &klen);
+        char *key = mg_key(bson_iter_value(&it), s->cfg->id_format, &klen);
         char *json = mg_doc_json(doc, &dlen);
         if (!key || !json)
             st = mg_malformed(s, table, bson_iter_value(&it), doc, &key, &klen,

@@ -14,6 +14,7 @@ static const char *const uri_schemes[] = {"mongodb", "mongodb+srv", NULL};
 static const char *const full_document_names[] = {"updateLookup",
                                                   "whenAvailable", "required",
                                                   NULL};
+static const char *const id_format_names[] = {"natural", "extended", NULL};
 static const char *const read_preference_names[] = {"primary",
                                                     "primaryPreferred",
                                                     "secondary",
@@ -89,6 +90,18 @@ static const sluice_option options[] = {
      .description = "How long the server holds a change-stream getMore "
                     "open waiting for changes; when changes stop, a "
                     "batch is cut up to this much after sync_interval."},
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "id_format",
+     .default_value = "natural",
+     .offset = FIELD(id_format),
+     .allowed = id_format_names,
+     .description = "How a document's _id is written as the destination's "
+                    "key: natural, an ObjectId as its 24 hex digits, a "
+                    "string as itself, any other value as compact canonical "
+                    "extended JSON ({\"$numberInt\":\"42\"}); extended, "
+                    "every _id as compact canonical extended JSON, for a "
+                    "collection whose string ids could equal another id's "
+                    "natural form (docs/mongo.md)."},
     {0},
 };
 

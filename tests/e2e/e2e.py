@@ -30,6 +30,7 @@ import time
 import traceback
 import urllib.error
 import urllib.request
+import uuid
 
 import pymongo
 from bson import json_util
@@ -130,10 +131,25 @@ def read_source(coll):
 
 
 def key_of(value):
-    """The canonical extended JSON of an _id, as the sink's _id column has it
-    (so 1, 1.0 and "1" are different keys), normalised for comparison."""
-    text = json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS)
-    return json.dumps(json.loads(text), sort_keys=True)
+    """An _id as the sink's _id column has it (id_format = natural): an
+    ObjectId's hex, a string itself, any other value its canonical
+    extended JSON (so 1, 1.0 and "1" are different keys), that JSON
+    normalised for comparison (norm_key)."""
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, str):
+        return value if value else '""'
+    if isinstance(value, uuid.UUID):  # PyMongo reads binary subtype 4 so
+        value = Binary.from_uuid(value)
+    return norm_key(json_util.dumps(value, json_options=json_util.CANONICAL_JSON_OPTIONS))
+
+
+def norm_key(text):
+    """A key of the _id column for comparison: JSON (a value that is neither
+    an ObjectId nor a string) with its members sorted, the rest as it is."""
+    if text.startswith("{"):
+        return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+    return text
 
 
 # ---------------------------------------------------------------- ClickHouse
@@ -179,7 +195,7 @@ def ch_content(env, database, table):
     (a key twice, a row whose document's _id is not its key)."""
     out, problems = {}, []
     for key_text, doc_text in ch_rows(env, database, table):
-        key = json.dumps(json.loads(key_text), sort_keys=True)
+        key = norm_key(key_text)
         doc = json_util.loads(doc_text)
         if key in out:
             problems.append("%s.%s key %s: more than one row after FINAL"
@@ -591,6 +607,52 @@ def scenario_snapshot_cdc(env, src):
     wait_equal(env, mirror(env, db, ch_db, ["ints", "oids", "mixed"]))
     sl.stop()
     return sl
+
+
+def id_of_every_type(i):
+    """Distinct _ids of each type a key must carry (i: 0 or 1)."""
+    return [ObjectId("65a1b2c3d4e5f6071829300%d" % i), "s%d" % i, " " * i, 7 + i,
+            Int64(2**40 + i), 0.5 + i, Decimal128("1.%d" % i),
+            Binary(b"\x00\x01" + bytes([i]), 0),
+            Binary.from_uuid(uuid.UUID(int=i + 1)), {"a": i, "b": [i]},
+            datetime.datetime(2024, 1, 2, 3, 4, 5, i * 1000)]
+
+
+def scenario_id_types(env, src):
+    """_ids of every type, keyed as the destination shows them (an
+    ObjectId's hex, a string itself, any other value as canonical JSON):
+    each one found by its natural key, updated, deleted, and carried
+    across a resync with its deletes."""
+    rng = random.Random(17)
+    db = src.db("i")
+    ids = id_of_every_type(0) + id_of_every_type(1)
+    load(db.every, ids, rng)
+    pipe, ch_db = src.prefix, src.prefix
+    sl = Sluice(env, "id_types", pipe_ini(env, src, pipe, db.name, ["every"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["every"]), what="after the snapshot")
+    # the natural keys, as a query finds them
+    found = ch_query(env, "SELECT _id FROM `%s`.every FINAL WHERE _id IN "
+                          "('65a1b2c3d4e5f60718293000', 's0', '\"\"', '{\"$numberInt\":\"7\"}') "
+                          "ORDER BY _id FORMAT TabSeparated" % ch_db).split("\n")[:-1]
+    if found != ['""', "65a1b2c3d4e5f60718293000", "s0", "{\"$numberInt\":\"7\"}"]:
+        raise Failure("natural keys not found as such: %r" % found)
+    for _id in id_of_every_type(0):
+        db.every.update_one({"_id": _id}, {"$set": {"updated": True}})
+    for _id in id_of_every_type(1):
+        db.every.delete_one({"_id": _id})
+    wait_equal(env, mirror(env, db, ch_db, ["every"]), what="after updates and deletes")
+    sl.cli("resync", pipe)
+    sl.wait_state(pipe, ["setup", "snapshot", "resync"], timeout=10)
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["every"]), what="after the resync")
+    deleted = {norm_key(k) for k, _ in ch_rows(env, ch_db, "every", deleted=True)}
+    want = {key_of(i) for i in id_of_every_type(1)}
+    if deleted != want:
+        raise Failure("deleted rows after the resync: %s, want %s"
+                      % (sorted(deleted), sorted(want)))
+    sl.stop()
 
 
 def kill_and_restart(sl, pipe, rng, states, rows):
@@ -1145,13 +1207,12 @@ def scenario_malformed_utf8(env, src):
     sl.start()
     sl.wait_state(pipe, "running")
     # the key of the broken _id: the BSON of {_id: "id\xff"}, as documented
-    tagged = json.dumps({"$malformedId": {"$binary": {
-        "base64": base64.b64encode(broken_id.raw).decode(), "subType": "00"}}},
-        sort_keys=True)
-    int_key = lambda i: json.dumps({"$numberInt": str(i)})
+    tagged = norm_key(json.dumps({"$malformedId": {"$binary": {
+        "base64": base64.b64encode(broken_id.raw).decode(), "subType": "00"}}}))
+    int_key = lambda i: norm_key(json.dumps({"$numberInt": str(i)}))
 
     def rows(deleted=False):
-        return {json.dumps(json.loads(k), sort_keys=True): json.loads(d or "null")
+        return {norm_key(k): json.loads(d or "null")
                 for k, d in ch_rows(env, pipe, "t", deleted)}
 
     def wait_rows(check, what):
@@ -1178,8 +1239,8 @@ def scenario_malformed_utf8(env, src):
     bad = got[tagged]
     if bad["_id"] != "id\ufffd" or original_bytes(bad, "_id") != b"id\xff" or bad["v"] != 1:
         raise Failure("the broken _id's row: %s" % bad)
-    if got[json.dumps("id\ufffd")]["v"] != 2:
-        raise Failure("the valid _id \"id\ufffd\": %s" % got[json.dumps("id\ufffd")])
+    if got["id\ufffd"]["v"] != 2:
+        raise Failure("the valid _id \"id\ufffd\": %s" % got["id\ufffd"])
     # changes: a new broken value, an update and then a delete of the
     # broken _id (its row, not another), an update of the broken value
     db.t.insert_one(raw_doc((b"_id", 3), (b"s", b"\xff\xfeA")))
@@ -1213,6 +1274,7 @@ def scenario_malformed_utf8(env, src):
 
 SCENARIOS = [
     ("snapshot_cdc", scenario_snapshot_cdc),
+    ("id_types", scenario_id_types),
     ("kill", scenario_kill),
     ("pause_resume", scenario_pause_resume),
     ("resync", scenario_resync),

@@ -601,8 +601,8 @@ static void documents_as_json(void)
         char *want = bson_as_relaxed_extended_json(doc, NULL);
         CHECK(r.doc_len == strlen(want) && !memcmp(r.doc, want, r.doc_len));
         bson_free(want);
-        CHECK(r.key_len == strlen("{ \"$numberInt\" : \"5\" }") &&
-              !memcmp(r.key, "{ \"$numberInt\" : \"5\" }", r.key_len));
+        CHECK(r.key_len == strlen("{\"$numberInt\":\"5\"}") &&
+              !memcmp(r.key, "{\"$numberInt\":\"5\"}", r.key_len));
         sluice_record large = record_at(&b, 1);
         CHECK(large.doc_len > size);
     }
@@ -617,9 +617,10 @@ static void documents_as_json(void)
 #define FFFD "\xef\xbf\xbd"
 #define BIN(b64)                                                              \
     "{ \"$binary\" : { \"base64\" : \"" b64 "\", \"subType\" : \"00\" } }"
-/* the key of _id "id\xff": the BSON of {_id: "id\xff"} */
+/* the key of _id "id\xff": the BSON of {_id: "id\xff"}, compact */
 #define BROKEN_ID_KEY                                                         \
-    "{ \"$malformedId\" : " BIN("EgAAAAJfaWQABAAAAGlk/wAA") " }"
+    "{\"$malformedId\":{\"$binary\":{\"base64\":"                             \
+    "\"EgAAAAJfaWQABAAAAGlk/wAA\",\"subType\":\"00\"}}}"
 
 struct want {
     sluice_op op;
@@ -709,25 +710,25 @@ static void invalid_utf8_in_a_snapshot(void)
         fprintf(stderr, "  snapshot_next: %d %s\n", st, message);
     CHECK(st == SLUICE_OK);
     static const struct want snapshot[] = {
-        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"1\" }",
+        {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"1\"}",
          "{ \"_id\" : 1, \"s\" : \"caf" FFFD "\", \"ok\" : \"fine\", \"sub\" "
          ": { \"t\" : \"" FFFD FFFD "A\" }, \"arr\" : [ \"x\", \"" FFFD
          "\" ], \"_sluice_malformed\" : { \"s\" : " BIN(
              "Y2Fm6Q==") ", "
                          "\"sub.t\" : " BIN("//5B") ", \"arr.1\" : " BIN(
                              "ww==") " } }"},
-        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"2\" }",
+        {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"2\"}",
          "{ \"_id\" : 2, \"s\" : \"plain\" }"},
-        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"3\" }",
+        {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"3\"}",
          "{ \"_id\" : 3, \"dec\" : { \"$numberDecimal\" : \"1.5\" }, \"s\" "
          ": \"" FFFD FFFD FFFD
          "\", \"_sluice_malformed\" : { \"s\" : " BIN("7aCA") " } }"},
         /* a broken field name: its document's original BSON, at its path
          * (the top level's is "") */
-        {SLUICE_OP_SNAPSHOT, "{ \"$numberInt\" : \"4\" }",
+        {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"4\"}",
          "{ \"_id\" : 4, \"k" FFFD "\" : \"v\", \"_sluice_malformed\" : { "
          "\"\" : " BIN("GAAAABBfaWQABAAAAAJr/wACAAAAdgAA") " } }"},
-        {SLUICE_OP_SNAPSHOT, "\"id" FFFD "\"", "{ \"_id\" : \"id" FFFD "\" }"},
+        {SLUICE_OP_SNAPSHOT, "id" FFFD, "{ \"_id\" : \"id" FFFD "\" }"},
         {SLUICE_OP_SNAPSHOT, BROKEN_ID_KEY,
          "{ \"_id\" : \"id" FFFD "\", \"v\" : 2, \"_sluice_malformed\" : { "
          "\"_id\" : " BIN("aWT/") " } }"},
@@ -749,7 +750,7 @@ static void invalid_utf8_in_a_snapshot(void)
     CHECK(b.count == 1);
     if (b.count == 1) {
         sluice_record r = record_at(&b, 0);
-        CHECK_TEXT(r.key, r.key_len, "\"zz\"");
+        CHECK_TEXT(r.key, r.key_len, "zz");
     }
     buf_free(&pos);
     batch_free(&b);
@@ -802,10 +803,10 @@ static void invalid_utf8_in_changes(void)
     char *log = log_end();
     CHECK(last == SLUICE_OK);
     static const struct want changes[] = {
-        {SLUICE_OP_INSERT, "{ \"$numberInt\" : \"10\" }",
+        {SLUICE_OP_INSERT, "{\"$numberInt\":\"10\"}",
          "{ \"_id\" : 10, \"s\" : \"caf" FFFD "\", \"_sluice_malformed\" : "
          "{ \"s\" : " BIN("Y2Fm6Q==") " } }"},
-        {SLUICE_OP_UPDATE, "{ \"$numberInt\" : \"10\" }",
+        {SLUICE_OP_UPDATE, "{\"$numberInt\":\"10\"}",
          "{ \"_id\" : 10, \"s\" : \"caf" FFFD "\", \"n\" : 1, "
          "\"_sluice_malformed\" : { \"s\" : " BIN("Y2Fm6Q==") " } }"},
         {SLUICE_OP_INSERT, BROKEN_ID_KEY,
@@ -815,8 +816,8 @@ static void invalid_utf8_in_changes(void)
          "{ \"_id\" : \"id" FFFD "\", \"v\" : 1, \"n\" : 1, "
          "\"_sluice_malformed\" : { \"_id\" : " BIN("aWT/") " } }"},
         {SLUICE_OP_DELETE, BROKEN_ID_KEY, ""},
-        {SLUICE_OP_DELETE, "{ \"$numberInt\" : \"10\" }", ""},
-        {SLUICE_OP_INSERT, "\"id" FFFD "\"", "{ \"_id\" : \"id" FFFD "\" }"},
+        {SLUICE_OP_DELETE, "{\"$numberInt\":\"10\"}", ""},
+        {SLUICE_OP_INSERT, "id" FFFD, "{ \"_id\" : \"id" FFFD "\" }"},
     };
     check_records(&got, changes, 7);
     CHECK(context_metric(in.ctx, "documents_malformed") == 5);

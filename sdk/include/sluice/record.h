@@ -10,16 +10,18 @@
  * The contract of a record, for the source that makes it and the sink that
  * reads it:
  *
- * - key: text that names the document within its table, the same bytes for
- *   the same document every time (in the snapshot and in every change, on
- *   every restart) and different bytes for different documents. The core
- *   and the sinks compare keys byte for byte and never parse them, so a
- *   value must have one spelling: "canonical" JSON text is JSON written
- *   one way only (no optional spaces that vary, a number always in one
- *   form, object members in one order). Examples: 42 and "a1" (jsonl_source:
- *   the "_id" value as the line writes it), { "$oid" :
- * "5f1d7a3e9b1e8a4c2d3b4a5f" } (source_mongo: libbson's canonical extended
- * JSON of _id). Not empty.
+ * - key: the document's key as the destination shows it, unique within
+ *   its table: the same bytes for the same document every time (in the
+ *   snapshot and in every change, on every restart) and different bytes
+ *   for different documents. The core and the sinks compare keys byte for
+ *   byte and never parse them, so a value must have one spelling: where a
+ *   key is JSON it is written one way only (no optional spaces, a number
+ *   always in one form, object members in one order). A sink writes it as
+ *   it is, so no sink needs to know the source's types. Examples:
+ *   jsonl_source, the "_id" value as the line writes it (42, "a1");
+ *   source_mongo, an ObjectId's hex (5f1d7a3e9b1e8a4c2d3b4a5f), a string
+ *   itself (a1), any other _id compact canonical extended JSON
+ *   ({"$numberInt":"42"}). Not empty.
  * - doc: the document after the change as JSON text; empty for a delete. The
  *   core does not parse it.
  * - version: orders the changes of one key, in the snapshot and in CDC
@@ -64,7 +66,7 @@ typedef struct sluice_record {
     sluice_op op;
     const char *table; /* table (collection) name */
     size_t table_len;
-    const char *key; /* the document key: canonical text (above) */
+    const char *key; /* the document key, as the destination shows it */
     size_t key_len;
     const char *doc; /* the document as JSON text; empty for deletes */
     size_t doc_len;
