@@ -125,6 +125,12 @@ struct pipe_config *config_pipe(const struct config *cfg, const char *name);
  * SLUICE_OPTION_TABLES); NULL when it names none (the source decides).
  * tables.c. */
 const sluice_string_list *config_pipe_tables(const struct pipe_config *p);
+
+/* The form a pipe writes its destinations in (config/form.c): the values
+ * of its source's and sink's options flagged SLUICE_OPTION_FORM, as
+ * "source.id_format = natural, sink.column_names = sluice"; "" when none
+ * is. The caller frees it. */
+char *config_pipe_form(const struct pipe_config *p);
 /* The line of the source option that names the pipe's tables, else the
  * pipe's section. */
 int config_pipe_tables_line(const struct config *cfg,

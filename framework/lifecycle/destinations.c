@@ -1,6 +1,9 @@
 /* destinations.c: one owner per destination (see destinations.h). */
 #include "destinations.h"
 
+#include <string.h>
+
+#include "../store/schema.h"
 #include "../util/mem.h"
 
 /* The other table that holds `destination`, or NULL. */
@@ -70,6 +73,53 @@ int destination_claim(struct store *s, const char *pipe, const char *table,
     *upgrade = false;
     struct claim c = {pipe, table, destination, upgrade, owner};
     return store_transaction(s, claim_step, &c, err);
+}
+
+/* A form check's arguments and result (destination_form). */
+struct form_check {
+    const char *pipe, *table, *form;
+    char **recorded;
+};
+
+static int form_step(struct store *s, void *arg, struct error *err)
+{
+    const struct form_check *c = arg;
+    struct db_value p[] = {DBV_TEXT(c->pipe), DBV_TEXT(c->table)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT form FROM pipe_tables WHERE pipe = $1 AND name = "
+                   "$2",
+                   p, 2, &r, err) < 0)
+        return -1;
+    const char *was = r.rows ? db_text(&r, 0, 0) : NULL; /* NULL: none */
+    bool same = was && (!strcmp(was, c->form) ||
+                        (!strcmp(was, FORM_BEFORE_FORMS) && !c->form[0]));
+    if (was && !same)
+        *c->recorded = xstrdup(was);
+    bool record = r.rows && (!was || (same && strcmp(was, c->form)));
+    db_result_free(&r);
+    if (*c->recorded)
+        return 1;
+    return record ? destination_form_set(s, c->pipe, c->table, c->form, err)
+                  : 0;
+}
+
+int destination_form(struct store *s, const char *pipe, const char *table,
+                     const char *form, char **recorded, struct error *err)
+{
+    *recorded = NULL;
+    struct form_check c = {pipe, table, form, recorded};
+    return store_transaction(s, form_step, &c, err);
+}
+
+int destination_form_set(struct store *s, const char *pipe, const char *table,
+                         const char *form, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(form), DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET form = $1 WHERE pipe = $2 AND "
+                      "name = $3",
+                      p, 3, NULL, err);
 }
 
 int destination_settled(struct store *s, const char *pipe, const char *table,

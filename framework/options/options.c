@@ -571,10 +571,12 @@ void options_describe(const sluice_option *opts, size_t count, bool markdown,
         struct buf type = {0}, def = {0};
         describe_type(o, &type);
         describe_default(o, &def);
-        const char *secret = (o->flags & SLUICE_OPTION_SECRET) ? " Secret: "
-                                                                 "never "
-                                                                 "printed."
-                                                               : "";
+        const char *secret =
+            (o->flags & SLUICE_OPTION_SECRET) ? " Secret: never printed."
+            : (o->flags & SLUICE_OPTION_FORM)
+                ? " Shapes the destination: a table written with one value "
+                  "is refused with another until a resync rewrites it."
+                : "";
         if (markdown) {
             buf_printf(out, "| `%s` | ", o->name);
             markdown_cell(out, type.data);

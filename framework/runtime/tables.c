@@ -10,6 +10,7 @@
 #include "../lifecycle/destinations.h"
 #include "../lifecycle/lifecycle.h"
 #include "../plugin/values.h"
+#include "../store/schema.h"
 #include "../util/log.h"
 #include "pipe.h"
 
@@ -108,6 +109,46 @@ static enum outcome claim_destination(struct run *u, const char *table,
     return o;
 }
 
+/* A form as a message shows it. */
+static const char *form_shown(const char *form)
+{
+    return !strcmp(form, FORM_BEFORE_FORMS) ? "the form of the sluice that "
+                                              "set it up, before forms were "
+                                              "recorded"
+           : !form[0]                       ? "no option shapes the data"
+                                            : form;
+}
+
+/* The table is written in the pipe's form (config_pipe_form), recorded
+ * at its first setup; a table written in another fails alone, since its
+ * rows would mix two forms. A resync rewrites the table whatever its
+ * form (tables_swap records the new one). */
+static enum outcome check_form(struct run *u, const char *table, bool resync,
+                               struct failure *f)
+{
+    if (resync)
+        return GO_ON;
+    char *form = config_pipe_form(u->pc), *recorded;
+    struct error err;
+    int rc = destination_form(u->s, u->pc->name, table, form, &recorded, &err);
+    enum outcome o = GO_ON;
+    if (rc < 0) {
+        o = from_store(&err, f);
+    } else if (rc == 1) {
+        o = fail_with(f,
+                      "table %s is written in another form (%s) than the "
+                      "pipe writes now (%s): its rows would mix the two; "
+                      "resync the pipe ('sluice resync %s') to rewrite the "
+                      "table, or set those options back",
+                      table, form_shown(recorded), form_shown(form),
+                      u->pc->name);
+        f->table_only = true;
+    }
+    free(recorded);
+    free(form);
+    return o;
+}
+
 /* One table's destination claimed and made ready, and its shadow for a
  * resync. A table that fails alone (its destination refused, or
  * another's) does not stop the others: *failed says so. */
@@ -116,7 +157,8 @@ static enum outcome set_up_table(struct run *u, const char *table, bool resync,
 {
     struct call_error e;
     *failed = false;
-    if (claim_destination(u, table, f) != GO_ON ||
+    if (check_form(u, table, resync, f) != GO_ON ||
+        claim_destination(u, table, f) != GO_ON ||
         from_call(sink_setup_table(SINK_OF(u), table, &e), &e, f) != GO_ON ||
         (resync && from_call(sink_resync_begin(SINK_OF(u), table, &e), &e,
                              f) != GO_ON)) {
@@ -172,12 +214,17 @@ enum outcome tables_swap(struct run *u, const struct pipe_row *row,
     char **tables = tables_of(row, TABLE_ACTIVE, &n);
     enum outcome o = GO_ON;
     struct call_error e;
+    struct error err;
+    char *form = config_pipe_form(u->pc);
     for (size_t i = 0; i < n && o == GO_ON; i++)
         if (from_call(sink_resync_swap(SINK_OF(u), tables[i], &e), &e, f) !=
             GO_ON)
             o = table_failed(u, tables[i], f);
+        else if (destination_form_set(u->s, u->pc->name, tables[i], form,
+                                      &err) < 0)
+            o = from_store(&err, f);
+    free(form);
     free(tables);
-    struct error err;
     if (o == GO_ON && lifecycle_resync_done(u->s, u->pc->name, &err) < 0)
         o = from_store(&err, f);
     return o;

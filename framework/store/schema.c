@@ -186,8 +186,21 @@ static const char *const migration_4[] = {
     NULL,
 };
 
+/* 5: the form a table is written in (the values of its plugins' options
+ * flagged SLUICE_OPTION_FORM), recorded at its first setup so that a
+ * table is never written in two. Tables set up before this were written
+ * in the form of their time, which no option names. */
+static const char *const migration_5[] = {
+    "ALTER TABLE pipe_tables ADD COLUMN form TEXT",
+    "UPDATE pipe_tables SET form = '" FORM_BEFORE_FORMS "' WHERE status <> "
+    "'adding' AND pipe IN (SELECT name FROM pipes WHERE state <> "
+    "'provisioning')",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
-                                                migration_3, migration_4};
+                                                migration_3, migration_4,
+                                                migration_5};
 
 int schema_latest(void)
 {

@@ -8,4 +8,9 @@ int schema_latest(void);
  * by NULL; NULL for a version this sluice does not know. */
 const char *const *schema_migration(int version);
 
+/* The form (pipe_tables.form) of a table set up before forms were
+ * recorded: written as sluice then wrote every table, in the form that no
+ * option names today. */
+#define FORM_BEFORE_FORMS "before forms were recorded"
+
 #endif

@@ -93,6 +93,7 @@ static const sluice_option options[] = {
     {.type = SLUICE_OPTION_ENUM,
      .name = "id_format",
      .default_value = "natural",
+     .flags = SLUICE_OPTION_FORM,
      .offset = FIELD(id_format),
      .allowed = id_format_names,
      .description = "How a document's _id is written as the destination's "

@@ -420,7 +420,7 @@ class Sluice:
 
 
 def pipe_ini(env, src, pipe, src_db, colls, ch_db, mode="snapshot+cdc",
-             batch=200, sink_extra=""):
+             batch=200, sink_extra="", source_extra=""):
     return """[pipe {pipe}]
 source = source_mongo
 sink = sink_clickhouse
@@ -435,13 +435,15 @@ collections = {colls}
 partition_size = 1000
 batch_size = 100
 max_await_time = 200ms
+{source_extra}
 
 [pipe {pipe}.sink]
 url = {ch}
 database = {ch_db}
 {extra}
 """.format(pipe=pipe, mode=mode, batch=batch, uri=src.uri, db=src_db,
-           colls=", ".join(colls), ch=env.ch_url, ch_db=ch_db, extra=sink_extra)
+           colls=", ".join(colls), ch=env.ch_url, ch_db=ch_db, extra=sink_extra,
+           source_extra=source_extra)
 
 
 # ---------------------------------------------------------------- data
@@ -1148,6 +1150,68 @@ def scenario_upgrade(env, src):
     sl.stop()
 
 
+def scenario_forms(env, src):
+    """A table is written in one form. Set up with id_format = extended, it
+    fails alone once the pipe writes natural keys (its rows would mix the
+    two) until a resync rewrites it; a table set up before forms were
+    recorded is taken as written in the form no option names, so it too
+    waits for a resync."""
+    rng = random.Random(41)
+    db = src.db("f")
+    load(db.a, [ObjectId() for _ in range(100)], rng)
+    load(db.b, range(50), rng)
+    pipe = ch_db = src.prefix
+
+    def ini(id_format):
+        return pipe_ini(env, src, pipe, db.name, ["a", "b"], ch_db,
+                        source_extra="id_format = %s" % id_format)
+
+    def keys(table):
+        return [k for k, _ in ch_rows(env, ch_db, table)]
+
+    sl = Sluice(env, "forms", ini("extended"))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    deadline = time.time() + SYNC_TIMEOUT
+    while len(keys("a")) < 100 and time.time() < deadline:
+        time.sleep(0.2)
+    if not all(k.startswith('{"$oid":"') for k in keys("a")):
+        raise Failure("extended keys: %s" % keys("a")[:3])
+    sl.cli("pause", pipe, "--wait")
+    sl.stop()
+    sl = Sluice(env, "forms", ini("natural"))
+    sl.start()
+    sl.wait_worker(pipe)  # registered, paused: the new settings taken
+    sl.cli("resume", pipe, "--wait")
+    deadline = time.time() + STATE_TIMEOUT
+    while table_status(sl, pipe, "a")[0] != "failed" and time.time() < deadline:
+        time.sleep(0.2)
+    expect_failed(sl, pipe, "a", "is written in another form "
+                  "(source.id_format = extended) than the pipe writes now "
+                  "(source.id_format = natural)")
+    expect_failed(sl, pipe, "b", "resync the pipe")
+    if not all(k.startswith('{"$oid":"') for k in keys("a")):
+        raise Failure("a table written in two forms: %s" % keys("a")[:3])
+    sl.cli("resync", pipe, "--wait")
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]), what="after the resync")
+    if table_status(sl, pipe, "a")[0] != "active":
+        raise Failure("table a after the resync: %s" % (table_status(sl, pipe, "a"),))
+    # as an older sluice left it: a table set up before forms were recorded
+    sl.stop()
+    store_sql(env, "UPDATE pipe_tables SET form = 'before forms were recorded' "
+                   "WHERE pipe = '%s' AND name = 'b'" % pipe)
+    sl.start()
+    deadline = time.time() + STATE_TIMEOUT
+    while table_status(sl, pipe, "b")[0] != "failed" and time.time() < deadline:
+        time.sleep(0.2)
+    expect_failed(sl, pipe, "b", "is written in another form (the form of the "
+                  "sluice that set it up, before forms were recorded)")
+    if table_status(sl, pipe, "a")[0] != "active":
+        raise Failure("table a beside b: %s" % (table_status(sl, pipe, "a"),))
+    sl.stop()
+
+
 def scenario_resync_names(env, src):
     """Collections orders, orders_resync and orders_resync_old in one pipe: a
     resync writes no collection's rows into another and drops none of
@@ -1286,6 +1350,7 @@ SCENARIOS = [
     ("owners", scenario_owners),
     ("upgrade", scenario_upgrade),
     ("resync_names", scenario_resync_names),
+    ("forms", scenario_forms),
     ("malformed_utf8", scenario_malformed_utf8),
 ]
 

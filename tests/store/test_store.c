@@ -19,6 +19,7 @@
 #include "plugin/plugin.h"
 #include "store/checkpoints.h"
 #include "store/leases.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "util/clock.h"
 #include "util/mem.h"
@@ -123,7 +124,7 @@ static int64_t int_of(const char *sql, const char *param)
     return v;
 }
 
-/* A store of schema 3 (before owners) migrated to 4: the tables of pipes
+/* A store of schema 3 (before owners) migrated to 4 and 5: the tables of pipes
  * past provisioning are marked as set up before owners (their first
  * claim adopts a destination without an owner); a resync half done
  * starts again from its setup, with a transition saying why; and the
@@ -146,6 +147,11 @@ static void migration_to_owners(void)
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN destination", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN set_up_before_owners", NULL,
             0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN form", NULL, 0);
+    struct db_value adding[] = {DBV_TEXT(running), DBV_TEXT("t2")};
+    exec_ok("INSERT INTO pipe_tables (pipe, name, status) VALUES ($1, $2, "
+            "'adding')",
+            adding, 2);
     struct db_value v = DBV_TEXT("3");
     exec_ok("UPDATE meta SET value = $1 WHERE key = 'schema_version'", &v, 1);
     store_close(st);
@@ -157,6 +163,15 @@ static void migration_to_owners(void)
     CHECK(int_of(flag, resyncing) == 1);
     CHECK(state_of(resyncing) == STATE_SETUP);
     CHECK(state_of(running) == STATE_RUNNING);
+    /* 5: the tables set up before are in the form of their time; the
+     * others get theirs at their first setup */
+    const char *before = "SELECT count(*) FROM pipe_tables WHERE pipe = $1 "
+                         "AND form = '" FORM_BEFORE_FORMS "'";
+    const char *unset = "SELECT count(*) FROM pipe_tables WHERE pipe = $1 "
+                        "AND form IS NULL";
+    CHECK(int_of(before, running) == 1 && int_of(unset, running) == 1);
+    CHECK(int_of(before, resyncing) == 1);
+    CHECK(int_of(unset, fresh) == 1);
     CHECK(int_of("SELECT count(*) FROM checkpoints WHERE pipe = $1 AND kind "
                  "= 'cdc'",
                  resyncing) == 1);

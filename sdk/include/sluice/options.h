@@ -60,6 +60,14 @@ typedef enum sluice_option_type {
              one absolute, against the real                                   \
              directory of the config file (the                                \
              same wherever sluice starts) */
+#define SLUICE_OPTION_FORM                                                    \
+    0x40u /* ABI 1.2: the option shapes what is                               \
+             written to a destination (its key,                               \
+             document or columns). A table is                                 \
+             written in one form: when such an                                \
+             option changes, the core refuses the                             \
+             pipe's existing tables until a resync                            \
+             rewrites them */
 
 /* The value of a LIST option. Items and the array are owned by the core
  * and stay valid as long as the config struct that holds the list. */
