@@ -161,26 +161,34 @@ static bool table_diff(const struct ch_shape *sh, const char *columns,
     return ok;
 }
 
-/* The set of names whose shape an existing table has whole, the
- * configured one first; false when it has none whole. */
+/* Whether an existing table has the shape `sh` whole. */
+static bool whole_as(const struct ch_shape *sh, const char *columns,
+                     const char *engine)
+{
+    struct ch_buf diff = {0};
+    bool whole = table_diff(sh, columns, engine, &diff) && !diff.len;
+    ch_buf_free(&diff);
+    return whole;
+}
+
+/* The set of names whose shape an existing table has whole: the
+ * configured one if it has, else another it has names of; false when it
+ * has none whole. */
 static bool whole_names(const struct ch_sink *s, const char *table,
                         const char *columns, const char *engine,
                         enum ch_names *out)
 {
     const struct ch_shape *want = ch_shape_of(s, table);
-    unsigned found = ch_names_found(columns) | 1u << want->names;
-    for (int i = -1; i < CH_NAMES_COUNT; i++) {
-        enum ch_names n = i < 0 ? want->names : (enum ch_names)i;
-        if (!(found & 1u << n))
-            continue;
-        struct ch_shape sh = *want;
-        if (n != want->names)
-            ch_shape_init(&sh, n, &s->features);
-        struct ch_buf diff = {0};
-        bool whole = table_diff(&sh, columns, engine, &diff) && !diff.len;
-        ch_buf_free(&diff);
-        if (whole) {
-            *out = n;
+    unsigned found = ch_names_found(columns);
+    *out = want->names;
+    if (whole_as(want, columns, engine))
+        return true;
+    for (int n = 0; n < CH_NAMES_COUNT; n++) {
+        struct ch_shape other;
+        ch_shape_init(&other, (enum ch_names)n, &s->features);
+        if (n != (int)want->names && found & 1u << n &&
+            whole_as(&other, columns, engine)) {
+            *out = (enum ch_names)n;
             return true;
         }
     }
