@@ -116,6 +116,8 @@ const char *ch_column_type(const char *columns, const char *name, char *out,
  * system.columns gives them) has names of its own of: a bit per enum
  * ch_names. */
 unsigned ch_names_found(const char *columns);
+/* Whether `columns` has every column of the shape, of any type. */
+bool ch_shape_present(const struct ch_shape *sh, const char *columns);
 /* Appends to `diff` ("; "-separated) how `columns` differ from the
  * shape: missing columns and wrong types; extra columns are allowed. */
 bool ch_shape_diff(const struct ch_shape *sh, const char *columns,

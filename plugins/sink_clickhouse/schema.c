@@ -161,33 +161,31 @@ static bool table_diff(const struct ch_shape *sh, const char *columns,
     return ok;
 }
 
-/* Whether an existing table has the shape `sh` whole. */
-static bool whole_as(const struct ch_shape *sh, const char *columns,
-                     const char *engine)
+/* Whether an old table can be read as `sh` says: it has its columns,
+ * of whatever types (a copy converts them), and FINAL works on it. */
+static bool readable_as(const struct ch_shape *sh, const char *columns,
+                        const char *engine)
 {
-    struct ch_buf diff = {0};
-    bool whole = table_diff(sh, columns, engine, &diff) && !diff.len;
-    ch_buf_free(&diff);
-    return whole;
+    return ch_shape_present(sh, columns) &&
+           strstr(engine, "ReplacingMergeTree") != NULL;
 }
 
-/* The set of names whose shape an existing table has whole: the
- * configured one if it has, else another it has names of; false when it
- * has none whole. */
-static bool whole_names(const struct ch_sink *s, const char *table,
-                        const char *columns, const char *engine,
-                        enum ch_names *out)
+/* The set of names an old table is read by: the configured one if it
+ * has its columns, else another it has names of; false when none. */
+static bool read_names(const struct ch_sink *s, const char *table,
+                       const char *columns, const char *engine,
+                       enum ch_names *out)
 {
     const struct ch_shape *want = ch_shape_of(s, table);
     unsigned found = ch_names_found(columns);
     *out = want->names;
-    if (whole_as(want, columns, engine))
+    if (readable_as(want, columns, engine))
         return true;
     for (int n = 0; n < CH_NAMES_COUNT; n++) {
         struct ch_shape other;
         ch_shape_init(&other, (enum ch_names)n, &s->features);
         if (n != (int)want->names && found & 1u << n &&
-            whole_as(&other, columns, engine)) {
+            readable_as(&other, columns, engine)) {
             *out = (enum ch_names)n;
             return true;
         }
@@ -244,8 +242,8 @@ static sluice_status other_names(const struct ch_shape *sh, const char *name,
 
 /* Checks an existing table; records how to write to it. A table that is
  * being resynced will be replaced by its shadow: it is only read (the
- * resync copies its deleted rows), so it may have another set of names,
- * and *replaced says so. */
+ * swap copies its deleted rows), so it may have another set of names or
+ * other types (a table ClickPipes made, say), and *replaced says so. */
 static sluice_status check_table(struct ch_sink *s, const char *table,
                                  const char *extra, const char *columns,
                                  const char *engine, struct ch_dest *dest,
@@ -253,7 +251,7 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
 {
     const struct ch_shape *sh = ch_shape_of(s, table);
     unsigned found = ch_names_found(columns);
-    enum ch_names whole;
+    enum ch_names read_as;
     struct ch_buf diff = {0}, name = {0};
     char type[128];
     *replaced = false;
@@ -262,14 +260,14 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
                            "sink_clickhouse: out of memory");
     sluice_status st = SLUICE_OK;
     if (!extra && ch_is_resyncing(s, table, NULL) &&
-        whole_names(s, table, columns, engine, &whole) &&
-        (whole != sh->names || found & ~(1u << sh->names))) {
+        read_names(s, table, columns, engine, &read_as)) {
         *replaced = true;
-        sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
-                   "table %s has the names of column_names = %s; the "
-                   "resync replaces it with one of column_names = %s",
-                   name.data, ch_names_option(whole),
-                   ch_names_option(sh->names));
+        if (read_as != sh->names)
+            sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
+                       "table %s has the names of column_names = %s; the "
+                       "resync replaces it with one of column_names = %s",
+                       name.data, ch_names_option(read_as),
+                       ch_names_option(sh->names));
     } else if (found & ~(1u << sh->names)) {
         st = other_names(sh, name.data, columns, found, err);
     } else if (!table_diff(sh, columns, engine, &diff)) {
@@ -520,14 +518,15 @@ static sluice_status carry_deletes(struct ch_sink *s, const char *table,
     sluice_status st =
         describe(s, table, NULL, &columns, &engine, &exists, err);
     if (st != SLUICE_OK || !exists) { /* nothing to carry */
-    } else if (!whole_names(s, table, columns.data, engine.data, &names)) {
+    } else if (!read_names(s, table, columns.data, engine.data, &names)) {
         table_diff(to, columns.data, engine.data, &sql);
         struct ch_buf name = {0};
         ch_table_name(s, table, NULL, &name);
         st = sluice_fail(err, SLUICE_FATAL_TABLE,
                          "sink_clickhouse: the deleted rows of table %s "
-                         "cannot be carried across the resync: it has no "
-                         "set of column names whole (%s); drop it",
+                         "cannot be carried across the resync: it has not "
+                         "the columns of one set of names, or is no "
+                         "ReplacingMergeTree (%s); drop it",
                          name.data, sql.data);
         ch_buf_free(&name);
     } else {

@@ -181,6 +181,15 @@ unsigned ch_names_found(const char *columns)
     return found;
 }
 
+bool ch_shape_present(const struct ch_shape *sh, const char *columns)
+{
+    char type[128];
+    for (size_t i = 0; i < sh->count; i++)
+        if (!ch_column_type(columns, sh->columns[i].name, type, sizeof type))
+            return false;
+    return true;
+}
+
 static bool accepted(const char *type, const char *const *types)
 {
     for (; *types; types++)

@@ -1003,6 +1003,50 @@ static void resync_changes_column_names(void)
     }
 }
 
+/* A table as ClickPipes made it (Int64 version, Int8 deleted; 18.16
+ * has no DateTime64(9)), taken over: refused for its types, rebuilt by a
+ * resync with the sink's, its deleted rows converted across. */
+static void resync_rebuilds_a_clickpipes_table(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK,
+         open_sink(&in, NULL, names_of[1].option, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "x", ERR)); /* database */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s.orders (_id String, doc String, "
+             "_peerdb_synced_at DateTime DEFAULT now(), _peerdb_is_deleted "
+             "Int8, _peerdb_version Int64) ENGINE = "
+             "ReplacingMergeTree(_peerdb_version) PRIMARY KEY _id ORDER BY "
+             "_id",
+             in.db);
+    run_sql(sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s.orders (_id, doc, _peerdb_is_deleted, "
+             "_peerdb_version) VALUES ('1', '{\"v\":\"old\"}', 0, 5), ('9', "
+             "'{\"v\":\"gone\"}', 0, 5), ('9', '', 1, 6)",
+             in.db);
+    run_sql(sql);
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "column _peerdb_is_deleted is Int8 (want UInt8); "
+                            "column _peerdb_version is Int64 (want UInt64)");
+    CALL(SLUICE_OK, resync_set_up(in.inst, "orders", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"v\":\"new\"}", 20);
+    add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+    char *columns = columns_of(in.db, "orders");
+    CHECK_STR(columns, names_of[1].columns);
+    free(columns);
+    final_rows(sql, sizeof sql, in.db, "orders", &names_of[1]);
+    CHECK_QUERY(sql, SWAPPED_ROWS);
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    batch_free(&b);
+    close_sink(&in);
+}
+
 static void server_refusals_are_fatal(void)
 {
     struct instance in = {0};
@@ -1820,6 +1864,7 @@ int main(int argc, char **argv)
     RUN(clickpipes_column_names);
     RUN(column_names_never_mixed);
     RUN(resync_changes_column_names);
+    RUN(resync_rebuilds_a_clickpipes_table);
     RUN(server_refusals_are_fatal);
     RUN(credentials_in_the_url);
     RUN(url_parts_in_requests);
