@@ -85,7 +85,8 @@ struct ch_column {
  * document, what did not convert, no doc at all) belong here too. */
 struct ch_shape {
     enum ch_names names;
-    struct ch_column columns[CH_ROLES]; /* in the table's order */
+    struct ch_column columns[CH_ROLES]; /* in the table's order; the
+                                           metadata ones, today */
     size_t count;
     bool engine_is_deleted; /* ReplacingMergeTree(version, is_deleted) */
 };

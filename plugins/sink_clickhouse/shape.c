@@ -132,13 +132,15 @@ bool ch_shape_list(const struct ch_shape *sh, const struct ch_shape *with,
                    struct ch_buf *out)
 {
     bool ok = true, first = true;
-    for (int role = 0; ok && role < CH_ROLES; role++) {
-        const struct ch_column *c = ch_shape_column(sh, (enum ch_role)role);
-        if (!c || (with && !ch_shape_column(with, (enum ch_role)role)))
-            continue;
-        ok = (first || CH_LIT(out, ", ")) && ch_name(out, c->name);
-        first = false;
-    }
+    for (int role = 0; ok && role < CH_ROLES; role++)
+        for (size_t i = 0; ok && i < sh->count; i++) {
+            const struct ch_column *c = &sh->columns[i];
+            if ((int)c->role != role ||
+                (with && !ch_shape_column(with, c->role)))
+                continue;
+            ok = (first || CH_LIT(out, ", ")) && ch_name(out, c->name);
+            first = false;
+        }
     return ok;
 }
 
