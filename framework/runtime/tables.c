@@ -150,8 +150,11 @@ static enum outcome check_form(struct run *u, const char *table, bool resync,
 }
 
 /* One table's destination claimed and made ready, and its shadow for a
- * resync. A table that fails alone (its destination refused, or
- * another's) does not stop the others: *failed says so. */
+ * resync. The shadow comes first, so that the sink sets the destination
+ * up knowing the resync will replace it: a destination it would refuse to
+ * write (another form, say) is what a resync is for. A table that fails
+ * alone (its destination refused, or another's) does not stop the
+ * others: *failed says so. */
 static enum outcome set_up_table(struct run *u, const char *table, bool resync,
                                  bool *failed, struct failure *f)
 {
@@ -159,9 +162,9 @@ static enum outcome set_up_table(struct run *u, const char *table, bool resync,
     *failed = false;
     if (check_form(u, table, resync, f) != GO_ON ||
         claim_destination(u, table, f) != GO_ON ||
-        from_call(sink_setup_table(SINK_OF(u), table, &e), &e, f) != GO_ON ||
         (resync && from_call(sink_resync_begin(SINK_OF(u), table, &e), &e,
-                             f) != GO_ON)) {
+                             f) != GO_ON) ||
+        from_call(sink_setup_table(SINK_OF(u), table, &e), &e, f) != GO_ON) {
         *failed = f->outcome == FATAL && f->table_only;
         return table_failed(u, table, f);
     }

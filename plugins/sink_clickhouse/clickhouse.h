@@ -12,6 +12,8 @@
 
 enum ch_compression { CH_COMPRESSION_NONE, CH_COMPRESSION_GZIP };
 enum ch_format { CH_FORMAT_ROWBINARY, CH_FORMAT_JSONEACHROW };
+/* The metadata columns' names (shape.c): sluice's own, or ClickPipes'. */
+enum ch_names { CH_NAMES_SLUICE, CH_NAMES_CLICKPIPES, CH_NAMES_COUNT };
 
 struct ch_config {
     const char *url;
@@ -28,6 +30,7 @@ struct ch_config {
     const char *tls_ca_file;
     bool tls_verify;
     bool adopt;
+    int column_names; /* enum ch_names */
 };
 
 /* What the server can do, from its version. */
@@ -50,6 +53,76 @@ struct ch_features {
 #define CH_RETIRED "_sluice_retired_"
 
 struct ch_stream;
+struct ch_buf;
+
+/* ---- shape.c: the columns of a destination table ---- */
+
+/* What a column holds. Rows are encoded, and inserts list their columns,
+ * in this order (rowbinary.c); a table may order them otherwise. */
+enum ch_role {
+    CH_ID,         /* the record's key: String */
+    CH_DOC,        /* the document */
+    CH_VERSION,    /* orders the changes of one key: the engine's version */
+    CH_IS_DELETED, /* 1 for a delete */
+    CH_SYNCED_AT,  /* when sluice wrote the row */
+    CH_ROLES
+};
+
+struct ch_column {
+    enum ch_role role;
+    const char *name;
+    const char *type;            /* what CREATE TABLE gives it here */
+    const char *const *accepted; /* the types an existing table's column
+                                    may have, NULL-terminated */
+    const char *want;            /* the accepted types, for messages */
+};
+
+/* The one description of a destination table's columns, built from the
+ * options and the server's version: every statement that names a column
+ * (CREATE TABLE, the check of an existing table, the INSERT column list,
+ * the resync's copy of deleted rows, JSONEachRow rows) reads its names
+ * here. Columns a table may have beside the metadata ones (fields of the
+ * document, what did not convert, no doc at all) belong here too. */
+struct ch_shape {
+    enum ch_names names;
+    struct ch_column columns[CH_ROLES]; /* in the table's order; the
+                                           metadata ones, today */
+    size_t count;
+    bool engine_is_deleted; /* ReplacingMergeTree(version, is_deleted) */
+};
+
+/* The shape of a table with the metadata names `names` on a server that
+ * can do `f`. */
+void ch_shape_init(struct ch_shape *sh, enum ch_names names,
+                   const struct ch_features *f);
+/* The column of `role`; NULL when the shape has none. */
+const struct ch_column *ch_shape_column(const struct ch_shape *sh,
+                                        enum ch_role role);
+const char *ch_shape_name(const struct ch_shape *sh, enum ch_role role);
+/* What column_names calls a set of names ("sluice", "clickpipes"). */
+const char *ch_names_option(enum ch_names names);
+/* " (`_id` String, ...) ENGINE = ReplacingMergeTree(...) ORDER BY `_id`":
+ * what follows the table's name in CREATE TABLE. */
+bool ch_shape_create_sql(const struct ch_shape *sh, struct ch_buf *out);
+/* "(`_id`, `doc`, ...)": the names of sh's columns in the order rows are
+ * encoded, leaving out those whose role `with` (NULL: none) has not; so
+ * that a copy lists the same roles in the same order on both sides. */
+bool ch_shape_list(const struct ch_shape *sh, const struct ch_shape *with,
+                   struct ch_buf *out);
+/* The type of column `name` in "name\ttype\n" lines (system.columns),
+ * written into out; NULL when there is no such column. */
+const char *ch_column_type(const char *columns, const char *name, char *out,
+                           size_t size);
+/* The sets of metadata names that `columns` ("name\ttype\n" lines, as
+ * system.columns gives them) has names of its own of: a bit per enum
+ * ch_names. */
+unsigned ch_names_found(const char *columns);
+/* Whether `columns` has every column of the shape, of any type. */
+bool ch_shape_present(const struct ch_shape *sh, const char *columns);
+/* Appends to `diff` ("; "-separated) how `columns` differ from the
+ * shape: missing columns and wrong types; extra columns are allowed. */
+bool ch_shape_diff(const struct ch_shape *sh, const char *columns,
+                   struct ch_buf *diff);
 
 /* A destination table as it is on the server. */
 struct ch_dest {
@@ -86,6 +159,8 @@ struct ch_sink {
     bool connected;              /* version known, database created */
     bool owners_ready;           /* the owners table exists */
     struct ch_features features;
+    struct ch_shape shape; /* of every table, from the options and the
+                              version: built by ch_connect */
     struct ch_dest *dests;
     size_t dest_count;
     char **resyncing; /* tables whose writes go to the shadow */
@@ -101,6 +176,10 @@ struct ch_sink {
     struct ch_stream **streams; /* open inserts, one per destination */
     size_t stream_count;
 };
+
+/* The shape of `table`'s destination (shape.c): one for every table of
+ * the instance today; columns of a table's own would make it here. */
+const struct ch_shape *ch_shape_of(const struct ch_sink *s, const char *table);
 
 /* ---- http.c: requests to the server ---- */
 
@@ -153,14 +232,18 @@ bool ch_server_code(int code);
 sluice_status ch_request(struct ch_sink *s, const char *query,
                          struct ch_buf *answer, sluice_error *err);
 
+/* ---- sql.c: SQL text ---- */
+
+/* `name` quoted (backticks and backslashes escaped), and a string
+ * literal. */
+bool ch_quote(struct ch_buf *out, const char *name, size_t len);
+bool ch_name(struct ch_buf *out, const char *name);
+bool ch_literal(struct ch_buf *out, const char *text);
+
 /* ---- schema.c: tables, versions, the resync set and swap ---- */
 
 /* Detects the version and creates the database, once. */
 sluice_status ch_connect(struct ch_sink *s, sluice_error *err);
-/* `name` quoted (backticks and backslashes escaped), and a string
- * literal. */
-bool ch_quote(struct ch_buf *out, const char *name, size_t len);
-bool ch_literal(struct ch_buf *out, const char *text);
 /* A destination's bare name: extra (NULL, CH_SHADOW or CH_RETIRED), then
  * prefix, table, suffix; and qualified: `db`.`bare`. */
 bool ch_bare_name(const struct ch_config *cfg, const char *table,
@@ -211,9 +294,10 @@ sluice_status ch_release(struct ch_sink *s, const char *table,
 
 /* How rows of a destination are encoded. */
 struct ch_row_format {
-    bool json_each_row; /* JSONEachRow, not RowBinary */
-    bool ts64;          /* _synced_at is DateTime64(3) */
-    int64_t synced_ms;  /* the _synced_at of the rows */
+    bool json_each_row;           /* JSONEachRow, not RowBinary */
+    bool ts64;                    /* the time is DateTime64(3) */
+    int64_t synced_ms;            /* the time the rows were written */
+    const struct ch_shape *shape; /* the names JSONEachRow gives */
 };
 
 /* Appends the record as one row of the insert body. */

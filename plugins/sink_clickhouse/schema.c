@@ -5,10 +5,10 @@
  * retires are named CH_SHADOW or CH_RETIRED + its name, which no
  * destination can have (set_up refuses names beginning CH_RESERVED).
  *
- * One table per source table: _id String, doc (JSON where the server has
- * it, else String), _version UInt64, _is_deleted UInt8, _synced_at
- * (DateTime64(3) where available, else DateTime);
- * ReplacingMergeTree(_version[, _is_deleted]) ORDER BY _id. */
+ * One table per source table, of the columns shape.c describes. A table
+ * is never written with names of two sets (column_names): one that has
+ * another set's is refused, unless it is being resynced, which replaces
+ * it (its deleted rows are read by its own names). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,28 +17,6 @@
 
 static const char *const shadow = CH_SHADOW;
 static const char *const retired = CH_RETIRED;
-
-bool ch_quote(struct ch_buf *out, const char *name, size_t len)
-{
-    bool ok = CH_LIT(out, "`");
-    for (size_t i = 0; ok && i < len; i++) {
-        if (name[i] == '`' || name[i] == '\\')
-            ok = CH_LIT(out, "\\");
-        ok = ok && ch_buf_append(out, &name[i], 1);
-    }
-    return ok && CH_LIT(out, "`");
-}
-
-bool ch_literal(struct ch_buf *out, const char *text)
-{
-    bool ok = CH_LIT(out, "'");
-    for (const char *p = text; ok && *p; p++) {
-        if (*p == '\'' || *p == '\\')
-            ok = CH_LIT(out, "\\");
-        ok = ok && ch_buf_append(out, p, 1);
-    }
-    return ok && CH_LIT(out, "'");
-}
 
 bool ch_bare_name(const struct ch_config *cfg, const char *table,
                   const char *extra, struct ch_buf *out)
@@ -99,6 +77,8 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     sluice_status st = ch_request(s, "SELECT version()", &answer, err);
     if (st == SLUICE_OK) {
         parse_version(answer.data ? answer.data : "", &s->features);
+        ch_shape_init(&s->shape, (enum ch_names)s->cfg->column_names,
+                      &s->features);
         if (s->features.major <= 0)
             st = sluice_fail(err, SLUICE_FATAL,
                              "sink_clickhouse: the server at %s answered "
@@ -113,8 +93,10 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     if (st == SLUICE_OK) {
         s->connected = true;
         sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
-                   "ClickHouse %s at %s: doc %s, _synced_at %s, %s",
+                   "ClickHouse %s at %s: column names of %s, doc %s, "
+                   "time %s, %s",
                    s->features.version, s->url.shown,
+                   ch_names_option(s->shape.names),
                    s->features.json ? "JSON" : "String",
                    s->features.datetime64 ? "DateTime64(3)" : "DateTime",
                    s->features.exchange ? "EXCHANGE TABLES"
@@ -128,16 +110,9 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
 static bool create_sql(const struct ch_sink *s, const char *table,
                        const char *extra, struct ch_buf *sql)
 {
-    const struct ch_features *f = &s->features;
     return CH_LIT(sql, "CREATE TABLE IF NOT EXISTS ") &&
            ch_table_name(s, table, extra, sql) &&
-           ch_buf_printf(sql,
-                         " (_id String, doc %s, _version UInt64, "
-                         "_is_deleted UInt8, _synced_at %s) ENGINE = "
-                         "ReplacingMergeTree(_version%s) ORDER BY _id",
-                         f->json ? "JSON" : "String",
-                         f->datetime64 ? "DateTime64(3)" : "DateTime",
-                         f->is_deleted ? ", _is_deleted" : "");
+           ch_shape_create_sql(ch_shape_of(s, table), sql);
 }
 
 /* The columns and engine of a table on the server; *exists false when it
@@ -170,87 +145,150 @@ static sluice_status describe(struct ch_sink *s, const char *table,
     return st;
 }
 
-/* The type of a column in "name\ttype\n" lines; NULL when absent. */
-static const char *column_type(const char *columns, const char *name,
-                               char *out, size_t size)
+/* Appends how an existing table differs from `sh` (its columns and
+ * engine); nothing when it will do. */
+static bool table_diff(const struct ch_shape *sh, const char *columns,
+                       const char *engine, struct ch_buf *diff)
 {
-    size_t n = strlen(name);
-    for (const char *p = columns; p && *p;) {
-        size_t len = strcspn(p, "\n");
-        if (len > n && strncmp(p, name, n) == 0 && p[n] == '\t') {
-            snprintf(out, size, "%.*s", (int)(len - n - 1), p + n + 1);
-            return out;
-        }
-        p += len + (p[len] == '\n');
-    }
-    return NULL;
+    char eng[64];
+    snprintf(eng, sizeof eng, "%.*s", (int)strcspn(engine, "\r\n"), engine);
+    bool ok = ch_shape_diff(sh, columns, diff);
+    if (ok && !strstr(eng, "ReplacingMergeTree"))
+        ok = ch_buf_printf(diff,
+                           "%sengine is %s (want ReplacingMergeTree: "
+                           "replays would duplicate rows)",
+                           diff->len ? "; " : "", eng);
+    return ok;
 }
 
-static bool one_of(const char *type, const char *const *allowed)
+/* Whether an old table can be read as `sh` says: it has its columns,
+ * of whatever types (a copy converts them), and FINAL works on it. */
+static bool readable_as(const struct ch_shape *sh, const char *columns,
+                        const char *engine)
 {
-    for (; *allowed; allowed++)
-        if (strcmp(type, *allowed) == 0)
+    return ch_shape_present(sh, columns) &&
+           strstr(engine, "ReplacingMergeTree") != NULL;
+}
+
+/* The set of names an old table is read by: the configured one if it
+ * has its columns, else another it has names of; false when none. */
+static bool read_names(const struct ch_sink *s, const char *table,
+                       const char *columns, const char *engine,
+                       enum ch_names *out)
+{
+    const struct ch_shape *want = ch_shape_of(s, table);
+    unsigned found = ch_names_found(columns);
+    *out = want->names;
+    if (readable_as(want, columns, engine))
+        return true;
+    for (int n = 0; n < CH_NAMES_COUNT; n++) {
+        struct ch_shape other;
+        ch_shape_init(&other, (enum ch_names)n, &s->features);
+        if (n != (int)want->names && found & 1u << n &&
+            readable_as(&other, columns, engine)) {
+            *out = (enum ch_names)n;
             return true;
+        }
+    }
     return false;
 }
 
-/* Checks an existing table; records how to write to it. */
+/* "sluice and clickpipes": the sets of names in `found`. */
+static bool names_text(unsigned found, struct ch_buf *out)
+{
+    bool ok = true;
+    for (int n = 0; ok && n < CH_NAMES_COUNT; n++)
+        if (found & 1u << n)
+            ok = ch_buf_printf(out, "%s%s", out->len ? " and " : "",
+                               ch_names_option((enum ch_names)n));
+    return ok;
+}
+
+/* The table has names of another set than the configured one: it is
+ * never written with both. */
+static sluice_status other_names(const struct ch_shape *sh, const char *name,
+                                 const char *columns, unsigned found,
+                                 sluice_error *err)
+{
+    struct ch_buf has = {0}, sets = {0}, want = {0};
+    bool ok = names_text(found, &sets);
+    for (const char *p = columns; ok && p && *p;) {
+        size_t len = strcspn(p, "\n");
+        ok = ch_buf_printf(&has, "%s%.*s", has.len ? ", " : "", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+    for (size_t i = 0; ok && i < sh->count; i++)
+        ok = ch_buf_printf(&want, "%s%s", i ? ", " : "", sh->columns[i].name);
+    for (char *c = has.data; c && *c; c++)
+        if (*c == '\t')
+            *c = ' ';
+    sluice_status st =
+        ok ? sluice_fail(
+                 err, SLUICE_FATAL_TABLE,
+                 "sink_clickhouse: table %s has the columns %s (names of "
+                 "column_names = %s), not those of column_names = %s as "
+                 "configured: %s. A table is never written with two sets "
+                 "of names: resync the pipe, which rebuilds the table with "
+                 "the configured names and carries its deleted rows across, "
+                 "or drop the table",
+                 name, has.data, sets.data, ch_names_option(sh->names),
+                 want.data)
+           : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    ch_buf_free(&has);
+    ch_buf_free(&sets);
+    ch_buf_free(&want);
+    return st;
+}
+
+/* Checks an existing table; records how to write to it. A table that is
+ * being resynced will be replaced by its shadow: it is only read (the
+ * swap copies its deleted rows), so it may have another set of names or
+ * other types (a table ClickPipes made, say), and *replaced says so. */
 static sluice_status check_table(struct ch_sink *s, const char *table,
                                  const char *extra, const char *columns,
                                  const char *engine, struct ch_dest *dest,
-                                 sluice_error *err)
+                                 bool *replaced, sluice_error *err)
 {
-    static const char *const string[] = {"String", NULL};
-    static const char *const doc[] = {"String", "JSON", "Object('json')",
-                                      NULL};
-    static const char *const u64[] = {"UInt64", NULL};
-    static const char *const u8[] = {"UInt8", NULL};
-    static const char *const ts[] = {"DateTime", "DateTime64(3)", NULL};
-    static const struct {
-        const char *name;
-        const char *const *types;
-        const char *want;
-    } expected[] = {{"_id", string, "String"},
-                    {"doc", doc, "String or JSON"},
-                    {"_version", u64, "UInt64"},
-                    {"_is_deleted", u8, "UInt8"},
-                    {"_synced_at", ts, "DateTime or DateTime64(3)"}};
-    struct ch_buf diff = {0};
+    const struct ch_shape *sh = ch_shape_of(s, table);
+    unsigned found = ch_names_found(columns);
+    enum ch_names read_as;
+    struct ch_buf diff = {0}, name = {0};
     char type[128];
-    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++) {
-        const char *got =
-            column_type(columns, expected[i].name, type, sizeof type);
-        if (!got)
-            ch_buf_printf(&diff, "%scolumn %s is missing (want %s)",
-                          diff.len ? "; " : "", expected[i].name,
-                          expected[i].want);
-        else if (!one_of(got, expected[i].types))
-            ch_buf_printf(&diff, "%scolumn %s is %s (want %s)",
-                          diff.len ? "; " : "", expected[i].name, got,
-                          expected[i].want);
-        else if (strcmp(expected[i].name, "_synced_at") == 0)
-            dest->ts64 = strcmp(got, "DateTime64(3)") == 0;
-        else if (strcmp(expected[i].name, "doc") == 0)
-            dest->json = strcmp(got, "String") != 0;
-    }
-    char eng[64];
-    snprintf(eng, sizeof eng, "%.*s", (int)strcspn(engine, "\r\n"), engine);
-    if (!strstr(eng, "ReplacingMergeTree"))
-        ch_buf_printf(&diff,
-                      "%sengine is %s (want ReplacingMergeTree: "
-                      "replays would duplicate rows)",
-                      diff.len ? "; " : "", eng);
+    *replaced = false;
+    if (!ch_table_name(s, table, extra, &name))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: out of memory");
     sluice_status st = SLUICE_OK;
-    if (diff.len) {
-        struct ch_buf name = {0};
-        ch_table_name(s, table, extra, &name);
+    if (!extra && ch_is_resyncing(s, table, NULL) &&
+        read_names(s, table, columns, engine, &read_as)) {
+        *replaced = true;
+        if (read_as != sh->names)
+            sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
+                       "table %s has the names of column_names = %s; the "
+                       "resync replaces it with one of column_names = %s",
+                       name.data, ch_names_option(read_as),
+                       ch_names_option(sh->names));
+    } else if (found & ~(1u << sh->names)) {
+        st = other_names(sh, name.data, columns, found, err);
+    } else if (!table_diff(sh, columns, engine, &diff)) {
+        st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    } else if (diff.len) {
         st = sluice_fail(err, SLUICE_FATAL_TABLE,
                          "sink_clickhouse: table %s exists and is not "
                          "compatible: %s",
                          name.data, diff.data);
-        ch_buf_free(&name);
+    } else {
+        const char *doc = ch_shape_name(sh, CH_DOC);
+        const char *at = ch_shape_name(sh, CH_SYNCED_AT);
+        dest->json =
+            doc && strcmp(ch_column_type(columns, doc, type, sizeof type),
+                          "String") != 0;
+        dest->ts64 =
+            at && strcmp(ch_column_type(columns, at, type, sizeof type),
+                         "DateTime64(3)") == 0;
     }
     ch_buf_free(&diff);
+    ch_buf_free(&name);
     return st;
 }
 
@@ -316,12 +354,15 @@ static sluice_status set_up(struct ch_sink *s, const char *table,
         return st;
     }
     struct ch_buf columns = {0}, engine = {0}, sql = {0};
-    bool exists = false;
+    bool exists = false, replaced = false;
     struct ch_dest d = {0};
     sluice_status st =
         describe(s, table, extra, &columns, &engine, &exists, err);
     if (st == SLUICE_OK && exists)
-        st = check_table(s, table, extra, columns.data, engine.data, &d, err);
+        st = check_table(s, table, extra, columns.data, engine.data, &d,
+                         &replaced, err);
+    if (st == SLUICE_OK && replaced) /* only read: never written to */
+        forget(s, table, extra);
     if (st == SLUICE_OK && !exists) {
         d.ts64 = s->features.datetime64;
         d.json = s->features.json;
@@ -331,7 +372,7 @@ static sluice_status set_up(struct ch_sink *s, const char *table,
                                "sink_clickhouse: out of memory");
     }
     struct ch_buf bare = {0};
-    if (st == SLUICE_OK &&
+    if (st == SLUICE_OK && !replaced &&
         (!bare_name(s, table, extra, &bare) || !remember(s, bare.data, &d)))
         st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
     ch_buf_free(&bare);
@@ -422,6 +463,11 @@ sluice_status ch_dest_of(struct ch_sink *s, const char *table,
         st = ch_setup_table(s, table, extra, err);
         *out = find_dest(s, bare.data);
     }
+    if (st == SLUICE_OK && !*out) /* one the resync replaces */
+        st = sluice_fail(err, SLUICE_FATAL,
+                         "sink_clickhouse: table %s is being replaced by its "
+                         "resync: it is not written to",
+                         bare.data);
     ch_buf_free(&bare);
     return st;
 }
@@ -459,22 +505,53 @@ sluice_status ch_table_exists(struct ch_sink *s, const char *table,
 }
 
 /* Deletes that only the old table has go into the shadow first, so that
- * the swap forgets none. */
+ * the swap forgets none. The old table is read by its own names, which
+ * may be another set than the shadow's (a resync changes them). */
 static sluice_status carry_deletes(struct ch_sink *s, const char *table,
                                    sluice_error *err)
 {
-    struct ch_buf sql = {0};
-    CH_LIT(&sql, "INSERT INTO ");
-    ch_table_name(s, table, shadow, &sql);
-    CH_LIT(&sql, " (_id, doc, _version, _is_deleted, _synced_at) "
-                 "SELECT _id, doc, _version, _is_deleted, _synced_at "
-                 "FROM ");
-    ch_table_name(s, table, NULL, &sql);
-    CH_LIT(&sql, " FINAL WHERE _is_deleted = 1 AND _id NOT IN "
-                 "(SELECT _id FROM ");
-    ch_table_name(s, table, shadow, &sql);
-    CH_LIT(&sql, ")");
-    sluice_status st = run(s, &sql, err);
+    const struct ch_shape *to = ch_shape_of(s, table);
+    struct ch_shape from = *to;
+    struct ch_buf columns = {0}, engine = {0}, sql = {0};
+    bool exists = false;
+    enum ch_names names;
+    sluice_status st =
+        describe(s, table, NULL, &columns, &engine, &exists, err);
+    if (st != SLUICE_OK || !exists) { /* nothing to carry */
+    } else if (!read_names(s, table, columns.data, engine.data, &names)) {
+        table_diff(to, columns.data, engine.data, &sql);
+        struct ch_buf name = {0};
+        ch_table_name(s, table, NULL, &name);
+        st = sluice_fail(err, SLUICE_FATAL_TABLE,
+                         "sink_clickhouse: the deleted rows of table %s "
+                         "cannot be carried across the resync: it has not "
+                         "the columns of one set of names, or is no "
+                         "ReplacingMergeTree (%s); drop it",
+                         name.data, sql.data);
+        ch_buf_free(&name);
+    } else {
+        if (names != to->names)
+            ch_shape_init(&from, names, &s->features);
+        bool ok = CH_LIT(&sql, "INSERT INTO ") &&
+                  ch_table_name(s, table, shadow, &sql) &&
+                  CH_LIT(&sql, " (") && ch_shape_list(to, &from, &sql) &&
+                  CH_LIT(&sql, ") SELECT ") &&
+                  ch_shape_list(&from, to, &sql) && CH_LIT(&sql, " FROM ") &&
+                  ch_table_name(s, table, NULL, &sql) &&
+                  CH_LIT(&sql, " FINAL WHERE ") &&
+                  ch_name(&sql, ch_shape_name(&from, CH_IS_DELETED)) &&
+                  CH_LIT(&sql, " = 1 AND ") &&
+                  ch_name(&sql, ch_shape_name(&from, CH_ID)) &&
+                  CH_LIT(&sql, " NOT IN (SELECT ") &&
+                  ch_name(&sql, ch_shape_name(to, CH_ID)) &&
+                  CH_LIT(&sql, " FROM ") &&
+                  ch_table_name(s, table, shadow, &sql) && CH_LIT(&sql, ")");
+        st = ok ? run(s, &sql, err)
+                : sluice_fail(err, SLUICE_FATAL,
+                              "sink_clickhouse: out of memory");
+    }
+    ch_buf_free(&columns);
+    ch_buf_free(&engine);
     ch_buf_free(&sql);
     return st;
 }

@@ -12,6 +12,7 @@
 static const char *const url_schemes[] = {"http", "https", NULL};
 static const char *const compression_names[] = {"none", "gzip", NULL};
 static const char *const format_names[] = {"RowBinary", "JSONEachRow", NULL};
+static const char *const column_names[] = {"sluice", "clickpipes", NULL};
 
 #define FIELD(f) offsetof(struct ch_config, f)
 
@@ -98,6 +99,19 @@ static const sluice_option options[] = {
      .allowed = format_names,
      .description = "Insert format: RowBinary; JSONEachRow only for "
                     "debugging."},
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "column_names",
+     .default_value = "sluice",
+     .flags = SLUICE_OPTION_FORM,
+     .offset = FIELD(column_names),
+     .allowed = column_names,
+     .description =
+         "Names of the metadata columns: sluice (_version, _is_deleted, "
+         "_synced_at) or clickpipes (_peerdb_version, _peerdb_is_deleted, "
+         "_peerdb_synced_at, as ClickPipes names them, so that queries "
+         "written for ClickPipes' tables run unchanged); _id and doc stay. "
+         "A table made with the other names is refused until the pipe is "
+         "resynced."},
     {.type = SLUICE_OPTION_STRING,
      .name = "tls_ca_file",
      .offset = FIELD(tls_ca_file),

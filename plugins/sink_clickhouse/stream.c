@@ -164,13 +164,13 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
         s->streams = grown;
     struct ch_buf query = {0};
     bool json = s->cfg->format == CH_FORMAT_JSONEACHROW;
+    const struct ch_shape *shape = ch_shape_of(s, table);
     bool ok = st && grown && (st->table = strdup(table)) &&
               (st->curl = curl_easy_init()) &&
               CH_LIT(&query, "INSERT INTO ") &&
-              ch_table_name(s, table, extra, &query) &&
-              ch_buf_printf(&query,
-                            " (_id, doc, _version, _is_deleted, _synced_at) "
-                            "FORMAT %s",
+              ch_table_name(s, table, extra, &query) && CH_LIT(&query, " (") &&
+              ch_shape_list(shape, NULL, &query) &&
+              ch_buf_printf(&query, ") FORMAT %s",
                             json ? "JSONEachRow" : "RowBinary");
     if (!ok) {
         ch_buf_free(&query);
@@ -180,7 +180,7 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
     }
     st->query = query.data;
     st->shadow = shadow;
-    st->format = (struct ch_row_format){json, dest->ts64, 0};
+    st->format = (struct ch_row_format){json, dest->ts64, 0, shape};
     st->opened_ms = ch_host->now_ms();
     rc = ch_call_prepare(s, st->curl, &st->call, st->query,
                          dest->json

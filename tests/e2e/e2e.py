@@ -177,11 +177,22 @@ def drop_ch_databases(env, prefix):
         ch_query(env, "DROP DATABASE IF EXISTS `%s`" % name)
 
 
+def is_deleted_column(env, database, table):
+    """_is_deleted, or _peerdb_is_deleted in a table of column_names =
+    clickpipes."""
+    text = ch_query(env, "SELECT name FROM system.columns WHERE database = '%s' "
+                         "AND table = '%s' AND name = '_peerdb_is_deleted' "
+                         "FORMAT TabSeparated" % (database, table))
+    return text.strip() or "_is_deleted"
+
+
 def ch_rows(env, database, table, deleted=False):
     """[(key text, doc text)] of SELECT ... FINAL WHERE _is_deleted = 0 (or
-    = 1 with deleted)."""
-    sql = ("SELECT _id, doc FROM `%s`.`%s` FINAL WHERE _is_deleted = %d "
-           "FORMAT JSONEachRow" % (database, table, 1 if deleted else 0))
+    = 1 with deleted), by the table's name of the column."""
+    sql = ("SELECT _id, doc FROM `%s`.`%s` FINAL WHERE %s = %d "
+           "FORMAT JSONEachRow" % (database, table,
+                                   is_deleted_column(env, database, table),
+                                   1 if deleted else 0))
     rows = []
     for line in ch_query(env, sql).splitlines():
         if line.strip():
@@ -1187,8 +1198,9 @@ def scenario_forms(env, src):
     while table_status(sl, pipe, "a")[0] != "failed" and time.time() < deadline:
         time.sleep(0.2)
     expect_failed(sl, pipe, "a", "is written in another form "
-                  "(source.id_format = extended) than the pipe writes now "
-                  "(source.id_format = natural)")
+                  "(source.id_format = extended, sink.column_names = sluice) than "
+                  "the pipe writes now (source.id_format = natural, "
+                  "sink.column_names = sluice)")
     expect_failed(sl, pipe, "b", "resync the pipe")
     if not all(k.startswith('{"$oid":"') for k in keys("a")):
         raise Failure("a table written in two forms: %s" % keys("a")[:3])
@@ -1232,6 +1244,55 @@ def scenario_resync_names(env, src):
     if ch_tables(env, ch_db) != colls:
         raise Failure("tables after the resync: %s" % ch_tables(env, ch_db))
     sl.stop()
+
+def scenario_column_names(env, src):
+    """A pipe's sink changed to column_names = clickpipes: its table, made
+    with sluice's names, fails, saying to resync; the resync rebuilds it
+    with ClickPipes' names, deleted rows carried across, and it streams
+    on."""
+    rng = random.Random(99)
+    db = src.db("c")
+    load(db.a, range(600), rng)
+    pipe = ch_db = src.prefix
+    sl = Sluice(env, "column_names", pipe_ini(env, src, pipe, db.name, ["a"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    db.a.delete_many({"_id": {"$in": list(range(0, 600, 10))}})
+    wait_equal(env, mirror(env, db, ch_db, ["a"]))
+    gone = len(ch_rows(env, ch_db, "a", deleted=True))
+    sl.cli("pause", pipe, "--wait", "--timeout", "30s")
+    sl.stop()
+    with open(sl.ini, "w") as f:
+        f.write(pipe_ini(env, src, pipe, db.name, ["a"], ch_db,
+                         sink_extra="column_names = clickpipes\n"))
+    sl.start()
+    sl.wait_worker(pipe)
+    sl.cli("resume", pipe, "--wait", "--timeout", "30s")
+    deadline = time.time() + STATE_TIMEOUT
+    while table_status(sl, pipe, "a")[0] != "failed" and time.time() < deadline:
+        time.sleep(0.2)
+    expect_failed(sl, pipe, "a", "sink.column_names = sluice) than the pipe writes "
+                                 "now (source.id_format = natural, sink.column_names "
+                                 "= clickpipes)")
+    expect_failed(sl, pipe, "a", "resync the pipe")
+    sl.cli("resync", pipe, "--wait", "--timeout", "60s")
+    sl.wait_state(pipe, "running")
+    if table_status(sl, pipe, "a")[0] != "active":
+        raise Failure("table a after the resync: %s" % (table_status(sl, pipe, "a"),))
+    columns = ch_query(env, "SELECT name FROM system.columns WHERE database = '%s' "
+                            "AND table = 'a' FORMAT TabSeparated" % ch_db).split()
+    want = ["_id", "doc", "_peerdb_synced_at", "_peerdb_is_deleted", "_peerdb_version"]
+    if columns != want:
+        raise Failure("columns after the resync: %s (want %s)" % (columns, want))
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the resync")
+    carried = len(ch_rows(env, ch_db, "a", deleted=True))
+    if carried != gone:
+        raise Failure("%d deleted rows after the resync, %d before" % (carried, gone))
+    db.a.insert_one({"_id": -1, "after": "resync"})
+    db.a.delete_one({"_id": 1})
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="streaming after the resync")
+    sl.stop()
+
 
 def raw_doc(*fields):
     """A document as raw BSON, from (name, value) pairs: bytes values are
@@ -1351,6 +1412,7 @@ SCENARIOS = [
     ("upgrade", scenario_upgrade),
     ("resync_names", scenario_resync_names),
     ("forms", scenario_forms),
+    ("column_names", scenario_column_names),
     ("malformed_utf8", scenario_malformed_utf8),
 ]
 

@@ -198,6 +198,55 @@ static void setup_is_idempotent(void)
 #define FINAL_ROWS                                                            \
     "SELECT _id, doc, _version, _is_deleted FROM %s.orders FINAL ORDER BY _id"
 
+/* The metadata columns of each column_names, in the table's order. */
+static const struct names {
+    const char *option; /* as the sink's section sets it */
+    const char *version, *is_deleted, *synced_at;
+    const char *columns; /* system.columns of a table made on 18.16 */
+} names_of[] = {
+    {"column_names = sluice", "_version", "_is_deleted", "_synced_at",
+     "_id\tString\ndoc\tString\n_version\tUInt64\n_is_deleted\tUInt8\n"
+     "_synced_at\tDateTime\n"},
+    {"column_names = clickpipes", "_peerdb_version", "_peerdb_is_deleted",
+     "_peerdb_synced_at",
+     "_id\tString\ndoc\tString\n_peerdb_synced_at\tDateTime\n"
+     "_peerdb_is_deleted\tUInt8\n_peerdb_version\tUInt64\n"},
+};
+
+/* SELECT of `table`'s rows after FINAL, deleted ones too, by n's names. */
+static void final_rows(char *sql, size_t size, const char *db,
+                       const char *table, const struct names *n)
+{
+    snprintf(sql, size,
+             "SELECT _id, doc, %s, %s FROM %s.%s FINAL ORDER BY _id",
+             n->version, n->is_deleted, db, table);
+}
+
+/* The columns of db.table as system.columns gives them. */
+static char *columns_of(const char *db, const char *table)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT name, type FROM system.columns WHERE database = '%s' "
+             "AND table = '%s'",
+             db, table);
+    return query(sql);
+}
+
+/* Seven changes of three keys: 1 and 2 snapshot, 3 inserted, 2 updated,
+ * 1 replaced, 3 deleted, and an update of 2 older than the others. After
+ * FINAL: 1 done (13), 2 sent (12), 3 deleted (14). */
+static void add_history(struct sluice_batch *b, const char *t)
+{
+    add(b, t, SLUICE_OP_SNAPSHOT, "1", "{\"status\":\"new\"}", 10);
+    add(b, t, SLUICE_OP_SNAPSHOT, "2", "{\"status\":\"new\"}", 10);
+    add(b, t, SLUICE_OP_INSERT, "3", "{\"status\":\"paid\"}", 11);
+    add(b, t, SLUICE_OP_UPDATE, "2", "{\"status\":\"sent\"}", 12);
+    add(b, t, SLUICE_OP_REPLACE, "1", "{\"status\":\"done\"}", 13);
+    add(b, t, SLUICE_OP_DELETE, "3", NULL, 14);
+    add(b, t, SLUICE_OP_UPDATE, "2", "{\"status\":\"stale\"}", 9);
+}
+
 static void writes_and_replays(void)
 {
     struct instance in = {0};
@@ -205,19 +254,13 @@ static void writes_and_replays(void)
     CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
     struct sluice_batch b;
     batch_init(&b, 0, 0);
-    add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"a\":1}", 10);
-    add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"a\":2}", 10);
-    add(&b, "orders", SLUICE_OP_INSERT, "3", "{\"a\":3}", 11);
-    add(&b, "orders", SLUICE_OP_UPDATE, "2", "{\"a\":22}", 12);
-    add(&b, "orders", SLUICE_OP_REPLACE, "1", "{\"b\":1}", 13);
-    add(&b, "orders", SLUICE_OP_DELETE, "3", NULL, 14);
-    add(&b, "orders", SLUICE_OP_UPDATE, "2", "{\"a\":\"stale\"}", 9);
+    add_history(&b, "orders");
     CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
     CALL(SLUICE_OK, api()->flush(in.inst, ERR));
     char sql[256];
     snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
-    const char *expected =
-        "1\t{\"b\":1}\t13\t0\n2\t{\"a\":22}\t12\t0\n3\t\t14\t1\n";
+    const char *expected = "1\t{\"status\":\"done\"}\t13\t0\n"
+                           "2\t{\"status\":\"sent\"}\t12\t0\n3\t\t14\t1\n";
     CHECK_QUERY(sql, expected);
     /* a replay after a crash: the same FINAL result */
     CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
@@ -632,55 +675,374 @@ static void resync_names_never_collide(void)
     close_sink(&in);
 }
 
+/* What a resync starts from: key 1 (version 5), and key 9 deleted (6);
+ * then the shadow's rows, 1 and 2 (20). */
+#define OLD_ROWS "1\t{\"v\":\"old\"}\t5\t0\n9\t\t6\t1\n"
+#define SWAPPED_ROWS                                                          \
+    "1\t{\"v\":\"new\"}\t20\t0\n2\t{\"v\":\"new\"}\t20\t0\n9\t\t6\t1\n"
+
+static void add_before_resync(struct sluice_batch *b)
+{
+    add(b, "orders", SLUICE_OP_INSERT, "1", "{\"v\":\"old\"}", 5);
+    add(b, "orders", SLUICE_OP_INSERT, "9", "{\"v\":\"gone\"}", 5);
+    add(b, "orders", SLUICE_OP_DELETE, "9", NULL, 6);
+}
+
+/* The resync under each set of column names: writes go to the shadow,
+ * the swap carries across the deletes only the old table has, abort
+ * drops the shadow. */
 static void resync_swap_and_abort(void)
 {
-    struct instance in = {0};
-    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
-    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+    for (size_t v = 0; v < 2; v++) {
+        const struct names *n = &names_of[v];
+        struct instance in = {0};
+        CALL(SLUICE_OK,
+             open_sink(&in, NULL, n->option, message, sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        add_before_resync(&b);
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+        CALL(SLUICE_OK,
+             api()->resync_begin(in.inst, "orders", ERR)); /* again */
+        batch_reset(&b);
+        add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"v\":\"new\"}", 20);
+        add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
+        CALL(SLUICE_OK, api()->write(in.inst, &b, ERR)); /* swap flushes */
+        char sql[256];
+        final_rows(sql, sizeof sql, in.db, "orders", n);
+        /* during the resync, the old table is untouched */
+        CHECK_QUERY(sql, OLD_ROWS);
+        CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+        /* swapped, with the delete only the old table had */
+        CHECK_QUERY(sql, SWAPPED_ROWS);
+        char *columns = columns_of(in.db, "orders");
+        CHECK_STR(columns, n->columns);
+        free(columns);
+        snprintf(sql, sizeof sql,
+                 "SELECT name FROM system.tables WHERE database = '%s' "
+                 "ORDER BY name",
+                 in.db);
+        CHECK_QUERY(sql, "orders\n");
+        CALL(SLUICE_OK,
+             api()->resync_swap(in.inst, "orders", ERR)); /* again */
+        /* writes go to the table again */
+        batch_reset(&b);
+        add(&b, "orders", SLUICE_OP_INSERT, "3", "{}", 30);
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders FINAL",
+                 in.db);
+        CHECK_QUERY(sql, "4\n");
+        /* abort: the shadow goes, the table stays */
+        CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        CALL(SLUICE_OK, api()->resync_abort(in.inst, "orders", ERR));
+        snprintf(sql, sizeof sql,
+                 "SELECT name FROM system.tables WHERE database = '%s' "
+                 "ORDER BY name",
+                 in.db);
+        CHECK_QUERY(sql, "orders\n");
+        CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR));
+        CHECK_QUERY(sql, "_sluice_owners\n"); /* its owner was removed */
+        CALL(SLUICE_OK,
+             api()->drop_table(in.inst, "orders", ERR)); /* missing */
+        batch_free(&b);
+        close_sink(&in);
+    }
+}
+
+/* A sink of the database another sink of the test has: closed without
+ * dropping the database. */
+static void close_sink_only(struct instance *in)
+{
+    sink->info.sink.close(in->inst);
+    options_free(sink->options, sink->option_count, in->data);
+    free(in->data);
+    context_free(in->ctx);
+    memset(in, 0, sizeof *in);
+}
+
+/* Runs a statement of the test's own, which must pass. */
+static void run_sql(const char *sql)
+{
+    char *got = query(sql);
+    CHECK(got && !got[0]); /* "" on success; NULL on failure */
+    free(got);
+}
+
+/* column_names = clickpipes: the table as ClickPipes makes one for a
+ * collection (its names, order and engine, as 18.16 allows), written in
+ * each format; the queries of ClickPipes' documentation run on it
+ * unchanged, but for what 18.16 has not (the JSON type's doc.field,
+ * DateTime64(9)): FINAL with _peerdb_is_deleted = 0, argMax on
+ * _peerdb_version, and a materialized view made before the rows came
+ * that reads the metadata columns by name (into columns of their types:
+ * 18.16 converts none on the way into a view's table). */
+static void clickpipes_column_names(void)
+{
+    const char *variants[] = {"", "format = JSONEachRow",
+                              "compression = gzip"};
+    for (size_t v = 0; v < 3; v++) {
+        char options[128];
+        snprintf(options, sizeof options, "column_names = clickpipes\n%s",
+                 variants[v]);
+        struct instance in = {0};
+        CALL(SLUICE_OK,
+             open_sink(&in, NULL, options, message, sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "t1", ERR));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "t1", ERR));
+        char *columns = columns_of(in.db, "t1");
+        CHECK_STR(columns, names_of[1].columns);
+        free(columns);
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT engine_full FROM system.tables WHERE database = "
+                 "'%s' AND name = 't1'",
+                 in.db);
+        char *engine = query(sql);
+        CHECK_CONTAINS(engine,
+                       "ReplacingMergeTree(_peerdb_version) ORDER BY _id");
+        free(engine);
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE %s.flattened_t1 (_id String, status String, "
+                 "_peerdb_version UInt64, _peerdb_synced_at DateTime, "
+                 "_peerdb_is_deleted UInt8) ENGINE = "
+                 "ReplacingMergeTree(_peerdb_version) PRIMARY KEY _id ORDER "
+                 "BY _id",
+                 in.db);
+        run_sql(sql);
+        snprintf(sql, sizeof sql,
+                 "CREATE MATERIALIZED VIEW %s.imv TO %s.flattened_t1 AS "
+                 "SELECT _id, visitParamExtractString(doc, 'status') AS "
+                 "status, _peerdb_version, _peerdb_synced_at, "
+                 "_peerdb_is_deleted FROM %s.t1",
+                 in.db, in.db, in.db);
+        run_sql(sql);
+        snprintf(sql, sizeof sql,
+                 "CREATE VIEW %s.flattened_t1_final AS SELECT * FROM "
+                 "%s.flattened_t1 FINAL WHERE _peerdb_is_deleted = 0",
+                 in.db, in.db);
+        run_sql(sql);
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        add_history(&b, "t1");
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR)); /* a replay */
+        snprintf(sql, sizeof sql,
+                 "SELECT _id, doc, _peerdb_is_deleted, _peerdb_version FROM "
+                 "(SELECT * FROM %s.t1 FINAL) ORDER BY _id",
+                 in.db);
+        CHECK_QUERY(sql, "1\t{\"status\":\"done\"}\t0\t13\n"
+                         "2\t{\"status\":\"sent\"}\t0\t12\n3\t\t1\t14\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT _id, doc FROM (SELECT * FROM %s.t1 FINAL WHERE "
+                 "_peerdb_is_deleted = 0) ORDER BY _id",
+                 in.db);
+        CHECK_QUERY(sql, "1\t{\"status\":\"done\"}\n"
+                         "2\t{\"status\":\"sent\"}\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT _id, argMax(doc, _peerdb_version) FROM %s.t1 GROUP "
+                 "BY _id HAVING argMax(_peerdb_is_deleted, _peerdb_version) "
+                 "= 0 ORDER BY _id",
+                 in.db);
+        CHECK_QUERY(sql, "1\t{\"status\":\"done\"}\n"
+                         "2\t{\"status\":\"sent\"}\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT _id, status FROM %s.flattened_t1_final ORDER BY _id",
+                 in.db);
+        CHECK_QUERY(sql, "1\tdone\n2\tsent\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT count() FROM %s.t1 WHERE _peerdb_synced_at >= "
+                 "now() - 60",
+                 in.db);
+        CHECK_QUERY(sql, "14\n");
+        batch_free(&b);
+        close_sink(&in);
+    }
+}
+
+/* A table is never written with names of two sets: one made under the
+ * other column_names, or one with names of both, is refused, naming the
+ * table, the columns it has and those configured, and saying to resync
+ * or drop; nothing is written into it. */
+static void column_names_never_mixed(void)
+{
+    struct instance mine = {0}, theirs = {0};
+    CALL(SLUICE_OK,
+         open_sink(&mine, NULL, names_of[0].option, message, sizeof message));
+    CALL(SLUICE_OK, open_sink_on(&theirs, mine.db, NULL, names_of[1].option,
+                                 message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(mine.inst, "orders", ERR));
+    CALL(SLUICE_OK, api()->setup_table(theirs.inst, "items", ERR));
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s.both (_id String, doc String, _version UInt64, "
+             "_is_deleted UInt8, _synced_at DateTime, _peerdb_version "
+             "UInt64) ENGINE = ReplacingMergeTree(_version) ORDER BY _id",
+             mine.db);
+    free(query(sql));
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(theirs.inst, "orders", ERR));
+    char want[400];
+    snprintf(want, sizeof want, "table `%s`.`orders` has the columns ",
+             mine.db);
+    CHECK_CONTAINS(message, want);
+    CHECK_CONTAINS(message,
+                   "has the columns _id String, doc String, _version UInt64, "
+                   "_is_deleted UInt8, _synced_at DateTime (names of "
+                   "column_names = sluice), not those of column_names = "
+                   "clickpipes as configured: _id, doc, _peerdb_synced_at, "
+                   "_peerdb_is_deleted, _peerdb_version");
+    CHECK_CONTAINS(message, "resync the pipe");
+    CHECK_CONTAINS(message, "or drop the table");
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(mine.inst, "items", ERR));
+    CHECK_CONTAINS(message, "_peerdb_version UInt64 (names of column_names "
+                            "= clickpipes), not those of column_names = "
+                            "sluice as configured: _id, doc, _version, "
+                            "_is_deleted, _synced_at");
+    for (int i = 0; i < 2; i++) {
+        CALL(SLUICE_FATAL_TABLE,
+             api()->setup_table(i ? theirs.inst : mine.inst, "both", ERR));
+        CHECK_CONTAINS(message, "(names of column_names = sluice and "
+                                "clickpipes)");
+    }
+    /* written to without a setup: refused (the pipe's failure, since
+     * only a setup fails a table alone), nothing lands */
     struct sluice_batch b;
     batch_init(&b, 0, 0);
-    add(&b, "orders", SLUICE_OP_INSERT, "1", "{\"v\":\"old\"}", 5);
-    add(&b, "orders", SLUICE_OP_INSERT, "9", "{\"v\":\"gone\"}", 5);
-    add(&b, "orders", SLUICE_OP_DELETE, "9", NULL, 6);
-    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
-    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
-    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR)); /* again */
-    batch_reset(&b);
+    add(&b, "orders", SLUICE_OP_INSERT, "1", "{}", 1);
+    CALL(SLUICE_FATAL_TABLE, write_flush(theirs.inst, &b, ERR));
+    CHECK_CONTAINS(message, "names of column_names = sluice");
+    snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders", mine.db);
+    CHECK_QUERY(sql, "0\n");
+    batch_free(&b);
+    close_sink_only(&theirs);
+    close_sink(&mine);
+}
+
+/* A table set up for a resync, as the core does it: the shadow first. */
+static sluice_status resync_set_up(void *inst, const char *table,
+                                   sluice_error *err)
+{
+    sluice_status st = api()->resync_begin(inst, table, err);
+    return st == SLUICE_OK ? api()->setup_table(inst, table, err) : st;
+}
+
+/* A resync is the way from one set of column names to the other: the
+ * core begins it before it sets the table up, so the table of the other
+ * names is accepted, only read: the shadow gets the configured names,
+ * the deletes of the old table are carried across by the old names, and
+ * the swap leaves a table of the configured names only; across a
+ * restart too. Aborted, the old table is still refused. */
+static void resync_changes_column_names(void)
+{
+    for (size_t v = 0; v < 2; v++) {
+        const struct names *from = &names_of[v], *to = &names_of[1 - v];
+        struct instance old = {0}, in = {0};
+        CALL(SLUICE_OK,
+             open_sink(&old, NULL, from->option, message, sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(old.inst, "orders", ERR));
+        CALL(SLUICE_OK, api()->setup_table(old.inst, "items", ERR));
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        add_before_resync(&b);
+        add(&b, "items", SLUICE_OP_INSERT, "1", "{}", 5);
+        CALL(SLUICE_OK, write_flush(old.inst, &b, ERR));
+        char db[64];
+        snprintf(db, sizeof db, "%s", old.db);
+        close_sink_only(&old);
+
+        CALL(SLUICE_OK,
+             open_sink_on(&in, db, NULL, to->option, message, sizeof message));
+        CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "orders", ERR));
+        CALL(SLUICE_OK, resync_set_up(in.inst, "orders", ERR));
+        batch_reset(&b);
+        add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"v\":\"new\"}", 20);
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        char sql[256];
+        final_rows(sql, sizeof sql, in.db, "orders", from);
+        CHECK_QUERY(sql, OLD_ROWS);
+        /* a restart: the resync begins again, the shadow kept */
+        close_sink_only(&in);
+        CALL(SLUICE_OK,
+             open_sink_on(&in, db, NULL, to->option, message, sizeof message));
+        CALL(SLUICE_OK, resync_set_up(in.inst, "orders", ERR));
+        batch_reset(&b);
+        add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
+        CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+        CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+        char *columns = columns_of(db, "orders");
+        CHECK_STR(columns, to->columns);
+        free(columns);
+        final_rows(sql, sizeof sql, db, "orders", to);
+        CHECK_QUERY(sql, SWAPPED_ROWS);
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+        batch_reset(&b);
+        add(&b, "orders", SLUICE_OP_INSERT, "3", "{}", 30);
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        snprintf(sql, sizeof sql,
+                 "SELECT count() FROM %s.orders FINAL WHERE %s = 0", db,
+                 to->is_deleted);
+        CHECK_QUERY(sql, "3\n");
+        /* aborted: the table of the other names is refused again */
+        CALL(SLUICE_OK, resync_set_up(in.inst, "items", ERR));
+        CALL(SLUICE_OK, api()->resync_abort(in.inst, "items", ERR));
+        CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "items", ERR));
+        batch_reset(&b);
+        add(&b, "items", SLUICE_OP_INSERT, "2", "{}", 30);
+        CALL(SLUICE_FATAL_TABLE, write_flush(in.inst, &b, ERR));
+        snprintf(sql, sizeof sql,
+                 "SELECT name FROM system.tables WHERE database = '%s' "
+                 "ORDER BY name",
+                 db);
+        CHECK_QUERY(sql, "items\norders\n");
+        snprintf(sql, sizeof sql, "SELECT count() FROM %s.items", db);
+        CHECK_QUERY(sql, "1\n");
+        batch_free(&b);
+        close_sink(&in);
+    }
+}
+
+/* A table as ClickPipes made it (Int64 version, Int8 deleted; 18.16
+ * has no DateTime64(9)), taken over: refused for its types, rebuilt by a
+ * resync with the sink's, its deleted rows converted across. */
+static void resync_rebuilds_a_clickpipes_table(void)
+{
+    struct instance in = {0};
+    CALL(SLUICE_OK,
+         open_sink(&in, NULL, names_of[1].option, message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "x", ERR)); /* database */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE %s.orders (_id String, doc String, "
+             "_peerdb_synced_at DateTime DEFAULT now(), _peerdb_is_deleted "
+             "Int8, _peerdb_version Int64) ENGINE = "
+             "ReplacingMergeTree(_peerdb_version) PRIMARY KEY _id ORDER BY "
+             "_id",
+             in.db);
+    run_sql(sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO %s.orders (_id, doc, _peerdb_is_deleted, "
+             "_peerdb_version) VALUES ('1', '{\"v\":\"old\"}', 0, 5), ('9', "
+             "'{\"v\":\"gone\"}', 0, 5), ('9', '', 1, 6)",
+             in.db);
+    run_sql(sql);
+    CALL(SLUICE_FATAL_TABLE, api()->setup_table(in.inst, "orders", ERR));
+    CHECK_CONTAINS(message, "column _peerdb_is_deleted is Int8 (want UInt8); "
+                            "column _peerdb_version is Int64 (want UInt64)");
+    CALL(SLUICE_OK, resync_set_up(in.inst, "orders", ERR));
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
     add(&b, "orders", SLUICE_OP_SNAPSHOT, "1", "{\"v\":\"new\"}", 20);
     add(&b, "orders", SLUICE_OP_SNAPSHOT, "2", "{\"v\":\"new\"}", 20);
-    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR)); /* the swap flushes */
-    char sql[256];
-    snprintf(sql, sizeof sql, FINAL_ROWS, in.db);
-    /* during the resync, the old table is untouched */
-    CHECK_QUERY(sql, "1\t{\"v\":\"old\"}\t5\t0\n9\t\t6\t1\n");
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
     CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
-    /* swapped, with the delete only the old table had */
-    CHECK_QUERY(sql, "1\t{\"v\":\"new\"}\t20\t0\n2\t{\"v\":\"new\"}\t20\t0\n"
-                     "9\t\t6\t1\n");
-    snprintf(sql, sizeof sql,
-             "SELECT name FROM system.tables WHERE database = '%s' ORDER BY "
-             "name",
-             in.db);
-    CHECK_QUERY(sql, "orders\n");
-    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR)); /* again */
-    /* writes go to the table again */
-    batch_reset(&b);
-    add(&b, "orders", SLUICE_OP_INSERT, "3", "{}", 30);
-    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
-    snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders FINAL", in.db);
-    CHECK_QUERY(sql, "4\n");
-    /* abort: the shadow goes, the table stays */
-    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
-    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
-    CALL(SLUICE_OK, api()->resync_abort(in.inst, "orders", ERR));
-    snprintf(sql, sizeof sql,
-             "SELECT name FROM system.tables WHERE database = '%s' ORDER BY "
-             "name",
-             in.db);
-    CHECK_QUERY(sql, "orders\n");
-    CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR));
-    CHECK_QUERY(sql, "_sluice_owners\n"); /* where its owner was removed */
-    CALL(SLUICE_OK, api()->drop_table(in.inst, "orders", ERR)); /* missing */
+    char *columns = columns_of(in.db, "orders");
+    CHECK_STR(columns, names_of[1].columns);
+    free(columns);
+    final_rows(sql, sizeof sql, in.db, "orders", &names_of[1]);
+    CHECK_QUERY(sql, SWAPPED_ROWS);
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
     batch_free(&b);
     close_sink(&in);
 }
@@ -1119,50 +1481,72 @@ static void repeated_answers_fail_the_table(void)
     context_free(in.ctx);
 }
 
+/* A server that answers as 25.3 does: the table is created with its
+ * newer types and engine, under either set of column names, and a resync
+ * swaps with EXCHANGE TABLES. */
 static void newer_server_forms(void)
 {
-    static const char *const answers[] = {
-        "25.3.1.1\n",           /* SELECT version() */
-        "",                     /* CREATE DATABASE */
-        "",                     /* system.tables: no such table */
-        "",                     /* CREATE TABLE */
-        "",                     /* resync_begin: system.tables of the shadow */
-        "",                     /* CREATE TABLE of the shadow */
-        "ReplacingMergeTree\n", /* swap: the shadow exists */
-        "_id\tString\n",        /* its columns */
-        "",                     /* INSERT the deletes only the old has */
-        "Atomic\n",             /* the database engine */
-        "",                     /* EXCHANGE TABLES */
-        "",                     /* DROP the shadow */
-        NULL};
-    struct script sc;
-    pthread_t t;
-    script_start(&sc, answers, &t);
-    char fake_url[64];
-    snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", sc.port);
-    struct instance in = {0};
-    CALL(SLUICE_OK, open_sink(&in, fake_url, NULL, message, sizeof message));
-    CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
-    CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
-    CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
-    pthread_mutex_lock(&sc.lock);
-    CHECK_CONTAINS(sc.requests.data, "(_id String, doc JSON, _version UInt64, "
-                                     "_is_deleted UInt8, _synced_at "
-                                     "DateTime64(3)) ENGINE = "
-                                     "ReplacingMergeTree(_version, "
-                                     "_is_deleted) ORDER BY _id");
-    char want[400];
-    snprintf(want, sizeof want,
-             "EXCHANGE TABLES `%s`.`orders` AND `%s`.`_sluice_resync_orders`",
-             in.db, in.db);
-    CHECK_CONTAINS(sc.requests.data, want);
-    CHECK_NOT_CONTAINS(sc.requests.data, "RENAME TABLE");
-    pthread_mutex_unlock(&sc.lock);
-    script_stop(&sc, t);
-    sink->info.sink.close(in.inst);
-    options_free(sink->options, sink->option_count, in.data);
-    free(in.data);
-    context_free(in.ctx);
+    static const struct {
+        const char *option, *columns, *create;
+    } names[] = {
+        {"column_names = sluice",
+         "_id\tString\ndoc\tJSON\n_version\tUInt64\n_is_deleted\tUInt8\n"
+         "_synced_at\tDateTime64(3)\n",
+         "(`_id` String, `doc` JSON, `_version` UInt64, `_is_deleted` UInt8, "
+         "`_synced_at` DateTime64(3)) ENGINE = "
+         "ReplacingMergeTree(`_version`, `_is_deleted`) ORDER BY `_id`"},
+        {"column_names = clickpipes",
+         "_id\tString\ndoc\tJSON\n_peerdb_synced_at\tDateTime64(3)\n"
+         "_peerdb_is_deleted\tUInt8\n_peerdb_version\tUInt64\n",
+         "(`_id` String, `doc` JSON, `_peerdb_synced_at` DateTime64(3), "
+         "`_peerdb_is_deleted` UInt8, `_peerdb_version` UInt64) ENGINE = "
+         "ReplacingMergeTree(`_peerdb_version`, `_peerdb_is_deleted`) ORDER "
+         "BY `_id`"},
+    };
+    for (size_t v = 0; v < 2; v++) {
+        const char *const answers[] = {
+            "25.3.1.1\n",           /* SELECT version() */
+            "",                     /* CREATE DATABASE */
+            "",                     /* system.tables: no such table */
+            "",                     /* CREATE TABLE */
+            "",                     /* resync_begin: the shadow's tables */
+            "",                     /* CREATE TABLE of the shadow */
+            "ReplacingMergeTree\n", /* swap: the shadow exists */
+            names[v].columns,       /* its columns */
+            "ReplacingMergeTree\n", /* the table whose deletes it carries */
+            names[v].columns,       /* its columns */
+            "",                     /* INSERT the deletes only it has */
+            "Atomic\n",             /* the database engine */
+            "",                     /* EXCHANGE TABLES */
+            "",                     /* DROP the shadow */
+            NULL};
+        struct script sc;
+        pthread_t t;
+        script_start(&sc, answers, &t);
+        char fake_url[64];
+        snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", sc.port);
+        struct instance in = {0};
+        CALL(SLUICE_OK, open_sink(&in, fake_url, names[v].option, message,
+                                  sizeof message));
+        CALL(SLUICE_OK, api()->setup_table(in.inst, "orders", ERR));
+        CALL(SLUICE_OK, api()->resync_begin(in.inst, "orders", ERR));
+        CALL(SLUICE_OK, api()->resync_swap(in.inst, "orders", ERR));
+        pthread_mutex_lock(&sc.lock);
+        CHECK_CONTAINS(sc.requests.data, names[v].create);
+        char want[400];
+        snprintf(want, sizeof want,
+                 "EXCHANGE TABLES `%s`.`orders` AND "
+                 "`%s`.`_sluice_resync_orders`",
+                 in.db, in.db);
+        CHECK_CONTAINS(sc.requests.data, want);
+        CHECK_NOT_CONTAINS(sc.requests.data, "RENAME TABLE");
+        pthread_mutex_unlock(&sc.lock);
+        script_stop(&sc, t);
+        sink->info.sink.close(in.inst);
+        options_free(sink->options, sink->option_count, in.data);
+        free(in.data);
+        context_free(in.ctx);
+    }
 }
 
 /* What goes over the wire: the URL's path and query parameters, with
@@ -1477,6 +1861,10 @@ int main(int argc, char **argv)
     RUN(one_owner_per_table);
     RUN(resync_names_never_collide);
     RUN(resync_swap_and_abort);
+    RUN(clickpipes_column_names);
+    RUN(column_names_never_mixed);
+    RUN(resync_changes_column_names);
+    RUN(resync_rebuilds_a_clickpipes_table);
     RUN(server_refusals_are_fatal);
     RUN(credentials_in_the_url);
     RUN(url_parts_in_requests);
