@@ -267,6 +267,41 @@ int pipe_table_rate(struct store *s, const char *pipe, const char *table,
                       p, 3, NULL, err);
 }
 
+int pipe_table_swap_begun(struct store *s, const char *pipe, const char *table,
+                          struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET swapping = 1 WHERE pipe = $1 "
+                      "AND name = $2 AND swapping = 0",
+                      p, 2, NULL, err);
+}
+
+int pipe_table_swapping(struct store *s, const char *pipe, const char *table,
+                        bool *begun, struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT swapping FROM pipe_tables WHERE pipe = $1 AND "
+                   "name = $2",
+                   p, 2, &r, err) < 0)
+        return -1;
+    *begun = r.rows && db_int(&r, 0, 0) != 0;
+    db_result_free(&r);
+    return 0;
+}
+
+int pipe_tables_swaps_clear(struct store *s, const char *pipe,
+                            struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    return store_exec(s,
+                      "UPDATE pipe_tables SET swapping = 0 WHERE pipe = $1 "
+                      "AND swapping <> 0",
+                      &p, 1, NULL, err);
+}
+
 int pipe_worker(struct store *s, const char *pipe, char **worker,
                 struct error *err)
 {

@@ -76,6 +76,17 @@ int pipe_count_batches(struct store *s, const char *pipe, int64_t batches,
 int pipe_table_rate(struct store *s, const char *pipe, const char *table,
                     int64_t rows_per_s, struct error *err);
 
+/* A resync's swaps, recorded before each is made so that a restart in the
+ * middle of them begins no table's resync again (a shadow begun anew
+ * after its swap would be empty, and swapped in): a table's swap begun,
+ * whether it was, and the marks cleared when a resync starts. */
+int pipe_table_swap_begun(struct store *s, const char *pipe, const char *table,
+                          struct error *err);
+int pipe_table_swapping(struct store *s, const char *pipe, const char *table,
+                        bool *begun, struct error *err);
+int pipe_tables_swaps_clear(struct store *s, const char *pipe,
+                            struct error *err);
+
 /* The pipe's mode, as enum pipe_mode of config.h. */
 int pipe_mode_of(const struct pipe_row *p);
 

@@ -176,7 +176,11 @@ enum outcome tables_set_up(struct run *u, struct pipe_row *row,
 {
     if (discover_tables(u, row, f) != GO_ON)
         return f->outcome;
+    /* a resync starts here: no table's swap has begun */
     bool resync = row->context == CONTEXT_RESYNC;
+    struct error err;
+    if (resync && pipe_tables_swaps_clear(u->s, u->pc->name, &err) < 0)
+        return from_store(&err, f);
     size_t n;
     char **tables = row->context == CONTEXT_ADD
                         ? tables_of(row, TABLE_ADDING, &n)
@@ -186,7 +190,6 @@ enum outcome tables_set_up(struct run *u, struct pipe_row *row,
     for (size_t i = 0; i < n && o == GO_ON; i++)
         o = set_up_table(u, tables[i], resync, &failed, f);
     free(tables);
-    struct error err;
     if (o == GO_ON && lifecycle_setup_done(u->s, u->pc->name, &err) < 0)
         o = from_store(&err, f);
     return o;
@@ -201,9 +204,16 @@ enum outcome tables_reopen(struct run *u, const struct pipe_row *row,
     char **tables = tables_served(row, &n);
     enum outcome o = GO_ON;
     *changed = false;
+    struct error err;
     for (size_t i = 0; i < n && o == GO_ON; i++) {
-        bool failed;
-        o = set_up_table(u, tables[i], resync, &failed, f);
+        /* a table whose swap began has its shadow in place, or swapped in:
+         * begun again, it would be empty */
+        bool failed = false, swapping = false;
+        if (resync && pipe_table_swapping(u->s, u->pc->name, tables[i],
+                                          &swapping, &err) < 0)
+            o = from_store(&err, f);
+        else
+            o = set_up_table(u, tables[i], resync && !swapping, &failed, f);
         *changed = *changed || failed;
     }
     free(tables);
@@ -219,9 +229,13 @@ enum outcome tables_swap(struct run *u, const struct pipe_row *row,
     struct call_error e;
     struct error err;
     char *form = config_pipe_form(u->pc);
+    /* each swap recorded as begun before it is made (a sink's swap may be
+     * made again: done, it finds no shadow) */
     for (size_t i = 0; i < n && o == GO_ON; i++)
-        if (from_call(sink_resync_swap(SINK_OF(u), tables[i], &e), &e, f) !=
-            GO_ON)
+        if (pipe_table_swap_begun(u->s, u->pc->name, tables[i], &err) < 0)
+            o = from_store(&err, f);
+        else if (from_call(sink_resync_swap(SINK_OF(u), tables[i], &e), &e,
+                           f) != GO_ON)
             o = table_failed(u, tables[i], f);
         else if (destination_form_set(u->s, u->pc->name, tables[i], form,
                                       &err) < 0)

@@ -189,9 +189,12 @@ static const char *const migration_4[] = {
 /* 5: the form a table is written in (the values of its plugins' options
  * flagged SLUICE_OPTION_FORM), recorded at its first setup so that a
  * table is never written in two. Tables set up before this were written
- * in the form of their time, which no option names. */
+ * in the form of their time, which no option names. And which tables of
+ * a resync have begun their swap, so that a restart does not begin their
+ * resync again. */
 static const char *const migration_5[] = {
     "ALTER TABLE pipe_tables ADD COLUMN form TEXT",
+    "ALTER TABLE pipe_tables ADD COLUMN swapping BIGINT NOT NULL DEFAULT 0",
     "UPDATE pipe_tables SET form = '" FORM_BEFORE_FORMS "' WHERE status <> "
     "'adding' AND pipe IN (SELECT name FROM pipes WHERE state <> "
     "'provisioning')",

@@ -1224,6 +1224,60 @@ def scenario_forms(env, src):
     sl.stop()
 
 
+def scenario_resync_restart(env, src):
+    """A restart in the middle of a resync's swaps: table a swapped, b's
+    swap refused by the store (a trigger raising SQLSTATE 40001 while the
+    swap is recorded), sluice killed; restarted, it swaps b and leaves a as
+    it is (a's resync begun again would be an empty shadow swapped in).
+    Needs a PostgreSQL store, for the trigger."""
+    if env.store.startswith("sqlite:"):
+        raise Skip("needs a PostgreSQL store (a trigger that raises a "
+                   "transient error)")
+    rng = random.Random(61)
+    db = src.db("x")
+    load(db.a, range(300), rng)
+    load(db.b, range(200), rng)
+    pipe = ch_db = src.prefix
+    sl = Sluice(env, "resync_restart", pipe_ini(env, src, pipe, db.name, ["a", "b"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]))
+    store_sql(env, """
+        CREATE FUNCTION refuse_b_swap() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.pipe = '%s' AND NEW.name = 'b' AND NEW.swapping <> 0 THEN
+            RAISE EXCEPTION 'swap refused by the test' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse_b_swap BEFORE UPDATE ON pipe_tables
+          FOR EACH ROW EXECUTE FUNCTION refuse_b_swap();""" % pipe)
+    try:
+        sl.cli("resync", pipe)
+        deadline = time.time() + STATE_TIMEOUT
+        while "swap refused by the test" not in open(sl.log).read():
+            sl.check_alive()
+            if time.time() > deadline:
+                raise Failure("the store never refused b's swap")
+            time.sleep(0.2)
+        shadows = [t for t in ch_query(env, "SELECT name FROM system.tables WHERE "
+                                            "database = '%s' FORMAT TabSeparated"
+                                       % ch_db).split() if t.startswith("_sluice_resync_")]
+        if shadows != ["_sluice_resync_b"]:
+            raise Failure("shadows while b's swap is refused: %s (want b's alone)" % shadows)
+        sl.kill9()
+    finally:
+        store_sql(env, "DROP TRIGGER refuse_b_swap ON pipe_tables; "
+                       "DROP FUNCTION refuse_b_swap()")
+    db.a.insert_one({"_id": -1, "after": "restart"})
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]), what="after the restart")
+    if ch_tables(env, ch_db) != ["a", "b"]:
+        raise Failure("tables after the resync: %s (want a, b)" % ch_tables(env, ch_db))
+    sl.stop()
+
+
 def scenario_resync_names(env, src):
     """Collections orders, orders_resync and orders_resync_old in one pipe: a
     resync writes no collection's rows into another and drops none of
@@ -1411,6 +1465,7 @@ SCENARIOS = [
     ("owners", scenario_owners),
     ("upgrade", scenario_upgrade),
     ("resync_names", scenario_resync_names),
+    ("resync_restart", scenario_resync_restart),
     ("forms", scenario_forms),
     ("column_names", scenario_column_names),
     ("malformed_utf8", scenario_malformed_utf8),
