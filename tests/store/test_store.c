@@ -148,6 +148,7 @@ static void migration_to_owners(void)
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN set_up_before_owners", NULL,
             0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN form", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN swapping", NULL, 0);
     struct db_value adding[] = {DBV_TEXT(running), DBV_TEXT("t2")};
     exec_ok("INSERT INTO pipe_tables (pipe, name, status) VALUES ($1, $2, "
             "'adding')",
