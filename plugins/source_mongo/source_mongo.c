@@ -14,6 +14,8 @@ static const char *const uri_schemes[] = {"mongodb", "mongodb+srv", NULL};
 static const char *const full_document_names[] = {"updateLookup",
                                                   "whenAvailable", "required",
                                                   NULL};
+static const char *const doc_format_names[] = {"clickpipes", "relaxed",
+                                               "canonical", NULL};
 static const char *const read_preference_names[] = {"primary",
                                                     "primaryPreferred",
                                                     "secondary",
@@ -89,6 +91,17 @@ static const sluice_option options[] = {
      .description = "How long the server holds a change-stream getMore "
                     "open waiting for changes; when changes stop, a "
                     "batch is cut up to this much after sync_interval."},
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "doc_format",
+     .default_value = "clickpipes",
+     .offset = FIELD(doc_format),
+     .allowed = doc_format_names,
+     .description = "The JSON of each document (doc), compact: clickpipes "
+                    "is plain JSON with ClickPipes' type mapping (ObjectId "
+                    "as hex, dates as ISO 8601 strings, numbers as "
+                    "numbers); relaxed and canonical are MongoDB's "
+                    "extended JSON, which keeps every type. The table of "
+                    "types is in docs/mongo.md."},
     {0},
 };
 
