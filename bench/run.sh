@@ -5,7 +5,8 @@
 #        PostgreSQL server of Debian's started for the run.
 #   clickhouse: bench_clickhouse against a ClickHouse server of Debian's.
 #   mongo: bench_mongo against the MongoDB wire-protocol test server with
-#        RECORDS generated documents of 1 KiB.
+#        RECORDS generated documents of 1 KiB, bench_source_mongo in each
+#        doc_format, and bench_json (the JSON writer alone).
 #   e2e: sluice run end to end (bench/e2e/e2e.sh): snapshot of RECORDS
 #        documents beside the direct load, CDC latency, peak RSS.
 # BUILD_DIR (default build) is the build directory used.
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target bench_hub bench_clickhouse bench_mongo bench_source_mongo \
+cmake --build "$build" -j "$(nproc)" --target bench_hub bench_clickhouse bench_mongo bench_source_mongo bench_json \
   bench_e2e_cdc sluice retention sink_clickhouse source_mongo mongo_test_server >/dev/null
 tmp=$(mktemp -d); chmod 755 "$tmp"
 trap 'tests/servers/postgres.sh stop "$tmp/pg" 2>/dev/null
@@ -45,9 +46,13 @@ for bench in $which; do
     port=$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")
     "$build"/bench/bench_mongo "mongodb://127.0.0.1:$port/?replicaSet=rs0" bench docs
     for threads in 1 2; do
-      "$build"/bench/bench_source_mongo "mongodb://127.0.0.1:$port/?replicaSet=rs0" \
-        bench docs $threads
+      for form in clickpipes relaxed canonical; do
+        echo "doc_format $form"
+        "$build"/bench/bench_source_mongo "mongodb://127.0.0.1:$port/?replicaSet=rs0" \
+          bench docs $threads $form
+      done
     done
+    "$build"/bench/bench_json
     kill $mongo_pid; wait $mongo_pid || true
     ;;
   e2e)

@@ -303,7 +303,7 @@ def count_differences(servers, src_db, ch_db):
         rows = e2e.ch_rows(servers.ch, ch_db, coll) if coll in tables else []
         for key_text, doc_text in rows:
             key = e2e.norm_key(key_text)
-            doc = e2e.json_util.loads(doc_text)
+            doc = e2e.parse(doc_text)
             if key in actual:
                 n["extra"] += 1
                 lines.append("%s key %s: more than one row under FINAL" % (coll, key))
@@ -315,8 +315,8 @@ def count_differences(servers, src_db, ch_db):
             elif key not in expected:
                 n["extra"] += 1
                 what = "extra: %s" % e2e.short(actual[key][1], 120)
-            elif (e2e.norm(expected[key]) != e2e.norm(actual[key][0]) or
-                  e2e.key_of(actual[key][0].get("_id")) != key):
+            elif (not e2e.same_doc(expected[key], actual[key][0]) or
+                  not e2e.doc_id_is_key(key, actual[key][0])):
                 n["stale"] += 1
                 what = "stale: source %s, ClickHouse %s" % (
                     e2e.short(e2e.json_util.dumps(expected[key]), 120),

@@ -1,9 +1,11 @@
-/* bench_source_mongo.c URI DB COLL THREADS: source_mongo's snapshot of a
- * collection, as the runtime drives it: the collection split into
- * partitions, read by THREADS instances at once (snapshot_parallelism),
- * each batch of up to 100k records (pull_batch_size) built through the
- * host API. Prints documents/s. Compare with bench_mongo's find + JSON
- * loop, run beside it by bench/run.sh. */
+/* bench_source_mongo.c URI DB COLL THREADS [DOC_FORMAT]: source_mongo's
+ * snapshot of a collection, as the runtime drives it: the collection
+ * split into partitions, read by THREADS instances at once
+ * (snapshot_parallelism), each batch of up to 100k records
+ * (pull_batch_size) built through the host API, doc in DOC_FORMAT (the
+ * source's doc_format; its default when not given). Prints documents/s.
+ * Compare with bench_mongo's find + JSON loop, run beside it by
+ * bench/run.sh. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 #include "util/mem.h"
 
 static const struct plugin *p;
-static const char *uri, *db, *coll;
+static const char *uri, *db, *coll, *doc_format;
 static struct sluice_values parts;
 static size_t next_part;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -38,6 +40,11 @@ static void *open_instance(void **data)
             option_parse(&p->options[i], db, *data, &err);
         if (!strcmp(p->options[i].name, "partition_size"))
             option_parse(&p->options[i], "50000", *data, &err);
+        if (!strcmp(p->options[i].name, "doc_format") && doc_format &&
+            option_parse(&p->options[i], doc_format, *data, &err) != 0) {
+            fprintf(stderr, "bench_source_mongo: %s\n", err.message);
+            exit(2);
+        }
     }
     diags_free(&d);
     char msg[512] = "";
@@ -95,10 +102,13 @@ static void *reader(void *arg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: bench_source_mongo URI DB COLL THREADS\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(
+            stderr,
+            "usage: bench_source_mongo URI DB COLL THREADS [DOC_FORMAT]\n");
         return 2;
     }
+    doc_format = argc == 6 ? argv[5] : NULL;
     uri = argv[1];
     db = argv[2];
     coll = argv[3];

@@ -206,7 +206,7 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     }
     const bson_t *whole = kind != SLUICE_OP_DELETE ? &full : NULL;
     size_t dlen = 0, klen = 0;
-    char *doc = whole ? mg_doc_json(whole, &dlen) : NULL;
+    char *doc = whole ? mg_doc_json(whole, s->cfg->doc_format, &dlen) : NULL;
     char *key = mg_key(bson_iter_value(&id), s->cfg->id_format, &klen);
     sluice_status st = SLUICE_OK;
     if (!key || (whole && !doc))

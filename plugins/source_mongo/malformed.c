@@ -1,5 +1,6 @@
-/* malformed.c: documents whose text is not valid UTF-8, which libbson
- * will not write as JSON. Never dropped, never emptied, no byte lost:
+/* malformed.c: documents whose text is not valid UTF-8, which json.c
+ * (and libbson, for keys) will not write as JSON. Never dropped, never
+ * emptied, no byte lost:
  *
  * - in the document, each ill-formed sequence of a string, code, symbol,
  *   regular expression, DBPointer or field name becomes U+FFFD (one per
@@ -16,7 +17,8 @@
  * - each such record is counted (documents_malformed), and the first of
  *   each collection in the process is logged with its _id.
  *
- * Only documents libbson refused come here: valid ones never pay for it. */
+ * Only documents refused as they are come here: valid ones never pay for
+ * it. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +353,7 @@ static char *printable_id(const bson_value_t *id, size_t *replaced)
     bson_append_value(&wrap, "_id", 3, id);
     bson_t *fixed = repaired(&wrap, false, replaced);
     bson_destroy(&wrap);
-    char *text = fixed ? mg_doc_json(fixed, NULL) : NULL;
+    char *text = fixed ? mg_doc_json(fixed, MG_DOC_RELAXED, NULL) : NULL;
     if (fixed)
         bson_destroy(fixed);
     return text ? text : bson_strdup("(an _id libbson cannot read)");
@@ -411,7 +413,9 @@ sluice_status mg_malformed(struct mg_source *s, const char *table,
         *key = mg_malformed_key(id, klen);
     if (doc && !*json) {
         bson_t *fixed = repaired(doc, true, &replaced);
-        *json = fixed && replaced ? mg_doc_json(fixed, dlen) : NULL;
+        *json = fixed && replaced
+                    ? mg_doc_json(fixed, s->cfg->doc_format, dlen)
+                    : NULL;
         if (fixed)
             bson_destroy(fixed);
     }

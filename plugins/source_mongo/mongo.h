@@ -13,6 +13,10 @@
 #include <mongoc/mongoc.h>
 #include <sluice/sluice.h>
 
+/* The form of the document's JSON (json.c), in the order of the option's
+ * names. */
+enum mg_doc_format { MG_DOC_CLICKPIPES, MG_DOC_RELAXED, MG_DOC_CANONICAL };
+
 enum mg_full_document {
     MG_FULL_UPDATE_LOOKUP,
     MG_FULL_WHEN_AVAILABLE,
@@ -31,7 +35,8 @@ struct mg_config {
     int64_t batch_size;
     int read_preference;
     int64_t max_await_ms;
-    int id_format; /* enum mg_id_format */
+    int id_format;  /* enum mg_id_format */
+    int doc_format; /* enum mg_doc_format */
 };
 
 /* An open snapshot cursor, kept between calls so that reading on from
@@ -101,17 +106,17 @@ uint64_t mg_version(uint32_t t, uint32_t i);
 
 /* ---- json.c: documents as JSON ---- */
 
-/* Relaxed extended JSON, as libbson writes it, faster; _own is NULL where
- * it would leave the document to libbson. The caller frees with
- * bson_free. */
-char *mg_doc_json(const bson_t *doc, size_t *len);
-char *mg_doc_json_own(const bson_t *doc, size_t *len);
+/* The document as compact JSON in `format` (enum mg_doc_format); NULL
+ * when its text is not valid UTF-8 (mg_malformed repairs it) or it is not
+ * BSON. The caller frees with bson_free. */
+char *mg_doc_json(const bson_t *doc, int format, size_t *len);
 
 /* ---- malformed.c: text that is not valid UTF-8 ---- */
 
-/* Documents with text that is not valid UTF-8, which libbson will not
- * write. mg_malformed completes a record whose key or JSON (doc NULL for a
- * delete) libbson refused (left NULL): U+FFFD in the JSON, the original
+/* Documents with text that is not valid UTF-8, which json.c (and
+ * libbson, for keys) will not write. mg_malformed completes a record
+ * whose key or JSON (doc NULL for a delete) was refused (left NULL):
+ * U+FFFD in the JSON, the original
  * bytes in its _sluice_malformed, the tagged key of such an _id; counted,
  * and logged once per collection and process (forgotten by
  * mg_malformed_cleanup, at module fini). FATAL, naming table and _id, when

@@ -401,7 +401,7 @@ sluice_status mg_snapshot_next(void *instance, const char *table,
             continue;
         size_t klen = 0, dlen = 0;
         char *key = mg_key(bson_iter_value(&it), s->cfg->id_format, &klen);
-        char *json = mg_doc_json(doc, &dlen);
+        char *json = mg_doc_json(doc, s->cfg->doc_format, &dlen);
         if (!key || !json)
             st = mg_malformed(s, table, bson_iter_value(&it), doc, &key, &klen,
                               &json, &dlen, err);

@@ -15,6 +15,8 @@ static const char *const full_document_names[] = {"updateLookup",
                                                   "whenAvailable", "required",
                                                   NULL};
 static const char *const id_format_names[] = {"natural", "extended", NULL};
+static const char *const doc_format_names[] = {"clickpipes", "relaxed",
+                                               "canonical", NULL};
 static const char *const read_preference_names[] = {"primary",
                                                     "primaryPreferred",
                                                     "secondary",
@@ -103,6 +105,18 @@ static const sluice_option options[] = {
                     "every _id as compact canonical extended JSON, for a "
                     "collection whose string ids could equal another id's "
                     "natural form (docs/mongo.md)."},
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "doc_format",
+     .default_value = "clickpipes",
+     .flags = SLUICE_OPTION_FORM,
+     .offset = FIELD(doc_format),
+     .allowed = doc_format_names,
+     .description = "The JSON of each document (doc), compact: clickpipes "
+                    "is plain JSON with ClickPipes' type mapping (ObjectId "
+                    "as hex, dates as ISO 8601 strings, numbers as "
+                    "numbers); relaxed and canonical are MongoDB's "
+                    "extended JSON, which keeps every type. The table of "
+                    "types is in docs/mongo.md."},
     {0},
 };
 

@@ -40,6 +40,9 @@ from bson.int64 import Int64
 from bson.objectid import ObjectId
 from bson.raw_bson import RawBSONDocument
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "source"))
+from doc_table import clickpipes, parse, same  # noqa: E402 (the path above)
+
 SYNC_TIMEOUT = 60      # seconds for the destination to catch up
 STATE_TIMEOUT = 60     # seconds for a pipe to reach a state (a lease is 15 s)
 
@@ -203,47 +206,39 @@ def ch_rows(env, database, table, deleted=False):
 
 def ch_content(env, database, table):
     """{canonical key: (doc as parsed, raw row)} and a list of problems
-    (a key twice, a row whose document's _id is not its key)."""
+    (a key twice, a row whose document's _id is not its key). doc is in
+    source_mongo's default form (clickpipes), parsed as doc_table.parse
+    does."""
     out, problems = {}, []
     for key_text, doc_text in ch_rows(env, database, table):
         key = norm_key(key_text)
-        doc = json_util.loads(doc_text)
+        doc = parse(doc_text)
+        if not doc_id_is_key(key_text, doc):
+            problems.append("%s.%s key %s: the document's _id is %s"
+                            % (database, table, key, json.dumps(dict(doc).get("_id"))))
         if key in out:
             problems.append("%s.%s key %s: more than one row after FINAL"
                             % (database, table, key))
-        if key_of(doc.get("_id")) != key:
-            problems.append("%s.%s key %s: the document's _id is %s"
-                            % (database, table, key, key_of(doc.get("_id"))))
         out[key] = (doc, doc_text)
     return out, problems
 
 
 # ---------------------------------------------------------------- comparison
 
-def norm(v):
-    """A value in a form where equal means the same BSON value and type
-    (relaxed JSON keeps doubles apart from integers: 1.0 stays 1.0)."""
-    if isinstance(v, dict):
-        return ("doc", [(k, norm(x)) for k, x in v.items()])
-    if isinstance(v, (list, tuple)):
-        return ("array", [norm(x) for x in v])
-    if isinstance(v, bool):
-        return ("bool", v)
-    if isinstance(v, (int, Int64)):
-        return ("int", int(v))
-    if isinstance(v, float):
-        return ("double", repr(v))
-    if isinstance(v, datetime.datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-        return ("date", v.isoformat())
-    if isinstance(v, (bytes, Binary)):
-        return ("binary", getattr(v, "subtype", 0), bytes(v))
-    if isinstance(v, Decimal128):
-        return ("decimal", str(v))
-    if isinstance(v, ObjectId):
-        return ("oid", str(v))
-    return (type(v).__name__, v)
+def doc_id_is_key(key_text, doc):
+    """Whether a row's parsed doc has the _id its key names (key_of: an
+    ObjectId's hex or a string, both strings in the doc, the empty string
+    as "", any other value its canonical extended JSON)."""
+    _id = dict(doc).get("_id")
+    if key_text.startswith("{"):
+        return same(clickpipes(json_util.loads(key_text)), _id)
+    return _id == ("" if key_text == '""' else key_text)
+
+
+def same_doc(expected, actual):
+    """Whether a document read from the source (PyMongo) is the parsed doc
+    of a row: its clickpipes form, value for value and type for type."""
+    return same(clickpipes(expected), actual)
 
 
 def differences(expected, actual, where, limit=8):
@@ -257,7 +252,7 @@ def differences(expected, actual, where, limit=8):
         elif key not in expected:
             out.append("%s key %s: in ClickHouse but not in the source: %s"
                        % (where, key, short(actual[key][1])))
-        elif norm(expected[key]) != norm(actual[key][0]):
+        elif not same_doc(expected[key], actual[key][0]):
             out.append("%s key %s: source %s, ClickHouse %s"
                        % (where, key, short(json_util.dumps(expected[key])),
                           short(actual[key][1])))
@@ -1198,8 +1193,9 @@ def scenario_forms(env, src):
     while table_status(sl, pipe, "a")[0] != "failed" and time.time() < deadline:
         time.sleep(0.2)
     expect_failed(sl, pipe, "a", "is written in another form "
-                  "(source.id_format = extended, sink.column_names = sluice) than "
-                  "the pipe writes now (source.id_format = natural, "
+                  "(source.id_format = extended, source.doc_format = clickpipes, "
+                  "sink.column_names = sluice) than the pipe writes now "
+                  "(source.id_format = natural, source.doc_format = clickpipes, "
                   "sink.column_names = sluice)")
     expect_failed(sl, pipe, "b", "resync the pipe")
     if not all(k.startswith('{"$oid":"') for k in keys("a")):
@@ -1326,8 +1322,8 @@ def scenario_column_names(env, src):
     while table_status(sl, pipe, "a")[0] != "failed" and time.time() < deadline:
         time.sleep(0.2)
     expect_failed(sl, pipe, "a", "sink.column_names = sluice) than the pipe writes "
-                                 "now (source.id_format = natural, sink.column_names "
-                                 "= clickpipes)")
+                                 "now (source.id_format = natural, source.doc_format "
+                                 "= clickpipes, sink.column_names = clickpipes)")
     expect_failed(sl, pipe, "a", "resync the pipe")
     sl.cli("resync", pipe, "--wait", "--timeout", "60s")
     sl.wait_state(pipe, "running")
@@ -1366,7 +1362,7 @@ def original_bytes(doc, path):
     kept = doc.get("_sluice_malformed", {}).get(path)
     if not kept:
         raise Failure("no _sluice_malformed.%s in %s" % (path, doc))
-    return base64.b64decode(kept["$binary"]["base64"])
+    return base64.b64decode(kept["Data"])
 
 
 def scenario_malformed_utf8(env, src):
@@ -1447,7 +1443,7 @@ def scenario_malformed_utf8(env, src):
     sl.stop()
     with open(sl.log) as f:
         warned = [l for l in f if "not valid UTF-8" in l]
-    if len(warned) != 1 or "%s.t" % db.name not in warned[0] or '"_id" : 1' not in warned[0]:
+    if len(warned) != 1 or "%s.t" % db.name not in warned[0] or '"_id":1' not in warned[0]:
         raise Failure("want one warning naming the table and _id 1: %s" % warned)
 
 

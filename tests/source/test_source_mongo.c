@@ -476,7 +476,7 @@ static void every_change_and_a_restart(void)
         sluice_record del = record_at(&got, 3);
         CHECK(del.doc_len == 0);
         sluice_record upd = record_at(&got, 1);
-        CHECK(upd.doc_len && strstr(upd.doc, "\"v\" : 2"));
+        CHECK(upd.doc_len && strstr(upd.doc, "\"v\":2"));
     }
     /* the position after those four, stored as the core stores it */
     struct buf position = {0};
@@ -587,37 +587,56 @@ static void documents_as_json(void)
     free(pad);
     bson_t *both[] = {doc, big};
     insert_all(db, "c", both, 2);
-    struct instance in = {0};
-    open_source(&in, db, NULL);
-    struct sluice_values v = {0};
-    CALL(SLUICE_OK, api()->snapshot_partitions(in.inst, "c", &v, ERR));
-    struct sluice_batch b;
-    batch_init(&b, 0, 0);
-    CALL(SLUICE_DONE,
-         api()->snapshot_next(in.inst, "c", v.items[0], v.lens[0], &b, ERR));
-    CHECK(b.count == 2);
-    if (b.count == 2) {
-        sluice_record r = record_at(&b, 0);
-        char *want = bson_as_relaxed_extended_json(doc, NULL);
-        CHECK(r.doc_len == strlen(want) && !memcmp(r.doc, want, r.doc_len));
-        bson_free(want);
-        CHECK(r.key_len == strlen("{\"$numberInt\":\"5\"}") &&
-              !memcmp(r.key, "{\"$numberInt\":\"5\"}", r.key_len));
-        sluice_record large = record_at(&b, 1);
-        CHECK(large.doc_len > size);
+    /* the default form, then relaxed extended JSON, both compact */
+    static const char *const configs[] = {NULL, "doc_format = relaxed"};
+    static const char *const want[] = {
+        "{\"_id\":5,\"oid\":\"5f0000000000000000000001\",\"date\":\"2024-02-"
+        "25T01:00:00.000Z\",\"i64\":9007199254740993,\"dec\":\"1.10\",\"bin\":"
+        "{\"Subtype\":0,\"Data\":\"AAE=\"},\"re\":{\"Pattern\":\"^a\","
+        "\"Options\":\"i\"},\"ts\":{\"T\":1,\"I\":2},\"min\":{},\"max\":{},"
+        "\"d\":1.5,\"s\":\"\u00e9\\\"\\n\",\"n\":null,\"t\":true,\"arr\":[1,"
+        "{\"x\":[]}]}",
+        "{\"_id\":5,\"oid\":{\"$oid\":\"5f0000000000000000000001\"},\"date\":"
+        "{\"$date\":\"2024-02-25T01:00:00Z\"},\"i64\":9007199254740993,\"dec\":"
+        "{\"$numberDecimal\":\"1.10\"},\"bin\":{\"$binary\":{\"base64\":"
+        "\"AAE=\",\"subType\":\"00\"}},\"re\":{\"$regularExpression\":"
+        "{\"pattern\":\"^a\",\"options\":\"i\"}},\"ts\":{\"$timestamp\":{"
+        "\"t\":1,\"i\":2}},\"min\":{\"$minKey\":1},\"max\":{\"$maxKey\":1},"
+        "\"d\":1.5,\"s\":\"\u00e9\\\"\\n\",\"n\":null,\"t\":true,\"arr\":[1,"
+        "{\"x\":[]}]}"};
+    for (int i = 0; i < 2; i++) {
+        struct instance in = {0};
+        open_source(&in, db, configs[i]);
+        struct sluice_values v = {0};
+        CALL(SLUICE_OK, api()->snapshot_partitions(in.inst, "c", &v, ERR));
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        CALL(SLUICE_DONE, api()->snapshot_next(in.inst, "c", v.items[0],
+                                               v.lens[0], &b, ERR));
+        CHECK(b.count == 2);
+        if (b.count == 2) {
+            sluice_record r = record_at(&b, 0);
+            CHECK_TEXT(r.doc, r.doc_len, want[i]);
+            CHECK(r.key_len == strlen("{\"$numberInt\":\"5\"}") &&
+                  !memcmp(r.key, "{\"$numberInt\":\"5\"}", r.key_len));
+            sluice_record large = record_at(&b, 1);
+            CHECK(large.doc_len > size);
+        }
+        batch_free(&b);
+        values_free(&v);
+        close_source(&in);
     }
-    batch_free(&b);
-    values_free(&v);
     bson_destroy(doc);
     bson_destroy(big);
-    close_source(&in);
 }
 
 /* U+FFFD, the replacement character, in UTF-8 */
 #define FFFD "\xef\xbf\xbd"
 #define BIN(b64)                                                              \
     "{ \"$binary\" : { \"base64\" : \"" b64 "\", \"subType\" : \"00\" } }"
-/* the key of _id "id\xff": the BSON of {_id: "id\xff"}, compact */
+/* the original bytes in _sluice_malformed, in the default doc_format */
+#define DOC_BIN(b64) "{\"Subtype\":0,\"Data\":\"" b64 "\"}"
+/* the key of _id "id\xff": the BSON of {_id: "id\xff"} */
 #define BROKEN_ID_KEY                                                         \
     "{\"$malformedId\":{\"$binary\":{\"base64\":"                             \
     "\"EgAAAAJfaWQABAAAAGlk/wAA\",\"subType\":\"00\"}}}"
@@ -680,7 +699,7 @@ static void invalid_utf8_in_a_snapshot(void)
     bson_append_utf8(&arr, "1", -1, "\xc3", 1);
     bson_append_array_end(docs[0], &arr);
     docs[1] = json("{\"_id\": 2, \"s\": \"plain\"}");
-    /* a type json.c leaves to libbson, and an encoded surrogate */
+    /* a type JSON has not, and an encoded surrogate */
     docs[2] = json("{\"_id\": 3, \"dec\": {\"$numberDecimal\": \"1.5\"}}");
     bson_append_utf8(docs[2], "s", -1, "\xed\xa0\x80", 3);
     docs[3] = bson_new();
@@ -711,33 +730,31 @@ static void invalid_utf8_in_a_snapshot(void)
     CHECK(st == SLUICE_OK);
     static const struct want snapshot[] = {
         {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"1\"}",
-         "{ \"_id\" : 1, \"s\" : \"caf" FFFD "\", \"ok\" : \"fine\", \"sub\" "
-         ": { \"t\" : \"" FFFD FFFD "A\" }, \"arr\" : [ \"x\", \"" FFFD
-         "\" ], \"_sluice_malformed\" : { \"s\" : " BIN(
-             "Y2Fm6Q==") ", "
-                         "\"sub.t\" : " BIN("//5B") ", \"arr.1\" : " BIN(
-                             "ww==") " } }"},
+         "{\"_id\":1,\"s\":\"caf" FFFD
+         "\",\"ok\":\"fine\",\"sub\":{\"t\":\"" FFFD FFFD
+         "A\"},\"arr\":[\"x\",\"" FFFD
+         "\"],\"_sluice_malformed\":{\"s\":" DOC_BIN("Y2Fm6Q==") ",\"sub.t\":" DOC_BIN(
+             "//5B") ",\"arr.1\":" DOC_BIN("ww==") "}}"},
         {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"2\"}",
-         "{ \"_id\" : 2, \"s\" : \"plain\" }"},
+         "{\"_id\":2,\"s\":\"plain\"}"},
         {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"3\"}",
-         "{ \"_id\" : 3, \"dec\" : { \"$numberDecimal\" : \"1.5\" }, \"s\" "
-         ": \"" FFFD FFFD FFFD
-         "\", \"_sluice_malformed\" : { \"s\" : " BIN("7aCA") " } }"},
+         "{\"_id\":3,\"dec\":\"1.5\",\"s\":\"" FFFD FFFD FFFD
+         "\",\"_sluice_malformed\":{\"s\":" DOC_BIN("7aCA") "}}"},
         /* a broken field name: its document's original BSON, at its path
          * (the top level's is "") */
         {SLUICE_OP_SNAPSHOT, "{\"$numberInt\":\"4\"}",
-         "{ \"_id\" : 4, \"k" FFFD "\" : \"v\", \"_sluice_malformed\" : { "
-         "\"\" : " BIN("GAAAABBfaWQABAAAAAJr/wACAAAAdgAA") " } }"},
-        {SLUICE_OP_SNAPSHOT, "id" FFFD, "{ \"_id\" : \"id" FFFD "\" }"},
+         "{\"_id\":4,\"k" FFFD "\":\"v\",\"_sluice_malformed\":{\"\":" DOC_BIN(
+             "GAAAABBfaWQABAAAAAJr/wACAAAAdgAA") "}}"},
+        {SLUICE_OP_SNAPSHOT, "id" FFFD, "{\"_id\":\"id" FFFD "\"}"},
         {SLUICE_OP_SNAPSHOT, BROKEN_ID_KEY,
-         "{ \"_id\" : \"id" FFFD "\", \"v\" : 2, \"_sluice_malformed\" : { "
-         "\"_id\" : " BIN("aWT/") " } }"},
+         "{\"_id\":\"id" FFFD
+         "\",\"v\":2,\"_sluice_malformed\":{\"_id\":" DOC_BIN("aWT/") "}}"},
     };
     check_records(&b, snapshot, 6);
     CHECK(context_metric(in.ctx, "documents_malformed") == 4);
     CHECK(count_of(log, "not valid UTF-8") == 1);
     CHECK_CONTAINS(log, "texts");
-    CHECK_CONTAINS(log, "{ \"_id\" : 1 }");
+    CHECK_CONTAINS(log, "{\"_id\":1}");
     free(log);
     /* a new process reads on after the broken _id */
     struct buf pos = {0};
@@ -804,25 +821,26 @@ static void invalid_utf8_in_changes(void)
     CHECK(last == SLUICE_OK);
     static const struct want changes[] = {
         {SLUICE_OP_INSERT, "{\"$numberInt\":\"10\"}",
-         "{ \"_id\" : 10, \"s\" : \"caf" FFFD "\", \"_sluice_malformed\" : "
-         "{ \"s\" : " BIN("Y2Fm6Q==") " } }"},
+         "{\"_id\":10,\"s\":\"caf" FFFD
+         "\",\"_sluice_malformed\":{\"s\":" DOC_BIN("Y2Fm6Q==") "}}"},
         {SLUICE_OP_UPDATE, "{\"$numberInt\":\"10\"}",
-         "{ \"_id\" : 10, \"s\" : \"caf" FFFD "\", \"n\" : 1, "
-         "\"_sluice_malformed\" : { \"s\" : " BIN("Y2Fm6Q==") " } }"},
+         "{\"_id\":10,\"s\":\"caf" FFFD
+         "\",\"n\":1,\"_sluice_malformed\":{\"s\":" DOC_BIN("Y2Fm6Q==") "}}"},
         {SLUICE_OP_INSERT, BROKEN_ID_KEY,
-         "{ \"_id\" : \"id" FFFD "\", \"v\" : 1, \"_sluice_malformed\" : { "
-         "\"_id\" : " BIN("aWT/") " } }"},
+         "{\"_id\":\"id" FFFD
+         "\",\"v\":1,\"_sluice_malformed\":{\"_id\":" DOC_BIN("aWT/") "}}"},
         {SLUICE_OP_UPDATE, BROKEN_ID_KEY,
-         "{ \"_id\" : \"id" FFFD "\", \"v\" : 1, \"n\" : 1, "
-         "\"_sluice_malformed\" : { \"_id\" : " BIN("aWT/") " } }"},
+         "{\"_id\":\"id" FFFD
+         "\",\"v\":1,\"n\":1,\"_sluice_malformed\":{\"_id\":" DOC_BIN(
+             "aWT/") "}}"},
         {SLUICE_OP_DELETE, BROKEN_ID_KEY, ""},
         {SLUICE_OP_DELETE, "{\"$numberInt\":\"10\"}", ""},
-        {SLUICE_OP_INSERT, "id" FFFD, "{ \"_id\" : \"id" FFFD "\" }"},
+        {SLUICE_OP_INSERT, "id" FFFD, "{\"_id\":\"id" FFFD "\"}"},
     };
     check_records(&got, changes, 7);
     CHECK(context_metric(in.ctx, "documents_malformed") == 5);
     CHECK(count_of(log, "not valid UTF-8") == 1);
-    CHECK_CONTAINS(log, "{ \"_id\" : 10 }");
+    CHECK_CONTAINS(log, "{\"_id\":10}");
     free(log);
     bson_destroy(unchecked);
     bson_destroy(d10);
