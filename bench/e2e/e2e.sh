@@ -11,6 +11,8 @@
 #   CDC latency at 1k and 10k changes/s with sync_interval = 1s:
 #     bench_e2e_cdc writes at the rate and polls ClickHouse.
 # MB are 10^6 bytes of RowBinary (the rows as ClickHouse stores them).
+# SOURCE_OPTIONS and SINK_OPTIONS (INI lines) go into the pipe's source and
+# sink sections: SOURCE_OPTIONS="doc_format = relaxed", say.
 # STAGES (default "one four cdc") picks the runs: the snapshot of one
 # collection, of four, and the CDC latencies.
 # PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
@@ -70,9 +72,11 @@ ${4:-}
 uri = $mongo_uri
 database = bench
 collections = $3
+${SOURCE_OPTIONS:-}
 [pipe $1.sink]
 url = $ch_url
 database = $1
+${SINK_OPTIONS:-}
 EOF
 }
 
