@@ -20,6 +20,7 @@ import json
 import struct
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -1274,6 +1275,75 @@ def scenario_resync_restart(env, src):
     sl.stop()
 
 
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs")
+
+
+def documented_queries(section):
+    """[(server, sql, expected lines)] of a section of docs/clickhouse.md:
+    each ```sql block whose first line says "-- ClickHouse VERSION", with
+    the ```text block after it; lines compared with their runs of white
+    space (a tab between columns, two spaces in the docs) as one space."""
+    with open(os.path.join(DOCS, "clickhouse.md")) as f:
+        text = f.read()
+    start = text.index("\n## %s\n" % section)
+    end = text.find("\n## ", start + 1)
+    text = text[start:end if end >= 0 else len(text)]
+    found = []
+    for m in re.finditer(r"```sql\n-- ClickHouse ([^\n]+)\n(.*?)```\s*```text\n(.*?)```",
+                         text, re.S):
+        expected = [" ".join(line.split()) for line in m.group(3).splitlines()]
+        found.append((m.group(1), m.group(2).strip(), expected))
+    return found
+
+
+def scenario_documented_queries(env, src):
+    """The queries docs/clickhouse.md shows under Querying, on the
+    documents it shows, answer what it shows: those for 18.16 on the
+    tests' server, those for 25.3+ on SLUICE_TEST_CLICKHOUSE_URL when
+    given one (skipped, saying so, when not)."""
+    db = src.db("q")
+    db.orders.insert_many([
+        {"_id": ObjectId("65a1b2c3d4e5f60718293a4b"), "status": "paid", "total": 12.5,
+         "customer": {"id": "c1", "name": "alice"}, "items": ["a", "b"],
+         "created_at": datetime.datetime(2024, 1, 2, 3, 4, 5, 678000)},
+        {"_id": "new-150", "status": "open", "total": 40,
+         "customer": {"id": "c2", "name": "bob"}},
+        {"_id": 42, "status": "paid", "total": 7.25, "customer": {"name": "carol"}}])
+    queries = documented_queries("Querying")
+    if len([q for q in queries if q[0] == "18.16"]) < 5:
+        raise Failure("docs/clickhouse.md shows %d queries for 18.16" % len(queries))
+    servers = [("18.16", env.ch_url)]
+    newer = os.environ.get("SLUICE_TEST_CLICKHOUSE_URL")
+    if newer:
+        servers.append(("25.3+", newer))
+    else:
+        log("the queries for ClickHouse 25.3+ are not run: no SLUICE_TEST_CLICKHOUSE_URL")
+    for version, url in servers:
+        pipe = ch_db = "%s_%s" % (src.prefix, version.replace(".", "").replace("+", ""))
+        ini = pipe_ini(env, src, pipe, db.name, ["orders"], ch_db).replace(
+            "url = %s" % env.ch_url, "url = %s" % url)
+        sl = Sluice(env, "documented_queries_" + version, ini)
+        sl.start()
+        sl.wait_state(pipe, "running")
+        target = Env.__new__(Env)
+        target.ch_url = url
+        wait_equal(target, mirror(target, db, ch_db, ["orders"]))
+        if db.orders.delete_one({"_id": 42}).deleted_count:  # a delete, as CDC
+            wait_equal(target, mirror(target, db, ch_db, ["orders"]))
+        for server, sql, expected in queries:
+            if server != version:
+                continue
+            answer = ch_query(target, sql.replace("shop.", "`%s`." % ch_db) +
+                              " FORMAT TabSeparated")
+            got = [" ".join(line.replace(ch_db, "shop").split())
+                   for line in answer.rstrip("\n").split("\n")]
+            if got != expected:
+                raise Failure("docs/clickhouse.md: %s\nanswered %s\nthe docs show %s"
+                              % (sql, got, expected))
+        sl.stop()
+        ch_query(target, "DROP DATABASE IF EXISTS `%s`" % ch_db)
+
+
 def scenario_resync_names(env, src):
     """Collections orders, orders_resync and orders_resync_old in one pipe: a
     resync writes no collection's rows into another and drops none of
@@ -1462,6 +1532,7 @@ SCENARIOS = [
     ("upgrade", scenario_upgrade),
     ("resync_names", scenario_resync_names),
     ("resync_restart", scenario_resync_restart),
+    ("documented_queries", scenario_documented_queries),
     ("forms", scenario_forms),
     ("column_names", scenario_column_names),
     ("malformed_utf8", scenario_malformed_utf8),
