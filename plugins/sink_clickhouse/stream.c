@@ -66,6 +66,7 @@ static void stream_free(struct ch_sink *s, struct ch_stream *st)
     }
     if (st->gzip)
         deflateEnd(&st->z);
+    ch_projector_free(st->format.fields);
     ch_call_free(&st->call);
     ch_buf_free(&st->out);
     ch_buf_free(&st->raw);
@@ -169,7 +170,7 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
               (st->curl = curl_easy_init()) &&
               CH_LIT(&query, "INSERT INTO ") &&
               ch_table_name(s, table, extra, &query) && CH_LIT(&query, " (") &&
-              ch_shape_list(shape, NULL, &query) &&
+              ch_shape_list(shape, &query) &&
               ch_buf_printf(&query, ") FORMAT %s",
                             json ? "JSONEachRow" : "RowBinary");
     if (!ok) {
@@ -180,7 +181,13 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
     }
     st->query = query.data;
     st->shadow = shadow;
-    st->format = (struct ch_row_format){json, dest->ts64, 0, shape};
+    st->format = (struct ch_row_format){
+        json, dest->ts64, 0, shape, ch_shape_column(shape, CH_DOC), NULL};
+    if (ch_shape_column(shape, CH_FIELD) &&
+        !(st->format.fields = ch_projector_new())) {
+        stream_free(s, st);
+        return oom(err);
+    }
     st->opened_ms = ch_host->now_ms();
     rc = ch_call_prepare(s, st->curl, &st->call, st->query,
                          dest->json
