@@ -2119,6 +2119,43 @@ static void changed_type_refused_until_resync(void)
     close_sink(&in);
 }
 
+/* On a server with Bool and DateTime64 (a scripted 25.3): the columns
+ * are made of those types; an existing UInt8 column holds a Bool
+ * column's values (a table made before the server had Bool). */
+static void typed_columns_on_newer_servers(void)
+{
+    const char *const answers[] = {
+        "25.3.1.1\n",           /* SELECT version() */
+        "",                     /* CREATE DATABASE */
+        "",                     /* system.tables: no such table */
+        "",                     /* CREATE TABLE */
+        "ReplacingMergeTree\n", /* system.tables: u exists */
+        "_id\tString\ndoc\tJSON\n_version\tUInt64\n_is_deleted\tUInt8\n"
+        "_synced_at\tDateTime64(3)\nb\tUInt8\n_malformed\tString\n",
+        NULL};
+    struct script sc;
+    pthread_t t;
+    script_start(&sc, answers, &t);
+    char fake_url[64];
+    snprintf(fake_url, sizeof fake_url, "http://127.0.0.1:%d", sc.port);
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, fake_url,
+                              "columns = t.b = b Bool, t.at = at "
+                              "DateTime64(3), t.nb = nb Nullable(Bool),\n"
+                              "  u.b = b Bool",
+                              message, sizeof message));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "t", ERR));
+    CALL(SLUICE_OK, api()->setup_table(in.inst, "u", ERR));
+    pthread_mutex_lock(&sc.lock);
+    CHECK_CONTAINS(sc.requests.data,
+                   "`_synced_at` DateTime64(3), `b` Bool, `at` DateTime64(3), "
+                   "`nb` Nullable(Bool), `_malformed` String) ENGINE");
+    CHECK_NOT_CONTAINS(sc.requests.data, "ALTER");
+    pthread_mutex_unlock(&sc.lock);
+    script_stop(&sc, t);
+    close_sink_only(&in);
+}
+
 /* The shapes a table can have: each set of names, with and without
  * typed columns, with and without doc. */
 static const struct shape_case {
@@ -2252,6 +2289,7 @@ int main(int argc, char **argv)
     RUN(keep_doc_false);
     RUN(columns_added_and_removed);
     RUN(changed_type_refused_until_resync);
+    RUN(typed_columns_on_newer_servers);
     RUN(resync_between_every_shape);
     registry_free(&reg);
     return TEST_RESULT();
