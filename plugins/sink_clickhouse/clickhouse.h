@@ -255,6 +255,8 @@ struct ch_sink {
         char *message; /* with this message */
         int count;     /* so many times in a row */
     } repeat;
+    struct ch_ahead *ahead;     /* the typed columns of the batch being
+                                   written (ahead.c) */
     CURLM *multi;               /* drives the open inserts */
     struct ch_stream **streams; /* open inserts, one per destination */
     size_t stream_count;
@@ -265,8 +267,10 @@ struct ch_sink {
 bool ch_shapes_build(struct ch_sink *s);
 void ch_shapes_free(struct ch_sink *s);
 /* The shape of `table`'s destination: its own when it has typed columns,
- * else the instance's. */
+ * else the instance's; and of the `len` bytes at `table`. */
 const struct ch_shape *ch_shape_of(const struct ch_sink *s, const char *table);
+const struct ch_shape *ch_shape_of_len(const struct ch_sink *s,
+                                       const char *table, size_t len);
 
 /* ---- http.c: requests to the server ---- */
 
@@ -411,13 +415,14 @@ struct ch_row_format {
     int64_t synced_ms;            /* the time the rows were written */
     const struct ch_shape *shape; /* the columns, and their names */
     bool doc;                     /* the shape has doc */
-    struct ch_projector *fields;  /* the shape has typed columns: what
-                                     reads them (project.c); NULL: none */
+    bool typed;                   /* the shape has typed columns */
 };
 
-/* Appends the record as one row of the insert body. */
+/* Appends the record as one row of the insert body; `typed` (`len`
+ * bytes) are its typed columns and _malformed, as ch_project wrote them
+ * in this format (ahead.c), when the shape has typed columns. */
 bool ch_encode_row(struct ch_buf *b, const struct ch_row_format *f,
-                   const sluice_record *r);
+                   const sluice_record *r, const char *typed, size_t len);
 
 /* ---- project.c: documents read into typed columns ---- */
 
@@ -436,6 +441,18 @@ void ch_projector_free(struct ch_projector *p);
 bool ch_project(struct ch_projector *p, struct ch_buf *b,
                 const struct ch_shape *sh, bool json, const char *doc,
                 size_t len);
+
+/* ---- ahead.c: a batch's typed columns read on several threads ---- */
+
+/* Reads the typed columns of every record of the batch that has any,
+ * before the batch is encoded. */
+sluice_status ch_read_ahead(struct ch_sink *s, const sluice_batch *batch,
+                            sluice_error *err);
+/* The bytes ch_read_ahead made for record `index` of the batch; false
+ * when it made none. */
+bool ch_ahead_row(const struct ch_sink *s, size_t index, const char **bytes,
+                  size_t *len);
+void ch_ahead_free(struct ch_sink *s);
 
 /* ---- stream.c: inserts kept open across writes ---- */
 

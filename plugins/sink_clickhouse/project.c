@@ -75,8 +75,10 @@ enum scalar_kind { S_STRING, S_INT, S_DOUBLE, S_BOOL, S_DATE, S_OTHER };
 
 struct scalar {
     enum scalar_kind kind;
-    const char *text; /* S_STRING: the string; S_INT, S_DOUBLE: the number
-                         as the document writes it */
+    const char *text; /* S_STRING: the string; S_INT, S_DOUBLE from
+                         extended JSON: the number as it writes it (NULL:
+                         a plain JSON number, whose text is the value's,
+                         made only when a String column asks for it) */
     size_t len;
     int64_t i;  /* S_INT (when !big); S_DATE: milliseconds */
     uint64_t u; /* S_INT: the value when above INT64_MAX (big) */
@@ -210,12 +212,10 @@ static struct scalar read_scalar(json_object *v)
             x.u = json_object_get_uint64(v);
             x.big = x.u > (uint64_t)INT64_MAX;
         }
-        x.text = text_of(v, &x.len);
         break;
     case json_type_double:
         x.kind = S_DOUBLE;
         x.d = json_object_get_double(v);
-        x.text = text_of(v, &x.len);
         break;
     case json_type_boolean:
         x.kind = S_BOOL;
@@ -278,9 +278,12 @@ static bool time_of(const struct scalar *x, int64_t *ms)
 static bool to_string(const struct scalar *x, json_object *v, struct cell *c)
 {
     switch (x->kind) {
-    case S_STRING:
+    case S_STRING: c->text = x->text, c->len = x->len; break;
     case S_INT:
-    case S_DOUBLE: c->text = x->text, c->len = x->len; break;
+    case S_DOUBLE:
+        c->text = x->text ? x->text : text_of(v, &c->len);
+        c->len = x->text ? x->len : c->len;
+        break;
     case S_BOOL:
         c->text = x->b ? "true" : "false";
         c->len = strlen(c->text);

@@ -164,12 +164,19 @@ void ch_shapes_free(struct ch_sink *s)
     s->shape_count = 0;
 }
 
-const struct ch_shape *ch_shape_of(const struct ch_sink *s, const char *table)
+const struct ch_shape *ch_shape_of_len(const struct ch_sink *s,
+                                       const char *table, size_t len)
 {
     for (size_t i = 0; i < s->shape_count; i++)
-        if (strcmp(s->shapes[i].table, table) == 0)
+        if (strlen(s->shapes[i].table) == len &&
+            memcmp(s->shapes[i].table, table, len) == 0)
             return &s->shapes[i].shape;
     return &s->shape;
+}
+
+const struct ch_shape *ch_shape_of(const struct ch_sink *s, const char *table)
+{
+    return ch_shape_of_len(s, table, strlen(table));
 }
 
 const struct ch_column *ch_shape_column(const struct ch_shape *sh,

@@ -202,6 +202,7 @@ static void ch_close(void *instance)
     ch_forget_repeats(s);
     ch_streams_abort(s); /* not flushed: the core replays their batches */
     free(s->streams);
+    ch_ahead_free(s);
     ch_shapes_free(s);
     ch_fields_free(&s->fields);
     curl_multi_cleanup(s->multi);

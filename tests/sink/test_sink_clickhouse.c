@@ -1922,6 +1922,55 @@ static void typed_columns_from_every_form(void)
     }
 }
 
+/* A batch large enough to be read on several threads (ahead.c): every
+ * row gets its own values, in the batch's order, in each format; rows of
+ * a table without typed columns in the same batch are left as they are;
+ * a malformed row in the middle is kept. */
+static void typed_columns_of_a_large_batch(void)
+{
+    const char *variants[] = {"", "format = JSONEachRow"};
+    for (size_t v = 0; v < 2; v++) {
+        char options[256];
+        snprintf(options, sizeof options,
+                 "columns = t.n = n Int64, t.s = n String\n%s", variants[v]);
+        struct instance in = {0};
+        CALL(SLUICE_OK,
+             open_sink(&in, NULL, options, message, sizeof message));
+        struct sluice_batch b;
+        batch_init(&b, 0, 0);
+        for (int i = 0; i < 20000; i++) {
+            char key[16], doc[64];
+            snprintf(key, sizeof key, "%d", i);
+            if (i == 12345)
+                snprintf(doc, sizeof doc, "{\"n\":\"x%d\"}", i);
+            else
+                snprintf(doc, sizeof doc, "{\"n\":%d,\"pad\":\"%.*s\"}", i,
+                         i % 30, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+            add(&b, i % 10 == 3 ? "plain" : "t", SLUICE_OP_INSERT, key, doc,
+                1);
+        }
+        CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+        char sql[256];
+        snprintf(sql, sizeof sql,
+                 "SELECT count(), countIf(n = toInt64(_id)), countIf(s = "
+                 "toString(n)), countIf(_malformed != '') FROM %s.t",
+                 in.db);
+        CHECK_QUERY(sql, "18000\t17999\t17999\t1\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT _id, n, s, _malformed FROM %s.t WHERE _malformed != "
+                 "''",
+                 in.db);
+        CHECK_QUERY(sql, "12345\t0\tx12345\t{\"n\":\"x12345\"}\n");
+        snprintf(sql, sizeof sql,
+                 "SELECT count(), countIf(visitParamExtractInt(doc, 'n') = "
+                 "toInt64(_id)), countIf(length(doc) > 200) FROM %s.plain",
+                 in.db);
+        CHECK_QUERY(sql, "2000\t2000\t0\n");
+        batch_free(&b);
+        close_sink(&in);
+    }
+}
+
 /* keep_doc = false: a table with typed columns has no doc, one without
  * keeps it; the table as SHOW CREATE TABLE gives it (docs/clickhouse.md
  * shows it). */
@@ -1983,6 +2032,38 @@ static void keep_doc_false(void)
     snprintf(sql, sizeof sql, "SELECT _id, doc FROM %s.customers FINAL",
              in.db);
     CHECK_QUERY(sql, "c-7\t{\"name\":\"Ada\"}\n");
+    /* the queries docs/clickhouse.md shows */
+    batch_reset(&b);
+    add(&b, "orders", SLUICE_OP_INSERT, "2",
+        "{\"total\":7.5,\"customer\":{\"id\":\"c-7\"},\"created_at\":"
+        "\"2023-12-31T23:59:59Z\"}",
+        2);
+    add(&b, "orders", SLUICE_OP_INSERT, "3",
+        "{\"total\":\"12,50\",\"customer\":{\"id\":\"c-8\"},"
+        "\"created_at\":\"next week\"}",
+        2);
+    add(&b, "orders", SLUICE_OP_INSERT, "4",
+        "{\"total\":2,\"customer\":{\"id\":\"c-8\"},\"created_at\":"
+        "\"2024-03-01\"}",
+        2);
+    CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
+    snprintf(sql, sizeof sql,
+             "SELECT customer_id, sum(total) FROM %s.orders FINAL WHERE "
+             "_is_deleted = 0 AND created >= '2024-01-01 00:00:00' GROUP BY "
+             "customer_id ORDER BY customer_id",
+             in.db);
+    CHECK_QUERY(sql, "c-7\t12.5\nc-8\t2\n");
+    snprintf(sql, sizeof sql,
+             "SELECT _id, _malformed FROM %s.orders FINAL WHERE _malformed "
+             "!= ''",
+             in.db);
+    CHECK_QUERY(sql,
+                "3\t{\"total\":\"12,50\",\"created_at\":\"next week\"}\n");
+    snprintf(sql, sizeof sql,
+             "SELECT _id, visitParamExtractRaw(_malformed, 'total') FROM "
+             "%s.orders FINAL WHERE _malformed != ''",
+             in.db);
+    CHECK_QUERY(sql, "3\t\"12,50\"\n");
     batch_free(&b);
     close_sink_only(&json);
     close_sink(&in);
@@ -2286,6 +2367,7 @@ int main(int argc, char **argv)
     RUN(documents_round_trip_exactly);
     RUN(server_killed_mid_batch);
     RUN(typed_columns_from_every_form);
+    RUN(typed_columns_of_a_large_batch);
     RUN(keep_doc_false);
     RUN(columns_added_and_removed);
     RUN(changed_type_refused_until_resync);
