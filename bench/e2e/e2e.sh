@@ -11,10 +11,15 @@
 #   CDC latency at 1k and 10k changes/s with sync_interval = 1s:
 #     bench_e2e_cdc writes at the rate and polls ClickHouse.
 # MB are 10^6 bytes of RowBinary (the rows as ClickHouse stores them).
+#   typed columns: the snapshot of one collection with five typed columns
+#     (sink_clickhouse's `columns`) beside the same without, COLUMN_ROUNDS
+#     times (default 4), which first in turn: the ratio of their
+#     documents/s, each round's and that of their sums.
 # SOURCE_OPTIONS and SINK_OPTIONS (INI lines) go into the pipe's source and
 # sink sections: SOURCE_OPTIONS="doc_format = relaxed", say.
 # STAGES (default "one four cdc") picks the runs: the snapshot of one
-# collection, of four, and the CDC latencies.
+# collection, of four, the CDC latencies, and (columns) the snapshot with
+# typed columns against none.
 # PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
 # snapshot, and the time per thread and phase (bench/e2e/phases.py).
 set -euo pipefail
@@ -54,7 +59,7 @@ start_mongo() {
   mongo_uri="mongodb://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")/?replicaSet=rs0"
 }
 
-# write_ini NAME MODE COLLECTIONS [PIPE OPTION LINES]
+# write_ini NAME MODE COLLECTIONS [PIPE OPTION LINES] [SINK OPTION LINES]
 write_ini() {
   cat > "$tmp/$1.ini" <<EOF
 [store]
@@ -77,6 +82,7 @@ ${SOURCE_OPTIONS:-}
 url = $ch_url
 database = $1
 ${SINK_OPTIONS:-}
+${5:-}
 EOF
 }
 
@@ -117,14 +123,15 @@ probes_report() {
   probes_off
 }
 
-# snapshot NAME COLLECTIONS DOCS_PER_COLLECTION: sluice, then the direct load
+# snapshot NAME COLLECTIONS DOCS_PER_COLLECTION [SINK OPTION LINES]: sluice,
+# then the direct load; sluice's documents/s in $last_rate
 snapshot() {
   local name=$1 colls=$2 per=$3 gen=() c n=0 total t0 secs rss completed=
   for c in ${colls//,/ }; do gen+=(--generate "bench.$c=$per:1024"); n=$((n + 1)); done
   total=$((per * n))
   echo "== snapshot of $total documents of 1 KiB in $n collection(s): sluice run"
   start_mongo "${gen[@]}"
-  write_ini "$name" snapshot "$colls"
+  write_ini "$name" snapshot "$colls" "" "${4:-}"
   local phases=${PHASES:-0}
   [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_on
   local ch0; ch0=$(ch_cpu_s)
@@ -186,7 +193,8 @@ snapshot() {
   echo "sluice_vs_curl $(ratio "$sl_rate" "$cu_rate")"
   echo "sluice_peak_rss_MiB $rss"
   echo "cpu: sluice run until visible: $cpu; direct load: ClickHouse $direct_cpu s"
-  summary+=("| snapshot, $n x $((per / 1000))k | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s | $(ratio "$sl_rate" "$cu_rate") | $rss MiB |")
+  last_rate=$sl_rate
+  summary+=("| snapshot, $n x $((per / 1000))k${4:+, five typed columns} | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s | $(ratio "$sl_rate" "$cu_rate") | $rss MiB |")
 }
 
 # cdc_latency: bench_e2e_cdc at 1k and 10k changes/s
@@ -214,11 +222,40 @@ cdc_latency() {
   done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
   grep -E ' (warn|error) ' "$tmp/e2e_cdc.log" | head -5 || true
 }
+# typed_columns: the snapshot of one collection with five typed columns
+# and without, alternating; the generated documents are {_id, n, pad}, so
+# the columns read the ObjectId, the number three ways, and a field no
+# document has (the default: NULL)
+typed_columns() {
+  local r none five bad
+  local columns="columns = docs.id = _id String, docs.n = n Int64, docs.n_u = n UInt64,
+  docs.n_f = n Float64, docs.created = created_at Nullable(DateTime)"
+  local sum_none=0 sum_five=0
+  for r in $(seq 1 "${COLUMN_ROUNDS:-4}"); do
+    # in turn first and second: what runs after a load pays its merges
+    if [ $((r % 2)) = 1 ]; then
+      snapshot "e2e_none$r" docs "$records"; none=$last_rate
+      snapshot "e2e_columns$r" docs "$records" "$columns"; five=$last_rate
+    else
+      snapshot "e2e_columns$r" docs "$records" "$columns"; five=$last_rate
+      snapshot "e2e_none$r" docs "$records"; none=$last_rate
+    fi
+    bad=$(ch "SELECT count() FROM e2e_columns$r.docs WHERE _malformed != '' OR length(id) != 24 OR n_f != n OR created IS NOT NULL")
+    echo "typed_columns_vs_none $(ratio "$five" "$none") (rows with a wrong column: $bad)"
+    summary+=("| five typed columns / none, round $r | $(ratio "$five" "$none") | | | |")
+    sum_none=$((sum_none + none)); sum_five=$((sum_five + five))
+    for db in e2e_none$r direct_e2e_none$r e2e_columns$r direct_e2e_columns$r; do ch "DROP DATABASE $db"; done
+  done
+  echo "typed_columns_vs_none_mean $(ratio "$sum_five" "$sum_none")"
+  summary+=("| five typed columns / none, mean docs/s | $(ratio "$sum_five" "$sum_none") | | | |")
+}
 summary=()
+last_rate=0
 stages=" ${STAGES:-one four cdc} "
 [[ $stages == *" one "* ]] && snapshot e2e_one docs "$records"
 [[ $stages == *" four "* ]] && snapshot e2e_four c1,c2,c3,c4 $((records / 4))
 [[ $stages == *" cdc "* ]] && cdc_latency
+[[ $stages == *" columns "* ]] && typed_columns
 
 echo "== summary"
 echo "| run | sluice | direct load (curl, RowBinary file) | sluice / direct | sluice peak RSS |"

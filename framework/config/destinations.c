@@ -26,7 +26,35 @@ static int by_destination(const void *a, const void *b)
     return c ? c : (x->pipe < y->pipe ? -1 : x->pipe > y->pipe);
 }
 
-/* Every (destination, pipe, table) the file can tell. */
+/* A sink's refusal of its config, where it points: at the option whose
+ * name begins the words ("columns: ..."), as the option engine's own
+ * errors do, else at the pipe's sink section. */
+static void refused(const struct config *cfg, const struct pipe_config *p,
+                    const char *table, const char *words, struct diags *diags)
+{
+    char *name = xasprintf("pipe %s.sink", p->name);
+    const struct ini_section *s = ini_doc_section(&cfg->doc, name);
+    free(name);
+    size_t key = strspn(words, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    const struct ini_entry *e = NULL;
+    for (size_t i = 0; s && key && words[key] == ':' && i < s->count; i++)
+        if (strlen(s->entries[i].key) == key &&
+            !strncmp(s->entries[i].key, words, key))
+            e = &s->entries[i];
+    if (e)
+        diags_error(diags, "%s:%d: [pipe %s.sink] %s", cfg->doc.path, e->line,
+                    p->name, words);
+    else
+        diags_error(diags,
+                    "%s:%d: [pipe %s.sink]: %s refuses these options "
+                    "(asked where table '%s' goes): %s",
+                    cfg->doc.path, s ? s->line : p->line, p->name,
+                    p->sink.plugin->name, table, words);
+}
+
+/* Every (destination, pipe, table) the file can tell. A sink that cannot
+ * name one (it has only the config: its options are what it refuses, as
+ * open would) is reported once for its pipe. */
 static struct named *name_all(const struct config *cfg, size_t *count,
                               struct diags *diags)
 {
@@ -43,15 +71,14 @@ static struct named *name_all(const struct config *cfg, size_t *count,
             struct call_error e;
             if (sink_destination(sink, p->sink.data, tables->items[t], &v,
                                  &e) != SLUICE_OK ||
-                v.count != 1)
-                diags_error(diags,
-                            "%s:%d: [pipe %s.sink]: %s cannot name "
-                            "the destination of table '%s': %s",
-                            cfg->doc.path, p->line, p->name, sink->name,
-                            tables->items[t],
-                            e.message[0] ? e.message
-                                         : "it gave no single name");
-            else {
+                v.count != 1) {
+                refused(cfg, p, tables->items[t],
+                        e.message[0] ? e.message + e.words_at
+                                     : "it gave no single name",
+                        diags);
+                values_free(&v);
+                break;
+            } else {
                 XGROW(all, cap, n + 1);
                 all[n++] =
                     (struct named){xstrdup(v.items[0]), p, tables->items[t]};

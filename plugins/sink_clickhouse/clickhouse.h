@@ -1,6 +1,7 @@
 /* clickhouse.h: what the files of sink_clickhouse share: the options,
  * the instance, and the functions each file gives the others. The plugin
- * includes only the SDK (sluice/sluice.h), libcurl and zlib. */
+ * includes only the SDK (sluice/sluice.h), libcurl, zlib and json-c
+ * (project.c alone). */
 #ifndef SINK_CLICKHOUSE_H
 #define SINK_CLICKHOUSE_H
 
@@ -30,7 +31,9 @@ struct ch_config {
     const char *tls_ca_file;
     bool tls_verify;
     bool adopt;
-    int column_names; /* enum ch_names */
+    int column_names;           /* enum ch_names */
+    sluice_string_list columns; /* TABLE.COLUMN = PATH TYPE (columns.c) */
+    bool keep_doc;              /* false: tables with columns have no doc */
 };
 
 /* What the server can do, from its version. */
@@ -41,6 +44,7 @@ struct ch_features {
     bool is_deleted; /* ReplacingMergeTree(_version, _is_deleted) */
     bool exchange;   /* EXCHANGE TABLES (with an Atomic database) */
     bool json;       /* the JSON column type */
+    bool bool_type;  /* the Bool column type (else UInt8) */
 };
 
 /* The sink's own tables in a destination database begin with
@@ -55,60 +59,126 @@ struct ch_features {
 struct ch_stream;
 struct ch_buf;
 
+/* ---- columns.c: typed columns, the option `columns` ---- */
+
+/* What a typed column holds. */
+enum ch_kind {
+    CH_STRING,
+    CH_INT64,
+    CH_UINT64,
+    CH_FLOAT64,
+    CH_UINT8,
+    CH_BOOL,
+    CH_DATE,
+    CH_DATETIME,
+    CH_DATETIME64 /* DateTime64(3): milliseconds */
+};
+
+struct ch_type {
+    enum ch_kind kind;
+    bool nullable; /* Nullable(kind) */
+    bool array;    /* Array(kind) */
+};
+
+/* One item of `columns`, TABLE.COLUMN = PATH TYPE: the column COLUMN of
+ * TABLE's destination holds the field at PATH of each document. */
+struct ch_field {
+    char *table;     /* the source table */
+    char *name;      /* the column's */
+    char *path;      /* as written: "customer.id" */
+    char **segments; /* the path split at its dots */
+    size_t depth;
+    struct ch_type type;
+};
+
+struct ch_fields {
+    struct ch_field *items; /* in the order of the option */
+    size_t count;
+};
+
+/* Reads `columns` (and checks keep_doc against it): every bad item is
+ * named in the message, with why. `out` is the caller's (ch_fields_free),
+ * also on failure. */
+sluice_status ch_fields_parse(const struct ch_config *cfg,
+                              struct ch_fields *out, sluice_error *err);
+void ch_fields_free(struct ch_fields *f);
+/* The type as CREATE TABLE gives it on a server that can do `f` (Bool is
+ * UInt8 where the server has no Bool); as written when f is NULL. */
+void ch_type_text(struct ch_type t, const struct ch_features *f, char *out,
+                  size_t size);
+/* Whether a column of type `found` (as system.columns gives it) holds
+ * t's values as the sink writes them: t's own type, or UInt8 for Bool. */
+bool ch_type_holds(struct ch_type t, const char *found);
+
 /* ---- shape.c: the columns of a destination table ---- */
 
 /* What a column holds. Rows are encoded, and inserts list their columns,
- * in this order (rowbinary.c); a table may order them otherwise. */
+ * in this order (rowbinary.c), the typed columns in the order of the
+ * option; a table may order them otherwise. The first five have a name
+ * in each set of column_names. */
 enum ch_role {
     CH_ID,         /* the record's key: String */
     CH_DOC,        /* the document */
     CH_VERSION,    /* orders the changes of one key: the engine's version */
     CH_IS_DELETED, /* 1 for a delete */
     CH_SYNCED_AT,  /* when sluice wrote the row */
+    CH_FIELD,      /* a typed column: a field of the document */
+    CH_MALFORMED,  /* the fields that did not convert, with their values */
     CH_ROLES
 };
+#define CH_NAMED_ROLES CH_FIELD /* the roles named by column_names */
+#define CH_MALFORMED_NAME "_malformed"
 
 struct ch_column {
     enum ch_role role;
     const char *name;
-    const char *type;            /* what CREATE TABLE gives it here */
-    const char *const *accepted; /* the types an existing table's column
-                                    may have, NULL-terminated */
-    const char *want;            /* the accepted types, for messages */
+    char type[48];                /* what CREATE TABLE gives it here */
+    const char *const *accepted;  /* the types an existing table's column
+                                     may have, NULL-terminated; NULL for a
+                                     typed column (ch_type_holds) */
+    const char *want;             /* the accepted types, for messages;
+                                     NULL for a typed column */
+    const struct ch_field *field; /* CH_FIELD: its item of `columns` */
 };
 
 /* The one description of a destination table's columns, built from the
  * options and the server's version: every statement that names a column
- * (CREATE TABLE, the check of an existing table, the INSERT column list,
- * the resync's copy of deleted rows, JSONEachRow rows) reads its names
- * here. Columns a table may have beside the metadata ones (fields of the
- * document, what did not convert, no doc at all) belong here too. */
+ * (CREATE TABLE, the check of an existing table, ALTER TABLE, the INSERT
+ * column list, JSONEachRow rows) reads its names here. */
 struct ch_shape {
     enum ch_names names;
-    struct ch_column columns[CH_ROLES]; /* in the table's order; the
-                                           metadata ones, today */
+    struct ch_column *columns; /* in the table's order; the shape's own */
     size_t count;
     bool engine_is_deleted; /* ReplacingMergeTree(version, is_deleted) */
 };
 
-/* The shape of a table with the metadata names `names` on a server that
- * can do `f`. */
-void ch_shape_init(struct ch_shape *sh, enum ch_names names,
-                   const struct ch_features *f);
-/* The column of `role`; NULL when the shape has none. */
+/* The shape of table `table` with the metadata names `names` on a server
+ * that can do `f`: the typed columns of `fields` that are the table's,
+ * then _malformed when it has any, and doc unless keep_doc is false and
+ * the table has typed columns. False when out of memory. */
+bool ch_shape_init(struct ch_shape *sh, enum ch_names names,
+                   const struct ch_features *f, const struct ch_fields *fields,
+                   const char *table, bool keep_doc);
+void ch_shape_free(struct ch_shape *sh);
+/* The column of `role` (the first, for CH_FIELD); NULL when the shape
+ * has none. */
 const struct ch_column *ch_shape_column(const struct ch_shape *sh,
                                         enum ch_role role);
 const char *ch_shape_name(const struct ch_shape *sh, enum ch_role role);
+/* The name the set `names` gives `role` (one of the CH_NAMED_ROLES). */
+const char *ch_role_name(enum ch_names names, enum ch_role role);
 /* What column_names calls a set of names ("sluice", "clickpipes"). */
 const char *ch_names_option(enum ch_names names);
 /* " (`_id` String, ...) ENGINE = ReplacingMergeTree(...) ORDER BY `_id`":
  * what follows the table's name in CREATE TABLE. */
 bool ch_shape_create_sql(const struct ch_shape *sh, struct ch_buf *out);
-/* "(`_id`, `doc`, ...)": the names of sh's columns in the order rows are
- * encoded, leaving out those whose role `with` (NULL: none) has not; so
- * that a copy lists the same roles in the same order on both sides. */
-bool ch_shape_list(const struct ch_shape *sh, const struct ch_shape *with,
-                   struct ch_buf *out);
+/* "`_id`, `doc`, ...": the names of sh's columns in the order rows are
+ * encoded. */
+bool ch_shape_list(const struct ch_shape *sh, struct ch_buf *out);
+/* "`_id`, `_version`, `_is_deleted`, `_synced_at`": what a deleted row
+ * is (every other column of one holds its default), by the names of the
+ * set `names`, in the same order for every set. */
+bool ch_deleted_list(enum ch_names names, struct ch_buf *out);
 /* The type of column `name` in "name\ttype\n" lines (system.columns),
  * written into out; NULL when there is no such column. */
 const char *ch_column_type(const char *columns, const char *name, char *out,
@@ -117,12 +187,18 @@ const char *ch_column_type(const char *columns, const char *name, char *out,
  * system.columns gives them) has names of its own of: a bit per enum
  * ch_names. */
 unsigned ch_names_found(const char *columns);
-/* Whether `columns` has every column of the shape, of any type. */
-bool ch_shape_present(const struct ch_shape *sh, const char *columns);
+/* Whether `columns` has, by the names of `names`, the columns of a
+ * deleted row (ch_deleted_list), of any type. */
+bool ch_names_present(enum ch_names names, const char *columns);
 /* Appends to `diff` ("; "-separated) how `columns` differ from the
- * shape: missing columns and wrong types; extra columns are allowed. */
+ * shape's key, document and metadata columns: missing columns and wrong
+ * types; extra columns are allowed. */
 bool ch_shape_diff(const struct ch_shape *sh, const char *columns,
                    struct ch_buf *diff);
+/* Appends to `diff` the typed columns (and _malformed) that `columns`
+ * has with another type than the shape's. */
+bool ch_shape_retyped(const struct ch_shape *sh, const char *columns,
+                      struct ch_buf *diff);
 
 /* A destination table as it is on the server. */
 struct ch_dest {
@@ -159,8 +235,15 @@ struct ch_sink {
     bool connected;              /* version known, database created */
     bool owners_ready;           /* the owners table exists */
     struct ch_features features;
-    struct ch_shape shape; /* of every table, from the options and the
-                              version: built by ch_connect */
+    struct ch_fields fields; /* the option `columns`, read by open */
+    struct ch_shape shape;   /* of every table without typed columns,
+                                from the options and the version: built
+                                by ch_connect, as are */
+    struct ch_table_shape {  /* those of the tables with typed columns */
+        const char *table;   /* the fields' */
+        struct ch_shape shape;
+    } * shapes;
+    size_t shape_count;
     struct ch_dest *dests;
     size_t dest_count;
     char **resyncing; /* tables whose writes go to the shadow */
@@ -172,14 +255,22 @@ struct ch_sink {
         char *message; /* with this message */
         int count;     /* so many times in a row */
     } repeat;
+    struct ch_ahead *ahead;     /* the typed columns of the batch being
+                                   written (ahead.c) */
     CURLM *multi;               /* drives the open inserts */
     struct ch_stream **streams; /* open inserts, one per destination */
     size_t stream_count;
 };
 
-/* The shape of `table`'s destination (shape.c): one for every table of
- * the instance today; columns of a table's own would make it here. */
+/* The shapes of the instance's tables (shape.c), made once the server's
+ * version is known; false when out of memory. */
+bool ch_shapes_build(struct ch_sink *s);
+void ch_shapes_free(struct ch_sink *s);
+/* The shape of `table`'s destination: its own when it has typed columns,
+ * else the instance's; and of the `len` bytes at `table`. */
 const struct ch_shape *ch_shape_of(const struct ch_sink *s, const char *table);
+const struct ch_shape *ch_shape_of_len(const struct ch_sink *s,
+                                       const char *table, size_t len);
 
 /* ---- http.c: requests to the server ---- */
 
@@ -290,6 +381,31 @@ sluice_status ch_claim(void *instance, const sluice_owner *owner,
 sluice_status ch_release(struct ch_sink *s, const char *table,
                          sluice_error *err);
 
+/* ---- dates.c: times as text ---- */
+
+/* ISO 8601, as documents hold dates: YYYY-MM-DD, then optionally T (or a
+ * space) HH:MM[:SS[.fff]] and Z or an offset (none: UTC), into
+ * milliseconds since 1970 UTC; false when the text is no such date. */
+bool ch_iso_parse(const char *text, size_t len, int64_t *ms);
+/* "2024-01-02T03:04:05.678Z", as ClickPipes writes a date. */
+void ch_iso_format(int64_t ms, char *out, size_t size);
+/* The day of a time (days since 1970, rounded down), and as
+ * "2024-01-02". */
+int64_t ch_days_of(int64_t ms);
+void ch_date_format(int64_t days, char *out, size_t size);
+void ch_civil_from_days(int64_t days, int *year, int *month, int *day);
+
+/* ---- values.c: values as insert bodies encode them ---- */
+
+bool ch_put_varint(struct ch_buf *b, uint64_t v);
+/* The `bytes` low bytes of v, little-endian. */
+bool ch_put_le(struct ch_buf *b, uint64_t v, size_t bytes);
+/* A RowBinary String: varint length, bytes. */
+bool ch_put_string(struct ch_buf *b, const char *p, size_t len);
+/* A JSON string: '"' and backslash escaped, control bytes as \u00XX;
+ * other bytes as they are. */
+bool ch_put_json_string(struct ch_buf *b, const char *p, size_t len);
+
 /* ---- rowbinary.c: rows as insert bodies ---- */
 
 /* How rows of a destination are encoded. */
@@ -297,12 +413,46 @@ struct ch_row_format {
     bool json_each_row;           /* JSONEachRow, not RowBinary */
     bool ts64;                    /* the time is DateTime64(3) */
     int64_t synced_ms;            /* the time the rows were written */
-    const struct ch_shape *shape; /* the names JSONEachRow gives */
+    const struct ch_shape *shape; /* the columns, and their names */
+    bool doc;                     /* the shape has doc */
+    bool typed;                   /* the shape has typed columns */
 };
 
-/* Appends the record as one row of the insert body. */
+/* Appends the record as one row of the insert body; `typed` (`len`
+ * bytes) are its typed columns and _malformed, as ch_project wrote them
+ * in this format (ahead.c), when the shape has typed columns. */
 bool ch_encode_row(struct ch_buf *b, const struct ch_row_format *f,
-                   const sluice_record *r);
+                   const sluice_record *r, const char *typed, size_t len);
+
+/* ---- project.c: documents read into typed columns ---- */
+
+/* What reading documents keeps from one row to the next: the JSON parser
+ * and the text of _malformed. One per open insert. */
+struct ch_projector;
+struct ch_projector *ch_projector_new(void);
+void ch_projector_free(struct ch_projector *p);
+/* Appends the values of sh's typed columns, then _malformed, read from
+ * the document `doc` (NULL: a deleted row, every column its default): in
+ * RowBinary, or (json) as JSONEachRow's ',"name":value' for each. A
+ * missing field (or null) gives the column's default (NULL when
+ * Nullable); a value that does not convert gives the default too, and
+ * goes into _malformed, {"path":value,...}, as the document has it.
+ * False when out of memory. */
+bool ch_project(struct ch_projector *p, struct ch_buf *b,
+                const struct ch_shape *sh, bool json, const char *doc,
+                size_t len);
+
+/* ---- ahead.c: a batch's typed columns read on several threads ---- */
+
+/* Reads the typed columns of every record of the batch that has any,
+ * before the batch is encoded. */
+sluice_status ch_read_ahead(struct ch_sink *s, const sluice_batch *batch,
+                            sluice_error *err);
+/* The bytes ch_read_ahead made for record `index` of the batch; false
+ * when it made none. */
+bool ch_ahead_row(const struct ch_sink *s, size_t index, const char **bytes,
+                  size_t *len);
+void ch_ahead_free(struct ch_sink *s);
 
 /* ---- stream.c: inserts kept open across writes ---- */
 

@@ -18,12 +18,19 @@
 
 #include "clickhouse.h"
 
+/* Called with the config alone (`sluice check`): the options that open
+ * would refuse are refused here too, so the check finds them. */
 sluice_status ch_destination(const void *config, const char *table,
                              sluice_values *name, sluice_error *err)
 {
     const struct ch_config *cfg = config;
     struct ch_url url;
-    sluice_status st = ch_url_parse(cfg->url, &url, err);
+    struct ch_fields fields;
+    sluice_status st = ch_fields_parse(cfg, &fields, err);
+    ch_fields_free(&fields);
+    if (st != SLUICE_OK)
+        return st;
+    st = ch_url_parse(cfg->url, &url, err);
     if (st != SLUICE_OK)
         return st;
     /* the host in lower case: two spellings of one server name it once */

@@ -8,7 +8,10 @@
  * One table per source table, of the columns shape.c describes. A table
  * is never written with names of two sets (column_names): one that has
  * another set's is refused, unless it is being resynced, which replaces
- * it (its deleted rows are read by its own names). */
+ * it (its deleted rows are read by its own names). A typed column added
+ * to the option `columns` is added to the table (ALTER TABLE ... ADD
+ * COLUMN); one whose type changed refuses the table until a resync
+ * rebuilds it; one taken out of the option stays, no longer written. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,7 @@ static void parse_version(const char *text, struct ch_features *f)
     f->exchange = v >= 2008;
     f->is_deleted = v >= 2302;
     f->json = v >= 2503;
+    f->bool_type = v >= 2112;
 }
 
 sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
@@ -77,9 +81,10 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     sluice_status st = ch_request(s, "SELECT version()", &answer, err);
     if (st == SLUICE_OK) {
         parse_version(answer.data ? answer.data : "", &s->features);
-        ch_shape_init(&s->shape, (enum ch_names)s->cfg->column_names,
-                      &s->features);
-        if (s->features.major <= 0)
+        if (!ch_shapes_build(s))
+            st = sluice_fail(err, SLUICE_FATAL,
+                             "sink_clickhouse: out of memory");
+        else if (s->features.major <= 0)
             st = sluice_fail(err, SLUICE_FATAL,
                              "sink_clickhouse: the server at %s answered "
                              "version() with '%s', not a ClickHouse version",
@@ -161,12 +166,13 @@ static bool table_diff(const struct ch_shape *sh, const char *columns,
     return ok;
 }
 
-/* Whether an old table can be read as `sh` says: it has its columns,
- * of whatever types (a copy converts them), and FINAL works on it. */
-static bool readable_as(const struct ch_shape *sh, const char *columns,
+/* Whether an old table can be read by the names of `names`: it has the
+ * columns of a deleted row, of whatever types (a copy converts them), and
+ * FINAL works on it. */
+static bool readable_as(enum ch_names names, const char *columns,
                         const char *engine)
 {
-    return ch_shape_present(sh, columns) &&
+    return ch_names_present(names, columns) &&
            strstr(engine, "ReplacingMergeTree") != NULL;
 }
 
@@ -179,17 +185,14 @@ static bool read_names(const struct ch_sink *s, const char *table,
     const struct ch_shape *want = ch_shape_of(s, table);
     unsigned found = ch_names_found(columns);
     *out = want->names;
-    if (readable_as(want, columns, engine))
+    if (readable_as(want->names, columns, engine))
         return true;
-    for (int n = 0; n < CH_NAMES_COUNT; n++) {
-        struct ch_shape other;
-        ch_shape_init(&other, (enum ch_names)n, &s->features);
+    for (int n = 0; n < CH_NAMES_COUNT; n++)
         if (n != (int)want->names && found & 1u << n &&
-            readable_as(&other, columns, engine)) {
+            readable_as((enum ch_names)n, columns, engine)) {
             *out = (enum ch_names)n;
             return true;
         }
-    }
     return false;
 }
 
@@ -277,6 +280,15 @@ static sluice_status check_table(struct ch_sink *s, const char *table,
                          "sink_clickhouse: table %s exists and is not "
                          "compatible: %s",
                          name.data, diff.data);
+    } else if (!ch_shape_retyped(sh, columns, &diff)) {
+        st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    } else if (diff.len) {
+        st = sluice_fail(err, SLUICE_FATAL_TABLE,
+                         "sink_clickhouse: table %s: %s. A column's type "
+                         "changes only with a resync, which rebuilds the "
+                         "table with the configured types: resync the "
+                         "pipe, or set the type back",
+                         name.data, diff.data);
     } else {
         const char *doc = ch_shape_name(sh, CH_DOC);
         const char *at = ch_shape_name(sh, CH_SYNCED_AT);
@@ -336,6 +348,64 @@ static struct ch_dest *remember(struct ch_sink *s, const char *table,
     return &s->dests[s->dest_count++];
 }
 
+/* The typed columns (and _malformed) of the shape that an existing
+ * table has not are added, each after the column before it in the shape,
+ * so that the table has them in the order a new one would. */
+static sluice_status add_columns(struct ch_sink *s, const char *table,
+                                 const char *extra, const char *columns,
+                                 sluice_error *err)
+{
+    const struct ch_shape *sh = ch_shape_of(s, table);
+    struct ch_buf sql = {0}, name = {0};
+    char type[128];
+    sluice_status st =
+        ch_table_name(s, table, extra, &name)
+            ? SLUICE_OK
+            : sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
+    for (size_t i = 1; st == SLUICE_OK && i < sh->count; i++) {
+        const struct ch_column *c = &sh->columns[i];
+        if (c->role < CH_NAMED_ROLES ||
+            ch_column_type(columns, c->name, type, sizeof type))
+            continue;
+        sql.len = 0;
+        bool ok = CH_LIT(&sql, "ALTER TABLE ") &&
+                  ch_buf_append(&sql, name.data, name.len) &&
+                  CH_LIT(&sql, " ADD COLUMN ") && ch_name(&sql, c->name) &&
+                  ch_buf_printf(&sql, " %s AFTER ", c->type) &&
+                  ch_name(&sql, sh->columns[i - 1].name);
+        st = ok ? ch_request(s, sql.data, NULL, err)
+                : sluice_fail(err, SLUICE_FATAL,
+                              "sink_clickhouse: out of memory");
+        if (st == SLUICE_OK)
+            sluice_log(ch_host, s->ctx, SLUICE_LOG_INFO,
+                       "table %s: added column %s %s (its rows written "
+                       "before have its default until a resync)",
+                       name.data, c->name, c->type);
+    }
+    ch_buf_free(&sql);
+    ch_buf_free(&name);
+    return st;
+}
+
+/* A typed column of a type the server has not (DateTime64 before 20.1)
+ * refuses the table. */
+static sluice_status server_types(struct ch_sink *s, const char *table,
+                                  sluice_error *err)
+{
+    const struct ch_shape *sh = ch_shape_of(s, table);
+    for (size_t i = 0; i < sh->count; i++) {
+        const struct ch_field *f = sh->columns[i].field;
+        if (f && f->type.kind == CH_DATETIME64 && !s->features.datetime64)
+            return sluice_fail(err, SLUICE_FATAL_TABLE,
+                               "sink_clickhouse: columns: %s.%s is "
+                               "DateTime64(3), which ClickHouse %s has "
+                               "not (it came in 20.1): make it DateTime "
+                               "(seconds)",
+                               table, f->name, s->features.version);
+    }
+    return SLUICE_OK;
+}
+
 /* The destination made ready: checked when it exists, else created. A
  * destination never has a name of the sink's own tables. */
 static sluice_status set_up(struct ch_sink *s, const char *table,
@@ -356,11 +426,14 @@ static sluice_status set_up(struct ch_sink *s, const char *table,
     struct ch_buf columns = {0}, engine = {0}, sql = {0};
     bool exists = false, replaced = false;
     struct ch_dest d = {0};
-    sluice_status st =
-        describe(s, table, extra, &columns, &engine, &exists, err);
+    sluice_status st = server_types(s, table, err);
+    if (st == SLUICE_OK)
+        st = describe(s, table, extra, &columns, &engine, &exists, err);
     if (st == SLUICE_OK && exists)
         st = check_table(s, table, extra, columns.data, engine.data, &d,
                          &replaced, err);
+    if (st == SLUICE_OK && exists && !replaced)
+        st = add_columns(s, table, extra, columns.data, err);
     if (st == SLUICE_OK && replaced) /* only read: never written to */
         forget(s, table, extra);
     if (st == SLUICE_OK && !exists) {
@@ -505,20 +578,22 @@ sluice_status ch_table_exists(struct ch_sink *s, const char *table,
 }
 
 /* Deletes that only the old table has go into the shadow first, so that
- * the swap forgets none. The old table is read by its own names, which
- * may be another set than the shadow's (a resync changes them). */
+ * the swap forgets none. A deleted row is its key and metadata, every
+ * other column its default (as the sink writes one), so those columns
+ * alone are copied, whatever else either table has (doc or not, typed
+ * columns of any types); the old table's are read by its own names,
+ * which may be another set than the shadow's (a resync changes them). */
 static sluice_status carry_deletes(struct ch_sink *s, const char *table,
                                    sluice_error *err)
 {
     const struct ch_shape *to = ch_shape_of(s, table);
-    struct ch_shape from = *to;
     struct ch_buf columns = {0}, engine = {0}, sql = {0};
     bool exists = false;
-    enum ch_names names;
+    enum ch_names from;
     sluice_status st =
         describe(s, table, NULL, &columns, &engine, &exists, err);
     if (st != SLUICE_OK || !exists) { /* nothing to carry */
-    } else if (!read_names(s, table, columns.data, engine.data, &names)) {
+    } else if (!read_names(s, table, columns.data, engine.data, &from)) {
         table_diff(to, columns.data, engine.data, &sql);
         struct ch_buf name = {0};
         ch_table_name(s, table, NULL, &name);
@@ -530,18 +605,16 @@ static sluice_status carry_deletes(struct ch_sink *s, const char *table,
                          name.data, sql.data);
         ch_buf_free(&name);
     } else {
-        if (names != to->names)
-            ch_shape_init(&from, names, &s->features);
         bool ok = CH_LIT(&sql, "INSERT INTO ") &&
                   ch_table_name(s, table, shadow, &sql) &&
-                  CH_LIT(&sql, " (") && ch_shape_list(to, &from, &sql) &&
-                  CH_LIT(&sql, ") SELECT ") &&
-                  ch_shape_list(&from, to, &sql) && CH_LIT(&sql, " FROM ") &&
+                  CH_LIT(&sql, " (") && ch_deleted_list(to->names, &sql) &&
+                  CH_LIT(&sql, ") SELECT ") && ch_deleted_list(from, &sql) &&
+                  CH_LIT(&sql, " FROM ") &&
                   ch_table_name(s, table, NULL, &sql) &&
                   CH_LIT(&sql, " FINAL WHERE ") &&
-                  ch_name(&sql, ch_shape_name(&from, CH_IS_DELETED)) &&
+                  ch_name(&sql, ch_role_name(from, CH_IS_DELETED)) &&
                   CH_LIT(&sql, " = 1 AND ") &&
-                  ch_name(&sql, ch_shape_name(&from, CH_ID)) &&
+                  ch_name(&sql, ch_role_name(from, CH_ID)) &&
                   CH_LIT(&sql, " NOT IN (SELECT ") &&
                   ch_name(&sql, ch_shape_name(to, CH_ID)) &&
                   CH_LIT(&sql, " FROM ") &&

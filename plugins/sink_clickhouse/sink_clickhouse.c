@@ -1,7 +1,8 @@
 /* sink_clickhouse.c: the ClickHouse sink plugin: its descriptor, option
  * table and callbacks. The work is in http.c (requests), schema.c
  * (tables, versions, the resync set and swap), owners.c (who owns a
- * table), stream.c and rowbinary.c (inserts).
+ * table), shape.c and columns.c (a table's columns), stream.c,
+ * rowbinary.c and project.c (inserts).
  *
  * Never logs the password or a URL with credentials in it. */
 #include <stdlib.h>
@@ -112,6 +113,27 @@ static const sluice_option options[] = {
          "written for ClickPipes' tables run unchanged); _id and doc stay. "
          "A table made with the other names is refused until the pipe is "
          "resynced."},
+    {.type = SLUICE_OPTION_LIST,
+     .name = "columns",
+     .offset = FIELD(columns),
+     .description =
+         "Typed columns beside doc, an item each: TABLE.COLUMN = PATH "
+         "TYPE (orders.total = total Float64): the column COLUMN of "
+         "TABLE's destination holds the field at the dotted PATH of each "
+         "document. TYPE: String, Int64, UInt64, Float64, UInt8, Bool, "
+         "Date, DateTime, DateTime64(3), Nullable(T) of each, "
+         "Array(String), Array(Int64), Array(Float64). A value that does "
+         "not convert gives the column's default and is kept in the "
+         "column _malformed. A column added here is added to the table at "
+         "the next start; a changed type refuses the table until a resync "
+         "(docs/clickhouse.md)."},
+    {.type = SLUICE_OPTION_BOOL,
+     .name = "keep_doc",
+     .default_value = "true",
+     .flags = SLUICE_OPTION_FORM,
+     .offset = FIELD(keep_doc),
+     .description = "false: the tables that have typed columns have no "
+                    "doc column, only their columns (needs columns)."},
     {.type = SLUICE_OPTION_STRING,
      .name = "tls_ca_file",
      .offset = FIELD(tls_ca_file),
@@ -143,9 +165,12 @@ static sluice_status ch_open(sluice_context *ctx, const void *config,
         return sluice_fail(err, SLUICE_FATAL,
                            "sink_clickhouse: out of memory");
     sluice_status st = ch_url_parse(cfg->url, &s->url, err);
+    if (st == SLUICE_OK)
+        st = ch_fields_parse(cfg, &s->fields, err);
     if (st == SLUICE_OK && !(s->curl = curl_easy_init()))
         st = sluice_fail(err, SLUICE_FATAL, "sink_clickhouse: out of memory");
     if (st != SLUICE_OK) {
+        ch_fields_free(&s->fields);
         ch_url_free(&s->url);
         free(s);
         return st;
@@ -177,6 +202,9 @@ static void ch_close(void *instance)
     ch_forget_repeats(s);
     ch_streams_abort(s); /* not flushed: the core replays their batches */
     free(s->streams);
+    ch_ahead_free(s);
+    ch_shapes_free(s);
+    ch_fields_free(&s->fields);
     curl_multi_cleanup(s->multi);
     curl_easy_cleanup(s->curl);
     ch_url_free(&s->url);

@@ -169,7 +169,7 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
               (st->curl = curl_easy_init()) &&
               CH_LIT(&query, "INSERT INTO ") &&
               ch_table_name(s, table, extra, &query) && CH_LIT(&query, " (") &&
-              ch_shape_list(shape, NULL, &query) &&
+              ch_shape_list(shape, &query) &&
               ch_buf_printf(&query, ") FORMAT %s",
                             json ? "JSONEachRow" : "RowBinary");
     if (!ok) {
@@ -180,7 +180,12 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
     }
     st->query = query.data;
     st->shadow = shadow;
-    st->format = (struct ch_row_format){json, dest->ts64, 0, shape};
+    st->format = (struct ch_row_format){json,
+                                        dest->ts64,
+                                        0,
+                                        shape,
+                                        ch_shape_column(shape, CH_DOC),
+                                        ch_shape_column(shape, CH_FIELD)};
     st->opened_ms = ch_host->now_ms();
     rc = ch_call_prepare(s, st->curl, &st->call, st->query,
                          dest->json
@@ -250,22 +255,28 @@ static sluice_status stream_of(struct ch_sink *s, const char *table,
     return rc;
 }
 
-/* One row into the body of *stp; the chunk goes to libcurl when full.
- * A request that is done (full, or refused early) is finished, and *stp
- * is then NULL. */
+/* Record `index` of the batch as one row into the body of *stp; the
+ * chunk goes to libcurl when full. A request that is done (full, or
+ * refused early) is finished, and *stp is then NULL. */
 static sluice_status put_row(struct ch_sink *s, struct ch_stream **stp,
-                             const sluice_record *r, sluice_error *err)
+                             const sluice_record *r, size_t index,
+                             sluice_error *err)
 {
     struct ch_stream *st = *stp;
-    size_t before = st->out.len;
+    size_t before = st->out.len, len = 0;
+    const char *typed = NULL;
+    if (st->format.typed && !ch_ahead_row(s, index, &typed, &len))
+        return sluice_fail(err, SLUICE_FATAL,
+                           "sink_clickhouse: the typed columns of a row "
+                           "were not read");
     bool ok;
     if (st->gzip) {
         st->raw.len = 0;
-        ok = ch_encode_row(&st->raw, &st->format, r) &&
+        ok = ch_encode_row(&st->raw, &st->format, r, typed, len) &&
              deflate_into(st, st->raw.data, st->raw.len, false);
         st->body_bytes += st->raw.len;
     } else {
-        ok = ch_encode_row(&st->out, &st->format, r);
+        ok = ch_encode_row(&st->out, &st->format, r, typed, len);
         st->body_bytes += st->out.len - before;
     }
     if (!ok)
@@ -297,6 +308,8 @@ sluice_status ch_stream_batch(struct ch_sink *s, const sluice_batch *batch,
             i++;
     }
     st = NULL;
+    if (rc == SLUICE_OK)
+        rc = ch_read_ahead(s, batch, err);
     for (size_t i = 0; i < n && rc == SLUICE_OK; i++) {
         sluice_record r = {.size = sizeof r};
         ch_host->batch_get(batch, i, &r);
@@ -305,7 +318,7 @@ sluice_status ch_stream_batch(struct ch_sink *s, const sluice_batch *batch,
             rc = stream_of(s, r.table, r.table_len, &st, err);
         if (rc == SLUICE_OK) {
             st->format.synced_ms = now;
-            rc = put_row(s, &st, &r, err);
+            rc = put_row(s, &st, &r, i, err);
         }
     }
     /* everything encoded goes to libcurl, so that a refusal shows now */

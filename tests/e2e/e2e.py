@@ -1195,9 +1195,9 @@ def scenario_forms(env, src):
         time.sleep(0.2)
     expect_failed(sl, pipe, "a", "is written in another form "
                   "(source.id_format = extended, source.doc_format = clickpipes, "
-                  "sink.column_names = sluice) than the pipe writes now "
-                  "(source.id_format = natural, source.doc_format = clickpipes, "
-                  "sink.column_names = sluice)")
+                  "sink.column_names = sluice, sink.keep_doc = true) than the "
+                  "pipe writes now (source.id_format = natural, source.doc_format "
+                  "= clickpipes, sink.column_names = sluice, sink.keep_doc = true)")
     expect_failed(sl, pipe, "b", "resync the pipe")
     if not all(k.startswith('{"$oid":"') for k in keys("a")):
         raise Failure("a table written in two forms: %s" % keys("a")[:3])
@@ -1391,9 +1391,10 @@ def scenario_column_names(env, src):
     deadline = time.time() + STATE_TIMEOUT
     while table_status(sl, pipe, "a")[0] != "failed" and time.time() < deadline:
         time.sleep(0.2)
-    expect_failed(sl, pipe, "a", "sink.column_names = sluice) than the pipe writes "
-                                 "now (source.id_format = natural, source.doc_format "
-                                 "= clickpipes, sink.column_names = clickpipes)")
+    expect_failed(sl, pipe, "a", "sink.column_names = sluice, sink.keep_doc = true) "
+                                 "than the pipe writes now (source.id_format = "
+                                 "natural, source.doc_format = clickpipes, "
+                                 "sink.column_names = clickpipes, sink.keep_doc = true)")
     expect_failed(sl, pipe, "a", "resync the pipe")
     sl.cli("resync", pipe, "--wait", "--timeout", "60s")
     sl.wait_state(pipe, "running")
