@@ -68,7 +68,10 @@ for i in range(500):
 PY
 for _ in $(seq 1 120); do [ "$(count orders)" = 20400 ] && break; sleep 0.5; done
 echo "ClickHouse shop.orders: $(count orders) rows (20,000 + 500 inserted - 100 deleted)"
-curl -s "$ch_url/" --data-binary "SELECT _id, doc FROM shop.orders FINAL WHERE _id = 'new-150' FORMAT TSV"
+echo "== a document by its _id, fields read from doc (visitParamExtract*, ClickHouse 18.16)"
+curl -s "$ch_url/" --data-binary "SELECT _id, visitParamExtractString(doc, 'item') AS item, visitParamExtractInt(doc, 'qty') AS qty, doc FROM shop.orders FINAL WHERE _id = 'new-150' FORMAT PrettyCompactNoEscapes"
+echo "== the typed columns qty and status (columns = ... in examples/quickstart.ini)"
+curl -s "$ch_url/" --data-binary "SELECT status, count() AS orders, sum(qty) AS total_qty FROM shop.orders FINAL WHERE _is_deleted = 0 AND qty IS NOT NULL GROUP BY status ORDER BY status FORMAT PrettyCompactNoEscapes"
 echo "== /metrics of sluice run (http_listen = 127.0.0.1:$metrics_port)"
 curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^sluice_(table_rows_total|table_lag_seconds|pipe_state.*} 1)'
 ./build/sluice history orders --config "$tmp/quickstart.ini"
