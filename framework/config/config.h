@@ -131,6 +131,13 @@ const sluice_string_list *config_pipe_tables(const struct pipe_config *p);
  * "source.id_format = natural, sink.column_names = sluice"; "" when none
  * is. The caller frees it. */
 char *config_pipe_form(const struct pipe_config *p);
+
+/* Whether a table recorded in the form `recorded` (config_pipe_form's
+ * text, from this sluice or an earlier one) is written as the pipe writes
+ * now: each of its options has the value it has now, and an option it
+ * lacks (a plugin added it since) is now at its default. FORM_BEFORE_FORMS
+ * is the form of a pipe with no such option. */
+bool config_form_same(const struct pipe_config *p, const char *recorded);
 /* The line of the source option that names the pipe's tables, else the
  * pipe's section. */
 int config_pipe_tables_line(const struct config *cfg,

@@ -1,9 +1,6 @@
 /* destinations.c: one owner per destination (see destinations.h). */
 #include "destinations.h"
 
-#include <string.h>
-
-#include "../store/schema.h"
 #include "../util/mem.h"
 
 /* The other table that holds `destination`, or NULL. */
@@ -75,41 +72,22 @@ int destination_claim(struct store *s, const char *pipe, const char *table,
     return store_transaction(s, claim_step, &c, err);
 }
 
-/* A form check's arguments and result (destination_form). */
-struct form_check {
-    const char *pipe, *table, *form;
-    char **recorded;
-};
-
-static int form_step(struct store *s, void *arg, struct error *err)
+int destination_form(struct store *s, const char *pipe, const char *table,
+                     char **recorded, struct error *err)
 {
-    const struct form_check *c = arg;
-    struct db_value p[] = {DBV_TEXT(c->pipe), DBV_TEXT(c->table)};
+    struct db_value p[] = {DBV_TEXT(pipe), DBV_TEXT(table)};
     struct db_result r;
+    *recorded = NULL;
     if (store_exec(s,
                    "SELECT form FROM pipe_tables WHERE pipe = $1 AND name = "
                    "$2",
                    p, 2, &r, err) < 0)
         return -1;
-    const char *was = r.rows ? db_text(&r, 0, 0) : NULL; /* NULL: none */
-    bool same = was && (!strcmp(was, c->form) ||
-                        (!strcmp(was, FORM_BEFORE_FORMS) && !c->form[0]));
-    if (was && !same)
-        *c->recorded = xstrdup(was);
-    bool record = r.rows && (!was || (same && strcmp(was, c->form)));
+    size_t len;
+    if (r.rows)
+        *recorded = db_take(&r, 0, 0, &len);
     db_result_free(&r);
-    if (*c->recorded)
-        return 1;
-    return record ? destination_form_set(s, c->pipe, c->table, c->form, err)
-                  : 0;
-}
-
-int destination_form(struct store *s, const char *pipe, const char *table,
-                     const char *form, char **recorded, struct error *err)
-{
-    *recorded = NULL;
-    struct form_check c = {pipe, table, form, recorded};
-    return store_transaction(s, form_step, &c, err);
+    return 0;
 }
 
 int destination_form_set(struct store *s, const char *pipe, const char *table,

@@ -21,16 +21,14 @@ int destination_claim(struct store *s, const char *pipe, const char *table,
                       const char *destination, bool *upgrade, char **owner,
                       struct error *err);
 
-/* The form a table is written in (config_pipe_form): `form` is recorded
- * when the table has none yet. 0 when the table is written in `form` (or
- * is now); 1 when it was written in another, `*recorded` then naming it
- * (the caller frees it); -1 on a store error. A table set up before forms
- * were recorded (FORM_BEFORE_FORMS) is in the form "" (no option shapes
- * the data): the only form sluice wrote then. */
+/* The form a table is written in (config_pipe_form), as recorded at its
+ * first setup: *recorded NULL when none is yet (the caller frees it);
+ * FORM_BEFORE_FORMS for a table set up before forms were recorded. */
 int destination_form(struct store *s, const char *pipe, const char *table,
-                     const char *form, char **recorded, struct error *err);
+                     char **recorded, struct error *err);
 
-/* A resync rewrote the table: it is written in `form` now. */
+/* The table is written in `form` (its first setup, or a resync rewrote
+ * it). */
 int destination_form_set(struct store *s, const char *pipe, const char *table,
                          const char *form, struct error *err);
 

@@ -128,13 +128,13 @@ static enum outcome check_form(struct run *u, const char *table, bool resync,
 {
     if (resync)
         return GO_ON;
-    char *form = config_pipe_form(u->pc), *recorded;
+    char *recorded, *form = NULL;
     struct error err;
-    int rc = destination_form(u->s, u->pc->name, table, form, &recorded, &err);
     enum outcome o = GO_ON;
-    if (rc < 0) {
-        o = from_store(&err, f);
-    } else if (rc == 1) {
+    if (destination_form(u->s, u->pc->name, table, &recorded, &err) < 0)
+        return from_store(&err, f);
+    if (recorded && !config_form_same(u->pc, recorded)) {
+        form = config_pipe_form(u->pc);
         o = fail_with(f,
                       "table %s is written in another form (%s) than the "
                       "pipe writes now (%s): its rows would mix the two; "
@@ -143,6 +143,11 @@ static enum outcome check_form(struct run *u, const char *table, bool resync,
                       table, form_shown(recorded), form_shown(form),
                       u->pc->name);
         f->table_only = true;
+    } else { /* recorded now, or in today's words */
+        form = config_pipe_form(u->pc);
+        if ((!recorded || strcmp(recorded, form)) &&
+            destination_form_set(u->s, u->pc->name, table, form, &err) < 0)
+            o = from_store(&err, f);
     }
     free(recorded);
     free(form);
