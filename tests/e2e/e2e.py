@@ -1344,6 +1344,46 @@ def scenario_documented_queries(env, src):
         ch_query(target, "DROP DATABASE IF EXISTS `%s`" % ch_db)
 
 
+def scenario_typed_columns(env, src):
+    """PyMongo writes documents with fields of many BSON types; sluice run
+    projects them into typed columns; ClickHouse 18.16 reads each column's
+    value, a missing field as the default or NULL, and a value that does
+    not convert as the default with the field kept in _malformed."""
+    db = src.db("t")
+    oid = ObjectId("65a1b2c3d4e5f60718293a4b")
+    db.o.insert_many([
+        {"_id": 1, "total": 12.5, "qty": 3, "big": Int64(2**40), "ok": True,
+         "at": datetime.datetime(2024, 1, 2, 3, 4, 5, 678000), "ref": oid,
+         "dec": Decimal128("1.50"), "tags": ["a", "b"], "c": {"id": "c1"}},
+        {"_id": 2, "total": "12,50", "qty": Int64(-7), "ok": False, "tags": []},
+        {"_id": 3}])
+    columns = ",\n    ".join([  # one item a line: a line holds 199 bytes
+        "o.total = total Float64", "o.qty = qty Int64", "o.big = big Nullable(Int64)",
+        "o.ok = ok UInt8", "o.at = at DateTime", "o.ref = ref String",
+        "o.dec = dec String", "o.tags = tags Array(String)",
+        "o.customer = c.id Nullable(String)"])
+    pipe = ch_db = src.prefix
+    sl = Sluice(env, "typed_columns", pipe_ini(env, src, pipe, db.name, ["o"], ch_db,
+                                               sink_extra="columns = " + columns))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["o"]))
+    rows = ch_query(env, "SELECT _id, total, qty, big, ok, toUnixTimestamp(at), ref, dec, tags, "
+                         "customer, _malformed FROM `%s`.o FINAL WHERE _is_deleted = 0 "
+                         "ORDER BY _id FORMAT JSONCompact" % ch_db)
+    got = json.loads(rows)["data"]
+    want = [
+        ['{"$numberInt":"1"}', 12.5, "3", "1099511627776", 1, 1704164645,
+         "65a1b2c3d4e5f60718293a4b", "1.50", ["a", "b"], "c1", ""],
+        ['{"$numberInt":"2"}', 0, "-7", None, 0, 0, "", "", [],
+         None, '{"total":"12,50"}'],
+        ['{"$numberInt":"3"}', 0, "0", None, 0, 0, "", "", [],
+         None, ""]]
+    if got != want:
+        raise Failure("typed columns:\n got  %s\n want %s" % (got, want))
+    sl.stop()
+
+
 def scenario_resync_names(env, src):
     """Collections orders, orders_resync and orders_resync_old in one pipe: a
     resync writes no collection's rows into another and drops none of
@@ -1534,6 +1574,7 @@ SCENARIOS = [
     ("resync_names", scenario_resync_names),
     ("resync_restart", scenario_resync_restart),
     ("documented_queries", scenario_documented_queries),
+    ("typed_columns", scenario_typed_columns),
     ("forms", scenario_forms),
     ("column_names", scenario_column_names),
     ("malformed_utf8", scenario_malformed_utf8),
