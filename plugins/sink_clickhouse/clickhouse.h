@@ -345,6 +345,10 @@ bool ch_table_name(const struct ch_sink *s, const char *table,
                    const char *extra, struct ch_buf *out);
 sluice_status ch_table_exists(struct ch_sink *s, const char *table,
                               const char *extra, bool *out, sluice_error *err);
+/* The existing tables that `columns` names, checked as setup would check
+ * them (names, types, a column whose type changed), changing nothing: for
+ * `sluice check --connect`. A refusal is SLUICE_FATAL. */
+sluice_status ch_check_tables(struct ch_sink *s, sluice_error *err);
 /* Checks or creates the destination. A refusal that concerns the table
  * alone is SLUICE_FATAL_TABLE (see table_outcome). */
 sluice_status ch_setup_table(struct ch_sink *s, const char *table,

@@ -517,6 +517,31 @@ sluice_status ch_setup_table(struct ch_sink *s, const char *table,
     return table_outcome(s, table, set_up(s, table, extra, err), err);
 }
 
+sluice_status ch_check_tables(struct ch_sink *s, sluice_error *err)
+{
+    sluice_status st = ch_connect(s, err);
+    for (size_t i = 0; st == SLUICE_OK && i < s->fields.count; i++) {
+        const char *table = s->fields.items[i].table;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = !strcmp(s->fields.items[k].table, table);
+        if (seen)
+            continue;
+        struct ch_buf columns = {0}, engine = {0};
+        bool exists = false, replaced;
+        struct ch_dest d = {0};
+        st = server_types(s, table, err);
+        if (st == SLUICE_OK)
+            st = describe(s, table, NULL, &columns, &engine, &exists, err);
+        if (st == SLUICE_OK && exists)
+            st = check_table(s, table, NULL, columns.data, engine.data, &d,
+                             &replaced, err);
+        ch_buf_free(&columns);
+        ch_buf_free(&engine);
+    }
+    return st == SLUICE_FATAL_TABLE ? SLUICE_FATAL : st;
+}
+
 void ch_forget_repeats(struct ch_sink *s)
 {
     repeat_clear(&s->repeat);

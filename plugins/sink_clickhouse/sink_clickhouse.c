@@ -224,7 +224,9 @@ static sluice_status ch_ping(void *instance, sluice_error *err)
                          "version() with '%.40s', not a ClickHouse version",
                          s->url.shown, answer.data ? answer.data : "");
     free(answer.data);
-    return st;
+    /* the tables whose typed columns are configured: one whose setup
+     * would be refused (a changed type, say) is said now */
+    return st == SLUICE_OK ? ch_check_tables(s, err) : st;
 }
 
 static sluice_status ch_setup(void *instance, const char *table,

@@ -35,6 +35,21 @@ write "$uri" "http://sluice:sluice-test@${ch#http://}"
 out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
 [ $status = 0 ] || fail "right password in the url: exit $status: $out"
 grep -q "pipe p: sink sink_clickhouse: connected" <<<"$out" || fail "right password in the url: $out"
+# a table whose typed column has another type than configured is said
+# now, as its setup would refuse it; the right type connects
+ch=$(cat "$ch_dir/url") db="check_connect_$$"
+curl -sf "$ch/" --data-binary "CREATE DATABASE $db" >/dev/null || fail "cannot create $db"
+curl -sf "$ch/" --data-binary "CREATE TABLE $db.orders (_id String, doc String, _version UInt64, _is_deleted UInt8, _synced_at DateTime, total Float64, _malformed String) ENGINE = ReplacingMergeTree(_version) ORDER BY _id" >/dev/null ||
+  fail "cannot create $db.orders"
+printf '[pipe p]\nsource = source_mongo\nsink = sink_clickhouse\n[pipe p.source]\nuri = %s\ndatabase = shop\ncollections = orders\n[pipe p.sink]\nurl = %s\ndatabase = %s\ncolumns = orders.total = total %s\n' "$uri" "$ch" "$db" Int64 > "$tmp/c.ini"
+out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
+[ $status = 1 ] || fail "a changed column type: exit $status: $out"
+grep -q "pipe p: sink sink_clickhouse: error: sink_clickhouse.ping: table .*orders.*total.*Float64.*Int64\|Int64.*Float64.*resync" <<<"$out" ||
+  fail "a changed column type: $out"
+sed -i 's/total Int64/total Float64/' "$tmp/c.ini"
+out=$("$sluice" check "$tmp/c.ini" --connect 2>&1); status=$?
+[ $status = 0 ] || fail "the type the table has: exit $status: $out"
+curl -sf "$ch/" --data-binary "DROP DATABASE $db" >/dev/null
 # without --connect nothing is contacted
 write "mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=500" "http://127.0.0.1:1"
 "$sluice" check "$tmp/c.ini" >/dev/null 2>&1 || fail "check without --connect contacted the servers"
