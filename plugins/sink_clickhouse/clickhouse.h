@@ -1,7 +1,7 @@
 /* clickhouse.h: what the files of sink_clickhouse share: the options,
  * the instance, and the functions each file gives the others. The plugin
- * includes only the SDK (sluice/sluice.h), libcurl, zlib and json-c
- * (project.c alone). */
+ * includes only the SDK (sluice/sluice.h), libcurl, zlib and yajl
+ * (find.c alone). */
 #ifndef SINK_CLICKHOUSE_H
 #define SINK_CLICKHOUSE_H
 
@@ -427,6 +427,48 @@ struct ch_row_format {
  * in this format (ahead.c), when the shape has typed columns. */
 bool ch_encode_row(struct ch_buf *b, const struct ch_row_format *f,
                    const sluice_record *r, const char *typed, size_t len);
+
+/* ---- find.c: the values at the typed columns' paths in a document ---- */
+
+enum ch_jv_type {
+    CH_JV_NULL,
+    CH_JV_FALSE,
+    CH_JV_TRUE,
+    CH_JV_NUMBER,
+    CH_JV_STRING,
+    CH_JV_OBJECT,
+    CH_JV_ARRAY
+};
+
+/* A JSON value kept from the document, a node of a small tree. */
+struct ch_jv {
+    enum ch_jv_type type;
+    uint32_t key, key_len; /* an object member's key, in the text */
+    uint32_t text, len;    /* a string (unescaped) or a number (as
+                              written), in the text */
+    uint32_t count;        /* an object's or array's members: the first
+                              is the node after it */
+    int32_t next;          /* the next member of its container; -1: none */
+};
+
+/* What ch_find found: at[i] is the node of the value at fields[i]'s path,
+ * -1 when the document has none. Valid until the next ch_find. */
+struct ch_found {
+    const struct ch_jv *nodes;
+    const char *text; /* keys, strings and numbers, at the nodes' offsets */
+    const int32_t *at;
+};
+
+/* A parser and the trees it keeps: one per thread. */
+struct ch_finder;
+struct ch_finder *ch_finder_new(void);
+void ch_finder_free(struct ch_finder *f);
+/* Parses `doc`, keeping the value at each field's path: 1 and *out
+ * filled, 0 when doc is no JSON (or is nested deeper than 256 levels),
+ * -1 when out of memory. */
+int ch_find(struct ch_finder *f, const char *doc, size_t len,
+            const struct ch_field *const *fields, size_t count,
+            struct ch_found *out);
 
 /* ---- project.c: documents read into typed columns ---- */
 

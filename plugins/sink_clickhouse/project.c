@@ -1,6 +1,6 @@
-/* project.c: documents read into typed columns. The document (JSON) is
- * parsed with json-c, each typed column's path looked up in it (a
- * segment of digits indexes an array), and the value converted to the
+/* project.c: documents read into typed columns. The values at the
+ * columns' paths are found while the document is parsed (find.c: a
+ * segment of digits indexes an array), and each is converted to its
  * column's type, whichever JSON form the source wrote: plain JSON,
  * ClickPipes' mapping (ObjectIds as hex, dates as ISO 8601 strings,
  * numbers as numbers, NaN and infinities as strings) or MongoDB's
@@ -28,10 +28,10 @@
  *               whole array is malformed and the column gets [])
  * A string never converts to a number (a Decimal128 is a string in
  * ClickPipes' mapping, so it is one in every form: the same document
- * gives the same columns whatever doc_format wrote it). */
+ * gives the same columns whatever doc_format wrote it). An integer beyond
+ * 64 bits is read as the nearest 64-bit limit. */
 #include <errno.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,11 +39,11 @@
 
 #include "clickhouse.h"
 
-/* Deeper than MongoDB's 100 levels, with extended JSON's wrappers. */
-#define MAX_DEPTH 256
-
 struct ch_projector {
-    json_tokener *tok;
+    struct ch_finder *finder;
+    const struct ch_field **fields; /* the typed columns' of a row */
+    size_t field_cap;
+    struct ch_buf text;      /* a value's JSON, for a String column */
     struct ch_buf malformed; /* {"path":value,...} of the row */
     const char **kept;       /* the paths in it */
     size_t kept_count, kept_cap;
@@ -52,7 +52,7 @@ struct ch_projector {
 struct ch_projector *ch_projector_new(void)
 {
     struct ch_projector *p = calloc(1, sizeof *p);
-    if (p && !(p->tok = json_tokener_new_ex(MAX_DEPTH))) {
+    if (p && !(p->finder = ch_finder_new())) {
         free(p);
         return NULL;
     }
@@ -63,7 +63,9 @@ void ch_projector_free(struct ch_projector *p)
 {
     if (!p)
         return;
-    json_tokener_free(p->tok);
+    ch_finder_free(p->finder);
+    free(p->fields);
+    ch_buf_free(&p->text);
     ch_buf_free(&p->malformed);
     free(p->kept);
     free(p);
@@ -75,10 +77,8 @@ enum scalar_kind { S_STRING, S_INT, S_DOUBLE, S_BOOL, S_DATE, S_OTHER };
 
 struct scalar {
     enum scalar_kind kind;
-    const char *text; /* S_STRING: the string; S_INT, S_DOUBLE from
-                         extended JSON: the number as it writes it (NULL:
-                         a plain JSON number, whose text is the value's,
-                         made only when a String column asks for it) */
+    const char *text; /* S_STRING: the string; S_INT, S_DOUBLE: the number
+                         as the document writes it */
     size_t len;
     int64_t i;  /* S_INT (when !big); S_DATE: milliseconds */
     uint64_t u; /* S_INT: the value when above INT64_MAX (big) */
@@ -87,22 +87,53 @@ struct scalar {
     bool b;     /* S_BOOL */
 };
 
-static const char *text_of(json_object *v, size_t *len)
+/* A node of the found values, and its text. */
+static const struct ch_jv *node(const struct ch_found *t, int32_t n)
 {
-    const char *t =
-        json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-    *len = t ? strlen(t) : 0;
-    return t ? t : "";
+    return &t->nodes[n];
+}
+
+static const char *text_at(const struct ch_found *t, int32_t n, size_t *len)
+{
+    *len = t->nodes[n].len;
+    return t->text + t->nodes[n].text;
+}
+
+/* The value's JSON, compact, appended to b. The tree is at most 256
+ * levels deep (find.c). */
+static bool put_json(struct ch_buf *b, const struct ch_found *t, int32_t n)
+{
+    const struct ch_jv *v = node(t, n);
+    size_t len;
+    const char *text = text_at(t, n, &len);
+    bool object = v->type == CH_JV_OBJECT, ok = true;
+    switch (v->type) {
+    case CH_JV_NULL: return CH_LIT(b, "null");
+    case CH_JV_FALSE: return CH_LIT(b, "false");
+    case CH_JV_TRUE: return CH_LIT(b, "true");
+    case CH_JV_NUMBER: return ch_buf_append(b, text, len);
+    case CH_JV_STRING: return ch_put_json_string(b, text, len);
+    case CH_JV_OBJECT:
+    case CH_JV_ARRAY: break;
+    }
+    ok = object ? CH_LIT(b, "{") : CH_LIT(b, "[");
+    for (int32_t m = v->count ? n + 1 : -1; ok && m >= 0;
+         m = node(t, m)->next) {
+        const struct ch_jv *e = node(t, m);
+        ok = (m == n + 1 || CH_LIT(b, ",")) &&
+             (!object ||
+              (ch_put_json_string(b, t->text + e->key, e->key_len) &&
+               CH_LIT(b, ":"))) &&
+             put_json(b, t, m);
+    }
+    return ok && (object ? CH_LIT(b, "}") : CH_LIT(b, "]"));
 }
 
 /* The string of an extended JSON wrapper's value; NULL when it is none. */
-static const char *wrapped_string(json_object *inner, size_t *len)
+static const char *wrapped_string(const struct ch_found *t, int32_t n,
+                                  size_t *len)
 {
-    if (!json_object_is_type(inner, json_type_string))
-        return NULL;
-    *len = (size_t)json_object_get_string_len(inner);
-    return json_object_get_string(inner);
+    return node(t, n)->type == CH_JV_STRING ? text_at(t, n, len) : NULL;
 }
 
 static bool parse_int(const char *text, size_t len, int64_t *out)
@@ -149,81 +180,106 @@ static bool parse_double(const char *text, size_t len, double *out)
     return *end == '\0' && isfinite(*out);
 }
 
+/* A JSON number (yajl checked its form): an integer when it has no
+ * fraction or exponent, read to the nearest 64-bit limit beyond them. */
+static struct scalar read_number(const char *text, size_t len)
+{
+    struct scalar x = {.kind = S_INT, .text = text, .len = len};
+    char buf[352]; /* a double's longest text, and more */
+    if (len >= sizeof buf) {
+        x.kind = S_OTHER;
+        return x;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    if (strpbrk(buf, ".eE")) {
+        x.kind = S_DOUBLE;
+        x.d = strtod(buf, NULL);
+        return x;
+    }
+    errno = 0;
+    x.i = strtoll(buf, NULL, 10);
+    if (errno == ERANGE && buf[0] != '-') {
+        x.u = strtoull(buf, NULL, 10); /* UINT64_MAX beyond */
+        x.big = true;
+    }
+    return x;
+}
+
 /* {"$date": "2024-...Z" | {"$numberLong": "ms"} | ms}. */
-static bool read_date(json_object *inner, int64_t *ms)
+static bool read_date(const struct ch_found *t, int32_t n, int64_t *ms)
 {
     size_t len;
-    const char *text = wrapped_string(inner, &len);
-    json_object *n;
+    const char *text = wrapped_string(t, n, &len);
+    const struct ch_jv *v = node(t, n);
     if (text)
         return ch_iso_parse(text, len, ms);
-    if (json_object_is_type(inner, json_type_int)) {
-        *ms = json_object_get_int64(inner);
-        return true;
+    if (v->type == CH_JV_NUMBER) {
+        struct scalar x = read_number(t->text + v->text, v->len);
+        *ms = x.i;
+        return x.kind == S_INT && !x.big;
     }
-    return json_object_is_type(inner, json_type_object) &&
-           json_object_object_length(inner) == 1 &&
-           json_object_object_get_ex(inner, "$numberLong", &n) &&
-           (text = wrapped_string(n, &len)) && parse_int(text, len, ms);
+    const struct ch_jv *inner = node(t, n + 1);
+    return v->type == CH_JV_OBJECT && v->count == 1 &&
+           inner->key_len == 11 &&
+           !memcmp(t->text + inner->key, "$numberLong", 11) &&
+           (text = wrapped_string(t, n + 1, &len)) &&
+           parse_int(text, len, ms);
+}
+
+static bool key_is(const char *key, size_t len, const char *name)
+{
+    return len == strlen(name) && !memcmp(key, name, len);
 }
 
 /* An object of one $-key, as extended JSON writes the scalar types. */
-static struct scalar read_wrapped(json_object *v)
+static struct scalar read_wrapped(const struct ch_found *t, int32_t n)
 {
     struct scalar x = {.kind = S_OTHER};
-    if (json_object_object_length(v) != 1)
+    if (node(t, n)->count != 1)
         return x;
-    struct json_object_iterator it = json_object_iter_begin(v);
-    const char *key = json_object_iter_peek_name(&it);
-    json_object *inner = json_object_iter_peek_value(&it);
-    size_t len = 0;
-    const char *text = wrapped_string(inner, &len);
-    if (!strcmp(key, "$date")) {
-        if (read_date(inner, &x.i))
+    int32_t inner = n + 1;
+    const char *key = t->text + node(t, inner)->key;
+    size_t key_len = node(t, inner)->key_len, len = 0;
+    const char *text = wrapped_string(t, inner, &len);
+    if (key_is(key, key_len, "$date")) {
+        if (read_date(t, inner, &x.i))
             x.kind = S_DATE;
     } else if (!text) {
         /* none of the others wraps anything but a string */
-    } else if (!strcmp(key, "$oid") || !strcmp(key, "$symbol") ||
-               !strcmp(key, "$numberDecimal")) {
+    } else if (key_is(key, key_len, "$oid") ||
+               key_is(key, key_len, "$symbol") ||
+               key_is(key, key_len, "$numberDecimal")) {
         x = (struct scalar){.kind = S_STRING, .text = text, .len = len};
-    } else if (!strcmp(key, "$numberInt") || !strcmp(key, "$numberLong")) {
+    } else if (key_is(key, key_len, "$numberInt") ||
+               key_is(key, key_len, "$numberLong")) {
         if (parse_int(text, len, &x.i))
             x.kind = S_INT, x.text = text, x.len = len;
-    } else if (!strcmp(key, "$numberDouble")) {
+    } else if (key_is(key, key_len, "$numberDouble")) {
         if (parse_double(text, len, &x.d))
             x.kind = S_DOUBLE, x.text = text, x.len = len;
     }
     return x;
 }
 
-static struct scalar read_scalar(json_object *v)
+static struct scalar read_scalar(const struct ch_found *t, int32_t n)
 {
     struct scalar x = {.kind = S_OTHER};
-    switch (json_object_get_type(v)) {
-    case json_type_string:
-        x.kind = S_STRING;
-        x.text = json_object_get_string(v);
-        x.len = (size_t)json_object_get_string_len(v);
+    size_t len;
+    const char *text = text_at(t, n, &len);
+    switch (node(t, n)->type) {
+    case CH_JV_STRING:
+        x = (struct scalar){.kind = S_STRING, .text = text, .len = len};
         break;
-    case json_type_int:
-        x.kind = S_INT;
-        x.i = json_object_get_int64(v);
-        if (x.i == INT64_MAX) { /* json-c keeps larger ones as uint64 */
-            x.u = json_object_get_uint64(v);
-            x.big = x.u > (uint64_t)INT64_MAX;
-        }
-        break;
-    case json_type_double:
-        x.kind = S_DOUBLE;
-        x.d = json_object_get_double(v);
-        break;
-    case json_type_boolean:
+    case CH_JV_NUMBER: x = read_number(text, len); break;
+    case CH_JV_TRUE:
+    case CH_JV_FALSE:
         x.kind = S_BOOL;
-        x.b = json_object_get_boolean(v);
+        x.b = node(t, n)->type == CH_JV_TRUE;
         break;
-    case json_type_object: x = read_wrapped(v); break;
-    case json_type_array:
-    case json_type_null: break;
+    case CH_JV_OBJECT: x = read_wrapped(t, n); break;
+    case CH_JV_ARRAY:
+    case CH_JV_NULL: break;
     }
     return x;
 }
@@ -275,15 +331,21 @@ static bool time_of(const struct scalar *x, int64_t *ms)
 #define MS_1900 (-2208988800000LL) /* 1900-01-01 */
 #define MS_2300 (10413792000000LL) /* 2300-01-01 */
 
-static bool to_string(const struct scalar *x, json_object *v, struct cell *c)
+/* A value of the document where it is found: its node, and a buffer for
+ * its JSON text when a String column takes it whole. */
+struct found_value {
+    const struct ch_found *t;
+    int32_t n;
+    struct ch_buf *json;
+};
+
+static bool to_string(const struct scalar *x, const struct found_value *v,
+                      struct cell *c)
 {
     switch (x->kind) {
-    case S_STRING: c->text = x->text, c->len = x->len; break;
+    case S_STRING:
     case S_INT:
-    case S_DOUBLE:
-        c->text = x->text ? x->text : text_of(v, &c->len);
-        c->len = x->text ? x->len : c->len;
-        break;
+    case S_DOUBLE: c->text = x->text, c->len = x->len; break;
     case S_BOOL:
         c->text = x->b ? "true" : "false";
         c->len = strlen(c->text);
@@ -292,13 +354,18 @@ static bool to_string(const struct scalar *x, json_object *v, struct cell *c)
         ch_iso_format(x->i, c->own, sizeof c->own);
         c->text = c->own, c->len = strlen(c->own);
         break;
-    case S_OTHER: c->text = text_of(v, &c->len); break;
+    case S_OTHER:
+        v->json->len = 0;
+        if (!put_json(v->json, v->t, v->n))
+            return false;
+        c->text = v->json->data, c->len = v->json->len;
+        break;
     }
     return true;
 }
 
-static bool convert(const struct scalar *x, json_object *v, enum ch_kind kind,
-                    struct cell *c)
+static bool convert(const struct scalar *x, const struct found_value *v,
+                    enum ch_kind kind, struct cell *c)
 {
     int64_t i = 0, ms;
     uint64_t u = 0;
@@ -414,34 +481,36 @@ static bool put_default(struct ch_buf *b, struct ch_type t, bool json)
     return put_cell(b, t.kind, &zero, json);
 }
 
-/* The value of a column from v (not NULL, not null); false when it does
- * not convert: nothing is written then. */
-static bool put_value(struct ch_buf *b, struct ch_type t, json_object *v,
-                      bool json, bool *ok)
+/* The value of a column from v (not null); false when it does not
+ * convert: nothing is written then. */
+static bool put_value(struct ch_buf *b, struct ch_type t,
+                      const struct found_value *v, bool json, bool *ok)
 {
     size_t mark = b->len;
+    const struct ch_jv *array = node(v->t, v->n);
     struct cell c;
     *ok = true;
     if (!t.array) {
-        struct scalar x = read_scalar(v);
+        struct scalar x = read_scalar(v->t, v->n);
         if (!convert(&x, v, t.kind, &c))
             return false;
         *ok = (json || !t.nullable || ch_put_le(b, 0, 1)) &&
               put_cell(b, t.kind, &c, json);
         return true;
     }
-    if (!json_object_is_type(v, json_type_array))
+    if (array->type != CH_JV_ARRAY)
         return false;
-    size_t n = json_object_array_length(v);
-    *ok = json ? CH_LIT(b, "[") : ch_put_varint(b, n);
-    for (size_t i = 0; *ok && i < n; i++) {
-        json_object *e = json_object_array_get_idx(v, i);
-        struct scalar x = read_scalar(e);
-        if (!e || !convert(&x, e, t.kind, &c)) {
+    *ok = json ? CH_LIT(b, "[") : ch_put_varint(b, array->count);
+    for (int32_t e = array->count ? v->n + 1 : -1; *ok && e >= 0;
+         e = node(v->t, e)->next) {
+        struct found_value element = {v->t, e, v->json};
+        struct scalar x = read_scalar(v->t, e);
+        if (!convert(&x, &element, t.kind, &c)) {
             b->len = mark;
             return false;
         }
-        *ok = (!json || !i || CH_LIT(b, ",")) && put_cell(b, t.kind, &c, json);
+        *ok = (!json || e == v->n + 1 || CH_LIT(b, ",")) &&
+              put_cell(b, t.kind, &c, json);
     }
     *ok = *ok && (!json || CH_LIT(b, "]"));
     return true;
@@ -449,27 +518,10 @@ static bool put_value(struct ch_buf *b, struct ch_type t, json_object *v,
 
 /* ---- a row's typed columns ---- */
 
-/* The value at the field's path; NULL when the document has none. */
-static json_object *lookup(json_object *root, const struct ch_field *f)
-{
-    json_object *v = root;
-    for (size_t i = 0; v && i < f->depth; i++) {
-        const char *seg = f->segments[i];
-        json_object *next = NULL;
-        if (json_object_is_type(v, json_type_object))
-            json_object_object_get_ex(v, seg, &next);
-        else if (json_object_is_type(v, json_type_array) &&
-                 strspn(seg, "0123456789") == strlen(seg) && strlen(seg) < 10)
-            next = json_object_array_get_idx(v, (size_t)atol(seg));
-        v = next;
-    }
-    return v;
-}
-
 /* The field goes into _malformed with its value, once per path (two
  * columns may read one field). */
 static bool keep_malformed(struct ch_projector *p, const char *path,
-                           json_object *v)
+                           const struct found_value *v)
 {
     for (size_t i = 0; i < p->kept_count; i++)
         if (strcmp(p->kept[i], path) == 0)
@@ -483,43 +535,49 @@ static bool keep_malformed(struct ch_projector *p, const char *path,
         p->kept_cap = cap;
     }
     p->kept[p->kept_count++] = path;
-    size_t len;
-    const char *text = text_of(v, &len);
     return ch_buf_append(&p->malformed, p->malformed.len ? "," : "{", 1) &&
            ch_put_json_string(&p->malformed, path, strlen(path)) &&
-           CH_LIT(&p->malformed, ":") &&
-           ch_buf_append(&p->malformed, text, len);
+           CH_LIT(&p->malformed, ":") && put_json(&p->malformed, v->t, v->n);
 }
 
-/* The document parsed; NULL when it is no JSON (whose text then goes into
- * _malformed whole, under the path ""). */
-static json_object *parse(struct ch_projector *p, const char *doc, size_t len)
+/* The fields of sh's typed columns, in p->fields; false when out of
+ * memory. */
+static bool fields_of(struct ch_projector *p, const struct ch_shape *sh,
+                      size_t *count)
 {
-    json_tokener_reset(p->tok);
-    json_object *root = json_tokener_parse_ex(p->tok, doc, (int)len);
-    size_t end = root ? json_tokener_get_parse_end(p->tok) : 0;
-    while (root && end < len &&
-           (doc[end] == ' ' || doc[end] == '\n' || doc[end] == '\r' ||
-            doc[end] == '\t'))
-        end++;
-    if (root && end == len)
-        return root;
-    json_object_put(root);
-    return NULL;
+    if (sh->count > p->field_cap) {
+        const struct ch_field **grown =
+            realloc(p->fields, sh->count * sizeof *grown);
+        if (!grown)
+            return false;
+        p->fields = grown;
+        p->field_cap = sh->count;
+    }
+    *count = 0;
+    for (size_t i = 0; i < sh->count; i++)
+        if (sh->columns[i].role == CH_FIELD)
+            p->fields[(*count)++] = sh->columns[i].field;
+    return true;
 }
 
 bool ch_project(struct ch_projector *p, struct ch_buf *b,
                 const struct ch_shape *sh, bool json, const char *doc,
                 size_t len)
 {
-    json_object *root = doc && len < INT32_MAX ? parse(p, doc, len) : NULL;
-    bool ok = true;
+    struct ch_found found = {0};
+    size_t count;
+    int parsed = 0;
     p->malformed.len = 0;
     p->kept_count = 0;
-    if (doc && !root)
-        ok = CH_LIT(&p->malformed, "{\"\":") &&
-             ch_put_json_string(&p->malformed, doc, len);
-    for (size_t i = 0; ok && i < sh->count; i++) {
+    if (!fields_of(p, sh, &count))
+        return false;
+    if (doc && (parsed = ch_find(p->finder, doc, len, p->fields, count,
+                                 &found)) < 0)
+        return false;
+    /* a document that is no JSON goes into _malformed whole, under "" */
+    bool ok = !doc || parsed || (CH_LIT(&p->malformed, "{\"\":") &&
+                                 ch_put_json_string(&p->malformed, doc, len));
+    for (size_t i = 0, k = 0; ok && i < sh->count; i++) {
         const struct ch_column *c = &sh->columns[i];
         if (c->role != CH_FIELD)
             continue;
@@ -527,16 +585,16 @@ bool ch_project(struct ch_projector *p, struct ch_buf *b,
             ok = CH_LIT(b, ",") &&
                  ch_put_json_string(b, c->name, strlen(c->name)) &&
                  CH_LIT(b, ":");
-        json_object *v = root ? lookup(root, c->field) : NULL;
+        struct found_value v = {&found, parsed ? found.at[k] : -1, &p->text};
+        k++;
         bool written = false;
-        if (ok && v && !json_object_is_type(v, json_type_null)) {
-            written = put_value(b, c->field->type, v, json, &ok);
-            ok = ok && (written || keep_malformed(p, c->field->path, v));
+        if (ok && v.n >= 0 && node(&found, v.n)->type != CH_JV_NULL) {
+            written = put_value(b, c->field->type, &v, json, &ok);
+            ok = ok && (written || keep_malformed(p, c->field->path, &v));
         }
         if (ok && !written)
             ok = put_default(b, c->field->type, json);
     }
-    json_object_put(root);
     if (ok && p->malformed.len)
         ok = CH_LIT(&p->malformed, "}");
     if (json)

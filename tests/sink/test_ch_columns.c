@@ -491,6 +491,97 @@ static void paths_and_documents(void)
     ch_fields_free(&f);
 }
 
+/* ',"name":value,...' of the columns `items` (keep_doc = false) from
+ * one document; the caller frees it. */
+static char *project_items(const char **items, size_t n, const char *doc,
+                           size_t len)
+{
+    struct ch_config cfg = config_of(items, n, false);
+    struct ch_fields f;
+    char message[256];
+    sluice_error err = {message, sizeof message};
+    CHECK(ch_fields_parse(&cfg, &f, &err) == SLUICE_OK);
+    struct ch_shape sh;
+    CHECK(ch_shape_init(&sh, CH_NAMES_SLUICE, &server, &f, "t", false));
+    struct ch_projector *p = ch_projector_new();
+    struct ch_buf out = {0};
+    CHECK(ch_project(p, &out, &sh, true, doc, len));
+    ch_projector_free(p);
+    ch_shape_free(&sh);
+    ch_fields_free(&f);
+    return out.data;
+}
+
+#define CHECK_ITEMS(items, doc, want)                                         \
+    do {                                                                      \
+        char *got_ = project_items(items, sizeof items / sizeof *items, doc, \
+                                   strlen(doc));                              \
+        CHECK_STR(got_, want);                                                \
+        free(got_);                                                           \
+    } while (0)
+
+/* The values are found while the document is parsed: paths that leave a
+ * level and come back, a path inside another column's value, keys given
+ * twice, arrays at every level, and documents too deep to read. */
+static void paths_while_parsing(void)
+{
+    const char *nested[] = {"t.a = a String", "t.ab = a.b Int64",
+                            "t.n = n Int64", "t.deep = x.y.n Int64"};
+    CHECK_ITEMS(nested,
+                "{ \"x\" : {\"y\": {\"n\": 9}, \"n\": 8}, \"a\" : "
+                "{ \"b\" : 2, \"s\": \"q\\u0041\\n\", \"l\": [ 1, {} ] }, "
+                "\"n\": 3}",
+                ",\"a\":\"{\\\"b\\\":2,\\\"s\\\":\\\"qA\\\\u000a\\\","
+                "\\\"l\\\":[1,{}]}\",\"ab\":2,\"n\":3,\"deep\":9,"
+                "\"_malformed\":\"\"");
+    /* a key given twice keeps its last value, as a parser into a tree */
+    CHECK_ITEMS(nested, "{\"n\":1,\"a\":{\"b\":1},\"n\":2,\"a\":{\"c\":1}}",
+                ",\"a\":\"{\\\"c\\\":1}\",\"ab\":1,\"n\":2,\"deep\":0,"
+                "\"_malformed\":\"\"");
+    const char *arrays[] = {"t.first = items.1.sku String",
+                            "t.none = items.sku String",
+                            "t.m = m.0.1 Int64", "t.root = 0 Int64"};
+    CHECK_ITEMS(arrays,
+                "{\"items\":[{\"sku\":\"A\",\"l\":[0,1]},{\"x\":[1],\"sku\":\"B\"}],"
+                "\"m\":[[5,6],[7]]}",
+                ",\"first\":\"B\",\"none\":\"\",\"m\":6,\"root\":0,"
+                "\"_malformed\":\"\"");
+    /* a document may be an array; a path of digits reads it */
+    CHECK_ITEMS(arrays, "[4, {\"m\": 1}]",
+                ",\"first\":\"\",\"none\":\"\",\"m\":0,\"root\":4,"
+                "\"_malformed\":\"\"");
+    /* elements wrapped as extended JSON, and integers beyond 64 bits */
+    const char *numbers[] = {"t.l = l Array(Int64)", "t.u = big UInt64",
+                             "t.i = big Int64"};
+    CHECK_ITEMS(numbers,
+                "{\"l\":[{\"$numberLong\":\"1\"},2,3.0],"
+                "\"big\":184467440737095516160}",
+                ",\"l\":[1,2,3],\"u\":18446744073709551615,\"i\":0,"
+                "\"_malformed\":\"{\\\"big\\\":184467440737095516160}\"");
+    /* two documents in one, or one nested deeper than 256 levels: no
+     * JSON, kept whole */
+    CHECK_ITEMS(numbers, "{}{}",
+                ",\"l\":[],\"u\":0,\"i\":0,\"_malformed\":"
+                "\"{\\\"\\\":\\\"{}{}\\\"}\"");
+    for (int levels = 256; levels <= 257; levels++) {
+        char deep[600] = "{\"l\":";
+        size_t len = strlen(deep);
+        for (int i = 1; i < levels; i++)
+            deep[len++] = '[';
+        for (int i = 1; i < levels; i++)
+            deep[len++] = ']';
+        deep[len++] = '}';
+        deep[len] = '\0';
+        char *got = project_items(numbers, 3, deep, len);
+        /* 256 levels are read ("l" is malformed, its elements arrays);
+         * 257 are not */
+        CHECK_CONTAINS(got, levels == 256
+                                ? "\"_malformed\":\"{\\\"l\\\":[[["
+                                : "\"_malformed\":\"{\\\"\\\":\\\"{");
+        free(got);
+    }
+}
+
 static void iso_dates(void)
 {
     int64_t ms = 0;
@@ -545,6 +636,7 @@ int main(void)
     RUN(arrays);
     RUN(rowbinary);
     RUN(paths_and_documents);
+    RUN(paths_while_parsing);
     RUN(iso_dates);
     RUN(bool_on_each_server);
     return TEST_RESULT();
