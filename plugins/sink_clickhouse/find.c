@@ -11,9 +11,10 @@
  * element's index in decimal). matched[c] is how many leading segments
  * of column c's path the current path has; a key (or the next element)
  * at level D re-matches the columns matched through D - 1. A value
- * begins at column c's path when matched[c] == D == its depth. Two columns may read one path, and one
- * column the inside of another's value: the value is kept once, as the
- * outer one's subtree. A key given twice keeps the last value. */
+ * begins at column c's path when matched[c] == D == its depth. Two columns may
+ * read one path, and one column the inside of another's value: the value is
+ * kept once, as the outer one's subtree. A key given twice keeps the last
+ * value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ struct ch_finder {
     /* the kept values */
     struct ch_jv *nodes;
     size_t node_count, node_cap;
-    struct ch_buf text; /* keys, strings and numbers of nodes */
+    struct ch_buf text;    /* keys, strings and numbers of nodes */
     uint32_t key, key_len; /* the member key just read, when kept */
     bool failed;           /* out of memory in a callback */
 };

@@ -120,11 +120,11 @@ static bool put_json(struct ch_buf *b, const struct ch_found *t, int32_t n)
     for (int32_t m = v->count ? n + 1 : -1; ok && m >= 0;
          m = node(t, m)->next) {
         const struct ch_jv *e = node(t, m);
-        ok = (m == n + 1 || CH_LIT(b, ",")) &&
-             (!object ||
-              (ch_put_json_string(b, t->text + e->key, e->key_len) &&
-               CH_LIT(b, ":"))) &&
-             put_json(b, t, m);
+        ok =
+            (m == n + 1 || CH_LIT(b, ",")) &&
+            (!object || (ch_put_json_string(b, t->text + e->key, e->key_len) &&
+                         CH_LIT(b, ":"))) &&
+            put_json(b, t, m);
     }
     return ok && (object ? CH_LIT(b, "}") : CH_LIT(b, "]"));
 }
@@ -220,11 +220,9 @@ static bool read_date(const struct ch_found *t, int32_t n, int64_t *ms)
         return x.kind == S_INT && !x.big;
     }
     const struct ch_jv *inner = node(t, n + 1);
-    return v->type == CH_JV_OBJECT && v->count == 1 &&
-           inner->key_len == 11 &&
+    return v->type == CH_JV_OBJECT && v->count == 1 && inner->key_len == 11 &&
            !memcmp(t->text + inner->key, "$numberLong", 11) &&
-           (text = wrapped_string(t, n + 1, &len)) &&
-           parse_int(text, len, ms);
+           (text = wrapped_string(t, n + 1, &len)) && parse_int(text, len, ms);
 }
 
 static bool key_is(const char *key, size_t len, const char *name)
@@ -571,12 +569,13 @@ bool ch_project(struct ch_projector *p, struct ch_buf *b,
     p->kept_count = 0;
     if (!fields_of(p, sh, &count))
         return false;
-    if (doc && (parsed = ch_find(p->finder, doc, len, p->fields, count,
-                                 &found)) < 0)
+    if (doc &&
+        (parsed = ch_find(p->finder, doc, len, p->fields, count, &found)) < 0)
         return false;
     /* a document that is no JSON goes into _malformed whole, under "" */
-    bool ok = !doc || parsed || (CH_LIT(&p->malformed, "{\"\":") &&
-                                 ch_put_json_string(&p->malformed, doc, len));
+    bool ok = !doc || parsed ||
+              (CH_LIT(&p->malformed, "{\"\":") &&
+               ch_put_json_string(&p->malformed, doc, len));
     for (size_t i = 0, k = 0; ok && i < sh->count; i++) {
         const struct ch_column *c = &sh->columns[i];
         if (c->role != CH_FIELD)

@@ -514,7 +514,7 @@ static char *project_items(const char **items, size_t n, const char *doc,
 
 #define CHECK_ITEMS(items, doc, want)                                         \
     do {                                                                      \
-        char *got_ = project_items(items, sizeof items / sizeof *items, doc, \
+        char *got_ = project_items(items, sizeof items / sizeof *items, doc,  \
                                    strlen(doc));                              \
         CHECK_STR(got_, want);                                                \
         free(got_);                                                           \
@@ -539,13 +539,14 @@ static void paths_while_parsing(void)
                 ",\"a\":\"{\\\"c\\\":1}\",\"ab\":1,\"n\":2,\"deep\":0,"
                 "\"_malformed\":\"\"");
     const char *arrays[] = {"t.first = items.1.sku String",
-                            "t.none = items.sku String",
-                            "t.m = m.0.1 Int64", "t.root = 0 Int64"};
-    CHECK_ITEMS(arrays,
-                "{\"items\":[{\"sku\":\"A\",\"l\":[0,1]},{\"x\":[1],\"sku\":\"B\"}],"
-                "\"m\":[[5,6],[7]]}",
-                ",\"first\":\"B\",\"none\":\"\",\"m\":6,\"root\":0,"
-                "\"_malformed\":\"\"");
+                            "t.none = items.sku String", "t.m = m.0.1 Int64",
+                            "t.root = 0 Int64"};
+    CHECK_ITEMS(
+        arrays,
+        "{\"items\":[{\"sku\":\"A\",\"l\":[0,1]},{\"x\":[1],\"sku\":\"B\"}],"
+        "\"m\":[[5,6],[7]]}",
+        ",\"first\":\"B\",\"none\":\"\",\"m\":6,\"root\":0,"
+        "\"_malformed\":\"\"");
     /* a document may be an array; a path of digits reads it */
     CHECK_ITEMS(arrays, "[4, {\"m\": 1}]",
                 ",\"first\":\"\",\"none\":\"\",\"m\":0,\"root\":4,"
