@@ -36,7 +36,9 @@ struct level {
 };
 
 struct ch_finder {
-    yajl_handle parser;
+    yajl_handle parser; /* kept from one document to the next while it
+                           reads them without error */
+    bool began;         /* the document's value began */
     struct level levels[MAX_DEPTH];
     size_t depth;
     /* the columns looked for, in this document */
@@ -77,7 +79,8 @@ static void match_segment(struct ch_finder *f, const char *key, size_t len,
         bool same = false;
         if (field->depth >= d) {
             const char *seg = field->segments[d - 1];
-            same = key ? strlen(seg) == len && memcmp(seg, key, len) == 0
+            same = key ? (!len || seg[0] == key[0]) && strlen(seg) == len &&
+                             memcmp(seg, key, len) == 0
                        : index_is(seg, index);
         }
         f->matched[c] = same ? d : d - 1;
@@ -97,10 +100,13 @@ static bool keep_text(struct ch_finder *f, const void *text, size_t len,
 
 /* The node of the value beginning now: added when the value is inside a
  * kept one or some column asks for it; -1 when it is not kept, -2 when
- * out of memory. */
+ * out of memory, -3 when it is a second value of the document. */
 static int32_t begin_value(struct ch_finder *f, enum ch_jv_type type)
 {
     struct level *parent = f->depth ? &f->levels[f->depth - 1] : NULL;
+    if (!parent && f->began)
+        return -3; /* the parser reads several values (see ch_find) */
+    f->began = true;
     if (parent && parent->array)
         match_segment(f, NULL, 0, parent->elements++);
     bool kept = parent && parent->node >= 0;
@@ -139,6 +145,8 @@ static int on_scalar(struct ch_finder *f, enum ch_jv_type type,
                      const void *text, size_t len)
 {
     int32_t n = begin_value(f, type);
+    if (n == -3)
+        return 0;
     if (n == -2 ||
         (n >= 0 && text && !keep_text(f, text, len, &f->nodes[n].text)))
         return f->failed = true, 0;
@@ -172,6 +180,8 @@ static int on_open(struct ch_finder *f, bool array)
     if (f->depth == MAX_DEPTH)
         return 0;
     int32_t n = begin_value(f, array ? CH_JV_ARRAY : CH_JV_OBJECT);
+    if (n == -3)
+        return 0;
     if (n == -2)
         return f->failed = true, 0;
     f->levels[f->depth++] =
@@ -268,18 +278,29 @@ int ch_find(struct ch_finder *f, const char *doc, size_t len,
     f->failed = false;
     if (!ch_buf_reserve(&f->text, 64)) /* text is never NULL */
         return -1;
-    /* yajl has no reset: a handle reads one document */
-    if (f->parser)
-        yajl_free(f->parser);
-    if (!(f->parser = yajl_alloc(&callbacks, NULL, f)))
-        return -1;
-    /* strings are bytes, as ClickHouse's String is: not checked for UTF-8 */
-    yajl_config(f->parser, yajl_dont_validate_strings, 1);
+    f->began = false;
+    /* yajl has no reset, but a handle that reads several values one after
+     * the other goes on after each document read without error (a second
+     * value inside one document is refused by begin_value) */
+    if (!f->parser) {
+        if (!(f->parser = yajl_alloc(&callbacks, NULL, f)))
+            return -1;
+        yajl_config(f->parser, yajl_allow_multiple_values, 1);
+        /* strings are bytes, as ClickHouse's String is: not checked for
+         * UTF-8 */
+        yajl_config(f->parser, yajl_dont_validate_strings, 1);
+    }
     yajl_status st = yajl_parse(f->parser, (const unsigned char *)doc, len);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(f->parser);
+    if (st != yajl_status_ok || !f->began) {
+        yajl_free(f->parser);
+        f->parser = NULL;
+    }
     if (f->failed)
         return -1;
+    if (!f->began) /* only spaces */
+        return 0;
     *out = (struct ch_found){f->nodes, f->text.data, f->found};
     return st == yajl_status_ok;
 }

@@ -192,7 +192,8 @@ static struct scalar read_number(const char *text, size_t len)
     }
     memcpy(buf, text, len);
     buf[len] = '\0';
-    if (strpbrk(buf, ".eE")) {
+    if (memchr(text, '.', len) || memchr(text, 'e', len) ||
+        memchr(text, 'E', len)) {
         x.kind = S_DOUBLE;
         x.d = strtod(buf, NULL);
         return x;

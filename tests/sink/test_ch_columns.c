@@ -472,9 +472,15 @@ static void paths_and_documents(void)
     CHECK_STR(out.data, ",\"id\":\"\",\"first\":\"\",\"deep\":0,\"n\":0,"
                         "\"n_text\":\"\",\"again\":0,\"_malformed\":\"{\\\""
                         "\\\":\\\"{\\\\\\\"n\\\\\\\": 1\\\"}\"");
-    out.len = 0;
-    CHECK(ch_project(p, &out, &sh, true, "{} x", 4));
-    CHECK_CONTAINS(out.data, "\"_malformed\":\"{\\\"\\\":");
+    /* the parser goes on from one document to the next: neither a
+     * second value nor nothing at all is a document */
+    const char *not_one[] = {"{} x", "{}{}", "5 7", "5", "  ", ""};
+    for (size_t i = 0; i < sizeof not_one / sizeof *not_one; i++) {
+        out.len = 0;
+        CHECK(ch_project(p, &out, &sh, true, not_one[i], strlen(not_one[i])));
+        CHECK_CONTAINS(out.data, i == 3 ? "\"_malformed\":\"\""
+                                        : "\"_malformed\":\"{\\\"\\\":");
+    }
     /* the projector keeps nothing from one row to the next */
     out.len = 0;
     CHECK(ch_project(p, &out, &sh, true, "{\"n\":5}", 7));
