@@ -311,6 +311,7 @@ static void load_topic(struct config *cfg, struct ini_section *s,
     if (declared_twice(cfg, s, "topic", old ? old->line : 0, diags))
         return;
     struct topic_config *t = add_topic(cfg, name, s->line, true);
+    t->section = s;
     apply_table(topic_options, COUNT(topic_options), cfg, s, s->name, s->line,
                 &t->settings, diags);
     /* each in its own range, or refused by the table (and left 0):
@@ -342,6 +343,7 @@ static void load_pipe(struct config *cfg, struct ini_section *s,
     memset(p, 0, sizeof *p);
     p->name = xstrdup(name);
     p->line = s->line;
+    p->section = s;
     apply_table(pipe_options, COUNT(pipe_options), cfg, s, s->name, s->line,
                 &p->settings, diags);
     const char *topic = p->settings.topic;
@@ -556,6 +558,7 @@ static void bind_plugin(struct config *cfg, const struct registry *reg,
     out->plugin = p;
     out->data = xcalloc(1, p->config_size ? p->config_size : 1);
     struct ini_section *s = ini_doc_section(&cfg->doc, section_name);
+    out->section = s;
     struct option_source src = {cfg->doc.path, section_name, s,
                                 s ? s->line : owner_line};
     options_apply(p->options, p->option_count, &src, out->data, diags);
@@ -600,6 +603,7 @@ static void plugin_config_free(struct plugin_config *pc)
     free(pc->data);
     pc->data = NULL;
     pc->plugin = NULL;
+    pc->section = NULL;
 }
 
 void config_free(struct config *cfg)
