@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "../hub/hub.h"
+#include "../options/option_text.h"
 #include "../options/options.h"
 #include "../store/store.h"
 #include "../util/buf.h"
@@ -387,9 +388,11 @@ static void check_store_url(struct config *cfg, struct diags *diags)
     if (!cfg->store.url || store_url_check(cfg->store.url, &why) == 0)
         return;
     struct ini_section *s = ini_doc_section(&cfg->doc, "store");
-    struct ini_entry *e = s ? ini_section_entry(s, "url") : NULL;
-    diags_error(diags, "%s:%d: [store] url: %s", cfg->doc.path,
-                e ? e->line : 0, why.message);
+    struct ini_entry *e =
+        option_text_entry(store_options, COUNT(store_options),
+                          &store_options[0], s);
+    diags_error(diags, "%s:%d: [store] %s: %s", cfg->doc.path, e ? e->line : 0,
+                e ? e->key : "url", why.message);
 }
 
 /* sqlite:PATH with a relative PATH: relative to the file, not to where

@@ -156,7 +156,8 @@ static int read_value_file(const char *path, char **out, struct error *err)
     return 0;
 }
 
-bool option_has_file_form(const sluice_option *opts, size_t count,
+/* Whether `o` can be given as NAME_file (option_text_entry). */
+static bool has_file_form(const sluice_option *opts, size_t count,
                           const sluice_option *o)
 {
     if (!(o->flags & (SLUICE_OPTION_SECRET | SLUICE_OPTION_URL)))
@@ -167,6 +168,27 @@ bool option_has_file_form(const sluice_option *opts, size_t count,
             strcmp(opts[i].name + n, FILE_SUFFIX) == 0)
             return false;
     return true;
+}
+
+/* The NAME_file line of `o`, where it can have one. */
+static struct ini_entry *file_entry(const sluice_option *opts, size_t count,
+                                    const sluice_option *o,
+                                    const struct ini_section *section)
+{
+    if (!section || !has_file_form(opts, count, o))
+        return NULL;
+    char *key = xasprintf("%s" FILE_SUFFIX, o->name);
+    struct ini_entry *f = ini_section_entry(section, key);
+    free(key);
+    return f;
+}
+
+struct ini_entry *option_text_entry(const sluice_option *opts, size_t count,
+                                    const sluice_option *o,
+                                    const struct ini_section *section)
+{
+    struct ini_entry *e = section ? ini_section_entry(section, o->name) : NULL;
+    return e ? e : file_entry(opts, count, o, section);
 }
 
 static void set_origin(struct ini_entry *e, char *origin)
@@ -202,12 +224,7 @@ int option_text_read(const sluice_option *opts, size_t count,
 {
     memset(out, 0, sizeof *out);
     struct ini_entry *e = section ? ini_section_entry(section, o->name) : NULL;
-    struct ini_entry *f = NULL;
-    if (section && option_has_file_form(opts, count, o)) {
-        char *key = xasprintf("%s" FILE_SUFFIX, o->name);
-        f = ini_section_entry(section, key);
-        free(key);
-    }
+    struct ini_entry *f = file_entry(opts, count, o, section);
     if (e)
         e->used = true;
     if (f)

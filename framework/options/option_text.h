@@ -38,10 +38,13 @@ struct option_text {
     char *text;              /* owned; NULL when not written */
 };
 
-/* Whether `o` of the table `opts` can be given as NAME_file: it is secret
- * or a URL, and the table has no option of that name of its own. */
-bool option_has_file_form(const sluice_option *opts, size_t count,
-                          const sluice_option *o);
+/* The line that gives option `o` of the table `opts` in `section` (may be
+ * NULL): NAME, else NAME_file where `o` can be given so (it is secret or a
+ * URL, and the table has no option of that name of its own); NULL when
+ * neither is written. */
+struct ini_entry *option_text_entry(const sluice_option *opts, size_t count,
+                                    const sluice_option *o,
+                                    const struct ini_section *section);
 
 /* Reads option `o` from `section` (may be NULL) of the file at `path`,
  * marking the entries it reads as used and setting their origin. -1 with

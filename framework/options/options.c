@@ -431,13 +431,7 @@ void option_origin(const sluice_option *opts, size_t count,
                    const sluice_option *o, const struct option_source *src,
                    struct buf *out)
 {
-    struct ini_entry *e =
-        src->section ? ini_section_entry(src->section, o->name) : NULL;
-    if (!e && src->section && option_has_file_form(opts, count, o)) {
-        char *key = xasprintf("%s_file", o->name);
-        e = ini_section_entry(src->section, key);
-        free(key);
-    }
+    struct ini_entry *e = option_text_entry(opts, count, o, src->section);
     if (!e) {
         buf_puts(out, "default");
         return;
