@@ -184,6 +184,7 @@ static char *read_line(char *str, int num, void *stream)
                     "an indented line",
                     r->path, r->lineno, num - 2);
     if (!fits) {
+        r->last = NULL; /* its continuation lines continue nothing read */
         if (*start == '[') {
             r->section = NULL;
             r->section_broken = true;
