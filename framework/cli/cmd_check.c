@@ -1,5 +1,6 @@
 /* cmd_check.c: `sluice check CONFIG.ini`: the whole file checked, every
- * problem reported; with --print the effective configuration, with
+ * problem reported; with --print the effective configuration (each value
+ * with where it came from: its line, the environment, a file), with
  * --connect each pipe's plugins opened and their servers pinged. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,33 +13,40 @@
 #include "cli.h"
 #include "load.h"
 
-static void print_section(struct buf *out, const char *name,
+/* A section's values, each with where it came from (option_origin). */
+static void print_section(struct buf *out, const struct config *cfg,
+                          const char *name, struct ini_section *section,
                           const sluice_option *opts, size_t count,
                           const void *values)
 {
+    struct option_source src = {cfg->doc.path, name, section, 0};
     buf_printf(out, "[%s]\n", cli_shown(name));
     for (size_t i = 0; i < count; i++) {
         const sluice_option *o = &opts[i];
-        struct buf value = {0};
+        struct buf value = {0}, origin = {0};
         option_format_value(o, values, &value);
+        option_origin(opts, count, o, &src, &origin);
         /* a string that is NULL, an enum that is no index (none given) */
         if ((o->type == SLUICE_OPTION_STRING &&
              !*(const char *const *)((const char *)values + o->offset)) ||
             (o->type == SLUICE_OPTION_ENUM && !value.len))
             buf_printf(out, "; %s is not set\n", o->name);
         else
-            buf_printf(out, "%s = %s\n", o->name, value.len ? value.data : "");
+            buf_printf(out, "%s = %s  ; %s\n", o->name,
+                       value.len ? value.data : "", cli_shown(origin.data));
         buf_free(&value);
+        buf_free(&origin);
     }
     buf_puts(out, "\n");
 }
 
-static void print_plugin_section(struct buf *out, const char *name,
+static void print_plugin_section(struct buf *out, const struct config *cfg,
+                                 const char *name,
                                  const struct plugin_config *pc)
 {
     if (pc->plugin)
-        print_section(out, name, pc->plugin->options, pc->plugin->option_count,
-                      pc->data);
+        print_section(out, cfg, name, pc->section, pc->plugin->options,
+                      pc->plugin->option_count, pc->data);
 }
 
 static void print_effective(const struct config *cfg)
@@ -53,31 +61,32 @@ static void print_effective(const struct config *cfg)
     const size_t nfixed = sizeof fixed / sizeof *fixed, topic = nfixed,
                  pipe = nfixed + 1;
     for (size_t i = 0; i < nfixed; i++)
-        print_section(&out, tables[i].section, tables[i].options,
-                      tables[i].count, fixed[i]);
+        print_section(&out, cfg, tables[i].section,
+                      ini_doc_section(&cfg->doc, tables[i].section),
+                      tables[i].options, tables[i].count, fixed[i]);
     for (size_t i = 0; i < cfg->topic_count; i++) {
         const struct topic_config *t = &cfg->topics[i];
         char *name = xasprintf("topic %s", t->name);
-        print_section(&out, name, tables[topic].options, tables[topic].count,
-                      &t->settings);
+        print_section(&out, cfg, name, t->section, tables[topic].options,
+                      tables[topic].count, &t->settings);
         free(name);
         if (t->retention.plugin && t->retention.plugin->option_count) {
             name = xasprintf("topic %s.retention", t->name);
-            print_plugin_section(&out, name, &t->retention);
+            print_plugin_section(&out, cfg, name, &t->retention);
             free(name);
         }
     }
     for (size_t i = 0; i < cfg->pipe_count; i++) {
         const struct pipe_config *p = &cfg->pipes[i];
         char *name = xasprintf("pipe %s", p->name);
-        print_section(&out, name, tables[pipe].options, tables[pipe].count,
-                      &p->settings);
+        print_section(&out, cfg, name, p->section, tables[pipe].options,
+                      tables[pipe].count, &p->settings);
         free(name);
         name = xasprintf("pipe %s.source", p->name);
-        print_plugin_section(&out, name, &p->source);
+        print_plugin_section(&out, cfg, name, &p->source);
         free(name);
         name = xasprintf("pipe %s.sink", p->name);
-        print_plugin_section(&out, name, &p->sink);
+        print_plugin_section(&out, cfg, name, &p->sink);
         free(name);
     }
     fputs(out.data, stdout);

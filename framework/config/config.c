@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "../hub/hub.h"
+#include "../options/option_text.h"
 #include "../options/options.h"
 #include "../store/store.h"
 #include "../util/buf.h"
@@ -311,6 +312,7 @@ static void load_topic(struct config *cfg, struct ini_section *s,
     if (declared_twice(cfg, s, "topic", old ? old->line : 0, diags))
         return;
     struct topic_config *t = add_topic(cfg, name, s->line, true);
+    t->section = s;
     apply_table(topic_options, COUNT(topic_options), cfg, s, s->name, s->line,
                 &t->settings, diags);
     /* each in its own range, or refused by the table (and left 0):
@@ -342,6 +344,7 @@ static void load_pipe(struct config *cfg, struct ini_section *s,
     memset(p, 0, sizeof *p);
     p->name = xstrdup(name);
     p->line = s->line;
+    p->section = s;
     apply_table(pipe_options, COUNT(pipe_options), cfg, s, s->name, s->line,
                 &p->settings, diags);
     const char *topic = p->settings.topic;
@@ -385,9 +388,11 @@ static void check_store_url(struct config *cfg, struct diags *diags)
     if (!cfg->store.url || store_url_check(cfg->store.url, &why) == 0)
         return;
     struct ini_section *s = ini_doc_section(&cfg->doc, "store");
-    struct ini_entry *e = s ? ini_section_entry(s, "url") : NULL;
-    diags_error(diags, "%s:%d: [store] url: %s", cfg->doc.path,
-                e ? e->line : 0, why.message);
+    struct ini_entry *e =
+        option_text_entry(store_options, COUNT(store_options),
+                          &store_options[0], s);
+    diags_error(diags, "%s:%d: [store] %s: %s", cfg->doc.path, e ? e->line : 0,
+                e ? e->key : "url", why.message);
 }
 
 /* sqlite:PATH with a relative PATH: relative to the file, not to where
@@ -556,6 +561,7 @@ static void bind_plugin(struct config *cfg, const struct registry *reg,
     out->plugin = p;
     out->data = xcalloc(1, p->config_size ? p->config_size : 1);
     struct ini_section *s = ini_doc_section(&cfg->doc, section_name);
+    out->section = s;
     struct option_source src = {cfg->doc.path, section_name, s,
                                 s ? s->line : owner_line};
     options_apply(p->options, p->option_count, &src, out->data, diags);
@@ -600,6 +606,7 @@ static void plugin_config_free(struct plugin_config *pc)
     free(pc->data);
     pc->data = NULL;
     pc->plugin = NULL;
+    pc->section = NULL;
 }
 
 void config_free(struct config *cfg)

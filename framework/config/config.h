@@ -73,14 +73,16 @@ struct pipe_settings {
 
 /* A plugin's options for one use of it: its filled config struct. */
 struct plugin_config {
-    struct plugin *plugin; /* borrowed from the registry */
-    void *data;            /* plugin->config_size bytes, owned */
+    struct plugin *plugin;       /* borrowed from the registry */
+    void *data;                  /* plugin->config_size bytes, owned */
+    struct ini_section *section; /* where its options were; NULL: none */
 };
 
 struct topic_config {
     char *name;
-    int line;      /* its section, or the pipe that implied it */
-    bool declared; /* false: implied by a pipe, all defaults */
+    int line;                    /* its section, or the pipe that implied it */
+    bool declared;               /* false: implied by a pipe, all defaults */
+    struct ini_section *section; /* NULL when implied */
     struct topic_settings settings;
     struct plugin_config retention;
 };
@@ -88,6 +90,7 @@ struct topic_config {
 struct pipe_config {
     char *name;
     int line;
+    struct ini_section *section;
     struct pipe_settings settings;
     const char *topic; /* settings.topic or name */
     struct plugin_config source, sink;

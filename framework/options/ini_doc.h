@@ -1,13 +1,15 @@
 /* ini_doc.h: an INI file read into memory, every section and key with the
  * line it came from, so that later checks can name file and line.
  *
- * inih does the parsing. Two of its limits are guarded here rather than
- * left to truncate silently: a line longer than the library's buffer
- * (INI_MAX_LINE, 200 bytes in Debian's build) is an error naming the line,
- * and section names are taken whole from the line, not from inih's 50-byte
- * section buffer. An indented line continues the previous value; the two
- * are joined with a newline (lists accept this; other option types refuse
- * it by name). */
+ * inih does the parsing, through a line reader that gives it each line's
+ * shape and takes names and values from the whole line (ini_doc.c): no
+ * line or value is cut at inih's buffer (INI_MAX_LINE, 200 bytes in
+ * Debian's build), and section names are taken whole from the line, not
+ * from inih's 50-byte section buffer. An indented line continues the
+ * previous value; the two are kept joined with a newline, and the option
+ * that takes the value decides what the line break means (a list's items
+ * are separated by it; any other value is joined without it: see
+ * option_text.h). */
 #ifndef SLUICE_OPTIONS_INI_DOC_H
 #define SLUICE_OPTIONS_INI_DOC_H
 
@@ -20,7 +22,10 @@ struct ini_entry {
     char *key;
     char *value;
     int line;
-    bool used; /* set by whoever consumed it; the rest are "unknown" */
+    bool used;    /* set by whoever consumed it; the rest are "unknown" */
+    char *origin; /* where the value came from besides its line, set as
+                     it is used: "environment NAME, ...", "file PATH";
+                     NULL: as written (see option_text.h) */
 };
 
 struct ini_section {

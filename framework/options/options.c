@@ -11,6 +11,7 @@
 #include "../util/mem.h"
 #include "../util/redact.h"
 #include "../util/units.h"
+#include "option_text.h"
 
 static size_t field_size(sluice_option_type type)
 {
@@ -241,8 +242,8 @@ int option_parse(const sluice_option *o, const char *text, void *config,
 {
     bool secret = o->flags & SLUICE_OPTION_SECRET;
     if (o->type != SLUICE_OPTION_LIST && strchr(text, '\n'))
-        return error_set(err, "value continues on an indented line; only "
-                              "lists may span lines");
+        return error_set(err, "the value holds a line break; only a list "
+                              "may have more than one line");
     if (!*text && o->type != SLUICE_OPTION_STRING &&
         o->type != SLUICE_OPTION_LIST)
         return error_set(err, "empty value; expected a %s",
@@ -365,29 +366,18 @@ static size_t edit_distance(const char *a, const char *b)
 }
 
 /* A relative path option, made absolute against the real directory of
- * `file` (its symbolic links and ".." resolved): the value is then the
- * same whichever directory sluice starts in and however the file is
- * named, which is what the store compares when the pipe starts again. */
+ * `file` (option_path_near): the value is then the same whichever
+ * directory sluice starts in and however the file is named, which is
+ * what the store compares when the pipe starts again. */
 static void relative_to_file(const sluice_option *o, const char *file,
                              void *config)
 {
     char **field = (char **)((char *)config + o->offset);
-    if (!*field || !(*field)[0] || (*field)[0] == '/' || !file || !file[0])
+    if (!*field || !(*field)[0])
         return;
-    const char *slash = strrchr(file, '/');
-    char *dir =
-        slash ? xstrndup(file, (size_t)(slash - file + 1)) : xstrdup(".");
-    char *real = realpath(dir, NULL);
-    free(dir);
-    if (!real)
+    char *full = option_path_near(file, *field);
+    if (!full)
         return; /* the file was read, so its directory was there */
-    const char *rest = *field;
-    while (rest[0] == '.' && rest[1] == '/')
-        rest += 2;
-    size_t n = strlen(real);
-    char *full =
-        xasprintf("%s%s%s", real, n && real[n - 1] == '/' ? "" : "/", rest);
-    free(real);
     free(*field);
     *field = full;
 }
@@ -408,18 +398,21 @@ void options_apply(const sluice_option *opts, size_t count,
 {
     for (size_t i = 0; i < count; i++) {
         const sluice_option *o = &opts[i];
-        struct ini_entry *e =
-            src->section ? ini_section_entry(src->section, o->name) : NULL;
+        struct option_text t;
         struct error why;
-        if (e) {
-            e->used = true;
-            if (!e->value[0] && (o->flags & SLUICE_OPTION_REQUIRED))
+        if (option_text_read(opts, count, o, src->section, src->path, &t,
+                             &why) < 0) {
+            diags_error(diags, "%s:%d: [%s] %s: %s", src->path, t.entry->line,
+                        src->name, t.entry->key, why.message);
+        } else if (t.entry) {
+            if (!t.text[0] && (o->flags & SLUICE_OPTION_REQUIRED))
                 diags_error(diags, "%s:%d: [%s] %s: required option is empty",
-                            src->path, e->line, src->name, o->name);
-            else if (option_parse(o, e->value, config, &why) < 0)
-                diags_error(diags, "%s:%d: [%s] %s: %s", src->path, e->line,
-                            src->name, o->name, why.message);
-            remember_secrets(o, e->value);
+                            src->path, t.entry->line, src->name, t.entry->key);
+            else if (option_parse(o, t.text, config, &why) < 0)
+                diags_error(diags, "%s:%d: [%s] %s: %s", src->path,
+                            t.entry->line, src->name, t.entry->key,
+                            why.message);
+            remember_secrets(o, t.text);
         } else if (o->flags & SLUICE_OPTION_REQUIRED) {
             diags_error(diags, "%s:%d: [%s] %s: required option is missing",
                         src->path, src->line, src->name, o->name);
@@ -428,9 +421,38 @@ void options_apply(const sluice_option *opts, size_t count,
             diags_error(diags, "%s:%d: [%s] %s: default is invalid: %s",
                         src->path, src->line, src->name, o->name, why.message);
         }
+        free(t.text);
         if (o->flags & SLUICE_OPTION_PATH)
             relative_to_file(o, src->path, config);
     }
+}
+
+void option_origin(const sluice_option *opts, size_t count,
+                   const sluice_option *o, const struct option_source *src,
+                   struct buf *out)
+{
+    struct ini_entry *e = option_text_entry(opts, count, o, src->section);
+    if (!e) {
+        buf_puts(out, "default");
+        return;
+    }
+    buf_printf(out, "%s:%d", src->path, e->line);
+    if (e->origin)
+        buf_printf(out, ", %s", e->origin);
+}
+
+/* The option of the table that `key` would give as NAME_file. */
+static const sluice_option *file_form_of(const sluice_option *opts,
+                                         size_t count, const char *key)
+{
+    size_t n = strlen(key), suffix = strlen("_file");
+    if (n <= suffix || strcmp(key + n - suffix, "_file") != 0)
+        return NULL;
+    for (size_t i = 0; i < count; i++)
+        if (strlen(opts[i].name) == n - suffix &&
+            strncmp(opts[i].name, key, n - suffix) == 0)
+            return &opts[i];
+    return NULL;
 }
 
 void options_report_unknown(const sluice_option *opts, size_t count,
@@ -443,6 +465,15 @@ void options_report_unknown(const sluice_option *opts, size_t count,
         struct ini_entry *e = &src->section->entries[i];
         if (e->used)
             continue;
+        const sluice_option *base = file_form_of(opts, count, e->key);
+        if (base) {
+            diags_error(diags,
+                        "%s:%d: [%s] %s: unknown option; only a secret or "
+                        "URL option can be read from a file, and %s is "
+                        "neither",
+                        src->path, e->line, src->name, e->key, base->name);
+            continue;
+        }
         const char *best = NULL;
         size_t best_distance = 3;
         for (size_t j = 0; j < count; j++) {

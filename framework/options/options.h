@@ -37,7 +37,9 @@ int options_check_table(const sluice_option *opts, size_t count,
                         size_t config_size, struct error *err);
 
 /* Fills `config` (zeroed, of the size the table was checked against) from
- * the section, applying defaults; marks the entries it used. Errors go to
+ * the section, applying defaults; marks the entries it used. The text of
+ * each value is read as option_text.h says: lines joined, ${NAME} from the
+ * environment, NAME_file for a secret or URL option. Errors go to
  * `diags`; on error the struct may be partly filled (free it anyway). The
  * value of a secret option and the secrets inside a URL option are
  * remembered, to be masked in every output (util/redact.h). */
@@ -62,6 +64,14 @@ int option_parse(const sluice_option *o, const char *text, void *config,
  * but an empty or unset secret shows as empty: there is nothing to hide. */
 void option_format_value(const sluice_option *o, const void *config,
                          struct buf *out);
+
+/* Where the value of `o` (of the table `opts`) in the section came from,
+ * for `check --print`: "FILE:LINE", "FILE:LINE, environment NAME, ...",
+ * "FILE:LINE, file PATH" (NAME_file), or "default". Meant after
+ * options_apply, which records it (option_text.h). */
+void option_origin(const sluice_option *opts, size_t count,
+                   const sluice_option *o, const struct option_source *src,
+                   struct buf *out);
 
 const char *option_type_name(sluice_option_type type);
 

@@ -6,9 +6,15 @@
 #                              path, {dir} its directory)
 #   ; expect-not: TEXT         TEXT does not appear (secrets)
 #   ; args: ARGS               extra arguments after the file
+#   ; env: NAME=VALUE          set in the environment of the run ({dir}
+#                              as above)
 set -u
 sluice=$1 case=$2
-out=$("$sluice" check "$case" $(sed -n 's/^; args: //p' "$case") 2>&1)
+vars=()
+while IFS= read -r line; do
+  vars+=("${line//\{dir\}/$(dirname "$case")}")
+done < <(sed -n 's/^; env: //p' "$case")
+out=$(env "${vars[@]}" "$sluice" check "$case" $(sed -n 's/^; args: //p' "$case") 2>&1)
 status=$?
 fail=0
 want_status=$(sed -n 's/^; expect-exit: //p' "$case")
