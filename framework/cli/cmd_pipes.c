@@ -111,12 +111,14 @@ static void report(struct store *s, const char *pipe, int64_t id,
                "request out\n",
                pipe);
     } else {
-        char *owner = NULL;
+        char *owner = NULL, shown[400] = "?";
         char *lease = pipe_lease_name(pipe);
         lease_holder(s, lease, &owner, NULL, &err);
+        if (owner)
+            worker_shown(owner, shown, sizeof shown);
         printf("the worker running it (%s) carries it out within one sync "
                "interval\n",
-               owner ? owner : "?");
+               cli_shown(shown));
         free(owner);
         free(lease);
     }
@@ -129,10 +131,9 @@ static int submit(const struct command *cmd, int argc, char **argv,
     struct store_flags sf = {0};
     const char *timeout = NULL;
     bool wait = false, drop = false;
-    struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--wait", NULL, &wait},
-                           {"--timeout", &timeout, NULL},
-                           {"--drop-destination", NULL, &drop}};
+    struct flag flags[] = {STORE_FLAGS(sf), FLAG("--wait", &wait),
+                           OPTION("--timeout", &timeout),
+                           FLAG("--drop-destination", &drop)};
     /* only tables remove takes the last */
     size_t nflags =
                sizeof flags / sizeof *flags - (kind != REQUEST_TABLES_REMOVE),
