@@ -31,7 +31,8 @@ static int cmd_help(const struct command *cmd, int argc, char **argv);
 
 #define REQUEST_EXIT                                                          \
     "\nExit status: 0 recorded (with --wait: carried out), 1 refused or\n"    \
-    "failed, 2 bad usage, a bad URL or no such pipe.\n"
+    "failed, 2 bad usage, a bad URL, no such pipe, or (tables remove) no\n"   \
+    "such table in the pipe.\n"
 
 /* Exit status of a command that reads the store and names nothing. */
 #define READ_EXIT                                                             \
@@ -122,7 +123,7 @@ static const struct command commands[] = {
      "                  sluice config), and says so on standard error\n"
      "\n"
      "Exit status: 0 every check passed (or was skipped), 1 a check failed,\n"
-     "2 bad usage or a bad kit file.\n",
+     "2 bad usage, no such FILE.so or a bad kit file.\n",
      cmd_plugin_test},
     {"status", "[PIPE] [--json] " STORE_ARGS, "show the state of the pipes",
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"

@@ -125,6 +125,27 @@ static void report(struct store *s, const char *pipe, int64_t id,
     request_free(&req);
 }
 
+/* The pipe and the tables the request names exist: a wrong name is bad
+ * usage (EXIT_USAGE), known before anything is recorded; what the pipe's
+ * state refuses is left to request_submit. */
+static int check_names(struct store *s, const char *pipe,
+                       enum request_kind kind, char **tables, size_t count)
+{
+    struct pipe_row row;
+    bool found;
+    struct error err;
+    if (pipe_load(s, pipe, &row, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", pipe);
+    int status = request_check_names(&row, kind, (const char *const *)tables,
+                                     count, &err) < 0
+                     ? cli_error(EXIT_USAGE, "%s", err.message)
+                     : EXIT_OK;
+    pipe_row_free(&row);
+    return status;
+}
+
 static int submit(const struct command *cmd, int argc, char **argv,
                   enum request_kind kind)
 {
@@ -154,12 +175,11 @@ static int submit(const struct command *cmd, int argc, char **argv,
     if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     const char *pipe = argv[0];
+    if ((status = check_names(s, pipe, kind, argv + 1, npos - 1)) != EXIT_OK)
+        return status;
     if (request_submit(s, pipe, kind, (const char *const *)argv + 1, npos - 1,
                        drop, &id, &err) < 0)
-        return cli_error(strstr(err.message, "there is no pipe")
-                             ? EXIT_USAGE
-                             : EXIT_RUNTIME,
-                         "%s", err.message);
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
     bool here = carry_out_here(s, pipe);
     report(s, pipe, id, kind, here);
     return wait ? wait_for(s, id, timeout_ms) : EXIT_OK;

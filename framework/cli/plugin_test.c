@@ -7,9 +7,11 @@
  * Whatever calls the plugin's code runs in a child process first (its
  * init) or only (its instances): a plugin that crashes fails a check, not
  * the kit. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../conformance/kit.h"
 #include "../util/mem.h"
@@ -118,6 +120,9 @@ int cmd_plugin_test(const struct command *cmd, int argc, char **argv)
                     "config)");
     const char *config_path = kit_path ? kit_path : old_path;
     const char *path = argv[0];
+    struct stat st;
+    if (stat(path, &st) < 0) /* a wrong name: nothing to test */
+        return cli_error(EXIT_USAGE, "%s: %s", path, strerror(errno));
     struct kit_file f;
     if (config_path) {
         struct diags diags = {0};

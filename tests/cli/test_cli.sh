@@ -176,6 +176,7 @@ run 0 "$sluice" plugin test "$retention" --kit "$tmp/kit.ini"; has "PASS retenti
 run 0 "$sluice" plugin test "$retention" --config "$tmp/kit.ini"; has "PASS retention retention: retention."
 has "warning: plugin test: --config is deprecated"
 run 2 "$sluice" plugin test "$retention" --kit "$tmp/kit.ini" --config "$tmp/kit.ini"; has "give the kit file once"
+run 2 "$sluice" plugin test "$tmp/nosuch.so";   has "$tmp/nosuch.so: No such file or directory"
 
 # an error line is masked as the log is, whatever wrote its message: a
 # secret of the operator's (a URL's password), one remembered from the

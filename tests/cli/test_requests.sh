@@ -60,6 +60,8 @@ for s in setup_done snapshot_done resync_done; do step orders $s; done
 run 0 "$sluice" tables add orders invoices
 run 1 "$sluice" tables add orders orders; has "cannot add table 'orders' to pipe 'orders': it is already there"
 run 2 "$sluice" tables add orders;    has "give a pipe and tables"
+run 2 "$sluice" tables remove orders nosuch; has "cannot remove table 'nosuch' from pipe 'orders': the pipe has no such table"
+run 2 "$sluice" tables add nosuch t;  has "there is no pipe named 'nosuch'"
 step orders request
 run 0 "$sluice" status orders;        has "invoices"; has "adding"
 step orders setup_done; step orders snapshot_done
