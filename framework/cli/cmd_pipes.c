@@ -132,16 +132,14 @@ static int check_names(struct store *s, const char *pipe,
                        enum request_kind kind, char **tables, size_t count)
 {
     struct pipe_row row;
-    bool found;
     struct error err;
-    if (pipe_load(s, pipe, &row, &found, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    if (!found)
-        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", pipe);
-    int status = request_check_names(&row, kind, (const char *const *)tables,
-                                     count, &err) < 0
-                     ? cli_error(EXIT_USAGE, "%s", err.message)
-                     : EXIT_OK;
+    int status = cli_pipe(s, pipe, &row);
+    if (status != EXIT_OK)
+        return status;
+    status = request_check_names(&row, kind, (const char *const *)tables,
+                                 count, &err) < 0
+                 ? cli_error(EXIT_USAGE, "%s", err.message)
+                 : EXIT_OK;
     pipe_row_free(&row);
     return status;
 }

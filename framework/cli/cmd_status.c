@@ -188,12 +188,9 @@ static int show_pipe(struct store *s, const char *name,
                      struct listing *l)
 {
     struct pipe_row p;
-    bool found;
-    struct error err;
-    if (pipe_load(s, name, &p, &found, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    if (!found)
-        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", name);
+    int status = cli_pipe(s, name, &p);
+    if (status != EXIT_OK)
+        return status;
     if (f->json)
         json_pipe(s, &p, &l->j);
     else if (detail)
@@ -271,14 +268,11 @@ int cmd_history(const struct command *cmd, int argc, char **argv)
         return status;
     const char *pipe = argv[0];
     struct pipe_row p;
-    bool found;
     struct error err;
     struct transition *t;
     size_t n;
-    if (pipe_load(s, pipe, &p, &found, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    if (!found)
-        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", pipe);
+    if ((status = cli_pipe(s, pipe, &p)) != EXIT_OK)
+        return status;
     pipe_row_free(&p);
     if (lifecycle_history(s, pipe, &t, &n, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lifecycle/pipes.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -238,6 +239,17 @@ int cli_open_store(const struct store_flags *sf, enum store_intent intent,
         return cli_error(EXIT_RUNTIME, "%s", err.message);
     store_close(command_store);
     command_store = *out;
+    return EXIT_OK;
+}
+
+int cli_pipe(struct store *s, const char *name, struct pipe_row *row)
+{
+    bool found;
+    struct error err;
+    if (pipe_load(s, name, row, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", name);
     return EXIT_OK;
 }
 

@@ -132,6 +132,12 @@ char *cli_store_url(const struct store_flags *sf);
 int cli_open_store(const struct store_flags *sf, enum store_intent intent,
                    struct store **out);
 
+/* The pipe named `name`, loaded into *row (the caller frees it):
+ * EXIT_OK, else the exit status after reporting why: EXIT_USAGE when
+ * there is no such pipe, EXIT_RUNTIME when the store failed. */
+struct pipe_row;
+int cli_pipe(struct store *s, const char *name, struct pipe_row *row);
+
 /* `text` (NULL: "") as a cell of a table or a line for people: secrets
  * masked, control characters escaped (util/redact.h), so that a name or
  * a message is never more than its own line. The string is freed when
