@@ -38,6 +38,8 @@ void roff_text(const char *text, struct buf *out)
             buf_puts(out, "\\-");
         else if ((c == '.' || c == '\'') && line_start)
             buf_printf(out, "\\&%c", c);
+        else if (c == '\t')
+            buf_puts(out, " ");
         else if (c == '\n' || c >= 0x20)
             buf_append(out, text + i, 1);
         line_start = c == '\n';

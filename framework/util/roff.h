@@ -10,8 +10,8 @@
 
 /* `text` as roff text: '\' as \e, '-' as \- (so that --flag can be found
  * and copied as typed), a '.' or '\'' at the start of a line behind \&,
- * characters outside ASCII as \[uXXXX], control characters dropped but
- * for the newline. */
+ * characters outside ASCII as \[uXXXX], a tab as a space, the other
+ * control characters but the newline dropped. */
 void roff_text(const char *text, struct buf *out);
 
 #endif
