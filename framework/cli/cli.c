@@ -6,13 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "man.h"
+
 static int cmd_help(const struct command *cmd, int argc, char **argv);
 
+/* The help texts' parts; their option lines are as command.h says. */
 #define STORE_HELP                                                            \
     "  --store URL     the store (sqlite:PATH or postgresql://...); else\n"   \
-    "                  [store] url of --config FILE, else SLUICE_STORE,\n"    \
+    "                  [store] url of the config file, else SLUICE_STORE,\n"  \
     "                  else sqlite:./sluice.db\n"                             \
-    "  --config FILE   take the store from FILE\n"
+    "  -c, --config FILE\n"                                                   \
+    "                  the config file whose [store] url to use\n"
+#define STORE_ARGS "[--store URL] [-c FILE]"
 
 #define REQUEST_HELP(what, legal)                                               \
     what                                                                        \
@@ -26,10 +31,16 @@ static int cmd_help(const struct command *cmd, int argc, char **argv);
 
 #define REQUEST_EXIT                                                          \
     "\nExit status: 0 recorded (with --wait: carried out), 1 refused or\n"    \
-    "failed, 2 bad usage or no such pipe.\n"
+    "failed, 2 bad usage, a bad URL, no such pipe, or (tables remove) no\n"   \
+    "such table in the pipe.\n"
+
+/* Exit status of a command that reads the store and names nothing. */
+#define READ_EXIT                                                             \
+    "\nExit status: 0, 1 when the store cannot be read, 2 bad usage or a\n"   \
+    "bad URL.\n"
 
 static const struct command commands[] = {
-    {"check", "CONFIG.ini [--print] [--connect]",
+    {"check", "CONFIG.ini | -c CONFIG.ini [--print] [--connect]",
      "validate a config file and the plugins it names",
      "Reads CONFIG.ini, checks every section and option against the\n"
      "framework's and the plugins' option tables, and loads the plugins the\n"
@@ -37,16 +48,18 @@ static const struct command commands[] = {
      "line, section and key. Plugin files that sluice refuses are reported\n"
      "as warnings.\n"
      "\n"
-     "  --print     print the effective configuration, defaults applied\n"
-     "              (secrets are masked)\n"
-     "  --connect   also open each pipe's source and sink and check that\n"
-     "              their servers answer (the plugins' ping); nothing is\n"
-     "              changed\n"
+     "  -c, --config FILE\n"
+     "                  the config file (or give it as the argument)\n"
+     "  --print         print the effective configuration, defaults\n"
+     "                  applied (secrets are masked)\n"
+     "  --connect       also open each pipe's source and sink and check\n"
+     "                  that their servers answer (the plugins' ping);\n"
+     "                  nothing is changed\n"
      "\n"
      "Exit status: 0 valid, 1 a server does not answer, 2 invalid or\n"
      "unreadable.\n",
      cmd_check},
-    {"run", "CONFIG.ini [--pipe NAME]... [--store URL]",
+    {"run", "CONFIG.ini | -c CONFIG.ini [--pipe NAME]... [--store URL]",
      "run the pipes of a config file until stopped",
      "Registers the file's topics and pipes in the store (creating it, or\n"
      "upgrading its schema, when needed), then runs each pipe (or only\n"
@@ -56,12 +69,15 @@ static const struct command commands[] = {
      "maintenance runs here too. SIGINT or SIGTERM stops it, with every\n"
      "checkpoint consistent; a restart continues from the store.\n"
      "\n"
+     "  -c, --config FILE\n"
+     "                  the config file (or give it as the argument)\n"
      "  --pipe NAME     run only this pipe (repeatable)\n"
      "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
      "                  sqlite:./sluice.db)\n"
-     "\nExit status: 0 stopped, 1 runtime failure, 2 bad config.\n",
+     "\nExit status: 0 stopped, 1 runtime failure, 2 bad config, a bad URL\n"
+     "or no such pipe.\n",
      cmd_run},
-    {"plugins list", "[--config FILE]",
+    {"plugins list", "[--json] [-c FILE]",
      "list the plugins found on the search path",
      "Lists every plugin found: name, kind, version, the ABI it was built\n"
      "for, its capabilities and its file. The search path is [plugins]\n"
@@ -70,71 +86,83 @@ static const struct command commands[] = {
      "wins and the other is listed as shadowed. Refused files are listed\n"
      "with the reason on standard error.\n"
      "\n"
-     "  --config FILE   take [plugins] path from FILE\n"
+     "  -c, --config FILE\n"
+     "                  take [plugins] path from FILE\n"
+     "  --json          print JSON: {\"plugins\": [...]}\n"
      "\n"
-     "Exit status: 0, or 1 when a plugin file was refused, 2 on bad usage.\n",
+     "Exit status: 0, or 1 when a plugin file was refused, 2 bad usage or\n"
+     "a bad config file.\n",
      cmd_plugins_list},
-    {"plugins describe", "NAME [--markdown] [--config FILE]",
+    {"plugins describe", "NAME [--json | --markdown] [-c FILE]",
      "show a plugin's options",
      "Prints a plugin's kind, module, capabilities and every option: type,\n"
      "default, range or allowed values, and description, all from the\n"
      "plugin's option table.\n"
      "\n"
+     "  -c, --config FILE\n"
+     "                  take [plugins] path from FILE\n"
+     "  --json          print the plugin as a JSON object\n"
      "  --markdown      print Markdown, for documentation\n"
-     "  --config FILE   take [plugins] path from FILE\n"
      "\n"
      "Exit status: 0, or 2 when there is no such plugin.\n",
      cmd_plugins_describe},
-    {"plugin test", "FILE.so [--config FILE.ini]",
+    {"plugin test", "FILE.so [--kit KIT.ini]",
      "run a plugin file through the conformance kit",
      "Loads FILE.so as sluice run would and runs every plugin it registers\n"
      "through its contract: descriptor and ABI, option table, and with\n"
-     "--config, a live instance: a source's snapshot resumed from every\n"
+     "--kit, a live instance: a source's snapshot resumed from every\n"
      "position and its change stream; a sink's setup and replayed batches;\n"
      "a retention policy's plans. One line per check: PASS, FAIL or SKIP\n"
      "with the reason. See docs/conformance.md for the checks and the file.\n"
      "\n"
-     "  --config FILE   options per plugin: [source NAME], [sink NAME],\n"
-     "                  [retention NAME]; the kit's own in [conformance NAME]\n"
+     "  --kit KIT.ini   the kit file: options per plugin, [source NAME],\n"
+     "                  [sink NAME], [retention NAME]; the kit's own in\n"
+     "                  [conformance NAME]\n"
+     "  --config KIT.ini\n"
+     "                  the same as --kit; deprecated (a kit file is not a\n"
+     "                  sluice config), and says so on standard error\n"
      "\n"
      "Exit status: 0 every check passed (or was skipped), 1 a check failed,\n"
-     "2 bad usage or a bad --config file.\n",
+     "2 bad usage, no such FILE.so or a bad kit file.\n",
      cmd_plugin_test},
-    {"status", "[PIPE] [--json] [--store URL] [--config FILE]",
-     "show the state of the pipes",
+    {"status", "[PIPE] [--json] " STORE_ARGS, "show the state of the pipes",
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"
-     "retry count, last error). With PIPE: everything about it, its tables\n"
-     "and its recent requests.\n"
-     "\n" STORE_HELP "  --json          print JSON\n"
-     "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
+     "retry count, last error). With PIPE: everything about it, its tables,\n"
+     "the worker that runs it (host pid N) and its recent requests.\n"
+     "\n" STORE_HELP
+     "  --json          print JSON: {\"pipes\": [...]}, or with PIPE the\n"
+     "                  pipe's object, the worker's full identity in it\n"
+     "                  (docs/operations.md)\n"
+     "\nExit status: 0, 1 when the store cannot be read, 2 bad usage, a bad\n"
+     "URL or no such pipe.\n",
      cmd_status},
-    {"history", "PIPE [--json] [--store URL] [--config FILE]",
-     "show a pipe's state transitions",
+    {"history", "PIPE [--json] " STORE_ARGS, "show a pipe's state transitions",
      "Every transition of the pipe, oldest first: when (UTC), from, to,\n"
      "and why.\n"
-     "\n" STORE_HELP "  --json          print JSON\n"
-     "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
+     "\n" STORE_HELP "  --json          print JSON: {\"transitions\": [...]}\n"
+     "\nExit status: 0, 1 when the store cannot be read, 2 bad usage, a bad\n"
+     "URL or no such pipe.\n",
      cmd_history},
-    {"pause", "PIPE [--wait] [--store URL] [--config FILE]", "pause a pipe",
+    {"pause", "PIPE [--wait] [--timeout D] " STORE_ARGS, "pause a pipe",
      REQUEST_HELP(
          "Stops reading changes: the batch in flight is finished and\n"
          "checkpointed, then the pipe is paused. Data already in the\n"
          "sink stays; settings can be changed while paused.",
          "only a running pipe can be paused") REQUEST_EXIT,
      cmd_pause},
-    {"resume", "PIPE [--wait] [--store URL] [--config FILE]",
+    {"resume", "PIPE [--wait] [--timeout D] " STORE_ARGS,
      "resume a paused pipe",
      REQUEST_HELP("Resumes change data capture from the checkpoint.",
                   "only a paused pipe can be resumed") REQUEST_EXIT,
      cmd_resume},
-    {"resync", "PIPE [--wait] [--store URL] [--config FILE]",
+    {"resync", "PIPE [--wait] [--timeout D] " STORE_ARGS,
      "reload every table of a pipe",
      REQUEST_HELP("Loads every table again into <table>_resync shadows, then\n"
                   "swaps them in atomically, keeping deletes. The way back\n"
                   "from failed.",
                   "running, paused, completed or failed") REQUEST_EXIT,
      cmd_resync},
-    {"tables add", "PIPE TABLE... [--wait] [--store URL] [--config FILE]",
+    {"tables add", "PIPE TABLE... [--wait] [--timeout D] " STORE_ARGS,
      "add tables to a pipe",
      REQUEST_HELP(
          "Snapshots the new tables while change capture of the others\n"
@@ -142,15 +170,16 @@ static const struct command commands[] = {
          "running or paused") REQUEST_EXIT,
      cmd_tables_add},
     {"tables remove",
-     "PIPE TABLE... [--drop-destination] [--wait] [--store URL] [--config FILE]",
+     "PIPE TABLE... [--drop-destination] [--wait] [--timeout D] " STORE_ARGS,
      "remove tables from a pipe",
      REQUEST_HELP(
          "Stops capturing the tables. Their destination tables are\n"
          "kept unless --drop-destination is given.",
-         "running or paused") "  --drop-destination  drop the destination tables too\n" REQUEST_EXIT,
+         "running or paused") "  --drop-destination\n"
+                              "                  drop the destination tables "
+                              "too\n" REQUEST_EXIT,
      cmd_tables_remove},
-    {"pipe delete", "PIPE [--wait] [--store URL] [--config FILE]",
-     "delete a pipe",
+    {"pipe delete", "PIPE [--wait] [--timeout D] " STORE_ARGS, "delete a pipe",
      REQUEST_HELP(
          "Stops the pipe and removes it with its checkpoints and its\n"
          "subscription. Its destination tables are kept.",
@@ -158,7 +187,7 @@ static const struct command commands[] = {
      cmd_pipe_delete},
     {"topic create",
      "NAME [--consumed-retention-days N] [--unconsumed-retention-days N] "
-     "[--retention PLUGIN]",
+     "[--retention PLUGIN] " STORE_ARGS,
      "create a hub topic",
      "Creates a topic with its retention properties: consumed data is kept\n"
      "N days (1 to 90, default 1), unconsumed data N days (from the\n"
@@ -166,17 +195,29 @@ static const struct command commands[] = {
      "retention plugin (default: retention) decides what the daily\n"
      "maintenance job deletes. A missing store is created, an older one\n"
      "upgraded, as by 'sluice store migrate'.\n"
-     "\n" STORE_HELP
-     "\nExit status: 0, 1 when it exists, 2 bad values or no such plugin.\n",
+     "\n"
+     "  --consumed-retention-days N\n"
+     "                  days consumed data is kept\n"
+     "  --unconsumed-retention-days N\n"
+     "                  days unconsumed data is kept\n"
+     "  --retention PLUGIN\n"
+     "                  the retention plugin\n" STORE_HELP
+     "\nExit status: 0, 1 when it exists, 2 bad values, a bad URL or no such\n"
+     "plugin.\n",
      cmd_topic_create},
-    {"topic list", "[--store URL] [--config FILE]", "list the hub's topics",
-     "Every topic with its retention and how much it holds.\n\n" STORE_HELP,
+    {"topic list", "[--json] " STORE_ARGS, "list the hub's topics",
+     "Every topic with its retention and how much it holds.\n"
+     "\n" STORE_HELP
+     "  --json          print JSON: {\"topics\": [...]}\n" READ_EXIT,
      cmd_topic_list},
-    {"topic describe", "NAME [--store URL] [--config FILE]", "show a topic",
+    {"topic describe", "NAME [--json] " STORE_ARGS, "show a topic",
      "Retention, publication events by consumption status, and the\n"
-     "subscriptions of one topic.\n\n" STORE_HELP,
+     "subscriptions of one topic.\n"
+     "\n" STORE_HELP "  --json          print the topic as a JSON object\n"
+     "\nExit status: 0, 1 when the store cannot be read, 2 bad usage, a bad\n"
+     "URL or no such topic.\n",
      cmd_topic_describe},
-    {"topic publish", "TOPIC [--at TIME] < records.jsonl",
+    {"topic publish", "TOPIC [--at TIME] " STORE_ARGS " < records.jsonl",
      "publish records from standard input",
      "Reads JSON lines, one record each:\n"
      "  {\"table\": T, \"op\": OP, \"key\": K, \"doc\": {...}, \"version\": N}\n"
@@ -186,37 +227,52 @@ static const struct command commands[] = {
      "nothing is published.\n"
      "\n"
      "  --at TIME       publish as of TIME (ISO 8601, UTC), not now\n" STORE_HELP
-     "\nExit status: 0, 1 store failure, 2 bad input or no such topic.\n",
+     "\nExit status: 0, 1 store failure, 2 bad input, a bad URL or no such\n"
+     "topic.\n",
      cmd_topic_publish},
-    {"topic consume", "TOPIC --subscription NAME [--max-events N] [--at TIME]",
+    {"topic consume",
+     "TOPIC --subscription NAME [--max-events N] [--at TIME] " STORE_ARGS,
      "print and consume a subscription's records",
      "Prints the records of the subscription's next publication events as\n"
      "JSON lines (the format of topic publish), completing each event once\n"
      "its records are written.\n"
      "\n"
-     "  --subscription NAME  the subscription to read with\n"
-     "  --max-events N       stop after N publication events\n"
-     "  --at TIME            consume as of TIME (ISO 8601, UTC), not now\n" STORE_HELP,
+     "  --subscription NAME\n"
+     "                  the subscription to read with\n"
+     "  --max-events N  stop after N publication events\n"
+     "  --at TIME       consume as of TIME (ISO 8601, UTC), not now\n" STORE_HELP
+     "\nExit status: 0, 1 store failure or standard output failed, 2 bad\n"
+     "usage, a bad URL, no such subscription or one of another topic.\n",
      cmd_topic_consume},
-    {"subscription create", "NAME --topic TOPIC [--at TIME]",
+    {"subscription create", "NAME --topic TOPIC [--at TIME] " STORE_ARGS,
      "create a subscription",
      "Creates a reader of TOPIC. Publication events published from now on\n"
      "are owed to it; it may also read the older ones still in the hub.\n"
-     "\n" STORE_HELP,
+     "\n"
+     "  --topic TOPIC   the topic it reads\n"
+     "  --at TIME       create it as of TIME (ISO 8601, UTC), not now\n" STORE_HELP
+     "\nExit status: 0, 1 when it exists or the store failed, 2 bad usage,\n"
+     "a bad URL or no such topic.\n",
      cmd_subscription_create},
-    {"subscription pause", "NAME", "pause a subscription",
+    {"subscription pause", "NAME " STORE_ARGS, "pause a subscription",
      "A paused subscription reads nothing; the events owed to it are\n"
-     "`delayed`.\n\n" STORE_HELP,
+     "`delayed`.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0, 1 store failure, 2 bad usage, a bad URL or no such\n"
+     "subscription.\n",
      cmd_subscription_pause},
-    {"subscription resume", "NAME", "resume a subscription",
-     "Lets a paused subscription read again.\n\n" STORE_HELP,
+    {"subscription resume", "NAME " STORE_ARGS, "resume a subscription",
+     "Lets a paused subscription read again.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0, 1 store failure, 2 bad usage, a bad URL or no such\n"
+     "subscription.\n",
      cmd_subscription_resume},
-    {"subscription list", "[--store URL] [--config FILE]",
-     "list the subscriptions",
+    {"subscription list", "[--json] " STORE_ARGS, "list the subscriptions",
      "Every subscription: topic, state, events left to read, owning pipe.\n"
-     "\n" STORE_HELP,
+     "\n" STORE_HELP
+     "  --json          print JSON: {\"subscriptions\": [...]}\n" READ_EXIT,
      cmd_subscription_list},
-    {"events", "[--topic T] [--since TIME] [--json]",
+    {"events", "[--topic T] [--since TIME] [--json] " STORE_ARGS,
      "list publication, subscription and system events",
      "Events in time order: publication events with their status and\n"
      "consumption status (final, processing, delayed, error), subscription\n"
@@ -224,29 +280,34 @@ static const struct command commands[] = {
      "\n"
      "  --topic T       only events of topic T (system events always)\n"
      "  --since TIME    only events at or after TIME (ISO 8601, UTC)\n"
-     "  --json          print JSON\n" STORE_HELP,
+     "  --json          print JSON: {\"events\": [...]}\n" STORE_HELP
+     "\nExit status: 0, 1 when the store cannot be read, 2 bad usage, a bad\n"
+     "URL or no such topic.\n",
      cmd_events},
-    {"maintenance run", "[--as-of TIME] [--dry-run] [--json]",
+    {"maintenance run", "[--as-of TIME] [--dry-run] [--json] " STORE_ARGS,
      "run the hub's maintenance job now",
      "Asks each topic's retention plugin for a plan and deletes what it\n"
      "plans, one transaction per topic, then records the run as a system\n"
      "event with a report (see 'maintenance report'). sluice run does this\n"
-     "every day at [hub] maintenance_at.\n"
+     "every day at [hub] maintenance_at. With -c FILE, the retention\n"
+     "options of the file's topics apply.\n"
      "\n"
      "  --as-of TIME    run as if at TIME (ISO 8601, UTC), for tests and\n"
      "                  back-fills\n"
      "  --dry-run       plan and report; delete nothing, record nothing\n"
-     "  --json          print the report as JSON\n" STORE_HELP
-     "\nExit status: 0, 1 when a topic failed, 2 bad usage.\n",
+     "  --json          print the report as a JSON object\n" STORE_HELP
+     "\nExit status: 0, 1 when a topic failed, 2 bad usage, a bad URL or a\n"
+     "bad config file.\n",
      cmd_maintenance_run},
-    {"maintenance report", "EVENT_ID [--json]",
+    {"maintenance report", "EVENT_ID [--json] " STORE_ARGS,
      "show the report of a maintenance run",
      "Per topic: the cutoff used, the rule that set it, and the publication\n"
-     "events and records deleted (per rule).\n\n" STORE_HELP
-     "  --json          print JSON\n",
+     "events and records deleted (per rule).\n"
+     "\n" STORE_HELP "  --json          print the report as a JSON object\n"
+     "\nExit status: 0, 1 when the store cannot be read, 2 bad usage, a bad\n"
+     "URL or no such maintenance run.\n",
      cmd_maintenance_report},
-    {"store migrate", "[--store URL] [--config FILE]",
-     "create the store or upgrade its schema",
+    {"store migrate", STORE_ARGS, "create the store or upgrade its schema",
      "Creates the store when there is none (an SQLite file, mode 0600; the\n"
      "tables in an empty PostgreSQL database) and applies the schema\n"
      "migrations it lacks, under a lock. sluice run and sluice topic create\n"
@@ -256,10 +317,11 @@ static const struct command commands[] = {
      "refused by every command, this one too.\n"
      "\n" STORE_HELP
      "\nExit status: 0, 1 when the store cannot be opened or is newer, 2 bad\n"
-     "usage.\n",
+     "usage or a bad URL.\n",
      cmd_store_migrate},
     {"help", "[COMMAND...]", "show help for sluice or one of its commands",
-     "Without a command, lists the commands; with one, explains it.\n",
+     "Without a command, lists the commands; with one, explains it.\n"
+     "\nExit status: 0, 2 when there is no such command.\n",
      cmd_help},
 };
 
@@ -267,6 +329,10 @@ static const struct command commands[] = {
 
 static void print_overview(FILE *out)
 {
+    int width = 0;
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if ((int)strlen(commands[i].name) > width)
+            width = (int)strlen(commands[i].name);
     fprintf(out,
             "sluice %s: change data capture pipelines\n"
             "\n"
@@ -276,8 +342,12 @@ static void print_overview(FILE *out)
             "Commands:\n",
             SLUICE_VERSION);
     for (size_t i = 0; i < COMMAND_COUNT; i++)
-        fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nRun 'sluice help COMMAND' for the details of one.\n");
+        fprintf(out, "  %-*s  %s\n", width, commands[i].name,
+                commands[i].summary);
+    fprintf(out, "\nRun 'sluice help COMMAND' for the details of one.\n"
+                 "Exit status: 0 success, 1 a failure while running, 2 bad "
+                 "usage\n(a wrong command, option, URL or name) or a bad "
+                 "config file.\n");
 }
 
 /* Commands whose name starts with the given words ("plugins"). */
@@ -328,8 +398,31 @@ static const struct command *find_command(int argc, char **argv, int *words)
     return best;
 }
 
+/* The hidden forms of help: `--man 1`, `--man 5 [PLUGIN...]` (man.h),
+ * and `--completion-helper` (command.h: help has no options). -1 when
+ * argv is none of them. */
+static int hidden_help(int argc, char **argv)
+{
+    if (argc == 1 && strcmp(argv[0], "--completion-helper") == 0)
+        return EXIT_OK;
+    if (argc < 2 || strcmp(argv[0], "--man") != 0)
+        return -1;
+    if (strcmp(argv[1], "1") == 0 && argc == 2) {
+        man_program(commands, COMMAND_COUNT, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "5") == 0)
+        return man_config((const char *const *)argv + 2, (size_t)argc - 2,
+                          stdout);
+    fprintf(stderr, "sluice help --man: give 1 or 5 [PLUGIN...]\n");
+    return EXIT_USAGE;
+}
+
 static int cmd_help(const struct command *cmd, int argc, char **argv)
 {
+    int hidden = hidden_help(argc, argv);
+    if (hidden >= 0)
+        return hidden;
     if (argc == 1 &&
         (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         command_print_help(cmd, stdout);

@@ -1,7 +1,8 @@
-/* cmd_check.c: `sluice check CONFIG.ini`: the whole file checked, every
- * problem reported; with --print the effective configuration (each value
- * with where it came from: its line, the environment, a file), with
- * --connect each pipe's plugins opened and their servers pinged. */
+/* cmd_check.c: `sluice check CONFIG.ini` (or -c CONFIG.ini): the whole
+ * file checked, every problem reported; with --print the effective
+ * configuration (each value with where it came from: its line, the
+ * environment, a file), with --connect each pipe's plugins opened and
+ * their servers pinged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,15 +144,16 @@ static int summary(const char *path, const struct config *cfg, bool connect)
 int cmd_check(const struct command *cmd, int argc, char **argv)
 {
     bool print = false, connect = false;
-    struct flag flags[] = {{"--print", NULL, &print},
-                           {"--connect", NULL, &connect}};
+    const char *config_path = NULL, *path = NULL;
+    struct flag flags[] = {FLAG("--print", &print),
+                           FLAG("--connect", &connect),
+                           CONFIG_FLAGS(config_path)};
     size_t nargs, errors;
     int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
+    if (rc == CLI_GO_ON)
+        rc = cli_config_path(cmd, config_path, nargs, argv, &path);
     if (rc != CLI_GO_ON)
         return rc;
-    if (!nargs)
-        return cli_usage_error(cmd, "which config file?");
-    const char *path = argv[0];
 
     struct config cfg;
     struct registry reg;

@@ -10,6 +10,7 @@
 #include "../util/mem.h"
 #include "../util/units.h"
 #include "cli.h"
+#include "listing.h"
 #include "load.h"
 
 /* An event of the listing, whatever its type, to sort them by time. */
@@ -127,12 +128,9 @@ static void show_events(const struct events *ev, bool json)
     for (size_t i = 0; i < ev->nsys; i++)
         e[n++] = (struct entry){ev->sys[i].at, 2, ev->sys[i].id, &ev->sys[i]};
     qsort(e, n, sizeof *e, compare_entries);
-    struct buf out = {0};
-    struct json j = JSON_INIT(&out), *jp = json ? &j : NULL;
-    if (json) {
-        json_open_object(&j, NULL);
-        json_open_array(&j, "events");
-    }
+    struct listing l;
+    listing_begin(&l, json, "events");
+    struct json *jp = json ? &l.j : NULL;
     for (size_t i = 0; i < n; i++) {
         if (e[i].type == 0)
             show_publication(e[i].event, jp);
@@ -141,13 +139,22 @@ static void show_events(const struct events *ev, bool json)
         else
             show_system(e[i].event, jp);
     }
-    if (json) {
-        json_close_array(&j);
-        json_close_object(&j);
-        printf("%s\n", out.data);
-    }
-    buf_free(&out);
+    listing_end(&l, true);
     free(e);
+}
+
+/* EXIT_OK when the store has the topic; EXIT_USAGE when it has not. */
+static int topic_exists(struct store *s, const char *name)
+{
+    struct topic t;
+    bool found;
+    struct error err;
+    if (topic_get(s, name, &t, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no topic named '%s'", name);
+    topic_free(&t);
+    return EXIT_OK;
 }
 
 int cmd_events(const struct command *cmd, int argc, char **argv)
@@ -155,10 +162,8 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
     struct store_flags sf = {0};
     const char *topic = NULL, *since = NULL;
     bool json = false;
-    struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--topic", &topic, NULL},
-                           {"--since", &since, NULL},
-                           {"--json", NULL, &json}};
+    struct flag flags[] = {STORE_FLAGS(sf), OPTION("--topic", &topic),
+                           OPTION("--since", &since), FLAG("--json", &json)};
     size_t nargs;
     int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
     if (status != CLI_GO_ON)
@@ -169,6 +174,8 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
         return cli_usage_error(cmd, "--since: %s", err.message);
     struct store *s;
     if ((status = cli_open_store(&sf, STORE_READ, &s)) != EXIT_OK)
+        return status;
+    if (topic && (status = topic_exists(s, topic)) != EXIT_OK)
         return status;
     struct events ev = {0};
     if (hub_publications(s, topic, since_ms, INT64_MAX, &ev.pubs, &ev.npubs,
@@ -295,10 +302,8 @@ int cmd_maintenance_run(const struct command *cmd, int argc, char **argv)
     struct store_flags sf = {0};
     const char *as_of = NULL;
     bool dry_run = false, json = false;
-    struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--as-of", &as_of, NULL},
-                           {"--dry-run", NULL, &dry_run},
-                           {"--json", NULL, &json}};
+    struct flag flags[] = {STORE_FLAGS(sf), OPTION("--as-of", &as_of),
+                           FLAG("--dry-run", &dry_run), FLAG("--json", &json)};
     size_t nargs;
     int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
     if (status != CLI_GO_ON)
@@ -333,7 +338,7 @@ int cmd_maintenance_report(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
     bool json = false;
-    struct flag flags[] = {STORE_FLAGS(sf), {"--json", NULL, &json}};
+    struct flag flags[] = {STORE_FLAGS(sf), FLAG("--json", &json)};
     size_t npos;
     int status = CLI_ARGS(cmd, argc, argv, flags, ARGS_ANY, &npos);
     if (status != CLI_GO_ON)

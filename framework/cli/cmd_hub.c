@@ -12,6 +12,7 @@
 #include "../util/units.h"
 #include "cli.h"
 #include "jsonl.h"
+#include "listing.h"
 #include "load.h"
 
 #define MAX_REPORTED_LINES 20
@@ -80,9 +81,9 @@ int cmd_topic_create(const struct command *cmd, int argc, char **argv)
     struct store_flags sf = {0};
     const char *consumed = NULL, *unconsumed = NULL, *retention = "retention";
     struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--consumed-retention-days", &consumed, NULL},
-                           {"--unconsumed-retention-days", &unconsumed, NULL},
-                           {"--retention", &retention, NULL}};
+                           OPTION("--consumed-retention-days", &consumed),
+                           OPTION("--unconsumed-retention-days", &unconsumed),
+                           OPTION("--retention", &retention)};
     size_t nargs;
     int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (status != CLI_GO_ON)
@@ -142,10 +143,23 @@ static int count_topic(struct store *s, const char *topic,
     return 0;
 }
 
+static void json_topic_head(const struct topic *t,
+                            const struct topic_counts *c, struct json *j)
+{
+    json_add_string(j, "name", t->name);
+    json_add_int(j, "consumed_retention_days", t->consumed_retention_days);
+    json_add_int(j, "unconsumed_retention_days", t->unconsumed_retention_days);
+    json_add_string(j, "retention", t->retention);
+    json_add_int(j, "events", c->events);
+    json_add_int(j, "records", c->records);
+    json_add_int(j, "bytes", c->bytes);
+}
+
 int cmd_topic_list(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
-    struct flag flags[] = {STORE_FLAGS(sf)};
+    bool json = false;
+    struct flag flags[] = {STORE_FLAGS(sf), FLAG("--json", &json)};
     size_t nargs;
     struct store *s;
     int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
@@ -157,22 +171,62 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
     struct error err;
     if (topic_list(s, &t, &n, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
-    printf("%-24s %9s %11s %-12s %8s %10s\n", "TOPIC", "CONSUMED",
-           "UNCONSUMED", "RETENTION", "EVENTS", "RECORDS");
+    struct listing l;
+    listing_begin(&l, json, "topics");
+    if (!json)
+        buf_printf(&l.out, "%-24s %9s %11s %-12s %8s %10s\n", "TOPIC",
+                   "CONSUMED", "UNCONSUMED", "RETENTION", "EVENTS", "RECORDS");
     for (size_t i = 0; i < n && status == EXIT_OK; i++) {
         struct topic_counts c;
-        if (count_topic(s, t[i].name, &c, &err) < 0)
+        if (count_topic(s, t[i].name, &c, &err) < 0) {
             status = cli_error(EXIT_RUNTIME, "%s", err.message);
-        else
-            printf("%-24s %8lldd %10lldd %-12s %8lld %10lld\n",
-                   cli_shown(t[i].name),
-                   (long long)t[i].consumed_retention_days,
-                   (long long)t[i].unconsumed_retention_days,
-                   cli_shown(t[i].retention), (long long)c.events,
-                   (long long)c.records);
+        } else if (json) {
+            json_open_object(&l.j, NULL);
+            json_topic_head(&t[i], &c, &l.j);
+            json_close_object(&l.j);
+        } else {
+            buf_printf(&l.out, "%-24s %8lldd %10lldd %-12s %8lld %10lld\n",
+                       cli_shown(t[i].name),
+                       (long long)t[i].consumed_retention_days,
+                       (long long)t[i].unconsumed_retention_days,
+                       cli_shown(t[i].retention), (long long)c.events,
+                       (long long)c.records);
+        }
     }
+    listing_end(&l, status == EXIT_OK);
     topics_free(t, n);
     return status;
+}
+
+static void json_topic(const struct topic *t, const struct topic_counts *c,
+                       const struct subscription *subs, size_t nsubs)
+{
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
+    json_open_object(&j, NULL);
+    json_topic_head(t, c, &j);
+    json_add_time(&j, "oldest", c->events ? c->oldest : -1);
+    json_add_time(&j, "newest", c->events ? c->newest : -1);
+    json_open_object(&j, "consumption");
+    for (int k = SLUICE_CONSUMPTION_PROCESSING; k <= SLUICE_CONSUMPTION_ERROR;
+         k++)
+        json_add_int(&j, consumption_name((sluice_consumption)k),
+                     c->by_consumption[k]);
+    json_close_object(&j);
+    json_open_array(&j, "subscriptions");
+    for (size_t i = 0; i < nsubs; i++) {
+        if (strcmp(subs[i].topic, t->name) != 0)
+            continue;
+        json_open_object(&j, NULL);
+        json_add_string(&j, "name", subs[i].name);
+        json_add_string(&j, "state", subs[i].paused ? "paused" : "active");
+        json_add_int(&j, "to_read", subs[i].pending);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_close_object(&j);
+    printf("%s\n", out.data);
+    buf_free(&out);
 }
 
 static void print_topic(const struct topic *t, const struct topic_counts *c,
@@ -209,7 +263,8 @@ static void print_topic(const struct topic *t, const struct topic_counts *c,
 int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
-    struct flag flags[] = {STORE_FLAGS(sf)};
+    bool json = false;
+    struct flag flags[] = {STORE_FLAGS(sf), FLAG("--json", &json)};
     size_t nargs;
     struct store *s;
     int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
@@ -233,6 +288,8 @@ int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
     if (count_topic(s, name, &c, &err) < 0 ||
         subscription_list(s, &subs, &nsubs, &err) < 0)
         status = cli_error(EXIT_RUNTIME, "%s", err.message);
+    else if (json)
+        json_topic(&t, &c, subs, nsubs);
     else
         print_topic(&t, &c, subs, nsubs);
     topic_free(&t);
@@ -277,7 +334,7 @@ int cmd_topic_publish(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
     const char *at = NULL;
-    struct flag flags[] = {STORE_FLAGS(sf), {"--at", &at, NULL}};
+    struct flag flags[] = {STORE_FLAGS(sf), OPTION("--at", &at)};
     size_t nargs;
     int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (status != CLI_GO_ON)
@@ -379,10 +436,9 @@ int cmd_topic_consume(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
     const char *at = NULL, *sub = NULL, *max = NULL;
-    struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--at", &at, NULL},
-                           {"--subscription", &sub, NULL},
-                           {"--max-events", &max, NULL}};
+    struct flag flags[] = {STORE_FLAGS(sf), OPTION("--at", &at),
+                           OPTION("--subscription", &sub),
+                           OPTION("--max-events", &max)};
     size_t nargs;
     int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (status != CLI_GO_ON)
@@ -416,9 +472,8 @@ int cmd_subscription_create(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
     const char *topic = NULL, *at = NULL;
-    struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--topic", &topic, NULL},
-                           {"--at", &at, NULL}};
+    struct flag flags[] = {STORE_FLAGS(sf), OPTION("--topic", &topic),
+                           OPTION("--at", &at)};
     size_t nargs;
     int status = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (status != CLI_GO_ON)
@@ -457,9 +512,17 @@ static int set_paused(const struct command *cmd, int argc, char **argv,
         return cli_usage_error(cmd, "give one subscription name");
     if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
+    struct subscription sub;
+    bool found;
     struct error err;
+    if (subscription_get(s, argv[0], &sub, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no subscription named '%s'",
+                         argv[0]);
+    subscription_free(&sub);
     if (subscription_set_paused(s, argv[0], paused, &err) < 0)
-        return cli_error(EXIT_USAGE, "%s", err.message);
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
     printf("subscription '%s' %s\n", argv[0], paused ? "paused" : "resumed");
     return EXIT_OK;
 }
@@ -477,7 +540,8 @@ int cmd_subscription_resume(const struct command *cmd, int argc, char **argv)
 int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
-    struct flag flags[] = {STORE_FLAGS(sf)};
+    bool json = false;
+    struct flag flags[] = {STORE_FLAGS(sf), FLAG("--json", &json)};
     size_t nargs;
     struct store *s;
     int status = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
@@ -489,13 +553,29 @@ int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
     struct error err;
     if (subscription_list(s, &subs, &n, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
-    printf("%-24s %-24s %-7s %8s  %s\n", "SUBSCRIPTION", "TOPIC", "STATE",
-           "TO READ", "PIPE");
-    for (size_t i = 0; i < n; i++)
-        printf("%-24s %-24s %-7s %8lld  %s\n", cli_shown(subs[i].name),
-               cli_shown(subs[i].topic), subs[i].paused ? "paused" : "active",
-               (long long)subs[i].pending,
-               subs[i].pipe ? cli_shown(subs[i].pipe) : "-");
+    struct listing l;
+    listing_begin(&l, json, "subscriptions");
+    if (!json)
+        buf_printf(&l.out, "%-24s %-24s %-7s %8s  %s\n", "SUBSCRIPTION",
+                   "TOPIC", "STATE", "TO READ", "PIPE");
+    for (size_t i = 0; i < n; i++) {
+        const char *state = subs[i].paused ? "paused" : "active";
+        if (json) {
+            json_open_object(&l.j, NULL);
+            json_add_string(&l.j, "name", subs[i].name);
+            json_add_string(&l.j, "topic", subs[i].topic);
+            json_add_string(&l.j, "state", state);
+            json_add_int(&l.j, "to_read", subs[i].pending);
+            json_add_string(&l.j, "pipe", subs[i].pipe);
+            json_close_object(&l.j);
+        } else {
+            buf_printf(&l.out, "%-24s %-24s %-7s %8lld  %s\n",
+                       cli_shown(subs[i].name), cli_shown(subs[i].topic),
+                       state, (long long)subs[i].pending,
+                       subs[i].pipe ? cli_shown(subs[i].pipe) : "-");
+        }
+    }
+    listing_end(&l, true);
     subscriptions_free(subs, n);
     return EXIT_OK;
 }

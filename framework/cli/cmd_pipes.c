@@ -111,16 +111,37 @@ static void report(struct store *s, const char *pipe, int64_t id,
                "request out\n",
                pipe);
     } else {
-        char *owner = NULL;
+        char *owner = NULL, shown[400] = "?";
         char *lease = pipe_lease_name(pipe);
         lease_holder(s, lease, &owner, NULL, &err);
+        if (owner)
+            worker_shown(owner, shown, sizeof shown);
         printf("the worker running it (%s) carries it out within one sync "
                "interval\n",
-               owner ? owner : "?");
+               cli_shown(shown));
         free(owner);
         free(lease);
     }
     request_free(&req);
+}
+
+/* The pipe and the tables the request names exist: a wrong name is bad
+ * usage (EXIT_USAGE), known before anything is recorded; what the pipe's
+ * state refuses is left to request_submit. */
+static int check_names(struct store *s, const char *pipe,
+                       enum request_kind kind, char **tables, size_t count)
+{
+    struct pipe_row row;
+    struct error err;
+    int status = cli_pipe(s, pipe, &row);
+    if (status != EXIT_OK)
+        return status;
+    status = request_check_names(&row, kind, (const char *const *)tables,
+                                 count, &err) < 0
+                 ? cli_error(EXIT_USAGE, "%s", err.message)
+                 : EXIT_OK;
+    pipe_row_free(&row);
+    return status;
 }
 
 static int submit(const struct command *cmd, int argc, char **argv,
@@ -129,10 +150,9 @@ static int submit(const struct command *cmd, int argc, char **argv,
     struct store_flags sf = {0};
     const char *timeout = NULL;
     bool wait = false, drop = false;
-    struct flag flags[] = {STORE_FLAGS(sf),
-                           {"--wait", NULL, &wait},
-                           {"--timeout", &timeout, NULL},
-                           {"--drop-destination", NULL, &drop}};
+    struct flag flags[] = {STORE_FLAGS(sf), FLAG("--wait", &wait),
+                           OPTION("--timeout", &timeout),
+                           FLAG("--drop-destination", &drop)};
     /* only tables remove takes the last */
     size_t nflags =
                sizeof flags / sizeof *flags - (kind != REQUEST_TABLES_REMOVE),
@@ -153,12 +173,11 @@ static int submit(const struct command *cmd, int argc, char **argv,
     if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     const char *pipe = argv[0];
+    if ((status = check_names(s, pipe, kind, argv + 1, npos - 1)) != EXIT_OK)
+        return status;
     if (request_submit(s, pipe, kind, (const char *const *)argv + 1, npos - 1,
                        drop, &id, &err) < 0)
-        return cli_error(strstr(err.message, "there is no pipe")
-                             ? EXIT_USAGE
-                             : EXIT_RUNTIME,
-                         "%s", err.message);
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
     bool here = carry_out_here(s, pipe);
     report(s, pipe, id, kind, here);
     return wait ? wait_for(s, id, timeout_ms) : EXIT_OK;

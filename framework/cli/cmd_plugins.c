@@ -1,10 +1,13 @@
-/* cmd_plugins.c: `sluice plugins list` and `sluice plugins describe`. */
+/* cmd_plugins.c: `sluice plugins list` and `sluice plugins describe`, as
+ * text for people, --json for programs, and describe's --markdown for the
+ * docs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../options/options.h"
 #include "../util/buf.h"
+#include "../util/json.h"
 #include "cli.h"
 #include "load.h"
 
@@ -15,10 +18,94 @@ static const char *abi_text(const struct plugin *p, char *out, size_t size)
     return out;
 }
 
+/* The section a plugin's options go in. */
+static const char *options_section(const struct plugin *p)
+{
+    return p->kind == PLUGIN_SOURCE ? "[pipe NAME.source]"
+           : p->kind == PLUGIN_SINK ? "[pipe NAME.sink]"
+                                    : "[topic NAME.retention]";
+}
+
+/* name, kind, version, abi, capabilities (an array) and file. */
+static void json_plugin_head(const struct plugin *p, struct json *j)
+{
+    char abi[16], caps[64];
+    plugin_capability_names(p, caps, sizeof caps);
+    json_add_string(j, "name", p->name);
+    json_add_string(j, "kind", plugin_kind_name(p->kind));
+    json_add_string(j, "version", p->module->desc.version);
+    json_add_string(j, "abi", abi_text(p, abi, sizeof abi));
+    json_open_array(j, "capabilities");
+    for (char *c = strcmp(caps, "-") ? strtok(caps, ", ") : NULL; c;
+         c = strtok(NULL, ", "))
+        json_add_string(j, NULL, c);
+    json_close_array(j);
+    json_add_string(j, "file", p->module->path);
+}
+
+static void json_list(const struct registry *reg)
+{
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
+    json_open_object(&j, NULL);
+    json_open_array(&j, "plugins");
+    for (size_t i = 0; i < reg->count; i++) {
+        json_open_object(&j, NULL);
+        json_plugin_head(reg->plugins[i], &j);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_open_array(&j, "shadowed");
+    for (size_t i = 0; i < reg->shadowed_count; i++) {
+        json_open_object(&j, NULL);
+        json_add_string(&j, "name", reg->shadowed[i].name);
+        json_add_string(&j, "file", reg->shadowed[i].path);
+        json_add_string(&j, "used", reg->shadowed[i].used_path);
+        json_close_object(&j);
+    }
+    json_close_array(&j);
+    json_open_array(&j, "refused");
+    for (size_t i = 0; i < reg->refused_count; i++)
+        json_add_string(&j, NULL, reg->refused[i].reason);
+    json_close_array(&j);
+    json_open_array(&j, "searched");
+    for (size_t i = 0; i < reg->dir_count; i++)
+        json_add_string(&j, NULL, reg->dirs[i]);
+    json_close_array(&j);
+    json_close_object(&j);
+    printf("%s\n", out.data);
+    buf_free(&out);
+}
+
+static void text_list(const struct registry *reg)
+{
+    printf("%-20s %-10s %-10s %-5s %-18s %s\n", "NAME", "KIND", "VERSION",
+           "ABI", "CAPABILITIES", "FILE");
+    for (size_t i = 0; i < reg->count; i++) {
+        const struct plugin *p = reg->plugins[i];
+        char abi[16], caps[64];
+        plugin_capability_names(p, caps, sizeof caps);
+        printf("%-20s %-10s %-10s %-5s %-18s %s\n", p->name,
+               plugin_kind_name(p->kind),
+               p->module->desc.version ? p->module->desc.version : "-",
+               abi_text(p, abi, sizeof abi), caps, p->module->path);
+    }
+    if (reg->count == 0)
+        printf("(no plugins found)\n");
+    for (size_t i = 0; i < reg->shadowed_count; i++)
+        printf("shadowed: %s in %s (%s is used)\n", reg->shadowed[i].name,
+               reg->shadowed[i].path, reg->shadowed[i].used_path);
+    printf("searched:");
+    for (size_t i = 0; i < reg->dir_count; i++)
+        printf(" %s", reg->dirs[i]);
+    printf("\n");
+}
+
 int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
 {
     const char *config_path = NULL;
-    struct flag flags[] = {{"--config", &config_path, NULL}};
+    bool json = false;
+    struct flag flags[] = {CONFIG_FLAGS(config_path), FLAG("--json", &json)};
     size_t nargs;
     int rc = CLI_ARGS(cmd, argc, argv, flags, 0, &nargs);
     if (rc != CLI_GO_ON)
@@ -28,26 +115,10 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
     struct registry reg;
     int status = load_reported(config_path, false, false, &cfg, &reg, NULL);
     if (status == EXIT_OK) {
-        printf("%-20s %-10s %-10s %-5s %-18s %s\n", "NAME", "KIND", "VERSION",
-               "ABI", "CAPABILITIES", "FILE");
-        for (size_t i = 0; i < reg.count; i++) {
-            const struct plugin *p = reg.plugins[i];
-            char abi[16], caps[64];
-            plugin_capability_names(p, caps, sizeof caps);
-            printf("%-20s %-10s %-10s %-5s %-18s %s\n", p->name,
-                   plugin_kind_name(p->kind),
-                   p->module->desc.version ? p->module->desc.version : "-",
-                   abi_text(p, abi, sizeof abi), caps, p->module->path);
-        }
-        if (reg.count == 0)
-            printf("(no plugins found)\n");
-        for (size_t i = 0; i < reg.shadowed_count; i++)
-            printf("shadowed: %s in %s (%s is used)\n", reg.shadowed[i].name,
-                   reg.shadowed[i].path, reg.shadowed[i].used_path);
-        printf("searched:");
-        for (size_t i = 0; i < reg.dir_count; i++)
-            printf(" %s", reg.dirs[i]);
-        printf("\n");
+        if (json)
+            json_list(&reg);
+        else
+            text_list(&reg);
         for (size_t i = 0; i < reg.refused_count; i++)
             fprintf(stderr, "refused: %s\n", reg.refused[i].reason);
         if (reg.refused_count)
@@ -58,16 +129,32 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
     return status;
 }
 
-static void describe(const struct plugin *p, bool markdown, struct buf *out)
+static void describe_json(const struct plugin *p, struct buf *out)
+{
+    const sluice_module *m = &p->module->desc;
+    struct json j = JSON_INIT(out);
+    json_open_object(&j, NULL);
+    json_plugin_head(p, &j);
+    json_add_string(&j, "description", p->description);
+    json_open_object(&j, "module");
+    json_add_string(&j, "name", m->name);
+    json_add_string(&j, "version", m->version);
+    json_add_string(&j, "license", m->license);
+    json_close_object(&j);
+    json_add_string(&j, "section", options_section(p));
+    options_json(p->options, p->option_count, &j);
+    json_close_object(&j);
+    buf_puts(out, "\n");
+}
+
+static void describe(const struct plugin *p, enum options_format format,
+                     struct buf *out)
 {
     char caps[64], abi[16];
     plugin_capability_names(p, caps, sizeof caps);
     abi_text(p, abi, sizeof abi);
     const sluice_module *m = &p->module->desc;
-    const char *section = p->kind == PLUGIN_SOURCE ? "[pipe NAME.source]"
-                          : p->kind == PLUGIN_SINK ? "[pipe NAME.sink]"
-                                                   : "[topic NAME.retention]";
-    if (markdown) {
+    if (format == OPTIONS_MARKDOWN) {
         buf_printf(out, "## %s\n\n%s\n\n", p->name, p->description);
         buf_printf(out,
                    "- kind: %s\n- module: %s %s (%s), plugin ABI %s\n"
@@ -75,7 +162,7 @@ static void describe(const struct plugin *p, bool markdown, struct buf *out)
                    plugin_kind_name(p->kind), m->name,
                    m->version ? m->version : "-",
                    m->license ? m->license : "no license given", abi, caps,
-                   section);
+                   options_section(p));
     } else {
         buf_printf(out, "%s: %s\n\n", p->name, p->description);
         buf_printf(out,
@@ -85,23 +172,26 @@ static void describe(const struct plugin *p, bool markdown, struct buf *out)
                    plugin_kind_name(p->kind), m->name,
                    m->version ? m->version : "-",
                    m->license ? m->license : "no license given", abi, caps,
-                   p->module->path, section);
+                   p->module->path, options_section(p));
     }
-    options_describe(p->options, p->option_count, markdown, out);
+    options_describe(p->options, p->option_count, format, out);
 }
 
 int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
 {
     const char *config_path = NULL;
-    bool markdown = false;
-    struct flag flags[] = {{"--config", &config_path, NULL},
-                           {"--markdown", NULL, &markdown}};
+    bool markdown = false, json = false;
+    struct flag flags[] = {CONFIG_FLAGS(config_path),
+                           FLAG("--markdown", &markdown),
+                           FLAG("--json", &json)};
     size_t nargs;
     int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
     if (!nargs)
         return cli_usage_error(cmd, "which plugin? give its name");
+    if (markdown && json)
+        return cli_usage_error(cmd, "give --markdown or --json, not both");
     const char *name = argv[0];
 
     struct config cfg;
@@ -111,7 +201,10 @@ int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
         status == EXIT_OK ? registry_find(&reg, name) : NULL;
     if (p) {
         struct buf out = {0};
-        describe(p, markdown, &out);
+        if (json)
+            describe_json(p, &out);
+        else
+            describe(p, markdown ? OPTIONS_MARKDOWN : OPTIONS_TEXT, &out);
         fputs(out.data, stdout);
         buf_free(&out);
     } else if (status == EXIT_OK) {

@@ -11,26 +11,18 @@
 
 int cmd_run(const struct command *cmd, int argc, char **argv)
 {
-    const char *store_url = NULL;
-    char **only = xcalloc((size_t)argc + 1, sizeof *only);
-    size_t only_count = 0;
-    /* --pipe repeats: gathered before the common parser, which parses
-     * the rest, moved to the front of argv */
-    int nrest = 0;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--pipe") && i + 1 < argc)
-            only[only_count++] = argv[++i];
-        else
-            argv[nrest++] = argv[i];
-    }
-    struct flag flags[] = {{"--store", &store_url, NULL}};
-    size_t npos;
-    int rc = CLI_ARGS(cmd, nrest, argv, flags, ARGS_ANY, &npos);
-    const char *path = rc == CLI_GO_ON && npos == 1 ? argv[0] : NULL;
-    if (rc != CLI_GO_ON || !path) {
+    const char *store_url = NULL, *config_path = NULL, *path = NULL;
+    const char **only = xcalloc((size_t)argc + 1, sizeof *only);
+    size_t only_count = 0, npos;
+    struct flag flags[] = {OPTION("--store", &store_url),
+                           CONFIG_FLAGS(config_path),
+                           REPEATED("--pipe", only, &only_count)};
+    int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &npos);
+    if (rc == CLI_GO_ON)
+        rc = cli_config_path(cmd, config_path, npos, argv, &path);
+    if (rc != CLI_GO_ON) {
         free(only);
-        return rc != CLI_GO_ON ? rc
-                               : cli_usage_error(cmd, "which config file?");
+        return rc;
     }
     struct config cfg;
     struct registry reg;
@@ -38,9 +30,11 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
     if (status == EXIT_OK &&
         cli_log_level(cmd, cfg.service.log_level) != CLI_GO_ON)
         status = EXIT_USAGE;
+    const char *url = store_url_of(store_url, &cfg);
+    if (status == EXIT_OK && !cli_store_url_ok(url))
+        status = EXIT_USAGE;
     if (status == EXIT_OK)
-        status = runtime_run(&cfg, &reg, store_url_of(store_url, &cfg), only,
-                             only_count);
+        status = runtime_run(&cfg, &reg, url, (char **)only, only_count);
     config_free(&cfg);
     registry_free(&reg);
     free(only);

@@ -14,6 +14,7 @@
 #include "../util/json.h"
 #include "../util/mem.h"
 #include "cli.h"
+#include "listing.h"
 
 /* The flags of status and history. */
 struct status_flags {
@@ -26,7 +27,7 @@ struct status_flags {
 static int parse(const struct command *cmd, int argc, char **argv, bool one,
                  struct status_flags *f, size_t *npos, struct store **s)
 {
-    struct flag flags[] = {STORE_FLAGS(f->store), {"--json", NULL, &f->json}};
+    struct flag flags[] = {STORE_FLAGS(f->store), FLAG("--json", &f->json)};
     int rc = CLI_ARGS(cmd, argc, argv, flags, ARGS_ANY, npos);
     if (rc != CLI_GO_ON)
         return rc;
@@ -122,11 +123,13 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
            "  mode:       %s\n",
            cli_shown(p->source), cli_shown(p->sink), cli_shown(p->topic),
            cli_shown(p->mode));
+    char shown[400] = "none";
     if (worker)
-        printf("  worker:     %s (lease for %llds more)\n", cli_shown(worker),
-               (long long)(expires / 1000));
-    else
-        printf("  worker:     none\n");
+        worker_shown(worker, shown, sizeof shown);
+    printf("  worker:     %s", cli_shown(shown));
+    if (worker)
+        printf(" (lease for %llds more)", (long long)(expires / 1000));
+    printf("\n");
     printf("  retries:    %lld\n  last error: %s\n", (long long)p->retry_count,
            p->last_error ? cli_shown(p->last_error) : "-");
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
@@ -167,33 +170,33 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     free(worker);
 }
 
-static void text_pipe_line(const struct pipe_row *p)
+static void text_pipe_line(const struct pipe_row *p, struct buf *out)
 {
     char t[40], lag[32];
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
-    printf("%-20s %-13s %-22s %12lld %8s %7lld  %s\n", cli_shown(p->name),
-           pipe_state_name(p->state), format_utc(p->state_since, t, sizeof t),
-           (long long)pipe_rows(p), lag, (long long)p->retry_count,
-           p->last_error ? cli_shown(p->last_error) : "-");
+    buf_printf(out, "%-20s %-13s %-22s %12lld %8s %7lld  %s\n",
+               cli_shown(p->name), pipe_state_name(p->state),
+               format_utc(p->state_since, t, sizeof t),
+               (long long)pipe_rows(p), lag, (long long)p->retry_count,
+               p->last_error ? cli_shown(p->last_error) : "-");
 }
 
-/* One pipe, in the form asked for. */
+/* One pipe, in the form asked for: a line or an object of the listing,
+ * or everything about it. */
 static int show_pipe(struct store *s, const char *name,
-                     const struct status_flags *f, bool detail, struct json *j)
+                     const struct status_flags *f, bool detail,
+                     struct listing *l)
 {
     struct pipe_row p;
-    bool found;
-    struct error err;
-    if (pipe_load(s, name, &p, &found, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    if (!found)
-        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", name);
+    int status = cli_pipe(s, name, &p);
+    if (status != EXIT_OK)
+        return status;
     if (f->json)
-        json_pipe(s, &p, j);
+        json_pipe(s, &p, &l->j);
     else if (detail)
         text_pipe_detail(s, &p);
     else
-        text_pipe_line(&p);
+        text_pipe_line(&p, &l->out);
     pipe_row_free(&p);
     return EXIT_OK;
 }
@@ -212,24 +215,17 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
     struct error err;
     if (!npos && pipe_names(s, &all, &count, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
-    struct buf out = {0};
-    struct json j = JSON_INIT(&out);
+    /* every pipe: a listing; one pipe: its object alone */
+    struct listing l;
+    listing_begin(&l, f.json && !npos, "pipes");
     if (!npos && !f.json)
-        printf("%-20s %-13s %-22s %12s %8s %7s  %s\n", "PIPE", "STATE",
-               "SINCE", "ROWS", "LAG", "RETRIES", "LAST ERROR");
-    if (!npos) {
-        json_open_object(&j, NULL);
-        json_open_array(&j, "pipes");
-    }
+        buf_printf(&l.out, "%-20s %-13s %-22s %12s %8s %7s  %s\n", "PIPE",
+                   "STATE", "SINCE", "ROWS", "LAG", "RETRIES", "LAST ERROR");
     for (size_t i = 0; status == EXIT_OK && i < count; i++)
-        status = show_pipe(s, npos ? argv[0] : all[i], &f, npos, &j);
-    if (!npos) {
-        json_close_array(&j);
-        json_close_object(&j);
-    }
-    if (status == EXIT_OK && f.json)
-        printf("%s\n", out.data);
-    buf_free(&out);
+        status = show_pipe(s, npos ? argv[0] : all[i], &f, npos, &l);
+    if (npos && f.json)
+        buf_puts(&l.out, "\n");
+    listing_end(&l, status == EXIT_OK);
     for (size_t i = 0; all && i < count; i++)
         free(all[i]);
     free(all);
@@ -238,35 +234,28 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
 
 static void print_history(const struct transition *t, size_t n, bool json)
 {
-    struct buf out = {0};
-    struct json j = JSON_INIT(&out);
+    struct listing l;
     char at[40];
-    if (json)
-        json_open_array(&j, NULL);
-    else
-        buf_printf(&out, "%-24s %-13s %-13s %s\n", "AT", "FROM", "TO",
+    listing_begin(&l, json, "transitions");
+    if (!json)
+        buf_printf(&l.out, "%-24s %-13s %-13s %s\n", "AT", "FROM", "TO",
                    "REASON");
     for (size_t i = 0; i < n; i++) {
         if (json) {
-            json_open_object(&j, NULL);
-            json_add_time(&j, "at", t[i].at);
-            json_add_string(&j, "from", t[i].from[0] ? t[i].from : NULL);
-            json_add_string(&j, "to", t[i].to);
-            json_add_string(&j, "reason", t[i].reason);
-            json_close_object(&j);
+            json_open_object(&l.j, NULL);
+            json_add_time(&l.j, "at", t[i].at);
+            json_add_string(&l.j, "from", t[i].from[0] ? t[i].from : NULL);
+            json_add_string(&l.j, "to", t[i].to);
+            json_add_string(&l.j, "reason", t[i].reason);
+            json_close_object(&l.j);
         } else {
-            buf_printf(&out, "%-24s %-13s %-13s %s\n",
+            buf_printf(&l.out, "%-24s %-13s %-13s %s\n",
                        format_utc(t[i].at, at, sizeof at),
                        t[i].from[0] ? t[i].from : "-", t[i].to,
                        cli_shown(t[i].reason));
         }
     }
-    if (json) {
-        json_close_array(&j);
-        buf_puts(&out, "\n");
-    }
-    fputs(out.data, stdout);
-    buf_free(&out);
+    listing_end(&l, true);
 }
 
 int cmd_history(const struct command *cmd, int argc, char **argv)
@@ -279,14 +268,11 @@ int cmd_history(const struct command *cmd, int argc, char **argv)
         return status;
     const char *pipe = argv[0];
     struct pipe_row p;
-    bool found;
     struct error err;
     struct transition *t;
     size_t n;
-    if (pipe_load(s, pipe, &p, &found, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    if (!found)
-        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", pipe);
+    if ((status = cli_pipe(s, pipe, &p)) != EXIT_OK)
+        return status;
     pipe_row_free(&p);
     if (lifecycle_history(s, pipe, &t, &n, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);

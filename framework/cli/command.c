@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lifecycle/pipes.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -20,20 +21,21 @@ static size_t shown_count, shown_cap;
 /* The options every command takes, after its own. */
 static const char *log_level_flag;
 static const struct flag common_flags[] = {
-    {"--log-level", &log_level_flag, NULL},
+    OPTION("--log-level", &log_level_flag),
 };
+
+const char command_common_help[] =
+    "  --log-level L   the least important log lines written: error,\n"
+    "                  warn, info or debug (else [service] log_level\n"
+    "                  of the config file it runs, SLUICE_LOG_LEVEL,\n"
+    "                  info)\n";
 
 void command_print_help(const struct command *cmd, FILE *out)
 {
     fprintf(out, "Usage: sluice %s %s\n\n%s\n%s", cmd->name, cmd->args,
             cmd->summary, cmd->help[0] ? "\n" : "");
     fputs(cmd->help, out);
-    fputs("\nEvery command also takes:\n"
-          "  --log-level L   the least important log lines written: error,\n"
-          "                  warn, info or debug (else [service] log_level\n"
-          "                  of the config file it runs, SLUICE_LOG_LEVEL,\n"
-          "                  info)\n",
-          out);
+    fprintf(out, "\nEvery command also takes:\n%s", command_common_help);
 }
 
 /* `prefix` and the message as one line, secrets masked, on stderr. */
@@ -97,6 +99,26 @@ static const struct flag *find_flag(const struct flag *flags, size_t count,
     return NULL;
 }
 
+/* The options of the table and the common ones, for completions/sluice:
+ * one a line, '=' after those that take a value. */
+static void print_flags(const struct flag *flags, size_t count)
+{
+    const struct flag *tables[] = {flags, common_flags};
+    size_t counts[] = {count, sizeof common_flags / sizeof common_flags[0]};
+    for (size_t t = 0; t < 2; t++)
+        for (size_t i = 0; i < counts[t]; i++)
+            printf("%s%s\n", tables[t][i].name, tables[t][i].value ? "=" : "");
+}
+
+/* Stores the value of an option that takes one. */
+static void set_value(const struct flag *f, const char *value)
+{
+    if (f->count)
+        f->value[(*f->count)++] = value;
+    else
+        *f->value = value;
+}
+
 int cli_args(const struct command *cmd, int argc, char **argv,
              const struct flag *flags, size_t flag_count, size_t max,
              size_t *count)
@@ -117,6 +139,10 @@ int cli_args(const struct command *cmd, int argc, char **argv,
             command_print_help(cmd, stdout);
             return EXIT_OK;
         }
+        if (strcmp(arg, "--completion-helper") == 0) {
+            print_flags(flags, flag_count);
+            return EXIT_OK;
+        }
         const char *eq = strchr(arg, '=');
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
         const struct flag *f = find_flag(flags, flag_count, arg, name_len);
@@ -129,9 +155,9 @@ int cli_args(const struct command *cmd, int argc, char **argv,
                                    arg);
         if (f->value) {
             if (eq)
-                *f->value = eq + 1;
+                set_value(f, eq + 1);
             else if (i + 1 < argc)
-                *f->value = argv[++i];
+                set_value(f, argv[++i]);
             else
                 return cli_usage_error(cmd, "option '%s' needs a value",
                                        f->name);
@@ -147,6 +173,21 @@ int cli_args(const struct command *cmd, int argc, char **argv,
     return cli_log_level(cmd, -1);
 }
 
+int cli_config_path(const struct command *cmd, const char *flag, size_t count,
+                    char **argv, const char **path)
+{
+    if (count && flag)
+        return cli_usage_error(cmd,
+                               "the config file is given twice, as '%s' "
+                               "and with -c/--config '%s'; give it once",
+                               argv[0], flag);
+    if (!count && !flag)
+        return cli_usage_error(cmd, "which config file? give CONFIG.ini or "
+                                    "-c CONFIG.ini");
+    *path = flag ? flag : argv[0];
+    return CLI_GO_ON;
+}
+
 int cli_log_level(const struct command *cmd, int configured)
 {
     sluice_log_level level;
@@ -155,6 +196,15 @@ int cli_log_level(const struct command *cmd, int configured)
         return cli_usage_error(cmd, "%s", err.message);
     log_set_level(level);
     return CLI_GO_ON;
+}
+
+bool cli_store_url_ok(const char *url)
+{
+    struct error err;
+    if (store_url_check(url, &err) == 0)
+        return true;
+    cli_error(EXIT_USAGE, "%s", err.message);
+    return false;
 }
 
 char *cli_store_url(const struct store_flags *sf)
@@ -169,6 +219,10 @@ char *cli_store_url(const struct store_flags *sf)
             cli_error(EXIT_USAGE, "%s", err.message);
     }
     diags_free(&diags);
+    if (url && !cli_store_url_ok(url)) {
+        free(url);
+        url = NULL;
+    }
     return url;
 }
 
@@ -185,6 +239,17 @@ int cli_open_store(const struct store_flags *sf, enum store_intent intent,
         return cli_error(EXIT_RUNTIME, "%s", err.message);
     store_close(command_store);
     command_store = *out;
+    return EXIT_OK;
+}
+
+int cli_pipe(struct store *s, const char *name, struct pipe_row *row)
+{
+    bool found;
+    struct error err;
+    if (pipe_load(s, name, row, &found, &err) < 0)
+        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    if (!found)
+        return cli_error(EXIT_USAGE, "there is no pipe named '%s'", name);
     return EXIT_OK;
 }
 

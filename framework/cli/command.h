@@ -27,34 +27,58 @@ struct command {
     int (*run)(const struct command *cmd, int argc, char **argv);
 };
 
-/* Usage, summary and help of a command. */
+/* Usage, summary and help of a command, then command_common_help. */
 void command_print_help(const struct command *cmd, FILE *out);
+/* The help of the options every command takes (cli_args). A help text's
+ * option lines are two spaces, the option, and its description from
+ * column 18 (or, below a longer option, on lines of their own from column
+ * 18): man.c reads them so. */
+extern const char command_common_help[];
 
 /* A command's options: a flag (value == NULL) or an option with a value.
  * A command declares them as a table, `struct flag flags[] = {...}`, that
- * CLI_ARGS counts. */
+ * CLI_ARGS counts. A repeatable option (`count` not NULL) appends each
+ * value to the array `value`, which has room for one per argument. */
 struct flag {
-    const char *name;   /* "--markdown" */
+    const char *name;   /* "--markdown", or "-c" */
     const char **value; /* set to the value; NULL for a plain flag */
     bool *set;          /* set to true when given; may be NULL */
+    size_t *count;      /* a repeatable option: values in `value` so far */
 };
 
-/* Where a command of the store finds it, --store URL and --config FILE:
- * two entries of its table, {STORE_FLAGS(sf), ...}. */
+/* The entries of a table: a plain flag, an option with a value, a
+ * repeatable option. */
+#define FLAG(name, set)                                                       \
+    {                                                                         \
+        (name), NULL, (set), NULL                                             \
+    }
+#define OPTION(name, value)                                                   \
+    {                                                                         \
+        (name), (value), NULL, NULL                                           \
+    }
+#define REPEATED(name, values, count)                                         \
+    {                                                                         \
+        (name), (values), NULL, (count)                                       \
+    }
+
+/* The config file, -c FILE or --config FILE: two entries of a table. */
+#define CONFIG_FLAGS(path) OPTION("--config", &(path)), OPTION("-c", &(path))
+
+/* Where a command of the store finds it, --store URL and -c/--config
+ * FILE: entries of its table, {STORE_FLAGS(sf), ...}. */
 struct store_flags {
     const char *url, *config;
 };
-#define STORE_FLAGS(sf)                                                       \
-    {"--store", &(sf).url, NULL},                                             \
-    {                                                                         \
-        "--config", &(sf).config, NULL                                        \
-    }
+#define STORE_FLAGS(sf) OPTION("--store", &(sf).url), CONFIG_FLAGS((sf).config)
 
 /* Parses argv (after the command's words) into the flags of the table
  * and the positional arguments, which it moves to the front of argv, in
  * order: argv[0..*count). More than `max` of them (ARGS_ANY: no limit) is
- * bad usage; `--help` prints the command's help. Returns CLI_GO_ON, or
- * the exit status to return at once (help printed, bad usage reported). */
+ * bad usage; `--help` prints the command's help; the hidden
+ * `--completion-helper` prints the options the command takes, one a line,
+ * those that take a value followed by '=' (completions/sluice reads it).
+ * Returns CLI_GO_ON, or the exit status to return at once (help printed,
+ * bad usage reported). */
 #define CLI_GO_ON (-1)
 #define ARGS_ANY ((size_t)-1)
 int cli_args(const struct command *cmd, int argc, char **argv,
@@ -86,14 +110,33 @@ void cli_warning(const char *fmt, ...) SLUICE_PRINTF(1, 2);
 /* The warnings, then the errors, of `diags`, one per line. */
 void cli_print_diags(const struct diags *diags);
 
+/* The config file of a command that takes it as its one positional
+ * argument or as -c/--config (run, check): `flag` or argv[0] of the
+ * `count` positional ones. CLI_GO_ON with *path set, else EXIT_USAGE
+ * after saying why (none given, or two). */
+int cli_config_path(const struct command *cmd, const char *flag, size_t count,
+                    char **argv, const char **path);
+
+/* Whether `url` is a store URL sluice can open (store_url_check); else
+ * reports why and returns false: a wrong URL is bad usage (EXIT_USAGE),
+ * known before anything runs. */
+bool cli_store_url_ok(const char *url);
+
 /* The store's URL for the command (cli/settings.h: store_url_for), or
- * NULL after reporting why (a bad --config file); the caller frees it. */
+ * NULL after reporting why (a bad --config file, a URL that is no store's:
+ * EXIT_USAGE); the caller frees it. */
 char *cli_store_url(const struct store_flags *sf);
 /* That store, opened with the command's intent (store.h) and closed when
  * the command returns. EXIT_OK with *out open, else the exit status to
  * return, after reporting why. */
 int cli_open_store(const struct store_flags *sf, enum store_intent intent,
                    struct store **out);
+
+/* The pipe named `name`, loaded into *row (the caller frees it):
+ * EXIT_OK, else the exit status after reporting why: EXIT_USAGE when
+ * there is no such pipe, EXIT_RUNTIME when the store failed. */
+struct pipe_row;
+int cli_pipe(struct store *s, const char *name, struct pipe_row *row);
 
 /* `text` (NULL: "") as a cell of a table or a line for people: secrets
  * masked, control characters escaped (util/redact.h), so that a name or

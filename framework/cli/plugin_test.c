@@ -1,14 +1,17 @@
-/* plugin_test.c: `sluice plugin test FILE.so [--config FILE.ini]`, the
+/* plugin_test.c: `sluice plugin test FILE.so [--kit KIT.ini]`, the
  * conformance kit. Loads one plugin file with the core's own loader, then
  * runs every plugin it registers through its contract
  * (framework/conformance/), one report line per check. The checks that
- * need a live instance run only for plugins with a section in --config.
+ * need a live instance run only for plugins with a section in the kit
+ * file.
  * Whatever calls the plugin's code runs in a child process first (its
  * init) or only (its instances): a plugin that crashes fails a check, not
  * the kit. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../conformance/kit.h"
 #include "../util/mem.h"
@@ -100,15 +103,26 @@ static int test_file(const char *path, const struct kit_file *f)
 
 int cmd_plugin_test(const struct command *cmd, int argc, char **argv)
 {
-    const char *config_path = NULL;
-    struct flag flags[] = {{"--config", &config_path, NULL}};
+    const char *kit_path = NULL, *old_path = NULL;
+    struct flag flags[] = {OPTION("--kit", &kit_path),
+                           OPTION("--config", &old_path)};
     size_t nargs;
     int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &nargs);
     if (rc != CLI_GO_ON)
         return rc;
     if (!nargs)
         return cli_usage_error(cmd, "which plugin file? give its path");
+    if (kit_path && old_path)
+        return cli_usage_error(cmd, "give the kit file once, with --kit");
+    if (old_path)
+        cli_warning("plugin test: --config is deprecated and will go; name "
+                    "the kit file with --kit (a kit file is not a sluice "
+                    "config)");
+    const char *config_path = kit_path ? kit_path : old_path;
     const char *path = argv[0];
+    struct stat st;
+    if (stat(path, &st) < 0) /* a wrong name: nothing to test */
+        return cli_error(EXIT_USAGE, "%s: %s", path, strerror(errno));
     struct kit_file f;
     if (config_path) {
         struct diags diags = {0};

@@ -1,6 +1,6 @@
 /* instance.c: plugin instances as the kit opens them, its retry policy
  * (RETRY answered by calling again after a pause), how a call's failure
- * reads in the report, and the shell commands of the --config file. */
+ * reads in the report, and the shell commands of the kit file (--kit). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* kit.h: the conformance kit (`sluice plugin test`): the plugin checks, and
- * what they share: the --config file, the kit's own settings per plugin,
+ * what they share: the kit file (--kit), the kit's own settings per plugin,
  * plugin instances, and calling plugin callbacks as the core does.
  *
  * The kit drives plugins only through the core's own loader, host table,
@@ -35,7 +35,7 @@ struct kit_settings {
     int64_t unconsumed_days;
 };
 
-/* The --config file. */
+/* The kit file (--kit). */
 struct kit_file {
     const char *path;
     struct ini_doc doc;
@@ -64,7 +64,7 @@ struct live {
     struct kit_settings settings;
 };
 
-/* Fills `l` for plugin `p` from the file (NULL: no --config). Option
+/* Fills `l` for plugin `p` from the file (NULL: no --kit). Option
  * errors go to `diags`. Free with live_free. */
 void live_prepare(struct live *l, const struct plugin *p,
                   const struct kit_file *f, struct report *r,

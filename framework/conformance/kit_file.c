@@ -1,4 +1,4 @@
-/* kit_file.c: the --config file of `sluice plugin test`. A plugin's
+/* kit_file.c: the kit file (--kit) of `sluice plugin test`. A plugin's
  * options go in a section named by its kind and name, exactly as they
  * would go in [pipe NAME.source] and the like; the kit's own settings for
  * it go in [conformance NAME]. Both are checked by the option engine, so
@@ -179,7 +179,7 @@ void live_prepare(struct live *l, const struct plugin *p,
              p->name);
     if (!f) {
         snprintf(l->why, sizeof l->why,
-                 "needs a live instance: give --config FILE with a [%s] "
+                 "needs a live instance: give --kit FILE with a [%s] "
                  "section (docs/conformance.md)",
                  l->subject);
         return;

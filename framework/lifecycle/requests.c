@@ -89,31 +89,41 @@ int request_check(const struct pipe_row *pipe, enum request_kind kind,
                              : "");
     if (kind != REQUEST_TABLES_ADD && kind != REQUEST_TABLES_REMOVE)
         return 0;
-    if (table_count == 0)
-        return error_set(err, "%s: name at least one table", rules[kind].name);
+    if (request_check_names(pipe, kind, tables, table_count, err) < 0)
+        return -1;
     size_t remaining = 0;
     for (size_t i = 0; i < pipe->table_count; i++)
         remaining += pipe->tables[i].status != TABLE_REMOVING;
-    for (size_t i = 0; i < table_count; i++) {
-        bool has = pipe_has_table(pipe, tables[i]);
-        if (kind == REQUEST_TABLES_ADD && has &&
+    for (size_t i = 0; i < table_count; i++)
+        if (kind == REQUEST_TABLES_ADD && pipe_has_table(pipe, tables[i]) &&
             !table_has_status(pipe, tables[i], TABLE_STOPPED))
             return error_set(err,
                              "cannot add table '%s' to pipe '%s': it is "
                              "already there",
                              tables[i], pipe->name);
-        if (kind == REQUEST_TABLES_REMOVE && !has)
-            return error_set(err,
-                             "cannot remove table '%s' from pipe '%s': "
-                             "the pipe has no such table",
-                             tables[i], pipe->name);
-    }
     if (kind == REQUEST_TABLES_REMOVE && table_count >= remaining)
         return error_set(err,
                          "cannot remove every table of pipe '%s'; "
                          "delete the pipe instead (sluice pipe delete "
                          "%s)",
                          pipe->name, pipe->name);
+    return 0;
+}
+
+int request_check_names(const struct pipe_row *pipe, enum request_kind kind,
+                        const char *const *tables, size_t table_count,
+                        struct error *err)
+{
+    if (kind != REQUEST_TABLES_ADD && kind != REQUEST_TABLES_REMOVE)
+        return 0;
+    if (table_count == 0)
+        return error_set(err, "%s: name at least one table", rules[kind].name);
+    for (size_t i = 0; i < table_count; i++)
+        if (kind == REQUEST_TABLES_REMOVE && !pipe_has_table(pipe, tables[i]))
+            return error_set(err,
+                             "cannot remove table '%s' from pipe '%s': "
+                             "the pipe has no such table",
+                             tables[i], pipe->name);
     return 0;
 }
 

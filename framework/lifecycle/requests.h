@@ -52,6 +52,12 @@ const char *request_kind_name(enum request_kind kind);
 int request_check(const struct pipe_row *pipe, enum request_kind kind,
                   const char *const *tables, size_t table_count,
                   struct error *err);
+/* The part of request_check that no state changes: the tables a request
+ * names (tables add and remove name at least one; tables remove, only
+ * tables of the pipe). A command refuses these as bad usage. */
+int request_check_names(const struct pipe_row *pipe, enum request_kind kind,
+                        const char *const *tables, size_t table_count,
+                        struct error *err);
 
 /* Records a request; -1 when it is refused (nothing is recorded). */
 int request_submit(struct store *s, const char *pipe, enum request_kind kind,

@@ -10,6 +10,7 @@
 
 #include "../util/mem.h"
 #include "../util/redact.h"
+#include "../util/roff.h"
 #include "../util/units.h"
 #include "option_text.h"
 
@@ -574,6 +575,16 @@ static void describe_default(const sluice_option *o, struct buf *out)
         buf_puts(out, "none");
 }
 
+/* What the flags of an option add to its description. */
+static const char *option_note(const sluice_option *o)
+{
+    return (o->flags & SLUICE_OPTION_SECRET) ? " Secret: never printed."
+           : (o->flags & SLUICE_OPTION_FORM)
+               ? " Shapes the destination: a table written with one value "
+                 "is refused with another until a resync rewrites it."
+               : "";
+}
+
 static void markdown_cell(struct buf *out, const char *text)
 {
     for (const char *p = text; *p; p++) {
@@ -586,15 +597,33 @@ static void markdown_cell(struct buf *out, const char *text)
     }
 }
 
-void options_describe(const sluice_option *opts, size_t count, bool markdown,
-                      struct buf *out)
+/* One option as a man page's tagged paragraph (of the page's .TP list). */
+static void man_option(const sluice_option *o, const char *type,
+                       const char *def, const char *note, struct buf *out)
+{
+    struct buf text = {0};
+    buf_printf(&text, "(%s; %s%s)\n%s%s", type,
+               (o->flags & SLUICE_OPTION_REQUIRED) ? "" : "default: ", def,
+               o->description, note);
+    buf_puts(out, ".TP\n.B ");
+    roff_text(o->name, out);
+    buf_puts(out, "\n");
+    roff_text(text.data, out);
+    buf_puts(out, "\n");
+    buf_free(&text);
+}
+
+void options_describe(const sluice_option *opts, size_t count,
+                      enum options_format format, struct buf *out)
 {
     if (!count) {
-        buf_puts(out, markdown ? "This plugin has no options.\n"
-                               : "  (no options)\n");
+        buf_puts(out, format == OPTIONS_MARKDOWN
+                          ? "This plugin has no options.\n"
+                      : format == OPTIONS_MAN ? "It has no options.\n"
+                                              : "  (no options)\n");
         return;
     }
-    if (markdown)
+    if (format == OPTIONS_MARKDOWN)
         buf_puts(out, "| option | type | default | description |\n"
                       "|---|---|---|---|\n");
     for (size_t i = 0; i < count; i++) {
@@ -602,27 +631,59 @@ void options_describe(const sluice_option *opts, size_t count, bool markdown,
         struct buf type = {0}, def = {0};
         describe_type(o, &type);
         describe_default(o, &def);
-        const char *secret =
-            (o->flags & SLUICE_OPTION_SECRET) ? " Secret: never printed."
-            : (o->flags & SLUICE_OPTION_FORM)
-                ? " Shapes the destination: a table written with one value "
-                  "is refused with another until a resync rewrites it."
-                : "";
-        if (markdown) {
+        const char *note = option_note(o);
+        bool required = o->flags & SLUICE_OPTION_REQUIRED;
+        if (format == OPTIONS_MARKDOWN) {
             buf_printf(out, "| `%s` | ", o->name);
             markdown_cell(out, type.data);
             buf_puts(out, " | ");
             markdown_cell(out, def.data);
             buf_puts(out, " | ");
             markdown_cell(out, o->description);
-            buf_printf(out, "%s |\n", secret);
+            buf_printf(out, "%s |\n", note);
+        } else if (format == OPTIONS_MAN) {
+            man_option(o, type.data, def.data, note, out);
         } else {
-            bool required = o->flags & SLUICE_OPTION_REQUIRED;
             buf_printf(out, "  %s (%s; %s%s)\n      %s%s\n", o->name,
                        type.data, required ? "" : "default: ", def.data,
-                       o->description, secret);
+                       o->description, note);
         }
         buf_free(&type);
         buf_free(&def);
     }
+}
+
+void options_json(const sluice_option *opts, size_t count, struct json *j)
+{
+    json_open_array(j, "options");
+    for (size_t i = 0; i < count; i++) {
+        const sluice_option *o = &opts[i];
+        struct buf def = {0};
+        bool has_default = !(o->flags & SLUICE_OPTION_REQUIRED) &&
+                           o->default_value && o->default_value[0];
+        if (has_default)
+            describe_default(o, &def);
+        json_open_object(j, NULL);
+        json_add_string(j, "name", o->name);
+        json_add_string(j, "type", option_type_name(o->type));
+        json_add_string(j, "default", has_default ? def.data : NULL);
+        json_add_bool(j, "required", o->flags & SLUICE_OPTION_REQUIRED);
+        json_add_bool(j, "secret", o->flags & SLUICE_OPTION_SECRET);
+        json_add_bool(j, "shapes_destination", o->flags & SLUICE_OPTION_FORM);
+        if (o->type == SLUICE_OPTION_ENUM || has_schemes(o)) {
+            json_open_array(j, o->type == SLUICE_OPTION_ENUM ? "allowed"
+                                                             : "schemes");
+            for (size_t k = 0; o->allowed[k]; k++)
+                json_add_string(j, NULL, o->allowed[k]);
+            json_close_array(j);
+        }
+        if (has_range(o)) {
+            json_add_int(j, "min", o->min);
+            json_add_int(j, "max", o->max);
+        }
+        json_add_string(j, "description", o->description);
+        json_close_object(j);
+        buf_free(&def);
+    }
+    json_close_array(j);
 }

@@ -19,6 +19,7 @@
 
 #include "../util/buf.h"
 #include "../util/error.h"
+#include "../util/json.h"
 #include "ini_doc.h"
 
 /* Where a section's values come from, for messages. `section` may be NULL
@@ -75,8 +76,15 @@ void option_origin(const sluice_option *opts, size_t count,
 
 const char *option_type_name(sluice_option_type type);
 
-/* Documentation of a table: plain text or a Markdown table. */
-void options_describe(const sluice_option *opts, size_t count, bool markdown,
-                      struct buf *out);
+/* Documentation of a table: plain text, a Markdown table, or a man
+ * page's list of tagged paragraphs (.TP). */
+enum options_format { OPTIONS_TEXT, OPTIONS_MARKDOWN, OPTIONS_MAN };
+void options_describe(const sluice_option *opts, size_t count,
+                      enum options_format format, struct buf *out);
+
+/* The same as the member "options" of the object `j` is writing: an
+ * array of objects (name, type, default, required, secret,
+ * shapes_destination, allowed or schemes, min and max, description). */
+void options_json(const sluice_option *opts, size_t count, struct json *j);
 
 #endif

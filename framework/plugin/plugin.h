@@ -112,6 +112,9 @@ void plugin_free(struct plugin *p);
 
 /* The directory the shipped plugins are installed in. */
 const char *plugin_install_dir(void);
+/* The plugin directory the build was configured with, under the install
+ * prefix: what the man page names. */
+const char *plugin_configured_dir(void);
 
 /* A plugin's message for the core to show after naming the plugin itself
  * ("source NAME: ..."): without the "NAME: " the plugin started it with

@@ -37,6 +37,11 @@ const char *plugin_install_dir(void)
     return dir;
 }
 
+const char *plugin_configured_dir(void)
+{
+    return SLUICE_PLUGIN_DIR;
+}
+
 void registry_init(struct registry *reg)
 {
     memset(reg, 0, sizeof *reg);

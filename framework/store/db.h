@@ -98,6 +98,9 @@ enum { DB_CREATE = 1, DB_WRITE = 2 };
 int db_sqlite_open(const char *path, unsigned how, void **conn,
                    struct error *err);
 int db_postgres_open(const char *url, void **conn, struct error *err);
+/* Whether libpq can read `url` (its syntax and parameter names), without
+ * connecting; -1 with libpq's reason, the URL redacted. */
+int db_postgres_check_url(const char *url, struct error *err);
 
 /* Replaces each macro of the table in `sql`; the caller frees the result. */
 struct db_macro {

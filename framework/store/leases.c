@@ -169,6 +169,15 @@ const char *worker_name(void)
     return the_worker_name;
 }
 
+void worker_shown(const char *name, char *out, size_t size)
+{
+    struct worker w;
+    if (parse_worker(name, &w))
+        snprintf(out, size, "%s pid %ld", w.host, w.pid);
+    else
+        snprintf(out, size, "%s", name);
+}
+
 char *pipe_lease_name(const char *pipe)
 {
     return xasprintf("pipe:%s", pipe);

@@ -10,6 +10,7 @@
 #define SLUICE_STORE_LEASES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store.h"
@@ -32,5 +33,10 @@ char *pipe_lease_name(const char *pipe);
 /* A name for this worker: host, process, start time, and where its PID
  * means it ("host:pid:start_ms:bootid.pidns"). */
 const char *worker_name(void);
+
+/* A worker's name as people read it: "host pid N" (what else the name
+ * holds tells a restarted process from the one before it, for taking its
+ * leases over); a name of another form as it is. */
+void worker_shown(const char *name, char *out, size_t size);
 
 #endif

@@ -56,6 +56,27 @@ static void trim(char *s)
     *out = '\0';
 }
 
+int db_postgres_check_url(const char *url, struct error *err)
+{
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &why);
+    if (opts) {
+        PQconninfoFree(opts);
+        return 0;
+    }
+    /* libpq's message may quote the URL, password and all */
+    struct buf msg = {0};
+    char *shown = redacted(url);
+    redact(why ? why : "out of memory", &msg);
+    trim(msg.data);
+    error_set(err, "store URL '%s' is not a PostgreSQL URL libpq can read: %s",
+              shown, msg.data);
+    PQfreemem(why);
+    free(shown);
+    buf_free(&msg);
+    return -1;
+}
+
 int db_postgres_open(const char *url, void **conn, struct error *err)
 {
     struct pg_conn *c = xcalloc(1, sizeof *c);

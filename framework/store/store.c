@@ -345,6 +345,7 @@ static int parse_url(const char *url, const struct db_backend **be,
                strncmp(url, "postgres://", 11) == 0) {
         *be = &db_postgres;
         *target = url;
+        rc = db_postgres_check_url(url, err);
     } else {
         rc = error_set(err,
                        "store URL '%s' is neither sqlite:PATH nor "

@@ -47,8 +47,9 @@ int store_open(const char *url, enum store_intent intent, struct store **out,
 
 /* Checks a store URL without opening it: a scheme sluice has a backend
  * for; an SQLite path, without URL options (sluice cannot honour them,
- * and will not take them for part of the file name). libpq checks the
- * parameters of a PostgreSQL URL when it connects. */
+ * and will not take them for part of the file name); a PostgreSQL URL
+ * that libpq can read, parameter names included (their values are
+ * checked when it connects). */
 int store_url_check(const char *url, struct error *err);
 void store_close(struct store *s);
 

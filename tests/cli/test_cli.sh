@@ -18,6 +18,8 @@ run() {
     failures=$((failures + 1))
   fi
 }
+# lacks TEXT: the last output does not contain TEXT
+lacks() { if grep -qF -- "$1" <<<"$out"; then echo "FAIL: output shows '$1'"; echo "$out" | head -20; failures=$((failures + 1)); fi; }
 # has TEXT: the last output contains TEXT
 has() {
   if ! grep -qF -- "$1" <<<"$out"; then
@@ -36,17 +38,48 @@ run 0 "$sluice" help;                has "check"
 run 2 "$sluice" help nothing;        has "no command 'nothing'"
 run 0 "$sluice" help plugins;        has "sluice plugins describe NAME"
 
-# every command has help, both ways
+# every command has help, both ways, with its exit statuses; the
+# overview's table is aligned (every summary starts in one column)
 commands=$("$sluice" help | sed -n 's/^  \([a-z][a-z ]*[a-z]\)  .*/\1/p')
 [ -n "$commands" ] || { echo "FAIL: no commands listed"; failures=$((failures + 1)); }
+run 0 "$sluice" help; has "Exit status: 0 success"
+columns=$(sed -nE '/^Commands:/,/^$/s/^(  [a-z]+( [a-z]+)* +)[^ ].*/\1/p' <<<"$out" |
+          while IFS= read -r prefix; do echo ${#prefix}; done | sort -u)
+[ "$(wc -l <<<"$columns")" = 1 ] || { echo "FAIL: the summaries of 'sluice help' start in columns $columns"; failures=$((failures + 1)); }
 while IFS= read -r c; do
-  run 0 "$sluice" help $c;  has "Usage: sluice $c"
+  run 0 "$sluice" help $c;  has "Usage: sluice $c"; has "Exit status:"
   run 0 "$sluice" $c --help; has "Usage: sluice $c"
+done <<<"$commands"
+
+# one grammar: what each command takes (its hidden --completion-helper,
+# read by the bash completion) is what its help says, and the other way
+# round; every command that reads a config file takes it as -c or
+# --config, and every command of the store takes --store
+while IFS= read -r c; do
+  run 0 "$sluice" $c --completion-helper; takes=$out
+  run 0 "$sluice" help $c; help=$out
+  [ "$c" = help ] && continue
+  for f in $(sed 's/=$//' <<<"$takes"); do
+    case $f in --log-level) continue ;; esac
+    grep -qE -- "(^|[ ,])$f([ ,]|$)" <<<"$help" ||
+      { echo "FAIL: 'sluice $c' takes $f, which its help does not name"; failures=$((failures + 1)); }
+  done
+  for f in $(grep -oE -- '(^|[ [,|])--?[a-z][a-z-]*' <<<"$help" | sed 's/^[ [,|]//' | sort -u); do
+    case $f in --help|--log-level|--version) continue ;; esac
+    grep -qx -- "$f=\?" <<<"$takes" ||
+      { echo "FAIL: the help of 'sluice $c' names $f, which it does not take"; failures=$((failures + 1)); }
+  done
+  case $c in "plugin test") continue ;; esac
+  grep -qx -- "-c=" <<<"$takes" && grep -qx -- "--config=" <<<"$takes" ||
+    { echo "FAIL: 'sluice $c' does not take -c and --config"; failures=$((failures + 1)); }
+  grep -qx -- "--store=" <<<"$takes" || case $c in check|plugins*) ;; *)
+    echo "FAIL: 'sluice $c' does not take --store"; failures=$((failures + 1)) ;; esac
 done <<<"$commands"
 
 run 2 "$sluice" plugins list --bogus; has "unknown option '--bogus'"
 run 2 "$sluice" plugins list --config; has "option '--config' needs a value"
 run 2 "$sluice" check;               has "which config file?"
+run 2 "$sluice" check -c "$tmp/a.ini" "$tmp/b.ini"; has "the config file is given twice"
 run 2 "$sluice" check "$tmp/nope.ini"; has "$tmp/nope.ini: cannot read: No such file or directory"
 run 2 "$sluice" check "$tmp";         has "$tmp: cannot read: is a directory"
 
@@ -81,6 +114,11 @@ cat > "$tmp/ok.ini" <<'INI'
 source = memory_source
 sink = memory_sink
 INI
+# the config file of check and run as their argument or as -c/--config
+for form in "$tmp/ok.ini" "-c $tmp/ok.ini" "--config $tmp/ok.ini" "--config=$tmp/ok.ini"; do
+  run 0 "$sluice" check $form;     has "ok: 1 pipe, 1 topic"
+done
+run 2 "$sluice" run -c "$tmp/ok.ini" --pipe nope; has "has no [pipe nope]"
 SLUICE_PLUGIN_PATH="$tmp/bad:$SLUICE_PLUGIN_PATH" run 0 "$sluice" check "$tmp/ok.ini"
 has "warning: plugin refused: $tmp/bad/bad_magic.so: bad magic"
 has "warning: plugin refused: $tmp/bad/huge_config.so: sink 'huge_config': config_size"
@@ -92,10 +130,57 @@ ln -s "$fixtures/good_sink.so" "$tmp/conf/plugins/good_sink.so"
 printf '[plugins]\npath = plugins\n' > "$tmp/conf/sluice.ini"
 (cd / && run 0 "$sluice" plugins list --config "$tmp/conf/sluice.ini"; has "$tmp/conf/plugins/good_sink.so")
 
+# --json of every listing is one object whose plural key holds the
+# items; of a describe, the object itself
+json() { # EXPR CMD...: CMD exits 0 and its output, read as JSON (j), makes the Python EXPR true
+  local expr=$1; shift
+  out=$("$@" 2>/dev/null) || { echo "FAIL: '$*' failed"; failures=$((failures + 1)); }
+  python3 -c 'import json,sys; j=json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$expr" <<<"$out" ||
+    { echo "FAIL: '$*': JSON is not $expr: ${out:0:600}"; failures=$((failures + 1)); }
+}
+st="sqlite:$tmp/json.db"
+run 0 "$sluice" topic create t1 --store "$st"
+run 0 "$sluice" subscription create r1 --topic t1 --store "$st"
+echo '{"table":"a","op":"insert","key":"k","doc":{},"version":1}' |
+  run 0 "$sluice" topic publish t1 --store "$st"
+json 'list(j) == ["plugins", "shadowed", "refused", "searched"] and "retention" in [p["name"] for p in j["plugins"]]' "$sluice" plugins list --json
+json 'j["name"] == "source_mongo" and j["kind"] == "source" and [o for o in j["options"] if o["name"] == "uri" and o["required"] and o["schemes"] == ["mongodb", "mongodb+srv"]]' "$sluice" plugins describe source_mongo --json
+json '[o for o in j["options"] if o["name"] == "batch_size" and o["default"] == "1000" and o["min"] == 1]' "$sluice" plugins describe source_mongo -c "$tmp/ok.ini" --json
+run 2 "$sluice" plugins describe source_mongo --json --markdown; has "not both"
+json 'j == {"pipes": []}' "$sluice" status --json --store "$st"
+json 'list(j) == ["topics"] and j["topics"][0]["name"] == "t1" and j["topics"][0]["records"] == 1' "$sluice" topic list --json --store "$st"
+json 'j["name"] == "t1" and j["subscriptions"][0]["name"] == "r1" and j["consumption"]["processing"] == 1' "$sluice" topic describe t1 --json --store "$st"
+json 'j == {"subscriptions": [{"name": "r1", "topic": "t1", "state": "active", "to_read": 1, "pipe": None}]}' "$sluice" subscription list --json --store "$st"
+json 'list(j) == ["events"] and j["events"][0]["type"] == "publication"' "$sluice" events --json --store "$st"
+json 'j["dry_run"] and j["topics"][0]["topic"] == "t1"' "$sluice" maintenance run --dry-run --json --store "$st"
+
+# exit status 2 for a URL, an option or a name that is wrong, before
+# anything runs
+for c in "status" "topic list" "events" "store migrate" "subscription list" "maintenance run"; do
+  run 2 "$sluice" $c --store "nosuch://x";             has "is neither sqlite:PATH nor postgresql://"
+  run 2 "$sluice" $c --store "sqlite:$tmp/s.db?mode=ro"; has "takes no options"
+  run 2 "$sluice" $c --store "postgresql://ann:Planted-Url-3@[db/x"
+  has "is not a PostgreSQL URL libpq can read"; lacks Planted-Url-3
+done
+run 2 "$sluice" run "$tmp/ok.ini" --store "nosuch://x"; has "is neither sqlite:PATH nor postgresql://"
+run 2 "$sluice" events --topic nope --store "$st";      has "there is no topic named 'nope'"
+run 2 "$sluice" subscription pause nope --store "$st";  has "there is no subscription named 'nope'"
+run 2 "$sluice" status --log-level loud --store "$st";  has "'loud' is not a log level"
+run 2 "$sluice" topic describe nope --store "$st";      has "there is no topic named 'nope'"
+
+# plugin test names its kit file with --kit; --config still works, and
+# says it is deprecated
+retention=$("$sluice" plugins list | awk '$1 == "retention" { print $NF }')
+printf '[retention retention]\n' > "$tmp/kit.ini"
+run 0 "$sluice" plugin test "$retention" --kit "$tmp/kit.ini"; has "PASS retention retention: retention."
+run 0 "$sluice" plugin test "$retention" --config "$tmp/kit.ini"; has "PASS retention retention: retention."
+has "warning: plugin test: --config is deprecated"
+run 2 "$sluice" plugin test "$retention" --kit "$tmp/kit.ini" --config "$tmp/kit.ini"; has "give the kit file once"
+run 2 "$sluice" plugin test "$tmp/nosuch.so";   has "$tmp/nosuch.so: No such file or directory"
+
 # an error line is masked as the log is, whatever wrote its message: a
 # secret of the operator's (a URL's password), one remembered from the
 # config file (a sink's password in a path), a forged line
-lacks() { if grep -qF -- "$1" <<<"$out"; then echo "FAIL: output shows '$1'"; echo "$out" | head -20; failures=$((failures + 1)); fi; }
 run 0 "$sluice" store migrate --store "sqlite:$tmp/s.db"
 run 2 "$sluice" history --store "sqlite:$tmp/s.db" "postgresql://ann:Planted-Cli-1@db/x"
 has "error: there is no pipe named 'postgresql://ann:********@db/x'"; lacks Planted-Cli-1

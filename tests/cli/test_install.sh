@@ -15,6 +15,11 @@ for p in source_mongo sink_clickhouse retention; do
   grep -q "/$p.so" <<<"$plugins" || fail "$p.so not installed (got: $plugins)"
 done
 grep -q "memory.so\|good_sink.so" <<<"$plugins" && fail "test plugins were installed"
+# the man pages written at build time, and the bash completion
+for f in share/man/man1/sluice.1 share/man/man5/sluice.ini.5 \
+         share/bash-completion/completions/sluice; do
+  [ -s "$prefix/$f" ] || fail "no $f"
+done
 out=$(cd / && env -u SLUICE_PLUGIN_PATH "$prefix/bin/sluice" plugins list 2>&1) ||
   fail "installed plugins list failed: $out"
 for p in source_mongo sink_clickhouse retention; do

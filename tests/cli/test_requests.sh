@@ -60,6 +60,8 @@ for s in setup_done snapshot_done resync_done; do step orders $s; done
 run 0 "$sluice" tables add orders invoices
 run 1 "$sluice" tables add orders orders; has "cannot add table 'orders' to pipe 'orders': it is already there"
 run 2 "$sluice" tables add orders;    has "give a pipe and tables"
+run 2 "$sluice" tables remove orders nosuch; has "cannot remove table 'nosuch' from pipe 'orders': the pipe has no such table"
+run 2 "$sluice" tables add nosuch t;  has "there is no pipe named 'nosuch'"
 step orders request
 run 0 "$sluice" status orders;        has "invoices"; has "adding"
 step orders setup_done; step orders snapshot_done
@@ -73,14 +75,17 @@ run 2 "$sluice" pause --bogus orders; has "unknown option '--bogus'"
 # a worker holds the pipe: the request is left to it
 "$helper" "$url" hold pipe:orders 5000 >/dev/null & holder=$!
 sleep 0.5
-run 0 "$sluice" pause orders;         has "the worker running it ("
+# ... shown as host and process; in JSON as the lease names it
+run 0 "$sluice" pause orders;         has "the worker running it ($(hostname) pid $holder)"
 run 0 "$sluice" status orders;        has "pause"; has "pending"
+has "worker:     $(hostname) pid $holder (lease for"
+run 0 "$sluice" status orders --json; has "\"worker\":\"$(hostname):$holder:"
 kill -9 $holder; wait $holder 2>/dev/null
 
 run 0 "$sluice" history orders
 has "provisioning"; has "registered from"; has "resync requested (request"
 has "tables removed"
-run 0 "$sluice" history orders --json; has '{"at":"'; has '"from":null,"to":"provisioning"'
+run 0 "$sluice" history orders --json; has '{"transitions":[{"at":"'; has '"from":null,"to":"provisioning"'
 run 2 "$sluice" history nope;         has "there is no pipe named 'nope'"
 
 step orders fail "sink: authentication failed"

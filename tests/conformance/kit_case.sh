@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kit_case.sh SLUICE PLUGIN.so INI|- STATUS [REGEX]...: runs `sluice plugin
-# test PLUGIN.so` (with --config INI, where "@TMP@" is replaced by a fresh
-# temporary directory; "-": no --config) and checks that it exits with
+# test PLUGIN.so` (with --kit INI, where "@TMP@" is replaced by a fresh
+# temporary directory; "-": no --kit) and checks that it exits with
 # STATUS, that every REGEX matches a line of its output, and that every
 # FAIL line matches one of the REGEXes that start with "^FAIL" (a broken
 # plugin fails the check it breaks and no other).
@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 args=()
 if [ "$ini" != - ]; then
   sed "s|@TMP@|$tmp|g" "$ini" > "$tmp/kit.ini"
-  args=(--config "$tmp/kit.ini")
+  args=(--kit "$tmp/kit.ini")
 fi
 "$sluice" plugin test "$plugin" "${args[@]}" > "$tmp/out" 2> "$tmp/err"
 status=$?

@@ -13,7 +13,7 @@ password = kit-option-secret
 url = http://user:kit-url-secret@example.invalid:8123/
 leak = password=kit-leaked-secret
 INI
-"$sluice" plugin test "$plugin" --config "$tmp/kit.ini" > "$tmp/out" 2>&1
+"$sluice" plugin test "$plugin" --kit "$tmp/kit.ini" > "$tmp/out" 2>&1
 grep -q "^FAIL sink memory_sink: " "$tmp/out" || fail "the leaking write did not fail: $(cat "$tmp/out")"
 for secret in kit-option-secret kit-url-secret kit-leaked-secret; do
   grep -q "$secret" "$tmp/out" && fail "the report shows $secret: $(grep "$secret" "$tmp/out")"

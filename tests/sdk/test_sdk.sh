@@ -130,7 +130,7 @@ cdc_time = 1s
 expect_changes = 1000
 INI
 for ex in count_source jsonl_source jsonl_sink; do
-  "$prefix/bin/sluice" plugin test "$plugin_dir/$ex.so" --config "$tmp/kit/$ex.ini" \
+  "$prefix/bin/sluice" plugin test "$plugin_dir/$ex.so" --kit "$tmp/kit/$ex.ini" \
     > "$tmp/kit/$ex.out" 2>&1 || fail "$ex: conformance kit: $(grep -v ^PASS "$tmp/kit/$ex.out")"
   # (count_source has no snapshot to check)
   skipped=$(grep "^SKIP" "$tmp/kit/$ex.out" | grep -v "^SKIP source count_source: snapshot\.")

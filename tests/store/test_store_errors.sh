@@ -26,10 +26,12 @@ run() {
 has() { grep -qF -- "$1" <<<"$out" || { echo "FAIL: output lacks '$1'"; echo "$out"; failures=$((failures + 1)); }; }
 lacks() { grep -qF -- "$1" <<<"$out" && { echo "FAIL: output shows '$1'"; echo "$out"; failures=$((failures + 1)); }; }
 
-run 1 "$sluice" status --store mysql://u:hunter2@h/db
+# a URL that is no store's is bad usage, known before anything runs
+run 2 "$sluice" status --store mysql://u:hunter2@h/db
 has "store URL 'mysql://u:********@h/db' is neither sqlite:PATH nor postgresql://"; lacks hunter2
-run 1 "$sluice" status --store sqlite:
+run 2 "$sluice" status --store sqlite:
 has "has no file path"
+# a store that cannot be reached or read is a failure
 run 1 "$sluice" status --store sqlite:/proc/no/such/dir/s.db
 has "store sqlite:/proc/no/such/dir/s.db: cannot open"
 run 1 "$sluice" store migrate --store sqlite:/proc/no/such/dir/s.db

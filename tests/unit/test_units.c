@@ -1,11 +1,12 @@
 /* test_units.c: the text forms of durations, sizes, times of day,
- * booleans and integers, both ways; UTF-8 sequences, and JSON strings
- * that stay valid whatever the bytes. */
+ * booleans and integers, both ways; UTF-8 sequences, JSON strings that
+ * stay valid whatever the bytes, and text made safe for a man page. */
 #include <stdint.h>
 
 #include "../test.h"
 #include "util/buf.h"
 #include "util/json.h"
+#include "util/roff.h"
 #include "util/units.h"
 #include "util/utf8.h"
 
@@ -126,6 +127,29 @@ static void utf8_sequences(void)
     buf_free(&b);
 }
 
+/* Text in a man page reads as text: no request, no escape, '-' as the
+ * minus of an option, characters outside ASCII named. */
+static void roff_texts(void)
+{
+    struct {
+        const char *text, *roff;
+    } cases[] = {
+        {"--store URL", "\\-\\-store URL"},
+        {"a\\b", "a\\eb"},
+        {".TH x\n'br\nnot. a request", "\\&.TH x\n\\&'br\nnot. a request"},
+        {"caf\xc3\xa9 \xe2\x86\x92", "caf\\[u00E9] \\[u2192]"},
+        {"x\xffy", "x\\[uFFFD]y"},
+        {"tab\there\x1b[1m", "tab here[1m"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct buf b = {0};
+        roff_text(cases[i].text, &b);
+        buf_puts(&b, "");
+        CHECK_STR(b.data, cases[i].roff);
+        buf_free(&b);
+    }
+}
+
 int main(void)
 {
     RUN(durations);
@@ -133,5 +157,6 @@ int main(void)
     RUN(times_of_day);
     RUN(booleans_and_integers);
     RUN(utf8_sequences);
+    RUN(roff_texts);
     return TEST_RESULT();
 }
