@@ -578,7 +578,9 @@ static void describe_default(const sluice_option *o, struct buf *out)
 /* What the flags of an option add to its description. */
 static const char *option_note(const sluice_option *o)
 {
-    return (o->flags & SLUICE_OPTION_SECRET) ? " Secret: never printed."
+    return (o->flags & SLUICE_OPTION_SECRET)
+               ? " Secret: never printed; can be read from a file with "
+                 "NAME_file = PATH."
            : (o->flags & SLUICE_OPTION_FORM)
                ? " Shapes the destination: a table written with one value "
                  "is refused with another until a resync rewrites it."
