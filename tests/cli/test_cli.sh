@@ -96,7 +96,7 @@ run 0 "$sluice" plugins describe source_mongo
 has "uri (string, URL: mongodb, mongodb+srv; required)"
 has "full_document (enum: updateLookup, whenAvailable, required; default: updateLookup)"
 run 0 "$sluice" plugins describe sink_clickhouse --markdown
-has "| \`password\` | string | none | The user's password; when not set, the password of the url, else none. Secret: never printed. |"
+has "| \`password\` | string | none | The user's password; when not set, the password of the url, else none. Secret: never printed; can be read from a file with NAME_file = PATH. |"
 run 2 "$sluice" plugins describe nope;  has "no plugin named 'nope'"
 
 # a refused file on the search path

@@ -290,7 +290,9 @@ static void documentation(void)
     CHECK_CONTAINS(text.data, "name (string; required)");
     CHECK_CONTAINS(text.data, "wait (duration, 1s to 1h; default: 60s)");
     CHECK_CONTAINS(text.data, "color (enum: red, green; default: green)");
-    CHECK_CONTAINS(text.data, "Secret: never printed.");
+    CHECK_CONTAINS(text.data,
+                   "Secret: never printed; can be read from a file with "
+                   "NAME_file = PATH.");
     CHECK_CONTAINS(md.data, "| option | type | default | description |");
     CHECK_CONTAINS(md.data, "| `count` | integer, 1 to 10 | 3 | A count. |");
     buf_free(&text);
