@@ -115,8 +115,8 @@ static enum outcome partitions(struct run *u, const char *table,
     if (u->pc->source.plugin->info.source.estimate_rows &&
         source_estimate_rows(SOURCE_OF(u), table, &rows, &e) == SLUICE_OK &&
         pipe_table_estimate(u->s, u->pc->name, table, (int64_t)rows, &err) < 0)
-        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "table %s: estimate: %s", table,
-                err.message);
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, table, NULL,
+                 "table %s: estimate: %s", table, err.message);
     struct partition_list l = {u->pc->name, table, &v};
     int rc = store_transaction(u->s, put_partitions, &l, &err);
     values_free(&v);
@@ -262,9 +262,9 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
         pthread_mutex_lock(&w->lock);
         w->running -= (int)(workers - started);
         pthread_mutex_unlock(&w->lock);
-        log_msg(SLUICE_LOG_WARN, u->pc->name,
-                "snapshot: %zu of %zu worker threads started: %s", started,
-                workers, strerror(rc));
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "snapshot: %zu of %zu worker threads started: %s", started,
+                 workers, strerror(rc));
     }
     if (!started) {
         free(threads);

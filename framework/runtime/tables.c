@@ -261,9 +261,9 @@ enum outcome tables_remove(struct run *u, const struct pipe_row *row,
         if (t->status != TABLE_REMOVING || !t->drop_destination)
             continue;
         if (!u->pc->sink.plugin->info.sink.drop_table) {
-            log_msg(SLUICE_LOG_WARN, u->pc->name,
-                    "table %s: the sink cannot drop destinations; kept",
-                    t->name);
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, t->name, NULL,
+                     "table %s: the sink cannot drop destinations; kept",
+                     t->name);
             continue;
         }
         if (from_call(sink_drop_table(SINK_OF(u), t->name, &e), &e, f) !=
