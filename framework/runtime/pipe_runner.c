@@ -176,11 +176,16 @@ static bool hold_lease(struct run *u, bool *held_before)
 {
     struct error err;
     bool held = false;
-    if (lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err) <
-            0 ||
-        !held) {
-        if (*held_before)
-            close_plugins(u); /* another worker took the pipe */
+    int rc =
+        lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err);
+    if (rc < 0 || !held) {
+        if (*held_before) { /* another worker took the pipe, or may have */
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                     "the pipe's lease is lost (%s): its plugins are closed "
+                     "until it is held again",
+                     rc < 0 ? err.message : "another worker holds it");
+            close_plugins(u);
+        }
         *held_before = false;
         return false;
     }

@@ -169,6 +169,16 @@ need(any(l["level"] == "debug" and l["pipe"] == "a" and
          l["message"].startswith("published ") and
          isinstance(l["fields"].get("records"), int) for l in lines),
      "no debug line of a publication with its records")
+need(any(l["level"] == "debug" and l["pipe"] == "a" and
+         l["message"].startswith("snapshot: ") and
+         l["fields"] == {"partitions": 2, "tables": 2} for l in lines),
+     "no debug line of the snapshot's partitions")
+need(any(l["level"] == "debug" and l["pipe"] == "a" and
+         l["message"].startswith("change stream of 2 table(s) opened from")
+         for l in lines), "no debug line of the change stream opened")
+need(any(l["level"] == "debug" and l["pipe"] == "a" and l["table"] == "t" and
+         l["message"] == "table t: resync swapped in" for l in lines),
+     "no debug line of the resync's swap")
 need(any(l["pipe"] == "b" and l["table"] == "v" and
          l["message"].startswith("progress ") and
          l["fields"].get("rows") == 30 for l in lines),
