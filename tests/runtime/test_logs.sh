@@ -201,11 +201,12 @@ grep -Eq "^$time_re info  d: setup -> snapshot: destination tables ready$" "$tmp
 bad=$(grep -Ev "^$time_re (error|warn |info |debug) [^ ]+: " "$tmp/d.log") && fail "text: lines of another form: $bad"
 
 # ---- the form's setting: flag, [service], environment, default ----
-# each run has a pipe of its own, e1, e2...: new, it loads its 5 rows
+# each run has a pipe of its own, e1, e2..., with a table of its own (one
+# destination has one owner): new, it loads its 5 rows
 runs=0
 new_pipe() { # new_pipe SERVICE_LINES: $tmp/e.ini, with the next pipe
   runs=$((runs + 1))
-  printf '%s[pipe e%d]\nsource = memory_source\nsink = memory_sink\nmode = snapshot\n[pipe e%d.source]\ntables = x\nrows = 5\n' "$1" $runs $runs > "$tmp/e.ini"
+  printf '%s[pipe e%d]\nsource = memory_source\nsink = memory_sink\nmode = snapshot\n[pipe e%d.source]\ntables = x%d\nrows = 5\n' "$1" $runs $runs $runs > "$tmp/e.ini"
 }
 run_e() { # run_e ARGS...: sluice run e.ini ARGS until its pipe completed
   "$sluice" run "$tmp/e.ini" "$@" & local pid=$!
