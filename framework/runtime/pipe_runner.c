@@ -155,11 +155,12 @@ static void handle_failure(struct run *u, const struct failure *f)
             u->backoff_ms = 0;
             return;
         }
+        /* the store has not the transition: the log says it all */
         struct log_field fields[] = {LOG_TEXT("error", f->message), LOG_END};
-        log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, fields,
-                 "the failure is not recorded in the store: %s; the failure: "
-                 "%s",
-                 err.message, f->message);
+        log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, fields, "failed: %s",
+                 f->message);
+        log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, NULL,
+                 "the failure is not recorded in the store: %s", err.message);
         back_off(u, "recording the failure");
         return;
     }
