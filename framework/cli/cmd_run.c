@@ -27,8 +27,7 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
     struct config cfg;
     struct registry reg;
     int status = load_reported(path, true, true, &cfg, &reg, NULL);
-    if (status == EXIT_OK &&
-        cli_log_level(cmd, cfg.service.log_level) != CLI_GO_ON)
+    if (status == EXIT_OK && cli_log_settings(cmd, &cfg.service) != CLI_GO_ON)
         status = EXIT_USAGE;
     const char *url = store_url_of(store_url, &cfg);
     if (status == EXIT_OK && !cli_store_url_ok(url))

@@ -19,16 +19,20 @@ static char **shown;
 static size_t shown_count, shown_cap;
 
 /* The options every command takes, after its own. */
-static const char *log_level_flag;
+static const char *log_level_flag, *log_format_flag;
 static const struct flag common_flags[] = {
     OPTION("--log-level", &log_level_flag),
+    OPTION("--log-format", &log_format_flag),
 };
 
 const char command_common_help[] =
     "  --log-level L   the least important log lines written: error,\n"
     "                  warn, info or debug (else [service] log_level\n"
     "                  of the config file it runs, SLUICE_LOG_LEVEL,\n"
-    "                  info)\n";
+    "                  info)\n"
+    "  --log-format F  the form of the log lines: text or json (else\n"
+    "                  [service] log_format of the config file it\n"
+    "                  runs, SLUICE_LOG_FORMAT, text)\n";
 
 void command_print_help(const struct command *cmd, FILE *out)
 {
@@ -170,7 +174,7 @@ int cli_args(const struct command *cmd, int argc, char **argv,
     if (npos > max)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[max]);
     *count = npos;
-    return cli_log_level(cmd, -1);
+    return cli_log_settings(cmd, NULL);
 }
 
 int cli_config_path(const struct command *cmd, const char *flag, size_t count,
@@ -188,13 +192,17 @@ int cli_config_path(const struct command *cmd, const char *flag, size_t count,
     return CLI_GO_ON;
 }
 
-int cli_log_level(const struct command *cmd, int configured)
+int cli_log_settings(const struct command *cmd,
+                     const struct service_settings *service)
 {
     sluice_log_level level;
+    enum log_format format;
     struct error err;
-    if (log_level_choose(log_level_flag, configured, &level, &err) < 0)
+    if (log_settings_choose(log_level_flag, log_format_flag, service, &level,
+                            &format, &err) < 0)
         return cli_usage_error(cmd, "%s", err.message);
     log_set_level(level);
+    log_set_format(format);
     return CLI_GO_ON;
 }
 

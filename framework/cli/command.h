@@ -88,12 +88,14 @@ int cli_args(const struct command *cmd, int argc, char **argv,
     cli_args((cmd), (argc), (argv), (flags),                                  \
              sizeof(flags) / sizeof((flags)[0]), (max), (count))
 
-/* Sets the log level (cli/settings.h: log_level_choose) from --log-level,
- * which every command takes, else `configured` (-1: the command has no
- * config file; cli_args passes -1, a command that loads one passes its
- * [service] log_level). CLI_GO_ON, or EXIT_USAGE after saying which name
- * is bad and where it came from. */
-int cli_log_level(const struct command *cmd, int configured);
+/* Sets the log's level and form (cli/settings.h: log_settings_choose)
+ * from --log-level and --log-format, which every command takes, else
+ * `service` (NULL: the command has no config file; cli_args passes NULL,
+ * a command that loads one passes its [service]). CLI_GO_ON, or
+ * EXIT_USAGE after saying which name is bad and where it came from. */
+struct service_settings;
+int cli_log_settings(const struct command *cmd,
+                     const struct service_settings *service);
 
 /* Prints "sluice NAME: message" and a pointer to the command's help on
  * stderr; returns EXIT_USAGE. */

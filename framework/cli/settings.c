@@ -2,8 +2,10 @@
 #include "settings.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../store/store.h"
+#include "../util/buf.h"
 #include "../util/mem.h"
 
 const char *setting_choose(const char *flag_name, const char *flag,
@@ -28,21 +30,50 @@ const char *store_url_of(const char *flag, const struct config *cfg)
     return url ? url : STORE_DEFAULT_URL;
 }
 
-int log_level_choose(const char *flag, int configured, sluice_log_level *out,
-                     struct error *err)
+int setting_choose_named(const char *flag_name, const char *flag,
+                         int configured, const char *env,
+                         const char *const *names, const char *what,
+                         int *index, struct error *err)
 {
     const char *from;
     const char *name =
-        setting_choose("--log-level", flag,
-                       configured >= 0 ? log_level_names[configured] : NULL,
-                       "SLUICE_LOG_LEVEL", &from);
-    *out = SLUICE_LOG_INFO;
-    if (!name || log_level_named(name, out) == 0)
+        setting_choose(flag_name, flag,
+                       configured >= 0 ? names[configured] : NULL, env, &from);
+    *index = -1;
+    if (!name)
         return 0;
-    return error_set(err,
-                     "%s: '%s' is not a log level (error, warn, info, "
-                     "debug)",
-                     from, name);
+    struct buf all = {0};
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *index = i;
+            buf_free(&all);
+            return 0;
+        }
+        buf_printf(&all, "%s%s", i ? ", " : "", names[i]);
+    }
+    error_set(err, "%s: '%s' is not a %s (%s)", from, name, what, all.data);
+    buf_free(&all);
+    return -1;
+}
+
+int log_settings_choose(const char *level_flag, const char *format_flag,
+                        const struct service_settings *service,
+                        sluice_log_level *level, enum log_format *format,
+                        struct error *err)
+{
+    int l, f;
+    if (setting_choose_named("--log-level", level_flag,
+                             service ? service->log_level : -1,
+                             "SLUICE_LOG_LEVEL", log_level_names, "log level",
+                             &l, err) < 0 ||
+        setting_choose_named("--log-format", format_flag,
+                             service ? service->log_format : -1,
+                             "SLUICE_LOG_FORMAT", log_format_names,
+                             "log format", &f, err) < 0)
+        return -1;
+    *level = l >= 0 ? (sluice_log_level)(l + 1) : SLUICE_LOG_INFO;
+    *format = f >= 0 ? (enum log_format)f : LOG_FORMAT_TEXT;
+    return 0;
 }
 
 int store_url_for(const char *flag, const char *config_path, char **url,

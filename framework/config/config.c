@@ -140,6 +140,15 @@ static const sluice_option service_options[] = {
                     "error, warn, info or debug. --log-level wins over it; "
                     "unset: SLUICE_LOG_LEVEL, else info.",
      .allowed = log_level_names},
+    {.type = SLUICE_OPTION_ENUM,
+     .name = "log_format",
+     .offset = offsetof(struct service_settings, log_format),
+     .description = "The form of sluice run's log lines: text (a line for "
+                    "people) or json (an object a line: time, level, "
+                    "component, pipe, table, message, fields). "
+                    "--log-format wins over it; unset: SLUICE_LOG_FORMAT, "
+                    "else text.",
+     .allowed = log_format_names},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -464,7 +473,8 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
     char *copy = xstrdup(path);
     cfg->dir = xstrdup(dirname(copy));
     free(copy);
-    cfg->service.log_level = -1; /* an enum the file may leave unset */
+    cfg->service.log_level = -1; /* enums the file may leave unset */
+    cfg->service.log_format = -1;
     if (ini_doc_load(path, &cfg->doc, diags, err) < 0)
         return -1;
 

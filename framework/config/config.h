@@ -52,7 +52,8 @@ struct service_settings {
     const char *http_listen; /* HOST:PORT, NULL: none */
     int progress;            /* enum progress_mode */
     int64_t progress_interval_ms;
-    int log_level; /* index in log_level_names; -1: not set */
+    int log_level;  /* index in log_level_names; -1: not set */
+    int log_format; /* index in log_format_names; -1: not set */
 };
 
 struct topic_settings {

@@ -4,16 +4,25 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../config/config.h"
 #include "../util/clock.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
+#include "../util/units.h"
 
 /* A flow step: from the state the pipe must be in to the one the spec
  * names, decided by `next` from the pipe's row. */
 typedef enum pipe_state (*next_fn)(const struct pipe_row *row,
                                    enum pipe_context *context);
+
+/* What a snapshot loaded, for the log line of its end: its tables' rows
+ * and bytes, and the time since it began. */
+struct snapshot_figures {
+    int64_t rows, bytes, duration_ms;
+};
 
 /* What the steps of this file, each run in a transaction of its own
  * (store_transaction), are given: the pipe and what the step needs. */
@@ -24,7 +33,78 @@ struct change {
     enum pipe_context context;  /* transition */
     next_fn next;               /* flows */
     const char *reason;         /* the transition's; a failure's message */
+    const struct snapshot_figures *figures; /* the end of a snapshot */
 };
+
+/* A transition's log line, written once the transaction that made the
+ * transition has committed: the log never tells of a state the store
+ * does not have. */
+struct transition_line {
+    char *pipe, *from, *to, *context, *reason;
+    bool has_figures;
+    struct snapshot_figures figures;
+};
+
+static void write_line(const struct transition_line *t)
+{
+    const struct snapshot_figures *f = &t->figures;
+    struct log_field fields[] = {LOG_TEXT("from", t->from[0] ? t->from : NULL),
+                                 LOG_TEXT("to", t->to),
+                                 LOG_TEXT("reason", t->reason),
+                                 LOG_TEXT("context",
+                                          t->context[0] ? t->context : NULL),
+                                 LOG_INT("rows", f->rows),
+                                 LOG_INT("bytes", f->bytes),
+                                 LOG_INT("duration_ms", f->duration_ms),
+                                 LOG_END};
+    if (!t->has_figures)
+        fields[4] = (struct log_field)LOG_END;
+    struct buf message = {0};
+    if (t->from[0])
+        buf_printf(&message, "%s -> ", t->from);
+    buf_printf(&message, "%s: %s", t->to, t->reason);
+    if (t->has_figures) {
+        char duration[64];
+        format_duration(f->duration_ms, duration, sizeof duration);
+        buf_printf(&message, ": %lld rows, %lld bytes in %s",
+                   (long long)f->rows, (long long)f->bytes, duration);
+    }
+    bool failed = !strcmp(t->to, pipe_state_name(STATE_FAILED));
+    log_pipe(failed ? SLUICE_LOG_ERROR : SLUICE_LOG_INFO, t->pipe, NULL,
+             fields, "%s", message.data);
+    buf_free(&message);
+}
+
+static void log_transition(void *arg, bool committed)
+{
+    struct transition_line *t = arg;
+    if (committed)
+        write_line(t);
+    free(t->pipe);
+    free(t->from);
+    free(t->to);
+    free(t->context);
+    free(t->reason);
+    free(t);
+}
+
+/* The log line of a transition written in the open transaction. */
+static void log_when_committed(struct store *s, const char *pipe,
+                               const char *from, const char *to,
+                               enum pipe_context context, const char *reason,
+                               const struct snapshot_figures *figures)
+{
+    struct transition_line *t = xcalloc(1, sizeof *t);
+    *t = (struct transition_line){xstrdup(pipe),
+                                  xstrdup(from),
+                                  xstrdup(to),
+                                  xstrdup(pipe_context_name(context)),
+                                  xstrdup(reason ? reason : ""),
+                                  figures != NULL,
+                                  figures ? *figures
+                                          : (struct snapshot_figures){0}};
+    store_after(s, log_transition, t);
+}
 
 static int write_transition(struct store *s, const char *pipe,
                             const char *from, const char *to,
@@ -72,9 +152,12 @@ static int do_register(struct store *s, void *arg, struct error *err)
     for (size_t i = 0; i < d->table_count; i++)
         if (insert_table(s, d->name, d->tables[i], TABLE_ACTIVE, err) < 0)
             return -1;
-    return write_transition(s, d->name, "",
-                            pipe_state_name(STATE_PROVISIONING), c->reason,
-                            now, err);
+    if (write_transition(s, d->name, "", pipe_state_name(STATE_PROVISIONING),
+                         c->reason, now, err) < 0)
+        return -1;
+    log_when_committed(s, d->name, "", pipe_state_name(STATE_PROVISIONING),
+                       CONTEXT_INITIAL, c->reason, NULL);
+    return 0;
 }
 
 int lifecycle_register(struct store *s, const struct pipe_def *def,
@@ -118,11 +201,12 @@ static int not_in_state(struct store *s, const char *pipe,
     return -1;
 }
 
-static int do_transition(struct store *s, const char *pipe,
-                         enum pipe_state from, enum pipe_state to,
-                         enum pipe_context context, const char *reason,
+static int do_transition(struct store *s, const struct change *c,
                          struct error *err)
 {
+    const char *pipe = c->pipe, *reason = c->reason;
+    enum pipe_state from = c->from, to = c->to;
+    enum pipe_context context = c->context;
     int64_t now = clock_now_ms();
     struct db_value p[] = {DBV_TEXT(pipe_state_name(to)), DBV_INT(now),
                            DBV_TEXT(pipe_context_name(context)),
@@ -138,16 +222,30 @@ static int do_transition(struct store *s, const char *pipe,
     if (changed != 1)
         return not_in_state(s, pipe, from, err);
     if (write_transition(s, pipe, pipe_state_name(from), pipe_state_name(to),
-                         reason, now, err) < 0)
+                         reason, now, err) < 0 ||
+        settle_requests(s, pipe, to, reason, now, err) < 0)
         return -1;
-    return settle_requests(s, pipe, to, reason, now, err);
+    log_when_committed(s, pipe, pipe_state_name(from), pipe_state_name(to),
+                       context, reason, c->figures);
+    return 0;
 }
 
+/* A transition the state table allows, else an error naming where the
+ * pipe may go. */
 static int transition_step(struct store *s, void *arg, struct error *err)
 {
     const struct change *c = arg;
-    return do_transition(s, c->pipe, c->from, c->to, c->context, c->reason,
-                         err);
+    if (!pipe_state_can_go(c->from, c->to)) {
+        char next[128];
+        pipe_state_successors(c->from, next, sizeof next);
+        return error_set(err,
+                         "pipe '%s' cannot go from %s to %s; from %s it "
+                         "may go to %s",
+                         c->pipe, pipe_state_name(c->from),
+                         pipe_state_name(c->to), pipe_state_name(c->from),
+                         next[0] ? next : "nothing");
+    }
+    return do_transition(s, c, err);
 }
 
 int lifecycle_transition(struct store *s, const char *pipe,
@@ -155,15 +253,6 @@ int lifecycle_transition(struct store *s, const char *pipe,
                          enum pipe_context context, const char *reason,
                          struct error *err)
 {
-    if (!pipe_state_can_go(from, to)) {
-        char next[128];
-        pipe_state_successors(from, next, sizeof next);
-        return error_set(err,
-                         "pipe '%s' cannot go from %s to %s; from %s it "
-                         "may go to %s",
-                         pipe, pipe_state_name(from), pipe_state_name(to),
-                         pipe_state_name(from), next[0] ? next : "nothing");
-    }
     struct change c = {.pipe = pipe,
                        .from = from,
                        .to = to,
@@ -200,8 +289,12 @@ static int do_fail(struct store *s, void *arg, struct error *err)
     if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p, 2,
                    NULL, err) < 0)
         return -1;
-    return do_transition(s, pipe, from, STATE_FAILED, CONTEXT_NONE, message,
-                         err);
+    struct change failed = {.pipe = pipe,
+                            .from = from,
+                            .to = STATE_FAILED,
+                            .context = CONTEXT_NONE,
+                            .reason = message};
+    return do_transition(s, &failed, err);
 }
 
 int lifecycle_fail(struct store *s, const char *pipe, const char *message,
@@ -268,38 +361,48 @@ int lifecycle_table_stop(struct store *s, const char *pipe, const char *table,
     return table_status_with(s, pipe, table, TABLE_STOPPED, reason, err);
 }
 
-static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
-                   next_fn next, const char *reason, struct error *err)
-{
-    struct pipe_row row;
-    if (load(s, pipe, &row, err) < 0)
-        return -1;
-    if (row.state != from) {
-        error_set(err, "pipe '%s' is %s, not %s", pipe,
-                  pipe_state_name(row.state), pipe_state_name(from));
-        pipe_row_free(&row);
-        return -1;
-    }
-    enum pipe_context context = row.context;
-    enum pipe_state to = next(&row, &context);
-    pipe_row_free(&row);
-    return lifecycle_transition(s, pipe, from, to, context, reason, err);
-}
-
+/* The flow of a change (pipe, from, next, reason, figures), inside the
+ * caller's transaction. */
 static int flow_step(struct store *s, void *arg, struct error *err)
 {
     const struct change *c = arg;
-    return do_flow(s, c->pipe, c->from, c->next, c->reason, err);
+    struct pipe_row row;
+    if (load(s, c->pipe, &row, err) < 0)
+        return -1;
+    if (row.state != c->from) {
+        error_set(err, "pipe '%s' is %s, not %s", c->pipe,
+                  pipe_state_name(row.state), pipe_state_name(c->from));
+        pipe_row_free(&row);
+        return -1;
+    }
+    struct change t = *c;
+    t.context = row.context;
+    t.to = c->next(&row, &t.context);
+    pipe_row_free(&row);
+    return transition_step(s, &t, err);
+}
+
+static struct change flow_of(const char *pipe, enum pipe_state from,
+                             next_fn next, const char *reason)
+{
+    return (struct change){.pipe = pipe,
+                           .from = from,
+                           .next = next,
+                           .reason = reason};
+}
+
+static int do_flow(struct store *s, const char *pipe, enum pipe_state from,
+                   next_fn next, const char *reason, struct error *err)
+{
+    struct change c = flow_of(pipe, from, next, reason);
+    return flow_step(s, &c, err);
 }
 
 /* Runs the flow from `from` in a transaction of its own. */
 static int flow(struct store *s, const char *pipe, enum pipe_state from,
                 next_fn next, const char *reason, struct error *err)
 {
-    struct change c = {.pipe = pipe,
-                       .from = from,
-                       .next = next,
-                       .reason = reason};
+    struct change c = flow_of(pipe, from, next, reason);
     return store_transaction(s, flow_step, &c, err);
 }
 
@@ -368,13 +471,37 @@ static enum pipe_state after_snapshot(const struct pipe_row *row,
                                                    : STATE_RUNNING;
 }
 
+/* What the snapshot of the pipe in `row` loaded: every table's, or when
+ * tables were added, the added ones'. */
+static struct snapshot_figures loaded(const struct pipe_row *row, int64_t now)
+{
+    struct snapshot_figures f = {0, 0, now - row->state_since};
+    for (size_t i = 0; i < row->table_count; i++) {
+        const struct pipe_table *t = &row->tables[i];
+        if (row->context == CONTEXT_ADD && t->status != TABLE_ADDING)
+            continue;
+        f.rows += t->rows_copied;
+        f.bytes += t->bytes_copied;
+    }
+    return f;
+}
+
 static int do_snapshot_done(struct store *s, void *arg, struct error *err)
 {
     const char *pipe = ((const struct change *)arg)->pipe;
+    struct pipe_row row;
+    if (load(s, pipe, &row, err) < 0)
+        return -1;
+    struct snapshot_figures figures = loaded(&row, clock_now_ms());
+    pipe_row_free(&row);
     if (set_table_status(s, pipe, TABLE_ADDING, TABLE_ACTIVE, err) < 0)
         return -1;
-    return do_flow(s, pipe, STATE_SNAPSHOT, after_snapshot, "snapshot loaded",
-                   err);
+    struct change c = {.pipe = pipe,
+                       .from = STATE_SNAPSHOT,
+                       .next = after_snapshot,
+                       .reason = "snapshot loaded",
+                       .figures = &figures};
+    return flow_step(s, &c, err);
 }
 
 int lifecycle_snapshot_done(struct store *s, const char *pipe,

@@ -206,18 +206,18 @@ static void request_tables(struct store *s, const struct config *cfg,
         diags_error(diags, "%s:%d: [pipe %s]: the file adds tables: %s",
                     cfg->doc.path, p->line, p->name, err.message);
     else if (nadd)
-        log_msg(SLUICE_LOG_INFO, NULL,
-                "pipe %s: %zu table(s) added in %s (request %lld)", p->name,
-                nadd, cfg->doc.path, (long long)id);
+        log_pipe(SLUICE_LOG_INFO, p->name, NULL, NULL,
+                 "%zu table(s) added in %s (request %lld)", nadd,
+                 cfg->doc.path, (long long)id);
     if (ndrop && request_submit(s, p->name, REQUEST_TABLES_REMOVE, drop, ndrop,
                                 false, &id, &err) < 0)
         diags_error(diags, "%s:%d: [pipe %s]: the file removes tables: %s",
                     cfg->doc.path, p->line, p->name, err.message);
     else if (ndrop)
-        log_msg(SLUICE_LOG_INFO, NULL,
-                "pipe %s: %zu table(s) removed in %s (request %lld); their "
-                "destinations are kept",
-                p->name, ndrop, cfg->doc.path, (long long)id);
+        log_pipe(SLUICE_LOG_INFO, p->name, NULL, NULL,
+                 "%zu table(s) removed in %s (request %lld); their "
+                 "destinations are kept",
+                 ndrop, cfg->doc.path, (long long)id);
     free(add);
     free(drop);
     requests_free(reqs, nreqs);
@@ -365,8 +365,8 @@ static int register_existing(struct store *s, const struct config *cfg,
             return -1;
         }
         if (changed.len)
-            log_msg(SLUICE_LOG_INFO, NULL, "pipe %s: settings changed: %s",
-                    p->name, changed.data);
+            log_pipe(SLUICE_LOG_INFO, p->name, NULL, NULL,
+                     "settings changed: %s", changed.data);
         buf_free(&changed);
     }
     const sluice_string_list *tables = config_pipe_tables(p);

@@ -18,7 +18,8 @@ static void host_log(sluice_context *ctx, sluice_log_level level,
 {
     if (level < SLUICE_LOG_ERROR || level > SLUICE_LOG_DEBUG)
         level = SLUICE_LOG_INFO;
-    log_msg(level, ctx ? ctx->who : "plugin", "%s", message ? message : "");
+    log_write(level, ctx ? ctx->plugin : "plugin", ctx ? ctx->pipe : NULL,
+              NULL, NULL, message);
 }
 
 static void *host_alloc(size_t size)
@@ -92,7 +93,6 @@ sluice_context *context_new(const char *plugin, const char *pipe)
     sluice_context *ctx = xcalloc(1, sizeof *ctx);
     ctx->plugin = xstrdup(plugin);
     ctx->pipe = pipe ? xstrdup(pipe) : NULL;
-    ctx->who = pipe ? xasprintf("%s[%s]", plugin, pipe) : xstrdup(plugin);
     pthread_mutex_init(&ctx->lock, NULL);
     return ctx;
 }
@@ -105,7 +105,6 @@ void context_free(sluice_context *ctx)
         free(ctx->metrics[i].name);
     free(ctx->metrics);
     pthread_mutex_destroy(&ctx->lock);
-    free(ctx->who);
     free(ctx->plugin);
     free(ctx->pipe);
     free(ctx);

@@ -29,9 +29,8 @@ struct metric {
 };
 
 struct sluice_context {
-    char *who; /* "plugin[pipe]" or "plugin", for log lines */
-    char *plugin;
-    char *pipe; /* may be NULL */
+    char *plugin; /* for log lines: "plugin[pipe]" */
+    char *pipe;   /* may be NULL */
     pthread_mutex_t lock;
     struct metric *metrics;
     size_t metric_count, metric_cap;

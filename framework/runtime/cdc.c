@@ -7,6 +7,7 @@
 
 #include "../store/checkpoints.h"
 #include "../util/clock.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 #include "pipe.h"
 
@@ -56,6 +57,16 @@ static enum outcome cdc_open(struct run *u, const struct pipe_row *row,
                                    cdc.position.data, cdc.position.len, &e),
                   &e, f);
     u->cdc_open = o == GO_ON;
+    struct log_field fields[] = {LOG_INT("tables", (int64_t)n),
+                                 LOG_INT("position_bytes",
+                                         (int64_t)cdc.position.len),
+                                 LOG_END};
+    if (u->cdc_open)
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, fields,
+                 "change stream of %zu table(s) opened from %s", n,
+                 found              ? "the checkpoint"
+                 : cdc.position.len ? "the source's position now"
+                                    : "now");
     checkpoint_free(&cdc);
     return o;
 }

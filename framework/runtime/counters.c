@@ -91,7 +91,9 @@ int counters_stop_tables(struct store *s, const char *pipe,
     while (batch_next_stopped(b, &at, &table, &reason)) {
         if (lifecycle_table_stop(s, pipe, table, reason, err) < 0)
             return -1;
-        log_msg(SLUICE_LOG_WARN, pipe, "table %s stopped: %s", table, reason);
+        struct log_field fields[] = {LOG_TEXT("reason", reason), LOG_END};
+        log_pipe(SLUICE_LOG_WARN, pipe, table, fields, "table %s stopped: %s",
+                 table, reason);
     }
     return 0;
 }

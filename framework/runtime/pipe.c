@@ -50,9 +50,10 @@ enum outcome table_failed(struct run *u, const char *table, struct failure *f)
 {
     if (f->outcome != FATAL || !f->table_only)
         return f->outcome;
-    log_msg(SLUICE_LOG_ERROR, u->pc->name,
-            "table %s failed; the pipe's other tables go on: %s", table,
-            f->message);
+    struct log_field fields[] = {LOG_TEXT("error", f->message), LOG_END};
+    log_pipe(SLUICE_LOG_ERROR, u->pc->name, table, fields,
+             "table %s failed; the pipe's other tables go on: %s", table,
+             f->message);
     struct error err;
     if (lifecycle_table_fail(u->s, u->pc->name, table, f->message, &err) < 0)
         return from_store(&err, f);
@@ -165,11 +166,13 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
     struct error err;
     if (store_transaction(s, publish_step, &p, &err) < 0)
         return from_store(&err, f);
+    struct log_field fields[] = {LOG_INT("records", (int64_t)b->count),
+                                 LOG_INT("bytes", (int64_t)batch_bytes(b)),
+                                 LOG_TEXT("kind", kind), LOG_END};
     if (b->count)
-        log_msg(SLUICE_LOG_DEBUG, pc->name,
-                "published %zu record(s), %zu "
-                "bytes (%s%s%s)",
-                b->count, batch_bytes(b), kind, table[0] ? " of " : "", table);
+        log_pipe(SLUICE_LOG_DEBUG, pc->name, table[0] ? table : NULL, fields,
+                 "published %zu record(s), %zu bytes (%s%s%s)", b->count,
+                 batch_bytes(b), kind, table[0] ? " of " : "", table);
     return GO_ON;
 }
 
@@ -201,6 +204,7 @@ bool pipe_tick(struct run *u)
         u->lease_renewed_ms = now;
     }
     if (counters_sample_rates(u->s, u->pc->name, &u->rates, now, &err) < 0)
-        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "rates: %s", err.message);
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, NULL, "rates: %s",
+                 err.message);
     return true;
 }

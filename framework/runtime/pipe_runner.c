@@ -112,12 +112,16 @@ static bool take_request(struct run *u)
     int rc = request_take(u->s, u->pc->name, false, &t, &err);
     if (!t.id)
         return true;
+    struct log_field fields[] = {LOG_INT("request", t.id),
+                                 LOG_TEXT("kind", request_kind_name(t.kind)),
+                                 LOG_END};
     if (rc == 0)
-        log_msg(SLUICE_LOG_INFO, u->pc->name, "%s (request %lld) started",
-                request_kind_name(t.kind), (long long)t.id);
+        log_pipe(SLUICE_LOG_INFO, u->pc->name, NULL, fields,
+                 "%s (request %lld) started", request_kind_name(t.kind),
+                 (long long)t.id);
     else
-        log_msg(SLUICE_LOG_WARN, u->pc->name, "request %lld: %s",
-                (long long)t.id, err.message);
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, fields,
+                 "request %lld: %s", (long long)t.id, err.message);
     u->cdc_open = u->cdc_open && rc != 0;
     return !(rc == 0 && t.kind == REQUEST_DELETE);
 }
@@ -130,8 +134,10 @@ static void back_off(struct run *u, const char *why)
     if (u->backoff_ms > BACKOFF_MAX_MS)
         u->backoff_ms = BACKOFF_MAX_MS;
     int64_t wait = u->backoff_ms / 2 + rand() % (u->backoff_ms / 2 + 1);
-    log_msg(SLUICE_LOG_WARN, u->pc->name, "retrying in %lldms: %s",
-            (long long)wait, why);
+    struct log_field fields[] = {LOG_INT("wait_ms", wait),
+                                 LOG_TEXT("error", why), LOG_END};
+    log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, fields,
+             "retrying in %lldms: %s", (long long)wait, why);
     for (int64_t slept = 0; slept < wait && !*u->r->stop; slept += 100)
         sleep_ms(100);
 }
@@ -142,22 +148,25 @@ static void back_off(struct run *u, const char *why)
 static void handle_failure(struct run *u, const struct failure *f)
 {
     struct error err;
-    if (f->outcome == FATAL) {
-        log_msg(SLUICE_LOG_ERROR, u->pc->name, "failed: %s", f->message);
+    if (f->outcome == FATAL) { /* lifecycle logs the transition to failed */
         int rc = lifecycle_fail(u->s, u->pc->name, f->message, &err);
         close_plugins(u);
         if (rc == 0) {
             u->backoff_ms = 0;
             return;
         }
-        log_msg(SLUICE_LOG_ERROR, u->pc->name,
-                "the failure is not recorded in the store: %s", err.message);
+        /* the store has not the transition: the log says it all */
+        struct log_field fields[] = {LOG_TEXT("error", f->message), LOG_END};
+        log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, fields, "failed: %s",
+                 f->message);
+        log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, NULL,
+                 "the failure is not recorded in the store: %s", err.message);
         back_off(u, "recording the failure");
         return;
     }
     if (lifecycle_retry(u->s, u->pc->name, f->message, &err) < 0)
-        log_msg(SLUICE_LOG_WARN, u->pc->name,
-                "the retry is not recorded in the store: %s", err.message);
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "the retry is not recorded in the store: %s", err.message);
     back_off(u, f->message);
 }
 
@@ -168,11 +177,16 @@ static bool hold_lease(struct run *u, bool *held_before)
 {
     struct error err;
     bool held = false;
-    if (lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err) <
-            0 ||
-        !held) {
-        if (*held_before)
-            close_plugins(u); /* another worker took the pipe */
+    int rc =
+        lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err);
+    if (rc < 0 || !held) {
+        if (*held_before) { /* another worker took the pipe, or may have */
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                     "the pipe's lease is lost (%s): its plugins are closed "
+                     "until it is held again",
+                     rc < 0 ? err.message : "another worker holds it");
+            close_plugins(u);
+        }
         *held_before = false;
         return false;
     }
@@ -180,12 +194,13 @@ static bool hold_lease(struct run *u, bool *held_before)
     if (*held_before)
         return true;
     if (lifecycle_recover(u->s, u->pc->name, &err) < 0) { /* next turn */
-        log_msg(SLUICE_LOG_WARN, u->pc->name,
-                "cannot bring the pipe back to work: %s", err.message);
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "cannot bring the pipe back to work: %s", err.message);
         return false;
     }
-    log_msg(SLUICE_LOG_INFO, u->pc->name, "running pipe (worker %s)",
-            worker_name());
+    struct log_field fields[] = {LOG_TEXT("worker", worker_name()), LOG_END};
+    log_pipe(SLUICE_LOG_INFO, u->pc->name, NULL, fields,
+             "running pipe (worker %s)", worker_name());
     *held_before = true;
     return true;
 }
@@ -200,7 +215,7 @@ static bool turn(struct run *u)
     struct pipe_row row;
     bool found = false;
     if (pipe_load(u->s, u->pc->name, &row, &found, &err) < 0) {
-        log_msg(SLUICE_LOG_WARN, u->pc->name, "%s", err.message);
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL, "%s", err.message);
         sleep_ms(1000);
         return true;
     }
@@ -213,9 +228,9 @@ static bool turn(struct run *u)
         subscriber_resume(u); /* after its backoff (a fatal one closed it) */
     } else if (o == GO_ON && row.retry_count && !subscriber_failing(u)) {
         if (lifecycle_retry_clear(u->s, u->pc->name, &err) < 0)
-            log_msg(SLUICE_LOG_WARN, u->pc->name,
-                    "the end of the retries is not recorded in the store: %s",
-                    err.message);
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                     "the end of the retries is not recorded in the store: %s",
+                     err.message);
         u->backoff_ms = 0;
     }
     pipe_row_free(&row);
@@ -229,7 +244,7 @@ void *pipe_runner_main(void *arg)
     struct run u = {.r = r, .pc = r->pipe};
     struct error err;
     if (store_open(r->store_url, STORE_WRITE, &u.s, &err) < 0) {
-        log_msg(SLUICE_LOG_ERROR, u.pc->name, "%s", err.message);
+        log_pipe(SLUICE_LOG_ERROR, u.pc->name, NULL, NULL, "%s", err.message);
         r->status = 1;
         return NULL;
     }

@@ -75,14 +75,25 @@ static void log_lines(const struct pipe_row *row)
         char eta[32], lag[32];
         figure_eta(pipe_table_eta_s(t), eta, sizeof eta);
         figure_lag(t->lag_ms, lag, sizeof lag);
-        log_msg(SLUICE_LOG_INFO, row->name,
-                "progress state=%s table=%s status=%s rows=%lld "
-                "rows_estimated=%lld rows_per_s=%lld eta=%s bytes=%lld "
-                "lag=%s retries=%lld",
-                pipe_state_name(row->state), t->name,
-                table_status_name(t->status), (long long)t->rows_copied,
-                (long long)t->rows_estimated, (long long)t->rows_per_s, eta,
-                (long long)t->bytes_copied, lag, (long long)row->retry_count);
+        struct log_field fields[] = {
+            LOG_TEXT("state", pipe_state_name(row->state)),
+            LOG_TEXT("status", table_status_name(t->status)),
+            LOG_INT("rows", t->rows_copied),
+            LOG_COUNT("rows_estimated", t->rows_estimated),
+            LOG_INT("rows_per_s", t->rows_per_s),
+            LOG_COUNT("eta_s", pipe_table_eta_s(t)),
+            LOG_INT("bytes", t->bytes_copied),
+            LOG_COUNT("lag_ms", t->lag_ms),
+            LOG_INT("retries", row->retry_count),
+            LOG_END};
+        log_pipe(SLUICE_LOG_INFO, row->name, t->name, fields,
+                 "progress state=%s table=%s status=%s rows=%lld "
+                 "rows_estimated=%lld rows_per_s=%lld eta=%s bytes=%lld "
+                 "lag=%s retries=%lld",
+                 pipe_state_name(row->state), t->name,
+                 table_status_name(t->status), (long long)t->rows_copied,
+                 (long long)t->rows_estimated, (long long)t->rows_per_s, eta,
+                 (long long)t->bytes_copied, lag, (long long)row->retry_count);
     }
 }
 

@@ -104,8 +104,8 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             pthread_create(&threads[i], NULL, pipe_runner_main, &runners[i]);
         runs[i] = rc == 0;
         if (rc)
-            log_msg(SLUICE_LOG_ERROR, cfg->pipes[i].name,
-                    "cannot start the pipe's thread: %s", strerror(rc));
+            log_pipe(SLUICE_LOG_ERROR, cfg->pipes[i].name, NULL, NULL,
+                     "cannot start the pipe's thread: %s", strerror(rc));
         unstarted = unstarted || rc;
         started += rc == 0;
     }

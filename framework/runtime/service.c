@@ -3,9 +3,11 @@
  * them, the rest here (util/redact.h). */
 #include "service.h"
 
+#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,12 +15,14 @@
 #include "../plugin/host.h"
 #include "../util/buf.h"
 #include "../util/json.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
 #include "instances.h"
 
 struct service {
     struct MHD_Daemon *daemon;
+    char *listen; /* HOST:PORT, as [service] http_listen says */
     char *store_url;
     struct store *store; /* opened on first use, by the daemon's thread */
     const char *const *pipes;
@@ -339,6 +343,35 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
     return ok;
 }
 
+/* libmicrohttpd's own messages (a port it cannot bind, a connection it
+ * drops), which it would print to stderr as they are: log lines of
+ * "http", with the address they are about. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+    SLUICE_PRINTF(2, 0);
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    const struct service *svc = cls;
+    struct buf message = {0};
+    buf_vprintf(&message, fmt, ap);
+    while (message.len && message.data[message.len - 1] == '\n')
+        message.data[--message.len] = '\0';
+    struct log_field fields[] = {LOG_TEXT("listen", svc->listen), LOG_END};
+    struct buf text = {0};
+    buf_printf(&text, "%s: %s", svc->listen, message.data);
+    log_write(SLUICE_LOG_WARN, "http", NULL, NULL, fields, text.data);
+    buf_free(&text);
+    buf_free(&message);
+}
+
+/* The port of a resolved address (getaddrinfo may have read a service
+ * name): libmicrohttpd names it in its messages. */
+static uint16_t port_of(const struct addrinfo *ai)
+{
+    if (ai->ai_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)ai->ai_addr)->sin6_port);
+    return ntohs(((const struct sockaddr_in *)ai->ai_addr)->sin_port);
+}
+
 int service_start(const char *listen, const char *store_url,
                   const char *const *pipes, size_t count, struct service **out,
                   struct error *err)
@@ -362,18 +395,22 @@ int service_start(const char *listen, const char *store_url,
         return error_set(err, "[service] http_listen %s: %s", listen,
                          gai_strerror(gai));
     struct service *svc = xcalloc(1, sizeof *svc);
+    svc->listen = xstrdup(listen);
     svc->store_url = xstrdup(store_url);
     svc->pipes = pipes;
     svc->count = count;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /* the logger first, so that no message of the start goes to stderr */
     svc->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, answer, svc,
+        MHD_start_daemon(flags, port_of(ai), NULL, NULL, answer, svc,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, svc,
                          MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                          MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!svc->daemon) {
+        free(svc->listen);
         free(svc->store_url);
         free(svc);
         return error_set(err,
@@ -392,6 +429,7 @@ void service_stop(struct service *svc)
         return;
     MHD_stop_daemon(svc->daemon);
     store_close(svc->store);
+    free(svc->listen);
     free(svc->store_url);
     free(svc);
 }

@@ -115,8 +115,8 @@ static enum outcome partitions(struct run *u, const char *table,
     if (u->pc->source.plugin->info.source.estimate_rows &&
         source_estimate_rows(SOURCE_OF(u), table, &rows, &e) == SLUICE_OK &&
         pipe_table_estimate(u->s, u->pc->name, table, (int64_t)rows, &err) < 0)
-        log_msg(SLUICE_LOG_DEBUG, u->pc->name, "table %s: estimate: %s", table,
-                err.message);
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, table, NULL,
+                 "table %s: estimate: %s", table, err.message);
     struct partition_list l = {u->pc->name, table, &v};
     int rc = store_transaction(u->s, put_partitions, &l, &err);
     values_free(&v);
@@ -202,8 +202,14 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
                     &j->table, 1, f) != GO_ON)
             return f->outcome;
         subscriber_wake(u);
-        if (done)
+        if (done) {
+            struct log_field fields[] = {LOG_INT("partition", j->part),
+                                         LOG_END};
+            log_pipe(SLUICE_LOG_DEBUG, u->pc->name, j->table, fields,
+                     "table %s: partition %lld read", j->table,
+                     (long long)j->part);
             return GO_ON;
+        }
         buf_reset(&j->position);
         buf_append(&j->position, b->position.data, b->position.len);
     }
@@ -262,9 +268,9 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
         pthread_mutex_lock(&w->lock);
         w->running -= (int)(workers - started);
         pthread_mutex_unlock(&w->lock);
-        log_msg(SLUICE_LOG_WARN, u->pc->name,
-                "snapshot: %zu of %zu worker threads started: %s", started,
-                workers, strerror(rc));
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "snapshot: %zu of %zu worker threads started: %s", started,
+                 workers, strerror(rc));
     }
     if (!started) {
         free(threads);
@@ -362,6 +368,13 @@ enum outcome do_snapshot(struct run *u, struct pipe_row *row,
                         : tables_served(row, &n);
     struct snapshot_work w = {.u = u};
     enum outcome o = plan_jobs(u, tables, n, &w, f);
+    struct log_field fields[] = {LOG_INT("partitions", (int64_t)w.count),
+                                 LOG_INT("tables", (int64_t)n), LOG_END};
+    if (o == GO_ON)
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, fields,
+                 "snapshot: %zu partition(s) of %zu table(s) to read, up to "
+                 "%lld at a time",
+                 w.count, n, (long long)u->pc->settings.snapshot_parallelism);
     bool interrupted = false;
     if (o == GO_ON && w.count) {
         o = run_jobs(u, &w, f);

@@ -59,10 +59,10 @@ static bool held_by_operator(struct run *u, struct store *s)
     bool paused = sub.paused;
     subscription_free(&sub);
     if (paused && !u->sub.held)
-        log_msg(SLUICE_LOG_WARN, u->pc->name,
-                "subscription '%s' is paused: deliveries wait until `sluice "
-                "subscription resume %s`",
-                u->pc->name, u->pc->name);
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "subscription '%s' is paused: deliveries wait until `sluice "
+                 "subscription resume %s`",
+                 u->pc->name, u->pc->name);
     u->sub.held = paused;
     return paused;
 }
@@ -119,6 +119,17 @@ static int complete_step(struct store *s, void *arg, struct error *err)
  * in one transaction. The instance stays locked from the first write to
  * the flush, so that a sink shared with other pipes answers the flush
  * for these writes only. *found false when no event waited. */
+static void log_delivered(const struct run *u, size_t events, int64_t records)
+{
+    struct log_field fields[] = {LOG_INT("events", (int64_t)events),
+                                 LOG_INT("records", records),
+                                 LOG_TEXT("sink", u->pc->sink.plugin->name),
+                                 LOG_END};
+    log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, fields,
+             "delivered %zu event(s), %lld record(s), to %s", events,
+             (long long)records, u->pc->sink.plugin->name);
+}
+
 static enum outcome deliver(struct run *u, struct store *s, bool *found,
                             struct failure *f)
 {
@@ -141,9 +152,9 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         if (!more)
             break;
         if (u->sub.held) {
-            log_msg(SLUICE_LOG_INFO, u->pc->name,
-                    "subscription '%s' resumed: deliveries go on",
-                    u->pc->name);
+            log_pipe(SLUICE_LOG_INFO, u->pc->name, NULL, NULL,
+                     "subscription '%s' resumed: deliveries go on",
+                     u->pc->name);
             u->sub.held = false;
         }
         if (!n && pipe_table_names(s, u->pc->name, TABLE_FAILED, &failed,
@@ -168,10 +179,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         if (store_transaction(s, complete_step, &d, &err) < 0)
             o = from_store(&err, f);
         else
-            log_msg(SLUICE_LOG_DEBUG, u->pc->name,
-                    "delivered %zu event(s), "
-                    "%lld record(s), to %s",
-                    n, (long long)records, u->pc->sink.plugin->name);
+            log_delivered(u, n, records);
     }
     for (size_t i = 0; o == FATAL && i < n; i++)
         hub_error(s, u->pc->name, ids[i], f->message, clock_now_ms(), &err);
@@ -227,8 +235,8 @@ void subscriber_start(struct run *u)
     int rc = pthread_create(&sub->thread, NULL, subscriber_main, u);
     sub->running = rc == 0;
     if (!sub->running) /* tried again on the pipe's next turn */
-        log_msg(SLUICE_LOG_ERROR, u->pc->name,
-                "cannot start the subscriber thread: %s", strerror(rc));
+        log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, NULL,
+                 "cannot start the subscriber thread: %s", strerror(rc));
 }
 
 void subscriber_stop(struct run *u)

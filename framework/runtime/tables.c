@@ -173,6 +173,10 @@ static enum outcome set_up_table(struct run *u, const char *table, bool resync,
         *failed = f->outcome == FATAL && f->table_only;
         return table_failed(u, table, f);
     }
+    log_pipe(SLUICE_LOG_DEBUG, u->pc->name, table, NULL,
+             "table %s: destination %s by %s", table,
+             resync ? "and its resync shadow set up" : "set up",
+             u->pc->sink.plugin->name);
     return GO_ON;
 }
 
@@ -245,6 +249,9 @@ enum outcome tables_swap(struct run *u, const struct pipe_row *row,
         else if (destination_form_set(u->s, u->pc->name, tables[i], form,
                                       &err) < 0)
             o = from_store(&err, f);
+        else
+            log_pipe(SLUICE_LOG_DEBUG, u->pc->name, tables[i], NULL,
+                     "table %s: resync swapped in", tables[i]);
     free(form);
     free(tables);
     if (o == GO_ON && lifecycle_resync_done(u->s, u->pc->name, &err) < 0)
@@ -261,9 +268,9 @@ enum outcome tables_remove(struct run *u, const struct pipe_row *row,
         if (t->status != TABLE_REMOVING || !t->drop_destination)
             continue;
         if (!u->pc->sink.plugin->info.sink.drop_table) {
-            log_msg(SLUICE_LOG_WARN, u->pc->name,
-                    "table %s: the sink cannot drop destinations; kept",
-                    t->name);
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, t->name, NULL,
+                     "table %s: the sink cannot drop destinations; kept",
+                     t->name);
             continue;
         }
         if (from_call(sink_drop_table(SINK_OF(u), t->name, &e), &e, f) !=

@@ -21,7 +21,32 @@ struct store {
     int depth;   /* open begin calls */
     bool doomed; /* an inner step rolled back: the outer one must too */
     int older;   /* STORE_READ of an older schema: its version, else 0 */
+    struct after *after; /* store_after, until the transaction is over */
+    size_t after_count, after_cap;
 };
+
+struct after {
+    store_after_fn fn;
+    void *arg;
+};
+
+void store_after(struct store *s, store_after_fn fn, void *arg)
+{
+    if (s->depth == 0) {
+        fn(arg, true);
+        return;
+    }
+    XGROW(s->after, s->after_cap, s->after_count + 1);
+    s->after[s->after_count++] = (struct after){fn, arg};
+}
+
+/* The outermost transaction is over: what waited for it runs, in order. */
+static void run_after(struct store *s, bool committed)
+{
+    for (size_t i = 0; i < s->after_count; i++)
+        s->after[i].fn(s->after[i].arg, committed);
+    s->after_count = 0;
+}
 
 const char *store_name(const struct store *s)
 {
@@ -117,6 +142,7 @@ int store_commit(struct store *s, struct error *err)
         return 0;
     if (s->doomed) {
         run(s, "ROLLBACK", NULL, 0, NULL, NULL);
+        run_after(s, false);
         return error_set(err,
                          "store %s: the transaction was rolled back by "
                          "a failed step",
@@ -124,9 +150,12 @@ int store_commit(struct store *s, struct error *err)
     }
     if (run(s, "COMMIT", NULL, 0, NULL, err) < 0) {
         run(s, "ROLLBACK", NULL, 0, NULL, NULL);
+        run_after(s, false);
         return -1;
     }
-    return still_there(s, err);
+    int rc = still_there(s, err);
+    run_after(s, rc == 0);
+    return rc;
 }
 
 void store_rollback(struct store *s)
@@ -139,6 +168,7 @@ void store_rollback(struct store *s)
     }
     struct error ignored;
     run(s, "ROLLBACK", NULL, 0, NULL, &ignored);
+    run_after(s, false);
 }
 
 int store_transaction(struct store *s, store_step step, void *arg,
@@ -444,5 +474,6 @@ void store_close(struct store *s)
     s->be->close(s->conn);
     free(s->name);
     free(s->id);
+    free(s->after);
     free(s);
 }

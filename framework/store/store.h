@@ -80,6 +80,15 @@ typedef int (*store_step)(struct store *s, void *arg, struct error *err);
 int store_transaction(struct store *s, store_step step, void *arg,
                       struct error *err);
 
+/* Something that waits for the transaction: fn(arg, committed) runs once
+ * the outermost transaction is over, `committed` saying whether what it
+ * wrote is in the store (false: rolled back, or lost with its file);
+ * outside a transaction, at once (what was written is). `fn` owns `arg`
+ * (frees it) and must not use the store. Say, a log line about what a
+ * transaction changed, written only when the change was made. */
+typedef void (*store_after_fn)(void *arg, bool committed);
+void store_after(struct store *s, store_after_fn fn, void *arg);
+
 /* The store's identity: made once at random, the first time it is asked
  * for, and never changed; it tells deployments with separate stores apart
  * (the owners of destinations). NULL on an error. Owned by the store. */

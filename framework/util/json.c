@@ -21,15 +21,19 @@ void json_string_n(struct buf *b, const char *s, size_t len)
         case '\r': buf_puts(b, "\\r"); break;
         case '\t': buf_puts(b, "\\t"); break;
         default:
-            if (c < 0x20) {
+            if (c < 0x20 || c == 0x7f) {
                 buf_printf(b, "\\u%04x", c);
             } else if (c < 0x80) {
                 buf_append(b, &s[i], 1);
             } else {
                 /* bytes that are not UTF-8 become U+FFFD: the output
-                 * stays JSON */
+                 * stays JSON; the C1 controls (U+0080 to U+009F), which
+                 * some terminals obey, are escaped like the C0 ones */
                 size_t n = utf8_sequence(s + i, len - i);
-                if (n)
+                unsigned char next = n == 2 ? (unsigned char)s[i + 1] : 0;
+                if (n == 2 && c == 0xc2 && next < 0xa0)
+                    buf_printf(b, "\\u%04x", next);
+                else if (n)
                     buf_append(b, &s[i], n);
                 else
                     buf_puts(b, "\xef\xbf\xbd");

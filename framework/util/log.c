@@ -3,21 +3,45 @@
  * escaped here: one message is one line, whatever it holds. */
 #include "log.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "json.h"
 #include "redact.h"
 
 static sluice_log_level threshold = SLUICE_LOG_INFO;
+static enum log_format format = LOG_FORMAT_TEXT;
 
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *footer; /* shown below the log lines, or NULL */
 static int footer_lines;
+
+/* Whether standard error is the journal's stream: JOURNAL_STREAM, which
+ * systemd sets to "DEVICE:INODE" of the stream it connects, names it (a
+ * child whose standard error goes elsewhere inherits the variable, so
+ * the stream itself is compared, as systemd.exec(5) advises). */
+static bool to_journal;
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+
+static void find_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    to_journal = stream && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 &&
+                 fstat(STDERR_FILENO, &st) == 0 &&
+                 (unsigned long long)st.st_dev == dev &&
+                 (unsigned long long)st.st_ino == ino;
+}
 
 /* Moves the cursor back to the start of the footer and clears it. */
 static void erase_footer(struct buf *out)
@@ -62,14 +86,11 @@ sluice_log_level log_level(void)
 
 const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
-int log_level_named(const char *name, sluice_log_level *out)
+const char *const log_format_names[] = {"text", "json", NULL};
+
+void log_set_format(enum log_format f)
 {
-    for (int i = 0; log_level_names[i]; i++)
-        if (name && strcmp(name, log_level_names[i]) == 0) {
-            *out = (sluice_log_level)(i + 1);
-            return 0;
-        }
-    return -1;
+    format = f;
 }
 
 static const char *level_name(sluice_log_level level)
@@ -79,26 +100,93 @@ static const char *level_name(sluice_log_level level)
                : "?";
 }
 
-void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
+/* The syslog priority of a level (sd-daemon(3): "<3>" to "<7>"). */
+static int priority(sluice_log_level level)
 {
-    if (level > threshold)
-        return;
+    static const int of[] = {6, 3, 4, 6, 7};
+    return level >= SLUICE_LOG_ERROR && level <= SLUICE_LOG_DEBUG ? of[level]
+                                                                  : 6;
+}
+
+/* "2026-12-02T01:40:54.299Z" */
+static void timestamp(struct buf *b)
+{
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    struct buf line = {0}, message = {0};
-    buf_printf(&line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-               tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-               tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_name(level));
-    redact_line(who ? who : "sluice", &line);
-    buf_puts(&line, ": ");
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&message, fmt, ap);
-    va_end(ap);
-    redact_line(message.data, &line);
-    buf_free(&message);
+    buf_printf(b, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+               ts.tv_nsec / 1000000);
+}
+
+static void text_line(struct buf *line, sluice_log_level level,
+                      const char *component, const char *pipe,
+                      const char *message)
+{
+    if (to_journal) {
+        buf_printf(line, "<%d>", priority(level));
+    } else {
+        timestamp(line);
+        buf_puts(line, " ");
+    }
+    buf_printf(line, "%-5s ", level_name(level));
+    struct buf who = {0};
+    if (component && pipe)
+        buf_printf(&who, "%s[%s]", component, pipe);
+    else
+        buf_puts(&who, component ? component : pipe ? pipe : "sluice");
+    redact_line(who.data, line);
+    buf_free(&who);
+    buf_puts(line, ": ");
+    redact_line(message, line);
+}
+
+static void json_fields(struct json *j, const struct log_field *fields)
+{
+    json_open_object(j, "fields");
+    for (const struct log_field *f = fields; f && f->name; f++)
+        switch (f->kind) {
+        case LOG_FIELD_TEXT: json_add_string(j, f->name, f->text); break;
+        case LOG_FIELD_INT: json_add_int(j, f->name, f->number); break;
+        case LOG_FIELD_COUNT: json_add_count(j, f->name, f->number); break;
+        }
+    json_close_object(j);
+}
+
+static void json_line(struct buf *line, sluice_log_level level,
+                      const char *component, const char *pipe,
+                      const char *table, const struct log_field *fields,
+                      const char *message)
+{
+    struct buf time = {0};
+    timestamp(&time);
+    struct json j = JSON_INIT(line);
+    json_open_object(&j, NULL);
+    json_add_string(&j, "time", time.data);
+    json_add_string(&j, "level", level_name(level));
+    json_add_string(&j, "component", component ? component : "sluice");
+    json_add_string(&j, "pipe", pipe);
+    json_add_string(&j, "table", table);
+    json_add_string(&j, "message", message);
+    json_fields(&j, fields);
+    json_close_object(&j);
+    buf_free(&time);
+}
+
+void log_write(sluice_log_level level, const char *component, const char *pipe,
+               const char *table, const struct log_field *fields,
+               const char *message)
+{
+    if (level > threshold)
+        return;
+    pthread_once(&journal_once, find_journal);
+    struct buf line = {0};
+    if (format == LOG_FORMAT_JSON)
+        json_line(&line, level, component, pipe, table, fields,
+                  message ? message : "");
+    else
+        text_line(&line, level, component, pipe, message ? message : "");
     buf_puts(&line, "\n");
     pthread_mutex_lock(&out_lock);
     if (footer) {
@@ -113,4 +201,38 @@ void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
     }
     pthread_mutex_unlock(&out_lock);
     buf_free(&line);
+}
+
+static void log_vwrite(sluice_log_level level, const char *component,
+                       const char *pipe, const char *table,
+                       const struct log_field *fields, const char *fmt,
+                       va_list ap) SLUICE_PRINTF(6, 0);
+static void log_vwrite(sluice_log_level level, const char *component,
+                       const char *pipe, const char *table,
+                       const struct log_field *fields, const char *fmt,
+                       va_list ap)
+{
+    if (level > threshold)
+        return;
+    struct buf message = {0};
+    buf_vprintf(&message, fmt, ap);
+    log_write(level, component, pipe, table, fields, message.data);
+    buf_free(&message);
+}
+
+void log_msg(sluice_log_level level, const char *who, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, who, NULL, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void log_pipe(sluice_log_level level, const char *pipe, const char *table,
+              const struct log_field *fields, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, NULL, pipe, table, fields, fmt, ap);
+    va_end(ap);
 }

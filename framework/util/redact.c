@@ -211,6 +211,10 @@ void redact_line(const char *text, struct buf *out)
             buf_puts(out, "\\t");
         else if (c < 0x20 || c == 0x7f)
             buf_printf(out, "\\x%02x", c);
+        else if (c == 0xc2 && i + 1 < masked.len &&
+                 (unsigned char)masked.data[i + 1] >= 0x80 &&
+                 (unsigned char)masked.data[i + 1] < 0xa0)
+            buf_printf(out, "\\u%04x", (unsigned char)masked.data[++i]);
         else
             buf_append(out, &masked.data[i], 1);
     }

@@ -42,8 +42,9 @@ char *redact_dup(const char *text);
 void redact_in_place(char *message, size_t size);
 /* For a log line or a cell of a table for people: secrets masked, and
  * control characters (bytes below 0x20 and 0x7f) written as visible
- * escapes (\n, \r, \t, \x1b), so that no text can pass for a line of its
- * own or move a terminal's cursor. */
+ * escapes (\n, \r, \t, \x1b), the C1 controls (U+0080 to U+009F) as
+ * \u009b, so that no text can pass for a line of its own or move a
+ * terminal's cursor. */
 void redact_line(const char *text, struct buf *out);
 
 /* Remembers `value` as a secret wherever it appears (and its

@@ -48,7 +48,7 @@ done
 
 has_error ack "cdc_ack"
 has_error ack "memory: cdc_ack fails on purpose"
-grep -q "ack: failed: .*cdc_ack" "$tmp/run.log" || fail "the failed cdc_ack is not in the log"
+grep -q "ack: running -> failed: .*cdc_ack" "$tmp/run.log" || fail "the failed cdc_ack is not in the log"
 
 kill -TERM $pid; wait $pid
 

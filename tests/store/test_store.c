@@ -1,8 +1,8 @@
 /* test_store.c URL: the store suite, run once on SQLite and once on
  * PostgreSQL (the same tests, the URL says which): migrations and the
- * refusal of a newer store, nested transactions, checkpoints, leases,
- * every pair of the 10 x 10 transition table, the flows of
- * spec/lifecycle.md, operator requests, restart semantics, pipes
+ * refusal of a newer store, nested transactions and what waits for them,
+ * checkpoints, leases, every pair of the 10 x 10 transition table, the
+ * flows of spec/lifecycle.md, operator requests, restart semantics, pipes
  * registered from a config file, publishers racing a subscriber, and the
  * hub's consumption status as of a past time. */
 #include <pthread.h>
@@ -373,6 +373,63 @@ static void transaction_steps(void)
     CHECK(store_transaction(st, insert_step, "c", &err) == 1);
     store_rollback(st);
     CHECK(scratch_rows() == 1);
+}
+
+/* What waits for a transaction (store_after) sees how it ended: "c" for
+ * committed, "r" for rolled back, in the order of the calls. */
+static char after_seen[16];
+
+static void after_step(void *arg, bool committed)
+{
+    size_t n = strlen(after_seen);
+    if (n + 2 < sizeof after_seen)
+        snprintf(after_seen + n, 3, "%s%c", (const char *)arg,
+                 committed ? 'c' : 'r');
+}
+
+static void after_transactions(void)
+{
+    struct error err;
+    exec_ok("CREATE TABLE IF NOT EXISTS scratch (k TEXT PRIMARY KEY)", NULL,
+            0);
+    /* outside a transaction: at once */
+    store_after(st, after_step, "1");
+    CHECK_STR(after_seen, "1c");
+    /* at the outermost commit, not at the inner one, in order */
+    after_seen[0] = '\0';
+    CHECK(store_begin(st, &err) == 0);
+    store_after(st, after_step, "2");
+    CHECK(store_begin(st, &err) == 0);
+    store_after(st, after_step, "3");
+    CHECK(store_commit(st, &err) == 0);
+    CHECK_STR(after_seen, "");
+    CHECK(store_commit(st, &err) == 0);
+    CHECK_STR(after_seen, "2c3c");
+    /* rolled back, or doomed by an inner step: not committed */
+    after_seen[0] = '\0';
+    CHECK(store_begin(st, &err) == 0);
+    store_after(st, after_step, "4");
+    store_rollback(st);
+    CHECK(store_begin(st, &err) == 0);
+    store_after(st, after_step, "5");
+    CHECK(store_transaction(st, insert_step, "fail", &err) < 0);
+    CHECK_STR(after_seen, "4r");
+    CHECK(store_commit(st, &err) < 0);
+    CHECK_STR(after_seen, "4r5r");
+    /* a statement that fails (a key taken), the transaction with it */
+    after_seen[0] = '\0';
+    exec_ok("DELETE FROM scratch", NULL, 0);
+    exec_ok("INSERT INTO scratch VALUES ('k')", NULL, 0);
+    CHECK(store_begin(st, &err) == 0);
+    store_after(st, after_step, "6");
+    CHECK(store_transaction(st, insert_step, "k", &err) < 0);
+    CHECK(store_commit(st, &err) < 0);
+    CHECK_STR(after_seen, "6r");
+    /* the next transaction starts with nothing waiting */
+    after_seen[0] = '\0';
+    CHECK(store_begin(st, &err) == 0);
+    CHECK(store_commit(st, &err) == 0);
+    CHECK_STR(after_seen, "");
 }
 
 static void checkpoints(void)
@@ -1219,6 +1276,7 @@ int main(int argc, char **argv)
     RUN(sqlite_file_lost);
     RUN(nested_transactions);
     RUN(transaction_steps);
+    RUN(after_transactions);
     RUN(checkpoints);
     RUN(leases);
     RUN(every_pair_of_states);

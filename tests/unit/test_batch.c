@@ -207,7 +207,8 @@ static void values_and_metrics(void)
     values_free(&v);
 
     sluice_context *ctx = context_new("memory_sink", "orders");
-    CHECK_STR(ctx->who, "memory_sink[orders]");
+    CHECK_STR(ctx->plugin, "memory_sink");
+    CHECK_STR(ctx->pipe, "orders");
     host->counter_add(ctx, "rows", 5);
     host->counter_add(ctx, "rows", 2);
     host->gauge_set(ctx, "lag_seconds", 1.5);

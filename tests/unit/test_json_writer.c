@@ -67,14 +67,17 @@ static void strings(void)
     struct json j = JSON_INIT(&b);
     json_open_object(&j, NULL);
     json_add_string(&j, "m", "a\"b\\c\n\x01\xc3\xbc\xff");
+    json_add_string(&j, "controls", "\x7f\xc2\x9b[2J\xc2\x85\xc2\xa0\xc2");
     json_add_string(&j, "url", "http://u:Planted-Json-2@h/");
     json_add_string(&j, "key=Planted-Json-1", "said Planted-Json-1");
     json_add_data(&j, "data", "Planted-Json-1\xff", 15);
     json_close_object(&j);
-    CHECK_STR(b.data, "{\"m\":\"a\\\"b\\\\c\\n\\u0001\xc3\xbc\xef\xbf\xbd\","
-                      "\"url\":\"http://u:********@h/\","
-                      "\"key=********\":\"said ********\","
-                      "\"data\":\"Planted-Json-1\xef\xbf\xbd\"}");
+    CHECK_STR(b.data,
+              "{\"m\":\"a\\\"b\\\\c\\n\\u0001\xc3\xbc\xef\xbf\xbd\","
+              "\"controls\":\"\\u007f\\u009b[2J\\u0085\xc2\xa0\xef\xbf\xbd\","
+              "\"url\":\"http://u:********@h/\","
+              "\"key=********\":\"said ********\","
+              "\"data\":\"Planted-Json-1\xef\xbf\xbd\"}");
     redact_forget();
     buf_free(&b);
 }

@@ -107,6 +107,15 @@ static void lines_for_people(void)
     redact_line("caf\xc3\xa9", &b);
     CHECK_STR(b.data, "caf\xc3\xa9");
     buf_free(&b);
+    /* the C1 controls (a CSI, a NEL), not the letters after them */
+    redact_line("a\xc2\x9b"
+                "2Jb\xc2\x85"
+                "c\xc2\xa0"
+                "d\xc2",
+                &b);
+    CHECK_STR(b.data, "a\\u009b2Jb\\u0085c\xc2\xa0"
+                      "d\xc2");
+    buf_free(&b);
 }
 
 int main(void)
