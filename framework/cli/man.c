@@ -154,7 +154,14 @@ void man_program(const struct command *commands, size_t count, FILE *out)
              "directory\n"
              ".TP\n.B SLUICE_LOG_LEVEL\n"
              "the log level (error, warn, info, debug) when neither "
-             "\\fB\\-\\-log\\-level\\fR nor [service] log_level sets one\n");
+             "\\fB\\-\\-log\\-level\\fR nor [service] log_level sets one\n"
+             ".TP\n.B SLUICE_LOG_FORMAT\n"
+             "the form of the log lines (text, json) when neither "
+             "\\fB\\-\\-log\\-format\\fR nor [service] log_format sets one\n"
+             ".TP\n.B JOURNAL_STREAM\n"
+             "set by systemd when standard error is the journal: text log "
+             "lines then carry a priority prefix (<3> to <7>) and no time of "
+             "their own\n");
     buf_puts(&b, ".SH FILES\n.TP\n.I ./sluice.db\n"
                  "the store when nothing names one (sqlite:./sluice.db)\n"
                  ".TP\n.I ");
