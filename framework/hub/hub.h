@@ -75,6 +75,8 @@ struct subscription {
     int64_t pending; /* publication events not yet completed */
 };
 
+/* A subscription of `topic`; a pipe's (pipe not NULL) starts after the
+ * topic's last publication event, any other at its first. */
 int subscription_create(struct store *s, const char *name, const char *topic,
                         const char *pipe, int64_t at_ms, struct error *err);
 int subscription_set_paused(struct store *s, const char *name, bool paused,

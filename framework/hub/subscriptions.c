@@ -14,13 +14,30 @@ int subscription_create(struct store *s, const char *name, const char *topic,
     if (!found)
         return error_set(err, "there is no topic named '%s'", topic);
     topic_free(&t);
-    struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(topic), DBV_TEXT(pipe),
-                           DBV_INT(at_ms)};
+    /* A pipe's subscription reads what the pipe publishes from its
+     * registration on: what the topic holds already was published by a
+     * pipe of the same name since deleted, for a destination it has
+     * loaded (or another). Any other subscription may read the topic from
+     * its first event. */
+    int64_t cursor = 0;
+    struct db_value q[] = {DBV_TEXT(topic)};
     struct db_result r;
+    if (pipe) {
+        if (store_exec(s,
+                       "SELECT COALESCE(MAX(id), 0) FROM publications WHERE "
+                       "topic = $1",
+                       q, 1, &r, err) < 0)
+            return -1;
+        cursor = db_int(&r, 0, 0);
+        db_result_free(&r);
+    }
+    struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(topic), DBV_TEXT(pipe),
+                           DBV_INT(at_ms), DBV_INT(cursor)};
     if (store_exec(s,
-                   "INSERT INTO subscriptions (name, topic, pipe, created_at) "
-                   "VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
-                   p, 4, &r, err) < 0)
+                   "INSERT INTO subscriptions (name, topic, pipe, created_at, "
+                   "cursor) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO "
+                   "NOTHING",
+                   p, 5, &r, err) < 0)
         return -1;
     int64_t created = r.changes;
     db_result_free(&r);
