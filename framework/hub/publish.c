@@ -298,11 +298,12 @@ int hub_backlog_records(struct store *s, const char *subscription,
 {
     struct db_value p = DBV_TEXT(subscription);
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT COUNT(*), COALESCE(SUM(p.records), 0) FROM "
-                   "publications p JOIN subscriptions s ON p.topic = s.topic "
-                   "WHERE s.name = $1 AND p.id > s.cursor",
-                   &p, 1, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT COUNT(*), CAST(COALESCE(SUM(p.records), 0) AS BIGINT) FROM "
+            "publications p JOIN subscriptions s ON p.topic = s.topic "
+            "WHERE s.name = $1 AND p.id > s.cursor",
+            &p, 1, &r, err) < 0)
         return -1;
     *events = db_int(&r, 0, 0);
     *records = db_int(&r, 0, 1);

@@ -1165,6 +1165,38 @@ static int64_t take(const char *sub, int64_t at)
     return id;
 }
 
+/* What waits for a subscription: its events not yet completed, and their
+ * records (the backlog of /metrics). */
+static void backlog(void)
+{
+    char *topic =
+        xasprintf("bl_%lld", (long long)(clock_now_ms() % 100000000));
+    char *sub = xasprintf("%s_s", topic);
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = 0};
+    struct error err;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, 0, &err) == 0);
+    int64_t events = -1, records = -1;
+    CHECK(hub_backlog_records(st, sub, &events, &records, &err) == 0);
+    CHECK(events == 0 && records == 0);
+    int64_t p1 = publish_one(topic, 100);
+    publish_one(topic, 200);
+    publish_one(topic, 300);
+    CHECK(hub_backlog_records(st, sub, &events, &records, &err) == 0);
+    CHECK(events == 3 && records == 3);
+    CHECK(take(sub, 400) == p1);
+    CHECK(hub_complete(st, sub, p1, 400, &err) == 0);
+    CHECK(hub_backlog_records(st, sub, &events, &records, &err) == 0);
+    CHECK(events == 2 && records == 2);
+    CHECK(hub_backlog(st, sub, &events, &err) == 0 && events == 2);
+    free(sub);
+    free(topic);
+}
+
 /* The consumption of a topic's events as they stood at `as_of` is `want`:
  * "pN:status:final_at " for each event. */
 static void check_as_of(const char *topic, int64_t as_of, const char *want)
@@ -1277,6 +1309,7 @@ int main(int argc, char **argv)
     RUN(registration);
     RUN(publishers_race_subscriber);
     RUN(publications_as_of);
+    RUN(backlog);
     store_close(st);
     return TEST_RESULT();
 }
