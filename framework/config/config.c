@@ -121,6 +121,18 @@ static const sluice_option service_options[] = {
         http_listen,
         "HOST:PORT where sluice run serves /metrics (Prometheus text "
         "format) and /health; unset: no HTTP server."),
+    RANGED(SLUICE_OPTION_DURATION, "health_max_retrying", "1m",
+           struct service_settings, health_max_retrying_ms, 1000, 604800000,
+           "/health says degraded once a pipe has retried errors for this "
+           "long without making progress."),
+    RANGED(SLUICE_OPTION_DURATION, "health_max_setup", "5m",
+           struct service_settings, health_max_setup_ms, 1000, 604800000,
+           "/health says degraded once a pipe has been in setup for this "
+           "long."),
+    RANGED(SLUICE_OPTION_DURATION, "health_max_lag", "0s",
+           struct service_settings, health_max_lag_ms, 0, 604800000,
+           "/health says degraded while a table's lag is above this; 0s: "
+           "lag never degrades it."),
     {.type = SLUICE_OPTION_ENUM,
      .name = "progress",
      .default_value = "auto",

@@ -50,7 +50,9 @@ enum progress_mode {
 
 struct service_settings {
     const char *http_listen; /* HOST:PORT, NULL: none */
-    int progress;            /* enum progress_mode */
+    /* /health is degraded past these; a lag of 0 is never too much */
+    int64_t health_max_retrying_ms, health_max_setup_ms, health_max_lag_ms;
+    int progress; /* enum progress_mode */
     int64_t progress_interval_ms;
     int log_level;  /* index in log_level_names; -1: not set */
     int log_format; /* index in log_format_names; -1: not set */

@@ -118,6 +118,9 @@ int hub_complete(struct store *s, const char *subscription,
 /* How many publication events the subscription has still to complete. */
 int hub_backlog(struct store *s, const char *subscription, int64_t *count,
                 struct error *err);
+/* The same, with the records those events carry. */
+int hub_backlog_records(struct store *s, const char *subscription,
+                        int64_t *events, int64_t *records, struct error *err);
 /* The event could not be consumed (the consumer gave up). */
 int hub_error(struct store *s, const char *subscription, int64_t publication,
               const char *message, int64_t at_ms, struct error *err);

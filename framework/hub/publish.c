@@ -289,15 +289,24 @@ int hub_complete(struct store *s, const char *subscription,
 int hub_backlog(struct store *s, const char *subscription, int64_t *count,
                 struct error *err)
 {
+    int64_t records;
+    return hub_backlog_records(s, subscription, count, &records, err);
+}
+
+int hub_backlog_records(struct store *s, const char *subscription,
+                        int64_t *events, int64_t *records, struct error *err)
+{
     struct db_value p = DBV_TEXT(subscription);
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT COUNT(*) FROM publications p JOIN subscriptions s "
-                   "ON p.topic = s.topic WHERE s.name = $1 AND p.id > "
-                   "s.cursor",
-                   &p, 1, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT COUNT(*), CAST(COALESCE(SUM(p.records), 0) AS BIGINT) FROM "
+            "publications p JOIN subscriptions s ON p.topic = s.topic "
+            "WHERE s.name = $1 AND p.id > s.cursor",
+            &p, 1, &r, err) < 0)
         return -1;
-    *count = db_int(&r, 0, 0);
+    *events = db_int(&r, 0, 0);
+    *records = db_int(&r, 0, 1);
     db_result_free(&r);
     return 0;
 }

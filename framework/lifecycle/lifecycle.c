@@ -285,9 +285,12 @@ static int do_fail(struct store *s, void *arg, struct error *err)
     if (from == STATE_FAILED || from == STATE_COMPLETED)
         return error_set(err, "pipe '%s' is %s and cannot fail: %s", pipe,
                          pipe_state_name(from), message);
-    struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe)};
-    if (store_exec(s, "UPDATE pipes SET last_error = $1 WHERE name = $2", p, 2,
-                   NULL, err) < 0)
+    struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe),
+                           DBV_INT(clock_now_ms())};
+    if (store_exec(s,
+                   "UPDATE pipes SET last_error = $1, last_error_at = $3 "
+                   "WHERE name = $2",
+                   p, 3, NULL, err) < 0)
         return -1;
     struct change failed = {.pipe = pipe,
                             .from = from,
@@ -307,19 +310,22 @@ int lifecycle_fail(struct store *s, const char *pipe, const char *message,
 int lifecycle_retry(struct store *s, const char *pipe, const char *message,
                     struct error *err)
 {
-    struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe)};
+    struct db_value p[] = {DBV_MESSAGE(message), DBV_TEXT(pipe),
+                           DBV_INT(clock_now_ms())};
     return store_exec(s,
                       "UPDATE pipes SET retry_count = retry_count + 1, "
-                      "last_error = $1 WHERE name = $2",
-                      p, 2, NULL, err);
+                      "last_error = $1, last_error_at = $3, retrying_since = "
+                      "CASE WHEN retry_count = 0 OR retrying_since = 0 THEN "
+                      "$3 ELSE retrying_since END WHERE name = $2",
+                      p, 3, NULL, err);
 }
 
 int lifecycle_retry_clear(struct store *s, const char *pipe, struct error *err)
 {
     struct db_value p = DBV_TEXT(pipe);
     return store_exec(s,
-                      "UPDATE pipes SET retry_count = 0 WHERE name = $1 AND "
-                      "retry_count <> 0",
+                      "UPDATE pipes SET retry_count = 0, retrying_since = 0 "
+                      "WHERE name = $1 AND retry_count <> 0",
                       &p, 1, NULL, err);
 }
 

@@ -18,12 +18,12 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
 {
     struct db_value param = DBV_TEXT(p->name);
     struct db_result r;
-    if (store_exec(
-            s,
-            "SELECT name, status, drop_destination, rows_copied, "
-            "rows_estimated, bytes_copied, lag_ms, updated_at, "
-            "rows_per_s, note FROM pipe_tables WHERE pipe = $1 ORDER BY name",
-            &param, 1, &r, err) < 0)
+    if (store_exec(s,
+                   "SELECT name, status, drop_destination, rows_copied, "
+                   "rows_estimated, bytes_copied, lag_ms, updated_at, "
+                   "rows_per_s, note, rows_delivered, bytes_delivered FROM "
+                   "pipe_tables WHERE pipe = $1 ORDER BY name",
+                   &param, 1, &r, err) < 0)
         return -1;
     p->tables = xcalloc(r.rows + 1, sizeof *p->tables);
     for (size_t i = 0; i < r.rows; i++) {
@@ -48,6 +48,8 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
         t->updated_at = db_int(&r, i, 7);
         t->rows_per_s = db_int(&r, i, 8);
         t->note = redact_dup(db_text(&r, i, 9));
+        t->rows_delivered = db_int(&r, i, 10);
+        t->bytes_delivered = db_int(&r, i, 11);
     }
     p->table_count = r.rows;
     db_result_free(&r);
@@ -64,7 +66,8 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     if (store_exec(s,
                    "SELECT name, source, sink, topic, mode, settings, state, "
                    "state_since, state_context, last_error, retry_count, "
-                   "created_at, batches FROM pipes WHERE name = $1",
+                   "created_at, batches, last_error_at, retrying_since FROM "
+                   "pipes WHERE name = $1",
                    &param, 1, &r, err) < 0)
         return -1;
     *found = r.rows == 1;
@@ -85,6 +88,8 @@ int pipe_load(struct store *s, const char *name, struct pipe_row *out,
     out->retry_count = db_int(&r, 0, 10);
     out->created_at = db_int(&r, 0, 11);
     out->batches = db_int(&r, 0, 12);
+    out->last_error_at = db_int(&r, 0, 13);
+    out->retrying_since = db_int(&r, 0, 14);
     if (state < 0) {
         error_set(err,
                   "store %s: pipe '%s' is in state '%s', which this "
@@ -240,7 +245,9 @@ int pipe_table_count(struct store *s, const char *pipe, const char *table,
                            DBV_INT(lag_ms), DBV_TEXT(pipe), DBV_TEXT(table)};
     return store_exec(s,
                       "UPDATE pipe_tables SET rows_copied = rows_copied + $1, "
-                      "bytes_copied = bytes_copied + $2, updated_at = $3, "
+                      "bytes_copied = bytes_copied + $2, rows_delivered = "
+                      "rows_delivered + $1, bytes_delivered = bytes_delivered "
+                      "+ $2, updated_at = $3, "
                       "lag_ms = CASE WHEN $4 >= 0 THEN $4 ELSE lag_ms END "
                       "WHERE pipe = $5 AND name = $6",
                       p, 6, NULL, err);

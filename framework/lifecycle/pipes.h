@@ -16,7 +16,10 @@ struct pipe_table {
     char *name;
     enum table_status status;
     bool drop_destination;
+    /* copied: since the table's snapshot began (a resync starts again
+     * from 0); delivered: over the table's life, never reset */
     int64_t rows_copied, rows_estimated, bytes_copied, lag_ms, updated_at;
+    int64_t rows_delivered, bytes_delivered;
     int64_t rows_per_s; /* recent rate of rows copied */
     char *note;         /* why it stopped or failed, or "" */
 };
@@ -26,9 +29,11 @@ struct pipe_row {
     enum pipe_state state;
     int64_t state_since;
     enum pipe_context context;
-    char *last_error; /* NULL when none */
+    char *last_error;      /* NULL when none */
+    int64_t last_error_at; /* when it was recorded; 0: unknown */
     int64_t retry_count;
-    int64_t batches; /* delivered to the sink */
+    int64_t retrying_since; /* the first retry of the run; 0: none */
+    int64_t batches;        /* delivered to the sink */
     int64_t created_at;
     struct pipe_table *tables;
     size_t table_count;
@@ -63,9 +68,9 @@ int pipe_tables_found(struct store *s, const char *pipe,
                       const char *const *names, size_t count,
                       struct error *err);
 /* A table's figures: its rows as the source estimates them; rows and
- * bytes copied (added to, with the time and the lag of its newest change,
- * -1 for unknown: kept); the pipe's batches delivered (added to); the
- * table's recent rate of rows. */
+ * bytes copied and delivered (both added to, with the time and the lag
+ * of its newest change, -1 for unknown: kept); the pipe's batches
+ * delivered (added to); the table's recent rate of rows. */
 int pipe_table_estimate(struct store *s, const char *pipe, const char *table,
                         int64_t rows, struct error *err);
 int pipe_table_count(struct store *s, const char *pipe, const char *table,

@@ -1,6 +1,7 @@
 /* host.c: the host API table that every plugin receives (its registration
- * functions are the loader's), and plugin contexts (log names and
- * metrics). The table is a constant: its functions are thread-safe. */
+ * functions are the loader's, its metrics metrics.c's), and plugin
+ * contexts (log names and metrics). The table is a constant: its
+ * functions are thread-safe. */
 #include "host.h"
 
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "../util/log.h"
 #include "../util/mem.h"
 #include "batch.h"
+#include "metrics.h"
 #include "plan.h"
 #include "values.h"
 
@@ -45,47 +47,6 @@ static int64_t now_ms(void)
 static int64_t monotonic_ms(void)
 {
     return clock_monotonic_ms();
-}
-
-static struct metric *metric_slot(sluice_context *ctx, const char *name,
-                                  bool gauge)
-{
-    for (size_t i = 0; i < ctx->metric_count; i++)
-        if (strcmp(ctx->metrics[i].name, name) == 0)
-            return &ctx->metrics[i];
-    XGROW(ctx->metrics, ctx->metric_cap, ctx->metric_count + 1);
-    struct metric *m = &ctx->metrics[ctx->metric_count++];
-    *m = (struct metric){xstrdup(name), gauge, 0};
-    return m;
-}
-
-static void counter_add(sluice_context *ctx, const char *name, uint64_t delta)
-{
-    if (!ctx || !name)
-        return;
-    pthread_mutex_lock(&ctx->lock);
-    metric_slot(ctx, name, false)->value += (double)delta;
-    pthread_mutex_unlock(&ctx->lock);
-}
-
-static void gauge_set(sluice_context *ctx, const char *name, double value)
-{
-    if (!ctx || !name)
-        return;
-    pthread_mutex_lock(&ctx->lock);
-    metric_slot(ctx, name, true)->value = value;
-    pthread_mutex_unlock(&ctx->lock);
-}
-
-double context_metric(sluice_context *ctx, const char *name)
-{
-    double v = 0;
-    pthread_mutex_lock(&ctx->lock);
-    for (size_t i = 0; i < ctx->metric_count; i++)
-        if (strcmp(ctx->metrics[i].name, name) == 0)
-            v = ctx->metrics[i].value;
-    pthread_mutex_unlock(&ctx->lock);
-    return v;
 }
 
 sluice_context *context_new(const char *plugin, const char *pipe)
@@ -131,11 +92,12 @@ static const sluice_host_api table = {
     .batch_bytes = batch_bytes,
     .batch_get = batch_get,
     .values_add = values_add,
-    .counter_add = counter_add,
-    .gauge_set = gauge_set,
+    .counter_add = metrics_counter_add,
+    .gauge_set = metrics_gauge_set,
     .plan_cutoff = plan_cutoff,
     .plan_delete = plan_delete,
     .batch_stop_table = batch_stop_table,
+    .metric_describe = metrics_describe,
 };
 
 const sluice_host_api *host_api(void)

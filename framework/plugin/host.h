@@ -38,7 +38,8 @@ struct sluice_context {
 
 sluice_context *context_new(const char *plugin, const char *pipe);
 void context_free(sluice_context *ctx);
-/* The value of a metric, or 0 when it was never set. */
+/* The value of a metric this context counted or set (metrics.c), or 0
+ * when it never did. */
 double context_metric(sluice_context *ctx, const char *name);
 
 /* ---- loader.c ---- */

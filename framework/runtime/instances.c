@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../options/options.h"
-#include "../plugin/host.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 
@@ -98,13 +97,4 @@ void instance_close(struct instance *in)
     plugin_close(&in->plugin);
     free(in->key);
     free(in);
-}
-
-void instances_each(void (*fn)(const struct instance *in, void *arg),
-                    void *arg)
-{
-    pthread_mutex_lock(&pool_lock);
-    for (size_t i = 0; i < pool_count; i++)
-        fn(pool[i], arg);
-    pthread_mutex_unlock(&pool_lock);
 }

@@ -29,9 +29,4 @@ sluice_status instance_open(const struct plugin_config *pc, const char *pipe,
 /* Drops a reference; the last one closes the instance. NULL is ignored. */
 void instance_close(struct instance *in);
 
-/* Calls fn for every open instance (for /metrics), holding the pool's
- * lock: fn must not open or close instances. */
-void instances_each(void (*fn)(const struct instance *in, void *arg),
-                    void *arg);
-
 #endif

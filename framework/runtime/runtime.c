@@ -66,8 +66,8 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     progress_init(&progress, cfg, runs);
     struct service *svc = NULL;
     if (cfg->service.http_listen &&
-        service_start(cfg->service.http_listen, store_url, progress.pipes,
-                      progress.count, &svc, &err) < 0) {
+        service_start(&cfg->service, store_url, progress.pipes, progress.count,
+                      &svc, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
         progress_end(&progress);
         free(runs);

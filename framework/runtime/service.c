@@ -1,6 +1,6 @@
-/* service.c: /metrics and /health over HTTP (see service.h). What they
- * show has its secrets masked: the texts of the store as pipe_load reads
- * them, the rest here (util/redact.h). */
+/* service.c: /metrics and /health over HTTP (see service.h): for each
+ * request, the view of the pipes read from the store (view.h), written
+ * out by the page asked for (prometheus.c, health.c). */
 #include "service.h"
 
 #include <arpa/inet.h>
@@ -11,14 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lifecycle/pipes.h"
-#include "../plugin/host.h"
 #include "../util/buf.h"
-#include "../util/json.h"
+#include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
-#include "../util/redact.h"
-#include "instances.h"
+#include "health.h"
+#include "prometheus.h"
 
 struct service {
     struct MHD_Daemon *daemon;
@@ -27,282 +25,45 @@ struct service {
     struct store *store; /* opened on first use, by the daemon's thread */
     const char *const *pipes;
     size_t count;
+    struct health_limits limits;
 };
-
-/* A label value: secrets masked; backslash, quote and newline escaped. */
-static void label(struct buf *b, const char *name, const char *value)
-{
-    struct buf shown = {0};
-    redact(value, &shown);
-    buf_printf(b, "%s=\"", name);
-    for (const char *c = shown.data ? shown.data : ""; *c; c++) {
-        if (*c == '\\' || *c == '"')
-            buf_printf(b, "\\%c", *c);
-        else if (*c == '\n')
-            buf_puts(b, "\\n");
-        else
-            buf_append(b, c, 1);
-    }
-    buf_puts(b, "\"");
-    buf_free(&shown);
-}
-
-static void family(struct buf *b, const char *name, const char *type,
-                   const char *help)
-{
-    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
-static void pipe_sample(struct buf *b, const char *metric,
-                        const struct pipe_row *p, const struct pipe_table *t,
-                        double value)
-{
-    buf_printf(b, "%s{", metric);
-    label(b, "pipe", p->name);
-    if (t) {
-        buf_puts(b, ",");
-        label(b, "table", t->name);
-    }
-    buf_printf(b, "} %.17g\n", value);
-}
 
 /* The store connection, (re)opened when needed; with the intent of the
  * pipes' threads, so that it fails when theirs do (the store deleted, or
  * no longer writable). */
-static struct store *store_of(struct service *svc, struct error *err)
+static void read_view(struct service *svc, struct view *v)
 {
-    if (!svc->store &&
-        store_open(svc->store_url, STORE_WRITE, &svc->store, err) < 0)
-        svc->store = NULL;
-    return svc->store;
-}
-
-static int load_pipes(struct service *svc, struct pipe_row *rows,
-                      size_t *loaded, struct error *err)
-{
-    *loaded = 0;
-    struct store *s = store_of(svc, err);
-    if (!s)
-        return -1;
-    for (size_t i = 0; i < svc->count; i++) {
-        bool found;
-        if (pipe_load(s, svc->pipes[i], &rows[*loaded], &found, err) < 0) {
-            store_close(svc->store); /* reopened on the next request */
-            svc->store = NULL;
-            return -1;
-        }
-        if (found)
-            (*loaded)++;
-    }
-    return 0;
-}
-
-typedef double (*table_figure)(const struct pipe_table *t);
-static double rows_of(const struct pipe_table *t)
-{
-    return (double)t->rows_copied;
-}
-static double bytes_of(const struct pipe_table *t)
-{
-    return (double)t->bytes_copied;
-}
-static double estimate_of(const struct pipe_table *t)
-{
-    return (double)t->rows_estimated;
-}
-static double rate_of(const struct pipe_table *t)
-{
-    return (double)t->rows_per_s;
-}
-static double lag_of(const struct pipe_table *t)
-{
-    return (double)t->lag_ms / 1000.0;
-}
-
-static const struct {
-    const char *name, *type, *help;
-    table_figure figure;
-    bool known_only; /* leave out tables where the figure is -1 */
-} table_metrics[] = {
-    {"sluice_table_rows_total", "counter",
-     "Rows delivered to the sink (durable).", rows_of, false},
-    {"sluice_table_bytes_total", "counter",
-     "Bytes of keys and documents delivered to the sink.", bytes_of, false},
-    {"sluice_table_rows_estimated", "gauge",
-     "The source's estimate of the table's rows at its snapshot.", estimate_of,
-     true},
-    {"sluice_table_rows_per_second", "gauge", "Recent rate of rows delivered.",
-     rate_of, false},
-    {"sluice_table_lag_seconds", "gauge",
-     "Time from a change at the source to its delivery, for the newest "
-     "delivered change.",
-     lag_of, true},
-};
-
-/* The plugins' own metrics, gathered from every open instance, then
- * written grouped by name as the format wants. */
-struct plugin_sample {
-    char *name, *plugin, *pipe;
-    bool gauge;
-    double value;
-};
-
-struct plugin_samples {
-    struct plugin_sample *items;
-    size_t count, cap;
-};
-
-static void gather(const struct instance *in, void *arg)
-{
-    struct plugin_samples *ps = arg;
-    sluice_context *ctx = in->plugin.ctx;
-    pthread_mutex_lock(&ctx->lock);
-    for (size_t i = 0; i < ctx->metric_count; i++) {
-        XGROW(ps->items, ps->cap, ps->count + 1);
-        ps->items[ps->count++] = (struct plugin_sample){
-            xasprintf("sluice_plugin_%s", ctx->metrics[i].name),
-            xstrdup(ctx->plugin), xstrdup(ctx->pipe ? ctx->pipe : ""),
-            ctx->metrics[i].gauge, ctx->metrics[i].value};
-    }
-    pthread_mutex_unlock(&ctx->lock);
-}
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(((const struct plugin_sample *)a)->name,
-                  ((const struct plugin_sample *)b)->name);
-}
-
-static void plugin_metrics(struct buf *b)
-{
-    struct plugin_samples ps = {0};
-    instances_each(gather, &ps);
-    qsort(ps.items, ps.count, sizeof *ps.items, by_name);
-    for (size_t i = 0; i < ps.count; i++) {
-        struct plugin_sample *m = &ps.items[i];
-        if (!i || strcmp(ps.items[i - 1].name, m->name))
-            buf_printf(b, "# TYPE %s %s\n", m->name,
-                       m->gauge ? "gauge" : "counter");
-        buf_printf(b, "%s{", m->name);
-        label(b, "plugin", m->plugin);
-        buf_puts(b, ",");
-        label(b, "pipe", m->pipe);
-        buf_printf(b, "} %.17g\n", m->value);
-    }
-    for (size_t i = 0; i < ps.count; i++) {
-        free(ps.items[i].name);
-        free(ps.items[i].plugin);
-        free(ps.items[i].pipe);
-    }
-    free(ps.items);
-}
-
-static int metrics(struct service *svc, struct buf *b)
-{
-    struct pipe_row *rows = xcalloc(svc->count + 1, sizeof *rows);
-    size_t n;
     struct error err;
-    if (load_pipes(svc, rows, &n, &err) < 0) {
-        buf_puts(b, "store unavailable: ");
-        redact(err.message, b);
-        buf_puts(b, "\n");
-        free(rows);
-        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    int64_t now = clock_now_ms();
+    if (!svc->store &&
+        store_open(svc->store_url, STORE_WRITE, &svc->store, &err) < 0) {
+        svc->store = NULL;
+        view_unavailable(svc->pipes, svc->count, now, err.message, v);
+        return;
     }
-    family(b, "sluice_pipe_state", "gauge",
-           "1 for the state the pipe is in, 0 for the others.");
-    for (size_t i = 0; i < n; i++)
-        for (int st = 0; st < STATE_COUNT; st++) {
-            buf_puts(b, "sluice_pipe_state{");
-            label(b, "pipe", rows[i].name);
-            buf_puts(b, ",");
-            label(b, "state", pipe_state_name((enum pipe_state)st));
-            buf_printf(b, "} %d\n", rows[i].state == (enum pipe_state)st);
-        }
-    family(b, "sluice_pipe_retries", "gauge",
-           "Transient errors retried since the pipe last made progress.");
-    for (size_t i = 0; i < n; i++)
-        pipe_sample(b, "sluice_pipe_retries", &rows[i], NULL,
-                    (double)rows[i].retry_count);
-    family(b, "sluice_pipe_batches_total", "counter",
-           "Batches delivered to the sink.");
-    for (size_t i = 0; i < n; i++)
-        pipe_sample(b, "sluice_pipe_batches_total", &rows[i], NULL,
-                    (double)rows[i].batches);
-    for (size_t m = 0; m < sizeof table_metrics / sizeof *table_metrics; m++) {
-        family(b, table_metrics[m].name, table_metrics[m].type,
-               table_metrics[m].help);
-        for (size_t i = 0; i < n; i++)
-            for (size_t t = 0; t < rows[i].table_count; t++) {
-                double v = table_metrics[m].figure(&rows[i].tables[t]);
-                if (!table_metrics[m].known_only || v >= 0)
-                    pipe_sample(b, table_metrics[m].name, &rows[i],
-                                &rows[i].tables[t], v);
-            }
+    view_load(svc->store, svc->pipes, svc->count, now, v);
+    if (!v->store_ok) { /* reopened on the next request */
+        store_close(svc->store);
+        svc->store = NULL;
     }
-    plugin_metrics(b);
-    for (size_t i = 0; i < n; i++)
-        pipe_row_free(&rows[i]);
-    free(rows);
+}
+
+static unsigned metrics(struct service *svc, struct buf *b)
+{
+    struct view v;
+    read_view(svc, &v);
+    prometheus_page(&v, b);
+    view_free(&v);
     return MHD_HTTP_OK;
 }
 
-static bool has_failed_table(const struct pipe_row *p)
+static unsigned health(struct service *svc, struct buf *b)
 {
-    for (size_t t = 0; t < p->table_count; t++)
-        if (p->tables[t].status == TABLE_FAILED)
-            return true;
-    return false;
-}
-
-static void json_pipe_health(struct json *j, const struct pipe_row *p)
-{
-    json_open_object(j, p->name);
-    json_add_string(j, "state", pipe_state_name(p->state));
-    json_add_string(j, "last_error", p->last_error);
-    json_open_object(j, "failed_tables");
-    for (size_t t = 0; t < p->table_count; t++)
-        if (p->tables[t].status == TABLE_FAILED)
-            json_add_string(j, p->tables[t].name, p->tables[t].note);
-    json_close_object(j);
-    json_close_object(j);
-}
-
-static int health(struct service *svc, struct buf *b)
-{
-    struct pipe_row *rows = xcalloc(svc->count + 1, sizeof *rows);
-    size_t n;
-    struct error err;
-    struct json j = JSON_INIT(b);
-    json_open_object(&j, NULL);
-    if (load_pipes(svc, rows, &n, &err) < 0) {
-        json_add_string(&j, "status", "unavailable");
-        json_add_string(&j, "reason", err.message);
-        json_close_object(&j);
-        buf_puts(b, "\n");
-        free(rows);
-        return MHD_HTTP_SERVICE_UNAVAILABLE;
-    }
-    /* a failed table needs an operator as much as a failed pipe does */
-    bool failed = false, degraded = false;
-    for (size_t i = 0; i < n; i++) {
-        failed = failed || rows[i].state == STATE_FAILED;
-        degraded = degraded || has_failed_table(&rows[i]);
-    }
-    json_add_string(&j, "status",
-                    failed     ? "failed"
-                    : degraded ? "degraded"
-                               : "ok");
-    json_open_object(&j, "pipes");
-    for (size_t i = 0; i < n; i++) {
-        json_pipe_health(&j, &rows[i]);
-        pipe_row_free(&rows[i]);
-    }
-    free(rows);
-    json_close_object(&j);
-    json_close_object(&j);
-    buf_puts(b, "\n");
-    return failed || degraded ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+    struct view v;
+    read_view(svc, &v);
+    enum health_status st = health_page(&v, &svc->limits, b);
+    view_free(&v);
+    return st == HEALTH_FAILING ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
 }
 
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
@@ -322,10 +83,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
         code = MHD_HTTP_METHOD_NOT_ALLOWED;
         buf_puts(&body, "only GET\n");
     } else if (!strcmp(url, "/metrics")) {
-        code = (unsigned)metrics(svc, &body);
+        code = metrics(svc, &body);
         type = "text/plain; version=0.0.4; charset=utf-8";
     } else if (!strcmp(url, "/health")) {
-        code = (unsigned)health(svc, &body);
+        code = health(svc, &body);
         type = "application/json";
     } else {
         code = MHD_HTTP_NOT_FOUND;
@@ -372,10 +133,11 @@ static uint16_t port_of(const struct addrinfo *ai)
     return ntohs(((const struct sockaddr_in *)ai->ai_addr)->sin_port);
 }
 
-int service_start(const char *listen, const char *store_url,
-                  const char *const *pipes, size_t count, struct service **out,
-                  struct error *err)
+int service_start(const struct service_settings *settings,
+                  const char *store_url, const char *const *pipes,
+                  size_t count, struct service **out, struct error *err)
 {
+    const char *listen = settings->http_listen;
     *out = NULL;
     const char *colon = strrchr(listen, ':');
     if (!colon)
@@ -399,6 +161,9 @@ int service_start(const char *listen, const char *store_url,
     svc->store_url = xstrdup(store_url);
     svc->pipes = pipes;
     svc->count = count;
+    svc->limits = (struct health_limits){settings->health_max_retrying_ms,
+                                         settings->health_max_setup_ms,
+                                         settings->health_max_lag_ms};
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;

@@ -201,9 +201,26 @@ static const char *const migration_5[] = {
     NULL,
 };
 
+/* 6: figures that tell the truth to monitoring. A table's rows and bytes
+ * delivered over its life, which a resync does not reset (rows_copied is
+ * the progress of its current snapshot; Prometheus counters never go
+ * down), starting from what the store counted so far; since when a pipe
+ * has retried without progress, and when its last error was. */
+static const char *const migration_6[] = {
+    "ALTER TABLE pipe_tables ADD COLUMN rows_delivered BIGINT NOT NULL "
+    "DEFAULT 0",
+    "ALTER TABLE pipe_tables ADD COLUMN bytes_delivered BIGINT NOT NULL "
+    "DEFAULT 0",
+    "UPDATE pipe_tables SET rows_delivered = rows_copied, bytes_delivered = "
+    "bytes_copied",
+    "ALTER TABLE pipes ADD COLUMN retrying_since BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE pipes ADD COLUMN last_error_at BIGINT NOT NULL DEFAULT 0",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
                                                 migration_3, migration_4,
-                                                migration_5};
+                                                migration_5, migration_6};
 
 int schema_latest(void)
 {

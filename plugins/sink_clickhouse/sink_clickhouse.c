@@ -156,10 +156,40 @@ static const sluice_option options[] = {
     {0},
 };
 
+/* The counters of /metrics (sluice_plugin_sink_clickhouse_NAME). */
+static const struct {
+    const char *name, *help;
+} ch_metrics[] = {
+    {"rows_written_total",
+     "Rows streamed into ClickHouse inserts (a batch written again after an "
+     "error counts again)."},
+    {"written_bytes_total",
+     "Bytes of keys and documents streamed into ClickHouse inserts."},
+    {"insert_requests_total", "INSERT requests ClickHouse answered as done."},
+};
+
+static sluice_status ch_describe_metrics(sluice_context *ctx,
+                                         sluice_error *err)
+{
+    if (!SLUICE_HOST_HAS(ch_host, metric_describe))
+        return SLUICE_OK;
+    for (size_t i = 0; i < sizeof ch_metrics / sizeof *ch_metrics; i++) {
+        sluice_status st = ch_host->metric_describe(ctx, ch_metrics[i].name,
+                                                    SLUICE_METRIC_COUNTER,
+                                                    ch_metrics[i].help, err);
+        if (st != SLUICE_OK)
+            return st;
+    }
+    return SLUICE_OK;
+}
+
 static sluice_status ch_open(sluice_context *ctx, const void *config,
                              void **instance, sluice_error *err)
 {
     const struct ch_config *cfg = config;
+    sluice_status described = ch_describe_metrics(ctx, err);
+    if (described != SLUICE_OK)
+        return described;
     struct ch_sink *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_fail(err, SLUICE_FATAL,
@@ -245,9 +275,9 @@ static sluice_status ch_write(void *instance, const sluice_batch *batch,
     if (st == SLUICE_OK)
         st = ch_stream_batch(s, batch, err);
     if (st == SLUICE_OK) {
-        ch_host->counter_add(s->ctx, "rows_written",
+        ch_host->counter_add(s->ctx, "rows_written_total",
                              ch_host->batch_count(batch));
-        ch_host->counter_add(s->ctx, "bytes_written",
+        ch_host->counter_add(s->ctx, "written_bytes_total",
                              ch_host->batch_bytes(batch));
     }
     return st;

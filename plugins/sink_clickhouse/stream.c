@@ -228,7 +228,7 @@ static sluice_status finish(struct ch_sink *s, struct ch_stream *st,
         rc = ch_call_result(st->curl, &st->call, st->rc, st->query, err);
     }
     if (rc == SLUICE_OK)
-        ch_host->counter_add(s->ctx, "insert_requests", 1);
+        ch_host->counter_add(s->ctx, "insert_requests_total", 1);
     detach(s, st);
     return rc;
 }

@@ -14,7 +14,7 @@
  *   { "$malformedId" : BinData(BSON of { "_id" : <the _id> }) }: the same
  *   in snapshot and CDC, one per _id, and never the key of a valid _id
  *   (MongoDB refuses $-prefixed field names inside an _id document);
- * - each such record is counted (documents_malformed), and the first of
+ * - each such record is counted (documents_malformed_total), and the first of
  *   each collection in the process is logged with its _id.
  *
  * Only documents refused as they are come here: valid ones never pay for
@@ -434,12 +434,12 @@ sluice_status mg_malformed(struct mg_source *s, const char *table,
                    "collection %s.%s: document %s has text that is not valid "
                    "UTF-8: written with U+FFFD in its place and the original "
                    "bytes in _sluice_malformed%s%.*s; the table's further "
-                   "ones are only counted (metric documents_malformed)",
+                   "ones are only counted (metric documents_malformed_total)",
                    s->cfg->database, table, who,
                    id_broken ? ", its _id keyed as " : "",
                    id_broken ? (int)*klen : 0, id_broken ? *key : "");
     if (st == SLUICE_OK)
-        mg_host->counter_add(s->ctx, "documents_malformed", 1);
+        mg_host->counter_add(s->ctx, "documents_malformed_total", 1);
     bson_free(who);
     return st;
 }

@@ -124,6 +124,15 @@ static sluice_status mongo_open(sluice_context *ctx, const void *config,
                                 void **instance, sluice_error *err)
 {
     const struct mg_config *cfg = config;
+    if (SLUICE_HOST_HAS(mg_host, metric_describe)) {
+        sluice_status st = mg_host->metric_describe(
+            ctx, "documents_malformed_total", SLUICE_METRIC_COUNTER,
+            "Documents with text that is not valid UTF-8, written with "
+            "U+FFFD in its place and the original bytes in _sluice_malformed.",
+            err);
+        if (st != SLUICE_OK)
+            return st;
+    }
     struct mg_source *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_fail(err, SLUICE_FATAL, "source_mongo: out of memory");

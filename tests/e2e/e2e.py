@@ -42,7 +42,9 @@ from bson.objectid import ObjectId
 from bson.raw_bson import RawBSONDocument
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "source"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "runtime"))
 from doc_table import clickpipes, parse, same  # noqa: E402 (the path above)
+import prometheus_check  # noqa: E402 (the path above)
 
 SYNC_TIMEOUT = 60      # seconds for the destination to catch up
 STATE_TIMEOUT = 60     # seconds for a pipe to reach a state (a lease is 15 s)
@@ -835,6 +837,171 @@ def scenario_resync(env, src):
     sl.stop()
 
 
+class Scraper:
+    """Scrapes /metrics of a sluice run every 0.2 s in a thread: checks each
+    scrape (prometheus_check: every line by Prometheus' rules) and that no
+    counter went down since the scrape before, and notes the state the
+    scrape shows the pipe in, under the phase the scenario says it is in.
+    Across a restart of sluice run (restarted()), the plugins' counters,
+    which live in the process, start again; the store's must not."""
+
+    def __init__(self, port, pipe):
+        self.url = "http://127.0.0.1:%d/metrics" % port
+        self.pipe = pipe
+        self.phase = "start"
+        self.seen = []              # (phase, state) of each scrape
+        self.problems = []
+        self.last = None            # the last Scrape
+        self.fresh_process = False  # the next scrape is of a new process
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as resp:
+                    text = resp.read().decode()
+            except OSError:         # not listening yet, or stopping
+                time.sleep(0.2)
+                continue
+            problems, scrape = prometheus_check.check(text)
+            with self.lock:
+                n = len(self.seen) + 1
+                self.problems += ["scrape %d (%s): %s" % (n, self.phase, p) for p in problems]
+                if self.last:
+                    before = self.last
+                    if self.fresh_process:
+                        before = prometheus_check.Scrape()
+                        before.types = self.last.types
+                        before.values = {k: v for k, v in self.last.values.items()
+                                         if not k[0].startswith("sluice_plugin_")}
+                    self.problems += ["scrape %d (%s): %s" % (n, self.phase, p)
+                                      for p in prometheus_check.went_down(before, scrape)]
+                self.fresh_process = False
+                self.last = scrape
+                state = [dict(labels)["state"] for (name, labels), v in scrape.values.items()
+                         if name == "sluice_pipe_state" and v == 1
+                         and dict(labels)["pipe"] == self.pipe]
+                self.seen.append((self.phase, state[0] if state else None))
+            time.sleep(0.2)
+
+    def enter(self, phase):
+        with self.lock:
+            self.phase = phase
+
+    def restarted(self):
+        with self.lock:
+            self.fresh_process = True
+
+    def states(self, phase):
+        with self.lock:
+            return [st for ph, st in self.seen if ph == phase]
+
+    def wait_seen(self, phase, states, count=1, timeout=SYNC_TIMEOUT):
+        """Until `count` scrapes of `phase` showed the pipe in one of
+        `states`."""
+        deadline = time.time() + timeout
+        while sum(st in states for st in self.states(phase)) < count:
+            if time.time() > deadline:
+                raise Failure("no %d scrape(s) of /metrics in phase %s showed pipe %s %s: %s"
+                              % (count, phase, self.pipe, "/".join(states),
+                                 self.states(phase)))
+            time.sleep(0.2)
+
+    def value(self, name, **labels):
+        with self.lock:
+            return self.last.values.get((name, tuple(sorted(labels.items())))) if self.last else None
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=30)
+        if self.problems:
+            raise Failure("/metrics broke Prometheus' rules or a counter went down:\n  %s"
+                          % "\n  ".join(self.problems[:20]))
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scenario_metrics(env, src):
+    """/metrics while a pipe snapshots (the server made slow, so that scrapes
+    see it), streams changes, resyncs and is restarted: every scrape follows
+    Prometheus' rules, no counter ever goes down (the rows counter goes on
+    through the resync, and through the restart from the store), the plugins'
+    metrics carry their own HELP; /health is ok at the end."""
+    rng = random.Random(41)
+    db = src.db("m")
+    load(db.a, range(6000), rng)
+    pipe, ch_db = src.prefix, src.prefix
+    port = free_port()
+    ini = "[service]\nhttp_listen = 127.0.0.1:%d\nprogress = off\n\n" % port + \
+        pipe_ini(env, src, pipe, db.name, ["a"], ch_db)
+    sl = Sluice(env, "metrics", ini)
+    scraper = Scraper(port, pipe)
+    try:
+        scraper.enter("snapshot")
+        src.fault(sluiceFault="latency", ms=150)
+        sl.start()
+        scraper.wait_seen("snapshot", ["snapshot"])
+        src.fault(sluiceFault="latency", ms=0)
+        sl.wait_state(pipe, "running")
+        scraper.enter("cdc")
+        w = Writer(src, db.name, ["a"], 42, 10**5).start(range(6000))
+        scraper.wait_seen("cdc", ["running"], count=5)
+        w.stop()
+        wait_equal(env, mirror(env, db, ch_db, ["a"]))
+
+        scraper.enter("resync")
+        src.fault(sluiceFault="latency", ms=150)
+        sl.cli("resync", pipe)
+        scraper.wait_seen("resync", ["snapshot", "resync"])
+        src.fault(sluiceFault="latency", ms=0)
+        sl.wait_state(pipe, "running")
+        rc, hist = sl.cli("history", pipe)
+        if "resync" not in hist:
+            raise Failure("no resync in the history:\n" + hist)
+        wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the resync")
+
+        scraper.enter("restart")
+        sl.stop()
+        scraper.restarted()
+        sl.start()
+        sl.wait_state(pipe, "running")
+        w = Writer(src, db.name, ["a"], 43, 2 * 10**5).start(w.known["a"])
+        scraper.wait_seen("restart", ["running"], count=5)
+        w.stop()
+        wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the restart")
+        scraper.wait_seen("restart", ["running"], count=10)
+        rows = scraper.value("sluice_table_rows_total", pipe=pipe, table="a")
+        if rows is None or rows < 12000:
+            raise Failure("sluice_table_rows_total of a is %r after two snapshots of "
+                          "6000 rows" % rows)
+        with urllib.request.urlopen(scraper.url.replace("metrics", "health"), timeout=10) as r:
+            health = json.loads(r.read().decode())
+        if health["status"] != "ok" or health["pipes"][pipe]["status"] != "ok":
+            raise Failure("/health at the end: %s" % health)
+        with urllib.request.urlopen(scraper.url, timeout=10) as r:
+            text = r.read().decode()
+        for want in ["# HELP sluice_plugin_sink_clickhouse_rows_written_total Rows streamed",
+                     "# TYPE sluice_plugin_sink_clickhouse_insert_requests_total counter",
+                     "# HELP sluice_pipe_backlog_records ",
+                     'sluice_build_info{version="']:
+            if want not in text:
+                raise Failure("/metrics lacks %r" % want)
+        log("%d scrapes: %s" % (len(scraper.seen), ", ".join(
+            "%s %d" % (ph, len(scraper.states(ph))) for ph in ("snapshot", "cdc", "resync", "restart"))))
+    finally:
+        src.fault(sluiceFault="latency", ms=0)
+        scraper.stop()
+    sl.stop()
+
+
 def scenario_tables(env, src):
     """tables add loads the new table while the others go on; tables
     remove stops a table, keeping its destination or dropping it."""
@@ -1565,6 +1732,7 @@ SCENARIOS = [
     ("kill", scenario_kill),
     ("pause_resume", scenario_pause_resume),
     ("resync", scenario_resync),
+    ("metrics", scenario_metrics),
     ("tables", scenario_tables),
     ("modes", scenario_modes),
     ("oplog_truncated", scenario_oplog_truncated),

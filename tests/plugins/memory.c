@@ -4,7 +4,8 @@
  * memory_source generates deterministic records: `rows` snapshot rows per
  * table (keys 0..rows-1, split into `partitions` key ranges), then
  * `changes` inserts as change data (keys from `rows` on, spread over the
- * tables; all at once, or one per `change_every`). Positions are text, so
+ * tables; all at once, or one per `change_every`; with `change_age`, each
+ * saying it happened that long ago). Positions are text, so
  * tests can read them; with `ack_output`, each acknowledged position is
  * appended to that file, one line each. With `stop_table`,
  * once the changes are all given, CDC stops following that table as a
@@ -16,6 +17,8 @@
  * table and key, the row with the highest version. With `output`, each
  * flush writes every table, sorted, as JSON lines. `fail_writes` makes the
  * first N writes return SLUICE_RETRY; `leak` makes it say its secrets.
+ * It counts the rows it is given (rows_written_total) and keeps the
+ * instances open as a gauge (open_sinks).
  *
  * Both misbehave on purpose when asked: `misbehave = CALLBACK:HOW` makes
  * the named callback return fatal or retry, crash (SIGSEGV), abort, or
@@ -125,6 +128,7 @@ struct source_config {
     int64_t partitions;
     int64_t changes;
     int64_t change_every_ms;
+    int64_t change_age_ms;
     const char *stop_table;
     const char *extra_table;
     struct misbehaviour misbehave;
@@ -168,6 +172,12 @@ static const sluice_option source_options[] = {
      .offset = offsetof(struct source_config, change_every_ms),
      .description = "With a duration, one change per such interval instead "
                     "of all at once."},
+    {.type = SLUICE_OPTION_DURATION,
+     .name = "change_age",
+     .default_value = "0ms",
+     .offset = offsetof(struct source_config, change_age_ms),
+     .description = "With a duration, each change says it happened that "
+                    "long before it is given (built for ABI 1.2 or later)."},
     {.type = SLUICE_OPTION_STRING,
      .name = "stop_table",
      .offset = offsetof(struct source_config, stop_table),
@@ -255,9 +265,11 @@ static sluice_status source_list_tables(void *instance, sluice_values *out,
     return SLUICE_OK;
 }
 
+/* A record of `table`; changed_at_ms, when not 0, is when it changed
+ * (said from ABI 1.2 on). */
 static sluice_status add_row(sluice_batch *batch, const char *table,
                              sluice_op op, int64_t key, uint64_t version,
-                             sluice_error *err)
+                             int64_t changed_at_ms, sluice_error *err)
 {
     char k[32], doc[256];
     int kl = snprintf(k, sizeof k, "%lld", (long long)key);
@@ -272,6 +284,11 @@ static sluice_status add_row(sluice_batch *batch, const char *table,
                        .doc = doc,
                        .doc_len = (size_t)dl,
                        .version = version};
+#if SLUICE_ABI_AT_LEAST(1, 2)
+    r.changed_at_ms = changed_at_ms;
+#else
+    (void)changed_at_ms;
+#endif
     return host->batch_add(batch, &r, err);
 }
 
@@ -281,7 +298,7 @@ static sluice_status add_extra(const struct source *s, sluice_batch *batch,
 {
     if (!s->cfg->extra_table || !host->batch_count(batch))
         return SLUICE_OK;
-    return add_row(batch, s->cfg->extra_table, op, key, 1, err);
+    return add_row(batch, s->cfg->extra_table, op, key, 1, 0, err);
 }
 
 static sluice_status source_snapshot_begin(void *instance, sluice_values *out,
@@ -328,7 +345,7 @@ static sluice_status source_snapshot_next(void *instance, const char *table,
         return sluice_fail(err, SLUICE_FATAL,
                            "memory_source: bad progress '%s'", text);
     while (next < end && !host->batch_full(batch)) {
-        if (add_row(batch, table, SLUICE_OP_SNAPSHOT, next, 1, err) !=
+        if (add_row(batch, table, SLUICE_OP_SNAPSHOT, next, 1, 0, err) !=
             SLUICE_OK)
             return SLUICE_FATAL;
         next++;
@@ -402,8 +419,10 @@ static sluice_status source_cdc_poll(void *instance, sluice_batch *batch,
          given++) {
         int64_t i = s->next_change;
         const char *table = s->tables[(size_t)i % s->table_count];
+        int64_t at =
+            s->cfg->change_age_ms ? host->now_ms() - s->cfg->change_age_ms : 0;
         if (add_row(batch, table, SLUICE_OP_INSERT, s->cfg->rows + i,
-                    (uint64_t)(2 + i), err) != SLUICE_OK)
+                    (uint64_t)(2 + i), at, err) != SLUICE_OK)
             return SLUICE_FATAL;
         s->next_change++;
     }
@@ -568,6 +587,7 @@ struct row {
 
 struct sink {
     const struct sink_config *cfg;
+    sluice_context *ctx;
     struct row *rows;
     size_t count, cap;
     size_t sorted;    /* rows[0, sorted) are in compare_rows order */
@@ -593,8 +613,34 @@ static sluice_status check_caller(struct sink *s, sluice_error *err)
 }
 
 /* Instances open in the process, shown as the gauge `open_sinks`: a test
- * sees whether pipes share one. */
+ * sees whether pipes share one. And the rows written: built against ABI
+ * 1.2 or later, both described; before, not, and the counter named
+ * without _total, as plugins of then named theirs (the core appends it). */
 static int open_sinks;
+#if SLUICE_ABI_AT_LEAST(1, 2)
+#define ROWS_WRITTEN "rows_written_total"
+#else
+#define ROWS_WRITTEN "rows_written"
+#endif
+
+static sluice_status describe_metrics(sluice_context *ctx, sluice_error *err)
+{
+#if SLUICE_ABI_AT_LEAST(1, 2)
+    if (!SLUICE_HOST_HAS(host, metric_describe))
+        return SLUICE_OK;
+    sluice_status st =
+        host->metric_describe(ctx, "open_sinks", SLUICE_METRIC_GAUGE,
+                              "memory_sink instances open.", err);
+    if (st != SLUICE_OK)
+        return st;
+    return host->metric_describe(ctx, ROWS_WRITTEN, SLUICE_METRIC_COUNTER,
+                                 "Rows memory_sink was given to write.", err);
+#else
+    (void)ctx;
+    (void)err;
+    return SLUICE_OK;
+#endif
+}
 
 static sluice_status sink_open(sluice_context *ctx, const void *config,
                                void **instance, sluice_error *err)
@@ -603,10 +649,13 @@ static sluice_status sink_open(sluice_context *ctx, const void *config,
     if (misbehave_valid(&cfg->misbehave, sink_callbacks, err) != SLUICE_OK)
         return SLUICE_FATAL;
     MISBEHAVE(&cfg->misbehave, "open", err);
+    if (describe_metrics(ctx, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     struct sink *s = calloc(1, sizeof *s);
     if (!s)
         return sluice_fail(err, SLUICE_FATAL, "memory_sink: out of memory");
     s->cfg = config;
+    s->ctx = ctx;
     *instance = s;
     if (s->cfg->leak) {
         char said[1024];
@@ -796,6 +845,7 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
     }
     s->unflushed = true;
     s->writer = pthread_self();
+    host->counter_add(s->ctx, ROWS_WRITTEN, n);
     return SLUICE_OK;
 }
 

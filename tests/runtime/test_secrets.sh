@@ -85,6 +85,8 @@ done
 grep -qF 'sluice_table_rows_total{pipe="leaky",table="key=********"}' "$tmp/out/metrics" ||
   fail "/metrics lacks the masked table name: $(grep leaky "$tmp/out/metrics" | head -5)"
 grep -qF '"name":"key=********"' "$tmp/out/status_leaky.json" || fail "status --json: table name not masked"
+/usr/bin/python3 "$(dirname "$0")/prometheus_check.py" "$tmp/out/metrics" > "$tmp/check.out" ||
+  fail "/metrics breaks Prometheus' rules: $(head -5 "$tmp/check.out")"
 
 # no line forged: a newline in a message, an escape sequence in a name
 for f in log status status_leaky status_names history events; do

@@ -69,8 +69,8 @@ wait_for "table y stopped again" 30 stopped
 # /health: the pipes of this process and their states
 code=$(get /health)
 [ "$code" = 200 ] || fail "/health answered $code: $(cat "$tmp/body")"
-grep -q '"status":"ok"' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
-grep -q '"b":{"state":"running"' "$tmp/body" || fail "/health lacks pipe b: $(cat "$tmp/body")"
+grep -q '^{"status":"ok",' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+grep -q '"b":{"status":"ok","reasons":\[\],"state":"running"' "$tmp/body" || fail "/health lacks pipe b: $(cat "$tmp/body")"
 
 # /metrics: Prometheus text with the figures of the store, once pipe c
 # (no stop to wait for) has its snapshot in
@@ -91,27 +91,28 @@ done
 grep -qE '^sluice_table_bytes_total\{pipe="b",table="z"\} [1-9]' "$m" || fail "/metrics: no bytes for z"
 grep -qE '^sluice_pipe_batches_total\{pipe="b"\} [1-9]' "$m" || fail "/metrics: no batches for b"
 # the two pipes' sinks have the same options: one instance serves both
-grep -qE '^sluice_plugin_open_sinks\{plugin="memory_sink",pipe="[bc]"\} 1$' "$m" ||
+grep -qE '^sluice_plugin_memory_sink_open_sinks\{pipe="[bc]"\} 1$' "$m" ||
   fail "sink not shared: $(grep open_sinks "$m")"
-[ "$(grep -c '^sluice_plugin_open_sinks' "$m")" = 1 ] || fail "more than one sink instance: $(grep open_sinks "$m")"
-# every sample belongs to a family declared once
-/usr/bin/python3 - "$m" <<'PY' || fail "/metrics is not well-formed"
-import re, sys
-types, seen, last = {}, [], None
-for line in open(sys.argv[1]):
-    line = line.rstrip("\n")
-    if line.startswith("# TYPE "):
-        name = line.split()[2]
-        assert name not in types, "TYPE twice: " + name
-        types[name] = line.split()[3]
-    elif line and not line.startswith("#"):
-        m = re.match(r'^([a-z_]+)(\{[^}]*\})? (-?[0-9.e+]+)$', line)
-        assert m, "bad sample: " + line
-        assert m.group(1) in types, "no TYPE for " + line
-        if m.group(1) != last:
-            assert m.group(1) not in seen, "family split: " + m.group(1)
-            seen.append(m.group(1)); last = m.group(1)
-PY
+[ "$(grep -c '^sluice_plugin_memory_sink_open_sinks' "$m")" = 1 ] || fail "more than one sink instance: $(grep open_sinks "$m")"
+grep -qF '# HELP sluice_plugin_memory_sink_open_sinks memory_sink instances open.' "$m" ||
+  fail "the plugin's own HELP: $(grep open_sinks "$m")"
+grep -qE '^sluice_plugin_memory_sink_rows_written_total\{pipe="[bc]"\} [1-9]' "$m" ||
+  fail "the plugin's counter: $(grep rows_written "$m")"
+
+# a resync of pipe c: its snapshot's rows start again from 0, the
+# counters of what it delivered never go down; every scrape, before,
+# during and after, follows Prometheus' rules
+scrapes=0
+scrape() { scrapes=$((scrapes + 1)); get /metrics > /dev/null; cp "$tmp/body" "$tmp/m.$(printf %04d $scrapes)"; }
+scraped() { scrape; grep -qxF "$1" "$tmp/body"; }
+scrape
+"$sluice" resync c > "$tmp/resync.out" 2>&1 || fail "resync c: $(cat "$tmp/resync.out")"
+wait_for "c's resync delivered" 60 scraped 'sluice_table_rows_total{pipe="c",table="w"} 6000'
+wait_for "c running after its resync" 20 scraped 'sluice_pipe_state{pipe="c",state="running"} 1'
+grep -qxF 'sluice_table_snapshot_rows{pipe="c",table="w"} 3000' "$tmp/body" ||
+  fail "c's snapshot rows after the resync: $(grep 'snapshot_rows{pipe="c"' "$tmp/body")"
+/usr/bin/python3 "$(dirname "$0")/prometheus_check.py" "$tmp"/m.* > "$tmp/check.out" ||
+  fail "/metrics breaks Prometheus' rules: $(head -20 "$tmp/check.out")"
 code=$(get /nothing); [ "$code" = 404 ] || fail "/nothing answered $code"
 
 # status: batches and rates are there; progress lines went to the log

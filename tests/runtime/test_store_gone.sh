@@ -3,7 +3,7 @@
 # deleted, or made read-only, under a running `sluice run` while changes
 # stream. SQLite would go on writing through the file it has open; sluice
 # notices at the next commit: the pipe stops with an error naming the
-# store, /health answers 503, and the source is sent no acknowledgement
+# store, /health answers 503 failing (and /metrics sluice_store_up 0), and the source is sent no acknowledgement
 # for a batch after that (at most one, of a batch committed before).
 # As root, sluice runs as nobody, for whom a read-only file is one.
 set -u
@@ -55,7 +55,14 @@ esac
 before=$(acks)
 wait_for "the pipe's error naming the store" 20 grep -qF "$error" "$tmp/run.log"
 wait_for "/health 503" 20 health_is 503
-grep -qF '"status":"unavailable"' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+grep -qF '{"status":"failing","reasons":["store sqlite:'"$dir/s.db"': ' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+grep -qF '"store":{"status":"failing","error":"store sqlite:' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+grep -qF '"pipes":{"a":{"status":"unknown"}}' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+# /metrics still answers, saying the store does not
+curl -s "http://127.0.0.1:$port/metrics" > "$tmp/metrics"
+grep -qxF 'sluice_store_up 0' "$tmp/metrics" || fail "/metrics: $(grep store_up "$tmp/metrics")"
+/usr/bin/python3 "$here/prometheus_check.py" "$tmp/metrics" > "$tmp/check.out" ||
+  fail "/metrics breaks Prometheus' rules: $(head -5 "$tmp/check.out")"
 kill -0 $pid 2>/dev/null || fail "sluice run exited"
 kill -TERM $pid; wait $pid
 after=$(acks)

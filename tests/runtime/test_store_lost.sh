@@ -39,7 +39,7 @@ wait_for "/health 200" 10 health_is 200 || fail "/health: $(cat "$tmp/body")"
 
 "$here/../servers/postgres.sh" kill "$pg" > /dev/null
 wait_for "/health 503 with the store away" 10 health_is 503
-grep -q '"status":"unavailable"' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+grep -q '^{"status":"failing","reasons":\["store postgresql://' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
 sleep 3
 kill -0 $pid 2>/dev/null || { tail -20 "$tmp/run.log"; fail "sluice run exited with the store away"; }
 

@@ -48,8 +48,9 @@ json | grep -q '"name":"bad","status":"failed".*"note":"memory_sink.setup_table:
 grep -q "table bad failed; the pipe's other tables go on" "$tmp/run.log" || fail "the failure is not in the log"
 grep -q '"bad"' "$tmp/out.jsonl" && fail "the sink received rows of the refused table"
 code=$(get /health)
-[ "$code" = 503 ] || fail "/health answered $code with a failed table"
-grep -q '"status":"degraded"' "$tmp/body" || fail "/health body: $(cat "$tmp/body")"
+[ "$code" = 200 ] || fail "/health answered $code with a failed table (degraded: the pipe goes on)"
+grep -q '^{"status":"degraded","reasons":\["pipe a: table bad failed: memory_sink.setup_table: the destination refuses table' "$tmp/body" ||
+  fail "/health body: $(cat "$tmp/body")"
 grep -q '"failed_tables":{"bad":"memory_sink.setup_table: the destination refuses table' "$tmp/body" ||
   fail "/health does not name the failed table: $(cat "$tmp/body")"
 

@@ -293,7 +293,7 @@ static void batches_split_at_max_bytes(void)
         add(&b, i % 2 ? "orders" : "items", SLUICE_OP_SNAPSHOT, key, doc, 1);
     }
     CALL(SLUICE_OK, write_flush(in.inst, &b, ERR));
-    double requests = context_metric(in.ctx, "insert_requests");
+    double requests = context_metric(in.ctx, "insert_requests_total");
     CHECK(requests >= 10); /* about 700 KB in 64 KiB requests */
     char sql[256];
     snprintf(sql, sizeof sql,
@@ -336,9 +336,9 @@ static void writes_stream_until_flush(void)
                  "FROM %s.items)",
                  in.db, in.db);
         CHECK_QUERY(sql, "0\n");
-        CHECK(context_metric(in.ctx, "insert_requests") == 0);
+        CHECK(context_metric(in.ctx, "insert_requests_total") == 0);
         CALL(SLUICE_OK, api()->flush(in.inst, ERR));
-        CHECK(context_metric(in.ctx, "insert_requests") == 2);
+        CHECK(context_metric(in.ctx, "insert_requests_total") == 2);
         CHECK_QUERY(sql, "15000\n");
         snprintf(sql, sizeof sql,
                  "SELECT table, count() FROM system.parts WHERE database = "
@@ -369,7 +369,7 @@ static void old_inserts_end_before_the_timeout(void)
     batch_reset(&b);
     add(&b, "items", SLUICE_OP_INSERT, "1", "{}", 1);
     CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
-    CHECK(context_metric(in.ctx, "insert_requests") == 1);
+    CHECK(context_metric(in.ctx, "insert_requests_total") == 1);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count() FROM %s.orders", in.db);
     CHECK_QUERY(sql, "1\n");

@@ -751,7 +751,7 @@ static void invalid_utf8_in_a_snapshot(void)
          "\",\"v\":2,\"_sluice_malformed\":{\"_id\":" DOC_BIN("aWT/") "}}"},
     };
     check_records(&b, snapshot, 6);
-    CHECK(context_metric(in.ctx, "documents_malformed") == 4);
+    CHECK(context_metric(in.ctx, "documents_malformed_total") == 4);
     CHECK(count_of(log, "not valid UTF-8") == 1);
     CHECK_CONTAINS(log, "texts");
     CHECK_CONTAINS(log, "{\"_id\":1}");
@@ -838,7 +838,7 @@ static void invalid_utf8_in_changes(void)
         {SLUICE_OP_INSERT, "id" FFFD, "{\"_id\":\"id" FFFD "\"}"},
     };
     check_records(&got, changes, 7);
-    CHECK(context_metric(in.ctx, "documents_malformed") == 5);
+    CHECK(context_metric(in.ctx, "documents_malformed_total") == 5);
     CHECK(count_of(log, "not valid UTF-8") == 1);
     CHECK_CONTAINS(log, "{\"_id\":10}");
     free(log);

@@ -124,11 +124,12 @@ static int64_t int_of(const char *sql, const char *param)
     return v;
 }
 
-/* A store of schema 3 (before owners) migrated to 4 and 5: the tables of pipes
- * past provisioning are marked as set up before owners (their first
+/* A store of schema 3 (before owners) migrated to 4, 5 and 6: the tables of
+ * pipes past provisioning are marked as set up before owners (their first
  * claim adopts a destination without an owner); a resync half done
- * starts again from its setup, with a transition saying why; and the
- * store gets an id that stays. */
+ * starts again from its setup, with a transition saying why; the rows
+ * counted so far are the rows delivered; and the store gets an id that
+ * stays. */
 static void migration_to_owners(void)
 {
     const char *tables[] = {"t1"};
@@ -142,7 +143,15 @@ static void migration_to_owners(void)
                          false, &err) == 0);
     CHECK(checkpoint_put(st, resyncing, CHECKPOINT_CDC, "", 0, "c", 1, false,
                          &err) == 0);
+    struct db_value counted = DBV_TEXT(running);
+    exec_ok("UPDATE pipe_tables SET rows_copied = 7, bytes_copied = 70 WHERE "
+            "pipe = $1",
+            &counted, 1);
     /* back to schema 3, as a store written before owners */
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_delivered", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN bytes_delivered", NULL, 0);
+    exec_ok("ALTER TABLE pipes DROP COLUMN retrying_since", NULL, 0);
+    exec_ok("ALTER TABLE pipes DROP COLUMN last_error_at", NULL, 0);
     exec_ok("DROP INDEX pipe_tables_by_destination", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN destination", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN set_up_before_owners", NULL,
@@ -183,6 +192,13 @@ static void migration_to_owners(void)
                  "to_state = 'setup' AND reason LIKE 'upgrade: the resync "
                  "in progress starts again%'",
                  resyncing) == 1);
+    /* 6: what was counted so far is what was delivered */
+    CHECK(int_of("SELECT rows_delivered FROM pipe_tables WHERE pipe = $1 AND "
+                 "name = 't1'",
+                 running) == 7);
+    CHECK(int_of("SELECT bytes_delivered FROM pipe_tables WHERE pipe = $1 "
+                 "AND name = 't1'",
+                 running) == 70);
     const char *id = store_id(st, &err);
     CHECK(id && strlen(id) == 32);
     char *kept = xstrdup(id ? id : "");
@@ -756,7 +772,9 @@ static void tables_and_resync(void)
     CHECK(n == 0);
     checkpoints_free(list, n);
 
-    /* resync from failed, the way back */
+    /* resync from failed, the way back: its snapshot counts from 0, what
+     * the table delivered over its life does not go down */
+    STEP(pipe_table_count(st, pipe, "a", 5, 50, 1000, -1, E));
     STEP(lifecycle_fail(st, pipe, "change history lost", E));
     CHECK(state_of(pipe) == STATE_FAILED);
     CHECK(lifecycle_fail(st, pipe, "again", &err) < 0);
@@ -768,6 +786,15 @@ static void tables_and_resync(void)
     STEP(checkpoint_list(st, pipe, CHECKPOINT_SNAPSHOT, NULL, &list, &n, E));
     CHECK(n == 0); /* a resync starts its snapshot from nothing */
     checkpoints_free(list, n);
+    STEP(pipe_table_count(st, pipe, "a", 2, 20, 2000, -1, E));
+    struct pipe_row row;
+    bool found;
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK(row.table_count == 1 && row.tables[0].rows_copied == 2 &&
+          row.tables[0].bytes_copied == 20);
+    CHECK(row.table_count == 1 && row.tables[0].rows_delivered == 7 &&
+          row.tables[0].bytes_delivered == 70);
+    pipe_row_free(&row);
     STEP(lifecycle_setup_done(st, pipe, E));
     STEP(lifecycle_snapshot_done(st, pipe, E));
     STEP(lifecycle_resync_done(st, pipe, E));
@@ -782,22 +809,40 @@ static void failures_and_retries(void)
     int64_t id;
     STEP(request_submit(st, pipe, REQUEST_PAUSE, NULL, 0, false, &id, E));
     STEP(start_next(pipe, E));
-    STEP(lifecycle_retry(st, pipe, "sink refused the connection", E));
-    STEP(lifecycle_retry(st, pipe, "sink refused the connection", E));
     struct pipe_row row;
     bool found;
     struct error err;
     CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK(row.retrying_since == 0 && row.last_error_at == 0);
+    pipe_row_free(&row);
+    int64_t before = clock_now_ms();
+    STEP(lifecycle_retry(st, pipe, "sink refused the connection", E));
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    int64_t since = row.retrying_since;
+    CHECK(since >= before && since <= clock_now_ms());
+    CHECK(row.last_error_at == since);
+    pipe_row_free(&row);
+    sleep_ms(5);
+    STEP(lifecycle_retry(st, pipe, "sink refused the connection", E));
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
     CHECK(row.retry_count == 2 && row.state == STATE_PAUSING);
     CHECK_STR(row.last_error, "sink refused the connection");
+    /* the run of retries began at the first; the error is the last's */
+    CHECK(row.retrying_since == since && row.last_error_at > since);
     pipe_row_free(&row);
     STEP(lifecycle_retry_clear(st, pipe, E));
+    CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
+    CHECK(row.retry_count == 0 && row.retrying_since == 0);
+    pipe_row_free(&row);
+    sleep_ms(5);
+    int64_t failed_from = clock_now_ms();
     STEP(lifecycle_fail(st, pipe, "sink: authentication failed", E));
     CHECK(state_of(pipe) == STATE_FAILED);
     CHECK_STR(request_status(id), REQUEST_FAILED);
     CHECK(pipe_load(st, pipe, &row, &found, &err) == 0 && found);
     CHECK(row.retry_count == 0);
     CHECK_STR(row.last_error, "sink: authentication failed");
+    CHECK(row.last_error_at >= failed_from);
     pipe_row_free(&row);
     free(pipe);
 }
@@ -1177,6 +1222,38 @@ static int64_t take(const char *sub, int64_t at)
     return id;
 }
 
+/* What waits for a subscription: its events not yet completed, and their
+ * records (the backlog of /metrics). */
+static void backlog(void)
+{
+    char *topic =
+        xasprintf("bl_%lld", (long long)(clock_now_ms() % 100000000));
+    char *sub = xasprintf("%s_s", topic);
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = 0};
+    struct error err;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, 0, &err) == 0);
+    int64_t events = -1, records = -1;
+    CHECK(hub_backlog_records(st, sub, &events, &records, &err) == 0);
+    CHECK(events == 0 && records == 0);
+    int64_t p1 = publish_one(topic, 100);
+    publish_one(topic, 200);
+    publish_one(topic, 300);
+    CHECK(hub_backlog_records(st, sub, &events, &records, &err) == 0);
+    CHECK(events == 3 && records == 3);
+    CHECK(take(sub, 400) == p1);
+    CHECK(hub_complete(st, sub, p1, 400, &err) == 0);
+    CHECK(hub_backlog_records(st, sub, &events, &records, &err) == 0);
+    CHECK(events == 2 && records == 2);
+    CHECK(hub_backlog(st, sub, &events, &err) == 0 && events == 2);
+    free(sub);
+    free(topic);
+}
+
 /* The consumption of a topic's events as they stood at `as_of` is `want`:
  * "pN:status:final_at " for each event. */
 static void check_as_of(const char *topic, int64_t as_of, const char *want)
@@ -1290,6 +1367,7 @@ int main(int argc, char **argv)
     RUN(registration);
     RUN(publishers_race_subscriber);
     RUN(publications_as_of);
+    RUN(backlog);
     store_close(st);
     return TEST_RESULT();
 }

@@ -46,6 +46,13 @@ typedef enum sluice_log_level {
     SLUICE_LOG_DEBUG = 4
 } sluice_log_level;
 
+/* What a metric is (metric_describe, ABI 1.2): a counter only grows (by
+ * counter_add), a gauge is set to any value (by gauge_set). */
+typedef enum sluice_metric_kind {
+    SLUICE_METRIC_COUNTER = 1,
+    SLUICE_METRIC_GAUGE = 2
+} sluice_metric_kind;
+
 typedef struct sluice_host_api {
     uint32_t size;                 /* sizeof the table the core provides */
     uint16_t abi_major, abi_minor; /* the core's ABI version */
@@ -114,8 +121,16 @@ typedef struct sluice_host_api {
     sluice_status (*values_add)(sluice_values *values, const void *data,
                                 size_t len, sluice_error *err);
 
-    /* --- ABI 1.0: metrics, per instance. Names are lower_snake_case;
-     * the core exports them with the plugin and pipe as labels. */
+    /* --- ABI 1.0: metrics, per instance. Names are lower_snake_case
+     * ([a-z][a-z0-9_]*), in base units (_seconds, _bytes); a counter's
+     * ends in _total, a gauge's never does. The core exports NAME as
+     * sluice_plugin_PLUGIN_NAME{pipe="..."} (a counter named without
+     * _total gets it appended), summed over the instances of one plugin
+     * and pipe and kept for the life of the process: a counter never goes
+     * down when an instance closes. A name that breaks these rules, or a
+     * counter set as a gauge (or the other way round), is left out, with
+     * a warning in the log. Describe each metric (metric_describe, 1.2)
+     * for its HELP line. */
     void (*counter_add)(sluice_context *ctx, const char *name, uint64_t delta);
     void (*gauge_set)(sluice_context *ctx, const char *name, double value);
 
@@ -136,6 +151,18 @@ typedef struct sluice_host_api {
      * batch_stop_table) before calling. */
     sluice_status (*batch_stop_table)(sluice_batch *batch, const char *table,
                                       const char *reason, sluice_error *err);
+
+    /* --- ABI 1.2: what a metric means, for the HELP and TYPE lines of
+     * /metrics: its kind and one line of help ("Rows inserted into
+     * ClickHouse."). Call it in `open`, before counting, once per metric
+     * (again in each instance is harmless: the plugin's latest
+     * description stands for all its instances). Refused (SLUICE_FATAL,
+     * with the reason) for a name that breaks the rules above, an empty
+     * help, or a metric already described or used as the other kind.
+     * Check SLUICE_HOST_HAS(host, metric_describe) before calling. */
+    sluice_status (*metric_describe)(sluice_context *ctx, const char *name,
+                                     sluice_metric_kind kind, const char *help,
+                                     sluice_error *err);
 } sluice_host_api;
 
 /* True when the host table has `field` (a plugin built against a newer
