@@ -1,8 +1,10 @@
 /* host.c: the host API table that every plugin receives (its registration
- * functions are the loader's), and plugin contexts (log names and
- * metrics). The table is a constant: its functions are thread-safe. */
+ * functions are the loader's), plugin contexts (log names and metrics),
+ * and whether calls in progress are to be given up (should_stop). The
+ * table is a constant: its functions are thread-safe. */
 #include "host.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +46,26 @@ static int64_t now_ms(void)
 static int64_t monotonic_ms(void)
 {
     return clock_monotonic_ms();
+}
+
+/* Set once, when a stop gives up the calls in progress: a plugin asks it
+ * from any thread, a signal handler may set it. */
+static atomic_bool abandoning;
+
+void host_abandon_calls(void)
+{
+    abandoning = true;
+}
+
+bool host_abandoning(void)
+{
+    return abandoning;
+}
+
+static int should_stop(sluice_context *ctx)
+{
+    (void)ctx; /* the process as a whole, for now: every instance */
+    return abandoning;
 }
 
 static struct metric *metric_slot(sluice_context *ctx, const char *name,
@@ -137,6 +159,7 @@ static const sluice_host_api table = {
     .plan_cutoff = plan_cutoff,
     .plan_delete = plan_delete,
     .batch_stop_table = batch_stop_table,
+    .should_stop = should_stop,
 };
 
 const sluice_host_api *host_api(void)

@@ -392,7 +392,8 @@ sluice_status mg_snapshot_next(void *instance, const char *table,
     bool have_last = false, done = false;
     sluice_status st = SLUICE_OK;
     size_t tlen = strlen(table);
-    while (st == SLUICE_OK && !mg_host->batch_full(batch)) {
+    while (st == SLUICE_OK && !mg_host->batch_full(batch) &&
+           !mg_should_stop(s)) {
         if (!mongoc_cursor_next(cur, &doc)) {
             done = true;
             break;
