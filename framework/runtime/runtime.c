@@ -118,6 +118,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     int64_t next_maintenance = 0;
     while (!stop_requested && (started || (d.count == 0 && !unstarted))) {
         if (clock_monotonic_ms() >= next_maintenance) {
+            activity_work("the hub's maintenance");
             bool ran = false;
             if (maintenance_tick(s, reg, cfg, worker_name(),
                                  3 * MAINTENANCE_EVERY_MS, clock_now_ms(),
@@ -127,7 +128,9 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
                 log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");
             next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
         }
+        activity_work("the progress of the pipes");
         progress_tick(&progress, s, clock_monotonic_ms());
+        activity_work_end();
         sleep_ms(200);
     }
     stop_requested = true;

@@ -16,24 +16,7 @@ export SLUICE_STORE=$store
 BOUND=15
 state() { "$sluice" status "$1" --json | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 is_state() { [ "$(state "$1")" = "$2" ]; }
-# the (table, key) pairs of memory_sink output files, once each
-keys_of() { cat "$@" 2>/dev/null | sed -n 's/^{"table":"\([^"]*\)","key":\([0-9]*\),.*/\1,\2/p' | sort -u; }
-has_keys() { [ "$(keys_of "$@" | wc -l)" = "$n_keys" ]; }
-
-# stops_within PID: the process ends within BOUND seconds of now; its exit
-# status in $rc (killed and a failure when it does not)
-stops_within() {
-  local pid=$1
-  for _ in $(seq 1 $((BOUND * 10))); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    fail "sluice run still running ${BOUND}s after SIGTERM"
-    kill -9 "$pid"
-  fi
-  wait "$pid"; rc=$?
-}
+has_keys() { [ "$(sink_keys "$@" | wc -l)" = "$n_keys" ]; }
 
 run() { "$sluice" run "$tmp/$1.ini" >> "$tmp/$1.log" 2>&1 & pid=$!; }
 
@@ -62,7 +45,7 @@ wait_for "a delivery waiting in the sink's flush" 20 \
   sh -c "\"$sluice\" status a | grep -q 'waiting:    [1-9]'"
 sleep 0.5
 kill -TERM $pid
-stops_within $pid
+stops_within $BOUND $pid
 [ "$rc" = 0 ] || fail "exit status $rc after SIGTERM, not 0"
 grep -q "stopping (SIGTERM)" "$tmp/a.log" || fail "the stop is not in the log"
 line=$(grep "abandoned memory_sink.flush" "$tmp/a.log")
@@ -77,7 +60,7 @@ grep -q "retrying in" "$tmp/a.log" && fail "a retry logged while stopping"
 rm "$tmp/a.hang"
 run a
 wait_for "every row after the restart" 30 has_keys "$tmp/a.jsonl"
-kill -TERM $pid; stops_within $pid
+kill -TERM $pid; stops_within $BOUND $pid
 [ "$rc" = 0 ] || fail "exit status $rc after the restart's SIGTERM"
 
 # ---- the source blocks for ever in cdc_poll during CDC
@@ -102,7 +85,7 @@ wait_for "changes flowing" 20 sh -c "[ \$(wc -l < '$tmp/b.jsonl') -gt 150 ]"
 touch "$tmp/b.block"
 sleep 1
 kill -TERM $pid
-stops_within $pid
+stops_within $BOUND $pid
 [ "$rc" = 0 ] || fail "exit status $rc after SIGTERM with a call blocked, not 0"
 line=$(grep "abandoned memory_source.cdc_poll" "$tmp/b.log")
 case $line in
@@ -116,7 +99,7 @@ run b
 # memory_sink keeps what its own process received: with what the first
 # process's received, every key
 wait_for "every change after the restart" 30 has_keys "$tmp/b1.jsonl" "$tmp/b.jsonl"
-kill -TERM $pid; stops_within $pid
+kill -TERM $pid; stops_within $BOUND $pid
 
 # ---- a second signal ends the process at once
 sed -e 's/cdc_poll:block/snapshot_next:block/' -e "s|b.block|c.block|" \
@@ -127,7 +110,7 @@ wait_for "the snapshot" 20 is_state c snapshot
 kill -TERM $pid
 wait_for "the stop begun" 10 grep -q "stopping (SIGTERM)" "$tmp/c.log"
 kill -INT $pid
-stops_within $pid
+stops_within $BOUND $pid
 [ "$rc" = 130 ] || fail "exit status $rc after a second signal (SIGINT), not 130"
 grep -q "stopped without waiting" "$tmp/c.log" && fail "the second signal did not end it at once"
 
