@@ -198,7 +198,8 @@ static void *subscriber_main(void *arg)
     activity_join(u->pc->name);
     pthread_mutex_lock(&sub->lock);
     while (!sub->stop) {
-        if (sub->has_failure) { /* the pipe's thread has it */
+        /* failed: the pipe's thread has it; sluice stops: no more */
+        if (sub->has_failure || *u->r->stop) {
             wait_on(sub, IDLE_WAIT_MS);
             continue;
         }
