@@ -65,7 +65,6 @@ static sluice_error *call_begin(struct call *c, const struct plugin *p,
     e->words_at = 0;
     e->returned = SLUICE_OK;
     e->broken = false;
-    e->abandoned = false;
     activity_call_begin("%s.%s%s%s", p->name, callback,
                         !table                ? ""
                         : strstr(table, ", ") ? " of tables "
@@ -93,17 +92,17 @@ static sluice_error *write_begin(struct call *c, struct plugin_instance *in,
  * by the stop: said once, at warn, with what it was for, and made
  * SLUICE_RETRY (nothing of it was acknowledged: it is done again after
  * the restart, where a failure of its own shows again). */
-static sluice_status abandoned(struct call *c, sluice_status st)
+static sluice_status abandoned(struct call *c)
 {
     char what[600];
-    activity_mine(what, sizeof what);
+    if (!activity_mine(what, sizeof what)[0]) /* a thread not taking part */
+        snprintf(what, sizeof what, "%s.%s", c->plugin->name, c->callback);
     log_msg(SLUICE_LOG_WARN, c->in && c->in->ctx ? c->in->ctx->pipe : NULL,
             "stopping: abandoned %s after %.1f s: %s; nothing it carried "
             "was acknowledged: it is done again after the restart",
             what, (double)(clock_monotonic_ms() - c->since_ms) / 1000,
             plugin_message(c->plugin->name, c->message));
-    c->e->abandoned = true;
-    return st == SLUICE_OK || st == SLUICE_DONE ? st : SLUICE_RETRY;
+    return SLUICE_RETRY;
 }
 
 static sluice_status call_end(struct call *c, sluice_status st,
@@ -115,7 +114,7 @@ static sluice_status call_end(struct call *c, sluice_status st,
         plugin_unlock(c->in);
     c->message[sizeof c->message - 1] = '\0';
     if (st != SLUICE_OK && st != SLUICE_DONE && host_abandoning())
-        st = abandoned(c, st);
+        st = abandoned(c);
     activity_call_end();
     struct call_error *e = c->e;
     e->returned = st;

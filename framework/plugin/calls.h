@@ -41,8 +41,6 @@ struct call_error {
     size_t words_at; /* where the plugin's own words start in `message` */
     sluice_status returned;
     bool broken;
-    bool abandoned; /* it failed after the host's should_stop said yes:
-                       given up by a stop, made SLUICE_RETRY, logged */
 };
 
 /* Told the name of each callback as it is called, and NULL as it returns
