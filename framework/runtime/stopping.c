@@ -19,6 +19,7 @@
 #include "../util/log.h"
 
 #define WATCH_MS 50
+#define WATCH_STACK (256u << 10)
 
 static atomic_bool *stop_flag;
 static atomic_int signalled; /* the first signal, 0 before */
@@ -90,7 +91,13 @@ int stopping_start(atomic_bool *stop, struct error *err)
     stop_flag = stop;
     if (sem_init(&wake, 0, 0) < 0)
         return error_set(err, "cannot make a semaphore: %s", strerror(errno));
-    int rc = pthread_create(&watcher, NULL, watch, NULL);
+    /* a stack of its own size: the default follows RLIMIT_STACK, which
+     * may be too large to map (the pipes' threads then say so) */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WATCH_STACK);
+    int rc = pthread_create(&watcher, &attr, watch, NULL);
+    pthread_attr_destroy(&attr);
     if (rc) {
         sem_destroy(&wake);
         return error_set(err,
