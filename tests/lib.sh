@@ -5,6 +5,11 @@
 #   wait_for WHAT SECS CMD... until CMD succeeds, else a failure
 #   finish NAME               exit status from the failures, "all NAME
 #                             checks passed" when there were none
+#   stops_within SECS PID     the background job PID ends within SECS
+#                             seconds (else a failure, and kill -9); its
+#                             exit status in $rc
+#   sink_keys FILE...         the "table,key" pairs of memory_sink output
+#                             files, once each
 #   at_exit                   what the EXIT trap does; a test that sets a
 #                             trap of its own ends it with at_exit
 # Under ThreadSanitizer (TSAN_OPTIONS set, as a SLUICE_TSAN build's tests
@@ -29,6 +34,21 @@ wait_for() {
   local what=$1 secs=$2; shift 2
   for _ in $(seq 1 $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   fail "waited ${secs}s for $what"; return 1
+}
+stops_within() {
+  local secs=$1 pid=$2
+  for _ in $(seq 1 $((secs * 10))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    fail "process $pid still running ${secs}s later"
+    kill -9 "$pid"
+  fi
+  wait "$pid"; rc=$?
+}
+sink_keys() {
+  cat "$@" 2>/dev/null | sed -n 's/^{"table":"\([^"]*\)","key":\([0-9]*\),.*/\1,\2/p' | sort -u
 }
 finish() {
   tsan_reports && fail "ThreadSanitizer reports (below)"

@@ -66,8 +66,10 @@ static const struct command commands[] = {
      "those named by --pipe) through its states: setup, snapshot, change\n"
      "data capture, and the operator requests of other terminals. Each\n"
      "pipe is leased by this worker while it runs it. The hub's daily\n"
-     "maintenance runs here too. SIGINT or SIGTERM stops it, with every\n"
-     "checkpoint consistent; a restart continues from the store.\n"
+     "maintenance runs here too. SIGINT or SIGTERM stops it within 6 s,\n"
+     "with every checkpoint consistent: what a server does not answer in\n"
+     "time is abandoned (the log names it) and done again after a restart,\n"
+     "which continues from the store. A second signal stops it at once.\n"
      "\n"
      "  -c, --config FILE\n"
      "                  the config file (or give it as the argument)\n"
@@ -75,7 +77,8 @@ static const struct command commands[] = {
      "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
      "                  sqlite:./sluice.db)\n"
      "\nExit status: 0 stopped, 1 runtime failure, 2 bad config, a bad URL\n"
-     "or no such pipe.\n",
+     "or no such pipe; after a second signal, killed by it (a shell shows\n"
+     "143 for SIGTERM, 130 for SIGINT).\n",
      cmd_run},
     {"plugins list", "[--json] [-c FILE]",
      "list the plugins found on the search path",

@@ -1,6 +1,7 @@
 /* batch.c: framed record batches (see batch.h). */
 #include "batch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,6 +140,29 @@ bool batch_next_table(const struct sluice_batch *b, size_t *at,
     *table = b->tables.data + *at + 4;
     *at += 4 + *len;
     return true;
+}
+
+/* Whether the list `out` ("a, b") has the name (t, len) as an item. */
+static bool named_in(const char *out, const char *t, size_t len)
+{
+    for (const char *p = out; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && !memcmp(p, t, len))
+            return true;
+        p += n;
+        p += strspn(p, ", ");
+    }
+    return false;
+}
+
+void batch_tables_text(const struct sluice_batch *b, char *out, size_t size)
+{
+    size_t at = 0, len, used = strlen(out);
+    const char *t;
+    while (batch_next_table(b, &at, &t, &len))
+        if (!named_in(out, t, len) && used + len + 3 < size)
+            used += (size_t)snprintf(out + used, size - used, "%s%.*s",
+                                     used ? ", " : "", (int)len, t);
 }
 
 sluice_status batch_add(sluice_batch *b, const sluice_record *rec,

@@ -80,6 +80,10 @@ bool batch_append_except(struct sluice_batch *to,
  * NUL-terminated (a record's table is bytes). */
 bool batch_next_table(const struct sluice_batch *b, size_t *at,
                       const char **table, size_t *len);
+/* Adds to the list `out` ("a, b": NUL-terminated, `size` bytes, "" at
+ * first) the batch's tables it does not have yet; a name that does not
+ * fit is left out. For messages. */
+void batch_tables_text(const struct sluice_batch *b, char *out, size_t size);
 /* Appends the records, position and stopped tables of `from`. */
 void batch_append(struct sluice_batch *to, const struct sluice_batch *from);
 

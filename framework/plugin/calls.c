@@ -1,12 +1,18 @@
 /* calls.c: the typed wrappers of every plugin callback (see calls.h). Each
  * is the same four steps: lock, call with a fresh error buffer, unlock,
- * judge the status; `call_begin` and `call_end` hold them once. */
+ * judge the status; `call_begin` and `call_end` hold them once. They also
+ * tell util/activity.h which call the thread waits in, and judge a call
+ * that fails once the host told it to give up (should_stop): abandoned. */
 #include "calls.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/activity.h"
+#include "../util/clock.h"
+#include "../util/log.h"
 #include "../util/utf8.h"
+#include "batch.h"
 #include "host.h"
 
 /* What each callback may return, as bits of sluice_status. */
@@ -42,25 +48,61 @@ struct call {
     const struct plugin *plugin;
     const char *callback;
     struct call_error *e;
+    int64_t since_ms;
     char message[1024];
     sluice_error err;
 };
 
 static sluice_error *call_begin(struct call *c, const struct plugin *p,
                                 struct plugin_instance *in,
-                                const char *callback, struct call_error *e)
+                                const char *callback, const char *table,
+                                struct call_error *e)
 {
     *c = (struct call){.in = in, .plugin = p, .callback = callback, .e = e};
     c->err = (sluice_error){c->message, sizeof c->message};
+    c->since_ms = clock_monotonic_ms();
     e->message[0] = '\0';
     e->words_at = 0;
     e->returned = SLUICE_OK;
     e->broken = false;
+    activity_call_begin("%s.%s%s%s", p->name, callback,
+                        !table                ? ""
+                        : strstr(table, ", ") ? " of tables "
+                                              : " of table ",
+                        table ? table : "");
     if (in)
         plugin_lock(in);
     if (observer)
         observer(callback);
     return &c->err;
+}
+
+/* A sink's write, named by the tables of its batch. */
+static sluice_error *write_begin(struct call *c, struct plugin_instance *in,
+                                 const sluice_batch *batch,
+                                 struct call_error *e)
+{
+    char tables[200] = "";
+    batch_tables_text(batch, tables, sizeof tables);
+    return call_begin(c, in->plugin, in, "write", tables[0] ? tables : NULL,
+                      e);
+}
+
+/* A call that failed after the host told it to give up was abandoned
+ * by the stop: said once, at warn, with what it was for, and made
+ * SLUICE_RETRY (nothing of it was acknowledged: it is done again after
+ * the restart, where a failure of its own shows again). */
+static sluice_status abandoned(struct call *c)
+{
+    char what[600];
+    if (!activity_mine(what, sizeof what)[0]) /* a thread not taking part */
+        snprintf(what, sizeof what, "%s.%s", c->plugin->name, c->callback);
+    log_msg(SLUICE_LOG_WARN, c->in && c->in->ctx ? c->in->ctx->pipe : NULL,
+            "stopping: abandoned %s after %.1f s: %s; nothing it carried "
+            "was acknowledged: it is done again after the restart",
+            what, (double)(clock_monotonic_ms() - c->since_ms) / 1000,
+            plugin_message(c->plugin->name, c->message));
+    return SLUICE_RETRY;
 }
 
 static sluice_status call_end(struct call *c, sluice_status st,
@@ -70,9 +112,12 @@ static sluice_status call_end(struct call *c, sluice_status st,
         observer(NULL);
     if (c->in)
         plugin_unlock(c->in);
+    c->message[sizeof c->message - 1] = '\0';
+    if (st != SLUICE_OK && st != SLUICE_DONE && host_abandoning())
+        st = abandoned(c);
+    activity_call_end();
     struct call_error *e = c->e;
     e->returned = st;
-    c->message[sizeof c->message - 1] = '\0';
     bool known = (unsigned)st < 32 && (allowed & BIT(st));
     if (known && (st == SLUICE_OK || st == SLUICE_DONE))
         return st;
@@ -118,7 +163,7 @@ sluice_status plugin_open(const struct plugin *p, const void *config,
     pthread_mutex_init(&in->lock, &recursive);
     pthread_mutexattr_destroy(&recursive);
     struct call c;
-    sluice_error *err = call_begin(&c, p, NULL, "open", e);
+    sluice_error *err = call_begin(&c, p, NULL, "open", NULL, e);
     sluice_status st =
         call_end(&c, p->open(in->ctx, config, &in->handle, err), MAY_FAIL);
     if (st != SLUICE_OK) {
@@ -135,7 +180,9 @@ void plugin_close(struct plugin_instance *in)
         return;
     if (observer)
         observer("close");
+    activity_call_begin("%s.close", in->plugin->name);
     in->plugin->close(in->handle);
+    activity_call_end();
     if (observer)
         observer(NULL);
     context_free(in->ctx);
@@ -162,7 +209,7 @@ sluice_status plugin_ping(struct plugin_instance *in, struct call_error *e)
         : in->plugin->kind == PLUGIN_SINK ? in->plugin->info.sink.ping
                                           : NULL;
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "ping", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "ping", NULL, e);
     return call_end(&c, ping ? ping(in->handle, err) : absent(&c), MAY_FAIL);
 }
 
@@ -174,7 +221,7 @@ sluice_status source_list_tables(struct plugin_instance *in,
                                  sluice_values *tables, struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "list_tables", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "list_tables", NULL, e);
     return call_end(&c, SOURCE(in)->list_tables(in->handle, tables, err),
                     MAY_FAIL);
 }
@@ -184,7 +231,8 @@ sluice_status source_snapshot_begin(struct plugin_instance *in,
                                     struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "snapshot_begin", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "snapshot_begin", NULL, e);
     return call_end(&c,
                     SOURCE(in)->snapshot_begin
                         ? SOURCE(in)->snapshot_begin(in->handle, cdc_start,
@@ -200,7 +248,7 @@ sluice_status source_snapshot_partitions(struct plugin_instance *in,
 {
     struct call c;
     sluice_error *err =
-        call_begin(&c, in->plugin, in, "snapshot_partitions", e);
+        call_begin(&c, in->plugin, in, "snapshot_partitions", table, e);
     return call_end(&c,
                     SOURCE(in)->snapshot_partitions
                         ? SOURCE(in)->snapshot_partitions(in->handle, table,
@@ -215,7 +263,8 @@ sluice_status source_snapshot_next(struct plugin_instance *in,
                                    struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "snapshot_next", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "snapshot_next", table, e);
     return call_end(&c,
                     SOURCE(in)->snapshot_next
                         ? SOURCE(in)->snapshot_next(in->handle, table,
@@ -230,7 +279,8 @@ sluice_status source_estimate_rows(struct plugin_instance *in,
                                    struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "estimate_rows", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "estimate_rows", table, e);
     return call_end(&c,
                     SOURCE(in)->estimate_rows
                         ? SOURCE(in)->estimate_rows(in->handle, table, rows,
@@ -245,7 +295,7 @@ sluice_status source_cdc_start(struct plugin_instance *in,
                                struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "cdc_start", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "cdc_start", NULL, e);
     return call_end(&c,
                     SOURCE(in)->cdc_start
                         ? SOURCE(in)->cdc_start(in->handle, tables,
@@ -259,7 +309,7 @@ sluice_status source_cdc_poll(struct plugin_instance *in, sluice_batch *batch,
                               int64_t timeout_ms, struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "cdc_poll", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "cdc_poll", NULL, e);
     return call_end(&c,
                     SOURCE(in)->cdc_poll
                         ? SOURCE(in)->cdc_poll(in->handle, batch, timeout_ms,
@@ -272,7 +322,7 @@ sluice_status source_cdc_ack(struct plugin_instance *in, const void *position,
                              size_t position_len, struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "cdc_ack", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "cdc_ack", NULL, e);
     return call_end(&c,
                     SOURCE(in)->cdc_ack
                         ? SOURCE(in)->cdc_ack(in->handle, position,
@@ -290,7 +340,7 @@ sluice_status sink_destination(const struct plugin *p, const void *config,
                                struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, p, NULL, "destination", e);
+    sluice_error *err = call_begin(&c, p, NULL, "destination", table, e);
     return call_end(&c,
                     p->info.sink.destination
                         ? p->info.sink.destination(config, table, name, err)
@@ -302,7 +352,8 @@ sluice_status sink_claim(struct plugin_instance *in, const sluice_owner *owner,
                          struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "claim", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "claim", owner->table, e);
     return call_end(&c,
                     SINK(in)->claim ? SINK(in)->claim(in->handle, owner, err)
                                     : absent(&c),
@@ -313,7 +364,8 @@ sluice_status sink_setup_table(struct plugin_instance *in, const char *table,
                                struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "setup_table", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "setup_table", table, e);
     return call_end(&c, SINK(in)->setup_table(in->handle, table, err),
                     MAY_FAIL_TABLE);
 }
@@ -322,14 +374,14 @@ sluice_status sink_write(struct plugin_instance *in, const sluice_batch *batch,
                          struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "write", e);
+    sluice_error *err = write_begin(&c, in, batch, e);
     return call_end(&c, SINK(in)->write(in->handle, batch, err), MAY_FAIL);
 }
 
 sluice_status sink_flush(struct plugin_instance *in, struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "flush", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "flush", NULL, e);
     return call_end(&c, SINK(in)->flush(in->handle, err), MAY_FAIL);
 }
 
@@ -337,7 +389,8 @@ sluice_status sink_resync_begin(struct plugin_instance *in, const char *table,
                                 struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "resync_begin", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "resync_begin", table, e);
     return call_end(&c,
                     SINK(in)->resync_begin
                         ? SINK(in)->resync_begin(in->handle, table, err)
@@ -349,7 +402,8 @@ sluice_status sink_resync_swap(struct plugin_instance *in, const char *table,
                                struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "resync_swap", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "resync_swap", table, e);
     return call_end(&c,
                     SINK(in)->resync_swap
                         ? SINK(in)->resync_swap(in->handle, table, err)
@@ -361,7 +415,8 @@ sluice_status sink_resync_abort(struct plugin_instance *in, const char *table,
                                 struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "resync_abort", e);
+    sluice_error *err =
+        call_begin(&c, in->plugin, in, "resync_abort", table, e);
     return call_end(&c,
                     SINK(in)->resync_abort
                         ? SINK(in)->resync_abort(in->handle, table, err)
@@ -373,7 +428,7 @@ sluice_status sink_drop_table(struct plugin_instance *in, const char *table,
                               struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "drop_table", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "drop_table", table, e);
     return call_end(&c,
                     SINK(in)->drop_table
                         ? SINK(in)->drop_table(in->handle, table, err)
@@ -388,7 +443,7 @@ sluice_status retention_plan(struct plugin_instance *in,
                              sluice_retention_plan *plan, struct call_error *e)
 {
     struct call c;
-    sluice_error *err = call_begin(&c, in->plugin, in, "plan", e);
+    sluice_error *err = call_begin(&c, in->plugin, in, "plan", NULL, e);
     return call_end(&c,
                     in->plugin->info.retention.plan(in->handle, input, plan,
                                                     err),

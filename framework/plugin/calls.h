@@ -5,8 +5,10 @@
  * callback may return, and prefixes a failure's message with
  * "plugin.callback: " (the plugin's own "plugin: " before its words is
  * dropped: one prefix, the core's). They carry no retry policy: the
- * runtime and the conformance kit keep their own. Nothing else calls a
- * callback pointer.
+ * runtime and the conformance kit keep their own. A call that fails once
+ * a stop has told plugins to give up (host_abandon_calls) is abandoned:
+ * logged at warn, with the thread's work (util/activity.h), and returned
+ * as SLUICE_RETRY. Nothing else calls a callback pointer.
  *
  * Optional callbacks: the caller asks whether the plugin has one by
  * reading its info (a NULL pointer is never called); the wrapper of a

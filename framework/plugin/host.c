@@ -1,9 +1,11 @@
 /* host.c: the host API table that every plugin receives (its registration
- * functions are the loader's, its metrics metrics.c's), and plugin
- * contexts (log names and metrics). The table is a constant: its
+ * functions are the loader's, its metrics metrics.c's), plugin
+ * contexts (log names and metrics), and whether calls in progress are
+ * to be given up (should_stop). The table is a constant: its
  * functions are thread-safe. */
 #include "host.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +49,26 @@ static int64_t now_ms(void)
 static int64_t monotonic_ms(void)
 {
     return clock_monotonic_ms();
+}
+
+/* Set once, when a stop gives up the calls in progress: a plugin asks it
+ * from any thread, a signal handler may set it. */
+static atomic_bool abandoning;
+
+void host_abandon_calls(void)
+{
+    abandoning = true;
+}
+
+bool host_abandoning(void)
+{
+    return abandoning;
+}
+
+static int should_stop(sluice_context *ctx)
+{
+    (void)ctx; /* the process as a whole, for now: every instance */
+    return abandoning;
 }
 
 sluice_context *context_new(const char *plugin, const char *pipe)
@@ -98,6 +120,7 @@ static const sluice_host_api table = {
     .plan_delete = plan_delete,
     .batch_stop_table = batch_stop_table,
     .metric_describe = metrics_describe,
+    .should_stop = should_stop,
 };
 
 const sluice_host_api *host_api(void)

@@ -36,6 +36,11 @@ struct sluice_context {
     size_t metric_count, metric_cap;
 };
 
+/* From now on the host's should_stop says yes to every plugin: the calls
+ * in progress are to be given up (a stop that has waited for them). */
+void host_abandon_calls(void);
+bool host_abandoning(void);
+
 sluice_context *context_new(const char *plugin, const char *pipe);
 void context_free(sluice_context *ctx);
 /* The value of a metric this context counted or set (metrics.c), or 0

@@ -3,9 +3,12 @@
  * follows, read into batches cut at pull_batch_size records or after
  * sync_interval, each published with the position it reaches and then
  * acknowledged to the source. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../store/checkpoints.h"
+#include "../util/activity.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -76,6 +79,13 @@ enum outcome cdc_step(struct run *u, const struct pipe_row *row,
 {
     if (!u->cdc_open && cdc_open(u, row, f) != GO_ON)
         return f->outcome;
+    char tables[200] = "";
+    for (size_t i = 0, used = 0; i < u->cdc_table_count; i++)
+        if (used + strlen(u->cdc_tables[i]) + 3 < sizeof tables)
+            used +=
+                (size_t)snprintf(tables + used, sizeof tables - used, "%s%s",
+                                 used ? ", " : "", u->cdc_tables[i]);
+    activity_work("the changes of table(s) %s", tables);
     batch_reset(&u->batch);
     struct call_error e;
     int64_t until = clock_monotonic_ms() + u->pc->settings.sync_interval_ms;

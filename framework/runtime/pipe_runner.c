@@ -8,6 +8,7 @@
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
 #include "../store/leases.h"
+#include "../util/activity.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -223,7 +224,11 @@ static bool turn(struct run *u)
         return false; /* deleted */
     struct failure f = {.outcome = GO_ON};
     enum outcome o = subscriber_failed(u, &f) ? f.outcome : step(u, &row, &f);
-    if (o == RETRY || o == FATAL) {
+    activity_work_end();
+    if (o == RETRY && *u->r->stop) {
+        /* sluice stops: a call given up (logged as abandoned) or a
+         * failure met on the way out, tried again after the restart */
+    } else if (o == RETRY || o == FATAL) {
         handle_failure(u, &f);
         subscriber_resume(u); /* after its backoff (a fatal one closed it) */
     } else if (o == GO_ON && row.retry_count && !subscriber_failing(u)) {
@@ -243,9 +248,11 @@ void *pipe_runner_main(void *arg)
     struct pipe_runner *r = arg;
     struct run u = {.r = r, .pc = r->pipe};
     struct error err;
+    activity_join(u.pc->name);
     if (store_open(r->store_url, STORE_WRITE, &u.s, &err) < 0) {
         log_pipe(SLUICE_LOG_ERROR, u.pc->name, NULL, NULL, "%s", err.message);
         r->status = 1;
+        activity_quit();
         return NULL;
     }
     batch_init(&u.batch, (size_t)r->pipe->settings.pull_batch_size,
@@ -269,5 +276,6 @@ void *pipe_runner_main(void *arg)
     store_close(u.s);
     batch_free(&u.batch);
     free(u.lease);
+    activity_quit();
     return NULL;
 }

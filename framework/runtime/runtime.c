@@ -1,6 +1,6 @@
 /* runtime.c: sluice run (see runtime.h): registration, a thread per pipe,
- * the daily maintenance, progress, the HTTP service, and a clean stop on
- * SIGINT or SIGTERM. */
+ * the daily maintenance, progress, the HTTP service, and a stop on SIGINT
+ * or SIGTERM (stopping.h keeps it in time). */
 #include "runtime.h"
 
 #include <pthread.h>
@@ -13,25 +13,22 @@
 #include "../maintenance/maintenance.h"
 #include "../store/leases.h"
 #include "../store/store.h"
+#include "../util/activity.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
 #include "pipe_runner.h"
 #include "progress.h"
 #include "service.h"
+#include "stopping.h"
 
 #define MAINTENANCE_EVERY_MS 60000
 
-/* Set by the signal handler, read by every pipe's thread: an atomic (lock
- * free, so safe in a handler), not a volatile sig_atomic_t, which only
- * the thread that takes the signal may share with its handler. */
+/* Set by the signal handler (stopping.c), read by every pipe's thread:
+ * an atomic (lock free, so safe in a handler), not a volatile
+ * sig_atomic_t, which only the thread that takes the signal may share
+ * with its handler. */
 static atomic_bool stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_requested = true;
-}
 
 static bool selected(const char *name, char **only, size_t count)
 {
@@ -85,10 +82,17 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             runs[i] = pipe_register(s, cfg, &cfg->pipes[i], &d) == 0;
     for (size_t i = 0; i < d.count; i++)
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", d.errors[i]);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (stopping_start(&stop_requested, &err) < 0) {
+        log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
+        progress_end(&progress);
+        service_stop(svc);
+        diags_free(&d);
+        free(runs);
+        store_close(s);
+        return 1;
+    }
+    activity_join(NULL);
 
     struct pipe_runner *runners =
         xcalloc(cfg->pipe_count + 1, sizeof *runners);
@@ -114,6 +118,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     int64_t next_maintenance = 0;
     while (!stop_requested && (started || (d.count == 0 && !unstarted))) {
         if (clock_monotonic_ms() >= next_maintenance) {
+            activity_work("the hub's maintenance");
             bool ran = false;
             if (maintenance_tick(s, reg, cfg, worker_name(),
                                  3 * MAINTENANCE_EVERY_MS, clock_now_ms(),
@@ -123,11 +128,14 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
                 log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");
             next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
         }
+        activity_work("the progress of the pipes");
         progress_tick(&progress, s, clock_monotonic_ms());
+        activity_work_end();
         sleep_ms(200);
     }
     stop_requested = true;
     int status = d.count ? 2 : unstarted ? 1 : 0;
+    stopping_status(status);
     for (size_t i = 0; i < cfg->pipe_count; i++)
         if (runs[i]) {
             pthread_join(threads[i], NULL);
@@ -143,5 +151,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     free(runners);
     free(threads);
     store_close(s);
+    activity_quit();
+    stopping_end();
     return status;
 }

@@ -16,6 +16,7 @@
 #include "../lifecycle/requests.h"
 #include "../plugin/values.h"
 #include "../store/checkpoints.h"
+#include "../util/activity.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -185,6 +186,8 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
 {
     struct run *u = w->u;
     struct call_error e;
+    activity_work("the snapshot of table %s, partition %lld", j->table,
+                  (long long)j->part);
     while (!w->interrupt && !*u->r->stop) {
         batch_reset(b);
         sluice_status st =
@@ -227,6 +230,7 @@ static void *snapshot_worker(void *arg)
     struct sluice_batch b;
     batch_init(&b, (size_t)u->pc->settings.pull_batch_size, w->batch_bytes);
     struct call_error e;
+    activity_join(u->pc->name);
     if (store_open(u->r->store_url, STORE_WRITE, &s, &err) < 0)
         worker_failed(w, (from_store(&err, &f), &f));
     else if (from_call(instance_open(&u->pc->source, u->pc->name, false, &src,
@@ -240,6 +244,7 @@ static void *snapshot_worker(void *arg)
     instance_close(src);
     store_close(s);
     batch_free(&b);
+    activity_quit();
     pthread_mutex_lock(&w->lock);
     w->running--;
     pthread_mutex_unlock(&w->lock);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../hub/hub.h"
+#include "../util/activity.h"
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
@@ -36,13 +37,15 @@ static void wait_on(struct subscriber *sub, int64_t ms)
 
 /* Whether the group of events given to the sink since its last flush
  * goes on: while more wait, up to pull_batch_size records and for at most
- * sync_interval (the batch limits of the source side). */
+ * sync_interval (the batch limits of the source side), and until sluice
+ * stops (what was written is then flushed). */
 static bool group_goes_on(struct run *u, int64_t records, int64_t since_ms)
 {
     pthread_mutex_lock(&u->sub.lock);
     bool stop = u->sub.stop;
     pthread_mutex_unlock(&u->sub.lock);
-    return !stop && records < u->pc->settings.pull_batch_size &&
+    return !stop && !*u->r->stop &&
+           records < u->pc->settings.pull_batch_size &&
            clock_monotonic_ms() - since_ms < u->pc->settings.sync_interval_ms;
 }
 
@@ -136,7 +139,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
     struct counters_tally tally = {0};
     int64_t *ids = NULL, records = 0, since = clock_monotonic_ms();
     size_t n = 0, cap = 0, nfailed = 0;
-    char **failed = NULL;
+    char **failed = NULL, tables[200] = "";
     struct error err;
     enum outcome o = GO_ON;
     plugin_lock(SINK_OF(u));
@@ -166,6 +169,10 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         XGROW(ids, cap, n + 1);
         ids[n++] = e.publication;
         records += (int64_t)e.batch.count;
+        batch_tables_text(&e.batch, tables, sizeof tables);
+        activity_work("the delivery of %zu event(s), %lld record(s) of "
+                      "table(s) %s, to the sink",
+                      n, (long long)records, tables);
         o = write_event(u, &e.batch, failed, nfailed, &tally, f);
         hub_event_free(&e);
     } while (o == GO_ON && group_goes_on(u, records, since));
@@ -186,6 +193,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
     counters_tally_free(&tally);
     names_free(failed, nfailed);
     free(ids);
+    activity_work_end();
     return o;
 }
 
@@ -195,9 +203,11 @@ static void *subscriber_main(void *arg)
     struct subscriber *sub = &u->sub;
     struct store *s = NULL;
     struct error err;
+    activity_join(u->pc->name);
     pthread_mutex_lock(&sub->lock);
     while (!sub->stop) {
-        if (sub->has_failure) { /* the pipe's thread has it */
+        /* failed: the pipe's thread has it; sluice stops: no more */
+        if (sub->has_failure || *u->r->stop) {
             wait_on(sub, IDLE_WAIT_MS);
             continue;
         }
@@ -222,6 +232,7 @@ static void *subscriber_main(void *arg)
     }
     pthread_mutex_unlock(&sub->lock);
     store_close(s);
+    activity_quit();
     return NULL;
 }
 

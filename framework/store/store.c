@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../util/activity.h"
 #include "../util/buf.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
@@ -81,13 +82,21 @@ static int still_there(struct store *s, struct error *err)
     return s->be->still_there ? s->be->still_there(s->conn, err) : 0;
 }
 
+/* Each statement is the thread's call (util/activity.h) while it runs:
+ * a stop that cannot wait for it names it. */
 static int run(struct store *s, const char *sql, const struct db_value *params,
                size_t count, struct db_result *res, struct error *err)
 {
     struct db_value *shown = masked(params, count);
     char *translated = s->be->translate(sql);
+    sql += strspn(sql, " \n");
+    size_t first_line = strcspn(sql, "\n");
+    activity_call_begin("store %s: %.*s%s", s->name,
+                        (int)(first_line > 60 ? 60 : first_line), sql,
+                        first_line > 60 ? "..." : "");
     int rc = s->be->exec(s->conn, translated, shown ? shown : params, count,
                          res, err);
+    activity_call_end();
     free(translated);
     for (size_t i = 0; shown && i < count; i++)
         if (params[i].type == DB_MESSAGE)
@@ -444,9 +453,12 @@ int store_open(const char *url, enum store_intent intent, struct store **out,
     redact_remember_in(url); /* from --store or SLUICE_STORE, not a file */
     if (parse_url(url, &be, &target, err) < 0)
         return -1;
-    if ((be == &db_sqlite
-             ? db_sqlite_open(target, sqlite_how[intent], &conn, err)
-             : db_postgres_open(target, &conn, err)) < 0)
+    activity_call_begin("connecting to the store");
+    int opened = be == &db_sqlite
+                     ? db_sqlite_open(target, sqlite_how[intent], &conn, err)
+                     : db_postgres_open(target, &conn, err);
+    activity_call_end();
+    if (opened < 0)
         return -1;
     struct store *s = xcalloc(1, sizeof *s);
     s->be = be;

@@ -291,6 +291,10 @@ bool ch_buf_printf(struct ch_buf *b, const char *fmt, ...) SLUICE_PRINTF(2, 3);
 void ch_buf_free(struct ch_buf *b);
 #define CH_LIT(b, text) ch_buf_append((b), (text), sizeof(text) - 1)
 
+/* Whether the core says to give up the requests waiting (sluice is
+ * stopping: the host's should_stop, from ABI 1.2). */
+bool ch_should_stop(const struct ch_sink *s);
+
 /* What one request owns while it runs. */
 struct ch_call {
     struct ch_buf url, answer;

@@ -3,7 +3,9 @@
  * classified as the core needs it: retry
  * what may pass (no connection, a timeout, overload, a proxy's 5xx),
  * give up on what will not (the server's refusals), always with the
- * server's own words. */
+ * server's own words. A request still waiting when the core says to stop
+ * (the host's should_stop, asked from libcurl's progress callback about
+ * once a second) is abandoned: retried after the restart. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -158,6 +160,21 @@ static void server_words(const char *body, char *out, size_t size)
         out[--n] = '\0';
 }
 
+bool ch_should_stop(const struct ch_sink *s)
+{
+    return SLUICE_HOST_HAS(ch_host, should_stop) &&
+           ch_host->should_stop(s->ctx);
+}
+
+/* libcurl's progress callback: nonzero ends the transfer with
+ * CURLE_ABORTED_BY_CALLBACK. */
+static int on_progress(void *user, curl_off_t dl_total, curl_off_t dl_now,
+                       curl_off_t ul_total, curl_off_t ul_now)
+{
+    (void)dl_total, (void)dl_now, (void)ul_total, (void)ul_now;
+    return ch_should_stop(user);
+}
+
 static bool transient_curl(CURLcode rc)
 {
     switch (rc) {
@@ -166,8 +183,7 @@ static bool transient_curl(CURLcode rc)
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
-    case CURLE_LOGIN_DENIED:
-    case CURLE_ABORTED_BY_CALLBACK: return false;
+    case CURLE_LOGIN_DENIED: return false;
     default: return true;
     }
 }
@@ -188,6 +204,11 @@ static sluice_status classify(CURLcode rc, long http, const char *body,
                               sluice_error *err)
 {
     char what[80];
+    if (rc == CURLE_ABORTED_BY_CALLBACK) /* only on_progress aborts */
+        return sluice_fail(err, SLUICE_RETRY,
+                           "sink_clickhouse: %s: abandoned, sluice is "
+                           "stopping (no answer from the server yet)",
+                           what_of(query, what, sizeof what));
     if (rc != CURLE_OK)
         return sluice_fail(err,
                            transient_curl(rc) ? SLUICE_RETRY : SLUICE_FATAL,
@@ -263,6 +284,9 @@ sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_answer);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &c->answer);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     if (!streamed) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, query);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(query));

@@ -99,7 +99,9 @@ static void collect(struct ch_sink *s)
 }
 
 /* Runs the transfers until `st` has handed libcurl all its bytes (when
- * ending: until the server has answered), or has ended early. */
+ * ending: until the server has answered), or has ended early; or, once
+ * the core says to stop, gives it up (the progress callback does too,
+ * but libcurl may not call it while the transfer waits). */
 static void pump(struct ch_sink *s, struct ch_stream *st)
 {
     for (;;) {
@@ -113,6 +115,11 @@ static void pump(struct ch_sink *s, struct ch_stream *st)
         bool handed = !st->ending && st->out_off == st->out.len;
         if (st->done || handed)
             break;
+        if (ch_should_stop(s)) {
+            st->done = true;
+            st->rc = CURLE_ABORTED_BY_CALLBACK;
+            break;
+        }
         if (mc == CURLM_OK)
             mc = curl_multi_poll(s->multi, NULL, 0, POLL_MS, NULL);
         if (mc != CURLM_OK) { /* libcurl itself failed: the insert too */

@@ -258,7 +258,8 @@ sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
     }
     int64_t deadline = mg_host->monotonic_ms() + timeout_ms;
     sluice_status st = SLUICE_OK;
-    while (s->stream && st == SLUICE_OK && !mg_host->batch_full(batch)) {
+    while (s->stream && st == SLUICE_OK && !mg_host->batch_full(batch) &&
+           !mg_should_stop(s)) {
         const bson_t *ev;
         if (mongoc_change_stream_next(s->stream, &ev)) {
             st = take_event(s, ev, batch, err);

@@ -105,6 +105,12 @@ void mg_client_give(struct mg_pool *p, mongoc_client_t *client)
     pthread_mutex_unlock(&pools_lock);
 }
 
+bool mg_should_stop(const struct mg_source *s)
+{
+    return SLUICE_HOST_HAS(mg_host, should_stop) &&
+           mg_host->should_stop(s->ctx);
+}
+
 /* libmongoc's own log lines go to the core's log: errors and warnings as
  * such, the rest (its monitors' chatter) only at debug level. */
 static void forward_log(mongoc_log_level_t level, const char *domain,

@@ -69,6 +69,13 @@ struct mg_source {
  * that calls it. */
 extern const sluice_host_api *mg_host;
 
+/* Whether the core says to end the call in progress (sluice is stopping:
+ * the host's should_stop, from ABI 1.2). A read cut short returns what it
+ * has; a read blocked on a server that does not answer cannot be cut
+ * short (libmongoc has no way to): the core then ends the process without
+ * waiting for it. */
+bool mg_should_stop(const struct mg_source *s);
+
 /* A client from the process's pool for the URI, for the life of an
  * instance; given back when the instance closes. */
 sluice_status mg_client_take(const char *uri, struct mg_pool **pool,

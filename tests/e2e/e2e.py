@@ -1773,6 +1773,44 @@ def tsan_reports(env, name):
     return text
 
 
+def run_scenario(env, name, fn, cleanup=None):
+    """Runs fn(env, src) with a Source of its own, says PASS, SKIP or FAIL
+    with the last lines of its logs, and kills what it left running
+    (cleanup(src) first, when given); False when it failed."""
+    t0 = time.time()
+    print("== %s" % name, flush=True)
+    tsan_watch(env, name)
+    src = Source(env, name)
+    ok = True
+    try:
+        fn(env, src)
+        print("PASS %s (%.1fs)" % (name, time.time() - t0), flush=True)
+        drop_ch_databases(env, src.prefix)
+    except Skip as e:
+        print("SKIP %s: %s" % (name, e), flush=True)
+    except Exception as e:
+        ok = False
+        print("FAIL %s (%.1fs): %s" % (name, time.time() - t0, e), flush=True)
+        if not isinstance(e, Failure):
+            traceback.print_exc()
+        for f in sorted(os.listdir(env.tmp)):
+            if f.startswith(name) and f.endswith(".log"):
+                print("---- %s (last lines)\n%s" % (f, Sluice.tail_of(os.path.join(env.tmp, f))))
+    finally:
+        if cleanup:
+            cleanup(src)
+        for p in list(Sluice.running):
+            p.kill()
+            p.wait()
+        Sluice.running.clear()
+        src.close()
+    reports = tsan_reports(env, name)
+    if reports:
+        ok = False
+        print("FAIL %s: ThreadSanitizer reported:\n%s" % (name, reports), flush=True)
+    return ok
+
+
 def main():
     if len(sys.argv) < 5:
         print(__doc__)
@@ -1783,39 +1821,8 @@ def main():
           (env.store.split("@")[-1], env.ch_url,
            "SLUICE_TEST_MONGO_URI (a real replica set)" if env.real_uri else "mongo_test_server"),
           flush=True)
-    failed = []
-    for name, fn in SCENARIOS:
-        if only and name not in only:
-            continue
-        t0 = time.time()
-        print("== %s" % name, flush=True)
-        tsan_watch(env, name)
-        src = Source(env, name)
-        try:
-            fn(env, src)
-            print("PASS %s (%.1fs)" % (name, time.time() - t0), flush=True)
-            drop_ch_databases(env, src.prefix)
-        except Skip as e:
-            print("SKIP %s: %s" % (name, e), flush=True)
-        except Exception as e:
-            failed.append(name)
-            print("FAIL %s (%.1fs): %s" % (name, time.time() - t0, e), flush=True)
-            if not isinstance(e, Failure):
-                traceback.print_exc()
-            for f in sorted(os.listdir(env.tmp)):
-                if f.startswith(name) and f.endswith(".log"):
-                    print("---- %s (last lines)\n%s" % (f, Sluice.tail_of(os.path.join(env.tmp, f))))
-        finally:
-            for p in list(Sluice.running):
-                p.kill()
-                p.wait()
-            Sluice.running.clear()
-            src.close()
-        reports = tsan_reports(env, name)
-        if reports:
-            if name not in failed:
-                failed.append(name)
-            print("FAIL %s: ThreadSanitizer reported:\n%s" % (name, reports), flush=True)
+    failed = [name for name, fn in SCENARIOS
+              if (not only or name in only) and not run_scenario(env, name, fn)]
     if failed:
         print("%d scenario(s) failed: %s; logs and configs in %s"
               % (len(failed), ", ".join(failed), env.tmp), flush=True)

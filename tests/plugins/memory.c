@@ -21,8 +21,11 @@
  * instances open as a gauge (open_sinks).
  *
  * Both misbehave on purpose when asked: `misbehave = CALLBACK:HOW` makes
- * the named callback return fatal or retry, crash (SIGSEGV), abort, or
- * call exit(3); with `misbehave_while = FILE`, only while FILE exists. */
+ * the named callback return fatal or retry, crash (SIGSEGV), abort, call
+ * exit(3), hang (as a server that does not answer: until the core says
+ * to stop, ABI 1.2, then it gives up) or block (for ever, as a read
+ * blocked in a library); with `misbehave_while = FILE`, only while FILE
+ * exists. */
 #include <pthread.h>
 #include <signal.h>
 #include <sluice/sluice.h>
@@ -54,8 +57,9 @@ struct misbehaviour {
      .name = "misbehave",                                                     \
      .offset = offsetof(config, misbehave.spec),                              \
      .description = "CALLBACK:HOW, HOW one of fatal, retry, crash, abort, "   \
-                    "exit: the callback returns that status, raises "         \
-                    "SIGSEGV, aborts or calls exit(3)."},                     \
+                    "exit, hang, block: the callback returns that status, "   \
+                    "raises SIGSEGV, aborts, calls exit(3), waits until "     \
+                    "sluice stops, or waits for ever."},                      \
     {                                                                         \
         .type = SLUICE_OPTION_STRING, .name = "misbehave_while",              \
         .flags = PATH_FLAGS,                                                  \
@@ -63,8 +67,8 @@ struct misbehaviour {
         .description = "A file: misbehave only while it exists."              \
     }
 
-static const char *const hows[] = {"fatal", "retry", "crash",
-                                   "abort", "exit",  NULL};
+static const char *const hows[] = {"fatal", "retry", "crash", "abort",
+                                   "exit",  "hang",  "block", NULL};
 
 static bool listed(const char *const *list, const char *name, size_t len)
 {
@@ -87,9 +91,35 @@ static sluice_status misbehave_valid(const struct misbehaviour *m,
         return sluice_fail(err, SLUICE_FATAL,
                            "memory: misbehave = '%s': expected CALLBACK:HOW "
                            "with a callback of this plugin and HOW one of "
-                           "fatal, retry, crash, abort, exit",
+                           "fatal, retry, crash, abort, exit, hang, block",
                            m->spec);
     return SLUICE_OK;
+}
+
+/* Whether the core says to give up the call in progress (ABI 1.2). */
+static bool told_to_stop(void)
+{
+#if SLUICE_ABI_AT_LEAST(1, 2)
+    return SLUICE_HOST_HAS(host, should_stop) && host->should_stop(NULL);
+#else
+    return false;
+#endif
+}
+
+/* As a server that does not answer: until the core says to stop, then
+ * given up (`give_up`), or for ever. */
+static sluice_status wait_on_nothing(const struct misbehaviour *m,
+                                     const char *callback, bool give_up,
+                                     sluice_error *err)
+{
+    while (!give_up || !told_to_stop()) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return sluice_fail(err, SLUICE_RETRY,
+                       "memory: %s gave up waiting, sluice is stopping "
+                       "(misbehave = %s)",
+                       callback, m->spec);
 }
 
 /* At the top of each callback: OK, or the misbehaviour asked for. */
@@ -107,6 +137,8 @@ static sluice_status misbehave(const struct misbehaviour *m,
         abort();
     else if (!strcmp(how, "exit"))
         exit(3);
+    else if (!strcmp(how, "hang") || !strcmp(how, "block"))
+        return wait_on_nothing(m, callback, !strcmp(how, "hang"), err);
     return sluice_fail(err, strcmp(how, "retry") ? SLUICE_FATAL : SLUICE_RETRY,
                        "memory: %s fails on purpose (misbehave = %s)",
                        callback, m->spec);

@@ -163,6 +163,20 @@ typedef struct sluice_host_api {
     sluice_status (*metric_describe)(sluice_context *ctx, const char *name,
                                      sluice_metric_kind kind, const char *help,
                                      sluice_error *err);
+
+    /* --- ABI 1.2: stopping. Nonzero once the core wants the calls in
+     * progress to end now: the process is stopping (SIGTERM, SIGINT) and
+     * has waited for them a moment already. A callback that waits on a
+     * server (a request, a cursor, a change stream) asks it every second
+     * or so (from libcurl's progress callback, between reads) and, when
+     * it says so, returns soon: what it has done (a batch cut short,
+     * with its position) as SLUICE_OK, or what it leaves undone as
+     * SLUICE_RETRY with a message saying what it gave up. Nothing of a
+     * call given up is acknowledged, so the core does it again after the
+     * restart. A call that cannot return in time (a blocked read) is
+     * left running when the process ends. ctx may be NULL (the process
+     * as a whole). Check SLUICE_HOST_HAS(host, should_stop) first. */
+    int (*should_stop)(sluice_context *ctx);
 } sluice_host_api;
 
 /* True when the host table has `field` (a plugin built against a newer
