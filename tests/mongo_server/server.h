@@ -222,6 +222,11 @@ void change_log_diff(struct change_log *l, const bson_value_t *before,
 void change_log_describe(const struct change_log *l, struct mnode *root,
                          bson_t *description);
 
+/* About the size of the oplog diff MongoDB would write for the log
+ * (MongoDB writes a replacement instead when the diff is larger than the
+ * new document). */
+size_t change_log_size(const struct change_log *l, struct mnode *root);
+
 /* ---- pipeline.c: pipeline-style updates ---- */
 /* Checks the stages before any document is read. */
 bool pipeline_check(const bson_t *stages, struct mongo_error *e);

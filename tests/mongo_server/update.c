@@ -1680,19 +1680,17 @@ static enum update_result apply_pipeline(const struct update *u,
     }
     *out = next;
     /* MongoDB logs a pipeline's change as a diff, unless the diff would
-     * be larger than the new document: then as a replacement */
+     * be larger than the new document: then as a replacement (the size
+     * here is an estimate of MongoDB's) */
     struct change_log log = {0};
     bson_value_t before, after;
     value_of_doc(doc, &before);
     value_of_doc(next, &after);
     change_log_diff(&log, &before, &after);
     struct mnode *root = mdoc_new(next);
-    bson_t desc = BSON_INITIALIZER;
-    change_log_describe(&log, root, &desc);
-    bool replace = desc.len > next->len;
+    bool replace = change_log_size(&log, root) > next->len;
     if (!replace)
-        bson_concat(description, &desc);
-    bson_destroy(&desc);
+        change_log_describe(&log, root, description);
     mnode_free(root);
     change_log_free(&log);
     return replace ? UPDATE_REPLACED : UPDATE_CHANGED;

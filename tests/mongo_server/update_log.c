@@ -209,6 +209,30 @@ void change_log_describe(const struct change_log *l, struct mnode *root,
     bson_destroy(&o.truncated);
 }
 
+size_t change_log_size(const struct change_log *l, struct mnode *root)
+{
+    size_t size = 20; /* the diff document and the oplog entry's fields */
+    for (size_t i = 0; i < l->n; i++) {
+        const struct change *c = &l->v[i];
+        struct mnode *at;
+        size += 3 + c->n;
+        for (size_t k = 0; k < c->n; k++)
+            size += strlen(c->parts[k]);
+        if (c->kind == CHANGE_DELETE || c->kind == CHANGE_TRUNCATE) {
+            size += 4;
+        } else if (mdoc_find(root, c->parts, c->n, &at) == c->n) {
+            bson_t wrap = BSON_INITIALIZER;
+            bson_value_t v;
+            mnode_get(at, &v);
+            bson_append_value(&wrap, "", 0, &v);
+            size += wrap.len - 7;
+            bson_value_destroy(&v);
+            bson_destroy(&wrap);
+        }
+    }
+    return size;
+}
+
 /* ---- the diff of two documents (pipeline updates) ---- */
 
 struct stack {
