@@ -346,8 +346,7 @@ static bool update_statement(struct collection *c, const bson_t *one,
         if (!multi)
             break;
     }
-    if (by_id)
-        filter_free(&f);
+    filter_free(&f); /* also what a filter_parse that failed left */
     if (good && !matched && ups) {
         bson_t *doc = update_upsert(u, &q, &e);
         bson_iter_t id;

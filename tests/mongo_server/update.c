@@ -886,7 +886,8 @@ static bool make_targets(struct apply *a)
         if (!good)
             return false;
     }
-    qsort(a->targets, a->ntargets, sizeof *a->targets, compare_targets);
+    if (a->ntargets)
+        qsort(a->targets, a->ntargets, sizeof *a->targets, compare_targets);
     for (size_t i = 0; i + 1 < a->ntargets; i++)
         if (prefix_of(&a->targets[i], &a->targets[i + 1])) {
             char *where = path_join(a->targets[i].parts, a->targets[i].n);
