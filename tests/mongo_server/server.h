@@ -214,18 +214,15 @@ struct change_log {
 void change_log_add(struct change_log *l, char *const *parts, size_t n,
                     enum change_kind kind, int64_t size);
 void change_log_free(struct change_log *l);
-/* Logs the differences between two documents (a pipeline update). */
-void change_log_diff(struct change_log *l, const bson_value_t *before,
+/* Logs the differences between two documents (a pipeline update), as
+ * MongoDB's diff; false (nothing logged) when the diff would be larger
+ * than the new document: MongoDB then logs a replacement. */
+bool change_log_diff(struct change_log *l, const bson_value_t *before,
                      const bson_value_t *after);
 /* Appends updatedFields, removedFields and truncatedArrays, with the
  * values `root` (the updated document) holds. */
 void change_log_describe(const struct change_log *l, struct mnode *root,
                          bson_t *description);
-
-/* About the size of the oplog diff MongoDB would write for the log
- * (MongoDB writes a replacement instead when the diff is larger than the
- * new document). */
-size_t change_log_size(const struct change_log *l, struct mnode *root);
 
 /* ---- pipeline.c: pipeline-style updates ---- */
 /* Checks the stages before any document is read. */

@@ -335,6 +335,8 @@ def reference_examples(db):
     example(db, "create_paths", [{"_id": 1, "a": [1]}],
             {"$set": {"x.y.z": 1, "a.3": 4}},
             [{"_id": 1, "a": [1, None, None, 4], "x": {"y": {"z": 1}}}])
+    example(db, "unset_array_element", [{"_id": 1, "a": [1, 2, 3]}],
+            {"$unset": {"a.1": ""}}, [{"_id": 1, "a": [1, None, 3]}])
     # $setOnInsert and upserts
     coll = db.upserts
     coll.drop()
@@ -528,6 +530,34 @@ def errors(db):
               "found to have been altered to _id: 2")
 
 
+def raw_errors(db):
+    """Statements PyMongo's helpers would not send, sent as commands."""
+    db.raw.drop()
+    db.raw.insert_one({"_id": 1})
+    cases = [
+        ({"q": {}, "u": {"x": 1}, "multi": True}, 9,
+         "multi update is not supported for replacement-style update"),
+        ({"q": {"a": 1, "a.b": 2}, "u": {"$set": {"c": 1}}, "upsert": True},
+         54, "cannot infer query fields to set, both paths 'a' and 'a.b' are "
+         "matched"),
+        ({"q": {"$and": [{"a": 1}, {"a": 2}]}, "u": {"$set": {"c": 1}},
+          "upsert": True},
+         54, "cannot infer query fields to set, path 'a' is matched twice"),
+        ({"q": {"_id": 1}, "u": [{"$match": {}}]}, 72,
+         "$match is not allowed to be used within an update"),
+        ({"q": {"_id": 1}, "u": {"x": 1}, "arrayFilters": [{"i": 1}]}, 72,
+         "arrayFilters may not be specified for replacement-style updates"),
+        ({"q": {"a": {"$regex": "x"}}, "u": {"$set": {"c": 1}}}, 2, None),
+    ]
+    for statement, code, message in cases:
+        reply = db.command({"update": "raw", "updates": [statement]})
+        error = (reply.get("writeErrors") or [{}])[0]
+        check(f"{statement} code", error.get("code"), code)
+        if message:
+            check(f"{statement} message", error.get("errmsg"), message)
+    check("raw statements change nothing", list(db.raw.find()), [{"_id": 1}])
+
+
 def change_events(db):
     """The updateDescription of each kind of change, as MongoDB builds it:
     an append to a non-empty array names the new index, most other array
@@ -537,6 +567,7 @@ def change_events(db):
     coll.insert_one({"_id": 1, "details": {"make": "x", "model": "y"},
                      "scores": [1, 2, 3], "empty": [], "gone": 1,
                      "nmae": {"first": "g"}, "arr": [1, 2, 3, 4],
+                     "long": list(range(10)),
                      "grades": [{"g": 1}, {"g": 2}]})
     cases = [
         ({"$set": {"details.make": "z"}},
@@ -569,15 +600,28 @@ def change_events(db):
         ({"$inc": {"grades.$[].g": 10}},
          {"updatedFields": {"grades.0.g": 11, "grades.1.g": 12},
           "removedFields": [], "truncatedArrays": []}),
+        ({"$unset": {"arr.0": ""}},
+         {"updatedFields": {"arr.0": None}, "removedFields": [],
+          "truncatedArrays": []}),
+        # a pipeline's diff: inside an array when that is smaller than the
+        # array, else the array whole
+        ([{"$set": {"long": list(range(8))}}],
+         {"updatedFields": {}, "removedFields": [],
+          "truncatedArrays": [{"field": "long", "newSize": 8}]}),
         ([{"$set": {"arr": [1, 9]}}],
-         {"updatedFields": {"arr.1": 9}, "removedFields": [],
-          "truncatedArrays": [{"field": "arr", "newSize": 2}]}),
+         {"updatedFields": {"arr": [1, 9]}, "removedFields": [],
+          "truncatedArrays": []}),
+        ([{"$set": {"details.model": "w"}}, {"$unset": "name"}],
+         {"updatedFields": {"details.model": "w"}, "removedFields": ["name"],
+          "truncatedArrays": []}),
     ]
     with coll.watch(max_await_time_ms=300) as stream:
         for update, _ in cases:
             coll.update_one({"_id": 1}, update)
         coll.update_one({"_id": 1}, {"$set": {"details.make": "z"}})  # no-op
         coll.replace_one({"_id": 1}, {"replaced": True})
+        # a pipeline diff larger than the small document: a replacement
+        coll.update_one({"_id": 1}, [{"$set": {"replaced": 1}}])
         for update, want in cases:
             event = stream.next()
             check(f"event of {update}", (event["operationType"],
@@ -587,6 +631,10 @@ def change_events(db):
         check("a no-op makes no event; a replacement a replace event",
               (event["operationType"], event["fullDocument"]),
               ("replace", {"_id": 1, "replaced": True}))
+        event = stream.next()
+        check("a pipeline whose diff outgrows the document",
+              (event["operationType"], event["fullDocument"]),
+              ("replace", {"_id": 1, "replaced": 1}))
 
 
 def main():
@@ -600,6 +648,7 @@ def main():
         db = client.updates
         reference_examples(db)
         errors(db)
+        raw_errors(db)
         change_events(db)
         client.close()
     finally:

@@ -965,9 +965,8 @@ static int unset_path(struct apply *a, char *const *parts, size_t n)
         return -1;
     mdoc_find(a->root, parts, n - 1, &parent);
     if (mnode_type(parent) == BSON_TYPE_ARRAY) {
+        /* set to null, a change even when null already (as MongoDB) */
         bson_value_t null_value = {.value_type = BSON_TYPE_NULL};
-        if (mnode_type(at) == BSON_TYPE_NULL)
-            return 0;
         mnode_set(at, &null_value);
         change_log_add(&a->log, parts, n, CHANGE_UPDATE, 0);
         return 1;
@@ -1681,18 +1680,17 @@ static enum update_result apply_pipeline(const struct update *u,
     }
     *out = next;
     /* MongoDB logs a pipeline's change as a diff, unless the diff would
-     * be larger than the new document: then as a replacement (the size
-     * here is an estimate of MongoDB's) */
+     * be larger than the new document: then as a replacement */
     struct change_log log = {0};
     bson_value_t before, after;
     value_of_doc(doc, &before);
     value_of_doc(next, &after);
-    change_log_diff(&log, &before, &after);
-    struct mnode *root = mdoc_new(next);
-    bool replace = change_log_size(&log, root) > next->len;
-    if (!replace)
+    bool replace = !change_log_diff(&log, &before, &after);
+    if (!replace) {
+        struct mnode *root = mdoc_new(next);
         change_log_describe(&log, root, description);
-    mnode_free(root);
+        mnode_free(root);
+    }
     change_log_free(&log);
     return replace ? UPDATE_REPLACED : UPDATE_CHANGED;
 }
@@ -1713,9 +1711,47 @@ enum update_result update_apply(const struct update *u, const bson_t *doc,
 }
 
 /* The filter's equality conditions ({a: 1}, {"b.c": {$eq: 2}}, inside
- * $and) as a document; a path given twice is NotSingleValueField (54). */
+ * $and) as a document. Two on one path, or on a path and one inside it,
+ * are NotSingleValueField (54). `seen` lists the paths taken. */
+struct seen {
+    char **paths;
+    size_t n;
+};
+
+static bool path_inside(const char *outer, const char *inner)
+{
+    size_t len = strlen(outer);
+    return !strncmp(outer, inner, len) && inner[len] == '.';
+}
+
+static bool note_path(struct seen *seen, const char *key,
+                      struct mongo_error *e)
+{
+    for (size_t i = 0; i < seen->n; i++) {
+        const char *old = seen->paths[i];
+        if (!strcmp(old, key)) {
+            mongo_error_set(e, 54, "NotSingleValueField",
+                            "cannot infer query fields to set, path '%s' is "
+                            "matched twice",
+                            key);
+            return false;
+        }
+        if (path_inside(old, key) || path_inside(key, old)) {
+            mongo_error_set(e, 54, "NotSingleValueField",
+                            "cannot infer query fields to set, both paths "
+                            "'%s' and '%s' are matched",
+                            old, key);
+            return false;
+        }
+    }
+    seen->paths = realloc(seen->paths, (seen->n + 1) * sizeof *seen->paths);
+    seen->paths[seen->n++] = strdup(key);
+    return true;
+}
+
 static bool add_equalities(struct mnode *root, const bson_t *query,
-                           bool id_only, struct mongo_error *e)
+                           bool id_only, struct seen *seen,
+                           struct mongo_error *e)
 {
     bson_iter_t it;
     if (!bson_iter_init(&it, query))
@@ -1734,7 +1770,7 @@ static bool add_equalities(struct mnode *root, const bson_t *query,
                     continue;
                 bson_iter_document(&list, &len, &data);
                 bson_init_static(&sub, data, len);
-                if (!add_equalities(root, &sub, id_only, e))
+                if (!add_equalities(root, &sub, id_only, seen, e))
                     return false;
             }
             continue;
@@ -1751,23 +1787,11 @@ static bool add_equalities(struct mnode *root, const bson_t *query,
         }
         struct path p;
         struct mnode *at;
-        if (!path_parse(key, &p, e))
+        if (!note_path(seen, key, e) || !path_parse(key, &p, e))
             return false;
         size_t found = mdoc_find(root, p.parts, p.n, &at);
-        bool good = found == 0 ||
-                    (found < p.n && mnode_type(at) == BSON_TYPE_DOCUMENT);
-        if (!good) {
-            char *where =
-                p.n > found ? strdup(key) : path_join(p.parts, found);
-            mongo_error_set(e, 54, "NotSingleValueField",
-                            "cannot infer query fields to set, path '%s' is "
-                            "matched twice",
-                            where);
-            free(where);
-        } else {
-            good = mdoc_create(at, found ? p.parts[found - 1] : "",
-                               p.parts + found, p.n - found, &value, e);
-        }
+        bool good = mdoc_create(at, found ? p.parts[found - 1] : "",
+                                p.parts + found, p.n - found, &value, e);
         path_free(&p);
         if (!good)
             return false;
@@ -1780,7 +1804,12 @@ bson_t *update_upsert(const struct update *u, const bson_t *query,
 {
     bson_t empty = BSON_INITIALIZER;
     struct mnode *root = mdoc_new(&empty);
-    if (!add_equalities(root, query, u->style == REPLACEMENT, e)) {
+    struct seen seen = {0};
+    bool good = add_equalities(root, query, u->style == REPLACEMENT, &seen, e);
+    for (size_t i = 0; i < seen.n; i++)
+        free(seen.paths[i]);
+    free(seen.paths);
+    if (!good) {
         mnode_free(root);
         return NULL;
     }

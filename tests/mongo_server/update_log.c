@@ -209,31 +209,37 @@ void change_log_describe(const struct change_log *l, struct mnode *root,
     bson_destroy(&o.truncated);
 }
 
-size_t change_log_size(const struct change_log *l, struct mnode *root)
+/* ---- the diff of two documents (pipeline updates) ----
+ * MongoDB's algorithm (document_diff_calculator): fields compared in
+ * order; a document or array that differs is diffed inside, unless that
+ * diff would be larger than its new value, which is then logged whole;
+ * the root's diff is given up the same way (a replacement). The sizes
+ * are those of MongoDB's diff format ({u: {...}, i: {...}, d: {...},
+ * s<field>: {...}}, arrays {a: true, l: size, u<i>: v, s<i>: {...}}). */
+
+static void change_log_truncate(struct change_log *l, size_t n)
 {
-    size_t size = 20; /* the diff document and the oplog entry's fields */
-    for (size_t i = 0; i < l->n; i++) {
-        const struct change *c = &l->v[i];
-        struct mnode *at;
-        size += 3 + c->n;
+    while (l->n > n) {
+        struct change *c = &l->v[--l->n];
         for (size_t k = 0; k < c->n; k++)
-            size += strlen(c->parts[k]);
-        if (c->kind == CHANGE_DELETE || c->kind == CHANGE_TRUNCATE) {
-            size += 4;
-        } else if (mdoc_find(root, c->parts, c->n, &at) == c->n) {
-            bson_t wrap = BSON_INITIALIZER;
-            bson_value_t v;
-            mnode_get(at, &v);
-            bson_append_value(&wrap, "", 0, &v);
-            size += wrap.len - 7;
-            bson_value_destroy(&v);
-            bson_destroy(&wrap);
-        }
+            free(c->parts[k]);
+        free(c->parts);
     }
+}
+
+static size_t value_size(const bson_value_t *v)
+{
+    bson_t wrap = BSON_INITIALIZER;
+    bson_append_value(&wrap, "", 0, v);
+    size_t size = wrap.len - 7; /* the document, the type and the name */
+    bson_destroy(&wrap);
     return size;
 }
 
-/* ---- the diff of two documents (pipeline updates) ---- */
+static size_t entry_size(const char *name, size_t value)
+{
+    return 2 + strlen(name) + value;
+}
 
 struct stack {
     char **parts;
@@ -251,89 +257,158 @@ static void pop(struct stack *s)
     free(s->parts[--s->n]);
 }
 
-static void diff_value(struct change_log *l, struct stack *s,
-                       const bson_value_t *b, const bson_value_t *a);
-
-static void diff_doc(struct change_log *l, struct stack *s,
-                     const bson_value_t *before, const bson_value_t *after)
+static void log_at(struct change_log *l, struct stack *s, const char *part,
+                   enum change_kind kind, int64_t size)
 {
-    bson_iter_t it, old;
-    bson_iter_init_from_data(&it, after->value.v_doc.data,
-                             after->value.v_doc.data_len);
-    while (bson_iter_next(&it)) {
-        push(s, bson_iter_key(&it));
-        bson_iter_init_from_data(&old, before->value.v_doc.data,
-                                 before->value.v_doc.data_len);
-        if (!bson_iter_find(&old, bson_iter_key(&it)))
-            change_log_add(l, s->parts, s->n, CHANGE_INSERT, 0);
-        else
-            diff_value(l, s, bson_iter_value(&old), bson_iter_value(&it));
-        pop(s);
-    }
-    bson_iter_init_from_data(&old, before->value.v_doc.data,
-                             before->value.v_doc.data_len);
-    while (bson_iter_next(&old)) {
-        bson_iter_init_from_data(&it, after->value.v_doc.data,
-                                 after->value.v_doc.data_len);
-        if (bson_iter_find(&it, bson_iter_key(&old)))
-            continue;
-        push(s, bson_iter_key(&old));
-        change_log_add(l, s->parts, s->n, CHANGE_DELETE, 0);
-        pop(s);
-    }
+    push(s, part);
+    change_log_add(l, s->parts, s->n, kind, size);
+    pop(s);
 }
 
-static void diff_array(struct change_log *l, struct stack *s,
-                       const bson_value_t *before, const bson_value_t *after)
+static size_t diff_container(struct change_log *l, struct stack *s,
+                             const bson_value_t *before,
+                             const bson_value_t *after, size_t padding);
+
+/* A field or element that differs: a diff inside, or the whole value;
+ * returns what it adds to the diff's size. */
+static size_t diff_member(struct change_log *l, struct stack *s,
+                          const char *part, const bson_value_t *before,
+                          const bson_value_t *after, bool array, bool *whole)
 {
+    *whole = false;
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", array ? "u" : "", part);
+    if (before->value_type == after->value_type &&
+        (after->value_type == BSON_TYPE_DOCUMENT ||
+         after->value_type == BSON_TYPE_ARRAY)) {
+        push(s, part);
+        size_t sub = diff_container(l, s, before, after, 0);
+        pop(s);
+        if (sub)
+            return 1 + entry_size(name, sub); /* s<field> */
+    }
+    *whole = true;
+    log_at(l, s, part, CHANGE_UPDATE, 0);
+    return entry_size(name, value_size(after));
+}
+
+static size_t diff_doc(struct change_log *l, struct stack *s,
+                       const bson_value_t *before, const bson_value_t *after,
+                       size_t padding)
+{
+    size_t start = l->n, size = 5 + padding,
+           post = after->value.v_doc.data_len;
+    bool sections[3] = {false}; /* u, i, d */
+    bson_iter_t x, y;
+    bson_iter_init_from_data(&x, before->value.v_doc.data,
+                             before->value.v_doc.data_len);
+    bson_iter_init_from_data(&y, after->value.v_doc.data, post);
+    bool more_x = bson_iter_next(&x), more_y = bson_iter_next(&y);
+    char **deletes = NULL;
+    size_t ndeletes = 0;
+    while (more_x && more_y && size <= post) {
+        const char *kx = bson_iter_key(&x), *ky = bson_iter_key(&y);
+        if (!strcmp(kx, ky)) {
+            if (!value_identical(bson_iter_value(&x), bson_iter_value(&y))) {
+                bool whole;
+                size_t add = diff_member(l, s, ky, bson_iter_value(&x),
+                                         bson_iter_value(&y), false, &whole);
+                if (whole && !sections[0])
+                    size += 8;
+                sections[0] = sections[0] || whole;
+                size += add;
+            }
+            more_x = bson_iter_next(&x);
+            more_y = bson_iter_next(&y);
+        } else {
+            deletes = realloc(deletes, (ndeletes + 1) * sizeof *deletes);
+            deletes[ndeletes++] = strdup(kx);
+            more_x = bson_iter_next(&x);
+        }
+    }
+    for (; more_x && size <= post; more_x = bson_iter_next(&x)) {
+        deletes = realloc(deletes, (ndeletes + 1) * sizeof *deletes);
+        deletes[ndeletes++] = strdup(bson_iter_key(&x));
+    }
+    for (; more_y && size <= post; more_y = bson_iter_next(&y)) {
+        const char *ky = bson_iter_key(&y);
+        for (size_t k = 0; k < ndeletes; k++)
+            if (deletes[k] && !strcmp(deletes[k], ky)) {
+                free(deletes[k]);
+                deletes[k] = NULL;
+            }
+        size += (sections[1] ? 0 : 8) +
+                entry_size(ky, value_size(bson_iter_value(&y)));
+        sections[1] = true;
+        log_at(l, s, ky, CHANGE_INSERT, 0);
+    }
+    for (size_t k = 0; k < ndeletes; k++) {
+        if (deletes[k]) {
+            size += (sections[2] ? 0 : 8) + entry_size(deletes[k], 1);
+            sections[2] = true;
+            log_at(l, s, deletes[k], CHANGE_DELETE, 0);
+        }
+        free(deletes[k]);
+    }
+    free(deletes);
+    if (size < post)
+        return size;
+    change_log_truncate(l, start);
+    return 0;
+}
+
+static size_t diff_array(struct change_log *l, struct stack *s,
+                         const bson_value_t *before, const bson_value_t *after)
+{
+    size_t start = l->n, size = 5 + 4, post = after->value.v_doc.data_len;
     bson_iter_t x, y;
     char index[24];
     bson_iter_init_from_data(&x, before->value.v_doc.data,
                              before->value.v_doc.data_len);
-    bson_iter_init_from_data(&y, after->value.v_doc.data,
-                             after->value.v_doc.data_len);
-    int64_t k = 0, nb = 0;
+    bson_iter_init_from_data(&y, after->value.v_doc.data, post);
+    int64_t k = 0;
     bool more_x = bson_iter_next(&x), more_y = bson_iter_next(&y);
-    for (; more_x && more_y; k++) {
+    for (; more_x && more_y && size <= post; k++) {
         snprintf(index, sizeof index, "%lld", (long long)k);
-        push(s, index);
-        diff_value(l, s, bson_iter_value(&x), bson_iter_value(&y));
-        pop(s);
+        bool whole;
+        if (!value_identical(bson_iter_value(&x), bson_iter_value(&y)))
+            size += diff_member(l, s, index, bson_iter_value(&x),
+                                bson_iter_value(&y), true, &whole);
         more_x = bson_iter_next(&x);
         more_y = bson_iter_next(&y);
     }
-    nb = k;
-    for (; more_x; more_x = bson_iter_next(&x))
-        nb++;
-    if (nb > k)
-        change_log_add(l, s->parts, s->n, CHANGE_TRUNCATE, k);
-    for (; more_y; more_y = bson_iter_next(&y), k++) {
+    for (; more_y && size <= post; more_y = bson_iter_next(&y), k++) {
         snprintf(index, sizeof index, "%lld", (long long)k);
-        push(s, index);
-        change_log_add(l, s->parts, s->n, CHANGE_UPDATE, 0);
-        pop(s);
+        char name[32];
+        snprintf(name, sizeof name, "u%s", index);
+        size += entry_size(name, value_size(bson_iter_value(&y)));
+        log_at(l, s, index, CHANGE_UPDATE, 0);
     }
+    if (more_x) {
+        size += 7;
+        change_log_add(l, s->parts, s->n, CHANGE_TRUNCATE, k);
+    }
+    if (size < post)
+        return size;
+    change_log_truncate(l, start);
+    return 0;
 }
 
-static void diff_value(struct change_log *l, struct stack *s,
-                       const bson_value_t *b, const bson_value_t *a)
+static size_t diff_container(struct change_log *l, struct stack *s,
+                             const bson_value_t *before,
+                             const bson_value_t *after, size_t padding)
 {
-    if (value_identical(b, a))
-        return;
-    if (b->value_type == BSON_TYPE_DOCUMENT &&
-        a->value_type == BSON_TYPE_DOCUMENT)
-        diff_doc(l, s, b, a);
-    else if (b->value_type == BSON_TYPE_ARRAY &&
-             a->value_type == BSON_TYPE_ARRAY)
-        diff_array(l, s, b, a);
-    else
-        change_log_add(l, s->parts, s->n, CHANGE_UPDATE, 0);
+    return after->value_type == BSON_TYPE_ARRAY
+               ? diff_array(l, s, before, after)
+               : diff_doc(l, s, before, after, padding);
 }
 
-void change_log_diff(struct change_log *l, const bson_value_t *before,
+bool change_log_diff(struct change_log *l, const bson_value_t *before,
                      const bson_value_t *after)
 {
     struct stack s = {0};
-    diff_doc(l, &s, before, after);
+    /* the oplog entry's own fields count too ($v: 2, diff) */
+    bool fits = diff_doc(l, &s, before, after, 15) > 0;
     free(s.parts);
+    return fits;
 }
