@@ -310,7 +310,14 @@ static bool update_statement(struct collection *c, const bson_t *one,
     bool by_id = filter_parse(&q, &f, ignored, sizeof ignored);
     int64_t matched = 0;
     bool good = true;
-    for (size_t i = 0; good && i < c->count; i++) {
+    size_t from = 0, to = c->count, pos;
+    if (by_id && f.has_in && f.in_count == 1 && !f.has_min && !f.has_max) {
+        /* {_id: v}: found, not scanned for */
+        bool found = coll_lookup(c, &f.in[0], &pos) != NULL;
+        from = found ? pos : 0;
+        to = found ? pos + 1 : 0;
+    }
+    for (size_t i = from; good && i < to; i++) {
         int at = -1;
         if (by_id) {
             if (!filter_match(&f, &c->docs[i].id))
