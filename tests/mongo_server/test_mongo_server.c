@@ -421,12 +421,15 @@ static void update_language(void)
     bson_destroy(&reply);
     CHECK_STR(doc_text(coll, 2), "{ \"_id\" : 2, \"n\" : 3, \"k\" : \"x\" }");
     /* an upsert built from the filter, $setOnInsert applied */
-    CHECK(update_with(coll, "{\"_id\": 3, \"tag\": \"a tag long enough\"}",
-                      "{\"$setOnInsert\": {\"made\": true}}",
-                      "{\"upsert\": true}", false, NULL, &e));
-    CHECK_STR(doc_text(coll, 3),
-              "{ \"_id\" : 3, \"tag\" : \"a tag long enough\", "
-              "\"made\" : true }");
+    CHECK(update_with(
+        coll,
+        "{\"_id\": 3, \"tag\": \"a tag long enough for a diff smaller than it\"}",
+        "{\"$setOnInsert\": {\"made\": true}}", "{\"upsert\": true}", false,
+        NULL, &e));
+    CHECK_STR(
+        doc_text(coll, 3),
+        "{ \"_id\" : 3, \"tag\" : \"a tag long enough for a diff smaller than it\", "
+        "\"made\" : true }");
     /* a pipeline */
     bson_t *f = json("{\"_id\": 3}"),
            *pipe = json("{\"0\": {\"$set\": {\"n\": {\"$add\": [1, 2]}}}, "
@@ -434,8 +437,9 @@ static void update_language(void)
     OK(mongoc_collection_update_one(coll, f, pipe, NULL, NULL, ERR));
     bson_destroy(pipe);
     bson_destroy(f);
-    CHECK_STR(doc_text(coll, 3),
-              "{ \"_id\" : 3, \"tag\" : \"a tag long enough\", \"n\" : 3 }");
+    CHECK_STR(
+        doc_text(coll, 3),
+        "{ \"_id\" : 3, \"tag\" : \"a tag long enough for a diff smaller than it\", \"n\" : 3 }");
     /* errors carry MongoDB's codes */
     CHECK(!update_with(coll, "{\"_id\": 1}",
                        "{\"$set\": {\"a\": 1}, \"$unset\": {\"a.b\": 1}}",
