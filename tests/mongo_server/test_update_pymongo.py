@@ -530,6 +530,42 @@ def errors(db):
               "found to have been altered to _id: 2")
 
 
+def update_filters(db):
+    """The small matcher behind update filters: how many documents each
+    filter matches, as MongoDB's query language would."""
+    coll = db.filters
+    coll.drop()
+    coll.insert_many([
+        {"_id": 1, "v": 5, "tags": ["a", "b"], "d": {"x": 1}},
+        {"_id": 2, "v": 15, "tags": ["b"], "d": {"x": 2}},
+        {"_id": 3, "v": "15", "tags": [], "items": [{"q": 1}, {"q": 3}]},
+        {"_id": 4, "v": None},
+        {"_id": 5},
+    ])
+    cases = [
+        ({"v": {"$gt": 4}}, 2),            # numbers only: not "15"
+        ({"v": {"$gte": 5, "$lt": 15}}, 1),
+        ({"v": {"$ne": 5}}, 4),
+        ({"v": None}, 2),                  # null, or missing
+        ({"v": {"$exists": False}}, 1),
+        ({"v": {"$in": [5, "15"]}}, 2),
+        ({"v": {"$nin": [5, 15]}}, 3),
+        ({"tags": "b"}, 2),                # an element equals
+        ({"tags": ["b"]}, 1),              # the array equals
+        ({"tags": {"$ne": "b"}}, 3),
+        ({"d.x": {"$lte": 1}}, 1),
+        ({"items.q": 3}, 1),               # through an array of documents
+        ({"items": {"$elemMatch": {"q": {"$gt": 2}}}}, 1),
+        ({"$and": [{"v": {"$type": "x"}}]}, None),  # refused, not guessed
+    ]
+    for filter, want in cases:
+        try:
+            got = coll.update_many(filter, {"$inc": {"hits": 0}}).matched_count
+        except WriteError as e:
+            got = None if e.code == 2 else e.code
+        check(f"filter {filter}", got, want)
+
+
 def raw_errors(db):
     """Statements PyMongo's helpers would not send, sent as commands."""
     db.raw.drop()
@@ -648,6 +684,7 @@ def main():
         db = client.updates
         reference_examples(db)
         errors(db)
+        update_filters(db)
         raw_errors(db)
         change_events(db)
         client.close()
