@@ -10,7 +10,9 @@ client = MongoClient(f"mongodb://127.0.0.1:{sys.argv[1]}/?replicaSet=rs0",
 db = client.shop
 db.orders.insert_many([{"_id": 100000 + i, "n": i} for i in range(10)])
 for i in range(3):
-    db.orders.update_one({"_id": 100000 + i}, {"$set": {"n": -i}})
+    # each update changes its document: one that does not (n: 0 set to
+    # -0) is no change to MongoDB, and makes no event
+    db.orders.update_one({"_id": 100000 + i}, {"$set": {"n": -i - 1}})
 db.orders.replace_one({"_id": 100005}, {"_id": 100005, "replaced": True})
 db.orders.delete_one({"_id": 100008})
 db.customers.insert_one({"_id": "zz-new", "name": "new"})

@@ -272,193 +272,125 @@ static void insert(const bson_t *cmd, const char *db, bson_t *reply)
     write_reply(&r, false, reply);
 }
 
-/* Applies $set / $unset / $inc to the top-level fields of a document. */
-static bool apply_operators(const bson_t *doc, const bson_t *update,
-                            bson_t *out, bson_t *updated, bson_t *removed,
-                            char *err, size_t size)
+/* Applies one update statement to the documents its filter matches:
+ * the update language is update.c's; this decides which documents, and
+ * writes the changes and their events. */
+static bool update_statement(struct collection *c, const bson_t *one,
+                             int index, struct write_result *r)
 {
-    bson_iter_t op, f, it;
-    bson_t sets = BSON_INITIALIZER;
-    char **unset = NULL;
-    size_t nunset = 0;
-    bool okay = true;
-    bson_iter_init(&op, update);
-    while (okay && bson_iter_next(&op)) {
-        const char *name = bson_iter_key(&op);
-        if (!bson_iter_recurse(&op, &f)) {
-            snprintf(err, size, "%s needs a document", name);
-            okay = false;
-            break;
-        }
-        while (bson_iter_next(&f)) {
-            const char *field = bson_iter_key(&f);
-            if (strchr(field, '.') || !strcmp(field, "_id")) {
-                snprintf(err, size,
-                         "the test server updates top-level "
-                         "fields other than _id only, not '%s'",
-                         field);
-                okay = false;
+    bson_iter_t flag, it;
+    bool multi =
+        bson_iter_init_find(&flag, one, "multi") && bson_iter_as_bool(&flag);
+    bool ups =
+        bson_iter_init_find(&flag, one, "upsert") && bson_iter_as_bool(&flag);
+    bson_t q, filters;
+    struct mongo_error e = {0};
+    if (!doc_of(one, "q", &q) || !bson_iter_init_find(&it, one, "u")) {
+        write_error(r, index, 9, "update needs q and u");
+        return false;
+    }
+    struct update *u =
+        update_parse(bson_iter_value(&it),
+                     doc_of(one, "arrayFilters", &filters) ? &filters : NULL,
+                     &e);
+    if (u && multi && update_is_replacement(u)) {
+        mongo_error_set(&e, 9, "FailedToParse",
+                        "multi update is not supported for replacement-style "
+                        "update");
+        update_free(u);
+        u = NULL;
+    }
+    if (!u) {
+        write_error(r, index, e.code, e.msg);
+        return false;
+    }
+    /* a filter on _id alone is read as such; others by the matcher */
+    struct id_filter f;
+    char ignored[256];
+    bool by_id = filter_parse(&q, &f, ignored, sizeof ignored);
+    int64_t matched = 0;
+    bool good = true;
+    size_t from = 0, to = c->count, pos;
+    if (by_id && f.has_in && f.in_count == 1 && !f.has_min && !f.has_max) {
+        /* {_id: v}: found, not scanned for */
+        bool found = coll_lookup(c, &f.in[0], &pos) != NULL;
+        from = found ? pos : 0;
+        to = found ? pos + 1 : 0;
+    }
+    for (size_t i = from; good && i < to; i++) {
+        int at = -1;
+        if (by_id) {
+            if (!filter_match(&f, &c->docs[i].id))
+                continue;
+        } else {
+            bson_value_t root;
+            value_of_doc(c->docs[i].bson, &root);
+            int m = match_doc(&root, &q, &at, &e);
+            if (m < 0) {
+                good = false;
                 break;
             }
-            if (!strcmp(name, "$set")) {
-                bson_append_iter(&sets, field, -1, &f);
-            } else if (!strcmp(name, "$unset")) {
-                unset = realloc(unset, (nunset + 1) * sizeof *unset);
-                unset[nunset++] = strdup(field);
-            } else if (!strcmp(name, "$inc")) {
-                int64_t base = bson_iter_init_find(&it, doc, field)
-                                   ? bson_iter_as_int64(&it)
-                                   : 0;
-                int64_t sum = base + bson_iter_as_int64(&f);
-                if (BSON_ITER_HOLDS_INT32(&f) &&
-                    (!bson_iter_init_find(&it, doc, field) ||
-                     BSON_ITER_HOLDS_INT32(&it)) &&
-                    sum >= INT32_MIN && sum <= INT32_MAX)
-                    BSON_APPEND_INT32(&sets, field, (int32_t)sum);
-                else
-                    BSON_APPEND_INT64(&sets, field, sum);
-            } else {
-                snprintf(err, size,
-                         "the test server updates with $set, "
-                         "$unset and $inc only, not %s",
-                         name);
-                okay = false;
-                break;
-            }
+            if (!m)
+                continue;
         }
-    }
-    if (okay) {
-        char key[16];
-        int nremoved = 0;
-        bson_iter_init(&it, doc);
-        while (bson_iter_next(&it)) {
-            const char *k = bson_iter_key(&it);
-            bool gone = false;
-            for (size_t i = 0; i < nunset; i++)
-                gone = gone || !strcmp(unset[i], k);
-            if (bson_iter_init_find(&f, &sets, k))
-                bson_append_iter(out, k, -1, &f);
-            else if (!gone)
-                bson_append_iter(out, k, -1, &it);
+        matched++;
+        bson_t *next, desc = BSON_INITIALIZER;
+        enum update_result res =
+            update_apply(u, c->docs[i].bson, at, false, &next, &desc, &e);
+        if (res == UPDATE_FAILED) {
+            good = false;
+        } else if (res != UPDATE_NOOP) {
+            struct doc *d = &c->docs[i];
+            bson_destroy(d->bson);
+            d->bson = next;
+            if (res == UPDATE_CHANGED)
+                emit_doc_event("update", c->db, c->name, &d->id, NULL, &desc);
+            else
+                emit_doc_event("replace", c->db, c->name, &d->id, next, NULL);
+            r->modified++;
         }
-        bson_iter_init(&f, &sets);
-        while (bson_iter_next(&f)) {
-            if (!bson_iter_init_find(&it, doc, bson_iter_key(&f)))
-                bson_append_iter(out, bson_iter_key(&f), -1, &f);
-            bson_append_iter(updated, bson_iter_key(&f), -1, &f);
-        }
-        for (size_t i = 0; i < nunset; i++)
-            if (bson_iter_init_find(&it, doc, unset[i])) {
-                snprintf(key, sizeof key, "%d", nremoved++);
-                BSON_APPEND_UTF8(removed, key, unset[i]);
-            }
-    }
-    for (size_t i = 0; i < nunset; i++)
-        free(unset[i]);
-    free(unset);
-    bson_destroy(&sets);
-    return okay;
-}
-
-/* Replaces or updates one document at `at`; emits the change. */
-static bool update_one(struct collection *c, size_t at, const bson_t *u,
-                       bool operators, char *err, size_t size)
-{
-    struct doc *d = &c->docs[at];
-    bson_t *next = bson_new();
-    bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
-    if (operators) {
-        if (!apply_operators(d->bson, u, next, &updated, &removed, err,
-                             size)) {
-            bson_destroy(next);
-            bson_destroy(&updated);
-            bson_destroy(&removed);
-            return false;
-        }
-    } else {
-        BSON_APPEND_VALUE(next, "_id", &d->id);
-        bson_iter_t it;
-        bson_iter_init(&it, u);
-        while (bson_iter_next(&it))
-            if (strcmp(bson_iter_key(&it), "_id") != 0)
-                bson_append_iter(next, bson_iter_key(&it), -1, &it);
-    }
-    bson_destroy(d->bson);
-    d->bson = next;
-    if (operators) {
-        bson_t desc = BSON_INITIALIZER, trunc = BSON_INITIALIZER;
-        BSON_APPEND_DOCUMENT(&desc, "updatedFields", &updated);
-        BSON_APPEND_ARRAY(&desc, "removedFields", &removed);
-        BSON_APPEND_ARRAY(&desc, "truncatedArrays", &trunc);
-        emit_doc_event("update", c->db, c->name, &d->id, NULL, &desc);
         bson_destroy(&desc);
-        bson_destroy(&trunc);
-    } else {
-        emit_doc_event("replace", c->db, c->name, &d->id, next, NULL);
+        if (!multi)
+            break;
     }
-    bson_destroy(&updated);
-    bson_destroy(&removed);
+    filter_free(&f); /* also what a filter_parse that failed left */
+    if (good && !matched && ups) {
+        bson_t *doc = update_upsert(u, &q, &e);
+        bson_iter_t id;
+        if (!doc) {
+            good = false;
+        } else if (bson_iter_init_find(&id, doc, "_id")) {
+            bson_value_t idv;
+            bson_value_copy(bson_iter_value(&id), &idv);
+            bson_t *copy = bson_copy(doc);
+            if (coll_insert(c, doc)) {
+                emit_doc_event("insert", c->db, c->name, &idv, copy, NULL);
+                char key[16];
+                bson_t up;
+                snprintf(key, sizeof key, "%d", r->nupserted++);
+                BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
+                BSON_APPEND_INT32(&up, "index", index);
+                BSON_APPEND_VALUE(&up, "_id", &idv);
+                bson_append_document_end(&r->upserted, &up);
+                r->n++;
+            } else {
+                bson_destroy(doc);
+                mongo_error_set(&e, 11000, "DuplicateKey",
+                                "E11000 duplicate key error collection: "
+                                "_id_ dup key");
+                good = false;
+            }
+            bson_destroy(copy);
+            bson_value_destroy(&idv);
+        }
+    }
+    update_free(u);
+    if (!good) {
+        write_error(r, index, e.code, e.msg);
+        return false;
+    }
+    r->n += matched;
     return true;
-}
-
-static bool is_operator_doc(const bson_t *u)
-{
-    bson_iter_t it;
-    return bson_iter_init(&it, u) && bson_iter_next(&it) &&
-           bson_iter_key(&it)[0] == '$';
-}
-
-/* A new document for an upsert: the _id of an equality filter, else a
- * new ObjectId, then the update applied. */
-static void upsert(struct collection *c, const struct id_filter *f,
-                   const bson_t *u, bool operators, int index,
-                   struct write_result *r)
-{
-    bson_t base = BSON_INITIALIZER;
-    if (f->has_in && f->in_count == 1) {
-        BSON_APPEND_VALUE(&base, "_id", &f->in[0]);
-    } else {
-        bson_oid_t oid;
-        bson_oid_init(&oid, NULL);
-        BSON_APPEND_OID(&base, "_id", &oid);
-    }
-    bson_t *doc = bson_new();
-    bson_iter_t it;
-    if (operators) {
-        bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
-        char err[256];
-        if (!apply_operators(&base, u, doc, &updated, &removed, err,
-                             sizeof err))
-            write_error(r, index, 2, err);
-        bson_destroy(&updated);
-        bson_destroy(&removed);
-    } else {
-        bson_concat(doc, &base);
-        bson_iter_init(&it, u);
-        while (bson_iter_next(&it))
-            if (strcmp(bson_iter_key(&it), "_id") != 0)
-                bson_append_iter(doc, bson_iter_key(&it), -1, &it);
-    }
-    bson_iter_init_find(&it, doc, "_id");
-    bson_value_t id;
-    bson_value_copy(bson_iter_value(&it), &id);
-    bson_t *copy = bson_copy(doc);
-    if (coll_insert(c, doc)) {
-        emit_doc_event("insert", c->db, c->name, &id, copy, NULL);
-        char key[16];
-        bson_t up;
-        snprintf(key, sizeof key, "%d", r->nupserted++);
-        BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
-        BSON_APPEND_INT32(&up, "index", index);
-        BSON_APPEND_VALUE(&up, "_id", &id);
-        bson_append_document_end(&r->upserted, &up);
-        r->n++;
-    } else {
-        bson_destroy(doc);
-    }
-    bson_destroy(copy);
-    bson_value_destroy(&id);
-    bson_destroy(&base);
 }
 
 static void update(const bson_t *cmd, const char *db, bson_t *reply)
@@ -473,48 +405,19 @@ static void update(const bson_t *cmd, const char *db, bson_t *reply)
     int index = 0;
     if (doc_of(cmd, "updates", &updates) && bson_iter_init(&it, &updates))
         while (bson_iter_next(&it)) {
-            bson_t one, q, u;
+            bson_t one;
             uint32_t len;
             const uint8_t *data;
-            bson_iter_document(&it, &len, &data);
-            bson_init_static(&one, data, len);
-            bson_iter_t flag;
-            bool multi = bson_iter_init_find(&flag, &one, "multi") &&
-                         bson_iter_as_bool(&flag);
-            bool ups = bson_iter_init_find(&flag, &one, "upsert") &&
-                       bson_iter_as_bool(&flag);
-            struct id_filter f;
-            char err[256] = "update needs q and u documents";
-            bool good = doc_of(&one, "q", &q) &&
-                        bson_iter_init_find(&flag, &one, "u") &&
-                        BSON_ITER_HOLDS_DOCUMENT(&flag) &&
-                        doc_of(&one, "u", &u) &&
-                        filter_parse(&q, &f, err, sizeof err);
-            if (!good) {
-                write_error(&r, index++, 2, err);
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                write_error(&r, index++, 9, "each update must be a document");
                 if (ordered(cmd))
                     break;
                 continue;
             }
-            bool operators = is_operator_doc(&u);
-            int64_t matched = 0;
-            for (size_t i = 0; i < c->count; i++) {
-                if (!filter_match(&f, &c->docs[i].id))
-                    continue;
-                matched++;
-                if (!update_one(c, i, &u, operators, err, sizeof err)) {
-                    write_error(&r, index, 2, err);
-                    break;
-                }
-                r.modified++;
-                if (!multi)
-                    break;
-            }
-            r.n += matched;
-            if (!matched && ups)
-                upsert(c, &f, &u, operators, index, &r);
-            filter_free(&f);
-            index++;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&one, data, len);
+            if (!update_statement(c, &one, index++, &r) && ordered(cmd))
+                break;
         }
     write_reply(&r, true, reply);
 }

@@ -4,7 +4,9 @@
  * and projections, counts, $sample, listings, change streams (every
  * change type, updateLookup, resuming from a token with a new client,
  * startAtOperationTime, database streams with $match, drop and rename
- * with invalidate), injected faults, seeding, generation, and a clean
+ * with invalidate), the update language (dotted paths, array operators,
+ * positional updates, arrayFilters, upserts, pipelines, errors and
+ * updateDescription), injected faults, seeding, generation, and a clean
  * stop on SIGTERM. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -336,6 +338,152 @@ static const char *field(const bson_t *doc, const char *path)
     return out;
 }
 
+/* The document with _id `id`, as relaxed extended JSON. */
+static char *doc_text(mongoc_collection_t *coll, int id)
+{
+    static char out[1024];
+    char sel[64];
+    const bson_t *doc;
+    snprintf(sel, sizeof sel, "{\"_id\": %d}", id);
+    bson_t *f = json(sel);
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_with_opts(coll, f, NULL, NULL);
+    snprintf(out, sizeof out, "(none)");
+    if (mongoc_cursor_next(cur, &doc)) {
+        char *text = bson_as_relaxed_extended_json(doc, NULL);
+        snprintf(out, sizeof out, "%s", text);
+        bson_free(text);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(f);
+    return out;
+}
+
+/* Runs one update statement; false with the error. */
+static bool update_with(mongoc_collection_t *coll, const char *filter,
+                        const char *update, const char *opts, bool many,
+                        bson_t *reply, bson_error_t *e)
+{
+    bson_t *f = json(filter), *u = json(update), *o = opts ? json(opts) : NULL;
+    bool ok = many ? mongoc_collection_update_many(coll, f, u, o, reply, e)
+                   : mongoc_collection_update_one(coll, f, u, o, reply, e);
+    bson_destroy(f);
+    bson_destroy(u);
+    if (o)
+        bson_destroy(o);
+    return ok;
+}
+
+/* The update language through libmongoc: dotted paths, array operators,
+ * the positional $, $[] and arrayFilters, filters on other fields than
+ * _id, upserts with $setOnInsert, a pipeline, errors with MongoDB's codes
+ * and the updateDescription of the change events. */
+static void update_language(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "up", "docs");
+    bson_t *empty = json("{}"), *opts = json("{\"maxAwaitTimeMS\": 300}");
+    mongoc_change_stream_t *s = mongoc_collection_watch(coll, empty, opts);
+    bson_t *d = json("{\"_id\": 1, \"a\": {\"b\": 1}, \"arr\": [1, 2, 3], "
+                     "\"grades\": [{\"g\": 80}, {\"g\": 85}]}");
+    OK(mongoc_collection_insert_one(coll, d, NULL, NULL, ERR));
+    bson_destroy(d);
+    d = json("{\"_id\": 2, \"kind\": \"x\", \"n\": 1}");
+    OK(mongoc_collection_insert_one(coll, d, NULL, NULL, ERR));
+    bson_destroy(d);
+    bson_t reply;
+    bson_error_t e;
+    bson_iter_t it;
+
+    CHECK(update_with(coll, "{\"_id\": 1}",
+                      "{\"$set\": {\"a.c\": 2}, \"$push\": {\"arr\": 4}}",
+                      NULL, false, NULL, &e));
+    CHECK(update_with(coll, "{\"grades.g\": 85}",
+                      "{\"$set\": {\"grades.$.top\": true}}", NULL, false,
+                      NULL, &e));
+    CHECK(update_with(coll, "{\"_id\": 1}",
+                      "{\"$inc\": {\"grades.$[low].g\": 5}}",
+                      "{\"arrayFilters\": [{\"low.g\": {\"$lt\": 85}}]}",
+                      false, NULL, &e));
+    CHECK(update_with(coll, "{\"_id\": 1}",
+                      "{\"$pull\": {\"arr\": {\"$lt\": 2}}}", NULL, false,
+                      NULL, &e));
+    CHECK_STR(doc_text(coll, 1),
+              "{ \"_id\" : 1, \"a\" : { \"b\" : 1, \"c\" : 2 }, \"arr\" : "
+              "[ 2, 3, 4 ], \"grades\" : [ { \"g\" : 85 }, { \"g\" : 85, "
+              "\"top\" : true } ] }");
+    /* a filter on another field than _id, multi */
+    CHECK(update_with(coll, "{\"kind\": \"x\"}",
+                      "{\"$mul\": {\"n\": 3}, \"$rename\": {\"kind\": \"k\"}}",
+                      NULL, true, &reply, &e));
+    CHECK(bson_iter_init_find(&it, &reply, "modifiedCount") &&
+          bson_iter_as_int64(&it) == 1);
+    bson_destroy(&reply);
+    CHECK_STR(doc_text(coll, 2), "{ \"_id\" : 2, \"n\" : 3, \"k\" : \"x\" }");
+    /* an upsert built from the filter, $setOnInsert applied */
+    CHECK(update_with(
+        coll,
+        "{\"_id\": 3, \"tag\": \"a tag long enough for a diff smaller than it\"}",
+        "{\"$setOnInsert\": {\"made\": true}}", "{\"upsert\": true}", false,
+        NULL, &e));
+    CHECK_STR(
+        doc_text(coll, 3),
+        "{ \"_id\" : 3, \"tag\" : \"a tag long enough for a diff smaller than it\", "
+        "\"made\" : true }");
+    /* a pipeline */
+    bson_t *f = json("{\"_id\": 3}"),
+           *pipe = json("{\"0\": {\"$set\": {\"n\": {\"$add\": [1, 2]}}}, "
+                        "\"1\": {\"$unset\": \"made\"}}");
+    OK(mongoc_collection_update_one(coll, f, pipe, NULL, NULL, ERR));
+    bson_destroy(pipe);
+    bson_destroy(f);
+    CHECK_STR(
+        doc_text(coll, 3),
+        "{ \"_id\" : 3, \"tag\" : \"a tag long enough for a diff smaller than it\", \"n\" : 3 }");
+    /* errors carry MongoDB's codes */
+    CHECK(!update_with(coll, "{\"_id\": 1}",
+                       "{\"$set\": {\"a\": 1}, \"$unset\": {\"a.b\": 1}}",
+                       NULL, false, NULL, &e));
+    CHECK(e.code == 40);
+    CHECK_STR(e.message,
+              "Updating the path 'a.b' would create a conflict at 'a'");
+    CHECK(!update_with(coll, "{\"_id\": 2}", "{\"$set\": {\"n.x\": 1}}", NULL,
+                       false, NULL, &e));
+    CHECK(e.code == 28);
+    CHECK(!update_with(coll, "{\"_id\": 2}", "{\"$set\": {\"_id\": 9}}", NULL,
+                       false, NULL, &e));
+    CHECK(e.code == 66);
+
+    /* the change events */
+    const bson_t *ev;
+    const char *want[] = {"insert", "insert", "update", "update", "update",
+                          "update", "update", "insert", "update"};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        CHECK(next_change(s, &ev));
+        if (!ev)
+            break;
+        CHECK_STR(field(ev, "operationType"), want[i]);
+        if (i == 2) {
+            bson_iter_t u, v;
+            CHECK(bson_iter_init_find(&u, ev, "updateDescription") &&
+                  bson_iter_recurse(&u, &v) &&
+                  bson_iter_find(&v, "updatedFields"));
+            bson_iter_t fields;
+            bson_iter_recurse(&v, &fields);
+            CHECK(bson_iter_find(&fields, "a.c") &&
+                  bson_iter_as_int64(&fields) == 2);
+            bson_iter_recurse(&v, &fields);
+            CHECK(bson_iter_find(&fields, "arr.3") &&
+                  bson_iter_as_int64(&fields) == 4);
+        }
+    }
+    mongoc_change_stream_destroy(s);
+    bson_destroy(empty);
+    bson_destroy(opts);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
 static void change_streams(void)
 {
     mongoc_client_t *c = client();
@@ -621,6 +769,7 @@ int main(void)
     RUN(handshake_and_server_commands);
     RUN(writes_and_finds);
     RUN(change_streams);
+    RUN(update_language);
     RUN(faults_and_generation);
     int status = stop_server();
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
