@@ -309,7 +309,7 @@ static int register_all(struct store *s, void *arg, struct error *err)
 
 static int register_new(struct store *s, const struct config *cfg,
                         const struct pipe_config *p, const char *settings,
-                        struct diags *diags)
+                        struct error *err)
 {
     const sluice_string_list *tables = config_pipe_tables(p);
     struct pipe_def def = {.name = p->name,
@@ -321,13 +321,9 @@ static int register_new(struct store *s, const struct config *cfg,
                            .tables = tables ? tables->items : NULL,
                            .table_count = tables ? tables->count : 0};
     char *reason = xasprintf("registered from %s", cfg->doc.path);
-    struct error err;
     struct registering g = {cfg, &def, reason};
-    int rc = store_transaction(s, register_all, &g, &err);
+    int rc = store_transaction(s, register_all, &g, err);
     free(reason);
-    if (rc < 0)
-        diags_error(diags, "%s:%d: [pipe %s]: %s", cfg->doc.path, p->line,
-                    p->name, err.message);
     return rc;
 }
 
@@ -382,16 +378,24 @@ int pipe_register(struct store *s, const struct config *cfg,
     struct pipe_row row;
     bool found;
     struct error err;
-    int rc;
+    int rc = -1;
     size_t errors_before = diags->count;
     if (pipe_load(s, p->name, &row, &found, &err) < 0) {
         diags_error(diags, "%s", err.message);
-        rc = -1;
-    } else if (!found) {
-        rc = register_new(s, cfg, p, settings, diags);
-    } else {
+    } else if (found) {
         rc = register_existing(s, cfg, p, &row, settings, diags);
         pipe_row_free(&row);
+    } else if ((rc = register_new(s, cfg, p, settings, &err)) < 0) {
+        /* another worker may have registered it at the same moment (the
+         * store refused the second insert): then it is registered */
+        struct error again;
+        if (pipe_load(s, p->name, &row, &found, &again) == 0 && found) {
+            rc = register_existing(s, cfg, p, &row, settings, diags);
+            pipe_row_free(&row);
+        } else {
+            diags_error(diags, "%s:%d: [pipe %s]: %s", cfg->doc.path, p->line,
+                        p->name, err.message);
+        }
     }
     free(settings);
     return rc < 0 || diags->count > errors_before ? -1 : 0;
