@@ -18,8 +18,10 @@ grep -q "memory.so\|good_sink.so" <<<"$plugins" && fail "test plugins were insta
 out=$(cd / && env -u SLUICE_PLUGIN_PATH "$prefix/bin/sluice" plugins list 2>&1) ||
   fail "installed plugins list failed: $out"
 for p in source_mongo sink_clickhouse retention; do
-  grep -q "^$p .*$prefix/.*/$p.so" <<<"$out" || fail "installed sluice does not find $p: $out"
+  grep -q "^$p .* $prefix/[^ ]*/$p.so$" <<<"$out" || fail "installed sluice does not find $p: $out"
 done
+# the directory as its real path, not relative to the program's
+grep -q "/\.\./" <<<"$out" && fail "plugins list shows a path with /../: $out"
 # a plugin compiled against the installed headers alone
 cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
    -I"$prefix/include" -o "$prefix/probe.so" -x c - <<'C' || fail "SDK headers do not compile alone"
