@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "workers.h" /* worker_name() */
 
 /* Takes the lease, or renews it when `owner` already holds it, for ttl_ms
  * from now. *held is false when another live worker holds it. */
@@ -28,9 +29,5 @@ int lease_holder(struct store *s, const char *name, char **owner,
 
 /* The name of a pipe's lease, "pipe:NAME"; the caller frees it. */
 char *pipe_lease_name(const char *pipe);
-
-/* A name for this worker: host, process, start time, and where its PID
- * means it ("host:pid:start_ms:bootid.pidns"). */
-const char *worker_name(void);
 
 #endif
