@@ -5,10 +5,11 @@
 # directory it searches), SLUICE_PLUGIN_ABI_MAJOR/_MINOR and
 # SLUICE_PLUGIN_ABI_SINCE (the first sluice release with that ABI).
 #
-# sluice_package_plugin(PLUGIN... LICENSE spdx-id
+# sluice_package_plugin(PLUGIN... LICENSE_NAME spdx-id
 #                       [PACKAGE name] [VERSION v] [MAINTAINER "Name <mail>"]
-#                       [SUMMARY line] [DESCRIPTION text] [COPYRIGHT who]
-#                       [LICENSE_FILE file] [DOCS file...] [DEPENDS text])
+#                       [SUMMARY line] [DESCRIPTION text]
+#                       [COPYRIGHT_HOLDER who] [LICENSE_FILE file]
+#                       [DOCS file...] [DEPENDS text])
 #
 # After it, `cpack` in the build directory (or the `package` target)
 # writes PACKAGE_VERSION_ARCH.deb holding:
@@ -16,18 +17,19 @@
 #     sluice finds it with nothing set (so PLUGIN must be installed by
 #     sluice_add_plugin() into SLUICE_PLUGIN_INSTALL_DIR, its default);
 #   - /usr/share/doc/PACKAGE/ (under sluice's prefix): the DOCS and a
-#     copyright file naming COPYRIGHT and LICENSE, with LICENSE_FILE's
-#     text, or a pointer to /usr/share/common-licenses/LICENSE when
-#     Debian has it there;
+#     copyright file naming COPYRIGHT_HOLDER and LICENSE_NAME, with
+#     LICENSE_FILE's text, or a pointer to
+#     /usr/share/common-licenses/LICENSE_NAME when Debian has it there;
 #   - Depends: sluice (>= SLUICE_PLUGIN_ABI_SINCE), the first sluice whose
 #     plugin ABI loads these plugins, and the libraries they link
 #     (dpkg-shlibdeps), and DEPENDS.
 # Defaults: PACKAGE sluice-plugin-NAME (the first PLUGIN, "_" as "-"),
 # VERSION the project's, MAINTAINER CPACK_PACKAGE_CONTACT, SUMMARY the
-# project's DESCRIPTION, COPYRIGHT the MAINTAINER. One call per project:
+# project's DESCRIPTION, COPYRIGHT_HOLDER the MAINTAINER. Relative files
+# are relative to the calling CMakeLists.txt. One call per project:
 # CPack makes one package of a build.
 function(sluice_package_plugin)
-  cmake_parse_arguments(ARG "" "PACKAGE;VERSION;MAINTAINER;SUMMARY;DESCRIPTION;COPYRIGHT;LICENSE;LICENSE_FILE;DEPENDS"
+  cmake_parse_arguments(ARG "" "PACKAGE;VERSION;MAINTAINER;SUMMARY;DESCRIPTION;COPYRIGHT_HOLDER;LICENSE_NAME;LICENSE_FILE;DEPENDS"
                         "DOCS" ${ARGN})
   set(plugins ${ARG_UNPARSED_ARGUMENTS})
   set(me "sluice_package_plugin(${plugins})")
@@ -104,16 +106,17 @@ function(sluice_package_plugin)
                             "installed in ${SLUICE_PLUGIN_DIR}.")
 
   # its docs: the DOCS and the copyright file
-  if(NOT ARG_LICENSE)
-    message(FATAL_ERROR "${me}: LICENSE is required (an SPDX name, e.g. Apache-2.0, as SLUICE_MODULE declares it)")
+  if(NOT ARG_LICENSE_NAME)
+    message(FATAL_ERROR "${me}: LICENSE_NAME is required (an SPDX name, e.g. Apache-2.0, as SLUICE_MODULE declares it)")
   endif()
-  set(copyright "${ARG_COPYRIGHT}")
+  set(copyright "${ARG_COPYRIGHT_HOLDER}")
   if(NOT copyright)
     set(copyright "${maintainer}")
   endif()
   if(ARG_LICENSE_FILE)
     # the text as a DEP-5 field: each line indented, blank lines as " ."
-    file(READ "${ARG_LICENSE_FILE}" text)
+    get_filename_component(license_file "${ARG_LICENSE_FILE}" ABSOLUTE)
+    file(READ "${license_file}" text)
     string(REGEX REPLACE "[ \t\r]+\n" "\n" text "${text}")
     string(REGEX REPLACE "^\n+|\n+$" "" text "${text}")
     string(REPLACE "\n" "\n " text " ${text}")
@@ -121,19 +124,19 @@ function(sluice_package_plugin)
     while(text MATCHES "\n \n")
       string(REPLACE "\n \n" "\n .\n" text "${text}")
     endwhile()
-    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${ARG_LICENSE_FILE}")
-  elseif(EXISTS "/usr/share/common-licenses/${ARG_LICENSE}")
-    set(text " On Debian systems the full text of the ${ARG_LICENSE} license is in\n /usr/share/common-licenses/${ARG_LICENSE}.\n")
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${license_file}")
+  elseif(EXISTS "/usr/share/common-licenses/${ARG_LICENSE_NAME}")
+    set(text " On Debian systems the full text of the ${ARG_LICENSE_NAME} license is in\n /usr/share/common-licenses/${ARG_LICENSE_NAME}.\n")
   else()
-    message(WARNING "${me}: /usr/share/common-licenses has no ${ARG_LICENSE}: "
+    message(WARNING "${me}: /usr/share/common-licenses has no ${ARG_LICENSE_NAME}: "
                     "the package's copyright file names it without its text; give LICENSE_FILE")
-    set(text " The full text of the ${ARG_LICENSE} license is not included.\n")
+    set(text " The full text of the ${ARG_LICENSE_NAME} license is not included.\n")
   endif()
   set(doc_dir "${CMAKE_CURRENT_BINARY_DIR}/sluice-package-doc")
   file(WRITE "${doc_dir}/copyright"
        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
        "Upstream-Name: ${package}\n\n"
-       "Files: *\nCopyright: ${copyright}\nLicense: ${ARG_LICENSE}\n${text}")
+       "Files: *\nCopyright: ${copyright}\nLicense: ${ARG_LICENSE_NAME}\n${text}")
   install(FILES "${doc_dir}/copyright" ${ARG_DOCS} DESTINATION share/doc/${package})
 
   # CPack: one package, under the found sluice's prefix

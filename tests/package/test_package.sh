@@ -252,6 +252,8 @@ service_stop() {
 [ $systemd = no ] && echo "systemd does not run here: the unit's ExecStart runs as user $(unit_value User) instead of systemctl start"
 service_start
 wait_for "the sample config's store" 20 test -s /var/lib/sluice/sluice.db
+# (SIGTERM once it runs: before, the signal's default action ends it)
+[ $systemd = yes ] || wait_for "the service running" 20 grep -q "running 0 pipe" "$tmp/service.log"
 service_stop
 [ "$(stat -c %U /var/lib/sluice/sluice.db)" = sluice ] || fail "the store is owned by $(stat -c %U /var/lib/sluice/sluice.db)"
 
