@@ -12,6 +12,9 @@
 #                             files, once each
 #   at_exit                   what the EXIT trap does; a test that sets a
 #                             trap of its own ends it with at_exit
+#   run STATUS CMD...         runs CMD, its output in $out; a failure
+#                             unless it exits STATUS
+#   has TEXT                  a failure unless $out holds TEXT
 # Under ThreadSanitizer (TSAN_OPTIONS set, as a SLUICE_TSAN build's tests
 # have it) every process the test starts writes its reports to
 # $tmp/tsan.PID: any report is a failure, and is shown at exit.
@@ -50,6 +53,12 @@ stops_within() {
 sink_keys() {
   cat "$@" 2>/dev/null | sed -n 's/^{"table":"\([^"]*\)","key":\([0-9]*\),.*/\1,\2/p' | sort -u
 }
+run() {
+  local want=$1; shift
+  out=$("$@" 2>&1); local status=$?
+  [ "$status" = "$want" ] || { fail "'$*' exited $status, expected $want"; echo "$out" | head -5; }
+}
+has() { grep -qF -- "$1" <<<"$out" || { fail "output lacks '$1'"; echo "$out" | head -5; }; }
 finish() {
   tsan_reports && fail "ThreadSanitizer reports (below)"
   [ "$failures" = 0 ] && echo "all $1 checks passed"

@@ -19,7 +19,9 @@
 
 /* The plugin directory of the install this program belongs to: found from
  * the program's own path, so that an install moved to another prefix still
- * finds its plugins; the configured path when that cannot be read. */
+ * finds its plugins; the configured path when that cannot be read. Shown
+ * as the real path (/usr/lib/..., not /usr/bin/../lib/...) when it
+ * exists. */
 const char *plugin_install_dir(void)
 {
     static char *dir; /* computed once, kept for the process */
@@ -33,6 +35,11 @@ const char *plugin_install_dir(void)
         dir = xasprintf("%s/%s", exe, SLUICE_PLUGIN_DIR_FROM_BIN);
     } else {
         dir = xstrdup(SLUICE_PLUGIN_DIR);
+    }
+    char *real = realpath(dir, NULL);
+    if (real) {
+        free(dir);
+        dir = real;
     }
     return dir;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "workers.h" /* worker_name() */
 
 /* Takes the lease, or renews it when `owner` already holds it, for ttl_ms
  * from now. *held is false when another live worker holds it. */
@@ -29,14 +30,5 @@ int lease_holder(struct store *s, const char *name, char **owner,
 
 /* The name of a pipe's lease, "pipe:NAME"; the caller frees it. */
 char *pipe_lease_name(const char *pipe);
-
-/* A name for this worker: host, process, start time, and where its PID
- * means it ("host:pid:start_ms:bootid.pidns"). */
-const char *worker_name(void);
-
-/* A worker's name as people read it: "host pid N" (what else the name
- * holds tells a restarted process from the one before it, for taking its
- * leases over); a name of another form as it is. */
-void worker_shown(const char *name, char *out, size_t size);
 
 #endif

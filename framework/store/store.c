@@ -13,6 +13,7 @@
 #include "../util/mem.h"
 #include "../util/redact.h"
 #include "schema.h"
+#include "workers.h"
 
 struct store {
     const struct db_backend *be;
@@ -315,6 +316,45 @@ static int apply_migrations(struct store *s, int from, struct error *err)
     return 0;
 }
 
+/* A store in use is not migrated: workers of the older sluice that hold
+ * its leases (pipes, the hub's maintenance) would go on under a schema
+ * they do not know. The way to upgrade is to stop them all first
+ * (docs/operations.md, "Upgrading"). A lease of a process of this host
+ * that is gone (killed) holds nothing back. */
+static int refuse_leased(struct store *s, int version, struct error *err)
+{
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT name, owner FROM leases WHERE expires_at >= "
+                   "{{now}} ORDER BY name",
+                   NULL, 0, &r, err) < 0)
+        return -1;
+    char held[320] = "";
+    size_t used = 0, rows = 0;
+    for (size_t i = 0; i < r.rows; i++) {
+        if (worker_gone_from_here(db_text(&r, i, 1)))
+            continue;
+        if (rows++ < 3 && used < sizeof held)
+            used += (size_t)snprintf(held + used, sizeof held - used,
+                                     "%s%s by %s", used ? "; " : "",
+                                     db_text(&r, i, 0), db_text(&r, i, 1));
+    }
+    db_result_free(&r);
+    if (rows == 0)
+        return 0;
+    return error_set(
+        err,
+        "store %s has schema version %d, older than this "
+        "sluice's %d, and is in use: %zu lease(s) held (%s%s). "
+        "Migrating it would change it under the workers of the "
+        "older sluice: stop every worker of this store first, "
+        "then start the upgraded ones (a worker killed on another "
+        "host holds its leases until they expire, 3 minutes at "
+        "most)",
+        s->name, version, schema_latest(), rows, held,
+        rows > 3 ? "; ..." : "");
+}
+
 /* Under the migration lock: the version read again, then the
  * migrations it lacks. */
 static int migrate_locked(struct store *s, void *arg, struct error *err)
@@ -334,6 +374,8 @@ static int migrate_locked(struct store *s, void *arg, struct error *err)
         rc = read_version(s, &version, &writer, err);
     if (rc == 0 && version > schema_latest())
         rc = refuse_newer(s, version, writer, err);
+    if (rc == 0 && version > 0 && version < schema_latest())
+        rc = refuse_leased(s, version, err);
     if (rc == 0)
         rc = apply_migrations(s, version, err);
     free(writer);

@@ -36,10 +36,12 @@ for k in $keys; do
   grep -q "^| \`$k\`" "$src/docs/configuration.md" || { echo "FAIL: option '$k' not in docs/configuration.md"; fail=1; }
 done
 # the example of docs/writing-a-plugin.md builds against the SDK and loads
+# (the headers of the source tree, and version.h that the build beside
+# the program generated)
 sed -n '/^```c$/,/^```$/p' "$src/docs/writing-a-plugin.md" | sed '1d;$d' > "$tmp/my_sink.c"
 mkdir "$tmp/p"
 if ! cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
-       -I"$src/sdk/include" -o "$tmp/p/my_sink.so" "$tmp/my_sink.c"; then
+       -I"$src/sdk/include" -I"$(dirname "$sluice")/sdk/include" -o "$tmp/p/my_sink.so" "$tmp/my_sink.c"; then
   echo "FAIL: the example of docs/writing-a-plugin.md does not compile"; fail=1
 elif ! SLUICE_PLUGIN_PATH="$tmp/p" "$sluice" plugins describe my_sink | grep -q "level (integer, 1 to 9; default: 3)"; then
   echo "FAIL: the example of docs/writing-a-plugin.md does not load"; fail=1

@@ -23,8 +23,18 @@ done
 out=$(cd / && env -u SLUICE_PLUGIN_PATH "$prefix/bin/sluice" plugins list 2>&1) ||
   fail "installed plugins list failed: $out"
 for p in source_mongo sink_clickhouse retention; do
-  grep -q "^$p .*$prefix/.*/$p.so" <<<"$out" || fail "installed sluice does not find $p: $out"
+  grep -q "^$p .* $prefix/[^ ]*/$p.so$" <<<"$out" || fail "installed sluice does not find $p: $out"
 done
+# the directory as its real path, not relative to the program's
+grep -q "/\.\./" <<<"$out" && fail "plugins list shows a path with /../: $out"
+# the versions of the top CMakeLists.txt, everywhere the same
+version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
+abi=$(sed -n 's/^#define SLUICE_ABI_\(MAJOR\|MINOR\) \([0-9]*\)$/\2/p' "$prefix/include/sluice/version.h" | paste -sd.)
+[ "$("$prefix/bin/sluice" --version)" = "sluice $version (plugin ABI $abi)" ] ||
+  fail "sluice --version says '$("$prefix/bin/sluice" --version)', not 'sluice $version (plugin ABI $abi)'"
+grep -qx "Version: $version" "$(find "$prefix" -name sluice-plugin.pc)" || fail "sluice-plugin.pc has another version"
+grep -q "PACKAGE_VERSION \"$version\"" "$(find "$prefix" -name SluicePluginConfigVersion.cmake)" ||
+  fail "the CMake package has another version"
 # a plugin compiled against the installed headers alone
 cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
    -I"$prefix/include" -o "$prefix/probe.so" -x c - <<'C' || fail "SDK headers do not compile alone"

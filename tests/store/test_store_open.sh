@@ -12,12 +12,6 @@ sluice=$1 helper=$2 store=$3
 here=$(dirname "$0")
 . "$here/../lib.sh"
 export SLUICE_STORE=$store
-run() {
-  local want=$1; shift
-  out=$("$@" 2>&1); local status=$?
-  [ "$status" = "$want" ] || { fail "'$*' exited $status, expected $want"; echo "$out" | head -5; }
-}
-has() { grep -qF -- "$1" <<<"$out" || { fail "output lacks '$1'"; echo "$out" | head -5; }; }
 psql=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)/psql
 case $store in
 sqlite:*) db=${store#sqlite:}
