@@ -55,7 +55,7 @@ ch_url=$(cat "$tmp/ch/url")
 start_mongo() {
   "$build/tests/mongo_server/mongo_test_server" --port 0 "$@" > "$tmp/mongo.out" &
   mongo_pid=$!
-  until grep -q listening "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
+  until grep -q "^listening on 127.0.0.1:[0-9][0-9]*$" "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
   mongo_uri="mongodb://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")/?replicaSet=rs0"
 }
 
