@@ -46,7 +46,7 @@ static const struct command commands[] = {
      "Exit status: 0 valid, 1 a server does not answer, 2 invalid or\n"
      "unreadable.\n",
      cmd_check},
-    {"run", "CONFIG.ini [--pipe NAME]... [--store URL]",
+    {"run", "CONFIG.ini [--pipe NAME]... [--store URL] [--bytes]",
      "run the pipes of a config file until stopped",
      "Registers the file's topics and pipes in the store (creating it, or\n"
      "upgrading its schema, when needed), then runs each pipe (or only\n"
@@ -55,10 +55,14 @@ static const struct command commands[] = {
      "pipe is leased by this worker while it runs it. The hub's daily\n"
      "maintenance runs here too. SIGINT or SIGTERM stops it, with every\n"
      "checkpoint consistent; a restart continues from the store.\n"
+     "Progress: a live block on a terminal, else a log line per table\n"
+     "every progress_interval ([service] progress).\n"
      "\n"
      "  --pipe NAME     run only this pipe (repeatable)\n"
      "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
      "                  sqlite:./sluice.db)\n"
+     "  --bytes         show bytes in the progress as raw numbers, not\n"
+     "                  in units of 1024 (54.9MiB)\n"
      "\nExit status: 0 stopped, 1 runtime failure, 2 bad config.\n",
      cmd_run},
     {"plugins list", "[--config FILE]",
@@ -100,12 +104,13 @@ static const struct command commands[] = {
      "Exit status: 0 every check passed (or was skipped), 1 a check failed,\n"
      "2 bad usage or a bad --config file.\n",
      cmd_plugin_test},
-    {"status", "[PIPE] [--json] [--store URL] [--config FILE]",
+    {"status", "[PIPE] [--json] [--bytes] [--store URL] [--config FILE]",
      "show the state of the pipes",
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"
      "retry count, last error). With PIPE: everything about it, its tables\n"
-     "and its recent requests.\n"
+     "with their progress, and its recent requests.\n"
      "\n" STORE_HELP "  --json          print JSON\n"
+     "  --bytes         show bytes as raw numbers, not in units of 1024\n"
      "\nExit status: 0, 1 when the store cannot be read, 2 no such pipe.\n",
      cmd_status},
     {"history", "PIPE [--json] [--store URL] [--config FILE]",

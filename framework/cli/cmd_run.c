@@ -1,4 +1,5 @@
-/* cmd_run.c: sluice run CONFIG.ini [--pipe NAME]...: the main job. */
+/* cmd_run.c: sluice run CONFIG.ini [--pipe NAME]... [--bytes]: the main
+ * job. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
         else
             argv[nrest++] = argv[i];
     }
-    struct flag flags[] = {{"--store", &store_url, NULL}};
+    bool raw_bytes = false;
+    struct flag flags[] = {{"--store", &store_url, NULL},
+                           {"--bytes", NULL, &raw_bytes}};
     size_t npos;
     int rc = CLI_ARGS(cmd, nrest, argv, flags, ARGS_ANY, &npos);
     const char *path = rc == CLI_GO_ON && npos == 1 ? argv[0] : NULL;
@@ -40,7 +43,7 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
         status = EXIT_USAGE;
     if (status == EXIT_OK)
         status = runtime_run(&cfg, &reg, store_url_of(store_url, &cfg), only,
-                             only_count);
+                             only_count, raw_bytes);
     config_free(&cfg);
     registry_free(&reg);
     free(only);

@@ -200,7 +200,7 @@ bool pipe_tick(struct run *u)
             return false;
         u->lease_renewed_ms = now;
     }
-    if (counters_sample_rates(u->s, u->pc->name, &u->rates, now, &err) < 0)
+    if (rates_sample(u->s, u->pc->name, &u->meter, &u->rates, now, &err) < 0)
         log_msg(SLUICE_LOG_DEBUG, u->pc->name, "rates: %s", err.message);
     return true;
 }

@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "instances.h"
 #include "pipe_runner.h"
+#include "rates.h"
 
 /* Bytes of the batches a pipe builds at once, whatever pull_batch_size
  * says: memory stays bounded whatever the documents. */
@@ -61,6 +62,7 @@ struct run {
     size_t cdc_table_count;
     int64_t backoff_ms;
     struct sluice_batch batch;
+    struct meter meter; /* rows the subscriber writes, per table */
     struct rate_sampler rates;
     int64_t lease_renewed_ms; /* monotonic */
     struct subscriber sub;
