@@ -102,8 +102,8 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
     json_add_int(j, "batches", p->batches);
     json_add_string(j, "last_error", p->last_error);
     json_add_int(j, "rows", pipe_rows(p, false));
-    json_add_int(j, "rows_written", pipe_rows(p, true));
     json_add_count(j, "lag_ms", pipe_lag_ms(p));
+    json_add_int(j, "rows_written", pipe_rows(p, true));
     json_add_count(j, "waiting", d.waiting);
     json_add_bool(j, "subscription_paused", d.paused);
     json_open_array(j, "tables");

@@ -124,8 +124,8 @@ static int64_t int_of(const char *sql, const char *param)
     return v;
 }
 
-/* A store of schema 3 (before owners) migrated to 4 and 5: the tables of pipes
- * past provisioning are marked as set up before owners (their first
+/* A store of schema 3 (before owners) migrated to 4, 5 and 6: the tables of
+ * pipes past provisioning are marked as set up before owners (their first
  * claim adopts a destination without an owner); a resync half done
  * starts again from its setup, with a transition saying why; and the
  * store gets an id that stays. */
@@ -143,6 +143,9 @@ static void migration_to_owners(void)
     CHECK(checkpoint_put(st, resyncing, CHECKPOINT_CDC, "", 0, "c", 1, false,
                          &err) == 0);
     /* back to schema 3, as a store written before owners */
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_pending", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN bytes_pending", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN rate_steady", NULL, 0);
     exec_ok("DROP INDEX pipe_tables_by_destination", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN destination", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN set_up_before_owners", NULL,
