@@ -143,4 +143,12 @@ raw_line() { grep -qE "p: progress state=running table=x .* bytes=[0-9]{7} " "$t
 wait_for "a progress line with raw bytes" 30 raw_line
 kill -TERM $pid; wait $pid
 grep -q "rows_per_s=[1-9]" "$tmp/run2.log" && fail "a rate in CDC with no changes: $(grep rows_per_s=[1-9] "$tmp/run2.log" | head -1)"
+# the live block of a terminal: the same columns
+sed -i 's/^progress = log/progress = terminal/' "$tmp/p.ini"
+"$sluice" run "$tmp/p.ini" > "$tmp/run3.log" 2>&1 & pid=$!
+block() { grep -qE "^  x +active +80000 +80000 +- +0 +- +[0-9.]+MiB +-" "$tmp/run3.log"; }
+wait_for "the live block" 30 block
+kill -TERM $pid; wait $pid
+grep -qE "^  TABLE +STATUS +ROWS +OF +DONE +ROWS/S +ETA +BYTES +LAG" "$tmp/run3.log" ||
+  fail "live block: $(grep -a TABLE "$tmp/run3.log" | head -1)"
 finish progress
