@@ -45,9 +45,11 @@ struct subscriber {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
-    bool has_failure; /* `failure` waits for the pipe's thread */
-    bool failing;     /* its last attempt failed */
-    bool held;        /* its subscription is paused (its thread's own) */
+    bool has_failure;   /* `failure` waits for the pipe's thread */
+    bool failing;       /* its last attempt failed */
+    bool held;          /* its subscription is paused (its thread's own) */
+    bool pending_shown; /* the store may show rows of a delivery under way
+                           or cut short (its thread's own) */
     struct failure failure;
 };
 

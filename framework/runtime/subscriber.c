@@ -97,30 +97,27 @@ static enum outcome write_event(struct run *u, const struct sluice_batch *b,
  * once, for the rates, and shown in the store as the delivery's pending
  * rows once a second while it lasts (a delivery may take up to
  * sync_interval before its flush). The first second costs no store
- * write. */
-struct group_progress {
-    int64_t shown_ms; /* monotonic: the start, or the last time shown */
-    bool shown;       /* the store has pending rows of this delivery */
-};
-
+ * write. `shown_ms`: monotonic, the delivery's start or the last time
+ * shown. */
 static void group_written(struct run *u, struct store *s,
                           const struct counters_tally *tally,
-                          struct group_progress *g)
+                          int64_t *shown_ms)
 {
     meter_group(&u->meter, tally);
     int64_t now = clock_monotonic_ms();
-    if (now - g->shown_ms < RATE_SAMPLE_MS)
+    if (now - *shown_ms < RATE_SAMPLE_MS)
         return;
-    g->shown_ms = now;
+    *shown_ms = now;
+    u->sub.pending_shown = true; /* even when the write fails */
     struct error err;
     if (counters_pending(s, u->pc->name, tally, &err) < 0)
         log_msg(SLUICE_LOG_DEBUG, u->pc->name, "pending rows: %s",
                 err.message);
-    g->shown = true; /* cleared at the end even when not all were shown */
 }
 
 /* What a delivery completes in one transaction: its events, and the
- * counters of what they carried (which take its pending rows). */
+ * counters of what they carried, which take the place of its pending
+ * rows (cleared when some were shown). */
 struct delivered {
     const char *pipe;
     const struct counters_tally *tally;
@@ -152,7 +149,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
 {
     struct counters_tally tally = {0};
     int64_t *ids = NULL, records = 0, since = clock_monotonic_ms();
-    struct group_progress progress = {since, false};
+    int64_t shown_ms = since;
     size_t n = 0, cap = 0, nfailed = 0;
     char **failed = NULL;
     struct error err;
@@ -187,7 +184,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         o = write_event(u, &e.batch, failed, nfailed, &tally, f);
         hub_event_free(&e);
         if (o == GO_ON)
-            group_written(u, s, &tally, &progress);
+            group_written(u, s, &tally, &shown_ms);
     } while (o == GO_ON && group_goes_on(u, records, since));
     *found = n > 0;
     struct call_error ce;
@@ -195,21 +192,21 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         o = from_call(sink_flush(SINK_OF(u), &ce), &ce, f);
     plugin_unlock(SINK_OF(u));
     if (o == GO_ON && n) { /* durable in the sink: completed, counted */
-        struct delivered d = {u->pc->name, &tally,         ids,
-                              n,           clock_now_ms(), progress.shown};
-        if (store_transaction(s, complete_step, &d, &err) < 0)
+        struct delivered d = {
+            u->pc->name, &tally, ids, n, clock_now_ms(), u->sub.pending_shown};
+        if (store_transaction(s, complete_step, &d, &err) < 0) {
             o = from_store(&err, f);
-        else
+        } else {
+            u->sub.pending_shown = false;
             log_msg(SLUICE_LOG_DEBUG, u->pc->name,
                     "delivered %zu event(s), "
                     "%lld record(s), to %s",
                     n, (long long)records, u->pc->sink.plugin->name);
+        }
     }
     for (size_t i = 0; o == FATAL && i < n; i++)
         hub_error(s, u->pc->name, ids[i], f->message, clock_now_ms(), &err);
     meter_group_end(&u->meter);
-    if (o != GO_ON && progress.shown) /* written again on the next try */
-        pipe_tables_pending_clear(s, u->pc->name, &err);
     counters_tally_free(&tally);
     names_free(failed, nfailed);
     free(ids);
@@ -222,7 +219,6 @@ static void *subscriber_main(void *arg)
     struct subscriber *sub = &u->sub;
     struct store *s = NULL;
     struct error err;
-    bool cleared = false;
     pthread_mutex_lock(&sub->lock);
     while (!sub->stop) {
         if (sub->has_failure) { /* the pipe's thread has it */
@@ -236,11 +232,11 @@ static void *subscriber_main(void *arg)
         if (!s && store_open(u->r->store_url, STORE_WRITE, &s, &err) < 0) {
             o = from_store(&err, &f);
             s = NULL;
-        } else if (!cleared && /* what a delivery cut short left */
-                   pipe_tables_pending_clear(s, u->pc->name, &err) < 0) {
-            o = from_store(&err, &f);
         } else {
-            cleared = true;
+            /* what a delivery cut short showed: written again */
+            if (sub->pending_shown &&
+                pipe_tables_pending_clear(s, u->pc->name, &err) == 0)
+                sub->pending_shown = false;
             o = deliver(u, s, &found, &f);
         }
         pthread_mutex_lock(&sub->lock);
@@ -264,6 +260,7 @@ void subscriber_start(struct run *u)
         return;
     sub->stop = false;
     sub->has_failure = sub->failing = false;
+    sub->pending_shown = true; /* perhaps, by a run cut short */
     int rc = pthread_create(&sub->thread, NULL, subscriber_main, u);
     sub->running = rc == 0;
     if (!sub->running) /* tried again on the pipe's next turn */
