@@ -127,13 +127,13 @@ struct source_config {
     sluice_string_list tables;
     int64_t rows;
     int64_t partitions;
-    int64_t batch_rows;
     int64_t changes;
     int64_t change_every_ms;
     const char *stop_table;
     const char *extra_table;
     struct misbehaviour misbehave;
     const char *ack_output;
+    int64_t batch_rows;
 };
 
 static const sluice_option source_options[] = {
@@ -159,15 +159,6 @@ static const sluice_option source_options[] = {
      .min = 1,
      .max = 64,
      .description = "Snapshot partitions per table."},
-    {.type = SLUICE_OPTION_INT,
-     .name = "batch_rows",
-     .default_value = "0",
-     .flags = SLUICE_OPTION_RANGE,
-     .offset = offsetof(struct source_config, batch_rows),
-     .min = 0,
-     .max = 100000000,
-     .description = "Snapshot rows per batch at most; 0: as many as the "
-                    "batch takes."},
     {.type = SLUICE_OPTION_INT,
      .name = "changes",
      .default_value = "0",
@@ -198,6 +189,15 @@ static const sluice_option source_options[] = {
      .offset = offsetof(struct source_config, ack_output),
      .description = "A file each cdc_ack appends the position it "
                     "acknowledges to, as a line."},
+    {.type = SLUICE_OPTION_INT,
+     .name = "batch_rows",
+     .default_value = "0",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct source_config, batch_rows),
+     .min = 0,
+     .max = 100000000,
+     .description = "Snapshot rows per batch at most; 0: as many as the "
+                    "batch takes."},
     {0},
 };
 
