@@ -59,7 +59,8 @@ static const struct command commands[] = {
      "Exit status: 0 valid, 1 a server does not answer, 2 invalid or\n"
      "unreadable.\n",
      cmd_check},
-    {"run", "CONFIG.ini | -c CONFIG.ini [--pipe NAME]... [--store URL]",
+    {"run",
+     "CONFIG.ini | -c CONFIG.ini [--pipe NAME]... [--store URL] [--bytes]",
      "run the pipes of a config file until stopped",
      "Registers the file's topics and pipes in the store (creating it, or\n"
      "upgrading its schema, when needed), then runs each pipe (or only\n"
@@ -70,12 +71,16 @@ static const struct command commands[] = {
      "with every checkpoint consistent: what a server does not answer in\n"
      "time is abandoned (the log names it) and done again after a restart,\n"
      "which continues from the store. A second signal stops it at once.\n"
+     "Progress: a live block on a terminal, else a log line per table\n"
+     "every progress_interval ([service] progress).\n"
      "\n"
      "  -c, --config FILE\n"
      "                  the config file (or give it as the argument)\n"
      "  --pipe NAME     run only this pipe (repeatable)\n"
      "  --store URL     the store (else [store] url, SLUICE_STORE,\n"
      "                  sqlite:./sluice.db)\n"
+     "  --bytes         show bytes in the progress as raw numbers, not\n"
+     "                  in units of 1024 (54.9MiB)\n"
      "\nExit status: 0 stopped, 1 runtime failure, 2 bad config, a bad URL\n"
      "or no such pipe; after a second signal, killed by it (a shell shows\n"
      "143 for SIGTERM, 130 for SIGINT).\n",
@@ -128,14 +133,18 @@ static const struct command commands[] = {
      "Exit status: 0 every check passed (or was skipped), 1 a check failed,\n"
      "2 bad usage, no such FILE.so or a bad kit file.\n",
      cmd_plugin_test},
-    {"status", "[PIPE] [--json] " STORE_ARGS, "show the state of the pipes",
+    {"status", "[PIPE] [--json] [--bytes] " STORE_ARGS,
+     "show the state of the pipes",
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"
-     "retry count, last error). With PIPE: everything about it, its tables,\n"
-     "the worker that runs it (host pid N) and its recent requests.\n"
+     "retry count, last error). With PIPE: everything about it, its tables\n"
+     "with their progress, the worker that runs it (host pid N) and its\n"
+     "recent requests.\n"
      "\n" STORE_HELP
      "  --json          print JSON: {\"pipes\": [...]}, or with PIPE the\n"
      "                  pipe's object, the worker's full identity in it\n"
      "                  (docs/operations.md)\n"
+     "  --bytes         show bytes as raw numbers, not in units of 1024\n"
+     "                  (54.9MiB)\n"
      "\nExit status: 0, 1 when the store cannot be read, 2 bad usage, a bad\n"
      "URL or no such pipe.\n",
      cmd_status},

@@ -1,4 +1,5 @@
-/* cmd_run.c: sluice run CONFIG.ini [--pipe NAME]...: the main job. */
+/* cmd_run.c: sluice run CONFIG.ini [--pipe NAME]... [--bytes]: the main
+ * job. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,11 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
     const char *store_url = NULL, *config_path = NULL, *path = NULL;
     const char **only = xcalloc((size_t)argc + 1, sizeof *only);
     size_t only_count = 0, npos;
+    bool raw_bytes = false;
     struct flag flags[] = {OPTION("--store", &store_url),
                            CONFIG_FLAGS(config_path),
-                           REPEATED("--pipe", only, &only_count)};
+                           REPEATED("--pipe", only, &only_count),
+                           FLAG("--bytes", &raw_bytes)};
     int rc = CLI_ARGS(cmd, argc, argv, flags, 1, &npos);
     if (rc == CLI_GO_ON)
         rc = cli_config_path(cmd, config_path, npos, argv, &path);
@@ -33,7 +36,8 @@ int cmd_run(const struct command *cmd, int argc, char **argv)
     if (status == EXIT_OK && !cli_store_url_ok(url))
         status = EXIT_USAGE;
     if (status == EXIT_OK)
-        status = runtime_run(&cfg, &reg, url, (char **)only, only_count);
+        status =
+            runtime_run(&cfg, &reg, url, (char **)only, only_count, raw_bytes);
     config_free(&cfg);
     registry_free(&reg);
     free(only);

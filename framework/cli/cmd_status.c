@@ -20,6 +20,7 @@
 struct status_flags {
     struct store_flags store;
     bool json;
+    bool raw_bytes; /* --bytes, status only */
 };
 
 /* Parses them and opens the store: CLI_GO_ON, or the status to return.
@@ -27,8 +28,11 @@ struct status_flags {
 static int parse(const struct command *cmd, int argc, char **argv, bool one,
                  struct status_flags *f, size_t *npos, struct store **s)
 {
-    struct flag flags[] = {STORE_FLAGS(f->store), FLAG("--json", &f->json)};
-    int rc = CLI_ARGS(cmd, argc, argv, flags, ARGS_ANY, npos);
+    struct flag flags[] = {STORE_FLAGS(f->store), FLAG("--json", &f->json),
+                           FLAG("--bytes", &f->raw_bytes)};
+    /* history (one pipe) takes no --bytes, the last of the table */
+    size_t nflags = sizeof flags / sizeof *flags - (one ? 1 : 0);
+    int rc = cli_args(cmd, argc, argv, flags, nflags, ARGS_ANY, npos);
     if (rc != CLI_GO_ON)
         return rc;
     if (*npos > 1 || (one && *npos == 0))
@@ -87,21 +91,27 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
     json_add_int(j, "retry_count", p->retry_count);
     json_add_int(j, "batches", p->batches);
     json_add_string(j, "last_error", p->last_error);
-    json_add_int(j, "rows", pipe_rows(p));
+    json_add_int(j, "rows", pipe_rows(p, false));
     json_add_count(j, "lag_ms", pipe_lag_ms(p));
+    json_add_int(j, "rows_written", pipe_rows(p, true));
     json_add_count(j, "waiting", d.waiting);
     json_add_bool(j, "subscription_paused", d.paused);
     json_open_array(j, "tables");
     for (size_t i = 0; i < p->table_count; i++) {
         const struct pipe_table *tb = &p->tables[i];
+        struct table_progress pr;
+        pipe_table_progress(p, tb, &pr);
         json_open_object(j, NULL);
         json_add_string(j, "name", tb->name);
         json_add_string(j, "status", table_status_name(tb->status));
         json_add_int(j, "rows", tb->rows_copied);
+        json_add_int(j, "rows_written", pr.rows);
         json_add_count(j, "rows_estimated", tb->rows_estimated);
+        json_add_tenths(j, "percent", pr.permille); /* 33.3 */
         json_add_int(j, "bytes", tb->bytes_copied);
+        json_add_int(j, "bytes_written", pr.bytes);
         json_add_int(j, "rows_per_s", tb->rows_per_s);
-        json_add_count(j, "eta_s", pipe_table_eta_s(tb));
+        json_add_count(j, "eta_s", pr.eta_s);
         json_add_count(j, "lag_ms", tb->lag_ms);
         json_add_string(j, "note", tb->note && tb->note[0] ? tb->note : NULL);
         json_close_object(j);
@@ -111,7 +121,8 @@ static void json_pipe(struct store *s, const struct pipe_row *p,
     free(worker);
 }
 
-static void text_pipe_detail(struct store *s, const struct pipe_row *p)
+static void text_pipe_detail(struct store *s, const struct pipe_row *p,
+                             bool raw_bytes)
 {
     char t[40], lag[32];
     int64_t expires = 0;
@@ -133,8 +144,8 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     printf("  retries:    %lld\n  last error: %s\n", (long long)p->retry_count,
            p->last_error ? cli_shown(p->last_error) : "-");
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
-    printf("  rows:       %lld\n  lag:        %s\n", (long long)pipe_rows(p),
-           lag);
+    printf("  rows:       %lld\n  lag:        %s\n",
+           (long long)pipe_rows(p, true), lag);
     printf("  batches:    %lld\n", (long long)p->batches);
     struct deliveries d = deliveries_of(s, p->name);
     if (d.waiting >= 0)
@@ -151,7 +162,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p)
     struct buf b = {0};
     figures_header(&b, "    ");
     for (size_t i = 0; i < p->table_count; i++)
-        figures_line(&b, "    ", &p->tables[i]);
+        figures_line(&b, "    ", p, &p->tables[i], raw_bytes);
     fputs(b.data, stdout);
     buf_free(&b);
     struct request *reqs;
@@ -177,7 +188,7 @@ static void text_pipe_line(const struct pipe_row *p, struct buf *out)
     buf_printf(out, "%-20s %-13s %-22s %12lld %8s %7lld  %s\n",
                cli_shown(p->name), pipe_state_name(p->state),
                format_utc(p->state_since, t, sizeof t),
-               (long long)pipe_rows(p), lag, (long long)p->retry_count,
+               (long long)pipe_rows(p, true), lag, (long long)p->retry_count,
                p->last_error ? cli_shown(p->last_error) : "-");
 }
 
@@ -194,7 +205,7 @@ static int show_pipe(struct store *s, const char *name,
     if (f->json)
         json_pipe(s, &p, &l->j);
     else if (detail)
-        text_pipe_detail(s, &p);
+        text_pipe_detail(s, &p, f->raw_bytes);
     else
         text_pipe_line(&p, &l->out);
     pipe_row_free(&p);

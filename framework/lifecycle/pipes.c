@@ -21,7 +21,8 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
     if (store_exec(s,
                    "SELECT name, status, drop_destination, rows_copied, "
                    "rows_estimated, bytes_copied, lag_ms, updated_at, "
-                   "rows_per_s, note, rows_delivered, bytes_delivered FROM "
+                   "rows_per_s, note, rows_delivered, bytes_delivered, "
+                   "rows_pending, bytes_pending, rate_steady FROM "
                    "pipe_tables WHERE pipe = $1 ORDER BY name",
                    &param, 1, &r, err) < 0)
         return -1;
@@ -50,6 +51,9 @@ static int load_tables(struct store *s, struct pipe_row *p, struct error *err)
         t->note = redact_dup(db_text(&r, i, 9));
         t->rows_delivered = db_int(&r, i, 10);
         t->bytes_delivered = db_int(&r, i, 11);
+        t->rows_pending = db_int(&r, i, 12);
+        t->bytes_pending = db_int(&r, i, 13);
+        t->rate_steady = db_int(&r, i, 14) != 0;
     }
     p->table_count = r.rows;
     db_result_free(&r);
@@ -186,19 +190,37 @@ int pipe_mode_of(const struct pipe_row *p)
     return PIPE_MODE_SNAPSHOT_CDC;
 }
 
-int64_t pipe_table_eta_s(const struct pipe_table *t)
+/* Whether the pipe is loading the table now. */
+static bool loading(const struct pipe_row *p, const struct pipe_table *t)
 {
-    if (t->rows_estimated <= t->rows_copied || t->rows_per_s <= 0)
-        return -1;
-    return (t->rows_estimated - t->rows_copied + t->rows_per_s - 1) /
-           t->rows_per_s;
+    if (p->state != STATE_SNAPSHOT)
+        return false;
+    if (p->context == CONTEXT_ADD)
+        return t->status == TABLE_ADDING;
+    return t->status == TABLE_ACTIVE || t->status == TABLE_ADDING;
 }
 
-int64_t pipe_rows(const struct pipe_row *p)
+void pipe_table_progress(const struct pipe_row *p, const struct pipe_table *t,
+                         struct table_progress *out)
+{
+    out->rows = t->rows_copied + t->rows_pending;
+    out->bytes = t->bytes_copied + t->bytes_pending;
+    out->permille = out->eta_s = -1;
+    if (!loading(p, t) || t->rows_estimated <= 0 ||
+        out->rows > t->rows_estimated)
+        return;
+    int64_t left = t->rows_estimated - out->rows;
+    out->permille = out->rows * 1000 / t->rows_estimated; /* rounded down */
+    if (t->rate_steady && t->rows_per_s > 0)
+        out->eta_s = (left + t->rows_per_s - 1) / t->rows_per_s;
+}
+
+int64_t pipe_rows(const struct pipe_row *p, bool written)
 {
     int64_t n = 0;
     for (size_t i = 0; i < p->table_count; i++)
-        n += p->tables[i].rows_copied;
+        n += p->tables[i].rows_copied +
+             (written ? p->tables[i].rows_pending : 0);
     return n;
 }
 
@@ -264,14 +286,47 @@ int pipe_count_batches(struct store *s, const char *pipe, int64_t batches,
 }
 
 int pipe_table_rate(struct store *s, const char *pipe, const char *table,
-                    int64_t rows_per_s, struct error *err)
+                    int64_t rows_per_s, bool steady, struct error *err)
 {
-    struct db_value p[] = {DBV_INT(rows_per_s), DBV_TEXT(pipe),
+    struct db_value p[] = {DBV_INT(rows_per_s), DBV_INT(steady),
+                           DBV_TEXT(pipe), DBV_TEXT(table)};
+    return store_exec(s,
+                      "UPDATE pipe_tables SET rows_per_s = $1, rate_steady = "
+                      "$2 WHERE pipe = $3 AND name = $4",
+                      p, 4, NULL, err);
+}
+
+int pipe_table_pending(struct store *s, const char *pipe, const char *table,
+                       int64_t rows, int64_t bytes, struct error *err)
+{
+    struct db_value p[] = {DBV_INT(rows), DBV_INT(bytes), DBV_TEXT(pipe),
                            DBV_TEXT(table)};
     return store_exec(s,
-                      "UPDATE pipe_tables SET rows_per_s = $1 WHERE pipe = $2 "
-                      "AND name = $3",
-                      p, 3, NULL, err);
+                      "UPDATE pipe_tables SET rows_pending = $1, "
+                      "bytes_pending = $2 WHERE pipe = $3 AND name = $4",
+                      p, 4, NULL, err);
+}
+
+int pipe_tables_pending_clear(struct store *s, const char *pipe,
+                              struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    return store_exec(s,
+                      "UPDATE pipe_tables SET rows_pending = 0, bytes_pending "
+                      "= 0 WHERE pipe = $1 AND (rows_pending <> 0 OR "
+                      "bytes_pending <> 0)",
+                      &p, 1, NULL, err);
+}
+
+int pipe_tables_rates_clear(struct store *s, const char *pipe,
+                            struct error *err)
+{
+    struct db_value p = DBV_TEXT(pipe);
+    return store_exec(s,
+                      "UPDATE pipe_tables SET rows_per_s = 0, rate_steady = 0 "
+                      "WHERE pipe = $1 AND (rows_per_s <> 0 OR rate_steady "
+                      "<> 0)",
+                      &p, 1, NULL, err);
 }
 
 int pipe_table_swap_begun(struct store *s, const char *pipe, const char *table,

@@ -20,8 +20,22 @@ struct pipe_table {
      * from 0); delivered: over the table's life, never reset */
     int64_t rows_copied, rows_estimated, bytes_copied, lag_ms, updated_at;
     int64_t rows_delivered, bytes_delivered;
-    int64_t rows_per_s; /* recent rate of rows copied */
+    /* written to the sink by the delivery under way, not yet durable */
+    int64_t rows_pending, bytes_pending;
+    int64_t rows_per_s; /* rows written a second, over a moving window */
+    bool rate_steady;   /* steady enough for an ETA (runtime/rates.h) */
     char *note;         /* why it stopped or failed, or "" */
+};
+
+/* What the progress of a table shows, the same in `sluice status`, its
+ * --json and the progress of `sluice run`: rows and bytes written
+ * (durable, and those of the delivery under way), and while its snapshot
+ * loads, the share of the source's estimate they are (per mille) and the
+ * seconds left at a steady rate; -1 when unknown. */
+struct table_progress {
+    int64_t rows, bytes;
+    int64_t permille;
+    int64_t eta_s;
 };
 
 struct pipe_row {
@@ -54,11 +68,15 @@ int pipe_table_names(struct store *s, const char *pipe,
                      struct error *err);
 void names_free(char **names, size_t count);
 bool pipe_has_table(const struct pipe_row *p, const char *table);
-/* Seconds until the table's snapshot is done at its current rate; -1 when
- * unknown (no estimate, no rate, or past the estimate). */
-int64_t pipe_table_eta_s(const struct pipe_table *t);
-/* The pipe's rows copied, over all its tables. */
-int64_t pipe_rows(const struct pipe_row *p);
+/* A table's progress. The share and the ETA are known while the pipe
+ * loads the table (the snapshot state; tables added: those being added)
+ * and it has an estimate that its rows have not passed; the ETA also
+ * needs a steady rate. */
+void pipe_table_progress(const struct pipe_row *p, const struct pipe_table *t,
+                         struct table_progress *out);
+/* The pipe's rows copied (durable), over all its tables; with `written`,
+ * those of the delivery under way too. */
+int64_t pipe_rows(const struct pipe_row *p, bool written);
 /* The largest lag of the pipe's tables; -1 when none is known. */
 int64_t pipe_lag_ms(const struct pipe_row *p);
 
@@ -70,7 +88,9 @@ int pipe_tables_found(struct store *s, const char *pipe,
 /* A table's figures: its rows as the source estimates them; rows and
  * bytes copied and delivered (both added to, with the time and the lag
  * of its newest change, -1 for unknown: kept); the pipe's batches
- * delivered (added to); the table's recent rate of rows. */
+ * delivered (added to); the table's rate of rows and whether it is
+ * steady; the rows and bytes of the delivery under way (set; cleared for
+ * every table of the pipe). */
 int pipe_table_estimate(struct store *s, const char *pipe, const char *table,
                         int64_t rows, struct error *err);
 int pipe_table_count(struct store *s, const char *pipe, const char *table,
@@ -79,7 +99,14 @@ int pipe_table_count(struct store *s, const char *pipe, const char *table,
 int pipe_count_batches(struct store *s, const char *pipe, int64_t batches,
                        struct error *err);
 int pipe_table_rate(struct store *s, const char *pipe, const char *table,
-                    int64_t rows_per_s, struct error *err);
+                    int64_t rows_per_s, bool steady, struct error *err);
+int pipe_table_pending(struct store *s, const char *pipe, const char *table,
+                       int64_t rows, int64_t bytes, struct error *err);
+int pipe_tables_pending_clear(struct store *s, const char *pipe,
+                              struct error *err);
+/* No worker measures the pipe's rates any more: every table's is 0. */
+int pipe_tables_rates_clear(struct store *s, const char *pipe,
+                            struct error *err);
 
 /* A resync's swaps, recorded before each is made so that a restart in the
  * middle of them begins no table's resync again (a shadow begun anew

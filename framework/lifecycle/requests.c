@@ -395,8 +395,8 @@ static int mark_removing(struct store *s, const struct request *req,
     return 0;
 }
 
-/* A resync starts from nothing: no snapshot progress, counters at zero,
- * and the failed tables are tried again. */
+/* A resync starts from nothing: no snapshot progress, counters and rates
+ * at zero, and the failed tables are tried again. */
 static int reset_for_resync(struct store *s, const char *pipe,
                             struct error *err)
 {
@@ -409,8 +409,10 @@ static int reset_for_resync(struct store *s, const char *pipe,
                       p, 1, NULL, err) < 0 ||
                    store_exec(s,
                               "UPDATE pipe_tables SET rows_copied = 0, "
-                              "bytes_copied = 0, rows_estimated = -1 WHERE "
-                              "pipe = $1",
+                              "bytes_copied = 0, rows_pending = 0, "
+                              "bytes_pending = 0, rows_estimated = -1, "
+                              "rows_per_s = 0, rate_steady = 0 WHERE pipe "
+                              "= $1",
                               p, 1, NULL, err) < 0 ||
                    store_exec(s,
                               "UPDATE pipe_tables SET status = $2, note = '' "

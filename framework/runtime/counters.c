@@ -10,8 +10,6 @@
 #include "../util/log.h"
 #include "../util/mem.h"
 
-#define RATE_SAMPLE_MS 2000
-
 struct tally {
     char *table;
     int64_t rows, bytes;
@@ -75,6 +73,23 @@ int counters_add(struct store *s, const char *pipe,
     return rc;
 }
 
+int counters_pending(struct store *s, const char *pipe,
+                     const struct counters_tally *t, struct error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; i < t->count && rc == 0; i++)
+        rc = pipe_table_pending(s, pipe, t->tables[i].table, t->tables[i].rows,
+                                t->tables[i].bytes, err);
+    return rc;
+}
+
+void counters_tally_table(const struct counters_tally *t, size_t i,
+                          const char **table, int64_t *rows)
+{
+    *table = t->tables[i].table;
+    *rows = t->tables[i].rows;
+}
+
 void counters_tally_free(struct counters_tally *t)
 {
     for (size_t i = 0; i < t->count; i++)
@@ -96,57 +111,4 @@ int counters_stop_tables(struct store *s, const char *pipe,
                  table, reason);
     }
     return 0;
-}
-
-void rate_sampler_free(struct rate_sampler *rs)
-{
-    for (size_t i = 0; i < rs->count; i++)
-        free(rs->items[i].table);
-    free(rs->items);
-    memset(rs, 0, sizeof *rs);
-}
-
-static struct table_rate *rate_of(struct rate_sampler *rs, const char *table,
-                                  int64_t rows)
-{
-    for (size_t i = 0; i < rs->count; i++)
-        if (!strcmp(rs->items[i].table, table))
-            return &rs->items[i];
-    XGROW(rs->items, rs->cap, rs->count + 1);
-    rs->items[rs->count] = (struct table_rate){xstrdup(table), rows, 0};
-    return &rs->items[rs->count++];
-}
-
-/* A moving average: each sample counts for 40%, so a burst shows at once
- * and an idle table falls to zero in a few samples. */
-int counters_sample_rates(struct store *s, const char *pipe,
-                          struct rate_sampler *rs, int64_t monotonic_ms,
-                          struct error *err)
-{
-    if (rs->at_ms && monotonic_ms - rs->at_ms < RATE_SAMPLE_MS)
-        return 0;
-    double secs = rs->at_ms ? (double)(monotonic_ms - rs->at_ms) / 1000.0 : 0;
-    rs->at_ms = monotonic_ms;
-    struct pipe_row row;
-    bool found;
-    if (pipe_load(s, pipe, &row, &found, err) < 0)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; i < row.table_count && rc == 0; i++) {
-        const char *table = row.tables[i].name;
-        int64_t rows = row.tables[i].rows_copied;
-        struct table_rate *t = rate_of(rs, table, rows);
-        if (secs > 0) {
-            double now = rows >= t->rows ? (double)(rows - t->rows) / secs : 0;
-            t->per_s = 0.6 * t->per_s + 0.4 * now;
-            if (t->per_s < 0.5)
-                t->per_s = 0;
-        }
-        t->rows = rows;
-        int64_t rate = (int64_t)(t->per_s + 0.5);
-        if (rate != row.tables[i].rows_per_s)
-            rc = pipe_table_rate(s, pipe, table, rate, err);
-    }
-    pipe_row_free(&row);
-    return rc;
 }

@@ -203,7 +203,7 @@ bool pipe_tick(struct run *u)
             return false;
         u->lease_renewed_ms = now;
     }
-    if (counters_sample_rates(u->s, u->pc->name, &u->rates, now, &err) < 0)
+    if (rates_sample(u->s, u->pc->name, &u->meter, &u->rates, now, &err) < 0)
         log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, NULL, "rates: %s",
                  err.message);
     return true;

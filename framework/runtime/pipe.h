@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "instances.h"
 #include "pipe_runner.h"
+#include "rates.h"
 
 /* Bytes of the batches a pipe builds at once, whatever pull_batch_size
  * says: memory stays bounded whatever the documents. */
@@ -44,9 +45,11 @@ struct subscriber {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
-    bool has_failure; /* `failure` waits for the pipe's thread */
-    bool failing;     /* its last attempt failed */
-    bool held;        /* its subscription is paused (its thread's own) */
+    bool has_failure;   /* `failure` waits for the pipe's thread */
+    bool failing;       /* its last attempt failed */
+    bool held;          /* its subscription is paused (its thread's own) */
+    bool pending_shown; /* the store may show rows of a delivery under way
+                           or cut short (its thread's own) */
     struct failure failure;
 };
 
@@ -61,6 +64,7 @@ struct run {
     size_t cdc_table_count;
     int64_t backoff_ms;
     struct sluice_batch batch;
+    struct meter meter; /* rows the subscriber writes, per table */
     struct rate_sampler rates;
     int64_t lease_renewed_ms; /* monotonic */
     struct subscriber sub;

@@ -259,6 +259,7 @@ void *pipe_runner_main(void *arg)
                BATCH_BYTES_MAX);
     pthread_mutex_init(&u.sub.lock, NULL);
     pthread_cond_init(&u.sub.wake, NULL);
+    meter_init(&u.meter);
     u.lease = pipe_lease_name(u.pc->name);
     bool held_before = false, going_on = true;
     while (!*r->stop && going_on) {
@@ -272,6 +273,11 @@ void *pipe_runner_main(void *arg)
     pthread_cond_destroy(&u.sub.wake);
     pthread_mutex_destroy(&u.sub.lock);
     rate_sampler_free(&u.rates);
+    meter_free(&u.meter);
+    /* no worker measures the pipe's rates now: none is shown */
+    if (held_before && pipe_tables_rates_clear(u.s, u.pc->name, &err) < 0)
+        log_pipe(SLUICE_LOG_DEBUG, u.pc->name, NULL, NULL, "rates: %s",
+                 err.message);
     lease_release(u.s, u.lease, worker_name(), &err);
     store_close(u.s);
     batch_free(&u.batch);

@@ -15,9 +15,10 @@
 #define TERMINAL_EVERY_MS 1000
 
 void progress_init(struct progress *p, const struct config *cfg,
-                   const bool *runs)
+                   const bool *runs, bool raw_bytes)
 {
     memset(p, 0, sizeof *p);
+    p->raw_bytes = raw_bytes;
     p->mode = cfg->service.progress;
     if (p->mode == PROGRESS_AUTO)
         p->mode = isatty(STDERR_FILENO) ? PROGRESS_TERMINAL : PROGRESS_LOG;
@@ -51,49 +52,55 @@ static void clip_lines(struct buf *b)
     *b = out;
 }
 
-static void terminal_block(struct buf *b, const struct pipe_row *row)
+static void terminal_block(struct buf *b, const struct pipe_row *row,
+                           bool raw_bytes)
 {
     char lag[32];
     figure_lag(pipe_lag_ms(row), lag, sizeof lag);
     buf_puts(b, "pipe ");
     redact_line(row->name, b);
     buf_printf(b, ": %s, %lld rows, %lld batches, lag %s, %lld retries%s",
-               pipe_state_name(row->state), (long long)pipe_rows(row),
+               pipe_state_name(row->state), (long long)pipe_rows(row, true),
                (long long)row->batches, lag, (long long)row->retry_count,
                row->last_error ? ": " : "");
     redact_line(row->last_error, b);
     buf_puts(b, "\n");
     figures_header(b, "  ");
     for (size_t i = 0; i < row->table_count; i++)
-        figures_line(b, "  ", &row->tables[i]);
+        figures_line(b, "  ", row, &row->tables[i], raw_bytes);
 }
 
-static void log_lines(const struct pipe_row *row)
+static void log_lines(const struct pipe_row *row, bool raw_bytes)
 {
     for (size_t i = 0; i < row->table_count; i++) {
         const struct pipe_table *t = &row->tables[i];
-        char eta[32], lag[32];
-        figure_eta(pipe_table_eta_s(t), eta, sizeof eta);
+        struct table_progress pr;
+        pipe_table_progress(row, t, &pr);
+        char done[48], eta[32], bytes[24], lag[32];
+        figure_percent(pr.permille, done, sizeof done);
+        figure_eta(pr.eta_s, eta, sizeof eta);
+        figure_bytes(pr.bytes, raw_bytes, bytes, sizeof bytes);
         figure_lag(t->lag_ms, lag, sizeof lag);
         struct log_field fields[] = {
             LOG_TEXT("state", pipe_state_name(row->state)),
             LOG_TEXT("status", table_status_name(t->status)),
-            LOG_INT("rows", t->rows_copied),
+            LOG_INT("rows", pr.rows),
             LOG_COUNT("rows_estimated", t->rows_estimated),
+            LOG_TENTHS("percent", pr.permille),
             LOG_INT("rows_per_s", t->rows_per_s),
-            LOG_COUNT("eta_s", pipe_table_eta_s(t)),
-            LOG_INT("bytes", t->bytes_copied),
+            LOG_COUNT("eta_s", pr.eta_s),
+            LOG_INT("bytes", pr.bytes),
             LOG_COUNT("lag_ms", t->lag_ms),
             LOG_INT("retries", row->retry_count),
             LOG_END};
         log_pipe(SLUICE_LOG_INFO, row->name, t->name, fields,
                  "progress state=%s table=%s status=%s rows=%lld "
-                 "rows_estimated=%lld rows_per_s=%lld eta=%s bytes=%lld "
-                 "lag=%s retries=%lld",
+                 "rows_estimated=%lld done=%s rows_per_s=%lld eta=%s "
+                 "bytes=%s lag=%s retries=%lld",
                  pipe_state_name(row->state), t->name,
-                 table_status_name(t->status), (long long)t->rows_copied,
-                 (long long)t->rows_estimated, (long long)t->rows_per_s, eta,
-                 (long long)t->bytes_copied, lag, (long long)row->retry_count);
+                 table_status_name(t->status), (long long)pr.rows,
+                 (long long)t->rows_estimated, done, (long long)t->rows_per_s,
+                 eta, bytes, lag, (long long)row->retry_count);
     }
 }
 
@@ -110,9 +117,9 @@ void progress_tick(struct progress *p, struct store *s, int64_t now_ms)
         if (pipe_load(s, p->pipes[i], &row, &found, &err) < 0 || !found)
             continue;
         if (p->mode == PROGRESS_TERMINAL)
-            terminal_block(&block, &row);
+            terminal_block(&block, &row, p->raw_bytes);
         else
-            log_lines(&row);
+            log_lines(&row, p->raw_bytes);
         pipe_row_free(&row);
     }
     if (p->mode == PROGRESS_TERMINAL) {

@@ -176,7 +176,10 @@ static const struct {
      "The source's estimate of the table's rows when its snapshot began.",
      estimate_of},
     {"sluice_table_rows_per_second", "gauge",
-     "Recent rate of rows delivered to the sink.", rate_of},
+     "Rows written to the sink a second, counted as each batch is written, "
+     "over a moving window of the last ten seconds (ROWS/S of sluice "
+     "status); 0 when no worker runs the pipe.",
+     rate_of},
     {"sluice_table_lag_seconds", "gauge",
      "Time from a change at the source to its delivery, for the newest "
      "delivered change.",

@@ -41,7 +41,8 @@ static bool selected(const char *name, char **only, size_t count)
 }
 
 int runtime_run(const struct config *cfg, const struct registry *reg,
-                const char *store_url, char **only, size_t only_count)
+                const char *store_url, char **only, size_t only_count,
+                bool raw_bytes)
 {
     for (size_t i = 0; i < only_count; i++)
         if (!config_pipe(cfg, only[i])) {
@@ -60,7 +61,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
         runs[i] = selected(cfg->pipes[i].name, only, only_count);
     /* the service first: a port already taken changes nothing */
     struct progress progress;
-    progress_init(&progress, cfg, runs);
+    progress_init(&progress, cfg, runs, raw_bytes);
     struct service *svc = NULL;
     if (cfg->service.http_listen &&
         service_start(&cfg->service, store_url, progress.pipes, progress.count,

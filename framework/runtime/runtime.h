@@ -18,8 +18,10 @@
 #include "../plugin/plugin.h"
 
 /* Runs the pipes of `cfg` (only those named, when `only` is not empty)
- * until SIGINT or SIGTERM. Returns an exit status. */
+ * until SIGINT or SIGTERM; the progress shows bytes raw with
+ * `raw_bytes` (--bytes), else in human units. Returns an exit status. */
 int runtime_run(const struct config *cfg, const struct registry *reg,
-                const char *store_url, char **only, size_t only_count);
+                const char *store_url, char **only, size_t only_count,
+                bool raw_bytes);
 
 #endif

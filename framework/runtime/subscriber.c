@@ -96,20 +96,45 @@ static enum outcome write_event(struct run *u, const struct sluice_batch *b,
     return o;
 }
 
+/* What the events written so far have carried: counted in the meter at
+ * once, for the rates, and shown in the store as the delivery's pending
+ * rows once a second while it lasts (a delivery may take up to
+ * sync_interval before its flush). The first second costs no store
+ * write. `shown_ms`: monotonic, the delivery's start or the last time
+ * shown. */
+static void group_written(struct run *u, struct store *s,
+                          const struct counters_tally *tally,
+                          int64_t *shown_ms)
+{
+    meter_group(&u->meter, tally);
+    int64_t now = clock_monotonic_ms();
+    if (now - *shown_ms < RATE_SAMPLE_MS)
+        return;
+    *shown_ms = now;
+    u->sub.pending_shown = true; /* even when the write fails */
+    struct error err;
+    if (counters_pending(s, u->pc->name, tally, &err) < 0)
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, NULL, "pending rows: %s",
+                 err.message);
+}
+
 /* What a delivery completes in one transaction: its events, and the
- * counters of what they carried. */
+ * counters of what they carried, which take the place of its pending
+ * rows (cleared when some were shown). */
 struct delivered {
     const char *pipe;
     const struct counters_tally *tally;
     const int64_t *ids;
     size_t count;
     int64_t now;
+    bool pending_shown;
 };
 
 static int complete_step(struct store *s, void *arg, struct error *err)
 {
     const struct delivered *d = arg;
-    if (counters_add(s, d->pipe, d->tally, d->now, err) < 0)
+    if (counters_add(s, d->pipe, d->tally, d->now, err) < 0 ||
+        (d->pending_shown && pipe_tables_pending_clear(s, d->pipe, err) < 0))
         return -1;
     for (size_t i = 0; i < d->count; i++)
         if (hub_complete(s, d->pipe, d->ids[i], d->now, err) < 0)
@@ -117,11 +142,6 @@ static int complete_step(struct store *s, void *arg, struct error *err)
     return 0;
 }
 
-/* The events that wait, oldest first, into the sink, each written as it
- * is taken, then one flush; then completed together, with the counters,
- * in one transaction. The instance stays locked from the first write to
- * the flush, so that a sink shared with other pipes answers the flush
- * for these writes only. *found false when no event waited. */
 static void log_delivered(const struct run *u, size_t events, int64_t records)
 {
     struct log_field fields[] = {LOG_INT("events", (int64_t)events),
@@ -133,11 +153,18 @@ static void log_delivered(const struct run *u, size_t events, int64_t records)
              (long long)records, u->pc->sink.plugin->name);
 }
 
+/* The events that wait, oldest first, into the sink, each written as it
+ * is taken, then one flush; then completed together, with the counters,
+ * in one transaction. The instance stays locked from the first write to
+ * the flush, so that a sink shared with other pipes answers the flush
+ * for these writes only. *found false when no event waited. */
+
 static enum outcome deliver(struct run *u, struct store *s, bool *found,
                             struct failure *f)
 {
     struct counters_tally tally = {0};
     int64_t *ids = NULL, records = 0, since = clock_monotonic_ms();
+    int64_t shown_ms = since;
     size_t n = 0, cap = 0, nfailed = 0;
     char **failed = NULL, tables[200] = "";
     struct error err;
@@ -175,6 +202,8 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
                       n, (long long)records, tables);
         o = write_event(u, &e.batch, failed, nfailed, &tally, f);
         hub_event_free(&e);
+        if (o == GO_ON)
+            group_written(u, s, &tally, &shown_ms);
     } while (o == GO_ON && group_goes_on(u, records, since));
     *found = n > 0;
     struct call_error ce;
@@ -182,14 +211,18 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         o = from_call(sink_flush(SINK_OF(u), &ce), &ce, f);
     plugin_unlock(SINK_OF(u));
     if (o == GO_ON && n) { /* durable in the sink: completed, counted */
-        struct delivered d = {u->pc->name, &tally, ids, n, clock_now_ms()};
-        if (store_transaction(s, complete_step, &d, &err) < 0)
+        struct delivered d = {
+            u->pc->name, &tally, ids, n, clock_now_ms(), u->sub.pending_shown};
+        if (store_transaction(s, complete_step, &d, &err) < 0) {
             o = from_store(&err, f);
-        else
+        } else {
+            u->sub.pending_shown = false;
             log_delivered(u, n, records);
+        }
     }
     for (size_t i = 0; o == FATAL && i < n; i++)
         hub_error(s, u->pc->name, ids[i], f->message, clock_now_ms(), &err);
+    meter_group_end(&u->meter);
     counters_tally_free(&tally);
     names_free(failed, nfailed);
     free(ids);
@@ -219,6 +252,10 @@ static void *subscriber_main(void *arg)
             o = from_store(&err, &f);
             s = NULL;
         } else {
+            /* what a delivery cut short showed: written again */
+            if (sub->pending_shown &&
+                pipe_tables_pending_clear(s, u->pc->name, &err) == 0)
+                sub->pending_shown = false;
             o = deliver(u, s, &found, &f);
         }
         pthread_mutex_lock(&sub->lock);
@@ -243,6 +280,7 @@ void subscriber_start(struct run *u)
         return;
     sub->stop = false;
     sub->has_failure = sub->failing = false;
+    sub->pending_shown = true; /* perhaps, by a run cut short */
     int rc = pthread_create(&sub->thread, NULL, subscriber_main, u);
     sub->running = rc == 0;
     if (!sub->running) /* tried again on the pipe's next turn */

@@ -218,9 +218,24 @@ static const char *const migration_6[] = {
     NULL,
 };
 
+/* 7: progress that advances as batches are written. A table's rows and
+ * bytes written to the sink in the delivery under way, before its flush
+ * makes them durable (rows_copied then takes them), and whether its rate
+ * is steady enough for an ETA. */
+static const char *const migration_7[] = {
+    "ALTER TABLE pipe_tables ADD COLUMN rows_pending BIGINT NOT NULL DEFAULT "
+    "0",
+    "ALTER TABLE pipe_tables ADD COLUMN bytes_pending BIGINT NOT NULL "
+    "DEFAULT 0",
+    "ALTER TABLE pipe_tables ADD COLUMN rate_steady BIGINT NOT NULL DEFAULT "
+    "0",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
                                                 migration_3, migration_4,
-                                                migration_5, migration_6};
+                                                migration_5, migration_6,
+                                                migration_7};
 
 int schema_latest(void)
 {

@@ -145,6 +145,17 @@ void json_add_count(struct json *j, const char *key, int64_t v)
         json_add_int(j, key, v);
 }
 
+void json_add_tenths(struct json *j, const char *key, int64_t tenths)
+{
+    if (tenths < 0) {
+        json_add_null(j, key);
+        return;
+    }
+    member(j, key);
+    buf_printf(j->out, "%lld.%lld", (long long)(tenths / 10),
+               (long long)(tenths % 10));
+}
+
 void json_add_bool(struct json *j, const char *key, bool v)
 {
     member(j, key);

@@ -54,6 +54,9 @@ void json_add_int(struct json *j, const char *key, int64_t v);
 void json_add_uint(struct json *j, const char *key, uint64_t v);
 /* A count or a figure, null when negative (unknown). */
 void json_add_count(struct json *j, const char *key, int64_t v);
+/* A figure kept in tenths, as a number with one decimal (333: 33.3), null
+ * when negative (unknown). */
+void json_add_tenths(struct json *j, const char *key, int64_t tenths);
 void json_add_bool(struct json *j, const char *key, bool v);
 void json_add_null(struct json *j, const char *key);
 /* A time as an ISO 8601 UTC string (util/clock.h), null when negative

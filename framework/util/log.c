@@ -150,6 +150,7 @@ static void json_fields(struct json *j, const struct log_field *fields)
         case LOG_FIELD_TEXT: json_add_string(j, f->name, f->text); break;
         case LOG_FIELD_INT: json_add_int(j, f->name, f->number); break;
         case LOG_FIELD_COUNT: json_add_count(j, f->name, f->number); break;
+        case LOG_FIELD_TENTHS: json_add_tenths(j, f->name, f->number); break;
         }
     json_close_object(j);
 }

@@ -33,10 +33,16 @@ extern const char *const log_format_names[];
 /* text unless set. */
 void log_set_format(enum log_format format);
 
-/* A value of a line, for the json form: a string, an integer, or a count
- * (an integer written as null when negative: unknown). The text form has
- * the values in its message, as the call site writes it. */
-enum log_field_kind { LOG_FIELD_TEXT, LOG_FIELD_INT, LOG_FIELD_COUNT };
+/* A value of a line, for the json form: a string, an integer, a count (an
+ * integer written as null when negative: unknown), or a figure kept in
+ * tenths (333 written 33.3; null when negative). The text form has the
+ * values in its message, as the call site writes it. */
+enum log_field_kind {
+    LOG_FIELD_TEXT,
+    LOG_FIELD_INT,
+    LOG_FIELD_COUNT,
+    LOG_FIELD_TENTHS
+};
 struct log_field {
     const char *name; /* NULL ends a list of fields */
     enum log_field_kind kind;
@@ -54,6 +60,10 @@ struct log_field {
 #define LOG_COUNT(name, n)                                                    \
     {                                                                         \
         (name), LOG_FIELD_COUNT, NULL, (n)                                    \
+    }
+#define LOG_TENTHS(name, n)                                                   \
+    {                                                                         \
+        (name), LOG_FIELD_TENTHS, NULL, (n)                                   \
     }
 #define LOG_END                                                               \
     {                                                                         \

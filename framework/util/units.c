@@ -194,6 +194,22 @@ void format_size(int64_t bytes, char *out, size_t size)
     snprintf(out, size, "%" PRId64 "%s", bytes, units[u]);
 }
 
+void format_bytes(int64_t bytes, char *out, size_t size)
+{
+    static const char *units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) {
+        snprintf(out, size, "%" PRId64 "B", bytes);
+        return;
+    }
+    double v = (double)bytes / 1024.0;
+    size_t u = 0;
+    while (u < 5 && v >= 1023.95) { /* what would print as 1024.0 */
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(out, size, "%.1f%s", v, units[u]);
+}
+
 void format_time_of_day(int64_t seconds, char *out, size_t size)
 {
     if (seconds % 60)

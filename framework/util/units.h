@@ -1,7 +1,8 @@
 /* units.h: the text forms of option values: integers, booleans, durations,
- * sizes and times of day. Each parser takes the whole text, returns 0 and
- * the value, or -1 and a message that says what form was expected (never
- * echoing the text: it may be a secret). */
+ * sizes and times of day, and of amounts of bytes as people read them.
+ * Each parser takes the whole text, returns 0 and the value, or -1 and a
+ * message that says what form was expected (never echoing the text: it
+ * may be a secret). */
 #ifndef SLUICE_UTIL_UNITS_H
 #define SLUICE_UTIL_UNITS_H
 
@@ -25,5 +26,8 @@ int parse_time_of_day(const char *text, int64_t *out_seconds,
 void format_duration(int64_t ms, char *out, size_t size);
 void format_size(int64_t bytes, char *out, size_t size);
 void format_time_of_day(int64_t seconds, char *out, size_t size);
+/* An amount of bytes for people, rounded to a tenth of its unit: "512B",
+ * "1.5KiB", "54.9MiB", "1.1GiB" (units of 1024). */
+void format_bytes(int64_t bytes, char *out, size_t size);
 
 #endif

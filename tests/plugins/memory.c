@@ -2,23 +2,26 @@
  * two plugins.
  *
  * memory_source generates deterministic records: `rows` snapshot rows per
- * table (keys 0..rows-1, split into `partitions` key ranges), then
- * `changes` inserts as change data (keys from `rows` on, spread over the
- * tables; all at once, or one per `change_every`; with `change_age`, each
- * saying it happened that long ago). Positions are text, so
- * tests can read them; with `ack_output`, each acknowledged position is
- * appended to that file, one line each. With `stop_table`,
- * once the changes are all given, CDC stops following that table as a
- * source does when a collection is dropped (ABI 1.1). With `extra_table`,
- * every batch with records also gets one record of that table, which
- * nobody asked for (a source breaking its contract).
+ * table (keys 0..rows-1, split into `partitions` key ranges, at most
+ * `batch_rows` to a batch when set), then `changes` inserts as change data
+ * (keys from `rows` on, spread over the tables; all at once, or one per
+ * `change_every`; with `change_age`, each saying it happened that long
+ * ago). Positions are text, so tests can read them; with `ack_output`,
+ * each acknowledged position is appended to that file, one line each.
+ * With `stop_table`, once the changes are all given, CDC stops following
+ * that table as a source does when a collection is dropped (ABI 1.1).
+ * With `extra_table`, every batch with records also gets one record of
+ * that table, which nobody asked for (a source breaking its contract).
  *
  * memory_sink keeps what it is given, as ReplacingMergeTree would: per
  * table and key, the row with the highest version. With `output`, each
  * flush writes every table, sorted, as JSON lines. `fail_writes` makes the
  * first N writes return SLUICE_RETRY; `leak` makes it say its secrets.
  * It counts the rows it is given (rows_written_total) and keeps the
- * instances open as a gauge (open_sinks).
+ * instances open as a gauge (open_sinks). With `keep_rows = false` it
+ * keeps nothing, only takes its `write_delay` (a slow destination, for
+ * rates); with `write_log`, each write appends when it was done and its
+ * rows to that file ("UNIX_MS ROWS" lines).
  *
  * Both misbehave on purpose when asked: `misbehave = CALLBACK:HOW` makes
  * the named callback return fatal or retry, crash (SIGSEGV), abort, call
@@ -165,6 +168,7 @@ struct source_config {
     const char *extra_table;
     struct misbehaviour misbehave;
     const char *ack_output;
+    int64_t batch_rows;
 };
 
 static const sluice_option source_options[] = {
@@ -226,6 +230,15 @@ static const sluice_option source_options[] = {
      .offset = offsetof(struct source_config, ack_output),
      .description = "A file each cdc_ack appends the position it "
                     "acknowledges to, as a line."},
+    {.type = SLUICE_OPTION_INT,
+     .name = "batch_rows",
+     .default_value = "0",
+     .flags = SLUICE_OPTION_RANGE,
+     .offset = offsetof(struct source_config, batch_rows),
+     .min = 0,
+     .max = 100000000,
+     .description = "Snapshot rows per batch at most; 0: as many as the "
+                    "batch takes."},
     {0},
 };
 
@@ -376,7 +389,9 @@ static sluice_status source_snapshot_next(void *instance, const char *table,
     if (sscanf(text, "%lld-%lld@%lld", &first, &end, &next) != 3)
         return sluice_fail(err, SLUICE_FATAL,
                            "memory_source: bad progress '%s'", text);
-    while (next < end && !host->batch_full(batch)) {
+    int64_t most = s->cfg->batch_rows ? s->cfg->batch_rows : end - next;
+    for (int64_t added = 0;
+         next < end && added < most && !host->batch_full(batch); added++) {
         if (add_row(batch, table, SLUICE_OP_SNAPSHOT, next, 1, 0, err) !=
             SLUICE_OK)
             return SLUICE_FATAL;
@@ -531,6 +546,8 @@ struct sink_config {
     int64_t pin;
     bool check_callers;
     int64_t write_delay_ms;
+    bool keep_rows;
+    const char *write_log;
     sluice_string_list refuse_tables;
     struct misbehaviour misbehave;
     const char *url;
@@ -579,6 +596,18 @@ static const sluice_option sink_options[] = {
      .default_value = "0ms",
      .offset = offsetof(struct sink_config, write_delay_ms),
      .description = "How long each write takes, as a slow sink's would."},
+    {.type = SLUICE_OPTION_BOOL,
+     .name = "keep_rows",
+     .default_value = "true",
+     .offset = offsetof(struct sink_config, keep_rows),
+     .description = "false: keep nothing, only take write_delay (a slow "
+                    "destination of any size)."},
+    {.type = SLUICE_OPTION_STRING,
+     .name = "write_log",
+     .flags = PATH_FLAGS,
+     .offset = offsetof(struct sink_config, write_log),
+     .description = "A file each write appends a line to: the time it was "
+                    "done (Unix ms) and its rows."},
     {.type = SLUICE_OPTION_LIST,
      .name = "refuse_tables",
      .default_value = NULL,
@@ -834,6 +863,24 @@ static void upsert(struct sink *s, const char *table, const char *key,
     r->deleted = deleted;
 }
 
+/* write_log: when a write was done, and its rows. */
+static sluice_status log_write(const char *path, size_t rows,
+                               sluice_error *err)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    FILE *f = fopen(path, "a");
+    bool written =
+        f && fprintf(f, "%lld %zu\n",
+                     (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+                     rows) > 0;
+    if (f && fclose(f) != 0)
+        written = false;
+    return written ? SLUICE_OK
+                   : sluice_fail(err, SLUICE_FATAL,
+                                 "memory_sink: cannot write %s", path);
+}
+
 static sluice_status sink_write(void *instance, const sluice_batch *batch,
                                 sluice_error *err)
 {
@@ -872,9 +919,12 @@ static sluice_status sink_write(void *instance, const sluice_batch *batch,
                                table);
         if (has(s->resyncing, s->resync_count, table))
             strncat(table, "_resync", sizeof table - strlen(table) - 1);
-        upsert(s, table, r.key, r.key_len, r.doc, r.doc_len, r.version,
-               r.op == SLUICE_OP_DELETE);
+        if (s->cfg->keep_rows)
+            upsert(s, table, r.key, r.key_len, r.doc, r.doc_len, r.version,
+                   r.op == SLUICE_OP_DELETE);
     }
+    if (s->cfg->write_log && log_write(s->cfg->write_log, n, err) != SLUICE_OK)
+        return SLUICE_FATAL;
     s->unflushed = true;
     s->writer = pthread_self();
     host->counter_add(s->ctx, ROWS_WRITTEN, n);

@@ -124,12 +124,12 @@ static int64_t int_of(const char *sql, const char *param)
     return v;
 }
 
-/* A store of schema 3 (before owners) migrated to 4, 5 and 6: the tables of
- * pipes past provisioning are marked as set up before owners (their first
- * claim adopts a destination without an owner); a resync half done
- * starts again from its setup, with a transition saying why; the rows
- * counted so far are the rows delivered; and the store gets an id that
- * stays. */
+/* A store of schema 3 (before owners) migrated to 4, 5, 6 and 7: the
+ * tables of pipes past provisioning are marked as set up before owners
+ * (their first claim adopts a destination without an owner); a resync
+ * half done starts again from its setup, with a transition saying why; the
+ * rows counted so far are the rows delivered; nothing is pending and no
+ * rate is steady; and the store gets an id that stays. */
 static void migration_to_owners(void)
 {
     const char *tables[] = {"t1"};
@@ -148,6 +148,9 @@ static void migration_to_owners(void)
             "pipe = $1",
             &counted, 1);
     /* back to schema 3, as a store written before owners */
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_pending", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN bytes_pending", NULL, 0);
+    exec_ok("ALTER TABLE pipe_tables DROP COLUMN rate_steady", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_delivered", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN bytes_delivered", NULL, 0);
     exec_ok("ALTER TABLE pipes DROP COLUMN retrying_since", NULL, 0);
@@ -199,6 +202,10 @@ static void migration_to_owners(void)
     CHECK(int_of("SELECT bytes_delivered FROM pipe_tables WHERE pipe = $1 "
                  "AND name = 't1'",
                  running) == 70);
+    /* 7: no delivery under way, no rate measured yet */
+    CHECK(int_of("SELECT rows_pending + bytes_pending + rate_steady FROM "
+                 "pipe_tables WHERE pipe = $1 AND name = 't1'",
+                 running) == 0);
     const char *id = store_id(st, &err);
     CHECK(id && strlen(id) == 32);
     char *kept = xstrdup(id ? id : "");

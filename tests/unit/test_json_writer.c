@@ -50,11 +50,15 @@ static void values(void)
     json_add_time(&j, NULL, 1708822800123);
     json_add_raw(&j, NULL, "{\"k\":[1]}", 9);
     json_add_raw(&j, NULL, NULL, 0);
+    json_add_tenths(&j, NULL, -1);
+    json_add_tenths(&j, NULL, 0);
+    json_add_tenths(&j, NULL, 333);
+    json_add_tenths(&j, NULL, 1000);
     json_close_array(&j);
     CHECK_STR(b.data, "[null,null,0,-9223372036854775808,"
                       "18446744073709551615,true,null,null,"
                       "\"2024-02-25T01:00:00Z\",\"2024-02-25T01:00:00.123Z\","
-                      "{\"k\":[1]},null]");
+                      "{\"k\":[1]},null,null,0.0,33.3,100.0]");
     buf_free(&b);
 }
 
