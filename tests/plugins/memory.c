@@ -441,6 +441,8 @@ static sluice_status source_cdc_start(void *instance,
     for (size_t i = 0; s->tables && i < count; i++)
         s->tables[s->table_count++] = strdup(tables[i]);
     s->next_change = at;
+    s->acked = -1; /* a new stream (a resync's starts over): its acks
+                      go forward from its own start */
     return SLUICE_OK;
 }
 
