@@ -120,26 +120,6 @@ static void list_databases(bson_t *reply)
     ok(reply);
 }
 
-static void count(const bson_t *cmd, const char *db, bson_t *reply)
-{
-    bson_t query;
-    struct id_filter f;
-    char err[256];
-    const char *name = text_of(cmd, "count");
-    if (!filter_parse(doc_of(cmd, "query", &query) ? &query : NULL, &f, err,
-                      sizeof err)) {
-        reply_error(reply, 2, "BadValue", "%s", err);
-        return;
-    }
-    struct collection *c = name ? coll_find(db, name) : NULL;
-    int64_t n = 0;
-    for (size_t i = 0; c && i < c->count; i++)
-        n += filter_match(&f, &c->docs[i].id);
-    filter_free(&f);
-    BSON_APPEND_INT64(reply, "n", n);
-    ok(reply);
-}
-
 /* ---- change events ---- */
 
 static bson_t *event_base(const char *op, const char *db, const char *coll)
@@ -253,14 +233,16 @@ static void insert(const bson_t *cmd, const char *db, bson_t *reply)
             bson_iter_init_find(&id, doc, "_id");
             bson_value_t idv;
             bson_value_copy(bson_iter_value(&id), &idv);
-            if (coll_insert(c, doc)) {
+            struct mongo_error e = {0};
+            if (coll_lookup(c, &idv, NULL))
+                index_duplicate_id(c, &idv, &e);
+            if (!e.code && index_check(c, doc, NULL, &e) &&
+                coll_insert(c, doc)) {
                 emit_doc_event("insert", db, name, &idv, doc, NULL);
                 r.n++;
             } else {
                 bson_destroy(doc);
-                write_error(&r, index, 11000,
-                            "E11000 duplicate key error "
-                            "collection: _id_ dup key");
+                write_error(&r, index, e.code, e.msg);
                 if (ordered(cmd)) {
                     bson_value_destroy(&idv);
                     break;
@@ -360,16 +342,51 @@ static bool apply_operators(const bson_t *doc, const bson_t *update,
     return okay;
 }
 
-/* Replaces or updates one document at `at`; emits the change. */
-static bool update_one(struct collection *c, size_t at, const bson_t *u,
-                       bool operators, char *err, size_t size)
+static bool is_operator_doc(const bson_t *u)
+{
+    bson_iter_t it;
+    return bson_iter_init(&it, u) && bson_iter_next(&it) &&
+           bson_iter_key(&it)[0] == '$';
+}
+
+/* The update language this server has: top-level $set, $unset and $inc,
+ * or a replacement; `u` as a document, or false with the refusal. */
+static bool update_of(const bson_value_t *u, const bson_t *array_filters,
+                      bson_t *out, struct mongo_error *e)
+{
+    if (u->value_type != BSON_TYPE_DOCUMENT) {
+        mongo_error_set(e, 2, "BadValue",
+                        "the test server updates with operators or a "
+                        "replacement document, not a pipeline");
+        return false;
+    }
+    if (array_filters) {
+        mongo_error_set(e, 2, "BadValue",
+                        "the test server updates top-level fields only, "
+                        "without arrayFilters");
+        return false;
+    }
+    bson_init_static(out, u->value.v_doc.data, u->value.v_doc.data_len);
+    return true;
+}
+
+bool write_update(struct collection *c, size_t at, const bson_value_t *uv,
+                  const bson_t *array_filters, int matched,
+                  struct mongo_error *e)
 {
     struct doc *d = &c->docs[at];
+    char err[256];
+    bson_t ud, *u = &ud;
+    (void)matched; /* the positional $ is the update language's */
+    if (!update_of(uv, array_filters, &ud, e))
+        return false;
+    bool operators = is_operator_doc(u);
     bson_t *next = bson_new();
     bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
     if (operators) {
         if (!apply_operators(d->bson, u, next, &updated, &removed, err,
-                             size)) {
+                             sizeof err)) {
+            mongo_error_set(e, 2, "BadValue", "%s", err);
             bson_destroy(next);
             bson_destroy(&updated);
             bson_destroy(&removed);
@@ -382,6 +399,12 @@ static bool update_one(struct collection *c, size_t at, const bson_t *u,
         while (bson_iter_next(&it))
             if (strcmp(bson_iter_key(&it), "_id") != 0)
                 bson_append_iter(next, bson_iter_key(&it), -1, &it);
+    }
+    if (!index_check(c, next, &d->id, e)) {
+        bson_destroy(next);
+        bson_destroy(&updated);
+        bson_destroy(&removed);
+        return false;
     }
     bson_destroy(d->bson);
     d->bson = next;
@@ -401,22 +424,17 @@ static bool update_one(struct collection *c, size_t at, const bson_t *u,
     return true;
 }
 
-static bool is_operator_doc(const bson_t *u)
+bool write_upsert(struct collection *c, const struct match *query,
+                  const bson_value_t *uv, const bson_t *array_filters,
+                  bson_value_t *id, struct mongo_error *e)
 {
-    bson_iter_t it;
-    return bson_iter_init(&it, u) && bson_iter_next(&it) &&
-           bson_iter_key(&it)[0] == '$';
-}
-
-/* A new document for an upsert: the _id of an equality filter, else a
- * new ObjectId, then the update applied. */
-static void upsert(struct collection *c, const struct id_filter *f,
-                   const bson_t *u, bool operators, int index,
-                   struct write_result *r)
-{
+    bson_t ud, *u = &ud;
+    if (!update_of(uv, array_filters, &ud, e))
+        return false;
     bson_t base = BSON_INITIALIZER;
-    if (f->has_in && f->in_count == 1) {
-        BSON_APPEND_VALUE(&base, "_id", &f->in[0]);
+    const bson_value_t *equal = match_equality(query, "_id");
+    if (equal) {
+        BSON_APPEND_VALUE(&base, "_id", equal);
     } else {
         bson_oid_t oid;
         bson_oid_init(&oid, NULL);
@@ -424,12 +442,14 @@ static void upsert(struct collection *c, const struct id_filter *f,
     }
     bson_t *doc = bson_new();
     bson_iter_t it;
-    if (operators) {
+    bool okay = true;
+    if (is_operator_doc(u)) {
         bson_t updated = BSON_INITIALIZER, removed = BSON_INITIALIZER;
         char err[256];
-        if (!apply_operators(&base, u, doc, &updated, &removed, err,
-                             sizeof err))
-            write_error(r, index, 2, err);
+        okay = apply_operators(&base, u, doc, &updated, &removed, err,
+                               sizeof err);
+        if (!okay)
+            mongo_error_set(e, 2, "BadValue", "%s", err);
         bson_destroy(&updated);
         bson_destroy(&removed);
     } else {
@@ -439,26 +459,89 @@ static void upsert(struct collection *c, const struct id_filter *f,
             if (strcmp(bson_iter_key(&it), "_id") != 0)
                 bson_append_iter(doc, bson_iter_key(&it), -1, &it);
     }
-    bson_iter_init_find(&it, doc, "_id");
-    bson_value_t id;
-    bson_value_copy(bson_iter_value(&it), &id);
-    bson_t *copy = bson_copy(doc);
-    if (coll_insert(c, doc)) {
-        emit_doc_event("insert", c->db, c->name, &id, copy, NULL);
-        char key[16];
-        bson_t up;
-        snprintf(key, sizeof key, "%d", r->nupserted++);
-        BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
-        BSON_APPEND_INT32(&up, "index", index);
-        BSON_APPEND_VALUE(&up, "_id", &id);
-        bson_append_document_end(&r->upserted, &up);
-        r->n++;
-    } else {
-        bson_destroy(doc);
-    }
-    bson_destroy(copy);
-    bson_value_destroy(&id);
     bson_destroy(&base);
+    if (okay) {
+        bson_iter_init_find(&it, doc, "_id");
+        bson_value_copy(bson_iter_value(&it), id);
+        if (coll_lookup(c, id, NULL))
+            index_duplicate_id(c, id, e);
+        okay = !e->code && index_check(c, doc, NULL, e);
+        if (!okay)
+            bson_value_destroy(id);
+    }
+    if (!okay) {
+        bson_destroy(doc);
+        return false;
+    }
+    bson_t *copy = bson_copy(doc);
+    coll_insert(c, doc);
+    emit_doc_event("insert", c->db, c->name, id, copy, NULL);
+    bson_destroy(copy);
+    return true;
+}
+
+void write_delete(struct collection *c, const size_t *at, size_t n)
+{
+    for (size_t k = 0; k < n; k++) /* the events in the collection's order */
+        emit_doc_event("delete", c->db, c->name, &c->docs[at[k]].id, NULL,
+                       NULL);
+    for (size_t k = n; k-- > 0;) /* from the end: positions stay put */
+        coll_remove_at(c, at[k]);
+}
+
+/* Runs one statement of an update command; false when it failed. */
+static bool update_statement(struct collection *c, const bson_t *one,
+                             int index, struct write_result *r)
+{
+    bson_t q, filters;
+    bson_iter_t flag, u;
+    struct mongo_error e = {0};
+    bool multi =
+        bson_iter_init_find(&flag, one, "multi") && bson_iter_as_bool(&flag);
+    bool ups =
+        bson_iter_init_find(&flag, one, "upsert") && bson_iter_as_bool(&flag);
+    const bson_t *array_filters =
+        doc_of(one, "arrayFilters", &filters) ? &filters : NULL;
+    if (!doc_of(one, "q", &q) || !bson_iter_init_find(&u, one, "u")) {
+        write_error(r, index, 9, "update needs q and u");
+        return false;
+    }
+    struct match *m = query_collation_ok(one, &e) ? match_parse(&q, &e) : NULL;
+    if (!m) {
+        write_error(r, index, e.code, e.msg);
+        return false;
+    }
+    size_t n;
+    int *where;
+    size_t *at = query_select(c, m, NULL, 0, multi ? 0 : 1, &where, &n);
+    bool okay = true;
+    for (size_t k = 0; okay && k < n; k++) {
+        okay = write_update(c, at[k], bson_iter_value(&u), array_filters,
+                            where[k], &e);
+        r->modified += okay;
+    }
+    r->n += (int64_t)n;
+    if (okay && !n && ups) {
+        bson_value_t id;
+        okay = write_upsert(c, m, bson_iter_value(&u), array_filters, &id, &e);
+        if (okay) {
+            char key[16];
+            bson_t up;
+            snprintf(key, sizeof key, "%d", r->nupserted++);
+            BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
+            BSON_APPEND_INT32(&up, "index", index);
+            BSON_APPEND_VALUE(&up, "_id", &id);
+            bson_append_document_end(&r->upserted, &up);
+            bson_value_destroy(&id);
+            r->n++;
+        }
+    }
+    if (!okay)
+        write_error(r, index, e.code, e.msg);
+    free(at);
+    free(where);
+    match_free(m);
+    return okay;
 }
 
 static void update(const bson_t *cmd, const char *db, bson_t *reply)
@@ -473,50 +556,50 @@ static void update(const bson_t *cmd, const char *db, bson_t *reply)
     int index = 0;
     if (doc_of(cmd, "updates", &updates) && bson_iter_init(&it, &updates))
         while (bson_iter_next(&it)) {
-            bson_t one, q, u;
+            bson_t one;
             uint32_t len;
             const uint8_t *data;
-            bson_iter_document(&it, &len, &data);
-            bson_init_static(&one, data, len);
-            bson_iter_t flag;
-            bool multi = bson_iter_init_find(&flag, &one, "multi") &&
-                         bson_iter_as_bool(&flag);
-            bool ups = bson_iter_init_find(&flag, &one, "upsert") &&
-                       bson_iter_as_bool(&flag);
-            struct id_filter f;
-            char err[256] = "update needs q and u documents";
-            bool good = doc_of(&one, "q", &q) &&
-                        bson_iter_init_find(&flag, &one, "u") &&
-                        BSON_ITER_HOLDS_DOCUMENT(&flag) &&
-                        doc_of(&one, "u", &u) &&
-                        filter_parse(&q, &f, err, sizeof err);
-            if (!good) {
-                write_error(&r, index++, 2, err);
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                write_error(&r, index++, 9, "each update must be a document");
                 if (ordered(cmd))
                     break;
                 continue;
             }
-            bool operators = is_operator_doc(&u);
-            int64_t matched = 0;
-            for (size_t i = 0; i < c->count; i++) {
-                if (!filter_match(&f, &c->docs[i].id))
-                    continue;
-                matched++;
-                if (!update_one(c, i, &u, operators, err, sizeof err)) {
-                    write_error(&r, index, 2, err);
-                    break;
-                }
-                r.modified++;
-                if (!multi)
-                    break;
-            }
-            r.n += matched;
-            if (!matched && ups)
-                upsert(c, &f, &u, operators, index, &r);
-            filter_free(&f);
-            index++;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&one, data, len);
+            if (!update_statement(c, &one, index++, &r) && ordered(cmd))
+                break;
         }
     write_reply(&r, true, reply);
+}
+
+/* Runs one statement of a delete command; false when it failed. */
+static bool delete_statement(struct collection *c, const bson_t *one,
+                             int index, struct write_result *r)
+{
+    bson_t q;
+    bson_iter_t lim;
+    struct mongo_error e = {0};
+    int64_t limit =
+        bson_iter_init_find(&lim, one, "limit") ? bson_iter_as_int64(&lim) : 0;
+    if (!doc_of(one, "q", &q)) {
+        write_error(r, index, 9, "delete needs a q document");
+        return false;
+    }
+    struct match *m = query_collation_ok(one, &e) ? match_parse(&q, &e) : NULL;
+    if (!m) {
+        write_error(r, index, e.code, e.msg);
+        return false;
+    }
+    size_t n = 0;
+    size_t *at =
+        c ? query_select(c, m, NULL, 0, limit == 1 ? 1 : 0, NULL, &n) : NULL;
+    if (n)
+        write_delete(c, at, n);
+    r->n += (int64_t)n;
+    free(at);
+    match_free(m);
+    return true;
 }
 
 static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
@@ -531,38 +614,19 @@ static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
     int index = 0;
     if (doc_of(cmd, "deletes", &deletes) && bson_iter_init(&it, &deletes))
         while (bson_iter_next(&it)) {
-            bson_t one, q;
+            bson_t one;
             uint32_t len;
             const uint8_t *data;
-            bson_iter_document(&it, &len, &data);
-            bson_init_static(&one, data, len);
-            bson_iter_t lim;
-            int64_t limit = bson_iter_init_find(&lim, &one, "limit")
-                                ? bson_iter_as_int64(&lim)
-                                : 0;
-            struct id_filter f;
-            char err[256] = "delete needs a q document";
-            if (!doc_of(&one, "q", &q) ||
-                !filter_parse(&q, &f, err, sizeof err)) {
-                write_error(&r, index++, 2, err);
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                write_error(&r, index++, 9, "each delete must be a document");
+                if (ordered(cmd))
+                    break;
                 continue;
             }
-            for (size_t i = 0; c && i < c->count;) {
-                if (!filter_match(&f, &c->docs[i].id)) {
-                    i++;
-                    continue;
-                }
-                bson_value_t id;
-                bson_value_copy(&c->docs[i].id, &id);
-                coll_remove_at(c, i);
-                emit_doc_event("delete", db, name, &id, NULL, NULL);
-                bson_value_destroy(&id);
-                r.n++;
-                if (limit == 1)
-                    break;
-            }
-            filter_free(&f);
-            index++;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&one, data, len);
+            if (!delete_statement(c, &one, index++, &r) && ordered(cmd))
+                break;
         }
     write_reply(&r, false, reply);
 }
@@ -823,7 +887,13 @@ static const struct {
     {"killAllSessions", h_ping, true},
     {"listDatabases", h_dbs, false},
     {"listCollections", cmd_list_collections, false},
-    {"count", count, false},
+    {"count", cmd_count, false},
+    {"distinct", cmd_distinct, false},
+    {"findAndModify", cmd_find_and_modify, false},
+    {"findandmodify", cmd_find_and_modify, false},
+    {"createIndexes", cmd_create_indexes, false},
+    {"listIndexes", cmd_list_indexes, false},
+    {"dropIndexes", cmd_drop_indexes, false},
     {"find", cmd_find, false},
     {"getMore", cmd_get_more, false},
     {"killCursors", cmd_kill_cursors, false},

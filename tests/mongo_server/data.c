@@ -1,5 +1,8 @@
 /* data.c: collections kept sorted by _id in BSON order, filters on _id,
  * and the bounded oplog with cluster times. Callers hold srv.lock. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,30 +30,39 @@ static int type_rank(bson_type_t t)
     case BSON_TYPE_DATE_TIME: return 10;
     case BSON_TYPE_TIMESTAMP: return 11;
     case BSON_TYPE_REGEX: return 12;
-    case BSON_TYPE_MAXKEY: return 14;
-    default: return 13;
+    case BSON_TYPE_DBPOINTER: return 13;
+    case BSON_TYPE_CODE: return 14;
+    case BSON_TYPE_CODEWSCOPE: return 15;
+    case BSON_TYPE_MAXKEY: return 17;
+    default: return 16;
     }
 }
 
-static double as_double(const bson_value_t *v)
+bool value_is_number(const bson_value_t *v)
+{
+    return type_rank(v->value_type) == 3;
+}
+
+/* Exact for every int64 and double (a 64-bit mantissa); decimals near
+ * enough. */
+static long double as_long_double(const bson_value_t *v)
 {
     switch (v->value_type) {
     case BSON_TYPE_INT32: return v->value.v_int32;
-    case BSON_TYPE_INT64: return (double)v->value.v_int64;
+    case BSON_TYPE_INT64: return (long double)v->value.v_int64;
     case BSON_TYPE_DOUBLE: return v->value.v_double;
-    case BSON_TYPE_DECIMAL128: { /* near enough for ordering tests' ids */
+    case BSON_TYPE_DECIMAL128: {
         char text[BSON_DECIMAL128_STRING];
         bson_decimal128_to_string(&v->value.v_decimal128, text);
-        return strtod(text, NULL);
+        return strtold(text, NULL);
     }
     default: return 0;
     }
 }
 
-static bool is_integer(const bson_value_t *v)
+double value_as_double(const bson_value_t *v)
 {
-    return v->value_type == BSON_TYPE_INT32 ||
-           v->value_type == BSON_TYPE_INT64;
+    return (double)as_long_double(v);
 }
 
 static int cmp_bytes(const void *a, size_t la, const void *b, size_t lb)
@@ -61,31 +73,65 @@ static int cmp_bytes(const void *a, size_t la, const void *b, size_t lb)
     return la < lb ? -1 : la > lb;
 }
 
+static int sign(long c)
+{
+    return c < 0 ? -1 : c > 0;
+}
+
+static int compare_numbers(const bson_value_t *a, const bson_value_t *b)
+{
+    long double x = as_long_double(a), y = as_long_double(b);
+    if (isnan(x) || isnan(y)) /* NaN sorts before every number */
+        return isnan(x) && isnan(y) ? 0 : isnan(x) ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Documents and arrays: element by element, each by type, then name,
+ * then value; the shorter one first. */
+static int compare_containers(const bson_value_t *a, const bson_value_t *b)
+{
+    bson_iter_t x, y;
+    if (!bson_iter_init_from_data(&x, a->value.v_doc.data,
+                                  a->value.v_doc.data_len) ||
+        !bson_iter_init_from_data(&y, b->value.v_doc.data,
+                                  b->value.v_doc.data_len))
+        return cmp_bytes(a->value.v_doc.data, a->value.v_doc.data_len,
+                         b->value.v_doc.data, b->value.v_doc.data_len);
+    for (;;) {
+        bool more_x = bson_iter_next(&x), more_y = bson_iter_next(&y);
+        if (!more_x || !more_y)
+            return more_x == more_y ? 0 : more_x ? 1 : -1;
+        const bson_value_t *vx = bson_iter_value(&x),
+                           *vy = bson_iter_value(&y);
+        int rx = type_rank(vx->value_type), ry = type_rank(vy->value_type);
+        if (rx != ry)
+            return rx < ry ? -1 : 1;
+        int c = sign(strcmp(bson_iter_key(&x), bson_iter_key(&y)));
+        if (!c)
+            c = value_compare(vx, vy);
+        if (c)
+            return c;
+    }
+}
+
 int value_compare(const bson_value_t *a, const bson_value_t *b)
 {
     int ra = type_rank(a->value_type), rb = type_rank(b->value_type);
     if (ra != rb)
         return ra < rb ? -1 : 1;
-    switch (ra) {
-    case 3:
-        if (is_integer(a) && is_integer(b)) {
-            int64_t x = a->value_type == BSON_TYPE_INT32 ? a->value.v_int32
-                                                         : a->value.v_int64;
-            int64_t y = b->value_type == BSON_TYPE_INT32 ? b->value.v_int32
-                                                         : b->value.v_int64;
-            return x < y ? -1 : x > y;
-        } else {
-            double x = as_double(a), y = as_double(b);
-            return x < y ? -1 : x > y;
-        }
-    case 4:
+    switch (a->value_type) {
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+    case BSON_TYPE_DOUBLE:
+    case BSON_TYPE_DECIMAL128: return compare_numbers(a, b);
+    case BSON_TYPE_UTF8:
+    case BSON_TYPE_SYMBOL:
+        /* a symbol's fields lie where a string's do */
         return cmp_bytes(a->value.v_utf8.str, a->value.v_utf8.len,
                          b->value.v_utf8.str, b->value.v_utf8.len);
-    case 5:
-    case 6:
-        return cmp_bytes(a->value.v_doc.data, a->value.v_doc.data_len,
-                         b->value.v_doc.data, b->value.v_doc.data_len);
-    case 7:
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: return compare_containers(a, b);
+    case BSON_TYPE_BINARY:
         if (a->value.v_binary.data_len != b->value.v_binary.data_len)
             return a->value.v_binary.data_len < b->value.v_binary.data_len ? -1
                                                                            : 1;
@@ -94,30 +140,172 @@ int value_compare(const bson_value_t *a, const bson_value_t *b)
                                                                          : 1;
         return cmp_bytes(a->value.v_binary.data, a->value.v_binary.data_len,
                          b->value.v_binary.data, b->value.v_binary.data_len);
-    case 8:
+    case BSON_TYPE_OID:
         return cmp_bytes(a->value.v_oid.bytes, 12, b->value.v_oid.bytes, 12);
-    case 9:
+    case BSON_TYPE_BOOL:
         return a->value.v_bool == b->value.v_bool ? 0
                : a->value.v_bool                  ? 1
                                                   : -1;
-    case 10:
-        return a->value.v_datetime < b->value.v_datetime   ? -1
-               : a->value.v_datetime > b->value.v_datetime ? 1
-                                                           : 0;
-    case 11:
+    case BSON_TYPE_DATE_TIME:
+        return sign((a->value.v_datetime > b->value.v_datetime) -
+                    (a->value.v_datetime < b->value.v_datetime));
+    case BSON_TYPE_TIMESTAMP:
         if (a->value.v_timestamp.timestamp != b->value.v_timestamp.timestamp)
             return a->value.v_timestamp.timestamp <
                            b->value.v_timestamp.timestamp
                        ? -1
                        : 1;
-        return a->value.v_timestamp.increment < b->value.v_timestamp.increment
-                   ? -1
-               : a->value.v_timestamp.increment >
-                       b->value.v_timestamp.increment
-                   ? 1
-                   : 0;
+        return sign((long)a->value.v_timestamp.increment -
+                    (long)b->value.v_timestamp.increment);
+    case BSON_TYPE_REGEX: {
+        int c = sign(strcmp(a->value.v_regex.regex, b->value.v_regex.regex));
+        return c ? c
+                 : sign(strcmp(a->value.v_regex.options
+                                   ? a->value.v_regex.options
+                                   : "",
+                               b->value.v_regex.options
+                                   ? b->value.v_regex.options
+                                   : ""));
+    }
+    case BSON_TYPE_DBPOINTER: {
+        int c = cmp_bytes(a->value.v_dbpointer.collection,
+                          a->value.v_dbpointer.collection_len,
+                          b->value.v_dbpointer.collection,
+                          b->value.v_dbpointer.collection_len);
+        return c ? c
+                 : cmp_bytes(a->value.v_dbpointer.oid.bytes, 12,
+                             b->value.v_dbpointer.oid.bytes, 12);
+    }
+    case BSON_TYPE_CODE:
+        return cmp_bytes(a->value.v_code.code, a->value.v_code.code_len,
+                         b->value.v_code.code, b->value.v_code.code_len);
+    case BSON_TYPE_CODEWSCOPE: {
+        int c = cmp_bytes(a->value.v_codewscope.code,
+                          a->value.v_codewscope.code_len,
+                          b->value.v_codewscope.code,
+                          b->value.v_codewscope.code_len);
+        return c ? c
+                 : cmp_bytes(a->value.v_codewscope.scope_data,
+                             a->value.v_codewscope.scope_len,
+                             b->value.v_codewscope.scope_data,
+                             b->value.v_codewscope.scope_len);
+    }
     default: return 0;
     }
+}
+
+/* ---- values as MongoDB's messages show them ---- */
+
+struct out {
+    char *buf;
+    size_t size, used;
+};
+
+static void put(struct out *o, const char *fmt, ...) BSON_GNUC_PRINTF(2, 3);
+
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    if (o->used >= o->size)
+        return;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->used, o->size - o->used, fmt, ap);
+    va_end(ap);
+    o->used += n > 0 ? (size_t)n : 0;
+}
+
+static void render(struct out *o, const bson_value_t *v);
+
+static void render_container(struct out *o, const bson_value_t *v)
+{
+    bson_iter_t it;
+    bool array = v->value_type == BSON_TYPE_ARRAY, first = true;
+    put(o, "%s", array ? "[" : "{");
+    if (bson_iter_init_from_data(&it, v->value.v_doc.data,
+                                 v->value.v_doc.data_len))
+        while (bson_iter_next(&it)) {
+            put(o, "%s", first ? " " : ", ");
+            first = false;
+            if (!array)
+                put(o, "%s: ", bson_iter_key(&it));
+            render(o, bson_iter_value(&it));
+        }
+    if (first) /* {} and [] */
+        put(o, "%s", array ? "]" : "}");
+    else
+        put(o, "%s", array ? " ]" : " }");
+}
+
+static void render(struct out *o, const bson_value_t *v)
+{
+    char hex[25];
+    switch (v->value_type) {
+    case BSON_TYPE_INT32: put(o, "%d", v->value.v_int32); break;
+    case BSON_TYPE_INT64: put(o, "%lld", (long long)v->value.v_int64); break;
+    case BSON_TYPE_DOUBLE: {
+        double d = v->value.v_double;
+        put(o,
+            d == (double)(long long)d && d > -1e15 && d < 1e15 ? "%.1f"
+                                                               : "%.17g",
+            d);
+        break;
+    }
+    case BSON_TYPE_DECIMAL128: {
+        char text[BSON_DECIMAL128_STRING];
+        bson_decimal128_to_string(&v->value.v_decimal128, text);
+        put(o, "%s", text);
+        break;
+    }
+    case BSON_TYPE_UTF8:
+    case BSON_TYPE_SYMBOL: put(o, "\"%s\"", v->value.v_utf8.str); break;
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: render_container(o, v); break;
+    case BSON_TYPE_OID:
+        bson_oid_to_string(&v->value.v_oid, hex);
+        put(o, "ObjectId('%s')", hex);
+        break;
+    case BSON_TYPE_BOOL:
+        put(o, "%s", v->value.v_bool ? "true" : "false");
+        break;
+    case BSON_TYPE_NULL: put(o, "null"); break;
+    case BSON_TYPE_UNDEFINED: put(o, "undefined"); break;
+    case BSON_TYPE_DATE_TIME:
+        put(o, "new Date(%lld)", (long long)v->value.v_datetime);
+        break;
+    case BSON_TYPE_TIMESTAMP:
+        put(o, "Timestamp(%u, %u)", v->value.v_timestamp.timestamp,
+            v->value.v_timestamp.increment);
+        break;
+    case BSON_TYPE_REGEX:
+        put(o, "/%s/%s", v->value.v_regex.regex,
+            v->value.v_regex.options ? v->value.v_regex.options : "");
+        break;
+    case BSON_TYPE_MINKEY: put(o, "MinKey"); break;
+    case BSON_TYPE_MAXKEY: put(o, "MaxKey"); break;
+    case BSON_TYPE_BINARY:
+        put(o, "BinData(%d, %u bytes)", (int)v->value.v_binary.subtype,
+            v->value.v_binary.data_len);
+        break;
+    default: put(o, "(a value of BSON type %d)", (int)v->value_type); break;
+    }
+}
+
+const char *value_render(const bson_value_t *v, char *buf, size_t size)
+{
+    struct out o = {buf, size, 0};
+    buf[0] = '\0';
+    render(&o, v);
+    return buf;
+}
+
+const char *element_render(const char *key, const bson_value_t *v, char *buf,
+                           size_t size)
+{
+    struct out o = {buf, size, 0};
+    buf[0] = '\0';
+    put(&o, "%s: ", key);
+    render(&o, v);
+    return buf;
 }
 
 struct collection *coll_find(const char *db, const char *name)
@@ -151,8 +339,11 @@ void coll_drop(const char *db, const char *name)
         struct collection *c = srv.colls[i];
         if (strcmp(c->db, db) != 0 || strcmp(c->name, name) != 0)
             continue;
-        for (size_t j = 0; j < c->count; j++)
+        for (size_t j = 0; j < c->count; j++) {
             bson_destroy(c->docs[j].bson);
+            bson_value_destroy(&c->docs[j].id);
+        }
+        index_free_all(c);
         free(c->docs);
         free(c->db);
         free(c->name);
@@ -297,116 +488,4 @@ void oplog_truncate(void)
     }
     srv.lost_before = srv.next_seq;
     cluster_time(&srv.lost_t, &srv.lost_i);
-}
-
-/* ---- filters on _id ---- */
-
-static bool set_bound(bson_iter_t *op, struct id_filter *f)
-{
-    const char *k = bson_iter_key(op);
-    const bson_value_t *v = bson_iter_value(op);
-    if (!strcmp(k, "$gte") || !strcmp(k, "$gt")) {
-        if (f->has_min)
-            bson_value_destroy(&f->min);
-        bson_value_copy(v, &f->min);
-        f->has_min = true;
-        f->min_inclusive = !strcmp(k, "$gte");
-    } else if (!strcmp(k, "$lte") || !strcmp(k, "$lt")) {
-        if (f->has_max)
-            bson_value_destroy(&f->max);
-        bson_value_copy(v, &f->max);
-        f->has_max = true;
-        f->max_inclusive = !strcmp(k, "$lte");
-    } else if (!strcmp(k, "$eq") || !strcmp(k, "$in")) {
-        bson_iter_t arr;
-        if (!strcmp(k, "$eq")) {
-            f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
-            bson_value_copy(v, &f->in[f->in_count++]);
-        } else if (BSON_ITER_HOLDS_ARRAY(op) && bson_iter_recurse(op, &arr)) {
-            while (bson_iter_next(&arr)) {
-                f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
-                bson_value_copy(bson_iter_value(&arr), &f->in[f->in_count++]);
-            }
-        } else {
-            return false;
-        }
-        f->has_in = true;
-    } else {
-        return false;
-    }
-    return true;
-}
-
-bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
-                  size_t size)
-{
-    memset(f, 0, sizeof *f);
-    bson_iter_t it;
-    if (!filter || !bson_iter_init(&it, filter))
-        return true;
-    while (bson_iter_next(&it)) {
-        const char *key = bson_iter_key(&it);
-        if (strcmp(key, "_id") != 0) {
-            snprintf(err, size,
-                     "the test server filters on _id only, not "
-                     "on '%s'",
-                     key);
-            return false;
-        }
-        bson_iter_t ops;
-        bool operators = false;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &ops) &&
-            bson_iter_next(&ops) && bson_iter_key(&ops)[0] == '$') {
-            operators = true;
-            bson_iter_recurse(&it, &ops);
-            while (bson_iter_next(&ops))
-                if (!set_bound(&ops, f)) {
-                    snprintf(err, size,
-                             "the test server supports $gt, $gte, "
-                             "$lt, $lte, $eq and $in on _id, not "
-                             "'%s'",
-                             bson_iter_key(&ops));
-                    return false;
-                }
-        }
-        if (!operators) {
-            f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
-            bson_value_copy(bson_iter_value(&it), &f->in[f->in_count++]);
-            f->has_in = true;
-        }
-    }
-    return true;
-}
-
-bool filter_match(const struct id_filter *f, const bson_value_t *id)
-{
-    if (f->has_min) {
-        int c = value_compare(id, &f->min);
-        if (c < 0 || (c == 0 && !f->min_inclusive))
-            return false;
-    }
-    if (f->has_max) {
-        int c = value_compare(id, &f->max);
-        if (c > 0 || (c == 0 && !f->max_inclusive))
-            return false;
-    }
-    if (f->has_in) {
-        for (size_t i = 0; i < f->in_count; i++)
-            if (value_compare(id, &f->in[i]) == 0)
-                return true;
-        return false;
-    }
-    return true;
-}
-
-void filter_free(struct id_filter *f)
-{
-    if (f->has_min)
-        bson_value_destroy(&f->min);
-    if (f->has_max)
-        bson_value_destroy(&f->max);
-    for (size_t i = 0; i < f->in_count; i++)
-        bson_value_destroy(&f->in[i]);
-    free(f->in);
-    memset(f, 0, sizeof *f);
 }

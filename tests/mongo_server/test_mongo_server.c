@@ -203,13 +203,14 @@ static void writes_and_finds(void)
     CHECK(mongoc_cursor_next(cur, &doc));
     mongoc_cursor_destroy(cur);
     bson_destroy(o);
-    /* a filter the server does not do is an error, not a wrong answer */
-    bson_t *bad = json("{\"n\": 3}");
+    /* an operator MongoDB does not know is an error, as there */
+    bson_t *bad = json("{\"n\": {\"$foo\": 3}}");
     cur = mongoc_collection_find_with_opts(coll, bad, NULL, NULL);
     CHECK(!mongoc_cursor_next(cur, &doc));
     bson_error_t e;
     CHECK(mongoc_cursor_error(cur, &e));
-    CHECK_CONTAINS(e.message, "filters on _id only");
+    CHECK(e.code == 2);
+    CHECK_STR(e.message, "unknown operator: $foo");
     mongoc_cursor_destroy(cur);
     bson_destroy(bad);
 
