@@ -13,8 +13,8 @@
 static int type_rank(bson_type_t t)
 {
     switch (t) {
-    case BSON_TYPE_MINKEY: return 1;
-    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_MINKEY: return 0;
+    case BSON_TYPE_UNDEFINED: return 1; /* an empty array's sort key */
     case BSON_TYPE_NULL: return 2;
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64:

@@ -149,7 +149,7 @@ static bool bad_value(struct mongo_error *e, const char *msg)
 }
 
 /* A regular expression compiled as MongoDB compiles it: UTF-8, with the
- * options i, m, s and x. */
+ * options i, m, s and x (u is accepted: UTF-8 is always on). */
 static struct regex *regex_new(const char *pattern, size_t len,
                                const char *flags, struct mongo_error *e)
 {
@@ -165,9 +165,10 @@ static struct regex *regex_new(const char *pattern, size_t len,
         case 'm': options |= PCRE2_MULTILINE; break;
         case 's': options |= PCRE2_DOTALL; break;
         case 'x': options |= PCRE2_EXTENDED; break;
+        case 'u': break; /* UTF-8 always */
         default:
             mongo_error_set(e, 51108, "Location51108",
-                            "invalid flag in regex options: %c", *f);
+                            "$regex invalid flag in regex options: %c", *f);
             return NULL;
         }
     }
