@@ -259,7 +259,8 @@ static bool build_unique(const struct collection *c, const struct index *ix,
             all[n++] = (struct entry){&tuples[d][i * ix->nfields], d};
     }
     sorting_fields = ix->nfields;
-    qsort(all, n, sizeof *all, compare_entries);
+    if (n)
+        qsort(all, n, sizeof *all, compare_entries);
     bool okay = true;
     for (size_t i = 1; okay && i < n; i++)
         if (all[i].doc != all[i - 1].doc &&
