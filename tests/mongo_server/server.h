@@ -91,7 +91,6 @@ void reply_mongo_error(bson_t *reply, const struct mongo_error *e);
 int value_compare(const bson_value_t *a, const bson_value_t *b);
 /* Same type and same bytes (an update that writes it is a no-op). */
 bool value_identical(const bson_value_t *a, const bson_value_t *b);
-bool value_same_class(const bson_value_t *a, const bson_value_t *b);
 bool value_is_number(const bson_value_t *v);
 double value_as_double(const bson_value_t *v);
 const char *value_type_name(bson_type_t t); /* "int", "string", ... */
@@ -282,10 +281,11 @@ struct id_range {
     bool lo_inclusive, hi_inclusive;
 };
 void match_id_range(const struct match *m, struct id_range *r);
-/* One-shot forms for the update language ($pull, arrayFilters, update
- * filters): 1 match, 0 none, -1 error. match_path: a condition ({$gt:
- * 1, ...} or a value to equal) on the values a path reaches from `root`
- * (n 0: `root` itself as a field's value; NULL root: missing). */
+/* One-shot forms for the update language ($pull and arrayFilters; its
+ * filters are parsed once with match_parse): 1 match, 0 none, -1 error.
+ * match_path: a condition ({$gt: 1, ...} or a value to equal) on the
+ * values a path reaches from `root` (n 0: `root` itself as a field's
+ * value; NULL root: missing). */
 int match_doc(const bson_value_t *root, const bson_t *query, int *index,
               struct mongo_error *e);
 int match_path(const bson_value_t *root, char *const *parts, size_t n,

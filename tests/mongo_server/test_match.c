@@ -1,8 +1,9 @@
 /* test_match.c: the query language's entry points the update language
- * calls (match_doc for update filters, match_path for $pull conditions
- * and arrayFilters), with the array index a match reports for the
- * positional $ operator as MongoDB reports it, and the order of BSON
- * values (value_compare) that sorts and comparisons share. The commands
+ * calls (match_doc for $pull's document conditions, match_path for its
+ * other conditions and for arrayFilters), with the array index a match
+ * reports for the positional $ operator as MongoDB reports it, and the
+ * order of BSON values (value_compare) that sorts and comparisons share
+ * (undefined before null, as MongoDB's canonical types). The commands
  * themselves are tested through drivers (test_mongo_server.c,
  * test_query_pymongo.py). */
 #include <stdlib.h>

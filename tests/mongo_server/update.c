@@ -1453,7 +1453,7 @@ static int pull_matches(const bson_value_t *cond, const bson_value_t *e,
                          cond->value.v_doc.data_len);
         return match_doc(e, &q, &ignored, err);
     }
-    return value_same_class(cond, e) && value_compare(cond, e) == 0;
+    return value_compare(cond, e) == 0; /* types first: 1 is not "1" */
 }
 
 static int pull_all_matches(const bson_value_t *list, const bson_value_t *e)

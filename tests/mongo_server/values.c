@@ -39,11 +39,6 @@ static int type_rank(bson_type_t t)
     }
 }
 
-bool value_same_class(const bson_value_t *a, const bson_value_t *b)
-{
-    return type_rank(a->value_type) == type_rank(b->value_type);
-}
-
 bool value_is_number(const bson_value_t *v)
 {
     return type_rank(v->value_type) == 3;
