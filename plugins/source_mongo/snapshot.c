@@ -314,28 +314,42 @@ static bool same_progress(const struct mg_source *s, const char *table,
                    progress->len);
 }
 
+/* {name: {_id: v}}. */
+static void append_id_bound(bson_t *opts, const char *name,
+                            const bson_value_t *v)
+{
+    bson_t bound;
+    BSON_APPEND_DOCUMENT_BEGIN(opts, name, &bound);
+    BSON_APPEND_VALUE(&bound, "_id", v);
+    bson_append_document_end(opts, &bound);
+}
+
+/* A partition's documents, after the last one read. Its bounds are the
+ * _id index's min and max (inclusive, exclusive), which order _ids of
+ * every type as BSON does: a filter's $gte and $lt would compare only
+ * within the bound's own type, and lose the _ids of other types that lie
+ * between the bounds or beyond an open end. */
 static mongoc_cursor_t *open_partition(struct mg_source *s, const char *table,
                                        const bson_t *p)
 {
     bson_iter_t it;
-    bson_t filter = BSON_INITIALIZER, range;
-    BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &range);
-    if (bson_iter_init_find(&it, p, "after"))
-        BSON_APPEND_VALUE(&range, "$gt", bson_iter_value(&it));
-    else if (bson_iter_init_find(&it, p, "min"))
-        BSON_APPEND_VALUE(&range, "$gte", bson_iter_value(&it));
+    bson_t filter = BSON_INITIALIZER, ne;
+    bson_t *opts = BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "hint",
+                            "{", "_id", BCON_INT32(1), "}", "batchSize",
+                            BCON_INT32((int32_t)s->cfg->batch_size));
+    if (bson_iter_init_find(&it, p, "after")) {
+        append_id_bound(opts, "min", bson_iter_value(&it));
+        BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &ne);
+        BSON_APPEND_VALUE(&ne, "$ne", bson_iter_value(&it));
+        bson_append_document_end(&filter, &ne);
+    } else if (bson_iter_init_find(&it, p, "min")) {
+        append_id_bound(opts, "min", bson_iter_value(&it));
+    }
     if (bson_iter_init_find(&it, p, "max"))
-        BSON_APPEND_VALUE(&range, "$lt", bson_iter_value(&it));
-    bson_append_document_end(&filter, &range);
-    bool any = bson_count_keys(&range) > 0;
-    bson_t empty = BSON_INITIALIZER;
-    bson_t *opts =
-        BCON_NEW("sort", "{", "_id", BCON_INT32(1), "}", "batchSize",
-                 BCON_INT32((int32_t)s->cfg->batch_size));
+        append_id_bound(opts, "max", bson_iter_value(&it));
     mongoc_collection_t *c = collection(s, table);
     mongoc_cursor_t *cur =
-        mongoc_collection_find_with_opts(c, any ? &filter : &empty, opts,
-                                         NULL);
+        mongoc_collection_find_with_opts(c, &filter, opts, NULL);
     mongoc_collection_destroy(c);
     bson_destroy(opts);
     bson_destroy(&filter);

@@ -120,26 +120,6 @@ static void list_databases(bson_t *reply)
     ok(reply);
 }
 
-static void count(const bson_t *cmd, const char *db, bson_t *reply)
-{
-    bson_t query;
-    struct id_filter f;
-    char err[256];
-    const char *name = text_of(cmd, "count");
-    if (!filter_parse(doc_of(cmd, "query", &query) ? &query : NULL, &f, err,
-                      sizeof err)) {
-        reply_error(reply, 2, "BadValue", "%s", err);
-        return;
-    }
-    struct collection *c = name ? coll_find(db, name) : NULL;
-    int64_t n = 0;
-    for (size_t i = 0; c && i < c->count; i++)
-        n += filter_match(&f, &c->docs[i].id);
-    filter_free(&f);
-    BSON_APPEND_INT64(reply, "n", n);
-    ok(reply);
-}
-
 /* ---- change events ---- */
 
 static bson_t *event_base(const char *op, const char *db, const char *coll)
@@ -253,14 +233,16 @@ static void insert(const bson_t *cmd, const char *db, bson_t *reply)
             bson_iter_init_find(&id, doc, "_id");
             bson_value_t idv;
             bson_value_copy(bson_iter_value(&id), &idv);
-            if (coll_insert(c, doc)) {
+            struct mongo_error e = {0};
+            if (coll_lookup(c, &idv, NULL))
+                index_duplicate_id(c, &idv, &e);
+            if (!e.code && index_check(c, doc, NULL, &e) &&
+                coll_insert(c, doc)) {
                 emit_doc_event("insert", db, name, &idv, doc, NULL);
                 r.n++;
             } else {
                 bson_destroy(doc);
-                write_error(&r, index, 11000,
-                            "E11000 duplicate key error "
-                            "collection: _id_ dup key");
+                write_error(&r, index, e.code, e.msg);
                 if (ordered(cmd)) {
                     bson_value_destroy(&idv);
                     break;
@@ -272,9 +254,75 @@ static void insert(const bson_t *cmd, const char *db, bson_t *reply)
     write_reply(&r, false, reply);
 }
 
-/* Applies one update statement to the documents its filter matches:
- * the update language is update.c's; this decides which documents, and
- * writes the changes and their events. */
+enum update_result write_update(struct collection *c, size_t at,
+                                const struct update *u, int matched,
+                                struct mongo_error *e)
+{
+    struct doc *d = &c->docs[at];
+    bson_t *next = NULL, desc = BSON_INITIALIZER;
+    enum update_result res =
+        update_apply(u, d->bson, matched, false, &next, &desc, e);
+    if (res != UPDATE_FAILED && res != UPDATE_NOOP &&
+        !index_check(c, next, &d->id, e))
+        res = UPDATE_FAILED;
+    if (res == UPDATE_FAILED || res == UPDATE_NOOP) {
+        if (next)
+            bson_destroy(next);
+        bson_destroy(&desc);
+        return res;
+    }
+    bson_destroy(d->bson);
+    d->bson = next;
+    if (res == UPDATE_CHANGED)
+        emit_doc_event("update", c->db, c->name, &d->id, NULL, &desc);
+    else
+        emit_doc_event("replace", c->db, c->name, &d->id, next, NULL);
+    bson_destroy(&desc);
+    return res;
+}
+
+bool write_upsert(struct collection *c, const bson_t *query,
+                  const struct update *u, bson_value_t *id,
+                  struct mongo_error *e)
+{
+    bson_t empty = BSON_INITIALIZER;
+    bson_t *doc = update_upsert(u, query ? query : &empty, e);
+    bson_iter_t it;
+    if (!doc)
+        return false;
+    if (!bson_iter_init_find(&it, doc, "_id")) { /* update_upsert adds one */
+        mongo_error_set(e, 1, "InternalError", "an upsert made no _id");
+        bson_destroy(doc);
+        return false;
+    }
+    bson_value_copy(bson_iter_value(&it), id);
+    bool taken = coll_lookup(c, id, NULL) != NULL;
+    if (taken)
+        index_duplicate_id(c, id, e);
+    if (taken || !index_check(c, doc, NULL, e)) {
+        bson_value_destroy(id);
+        bson_destroy(doc);
+        return false;
+    }
+    bson_t *copy = bson_copy(doc);
+    coll_insert(c, doc);
+    emit_doc_event("insert", c->db, c->name, id, copy, NULL);
+    bson_destroy(copy);
+    return true;
+}
+
+void write_delete(struct collection *c, const size_t *at, size_t n)
+{
+    for (size_t k = 0; k < n; k++) /* the events in the collection's order */
+        emit_doc_event("delete", c->db, c->name, &c->docs[at[k]].id, NULL,
+                       NULL);
+    for (size_t k = n; k-- > 0;) /* from the end: positions stay put */
+        coll_remove_at(c, at[k]);
+}
+
+/* Runs one statement of an update command: the update language is
+ * update.c's, the filter match.c's; false when it failed. As MongoDB,
+ * the update is read before the filter. */
 static bool update_statement(struct collection *c, const bson_t *one,
                              int index, struct write_result *r)
 {
@@ -300,96 +348,46 @@ static bool update_statement(struct collection *c, const bson_t *one,
         update_free(u);
         u = NULL;
     }
-    if (!u) {
+    struct match *m =
+        u && query_collation_ok(one, &e) ? match_parse(&q, &e) : NULL;
+    if (!m) {
+        update_free(u);
         write_error(r, index, e.code, e.msg);
         return false;
     }
-    /* a filter on _id alone is read as such; others by the matcher */
-    struct id_filter f;
-    char ignored[256];
-    bool by_id = filter_parse(&q, &f, ignored, sizeof ignored);
-    int64_t matched = 0;
+    size_t n;
+    int *where;
+    size_t *at = query_select(c, m, NULL, 0, multi ? 0 : 1, &where, &n);
     bool good = true;
-    size_t from = 0, to = c->count, pos;
-    if (by_id && f.has_in && f.in_count == 1 && !f.has_min && !f.has_max) {
-        /* {_id: v}: found, not scanned for */
-        bool found = coll_lookup(c, &f.in[0], &pos) != NULL;
-        from = found ? pos : 0;
-        to = found ? pos + 1 : 0;
+    for (size_t k = 0; good && k < n; k++) {
+        enum update_result res = write_update(c, at[k], u, where[k], &e);
+        good = res != UPDATE_FAILED;
+        r->modified += res == UPDATE_CHANGED || res == UPDATE_REPLACED;
     }
-    for (size_t i = from; good && i < to; i++) {
-        int at = -1;
-        if (by_id) {
-            if (!filter_match(&f, &c->docs[i].id))
-                continue;
-        } else {
-            bson_value_t root;
-            value_of_doc(c->docs[i].bson, &root);
-            int m = match_doc(&root, &q, &at, &e);
-            if (m < 0) {
-                good = false;
-                break;
-            }
-            if (!m)
-                continue;
-        }
-        matched++;
-        bson_t *next, desc = BSON_INITIALIZER;
-        enum update_result res =
-            update_apply(u, c->docs[i].bson, at, false, &next, &desc, &e);
-        if (res == UPDATE_FAILED) {
-            good = false;
-        } else if (res != UPDATE_NOOP) {
-            struct doc *d = &c->docs[i];
-            bson_destroy(d->bson);
-            d->bson = next;
-            if (res == UPDATE_CHANGED)
-                emit_doc_event("update", c->db, c->name, &d->id, NULL, &desc);
-            else
-                emit_doc_event("replace", c->db, c->name, &d->id, next, NULL);
-            r->modified++;
-        }
-        bson_destroy(&desc);
-        if (!multi)
-            break;
-    }
-    filter_free(&f); /* also what a filter_parse that failed left */
-    if (good && !matched && ups) {
-        bson_t *doc = update_upsert(u, &q, &e);
-        bson_iter_t id;
-        if (!doc) {
-            good = false;
-        } else if (bson_iter_init_find(&id, doc, "_id")) {
-            bson_value_t idv;
-            bson_value_copy(bson_iter_value(&id), &idv);
-            bson_t *copy = bson_copy(doc);
-            if (coll_insert(c, doc)) {
-                emit_doc_event("insert", c->db, c->name, &idv, copy, NULL);
-                char key[16];
-                bson_t up;
-                snprintf(key, sizeof key, "%d", r->nupserted++);
-                BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
-                BSON_APPEND_INT32(&up, "index", index);
-                BSON_APPEND_VALUE(&up, "_id", &idv);
-                bson_append_document_end(&r->upserted, &up);
-                r->n++;
-            } else {
-                bson_destroy(doc);
-                mongo_error_set(&e, 11000, "DuplicateKey",
-                                "E11000 duplicate key error collection: "
-                                "_id_ dup key");
-                good = false;
-            }
-            bson_destroy(copy);
-            bson_value_destroy(&idv);
+    if (good && !n && ups) {
+        bson_value_t id;
+        good = write_upsert(c, &q, u, &id, &e);
+        if (good) {
+            char key[16];
+            bson_t up;
+            snprintf(key, sizeof key, "%d", r->nupserted++);
+            BSON_APPEND_DOCUMENT_BEGIN(&r->upserted, key, &up);
+            BSON_APPEND_INT32(&up, "index", index);
+            BSON_APPEND_VALUE(&up, "_id", &id);
+            bson_append_document_end(&r->upserted, &up);
+            bson_value_destroy(&id);
+            r->n++;
         }
     }
+    free(at);
+    free(where);
+    match_free(m);
     update_free(u);
     if (!good) {
         write_error(r, index, e.code, e.msg);
         return false;
     }
-    r->n += matched;
+    r->n += (int64_t)n;
     return true;
 }
 
@@ -422,6 +420,35 @@ static void update(const bson_t *cmd, const char *db, bson_t *reply)
     write_reply(&r, true, reply);
 }
 
+/* Runs one statement of a delete command; false when it failed. */
+static bool delete_statement(struct collection *c, const bson_t *one,
+                             int index, struct write_result *r)
+{
+    bson_t q;
+    bson_iter_t lim;
+    struct mongo_error e = {0};
+    int64_t limit =
+        bson_iter_init_find(&lim, one, "limit") ? bson_iter_as_int64(&lim) : 0;
+    if (!doc_of(one, "q", &q)) {
+        write_error(r, index, 9, "delete needs a q document");
+        return false;
+    }
+    struct match *m = query_collation_ok(one, &e) ? match_parse(&q, &e) : NULL;
+    if (!m) {
+        write_error(r, index, e.code, e.msg);
+        return false;
+    }
+    size_t n = 0;
+    size_t *at =
+        c ? query_select(c, m, NULL, 0, limit == 1 ? 1 : 0, NULL, &n) : NULL;
+    if (n)
+        write_delete(c, at, n);
+    r->n += (int64_t)n;
+    free(at);
+    match_free(m);
+    return true;
+}
+
 static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
 {
     const char *name = text_of(cmd, "delete");
@@ -434,38 +461,19 @@ static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
     int index = 0;
     if (doc_of(cmd, "deletes", &deletes) && bson_iter_init(&it, &deletes))
         while (bson_iter_next(&it)) {
-            bson_t one, q;
+            bson_t one;
             uint32_t len;
             const uint8_t *data;
-            bson_iter_document(&it, &len, &data);
-            bson_init_static(&one, data, len);
-            bson_iter_t lim;
-            int64_t limit = bson_iter_init_find(&lim, &one, "limit")
-                                ? bson_iter_as_int64(&lim)
-                                : 0;
-            struct id_filter f;
-            char err[256] = "delete needs a q document";
-            if (!doc_of(&one, "q", &q) ||
-                !filter_parse(&q, &f, err, sizeof err)) {
-                write_error(&r, index++, 2, err);
+            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
+                write_error(&r, index++, 9, "each delete must be a document");
+                if (ordered(cmd))
+                    break;
                 continue;
             }
-            for (size_t i = 0; c && i < c->count;) {
-                if (!filter_match(&f, &c->docs[i].id)) {
-                    i++;
-                    continue;
-                }
-                bson_value_t id;
-                bson_value_copy(&c->docs[i].id, &id);
-                coll_remove_at(c, i);
-                emit_doc_event("delete", db, name, &id, NULL, NULL);
-                bson_value_destroy(&id);
-                r.n++;
-                if (limit == 1)
-                    break;
-            }
-            filter_free(&f);
-            index++;
+            bson_iter_document(&it, &len, &data);
+            bson_init_static(&one, data, len);
+            if (!delete_statement(c, &one, index++, &r) && ordered(cmd))
+                break;
         }
     write_reply(&r, false, reply);
 }
@@ -726,7 +734,13 @@ static const struct {
     {"killAllSessions", h_ping, true},
     {"listDatabases", h_dbs, false},
     {"listCollections", cmd_list_collections, false},
-    {"count", count, false},
+    {"count", cmd_count, false},
+    {"distinct", cmd_distinct, false},
+    {"findAndModify", cmd_find_and_modify, false},
+    {"findandmodify", cmd_find_and_modify, false},
+    {"createIndexes", cmd_create_indexes, false},
+    {"listIndexes", cmd_list_indexes, false},
+    {"dropIndexes", cmd_drop_indexes, false},
     {"find", cmd_find, false},
     {"getMore", cmd_get_more, false},
     {"killCursors", cmd_kill_cursors, false},

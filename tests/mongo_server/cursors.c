@@ -20,13 +20,17 @@ struct cursor {
     enum cursor_kind kind;
     char *db, *coll; /* coll NULL: a database or cluster change stream */
     int32_t batch;   /* default batch size of getMore (0: as many as fit) */
-    /* find */
-    struct id_filter filter;
+    /* find, in _id order */
+    struct match *filter;
+    struct id_range range; /* borrowed from the filter */
+    bson_value_t min, max; /* the min and max options, on _id */
+    bool has_min, has_max;
     int direction;
     bson_value_t last;
     bool has_last;
     int64_t left; /* limit left; -1 none */
-    bson_t *projection;
+    int64_t skip; /* matches still to skip */
+    struct projection *projection;
     /* materialized */
     bson_t **docs;
     size_t count, next;
@@ -103,11 +107,14 @@ static struct cursor *cursor_new(enum cursor_kind kind, const char *db,
 
 static void cursor_free(struct cursor *c)
 {
-    filter_free(&c->filter);
+    match_free(c->filter);
+    projection_free(c->projection);
     if (c->has_last)
         bson_value_destroy(&c->last);
-    if (c->projection)
-        bson_destroy(c->projection);
+    if (c->has_min)
+        bson_value_destroy(&c->min);
+    if (c->has_max)
+        bson_value_destroy(&c->max);
     for (size_t i = 0; i < c->count; i++)
         bson_destroy(c->docs[i]);
     for (size_t i = 0; i < c->ncolls; i++)
@@ -147,31 +154,6 @@ void cursors_free_all(void)
     free(srv.cursors);
     srv.cursors = NULL;
     srv.ncursors = srv.cursors_cap = 0;
-}
-
-/* A doc with only the projected top-level fields. */
-static void project(const bson_t *doc, const bson_t *projection, bson_t *out)
-{
-    bson_iter_t it, p;
-    bool inclusion = false, keep_id = true;
-    if (bson_iter_init(&p, projection))
-        while (bson_iter_next(&p)) {
-            bool on = bson_iter_as_bool(&p);
-            if (!strcmp(bson_iter_key(&p), "_id"))
-                keep_id = on;
-            else if (on)
-                inclusion = true;
-        }
-    bson_iter_init(&it, doc);
-    while (bson_iter_next(&it)) {
-        const char *k = bson_iter_key(&it);
-        bool listed = bson_iter_init_find(&p, projection, k);
-        bool keep = !strcmp(k, "_id") ? keep_id
-                    : inclusion       ? listed && bson_iter_as_bool(&p)
-                                      : !listed || bson_iter_as_bool(&p);
-        if (keep)
-            bson_append_iter(out, k, -1, &it);
-    }
 }
 
 static void ns_of(const struct cursor *c, char *out, size_t size)
@@ -459,7 +441,76 @@ static void open_change_stream(const bson_t *cmd, const bson_t *spec,
     bson_destroy(&batch);
 }
 
+static void list_batch(struct cursor *c, int32_t limit, bson_t *batch)
+{
+    char key[16];
+    int count = 0;
+    size_t bytes = 0;
+    while (c->next < c->count && (limit <= 0 || count < limit)) {
+        const bson_t *d = c->docs[c->next];
+        if (bytes + d->len > REPLY_BYTES_MAX && count > 0)
+            break;
+        snprintf(key, sizeof key, "%d", count++);
+        bson_append_document(batch, key, -1, d);
+        bytes += d->len;
+        c->next++;
+    }
+}
+
+void reply_list_cursor(const bson_t *cmd, const char *db, const char *coll,
+                       bson_t **docs, size_t n, bson_t *reply)
+{
+    bson_t opts, batch = BSON_INITIALIZER;
+    struct cursor *c = cursor_new(CURSOR_LIST, db, coll);
+    c->docs = docs;
+    c->count = n;
+    int32_t first = doc_of(cmd, "cursor", &opts)
+                        ? (int32_t)int_of(&opts, "batchSize", 0)
+                        : 0;
+    list_batch(c, first, &batch);
+    cursor_reply(c, "firstBatch", &batch, reply);
+    bson_destroy(&batch);
+}
+
 /* ---- find ---- */
+
+/* The position a scan in the cursor's direction starts from. */
+static long scan_start(const struct cursor *c, const struct collection *coll)
+{
+    if (c->direction > 0) {
+        size_t i = 0, j;
+        if (c->has_last)
+            return (long)coll_lower_bound(coll, &c->last, true);
+        if (c->range.lo)
+            i = coll_lower_bound(coll, c->range.lo, !c->range.lo_inclusive);
+        if (c->has_min && (j = coll_lower_bound(coll, &c->min, false)) > i)
+            i = j;
+        return (long)i;
+    }
+    size_t end = coll->count, j;
+    if (c->has_last)
+        return (long)coll_lower_bound(coll, &c->last, false) - 1;
+    if (c->range.hi &&
+        (j = coll_lower_bound(coll, c->range.hi, c->range.hi_inclusive)) < end)
+        end = j;
+    if (c->has_max && (j = coll_lower_bound(coll, &c->max, false)) < end)
+        end = j;
+    return (long)end - 1;
+}
+
+/* Whether a scan reaching `id` has gone past every document it may
+ * give. */
+static bool scan_past(const struct cursor *c, const bson_value_t *id)
+{
+    int k;
+    if (c->direction > 0)
+        return (c->range.hi && ((k = value_compare(id, c->range.hi)) > 0 ||
+                                (k == 0 && !c->range.hi_inclusive))) ||
+               (c->has_max && value_compare(id, &c->max) >= 0);
+    return (c->range.lo && ((k = value_compare(id, c->range.lo)) < 0 ||
+                            (k == 0 && !c->range.lo_inclusive))) ||
+           (c->has_min && value_compare(id, &c->min) < 0);
+}
 
 static void find_batch(struct cursor *c, int32_t limit, bson_t *batch)
 {
@@ -471,32 +522,25 @@ static void find_batch(struct cursor *c, int32_t limit, bson_t *batch)
         c->left = 0;
         return;
     }
-    long i;
-    if (c->direction > 0)
-        i = (long)(c->has_last ? coll_lower_bound(coll, &c->last, true)
-                   : c->filter.has_min
-                       ? coll_lower_bound(coll, &c->filter.min, false)
-                       : 0);
-    else
-        i = (long)(c->has_last ? coll_lower_bound(coll, &c->last, false)
-                               : coll->count) -
-            1;
+    long i = scan_start(c, coll);
     for (; i >= 0 && (size_t)i < coll->count && c->left != 0;
          i += c->direction) {
         if (limit > 0 && count >= limit)
             break;
         struct doc *d = &coll->docs[i];
-        if (!filter_match(&c->filter, &d->id)) {
-            if (c->direction > 0 && c->filter.has_max &&
-                value_compare(&d->id, &c->filter.max) > 0) {
-                c->left = 0; /* past the range: nothing more can match */
-                break;
-            }
+        if (scan_past(c, &d->id)) {
+            c->left = 0; /* past the range: nothing more can match */
+            break;
+        }
+        if (!match_bson(c->filter, d->bson, NULL))
+            continue;
+        if (c->skip > 0) {
+            c->skip--;
             continue;
         }
         bson_t shown = BSON_INITIALIZER;
         if (c->projection)
-            project(d->bson, c->projection, &shown);
+            projection_apply(c->projection, d->bson, &shown);
         const bson_t *out = c->projection ? &shown : d->bson;
         if (bytes + out->len > REPLY_BYTES_MAX && count > 0) {
             bson_destroy(&shown);
@@ -513,48 +557,141 @@ static void find_batch(struct cursor *c, int32_t limit, bson_t *batch)
         if (c->left > 0)
             c->left--;
     }
-    if ((size_t)(i < 0 ? 0 : i) >= coll->count || i < 0)
+    if (i < 0 || (size_t)i >= coll->count)
         c->left = 0;
+}
+
+/* The min or max option: {_id: v}, with a hint; false with the error. */
+static bool id_bound(const bson_t *cmd, const char *name, bool hinted,
+                     bson_value_t *out, bool *has, struct mongo_error *e)
+{
+    bson_t b;
+    bson_iter_t it;
+    if (!doc_of(cmd, name, &b))
+        return true;
+    if (!hinted) {
+        mongo_error_set(e, 51173, "Location51173",
+                        "When using min()/max() a hint of which index to use "
+                        "must be provided");
+        return false;
+    }
+    if (!bson_iter_init(&it, &b) || !bson_iter_next(&it) ||
+        strcmp(bson_iter_key(&it), "_id") != 0 || bson_iter_next(&it)) {
+        mongo_error_set(e, 238, "NotImplemented",
+                        "the sluice test server takes min() and max() on the "
+                        "_id index only");
+        return false;
+    }
+    bson_iter_init_find(&it, &b, "_id");
+    bson_value_copy(bson_iter_value(&it), out);
+    *has = true;
+    return true;
+}
+
+static bool bad_count(const bson_t *cmd, const char *name, int64_t *out,
+                      struct mongo_error *e)
+{
+    *out = int_of(cmd, name, 0);
+    if (*out >= 0)
+        return false;
+    mongo_error_set(e, 51024, "Location51024",
+                    "BSON field '%s' value must be >= 0, actual value '%lld'",
+                    name, (long long)*out);
+    return true;
+}
+
+/* Reads the find command into the cursor; false with the error. */
+static bool find_setup(struct cursor *c, const bson_t *cmd,
+                       struct collection *coll, struct mongo_error *e)
+{
+    bson_t filter, spec;
+    bson_iter_t it;
+    struct sort s;
+    int64_t skip, limit;
+    if (!query_collation_ok(cmd, e) || bad_count(cmd, "skip", &skip, e) ||
+        bad_count(cmd, "limit", &limit, e))
+        return false;
+    c->filter =
+        match_parse(doc_of(cmd, "filter", &filter) ? &filter : NULL, e);
+    if (!c->filter ||
+        !sort_parse(doc_of(cmd, "sort", &spec) ? &spec : NULL, &s, e))
+        return false;
+    if (doc_of(cmd, "projection", &spec) && !bson_empty(&spec) &&
+        !(c->projection = projection_parse(&spec, e))) {
+        sort_free(&s);
+        return false;
+    }
+    bool hinted = bson_iter_init_find(&it, cmd, "hint");
+    bool okay = true;
+    if (hinted && coll && !index_hint_ok(coll, bson_iter_value(&it))) {
+        mongo_error_set(e, 2, "BadValue",
+                        "error processing query: planner returned error :: "
+                        "caused by :: hint provided does not correspond to an "
+                        "existing index");
+        okay = false;
+    }
+    okay = okay && id_bound(cmd, "min", hinted, &c->min, &c->has_min, e) &&
+           id_bound(cmd, "max", hinted, &c->max, &c->has_max, e);
+    c->skip = skip;
+    c->left = limit > 0 ? limit : -1;
+    if (okay && sort_by_id(&s, &c->direction)) {
+        match_id_range(c->filter, &c->range);
+    } else if (okay && (c->has_min || c->has_max)) {
+        mongo_error_set(e, 238, "NotImplemented",
+                        "the sluice test server takes min() and max() with "
+                        "the _id order only");
+        okay = false;
+    } else if (okay) { /* sorted: the selection, projected, as a list */
+        size_t n;
+        size_t *at =
+            coll ? query_select(coll, c->filter, &s, skip, limit, NULL, &n)
+                 : NULL;
+        c->kind = CURSOR_LIST;
+        c->docs = calloc(at ? n + 1 : 1, sizeof *c->docs);
+        for (size_t k = 0; at && k < n; k++) {
+            const bson_t *d = coll->docs[at[k]].bson;
+            c->docs[k] = bson_new();
+            if (c->projection)
+                projection_apply(c->projection, d, c->docs[k]);
+            else
+                bson_concat(c->docs[k], d);
+        }
+        c->count = at ? n : 0;
+        free(at);
+    }
+    sort_free(&s);
+    return okay;
 }
 
 void cmd_find(const bson_t *cmd, const char *db, bson_t *reply)
 {
     const char *name = text_of(cmd, "find");
-    bson_t filter, sort, projection;
-    char err[256];
+    struct mongo_error e = {0};
     if (!name) {
         reply_error(reply, 2, "BadValue", "find needs a collection name");
         return;
     }
     struct cursor *c = cursor_new(CURSOR_FIND, db, name);
-    bool has_filter = doc_of(cmd, "filter", &filter);
-    if (!filter_parse(has_filter ? &filter : NULL, &c->filter, err,
-                      sizeof err)) {
+    if (!find_setup(c, cmd, coll_find(db, name), &e)) {
         cursor_remove(c->id);
-        reply_error(reply, 2, "BadValue", "%s", err);
+        reply_mongo_error(reply, &e);
         return;
     }
-    if (doc_of(cmd, "sort", &sort)) {
-        bson_iter_t it;
-        if (bson_iter_init(&it, &sort) && bson_iter_next(&it)) {
-            if (strcmp(bson_iter_key(&it), "_id") != 0) {
-                cursor_remove(c->id);
-                reply_error(reply, 2, "BadValue",
-                            "the test server sorts on _id only");
-                return;
-            }
-            c->direction = bson_iter_as_int64(&it) < 0 ? -1 : 1;
-        }
-    }
-    if (doc_of(cmd, "projection", &projection) && !bson_empty(&projection))
-        c->projection = bson_copy(&projection);
-    int64_t limit = int_of(cmd, "limit", 0);
-    c->left = limit > 0 ? limit : -1;
     int32_t batch_size = (int32_t)int_of(cmd, "batchSize", DEFAULT_BATCH);
     bson_t batch = BSON_INITIALIZER;
-    find_batch(c, batch_size, &batch);
     bson_iter_t sb;
-    if (bson_iter_init_find(&sb, cmd, "singleBatch") && bson_iter_as_bool(&sb))
+    bool single =
+        bson_iter_init_find(&sb, cmd, "singleBatch") && bson_iter_as_bool(&sb);
+    if (c->kind == CURSOR_LIST) {
+        list_batch(c, batch_size, &batch);
+        if (single)
+            c->next = c->count;
+        cursor_reply(c, "firstBatch", &batch, reply);
+        bson_destroy(&batch);
+        return;
+    }
+    find_batch(c, batch_size, &batch);
+    if (single)
         c->left = 0;
     bool done = c->left == 0;
     char ns[256];
@@ -592,11 +729,9 @@ static void keep_only(struct cursor *c, bool (*keep)(const bson_t *, void *),
     c->count = n;
 }
 
-static bool id_matches(const bson_t *doc, void *arg)
+static bool matches(const bson_t *doc, void *arg)
 {
-    bson_iter_t it;
-    return bson_iter_init_find(&it, doc, "_id") &&
-           filter_match(arg, bson_iter_value(&it));
+    return match_bson(arg, doc, NULL);
 }
 
 /* {$group: {_id: X, field: {$sum: 1 | "$field"}}}: one document. */
@@ -638,36 +773,59 @@ static bool group(struct cursor *c, bson_iter_t *spec)
     return true;
 }
 
-static int sort_direction = 1; /* under srv.lock */
-
-static int compare_by_id(const void *a, const void *b)
+/* {$sort: {...}}: the documents in the sort's order. */
+static bool sort_stage(struct cursor *c, const bson_t *spec,
+                       struct mongo_error *e)
 {
-    bson_iter_t x, y;
-    bson_iter_init_find(&x, *(bson_t *const *)a, "_id");
-    bson_iter_init_find(&y, *(bson_t *const *)b, "_id");
-    return sort_direction *
-           value_compare(bson_iter_value(&x), bson_iter_value(&y));
+    struct sort s;
+    if (!sort_parse(spec, &s, e))
+        return false;
+    if (!s.n) {
+        mongo_error_set(e, 15976, "Location15976",
+                        "$sort stage must have at least one sort key");
+        return false;
+    }
+    size_t *order = calloc(c->count + 1, sizeof *order);
+    bson_t **sorted = calloc(c->count + 1, sizeof *sorted);
+    sort_order(&s, (const bson_t *const *)c->docs, c->count, order);
+    for (size_t i = 0; i < c->count; i++)
+        sorted[i] = c->docs[order[i]];
+    memcpy(c->docs, sorted, c->count * sizeof *c->docs);
+    free(sorted);
+    free(order);
+    sort_free(&s);
+    return true;
 }
 
-static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
-                      size_t size)
+static bool run_stage(struct cursor *c, bson_iter_t *stage,
+                      struct mongo_error *e)
 {
     const char *name = bson_iter_key(stage);
-    if (!strcmp(name, "$match")) {
-        uint32_t len;
-        const uint8_t *data;
-        bson_t m;
+    uint32_t len;
+    const uint8_t *data;
+    bson_t arg;
+    bool doc = BSON_ITER_HOLDS_DOCUMENT(stage);
+    if (doc) {
         bson_iter_document(stage, &len, &data);
-        bson_init_static(&m, data, len);
-        struct id_filter f;
-        if (!filter_parse(&m, &f, err, size))
+        bson_init_static(&arg, data, len);
+    }
+    if (!strcmp(name, "$match")) {
+        if (!doc) {
+            mongo_error_set(e, 15959, "Location15959",
+                            "the match filter must be an expression in an "
+                            "object");
             return false;
-        keep_only(c, id_matches, &f);
-        filter_free(&f);
+        }
+        struct match *m = match_parse(&arg, e);
+        if (!m)
+            return false;
+        keep_only(c, matches, m);
+        match_free(m);
     } else if (!strcmp(name, "$group")) {
         bool empty = c->count == 0;
         if (!group(c, stage)) {
-            snprintf(err, size, "the test server groups with $sum only");
+            mongo_error_set(e, 2, "BadValue",
+                            "the test server groups with $sum only");
             return false;
         }
         if (empty) { /* no input, no group */
@@ -699,14 +857,12 @@ static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
         while ((int64_t)c->count > want && c->count > 0)
             bson_destroy(c->docs[--c->count]);
     } else if (!strcmp(name, "$sort")) {
-        bson_iter_t k;
-        if (!bson_iter_recurse(stage, &k) || !bson_iter_next(&k) ||
-            strcmp(bson_iter_key(&k), "_id") != 0) {
-            snprintf(err, size, "the test server sorts on _id only");
+        if (!doc) {
+            mongo_error_set(e, 15973, "Location15973",
+                            "the $sort key specification must be an object");
             return false;
         }
-        sort_direction = bson_iter_as_int64(&k) < 0 ? -1 : 1;
-        qsort(c->docs, c->count, sizeof *c->docs, compare_by_id);
+        return sort_stage(c, &arg, e);
     } else if (!strcmp(name, "$skip") || !strcmp(name, "$limit")) {
         size_t n = (size_t)bson_iter_as_int64(stage);
         if (!strcmp(name, "$limit")) {
@@ -720,27 +876,11 @@ static bool run_stage(struct cursor *c, bson_iter_t *stage, char *err,
             c->count -= k;
         }
     } else {
-        snprintf(err, size, "the test server does not run the stage '%s'",
-                 name);
+        mongo_error_set(e, 2, "BadValue",
+                        "the test server does not run the stage '%s'", name);
         return false;
     }
     return true;
-}
-
-static void list_batch(struct cursor *c, int32_t limit, bson_t *batch)
-{
-    char key[16];
-    int count = 0;
-    size_t bytes = 0;
-    while (c->next < c->count && (limit <= 0 || count < limit)) {
-        const bson_t *d = c->docs[c->next];
-        if (bytes + d->len > REPLY_BYTES_MAX && count > 0)
-            break;
-        snprintf(key, sizeof key, "%d", count++);
-        bson_append_document(batch, key, -1, d);
-        bytes += d->len;
-        c->next++;
-    }
 }
 
 void cmd_aggregate(const bson_t *cmd, const char *db, bson_t *reply)
@@ -770,14 +910,21 @@ void cmd_aggregate(const bson_t *cmd, const char *db, bson_t *reply)
                     "a $changeStream");
         return;
     }
+    struct mongo_error e;
+    if (!query_collation_ok(cmd, &e)) {
+        reply_mongo_error(reply, &e);
+        return;
+    }
     struct cursor *c = cursor_new(CURSOR_LIST, db, coll);
     materialize(c, coll_find(db, coll));
-    char err[256];
+    mongo_error_set(&e, 40323, "Location40323",
+                    "A pipeline stage specification object must contain "
+                    "exactly one field.");
     while (bson_iter_next(&stages)) {
         if (!bson_iter_recurse(&stages, &stage) || !bson_iter_next(&stage) ||
-            !run_stage(c, &stage, err, sizeof err)) {
+            !run_stage(c, &stage, &e)) {
             cursor_remove(c->id);
-            reply_error(reply, 2, "BadValue", "%s", err);
+            reply_mongo_error(reply, &e);
             return;
         }
     }

@@ -1,5 +1,5 @@
-/* data.c: collections kept sorted by _id in BSON order, filters on _id,
- * and the bounded oplog with cluster times. Callers hold srv.lock. */
+/* data.c: collections kept sorted by _id in BSON order, and the bounded
+ * oplog with cluster times. Callers hold srv.lock. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,8 +37,11 @@ void coll_drop(const char *db, const char *name)
         struct collection *c = srv.colls[i];
         if (strcmp(c->db, db) != 0 || strcmp(c->name, name) != 0)
             continue;
-        for (size_t j = 0; j < c->count; j++)
+        for (size_t j = 0; j < c->count; j++) {
             bson_destroy(c->docs[j].bson);
+            bson_value_destroy(&c->docs[j].id);
+        }
+        index_free_all(c);
         free(c->docs);
         free(c->db);
         free(c->name);
@@ -183,116 +186,4 @@ void oplog_truncate(void)
     }
     srv.lost_before = srv.next_seq;
     cluster_time(&srv.lost_t, &srv.lost_i);
-}
-
-/* ---- filters on _id ---- */
-
-static bool set_bound(bson_iter_t *op, struct id_filter *f)
-{
-    const char *k = bson_iter_key(op);
-    const bson_value_t *v = bson_iter_value(op);
-    if (!strcmp(k, "$gte") || !strcmp(k, "$gt")) {
-        if (f->has_min)
-            bson_value_destroy(&f->min);
-        bson_value_copy(v, &f->min);
-        f->has_min = true;
-        f->min_inclusive = !strcmp(k, "$gte");
-    } else if (!strcmp(k, "$lte") || !strcmp(k, "$lt")) {
-        if (f->has_max)
-            bson_value_destroy(&f->max);
-        bson_value_copy(v, &f->max);
-        f->has_max = true;
-        f->max_inclusive = !strcmp(k, "$lte");
-    } else if (!strcmp(k, "$eq") || !strcmp(k, "$in")) {
-        bson_iter_t arr;
-        if (!strcmp(k, "$eq")) {
-            f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
-            bson_value_copy(v, &f->in[f->in_count++]);
-        } else if (BSON_ITER_HOLDS_ARRAY(op) && bson_iter_recurse(op, &arr)) {
-            while (bson_iter_next(&arr)) {
-                f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
-                bson_value_copy(bson_iter_value(&arr), &f->in[f->in_count++]);
-            }
-        } else {
-            return false;
-        }
-        f->has_in = true;
-    } else {
-        return false;
-    }
-    return true;
-}
-
-bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
-                  size_t size)
-{
-    memset(f, 0, sizeof *f);
-    bson_iter_t it;
-    if (!filter || !bson_iter_init(&it, filter))
-        return true;
-    while (bson_iter_next(&it)) {
-        const char *key = bson_iter_key(&it);
-        if (strcmp(key, "_id") != 0) {
-            snprintf(err, size,
-                     "the test server filters on _id only, not "
-                     "on '%s'",
-                     key);
-            return false;
-        }
-        bson_iter_t ops;
-        bool operators = false;
-        if (BSON_ITER_HOLDS_DOCUMENT(&it) && bson_iter_recurse(&it, &ops) &&
-            bson_iter_next(&ops) && bson_iter_key(&ops)[0] == '$') {
-            operators = true;
-            bson_iter_recurse(&it, &ops);
-            while (bson_iter_next(&ops))
-                if (!set_bound(&ops, f)) {
-                    snprintf(err, size,
-                             "the test server supports $gt, $gte, "
-                             "$lt, $lte, $eq and $in on _id, not "
-                             "'%s'",
-                             bson_iter_key(&ops));
-                    return false;
-                }
-        }
-        if (!operators) {
-            f->in = realloc(f->in, (f->in_count + 1) * sizeof *f->in);
-            bson_value_copy(bson_iter_value(&it), &f->in[f->in_count++]);
-            f->has_in = true;
-        }
-    }
-    return true;
-}
-
-bool filter_match(const struct id_filter *f, const bson_value_t *id)
-{
-    if (f->has_min) {
-        int c = value_compare(id, &f->min);
-        if (c < 0 || (c == 0 && !f->min_inclusive))
-            return false;
-    }
-    if (f->has_max) {
-        int c = value_compare(id, &f->max);
-        if (c > 0 || (c == 0 && !f->max_inclusive))
-            return false;
-    }
-    if (f->has_in) {
-        for (size_t i = 0; i < f->in_count; i++)
-            if (value_compare(id, &f->in[i]) == 0)
-                return true;
-        return false;
-    }
-    return true;
-}
-
-void filter_free(struct id_filter *f)
-{
-    if (f->has_min)
-        bson_value_destroy(&f->min);
-    if (f->has_max)
-        bson_value_destroy(&f->max);
-    for (size_t i = 0; i < f->in_count; i++)
-        bson_value_destroy(&f->in[i]);
-    free(f->in);
-    memset(f, 0, sizeof *f);
 }

@@ -1,14 +1,33 @@
 /* path.c: dotted paths ("a.0.b") and reading them out of BSON. Two ways
  * to read: exactly (a field of a document, an index of an array: what an
- * update addresses), and as the query language does (an array met on the
- * way is looked into, element by element: what a filter compares). The
- * query-filter code and the update language both read paths through
- * here; writing paths is mdoc.c's. */
+ * update addresses), and as MongoDB's query language reads them: an
+ * array met on the way is looked into (each element that is a document
+ * is followed, and a numeric part also indexes the array), and an array
+ * at the end is given element by element and then whole. The order and
+ * the array indexes reported are those of MongoDB's element iterator
+ * (src/mongo/db/matcher/path.cpp), which the positional $ operator and
+ * $elemMatch rely on. Filters, sorts, distinct, index keys and the update
+ * language all read paths through here; writing paths is mdoc.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
+
+void path_split(const char *text, struct path *p)
+{
+    memset(p, 0, sizeof *p);
+    p->text = strdup(text);
+    for (const char *s = text;;) {
+        const char *dot = strchr(s, '.');
+        size_t len = dot ? (size_t)(dot - s) : strlen(s);
+        p->parts = realloc(p->parts, (p->n + 1) * sizeof *p->parts);
+        p->parts[p->n++] = strndup(s, len);
+        if (!dot)
+            return;
+        s = dot + 1;
+    }
+}
 
 bool path_parse(const char *text, struct path *p, struct mongo_error *e)
 {
@@ -18,24 +37,21 @@ bool path_parse(const char *text, struct path *p, struct mongo_error *e)
                         "An empty update path is not valid.");
         return false;
     }
-    p->text = strdup(text);
-    for (const char *s = text;;) {
+    for (const char *s = text;; s++) {
         const char *dot = strchr(s, '.');
-        size_t len = dot ? (size_t)(dot - s) : strlen(s);
-        if (!len) {
+        if (dot == s || !*s) {
             mongo_error_set(e, 56, "EmptyFieldName",
                             "The update path '%s' contains an empty field "
                             "name, which is not allowed.",
                             text);
-            path_free(p);
             return false;
         }
-        p->parts = realloc(p->parts, (p->n + 1) * sizeof *p->parts);
-        p->parts[p->n++] = strndup(s, len);
         if (!dot)
-            return true;
-        s = dot + 1;
+            break;
+        s = dot;
     }
+    path_split(text, p);
+    return true;
 }
 
 void path_free(struct path *p)
@@ -124,49 +140,96 @@ bool path_get(const bson_value_t *root, char *const *parts, size_t n,
     return true;
 }
 
-static bool walk(const bson_value_t *v, char *const *parts, size_t n,
-                 bool leaf_elements, int index, path_visit_fn fn, void *ctx)
+/* A part that names an array position: digits only (MongoDB's test). */
+static bool all_digits(const char *part)
 {
-    bson_iter_t it;
-    if (n == 0) {
-        if (fn(v, index, ctx))
-            return true;
-        if (leaf_elements && v->value_type == BSON_TYPE_ARRAY &&
-            open_iter(v, &it))
-            for (int k = 0; bson_iter_next(&it); k++)
-                if (fn(bson_iter_value(&it), index >= 0 ? index : k, ctx))
-                    return true;
+    if (!*part)
         return false;
-    }
-    if (v->value_type == BSON_TYPE_DOCUMENT) {
-        if (open_iter(v, &it) && bson_iter_find(&it, parts[0]))
-            return walk(bson_iter_value(&it), parts + 1, n - 1, leaf_elements,
-                        index, fn, ctx);
-        return fn(NULL, index, ctx);
-    }
-    if (v->value_type != BSON_TYPE_ARRAY)
-        return fn(NULL, index, ctx);
-    /* an array: a numeric part indexes it; every element that is a
-     * document is looked into too */
-    size_t want;
-    if (path_part_index(parts[0], &want) && child(v, parts[0], &it) &&
-        walk(bson_iter_value(&it), parts + 1, n - 1, leaf_elements, index, fn,
-             ctx))
-        return true;
-    if (!open_iter(v, &it))
-        return false;
-    for (int k = 0; bson_iter_next(&it); k++) {
-        const bson_value_t *e = bson_iter_value(&it);
-        if (e->value_type != BSON_TYPE_DOCUMENT)
-            continue;
-        if (walk(e, parts, n, leaf_elements, index >= 0 ? index : k, fn, ctx))
-            return true;
-    }
-    return false;
+    for (; *part; part++)
+        if (*part < '0' || *part > '9')
+            return false;
+    return true;
 }
 
-bool path_walk(const bson_value_t *root, char *const *parts, size_t n,
-               bool leaf_elements, path_visit_fn fn, void *ctx)
+struct walk {
+    const struct path *p;
+    enum path_leaf leaf;
+    path_visit_fn fn;
+    void *ctx;
+};
+
+static bool walk_array(const struct walk *w, const bson_value_t *array,
+                       size_t k, int offset);
+
+/* From a document (or an array read as one, by its keys "0", "1"...):
+ * down through documents until the path ends, meets an array, or finds
+ * nothing (a missing value). */
+static bool walk_object(const struct walk *w, const bson_value_t *obj,
+                        size_t k, int offset)
 {
-    return walk(root, parts, n, leaf_elements, -1, fn, ctx);
+    bson_value_t at = *obj;
+    bson_iter_t it;
+    do {
+        if (!open_iter(&at, &it) || !bson_iter_find(&it, w->p->parts[k]))
+            return w->fn(NULL, offset, w->ctx);
+        at = *bson_iter_value(&it);
+        k++;
+    } while (k < w->p->n && at.value_type == BSON_TYPE_DOCUMENT);
+    if (at.value_type == BSON_TYPE_ARRAY)
+        return walk_array(w, &at, k, offset);
+    return w->fn(k < w->p->n ? NULL : &at, offset, w->ctx);
+}
+
+/* Within an array, parts[k..] still to read. `offset` is the index in an
+ * outer array, kept in preference to this one's (-1: none). */
+static bool walk_array(const struct walk *w, const bson_value_t *array,
+                       size_t k, int offset)
+{
+    bson_iter_t it;
+    bool more = k < w->p->n;
+    if (!more && w->leaf == PATH_LEAF_ARRAY)
+        return w->fn(array, offset, w->ctx);
+    const char *next = more ? w->p->parts[k] : NULL;
+    bool numeric = more && all_digits(next);
+    if (!open_iter(array, &it))
+        return false;
+    if (!more && w->leaf == PATH_LEAF_ELEMENTS &&
+        array->value.v_doc.data_len <= 5) /* empty: itself */
+        return w->fn(array, offset, w->ctx);
+    for (int i = 0; bson_iter_next(&it); i++) {
+        const bson_value_t *e = bson_iter_value(&it);
+        int here = offset >= 0 ? offset : i;
+        if (!more) {
+            if (w->fn(e, here, w->ctx))
+                return true;
+            continue;
+        }
+        bool indexed = numeric && !strcmp(bson_iter_key(&it), next);
+        if (e->value_type == BSON_TYPE_DOCUMENT) {
+            if (walk_object(w, e, k, here))
+                return true;
+            if (indexed && k + 1 == w->p->n && w->fn(e, offset, w->ctx))
+                return true;
+            if (indexed && k + 1 < w->p->n && walk_object(w, e, k + 1, offset))
+                return true;
+        } else if (indexed) {
+            if (k + 1 == w->p->n) {
+                if (w->fn(e, offset, w->ctx))
+                    return true;
+            } else if (e->value_type == BSON_TYPE_ARRAY &&
+                       walk_array(w, e, k + 1, offset)) {
+                return true;
+            }
+        }
+    }
+    if (more || w->leaf == PATH_LEAF_ELEMENTS)
+        return false;
+    return w->fn(array, offset, w->ctx);
+}
+
+bool path_visit(const bson_value_t *root, const struct path *p,
+                enum path_leaf leaf, path_visit_fn fn, void *ctx)
+{
+    struct walk w = {p, leaf, fn, ctx};
+    return p->n ? walk_object(&w, root, 0, -1) : fn(root, -1, ctx);
 }

@@ -25,10 +25,13 @@ struct doc {
     bson_value_t id; /* a copy of its _id */
 };
 
+struct index_list;
+
 struct collection {
     char *db, *name;
     struct doc *docs; /* sorted by _id, BSON order */
     size_t count, cap;
+    struct index_list *indexes; /* besides _id_ (index.c); NULL: none */
 };
 
 struct oplog_entry {
@@ -70,7 +73,7 @@ struct server {
 
 extern struct server srv;
 
-/* ---- values.c: BSON values as MongoDB compares and shows them ---- */
+/* ---- errors.c: errors as MongoDB reports them ---- */
 /* An error as MongoDB reports it: code, codeName, message. */
 struct mongo_error {
     int code;
@@ -79,17 +82,21 @@ struct mongo_error {
 };
 void mongo_error_set(struct mongo_error *e, int code, const char *name,
                      const char *fmt, ...) BSON_GNUC_PRINTF(4, 5);
-/* MongoDB's order: the type class first, then the value. */
+/* The error reply: ok 0, errmsg, code, codeName. */
+void reply_mongo_error(bson_t *reply, const struct mongo_error *e);
+
+/* ---- values.c: BSON values as MongoDB compares and shows them ---- */
+/* MongoDB's order: the type class first, then the value; documents and
+ * arrays field by field. */
 int value_compare(const bson_value_t *a, const bson_value_t *b);
 /* Same type and same bytes (an update that writes it is a no-op). */
 bool value_identical(const bson_value_t *a, const bson_value_t *b);
-bool value_same_class(const bson_value_t *a, const bson_value_t *b);
 bool value_is_number(const bson_value_t *v);
 double value_as_double(const bson_value_t *v);
 const char *value_type_name(bson_type_t t); /* "int", "string", ... */
 /* An empty document or array (static bytes, nothing to free). */
 void value_empty(bson_type_t type, bson_value_t *out);
-/* As MongoDB's messages show values: {a: 1}, [ 1, 2 ], "x". */
+/* As MongoDB's messages show values: { a: 1 }, [ 1, 2 ], "x". */
 const char *value_render(const bson_value_t *v, char *buf, size_t size);
 const char *element_render(const char *key, const bson_value_t *v, char *buf,
                            size_t size); /* "key: value" */
@@ -100,7 +107,10 @@ struct path {
     char **parts; /* split at the dots */
     size_t n;
 };
-/* Splits; an empty path or part is EmptyFieldName (56). */
+/* Splits at the dots, as a filter's, a sort's or an index's path. */
+void path_split(const char *text, struct path *p);
+/* Splits an update's path; an empty path or part is EmptyFieldName
+ * (56). */
 bool path_parse(const char *text, struct path *p, struct mongo_error *e);
 void path_free(struct path *p);
 /* "a.0.b" again, malloc'd. */
@@ -113,17 +123,22 @@ void value_of_doc(const bson_t *doc, bson_value_t *out);
  * from `root`. */
 bool path_get(const bson_value_t *root, char *const *parts, size_t n,
               bson_value_t *out);
-/* As a query reads a path: an array met on the way is looked into
- * (a numeric part indexes it, and each element that is a document is
- * followed); with `leaf_elements`, an array at the end is given whole,
- * then element by element. A branch that ends before the path does
- * gives NULL (a missing value). `array_index` is the index in the first
- * array gone through, -1 when none. `fn` returns true to stop; so does
- * path_walk then. */
+/* What becomes of an array at the path's end. */
+enum path_leaf {
+    PATH_LEAF_TRAVERSE, /* each element, then the array whole */
+    PATH_LEAF_ARRAY,    /* the array whole only */
+    PATH_LEAF_ELEMENTS  /* each element only (an empty array: itself) */
+};
+/* As a query reads a path: calls `fn` with each value the path reaches
+ * from `root` (a document, or an array read by its indexes), in
+ * MongoDB's order: NULL for a branch where it is missing. `array_index`
+ * is the index in the outermost array gone through by implicit
+ * traversal, -1 when none. `fn` returns true to stop; path_visit then
+ * returns true. */
 typedef bool (*path_visit_fn)(const bson_value_t *v, int array_index,
                               void *ctx);
-bool path_walk(const bson_value_t *root, char *const *parts, size_t n,
-               bool leaf_elements, path_visit_fn fn, void *ctx);
+bool path_visit(const bson_value_t *root, const struct path *p,
+                enum path_leaf leaf, path_visit_fn fn, void *ctx);
 
 /* ---- mdoc.c: a document being edited (mutable BSON) ---- */
 struct mnode {
@@ -155,17 +170,6 @@ size_t mdoc_find(struct mnode *root, char *const *parts, size_t n,
 struct mnode *mdoc_create(struct mnode *at, const char *at_name,
                           char *const *parts, size_t n, const bson_value_t *v,
                           struct mongo_error *e);
-
-/* ---- match.c: the update language's small matcher ---- */
-/* 1 match, 0 none, -1 error. `index` gets the index in the first array
- * the match went through (for the positional $), left as is otherwise. */
-int match_doc(const bson_value_t *root, const bson_t *query, int *index,
-              struct mongo_error *e);
-/* A condition ({$gt: 1, ...} or a value to equal) on the values a path
- * reaches from `root` (n 0: `root` itself; NULL root: a missing value). */
-int match_path(const bson_value_t *root, char *const *parts, size_t n,
-               const bson_value_t *cond, int *index, struct mongo_error *e);
-bool match_is_operator_doc(const bson_value_t *v);
 
 /* ---- update.c: the update language ---- */
 struct update;
@@ -252,19 +256,124 @@ void oplog_truncate(void);
 /* The current cluster time (of the last write, or now). */
 void cluster_time(uint32_t *t, uint32_t *i);
 
-/* A filter on _id: every condition must hold. */
-struct id_filter {
-    bool has_min, min_inclusive, has_max, max_inclusive;
-    bson_value_t min, max;
-    bson_value_t *in; /* $in / equality; NULL: any */
-    size_t in_count;
-    bool has_in;
+/* ---- fields.c: a command's fields ---- */
+/* A string field, or NULL. */
+const char *field_text(const bson_t *b, const char *key);
+/* A document field, borrowed in place; false when absent or another
+ * type. */
+bool field_doc(const bson_t *b, const char *key, bson_t *out);
+
+/* ---- match.c: the query language ---- */
+struct match; /* a parsed filter */
+/* NULL with MongoDB's error; a NULL filter matches everything. */
+struct match *match_parse(const bson_t *filter, struct mongo_error *e);
+void match_free(struct match *m);
+/* `index` (may be NULL) gets the index in the first array the match
+ * went through (the positional $ operator's), left as is otherwise. */
+bool match_eval(const struct match *m, const bson_value_t *root, int *index);
+bool match_bson(const struct match *m, const bson_t *doc, int *index);
+/* The operand of a top-level equality on exactly `path`, or NULL. */
+const bson_value_t *match_equality(const struct match *m, const char *path);
+/* Bounds on _id that every match lies within, for scanning the
+ * collection's _id order (borrowed from the match; NULL: unbounded). */
+struct id_range {
+    const bson_value_t *lo, *hi;
+    bool lo_inclusive, hi_inclusive;
 };
-/* Reads {_id: v} / {_id: {$gte.., $in..}} / {}; false with a message. */
-bool filter_parse(const bson_t *filter, struct id_filter *f, char *err,
-                  size_t size);
-bool filter_match(const struct id_filter *f, const bson_value_t *id);
-void filter_free(struct id_filter *f);
+void match_id_range(const struct match *m, struct id_range *r);
+/* One-shot forms for the update language ($pull and arrayFilters; its
+ * filters are parsed once with match_parse): 1 match, 0 none, -1 error.
+ * match_path: a condition ({$gt: 1, ...} or a value to equal) on the
+ * values a path reaches from `root` (n 0: `root` itself as a field's
+ * value; NULL root: missing). */
+int match_doc(const bson_value_t *root, const bson_t *query, int *index,
+              struct mongo_error *e);
+int match_path(const bson_value_t *root, char *const *parts, size_t n,
+               const bson_value_t *cond, int *index, struct mongo_error *e);
+bool match_is_operator_doc(const bson_value_t *v);
+
+/* ---- sort.c: MongoDB's sort order ---- */
+struct sort_key {
+    struct path path;
+    int direction; /* 1 or -1 */
+};
+struct sort {
+    struct sort_key *keys;
+    size_t n;
+};
+/* A sort specification ({a: 1, "b.c": -1}); NULL or {}: none. */
+bool sort_parse(const bson_t *spec, struct sort *s, struct mongo_error *e);
+void sort_free(struct sort *s);
+/* No sort, or one led by _id (or $natural): the collection's order
+ * serves; `direction` gets the first key's. */
+bool sort_by_id(const struct sort *s, int *direction);
+/* The order of `docs` under the sort: order[k] is the index of the k-th;
+ * stable. */
+void sort_order(const struct sort *s, const bson_t *const *docs, size_t n,
+                size_t *order);
+/* The keys a path gives a document, as sorts and indexes read them: the
+ * values reached, arrays by their elements, missing as null, an empty
+ * array as undefined. `fn` returns true to stop. */
+typedef bool (*path_key_fn)(const bson_value_t *key, void *ctx);
+bool path_keys(const bson_value_t *root, const struct path *p, path_key_fn fn,
+               void *ctx);
+
+/* ---- projection.c: find's projection ---- */
+struct projection;
+/* NULL with MongoDB's error. */
+struct projection *projection_parse(const bson_t *spec, struct mongo_error *e);
+void projection_free(struct projection *p);
+void projection_apply(const struct projection *p, const bson_t *doc,
+                      bson_t *out);
+
+/* ---- query.c: selecting documents; count and distinct ---- */
+/* A collation other than the simple one is refused (NotImplemented). */
+bool query_collation_ok(const bson_t *cmd, struct mongo_error *e);
+/* The positions (in c->docs) of the documents `m` matches, in `s`'s
+ * order, after `skip`, at most `limit` of them (0: all); the caller
+ * frees. `index` (may be NULL) gets each one's positional index. */
+size_t *query_select(const struct collection *c, const struct match *m,
+                     const struct sort *s, int64_t skip, int64_t limit,
+                     int **index, size_t *n);
+void cmd_count(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_distinct(const bson_t *cmd, const char *db, bson_t *reply);
+
+/* ---- index.c: createIndexes, listIndexes, dropIndexes; unique keys ---- */
+void cmd_create_indexes(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_list_indexes(const bson_t *cmd, const char *db, bson_t *reply);
+void cmd_drop_indexes(const bson_t *cmd, const char *db, bson_t *reply);
+/* Whether `doc` may be written to `c` under its unique indexes, the
+ * document whose _id is `self` (NULL: none) being replaced; false with
+ * DuplicateKey (11000) as MongoDB words it. */
+bool index_check(const struct collection *c, const bson_t *doc,
+                 const bson_value_t *self, struct mongo_error *e);
+/* DuplicateKey for a second document with this _id. */
+void index_duplicate_id(const struct collection *c, const bson_value_t *id,
+                        struct mongo_error *e);
+/* A hint ({key: 1} or a name) names an index of `c` (or $natural). */
+bool index_hint_ok(const struct collection *c, const bson_value_t *hint);
+void index_free_all(struct collection *c);
+
+/* ---- commands.c: the writes findAndModify shares with update and
+ * delete; each applies one change and appends its event ---- */
+/* Applies `u` to the document at `at`; `matched` is the array index the
+ * filter matched at (the positional $; -1 none). The new document is
+ * checked against the unique indexes (DuplicateKey) before it replaces
+ * the old one; a no-op writes nothing. */
+enum update_result write_update(struct collection *c, size_t at,
+                                const struct update *u, int matched,
+                                struct mongo_error *e);
+/* Inserts what an upsert of `u` makes when `query` (NULL: none) matched
+ * nothing: its equality fields, the update applied; its _id (a copy) in
+ * `id`. */
+bool write_upsert(struct collection *c, const bson_t *query,
+                  const struct update *u, bson_value_t *id,
+                  struct mongo_error *e);
+/* Deletes the documents at the positions `at` (ascending). */
+void write_delete(struct collection *c, const size_t *at, size_t n);
+
+/* ---- find_and_modify.c ---- */
+void cmd_find_and_modify(const bson_t *cmd, const char *db, bson_t *reply);
 
 /* ---- net.c ---- */
 /* Closes every client connection (a fault). */
@@ -278,6 +387,10 @@ void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply);
 void cmd_kill_cursors(const bson_t *cmd, const char *db, bson_t *reply);
 void cmd_aggregate(const bson_t *cmd, const char *db, bson_t *reply);
 void cmd_list_collections(const bson_t *cmd, const char *db, bson_t *reply);
+/* Answers with a cursor over `docs` (taken), named db.coll: the first
+ * batch as the command's cursor.batchSize asks, the rest by getMore. */
+void reply_list_cursor(const bson_t *cmd, const char *db, const char *coll,
+                       bson_t **docs, size_t n, bson_t *reply);
 /* The error reply of MongoDB: ok 0, errmsg, code, codeName. */
 void reply_error(bson_t *reply, int code, const char *code_name,
                  const char *fmt, ...) BSON_GNUC_PRINTF(4, 5);

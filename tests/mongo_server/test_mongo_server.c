@@ -205,13 +205,14 @@ static void writes_and_finds(void)
     CHECK(mongoc_cursor_next(cur, &doc));
     mongoc_cursor_destroy(cur);
     bson_destroy(o);
-    /* a filter the server does not do is an error, not a wrong answer */
-    bson_t *bad = json("{\"n\": 3}");
+    /* an operator MongoDB does not know is an error, as there */
+    bson_t *bad = json("{\"n\": {\"$foo\": 3}}");
     cur = mongoc_collection_find_with_opts(coll, bad, NULL, NULL);
     CHECK(!mongoc_cursor_next(cur, &doc));
     bson_error_t e;
     CHECK(mongoc_cursor_error(cur, &e));
-    CHECK_CONTAINS(e.message, "filters on _id only");
+    CHECK(e.code == 2);
+    CHECK_STR(e.message, "unknown operator: $foo");
     mongoc_cursor_destroy(cur);
     bson_destroy(bad);
 
@@ -480,6 +481,219 @@ static void update_language(void)
     mongoc_change_stream_destroy(s);
     bson_destroy(empty);
     bson_destroy(opts);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
+/* The error of a command that must fail: its code, and its message in
+ * `message`. */
+static uint32_t command_error(mongoc_client_t *c, const char *db,
+                              const char *cmd_json, char *message, size_t size)
+{
+    bson_t *cmd = json(cmd_json), reply;
+    bson_error_t e = {0};
+    bool ok = mongoc_client_command_simple(c, db, cmd, NULL, &reply, &e);
+    CHECK(!ok);
+    snprintf(message, size, "%s", e.message);
+    bson_destroy(&reply);
+    bson_destroy(cmd);
+    return ok ? 0 : e.code;
+}
+
+static char *find_ids(mongoc_collection_t *coll, const char *filter,
+                      const char *opts)
+{
+    bson_t *f = json(filter), *o = opts ? json(opts) : NULL;
+    char *out = ids_of(mongoc_collection_find_with_opts(coll, f, o, NULL));
+    bson_destroy(f);
+    if (o)
+        bson_destroy(o);
+    return out;
+}
+
+static void query_language(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "q", "items");
+    bson_t *docs[40];
+    for (int i = 0; i < 40; i++) {
+        char text[160];
+        snprintf(text, sizeof text,
+                 "{\"_id\": %d, \"n\": %d, \"s\": \"%c\", \"tags\": [\"t%d\", "
+                 "\"all\"], \"sub\": {\"k\": %d}}",
+                 i, i % 5, 'a' + i % 3, i % 4, i % 7);
+        docs[i] = json(text);
+    }
+    OK(mongoc_collection_insert_many(coll, (const bson_t **)docs, 40, NULL,
+                                     NULL, ERR));
+    for (int i = 0; i < 40; i++)
+        bson_destroy(docs[i]);
+    /* filters on any field, dotted paths and arrays */
+    CHECK_STR(find_ids(coll, "{\"n\": 3, \"_id\": {\"$lt\": 20}}", NULL),
+              "3,8,13,18");
+    CHECK_STR(find_ids(coll, "{\"sub.k\": {\"$gte\": 6}}", NULL),
+              "6,13,20,27,34");
+    CHECK_STR(find_ids(coll, "{\"tags\": \"t3\", \"s\": {\"$in\": [\"a\"]}}",
+                       NULL),
+              "3,15,27,39");
+    CHECK_STR(find_ids(coll,
+                       "{\"$or\": [{\"n\": 4}, {\"s\": {\"$regex\": \"^C\", "
+                       "\"$options\": \"i\"}}], \"_id\": {\"$lt\": 10}}",
+                       NULL),
+              "2,4,5,8,9");
+    CHECK_STR(find_ids(coll, "{\"n\": {\"$gt\": \"a\"}}", NULL), "");
+    /* sort, skip, limit, projection */
+    CHECK_STR(find_ids(coll, "{\"n\": 0}",
+                       "{\"sort\": {\"sub.k\": -1, \"_id\": 1}, \"skip\": 1, "
+                       "\"limit\": 4}"),
+              "5,25,10,30");
+    CHECK_STR(
+        find_ids(coll, "{\"n\": 1}",
+                 "{\"sort\": {\"s\": 1, \"_id\": -1}, \"batchSize\": 2}"),
+        "36,21,6,31,16,1,26,11");
+    bson_t *f = json("{\"_id\": 7}"),
+           *o = json("{\"projection\": {\"sub.k\": 1, \"s\": 1, \"_id\": 0}}");
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(coll, f, o, NULL);
+    const bson_t *doc;
+    CHECK(mongoc_cursor_next(cur, &doc));
+    if (doc) {
+        char *text = bson_as_relaxed_extended_json(doc, NULL);
+        CHECK_STR(text, "{ \"s\" : \"b\", \"sub\" : { \"k\" : 0 } }");
+        bson_free(text);
+    }
+    mongoc_cursor_destroy(cur);
+    bson_destroy(o);
+    bson_destroy(f);
+    /* min and max on the _id index, as the source reads partitions */
+    CHECK_STR(find_ids(coll, "{\"_id\": {\"$ne\": 5}}",
+                       "{\"hint\": {\"_id\": 1}, \"min\": {\"_id\": 5}, "
+                       "\"max\": {\"_id\": 9}, \"sort\": {\"_id\": 1}}"),
+              "6,7,8");
+    /* count, distinct */
+    bson_t *filter = json("{\"tags\": \"t0\"}");
+    CHECK(mongoc_collection_count_documents(coll, filter, NULL, NULL, NULL,
+                                            NULL) == 10);
+    bson_destroy(filter);
+    bson_t *
+        distinct = json(
+           "{\"distinct\": \"items\", \"key\": \"s\", \"query\": {\"n\": 2}}"),
+       reply;
+    OK(mongoc_collection_read_command_with_opts(coll, distinct, NULL, NULL,
+                                                &reply, ERR));
+    bson_iter_t it;
+    char *values = NULL;
+    if (bson_iter_init_find(&it, &reply, "values")) {
+        bson_t arr;
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_array(&it, &len, &data);
+        bson_init_static(&arr, data, len);
+        values = bson_array_as_json(&arr, NULL);
+    }
+    CHECK_STR(values, "[ \"a\", \"b\", \"c\" ]");
+    bson_free(values);
+    bson_destroy(&reply);
+    bson_destroy(distinct);
+    /* update and delete by filter */
+    bson_t *sel = json("{\"n\": 2, \"s\": \"c\"}"),
+           *upd = json("{\"$set\": {\"hit\": true}}");
+    OK(mongoc_collection_update_many(coll, sel, upd, NULL, &reply, ERR));
+    CHECK(bson_iter_init_find(&it, &reply, "matchedCount") &&
+          bson_iter_as_int64(&it) == 3);
+    bson_destroy(&reply);
+    CHECK_STR(find_ids(coll, "{\"hit\": true}", NULL), "2,17,32");
+    bson_destroy(upd);
+    bson_destroy(sel);
+    sel = json("{\"sub.k\": {\"$in\": [0, 1]}}");
+    OK(mongoc_collection_delete_many(coll, sel, NULL, &reply, ERR));
+    CHECK(bson_iter_init_find(&it, &reply, "deletedCount") &&
+          bson_iter_as_int64(&it) == 12);
+    bson_destroy(&reply);
+    bson_destroy(sel);
+    /* findAndModify */
+    bson_t *query = json("{\"n\": 4}"), *sort = json("{\"_id\": -1}"),
+           *update = json("{\"$inc\": {\"n\": 10}}");
+    mongoc_find_and_modify_opts_t *fam = mongoc_find_and_modify_opts_new();
+    mongoc_find_and_modify_opts_set_sort(fam, sort);
+    mongoc_find_and_modify_opts_set_update(fam, update);
+    mongoc_find_and_modify_opts_set_flags(fam,
+                                          MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+    OK(mongoc_collection_find_and_modify_with_opts(coll, query, fam, &reply,
+                                                   ERR));
+    CHECK_STR(field(&reply, "value._id"), "39");
+    CHECK_STR(field(&reply, "value.n"), "14");
+    CHECK_STR(field(&reply, "lastErrorObject.updatedExisting"), "present");
+    bson_destroy(&reply);
+    mongoc_find_and_modify_opts_destroy(fam);
+    bson_destroy(update);
+    bson_destroy(sort);
+    bson_destroy(query);
+    /* errors, with MongoDB's codes */
+    char msg[512];
+    CHECK(command_error(c, "q",
+                        "{\"find\": \"items\", \"filter\": {\"n\": {\"$bad\": "
+                        "1}}}",
+                        msg, sizeof msg) == 2);
+    CHECK_STR(msg, "unknown operator: $bad");
+    CHECK(
+        command_error(c, "q",
+                      "{\"find\": \"items\", \"filter\": {\"s\": {\"$regex\": "
+                      "\"(\"}}}",
+                      msg, sizeof msg) == 51091);
+    CHECK(command_error(c, "q", "{\"find\": \"items\", \"sort\": {\"n\": 0}}",
+                        msg, sizeof msg) == 15975);
+    CHECK(command_error(c, "q",
+                        "{\"find\": \"items\", \"projection\": {\"n\": 1, "
+                        "\"s\": 0}}",
+                        msg, sizeof msg) == 31254);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
+static void indexes(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "q", "people");
+    bson_t *
+        create = json(
+           "{\"createIndexes\": \"people\", \"indexes\": [{\"key\": {\"email\": "
+           "1}, \"name\": \"email_1\", \"unique\": true}]}"),
+       reply;
+    OK(mongoc_collection_write_command_with_opts(coll, create, NULL, &reply,
+                                                 ERR));
+    CHECK_STR(field(&reply, "numIndexesBefore"), "1");
+    CHECK_STR(field(&reply, "numIndexesAfter"), "2");
+    bson_destroy(&reply);
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_indexes_with_opts(coll, NULL);
+    const bson_t *doc;
+    char names[128] = "";
+    while (mongoc_cursor_next(cur, &doc)) {
+        strncat(names, field(doc, "name"), sizeof names - strlen(names) - 2);
+        strcat(names, " ");
+    }
+    mongoc_cursor_destroy(cur);
+    CHECK_STR(names, "_id_ email_1 ");
+    bson_t *a = json("{\"_id\": 1, \"email\": \"a@x\"}"),
+           *b = json("{\"_id\": 2, \"email\": \"a@x\"}");
+    OK(mongoc_collection_insert_one(coll, a, NULL, NULL, ERR));
+    bson_error_t e;
+    CHECK(!mongoc_collection_insert_one(coll, b, NULL, NULL, &e));
+    CHECK(e.code == 11000);
+    CHECK_STR(e.message, "E11000 duplicate key error collection: q.people "
+                         "index: email_1 dup key: { email: \"a@x\" }");
+    char msg[512];
+    CHECK(command_error(c, "q",
+                        "{\"dropIndexes\": \"people\", \"index\": \"_id_\"}",
+                        msg, sizeof msg) == 72);
+    bson_t *drop =
+        json("{\"dropIndexes\": \"people\", \"index\": \"email_1\"}");
+    OK(mongoc_collection_write_command_with_opts(coll, drop, NULL, NULL, ERR));
+    OK(mongoc_collection_insert_one(coll, b, NULL, NULL, ERR));
+    bson_destroy(drop);
+    bson_destroy(a);
+    bson_destroy(b);
+    bson_destroy(create);
     mongoc_collection_destroy(coll);
     mongoc_client_destroy(c);
 }
@@ -768,6 +982,8 @@ int main(void)
     start_server(NULL, NULL);
     RUN(handshake_and_server_commands);
     RUN(writes_and_finds);
+    RUN(query_language);
+    RUN(indexes);
     RUN(change_streams);
     RUN(update_language);
     RUN(faults_and_generation);

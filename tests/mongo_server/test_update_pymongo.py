@@ -531,8 +531,8 @@ def errors(db):
 
 
 def update_filters(db):
-    """The small matcher behind update filters: how many documents each
-    filter matches, as MongoDB's query language would."""
+    """The query language behind update filters (match.c, which find
+    uses too): how many documents each filter matches, as in MongoDB."""
     coll = db.filters
     coll.drop()
     coll.insert_many([
@@ -556,6 +556,8 @@ def update_filters(db):
         ({"d.x": {"$lte": 1}}, 1),
         ({"items.q": 3}, 1),               # through an array of documents
         ({"items": {"$elemMatch": {"q": {"$gt": 2}}}}, 1),
+        ({"v": {"$regex": "^1"}}, 1),      # strings only: not 15
+        ({"$or": [{"v": 5}, {"tags": {"$size": 0}}]}, 2),
         ({"$and": [{"v": {"$type": "x"}}]}, None),  # refused, not guessed
     ]
     for filter, want in cases:
@@ -583,7 +585,8 @@ def raw_errors(db):
          "$match is not allowed to be used within an update"),
         ({"q": {"_id": 1}, "u": {"x": 1}, "arrayFilters": [{"i": 1}]}, 72,
          "arrayFilters may not be specified for replacement-style updates"),
-        ({"q": {"a": {"$regex": "x"}}, "u": {"$set": {"c": 1}}}, 2, None),
+        ({"q": {"a": {"$foo": "x"}}, "u": {"$set": {"c": 1}}}, 2,
+         "unknown operator: $foo"),
     ]
     for statement, code, message in cases:
         reply = db.command({"update": "raw", "updates": [statement]})

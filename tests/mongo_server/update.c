@@ -250,7 +250,7 @@ static bool integer_of(const bson_value_t *v, int64_t *out)
     return false;
 }
 
-static bool sort_order(const bson_value_t *v, int *dir)
+static bool sort_direction(const bson_value_t *v, int *dir)
 {
     double d = value_is_number(v) ? value_as_double(v) : 0;
     *dir = d == 1 ? 1 : -1;
@@ -317,7 +317,7 @@ static bool parse_push(struct op *op, struct mongo_error *e)
                 int dir;
                 while (bson_iter_next(&f)) {
                     any = true;
-                    if (!sort_order(bson_iter_value(&f), &dir)) {
+                    if (!sort_direction(bson_iter_value(&f), &dir)) {
                         mongo_error_set(e, 2, "BadValue",
                                         "The $sort element value must be "
                                         "either 1 or -1");
@@ -331,7 +331,7 @@ static bool parse_push(struct op *op, struct mongo_error *e)
                     return false;
                 }
             } else if (value_is_number(v)) {
-                if (!sort_order(v, &op->sort_dir)) {
+                if (!sort_direction(v, &op->sort_dir)) {
                     mongo_error_set(e, 2, "BadValue",
                                     "The $sort element value must be either "
                                     "1 or -1");
@@ -1236,7 +1236,7 @@ static int field_dir(const struct op *op, size_t i)
                              op->sort_spec.value.v_doc.data_len);
     for (size_t k = 0; bson_iter_next(&it); k++)
         if (k == i)
-            sort_order(bson_iter_value(&it), &dir);
+            sort_direction(bson_iter_value(&it), &dir);
     return dir;
 }
 
@@ -1453,7 +1453,7 @@ static int pull_matches(const bson_value_t *cond, const bson_value_t *e,
                          cond->value.v_doc.data_len);
         return match_doc(e, &q, &ignored, err);
     }
-    return value_same_class(cond, e) && value_compare(cond, e) == 0;
+    return value_compare(cond, e) == 0; /* types first: 1 is not "1" */
 }
 
 static int pull_all_matches(const bson_value_t *list, const bson_value_t *e)

@@ -1,22 +1,21 @@
 /* values.c: BSON values as MongoDB sees them: the order of comparison
- * (types first, then values; documents and arrays field by field), the
- * identity an update uses to tell a change from a no-op, the type names
- * and the text of values that MongoDB's error messages show. Pure
- * functions, no state. */
+ * that filters, sorts, indexes and updates share (types first, then
+ * values; documents and arrays field by field), the identity an update
+ * uses to tell a change from a no-op, the type names and the text of
+ * values that MongoDB's error messages show. Pure functions, no state. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
 
-/* MongoDB's order of types for comparison. */
+/* MongoDB's order of types for comparison (its canonical type). */
 static int type_rank(bson_type_t t)
 {
     switch (t) {
-    case BSON_TYPE_MINKEY: return 1;
-    case BSON_TYPE_UNDEFINED:
+    case BSON_TYPE_MINKEY: return 0;
+    case BSON_TYPE_UNDEFINED: return 1; /* an empty array's sort key */
     case BSON_TYPE_NULL: return 2;
     case BSON_TYPE_INT32:
     case BSON_TYPE_INT64:
@@ -32,14 +31,12 @@ static int type_rank(bson_type_t t)
     case BSON_TYPE_DATE_TIME: return 10;
     case BSON_TYPE_TIMESTAMP: return 11;
     case BSON_TYPE_REGEX: return 12;
-    case BSON_TYPE_MAXKEY: return 14;
-    default: return 13;
+    case BSON_TYPE_DBPOINTER: return 13;
+    case BSON_TYPE_CODE: return 14;
+    case BSON_TYPE_CODEWSCOPE: return 15;
+    case BSON_TYPE_MAXKEY: return 17;
+    default: return 16;
     }
-}
-
-bool value_same_class(const bson_value_t *a, const bson_value_t *b)
-{
-    return type_rank(a->value_type) == type_rank(b->value_type);
 }
 
 bool value_is_number(const bson_value_t *v)
@@ -47,25 +44,26 @@ bool value_is_number(const bson_value_t *v)
     return type_rank(v->value_type) == 3;
 }
 
-double value_as_double(const bson_value_t *v)
+/* Exact for every int64 and double (a 64-bit mantissa); decimals near
+ * enough. */
+static long double as_long_double(const bson_value_t *v)
 {
     switch (v->value_type) {
     case BSON_TYPE_INT32: return v->value.v_int32;
-    case BSON_TYPE_INT64: return (double)v->value.v_int64;
+    case BSON_TYPE_INT64: return (long double)v->value.v_int64;
     case BSON_TYPE_DOUBLE: return v->value.v_double;
-    case BSON_TYPE_DECIMAL128: { /* near enough for ordering */
+    case BSON_TYPE_DECIMAL128: {
         char text[BSON_DECIMAL128_STRING];
         bson_decimal128_to_string(&v->value.v_decimal128, text);
-        return strtod(text, NULL);
+        return strtold(text, NULL);
     }
     default: return 0;
     }
 }
 
-static bool is_integer(const bson_value_t *v)
+double value_as_double(const bson_value_t *v)
 {
-    return v->value_type == BSON_TYPE_INT32 ||
-           v->value_type == BSON_TYPE_INT64;
+    return (double)as_long_double(v);
 }
 
 static int cmp_bytes(const void *a, size_t la, const void *b, size_t lb)
@@ -76,9 +74,17 @@ static int cmp_bytes(const void *a, size_t la, const void *b, size_t lb)
     return la < lb ? -1 : la > lb;
 }
 
-static int sign(int c)
+static int sign(long c)
 {
     return c < 0 ? -1 : c > 0;
+}
+
+static int compare_numbers(const bson_value_t *a, const bson_value_t *b)
+{
+    long double x = as_long_double(a), y = as_long_double(b);
+    if (isnan(x) || isnan(y)) /* NaN sorts before every number */
+        return isnan(x) && isnan(y) ? 0 : isnan(x) ? -1 : 1;
+    return x < y ? -1 : x > y;
 }
 
 /* Documents and arrays: element by element, each by type, then name,
@@ -114,26 +120,19 @@ int value_compare(const bson_value_t *a, const bson_value_t *b)
     int ra = type_rank(a->value_type), rb = type_rank(b->value_type);
     if (ra != rb)
         return ra < rb ? -1 : 1;
-    switch (ra) {
-    case 3:
-        if (is_integer(a) && is_integer(b)) {
-            int64_t x = a->value_type == BSON_TYPE_INT32 ? a->value.v_int32
-                                                         : a->value.v_int64;
-            int64_t y = b->value_type == BSON_TYPE_INT32 ? b->value.v_int32
-                                                         : b->value.v_int64;
-            return x < y ? -1 : x > y;
-        } else {
-            double x = value_as_double(a), y = value_as_double(b);
-            if (isnan(x) || isnan(y)) /* NaN sorts before every number */
-                return isnan(x) && isnan(y) ? 0 : isnan(x) ? -1 : 1;
-            return x < y ? -1 : x > y;
-        }
-    case 4:
+    switch (a->value_type) {
+    case BSON_TYPE_INT32:
+    case BSON_TYPE_INT64:
+    case BSON_TYPE_DOUBLE:
+    case BSON_TYPE_DECIMAL128: return compare_numbers(a, b);
+    case BSON_TYPE_UTF8:
+    case BSON_TYPE_SYMBOL:
+        /* a symbol's fields lie where a string's do */
         return cmp_bytes(a->value.v_utf8.str, a->value.v_utf8.len,
                          b->value.v_utf8.str, b->value.v_utf8.len);
-    case 5:
-    case 6: return compare_containers(a, b);
-    case 7:
+    case BSON_TYPE_DOCUMENT:
+    case BSON_TYPE_ARRAY: return compare_containers(a, b);
+    case BSON_TYPE_BINARY:
         if (a->value.v_binary.data_len != b->value.v_binary.data_len)
             return a->value.v_binary.data_len < b->value.v_binary.data_len ? -1
                                                                            : 1;
@@ -142,29 +141,24 @@ int value_compare(const bson_value_t *a, const bson_value_t *b)
                                                                          : 1;
         return cmp_bytes(a->value.v_binary.data, a->value.v_binary.data_len,
                          b->value.v_binary.data, b->value.v_binary.data_len);
-    case 8:
+    case BSON_TYPE_OID:
         return cmp_bytes(a->value.v_oid.bytes, 12, b->value.v_oid.bytes, 12);
-    case 9:
+    case BSON_TYPE_BOOL:
         return a->value.v_bool == b->value.v_bool ? 0
                : a->value.v_bool                  ? 1
                                                   : -1;
-    case 10:
-        return a->value.v_datetime < b->value.v_datetime   ? -1
-               : a->value.v_datetime > b->value.v_datetime ? 1
-                                                           : 0;
-    case 11:
+    case BSON_TYPE_DATE_TIME:
+        return sign((a->value.v_datetime > b->value.v_datetime) -
+                    (a->value.v_datetime < b->value.v_datetime));
+    case BSON_TYPE_TIMESTAMP:
         if (a->value.v_timestamp.timestamp != b->value.v_timestamp.timestamp)
             return a->value.v_timestamp.timestamp <
                            b->value.v_timestamp.timestamp
                        ? -1
                        : 1;
-        return a->value.v_timestamp.increment < b->value.v_timestamp.increment
-                   ? -1
-               : a->value.v_timestamp.increment >
-                       b->value.v_timestamp.increment
-                   ? 1
-                   : 0;
-    case 12: {
+        return sign((long)a->value.v_timestamp.increment -
+                    (long)b->value.v_timestamp.increment);
+    case BSON_TYPE_REGEX: {
         int c = sign(strcmp(a->value.v_regex.regex, b->value.v_regex.regex));
         return c ? c
                  : sign(strcmp(a->value.v_regex.options
@@ -173,6 +167,29 @@ int value_compare(const bson_value_t *a, const bson_value_t *b)
                                b->value.v_regex.options
                                    ? b->value.v_regex.options
                                    : ""));
+    }
+    case BSON_TYPE_DBPOINTER: {
+        int c = cmp_bytes(a->value.v_dbpointer.collection,
+                          a->value.v_dbpointer.collection_len,
+                          b->value.v_dbpointer.collection,
+                          b->value.v_dbpointer.collection_len);
+        return c ? c
+                 : cmp_bytes(a->value.v_dbpointer.oid.bytes, 12,
+                             b->value.v_dbpointer.oid.bytes, 12);
+    }
+    case BSON_TYPE_CODE:
+        return cmp_bytes(a->value.v_code.code, a->value.v_code.code_len,
+                         b->value.v_code.code, b->value.v_code.code_len);
+    case BSON_TYPE_CODEWSCOPE: {
+        int c = cmp_bytes(a->value.v_codewscope.code,
+                          a->value.v_codewscope.code_len,
+                          b->value.v_codewscope.code,
+                          b->value.v_codewscope.code_len);
+        return c ? c
+                 : cmp_bytes(a->value.v_codewscope.scope_data,
+                             a->value.v_codewscope.scope_len,
+                             b->value.v_codewscope.scope_data,
+                             b->value.v_codewscope.scope_len);
     }
     default: return 0;
     }
@@ -320,6 +337,7 @@ static void render(struct text *t, const bson_value_t *v)
         break;
     }
     case BSON_TYPE_UTF8:
+    case BSON_TYPE_SYMBOL:
         puts_(t, "\"");
         put(t, v->value.v_utf8.str, v->value.v_utf8.len);
         puts_(t, "\"");
@@ -336,6 +354,20 @@ static void render(struct text *t, const bson_value_t *v)
     }
     case BSON_TYPE_BOOL: puts_(t, v->value.v_bool ? "true" : "false"); break;
     case BSON_TYPE_NULL: puts_(t, "null"); break;
+    case BSON_TYPE_UNDEFINED: puts_(t, "undefined"); break;
+    case BSON_TYPE_MINKEY: puts_(t, "MinKey"); break;
+    case BSON_TYPE_MAXKEY: puts_(t, "MaxKey"); break;
+    case BSON_TYPE_REGEX:
+        puts_(t, "/");
+        puts_(t, v->value.v_regex.regex);
+        puts_(t, "/");
+        puts_(t, v->value.v_regex.options ? v->value.v_regex.options : "");
+        break;
+    case BSON_TYPE_BINARY:
+        snprintf(num, sizeof num, "BinData(%d, %u bytes)",
+                 (int)v->value.v_binary.subtype, v->value.v_binary.data_len);
+        puts_(t, num);
+        break;
     case BSON_TYPE_DATE_TIME:
         snprintf(num, sizeof num, "new Date(%lld)",
                  (long long)v->value.v_datetime);
@@ -368,15 +400,4 @@ const char *element_render(const char *key, const bson_value_t *v, char *buf,
     puts_(&t, ": ");
     render(&t, v);
     return buf;
-}
-
-void mongo_error_set(struct mongo_error *e, int code, const char *name,
-                     const char *fmt, ...)
-{
-    va_list ap;
-    e->code = code;
-    snprintf(e->name, sizeof e->name, "%s", name);
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
 }
