@@ -10,6 +10,10 @@
 #                             exit status in $rc
 #   sink_keys FILE...         the "table,key" pairs of memory_sink output
 #                             files, once each
+#   plugins_only NAME...      SLUICE_PLUGIN_PATH cut down to these modules
+#                             (a test that reads the log as JSON leaves
+#                             source_mongo out: libmongoc may print a line
+#                             of its own as it loads, docs/operations.md)
 #   at_exit                   what the EXIT trap does; a test that sets a
 #                             trap of its own ends it with at_exit
 #   run STATUS CMD...         runs CMD, its output in $out; a failure
@@ -63,4 +67,13 @@ finish() {
   tsan_reports && fail "ThreadSanitizer reports (below)"
   [ "$failures" = 0 ] && echo "all $1 checks passed"
   exit $((failures > 0))
+}
+plugins_only() {
+  mkdir -p "$tmp/plugins"
+  local dirs d f
+  IFS=: read -ra dirs <<<"$SLUICE_PLUGIN_PATH"
+  for d in "${dirs[@]}"; do
+    for f in "$@"; do [ -e "$d/$f.so" ] && ln -sf "$d/$f.so" "$tmp/plugins/"; done
+  done
+  export SLUICE_PLUGIN_PATH=$tmp/plugins
 }

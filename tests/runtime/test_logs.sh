@@ -16,12 +16,7 @@ unset SLUICE_LOG_FORMAT SLUICE_LOG_LEVEL JOURNAL_STREAM
 # the plugins the pipes use, without source_mongo: libmongoc may print a
 # line of its own as it loads, before any plugin code runs (see
 # docs/operations.md, Logs)
-mkdir "$tmp/plugins"
-IFS=: read -ra dirs <<<"$SLUICE_PLUGIN_PATH"
-for d in "${dirs[@]}"; do
-  for f in memory retention; do [ -e "$d/$f.so" ] && ln -sf "$d/$f.so" "$tmp/plugins/"; done
-done
-export SLUICE_PLUGIN_PATH=$tmp/plugins
+plugins_only memory retention
 state() { "$sluice" status "$1" --json 2>/dev/null | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
 is_state() { [ "$(state "$1")" = "$2" ]; }
 esc=$'\x1b' del=$'\x7f' csi=$'\xc2\x9b'

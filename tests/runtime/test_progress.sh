@@ -172,6 +172,9 @@ batch_rows = 1000
 keep_rows = false
 write_delay = 200ms
 INI
+# read as JSON: without source_mongo, whose libmongoc may print a line of
+# its own as it loads
+plugins_only memory retention
 "$sluice" run "$tmp/q.ini" > "$tmp/run4.log" 2>&1 & pid=$!
 q_loaded() { "$sluice" status q --json | grep -q '"state":"running"'; }
 wait_for "pipe q loaded" 60 q_loaded
