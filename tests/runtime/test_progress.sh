@@ -65,9 +65,9 @@ kill -TERM $pid; wait $pid
 /usr/bin/python3 - "$tmp/run.log" "$tmp/writes.log" "$tmp/history.json" <<'PY' || fail "the progress lines lie (above)"
 import bisect, datetime, json, re, sys
 
-def ms(utc):
-    t = datetime.datetime.strptime(utc[:23], "%Y-%m-%dT%H:%M:%S.%f")
-    return int(t.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+def ms(utc):  # 2026-12-02T07:43:50.123Z, or without ".123" on a whole second
+    t = datetime.datetime.fromisoformat(utc.replace("Z", "+00:00"))
+    return round(t.timestamp() * 1000)
 
 def seconds(text):  # 1m20s, 41s, 0s
     if text == "-":
