@@ -383,8 +383,7 @@ static bool update_one(struct collection *c, size_t at, const bson_t *u,
             if (strcmp(bson_iter_key(&it), "_id") != 0)
                 bson_append_iter(next, bson_iter_key(&it), -1, &it);
     }
-    bson_destroy(d->bson);
-    d->bson = next;
+    doc_replace(c, at, next);
     if (operators) {
         bson_t desc = BSON_INITIALIZER, trunc = BSON_INITIALIZER;
         BSON_APPEND_DOCUMENT(&desc, "updatedFields", &updated);
@@ -611,10 +610,7 @@ static void rename_collection(const bson_t *cmd, bson_t *reply)
         BSON_APPEND_UTF8(&t, "db", tdb);
         BSON_APPEND_UTF8(&t, "coll", td + 1);
         bson_append_document_end(e, &t);
-        free(c->db);
-        free(c->name);
-        c->db = strdup(tdb);
-        c->name = strdup(td + 1);
+        coll_rename(c, tdb, td + 1);
         oplog_append(fdb, fd + 1, "rename", e);
         ok(reply);
     }
@@ -639,6 +635,7 @@ static void fault(const bson_t *cmd, bson_t *reply)
         const char *mode = text_of(cmd, "mode");
         srv.faults.fail_count = (int)n;
         srv.faults.fail_network = mode && !strcmp(mode, "network");
+        srv.faults.fail_after = mode && !strcmp(mode, "lostReply");
         ok(reply);
     } else if (!strcmp(what, "latency")) {
         srv.faults.latency_ms = bson_iter_init_find(&it, cmd, "ms")
@@ -683,7 +680,6 @@ void generate(const char *db, const char *coll, int64_t count, int64_t size,
     memset(text, 'x', pad);
     text[pad] = '\0';
     bson_oid_t oid;
-    bool ascending_tail = true;
     for (int64_t k = 0; k < count; k++) {
         bson_t *d = bson_new();
         int64_t n = start + k;
@@ -707,24 +703,8 @@ void generate(const char *db, const char *coll, int64_t count, int64_t size,
         }
         BSON_APPEND_INT64(d, "n", n);
         BSON_APPEND_UTF8(d, "pad", text);
-        /* appended in order: no search when it goes at the end */
-        bson_iter_t it;
-        bson_iter_init_find(&it, d, "_id");
-        if (ascending_tail && c->count &&
-            value_compare(&c->docs[c->count - 1].id, bson_iter_value(&it)) >=
-                0)
-            ascending_tail = false;
-        if (ascending_tail) {
-            if (c->count == c->cap) {
-                c->cap = c->cap ? c->cap * 2 : 1024;
-                c->docs = realloc(c->docs, c->cap * sizeof *c->docs);
-            }
-            c->docs[c->count].bson = d;
-            bson_value_copy(bson_iter_value(&it), &c->docs[c->count].id);
-            c->count++;
-        } else if (!coll_insert(c, d)) {
+        if (!coll_append(c, d))
             bson_destroy(d);
-        }
     }
     free(text);
 }
@@ -819,7 +799,9 @@ static const struct {
     {"ping", h_ping, false},
     {"buildInfo", h_build, false},
     {"buildinfo", h_build, false},
-    {"endSessions", h_ping, true},
+    {"endSessions", txn_cmd_end_sessions, true},
+    {"commitTransaction", txn_cmd_commit, false},
+    {"abortTransaction", txn_cmd_abort, false},
     {"killAllSessions", h_ping, true},
     {"listDatabases", h_dbs, false},
     {"listCollections", cmd_list_collections, false},
@@ -872,8 +854,14 @@ bool command_run(const bson_t *cmd, bson_t *reply)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, name))
             found = i;
+    bool lose_reply = false;
     if (found < sizeof commands / sizeof *commands &&
-        !commands[found].exempt && srv.faults.fail_count > 0) {
+        !commands[found].exempt && srv.faults.fail_count > 0 &&
+        srv.faults.fail_after) {
+        srv.faults.fail_count--;
+        lose_reply = true;
+    } else if (found < sizeof commands / sizeof *commands &&
+               !commands[found].exempt && srv.faults.fail_count > 0) {
         srv.faults.fail_count--;
         bool network = srv.faults.fail_network;
         pthread_mutex_unlock(&srv.lock);
@@ -891,9 +879,15 @@ bool command_run(const bson_t *cmd, bson_t *reply)
         pthread_mutex_unlock(&srv.lock);
         return true;
     }
-    if (found < sizeof commands / sizeof *commands)
-        commands[found].fn(cmd, db, reply);
-    else
+    struct command_ctx ctx;
+    if (found < sizeof commands / sizeof *commands) {
+        if (txn_begin(cmd, name, db, &ctx, reply))
+            do {
+                scope_active = &ctx.scope;
+                commands[found].fn(cmd, db, reply);
+                scope_active = NULL;
+            } while (!txn_end(&ctx, reply));
+    } else
         reply_error(reply, 59, "CommandNotFound",
                     "no such command: '%s' (the sluice test server "
                     "implements a subset; see its README)",
@@ -903,5 +897,5 @@ bool command_run(const bson_t *cmd, bson_t *reply)
     pthread_mutex_unlock(&srv.lock);
     if (latency > 0)
         usleep((useconds_t)latency * 1000);
-    return true;
+    return !lose_reply;
 }
