@@ -88,6 +88,15 @@ def ids(cursor):
     return [d["_id"] for d in cursor]
 
 
+def next_event(stream):
+    """The stream's next change; an error when none comes in ~10 s."""
+    for _ in range(30):
+        event = stream.try_next()
+        if event is not None:
+            return event
+    raise AssertionError("no change event came")
+
+
 def uuid_bytes(v):
     """A session id's 16 bytes, read as a UUID or as Binary."""
     return v.bytes if hasattr(v, "bytes") else bytes(v)
@@ -120,9 +129,9 @@ def sessions_and_transactions(uri):
             assert ids(seen.find()) == [0, 1, 3]
             assert seen.find_one({"_id": 1})["n"] == 10
             assert seen.find_one({"_id": 3})["n"] == 4
-        first = stream.next()
+        first = next_event(stream)
         assert first["documentKey"] == {"_id": before} and "lsid" not in first, first
-        events = [stream.next() for _ in range(4)]
+        events = [next_event(stream) for _ in range(4)]
     assert [e["operationType"] for e in events] == ["insert", "update", "delete", "update"], events
     assert [e["documentKey"]["_id"] for e in events] == [3, 1, 2, 3]
     assert len({e["clusterTime"] for e in events}) == 1, events
@@ -148,7 +157,7 @@ def sessions_and_transactions(uri):
             except KeyError:
                 pass
         coll.insert_one({"_id": 52})
-        after = stream.next()
+        after = next_event(stream)
     assert after["documentKey"] == {"_id": 52}, after
     assert "fresh" not in client.txn.list_collection_names()
     assert ids(seen.find()) == [0, 1, 3, 52]
@@ -328,7 +337,7 @@ def killed_and_restarted():
         with coll.watch(max_await_time_ms=300) as stream:
             coll.insert_many([{"_id": i, "v": i} for i in range(5)])
             for _ in range(2):
-                stream.next()
+                next_event(stream)
             token = stream.resume_token
             coll.update_one({"_id": 1}, {"$set": {"v": "one"}})
             coll.delete_one({"_id": 4})
@@ -341,7 +350,7 @@ def killed_and_restarted():
             client.keep.old.insert_one({"_id": "r"})
             client.admin.command("renameCollection", "keep.old", to="keep.new")
             coll.insert_one({"_id": 11})
-            events = [stream.next() for _ in range(8)]  # after the token
+            events = [next_event(stream) for _ in range(8)]  # after the token
         assert [e["operationType"] for e in events] == ["insert", "insert", "insert", "update",
                                                         "delete", "insert", "update", "insert"], events
         assert events[5]["documentKey"] == {"_id": 10} and events[7]["documentKey"] == {"_id": 11}
@@ -372,7 +381,7 @@ def killed_and_restarted():
             assert names == ["items", "new"], names
             assert client.keep.new.find_one() == {"_id": "r"}
             with coll.watch(resume_after=token, max_await_time_ms=300) as stream:
-                resumed = [stream.next() for _ in range(len(events) + 1)]
+                resumed = [next_event(stream) for _ in range(len(events) + 1)]
             assert resumed[:-1] == events, resumed
             assert resumed[-1]["documentKey"] == {"_id": 20}
             assert resumed[5]["clusterTime"] == resumed[6]["clusterTime"]
