@@ -1,7 +1,9 @@
-/* commands.c: the command dispatcher, the handshake and server commands,
- * writes (which append change events to the oplog), and the test-only
- * commands: sluiceFault (truncate the oplog, fail commands, add latency,
- * close connections, refuse connections for a while) and sluiceGenerate
+/* commands.c: the command dispatcher (each command between txn_begin and
+ * txn_end: its session, its transaction, its changes published or
+ * undone), the handshake and server commands, writes (which append change
+ * events to the oplog), and the test-only commands: sluiceFault (truncate
+ * the oplog, fail commands or lose their answers, add latency, close
+ * connections, refuse connections for a while) and sluiceGenerate
  * (synthetic documents). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -633,9 +635,19 @@ static void fault(const bson_t *cmd, bson_t *reply)
         ok(reply);
     } else if (!strcmp(what, "failCommands")) {
         const char *mode = text_of(cmd, "mode");
+        if (!mode)
+            mode = "retryable";
+        if (strcmp(mode, "network") && strcmp(mode, "retryable") &&
+            strcmp(mode, "lostReply")) {
+            reply_error(reply, 2, "BadValue",
+                        "failCommands mode '%s': network, retryable or "
+                        "lostReply",
+                        mode);
+            return;
+        }
         srv.faults.fail_count = (int)n;
-        srv.faults.fail_network = mode && !strcmp(mode, "network");
-        srv.faults.fail_after = mode && !strcmp(mode, "lostReply");
+        srv.faults.fail_network = !strcmp(mode, "network");
+        srv.faults.fail_after = !strcmp(mode, "lostReply");
         ok(reply);
     } else if (!strcmp(what, "latency")) {
         srv.faults.latency_ms = bson_iter_init_find(&it, cmd, "ms")
@@ -854,15 +866,12 @@ bool command_run(const bson_t *cmd, bson_t *reply)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, name))
             found = i;
-    bool lose_reply = false;
-    if (found < sizeof commands / sizeof *commands &&
-        !commands[found].exempt && srv.faults.fail_count > 0 &&
-        srv.faults.fail_after) {
+    bool known = found < sizeof commands / sizeof *commands;
+    bool fail = known && !commands[found].exempt && srv.faults.fail_count > 0;
+    if (fail)
         srv.faults.fail_count--;
-        lose_reply = true;
-    } else if (found < sizeof commands / sizeof *commands &&
-               !commands[found].exempt && srv.faults.fail_count > 0) {
-        srv.faults.fail_count--;
+    bool lose_reply = fail && srv.faults.fail_after; /* once it has run */
+    if (fail && !lose_reply) {
         bool network = srv.faults.fail_network;
         pthread_mutex_unlock(&srv.lock);
         if (network)
@@ -879,8 +888,8 @@ bool command_run(const bson_t *cmd, bson_t *reply)
         pthread_mutex_unlock(&srv.lock);
         return true;
     }
-    struct command_ctx ctx;
-    if (found < sizeof commands / sizeof *commands) {
+    if (known) {
+        struct command_ctx ctx;
         if (txn_begin(cmd, name, db, &ctx, reply))
             do {
                 scope_active = &ctx.scope;

@@ -318,6 +318,11 @@ def retryable_writes(uri):
         pass
     assert coll.find_one({"_id": 1})["n"] == 2
     once.close()
+    try:
+        client.admin.command({"sluiceFault": "failCommands", "mode": "sometimes"})
+        raise AssertionError("an unknown fault mode was taken")
+    except OperationFailure as e:
+        assert "network, retryable or lostReply" in str(e), e.details
     client.close()
 
 
