@@ -5,9 +5,9 @@ libmongoc alone: the handshake, writes, finds, counts, aggregate, a
 change stream resumed from a token by a new client; transactions as
 PyMongo runs them (commit, abort, their change events, write conflicts,
 NoSuchTransaction, a write outside waiting for one), retryable writes
-applied once, and --dbpath: killed with SIGKILL and started again, the
-data and a change stream resumed from a token taken before."""
-import os
+applied once (also when sent twice at once), and --dbpath: killed with
+SIGKILL and started again, the data and a change stream resumed from a
+token taken before."""
 import shutil
 import signal
 import subprocess
@@ -318,6 +318,31 @@ def retryable_writes(uri):
         pass
     assert coll.find_one({"_id": 1})["n"] == 2
     once.close()
+    # the same write sent twice at once (a retry while the first waits for
+    # a transaction that wrote its document): one runs, the other waits
+    # for the session, then gets its answer; applied once
+    raw = pymongo.MongoClient(uri)  # its session's txnNumber set by hand
+    retried = raw.start_session()
+    answers = []
+
+    def send():
+        answers.append(raw.txn.command(
+            "update", "retried", updates=[{"q": {"_id": 1}, "u": {"$inc": {"n": 1}}}],
+            txnNumber=Int64(5), session=retried))
+
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.update_one({"_id": 1}, {"$set": {"m": 1}}, session=s)
+        twice = [threading.Thread(target=send) for _ in range(2)]
+        for t in twice:
+            t.start()
+        time.sleep(0.5)  # lets both reach the server first (not checked)
+        s.commit_transaction()
+        for t in twice:
+            t.join(30)
+    assert len(answers) == 2 and all(a["nModified"] == 1 for a in answers), answers
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "n": 3, "m": 1}, coll.find_one({"_id": 1})
+    raw.close()
     try:
         client.admin.command({"sluiceFault": "failCommands", "mode": "sometimes"})
         raise AssertionError("an unknown fault mode was taken")

@@ -60,7 +60,7 @@ struct session {
     bson_t *reply;   /* SESSION_RETRYABLE: write `number`'s answer */
     struct txn *txn; /* SESSION_OPEN */
     int64_t used_ms;
-    int busy; /* commands running with it: not to be freed */
+    int busy; /* commands using it (one runs, the rest wait): kept */
 };
 
 static struct keymap sessions; /* ("", "", lsid.id): struct session * */
@@ -71,7 +71,8 @@ static int64_t commits;      /* scopes published */
 static struct keymap recent; /* documents published while transactions
                                 are open: (intptr_t) the commit's count */
 static size_t recent_pruned; /* its size after the last pruning */
-static pthread_cond_t ended = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t ended = PTHREAD_COND_INITIALIZER; /* a transaction
+                                       ended, or a session was let go */
 static struct command_ctx *current; /* for commit and abort */
 
 /* The uid of a session without authentication, as MongoDB makes it:
@@ -282,8 +283,19 @@ static void reap(void)
     free(idle);
 }
 
-/* Waits (releasing srv.lock) until the transaction has ended; one past
- * its lifetime is aborted. */
+/* Waits on `ended` (releasing srv.lock) for at most `ms`. */
+static void wait_ended(int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += (long)ms * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_cond_timedwait(&ended, &srv.lock, &until);
+}
+
+/* Waits until the transaction has ended; one past its lifetime is
+ * aborted. */
 static void wait_for(int64_t serial)
 {
     struct txn *t;
@@ -293,15 +305,24 @@ static void wait_for(int64_t serial)
             txn_close(t, SESSION_ABORTED);
             return;
         }
-        if (left > 1000)
-            left = 1000;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)left * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&ended, &srv.lock, &until);
+        wait_ended(left < 1000 ? left : 1000);
     }
+}
+
+/* Takes the session for a command: as MongoDB checks a session out, a
+ * second command of it (a retry sent while the first still waits, say)
+ * waits until the first is done, then sees what it did. */
+static void session_take(struct session *s)
+{
+    s->busy++;
+    while (s->busy > 1 && !srv.stopping)
+        wait_ended(1000);
+}
+
+static void session_let_go(struct session *s)
+{
+    s->busy--;
+    pthread_cond_broadcast(&ended);
 }
 
 /* The open transaction, other than `self`, that wrote a document the
@@ -662,14 +683,15 @@ bool txn_begin(const bson_t *cmd, const char *name, const char *db,
     ctx->kind = f.autocommit_given ? COMMAND_TXN : COMMAND_RETRYABLE;
     ctx->number = f.txn_number;
     ctx->session = session_get(&f.id);
+    session_take(ctx->session);
     ctx->session->used_ms = net_now_ms();
     bool run = ctx->kind == COMMAND_RETRYABLE
                    ? begin_retryable(ctx, reply)
                    : begin_in_txn(cmd, ctx, f.start, reply);
-    if (run) {
-        ctx->session->busy++;
+    if (run)
         current = ctx;
-    }
+    else
+        session_let_go(ctx->session);
     return run;
 }
 
@@ -710,7 +732,7 @@ bool txn_end(struct command_ctx *ctx, bson_t *reply)
     struct session *s = ctx->session;
     if (ctx->kind == COMMAND_TXN) {
         end_in_txn(ctx, reply);
-        s->busy--;
+        session_let_go(s);
         return true;
     }
     struct txn *writer = writer_in(&ctx->scope, NULL);
@@ -735,7 +757,7 @@ bool txn_end(struct command_ctx *ctx, bson_t *reply)
     }
     publish(&ctx->scope, NULL, kept);
     if (s)
-        s->busy--;
+        session_let_go(s);
     return true;
 }
 
