@@ -1,7 +1,9 @@
-/* commands.c: the command dispatcher, the handshake and server commands,
- * writes (which append change events to the oplog), and the test-only
- * commands: sluiceFault (truncate the oplog, fail commands, add latency,
- * close connections, refuse connections for a while) and sluiceGenerate
+/* commands.c: the command dispatcher (each command between txn_begin and
+ * txn_end: its session, its transaction, its changes published or
+ * undone), the handshake and server commands, writes (which append change
+ * events to the oplog), and the test-only commands: sluiceFault (truncate
+ * the oplog, fail commands or lose their answers, add latency, close
+ * connections, refuse connections for a while) and sluiceGenerate
  * (synthetic documents). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,8 +273,7 @@ enum update_result write_update(struct collection *c, size_t at,
         bson_destroy(&desc);
         return res;
     }
-    bson_destroy(d->bson);
-    d->bson = next;
+    doc_replace(c, at, next);
     if (res == UPDATE_CHANGED)
         emit_doc_event("update", c->db, c->name, &d->id, NULL, &desc);
     else
@@ -522,10 +523,7 @@ static void rename_collection(const bson_t *cmd, bson_t *reply)
         BSON_APPEND_UTF8(&t, "db", tdb);
         BSON_APPEND_UTF8(&t, "coll", td + 1);
         bson_append_document_end(e, &t);
-        free(c->db);
-        free(c->name);
-        c->db = strdup(tdb);
-        c->name = strdup(td + 1);
+        coll_rename(c, tdb, td + 1);
         oplog_append(fdb, fd + 1, "rename", e);
         ok(reply);
     }
@@ -548,8 +546,19 @@ static void fault(const bson_t *cmd, bson_t *reply)
         ok(reply);
     } else if (!strcmp(what, "failCommands")) {
         const char *mode = text_of(cmd, "mode");
+        if (!mode)
+            mode = "retryable";
+        if (strcmp(mode, "network") && strcmp(mode, "retryable") &&
+            strcmp(mode, "lostReply")) {
+            reply_error(reply, 2, "BadValue",
+                        "failCommands mode '%s': network, retryable or "
+                        "lostReply",
+                        mode);
+            return;
+        }
         srv.faults.fail_count = (int)n;
-        srv.faults.fail_network = mode && !strcmp(mode, "network");
+        srv.faults.fail_network = !strcmp(mode, "network");
+        srv.faults.fail_after = !strcmp(mode, "lostReply");
         ok(reply);
     } else if (!strcmp(what, "latency")) {
         srv.faults.latency_ms = bson_iter_init_find(&it, cmd, "ms")
@@ -594,7 +603,6 @@ void generate(const char *db, const char *coll, int64_t count, int64_t size,
     memset(text, 'x', pad);
     text[pad] = '\0';
     bson_oid_t oid;
-    bool ascending_tail = true;
     for (int64_t k = 0; k < count; k++) {
         bson_t *d = bson_new();
         int64_t n = start + k;
@@ -618,24 +626,8 @@ void generate(const char *db, const char *coll, int64_t count, int64_t size,
         }
         BSON_APPEND_INT64(d, "n", n);
         BSON_APPEND_UTF8(d, "pad", text);
-        /* appended in order: no search when it goes at the end */
-        bson_iter_t it;
-        bson_iter_init_find(&it, d, "_id");
-        if (ascending_tail && c->count &&
-            value_compare(&c->docs[c->count - 1].id, bson_iter_value(&it)) >=
-                0)
-            ascending_tail = false;
-        if (ascending_tail) {
-            if (c->count == c->cap) {
-                c->cap = c->cap ? c->cap * 2 : 1024;
-                c->docs = realloc(c->docs, c->cap * sizeof *c->docs);
-            }
-            c->docs[c->count].bson = d;
-            bson_value_copy(bson_iter_value(&it), &c->docs[c->count].id);
-            c->count++;
-        } else if (!coll_insert(c, d)) {
+        if (!coll_append(c, d))
             bson_destroy(d);
-        }
     }
     free(text);
 }
@@ -730,7 +722,9 @@ static const struct {
     {"ping", h_ping, false},
     {"buildInfo", h_build, false},
     {"buildinfo", h_build, false},
-    {"endSessions", h_ping, true},
+    {"endSessions", txn_cmd_end_sessions, true},
+    {"commitTransaction", txn_cmd_commit, false},
+    {"abortTransaction", txn_cmd_abort, false},
     {"killAllSessions", h_ping, true},
     {"listDatabases", h_dbs, false},
     {"listCollections", cmd_list_collections, false},
@@ -789,9 +783,12 @@ bool command_run(const bson_t *cmd, bson_t *reply)
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(commands[i].name, name))
             found = i;
-    if (found < sizeof commands / sizeof *commands &&
-        !commands[found].exempt && srv.faults.fail_count > 0) {
+    bool known = found < sizeof commands / sizeof *commands;
+    bool fail = known && !commands[found].exempt && srv.faults.fail_count > 0;
+    if (fail)
         srv.faults.fail_count--;
+    bool lose_reply = fail && srv.faults.fail_after; /* once it has run */
+    if (fail && !lose_reply) {
         bool network = srv.faults.fail_network;
         pthread_mutex_unlock(&srv.lock);
         if (network)
@@ -808,9 +805,15 @@ bool command_run(const bson_t *cmd, bson_t *reply)
         pthread_mutex_unlock(&srv.lock);
         return true;
     }
-    if (found < sizeof commands / sizeof *commands)
-        commands[found].fn(cmd, db, reply);
-    else
+    if (known) {
+        struct command_ctx ctx;
+        if (txn_begin(cmd, name, db, &ctx, reply))
+            do {
+                scope_active = &ctx.scope;
+                commands[found].fn(cmd, db, reply);
+                scope_active = NULL;
+            } while (!txn_end(&ctx, reply));
+    } else
         reply_error(reply, 59, "CommandNotFound",
                     "no such command: '%s' (the sluice test server "
                     "implements a subset; see its README)",
@@ -820,5 +823,5 @@ bool command_run(const bson_t *cmd, bson_t *reply)
     pthread_mutex_unlock(&srv.lock);
     if (latency > 0)
         usleep((useconds_t)latency * 1000);
-    return true;
+    return !lose_reply;
 }

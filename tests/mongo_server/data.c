@@ -1,5 +1,8 @@
 /* data.c: collections kept sorted by _id in BSON order, and the bounded
- * oplog with cluster times. Callers hold srv.lock. */
+ * oplog with cluster times. Every change to a collection is reported to
+ * scope.c (which may keep the document replaced, to undo the change) and
+ * every change event is held there while a command runs. Callers hold
+ * srv.lock. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +31,7 @@ struct collection *coll_get(const char *db, const char *name)
     c->db = strdup(db);
     c->name = strdup(name);
     srv.colls[srv.ncolls++] = c;
+    scope_note_coll(SCOPE_CREATE, db, name, NULL, NULL);
     return c;
 }
 
@@ -43,6 +47,7 @@ void coll_drop(const char *db, const char *name)
         }
         index_free_all(c);
         free(c->docs);
+        scope_note_coll(SCOPE_DROP, c->db, c->name, NULL, NULL);
         free(c->db);
         free(c->name);
         free(c);
@@ -98,16 +103,62 @@ bool coll_insert(struct collection *c, bson_t *doc)
     c->docs[at].bson = doc;
     c->docs[at].id = id;
     c->count++;
+    scope_note_doc(c, &id, NULL);
+    return true;
+}
+
+bool coll_append(struct collection *c, bson_t *doc)
+{
+    bson_iter_t it;
+    if (!c->count || !bson_iter_init_find(&it, doc, "_id") ||
+        value_compare(&c->docs[c->count - 1].id, bson_iter_value(&it)) >= 0)
+        return coll_insert(c, doc);
+    if (c->count == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->docs = realloc(c->docs, c->cap * sizeof *c->docs);
+    }
+    struct doc *d = &c->docs[c->count++];
+    d->bson = doc;
+    bson_value_copy(bson_iter_value(&it), &d->id);
+    scope_note_doc(c, &d->id, NULL);
     return true;
 }
 
 void coll_remove_at(struct collection *c, size_t at)
 {
-    bson_destroy(c->docs[at].bson);
+    scope_note_doc(c, &c->docs[at].id, c->docs[at].bson);
     bson_value_destroy(&c->docs[at].id);
     memmove(&c->docs[at], &c->docs[at + 1],
             (c->count - at - 1) * sizeof *c->docs);
     c->count--;
+}
+
+void doc_replace(struct collection *c, size_t at, bson_t *next)
+{
+    struct doc *d = &c->docs[at];
+    scope_note_doc(c, &d->id, d->bson);
+    d->bson = next;
+}
+
+void coll_put(struct collection *c, const bson_value_t *id, bson_t *doc)
+{
+    size_t at;
+    struct doc *d = coll_lookup(c, id, &at);
+    if (d && doc)
+        doc_replace(c, at, doc);
+    else if (d)
+        coll_remove_at(c, at);
+    else if (doc && !coll_insert(c, doc))
+        bson_destroy(doc);
+}
+
+void coll_rename(struct collection *c, const char *db, const char *name)
+{
+    scope_note_coll(SCOPE_RENAME, c->db, c->name, db, name);
+    free(c->db);
+    free(c->name);
+    c->db = strdup(db);
+    c->name = strdup(name);
 }
 
 void cluster_time(uint32_t *t, uint32_t *i)
@@ -122,7 +173,7 @@ void cluster_time(uint32_t *t, uint32_t *i)
     }
 }
 
-static void next_time(uint32_t *t, uint32_t *i)
+void oplog_next_time(uint32_t *t, uint32_t *i)
 {
     uint32_t now = (uint32_t)time(NULL);
     if (now > srv.last_t) {
@@ -151,8 +202,8 @@ static void drop_oldest(size_t n)
     srv.lost_before = srv.log_count ? srv.log[0].seq : srv.next_seq;
 }
 
-void oplog_append(const char *db, const char *coll, const char *op,
-                  bson_t *event)
+/* A new entry at the end of the oplog, its fields yet to be set. */
+static struct oplog_entry *oplog_push(void)
 {
     if (srv.log_count == srv.log_max)
         drop_oldest(srv.log_max / 4 + 1);
@@ -160,15 +211,40 @@ void oplog_append(const char *db, const char *coll, const char *op,
         srv.log_cap = srv.log_cap ? srv.log_cap * 2 : 1024;
         srv.log = realloc(srv.log, srv.log_cap * sizeof *srv.log);
     }
-    struct oplog_entry *e = &srv.log[srv.log_count++];
+    return &srv.log[srv.log_count++];
+}
+
+void oplog_write(const char *db, const char *coll, const char *op,
+                 bson_t *event, uint32_t t, uint32_t i)
+{
+    struct oplog_entry *e = oplog_push();
     e->seq = srv.next_seq++;
-    next_time(&e->t, &e->i);
+    e->t = t;
+    e->i = i;
     e->db = strdup(db);
     e->coll = strdup(coll);
     e->op = strdup(op);
-    BSON_APPEND_TIMESTAMP(event, "clusterTime", e->t, e->i);
+    BSON_APPEND_TIMESTAMP(event, "clusterTime", t, i);
     e->event = event;
     pthread_cond_broadcast(&srv.grew);
+}
+
+void oplog_append(const char *db, const char *coll, const char *op,
+                  bson_t *event)
+{
+    if (scope_stage(db, coll, op, event))
+        return;
+    uint32_t t, i;
+    oplog_next_time(&t, &i);
+    oplog_write(db, coll, op, event, t, i);
+}
+
+void oplog_restore(int64_t seq, uint32_t t, uint32_t i, const char *db,
+                   const char *coll, const char *op, bson_t *event)
+{
+    struct oplog_entry *e = oplog_push();
+    *e = (struct oplog_entry){seq,          t,          i,    strdup(db),
+                              strdup(coll), strdup(op), event};
 }
 
 /* Everything but the newest entry goes, as a real oplog never loses its

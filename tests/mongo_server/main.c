@@ -1,9 +1,10 @@
-/* main.c: mongo_test_server [--port N] [--oplog-size N]
+/* main.c: mongo_test_server [--port N] [--oplog-size N] [--dbpath DIR]
  *                            [--seed DB.COLL=FILE.jsonl]...
  *                            [--generate DB.COLL=COUNT[:SIZE[:IDTYPE]]]...
  * Starts the test server on 127.0.0.1, prints "listening on
  * 127.0.0.1:PORT" once it accepts connections, and stops cleanly on
- * SIGTERM or SIGINT. See README.md. */
+ * SIGTERM or SIGINT. With --dbpath it first loads what DIR holds, and
+ * seeds only a DIR that holds nothing yet. See README.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static int usage(const char *why)
     fprintf(stderr,
             "mongo_test_server: %s\n"
             "usage: mongo_test_server [--port N] [--oplog-size N] "
-            "[--seed DB.COLL=FILE.jsonl]... [--generate "
+            "[--dbpath DIR] [--seed DB.COLL=FILE.jsonl]... [--generate "
             "DB.COLL=COUNT[:SIZE[:objectId|int|string]]]...\n",
             why);
     return 2;
@@ -111,29 +112,54 @@ static int generate_arg(char *arg)
     return 0;
 }
 
+/* --seed and --generate, in their order; with --dbpath, recorded in a
+ * scope and written there. */
+static int seed_all(int argc, char **argv, bool persisting)
+{
+    struct scope s;
+    scope_open(&s);
+    scope_active = persisting ? &s : NULL;
+    int rc = 0;
+    for (int i = 1; i + 1 < argc && !rc; i += 2) {
+        if (!strcmp(argv[i], "--seed"))
+            rc = seed(argv[i + 1]);
+        else if (!strcmp(argv[i], "--generate"))
+            rc = generate_arg(argv[i + 1]);
+    }
+    if (!rc)
+        txn_publish(&s); /* and makes no scope active */
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int port = 0;
-    for (int i = 1; i < argc; i++) {
+    const char *dbpath = NULL;
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         if (i + 1 >= argc)
             return usage("an option lacks its value");
-        int rc = 0;
         if (!strcmp(a, "--port"))
-            port = atoi(argv[++i]);
+            port = atoi(argv[i + 1]);
         else if (!strcmp(a, "--oplog-size"))
-            srv.log_max = (size_t)atoll(argv[++i]);
-        else if (!strcmp(a, "--seed"))
-            rc = seed(argv[++i]);
-        else if (!strcmp(a, "--generate"))
-            rc = generate_arg(argv[++i]);
-        else
+            srv.log_max = (size_t)atoll(argv[i + 1]);
+        else if (!strcmp(a, "--dbpath"))
+            dbpath = argv[i + 1];
+        else if (strcmp(a, "--seed") != 0 && strcmp(a, "--generate") != 0)
             return usage("unknown option");
-        if (rc)
-            return rc;
     }
     if (srv.log_max < 1)
         srv.log_max = 1;
+    bool had_data = false;
+    char err[1024] = "";
+    if (dbpath && !persist_open(dbpath, &had_data, err, sizeof err)) {
+        fprintf(stderr, "mongo_test_server: --dbpath: %s\n", err);
+        return 1;
+    }
+    txn_load_sessions();
+    int rc = had_data ? 0 : seed_all(argc, argv, dbpath != NULL);
+    if (rc)
+        return rc;
     int listener = net_listen(port, &srv.port);
     if (listener < 0) {
         fprintf(stderr, "mongo_test_server: cannot listen on 127.0.0.1:%d\n",

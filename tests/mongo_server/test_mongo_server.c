@@ -7,7 +7,9 @@
  * with invalidate), the update language (dotted paths, array operators,
  * positional updates, arrayFilters, upserts, pipelines, errors and
  * updateDescription), injected faults, seeding, generation, and a clean
- * stop on SIGTERM. */
+ * stop on SIGTERM; transactions through mongoc_client_session_t (commit,
+ * abort, their change events, write conflicts), a retryable write whose
+ * answer was lost applied once, and --dbpath across a SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <mongoc/mongoc.h>
@@ -944,6 +946,244 @@ static void faults_and_generation(void)
     mongoc_client_destroy(c);
 }
 
+/* A timestamp field, as t:i (0:0 when missing). */
+static uint64_t timestamp_of(const bson_t *doc, const char *key)
+{
+    bson_iter_t it;
+    uint32_t t = 0, i = 0;
+    if (bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_TIMESTAMP(&it))
+        bson_iter_timestamp(&it, &t, &i);
+    return (uint64_t)t << 32 | i;
+}
+
+/* Checks the n of the document with _id 1. */
+static void check_n_of_1(mongoc_collection_t *coll, const char *want)
+{
+    bson_t *sel = json("{\"_id\": 1}");
+    mongoc_cursor_t *cur =
+        mongoc_collection_find_with_opts(coll, sel, NULL, NULL);
+    const bson_t *doc;
+    CHECK(mongoc_cursor_next(cur, &doc));
+    CHECK_STR(doc ? field(doc, "n") : "(none)", want);
+    mongoc_cursor_destroy(cur);
+    bson_destroy(sel);
+}
+
+/* Whether the event's lsid.id is the session's. */
+static bool same_lsid(const bson_t *event, mongoc_client_session_t *cs)
+{
+    bson_iter_t a, b, fa, fb;
+    const bson_t *lsid = mongoc_client_session_get_lsid(cs);
+    uint32_t la = 0, lb = 0;
+    const uint8_t *da = NULL, *db = NULL;
+    bson_subtype_t st;
+    if (!bson_iter_init(&a, event) ||
+        !bson_iter_find_descendant(&a, "lsid.id", &fa) ||
+        !bson_iter_init(&b, lsid) ||
+        !bson_iter_find_descendant(&b, "id", &fb) ||
+        !BSON_ITER_HOLDS_BINARY(&fa) || !BSON_ITER_HOLDS_BINARY(&fb))
+        return false;
+    bson_iter_binary(&fa, &st, &la, &da);
+    bson_iter_binary(&fb, &st, &lb, &db);
+    return la == lb && memcmp(da, db, la) == 0;
+}
+
+/* Transactions as libmongoc runs them: the writes invisible to others
+ * until commit, their change events together at one cluster time with
+ * lsid and txnNumber, abort leaving nothing, and WriteConflict (112,
+ * TransientTransactionError) when two transactions write one document. */
+static void transactions(void)
+{
+    mongoc_client_t *c = client(), *other = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "tx", "items");
+    mongoc_collection_t *seen =
+        mongoc_client_get_collection(other, "tx", "items");
+    bson_t *all = json("{}"), *wait = json("{\"maxAwaitTimeMS\": 300}");
+    bson_t *one = json("{\"_id\": 1, \"n\": 1}");
+    OK(mongoc_collection_insert_one(coll, one, NULL, NULL, ERR));
+    mongoc_change_stream_t *s = mongoc_collection_watch(coll, all, wait);
+    bson_error_t e;
+    mongoc_client_session_t *cs = mongoc_client_start_session(c, NULL, &e);
+    CHECK(cs != NULL);
+    bson_t in = BSON_INITIALIZER;
+    OK(mongoc_client_session_append(cs, &in, ERR));
+    OK(mongoc_client_session_start_transaction(cs, NULL, ERR));
+    bson_t *two = json("{\"_id\": 2}"), *sel = json("{\"_id\": 1}"),
+           *inc = json("{\"$inc\": {\"n\": 1}}");
+    OK(mongoc_collection_insert_one(coll, two, &in, NULL, ERR));
+    OK(mongoc_collection_update_one(coll, sel, inc, &in, NULL, ERR));
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, all, &in, NULL)),
+              "1,2");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(seen, all, NULL, NULL)),
+              "1");
+    bson_t reply;
+    OK(mongoc_client_session_commit_transaction(cs, &reply, ERR));
+    bson_destroy(&reply);
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(seen, all, NULL, NULL)),
+              "1,2");
+    const bson_t *ev;
+    bson_t *events[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++)
+        if (next_change(s, &ev))
+            events[k] = bson_copy(ev);
+    CHECK(events[0] && events[1]);
+    if (events[0] && events[1]) {
+        CHECK_STR(field(events[0], "operationType"), "insert");
+        CHECK_STR(field(events[1], "operationType"), "update");
+        CHECK(timestamp_of(events[0], "clusterTime") ==
+              timestamp_of(events[1], "clusterTime"));
+        CHECK(same_lsid(events[0], cs) && same_lsid(events[1], cs));
+        CHECK(strcmp(field(events[0], "txnNumber"), "") != 0);
+        CHECK_STR(field(events[0], "txnNumber"),
+                  field(events[1], "txnNumber"));
+    }
+
+    /* abort: no document, no event */
+    OK(mongoc_client_session_start_transaction(cs, NULL, ERR));
+    bson_t *three = json("{\"_id\": 3}");
+    OK(mongoc_collection_insert_one(coll, three, &in, NULL, ERR));
+    OK(mongoc_collection_update_one(coll, sel, inc, &in, NULL, ERR));
+    OK(mongoc_client_session_abort_transaction(cs, ERR));
+    bson_t *four = json("{\"_id\": 4}");
+    OK(mongoc_collection_insert_one(coll, four, NULL, NULL, ERR));
+    CHECK_STR(next_change(s, &ev) ? field(ev, "documentKey._id") : "none",
+              "4");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(seen, all, NULL, NULL)),
+              "1,2,4");
+    check_n_of_1(seen, "2");
+
+    /* two transactions, one document: the second writer loses */
+    mongoc_client_session_t *cs2 = mongoc_client_start_session(c, NULL, &e);
+    bson_t in2 = BSON_INITIALIZER;
+    OK(mongoc_client_session_append(cs2, &in2, ERR));
+    OK(mongoc_client_session_start_transaction(cs, NULL, ERR));
+    OK(mongoc_client_session_start_transaction(cs2, NULL, ERR));
+    OK(mongoc_collection_update_one(coll, sel, inc, &in, NULL, ERR));
+    CHECK(!mongoc_collection_update_one(coll, sel, inc, &in2, &reply, &e));
+    CHECK(e.code == 112);
+    CHECK(mongoc_error_has_label(&reply, "TransientTransactionError"));
+    bson_destroy(&reply);
+    CHECK(!mongoc_client_session_commit_transaction(cs2, &reply, &e));
+    CHECK(e.code == 251);
+    bson_destroy(&reply);
+    OK(mongoc_client_session_commit_transaction(cs, NULL, ERR));
+    check_n_of_1(seen, "3");
+
+    mongoc_client_session_destroy(cs2);
+    mongoc_client_session_destroy(cs);
+    mongoc_change_stream_destroy(s);
+    for (int k = 0; k < 2; k++)
+        if (events[k])
+            bson_destroy(events[k]);
+    bson_t *docs[] = {all, wait, one, two, sel, inc, three, four};
+    for (size_t k = 0; k < sizeof docs / sizeof *docs; k++)
+        bson_destroy(docs[k]);
+    bson_destroy(&in);
+    bson_destroy(&in2);
+    mongoc_collection_destroy(seen);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(other);
+    mongoc_client_destroy(c);
+}
+
+/* A retryable write whose answer is lost: libmongoc sends it again with
+ * the same lsid and txnNumber, and it is applied once. */
+static void retryable_write_applied_once(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "tx", "retry");
+    bson_t *one = json("{\"_id\": 1, \"n\": 0}"), *sel = json("{\"_id\": 1}"),
+           *inc = json("{\"$inc\": {\"n\": 1}}");
+    OK(mongoc_collection_insert_one(coll, one, NULL, NULL, ERR));
+    bson_t *lose = json(
+        "{\"sluiceFault\": \"failCommands\", \"count\": 1, \"mode\": \"lostReply\"}");
+    OK(mongoc_client_command_simple(c, "admin", lose, NULL, NULL, ERR));
+    bson_t reply;
+    OK(mongoc_collection_update_one(coll, sel, inc, NULL, &reply, ERR));
+    CHECK_STR(field(&reply, "modifiedCount"), "1");
+    bson_destroy(&reply);
+    check_n_of_1(coll, "1");
+    OK(mongoc_client_command_simple(c, "admin", lose, NULL, NULL, ERR));
+    bson_t *two = json("{\"_id\": 2}");
+    OK(mongoc_collection_insert_one(coll, two, NULL, NULL,
+                                    ERR)); /* no 11000 */
+    bson_destroy(two);
+    bson_destroy(lose);
+    bson_destroy(inc);
+    bson_destroy(sel);
+    bson_destroy(one);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
+/* --dbpath: killed with SIGKILL and started again, the server has its
+ * documents and its change history: a stream resumes from a token taken
+ * before the kill, and cluster times go on increasing. */
+static void killed_and_restarted(void)
+{
+    char dir[] = "/tmp/sluice-dbpath-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    start_server("--dbpath", dir);
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll = mongoc_client_get_collection(c, "keep", "it");
+    bson_t *all = json("{}"), *wait = json("{\"maxAwaitTimeMS\": 300}");
+    mongoc_change_stream_t *s = mongoc_collection_watch(coll, all, wait);
+    const bson_t *ev;
+    bson_t *token = NULL;
+    for (int i = 1; i <= 3; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "{\"_id\": %d}", i);
+        bson_t *d = json(text);
+        OK(mongoc_collection_insert_one(coll, d, NULL, NULL, ERR));
+        bson_destroy(d);
+    }
+    CHECK(next_change(s, &ev));
+    token = bson_copy(mongoc_change_stream_get_resume_token(s));
+    bson_t reply;
+    bson_t *ping = json("{\"ping\": 1}");
+    OK(mongoc_client_command_simple(c, "admin", ping, NULL, &reply, ERR));
+    uint64_t before = timestamp_of(&reply, "operationTime");
+    bson_destroy(&reply);
+    mongoc_change_stream_destroy(s);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+    kill(server_pid, SIGKILL);
+    int status;
+    waitpid(server_pid, &status, 0);
+
+    start_server("--dbpath", dir);
+    c = client();
+    coll = mongoc_client_get_collection(c, "keep", "it");
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, all, NULL, NULL)),
+              "1,2,3");
+    bson_t resume = BSON_INITIALIZER;
+    BSON_APPEND_DOCUMENT(&resume, "resumeAfter", token);
+    s = mongoc_collection_watch(coll, all, &resume);
+    CHECK_STR(next_change(s, &ev) ? field(ev, "documentKey._id") : "none",
+              "2");
+    CHECK_STR(next_change(s, &ev) ? field(ev, "documentKey._id") : "none",
+              "3");
+    mongoc_change_stream_destroy(s);
+    bson_t *four = json("{\"_id\": 4}");
+    OK(mongoc_collection_insert_one(coll, four, NULL, NULL, ERR));
+    OK(mongoc_client_command_simple(c, "admin", ping, NULL, &reply, ERR));
+    CHECK(timestamp_of(&reply, "operationTime") > before);
+    bson_destroy(&reply);
+    bson_destroy(four);
+    bson_destroy(&resume);
+    bson_destroy(token);
+    bson_destroy(ping);
+    bson_destroy(wait);
+    bson_destroy(all);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+    status = stop_server();
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 static void seeded_at_start(void)
 {
     char path[] = "/tmp/sluice-seed-XXXXXX";
@@ -987,9 +1227,12 @@ int main(void)
     RUN(change_streams);
     RUN(update_language);
     RUN(faults_and_generation);
+    RUN(transactions);
+    RUN(retryable_write_applied_once);
     int status = stop_server();
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     RUN(seeded_at_start);
+    RUN(killed_and_restarted);
     mongoc_cleanup();
     return TEST_RESULT();
 }

@@ -1,21 +1,40 @@
 #!/usr/bin/python3
 """test_pymongo.py SERVER: the test server driven by another driver,
 PyMongo (Debian's python3-pymongo), so that it is not shaped around
-libmongoc alone: the handshake, writes, finds, counts, aggregate, and a
-change stream resumed from a token by a new client."""
+libmongoc alone: the handshake, writes, finds, counts, aggregate, a
+change stream resumed from a token by a new client; transactions as
+PyMongo runs them (commit, abort, their change events, write conflicts,
+NoSuchTransaction, a write outside waiting for one), retryable writes
+applied once (also when sent twice at once), and --dbpath: killed with
+SIGKILL and started again, the data and a change stream resumed from a
+token taken before."""
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 
 import pymongo
 from bson import ObjectId
+from bson.int64 import Int64
+from pymongo.errors import OperationFailure
+
+
+def start(*args):
+    """A server and its URI."""
+    server = subprocess.Popen([sys.argv[1], "--port", "0", *args],
+                              stdout=subprocess.PIPE, text=True)
+    line = server.stdout.readline().strip()
+    assert line.startswith("listening on"), line
+    port = int(line.rsplit(":", 1)[1])
+    return server, f"mongodb://127.0.0.1:{port}/?replicaSet=rs0&serverSelectionTimeoutMS=5000"
 
 
 def main():
-    server = subprocess.Popen([sys.argv[1], "--port", "0"],
-                              stdout=subprocess.PIPE, text=True)
+    server, uri = start()
     try:
-        port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
-        uri = f"mongodb://127.0.0.1:{port}/?replicaSet=rs0&serverSelectionTimeoutMS=5000"
         client = pymongo.MongoClient(uri)
         assert client.admin.command("ping")["ok"] == 1
         coll = client.shop.orders
@@ -54,10 +73,368 @@ def main():
             assert resumed["operationType"] == "update", resumed
             assert resumed["documentKey"] == {"_id": 1000}
         again.close()
+        sessions_and_transactions(uri)
+        write_conflicts(uri)
+        retryable_writes(uri)
         print("pymongo checks passed")
     finally:
         server.terminate()
         assert server.wait(timeout=10) == 0
+    killed_and_restarted()
+    print("pymongo --dbpath checks passed")
+
+
+def ids(cursor):
+    return [d["_id"] for d in cursor]
+
+
+def next_event(stream):
+    """The stream's next change; an error when none comes in ~10 s."""
+    for _ in range(30):
+        event = stream.try_next()
+        if event is not None:
+            return event
+    raise AssertionError("no change event came")
+
+
+def uuid_bytes(v):
+    """A session id's 16 bytes, read as a UUID or as Binary."""
+    return v.bytes if hasattr(v, "bytes") else bytes(v)
+
+
+def sessions_and_transactions(uri):
+    """Commit makes a transaction's writes visible at once, abort leaves
+    nothing, and its change events come together, at one cluster time,
+    with lsid and txnNumber."""
+    client = pymongo.MongoClient(uri)
+    other = pymongo.MongoClient(uri)  # another application's view
+    assert client.admin.command("hello")["logicalSessionTimeoutMinutes"] == 30
+    coll = client.txn.items
+    seen = other.txn.items
+    coll.insert_many([{"_id": 1, "n": 1}, {"_id": 2, "n": 2}])
+    with coll.watch(max_await_time_ms=300) as stream:
+        before = coll.insert_one({"_id": 0}).inserted_id
+        with client.start_session() as s:
+            with s.start_transaction():
+                coll.insert_one({"_id": 3, "n": 3}, session=s)
+                coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=s)
+                coll.delete_one({"_id": 2}, session=s)
+                coll.update_one({"_id": 3}, {"$inc": {"n": 1}}, session=s)
+                # the transaction sees its writes; nobody else does
+                assert ids(coll.find({}, session=s)) == [0, 1, 3]
+                assert coll.find_one({"_id": 3}, session=s)["n"] == 4
+                assert ids(seen.find()) == [0, 1, 2]
+                assert seen.find_one({"_id": 1})["n"] == 1
+                lsid = s.session_id["id"]
+            assert ids(seen.find()) == [0, 1, 3]
+            assert seen.find_one({"_id": 1})["n"] == 10
+            assert seen.find_one({"_id": 3})["n"] == 4
+        first = next_event(stream)
+        assert first["documentKey"] == {"_id": before} and "lsid" not in first, first
+        events = [next_event(stream) for _ in range(4)]
+    assert [e["operationType"] for e in events] == ["insert", "update", "delete", "update"], events
+    assert [e["documentKey"]["_id"] for e in events] == [3, 1, 2, 3]
+    assert len({e["clusterTime"] for e in events}) == 1, events
+    assert events[0]["clusterTime"] > first["clusterTime"]
+    assert all(uuid_bytes(e["lsid"]["id"]) == uuid_bytes(lsid) for e in events), events
+    assert len({e["txnNumber"] for e in events}) == 1
+    assert len({e["_id"]["_data"] for e in events}) == 4  # each its token
+
+    # an aborted transaction leaves no trace: no document, no collection,
+    # no change event
+    with coll.watch(max_await_time_ms=300) as stream:
+        with client.start_session() as s:
+            s.start_transaction()
+            client.txn.fresh.insert_one({"_id": 1}, session=s)
+            coll.update_one({"_id": 1}, {"$set": {"n": 99}}, session=s)
+            coll.insert_one({"_id": 50}, session=s)
+            s.abort_transaction()
+            # an exception in the block aborts too
+            try:
+                with s.start_transaction():
+                    coll.insert_one({"_id": 51}, session=s)
+                    raise KeyError("leave")
+            except KeyError:
+                pass
+        coll.insert_one({"_id": 52})
+        after = next_event(stream)
+    assert after["documentKey"] == {"_id": 52}, after
+    assert "fresh" not in client.txn.list_collection_names()
+    assert ids(seen.find()) == [0, 1, 3, 52]
+    assert seen.find_one({"_id": 1})["n"] == 10
+
+    # NoSuchTransaction where MongoDB gives it, with its label
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.insert_one({"_id": 60}, session=s)
+        s.commit_transaction()
+        s.commit_transaction()  # committing again is answered the same
+        try:  # no transaction: PyMongo sends no txnNumber
+            client.admin.command("abortTransaction", session=s)
+            raise AssertionError("abortTransaction outside a transaction")
+        except OperationFailure as e:
+            assert e.code == 72, e.details
+    with client.start_session() as s:
+        try:
+            client.txn.command("find", "items", session=s,
+                               txnNumber=Int64(7), autocommit=False)
+            raise AssertionError("a transaction never started")
+        except OperationFailure as e:
+            assert e.code == 251 and e.has_error_label("TransientTransactionError"), e.details
+    # the same in a transaction an error aborted: commit fails with 251
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.insert_one({"_id": 70}, session=s)
+        try:
+            coll.insert_one({"_id": 70}, session=s)
+            raise AssertionError("a duplicate _id in a transaction")
+        except OperationFailure as e:
+            assert e.code == 11000, e.details
+        try:
+            s.commit_transaction()
+            raise AssertionError("committed an aborted transaction")
+        except OperationFailure as e:
+            assert e.code == 251 and e.has_error_label("TransientTransactionError"), e.details
+    assert seen.find_one({"_id": 70}) is None
+    # what a transaction may not run
+    with client.start_session() as s:
+        s.start_transaction()
+        try:
+            client.txn.command("count", "items", session=s)
+            raise AssertionError("count in a transaction")
+        except OperationFailure as e:
+            assert e.code == 263, e.details
+        s.abort_transaction()
+    client.close()
+    other.close()
+
+
+def write_conflicts(uri):
+    """First writer wins: a transaction that writes a document another
+    open transaction wrote, or one committed since it began, fails with
+    WriteConflict (112) and TransientTransactionError, and is aborted;
+    with_transaction runs again; writes and drops outside transactions
+    wait for the transaction that wrote the document to end."""
+    client = pymongo.MongoClient(uri)
+    other = pymongo.MongoClient(uri)
+    coll = client.txn.conflicts
+    coll.insert_many([{"_id": i, "n": 0} for i in range(3)])
+    s1, s2 = client.start_session(), client.start_session()
+    s1.start_transaction()
+    s2.start_transaction()
+    coll.update_one({"_id": 0}, {"$set": {"n": 1}}, session=s1)
+    try:
+        coll.update_one({"_id": 0}, {"$set": {"n": 2}}, session=s2)
+        raise AssertionError("two transactions wrote one document")
+    except OperationFailure as e:
+        assert e.code == 112 and e.has_error_label("TransientTransactionError"), e.details
+    try:
+        s2.commit_transaction()
+        raise AssertionError("committed the transaction that lost")
+    except OperationFailure as e:
+        assert e.code == 251, e.details
+    s1.commit_transaction()
+    assert coll.find_one({"_id": 0})["n"] == 1
+
+    # a document committed since the transaction began
+    s1.start_transaction()
+    assert coll.find_one({"_id": 1}, session=s1)["n"] == 0
+    other.txn.conflicts.update_one({"_id": 1}, {"$set": {"n": 5}})
+    try:
+        coll.update_one({"_id": 1}, {"$inc": {"n": 1}}, session=s1)
+        raise AssertionError("wrote over a newer commit")
+    except OperationFailure as e:
+        assert e.code == 112 and e.has_error_label("TransientTransactionError"), e.details
+    s1.abort_transaction()
+    assert coll.find_one({"_id": 1})["n"] == 5
+
+    # with_transaction runs its callback again after a write conflict
+    s3 = client.start_session()
+    attempts = []
+
+    def callback(s):
+        attempts.append(len(attempts))
+        if len(attempts) == 1:  # another transaction writes _id 2 first
+            s3.start_transaction()
+            coll.update_one({"_id": 2}, {"$set": {"n": 100}}, session=s3)
+        else:
+            s3.commit_transaction()
+        coll.update_one({"_id": 2}, {"$inc": {"n": 1}}, session=s)
+
+    s1.with_transaction(callback)
+    assert len(attempts) == 2 and coll.find_one({"_id": 2})["n"] == 101
+
+    # a write outside transactions waits for the transaction to end
+    s1.start_transaction()
+    coll.update_one({"_id": 0}, {"$set": {"n": 10}}, session=s1)
+    done = []
+    writer = threading.Thread(target=lambda: done.append(
+        other.txn.conflicts.update_one({"_id": 0}, {"$inc": {"n": 1}}).modified_count))
+    writer.start()
+    time.sleep(0.5)  # lets it reach the server first (not checked)
+    s1.commit_transaction()
+    writer.join(30)
+    assert done == [1] and coll.find_one({"_id": 0})["n"] == 11
+
+    # so does a drop of its collection
+    client.txn.dropped.insert_one({"_id": 1})
+    s1.start_transaction()
+    client.txn.dropped.update_one({"_id": 1}, {"$set": {"n": 1}}, session=s1)
+    dropper = threading.Thread(target=other.txn.dropped.drop)
+    dropper.start()
+    time.sleep(0.5)
+    s1.commit_transaction()
+    dropper.join(30)
+    assert "dropped" not in client.txn.list_collection_names()
+    for s in (s1, s2, s3):
+        s.end_session()
+    client.close()
+    other.close()
+
+
+def retryable_writes(uri):
+    """A retryable write whose answer was lost is sent again by the driver
+    with the same lsid and txnNumber: it is applied once and answered as
+    the first time."""
+    client = pymongo.MongoClient(uri)  # retryWrites: PyMongo's default
+    coll = client.txn.retried
+    coll.insert_one({"_id": 1, "n": 0})
+    lose = {"sluiceFault": "failCommands", "count": 1, "mode": "lostReply"}
+    client.admin.command(lose)
+    assert coll.update_one({"_id": 1}, {"$inc": {"n": 1}}).modified_count == 1
+    assert coll.find_one({"_id": 1})["n"] == 1
+    client.admin.command(lose)
+    coll.insert_one({"_id": 2})  # no duplicate key: the first answer
+    client.admin.command(lose)
+    assert coll.delete_one({"_id": 2}).deleted_count == 1
+    assert ids(coll.find()) == [1]
+    # without retryable writes the lost answer is the caller's error
+    once = pymongo.MongoClient(uri, retryWrites=False)
+    once.admin.command(lose)
+    try:
+        once.txn.retried.update_one({"_id": 1}, {"$inc": {"n": 1}})
+        raise AssertionError("an answer that was lost arrived")
+    except pymongo.errors.AutoReconnect:
+        pass
+    assert coll.find_one({"_id": 1})["n"] == 2
+    once.close()
+    # the same write sent twice at once (a retry while the first waits for
+    # a transaction that wrote its document): one runs, the other waits
+    # for the session, then gets its answer; applied once
+    raw = pymongo.MongoClient(uri)  # its session's txnNumber set by hand
+    retried = raw.start_session()
+    answers = []
+
+    def send():
+        answers.append(raw.txn.command(
+            "update", "retried", updates=[{"q": {"_id": 1}, "u": {"$inc": {"n": 1}}}],
+            txnNumber=Int64(5), session=retried))
+
+    with client.start_session() as s:
+        s.start_transaction()
+        coll.update_one({"_id": 1}, {"$set": {"m": 1}}, session=s)
+        twice = [threading.Thread(target=send) for _ in range(2)]
+        for t in twice:
+            t.start()
+        time.sleep(0.5)  # lets both reach the server first (not checked)
+        s.commit_transaction()
+        for t in twice:
+            t.join(30)
+    assert len(answers) == 2 and all(a["nModified"] == 1 for a in answers), answers
+    assert coll.find_one({"_id": 1}) == {"_id": 1, "n": 3, "m": 1}, coll.find_one({"_id": 1})
+    raw.close()
+    try:
+        client.admin.command({"sluiceFault": "failCommands", "mode": "sometimes"})
+        raise AssertionError("an unknown fault mode was taken")
+    except OperationFailure as e:
+        assert "network, retryable or lostReply" in str(e), e.details
+    client.close()
+
+
+def killed_and_restarted():
+    """--dbpath: documents, collections and the change history outlive a
+    SIGKILL; a change stream resumes from a token taken before it;
+    cluster times keep increasing; a retryable write's answer is kept
+    (the same client retries it across the restart, on the same port);
+    --generate applies only to a DIR that holds nothing; a second server
+    on the same DIR is refused."""
+    tmp = tempfile.mkdtemp(prefix="sluice-dbpath-")
+    try:
+        server, uri = start("--dbpath", tmp)
+        port = uri.split(":")[2].split("/")[0]
+        client = pymongo.MongoClient(uri)
+        coll = client.keep.items
+        with coll.watch(max_await_time_ms=300) as stream:
+            coll.insert_many([{"_id": i, "v": i} for i in range(5)])
+            for _ in range(2):
+                next_event(stream)
+            token = stream.resume_token
+            coll.update_one({"_id": 1}, {"$set": {"v": "one"}})
+            coll.delete_one({"_id": 4})
+            with client.start_session() as s:
+                with s.start_transaction():
+                    coll.insert_one({"_id": 10}, session=s)
+                    coll.update_one({"_id": 0}, {"$inc": {"v": 100}}, session=s)
+            client.keep.gone.insert_one({"_id": 1})
+            client.keep.gone.drop()
+            client.keep.old.insert_one({"_id": "r"})
+            client.admin.command("renameCollection", "keep.old", to="keep.new")
+            coll.insert_one({"_id": 11})
+            events = [next_event(stream) for _ in range(8)]  # after the token
+        assert [e["operationType"] for e in events] == ["insert", "insert", "insert", "update",
+                                                        "delete", "insert", "update", "insert"], events
+        assert events[5]["documentKey"] == {"_id": 10} and events[7]["documentKey"] == {"_id": 11}
+        before = client.admin.command("ping")["operationTime"]
+        # its own client: its session's txnNumber is set by hand here
+        rclient = pymongo.MongoClient(uri)
+        retried = rclient.start_session()
+        first = rclient.keep.command("insert", "items", documents=[{"_id": 20}],
+                                    txnNumber=Int64(7), session=retried)
+        assert first["n"] == 1 and "writeErrors" not in first, first
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=10)
+
+        server, _ = start("--port", port, "--dbpath", tmp,
+                          "--generate", "keep.items=1000")
+        try:
+            try:  # the connections to the server killed are gone
+                rclient.admin.command("ping")
+            except pymongo.errors.AutoReconnect:
+                pass
+            again = rclient.keep.command("insert", "items", documents=[{"_id": 20}],
+                                         txnNumber=Int64(7), session=retried)
+            assert again["n"] == 1 and "writeErrors" not in again, again
+            rclient.close()
+            got = {d["_id"]: d.get("v") for d in coll.find()}
+            assert got == {0: 100, 1: "one", 2: 2, 3: 3, 10: None, 11: None, 20: None}, got
+            names = sorted(client.keep.list_collection_names())
+            assert names == ["items", "new"], names
+            assert client.keep.new.find_one() == {"_id": "r"}
+            with coll.watch(resume_after=token, max_await_time_ms=300) as stream:
+                resumed = [next_event(stream) for _ in range(len(events) + 1)]
+            assert resumed[:-1] == events, resumed
+            assert resumed[-1]["documentKey"] == {"_id": 20}
+            assert resumed[5]["clusterTime"] == resumed[6]["clusterTime"]
+            assert "lsid" in resumed[5] and resumed[5]["txnNumber"] == resumed[6]["txnNumber"]
+            coll.insert_one({"_id": 12})
+            now = client.admin.command("ping")["operationTime"]
+            assert now > before, (now, before)
+        finally:
+            client.close()
+            server.terminate()
+            assert server.wait(timeout=10) == 0
+        # a second server on the same DIR is refused
+        server, uri = start("--dbpath", tmp)
+        try:
+            refused = subprocess.run([sys.argv[1], "--port", "0", "--dbpath", tmp],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, timeout=10)
+            assert refused.returncode == 1 and "in use by another" in refused.stderr, refused
+        finally:
+            server.terminate()
+            assert server.wait(timeout=10) == 0
+    finally:
+        shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
