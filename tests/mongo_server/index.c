@@ -7,7 +7,8 @@
  * leave out the documents MongoDB leaves out. Nothing is looked up
  * through an index: reads scan the collection in _id order, so an index
  * here costs a write a scan of the collection, and only when unique.
- * Callers hold srv.lock. */
+ * A change to a collection's indexes is reported to scope.c, for
+ * --dbpath. Callers hold srv.lock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,22 @@ void index_free_all(struct collection *c)
 static size_t index_count(const struct collection *c)
 {
     return 1 + (c->indexes ? c->indexes->n : 0);
+}
+
+static void index_add(struct collection *c, const struct index *ix)
+{
+    if (!c->indexes)
+        c->indexes = calloc(1, sizeof *c->indexes);
+    c->indexes->v =
+        realloc(c->indexes->v, (c->indexes->n + 1) * sizeof *c->indexes->v);
+    c->indexes->v[c->indexes->n++] = *ix;
+}
+
+void index_each_spec(const struct collection *c,
+                     void (*fn)(const bson_t *spec, void *arg), void *arg)
+{
+    for (size_t i = 0; c->indexes && i < c->indexes->n; i++)
+        fn(c->indexes->v[i].spec, arg);
 }
 
 /* ---- keys ---- */
@@ -569,13 +586,11 @@ void cmd_create_indexes(const bson_t *cmd, const char *db, bson_t *reply)
             index_clear(&want[i]);
             continue;
         }
-        if (!c->indexes)
-            c->indexes = calloc(1, sizeof *c->indexes);
-        c->indexes->v = realloc(c->indexes->v,
-                                (c->indexes->n + 1) * sizeof *c->indexes->v);
-        c->indexes->v[c->indexes->n++] = want[i];
+        index_add(c, &want[i]);
     }
     free(want);
+    if (index_count(c) != before)
+        scope_note_coll(SCOPE_INDEXES, db, name, NULL, NULL);
     if (!okay) {
         reply_mongo_error(reply, &e);
         return;
@@ -713,6 +728,8 @@ void cmd_drop_indexes(const bson_t *cmd, const char *db, bson_t *reply)
     } else {
         okay = drop_one(c, bson_iter_value(&it), &e);
     }
+    if (index_count(c) != was)
+        scope_note_coll(SCOPE_INDEXES, db, name, NULL, NULL);
     if (!okay) {
         reply_mongo_error(reply, &e);
         return;
@@ -722,4 +739,16 @@ void cmd_drop_indexes(const bson_t *cmd, const char *db, bson_t *reply)
         BSON_APPEND_UTF8(reply, "msg",
                          "non-_id indexes dropped for collection");
     BSON_APPEND_DOUBLE(reply, "ok", 1);
+}
+
+bool index_restore(struct collection *c, const bson_t *spec,
+                   struct mongo_error *e)
+{
+    struct index ix;
+    if (!index_parse(spec, &ix, e)) {
+        index_clear(&ix);
+        return false;
+    }
+    index_add(c, &ix);
+    return true;
 }

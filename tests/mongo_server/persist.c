@@ -1,14 +1,16 @@
 /* persist.c: --dbpath DIR: the test server's collections, documents,
- * oplog and retryable writes' answers kept in DIR/mongo_test_server.sqlite
- * (SQLite: WAL journal, synchronous FULL), so that the server can be
- * killed and started again with its data and its change history. What
- * one command changed (its published scope) is written in one SQLite
- * transaction before the command is answered; the server answers nothing
- * it has not written. Loaded once, at start-up, into srv; after that only
- * written. DIR/mongo_test_server.lock (flock) keeps a second server out.
+ * indexes, oplog and retryable writes' answers kept in
+ * DIR/mongo_test_server.sqlite (SQLite: WAL journal, synchronous FULL), so
+ * that the server can be killed and started again with its data and its change
+ * history. What one command changed (its published scope) is written in one
+ * SQLite transaction before the command is answered; the server answers
+ * nothing it has not written. Loaded once, at start-up, into srv; after that
+ * only written. DIR/mongo_test_server.lock (flock) keeps a second server out.
  * Without --dbpath nothing here runs. The format, user_version 1:
  *   collections(db, name)
  *   documents(db, coll, id, doc)   id: {"_id": value} as BSON; doc: BSON
+ *   indexes(db, coll, pos, spec)   each index but _id_ as listIndexes
+ *       shows it (BSON), in the collection's order
  *   oplog(seq, t, i, db, coll, op, event)   the change event as the
  *       oplog holds it (without its resume token, which seq makes)
  *   meta(key, value)   next_seq, lost_before, last_t, last_i, lost_t,
@@ -41,6 +43,9 @@ enum statement {
     ST_COLL_DROP,
     ST_COLL_RENAME_DOCS,
     ST_COLL_RENAME,
+    ST_IX_CLEAR,
+    ST_IX_RENAME,
+    ST_IX_ADD,
     ST_DOC_PUT,
     ST_DOC_DELETE,
     ST_OP_ADD,
@@ -55,6 +60,9 @@ static const char *const statement_sql[ST_COUNT] = {
     "DELETE FROM collections WHERE db = ?1 AND name = ?2",
     "UPDATE documents SET db = ?3, coll = ?4 WHERE db = ?1 AND coll = ?2",
     "UPDATE collections SET db = ?3, name = ?4 WHERE db = ?1 AND name = ?2",
+    "DELETE FROM indexes WHERE db = ?1 AND coll = ?2",
+    "UPDATE indexes SET db = ?3, coll = ?4 WHERE db = ?1 AND coll = ?2",
+    "INSERT INTO indexes VALUES (?1, ?2, ?3, ?4)",
     "INSERT OR REPLACE INTO documents VALUES (?1, ?2, ?3, ?4)",
     "DELETE FROM documents WHERE db = ?1 AND coll = ?2 AND id = ?3",
     "INSERT OR REPLACE INTO oplog VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -129,30 +137,49 @@ static void key_of(const char *name, const bson_value_t *v, bson_t *out)
     BSON_APPEND_VALUE(out, name, v);
 }
 
+struct index_row {
+    const struct scope_coll *op;
+    int pos;
+};
+
+static void write_index(const bson_t *spec, void *arg)
+{
+    struct index_row *row = arg;
+    bind_text(ST_IX_ADD, 1, row->op->db);
+    bind_text(ST_IX_ADD, 2, row->op->name);
+    sqlite3_bind_int(statements[ST_IX_ADD], 3, row->pos++);
+    bind_bson(ST_IX_ADD, 4, spec);
+    run(ST_IX_ADD);
+}
+
+/* The statements a change to a collection runs, in order. */
+static const struct {
+    enum statement run[3];
+    size_t n;
+} coll_change[] = {
+    [SCOPE_CREATE] = {{ST_COLL_ADD}, 1},
+    [SCOPE_DROP] = {{ST_COLL_DROP_DOCS, ST_IX_CLEAR, ST_COLL_DROP}, 3},
+    [SCOPE_RENAME] = {{ST_COLL_RENAME_DOCS, ST_IX_RENAME, ST_COLL_RENAME}, 3},
+    [SCOPE_INDEXES] = {{ST_IX_CLEAR}, 1},
+};
+
 static void write_collections(const struct scope *s)
 {
     for (size_t i = 0; i < s->ncolls; i++) {
         const struct scope_coll *op = &s->colls[i];
-        if (op->op == SCOPE_CREATE) {
-            bind_text(ST_COLL_ADD, 1, op->db);
-            bind_text(ST_COLL_ADD, 2, op->name);
-            run(ST_COLL_ADD);
-            continue;
-        }
-        enum statement docs =
-            op->op == SCOPE_DROP ? ST_COLL_DROP_DOCS : ST_COLL_RENAME_DOCS;
-        enum statement colls =
-            op->op == SCOPE_DROP ? ST_COLL_DROP : ST_COLL_RENAME;
-        enum statement both[2] = {docs, colls};
-        for (int k = 0; k < 2; k++) {
-            bind_text(both[k], 1, op->db);
-            bind_text(both[k], 2, op->name);
+        const enum statement *run_these = coll_change[op->op].run;
+        for (size_t k = 0; k < coll_change[op->op].n; k++) {
+            bind_text(run_these[k], 1, op->db);
+            bind_text(run_these[k], 2, op->name);
             if (op->op == SCOPE_RENAME) {
-                bind_text(both[k], 3, op->to_db);
-                bind_text(both[k], 4, op->to_name);
+                bind_text(run_these[k], 3, op->to_db);
+                bind_text(run_these[k], 4, op->to_name);
             }
-            run(both[k]);
+            run(run_these[k]);
         }
+        struct collection *c = coll_find(op->db, op->name);
+        if (op->op == SCOPE_INDEXES && c) /* as they are now */
+            index_each_spec(c, write_index, &(struct index_row){op, 0});
     }
 }
 
@@ -254,6 +281,9 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS documents(db TEXT NOT NULL, coll TEXT NOT "
     "NULL, id BLOB NOT NULL, doc BLOB NOT NULL, PRIMARY KEY (db, coll, id)) "
     "WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS indexes(db TEXT NOT NULL, coll TEXT NOT "
+    "NULL, pos INTEGER NOT NULL, spec BLOB NOT NULL, PRIMARY KEY (db, coll, "
+    "pos)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS oplog(seq INTEGER PRIMARY KEY, t INTEGER NOT "
     "NULL, i INTEGER NOT NULL, db TEXT NOT NULL, coll TEXT NOT NULL, op TEXT "
     "NOT NULL, event BLOB NOT NULL);"
@@ -438,6 +468,33 @@ static bool load_collections(char *err, size_t size, bool *any)
     return true;
 }
 
+static bool load_indexes(char *err, size_t size)
+{
+    sqlite3_stmt *st;
+    if (!query("SELECT db, coll, spec FROM indexes ORDER BY db, coll, pos",
+               &st, "reading indexes", err, size))
+        return false;
+    bool good = true;
+    int rc;
+    while (good && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *db = (const char *)sqlite3_column_text(st, 0),
+                   *coll = (const char *)sqlite3_column_text(st, 1);
+        bson_t *spec = bson_column(st, 2);
+        struct mongo_error e = {0};
+        if (!spec || !index_restore(coll_get(db, coll), spec, &e)) {
+            snprintf(err, size, "%s: an index of %s.%s cannot be read: %s",
+                     store_path, db, coll, spec ? e.msg : "not BSON");
+            good = false;
+        }
+        if (spec)
+            bson_destroy(spec);
+    }
+    if (good && rc != SQLITE_DONE)
+        good = failed(err, size, "reading indexes");
+    sqlite3_finalize(st);
+    return good;
+}
+
 void persist_load_sessions(void (*fn)(const struct session_row *, void *),
                            void *arg)
 {
@@ -537,7 +594,7 @@ bool persist_open(const char *dir, bool *had_data, char *err, size_t size)
         return failed(err, size, "making its tables");
     if (!load_meta(err, size, had_data) ||
         !load_collections(err, size, had_data) ||
-        !load_documents(err, size, had_data) ||
+        !load_documents(err, size, had_data) || !load_indexes(err, size) ||
         !load_oplog(err, size, had_data))
         return false;
     for (int k = 0; k < ST_COUNT; k++)

@@ -371,6 +371,12 @@ void index_duplicate_id(const struct collection *c, const bson_value_t *id,
 /* A hint ({key: 1} or a name) names an index of `c` (or $natural). */
 bool index_hint_ok(const struct collection *c, const bson_value_t *hint);
 void index_free_all(struct collection *c);
+/* Calls `fn` with the specification of each index but _id_, in order. */
+void index_each_spec(const struct collection *c,
+                     void (*fn)(const bson_t *spec, void *arg), void *arg);
+/* Adds an index read back from --dbpath; false with the error. */
+bool index_restore(struct collection *c, const bson_t *spec,
+                   struct mongo_error *e);
 
 /* ---- commands.c: the writes findAndModify shares with update and
  * delete; each applies one change and appends its event ---- */
@@ -422,7 +428,9 @@ struct scope_doc {
     bson_value_t id;
     bson_t *old; /* the document before the change; NULL: none */
 };
-enum scope_coll_op { SCOPE_CREATE, SCOPE_DROP, SCOPE_RENAME };
+/* SCOPE_INDEXES: the collection's indexes changed (persist.c writes them
+ * all again; nothing undoes it: no transaction changes indexes). */
+enum scope_coll_op { SCOPE_CREATE, SCOPE_DROP, SCOPE_RENAME, SCOPE_INDEXES };
 struct scope_coll {
     enum scope_coll_op op;
     char *db, *name, *to_db, *to_name; /* to_*: SCOPE_RENAME's */

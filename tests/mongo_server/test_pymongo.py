@@ -6,8 +6,9 @@ change stream resumed from a token by a new client; transactions as
 PyMongo runs them (commit, abort, their change events, write conflicts,
 NoSuchTransaction, a write outside waiting for one), retryable writes
 applied once (also when sent twice at once), and --dbpath: killed with
-SIGKILL and started again, the data and a change stream resumed from a
-token taken before."""
+SIGKILL and started again, the data, the indexes and a change stream
+resumed from a token taken before; a transaction through the update and
+query languages and unique indexes."""
 import shutil
 import signal
 import subprocess
@@ -75,6 +76,7 @@ def main():
         again.close()
         sessions_and_transactions(uri)
         write_conflicts(uri)
+        transactions_through_the_languages(uri)
         retryable_writes(uri)
         print("pymongo checks passed")
     finally:
@@ -95,6 +97,24 @@ def next_event(stream):
         if event is not None:
             return event
     raise AssertionError("no change event came")
+
+
+def duplicate_aborts(client, first, duplicate):
+    """In one transaction `first(s)` is taken and `duplicate(s)` refused
+    with 11000; the transaction is aborted: its commit fails with 251."""
+    with client.start_session() as s:
+        s.start_transaction()
+        first(s)
+        try:
+            duplicate(s)
+            raise AssertionError("a duplicate key was taken in a transaction")
+        except OperationFailure as e:
+            assert e.code == 11000, e.details
+        try:
+            s.commit_transaction()
+            raise AssertionError("committed an aborted transaction")
+        except OperationFailure as e:
+            assert e.code == 251 and e.has_error_label("TransientTransactionError"), e.details
 
 
 def uuid_bytes(v):
@@ -182,19 +202,8 @@ def sessions_and_transactions(uri):
         except OperationFailure as e:
             assert e.code == 251 and e.has_error_label("TransientTransactionError"), e.details
     # the same in a transaction an error aborted: commit fails with 251
-    with client.start_session() as s:
-        s.start_transaction()
-        coll.insert_one({"_id": 70}, session=s)
-        try:
-            coll.insert_one({"_id": 70}, session=s)
-            raise AssertionError("a duplicate _id in a transaction")
-        except OperationFailure as e:
-            assert e.code == 11000, e.details
-        try:
-            s.commit_transaction()
-            raise AssertionError("committed an aborted transaction")
-        except OperationFailure as e:
-            assert e.code == 251 and e.has_error_label("TransientTransactionError"), e.details
+    duplicate_aborts(client, lambda s: coll.insert_one({"_id": 70}, session=s),
+                     lambda s: coll.insert_one({"_id": 70}, session=s))
     assert seen.find_one({"_id": 70}) is None
     # what a transaction may not run
     with client.start_session() as s:
@@ -292,6 +301,63 @@ def write_conflicts(uri):
     other.close()
 
 
+def transactions_through_the_languages(uri):
+    """A transaction's writes go through the whole update and query
+    languages (array operators, findAndModify, upserts, filters on other
+    fields than _id) and its unique indexes; an abort undoes each of them,
+    a commit publishes each, and a unique key refused in a transaction
+    aborts it."""
+    client = pymongo.MongoClient(uri)
+    coll = client.lang.carts
+    coll.drop()
+    coll.create_index("sku", unique=True)
+    coll.insert_many([{"_id": 1, "sku": "a", "items": [1, 2], "n": 0},
+                      {"_id": 2, "sku": "b", "items": [], "n": 5}])
+    before = list(coll.find().sort("_id", 1))
+
+    def change_all(s):
+        coll.update_one({"sku": "a"}, {"$push": {"items": {"$each": [3, 4]}}, "$inc": {"n": 1}},
+                        session=s)
+        coll.update_many({"n": {"$gte": 0}}, {"$set": {"seen": True}}, session=s)
+        got = coll.find_one_and_update({"items": {"$size": 0}}, {"$addToSet": {"items": 9}},
+                                       return_document=pymongo.ReturnDocument.AFTER, session=s)
+        assert got["items"] == [9], got
+        coll.update_one({"sku": "c"}, {"$setOnInsert": {"_id": 3, "items": []}}, upsert=True,
+                        session=s)
+        coll.update_one({"_id": 1}, {"$pull": {"items": {"$lt": 2}}}, session=s)
+        coll.find_one_and_delete({"sku": "b"}, session=s)
+        # the transaction reads its own writes through any filter
+        assert ids(coll.find({"seen": True}, session=s).sort("_id", 1)) == [1]
+        assert ids(coll.find({"items": {"$size": 0}}, session=s)) == [3]
+        assert coll.count_documents({"items": 4}, session=s) == 1
+
+    with client.start_session() as s:
+        s.start_transaction()
+        change_all(s)
+        assert list(coll.find().sort("_id", 1)) == before  # others see nothing yet
+        s.abort_transaction()
+    assert list(coll.find().sort("_id", 1)) == before
+
+    with coll.watch(max_await_time_ms=300) as stream:
+        with client.start_session() as s:
+            with s.start_transaction():
+                change_all(s)
+        got = list(coll.find().sort("_id", 1))
+        assert got == [{"_id": 1, "sku": "a", "items": [2, 3, 4], "n": 1, "seen": True},
+                       {"_id": 3, "sku": "c", "items": []}], got
+        events = [next_event(stream) for _ in range(7)]
+    ops = [e["operationType"] for e in events]
+    assert ops == ["update", "update", "update", "update", "insert", "update", "delete"], ops
+    assert len({e["clusterTime"] for e in events}) == 1 and len({e["txnNumber"] for e in events}) == 1
+    assert events[0]["updateDescription"]["updatedFields"] == {"items.2": 3, "items.3": 4, "n": 1}
+
+    # a unique key refused in a transaction fails it, and aborts it
+    duplicate_aborts(client, lambda s: coll.insert_one({"_id": 4, "sku": "d"}, session=s),
+                     lambda s: coll.update_one({"_id": 4}, {"$set": {"sku": "a"}}, session=s))
+    assert coll.find_one({"_id": 4}) is None
+    client.close()
+
+
 def retryable_writes(uri):
     """A retryable write whose answer was lost is sent again by the driver
     with the same lsid and txnNumber: it is applied once and answered as
@@ -352,7 +418,7 @@ def retryable_writes(uri):
 
 
 def killed_and_restarted():
-    """--dbpath: documents, collections and the change history outlive a
+    """--dbpath: documents, collections, indexes and the change history outlive a
     SIGKILL; a change stream resumes from a token taken before it;
     cluster times keep increasing; a retryable write's answer is kept
     (the same client retries it across the restart, on the same port);
@@ -376,8 +442,13 @@ def killed_and_restarted():
                     coll.insert_one({"_id": 10}, session=s)
                     coll.update_one({"_id": 0}, {"$inc": {"v": 100}}, session=s)
             client.keep.gone.insert_one({"_id": 1})
+            client.keep.gone.create_index("x")
             client.keep.gone.drop()
             client.keep.old.insert_one({"_id": "r"})
+            client.keep.old.create_index("email", unique=True)
+            coll.create_index([("v", -1), ("w", 1)], name="v_w", sparse=True)
+            coll.create_index("gone_soon")
+            coll.drop_index("gone_soon_1")
             client.admin.command("renameCollection", "keep.old", to="keep.new")
             coll.insert_one({"_id": 11})
             events = [next_event(stream) for _ in range(8)]  # after the token
@@ -410,6 +481,21 @@ def killed_and_restarted():
             names = sorted(client.keep.list_collection_names())
             assert names == ["items", "new"], names
             assert client.keep.new.find_one() == {"_id": "r"}
+            # indexes: kept, in order, with their options; moved by the
+            # rename; gone with a drop or dropIndexes
+            shown = [(i["name"], dict(i["key"]), i.get("unique"), i.get("sparse"))
+                     for i in coll.list_indexes()]
+            assert shown == [("_id_", {"_id": 1}, None, None),
+                             ("v_w", {"v": -1, "w": 1}, None, True)], shown
+            assert [i["name"] for i in client.keep.new.list_indexes()] == ["_id_", "email_1"]
+            try:
+                client.keep.new.insert_one({"_id": "s"})  # a second missing email
+                raise AssertionError("the unique index was lost with the restart")
+            except pymongo.errors.DuplicateKeyError:
+                pass
+            client.keep.gone.insert_one({"_id": 1})
+            assert [i["name"] for i in client.keep.gone.list_indexes()] == ["_id_"]
+            client.keep.gone.drop()
             with coll.watch(resume_after=token, max_await_time_ms=300) as stream:
                 resumed = [next_event(stream) for _ in range(len(events) + 1)]
             assert resumed[:-1] == events, resumed
