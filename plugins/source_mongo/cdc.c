@@ -2,9 +2,10 @@
  * the pipe's collections. Insert, update, replace and delete become
  * records versioned by the change's cluster time and timed by its wall
  * time (else its cluster time); the resume token after each batch is its
- * position, so a restart resumes there. A drop, rename
- * or invalidate of a captured collection is logged and that table stops
- * (its destination stays; the core marks it stopped); the others go on. Error
+ * position, so a restart resumes there. A drop, rename or invalidate of
+ * a captured collection, or a rename onto one, is logged and that table
+ * stops (its destination stays; the core marks it stopped); the others
+ * go on. Error
  * 286 (history lost) is fatal with what to do; network and retryable errors
  * are transient, and the stream reopens from the last position. Every
  * conversion is checked: a key or document libbson refuses goes to
@@ -53,29 +54,52 @@ static sluice_status stop_table(struct mg_source *s, size_t i, const char *why,
     return st;
 }
 
-static bool followed(const struct mg_source *s, const char *table)
+/* The index of `table` among those followed; table_count when none. */
+static size_t followed_at(const struct mg_source *s, const char *table)
 {
-    for (size_t i = 0; i < s->table_count; i++)
-        if (!strcmp(s->tables[i], table))
-            return true;
-    return false;
+    size_t i = 0;
+    while (i < s->table_count && strcmp(s->tables[i], table))
+        i++;
+    return i;
 }
 
-static sluice_status open_stream(struct mg_source *s, sluice_error *err)
+static bool followed(const struct mg_source *s, const char *table)
 {
-    bson_t pipeline = BSON_INITIALIZER, stages, match, m, ns, in, ops, opin;
-    BSON_APPEND_ARRAY_BEGIN(&pipeline, "pipeline", &stages);
-    BSON_APPEND_DOCUMENT_BEGIN(&stages, "0", &m);
-    BSON_APPEND_DOCUMENT_BEGIN(&m, "$match", &match);
-    BSON_APPEND_DOCUMENT_BEGIN(&match, "ns.coll", &ns);
-    BSON_APPEND_ARRAY_BEGIN(&ns, "$in", &in);
+    return table && followed_at(s, table) < s->table_count;
+}
+
+/* Appends {FIELD: {$in: [the tables]}} to `or`, as element `at`. */
+static void tables_in(const struct mg_source *s, bson_t * or, const char *at,
+                      const char *field)
+{
+    bson_t cond, f, in;
     char key[24];
+    BSON_APPEND_DOCUMENT_BEGIN(or, at, &cond);
+    BSON_APPEND_DOCUMENT_BEGIN(&cond, field, &f);
+    BSON_APPEND_ARRAY_BEGIN(&f, "$in", &in);
     for (size_t i = 0; i < s->table_count; i++) {
         snprintf(key, sizeof key, "%zu", i);
         BSON_APPEND_UTF8(&in, key, s->tables[i]);
     }
-    bson_append_array_end(&ns, &in);
-    bson_append_document_end(&match, &ns);
+    bson_append_array_end(&f, &in);
+    bson_append_document_end(&cond, &f);
+    bson_append_document_end(or, &cond);
+}
+
+/* The stream's filter: the followed operations on the pipe's collections,
+ * and renames onto them (a renameCollection with dropTarget replaces a
+ * collection with a single rename event of the other name). */
+static void stream_pipeline(const struct mg_source *s, bson_t *pipeline)
+{
+    bson_t stages, m, match, or, ops, opin;
+    char key[24];
+    BSON_APPEND_ARRAY_BEGIN(pipeline, "pipeline", &stages);
+    BSON_APPEND_DOCUMENT_BEGIN(&stages, "0", &m);
+    BSON_APPEND_DOCUMENT_BEGIN(&m, "$match", &match);
+    BSON_APPEND_ARRAY_BEGIN(&match, "$or", & or);
+    tables_in(s, & or, "0", "ns.coll");
+    tables_in(s, & or, "1", "to.coll");
+    bson_append_array_end(&match, & or);
     BSON_APPEND_DOCUMENT_BEGIN(&match, "operationType", &ops);
     BSON_APPEND_ARRAY_BEGIN(&ops, "$in", &opin);
     for (size_t i = 0; i < sizeof followed_ops / sizeof *followed_ops; i++) {
@@ -86,7 +110,13 @@ static sluice_status open_stream(struct mg_source *s, sluice_error *err)
     bson_append_document_end(&match, &ops);
     bson_append_document_end(&m, &match);
     bson_append_document_end(&stages, &m);
-    bson_append_array_end(&pipeline, &stages);
+    bson_append_array_end(pipeline, &stages);
+}
+
+static sluice_status open_stream(struct mg_source *s, sluice_error *err)
+{
+    bson_t pipeline = BSON_INITIALIZER;
+    stream_pipeline(s, &pipeline);
 
     static const char *const full[] = {"updateLookup", "whenAvailable",
                                        "required"};
@@ -140,6 +170,31 @@ static const char *event_text(const bson_t *ev, const char *path)
     return NULL;
 }
 
+/* A rename stops the table renamed away, and the table renamed onto
+ * (its collection replaced by another's documents, with no drop event). */
+static sluice_status take_rename(struct mg_source *s, const bson_t *ev,
+                                 sluice_batch *batch, sluice_error *err)
+{
+    const char *from = event_text(ev, "ns.coll"),
+               *to_db = event_text(ev, "to.db"),
+               *to = event_text(ev, "to.coll");
+    bool ours = to_db && !strcmp(to_db, s->cfg->database);
+    char why[300];
+    sluice_status st = SLUICE_OK;
+    if (followed(s, from)) {
+        snprintf(why, sizeof why, "renamed to %s.%s", to_db ? to_db : "?",
+                 to ? to : "?");
+        st = stop_table(s, followed_at(s, from), why, batch, err);
+    }
+    if (st == SLUICE_OK && ours && followed(s, to)) {
+        snprintf(why, sizeof why,
+                 "replaced by renameCollection from %s.%s (dropTarget)",
+                 s->cfg->database, from ? from : "?");
+        st = stop_table(s, followed_at(s, to), why, batch, err);
+    }
+    return st;
+}
+
 static sluice_status take_event(struct mg_source *s, const bson_t *ev,
                                 sluice_batch *batch, sluice_error *err)
 {
@@ -154,16 +209,12 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
                             batch, err);
         return st;
     }
+    if (!strcmp(op, "rename"))
+        return take_rename(s, ev, batch, err);
     if (!table || !followed(s, table))
         return SLUICE_OK;
-    if (!strcmp(op, "drop") || !strcmp(op, "rename")) {
-        for (size_t i = 0; i < s->table_count; i++)
-            if (!strcmp(s->tables[i], table))
-                return stop_table(s, i,
-                                  !strcmp(op, "drop") ? "dropped" : "renamed",
-                                  batch, err);
-        return SLUICE_OK;
-    }
+    if (!strcmp(op, "drop"))
+        return stop_table(s, followed_at(s, table), "dropped", batch, err);
     sluice_op kind = !strcmp(op, "insert")    ? SLUICE_OP_INSERT
                      : !strcmp(op, "update")  ? SLUICE_OP_UPDATE
                      : !strcmp(op, "replace") ? SLUICE_OP_REPLACE
