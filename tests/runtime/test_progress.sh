@@ -83,7 +83,7 @@ for line in open(sys.argv[1]):
                  r"rows_estimated=(-?\d+) done=(\S+) rows_per_s=(\d+) "
                  r"eta=(\S+) bytes=(\S+) ", line)
     if m:
-        lines.append(dict(at=ms(m[1]), state=m[2], rows=int(m[3]), done=m[5],
+        lines.append(dict(at=ms(m[1]), state=m[2], rows=int(m[3]), estimated=int(m[4]), done=m[5],
                           rate=int(m[6]), eta=seconds(m[7]), bytes=m[8]))
 writes = [tuple(map(int, l.split())) for l in open(sys.argv[2])]
 history = json.load(open(sys.argv[3]))
@@ -109,7 +109,8 @@ for n, (begin, end) in enumerate(loads):
             bad.append("%s: rows %d, more than the sink wrote (%d)" % (where, l["rows"], written(at)))
         if at >= first + 4000 and l["rows"] < written(at - 4000):
             bad.append("%s: rows %d, the sink had written %d 4s before" % (where, l["rows"], written(at - 4000)))
-        share = "%.1f%%" % (int(l["rows"] * 1000 / 80000) / 10)
+        # no estimate yet (the first line may come before the count): "-"
+        share = "%.1f%%" % (int(l["rows"] * 1000 / 80000) / 10) if l["estimated"] >= 0 else "-"
         if l["done"] != share:
             bad.append("%s: done=%s of rows %d" % (where, l["done"], l["rows"]))
         if not re.fullmatch(r"\d+B|\d+\.\dKiB|\d+\.\dMiB", l["bytes"]):
