@@ -13,6 +13,7 @@
  * change is dropped. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mongo.h"
 
@@ -127,6 +128,8 @@ static sluice_status open_stream(struct mg_source *s, sluice_error *err)
     bson_iter_t it;
     if (bson_iter_init_find(&it, s->cdc_position, "resumeToken"))
         bson_append_iter(&opts, "resumeAfter", -1, &it);
+    else if (bson_iter_init_find(&it, s->cdc_position, "startAfter"))
+        bson_append_iter(&opts, "startAfter", -1, &it);
     else if (bson_iter_init_find(&it, s->cdc_position, "startAtOperationTime"))
         bson_append_iter(&opts, "startAtOperationTime", -1, &it);
     s->stream = mongoc_database_watch(s->db, &pipeline, &opts);
@@ -203,6 +206,17 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     if (!op)
         return SLUICE_OK;
     if (!strcmp(op, "invalidate")) {
+        /* the stream ends: a new one starts after this event, which only
+         * startAfter accepts (resumeAfter an invalidate is refused) */
+        bson_iter_t id;
+        if (bson_iter_init_find(&id, ev, "_id") &&
+            BSON_ITER_HOLDS_DOCUMENT(&id)) {
+            bson_t *pos = bson_new();
+            bson_append_iter(pos, "startAfter", -1, &id);
+            bson_destroy(s->cdc_position);
+            s->cdc_position = pos;
+        }
+        mg_cdc_close(s);
         sluice_status st = SLUICE_OK;
         while (s->table_count && st == SLUICE_OK)
             st = stop_table(s, s->table_count - 1, "dropped with its database",
@@ -280,8 +294,8 @@ static sluice_status take_event(struct mg_source *s, const bson_t *ev,
     return st;
 }
 
-static sluice_status remember_position(struct mg_source *s,
-                                       sluice_batch *batch, sluice_error *err)
+/* The stream's position, kept: after the last change it gave. */
+static void keep_position(struct mg_source *s)
 {
     const bson_t *token =
         s->stream ? mongoc_change_stream_get_resume_token(s->stream) : NULL;
@@ -291,8 +305,26 @@ static sluice_status remember_position(struct mg_source *s,
         bson_destroy(s->cdc_position);
         s->cdc_position = pos;
     }
+}
+
+static sluice_status remember_position(struct mg_source *s,
+                                       sluice_batch *batch, sluice_error *err)
+{
+    keep_position(s);
     return mg_host->batch_set_position(batch, bson_get_data(s->cdc_position),
                                        s->cdc_position->len, err);
+}
+
+/* Sleeps until the deadline, or until the host says to stop. */
+static void wait_until(const struct mg_source *s, int64_t deadline)
+{
+    int64_t left;
+    while (!mg_should_stop(s) &&
+           (left = deadline - mg_host->monotonic_ms()) > 0) {
+        int64_t ms = left < 100 ? left : 100;
+        struct timespec ts = {0, (long)ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
@@ -308,14 +340,18 @@ sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
             return st;
     }
     int64_t deadline = mg_host->monotonic_ms() + timeout_ms;
+    if (!s->table_count) /* every table stopped: nothing comes */
+        wait_until(s, deadline);
     sluice_status st = SLUICE_OK;
     while (s->stream && st == SLUICE_OK && !mg_host->batch_full(batch) &&
            !mg_should_stop(s)) {
         const bson_t *ev;
         if (mongoc_change_stream_next(s->stream, &ev)) {
             st = take_event(s, ev, batch, err);
-            if (!s->table_count)
-                mg_cdc_close(s); /* every table stopped */
+            if (s->stream && !s->table_count) { /* every table stopped */
+                keep_position(s); /* past the change that stopped the last */
+                mg_cdc_close(s);
+            }
             if (mg_host->monotonic_ms() >= deadline)
                 break; /* the core cuts batches on time, busy or not */
             continue;
