@@ -429,7 +429,7 @@ class Sluice:
 
 
 def pipe_ini(env, src, pipe, src_db, colls, ch_db, mode="snapshot+cdc",
-             batch=200, sink_extra="", source_extra=""):
+             batch=200, sink_extra="", source_extra="", source_batch=100, ch_url=None):
     return """[pipe {pipe}]
 source = source_mongo
 sink = sink_clickhouse
@@ -442,7 +442,7 @@ uri = {uri}
 database = {db}
 collections = {colls}
 partition_size = 1000
-batch_size = 100
+batch_size = {source_batch}
 max_await_time = 200ms
 {source_extra}
 
@@ -451,8 +451,8 @@ url = {ch}
 database = {ch_db}
 {extra}
 """.format(pipe=pipe, mode=mode, batch=batch, uri=src.uri, db=src_db,
-           colls=", ".join(colls), ch=env.ch_url, ch_db=ch_db, extra=sink_extra,
-           source_extra=source_extra)
+           colls=", ".join(colls), ch=ch_url or env.ch_url, ch_db=ch_db, extra=sink_extra,
+           source_extra=source_extra, source_batch=source_batch)
 
 
 # ---------------------------------------------------------------- data
@@ -1811,9 +1811,12 @@ def run_scenario(env, name, fn, cleanup=None):
     return ok
 
 
-def main():
+def main(scenarios=None, usage=__doc__):
+    """Runs the scenarios named on the command line (all when none), of
+    `scenarios` (this file's when None)."""
+    scenarios = scenarios or SCENARIOS
     if len(sys.argv) < 5:
-        print(__doc__)
+        print(usage)
         return 2
     env = Env(*sys.argv[1:5])
     only = sys.argv[5:]
@@ -1821,7 +1824,7 @@ def main():
           (env.store.split("@")[-1], env.ch_url,
            "SLUICE_TEST_MONGO_URI (a real replica set)" if env.real_uri else "mongo_test_server"),
           flush=True)
-    failed = [name for name, fn in SCENARIOS
+    failed = [name for name, fn in scenarios
               if (not only or name in only) and not run_scenario(env, name, fn)]
     if failed:
         print("%d scenario(s) failed: %s; logs and configs in %s"
