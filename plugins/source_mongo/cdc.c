@@ -17,9 +17,8 @@
 
 #include "mongo.h"
 
-static const char *const followed_ops[] = {"insert",    "update", "replace",
-                                           "delete",    "drop",   "rename",
-                                           "invalidate"};
+static const char *const followed_ops[] = {"insert", "update", "replace",
+                                           "delete", "drop",   "rename"};
 
 void mg_cdc_close(struct mg_source *s)
 {
@@ -69,46 +68,50 @@ static bool followed(const struct mg_source *s, const char *table)
     return table && followed_at(s, table) < s->table_count;
 }
 
-/* Appends {FIELD: {$in: [the tables]}} to `or`, as element `at`. */
-static void tables_in(const struct mg_source *s, bson_t * or, const char *at,
-                      const char *field)
+/* Appends {FIELD: {$in: LIST}} to `doc`. */
+static void append_in(bson_t *doc, const char *field, const char *const *list,
+                      size_t n)
 {
-    bson_t cond, f, in;
+    bson_t f, in;
     char key[24];
-    BSON_APPEND_DOCUMENT_BEGIN(or, at, &cond);
-    BSON_APPEND_DOCUMENT_BEGIN(&cond, field, &f);
+    BSON_APPEND_DOCUMENT_BEGIN(doc, field, &f);
     BSON_APPEND_ARRAY_BEGIN(&f, "$in", &in);
-    for (size_t i = 0; i < s->table_count; i++) {
+    for (size_t i = 0; i < n; i++) {
         snprintf(key, sizeof key, "%zu", i);
-        BSON_APPEND_UTF8(&in, key, s->tables[i]);
+        BSON_APPEND_UTF8(&in, key, list[i]);
     }
     bson_append_array_end(&f, &in);
-    bson_append_document_end(&cond, &f);
-    bson_append_document_end(or, &cond);
+    bson_append_document_end(doc, &f);
 }
 
-/* The stream's filter: the followed operations on the pipe's collections,
- * and renames onto them (a renameCollection with dropTarget replaces a
- * collection with a single rename event of the other name). */
+/* The stream's filter, any of: the followed operations on the pipe's
+ * collections; a rename onto one (a renameCollection with dropTarget
+ * replaces a collection with a single rename event of the other name);
+ * the invalidate that ends the stream (it has no ns.coll, and $match
+ * filters it like any event: left out, the stream would end unseen). */
 static void stream_pipeline(const struct mg_source *s, bson_t *pipeline)
 {
-    bson_t stages, m, match, or, ops, opin;
-    char key[24];
+    static const char *const rename[] = {"rename"};
+    static const char *const invalidate[] = {"invalidate"};
+    const char *const *tables = (const char *const *)s->tables;
+    bson_t stages, m, match, any, ours, onto, end;
     BSON_APPEND_ARRAY_BEGIN(pipeline, "pipeline", &stages);
     BSON_APPEND_DOCUMENT_BEGIN(&stages, "0", &m);
     BSON_APPEND_DOCUMENT_BEGIN(&m, "$match", &match);
-    BSON_APPEND_ARRAY_BEGIN(&match, "$or", & or);
-    tables_in(s, & or, "0", "ns.coll");
-    tables_in(s, & or, "1", "to.coll");
-    bson_append_array_end(&match, & or);
-    BSON_APPEND_DOCUMENT_BEGIN(&match, "operationType", &ops);
-    BSON_APPEND_ARRAY_BEGIN(&ops, "$in", &opin);
-    for (size_t i = 0; i < sizeof followed_ops / sizeof *followed_ops; i++) {
-        snprintf(key, sizeof key, "%zu", i);
-        BSON_APPEND_UTF8(&opin, key, followed_ops[i]);
-    }
-    bson_append_array_end(&ops, &opin);
-    bson_append_document_end(&match, &ops);
+    BSON_APPEND_ARRAY_BEGIN(&match, "$or", &any);
+    BSON_APPEND_DOCUMENT_BEGIN(&any, "0", &ours);
+    append_in(&ours, "ns.coll", tables, s->table_count);
+    append_in(&ours, "operationType", followed_ops,
+              sizeof followed_ops / sizeof *followed_ops);
+    bson_append_document_end(&any, &ours);
+    BSON_APPEND_DOCUMENT_BEGIN(&any, "1", &onto);
+    append_in(&onto, "to.coll", tables, s->table_count);
+    append_in(&onto, "operationType", rename, 1);
+    bson_append_document_end(&any, &onto);
+    BSON_APPEND_DOCUMENT_BEGIN(&any, "2", &end);
+    append_in(&end, "operationType", invalidate, 1);
+    bson_append_document_end(&any, &end);
+    bson_append_array_end(&match, &any);
     bson_append_document_end(&m, &match);
     bson_append_document_end(&stages, &m);
     bson_append_array_end(pipeline, &stages);
@@ -340,7 +343,7 @@ sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
             return st;
     }
     int64_t deadline = mg_host->monotonic_ms() + timeout_ms;
-    if (!s->table_count) /* every table stopped: nothing comes */
+    if (!s->stream) /* every table stopped and the stream read out */
         wait_until(s, deadline);
     sluice_status st = SLUICE_OK;
     while (s->stream && st == SLUICE_OK && !mg_host->batch_full(batch) &&
@@ -348,10 +351,6 @@ sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
         const bson_t *ev;
         if (mongoc_change_stream_next(s->stream, &ev)) {
             st = take_event(s, ev, batch, err);
-            if (s->stream && !s->table_count) { /* every table stopped */
-                keep_position(s); /* past the change that stopped the last */
-                mg_cdc_close(s);
-            }
             if (mg_host->monotonic_ms() >= deadline)
                 break; /* the core cuts batches on time, busy or not */
             continue;
@@ -361,6 +360,11 @@ sluice_status mg_cdc_poll(void *instance, sluice_batch *batch,
             st = mg_fail(&e, "reading the change stream", err);
             mg_cdc_close(s); /* it reopens from the last position */
             return st;
+        }
+        if (!s->table_count) { /* every table stopped, what came is read: */
+            keep_position(s);  /* past it all (a following invalidate too) */
+            mg_cdc_close(s);
+            break;
         }
         if (mg_host->monotonic_ms() >= deadline)
             break;

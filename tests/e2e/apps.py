@@ -22,7 +22,6 @@ arguments, SLUICE_TEST_MONGO_URI as there):
 
 Every check compares the destination (FINAL, without deleted rows) with
 the collection, or with what docs/mongo.md says it holds."""
-import os
 import random
 import socket
 import sys
@@ -30,12 +29,11 @@ import threading
 import time
 import urllib.parse
 
-import pymongo
-from bson.int64 import Int64
+import bson
 
 import e2e
-from e2e import (Failure, Skip, Sluice, ch_content, ch_query, key_of, log, mirror,
-                 pipe_ini, read_source, table_status, wait_equal)
+from e2e import (Failure, Sluice, ch_query, key_of, log, mirror, pipe_ini, read_source,
+                 table_status, wait_equal)
 
 
 # ---------------------------------------------------------------- a proxy
@@ -116,11 +114,12 @@ class InsertProxy:
                 client.sendall(data)
         except OSError:
             pass
-        for s in (client, server):
+        for s in (client, server):  # shutdown wakes the other thread's recv
             try:
-                s.close()
+                s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+            s.close()
 
     def requests(self, client, server, fate):
         try:
@@ -228,8 +227,8 @@ def txn_versions(env, src, proxy):
     wait_equal(env, mirror(env, db, pipe, ["a"]), what="replace, replace")
     versions = versions_of(env, pipe, "a", 1)
     log("key 1: rows of versions %s" % versions)
-    if len(versions) >= 3 and versions[-1] != versions[-2]:
-        raise Failure("the two changes of one transaction have versions %s" % versions[-2:])
+    if len(versions) >= 3 and versions.count(max(versions)) < 2:  # not merged yet
+        raise Failure("the two changes of one transaction have versions %s" % versions)
 
     def born_and_gone(s):
         a.insert_one({"_id": 1000, "brief": True}, session=s)
@@ -385,7 +384,7 @@ def scenario_big_doc(env, src):
     db, pipe, sl = running_pipe(env, src, "big_doc", ["a"], [{"_id": "big", "parts": []}])
     for i in range(12):
         db.a.update_one({"_id": "big"}, {"$push": {"parts": ("%02d" % i) * 50000}})
-    size = len(db.a.find_raw_batches({"_id": "big"}).next())
+    size = len(bson.encode(db.a.find_one({"_id": "big"})))
     if size <= 1 << 20:
         raise Failure("the document is only %d bytes" % size)
     wait_equal(env, mirror(env, db, pipe, ["a"]), what="at %d bytes" % size)
