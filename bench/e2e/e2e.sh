@@ -8,8 +8,13 @@
 #     peak RSS; baseline: the same rows (exported from ClickHouse as
 #     RowBinary) streamed from a file into the HTTP interface by curl, the
 #     direct load of bench/clickhouse, one curl per table at once.
-#   CDC latency at 1k and 10k changes/s with sync_interval = 1s:
-#     bench_e2e_cdc writes at the rate and polls ClickHouse.
+#   CDC latency with sync_interval = 1s: bench_e2e_cdc writes at a rate
+#     and polls ClickHouse: inserts at 1k and 10k changes/s, then 10k
+#     changes/s mixed (a third $set of a.b.c, a third $push/$pull, a sixth
+#     inserts, a sixth deletes, on existing documents; every fifth group of
+#     10 in a transaction), whose destination must equal the collection at
+#     the end; each phase's CPU seconds of sluice, the test server and
+#     ClickHouse.
 # MB are 10^6 bytes of RowBinary (the rows as ClickHouse stores them).
 #   typed columns: the snapshot of one collection with five typed columns
 #     (sink_clickhouse's `columns`) beside the same without, COLUMN_ROUNDS
@@ -18,8 +23,10 @@
 # SOURCE_OPTIONS and SINK_OPTIONS (INI lines) go into the pipe's source and
 # sink sections: SOURCE_OPTIONS="doc_format = relaxed", say.
 # STAGES (default "one four cdc") picks the runs: the snapshot of one
-# collection, of four, the CDC latencies, and (columns) the snapshot with
-# typed columns against none.
+# collection, of four, the CDC phases (cdc: all three; cdc_insert: the
+# inserts only; cdc_mixed: the mixed phase only, on 20k documents it
+# inserts first), and (columns) the snapshot with typed columns against
+# none.
 # PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
 # snapshot, and the time per thread and phase (bench/e2e/phases.py).
 set -euo pipefail
@@ -197,12 +204,13 @@ snapshot() {
   summary+=("| snapshot, $n x $((per / 1000))k${4:+, five typed columns} | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s | $(ratio "$sl_rate" "$cu_rate") | $rss MiB |")
 }
 
-# cdc_latency: bench_e2e_cdc at 1k and 10k changes/s
+# cdc_latency PHASE...: bench_e2e_cdc's phases (RATE:SECONDS of inserts,
+# mixed:RATE:SECONDS of changes to existing documents) on one pipe
 cdc_latency() {
   echo "== CDC latency, sync_interval = 1s"
   # an oplog of 2M changes, as a real replica set's would hold: the test
   # server's default (100k) rolls over within seconds at 10k changes/s
-  start_mongo --oplog-size 2000000 --generate bench.cdc=1:64
+  start_mongo --oplog-size 2000000 --generate bench.cdc=0
   write_ini e2e_cdc cdc cdc "sync_interval = 1s"
   "$build/sluice" run "$tmp/e2e_cdc.ini" > "$tmp/e2e_cdc.log" 2>&1 &
   run_pid=$!
@@ -211,14 +219,17 @@ cdc_latency() {
     sleep 0.2
   done
   local cpu0; cpu0="$(cpu_s "$run_pid") $(cpu_s "$mongo_pid") $(ch_cpu_s)"
-  "$build/bench/bench_e2e_cdc" "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc \
-    "1000:$cdc_seconds" "10000:$cdc_seconds" | tee "$tmp/cdc.out"
-  echo "$cpu0 $(cpu_s "$run_pid") $(cpu_s "$mongo_pid") $(ch_cpu_s)" | awk -v s="$cdc_seconds" \
-    '{ printf "cpu: during the CDC runs (%d s at 1k/s, %d s at 10k/s): sluice %.1f s, test server %.1f s, ClickHouse %.1f s\n", s, s, $4 - $1, $5 - $2, $6 - $3 }'
+  "$build/bench/bench_e2e_cdc" --cpu "sluice=$run_pid" --cpu "test server=$mongo_pid" \
+    --cpu "ClickHouse=$(cat "$tmp/ch/server.pid")" \
+    "$mongo_uri" bench cdc "$ch_url" e2e_cdc.cdc "$@" | tee "$tmp/cdc.out"
+  echo "$cpu0 $(cpu_s "$run_pid") $(cpu_s "$mongo_pid") $(ch_cpu_s)" | awk -v p="$*" \
+    '{ printf "cpu: during all the CDC phases (%s): sluice %.1f s, test server %.1f s, ClickHouse %.1f s\n", p, $4 - $1, $5 - $2, $6 - $3 }'
   rss=$(peak_rss_mib "$run_pid")
   echo "sluice_peak_rss_MiB $rss; pipe state $(state e2e_cdc)"
-  while read -r r _ achieved _ p50 _ p99 _ lost; do
-    summary+=("| CDC, $r changes/s (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost | | | $rss MiB |")
+  local r achieved p50 p99 lost server sluice diff what
+  while read -r r _ achieved _ p50 _ p99 _ lost _ server _ sluice _ diff; do
+    if [ "$r" = "${r#mixed_}" ]; then what="$r changes/s, inserts"; else what="${r#mixed_} changes/s, mixed"; fi
+    summary+=("| CDC, $what (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost${diff:+, documents differing at the end $diff}; CPU during the writes: test server $server s, sluice $sluice s | | | $rss MiB |")
   done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
   grep -E ' (warn|error) ' "$tmp/e2e_cdc.log" | head -5 || true
 }
@@ -254,7 +265,12 @@ last_rate=0
 stages=" ${STAGES:-one four cdc} "
 [[ $stages == *" one "* ]] && snapshot e2e_one docs "$records"
 [[ $stages == *" four "* ]] && snapshot e2e_four c1,c2,c3,c4 $((records / 4))
-[[ $stages == *" cdc "* ]] && cdc_latency
+cdc_phases=()
+[[ $stages == *" cdc "* || $stages == *" cdc_insert "* ]] &&
+  cdc_phases+=("1000:$cdc_seconds" "10000:$cdc_seconds")
+[[ $stages == *" cdc "* || $stages == *" cdc_mixed "* ]] &&
+  cdc_phases+=("mixed:10000:$cdc_seconds")
+[ ${#cdc_phases[@]} -gt 0 ] && cdc_latency "${cdc_phases[@]}"
 [[ $stages == *" columns "* ]] && typed_columns
 
 echo "== summary"

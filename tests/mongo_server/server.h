@@ -30,7 +30,8 @@ struct index_list;
 struct collection {
     char *db, *name;
     struct doc *docs; /* sorted by _id, BSON order */
-    size_t count, cap;
+    size_t count;
+    size_t front, cap; /* docs is `front` slots into an allocation of `cap` */
     struct index_list *indexes; /* besides _id_ (index.c); NULL: none */
 };
 

@@ -1,6 +1,7 @@
 /* test_mongo_server.c: the test server driven by libmongoc as an
  * application drives MongoDB: the handshake and server commands, writes
- * (with document sequences), finds with filters, sorts, limits, batches
+ * (with document sequences; documents in and out at either end and in the
+ * middle of a collection), finds with filters, sorts, limits, batches
  * and projections, counts, $sample, listings, change streams (every
  * change type, updateLookup, resuming from a token with a new client,
  * startAtOperationTime, database streams with $match, drop and rename
@@ -988,6 +989,83 @@ static bool same_lsid(const bson_t *event, mongoc_client_session_t *cs)
     return la == lb && memcmp(da, db, la) == 0;
 }
 
+/* Inserts or deletes {_id: id} (with `opts`), noting it in `in` (when
+ * not NULL). */
+static void churn_id(mongoc_collection_t *coll, int id, bool insert,
+                     const bson_t *opts, bool *in)
+{
+    bson_t *doc = BCON_NEW("_id", BCON_INT32(id));
+    if (insert)
+        OK(mongoc_collection_insert_one(coll, doc, opts, NULL, ERR));
+    else
+        OK(mongoc_collection_delete_one(coll, doc, opts, NULL, ERR));
+    bson_destroy(doc);
+    if (in)
+        in[id] = insert;
+}
+
+static const char *churn_expected(const bool *in, int n)
+{
+    static char out[4096];
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        if (in[i])
+            used += (size_t)snprintf(out + used, sizeof out - used, "%s%d",
+                                     used ? "," : "", i);
+    return out;
+}
+
+/* Documents going in and out at the front, the back and the middle of a
+ * collection (data.c moves the shorter side of its array): a find gives
+ * exactly those left, in _id order, and the deletes of an aborted
+ * transaction, put back by its undo, come back in their places. */
+static void documents_in_and_out_anywhere(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_collection_t *coll =
+        mongoc_client_get_collection(c, "shop", "churn");
+    bson_t *all = json("{}");
+    bool in[300] = {false};
+    for (int i = 100; i < 200; i++) /* each one last */
+        churn_id(coll, i, true, NULL, in);
+    for (int i = 99; i >= 0; i--) /* each one first */
+        churn_id(coll, i, true, NULL, in);
+    for (int i = 299; i >= 200; i -= 2) /* into the back half */
+        churn_id(coll, i, true, NULL, in);
+    for (int i = 200; i < 300; i += 2)
+        churn_id(coll, i, true, NULL, in);
+    for (int i = 0; i < 300; i += 3) /* out of either half */
+        churn_id(coll, i, false, NULL, in);
+    for (int i = 0; i < 40; i++) /* the first, over and over */
+        if (in[i])
+            churn_id(coll, i, false, NULL, in);
+    for (int i = 0; i < 300; i += 6) /* some again */
+        churn_id(coll, i, true, NULL, in);
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, all, NULL, NULL)),
+              churn_expected(in, 300));
+
+    bson_error_t e;
+    mongoc_client_session_t *cs = mongoc_client_start_session(c, NULL, &e);
+    CHECK(cs != NULL);
+    bson_t opts = BSON_INITIALIZER;
+    OK(mongoc_client_session_append(cs, &opts, ERR));
+    OK(mongoc_client_session_start_transaction(cs, NULL, ERR));
+    for (int id = 0; id < 300; id++) /* the first, the last, the middle */
+        if (in[id] && (id < 50 || id > 250 || id == 151))
+            churn_id(coll, id, false, &opts, NULL);
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, all, NULL, NULL)),
+              churn_expected(in, 300));
+    OK(mongoc_client_session_abort_transaction(cs, ERR));
+    CHECK_STR(ids_of(mongoc_collection_find_with_opts(coll, all, NULL, NULL)),
+              churn_expected(in, 300));
+    bson_destroy(&opts);
+    mongoc_client_session_destroy(cs);
+    bson_destroy(all);
+    mongoc_collection_destroy(coll);
+    mongoc_client_destroy(c);
+}
+
 /* Transactions as libmongoc runs them: the writes invisible to others
  * until commit, their change events together at one cluster time with
  * lsid and txnNumber, abort leaving nothing, and WriteConflict (112,
@@ -1222,6 +1300,7 @@ int main(void)
     start_server(NULL, NULL);
     RUN(handshake_and_server_commands);
     RUN(writes_and_finds);
+    RUN(documents_in_and_out_anywhere);
     RUN(query_language);
     RUN(indexes);
     RUN(change_streams);
