@@ -509,7 +509,10 @@ static void rename_collection(const bson_t *cmd, bson_t *reply)
     char *fdb = strndup(from, (size_t)(fd - from)),
          *tdb = strndup(to, (size_t)(td - to));
     struct collection *c = coll_find(fdb, fd + 1);
-    if (!c) {
+    if (!strcmp(from, to)) { /* dropTarget would drop the source itself */
+        reply_error(reply, 20, "IllegalOperation",
+                    "Can't rename a collection to itself");
+    } else if (!c) {
         reply_error(reply, 26, "NamespaceNotFound",
                     "source namespace does "
                     "not exist");

@@ -78,6 +78,7 @@ def main():
         write_conflicts(uri)
         transactions_through_the_languages(uri)
         retryable_writes(uri)
+        renamed_to_itself(uri)
         print("pymongo checks passed")
     finally:
         server.terminate()
@@ -414,6 +415,22 @@ def retryable_writes(uri):
         raise AssertionError("an unknown fault mode was taken")
     except OperationFailure as e:
         assert "network, retryable or lostReply" in str(e), e.details
+    client.close()
+
+
+def renamed_to_itself(uri):
+    """renameCollection onto its own name is refused, with dropTarget too,
+    as MongoDB refuses it (20), and the collection stays."""
+    client = pymongo.MongoClient(uri)
+    client.rn.self.insert_one({"_id": 1})
+    for drop_target in (False, True):
+        try:
+            client.admin.command("renameCollection", "rn.self", to="rn.self",
+                                 dropTarget=drop_target)
+            raise AssertionError("renamed a collection to itself")
+        except OperationFailure as e:
+            assert e.code == 20 and "to itself" in str(e), e.details
+    assert client.rn.self.find_one() == {"_id": 1}
     client.close()
 
 
