@@ -519,6 +519,9 @@ static void rename_collection(const bson_t *cmd, bson_t *reply)
     } else if (coll_find(tdb, td + 1) && !drop_target) {
         reply_error(reply, 48, "NamespaceExists", "target namespace exists");
     } else {
+        /* as MongoDB 4.2 on: the target dropped without a drop event of
+         * its own (SERVER-53478); the rename event, which names it in
+         * `to`, invalidates its streams */
         if (coll_find(tdb, td + 1))
             coll_drop(tdb, td + 1);
         bson_t *e = event_base("rename", fdb, fd + 1), t;
