@@ -1,16 +1,17 @@
-/* test_mongo_server.c: the test server driven by libmongoc as an
- * application drives MongoDB: the handshake and server commands, writes
- * (with document sequences), finds with filters, sorts, limits, batches
- * and projections, counts, $sample, listings, change streams (every
- * change type, updateLookup, resuming from a token with a new client,
- * startAtOperationTime, database streams with $match, drop and rename
- * with invalidate; $match in the query language, a rename onto a
- * watched collection), the update language (dotted paths, array
- * operators, positional updates, arrayFilters, upserts, pipelines, errors and
- * updateDescription), injected faults, seeding, generation, and a clean
- * stop on SIGTERM; transactions through mongoc_client_session_t (commit,
- * abort, their change events, write conflicts), a retryable write whose
- * answer was lost applied once, and --dbpath across a SIGKILL. */
+/* test_mongo_server.c: the test server driven by libmongoc as an application
+ * drives MongoDB: the handshake and server commands, writes (with document
+ * sequences), finds with filters, sorts, limits, batches and projections,
+ * counts, $sample, listings, change streams (every change type,
+ * updateLookup, resuming from a token with a new client,
+ * startAtOperationTime, database streams with $match, drop and rename with
+ * invalidate; dropDatabase's events, $match in the query language, an
+ * invalidate it filters out, a rename onto a watched collection), the update
+ * language (dotted paths, array operators, positional updates, arrayFilters,
+ * upserts, pipelines, errors and updateDescription), injected faults,
+ * seeding, generation, and a clean stop on SIGTERM; transactions through
+ * mongoc_client_session_t (commit, abort, their change events, write
+ * conflicts), a retryable write whose answer was lost applied once, and
+ * --dbpath across a SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <mongoc/mongoc.h>
@@ -845,6 +846,13 @@ static void change_streams(void)
     mongoc_client_destroy(c);
 }
 
+/* The _data of a stream's resume token. */
+static const char *token_data(mongoc_change_stream_t *s)
+{
+    const bson_t *t = mongoc_change_stream_get_resume_token(s);
+    return t ? field(t, "_data") : "";
+}
+
 /* The stream's next event copied into `out` (emptied first); false, `out`
  * empty, when none came. */
 static bool next_into(mongoc_change_stream_t *s, bson_t *out)
@@ -857,8 +865,8 @@ static bool next_into(mongoc_change_stream_t *s, bson_t *out)
     return true;
 }
 
-/* $match in the query language and a rename onto a watched collection,
- * as MongoDB 5.0/6.0 shows them. */
+/* dropDatabase, $match in the query language and a rename onto a
+ * watched collection, as MongoDB 5.0/6.0 shows them. */
 static void change_stream_ddl(void)
 {
     mongoc_client_t *c = client();
@@ -866,10 +874,42 @@ static void change_stream_ddl(void)
     mongoc_collection_t *a = mongoc_client_get_collection(c, "ddl", "a"),
                         *b = mongoc_client_get_collection(c, "ddl", "b");
     bson_t *one = json("{\"_id\": 1}"), *empty = json("{}"),
-           *wait = json("{\"maxAwaitTimeMS\": 300}");
+           *wait = json("{\"maxAwaitTimeMS\": 300}"),
+           *pipe = json("{\"pipeline\": [{\"$match\": {\"$or\": ["
+                        "{\"ns.coll\": \"a\"}, {\"operationType\": "
+                        "\"dropDatabase\"}]}}]}");
     bson_t ev = BSON_INITIALIZER;
     bson_error_t e;
-    mongoc_change_stream_t *all, *some;
+    OK(mongoc_collection_insert_one(a, one, NULL, NULL, ERR));
+    OK(mongoc_collection_insert_one(b, one, NULL, NULL, ERR));
+    mongoc_change_stream_t *all = mongoc_database_watch(db, empty, wait),
+                           *some = mongoc_database_watch(db, pipe, wait);
+    OK(mongoc_database_drop(db, ERR));
+    const char *want[] = {"drop", "drop", "dropDatabase", "invalidate"};
+    for (int i = 0; i < 4; i++) {
+        CHECK(next_into(all, &ev));
+        CHECK_STR(field(&ev, "operationType"), want[i]);
+    }
+    CHECK_STR(field(&ev, "ns"), ""); /* the invalidate's */
+    /* the $or: the drop of a and dropDatabase; not the invalidate, which
+     * closes the stream all the same, its token the invalidate's */
+    CHECK(next_into(some, &ev));
+    CHECK_STR(field(&ev, "ns.coll"), "a");
+    CHECK(next_into(some, &ev));
+    CHECK_STR(field(&ev, "operationType"), "dropDatabase");
+    CHECK_STR(field(&ev, "ns.db"), "ddl");
+    CHECK_STR(field(&ev, "ns.coll"), "");
+    /* libmongoc, finding the cursor closed, resumes after its last token
+     * (the invalidate's): refused, as MongoDB refuses it */
+    CHECK(!next_into(some, &ev));
+    CHECK(mongoc_change_stream_error_document(some, &e, NULL));
+    CHECK(e.code == 260);
+    CHECK_CONTAINS(e.message, "not allowed from an invalidate notification");
+    CHECK_STR(token_data(some), token_data(all));
+    CHECK(strlen(token_data(all)) == 20); /* "82", seq, "01" */
+    mongoc_change_stream_destroy(all);
+    mongoc_change_stream_destroy(some);
+
     /* a bad filter: the query language's error */
     bson_t *bad =
         json("{\"pipeline\": [{\"$match\": {\"a\": {\"$foo\": 1}}}]}");
@@ -898,6 +938,7 @@ static void change_stream_ddl(void)
     }
     bson_destroy(&ev);
     bson_destroy(bad);
+    bson_destroy(pipe);
     bson_destroy(wait);
     bson_destroy(empty);
     bson_destroy(one);

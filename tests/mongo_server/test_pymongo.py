@@ -9,9 +9,9 @@ applied once (also when sent twice at once), and --dbpath: killed with
 SIGKILL and started again, the data, the indexes and a change stream
 resumed from a token taken before; a transaction through the update and
 query languages and unique indexes; change streams as MongoDB 5.0/6.0
-runs them: $match stages in the whole query language (the invalidate
-subject to them too), and renameCollection onto an existing
-collection."""
+runs them: dropDatabase's events and invalidations, $match stages in the
+whole query language (the invalidate subject to them too), and
+renameCollection onto an existing collection."""
 import shutil
 import signal
 import subprocess
@@ -81,6 +81,7 @@ def main():
         write_conflicts(uri)
         transactions_through_the_languages(uri)
         retryable_writes(uri)
+        dropped_databases(uri)
         change_stream_filters(uri)
         renamed_onto(uri)
         renamed_to_itself(uri)
@@ -450,6 +451,66 @@ def retryable_writes(uri):
     client.close()
 
 
+def dropped_databases(uri):
+    """dropDatabase as MongoDB documents it: a drop event for each
+    collection, then a dropDatabase event (ns {db} only); a database
+    stream is then invalidated, a stream on one of its collections after
+    that collection's drop, a cluster stream never. Resuming after the
+    invalidate takes startAfter. A database that does not exist: ok, no
+    event. In a transaction: refused (263)."""
+    client = pymongo.MongoClient(uri)
+    db = client.dd
+    db.b.insert_one({"_id": 1})
+    db.a.insert_one({"_id": 1})
+    client.other.keep.insert_one({"_id": 1})
+    wait = {"max_await_time_ms": 300}
+    whole = client.watch(**wait)
+    of_db = db.watch(**wait)
+    of_a = db.a.watch(**wait)
+    of_other = client.other.watch(**wait)
+    # the filter source_mongo opens its database stream with: the
+    # dropDatabase event and the invalidate have no ns.coll
+    as_source = db.watch([{"$match": {
+        "ns.coll": {"$in": ["a"]},
+        "operationType": {"$in": ["insert", "update", "replace", "delete", "drop",
+                                  "rename", "invalidate"]}}}], **wait)
+    client.drop_database("nothing")  # no such database: no event
+    client.drop_database("dd")
+    assert "dd" not in client.list_database_names()
+    assert db.list_collection_names() == []
+    drops = [("drop", {"db": "dd", "coll": "a"}, None),
+             ("drop", {"db": "dd", "coll": "b"}, None),
+             ("dropDatabase", {"db": "dd"}, None)]
+    shown = until_closed(of_db)
+    assert kinds(shown) == drops + [("invalidate", None, None)], shown
+    invalidate = shown[-1]
+    assert set(invalidate) == {"_id", "operationType", "clusterTime", "wallTime"}, invalidate
+    assert shown[0]["clusterTime"] < shown[1]["clusterTime"] < shown[2]["clusterTime"]
+    assert invalidate["clusterTime"] == shown[2]["clusterTime"]
+    assert of_db.resume_token == invalidate["_id"]
+    assert kinds(until_closed(of_a)) == [drops[0], ("invalidate", None, None)]
+    assert kinds(until_closed(as_source)) == [drops[0]]
+    assert as_source.resume_token == invalidate["_id"]
+    db.a.insert_one({"_id": 2})  # the database again
+    client.other.keep.insert_one({"_id": 2})
+    assert kinds([next_event(whole) for _ in range(5)]) == drops + [
+        ("insert", {"db": "dd", "coll": "a"}, None),
+        ("insert", {"db": "other", "coll": "keep"}, None)]
+    assert whole.alive
+    assert next_event(of_other)["documentKey"] == {"_id": 2}  # nothing before
+    for stream in (whole, of_db, of_a, of_other, as_source):
+        stream.close()
+    # after the invalidate: startAfter, not resumeAfter
+    assert "not allowed from an invalidate notification" in refused(
+        260, lambda: db.watch(resume_after=invalidate["_id"]))
+    with db.watch(start_after=invalidate["_id"], **wait) as again:
+        assert next_event(again)["documentKey"] == {"_id": 2}
+    with client.start_session() as s:
+        s.start_transaction()
+        refused(263, lambda: client.other.command("dropDatabase", session=s))
+    client.close()
+
+
 def change_stream_filters(uri):
     """$match stages after $changeStream take the whole query language,
     on the event as the client sees it (fullDocument looked up, the
@@ -496,6 +557,24 @@ def change_stream_filters(uri):
     assert next_event(touched)["documentKey"] == {"_id": "end"}
     for stream in (moved, big, touched, kept):
         stream.close()
+
+    # what the server reads of ns.coll and operationType to pass over
+    # entries never changes what a filter matches
+    pre = client.pre
+    pre.p.insert_one({"_id": 0})
+    streams = [pre.watch([{"$match": m}], **wait) for m in (
+        {"ns.coll": {"$eq": "p", "$in": ["p", "q"]}},
+        {"ns.coll": ""},
+        {"ns.coll": {"$in": []}},
+        {"operationType": {"$in": ["insert", "drop"]}, "documentKey._id": 2},
+        {"ns.coll": {"$exists": False}})]
+    pre.p.insert_one({"_id": 1})
+    pre.q.insert_one({"_id": 2})
+    client.drop_database("pre")
+    p_, q_ = {"db": "pre", "coll": "p"}, {"db": "pre", "coll": "q"}
+    assert [kinds(until_closed(s)) for s in streams] == [
+        [("insert", p_, None), ("drop", p_, None)], [], [], [("insert", q_, None)],
+        [("dropDatabase", {"db": "pre"}, None), ("invalidate", None, None)]]
 
     # refused as the query language refuses them
     assert "unknown operator: $foo" in refused(
@@ -615,6 +694,9 @@ def killed_and_restarted():
                                                         "delete", "insert", "update", "insert"], events
         assert events[5]["documentKey"] == {"_id": 10} and events[7]["documentKey"] == {"_id": 11}
         before = client.admin.command("ping")["operationTime"]
+        client.gonedb.a.insert_one({"_id": 1})
+        client.gonedb.b.insert_one({"_id": 1})
+        client.drop_database("gonedb")
         # its own client: its session's txnNumber is set by hand here
         rclient = pymongo.MongoClient(uri)
         retried = rclient.start_session()
@@ -661,6 +743,18 @@ def killed_and_restarted():
             assert resumed[-1]["documentKey"] == {"_id": 20}
             assert resumed[5]["clusterTime"] == resumed[6]["clusterTime"]
             assert "lsid" in resumed[5] and resumed[5]["txnNumber"] == resumed[6]["txnNumber"]
+            # a dropDatabase's events too
+            gone = [("insert", {"db": "gonedb", "coll": "a"}, None),
+                    ("insert", {"db": "gonedb", "coll": "b"}, None),
+                    ("drop", {"db": "gonedb", "coll": "a"}, None),
+                    ("drop", {"db": "gonedb", "coll": "b"}, None),
+                    ("dropDatabase", {"db": "gonedb"}, None)]
+            with client.watch([{"$match": {"ns.db": "gonedb"}}], start_at_operation_time=before,
+                              max_await_time_ms=300) as stream:
+                assert kinds([next_event(stream) for _ in range(5)]) == gone
+            with client.gonedb.watch(start_at_operation_time=before,
+                                     max_await_time_ms=300) as stream:
+                assert kinds(until_closed(stream)) == gone + [("invalidate", None, None)]
             coll.insert_one({"_id": 12})
             now = client.admin.command("ping")["operationTime"]
             assert now > before, (now, before)
