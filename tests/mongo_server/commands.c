@@ -124,6 +124,8 @@ static void list_databases(bson_t *reply)
 
 /* ---- change events ---- */
 
+/* An event's operationType, wallTime and ns (coll NULL: {db} only, as
+ * dropDatabase's). */
 static bson_t *event_base(const char *op, const char *db, const char *coll)
 {
     bson_t *e = bson_new(), ns;
@@ -131,7 +133,8 @@ static bson_t *event_base(const char *op, const char *db, const char *coll)
     BSON_APPEND_DATE_TIME(e, "wallTime", (int64_t)time(NULL) * 1000);
     BSON_APPEND_DOCUMENT_BEGIN(e, "ns", &ns);
     BSON_APPEND_UTF8(&ns, "db", db);
-    BSON_APPEND_UTF8(&ns, "coll", coll);
+    if (coll)
+        BSON_APPEND_UTF8(&ns, "coll", coll);
     bson_append_document_end(e, &ns);
     return e;
 }
@@ -479,6 +482,13 @@ static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
     write_reply(&r, false, reply);
 }
 
+/* A collection goes, with its drop event. */
+static void drop_collection(const char *db, const char *name)
+{
+    coll_drop(db, name);
+    oplog_append(db, name, "drop", event_base("drop", db, name));
+}
+
 static void drop(const bson_t *cmd, const char *db, bson_t *reply)
 {
     const char *name = text_of(cmd, "drop");
@@ -486,8 +496,34 @@ static void drop(const bson_t *cmd, const char *db, bson_t *reply)
         reply_error(reply, 26, "NamespaceNotFound", "ns not found");
         return;
     }
-    coll_drop(db, name);
-    oplog_append(db, name, "drop", event_base("drop", db, name));
+    drop_collection(db, name);
+    ok(reply);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* As MongoDB: a drop event for each collection (in name order), then a
+ * dropDatabase event whose ns is {db} only, the oplog entry's collection
+ * ""; a database without collections answers ok, with no event. */
+static void drop_database(const char *db, bson_t *reply)
+{
+    char **names = calloc(srv.ncolls + 1, sizeof *names);
+    size_t n = 0;
+    for (size_t i = 0; i < srv.ncolls; i++)
+        if (!strcmp(srv.colls[i]->db, db))
+            names[n++] = strdup(srv.colls[i]->name);
+    qsort(names, n, sizeof *names, by_name);
+    for (size_t i = 0; i < n; i++) {
+        drop_collection(db, names[i]);
+        free(names[i]);
+    }
+    free(names);
+    if (n)
+        oplog_append(db, "", "dropDatabase",
+                     event_base("dropDatabase", db, NULL));
     ok(reply);
 }
 
@@ -509,13 +545,19 @@ static void rename_collection(const bson_t *cmd, bson_t *reply)
     char *fdb = strndup(from, (size_t)(fd - from)),
          *tdb = strndup(to, (size_t)(td - to));
     struct collection *c = coll_find(fdb, fd + 1);
-    if (!c) {
+    if (!strcmp(from, to)) { /* dropTarget would drop the source itself */
+        reply_error(reply, 20, "IllegalOperation",
+                    "Can't rename a collection to itself");
+    } else if (!c) {
         reply_error(reply, 26, "NamespaceNotFound",
                     "source namespace does "
                     "not exist");
     } else if (coll_find(tdb, td + 1) && !drop_target) {
         reply_error(reply, 48, "NamespaceExists", "target namespace exists");
     } else {
+        /* as MongoDB 4.2 on: the target dropped without a drop event of
+         * its own (SERVER-53478); the rename event, which names it in
+         * `to`, invalidates its streams */
         if (coll_find(tdb, td + 1))
             coll_drop(tdb, td + 1);
         bson_t *e = event_base("rename", fdb, fd + 1), t;
@@ -705,10 +747,7 @@ static void h_create(const bson_t *c, const char *d, bson_t *r)
 static void h_drop_database(const bson_t *c, const char *d, bson_t *r)
 {
     (void)c;
-    for (size_t i = srv.ncolls; i > 0; i--)
-        if (!strcmp(srv.colls[i - 1]->db, d))
-            coll_drop(d, srv.colls[i - 1]->name);
-    ok(r);
+    drop_database(d, r);
 }
 
 static const struct {

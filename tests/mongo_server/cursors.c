@@ -1,7 +1,7 @@
 /* cursors.c: reads: find, aggregate (a small pipeline evaluator, and
- * $changeStream), getMore, killCursors, listCollections. Callers hold
- * srv.lock; a change-stream getMore waits on srv.grew (releasing it). */
-#include <errno.h>
+ * $changeStream, whose events changes.c reads), getMore, killCursors,
+ * listCollections. Callers hold srv.lock; a change-stream getMore waits
+ * on srv.grew (releasing it). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,6 @@
 #include "server.h"
 
 #define DEFAULT_BATCH 101
-#define REPLY_BYTES_MAX (MAX_BSON_SIZE - 1024 * 1024)
 
 enum cursor_kind { CURSOR_FIND, CURSOR_LIST, CURSOR_CHANGES };
 
@@ -34,11 +33,7 @@ struct cursor {
     /* materialized */
     bson_t **docs;
     size_t count, next;
-    /* change stream */
-    int64_t pos; /* the last oplog seq looked at */
-    bool all_dbs, lookup, closed;
-    char **colls, **ops;
-    size_t ncolls, nops;
+    struct change_stream *stream; /* CURSOR_CHANGES */
 };
 
 void reply_error(bson_t *reply, int code, const char *code_name,
@@ -117,12 +112,7 @@ static void cursor_free(struct cursor *c)
         bson_value_destroy(&c->max);
     for (size_t i = 0; i < c->count; i++)
         bson_destroy(c->docs[i]);
-    for (size_t i = 0; i < c->ncolls; i++)
-        free(c->colls[i]);
-    for (size_t i = 0; i < c->nops; i++)
-        free(c->ops[i]);
-    free(c->colls);
-    free(c->ops);
+    change_stream_free(c->stream);
     free(c->docs);
     free(c->db);
     free(c->coll);
@@ -161,180 +151,14 @@ static void ns_of(const struct cursor *c, char *out, size_t size)
     snprintf(out, size, "%s.%s", c->db, c->coll ? c->coll : "$cmd.aggregate");
 }
 
-/* ---- change streams ---- */
-
-static void token(int64_t seq, bool invalidate, bson_t *out, const char *key)
-{
-    char data[40];
-    snprintf(data, sizeof data, "82%016llX%s", (unsigned long long)seq,
-             invalidate ? "01" : "");
-    bson_t t;
-    BSON_APPEND_DOCUMENT_BEGIN(out, key, &t);
-    BSON_APPEND_UTF8(&t, "_data", data);
-    bson_append_document_end(out, &t);
-}
-
-/* -1 when the token is not one of ours. */
-static int64_t token_seq(const bson_t *t, bool *invalidate)
-{
-    const char *data = text_of(t, "_data");
-    if (!data || strncmp(data, "82", 2) != 0 || strlen(data) < 18)
-        return -1;
-    char hex[17];
-    memcpy(hex, data + 2, 16);
-    hex[16] = '\0';
-    char *end;
-    errno = 0;
-    long long v = strtoll(hex, &end, 16);
-    if (*end || errno)
-        return -1;
-    *invalidate = strcmp(data + 18, "01") == 0;
-    return v;
-}
-
-static bool listed(char **list, size_t n, const char *name)
-{
-    if (!n)
-        return true;
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(list[i], name))
-            return true;
-    return false;
-}
-
-static void add_name(char ***list, size_t *n, const char *name)
-{
-    *list = realloc(*list, (*n + 1) * sizeof **list);
-    (*list)[(*n)++] = strdup(name);
-}
-
-/* {field: value} or {field: {$in: [...]}} / {$eq: v} into a list. */
-static bool match_names(bson_iter_t *it, char ***list, size_t *n)
-{
-    if (BSON_ITER_HOLDS_UTF8(it)) {
-        add_name(list, n, bson_iter_utf8(it, NULL));
-        return true;
-    }
-    bson_iter_t op, arr;
-    if (!BSON_ITER_HOLDS_DOCUMENT(it) || !bson_iter_recurse(it, &op))
-        return false;
-    while (bson_iter_next(&op)) {
-        if (!strcmp(bson_iter_key(&op), "$eq") && BSON_ITER_HOLDS_UTF8(&op))
-            add_name(list, n, bson_iter_utf8(&op, NULL));
-        else if (!strcmp(bson_iter_key(&op), "$in") &&
-                 bson_iter_recurse(&op, &arr))
-            while (bson_iter_next(&arr))
-                if (BSON_ITER_HOLDS_UTF8(&arr))
-                    add_name(list, n, bson_iter_utf8(&arr, NULL));
-                else
-                    return false;
-        else
-            return false;
-    }
-    return true;
-}
-
-static bool entry_matches(const struct cursor *c, const struct oplog_entry *e)
-{
-    if (!c->all_dbs && strcmp(e->db, c->db) != 0)
-        return false;
-    if (c->coll && strcmp(e->coll, c->coll) != 0)
-        return false;
-    return listed(c->colls, c->ncolls, e->coll) &&
-           listed(c->ops, c->nops, e->op);
-}
-
-/* The change event as a client sees it: its token first, then the stored
- * event, then the current document for updates with updateLookup. */
-static void build_event(const struct cursor *c, const struct oplog_entry *e,
-                        bson_t *out)
-{
-    token(e->seq, false, out, "_id");
-    bson_concat(out, e->event);
-    if (c->lookup && !strcmp(e->op, "update")) {
-        bson_iter_t key, id;
-        struct collection *coll = coll_find(e->db, e->coll);
-        struct doc *d = NULL;
-        if (bson_iter_init_find(&key, e->event, "documentKey") &&
-            bson_iter_recurse(&key, &id) && bson_iter_find(&id, "_id") && coll)
-            d = coll_lookup(coll, bson_iter_value(&id), NULL);
-        if (d)
-            BSON_APPEND_DOCUMENT(out, "fullDocument", d->bson);
-        else
-            BSON_APPEND_NULL(out, "fullDocument");
-    }
-}
-
-static void invalidate_event(const struct oplog_entry *e, bson_t *out)
-{
-    token(e->seq, true, out, "_id");
-    BSON_APPEND_UTF8(out, "operationType", "invalidate");
-    BSON_APPEND_TIMESTAMP(out, "clusterTime", e->t, e->i);
-    BSON_APPEND_DATE_TIME(out, "wallTime", (int64_t)e->t * 1000);
-}
-
-static size_t entry_index(int64_t seq)
-{
-    if (!srv.log_count || seq < srv.log[0].seq)
-        return 0;
-    size_t i = (size_t)(seq - srv.log[0].seq);
-    return i > srv.log_count ? srv.log_count : i;
-}
-
-/* Fills `batch` with events after c->pos; false with 286 when the oplog no
- * longer holds the cursor's position. */
-static bool change_batch(struct cursor *c, int32_t limit, bson_t *batch,
-                         bson_t *reply, int *count)
-{
-    if (c->pos + 1 < srv.lost_before) {
-        reply_error(reply, 286, "ChangeStreamHistoryLost",
-                    "Resume of change stream was not possible, as the resume "
-                    "point may no longer be in the oplog");
-        return false;
-    }
-    char key[16];
-    size_t bytes = 0;
-    for (size_t i = entry_index(c->pos + 1); i < srv.log_count && !c->closed;
-         i++) {
-        const struct oplog_entry *e = &srv.log[i];
-        if (limit > 0 && *count >= limit)
-            break;
-        bool match = entry_matches(c, e);
-        bson_t ev = BSON_INITIALIZER;
-        if (match)
-            build_event(c, e, &ev);
-        if (match && bytes + ev.len > REPLY_BYTES_MAX && *count > 0) {
-            bson_destroy(&ev);
-            break;
-        }
-        c->pos = e->seq;
-        if (match) {
-            snprintf(key, sizeof key, "%d", (*count)++);
-            bson_append_document(batch, key, -1, &ev);
-            bytes += ev.len;
-        }
-        bson_destroy(&ev);
-        bool ends = c->coll && !strcmp(e->coll, c->coll) &&
-                    !strcmp(e->db, c->db) &&
-                    (!strcmp(e->op, "drop") || !strcmp(e->op, "rename"));
-        if (ends) {
-            bson_t inv = BSON_INITIALIZER;
-            invalidate_event(e, &inv);
-            snprintf(key, sizeof key, "%d", (*count)++);
-            bson_append_document(batch, key, -1, &inv);
-            bson_destroy(&inv);
-            c->closed = true;
-        }
-    }
-    return true;
-}
+/* ---- change streams (changes.c) ---- */
 
 static void cursor_reply(struct cursor *c, const char *batch_name,
                          const bson_t *batch, bson_t *reply)
 {
     char ns[256];
     ns_of(c, ns, sizeof ns);
-    bool done = c->kind == CURSOR_CHANGES ? c->closed
+    bool done = c->kind == CURSOR_CHANGES ? change_stream_closed(c->stream)
                 : c->kind == CURSOR_LIST  ? c->next >= c->count
                                           : false;
     bson_t cur;
@@ -343,7 +167,7 @@ static void cursor_reply(struct cursor *c, const char *batch_name,
     BSON_APPEND_UTF8(&cur, "ns", ns);
     BSON_APPEND_ARRAY(&cur, batch_name, batch);
     if (c->kind == CURSOR_CHANGES)
-        token(c->pos, false, &cur, "postBatchResumeToken");
+        change_stream_token(c->stream, &cur, "postBatchResumeToken");
     bson_append_document_end(reply, &cur);
     BSON_APPEND_DOUBLE(reply, "ok", 1);
     if (done)
@@ -354,90 +178,26 @@ static void open_change_stream(const bson_t *cmd, const bson_t *spec,
                                bson_iter_t *stages, const char *db,
                                const char *coll, bson_t *reply)
 {
-    bson_t resume;
-    bool from_token = doc_of(spec, "resumeAfter", &resume) ||
-                      doc_of(spec, "startAfter", &resume);
-    bool start_after = doc_of(spec, "startAfter", &resume);
-    const char *full = text_of(spec, "fullDocument");
-    bson_iter_t it;
+    struct mongo_error e;
+    struct change_stream *s = change_stream_open(spec, stages, db, coll, &e);
+    if (!s) {
+        reply_mongo_error(reply, &e);
+        return;
+    }
     struct cursor *c = cursor_new(CURSOR_CHANGES, db, coll);
-    c->all_dbs = bson_iter_init_find(&it, spec, "allChangesForCluster") &&
-                 bson_iter_as_bool(&it);
-    c->lookup =
-        full && (!strcmp(full, "updateLookup") ||
-                 !strcmp(full, "whenAvailable") || !strcmp(full, "required"));
-    c->pos = srv.next_seq - 1;
-    while (bson_iter_next(stages)) {
-        bson_iter_t stage, m;
-        if (!bson_iter_recurse(stages, &stage) || !bson_iter_next(&stage) ||
-            strcmp(bson_iter_key(&stage), "$match") != 0 ||
-            !bson_iter_recurse(&stage, &m)) {
-            cursor_remove(c->id);
-            reply_error(reply, 40324, "Location40324",
-                        "the test server follows $changeStream with $match "
-                        "stages only");
-            return;
-        }
-        while (bson_iter_next(&m)) {
-            const char *k = bson_iter_key(&m);
-            bool ok = !strcmp(k, "ns.coll")
-                          ? match_names(&m, &c->colls, &c->ncolls)
-                      : !strcmp(k, "operationType")
-                          ? match_names(&m, &c->ops, &c->nops)
-                          : false;
-            if (!ok) {
-                cursor_remove(c->id);
-                reply_error(reply, 2, "BadValue",
-                            "the test server matches change events on "
-                            "ns.coll and operationType only, not '%s'",
-                            k);
-                return;
-            }
-        }
-    }
-    if (from_token) {
-        bool invalidate = false;
-        int64_t seq = token_seq(&resume, &invalidate);
-        if (seq < 0 || (invalidate && !start_after)) {
-            cursor_remove(c->id);
-            reply_error(reply, 260, "InvalidResumeToken",
-                        invalidate ? "cannot resume after an invalidate; use "
-                                     "startAfter"
-                                   : "the resume token is not one this "
-                                     "server made");
-            return;
-        }
-        c->pos = seq;
-    } else if (bson_iter_init_find(&it, spec, "startAtOperationTime") &&
-               BSON_ITER_HOLDS_TIMESTAMP(&it)) {
-        uint32_t t, i;
-        bson_iter_timestamp(&it, &t, &i);
-        bool lost = srv.lost_before > 1 &&
-                    (t < srv.lost_t || (t == srv.lost_t && i <= srv.lost_i));
-        if (lost) {
-            cursor_remove(c->id);
-            reply_error(reply, 286, "ChangeStreamHistoryLost",
-                        "Resume of change stream was not possible, as the "
-                        "resume point may no longer be in the oplog");
-            return;
-        }
-        c->pos = srv.next_seq - 1;
-        for (size_t k = 0; k < srv.log_count; k++)
-            if (srv.log[k].t > t || (srv.log[k].t == t && srv.log[k].i >= i)) {
-                c->pos = srv.log[k].seq - 1;
-                break;
-            }
-    }
+    c->stream = s;
     bson_t cursor_opts;
     c->batch = doc_of(cmd, "cursor", &cursor_opts)
                    ? (int32_t)int_of(&cursor_opts, "batchSize", 0)
                    : 0;
     bson_t batch = BSON_INITIALIZER;
     int count = 0;
-    if (change_batch(c, c->batch, &batch, reply, &count))
+    if (change_stream_batch(s, c->batch, &batch, &count, &e)) {
         cursor_reply(c, "firstBatch", &batch, reply);
-    else
+    } else {
         cursor_remove(c->id);
+        reply_mongo_error(reply, &e);
+    }
     bson_destroy(&batch);
 }
 
@@ -1024,22 +784,24 @@ void cmd_get_more(const bson_t *cmd, const char *db, bson_t *reply)
         int64_t wait =
             int_of(cmd, "maxTimeMS", int_of(cmd, "maxAwaitTimeMS", 1000));
         int count = 0;
-        bool ok = change_batch(c, limit, &batch, reply, &count);
-        if (ok && count == 0 && wait > 0 && !srv.stopping) {
+        struct mongo_error e;
+        bool ok = change_stream_batch(c->stream, limit, &batch, &count, &e);
+        if (ok && count == 0 && !change_stream_closed(c->stream) && wait > 0 &&
+            !srv.stopping) {
             wait_for_changes(wait);
             c = cursor_find(id); /* killed meanwhile? */
             if (c)
-                ok = change_batch(c, limit, &batch, reply, &count);
+                ok = change_stream_batch(c->stream, limit, &batch, &count, &e);
         }
-        if (!c)
+        if (!c) {
             reply_error(reply, 43, "CursorNotFound",
-                        "cursor id %lld was "
-                        "killed",
-                        (long long)id);
-        else if (ok)
+                        "cursor id %lld was killed", (long long)id);
+        } else if (ok) {
             cursor_reply(c, "nextBatch", &batch, reply);
-        else
+        } else {
             cursor_remove(c->id);
+            reply_mongo_error(reply, &e);
+        }
     }
     bson_destroy(&batch);
 }

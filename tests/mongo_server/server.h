@@ -19,6 +19,7 @@
 #define MAX_WIRE_VERSION 13
 #define MAX_BSON_SIZE (16 * 1024 * 1024)
 #define MAX_MESSAGE_SIZE 48000000
+#define REPLY_BYTES_MAX (MAX_BSON_SIZE - 1024 * 1024) /* a batch's */
 
 struct doc {
     bson_t *bson;
@@ -39,7 +40,8 @@ struct oplog_entry {
     int64_t seq;   /* resume tokens name this */
     uint32_t t, i; /* its cluster time */
     char *db, *coll;
-    char *op;      /* insert, update, replace, delete, drop, rename */
+    char *op;      /* insert, update, replace, delete, drop, rename,
+                    * dropDatabase (whose coll is "") */
     bson_t *event; /* the change event without _id */
 };
 
@@ -526,6 +528,27 @@ void persist_load_sessions(void (*fn)(const struct session_row *, void *),
 void net_close_all(void);
 /* Now on the monotonic clock, in milliseconds. */
 int64_t net_now_ms(void);
+
+/* ---- changes.c: change streams ---- */
+struct change_stream;
+/* A stream on db.coll (coll NULL: the database, or with
+ * allChangesForCluster the cluster) from its $changeStream spec and the
+ * stages after it ($match only); NULL with MongoDB's error. */
+struct change_stream *change_stream_open(const bson_t *spec,
+                                         bson_iter_t *stages, const char *db,
+                                         const char *coll,
+                                         struct mongo_error *e);
+void change_stream_free(struct change_stream *s); /* NULL: nothing */
+/* Appends to `batch` (keys from *count on) the events after the stream's
+ * position: at most `limit` (0: as many as fit a reply); false with 286
+ * ChangeStreamHistoryLost when the oplog no longer holds its position. */
+bool change_stream_batch(struct change_stream *s, int32_t limit, bson_t *batch,
+                         int *count, struct mongo_error *e);
+/* Invalidated: its cursor closes. */
+bool change_stream_closed(const struct change_stream *s);
+/* Appends its resume token (postBatchResumeToken) as `key`. */
+void change_stream_token(const struct change_stream *s, bson_t *out,
+                         const char *key);
 
 /* ---- cursors.c: find, aggregate, change streams, getMore ---- */
 void cmd_find(const bson_t *cmd, const char *db, bson_t *reply);

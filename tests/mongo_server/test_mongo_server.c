@@ -1,16 +1,18 @@
-/* test_mongo_server.c: the test server driven by libmongoc as an
- * application drives MongoDB: the handshake and server commands, writes
- * (with document sequences; documents in and out at either end and in the
- * middle of a collection), finds with filters, sorts, limits, batches
- * and projections, counts, $sample, listings, change streams (every
- * change type, updateLookup, resuming from a token with a new client,
- * startAtOperationTime, database streams with $match, drop and rename
- * with invalidate), the update language (dotted paths, array operators,
- * positional updates, arrayFilters, upserts, pipelines, errors and
- * updateDescription), injected faults, seeding, generation, and a clean
- * stop on SIGTERM; transactions through mongoc_client_session_t (commit,
- * abort, their change events, write conflicts), a retryable write whose
- * answer was lost applied once, and --dbpath across a SIGKILL. */
+/* test_mongo_server.c: the test server driven by libmongoc as an application
+ * drives MongoDB: the handshake and server commands, writes (with document
+ * sequences; documents in and out at either end and in the middle of a
+ * collection), finds with filters, sorts, limits, batches and projections,
+ * counts, $sample, listings, change streams (every change type,
+ * updateLookup, resuming from a token with a new client,
+ * startAtOperationTime, database streams with $match, drop and rename with
+ * invalidate; dropDatabase's events, $match in the query language, an
+ * invalidate it filters out, a rename onto a watched collection), the update
+ * language (dotted paths, array operators, positional updates, arrayFilters,
+ * upserts, pipelines, errors and updateDescription), injected faults,
+ * seeding, generation, and a clean stop on SIGTERM; transactions through
+ * mongoc_client_session_t (commit, abort, their change events, write
+ * conflicts), a retryable write whose answer was lost applied once, and
+ * --dbpath across a SIGKILL. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <mongoc/mongoc.h>
@@ -845,6 +847,108 @@ static void change_streams(void)
     mongoc_client_destroy(c);
 }
 
+/* The _data of a stream's resume token. */
+static const char *token_data(mongoc_change_stream_t *s)
+{
+    const bson_t *t = mongoc_change_stream_get_resume_token(s);
+    return t ? field(t, "_data") : "";
+}
+
+/* The stream's next event copied into `out` (emptied first); false, `out`
+ * empty, when none came. */
+static bool next_into(mongoc_change_stream_t *s, bson_t *out)
+{
+    const bson_t *doc;
+    bson_reinit(out);
+    if (!next_change(s, &doc))
+        return false;
+    bson_concat(out, doc);
+    return true;
+}
+
+/* dropDatabase, $match in the query language and a rename onto a
+ * watched collection, as MongoDB 5.0/6.0 shows them. */
+static void change_stream_ddl(void)
+{
+    mongoc_client_t *c = client();
+    mongoc_database_t *db = mongoc_client_get_database(c, "ddl");
+    mongoc_collection_t *a = mongoc_client_get_collection(c, "ddl", "a"),
+                        *b = mongoc_client_get_collection(c, "ddl", "b");
+    bson_t *one = json("{\"_id\": 1}"), *empty = json("{}"),
+           *wait = json("{\"maxAwaitTimeMS\": 300}"),
+           *pipe = json("{\"pipeline\": [{\"$match\": {\"$or\": ["
+                        "{\"ns.coll\": \"a\"}, {\"operationType\": "
+                        "\"dropDatabase\"}]}}]}");
+    bson_t ev = BSON_INITIALIZER;
+    bson_error_t e;
+    OK(mongoc_collection_insert_one(a, one, NULL, NULL, ERR));
+    OK(mongoc_collection_insert_one(b, one, NULL, NULL, ERR));
+    mongoc_change_stream_t *all = mongoc_database_watch(db, empty, wait),
+                           *some = mongoc_database_watch(db, pipe, wait);
+    OK(mongoc_database_drop(db, ERR));
+    const char *want[] = {"drop", "drop", "dropDatabase", "invalidate"};
+    for (int i = 0; i < 4; i++) {
+        CHECK(next_into(all, &ev));
+        CHECK_STR(field(&ev, "operationType"), want[i]);
+    }
+    CHECK_STR(field(&ev, "ns"), ""); /* the invalidate's */
+    /* the $or: the drop of a and dropDatabase; not the invalidate, which
+     * closes the stream all the same, its token the invalidate's */
+    CHECK(next_into(some, &ev));
+    CHECK_STR(field(&ev, "ns.coll"), "a");
+    CHECK(next_into(some, &ev));
+    CHECK_STR(field(&ev, "operationType"), "dropDatabase");
+    CHECK_STR(field(&ev, "ns.db"), "ddl");
+    CHECK_STR(field(&ev, "ns.coll"), "");
+    /* libmongoc, finding the cursor closed, resumes after its last token
+     * (the invalidate's): refused, as MongoDB refuses it */
+    CHECK(!next_into(some, &ev));
+    CHECK(mongoc_change_stream_error_document(some, &e, NULL));
+    CHECK(e.code == 260);
+    CHECK_CONTAINS(e.message, "not allowed from an invalidate notification");
+    CHECK_STR(token_data(some), token_data(all));
+    CHECK(strlen(token_data(all)) == 20); /* "82", seq, "01" */
+    mongoc_change_stream_destroy(all);
+    mongoc_change_stream_destroy(some);
+
+    /* a bad filter: the query language's error */
+    bson_t *bad =
+        json("{\"pipeline\": [{\"$match\": {\"a\": {\"$foo\": 1}}}]}");
+    all = mongoc_database_watch(db, bad, NULL);
+    CHECK(mongoc_change_stream_error_document(all, &e, NULL));
+    CHECK(e.code == 2);
+    CHECK_CONTAINS(e.message, "unknown operator: $foo");
+    mongoc_change_stream_destroy(all);
+
+    /* renamed onto b with dropTarget: one rename event; the streams on
+     * both collections are invalidated */
+    OK(mongoc_collection_insert_one(a, one, NULL, NULL, ERR));
+    OK(mongoc_collection_insert_one(b, one, NULL, NULL, ERR));
+    all = mongoc_collection_watch(a, empty, wait);
+    some = mongoc_collection_watch(b, empty, wait);
+    OK(mongoc_collection_rename(a, "ddl", "b", true, ERR));
+    for (int k = 0; k < 2; k++) {
+        mongoc_change_stream_t *s = k ? some : all;
+        CHECK(next_into(s, &ev));
+        CHECK_STR(field(&ev, "operationType"), "rename");
+        CHECK_STR(field(&ev, "ns.coll"), "a");
+        CHECK_STR(field(&ev, "to.coll"), "b");
+        CHECK(next_into(s, &ev));
+        CHECK_STR(field(&ev, "operationType"), "invalidate");
+        mongoc_change_stream_destroy(s);
+    }
+    bson_destroy(&ev);
+    bson_destroy(bad);
+    bson_destroy(pipe);
+    bson_destroy(wait);
+    bson_destroy(empty);
+    bson_destroy(one);
+    mongoc_collection_destroy(a);
+    mongoc_collection_destroy(b);
+    mongoc_database_destroy(db);
+    mongoc_client_destroy(c);
+}
+
 /* Whether a new TCP connection to the server is refused, tried a few
  * times 50 ms apart (the listener closes within its poll interval). */
 static bool connect_refused(void)
@@ -1304,6 +1408,7 @@ int main(void)
     RUN(query_language);
     RUN(indexes);
     RUN(change_streams);
+    RUN(change_stream_ddl);
     RUN(update_language);
     RUN(faults_and_generation);
     RUN(transactions);

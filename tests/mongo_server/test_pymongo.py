@@ -8,7 +8,10 @@ NoSuchTransaction, a write outside waiting for one), retryable writes
 applied once (also when sent twice at once), and --dbpath: killed with
 SIGKILL and started again, the data, the indexes and a change stream
 resumed from a token taken before; a transaction through the update and
-query languages and unique indexes."""
+query languages and unique indexes; change streams as MongoDB 5.0/6.0
+runs them: dropDatabase's events and invalidations, $match stages in the
+whole query language (the invalidate subject to them too), and
+renameCollection onto an existing collection."""
 import shutil
 import signal
 import subprocess
@@ -78,6 +81,10 @@ def main():
         write_conflicts(uri)
         transactions_through_the_languages(uri)
         retryable_writes(uri)
+        dropped_databases(uri)
+        change_stream_filters(uri)
+        renamed_onto(uri)
+        renamed_to_itself(uri)
         print("pymongo checks passed")
     finally:
         server.terminate()
@@ -97,6 +104,33 @@ def next_event(stream):
         if event is not None:
             return event
     raise AssertionError("no change event came")
+
+
+def until_closed(stream):
+    """The stream's events until its cursor closes (it was invalidated);
+    an error when it is still open after ~10 s."""
+    got = []
+    for _ in range(30):
+        event = stream.try_next()
+        if event is not None:
+            got.append(event)
+        if not stream.alive:
+            return got
+    raise AssertionError("the stream was not closed; it gave %r" % got)
+
+
+def kinds(events):
+    return [(e["operationType"], e.get("ns"), e.get("to")) for e in events]
+
+
+def refused(code, call):
+    """`call()` fails with OperationFailure `code`; its message."""
+    try:
+        call()
+    except OperationFailure as e:
+        assert e.code == code, e.details
+        return str(e)
+    raise AssertionError("not refused: expected error %d" % code)
 
 
 def duplicate_aborts(client, first, duplicate):
@@ -417,6 +451,210 @@ def retryable_writes(uri):
     client.close()
 
 
+def dropped_databases(uri):
+    """dropDatabase as MongoDB documents it: a drop event for each
+    collection, then a dropDatabase event (ns {db} only); a database
+    stream is then invalidated, a stream on one of its collections after
+    that collection's drop, a cluster stream never. Resuming after the
+    invalidate takes startAfter. A database that does not exist: ok, no
+    event. In a transaction: refused (263)."""
+    client = pymongo.MongoClient(uri)
+    db = client.dd
+    db.b.insert_one({"_id": 1})
+    db.a.insert_one({"_id": 1})
+    client.other.keep.insert_one({"_id": 1})
+    wait = {"max_await_time_ms": 300}
+    whole = client.watch(**wait)
+    of_db = db.watch(**wait)
+    of_a = db.a.watch(**wait)
+    of_other = client.other.watch(**wait)
+    # the filter source_mongo opens its database stream with: the
+    # dropDatabase event and the invalidate have no ns.coll
+    as_source = db.watch([{"$match": {
+        "ns.coll": {"$in": ["a"]},
+        "operationType": {"$in": ["insert", "update", "replace", "delete", "drop",
+                                  "rename", "invalidate"]}}}], **wait)
+    client.drop_database("nothing")  # no such database: no event
+    client.drop_database("dd")
+    assert "dd" not in client.list_database_names()
+    assert db.list_collection_names() == []
+    drops = [("drop", {"db": "dd", "coll": "a"}, None),
+             ("drop", {"db": "dd", "coll": "b"}, None),
+             ("dropDatabase", {"db": "dd"}, None)]
+    shown = until_closed(of_db)
+    assert kinds(shown) == drops + [("invalidate", None, None)], shown
+    invalidate = shown[-1]
+    assert set(invalidate) == {"_id", "operationType", "clusterTime", "wallTime"}, invalidate
+    assert shown[0]["clusterTime"] < shown[1]["clusterTime"] < shown[2]["clusterTime"]
+    assert invalidate["clusterTime"] == shown[2]["clusterTime"]
+    assert of_db.resume_token == invalidate["_id"]
+    assert kinds(until_closed(of_a)) == [drops[0], ("invalidate", None, None)]
+    assert kinds(until_closed(as_source)) == [drops[0]]
+    assert as_source.resume_token == invalidate["_id"]
+    db.a.insert_one({"_id": 2})  # the database again
+    client.other.keep.insert_one({"_id": 2})
+    assert kinds([next_event(whole) for _ in range(5)]) == drops + [
+        ("insert", {"db": "dd", "coll": "a"}, None),
+        ("insert", {"db": "other", "coll": "keep"}, None)]
+    assert whole.alive
+    assert next_event(of_other)["documentKey"] == {"_id": 2}  # nothing before
+    for stream in (whole, of_db, of_a, of_other, as_source):
+        stream.close()
+    # after the invalidate: startAfter, not resumeAfter
+    assert "not allowed from an invalidate notification" in refused(
+        260, lambda: db.watch(resume_after=invalidate["_id"]))
+    with db.watch(start_after=invalidate["_id"], **wait) as again:
+        assert next_event(again)["documentKey"] == {"_id": 2}
+    with client.start_session() as s:
+        s.start_transaction()
+        refused(263, lambda: client.other.command("dropDatabase", session=s))
+    client.close()
+
+
+def change_stream_filters(uri):
+    """$match stages after $changeStream take the whole query language,
+    on the event as the client sees it (fullDocument looked up, the
+    updateDescription, the rename's `to`); several are ANDed; a bad filter
+    is refused with the query language's error; the invalidate is subject
+    to them too (MongoDB's start_after_invalidation_exception.js): the
+    stream closes without showing it, its resume token the invalidate's."""
+    client = pymongo.MongoClient(uri)
+    db = client.filt
+    wait = {"max_await_time_ms": 300}
+    moved = db.watch([{"$match": {"$or": [
+        {"ns.coll": {"$in": ["x1", "x2"]}},
+        {"operationType": "rename", "to.coll": {"$in": ["x1", "x2"]}}]}}], **wait)
+    big = db.watch([{"$match": {"fullDocument.x": {"$gt": 5}}}],
+                   full_document="updateLookup", **wait)
+    touched = db.watch([{"$match": {"updateDescription.updatedFields.a": {"$exists": True}}}],
+                       **wait)
+    kept = db.watch([{"$match": {"operationType": "insert"}},
+                     {"$match": {"fullDocument.k": "keep"}}], **wait)
+    db.x1.insert_one({"_id": 1, "x": 3, "k": "keep"})
+    db.y.insert_one({"_id": 2, "x": 7, "k": "drop"})
+    db.y.update_one({"_id": 2}, {"$set": {"b": 1}})
+    db.x1.update_one({"_id": 1}, {"$set": {"a": 1, "x": 10}})
+    client.admin.command("renameCollection", "filt.y", to="filt.x2")
+    db.x2.insert_one({"_id": 3, "k": "keep"})
+    db.z.insert_one({"_id": 4, "k": "keep", "x": 9})
+    marker = {"_id": "end", "a": 0, "k": "keep", "x": 99}
+    db.x1.insert_one(marker)
+    assert kinds([next_event(moved) for _ in range(5)]) == [
+        ("insert", {"db": "filt", "coll": "x1"}, None),
+        ("update", {"db": "filt", "coll": "x1"}, None),
+        ("rename", {"db": "filt", "coll": "y"}, {"db": "filt", "coll": "x2"}),
+        ("insert", {"db": "filt", "coll": "x2"}, None),
+        ("insert", {"db": "filt", "coll": "x1"}, None)]
+    # the update of 2 is looked up in filt.y, renamed since: null
+    assert [(e["operationType"], e["documentKey"]) for e in
+            [next_event(big) for _ in range(4)]] == [
+        ("insert", {"_id": 2}), ("update", {"_id": 1}), ("insert", {"_id": 4}),
+        ("insert", {"_id": "end"})]
+    assert [e["documentKey"] for e in [next_event(touched) for _ in range(1)]] == [{"_id": 1}]
+    assert [e["documentKey"] for e in [next_event(kept) for _ in range(4)]] == [
+        {"_id": 1}, {"_id": 3}, {"_id": 4}, {"_id": "end"}]
+    db.x1.update_one({"_id": "end"}, {"$set": {"a": 1}})  # a second for `touched`
+    assert next_event(touched)["documentKey"] == {"_id": "end"}
+    for stream in (moved, big, touched, kept):
+        stream.close()
+
+    # what the server reads of ns.coll and operationType to pass over
+    # entries never changes what a filter matches
+    pre = client.pre
+    pre.p.insert_one({"_id": 0})
+    streams = [pre.watch([{"$match": m}], **wait) for m in (
+        {"ns.coll": {"$eq": "p", "$in": ["p", "q"]}},
+        {"ns.coll": ""},
+        {"ns.coll": {"$in": []}},
+        {"operationType": {"$in": ["insert", "drop"]}, "documentKey._id": 2},
+        {"ns.coll": {"$exists": False}})]
+    pre.p.insert_one({"_id": 1})
+    pre.q.insert_one({"_id": 2})
+    client.drop_database("pre")
+    p_, q_ = {"db": "pre", "coll": "p"}, {"db": "pre", "coll": "q"}
+    assert [kinds(until_closed(s)) for s in streams] == [
+        [("insert", p_, None), ("drop", p_, None)], [], [], [("insert", q_, None)],
+        [("dropDatabase", {"db": "pre"}, None), ("invalidate", None, None)]]
+
+    # refused as the query language refuses them
+    assert "unknown operator: $foo" in refused(
+        2, lambda: db.watch([{"$match": {"a": {"$foo": 1}}}]))
+    assert "$and/$or/$nor must be a nonempty array" in refused(
+        2, lambda: db.watch([{"$match": {"$or": []}}]))
+    refused(238, lambda: db.watch([{"$match": {"$where": "true"}}]))
+    refused(15959, lambda: db.watch([{"$match": 5}]))
+    refused(40324, lambda: db.watch([{"$project": {"a": 1}}]))
+    refused(40323, lambda: db.watch([{"$match": {}, "$limit": 1}]))
+
+    # the invalidate passes the $match stages or is not shown; the stream
+    # closes either way
+    db.inv.insert_one({"_id": 0})
+    inserts = db.inv.watch([{"$match": {"operationType": "insert"}}], **wait)
+    both = db.inv.watch([{"$match": {"operationType": {"$in": ["insert", "invalidate"]}}}],
+                        **wait)
+    by_ns = db.inv.watch([{"$match": {"ns.coll": "inv"}}], **wait)
+    db.inv.insert_one({"_id": 1})
+    db.inv.drop()
+    assert kinds(until_closed(inserts)) == [("insert", {"db": "filt", "coll": "inv"}, None)]
+    assert kinds(until_closed(both)) == [("insert", {"db": "filt", "coll": "inv"}, None),
+                                         ("invalidate", None, None)]
+    shown = until_closed(by_ns)  # the invalidate has no ns
+    assert [e["operationType"] for e in shown] == ["insert", "drop"], shown
+    assert inserts.resume_token == both.resume_token != shown[-1]["_id"]
+    db.inv.insert_one({"_id": 2})
+    with db.inv.watch([{"$match": {"operationType": "insert"}}],
+                      start_after=inserts.resume_token, **wait) as again:
+        assert next_event(again)["documentKey"] == {"_id": 2}
+    refused(260, lambda: db.inv.watch(resume_after=inserts.resume_token))
+    # resuming at the drop itself gives its invalidate again
+    with db.inv.watch(resume_after=shown[-1]["_id"], **wait) as again:
+        assert kinds(until_closed(again)) == [("invalidate", None, None)]
+    client.close()
+
+
+def renamed_onto(uri):
+    """renameCollection with dropTarget onto an existing collection, as
+    MongoDB 4.2 on: one rename event (ns the source, `to` the target), no
+    drop event for the target (SERVER-53478); a stream on the source and
+    one on the target each see it, then an invalidate (MongoDB's
+    metadata_notifications.js and ddl_rename_cross_db.js); a database
+    stream sees only the rename."""
+    client = pymongo.MongoClient(uri)
+    db = client.rn
+    db.src.insert_many([{"_id": 1}, {"_id": 2}])
+    db.dst.insert_one({"_id": "old"})
+    wait = {"max_await_time_ms": 300}
+    on_src, on_dst, of_db = db.src.watch(**wait), db.dst.watch(**wait), db.watch(**wait)
+    refused(48, lambda: client.admin.command("renameCollection", "rn.src", to="rn.dst"))
+    client.admin.command("renameCollection", "rn.src", to="rn.dst", dropTarget=True)
+    assert sorted(d["_id"] for d in db.dst.find()) == [1, 2]
+    assert db.list_collection_names() == ["dst"]
+    rename = ("rename", {"db": "rn", "coll": "src"}, {"db": "rn", "coll": "dst"})
+    assert kinds(until_closed(on_src)) == [rename, ("invalidate", None, None)]
+    assert kinds(until_closed(on_dst)) == [rename, ("invalidate", None, None)]
+    db.dst.insert_one({"_id": 3})
+    assert kinds([next_event(of_db) for _ in range(2)]) == [
+        rename, ("insert", {"db": "rn", "coll": "dst"}, None)]
+    of_db.close()
+    client.close()
+
+
+def renamed_to_itself(uri):
+    """renameCollection onto its own name is refused, with dropTarget too,
+    as MongoDB refuses it (20), and the collection stays."""
+    client = pymongo.MongoClient(uri)
+    client.rn.self.insert_one({"_id": 1})
+    for drop_target in (False, True):
+        try:
+            client.admin.command("renameCollection", "rn.self", to="rn.self",
+                                 dropTarget=drop_target)
+            raise AssertionError("renamed a collection to itself")
+        except OperationFailure as e:
+            assert e.code == 20 and "to itself" in str(e), e.details
+    assert client.rn.self.find_one() == {"_id": 1}
+    client.close()
+
+
 def killed_and_restarted():
     """--dbpath: documents, collections, indexes and the change history outlive a
     SIGKILL; a change stream resumes from a token taken before it;
@@ -456,6 +694,9 @@ def killed_and_restarted():
                                                         "delete", "insert", "update", "insert"], events
         assert events[5]["documentKey"] == {"_id": 10} and events[7]["documentKey"] == {"_id": 11}
         before = client.admin.command("ping")["operationTime"]
+        client.gonedb.a.insert_one({"_id": 1})
+        client.gonedb.b.insert_one({"_id": 1})
+        client.drop_database("gonedb")
         # its own client: its session's txnNumber is set by hand here
         rclient = pymongo.MongoClient(uri)
         retried = rclient.start_session()
@@ -502,6 +743,18 @@ def killed_and_restarted():
             assert resumed[-1]["documentKey"] == {"_id": 20}
             assert resumed[5]["clusterTime"] == resumed[6]["clusterTime"]
             assert "lsid" in resumed[5] and resumed[5]["txnNumber"] == resumed[6]["txnNumber"]
+            # a dropDatabase's events too
+            gone = [("insert", {"db": "gonedb", "coll": "a"}, None),
+                    ("insert", {"db": "gonedb", "coll": "b"}, None),
+                    ("drop", {"db": "gonedb", "coll": "a"}, None),
+                    ("drop", {"db": "gonedb", "coll": "b"}, None),
+                    ("dropDatabase", {"db": "gonedb"}, None)]
+            with client.watch([{"$match": {"ns.db": "gonedb"}}], start_at_operation_time=before,
+                              max_await_time_ms=300) as stream:
+                assert kinds([next_event(stream) for _ in range(5)]) == gone
+            with client.gonedb.watch(start_at_operation_time=before,
+                                     max_await_time_ms=300) as stream:
+                assert kinds(until_closed(stream)) == gone + [("invalidate", None, None)]
             coll.insert_one({"_id": 12})
             now = client.admin.command("ping")["operationTime"]
             assert now > before, (now, before)
