@@ -1004,7 +1004,8 @@ def scenario_metrics(env, src):
 
 def scenario_tables(env, src):
     """tables add loads the new table while the others go on; tables
-    remove stops a table, keeping its destination or dropping it."""
+    remove stops a table, keeping its destination or dropping it; a table
+    removed and added again ends equal to its collection."""
     rng = random.Random(41)
     db = src.db("t")
     for c in ("a", "b", "c", "d"):
@@ -1045,6 +1046,10 @@ def scenario_tables(env, src):
         raise Failure("removed table d still receives changes")
     if "b" in ch_tables(env, ch_db):
         raise Failure("table b came back after it was removed")
+    # d added again: its kept destination becomes what d is now (the
+    # deletes made while it was out of the pipe too)
+    sl.cli("tables", "add", pipe, "d", "--wait", "--timeout", "60s")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "c", "d"]), what="after d added again")
     sl.stop()
 
 
