@@ -178,7 +178,10 @@ static const struct command commands[] = {
      "add tables to a pipe",
      REQUEST_HELP(
          "Snapshots the new tables while change capture of the others\n"
-         "waits, then captures changes of all.",
+         "waits, then captures changes of all. With a sink that can\n"
+         "resync, each table loads into a shadow that then replaces its\n"
+         "destination, as a resync does: rows kept there from before (a\n"
+         "table removed and added again, a collection made anew) go.",
          "running or paused") REQUEST_EXIT,
      cmd_tables_add},
     {"tables remove",

@@ -4,8 +4,9 @@
  * the tables of a status, the lease and the rates between pieces of long
  * work). The parts use it and never each other upwards: pipe_runner.c
  * (the loop) uses tables.c (destinations), snapshot.c, cdc.c and
- * subscriber.c (the sink's side); those use this file, and snapshot.c and
- * cdc.c wake the subscriber. Private to runtime/. */
+ * subscriber.c (the sink's side); those use this file, snapshot.c and
+ * cdc.c wake the subscriber, and snapshot.c has tables.c swap the added
+ * tables in. Private to runtime/. */
 #ifndef SLUICE_RUNTIME_PIPE_H
 #define SLUICE_RUNTIME_PIPE_H
 
@@ -137,18 +138,24 @@ enum outcome wait_drained(struct run *u, struct failure *f);
 
 /* The setup state's work: the tables a new pipe's source has (when the
  * pipe names none), then each table to set up claimed, set up, and its
- * shadow begun for a resync; then the pipe moves on. */
+ * shadow begun for a resync, and for tables added when the sink has
+ * resyncs (the load of a table added replaces its destination, which
+ * may hold rows from before); then the pipe moves on. */
 enum outcome tables_set_up(struct run *u, struct pipe_row *row,
                            struct failure *f);
 /* A sink opened anew for a pipe past its setup (a restart, a take-over):
  * told its tables again (setup is idempotent), and the shadows of a
- * resync in progress. *changed when a table failed (the row in hand is
- * then out of date). */
+ * resync or an add in progress, but those whose swap began. *changed
+ * when a table failed (the row in hand is then out of date). */
 enum outcome tables_reopen(struct run *u, const struct pipe_row *row,
                            bool *changed, struct failure *f);
 /* The resync state's work: each shadow swapped in. */
 enum outcome tables_swap(struct run *u, const struct pipe_row *row,
                          struct failure *f);
+/* The end of an add's snapshot, everything loaded: each added table's
+ * shadow swapped in, when it had one; the pipe stays in its state. */
+enum outcome tables_swap_added(struct run *u, const struct pipe_row *row,
+                               struct failure *f);
 /* The modifying state's work: the destinations of the removed tables
  * dropped where asked. */
 enum outcome tables_remove(struct run *u, const struct pipe_row *row,

@@ -5,7 +5,8 @@
  * by batch with its partition's progress, waking the subscriber, which
  * loads the sink meanwhile. The pipe's own thread watches for operator
  * requests, stops and the subscriber's failures, which end the workers
- * after their batch in flight. */
+ * after their batch in flight. Once all is loaded and written, the tables
+ * an add loaded into their shadows are swapped in (tables.c). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -329,13 +330,15 @@ static int end_snapshot(struct store *s, void *arg, struct error *err)
     return lifecycle_snapshot_done(s, e->pipe, err);
 }
 
-/* Every partition loaded: CDC starts where the snapshot began, unless
- * (tables added) it already has an older position, which covers the new
- * tables too. */
+/* Every partition loaded and written: the tables added swapped in, then
+ * CDC starts where the snapshot began, unless (tables added) it already
+ * has an older position, which covers the new tables too. */
 static enum outcome finish(struct run *u, const struct pipe_row *row,
                            struct failure *f)
 {
     if (wait_drained(u, f) != GO_ON)
+        return f->outcome;
+    if (row->context == CONTEXT_ADD && tables_swap_added(u, row, f) != GO_ON)
         return f->outcome;
     struct checkpoint start, cdc;
     bool has_start, has_cdc;

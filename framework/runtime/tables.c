@@ -1,9 +1,9 @@
 /* tables.c: the work on a pipe's destination tables: finding the tables
  * of a pipe that names none, claiming each destination (one owner per
- * destination) and setting it up, with its shadow for a resync; telling
- * a sink opened anew the tables it had; swapping the shadows in; dropping
- * the destinations of removed tables. A table that fails alone does not
- * stop the others (spec/lifecycle.md). */
+ * destination) and setting it up, with its shadow for a resync or for a
+ * table added; telling a sink opened anew the tables it had; swapping
+ * the shadows in; dropping the destinations of removed tables. A table
+ * that fails alone does not stop the others (spec/lifecycle.md). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -180,66 +180,92 @@ static enum outcome set_up_table(struct run *u, const char *table, bool resync,
     return GO_ON;
 }
 
+/* Whether the tables a `tables add` adds load into their shadows, to be
+ * swapped in once loaded, as a resync loads every table: a destination
+ * kept from before (the collection dropped and made again, the table
+ * removed and added again) holds rows the source has no more, which a
+ * load straight into it would leave there. Not without a sink that has
+ * resyncs, nor for a cdc-only pipe, which loads nothing. */
+static bool adds_in_shadow(const struct run *u, const struct pipe_row *row)
+{
+    return (u->pc->sink.plugin->capabilities & SLUICE_SINK_RESYNC) &&
+           pipe_mode_of(row) != PIPE_MODE_CDC;
+}
+
 enum outcome tables_set_up(struct run *u, struct pipe_row *row,
                            struct failure *f)
 {
     if (discover_tables(u, row, f) != GO_ON)
         return f->outcome;
-    /* a resync starts here: no table's swap has begun */
+    /* a resync starts here: no table's swap has begun (nor an added
+     * table's: its row is new) */
     bool resync = row->context == CONTEXT_RESYNC;
     struct error err;
     if (resync && pipe_tables_swaps_clear(u->s, u->pc->name, &err) < 0)
         return from_store(&err, f);
+    bool added = row->context == CONTEXT_ADD;
+    bool shadow = resync || (added && adds_in_shadow(u, row));
     size_t n;
-    char **tables = row->context == CONTEXT_ADD
-                        ? tables_of(row, TABLE_ADDING, &n)
-                        : tables_served(row, &n);
+    char **tables =
+        added ? tables_of(row, TABLE_ADDING, &n) : tables_served(row, &n);
     enum outcome o = GO_ON;
     bool failed;
     for (size_t i = 0; i < n && o == GO_ON; i++)
-        o = set_up_table(u, tables[i], resync, &failed, f);
+        o = set_up_table(u, tables[i], shadow, &failed, f);
     free(tables);
     if (o == GO_ON && lifecycle_setup_done(u->s, u->pc->name, &err) < 0)
         o = from_store(&err, f);
     return o;
 }
 
+/* Whether table `t` of a pipe past its setup loads into its shadow, or
+ * is swapped in: every table in a resync's snapshot and swaps, an added
+ * one in its add's snapshot (adds_in_shadow). */
+static bool in_shadow(const struct run *u, const struct pipe_row *row,
+                      const struct pipe_table *t)
+{
+    if (row->state != STATE_SNAPSHOT && row->state != STATE_RESYNC)
+        return false;
+    return row->context == CONTEXT_RESYNC ||
+           (row->context == CONTEXT_ADD && t->status == TABLE_ADDING &&
+            adds_in_shadow(u, row));
+}
+
 enum outcome tables_reopen(struct run *u, const struct pipe_row *row,
                            bool *changed, struct failure *f)
 {
-    bool resync = row->context == CONTEXT_RESYNC &&
-                  (row->state == STATE_SNAPSHOT || row->state == STATE_RESYNC);
-    size_t n;
-    char **tables = tables_served(row, &n);
     enum outcome o = GO_ON;
     *changed = false;
     struct error err;
-    for (size_t i = 0; i < n && o == GO_ON; i++) {
+    for (size_t i = 0; i < row->table_count && o == GO_ON; i++) {
+        const struct pipe_table *t = &row->tables[i];
+        if (t->status != TABLE_ACTIVE && t->status != TABLE_ADDING)
+            continue;
         /* a table whose swap began has its shadow in place, or swapped in:
          * begun again, it would be empty */
-        bool failed = false, swapping = false;
-        if (resync && pipe_table_swapping(u->s, u->pc->name, tables[i],
+        bool shadow = in_shadow(u, row, t), failed = false, swapping = false;
+        if (shadow && pipe_table_swapping(u->s, u->pc->name, t->name,
                                           &swapping, &err) < 0)
             o = from_store(&err, f);
         else
-            o = set_up_table(u, tables[i], resync && !swapping, &failed, f);
+            o = set_up_table(u, t->name, shadow && !swapping, &failed, f);
         *changed = *changed || failed;
     }
-    free(tables);
     return o;
 }
 
-enum outcome tables_swap(struct run *u, const struct pipe_row *row,
-                         struct failure *f)
+/* Each table's shadow swapped in (`what` names the load, for the log),
+ * and the form it is written in recorded. Each swap is recorded as
+ * begun before it is made: a restart begins no shadow of it again, and
+ * makes the swap again (a sink's swap may be: done, it finds no
+ * shadow). */
+static enum outcome swap_in(struct run *u, char *const *tables, size_t n,
+                            const char *what, struct failure *f)
 {
-    size_t n;
-    char **tables = tables_of(row, TABLE_ACTIVE, &n);
     enum outcome o = GO_ON;
     struct call_error e;
     struct error err;
     char *form = config_pipe_form(u->pc);
-    /* each swap recorded as begun before it is made (a sink's swap may be
-     * made again: done, it finds no shadow) */
     for (size_t i = 0; i < n && o == GO_ON; i++)
         if (pipe_table_swap_begun(u->s, u->pc->name, tables[i], &err) < 0)
             o = from_store(&err, f);
@@ -251,11 +277,38 @@ enum outcome tables_swap(struct run *u, const struct pipe_row *row,
             o = from_store(&err, f);
         else
             log_pipe(SLUICE_LOG_DEBUG, u->pc->name, tables[i], NULL,
-                     "table %s: resync swapped in", tables[i]);
+                     "table %s: %s swapped in", tables[i], what);
     free(form);
+    return o;
+}
+
+enum outcome tables_swap(struct run *u, const struct pipe_row *row,
+                         struct failure *f)
+{
+    size_t n;
+    char **tables = tables_of(row, TABLE_ACTIVE, &n);
+    enum outcome o = swap_in(u, tables, n, "resync", f);
     free(tables);
+    struct error err;
     if (o == GO_ON && lifecycle_resync_done(u->s, u->pc->name, &err) < 0)
         o = from_store(&err, f);
+    return o;
+}
+
+enum outcome tables_swap_added(struct run *u, const struct pipe_row *row,
+                               struct failure *f)
+{
+    if (!adds_in_shadow(u, row))
+        return GO_ON;
+    /* as the store has them now: a table stopped meanwhile is not */
+    char **tables;
+    size_t n;
+    struct error err;
+    if (pipe_table_names(u->s, u->pc->name, TABLE_ADDING, &tables, &n, &err) <
+        0)
+        return from_store(&err, f);
+    enum outcome o = swap_in(u, tables, n, "the load of the added table", f);
+    names_free(tables, n);
     return o;
 }
 

@@ -1004,7 +1004,8 @@ def scenario_metrics(env, src):
 
 def scenario_tables(env, src):
     """tables add loads the new table while the others go on; tables
-    remove stops a table, keeping its destination or dropping it."""
+    remove stops a table, keeping its destination or dropping it; a table
+    removed and added again ends equal to its collection."""
     rng = random.Random(41)
     db = src.db("t")
     for c in ("a", "b", "c", "d"):
@@ -1045,6 +1046,123 @@ def scenario_tables(env, src):
         raise Failure("removed table d still receives changes")
     if "b" in ch_tables(env, ch_db):
         raise Failure("table b came back after it was removed")
+    # d added again: its kept destination becomes what d is now (the
+    # deletes made while it was out of the pipe too)
+    sl.cli("tables", "add", pipe, "d", "--wait", "--timeout", "60s")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "c", "d"]), what="after d added again")
+    sl.stop()
+
+
+def wait_table(sl, pipe, table, check, what):
+    """Until check(the table's row of `sluice status --json`) holds."""
+    deadline = time.time() + STATE_TIMEOUT
+    while True:
+        sl.check_alive()
+        row = ([t for t in sl.status(pipe).get("tables", []) if t["name"] == table]
+               or [{}])[0]
+        if check(row):
+            return
+        if time.time() > deadline:
+            raise Failure("pipe %s table %s not %s after %ds: %s"
+                          % (pipe, table, what, STATE_TIMEOUT, row))
+        time.sleep(0.1)
+
+
+def make_anew(sl, pipe, db, ids, rng):
+    """Collection a dropped (its table stops, its destination kept as it
+    was) and made again with documents of other content under `ids`."""
+    db.a.drop()
+    wait_table(sl, pipe, "a", lambda t: t.get("status") == "stopped", "stopped")
+    load(db.a, ids, rng)
+
+
+def scenario_add_again(env, src):
+    """A table stopped because its collection was dropped; the collection
+    made anew, with some of the old _ids (other content) and new ones,
+    while writes to it go on; then `tables add`: the destination equals
+    the new collection exactly (no row of the old one is left, as after a
+    resync), the pipe's other table goes on untouched, and `sluice
+    history` shows the add. Once more with sluice killed (SIGKILL) during
+    the add's snapshot and started again."""
+    db, pipe, sl = started_pipe(env, src, "add_again", 101, range(2000), ("a", "b"))
+    ch_db, rng = pipe, random.Random(102)
+    wb = Writer(src, db.name, ["b"], 102, 10**5).start(range(2000))
+    try:
+        make_anew(sl, pipe, db, range(1500, 3000), rng)
+        wa = Writer(src, db.name, ["a"], 103, 10**6).start(range(1500, 3000))
+        try:
+            sl.cli("tables", "add", pipe, "a", "--wait", "--timeout", "60s")
+            time.sleep(1)
+        finally:
+            wa.stop()
+        wb.hold()
+        wait_equal(env, mirror(env, db, ch_db, ["a", "b"]), what="after tables add")
+        wb.release()
+
+        # killed during the add's snapshot (made slow to be seen)
+        make_anew(sl, pipe, db, range(2500, 6500), rng)
+        wa = Writer(src, db.name, ["a"], 104, 2 * 10**6).start(range(2500, 6500))
+        try:
+            src.fault(sluiceFault="latency", ms=300)
+            sl.cli("tables", "add", pipe, "a")
+            sl.wait_state(pipe, "snapshot")
+            wait_table(sl, pipe, "a", lambda t: (t.get("rows") or 0) >= 400,
+                       "loading in the add's snapshot")
+            sl.kill9()
+            if since_add(sl, pipe)[-1]["to"] != "snapshot":
+                raise Failure("the add's snapshot had ended before the kill: %s"
+                              % since_add(sl, pipe))
+            src.fault(sluiceFault="latency", ms=0)
+            sl.start()
+            sl.wait_worker(pipe)
+            sl.wait_state(pipe, "running")
+            time.sleep(1)
+        finally:
+            src.fault(sluiceFault="latency", ms=0)
+            wa.stop()
+    finally:
+        wb.stop()
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b"]), what="after the restarted add")
+    if ch_tables(env, ch_db) != ["a", "b"]:
+        raise Failure("tables after the adds: %s (want a, b)" % ch_tables(env, ch_db))
+    hist = sl.cli("history", pipe)[1]
+    if hist.count("tables add requested") != 2:
+        raise Failure("the history does not show the two adds:\n" + hist)
+    if [t["to"] for t in since_add(sl, pipe)] != ["setup", "snapshot", "running"]:
+        raise Failure("the transitions of the second add: %s" % since_add(sl, pipe))
+    sl.stop()
+
+
+def since_add(sl, pipe):
+    """The pipe's transitions from its last `tables add` on."""
+    t = json.loads(sl.cli("history", pipe, "--json")[1])["transitions"]
+    adds = [i for i, x in enumerate(t) if "tables add requested" in (x["reason"] or "")]
+    return t[adds[-1]:] if adds else []
+
+
+def scenario_add_restart(env, src):
+    """A restart in the middle of an add's swaps: collections a and b
+    dropped and made anew, both added again; a swapped in, b's swap
+    refused by the store (a trigger raising SQLSTATE 40001 while the swap
+    is recorded), sluice killed; restarted, it swaps b and leaves a as it
+    is (a's shadow begun again would be empty, and swapped in). c, never
+    added, is untouched. Needs a PostgreSQL store, for the trigger."""
+    if env.store.startswith("sqlite:"):
+        raise Skip("needs a PostgreSQL store (a trigger that raises a "
+                   "transient error)")
+    db, pipe, sl = started_pipe(env, src, "add_restart", 111, range(400), ("a", "b", "c"))
+    ch_db, rng = pipe, random.Random(112)
+    for c in ("a", "b"):
+        db[c].drop()
+        wait_table(sl, pipe, c, lambda t: t.get("status") == "stopped", "stopped")
+        load(db[c], range(200, 700), rng)
+    kill_while_swap_refused(env, sl, pipe, ch_db, "b", ["tables", "add", pipe, "a", "b"])
+    db.a.insert_one({"_id": -1, "after": "restart"})
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a", "b", "c"]), what="after the restart")
+    if ch_tables(env, ch_db) != ["a", "b", "c"]:
+        raise Failure("tables after the add: %s (want a, b, c)" % ch_tables(env, ch_db))
     sl.stop()
 
 
@@ -1389,6 +1507,40 @@ def scenario_forms(env, src):
     sl.stop()
 
 
+def kill_while_swap_refused(env, sl, pipe, ch_db, table, request):
+    """Makes the request (`sluice REQUEST...`, one that ends in swaps) with
+    the store refusing to record the swap of `table` (a trigger raising
+    SQLSTATE 40001, a transient error: sluice retries it); once it was
+    refused, and that shadow is the only one left, kills sluice run.
+    Needs a PostgreSQL store."""
+    store_sql(env, """
+        CREATE FUNCTION refuse_swap() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.pipe = '%s' AND NEW.name = '%s' AND NEW.swapping <> 0 THEN
+            RAISE EXCEPTION 'swap refused by the test' USING ERRCODE = '40001';
+          END IF;
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER refuse_swap BEFORE UPDATE ON pipe_tables
+          FOR EACH ROW EXECUTE FUNCTION refuse_swap();""" % (pipe, table))
+    try:
+        sl.cli(*request)
+        deadline = time.time() + STATE_TIMEOUT
+        while "swap refused by the test" not in open(sl.log).read():
+            sl.check_alive()
+            if time.time() > deadline:
+                raise Failure("the store never refused %s's swap" % table)
+            time.sleep(0.2)
+        shadows = [t for t in ch_tables(env, ch_db) if t.startswith("_sluice_resync_")]
+        if shadows != ["_sluice_resync_" + table]:
+            raise Failure("shadows while %s's swap is refused: %s (want its alone)"
+                          % (table, shadows))
+        sl.kill9()
+    finally:
+        store_sql(env, "DROP TRIGGER refuse_swap ON pipe_tables; "
+                       "DROP FUNCTION refuse_swap()")
+
+
 def scenario_resync_restart(env, src):
     """A restart in the middle of a resync's swaps: table a swapped, b's
     swap refused by the store (a trigger raising SQLSTATE 40001 while the
@@ -1407,33 +1559,7 @@ def scenario_resync_restart(env, src):
     sl.start()
     sl.wait_state(pipe, "running")
     wait_equal(env, mirror(env, db, ch_db, ["a", "b"]))
-    store_sql(env, """
-        CREATE FUNCTION refuse_b_swap() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF NEW.pipe = '%s' AND NEW.name = 'b' AND NEW.swapping <> 0 THEN
-            RAISE EXCEPTION 'swap refused by the test' USING ERRCODE = '40001';
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER refuse_b_swap BEFORE UPDATE ON pipe_tables
-          FOR EACH ROW EXECUTE FUNCTION refuse_b_swap();""" % pipe)
-    try:
-        sl.cli("resync", pipe)
-        deadline = time.time() + STATE_TIMEOUT
-        while "swap refused by the test" not in open(sl.log).read():
-            sl.check_alive()
-            if time.time() > deadline:
-                raise Failure("the store never refused b's swap")
-            time.sleep(0.2)
-        shadows = [t for t in ch_query(env, "SELECT name FROM system.tables WHERE "
-                                            "database = '%s' FORMAT TabSeparated"
-                                       % ch_db).split() if t.startswith("_sluice_resync_")]
-        if shadows != ["_sluice_resync_b"]:
-            raise Failure("shadows while b's swap is refused: %s (want b's alone)" % shadows)
-        sl.kill9()
-    finally:
-        store_sql(env, "DROP TRIGGER refuse_b_swap ON pipe_tables; "
-                       "DROP FUNCTION refuse_b_swap()")
+    kill_while_swap_refused(env, sl, pipe, ch_db, "b", ["resync", pipe])
     db.a.insert_one({"_id": -1, "after": "restart"})
     sl.start()
     sl.wait_state(pipe, "running")
@@ -1734,6 +1860,8 @@ SCENARIOS = [
     ("resync", scenario_resync),
     ("metrics", scenario_metrics),
     ("tables", scenario_tables),
+    ("add_again", scenario_add_again),
+    ("add_restart", scenario_add_restart),
     ("modes", scenario_modes),
     ("oplog_truncated", scenario_oplog_truncated),
     ("shared_sink", scenario_shared_sink),
