@@ -154,19 +154,31 @@ static enum outcome check_form(struct run *u, const char *table, bool resync,
     return o;
 }
 
+/* Where a table loads: into its destination, or into its resync shadow,
+ * kept as it is (a restart during the load reads on into it) or made new
+ * (at setup nothing is loaded yet: a shadow there is what a load cut
+ * short left, say by a failure before a new resync, and holds rows the
+ * source may no longer have). */
+enum shadow { NO_SHADOW, SHADOW_KEPT, SHADOW_NEW };
+
 /* One table's destination claimed and made ready, and its shadow for a
  * resync. The shadow comes first, so that the sink sets the destination
  * up knowing the resync will replace it: a destination it would refuse to
  * write (another form, say) is what a resync is for. A table that fails
  * alone (its destination refused, or another's) does not stop the
  * others: *failed says so. */
-static enum outcome set_up_table(struct run *u, const char *table, bool resync,
-                                 bool *failed, struct failure *f)
+static enum outcome set_up_table(struct run *u, const char *table,
+                                 enum shadow shadow, bool *failed,
+                                 struct failure *f)
 {
     struct call_error e;
+    bool resync = shadow != NO_SHADOW;
     *failed = false;
     if (check_form(u, table, resync, f) != GO_ON ||
         claim_destination(u, table, f) != GO_ON ||
+        (shadow == SHADOW_NEW &&
+         from_call(sink_resync_abort(SINK_OF(u), table, &e), &e, f) !=
+             GO_ON) ||
         (resync && from_call(sink_resync_begin(SINK_OF(u), table, &e), &e,
                              f) != GO_ON) ||
         from_call(sink_setup_table(SINK_OF(u), table, &e), &e, f) != GO_ON) {
@@ -211,7 +223,8 @@ enum outcome tables_set_up(struct run *u, struct pipe_row *row,
     enum outcome o = GO_ON;
     bool failed;
     for (size_t i = 0; i < n && o == GO_ON; i++)
-        o = set_up_table(u, tables[i], shadow, &failed, f);
+        o = set_up_table(u, tables[i], shadow ? SHADOW_NEW : NO_SHADOW,
+                         &failed, f);
     free(tables);
     if (o == GO_ON && lifecycle_setup_done(u->s, u->pc->name, &err) < 0)
         o = from_store(&err, f);
@@ -248,7 +261,9 @@ enum outcome tables_reopen(struct run *u, const struct pipe_row *row,
                                           &swapping, &err) < 0)
             o = from_store(&err, f);
         else
-            o = set_up_table(u, t->name, shadow && !swapping, &failed, f);
+            o = set_up_table(u, t->name,
+                             shadow && !swapping ? SHADOW_KEPT : NO_SHADOW,
+                             &failed, f);
         *changed = *changed || failed;
     }
     return o;

@@ -1699,6 +1699,30 @@ def scenario_resync_names(env, src):
         raise Failure("tables after the resync: %s" % ch_tables(env, ch_db))
     sl.stop()
 
+def scenario_resync_leftover(env, src):
+    """A shadow left by a load cut short (a resync whose pipe then failed,
+    say) holds rows the source no longer has: a new resync starts from an
+    empty shadow, not from that one."""
+    rng = random.Random(98)
+    db = src.db("l")
+    load(db.a, range(500), rng)
+    pipe = ch_db = src.prefix
+    sl = Sluice(env, "resync_leftover", pipe_ini(env, src, pipe, db.name, ["a"], ch_db))
+    sl.start()
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a"]))
+    shadow = "`%s`.`_sluice_resync_a`" % ch_db
+    ch_query(env, "CREATE TABLE %s AS `%s`.a" % (shadow, ch_db))
+    ch_query(env, "INSERT INTO %s SELECT * FROM `%s`.a FINAL WHERE _id IN "
+                  "('{\"$numberInt\":\"1\"}', '{\"$numberInt\":\"2\"}')" % (shadow, ch_db))
+    db.a.delete_many({"_id": {"$in": [1, 2]}})
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the deletes")
+    sl.cli("resync", pipe, "--wait", "--timeout", "60s")
+    sl.wait_state(pipe, "running")
+    wait_equal(env, mirror(env, db, ch_db, ["a"]), what="after the resync")
+    sl.stop()
+
+
 def scenario_column_names(env, src):
     """A pipe's sink changed to column_names = clickpipes: its table, made
     with sluice's names, fails, saying to resync; the resync rebuilds it
@@ -1869,6 +1893,7 @@ SCENARIOS = [
     ("owners", scenario_owners),
     ("upgrade", scenario_upgrade),
     ("resync_names", scenario_resync_names),
+    ("resync_leftover", scenario_resync_leftover),
     ("resync_restart", scenario_resync_restart),
     ("documented_queries", scenario_documented_queries),
     ("typed_columns", scenario_typed_columns),
