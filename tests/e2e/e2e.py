@@ -1703,14 +1703,8 @@ def scenario_resync_leftover(env, src):
     """A shadow left by a load cut short (a resync whose pipe then failed,
     say) holds rows the source no longer has: a new resync starts from an
     empty shadow, not from that one."""
-    rng = random.Random(98)
-    db = src.db("l")
-    load(db.a, range(500), rng)
-    pipe = ch_db = src.prefix
-    sl = Sluice(env, "resync_leftover", pipe_ini(env, src, pipe, db.name, ["a"], ch_db))
-    sl.start()
-    sl.wait_state(pipe, "running")
-    wait_equal(env, mirror(env, db, ch_db, ["a"]))
+    db, pipe, sl = started_pipe(env, src, "resync_leftover", 98, range(500))
+    ch_db = pipe
     shadow = "`%s`.`_sluice_resync_a`" % ch_db
     ch_query(env, "CREATE TABLE %s AS `%s`.a" % (shadow, ch_db))
     ch_query(env, "INSERT INTO %s SELECT * FROM `%s`.a FINAL WHERE _id IN "
