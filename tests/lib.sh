@@ -19,6 +19,9 @@
 #   run STATUS CMD...         runs CMD, its output in $out; a failure
 #                             unless it exits STATUS
 #   has TEXT                  a failure unless $out holds TEXT
+#   state PIPE                the pipe's state, from `sluice status`
+#                             (its store: SLUICE_STORE), "" when none
+#   is_state PIPE STATE       whether the pipe is in that state
 # Under ThreadSanitizer (TSAN_OPTIONS set, as a SLUICE_TSAN build's tests
 # have it) every process the test starts writes its reports to
 # $tmp/tsan.PID: any report is a failure, and is shown at exit.
@@ -37,6 +40,8 @@ at_exit() {
 }
 trap at_exit EXIT
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+state() { "$sluice" status "$1" --json 2>/dev/null | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
+is_state() { [ "$(state "$1")" = "$2" ]; }
 wait_for() {
   local what=$1 secs=$2; shift 2
   for _ in $(seq 1 $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done

@@ -17,8 +17,6 @@ unset SLUICE_LOG_FORMAT SLUICE_LOG_LEVEL JOURNAL_STREAM
 # line of its own as it loads, before any plugin code runs (see
 # docs/operations.md, Logs)
 plugins_only memory retention
-state() { "$sluice" status "$1" --json 2>/dev/null | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
-is_state() { [ "$(state "$1")" = "$2" ]; }
 esc=$'\x1b' del=$'\x7f' csi=$'\xc2\x9b'
 
 # ---- the json form: transitions of a pipe through its life ----

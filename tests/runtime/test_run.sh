@@ -9,8 +9,6 @@ set -u
 sluice=$1 store=$2
 . "$(dirname "$0")/../lib.sh"
 export SLUICE_STORE=$store
-state() { "$sluice" status "$1" --json | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
-is_state() { [ "$(state "$1")" = "$2" ]; }
 rows_in() { [ -f "$tmp/out.jsonl" ] && [ "$(wc -l < "$tmp/out.jsonl")" = "$1" ]; }
 
 cat > "$tmp/p.ini" <<INI

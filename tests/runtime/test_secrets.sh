@@ -47,8 +47,6 @@ stop_table = $red
 INI
 
 "$sluice" run "$tmp/p.ini" > "$tmp/run.log" 2>&1 & pid=$!
-state() { "$sluice" status "$1" --json | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
-is_state() { [ "$(state "$1")" = "$2" ]; }
 stopped() { "$sluice" status names --json | grep -q '"status":"stopped"'; }
 wait_for "pipe leaky failed" 30 is_state leaky failed
 wait_for "the table of pipe names stopped" 30 stopped

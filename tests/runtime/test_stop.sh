@@ -14,8 +14,6 @@ sluice=$1 store=$2
 . "$(dirname "$0")/../lib.sh"
 export SLUICE_STORE=$store
 BOUND=15
-state() { "$sluice" status "$1" --json | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p'; }
-is_state() { [ "$(state "$1")" = "$2" ]; }
 has_keys() { [ "$(sink_keys "$@" | wc -l)" = "$n_keys" ]; }
 
 run() { "$sluice" run "$tmp/$1.ini" >> "$tmp/$1.log" 2>&1 & pid=$!; }
