@@ -395,33 +395,48 @@ static bool update_statement(struct collection *c, const bson_t *one,
     return true;
 }
 
-static void update(const bson_t *cmd, const char *db, bson_t *reply)
+typedef bool (*statement_fn)(struct collection *c, const bson_t *one,
+                             int index, struct write_result *r);
+
+/* Runs each statement of the write command's list `field` (its
+ * documents, `what` each is called in errors) in turn, stopping at the
+ * first that fails when the command is ordered, and answers. */
+static void run_statements(const bson_t *cmd, const char *field,
+                           const char *what, struct collection *c,
+                           statement_fn run, bool upserts, bson_t *reply)
 {
-    const char *name = text_of(cmd, "update");
-    bson_t updates;
+    bson_t list;
     bson_iter_t it;
     struct write_result r = {0};
     bson_init(&r.errors);
     bson_init(&r.upserted);
-    struct collection *c = coll_get(db, name ? name : "");
     int index = 0;
-    if (doc_of(cmd, "updates", &updates) && bson_iter_init(&it, &updates))
+    if (doc_of(cmd, field, &list) && bson_iter_init(&it, &list))
         while (bson_iter_next(&it)) {
             bson_t one;
             uint32_t len;
             const uint8_t *data;
             if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-                write_error(&r, index++, 9, "each update must be a document");
+                char msg[64];
+                snprintf(msg, sizeof msg, "each %s must be a document", what);
+                write_error(&r, index++, 9, msg);
                 if (ordered(cmd))
                     break;
                 continue;
             }
             bson_iter_document(&it, &len, &data);
             bson_init_static(&one, data, len);
-            if (!update_statement(c, &one, index++, &r) && ordered(cmd))
+            if (!run(c, &one, index++, &r) && ordered(cmd))
                 break;
         }
-    write_reply(&r, true, reply);
+    write_reply(&r, upserts, reply);
+}
+
+static void update(const bson_t *cmd, const char *db, bson_t *reply)
+{
+    const char *name = text_of(cmd, "update");
+    run_statements(cmd, "updates", "update", coll_get(db, name ? name : ""),
+                   update_statement, true, reply);
 }
 
 /* Runs one statement of a delete command; false when it failed. */
@@ -456,30 +471,8 @@ static bool delete_statement(struct collection *c, const bson_t *one,
 static void delete_docs(const bson_t *cmd, const char *db, bson_t *reply)
 {
     const char *name = text_of(cmd, "delete");
-    bson_t deletes;
-    bson_iter_t it;
-    struct write_result r = {0};
-    bson_init(&r.errors);
-    bson_init(&r.upserted);
-    struct collection *c = coll_find(db, name ? name : "");
-    int index = 0;
-    if (doc_of(cmd, "deletes", &deletes) && bson_iter_init(&it, &deletes))
-        while (bson_iter_next(&it)) {
-            bson_t one;
-            uint32_t len;
-            const uint8_t *data;
-            if (!BSON_ITER_HOLDS_DOCUMENT(&it)) {
-                write_error(&r, index++, 9, "each delete must be a document");
-                if (ordered(cmd))
-                    break;
-                continue;
-            }
-            bson_iter_document(&it, &len, &data);
-            bson_init_static(&one, data, len);
-            if (!delete_statement(c, &one, index++, &r) && ordered(cmd))
-                break;
-        }
-    write_reply(&r, false, reply);
+    run_statements(cmd, "deletes", "delete", coll_find(db, name ? name : ""),
+                   delete_statement, false, reply);
 }
 
 /* A collection goes, with its drop event. */
