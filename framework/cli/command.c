@@ -44,6 +44,8 @@ void command_print_help(const struct command *cmd, FILE *out)
 
 /* `prefix` and the message as one line, secrets masked, on stderr. */
 static void say(const char *prefix, const char *fmt, va_list ap)
+    SLUICE_PRINTF(2, 0);
+static void say(const char *prefix, const char *fmt, va_list ap)
 {
     struct buf message = {0}, line = {0};
     buf_vprintf(&message, fmt, ap);

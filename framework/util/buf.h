@@ -18,7 +18,8 @@ void buf_reserve(struct buf *b, size_t extra);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) SLUICE_PRINTF(2, 3);
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+    SLUICE_PRINTF(2, 0);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Hands the bytes to the caller (who frees them) and empties the buffer. */

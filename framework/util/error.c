@@ -61,6 +61,8 @@ int error_prefix(struct error *err, const char *fmt, ...)
 }
 
 static void add(char ***list, size_t *count, size_t *cap, const char *fmt,
+                va_list ap) SLUICE_PRINTF(4, 0);
+static void add(char ***list, size_t *count, size_t *cap, const char *fmt,
                 va_list ap)
 {
     struct buf b = {0};

@@ -2088,8 +2088,8 @@ static void columns_added_and_removed(void)
     close_sink_only(&in);
     const char *configs[] = {
         "columns = t.total = total Float64, t.n = n Nullable(Int64)",
-        "columns = t.total = total Float64, t.customer = customer String,\n"
-        "  t.n = n Nullable(Int64)",
+        ("columns = t.total = total Float64, t.customer = customer String,\n"
+         "  t.n = n Nullable(Int64)"),
         "columns = t.total = total Float64, t.customer = customer String"};
     const char *tables[] = {
         "total\tFloat64\nn\tNullable(Int64)\n_malformed\tString\n",
@@ -2099,8 +2099,8 @@ static void columns_added_and_removed(void)
         "_malformed\tString\n"};
     const char *rows[] = {"1\t0\t\\N\n2\t1.5\t1\n",
                           "1\t0\t\t\\N\n2\t1.5\t\t1\n3\t1.5\tc1\t1\n",
-                          "1\t0\t\t\\N\n2\t1.5\t\t1\n3\t1.5\tc1\t1\n"
-                          "4\t1.5\tc1\t\\N\n"};
+                          ("1\t0\t\t\\N\n2\t1.5\t\t1\n3\t1.5\tc1\t1\n"
+                           "4\t1.5\tc1\t\\N\n")};
     const char *selects[] = {"total, n", "total, customer, n",
                              "total, customer, n"};
     for (int step = 0; step < 3; step++) {
