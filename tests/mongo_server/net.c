@@ -21,10 +21,9 @@
 
 #include "net.h"
 #include "server.h"
+#include "wire.h"
 
 #define OP_REPLY 1
-#define OP_QUERY 2004
-#define OP_MSG 2013
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *conns;
@@ -145,103 +144,6 @@ static bool send_reply(int fd, int32_t response_to, const bson_t *doc)
            write_all(fd, bson_get_data(doc), doc->len);
 }
 
-/* An OP_MSG into one command: the body, with each document sequence
- * appended as an array under its identifier. */
-static bool parse_msg(const uint8_t *body, size_t len, bson_t *cmd,
-                      bool *more_to_come)
-{
-    if (len < 5)
-        return false;
-    uint32_t flags = (uint32_t)le32(body);
-    *more_to_come = flags & 2;
-    size_t end = len - ((flags & 1) ? 4 : 0);
-    size_t at = 4;
-    bool have_body = false;
-    bson_t seqs = BSON_INITIALIZER;
-    while (at < end) {
-        uint8_t kind = body[at++];
-        if (kind == 0) {
-            if (at + 4 > end)
-                break;
-            int32_t n = le32(body + at);
-            bson_t b;
-            if (n < 5 || at + (size_t)n > end ||
-                !bson_init_static(&b, body + at, (size_t)n))
-                break;
-            bson_copy_to(&b, cmd);
-            have_body = true;
-            at += (size_t)n;
-        } else if (kind == 1) {
-            if (at + 4 > end)
-                break;
-            int32_t size = le32(body + at);
-            size_t stop = at + (size_t)size;
-            if (size < 5 || stop > end)
-                break;
-            const char *id = (const char *)body + at + 4;
-            size_t idlen = strnlen(id, stop - at - 4);
-            size_t p = at + 4 + idlen + 1;
-            bson_t arr;
-            char key[16];
-            int k = 0;
-            bson_append_array_begin(&seqs, id, (int)idlen, &arr);
-            while (p + 4 <= stop) {
-                int32_t n = le32(body + p);
-                bson_t d;
-                if (n < 5 || p + (size_t)n > stop ||
-                    !bson_init_static(&d, body + p, (size_t)n))
-                    break;
-                snprintf(key, sizeof key, "%d", k++);
-                bson_append_document(&arr, key, -1, &d);
-                p += (size_t)n;
-            }
-            bson_append_array_end(&seqs, &arr);
-            at = stop;
-        } else {
-            break;
-        }
-    }
-    if (have_body)
-        bson_concat(cmd, &seqs);
-    bson_destroy(&seqs);
-    return have_body && at >= end;
-}
-
-/* An OP_QUERY on "db.$cmd" into a command with $db. */
-static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
-{
-    if (len < 4)
-        return false;
-    const char *ns = (const char *)body + 4;
-    size_t nslen = strnlen(ns, len - 4);
-    size_t at = 4 + nslen + 1 + 8;
-    if (at + 5 > len)
-        return false;
-    int32_t n = le32(body + at);
-    bson_t q, inner;
-    if (n < 5 || at + (size_t)n > len ||
-        !bson_init_static(&q, body + at, (size_t)n))
-        return false;
-    bson_iter_t it;
-    uint32_t qlen;
-    const uint8_t *qdata;
-    if (bson_iter_init_find(&it, &q, "$query") &&
-        BSON_ITER_HOLDS_DOCUMENT(&it)) {
-        bson_iter_document(&it, &qlen, &qdata);
-        bson_init_static(&inner, qdata, qlen);
-        bson_copy_to(&inner, cmd);
-    } else {
-        bson_copy_to(&q, cmd);
-    }
-    const char *dot = memchr(ns, '.', nslen);
-    char db[128];
-    snprintf(db, sizeof db, "%.*s", (int)(dot ? dot - ns : (ptrdiff_t)nslen),
-             ns);
-    if (!bson_has_field(cmd, "$db"))
-        BSON_APPEND_UTF8(cmd, "$db", db);
-    return true;
-}
-
 /* The fault counter that closes every connection, read under the lock
  * that the fault command bumps it under. */
 static int64_t close_generation(void)
@@ -274,9 +176,7 @@ static void *serve(void *arg)
         bson_t cmd, reply = BSON_INITIALIZER;
         bool more = false, parsed;
         bson_init(&cmd);
-        parsed = opcode == OP_MSG     ? parse_msg(body, n, &cmd, &more)
-                 : opcode == OP_QUERY ? parse_query(body, n, &cmd)
-                                      : false;
+        parsed = wire_parse(opcode, body, n, &cmd, &more);
         free(body);
         bool keep = parsed && !refusing() && command_run(&cmd, &reply);
         bool sent =
