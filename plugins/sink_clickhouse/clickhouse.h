@@ -46,6 +46,8 @@ struct ch_features {
     bool json;       /* the JSON column type */
     bool bool_type;  /* the Bool column type (else UInt8) */
 };
+/* Fills `f` from the server's answer to SELECT version() (schema.c). */
+void ch_parse_version(const char *text, struct ch_features *f);
 
 /* The sink's own tables in a destination database begin with
  * CH_RESERVED, which no destination may: the owners of its tables, and
@@ -315,6 +317,11 @@ sluice_status ch_call_prepare(struct ch_sink *s, CURL *curl, struct ch_call *c,
 sluice_status ch_call_result(CURL *curl, const struct ch_call *c, CURLcode rc,
                              const char *query, sluice_error *err);
 void ch_call_free(struct ch_call *c);
+/* ch_call_result's judgement, of the libcurl result `rc`, the HTTP status
+ * and the server's answer `body` (NULL: none). */
+sluice_status ch_classify(CURLcode rc, long http, const char *body,
+                          const char *query, const char *curl_error,
+                          sluice_error *err);
 
 /* "Code: 81, e.displayText() = ..." -> 81; -1 when there is none. */
 int ch_answer_code(const char *body);

@@ -199,9 +199,9 @@ static const char *what_of(const char *query, char *what, size_t size)
     return what;
 }
 
-static sluice_status classify(CURLcode rc, long http, const char *body,
-                              const char *query, const char *curl_error,
-                              sluice_error *err)
+sluice_status ch_classify(CURLcode rc, long http, const char *body,
+                          const char *query, const char *curl_error,
+                          sluice_error *err)
 {
     char what[80];
     if (rc == CURLE_ABORTED_BY_CALLBACK) /* only on_progress aborts */
@@ -303,7 +303,7 @@ sluice_status ch_call_result(CURL *curl, const struct ch_call *c, CURLcode rc,
      * hangs up: the send then fails, but the answer is what counts */
     if (rc != CURLE_OK && http >= 400)
         rc = CURLE_OK;
-    return classify(rc, http, c->answer.data, query, c->curl_error, err);
+    return ch_classify(rc, http, c->answer.data, query, c->curl_error, err);
 }
 
 void ch_call_free(struct ch_call *c)

@@ -60,7 +60,7 @@ bool ch_reserved(const struct ch_config *cfg, const char *table)
     return reserved;
 }
 
-static void parse_version(const char *text, struct ch_features *f)
+void ch_parse_version(const char *text, struct ch_features *f)
 {
     snprintf(f->version, sizeof f->version, "%.*s", (int)strcspn(text, "\r\n"),
              text);
@@ -80,7 +80,7 @@ sluice_status ch_connect(struct ch_sink *s, sluice_error *err)
     struct ch_buf answer = {0}, sql = {0};
     sluice_status st = ch_request(s, "SELECT version()", &answer, err);
     if (st == SLUICE_OK) {
-        parse_version(answer.data ? answer.data : "", &s->features);
+        ch_parse_version(answer.data ? answer.data : "", &s->features);
         if (!ch_shapes_build(s))
             st = sluice_fail(err, SLUICE_FATAL,
                              "sink_clickhouse: out of memory");
