@@ -1,0 +1,78 @@
+/* fuzz_bson_json.c: source_mongo's BSON to JSON writer (mg_doc_json,
+ * compiled in), against libbson's, on any BSON document (the bytes, with
+ * their length word set to their size). In every doc_format, a document
+ * written must be JSON (yajl reads it). In relaxed and canonical, the
+ * writer refuses what libbson refuses, and what both write reads back
+ * (libbson's extended JSON reader) as the same values. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_parse.h>
+
+#include "mongo.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static bool is_json(const char *text, size_t len)
+{
+    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    bool ok =
+        yajl_parse(h, (const unsigned char *)text, len) == yajl_status_ok &&
+        yajl_complete_parse(h) == yajl_status_ok;
+    yajl_free(h);
+    return ok;
+}
+
+/* Both texts as the values they read back as; a text libbson cannot read
+ * back is not compared. */
+static void same_values(const char *ours, size_t ours_len, const char *ref,
+                        size_t ref_len)
+{
+    bson_error_t e;
+    bson_t *r = bson_new_from_json((const uint8_t *)ref, (ssize_t)ref_len, &e);
+    if (!r)
+        return;
+    bson_t *o =
+        bson_new_from_json((const uint8_t *)ours, (ssize_t)ours_len, &e);
+    if (!o || !bson_equal(o, r))
+        abort(); /* libbson reads its own text back, not ours alike */
+    bson_destroy(o);
+    bson_destroy(r);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 5 || size > (1u << 20))
+        return 0;
+    uint8_t *copy = malloc(size);
+    memcpy(copy, data, size);
+    uint32_t n = (uint32_t)size;
+    for (int i = 0; i < 4; i++)
+        copy[i] = (uint8_t)(n >> (8 * i));
+    bson_t doc;
+    if (!bson_init_static(&doc, copy, size)) {
+        free(copy);
+        return 0;
+    }
+    for (int format = MG_DOC_CLICKPIPES; format <= MG_DOC_CANONICAL;
+         format++) {
+        size_t len = 0;
+        char *ours = mg_doc_json(&doc, format, &len);
+        if (ours && (strlen(ours) != len || !is_json(ours, len)))
+            abort();
+        if (format != MG_DOC_CLICKPIPES) {
+            size_t ref_len = 0;
+            char *ref = format == MG_DOC_RELAXED
+                            ? bson_as_relaxed_extended_json(&doc, &ref_len)
+                            : bson_as_canonical_extended_json(&doc, &ref_len);
+            if (!ours != !ref)
+                abort(); /* one refused what the other wrote */
+            if (ours)
+                same_values(ours, len, ref, ref_len);
+            bson_free(ref);
+        }
+        bson_free(ours);
+    }
+    free(copy);
+    return 0;
+}
