@@ -379,15 +379,28 @@ static void put_frame(struct out *o, const char *cp, const char *ext)
     put(o, s, strlen(s));
 }
 
+/* A regular expression's options as libbson writes them: the flags it
+ * knows, each once, in its order; any other byte is left out. */
+static void regex_options(const char *options, char *out)
+{
+    static const char known[] = "ilmsux";
+    size_t n = 0;
+    for (const char *k = known; *k; k++)
+        if (strchr(options, *k))
+            out[n++] = *k;
+    out[n] = '\0';
+}
+
 static bool put_regex(struct out *o, bson_iter_t *it)
 {
     const char *options, *pattern = bson_iter_regex(it, &options);
+    char flags[8];
+    regex_options(options, flags);
     put_frame(o, "{\"Pattern\":", "{\"$regularExpression\":{\"pattern\":");
     if (!put_cstring(o, pattern))
         return false;
     put_frame(o, ",\"Options\":", ",\"options\":");
-    if (!put_cstring(o, options))
-        return false;
+    put_cstring(o, flags);
     put_frame(o, "}", "}}");
     return true;
 }
