@@ -20,19 +20,32 @@
 #include <sluice/sluice.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define DAY_MS (86400LL * 1000)
 
 static const sluice_host_api *host;
 
-/* 00:00 UTC of the date of `ms`. */
+/* 00:00 UTC of the date of `ms` (INT64_MIN for the times of the first
+ * day that int64 milliseconds reach, whose start they do not). */
 static int64_t utc_day_start(int64_t ms)
 {
-    int64_t d = ms / DAY_MS;
+    int64_t d = ms / DAY_MS, start;
     if (ms % DAY_MS < 0)
         d--;
-    return d * DAY_MS;
+    return __builtin_mul_overflow(d, DAY_MS, &start) ? INT64_MIN : start;
+}
+
+/* `days` days before `t`, held to the range of int64 milliseconds: a
+ * retention longer than that range keeps everything. */
+static int64_t days_before(int64_t t, int64_t days)
+{
+    int64_t span, cut;
+    if (__builtin_mul_overflow(days, DAY_MS, &span) ||
+        __builtin_sub_overflow(t, span, &cut))
+        return days > 0 ? INT64_MIN : INT64_MAX;
+    return cut;
 }
 
 static const sluice_publication *
@@ -66,7 +79,7 @@ static sluice_status plan(void *instance, const sluice_retention_input *in,
                            "retention: publication_size %zu is too small",
                            in->publication_size);
     int64_t d = utc_day_start(in->job_time_ms);
-    int64_t u_cut = d - in->unconsumed_retention_days * DAY_MS;
+    int64_t u_cut = days_before(d, in->unconsumed_retention_days);
     bool have_p = false;
     int64_t newest_final = 0;
     for (size_t i = 0; i < in->publication_count; i++) {
@@ -77,8 +90,8 @@ static sluice_status plan(void *instance, const sluice_retention_input *in,
             have_p = true;
         }
     }
-    int64_t c_cut = have_p ? utc_day_start(newest_final) -
-                                 in->consumed_retention_days * DAY_MS
+    int64_t c_cut = have_p ? days_before(utc_day_start(newest_final),
+                                         in->consumed_retention_days)
                            : 0;
     sluice_status st = host->plan_cutoff(out, "unconsumed", u_cut, err);
     if (st == SLUICE_OK && have_p)
