@@ -65,7 +65,11 @@ void ch_parse_version(const char *text, struct ch_features *f)
     snprintf(f->version, sizeof f->version, "%.*s", (int)strcspn(text, "\r\n"),
              text);
     sscanf(f->version, "%d.%d", &f->major, &f->minor);
-    int v = f->major * 100 + f->minor;
+    /* the feature checks compare major * 100 + minor: numbers past any
+     * release are held below what int can multiply */
+    int major = f->major < 0 ? 0 : f->major > 9999 ? 9999 : f->major;
+    int minor = f->minor < 0 ? 0 : f->minor > 99 ? 99 : f->minor;
+    int v = major * 100 + minor;
     f->datetime64 = v >= 2001;
     f->exchange = v >= 2008;
     f->is_deleted = v >= 2302;
