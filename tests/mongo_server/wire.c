@@ -14,8 +14,75 @@ static int32_t le32(const uint8_t *p)
                      (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 }
 
-/* An OP_MSG into one command: the body, with each document sequence
- * appended as an array under its identifier. */
+/* Whether every element of the document, and of the documents and
+ * arrays in it to a depth of MAX_DEPTH, can be read (bson_validate does
+ * not look inside them all). */
+#define MAX_DEPTH 200
+static bool readable(const uint8_t *data, uint32_t len, int depth)
+{
+    bson_iter_t it;
+    if (depth > MAX_DEPTH || !bson_iter_init_from_data(&it, data, len))
+        return false;
+    while (bson_iter_next(&it)) {
+        uint32_t n;
+        const uint8_t *inner;
+        if (BSON_ITER_HOLDS_DOCUMENT(&it))
+            bson_iter_document(&it, &n, &inner);
+        else if (BSON_ITER_HOLDS_ARRAY(&it))
+            bson_iter_array(&it, &n, &inner);
+        else
+            continue;
+        if (!readable(inner, n, depth + 1))
+            return false;
+    }
+    return !it.err_off;
+}
+
+/* The document at body[at..end): false unless its length fits and it is
+ * readable. */
+static bool document_at(const uint8_t *body, size_t at, size_t end, bson_t *b)
+{
+    if (end < at || end - at < 5)
+        return false;
+    int32_t n = le32(body + at);
+    return n >= 5 && (size_t)n <= end - at &&
+           bson_init_static(b, body + at, (size_t)n) &&
+           readable(body + at, (uint32_t)n, 0);
+}
+
+/* A kind 1 section at body[at..end): its documents appended to `seqs` as
+ * an array under its identifier; *next is where the section ends. False
+ * unless the section's documents fill it exactly. */
+static bool read_sequence(const uint8_t *body, size_t at, size_t end,
+                          bson_t *seqs, size_t *next)
+{
+    if (end - at < 4)
+        return false;
+    int32_t size = le32(body + at);
+    if (size < 5 || (size_t)size > end - at)
+        return false;
+    size_t stop = at + (size_t)size;
+    const char *id = (const char *)body + at + 4;
+    size_t idlen = strnlen(id, stop - at - 4);
+    if (idlen == stop - at - 4)
+        return false; /* the identifier does not end */
+    size_t p = at + 4 + idlen + 1;
+    bson_t arr, d;
+    char key[16];
+    int k = 0;
+    bson_append_array_begin(seqs, id, (int)idlen, &arr);
+    while (p < stop && document_at(body, p, stop, &d)) {
+        snprintf(key, sizeof key, "%d", k++);
+        bson_append_document(&arr, key, -1, &d);
+        p += d.len;
+    }
+    bson_append_array_end(seqs, &arr);
+    *next = stop;
+    return p == stop;
+}
+
+/* An OP_MSG into one command: its one body (kind 0), with each document
+ * sequence (kind 1) appended as an array under its identifier. */
 static bool parse_msg(const uint8_t *body, size_t len, bson_t *cmd,
                       bool *more_to_come)
 {
@@ -25,55 +92,25 @@ static bool parse_msg(const uint8_t *body, size_t len, bson_t *cmd,
     *more_to_come = flags & 2;
     size_t end = len - ((flags & 1) ? 4 : 0);
     size_t at = 4;
-    bool have_body = false;
-    bson_t seqs = BSON_INITIALIZER;
-    while (at < end) {
+    bool have_body = false, ok = true;
+    bson_t seqs = BSON_INITIALIZER, b;
+    while (ok && at < end) {
         uint8_t kind = body[at++];
-        if (kind == 0) {
-            if (at + 4 > end)
-                break;
-            int32_t n = le32(body + at);
-            bson_t b;
-            if (n < 5 || at + (size_t)n > end ||
-                !bson_init_static(&b, body + at, (size_t)n))
-                break;
+        if (kind == 0 && !have_body && document_at(body, at, end, &b)) {
+            bson_destroy(cmd);
             bson_copy_to(&b, cmd);
             have_body = true;
-            at += (size_t)n;
+            at += b.len;
         } else if (kind == 1) {
-            if (at + 4 > end)
-                break;
-            int32_t size = le32(body + at);
-            size_t stop = at + (size_t)size;
-            if (size < 5 || stop > end)
-                break;
-            const char *id = (const char *)body + at + 4;
-            size_t idlen = strnlen(id, stop - at - 4);
-            size_t p = at + 4 + idlen + 1;
-            bson_t arr;
-            char key[16];
-            int k = 0;
-            bson_append_array_begin(&seqs, id, (int)idlen, &arr);
-            while (p + 4 <= stop) {
-                int32_t n = le32(body + p);
-                bson_t d;
-                if (n < 5 || p + (size_t)n > stop ||
-                    !bson_init_static(&d, body + p, (size_t)n))
-                    break;
-                snprintf(key, sizeof key, "%d", k++);
-                bson_append_document(&arr, key, -1, &d);
-                p += (size_t)n;
-            }
-            bson_append_array_end(&seqs, &arr);
-            at = stop;
+            ok = read_sequence(body, at, end, &seqs, &at);
         } else {
-            break;
+            ok = false; /* another kind, a second body or a bad one */
         }
     }
-    if (have_body)
+    if (ok && have_body)
         bson_concat(cmd, &seqs);
     bson_destroy(&seqs);
-    return have_body && at >= end;
+    return ok && have_body && at == end;
 }
 
 /* An OP_QUERY on "db.$cmd" into a command with $db. */
@@ -86,10 +123,8 @@ static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
     size_t at = 4 + nslen + 1 + 8;
     if (at + 5 > len)
         return false;
-    int32_t n = le32(body + at);
     bson_t q, inner;
-    if (n < 5 || at + (size_t)n > len ||
-        !bson_init_static(&q, body + at, (size_t)n))
+    if (!document_at(body, at, len, &q))
         return false;
     bson_iter_t it;
     uint32_t qlen;
@@ -98,8 +133,10 @@ static bool parse_query(const uint8_t *body, size_t len, bson_t *cmd)
         BSON_ITER_HOLDS_DOCUMENT(&it)) {
         bson_iter_document(&it, &qlen, &qdata);
         bson_init_static(&inner, qdata, qlen);
+        bson_destroy(cmd);
         bson_copy_to(&inner, cmd);
     } else {
+        bson_destroy(cmd);
         bson_copy_to(&q, cmd);
     }
     const char *dot = memchr(ns, '.', nslen);
