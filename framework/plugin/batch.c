@@ -325,6 +325,25 @@ int batch_get(const sluice_batch *b, size_t index, sluice_record *out)
     return 0;
 }
 
+/* What is wrong with a whole frame that batch_add would not have
+ * written (a record without a table or a key, a field too large, a time
+ * before 1970 or a timed frame without one); NULL when nothing is. */
+static const char *frame_wrong(const unsigned char *frame)
+{
+    if (!get_u32(frame + 9))
+        return "has no table";
+    if (!get_u32(frame + 13))
+        return "has no key";
+    if (get_u32(frame + 9) > FRAME_FIELD_MAX ||
+        get_u32(frame + 13) > FRAME_FIELD_MAX ||
+        get_u32(frame + 17) > FRAME_FIELD_MAX)
+        return "has a field too large";
+    if ((frame[0] & BATCH_FRAME_TIMED) &&
+        (int64_t)get_u64(frame + BATCH_FRAME_HEADER) <= 0)
+        return "has a time that is not after 1970";
+    return NULL;
+}
+
 int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err)
 {
     batch_reset(b);
@@ -352,6 +371,12 @@ int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err)
                              "batch blob: frame at byte %zu runs past "
                              "the end (%zu bytes)",
                              at, len);
+        }
+        const char *wrong = frame_wrong(p + at);
+        if (wrong) {
+            batch_reset(b);
+            return error_set(err, "batch blob: frame at byte %zu %s", at,
+                             wrong);
         }
         index_frame(b, at);
         note_table(b, (const char *)p + at + head, get_u32(p + at + 9));

@@ -47,9 +47,11 @@ void batch_init(struct sluice_batch *b, size_t max_records, size_t max_bytes);
 void batch_reset(struct sluice_batch *b);
 void batch_free(struct sluice_batch *b);
 /* Replaces the contents with the frames of `blob`; refuses a blob whose
- * frames do not add up, naming the byte offset. batch_adopt takes the
- * bytes of `frames` instead of copying them (the batch's old buffer is
- * left there, emptied); on a refusal `frames` is untouched. */
+ * frames do not add up, or with a frame batch_add would not have written
+ * (no table, no key, a time before 1970), naming the byte offset.
+ * batch_adopt takes the bytes of `frames` instead of copying them (the
+ * batch's old buffer is left there, emptied); on a refusal `frames` is
+ * untouched. */
 int batch_adopt(struct sluice_batch *b, struct buf *frames, struct error *err);
 int batch_load(struct sluice_batch *b, const void *blob, size_t len,
                struct error *err);

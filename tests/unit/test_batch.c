@@ -72,6 +72,24 @@ static void build_and_read(void)
     CHECK_CONTAINS(e.message, "runs past the end");
     CHECK(batch_load(&copy, b.frames.data, 5, &e) < 0);
     CHECK_CONTAINS(e.message, "truncated frame header");
+    /* frames batch_add never writes: no table, no key, a time at or
+     * before 1970 (a store written by a broken version) */
+    static const unsigned char no_table[] = {1, 7, 0, 0, 0, 0,  0, 0,
+                                             0, 0, 0, 0, 0, 1,  0, 0,
+                                             0, 0, 0, 0, 0, 'k'};
+    CHECK(batch_load(&copy, no_table, sizeof no_table, &e) < 0);
+    CHECK_CONTAINS(e.message, "frame at byte 0 has no table");
+    static const unsigned char no_key[] = {1, 7, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+                                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 't'};
+    CHECK(batch_load(&copy, no_key, sizeof no_key, &e) < 0);
+    CHECK_CONTAINS(e.message, "has no key");
+    static const unsigned char untimed[] = {0x81, 7,   0,  0, 0,    0,    0,
+                                            0,    0,   1,  0, 0,    0,    1,
+                                            0,    0,   0,  0, 0,    0,    0,
+                                            0,    0,   0,  0, 0xff, 0xff, 0xff,
+                                            0xff, 't', 'k'};
+    CHECK(batch_load(&copy, untimed, sizeof untimed, &e) < 0);
+    CHECK_CONTAINS(e.message, "has a time that is not after 1970");
     batch_free(&copy);
     batch_reset(&b);
     CHECK(host->batch_count(&b) == 0 && !b.has_position);
