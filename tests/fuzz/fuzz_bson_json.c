@@ -79,8 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         ? bson_as_canonical_extended_json(&doc, &ref_len)
                         : bson_as_relaxed_extended_json(&doc, &ref_len);
         /* libbson refuses a value inside a document by leaving it out,
-         * which is no JSON */
-        bool refused = !ref || !is_json(ref, ref_len);
+         * which is no JSON; where the bytes do not add up, it may write
+         * the part before (an empty document) */
+        bool refused = !ref || !is_json(ref, ref_len) || !valid;
         if (!ours && !refused)
             differ("a document libbson writes refused", format, ours, ref);
         if (ours && !valid)
