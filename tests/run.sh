@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: installs what the tests need, builds sluice three times and
-# runs the tests in each build. Exit status 0 only when all three pass.
+# runs the tests in each build, then the fuzzers. Exit status 0 only when
+# all pass.
 #   build/       plain (RelWithDebInfo): the whole ctest suite
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer
 #                (-DSLUICE_SANITIZE=ON): the whole suite but the Debian
@@ -12,6 +13,9 @@
 #                of their own, the MongoDB test server). Any report fails
 #                its test; tests/tsan.supp holds the only suppressions,
 #                for libraries Debian builds without instrumentation.
+#   build-fuzz/  the fuzzers (clang, -DSLUICE_FUZZ=ON, tests/fuzz/run.sh):
+#                each corpus replayed, then each harness fuzzed 20 s under
+#                ASan and UBSan; a crash fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/install-deps --test
@@ -29,3 +33,5 @@ cmake --build build-asan -j "$jobs"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_TSAN=ON -DSLUICE_TESTS=ON
 cmake --build build-tsan -j "$jobs"
 (cd build-tsan && ctest --output-on-failure -j "$jobs" -L threads)
+
+bash tests/fuzz/run.sh 20
