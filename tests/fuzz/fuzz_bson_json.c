@@ -55,7 +55,7 @@ static void same_values(int format, const char *ours, size_t ours_len,
 }
 
 /* Whether the bytes add up: every element of the document and of the
- * documents and arrays in it can be read (bson_validate does not look
+ * documents, arrays and scopes in it can be read (bson_validate does not look
  * inside them all, and it refuses keys that are not UTF-8, which a
  * writer of JSON leaves out for an array). */
 static bool readable(const uint8_t *data, uint32_t len, int depth)
@@ -70,6 +70,8 @@ static bool readable(const uint8_t *data, uint32_t len, int depth)
             bson_iter_document(&it, &n, &inner);
         else if (BSON_ITER_HOLDS_ARRAY(&it))
             bson_iter_array(&it, &n, &inner);
+        else if (BSON_ITER_HOLDS_CODEWSCOPE(&it))
+            bson_iter_codewscope(&it, &(uint32_t){0}, &n, &inner);
         else
             continue;
         if (!readable(inner, n, depth + 1))
