@@ -5,8 +5,8 @@
 # finds is not added to the repository. Builds build-fuzz/ (clang,
 # -DSLUICE_FUZZ=ON) first. Prints per harness the executions, executions
 # per second, the corpus size at the end and the crashes (a crash, leak,
-# timeout or out-of-memory input, kept under the printed directory), and
-# exits nonzero when any harness crashed.
+# timeout or out-of-memory input, kept under the printed directory, which
+# is removed when none did), and exits nonzero when any harness crashed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 all="fuzz_config fuzz_jsonl fuzz_blob fuzz_retention fuzz_clickhouse
@@ -54,4 +54,5 @@ for h in $harnesses; do
         echo "  $h: see $work/$h/log and $work/$h/artifacts/" >&2
     fi
 done
+[ "$failed" = 1 ] || rm -rf "$work" # a crash's inputs and logs are kept
 exit "$failed"
