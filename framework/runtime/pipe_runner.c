@@ -139,7 +139,9 @@ static void back_off(struct run *u, const char *why)
                                  LOG_TEXT("error", why), LOG_END};
     log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, fields,
              "retrying in %lldms: %s", (long long)wait, why);
-    for (int64_t slept = 0; slept < wait && !*u->r->stop; slept += 100)
+    /* the lease is renewed meanwhile: a pipe that waits keeps it */
+    for (int64_t slept = 0; slept < wait && !*u->r->stop && lease_keep(u);
+         slept += 100)
         sleep_ms(100);
 }
 
@@ -178,6 +180,11 @@ static bool hold_lease(struct run *u, bool *held_before)
 {
     struct error err;
     bool held = false;
+    if (u->lease_lost) { /* its work stopped: begun anew once held again */
+        if (*held_before)
+            close_plugins(u);
+        *held_before = u->lease_lost = false;
+    }
     int rc =
         lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err);
     if (rc < 0 || !held) {
@@ -225,9 +232,14 @@ static bool turn(struct run *u)
     struct failure f = {.outcome = GO_ON};
     enum outcome o = subscriber_failed(u, &f) ? f.outcome : step(u, &row, &f);
     activity_work_end();
-    if (o == RETRY && *u->r->stop) {
+    if ((o == RETRY || o == LEFT) && *u->r->stop) {
         /* sluice stops: a call given up (logged as abandoned) or a
          * failure met on the way out, tried again after the restart */
+    } else if (o == LEFT) { /* the lease is lost, or may be */
+        if (f.message[0])
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                     "the pipe's work here stops: %s", f.message);
+        u->lease_lost = true;
     } else if (o == RETRY || o == FATAL) {
         handle_failure(u, &f);
         subscriber_resume(u); /* after its backoff (a fatal one closed it) */

@@ -535,6 +535,102 @@ static void leases(void)
     free(name);
 }
 
+/* A commit fenced by a lease (lease_fence in its transaction), as a
+ * pipe's publication and a delivery's completion are. */
+struct fenced {
+    const char *lease, *owner, *topic, *sub;
+    bool complete; /* complete `publication`, else publish one */
+    int64_t publication;
+    bool held;
+};
+
+static int fenced_step(struct store *s, void *arg, struct error *err)
+{
+    struct fenced *f = arg;
+    if (lease_fence(s, f->lease, f->owner, &f->held, err) < 0)
+        return -1;
+    if (f->complete)
+        return hub_complete(s, f->sub, f->publication, clock_now_ms(), err);
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    sluice_record r = {.size = sizeof r,
+                       .op = SLUICE_OP_INSERT,
+                       .table = "t",
+                       .table_len = 1,
+                       .key = "1",
+                       .key_len = 1,
+                       .version = 1};
+    batch_add(&b, &r, NULL);
+    int rc = hub_publish(s, f->topic, "p", &b, clock_now_ms(), &f->publication,
+                         err);
+    batch_free(&b);
+    return rc;
+}
+
+static int64_t cursor_of(const char *sub)
+{
+    struct subscription got;
+    bool found = false;
+    struct error err;
+    CHECK(subscription_get(st, sub, &got, &found, &err) == 0 && found);
+    int64_t cursor = found ? got.cursor : -1;
+    if (found)
+        subscription_free(&got);
+    return cursor;
+}
+
+/* A worker whose lease expired and was taken over: its publication and
+ * its completion fail, and change nothing; the new holder's go through. */
+static void fencing(void)
+{
+    long long tag = (long long)(clock_now_ms() % 100000000);
+    char *topic = xasprintf("fence_%lld", tag),
+         *sub = xasprintf("%s_s", topic);
+    char *lease = xasprintf("pipe:fence_%lld", tag);
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = clock_now_ms()};
+    struct error err;
+    bool held;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) ==
+          0);
+    CHECK(lease_acquire(st, lease, "w1", 300, &held, &err) == 0 && held);
+    struct fenced w1 = {lease, "w1", topic, sub, false, 0, false};
+    CHECK(store_transaction(st, fenced_step, &w1, &err) == 0 && w1.held);
+    int64_t first = w1.publication;
+
+    sleep_ms(450); /* w1 stops renewing; w2 takes the lease over */
+    CHECK(lease_acquire(st, lease, "w2", 10000, &held, &err) == 0 && held);
+    w1.publication = 0;
+    CHECK(store_transaction(st, fenced_step, &w1, &err) < 0 && !w1.held);
+    CHECK_CONTAINS(err.message, "no longer held by this worker (w1)");
+    CHECK(w1.publication == 0 || w1.publication == first);
+    int64_t backlog = -1;
+    CHECK(hub_backlog(st, sub, &backlog, &err) == 0 && backlog == 1);
+
+    struct hub_event e;
+    bool found = false;
+    CHECK(hub_take(st, sub, clock_now_ms(), &e, &found, &err) == 0 && found);
+    if (found)
+        hub_event_free(&e);
+    w1.complete = true;
+    w1.publication = first;
+    CHECK(store_transaction(st, fenced_step, &w1, &err) < 0 && !w1.held);
+    CHECK(cursor_of(sub) == 0); /* the stale completion moved nothing */
+    struct fenced w2 = {lease, "w2", topic, sub, true, first, false};
+    CHECK(store_transaction(st, fenced_step, &w2, &err) == 0 && w2.held);
+    CHECK(cursor_of(sub) == first);
+    w2.complete = false;
+    CHECK(store_transaction(st, fenced_step, &w2, &err) == 0 && w2.held);
+    CHECK(lease_release(st, lease, "w2", &err) == 0);
+    free(lease);
+    free(sub);
+    free(topic);
+}
+
 static void every_pair_of_states(void)
 {
     char *pipe = new_pipe("snapshot+cdc", NULL, 0);
@@ -1363,6 +1459,7 @@ int main(int argc, char **argv)
     RUN(after_transactions);
     RUN(checkpoints);
     RUN(leases);
+    RUN(fencing);
     RUN(every_pair_of_states);
     RUN(new_pipe_flows);
     RUN(pause_resume);
