@@ -73,6 +73,7 @@ struct run {
     struct meter meter; /* rows the subscriber writes, per table */
     struct rate_sampler rates;
     _Atomic int64_t lease_renewed_ms; /* monotonic; the subscriber reads it */
+    int64_t balanced_ms;              /* monotonic: the share last checked */
     bool lease_lost; /* a commit was fenced out or the deadline passed: the
                         plugins close, and the lease is taken anew */
     struct subscriber sub;
