@@ -124,7 +124,7 @@ static int64_t int_of(const char *sql, const char *param)
     return v;
 }
 
-/* A store of schema 3 (before owners) migrated to 4, 5, 6 and 7: the
+/* A store of schema 3 (before owners) migrated to 4, 5, 6, 7 and 8: the
  * tables of pipes past provisioning are marked as set up before owners
  * (their first claim adopts a destination without an owner); a resync
  * half done starts again from its setup, with a transition saying why; the
@@ -148,6 +148,8 @@ static void migration_to_owners(void)
             "pipe = $1",
             &counted, 1);
     /* back to schema 3, as a store written before owners */
+    exec_ok("DROP TABLE workers", NULL, 0);
+    exec_ok("ALTER TABLE leases DROP COLUMN wanted_by", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_pending", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN bytes_pending", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN rate_steady", NULL, 0);
