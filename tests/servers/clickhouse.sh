@@ -8,12 +8,17 @@
 # server goes away at once (kill -9); restart: starts DIR again on its
 # ports. SERVER_ADDRESS: the IPv4 address to listen on and to name in the
 # URL (127.0.0.1 when unset); any other than 127.0.0.1 lets both users in
-# from every address (the multi-host test's namespaces).
+# from every address and keeps a query log (system.query_log), which
+# the multi-host test reads to tell when a worker last wrote.
 set -euo pipefail
 cmd=$1 dir=$2
 addr=${SERVER_ADDRESS:-127.0.0.1}
 nets="<ip>127.0.0.1</ip><ip>::1</ip>"
-[ "$addr" = 127.0.0.1 ] || nets="$nets<ip>0.0.0.0/0</ip>"
+query_log=
+if [ "$addr" != 127.0.0.1 ]; then
+  nets="$nets<ip>0.0.0.0/0</ip>"
+  query_log="<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>"
+fi
 server=$(command -v clickhouse-server || echo /usr/bin/clickhouse-server)
 [ -x "$server" ] || { echo "clickhouse.sh: no ClickHouse server installed (apt-get install clickhouse-server)" >&2; exit 1; }
 
@@ -42,6 +47,7 @@ write_config() {
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <mlock_executable>false</mlock_executable>
+  $query_log
 </yandex>
 XML
   cat > "$dir/users.xml" <<XML
