@@ -14,9 +14,10 @@ set -euo pipefail
 cmd=$1 dir=$2
 addr=${SERVER_ADDRESS:-127.0.0.1}
 nets="<ip>127.0.0.1</ip><ip>::1</ip>"
-query_log=
+query_log= log_queries=
 if [ "$addr" != 127.0.0.1 ]; then
   nets="$nets<ip>0.0.0.0/0</ip>"
+  log_queries="<log_queries>1</log_queries>"
   query_log="<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>"
 fi
 server=$(command -v clickhouse-server || echo /usr/bin/clickhouse-server)
@@ -53,7 +54,7 @@ XML
   cat > "$dir/users.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage>$log_queries</default></profiles>
   <users>
     <default><password></password><networks>$nets</networks><profile>default</profile><quota>default</quota></default>
     <sluice><password>sluice-test</password><networks>$nets</networks><profile>default</profile><quota>default</quota></sluice>
