@@ -50,23 +50,41 @@ int worker_leave(struct store *s, const char *worker, struct error *err)
                       err);
 }
 
+/* The other live workers: those that beat lately, but a process of this
+ * host that is gone (killed: its row stays until it is old). */
+static int others_live(struct store *s, const char *worker, int64_t *count,
+                       struct error *err)
+{
+    struct db_value w[] = {DBV_TEXT(worker), DBV_INT(WORKER_LIVE_MS)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT name FROM workers WHERE name <> $1 AND "
+                   "heartbeat_at >= {{now}} - $2",
+                   w, 2, &r, err) < 0)
+        return -1;
+    *count = 0;
+    for (size_t i = 0; i < r.rows; i++)
+        *count += !worker_gone_from_here(db_text(&r, i, 0));
+    db_result_free(&r);
+    return 0;
+}
+
 /* The pipes `worker` holds, and its share of them: ceil(pipes / live
  * workers), the worker counted live whatever its beat says. */
 static int share_of(struct store *s, const char *worker, int64_t *mine,
                     int64_t *share, struct error *err)
 {
-    struct db_value w[] = {DBV_TEXT(worker), DBV_INT(WORKER_LIVE_MS)};
+    struct db_value w[] = {DBV_TEXT(worker)};
     int64_t pipes, others;
     if (number(s, "SELECT COUNT(*) FROM pipes", NULL, 0, &pipes, err) < 0 ||
-        number(s,
-               "SELECT COUNT(*) FROM workers WHERE name <> $1 AND "
-               "heartbeat_at >= {{now}} - $2",
-               w, 2, &others, err) < 0 ||
+        others_live(s, worker, &others, err) < 0 ||
         number(s,
                "SELECT COUNT(*) FROM leases WHERE owner = $1 AND name LIKE "
                "'pipe:%' AND expires_at >= {{now}}",
                w, 1, mine, err) < 0)
         return -1;
+    if (pipes < 1)
+        pipes = 1; /* a pipe registered since: one for somebody */
     *share = (pipes + others) / (others + 1); /* ceil(pipes / workers) */
     return 0;
 }
@@ -147,6 +165,10 @@ int balance_over(struct store *s, const char *lease, const char *worker,
         return -1;
     char *wanting = r.rows ? xstrdup(db_text(&r, 0, 0)) : NULL;
     db_result_free(&r);
+    if (wanting && worker_gone_from_here(wanting)) {
+        free(wanting); /* killed since: it wants nothing */
+        wanting = NULL;
+    }
     if (!wanting)
         return 0;
     int64_t mine, share, theirs, their_share;

@@ -17,6 +17,7 @@
 #include "lifecycle/registration.h"
 #include "lifecycle/requests.h"
 #include "plugin/plugin.h"
+#include "store/balance.h"
 #include "store/checkpoints.h"
 #include "store/leases.h"
 #include "store/schema.h"
@@ -631,6 +632,76 @@ static void fencing(void)
     free(lease);
     free(sub);
     free(topic);
+}
+
+static int64_t count_of(const char *sql, const char *arg)
+{
+    struct db_value p = DBV_TEXT(arg);
+    struct db_result r;
+    struct error err;
+    if (store_exec(st, sql, &p, 1, &r, &err) < 0) {
+        fprintf(stderr, "  %s\n", err.message);
+        return -1;
+    }
+    int64_t n = db_int(&r, 0, 0);
+    db_result_free(&r);
+    return n;
+}
+
+/* Two workers on other hosts: heartbeats, a pipe wanted by the worker
+ * under its share and handed to it by the one over its share, which
+ * holds as many leases as the store has pipes. */
+static void balance_shares(void)
+{
+    long long tag = (long long)(clock_now_ms() % 100000000);
+    char *a = xasprintf("host-a-%lld:7:1:x", tag);
+    char *b = xasprintf("host-b-%lld:7:1:x", tag);
+    struct error err;
+    bool held;
+    CHECK(worker_beat(st, a, &err) == 0);
+    CHECK(worker_beat(st, a, &err) == 0); /* again: one row */
+    CHECK(worker_beat(st, b, &err) == 0);
+    CHECK(count_of("SELECT COUNT(*) FROM workers WHERE name = $1", a) == 1);
+    int64_t pipes =
+        count_of("SELECT COUNT(*) FROM pipes WHERE name <> $1", "");
+    CHECK(pipes > 0);
+    char **leases = xcalloc((size_t)pipes + 1, sizeof *leases);
+    for (int64_t i = 0; i <= pipes; i++) {
+        leases[i] = xasprintf("pipe:bal_%lld_%lld", tag, (long long)i);
+        CHECK(lease_acquire(st, leases[i], a, 60000, &held, &err) == 0 &&
+              held);
+    }
+    /* a holds them all, b none: b wants one, a hands it over */
+    CHECK(balance_acquire(st, leases[0], b, 60000, &held, &err) == 0 && !held);
+    CHECK(count_of("SELECT COUNT(*) FROM leases WHERE wanted_by = $1", b) ==
+          1);
+    char *to = NULL;
+    CHECK(balance_over(st, leases[0], a, &to, &err) == 0);
+    CHECK_STR(to, b);
+    free(to);
+    CHECK(balance_over(st, leases[1], a, &to, &err) == 0 && to == NULL);
+    bool handed = false;
+    CHECK(balance_give(st, leases[0], a, &handed, &err) == 0 && handed);
+    char *owner = NULL;
+    CHECK(lease_holder(st, leases[0], &owner, NULL, &err) == 0);
+    CHECK_STR(owner, b);
+    free(owner);
+    CHECK(balance_acquire(st, leases[0], b, 60000, &held, &err) == 0 && held);
+    /* a, over its share, takes no free pipe; b, under it, does */
+    CHECK(lease_release(st, leases[1], a, &err) == 0);
+    CHECK(balance_acquire(st, leases[1], a, 60000, &held, &err) == 0 && !held);
+    CHECK(balance_acquire(st, leases[1], b, 60000, &held, &err) == 0 && held);
+    CHECK(worker_leave(st, b, &err) == 0);
+    CHECK(count_of("SELECT COUNT(*) FROM workers WHERE name = $1", b) == 0);
+    for (int64_t i = 0; i <= pipes; i++) {
+        lease_release(st, leases[i], a, &err);
+        lease_release(st, leases[i], b, &err);
+        free(leases[i]);
+    }
+    free(leases);
+    CHECK(worker_leave(st, a, &err) == 0);
+    free(a);
+    free(b);
 }
 
 static void every_pair_of_states(void)
@@ -1462,6 +1533,7 @@ int main(int argc, char **argv)
     RUN(checkpoints);
     RUN(leases);
     RUN(fencing);
+    RUN(balance_shares);
     RUN(every_pair_of_states);
     RUN(new_pipe_flows);
     RUN(pause_resume);
