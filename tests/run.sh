@@ -12,9 +12,9 @@
 #                of their own, the MongoDB test server). Any report fails
 #                its test; tests/tsan.supp holds the only suppressions,
 #                for libraries Debian builds without instrumentation.
-# The multi-host test (label `hosts`) runs in build/ and build-asan/ where
-# network namespaces are allowed (SLUICE_TEST_HOSTS=1, set below), and is
-# skipped elsewhere with a line saying why.
+# The multi-host test (labels `hosts` and `threads`) runs in the three
+# builds where network namespaces are allowed (SLUICE_TEST_HOSTS=1, set
+# below), and is skipped elsewhere with a line saying why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/install-deps --test

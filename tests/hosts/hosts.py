@@ -337,6 +337,12 @@ def main():
         for w in hosts.workers.values():
             print("---- %s's log (end)\n%s" % (w.name, w.log_text()[-4000:]))
         return 1
+    for w in hosts.workers.values():  # a sanitizer build's reports
+        for word in ("ThreadSanitizer", "AddressSanitizer", "runtime error:"):
+            if word in w.log_text():
+                print("FAIL: %s's log has a report of %s:\n%s"
+                      % (w.name, word, w.log_text()[-6000:]))
+                return 1
     print("all hosts checks passed")
     return 0
 
