@@ -44,6 +44,7 @@ wait_for "the four pipes running on two workers" 30 all_running
 
 kill -TERM $b
 stops_within 30 $b
+[ "$rc" = 0 ] || fail "worker B exited with status $rc after SIGTERM: $(tail -5 "$tmp/b.log")"
 wait_for "worker A holding the four pipes again" 60 held_is $a 4
 wait_for "the four pipes running" 30 all_running
 for p in p1 p2 p3 p4; do
@@ -52,5 +53,6 @@ for p in p1 p2 p3 p4; do
 done
 kill -TERM $a
 stops_within 30 $a
+[ "$rc" = 0 ] || fail "worker A exited with status $rc after SIGTERM: $(tail -5 "$tmp/a.log")"
 [ $failures = 0 ] || { tail -20 "$tmp/a.log"; tail -20 "$tmp/b.log"; }
 finish balance
