@@ -136,9 +136,9 @@ static const struct command commands[] = {
     {"status", "[PIPE] [--json] [--bytes] " STORE_ARGS,
      "show the state of the pipes",
      "Without PIPE: one line per pipe (state, since when, rows copied, lag,\n"
-     "retry count, last error). With PIPE: everything about it, its tables\n"
-     "with their progress, the worker that runs it (host pid N) and its\n"
-     "recent requests.\n"
+     "retry count, the worker that holds it as host pid N, last error).\n"
+     "With PIPE: everything about it, its tables with their progress, the\n"
+     "worker that runs it (host pid N) and its recent requests.\n"
      "\n" STORE_HELP
      "  --json          print JSON: {\"pipes\": [...]}, or with PIPE the\n"
      "                  pipe's object, the worker's full identity in it\n"

@@ -181,15 +181,21 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p,
     free(worker);
 }
 
-static void text_pipe_line(const struct pipe_row *p, struct buf *out)
+static void text_pipe_line(struct store *s, const struct pipe_row *p,
+                           struct buf *out)
 {
-    char t[40], lag[32];
+    char t[40], lag[32], shown[300] = "-";
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
-    buf_printf(out, "%-20s %-13s %-22s %12lld %8s %7lld  %s\n",
+    char *worker = lease_of(s, p->name, NULL);
+    if (worker)
+        worker_shown(worker, shown, sizeof shown);
+    buf_printf(out, "%-20s %-13s %-22s %12lld %8s %7lld  %-24s %s\n",
                cli_shown(p->name), pipe_state_name(p->state),
                format_utc(p->state_since, t, sizeof t),
                (long long)pipe_rows(p, true), lag, (long long)p->retry_count,
+               cli_shown(shown),
                p->last_error ? cli_shown(p->last_error) : "-");
+    free(worker);
 }
 
 /* One pipe, in the form asked for: a line or an object of the listing,
@@ -207,7 +213,7 @@ static int show_pipe(struct store *s, const char *name,
     else if (detail)
         text_pipe_detail(s, &p, f->raw_bytes);
     else
-        text_pipe_line(&p, &l->out);
+        text_pipe_line(s, &p, &l->out);
     pipe_row_free(&p);
     return EXIT_OK;
 }
@@ -230,8 +236,9 @@ int cmd_status(const struct command *cmd, int argc, char **argv)
     struct listing l;
     listing_begin(&l, f.json && !npos, "pipes");
     if (!npos && !f.json)
-        buf_printf(&l.out, "%-20s %-13s %-22s %12s %8s %7s  %s\n", "PIPE",
-                   "STATE", "SINCE", "ROWS", "LAG", "RETRIES", "LAST ERROR");
+        buf_printf(&l.out, "%-20s %-13s %-22s %12s %8s %7s  %-24s %s\n",
+                   "PIPE", "STATE", "SINCE", "ROWS", "LAG", "RETRIES",
+                   "WORKER", "LAST ERROR");
     for (size_t i = 0; status == EXIT_OK && i < count; i++)
         status = show_pipe(s, npos ? argv[0] : all[i], &f, npos, &l);
     if (npos && f.json)

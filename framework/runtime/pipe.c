@@ -128,6 +128,40 @@ static enum outcome check_tables(const struct pipe_config *pc,
     return GO_ON;
 }
 
+int pipe_fence(struct store *s, const char *pipe, bool *lost,
+               struct error *err)
+{
+    char *lease = pipe_lease_name(pipe);
+    bool held = true;
+    int rc = lease_fence(s, lease, worker_name(), &held, err);
+    free(lease);
+    *lost = !held;
+    return rc;
+}
+
+enum outcome from_commit(const struct error *err, bool lost, struct failure *f)
+{
+    if (!lost)
+        return from_store(err, f);
+    snprintf(f->message, sizeof f->message, "%s", err->message);
+    f->table_only = false;
+    return f->outcome = LEFT;
+}
+
+bool past_deadline(struct run *u, struct failure *f)
+{
+    int64_t since = clock_monotonic_ms() - u->lease_renewed_ms;
+    if (since < LEASE_DEADLINE_MS)
+        return false;
+    snprintf(f->message, sizeof f->message,
+             "the pipe's lease was last renewed %llds ago: its work stops "
+             "(the local deadline is %ds)",
+             (long long)(since / 1000), LEASE_DEADLINE_MS / 1000);
+    f->table_only = false;
+    f->outcome = LEFT;
+    return true;
+}
+
 /* What publish writes in one transaction. */
 struct publication {
     const struct pipe_config *pc;
@@ -135,14 +169,17 @@ struct publication {
     const char *kind, *table;
     int64_t part;
     bool done;
+    bool lost; /* fenced out */
 };
 
 /* The batch on its topic, the position it reached, and the tables it
  * stopped: all or nothing. */
 static int publish_step(struct store *s, void *arg, struct error *err)
 {
-    const struct publication *p = arg;
+    struct publication *p = arg;
     int64_t id;
+    if (pipe_fence(s, p->pc->name, &p->lost, err) < 0)
+        return -1;
     if (p->b->count && hub_publish(s, p->pc->topic, p->pc->name, p->b,
                                    clock_now_ms(), &id, err) < 0)
         return -1;
@@ -162,10 +199,10 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
 {
     if (check_tables(pc, b, kind, table, tables, table_count, f) != GO_ON)
         return f->outcome;
-    struct publication p = {pc, b, kind, table, part, done};
+    struct publication p = {pc, b, kind, table, part, done, false};
     struct error err;
     if (store_transaction(s, publish_step, &p, &err) < 0)
-        return from_store(&err, f);
+        return from_commit(&err, p.lost, f);
     struct log_field fields[] = {LOG_INT("records", (int64_t)b->count),
                                  LOG_INT("bytes", (int64_t)batch_bytes(b)),
                                  LOG_TEXT("kind", kind), LOG_END};
@@ -191,19 +228,40 @@ enum outcome start_position(struct run *u, struct buf *out, struct failure *f)
     return o;
 }
 
+bool lease_keep(struct run *u)
+{
+    int64_t now = clock_monotonic_ms();
+    if (now - u->lease_renewed_ms < LEASE_MS / 3)
+        return true;
+    struct error err;
+    bool held = false;
+    int rc =
+        lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err);
+    if (rc == 0 && held) {
+        u->lease_renewed_ms = now; /* it runs from before the renewal */
+        return true;
+    }
+    struct failure f;
+    if (rc == 0)
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "another worker holds the pipe's lease now: its work here "
+                 "stops");
+    else if (past_deadline(u, &f))
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "%s; renewing it: %s", f.message, err.message);
+    else
+        return true; /* tried again at the next tick, until the deadline */
+    u->lease_lost = true;
+    return false;
+}
+
 bool pipe_tick(struct run *u)
 {
+    if (!lease_keep(u))
+        return false;
     struct error err;
-    int64_t now = clock_monotonic_ms();
-    if (now - u->lease_renewed_ms >= LEASE_MS / 3) {
-        bool held = false;
-        if (lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held,
-                          &err) == 0 &&
-            !held)
-            return false;
-        u->lease_renewed_ms = now;
-    }
-    if (rates_sample(u->s, u->pc->name, &u->meter, &u->rates, now, &err) < 0)
+    if (rates_sample(u->s, u->pc->name, &u->meter, &u->rates,
+                     clock_monotonic_ms(), &err) < 0)
         log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, NULL, "rates: %s",
                  err.message);
     return true;

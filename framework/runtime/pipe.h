@@ -11,6 +11,7 @@
 #define SLUICE_RUNTIME_PIPE_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "../lifecycle/pipes.h"
@@ -25,6 +26,10 @@
 #define BATCH_BYTES_MAX (32u << 20)
 /* How long a worker's lease on a pipe lasts; renewed at a third of it. */
 #define LEASE_MS 15000
+/* The local deadline: a worker that has not renewed a pipe's lease for
+ * this long (its own clock) stops the pipe's work, before the lease can
+ * expire and another worker take the pipe. */
+#define LEASE_DEADLINE_MS 10000
 
 /* An error as the loop handles it: the plugin's status, or the store's;
  * LEFT is no error: the work was left for the next turn of the loop
@@ -67,7 +72,10 @@ struct run {
     struct sluice_batch batch;
     struct meter meter; /* rows the subscriber writes, per table */
     struct rate_sampler rates;
-    int64_t lease_renewed_ms; /* monotonic */
+    _Atomic int64_t lease_renewed_ms; /* monotonic; the subscriber reads it */
+    int64_t balanced_ms;              /* monotonic: the share last checked */
+    bool lease_lost; /* a commit was fenced out or the deadline passed: the
+                        plugins close, and the lease is taken anew */
     struct subscriber sub;
 };
 
@@ -94,10 +102,22 @@ char **tables_of(const struct pipe_row *row, enum table_status status,
                  size_t *n);
 char **tables_served(const struct pipe_row *row, size_t *n);
 
+/* The fence of every commit that moves the pipe on: fails the
+ * transaction unless this worker holds the pipe's lease (*lost then). */
+int pipe_fence(struct store *s, const char *pipe, bool *lost,
+               struct error *err);
+/* The outcome of a commit that failed with `err`: LEFT when it was fenced
+ * out (`lost`), as the store error says otherwise. */
+enum outcome from_commit(const struct error *err, bool lost,
+                         struct failure *f);
+/* Whether the local deadline passed (LEASE_DEADLINE_MS since the last
+ * renewal): *f then says so, LEFT. Any thread of the pipe may ask. */
+bool past_deadline(struct run *u, struct failure *f);
+
 /* Publishes `b` (when it has records), the checkpoint it reaches and the
- * tables it stopped, in one transaction of `s`; refuses, as fatal, a
- * batch with a record of a table not among `tables` (those the source
- * was asked for). */
+ * tables it stopped, in one transaction of `s`, fenced (pipe_fence);
+ * refuses, as fatal, a batch with a record of a table not among `tables`
+ * (those the source was asked for). */
 enum outcome publish(struct store *s, const struct pipe_config *pc,
                      const struct sluice_batch *b, const char *kind,
                      const char *table, int64_t part, bool done,
@@ -107,8 +127,11 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
 /* Asks the source where CDC would start now (snapshot_begin). */
 enum outcome start_position(struct run *u, struct buf *out, struct failure *f);
 
+/* Renews the lease when due: false when another worker holds it, or when
+ * renewals failed until the local deadline passed. */
+bool lease_keep(struct run *u);
 /* Between pieces of long work: renews the lease when due and samples the
- * rates; false when another worker took the pipe. */
+ * rates; false when the lease is lost (lease_keep). */
 bool pipe_tick(struct run *u);
 /* True when an operator request waits for the pipe. */
 bool request_waits(struct run *u);

@@ -7,6 +7,7 @@
 
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
+#include "../store/balance.h"
 #include "../store/leases.h"
 #include "../util/activity.h"
 #include "../util/clock.h"
@@ -139,7 +140,9 @@ static void back_off(struct run *u, const char *why)
                                  LOG_TEXT("error", why), LOG_END};
     log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, fields,
              "retrying in %lldms: %s", (long long)wait, why);
-    for (int64_t slept = 0; slept < wait && !*u->r->stop; slept += 100)
+    /* the lease is renewed meanwhile: a pipe that waits keeps it */
+    for (int64_t slept = 0; slept < wait && !*u->r->stop && lease_keep(u);
+         slept += 100)
         sleep_ms(100);
 }
 
@@ -171,6 +174,41 @@ static void handle_failure(struct run *u, const struct failure *f)
     back_off(u, f->message);
 }
 
+/* Checked at each renewal: a worker over its share hands the pipe to a
+ * worker under its share that wants it, once its work here stopped.
+ * True when the pipe is no longer this worker's to run. */
+static bool hand_over(struct run *u, bool *held_before)
+{
+    int64_t now = clock_monotonic_ms();
+    if (now - u->balanced_ms < LEASE_MS / 3)
+        return false;
+    u->balanced_ms = now;
+    struct error err;
+    char *to = NULL;
+    if (balance_over(u->s, u->lease, worker_name(), &to, &err) < 0) {
+        log_pipe(SLUICE_LOG_DEBUG, u->pc->name, NULL, NULL, "balance: %s",
+                 err.message);
+        return false;
+    }
+    if (!to)
+        return false;
+    char shown[300];
+    worker_shown(to, shown, sizeof shown);
+    struct log_field fields[] = {LOG_TEXT("to", to), LOG_END};
+    log_pipe(SLUICE_LOG_INFO, u->pc->name, NULL, fields,
+             "this worker holds more than its share of the pipes: the pipe "
+             "goes to worker %s, which wants it",
+             shown);
+    close_plugins(u);
+    *held_before = false; /* brought back to work when held again */
+    bool handed = false;
+    if (balance_give(u->s, u->lease, worker_name(), &handed, &err) < 0)
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                 "handing the pipe over: %s", err.message);
+    free(to);
+    return true;
+}
+
 /* Holds the pipe's lease, or waits for it: false when another worker has
  * it (the plugins of a pipe taken over are closed). A pipe first taken
  * is brought back to work where the store says it was. */
@@ -178,8 +216,14 @@ static bool hold_lease(struct run *u, bool *held_before)
 {
     struct error err;
     bool held = false;
+    if (u->lease_lost) { /* its work stopped: begun anew once held again */
+        if (*held_before)
+            close_plugins(u);
+        *held_before = u->lease_lost = false;
+    }
+    int64_t now = clock_monotonic_ms();
     int rc =
-        lease_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err);
+        balance_acquire(u->s, u->lease, worker_name(), LEASE_MS, &held, &err);
     if (rc < 0 || !held) {
         if (*held_before) { /* another worker took the pipe, or may have */
             log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
@@ -191,9 +235,9 @@ static bool hold_lease(struct run *u, bool *held_before)
         *held_before = false;
         return false;
     }
-    u->lease_renewed_ms = clock_monotonic_ms();
+    u->lease_renewed_ms = now; /* it runs from before the renewal */
     if (*held_before)
-        return true;
+        return !hand_over(u, held_before);
     if (lifecycle_recover(u->s, u->pc->name, &err) < 0) { /* next turn */
         log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
                  "cannot bring the pipe back to work: %s", err.message);
@@ -225,9 +269,14 @@ static bool turn(struct run *u)
     struct failure f = {.outcome = GO_ON};
     enum outcome o = subscriber_failed(u, &f) ? f.outcome : step(u, &row, &f);
     activity_work_end();
-    if (o == RETRY && *u->r->stop) {
+    if ((o == RETRY || o == LEFT) && *u->r->stop) {
         /* sluice stops: a call given up (logged as abandoned) or a
          * failure met on the way out, tried again after the restart */
+    } else if (o == LEFT) { /* the lease is lost, or may be */
+        if (f.message[0])
+            log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, NULL,
+                     "the pipe's work here stops: %s", f.message);
+        u->lease_lost = true;
     } else if (o == RETRY || o == FATAL) {
         handle_failure(u, &f);
         subscriber_resume(u); /* after its backoff (a fatal one closed it) */

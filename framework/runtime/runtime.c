@@ -11,6 +11,7 @@
 
 #include "../lifecycle/registration.h"
 #include "../maintenance/maintenance.h"
+#include "../store/balance.h"
 #include "../store/leases.h"
 #include "../store/store.h"
 #include "../util/activity.h"
@@ -95,6 +96,10 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     }
     activity_join(NULL);
 
+    /* beating before its pipes start: counted in their shares */
+    if (worker_beat(s, worker_name(), &err) < 0)
+        log_msg(SLUICE_LOG_WARN, NULL, "heartbeat: %s", err.message);
+    int64_t next_beat = clock_monotonic_ms() + WORKER_BEAT_MS;
     struct pipe_runner *runners =
         xcalloc(cfg->pipe_count + 1, sizeof *runners);
     pthread_t *threads = xcalloc(cfg->pipe_count + 1, sizeof *threads);
@@ -129,6 +134,12 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
                 log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");
             next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
         }
+        if (clock_monotonic_ms() >= next_beat) {
+            activity_work("the worker's heartbeat");
+            if (worker_beat(s, worker_name(), &err) < 0)
+                log_msg(SLUICE_LOG_DEBUG, NULL, "heartbeat: %s", err.message);
+            next_beat = clock_monotonic_ms() + WORKER_BEAT_MS;
+        }
         activity_work("the progress of the pipes");
         progress_tick(&progress, s, clock_monotonic_ms());
         activity_work_end();
@@ -146,6 +157,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     progress_end(&progress);
     service_stop(svc);
     lease_release(s, MAINTENANCE_LEASE, worker_name(), &err);
+    worker_leave(s, worker_name(), &err);
     log_msg(SLUICE_LOG_INFO, NULL, "stopped");
     diags_free(&d);
     free(runs);

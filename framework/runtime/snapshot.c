@@ -314,11 +314,14 @@ static enum outcome run_jobs(struct run *u, struct snapshot_work *w,
 struct snapshot_end {
     const char *pipe;
     const struct checkpoint *start;
+    bool lost; /* fenced out */
 };
 
 static int end_snapshot(struct store *s, void *arg, struct error *err)
 {
-    const struct snapshot_end *e = arg;
+    struct snapshot_end *e = arg;
+    if (pipe_fence(s, e->pipe, &e->lost, err) < 0)
+        return -1;
     if (e->start && checkpoint_put(s, e->pipe, CHECKPOINT_CDC, "", 0,
                                    e->start->position.data,
                                    e->start->position.len, false, err) < 0)
@@ -353,14 +356,15 @@ static enum outcome finish(struct run *u, const struct pipe_row *row,
         return from_store(&err, f);
     }
     bool keep = has_cdc && row->context == CONTEXT_ADD;
-    struct snapshot_end e = {u->pc->name, has_start && !keep ? &start : NULL};
+    struct snapshot_end e = {u->pc->name, has_start && !keep ? &start : NULL,
+                             false};
     int rc = store_transaction(u->s, end_snapshot, &e, &err);
     if (has_start)
         checkpoint_free(&start);
     if (has_cdc)
         checkpoint_free(&cdc);
     if (rc < 0)
-        return from_store(&err, f);
+        return from_commit(&err, e.lost, f);
     u->cdc_open = false;
     return GO_ON;
 }

@@ -128,12 +128,14 @@ struct delivered {
     size_t count;
     int64_t now;
     bool pending_shown;
+    bool lost; /* fenced out */
 };
 
 static int complete_step(struct store *s, void *arg, struct error *err)
 {
-    const struct delivered *d = arg;
-    if (counters_add(s, d->pipe, d->tally, d->now, err) < 0 ||
+    struct delivered *d = arg;
+    if (pipe_fence(s, d->pipe, &d->lost, err) < 0 ||
+        counters_add(s, d->pipe, d->tally, d->now, err) < 0 ||
         (d->pending_shown && pipe_tables_pending_clear(s, d->pipe, err) < 0))
         return -1;
     for (size_t i = 0; i < d->count; i++)
@@ -200,21 +202,28 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         activity_work("the delivery of %zu event(s), %lld record(s) of "
                       "table(s) %s, to the sink",
                       n, (long long)records, tables);
-        o = write_event(u, &e.batch, failed, nfailed, &tally, f);
+        /* no write once the local deadline passed: another worker may
+         * hold the pipe by the time it lands */
+        o = past_deadline(u, f)
+                ? LEFT
+                : write_event(u, &e.batch, failed, nfailed, &tally, f);
         hub_event_free(&e);
         if (o == GO_ON)
             group_written(u, s, &tally, &shown_ms);
     } while (o == GO_ON && group_goes_on(u, records, since));
     *found = n > 0;
     struct call_error ce;
-    if (o == GO_ON && n)
+    if (o == GO_ON && n && !past_deadline(u, f))
         o = from_call(sink_flush(SINK_OF(u), &ce), &ce, f);
+    else if (o == GO_ON && n)
+        o = LEFT;
     plugin_unlock(SINK_OF(u));
     if (o == GO_ON && n) { /* durable in the sink: completed, counted */
         struct delivered d = {
-            u->pc->name, &tally, ids, n, clock_now_ms(), u->sub.pending_shown};
+            u->pc->name,          &tally, ids, n, clock_now_ms(),
+            u->sub.pending_shown, false};
         if (store_transaction(s, complete_step, &d, &err) < 0) {
-            o = from_store(&err, f);
+            o = from_commit(&err, d.lost, f);
         } else {
             u->sub.pending_shown = false;
             log_delivered(u, n, records);

@@ -96,6 +96,29 @@ int lease_holder(struct store *s, const char *name, char **owner,
     return 0;
 }
 
+int lease_fence(struct store *s, const char *name, const char *owner,
+                bool *held, struct error *err)
+{
+    *held = false;
+    /* FOR SHARE (PostgreSQL): a takeover waits for this transaction, and
+     * this one for a takeover under way, which it then sees */
+    struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT 1 FROM leases WHERE name = $1 AND owner = $2 AND "
+                   "expires_at >= {{now}}{{for_share}}",
+                   p, 2, &r, err) < 0)
+        return -1;
+    *held = r.rows == 1;
+    db_result_free(&r);
+    if (!*held)
+        return error_set(err,
+                         "lease %s is no longer held by this worker (%s): "
+                         "what it did since is not committed",
+                         name, owner);
+    return 0;
+}
+
 char *pipe_lease_name(const char *pipe)
 {
     return xasprintf("pipe:%s", pipe);

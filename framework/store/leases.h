@@ -28,6 +28,13 @@ int lease_release(struct store *s, const char *name, const char *owner,
 int lease_holder(struct store *s, const char *name, char **owner,
                  int64_t *expires_in_ms, struct error *err);
 
+/* Fencing: in the transaction of a commit that moves what the lease
+ * covers on, fails it (*held false, and an error saying so) unless
+ * `owner` holds the lease, unexpired; on PostgreSQL the lease's row stays
+ * locked until the commit, so no other worker takes it over meanwhile. */
+int lease_fence(struct store *s, const char *name, const char *owner,
+                bool *held, struct error *err);
+
 /* The name of a pipe's lease, "pipe:NAME"; the caller frees it. */
 char *pipe_lease_name(const char *pipe);
 

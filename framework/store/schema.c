@@ -232,10 +232,22 @@ static const char *const migration_7[] = {
     NULL,
 };
 
+/* 8: workers on several hosts share the pipes (balance.h). Each running
+ * worker's heartbeat, and the worker that wants a pipe another holds. */
+static const char *const migration_8[] = {
+    "CREATE TABLE workers ("
+    " name TEXT PRIMARY KEY,"
+    " host TEXT NOT NULL,"
+    " started_at BIGINT NOT NULL,"
+    " heartbeat_at BIGINT NOT NULL)",
+    "ALTER TABLE leases ADD COLUMN wanted_by TEXT",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
                                                 migration_3, migration_4,
                                                 migration_5, migration_6,
-                                                migration_7};
+                                                migration_7, migration_8};
 
 int schema_latest(void)
 {

@@ -282,6 +282,8 @@ static char *sqlite_translate(const char *sql)
 {
     static const struct db_macro macros[] = {
         {"{{id}}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+        {"{{for_share}}", ""}, /* one writer at a time: nothing to lock */
+        {"{{for_update}}", ""},
         {"{{blob}}", "BLOB"},
         {"{{now}}",
          "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"},

@@ -44,8 +44,8 @@ static void ok(bson_t *reply)
 
 static void hello(bson_t *reply)
 {
-    char me[64];
-    snprintf(me, sizeof me, "127.0.0.1:%d", srv.port);
+    char me[96];
+    snprintf(me, sizeof me, "%s:%d", srv.address, srv.port);
     bson_t hosts, last, op;
     BSON_APPEND_BOOL(reply, "helloOk", true);
     BSON_APPEND_BOOL(reply, "ismaster", true);

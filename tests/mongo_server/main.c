@@ -1,8 +1,8 @@
-/* main.c: mongo_test_server [--port N] [--oplog-size N] [--dbpath DIR]
- *                            [--seed DB.COLL=FILE.jsonl]...
+/* main.c: mongo_test_server [--port N] [--bind ADDR] [--oplog-size N]
+ *                            [--dbpath DIR] [--seed DB.COLL=FILE.jsonl]...
  *                            [--generate DB.COLL=COUNT[:SIZE[:IDTYPE]]]...
- * Starts the test server on 127.0.0.1, prints "listening on
- * 127.0.0.1:PORT" once it accepts connections, and stops cleanly on
+ * Starts the test server on 127.0.0.1 (or the IPv4 address ADDR), prints
+ * "listening on ADDR:PORT" once it accepts connections, and stops cleanly on
  * SIGTERM or SIGINT. With --dbpath it first loads what DIR holds, and
  * seeds only a DIR that holds nothing yet. See README.md. */
 #include <stdio.h>
@@ -19,13 +19,15 @@ struct server srv = {
     .next_seq = 1,
     .lost_before = 1,
     .next_cursor_id = 1000,
+    .address = "127.0.0.1",
 };
 
 static int usage(const char *why)
 {
     fprintf(stderr,
             "mongo_test_server: %s\n"
-            "usage: mongo_test_server [--port N] [--oplog-size N] "
+            "usage: mongo_test_server [--port N] [--bind ADDR] "
+            "[--oplog-size N] "
             "[--dbpath DIR] [--seed DB.COLL=FILE.jsonl]... [--generate "
             "DB.COLL=COUNT[:SIZE[:objectId|int|string]]]...\n",
             why);
@@ -141,6 +143,11 @@ int main(int argc, char **argv)
             return usage("an option lacks its value");
         if (!strcmp(a, "--port"))
             port = atoi(argv[i + 1]);
+        else if (!strcmp(a, "--bind") &&
+                 strlen(argv[i + 1]) < sizeof srv.address)
+            snprintf(srv.address, sizeof srv.address, "%s", argv[i + 1]);
+        else if (!strcmp(a, "--bind"))
+            return usage("--bind: the address is too long");
         else if (!strcmp(a, "--oplog-size"))
             srv.log_max = (size_t)atoll(argv[i + 1]);
         else if (!strcmp(a, "--dbpath"))
@@ -162,11 +169,13 @@ int main(int argc, char **argv)
         return rc;
     int listener = net_listen(port, &srv.port);
     if (listener < 0) {
-        fprintf(stderr, "mongo_test_server: cannot listen on 127.0.0.1:%d\n",
-                port);
+        fprintf(stderr,
+                "mongo_test_server: cannot listen on %s:%d (--bind takes "
+                "an IPv4 address of this host)\n",
+                srv.address, port);
         return 1;
     }
-    printf("listening on 127.0.0.1:%d\n", srv.port);
+    printf("listening on %s:%d\n", srv.address, srv.port);
     fflush(stdout);
     net_serve(listener);
     return 0;

@@ -214,8 +214,11 @@ int net_listen(int port, int *bound)
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+                            .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, srv.address, &a.sin_addr) != 1) {
+        close(fd);
+        return -1;
+    }
     socklen_t len = sizeof a;
     if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
         close(fd);

@@ -2,7 +2,8 @@
 #ifndef MONGO_TEST_SERVER_NET_H
 #define MONGO_TEST_SERVER_NET_H
 
-/* Listens on 127.0.0.1:port (0: any free port); -1 on failure. */
+/* Listens on srv.address:port (0: any free port); -1 on failure (an
+ * address that is not IPv4's among them). */
 int net_listen(int port, int *bound);
 /* Accepts connections until SIGTERM or SIGINT, then closes them all. */
 void net_serve(int listener);

@@ -72,6 +72,7 @@ struct server {
     int64_t next_cursor_id;
     struct faults faults;
     int port;
+    char address[64]; /* the IPv4 address it listens on (--bind) */
     bool stopping;
 };
 

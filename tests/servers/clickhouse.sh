@@ -6,9 +6,20 @@
 # `sluice-test`. start writes the HTTP URL to DIR/url and the server's
 # version to DIR/version. stop: a clean stop that removes DIR; kill: the
 # server goes away at once (kill -9); restart: starts DIR again on its
-# ports.
+# ports. SERVER_ADDRESS: the IPv4 address to listen on and to name in the
+# URL (127.0.0.1 when unset); any other than 127.0.0.1 lets both users in
+# from every address and keeps a query log (system.query_log), which
+# the multi-host test reads to tell when a worker last wrote.
 set -euo pipefail
 cmd=$1 dir=$2
+addr=${SERVER_ADDRESS:-127.0.0.1}
+nets="<ip>127.0.0.1</ip><ip>::1</ip>"
+query_log= log_queries=
+if [ "$addr" != 127.0.0.1 ]; then
+  nets="$nets<ip>0.0.0.0/0</ip>"
+  log_queries="<log_queries>1</log_queries>"
+  query_log="<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log>"
+fi
 server=$(command -v clickhouse-server || echo /usr/bin/clickhouse-server)
 [ -x "$server" ] || { echo "clickhouse.sh: no ClickHouse server installed (apt-get install clickhouse-server)" >&2; exit 1; }
 
@@ -25,7 +36,7 @@ write_config() {
   <http_port>$http</http_port>
   <tcp_port>$tcp</tcp_port>
   <interserver_http_port>$inter</interserver_http_port>
-  <listen_host>127.0.0.1</listen_host>
+  <listen_host>$addr</listen_host>
   <path>$dir/data/</path>
   <tmp_path>$dir/tmp/</tmp_path>
   <user_files_path>$dir/user_files/</user_files_path>
@@ -37,15 +48,16 @@ write_config() {
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <mlock_executable>false</mlock_executable>
+  $query_log
 </yandex>
 XML
   cat > "$dir/users.xml" <<XML
 <?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage>$log_queries</default></profiles>
   <users>
-    <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default>
-    <sluice><password>sluice-test</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></sluice>
+    <default><password></password><networks>$nets</networks><profile>default</profile><quota>default</quota></default>
+    <sluice><password>sluice-test</password><networks>$nets</networks><profile>default</profile><quota>default</quota></sluice>
   </users>
   <quotas><default></default></quotas>
 </yandex>
@@ -57,7 +69,7 @@ server_start() {
   mkdir -p "$dir/log" "$dir/data" "$dir/tmp"
   rm -f "$dir/server.pid"
   "$server" --config-file="$dir/config.xml" --pid-file="$dir/server.pid" --daemon
-  local url="http://127.0.0.1:$(cat "$dir/port")"
+  local url="http://$addr:$(cat "$dir/port")"
   for _ in $(seq 1 300); do
     if curl -sf "$url/ping" >/dev/null 2>&1; then
       echo "$url" > "$dir/url"

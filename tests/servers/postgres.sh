@@ -7,8 +7,12 @@
 #   `sluice` with password `sluice-test`; writes the URL to DIR/url.
 # stop: a clean stop. kill: an immediate stop (the server goes away).
 # restart: start an existing data directory again on the same port.
+# SERVER_ADDRESS: the IPv4 address to listen on and to name in the URL
+#   (127.0.0.1 when unset); any other than 127.0.0.1 is given password
+#   access from every address (the multi-host test's namespaces).
 set -euo pipefail
 cmd=$1 dir=$2
+addr=${SERVER_ADDRESS:-127.0.0.1}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "postgres.sh: no PostgreSQL server installed (apt-get install postgresql)" >&2; exit 1; }
 
@@ -20,7 +24,7 @@ as_owner() {
 
 server_start() {
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null
+    -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=$addr -c fsync=off" start >/dev/null
 }
 
 case $cmd in
@@ -31,14 +35,15 @@ start)
   as_owner "$bin/initdb" -D "$dir/data" -U sluice --pwfile="$dir/pwfile" \
     -A scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
+  [ "$addr" = 127.0.0.1 ] || echo "host all all 0.0.0.0/0 scram-sha-256" >> "$dir/data/pg_hba.conf"
   for attempt in 1 2 3; do # new port when one was taken meanwhile
     free_port > "$dir/port"
     server_start && break
     [ $attempt = 3 ] && { tail -5 "$dir/server.log" >&2; exit 1; }
   done
-  PGPASSWORD=sluice-test "$bin/psql" -h 127.0.0.1 -p "$(cat "$dir/port")" -U sluice -d postgres \
+  PGPASSWORD=sluice-test "$bin/psql" -h "$addr" -p "$(cat "$dir/port")" -U sluice -d postgres \
     -qc "CREATE DATABASE sluice" >/dev/null
-  echo "postgresql://sluice:sluice-test@127.0.0.1:$(cat "$dir/port")/sluice" > "$dir/url"
+  echo "postgresql://sluice:sluice-test@$addr:$(cat "$dir/port")/sluice" > "$dir/url"
   ;;
 restart) server_start ;;
 stop) as_owner "$bin/pg_ctl" -D "$dir/data" -w -m fast stop >/dev/null 2>&1 || true; rm -rf "$dir" ;;

@@ -17,6 +17,7 @@
 #include "lifecycle/registration.h"
 #include "lifecycle/requests.h"
 #include "plugin/plugin.h"
+#include "store/balance.h"
 #include "store/checkpoints.h"
 #include "store/leases.h"
 #include "store/schema.h"
@@ -124,7 +125,7 @@ static int64_t int_of(const char *sql, const char *param)
     return v;
 }
 
-/* A store of schema 3 (before owners) migrated to 4, 5, 6 and 7: the
+/* A store of schema 3 (before owners) migrated to 4, 5, 6, 7 and 8: the
  * tables of pipes past provisioning are marked as set up before owners
  * (their first claim adopts a destination without an owner); a resync
  * half done starts again from its setup, with a transition saying why; the
@@ -148,6 +149,8 @@ static void migration_to_owners(void)
             "pipe = $1",
             &counted, 1);
     /* back to schema 3, as a store written before owners */
+    exec_ok("DROP TABLE workers", NULL, 0);
+    exec_ok("ALTER TABLE leases DROP COLUMN wanted_by", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_pending", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN bytes_pending", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN rate_steady", NULL, 0);
@@ -533,6 +536,172 @@ static void leases(void)
     CHECK(lease_release(st, name, "w2", &err) == 0);
     CHECK(lease_acquire(st, name, "w1", 300, &held, &err) == 0 && held);
     free(name);
+}
+
+/* A commit fenced by a lease (lease_fence in its transaction), as a
+ * pipe's publication and a delivery's completion are. */
+struct fenced {
+    const char *lease, *owner, *topic, *sub;
+    bool complete; /* complete `publication`, else publish one */
+    int64_t publication;
+    bool held;
+};
+
+static int fenced_step(struct store *s, void *arg, struct error *err)
+{
+    struct fenced *f = arg;
+    if (lease_fence(s, f->lease, f->owner, &f->held, err) < 0)
+        return -1;
+    if (f->complete)
+        return hub_complete(s, f->sub, f->publication, clock_now_ms(), err);
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    sluice_record r = {.size = sizeof r,
+                       .op = SLUICE_OP_INSERT,
+                       .table = "t",
+                       .table_len = 1,
+                       .key = "1",
+                       .key_len = 1,
+                       .version = 1};
+    batch_add(&b, &r, NULL);
+    int rc = hub_publish(s, f->topic, "p", &b, clock_now_ms(), &f->publication,
+                         err);
+    batch_free(&b);
+    return rc;
+}
+
+static int64_t cursor_of(const char *sub)
+{
+    struct subscription got;
+    bool found = false;
+    struct error err;
+    CHECK(subscription_get(st, sub, &got, &found, &err) == 0 && found);
+    int64_t cursor = found ? got.cursor : -1;
+    if (found)
+        subscription_free(&got);
+    return cursor;
+}
+
+/* A worker whose lease expired and was taken over: its publication and
+ * its completion fail, and change nothing; the new holder's go through. */
+static void fencing(void)
+{
+    long long tag = (long long)(clock_now_ms() % 100000000);
+    char *topic = xasprintf("fence_%lld", tag),
+         *sub = xasprintf("%s_s", topic);
+    char *lease = xasprintf("pipe:fence_%lld", tag);
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = clock_now_ms()};
+    struct error err;
+    bool held;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) ==
+          0);
+    CHECK(lease_acquire(st, lease, "w1", 300, &held, &err) == 0 && held);
+    struct fenced w1 = {lease, "w1", topic, sub, false, 0, false};
+    CHECK(store_transaction(st, fenced_step, &w1, &err) == 0 && w1.held);
+    int64_t first = w1.publication;
+
+    sleep_ms(450); /* w1 stops renewing; w2 takes the lease over */
+    CHECK(lease_acquire(st, lease, "w2", 10000, &held, &err) == 0 && held);
+    w1.publication = 0;
+    CHECK(store_transaction(st, fenced_step, &w1, &err) < 0 && !w1.held);
+    CHECK_CONTAINS(err.message, "no longer held by this worker (w1)");
+    CHECK(w1.publication == 0 || w1.publication == first);
+    int64_t backlog = -1;
+    CHECK(hub_backlog(st, sub, &backlog, &err) == 0 && backlog == 1);
+
+    struct hub_event e;
+    bool found = false;
+    CHECK(hub_take(st, sub, clock_now_ms(), &e, &found, &err) == 0 && found);
+    if (found)
+        hub_event_free(&e);
+    w1.complete = true;
+    w1.publication = first;
+    CHECK(store_transaction(st, fenced_step, &w1, &err) < 0 && !w1.held);
+    CHECK(cursor_of(sub) == 0); /* the stale completion moved nothing */
+    struct fenced w2 = {lease, "w2", topic, sub, true, first, false};
+    CHECK(store_transaction(st, fenced_step, &w2, &err) == 0 && w2.held);
+    CHECK(cursor_of(sub) == first);
+    w2.complete = false;
+    CHECK(store_transaction(st, fenced_step, &w2, &err) == 0 && w2.held);
+    CHECK(lease_release(st, lease, "w2", &err) == 0);
+    free(lease);
+    free(sub);
+    free(topic);
+}
+
+static int64_t count_of(const char *sql, const char *arg)
+{
+    struct db_value p = DBV_TEXT(arg);
+    struct db_result r;
+    struct error err;
+    if (store_exec(st, sql, &p, 1, &r, &err) < 0) {
+        fprintf(stderr, "  %s\n", err.message);
+        return -1;
+    }
+    int64_t n = db_int(&r, 0, 0);
+    db_result_free(&r);
+    return n;
+}
+
+/* Two workers on other hosts: heartbeats, a pipe wanted by the worker
+ * under its share and handed to it by the one over its share, which
+ * holds as many leases as the store has pipes. */
+static void balance_shares(void)
+{
+    long long tag = (long long)(clock_now_ms() % 100000000);
+    char *a = xasprintf("host-a-%lld:7:1:x", tag);
+    char *b = xasprintf("host-b-%lld:7:1:x", tag);
+    struct error err;
+    bool held;
+    CHECK(worker_beat(st, a, &err) == 0);
+    CHECK(worker_beat(st, a, &err) == 0); /* again: one row */
+    CHECK(worker_beat(st, b, &err) == 0);
+    CHECK(count_of("SELECT COUNT(*) FROM workers WHERE name = $1", a) == 1);
+    int64_t pipes =
+        count_of("SELECT COUNT(*) FROM pipes WHERE name <> $1", "");
+    CHECK(pipes > 0);
+    char **leases = xcalloc((size_t)pipes + 1, sizeof *leases);
+    for (int64_t i = 0; i <= pipes; i++) {
+        leases[i] = xasprintf("pipe:bal_%lld_%lld", tag, (long long)i);
+        CHECK(lease_acquire(st, leases[i], a, 60000, &held, &err) == 0 &&
+              held);
+    }
+    /* a holds them all, b none: b wants one, a hands it over */
+    CHECK(balance_acquire(st, leases[0], b, 60000, &held, &err) == 0 && !held);
+    CHECK(count_of("SELECT COUNT(*) FROM leases WHERE wanted_by = $1", b) ==
+          1);
+    char *to = NULL;
+    CHECK(balance_over(st, leases[0], a, &to, &err) == 0);
+    CHECK_STR(to, b);
+    free(to);
+    CHECK(balance_over(st, leases[1], a, &to, &err) == 0 && to == NULL);
+    bool handed = false;
+    CHECK(balance_give(st, leases[0], a, &handed, &err) == 0 && handed);
+    char *owner = NULL;
+    CHECK(lease_holder(st, leases[0], &owner, NULL, &err) == 0);
+    CHECK_STR(owner, b);
+    free(owner);
+    CHECK(balance_acquire(st, leases[0], b, 60000, &held, &err) == 0 && held);
+    /* a, over its share, takes no free pipe; b, under it, does */
+    CHECK(lease_release(st, leases[1], a, &err) == 0);
+    CHECK(balance_acquire(st, leases[1], a, 60000, &held, &err) == 0 && !held);
+    CHECK(balance_acquire(st, leases[1], b, 60000, &held, &err) == 0 && held);
+    CHECK(worker_leave(st, b, &err) == 0);
+    CHECK(count_of("SELECT COUNT(*) FROM workers WHERE name = $1", b) == 0);
+    for (int64_t i = 0; i <= pipes; i++) {
+        lease_release(st, leases[i], a, &err);
+        lease_release(st, leases[i], b, &err);
+        free(leases[i]);
+    }
+    free(leases);
+    CHECK(worker_leave(st, a, &err) == 0);
+    free(a);
+    free(b);
 }
 
 static void every_pair_of_states(void)
@@ -1363,6 +1532,8 @@ int main(int argc, char **argv)
     RUN(after_transactions);
     RUN(checkpoints);
     RUN(leases);
+    RUN(fencing);
+    RUN(balance_shares);
     RUN(every_pair_of_states);
     RUN(new_pipe_flows);
     RUN(pause_resume);
