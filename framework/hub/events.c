@@ -5,10 +5,12 @@
  * when one of them is paused, and `processing` otherwise. The status is
  * judged as of a time, from the finish times of the subscription events,
  * so that a maintenance run as of a past time sees what a run then would
- * have. One query for all events of a topic, so the maintenance job reads
- * 100k events at once. */
+ * have. Read whole or in pages by id, so that the maintenance job's
+ * memory does not grow with a topic. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "../util/clock.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
 #include "hub.h"
@@ -38,7 +40,8 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
 
 /* One row per publication event and subscription owed: whether that
  * subscription had finished it ($3: completed or discarded by as_of) or
- * failed it by as_of, and is paused. */
+ * failed it by as_of, and is paused. The events: of topic $1 (NULL: all),
+ * published from $2 to $3, the first $5 with an id above $4. */
 #define OWED_AS_OF                                                            \
     "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "    \
     "o.subscription, "                                                        \
@@ -47,20 +50,22 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
     "CASE WHEN e.status = 'error' AND e.finished_at <= $3 THEN 1 ELSE 0 END " \
     "AS failed, "                                                             \
     "COALESCE(sub.paused, 0) AS paused "                                      \
-    "FROM publications p "                                                    \
+    "FROM (SELECT * FROM publications WHERE (CAST($1 AS TEXT) IS NULL OR "    \
+    "topic = $1) AND published_at >= $2 AND published_at <= $3 AND id > $4 "  \
+    "ORDER BY id LIMIT $5) p "                                                \
     "LEFT JOIN owed o ON o.publication = p.id "                               \
     "LEFT JOIN subscription_events e ON e.publication = p.id AND "            \
     "e.subscription = o.subscription "                                        \
-    "LEFT JOIN subscriptions sub ON sub.name = o.subscription "               \
-    "WHERE (CAST($1 AS TEXT) IS NULL OR p.topic = $1) AND "                   \
-    "p.published_at >= $2 AND p.published_at <= $3"
+    "LEFT JOIN subscriptions sub ON sub.name = o.subscription"
 
-int hub_publications(struct store *s, const char *topic, int64_t since_ms,
-                     int64_t as_of_ms, struct publication_info **out,
-                     size_t *count, struct error *err)
+int hub_publications_page(struct store *s, const char *topic, int64_t since_ms,
+                          int64_t as_of_ms, int64_t after_id, int64_t limit,
+                          struct publication_info **out, size_t *count,
+                          struct error *err)
 {
     struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms),
-                           DBV_INT(as_of_ms)};
+                           DBV_INT(as_of_ms), DBV_INT(after_id),
+                           DBV_INT(limit)};
     struct db_result r;
     if (store_exec(
             s,
@@ -71,7 +76,7 @@ int hub_publications(struct store *s, const char *topic, int64_t since_ms,
             "FROM (" OWED_AS_OF ") owed_as_of "
             "GROUP BY id, topic, published_at, records, bytes, status "
             "ORDER BY id",
-            p, 3, &r, err) < 0)
+            p, 5, &r, err) < 0)
         return -1;
     *out = xcalloc(r.rows + 1, sizeof **out);
     for (size_t i = 0; i < r.rows; i++) {
@@ -91,6 +96,55 @@ int hub_publications(struct store *s, const char *topic, int64_t since_ms,
                            : 0;
     }
     *count = r.rows;
+    db_result_free(&r);
+    return 0;
+}
+
+int hub_publications(struct store *s, const char *topic, int64_t since_ms,
+                     int64_t as_of_ms, struct publication_info **out,
+                     size_t *count, struct error *err)
+{
+    return hub_publications_page(s, topic, since_ms, as_of_ms, INT64_MIN,
+                                 INT64_MAX, out, count, err);
+}
+
+int hub_topic_summary(struct store *s, const char *topic, int64_t as_of_ms,
+                      struct topic_summary *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    struct db_value t[] = {DBV_TEXT(topic), DBV_INT(as_of_ms)};
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT COUNT(*), CAST(COALESCE(SUM(records), 0) AS "
+                   "BIGINT) FROM publications WHERE topic = $1 AND "
+                   "published_at <= $2",
+                   t, 2, &r, err) < 0)
+        return -1;
+    out->publications = db_int(&r, 0, 0);
+    out->records = db_int(&r, 0, 1);
+    db_result_free(&r);
+    /* final before D: final as it stood just before D */
+    int64_t d = utc_day_start(as_of_ms);
+    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(INT64_MIN), DBV_INT(d - 1),
+                           DBV_INT(INT64_MIN), DBV_INT(INT64_MAX)};
+    if (store_exec(
+            s,
+            "SELECT id, published_at, records, MAX(done_at) FROM (" OWED_AS_OF
+            ") owed_as_of GROUP BY id, published_at, records HAVING "
+            "COUNT(subscription) > 0 AND COUNT(done_at) = "
+            "COUNT(subscription) ORDER BY published_at DESC, id DESC "
+            "LIMIT 1",
+            p, 5, &r, err) < 0)
+        return -1;
+    if (r.rows == 1) {
+        out->has_newest_final = true;
+        out->newest_final =
+            (struct publication_info){.id = db_int(&r, 0, 0),
+                                      .published_at = db_int(&r, 0, 1),
+                                      .records = db_int(&r, 0, 2),
+                                      .consumption = SLUICE_CONSUMPTION_FINAL,
+                                      .final_at = db_int(&r, 0, 3)};
+    }
     db_result_free(&r);
     return 0;
 }
