@@ -41,8 +41,8 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
 /* One row per publication event and subscription owed: whether that
  * subscription had finished it ($3: completed or discarded by as_of) or
  * failed it by as_of, and is paused. The events: of topic $1 (NULL: all),
- * published from $2 to $3, the first $5 with an id above $4. */
-#define OWED_AS_OF                                                            \
+ * published from $2 to $3, a page of them as PAGE says. */
+#define OWED_AS_OF(PAGE)                                                      \
     "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "    \
     "o.subscription, "                                                        \
     "CASE WHEN e.status IN ('completed', 'discarded') AND e.finished_at <= "  \
@@ -51,12 +51,52 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
     "AS failed, "                                                             \
     "COALESCE(sub.paused, 0) AS paused "                                      \
     "FROM (SELECT * FROM publications WHERE (CAST($1 AS TEXT) IS NULL OR "    \
-    "topic = $1) AND published_at >= $2 AND published_at <= $3 AND id > $4 "  \
-    "ORDER BY id LIMIT $5) p "                                                \
+    "topic = $1) AND published_at >= $2 AND published_at <= $3 AND " PAGE     \
+    ") p "                                                                    \
     "LEFT JOIN owed o ON o.publication = p.id "                               \
     "LEFT JOIN subscription_events e ON e.publication = p.id AND "            \
     "e.subscription = o.subscription "                                        \
     "LEFT JOIN subscriptions sub ON sub.name = o.subscription"
+
+/* Pages by id: the first $5 above id $4. */
+#define BY_ID "id > $4 ORDER BY id LIMIT $5"
+/* Pages by time: the first $5 after ($4, $6) in (published_at, id). */
+#define BY_TIME                                                               \
+    "published_at >= $4 AND (published_at > $4 OR id > $6) ORDER BY "         \
+    "published_at, id LIMIT $5"
+
+/* Events with their consumption, one row each, in the order ORDER. */
+#define CONSUMPTION(PAGE, ORDER)                                              \
+    "SELECT id, topic, published_at, records, bytes, status, "                \
+    "COUNT(subscription), COUNT(done_at), SUM(failed), "                      \
+    "SUM(CASE WHEN paused = 1 AND done_at IS NULL THEN 1 ELSE 0 END), "       \
+    "MAX(done_at) "                                                           \
+    "FROM (" OWED_AS_OF(                                                      \
+        PAGE) ") owed_as_of "                                                 \
+              "GROUP BY id, topic, published_at, records, bytes, status "     \
+              "ORDER BY " ORDER
+
+static void read_publications(const struct db_result *r,
+                              struct publication_info **out, size_t *count)
+{
+    *out = xcalloc(r->rows + 1, sizeof **out);
+    for (size_t i = 0; i < r->rows; i++) {
+        struct publication_info *pi = &(*out)[i];
+        pi->id = db_int(r, i, 0);
+        pi->topic = xstrdup(db_text(r, i, 1));
+        pi->published_at = db_int(r, i, 2);
+        pi->records = db_int(r, i, 3);
+        pi->bytes = db_int(r, i, 4);
+        pi->status = xstrdup(db_text(r, i, 5));
+        pi->owed = db_int(r, i, 6);
+        pi->consumed = db_int(r, i, 7);
+        pi->consumption = consumption_of(pi->owed, pi->consumed,
+                                         db_int(r, i, 8), db_int(r, i, 9));
+        pi->final_at =
+            pi->consumption == SLUICE_CONSUMPTION_FINAL ? db_int(r, i, 10) : 0;
+    }
+    *count = r->rows;
+}
 
 int hub_publications_page(struct store *s, const char *topic, int64_t since_ms,
                           int64_t as_of_ms, int64_t after_id, int64_t limit,
@@ -67,35 +107,26 @@ int hub_publications_page(struct store *s, const char *topic, int64_t since_ms,
                            DBV_INT(as_of_ms), DBV_INT(after_id),
                            DBV_INT(limit)};
     struct db_result r;
-    if (store_exec(
-            s,
-            "SELECT id, topic, published_at, records, bytes, status, "
-            "COUNT(subscription), COUNT(done_at), SUM(failed), "
-            "SUM(CASE WHEN paused = 1 AND done_at IS NULL THEN 1 ELSE 0 END), "
-            "MAX(done_at) "
-            "FROM (" OWED_AS_OF ") owed_as_of "
-            "GROUP BY id, topic, published_at, records, bytes, status "
-            "ORDER BY id",
-            p, 5, &r, err) < 0)
+    if (store_exec(s, CONSUMPTION(BY_ID, "id"), p, 5, &r, err) < 0)
         return -1;
-    *out = xcalloc(r.rows + 1, sizeof **out);
-    for (size_t i = 0; i < r.rows; i++) {
-        struct publication_info *pi = &(*out)[i];
-        pi->id = db_int(&r, i, 0);
-        pi->topic = xstrdup(db_text(&r, i, 1));
-        pi->published_at = db_int(&r, i, 2);
-        pi->records = db_int(&r, i, 3);
-        pi->bytes = db_int(&r, i, 4);
-        pi->status = xstrdup(db_text(&r, i, 5));
-        pi->owed = db_int(&r, i, 6);
-        pi->consumed = db_int(&r, i, 7);
-        pi->consumption = consumption_of(pi->owed, pi->consumed,
-                                         db_int(&r, i, 8), db_int(&r, i, 9));
-        pi->final_at = pi->consumption == SLUICE_CONSUMPTION_FINAL
-                           ? db_int(&r, i, 10)
-                           : 0;
-    }
-    *count = r.rows;
+    read_publications(&r, out, count);
+    db_result_free(&r);
+    return 0;
+}
+
+int hub_publications_by_time(struct store *s, const char *topic,
+                             int64_t after_at, int64_t after_id, int64_t limit,
+                             struct publication_info **out, size_t *count,
+                             struct error *err)
+{
+    struct db_value p[] = {DBV_TEXT(topic),    DBV_INT(after_at),
+                           DBV_INT(INT64_MAX), DBV_INT(after_at),
+                           DBV_INT(limit),     DBV_INT(after_id)};
+    struct db_result r;
+    if (store_exec(s, CONSUMPTION(BY_TIME, "published_at, id"), p, 6, &r,
+                   err) < 0)
+        return -1;
+    read_publications(&r, out, count);
     db_result_free(&r);
     return 0;
 }
@@ -129,11 +160,11 @@ int hub_topic_summary(struct store *s, const char *topic, int64_t as_of_ms,
                            DBV_INT(INT64_MIN), DBV_INT(INT64_MAX)};
     if (store_exec(
             s,
-            "SELECT id, published_at, records, MAX(done_at) FROM (" OWED_AS_OF
-            ") owed_as_of GROUP BY id, published_at, records HAVING "
-            "COUNT(subscription) > 0 AND COUNT(done_at) = "
-            "COUNT(subscription) ORDER BY published_at DESC, id DESC "
-            "LIMIT 1",
+            "SELECT id, published_at, records, MAX(done_at) FROM (" OWED_AS_OF(
+                BY_ID) ") owed_as_of GROUP BY id, published_at, records HAVING "
+                       "COUNT(subscription) > 0 AND COUNT(done_at) = "
+                       "COUNT(subscription) ORDER BY published_at DESC, id DESC "
+                       "LIMIT 1",
             p, 5, &r, err) < 0)
         return -1;
     if (r.rows == 1) {
@@ -163,22 +194,27 @@ static char *dup_or_empty(const char *s)
     return xstrdup(s ? s : "");
 }
 
-int hub_subscription_events(struct store *s, const char *topic,
-                            int64_t since_ms,
-                            struct subscription_event_info **out,
-                            size_t *count, struct error *err)
+/* The time of a subscription event: finished, else started (an index of
+ * migration 9 is on it). */
+#define EVENT_AT "COALESCE(e.finished_at, e.started_at)"
+
+int hub_subscription_events_by_time(struct store *s, const char *topic,
+                                    int64_t after_at, int64_t after_id,
+                                    int64_t limit,
+                                    struct subscription_event_info **out,
+                                    size_t *count, struct error *err)
 {
-    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(since_ms)};
+    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(after_at),
+                           DBV_INT(after_id), DBV_INT(limit)};
     struct db_result r;
-    if (store_exec(
-            s,
-            "SELECT e.id, e.publication, COALESCE(e.finished_at, "
-            "e.started_at), e.subscription, p.topic, e.status, "
-            "e.message FROM subscription_events e LEFT JOIN "
-            "publications p ON p.id = e.publication WHERE (CAST($1 AS "
-            "TEXT) IS NULL OR p.topic = $1) AND COALESCE(e.finished_at, "
-            "e.started_at) >= $2 ORDER BY e.id",
-            p, 2, &r, err) < 0)
+    if (store_exec(s,
+                   "SELECT e.id, e.publication, " EVENT_AT
+                   ", e.subscription, p.topic, e.status, e.message FROM "
+                   "subscription_events e LEFT JOIN publications p ON p.id "
+                   "= e.publication WHERE (CAST($1 AS TEXT) IS NULL OR "
+                   "p.topic = $1) AND " EVENT_AT " >= $2 AND (" EVENT_AT
+                   " > $2 OR e.id > $3) ORDER BY " EVENT_AT ", e.id LIMIT $4",
+                   p, 4, &r, err) < 0)
         return -1;
     *out = xcalloc(r.rows + 1, sizeof **out);
     for (size_t i = 0; i < r.rows; i++)

@@ -157,6 +157,13 @@ int hub_publications_page(struct store *s, const char *topic, int64_t since_ms,
                           int64_t as_of_ms, int64_t after_id, int64_t limit,
                           struct publication_info **out, size_t *count,
                           struct error *err);
+/* For listings: the first `limit` events of one topic (NULL: all) after
+ * (after_at, after_id) in the order of (published_at, id), as they are
+ * now. */
+int hub_publications_by_time(struct store *s, const char *topic,
+                             int64_t after_at, int64_t after_id, int64_t limit,
+                             struct publication_info **out, size_t *count,
+                             struct error *err);
 void publications_free(struct publication_info *p, size_t count);
 
 /* A topic as it stood at as_of_ms, for retention rules that look past a
@@ -181,11 +188,13 @@ struct system_event_info {
     char *kind, *status, *summary;
 };
 
-/* Subscription events of one topic (NULL: all) at or after since_ms. */
-int hub_subscription_events(struct store *s, const char *topic,
-                            int64_t since_ms,
-                            struct subscription_event_info **out,
-                            size_t *count, struct error *err);
+/* Subscription events of one topic (NULL: all), the first `limit` after
+ * (after_at, after_id) in the order of (at, id). */
+int hub_subscription_events_by_time(struct store *s, const char *topic,
+                                    int64_t after_at, int64_t after_id,
+                                    int64_t limit,
+                                    struct subscription_event_info **out,
+                                    size_t *count, struct error *err);
 void subscription_events_free(struct subscription_event_info *e, size_t n);
 int hub_system_events(struct store *s, int64_t since_ms,
                       struct system_event_info **out, size_t *count,

@@ -4,7 +4,8 @@
  * checkpoints, leases, every pair of the 10 x 10 transition table, the
  * flows of spec/lifecycle.md, operator requests, restart semantics, pipes
  * registered from a config file, publishers racing a subscriber, and the
- * hub's consumption status as of a past time, and maintenance in pages. */
+ * hub's consumption status as of a past time, listings and maintenance in
+ * pages. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -1343,6 +1344,64 @@ static void publications_as_of(void)
     free(topic);
 }
 
+/* Listings read in pages of (time, id): events at the same time are not
+ * lost nor repeated across a page boundary. */
+static void events_by_time(void)
+{
+    char *topic =
+        xasprintf("bt_%lld", (long long)(clock_now_ms() % 100000000));
+    char *sub = xasprintf("%s_s", topic);
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = 0};
+    struct error err;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, 0, &err) == 0);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = publish_one(topic, i < 4 ? 100 : 50); /* the last first */
+    for (int i = 0; i < 5; i++) {
+        CHECK(take(sub, 150) == ids[i]);
+        CHECK(hub_complete(st, sub, ids[i], 200, &err) == 0);
+    }
+    int64_t want[] = {ids[4], ids[0], ids[1], ids[2], ids[3]};
+    int64_t at = INT64_MIN, id = INT64_MIN;
+    size_t seen = 0;
+    for (int page = 0; page < 4; page++) {
+        struct publication_info *p;
+        size_t n;
+        CHECK(hub_publications_by_time(st, topic, at, id, 2, &p, &n, &err) ==
+              0);
+        for (size_t i = 0; i < n; i++, seen++)
+            CHECK(seen < 5 && p[i].id == want[seen]);
+        if (n) {
+            at = p[n - 1].published_at;
+            id = p[n - 1].id;
+        }
+        publications_free(p, n);
+    }
+    CHECK(seen == 5);
+    at = INT64_MIN, id = INT64_MIN, seen = 0;
+    for (int page = 0; page < 4; page++) {
+        struct subscription_event_info *e;
+        size_t n;
+        CHECK(hub_subscription_events_by_time(st, topic, at, id, 2, &e, &n,
+                                              &err) == 0);
+        for (size_t i = 0; i < n; i++, seen++)
+            CHECK(e[i].at == 200 && e[i].publication == ids[seen]);
+        if (n) {
+            at = e[n - 1].at;
+            id = e[n - 1].id;
+        }
+        subscription_events_free(e, n);
+    }
+    CHECK(seen == 5);
+    free(sub);
+    free(topic);
+}
+
 /* A retention plugin as ABI 1.1 built it (no paging): how many plan calls
  * it got, and the most events one of them got. */
 static size_t whole_calls, whole_largest;
@@ -1526,6 +1585,7 @@ int main(int argc, char **argv)
     RUN(publishers_race_subscriber);
     RUN(publications_as_of);
     RUN(backlog);
+    RUN(events_by_time);
     RUN(maintenance_pages); /* last: its run deletes other tests' events */
     store_close(st);
     return TEST_RESULT();
