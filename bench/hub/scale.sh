@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scale.sh SLUICE STORE_URL EVENTS: the hub at scale (issue 19). Fills the
 # store with EVENTS publication events of one topic, then times
-# `sluice status`, `sluice events` (the last hour, and everything) and a
+# `sluice status` (all pipes, and the pipe, which counts its waiting
+# events), `sluice events` (the last hour, and everything) and a
 # maintenance run (a dry run, then the real one), printing one line per
 # figure: wall seconds and peak memory (VmHWM, from /usr/bin/time -v).
 #
@@ -70,6 +71,7 @@ measure() {
   printf '%-28s %8s s %8d MB\n' "$name" "$secs" $((kb / 1024))
 }
 measure "status" "$sluice" status "${store[@]}"
+measure "status big_s" "$sluice" status big_s "${store[@]}"
 measure "events --since (1 hour)" "$sluice" events --topic big \
   --since 2026-11-30T22:00Z "${store[@]}"
 measure "events (all)" "$sluice" events --topic big "${store[@]}"

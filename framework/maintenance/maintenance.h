@@ -5,7 +5,10 @@
  * transaction per topic, and records the run as a system event with a
  * report: per topic and rule, the cutoff and how many publication events
  * and records it deleted. A dry run plans and reports, and changes
- * nothing.
+ * nothing. A plugin that declares SLUICE_RETENTION_PAGED is given a topic
+ * in pages of MAINTENANCE_PAGE events, each planned, checked and carried
+ * out (in the topic's transaction) before the next is read; another is
+ * given the topic whole.
  *
  * Scheduling: the job is due once a day at [hub] maintenance_at (UTC). A
  * slot missed while nothing ran is run at the next chance, as of the slot
