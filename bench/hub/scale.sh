@@ -56,9 +56,9 @@ sqlite:*)
     echo "COMMIT; ANALYZE;"; } | sqlite3 "$db" ;;
 postgres*)
   { echo "BEGIN;"
-    fill_sql "generate_series(1, $n) AS c(i)"
+    fill_sql "generate_series(1::bigint, $n) AS c(i)"
     echo "SELECT setval(pg_get_serial_sequence('publications', 'id'), $n);"
-    echo "COMMIT; ANALYZE;"; } | psql -q -v ON_ERROR_STOP=1 "$url" ;;
+    echo "COMMIT; ANALYZE;"; } | psql -q -o /dev/null -v ON_ERROR_STOP=1 "$url" ;;
 esac
 echo "fill $n events: $(echo "$(date +%s.%N) - $start" | bc) s"
 
