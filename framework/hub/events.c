@@ -38,25 +38,40 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
     return SLUICE_CONSUMPTION_PROCESSING;
 }
 
-/* One row per publication event and subscription owed: whether that
- * subscription had finished it ($3: completed or discarded by as_of) or
- * failed it by as_of, and is paused. The events: of topic $1 (NULL: all),
- * published from $2 to $3, a page of them as PAGE says. */
-#define OWED_AS_OF(PAGE)                                                      \
-    "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "    \
-    "o.subscription, "                                                        \
+/* Of a subscription event e: when it was finished by as_of ($3), and
+ * whether it had failed by then. */
+#define DONE_AT                                                               \
     "CASE WHEN e.status IN ('completed', 'discarded') AND e.finished_at <= "  \
-    "$3 THEN e.finished_at END AS done_at, "                                  \
-    "CASE WHEN e.status = 'error' AND e.finished_at <= $3 THEN 1 ELSE 0 END " \
-    "AS failed, "                                                             \
-    "COALESCE(sub.paused, 0) AS paused "                                      \
+    "$3 THEN e.finished_at END"
+#define FAILED                                                                \
+    "CASE WHEN e.status = 'error' AND e.finished_at <= $3 THEN 1 ELSE 0 END"
+
+/* The events: of topic $1 (NULL: all), published from $2 to $3, a page of
+ * them as PAGE says; with the subscriptions owed each. */
+#define OWED_FROM(PAGE)                                                       \
     "FROM (SELECT * FROM publications WHERE (CAST($1 AS TEXT) IS NULL OR "    \
     "topic = $1) AND published_at >= $2 AND published_at <= $3 AND " PAGE     \
-    ") p "                                                                    \
-    "LEFT JOIN owed o ON o.publication = p.id "                               \
-    "LEFT JOIN subscription_events e ON e.publication = p.id AND "            \
-    "e.subscription = o.subscription "                                        \
-    "LEFT JOIN subscriptions sub ON sub.name = o.subscription"
+    ") p LEFT JOIN owed o ON o.publication = p.id "                           \
+    "LEFT JOIN subscriptions sub ON sub.name = o.subscription "
+
+/* One row per publication event and subscription owed: whether that
+ * subscription had finished it (completed or discarded by as_of) or
+ * failed it by as_of, and is paused. A page looks each subscription event
+ * up (a join lets PostgreSQL scan all of them for every page); the whole
+ * of a topic is joined at once. */
+#define THE_EVENT "e.publication = p.id AND e.subscription = o.subscription"
+#define OWED_AS_OF(PAGE)                                                      \
+    "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "    \
+    "o.subscription, (SELECT " DONE_AT                                        \
+    " FROM subscription_events e WHERE " THE_EVENT                            \
+    ") AS done_at, COALESCE((SELECT " FAILED                                  \
+    " FROM subscription_events e WHERE " THE_EVENT "), 0) AS failed, "        \
+    "COALESCE(sub.paused, 0) AS paused " OWED_FROM(PAGE)
+#define OWED_AS_OF_JOINED(PAGE)                                               \
+    "SELECT p.id, p.topic, p.published_at, p.records, p.bytes, p.status, "    \
+    "o.subscription, " DONE_AT " AS done_at, " FAILED " AS failed, "          \
+    "COALESCE(sub.paused, 0) AS paused " OWED_FROM(                           \
+        PAGE) "LEFT JOIN subscription_events e ON " THE_EVENT
 
 /* Pages by id: the first $5 above id $4. */
 #define BY_ID "id > $4 ORDER BY id LIMIT $5"
@@ -65,16 +80,14 @@ static sluice_consumption consumption_of(int64_t owed, int64_t done,
     "published_at >= $4 AND (published_at > $4 OR id > $6) ORDER BY "         \
     "published_at, id LIMIT $5"
 
-/* Events with their consumption, one row each, in the order ORDER. */
-#define CONSUMPTION(PAGE, ORDER)                                              \
+/* Events with their consumption, one row each, in the order ORDER, from
+ * the rows of ROWS. */
+#define CONSUMPTION(ROWS, ORDER)                                              \
     "SELECT id, topic, published_at, records, bytes, status, "                \
     "COUNT(subscription), COUNT(done_at), SUM(failed), "                      \
     "SUM(CASE WHEN paused = 1 AND done_at IS NULL THEN 1 ELSE 0 END), "       \
-    "MAX(done_at) "                                                           \
-    "FROM (" OWED_AS_OF(                                                      \
-        PAGE) ") owed_as_of "                                                 \
-              "GROUP BY id, topic, published_at, records, bytes, status "     \
-              "ORDER BY " ORDER
+    "MAX(done_at) FROM (" ROWS ") owed_as_of "                                \
+    "GROUP BY id, topic, published_at, records, bytes, status ORDER BY " ORDER
 
 static void read_publications(const struct db_result *r,
                               struct publication_info **out, size_t *count)
@@ -107,7 +120,10 @@ int hub_publications_page(struct store *s, const char *topic, int64_t since_ms,
                            DBV_INT(as_of_ms), DBV_INT(after_id),
                            DBV_INT(limit)};
     struct db_result r;
-    if (store_exec(s, CONSUMPTION(BY_ID, "id"), p, 5, &r, err) < 0)
+    const char *sql = limit == INT64_MAX
+                          ? CONSUMPTION(OWED_AS_OF_JOINED(BY_ID), "id")
+                          : CONSUMPTION(OWED_AS_OF(BY_ID), "id");
+    if (store_exec(s, sql, p, 5, &r, err) < 0)
         return -1;
     read_publications(&r, out, count);
     db_result_free(&r);
@@ -123,8 +139,8 @@ int hub_publications_by_time(struct store *s, const char *topic,
                            DBV_INT(INT64_MAX), DBV_INT(after_at),
                            DBV_INT(limit),     DBV_INT(after_id)};
     struct db_result r;
-    if (store_exec(s, CONSUMPTION(BY_TIME, "published_at, id"), p, 6, &r,
-                   err) < 0)
+    if (store_exec(s, CONSUMPTION(OWED_AS_OF(BY_TIME), "published_at, id"), p,
+                   6, &r, err) < 0)
         return -1;
     read_publications(&r, out, count);
     db_result_free(&r);
@@ -160,7 +176,7 @@ int hub_topic_summary(struct store *s, const char *topic, int64_t as_of_ms,
                            DBV_INT(INT64_MIN), DBV_INT(INT64_MAX)};
     if (store_exec(
             s,
-            "SELECT id, published_at, records, MAX(done_at) FROM (" OWED_AS_OF(
+            "SELECT id, published_at, records, MAX(done_at) FROM (" OWED_AS_OF_JOINED(
                 BY_ID) ") owed_as_of GROUP BY id, published_at, records HAVING "
                        "COUNT(subscription) > 0 AND COUNT(done_at) = "
                        "COUNT(subscription) ORDER BY published_at DESC, id DESC "
