@@ -4,7 +4,8 @@
 # `sluice status` (all pipes, and the pipe, which counts its waiting
 # events), `sluice events` (the last hour, and everything) and a
 # maintenance run (a dry run, then the real one), printing one line per
-# figure: wall seconds and peak memory (VmHWM, from /usr/bin/time -v).
+# figure: wall seconds, the command's CPU seconds and its peak memory
+# (maximum resident set size, from /usr/bin/time).
 #
 # The fill is direct SQL in the store's schema (framework/store/schema.c),
 # not the hub's API, so that 10 million events take a minute: topic `big`
@@ -62,13 +63,15 @@ postgres*)
 esac
 echo "fill $n events: $(echo "$(date +%s.%N) - $start" | bc) s"
 
-# measure NAME COMMAND...: wall seconds and peak memory of COMMAND.
+# measure NAME COMMAND...: wall seconds, CPU seconds of the command (user
+# + system; a PostgreSQL server's work is not in them) and peak memory.
 measure() {
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o /tmp/scale.$$ "$@" >/dev/null
-  read -r secs kb </tmp/scale.$$
+  /usr/bin/time -f "%e %U %S %M" -o /tmp/scale.$$ "$@" >/dev/null
+  read -r secs user sys kb </tmp/scale.$$
   rm -f /tmp/scale.$$
-  printf '%-28s %8s s %8d MB\n' "$name" "$secs" $((kb / 1024))
+  printf '%-28s %8s s wall %8s s cpu %8d MB\n' "$name" "$secs" \
+    "$(echo "$user + $sys" | bc)" $((kb / 1024))
 }
 measure "status" "$sluice" status "${store[@]}"
 measure "status big_s" "$sluice" status big_s "${store[@]}"
