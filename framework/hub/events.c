@@ -170,19 +170,28 @@ int hub_topic_summary(struct store *s, const char *topic, int64_t as_of_ms,
     out->publications = db_int(&r, 0, 0);
     out->records = db_int(&r, 0, 1);
     db_result_free(&r);
-    /* final before D: final as it stood just before D */
+    /* final before D: owed to a subscription, and every subscription owed
+     * had completed or discarded it before D (consumption_of's `final`, as
+     * of D - 1); read from the newest back, so it stops at the first */
     int64_t d = utc_day_start(as_of_ms);
-    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(INT64_MIN), DBV_INT(d - 1),
-                           DBV_INT(INT64_MIN), DBV_INT(INT64_MAX)};
+    struct db_value p[] = {DBV_TEXT(topic), DBV_INT(d)};
+#define DONE_BEFORE_D                                                         \
+    "e.publication = p.id AND e.status IN ('completed', 'discarded') AND "    \
+    "e.finished_at < $2"
     if (store_exec(
             s,
-            "SELECT id, published_at, records, MAX(done_at) FROM (" OWED_AS_OF_JOINED(
-                BY_ID) ") owed_as_of GROUP BY id, published_at, records HAVING "
-                       "COUNT(subscription) > 0 AND COUNT(done_at) = "
-                       "COUNT(subscription) ORDER BY published_at DESC, id DESC "
-                       "LIMIT 1",
-            p, 5, &r, err) < 0)
+            "SELECT p.id, p.published_at, p.records, (SELECT "
+            "MAX(e.finished_at) FROM subscription_events e WHERE " DONE_BEFORE_D
+            " AND e.subscription IN (SELECT o.subscription FROM owed o WHERE "
+            "o.publication = p.id)) FROM publications p WHERE p.topic = $1 AND p.published_at < $2 "
+            "AND EXISTS (SELECT 1 FROM owed o WHERE o.publication = p.id) AND "
+            "NOT EXISTS (SELECT 1 FROM owed o WHERE o.publication = p.id AND "
+            "NOT EXISTS (SELECT 1 FROM subscription_events e WHERE " DONE_BEFORE_D
+            " AND e.subscription = o.subscription)) ORDER BY p.published_at "
+            "DESC, p.id DESC LIMIT 1",
+            p, 2, &r, err) < 0)
         return -1;
+#undef DONE_BEFORE_D
     if (r.rows == 1) {
         out->has_newest_final = true;
         out->newest_final =
