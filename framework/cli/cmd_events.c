@@ -215,6 +215,7 @@ static int show_events(struct events *ev, bool json, struct error *err)
             show_subscription(e.event, jp);
         else
             show_system(e.event, jp);
+        cli_shown_forget();
         if (l.out.len > 65536) {
             fputs(l.out.data, stdout);
             buf_reset(&l.out);
