@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# run.sh [hub|clickhouse|mongo|e2e]...: builds and runs the benchmarks (all but
-# e2e by default), printing their figures.
+# run.sh [hub|hub_scale|clickhouse|mongo|e2e]...: builds and runs the
+# benchmarks (all but hub_scale and e2e by default), printing their figures.
 #   hub: bench_hub on SQLite (a file in a temporary directory) and on a
 #        PostgreSQL server of Debian's started for the run.
 #   clickhouse: bench_clickhouse against a ClickHouse server of Debian's.
 #   mongo: bench_mongo against the MongoDB wire-protocol test server with
 #        RECORDS generated documents of 1 KiB, bench_source_mongo in each
 #        doc_format, and bench_json (the JSON writer alone).
+#   hub_scale: bench/hub/scale.sh on SQLite and PostgreSQL with EVENTS
+#        (default 1000000) publication events: status, events and
+#        maintenance times and peak memory.
 #   e2e: sluice run end to end (bench/e2e/e2e.sh): snapshot of RECORDS
 #        documents beside the direct load, CDC latency, peak RSS.
 # BUILD_DIR (default build) is the build directory used.
@@ -54,6 +57,11 @@ for bench in $which; do
     done
     "$build"/bench/bench_json
     kill $mongo_pid; wait $mongo_pid || true
+    ;;
+  hub_scale)
+    bench/hub/scale.sh "$build/sluice" "sqlite:$tmp/scale.db" "${EVENTS:-1000000}"
+    tests/servers/postgres.sh start "$tmp/pg" 2>/dev/null || true
+    bench/hub/scale.sh "$build/sluice" "$(cat "$tmp/pg/url")" "${EVENTS:-1000000}"
     ;;
   e2e)
     bash bench/e2e/e2e.sh "$build" "$records"

@@ -107,40 +107,122 @@ static void show_system(const struct system_event_info *e, struct json *j)
     json_close_object(j);
 }
 
-/* The events in time order. */
+/* Events per read: the listing holds a page of each kind at a time. */
+#define EVENTS_PAGE 5000
+
+/* The listing's events, read in time order a page at a time: publication
+ * and subscription events by (time, id) after the last one read; system
+ * events (one a day) all at once. */
 struct events {
+    struct store *s;
+    const char *topic;
     struct publication_info *pubs;
     struct subscription_event_info *subs;
     struct system_event_info *sys;
-    size_t npubs, nsubs, nsys;
+    size_t npubs, nsubs, nsys, ipub, isub, isys;
+    bool pubs_done, subs_done;
+    int64_t pub_at, pub_id, sub_at, sub_id; /* the last read */
 };
 
-static void show_events(const struct events *ev, bool json)
+static int compare_system(const void *a, const void *b)
 {
+    const struct system_event_info *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The next page of each kind whose page is used up. */
+static int refill(struct events *ev, struct error *err)
+{
+    if (ev->ipub == ev->npubs && !ev->pubs_done) {
+        publications_free(ev->pubs, ev->npubs);
+        ev->ipub = 0;
+        if (hub_publications_by_time(ev->s, ev->topic, ev->pub_at, ev->pub_id,
+                                     EVENTS_PAGE, &ev->pubs, &ev->npubs,
+                                     err) < 0) {
+            ev->pubs = NULL, ev->npubs = 0;
+            return -1;
+        }
+        ev->pubs_done = ev->npubs < EVENTS_PAGE;
+        if (ev->npubs) {
+            ev->pub_at = ev->pubs[ev->npubs - 1].published_at;
+            ev->pub_id = ev->pubs[ev->npubs - 1].id;
+        }
+    }
+    if (ev->isub == ev->nsubs && !ev->subs_done) {
+        subscription_events_free(ev->subs, ev->nsubs);
+        ev->isub = 0;
+        if (hub_subscription_events_by_time(ev->s, ev->topic, ev->sub_at,
+                                            ev->sub_id, EVENTS_PAGE, &ev->subs,
+                                            &ev->nsubs, err) < 0) {
+            ev->subs = NULL, ev->nsubs = 0;
+            return -1;
+        }
+        ev->subs_done = ev->nsubs < EVENTS_PAGE;
+        if (ev->nsubs) {
+            ev->sub_at = ev->subs[ev->nsubs - 1].at;
+            ev->sub_id = ev->subs[ev->nsubs - 1].id;
+        }
+    }
+    return 0;
+}
+
+/* The earliest of the three heads; false when all are used up. */
+static bool next_event(struct events *ev, struct entry *out)
+{
+    struct entry heads[3];
     size_t n = 0;
-    struct entry *e = xcalloc(ev->npubs + ev->nsubs + ev->nsys + 1, sizeof *e);
-    for (size_t i = 0; i < ev->npubs; i++)
-        e[n++] = (struct entry){ev->pubs[i].published_at, 0, ev->pubs[i].id,
-                                &ev->pubs[i]};
-    for (size_t i = 0; i < ev->nsubs; i++)
-        e[n++] =
-            (struct entry){ev->subs[i].at, 1, ev->subs[i].id, &ev->subs[i]};
-    for (size_t i = 0; i < ev->nsys; i++)
-        e[n++] = (struct entry){ev->sys[i].at, 2, ev->sys[i].id, &ev->sys[i]};
-    qsort(e, n, sizeof *e, compare_entries);
+    if (ev->ipub < ev->npubs) {
+        const struct publication_info *p = &ev->pubs[ev->ipub];
+        heads[n++] = (struct entry){p->published_at, 0, p->id, p};
+    }
+    if (ev->isub < ev->nsubs) {
+        const struct subscription_event_info *e = &ev->subs[ev->isub];
+        heads[n++] = (struct entry){e->at, 1, e->id, e};
+    }
+    if (ev->isys < ev->nsys) {
+        const struct system_event_info *e = &ev->sys[ev->isys];
+        heads[n++] = (struct entry){e->at, 2, e->id, e};
+    }
+    if (n == 0)
+        return false;
+    *out = heads[0];
+    for (size_t i = 1; i < n; i++)
+        if (compare_entries(&heads[i], out) < 0)
+            *out = heads[i];
+    if (out->type == 0)
+        ev->ipub++;
+    else if (out->type == 1)
+        ev->isub++;
+    else
+        ev->isys++;
+    return true;
+}
+
+/* Prints the events as they are read; JSON is written out every 64 KiB. */
+static int show_events(struct events *ev, bool json, struct error *err)
+{
     struct listing l;
     listing_begin(&l, json, "events");
     struct json *jp = json ? &l.j : NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (e[i].type == 0)
-            show_publication(e[i].event, jp);
-        else if (e[i].type == 1)
-            show_subscription(e[i].event, jp);
+    int rc = 0;
+    struct entry e;
+    while ((rc = refill(ev, err)) == 0 && next_event(ev, &e)) {
+        if (e.type == 0)
+            show_publication(e.event, jp);
+        else if (e.type == 1)
+            show_subscription(e.event, jp);
         else
-            show_system(e[i].event, jp);
+            show_system(e.event, jp);
+        cli_shown_forget();
+        if (l.out.len > 65536) {
+            fputs(l.out.data, stdout);
+            buf_reset(&l.out);
+        }
     }
-    listing_end(&l, true);
-    free(e);
+    listing_end(&l, rc == 0);
+    return rc;
 }
 
 /* EXIT_OK when the store has the topic; EXIT_USAGE when it has not. */
@@ -177,15 +259,16 @@ int cmd_events(const struct command *cmd, int argc, char **argv)
         return status;
     if (topic && (status = topic_exists(s, topic)) != EXIT_OK)
         return status;
-    struct events ev = {0};
-    if (hub_publications(s, topic, since_ms, INT64_MAX, &ev.pubs, &ev.npubs,
-                         &err) < 0 ||
-        hub_subscription_events(s, topic, since_ms, &ev.subs, &ev.nsubs,
-                                &err) < 0 ||
-        hub_system_events(s, since_ms, &ev.sys, &ev.nsys, &err) < 0)
+    struct events ev = {.s = s,
+                        .topic = topic,
+                        .pub_at = since_ms,
+                        .pub_id = INT64_MIN,
+                        .sub_at = since_ms,
+                        .sub_id = INT64_MIN};
+    if (hub_system_events(s, since_ms, &ev.sys, &ev.nsys, &err) < 0 ||
+        (qsort(ev.sys, ev.nsys, sizeof *ev.sys, compare_system),
+         show_events(&ev, json, &err) < 0))
         status = cli_error(EXIT_RUNTIME, "%s", err.message);
-    else
-        show_events(&ev, json);
     publications_free(ev.pubs, ev.npubs);
     subscription_events_free(ev.subs, ev.nsubs);
     system_events_free(ev.sys, ev.nsys);

@@ -272,6 +272,13 @@ const char *cli_shown(const char *text)
     return shown[shown_count++] = buf_take(&b);
 }
 
+void cli_shown_forget(void)
+{
+    for (size_t i = 0; i < shown_count; i++)
+        free(shown[i]);
+    shown_count = 0;
+}
+
 void command_finish(void)
 {
     store_close(command_store);

@@ -145,6 +145,9 @@ int cli_pipe(struct store *s, const char *name, struct pipe_row *row);
  * a message is never more than its own line. The string is freed when
  * the command returns. */
 const char *cli_shown(const char *text);
+/* Frees the strings cli_shown returned so far, for a listing that prints
+ * as it reads: call it when none of them is used any more. */
+void cli_shown_forget(void);
 
 /* Frees what the command got here; cli_main calls it when the command
  * returns. */

@@ -17,6 +17,14 @@
  * retention.job_time: with the job time and every publication moved seven
  * days later, the plan deletes the same events and its cutoffs move seven
  * days: the plan follows the job time, not the wall clock.
+ * retention.paged (a plugin that declares SLUICE_RETENTION_PAGED; skipped
+ * for another, which the core gives each topic whole): the topic given in
+ * pages of 7 events, one call per page on one instance as the core pages
+ * it, is planned as it is whole: each page has the whole topic's cutoffs,
+ * and its deletes are the next ones of the whole topic's plan, events of
+ * that page only.
+ * Every input has the ABI 1.2 fields the core fills: the page, the topic's
+ * totals and its newest event published and final before the job's date.
  * The checks run in a child process (isolate.c). */
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +35,16 @@
 #define DAY_MS (86400LL * 1000)
 #define JOB_TIME_MS 1710111600000LL /* 2024-03-10 23:00 UTC */
 #define EVENTS 40
+#define PAGE 7
 
-enum { OPEN, DETERMINISTIC, NO_SIDE_EFFECTS, JOB_TIME, CHECK_COUNT };
+enum { OPEN, DETERMINISTIC, NO_SIDE_EFFECTS, JOB_TIME, PAGED, CHECK_COUNT };
 
 static const char *const check_names[] = {"retention.open",
                                           "retention.deterministic",
                                           "retention.no_side_effects",
-                                          "retention.job_time", NULL};
+                                          "retention.job_time",
+                                          "retention.paged",
+                                          NULL};
 
 struct input {
     sluice_retention_input in;
@@ -52,6 +63,9 @@ static void build_input(struct input *x, const struct kit_settings *k,
     memset(x, 0, sizeof *x);
     snprintf(x->topic, sizeof x->topic, "conformance");
     int64_t job = JOB_TIME_MS + shift_ms;
+    int64_t d = job - job % DAY_MS; /* job > 0 */
+    uint64_t records = 0;
+    const sluice_publication *newest = NULL;
     for (int i = 0; i < EVENTS; i++) {
         int64_t at = job - 10 * DAY_MS + i * DAY_MS / 4;
         bool final = cycle[i % 5] == SLUICE_CONSUMPTION_FINAL;
@@ -61,6 +75,9 @@ static void build_input(struct input *x, const struct kit_settings *k,
                                  .records = (uint64_t)(i + 1) * 10,
                                  .consumption = cycle[i % 5],
                                  .final_at_ms = final ? at + DAY_MS / 8 : 0};
+        records += x->events[i].records;
+        if (at < d && final && x->events[i].final_at_ms < d)
+            newest = &x->events[i];
     }
     x->in =
         (sluice_retention_input){.size = sizeof x->in,
@@ -71,7 +88,21 @@ static void build_input(struct input *x, const struct kit_settings *k,
                                  .job_time_ms = job,
                                  .publications = x->events,
                                  .publication_count = EVENTS,
-                                 .publication_size = sizeof x->events[0]};
+                                 .publication_size = sizeof x->events[0],
+                                 .page = 0,
+                                 .last_page = 1,
+                                 .topic_publication_count = EVENTS,
+                                 .topic_records = records,
+                                 .newest_final = newest};
+}
+
+/* Each page's delete is an event of its page. */
+static bool page_has(const sluice_retention_input *page, int64_t id)
+{
+    for (size_t i = 0; i < page->publication_count; i++)
+        if (page->publications[i].id == id)
+            return true;
+    return false;
 }
 
 static int plan(struct plugin_instance *in, const struct input *x,
@@ -152,6 +183,8 @@ struct retention_run {
     struct live *l;
     struct input x, x_copy, y, later;
     struct sluice_retention_plan p[6]; /* x, x, y, x, x fresh, later */
+    bool paged;                        /* the plugin declares paging */
+    char paged_diff[600];              /* where the pages differ, or "" */
     char msg[CHECK_COUNT][1400];
     enum check_status status[CHECK_COUNT];
 };
@@ -167,17 +200,95 @@ static bool same_event(const sluice_publication *a,
 static bool input_unchanged(const struct retention_run *r)
 {
     const sluice_retention_input *a = &r->x.in, *b = &r->x_copy.in;
-    bool same = a->size == b->size && a->topic == r->x.topic &&
-                strcmp(r->x.topic, r->x_copy.topic) == 0 &&
-                a->consumed_retention_days == b->consumed_retention_days &&
-                a->unconsumed_retention_days == b->unconsumed_retention_days &&
-                a->job_time_ms == b->job_time_ms &&
-                a->publications == r->x.events &&
-                a->publication_count == b->publication_count &&
-                a->publication_size == b->publication_size;
+    bool same =
+        a->size == b->size && a->topic == r->x.topic &&
+        strcmp(r->x.topic, r->x_copy.topic) == 0 &&
+        a->consumed_retention_days == b->consumed_retention_days &&
+        a->unconsumed_retention_days == b->unconsumed_retention_days &&
+        a->job_time_ms == b->job_time_ms && a->publications == r->x.events &&
+        a->publication_count == b->publication_count &&
+        a->publication_size == b->publication_size && a->page == b->page &&
+        a->last_page == b->last_page &&
+        a->topic_publication_count == b->topic_publication_count &&
+        a->topic_records == b->topic_records &&
+        (a->newest_final ? a->newest_final - r->x.events : -1) ==
+            (b->newest_final ? b->newest_final - r->x_copy.events : -1);
     for (int i = 0; same && i < EVENTS; i++)
         same = same_event(&r->x.events[i], &r->x_copy.events[i]);
     return same;
+}
+
+/* Page `k` of x's plan against the whole plan's deletes from *next on;
+ * false with r->paged_diff set where it differs. */
+static bool page_matches(struct retention_run *r,
+                         const sluice_retention_input *page,
+                         const struct sluice_retention_plan *got, size_t *next)
+{
+    const struct sluice_retention_plan *whole = &r->p[0];
+    char diff[500];
+    struct sluice_retention_plan cut = *got;
+    cut.delete_count = 0; /* cutoffs alone */
+    struct sluice_retention_plan want = *whole;
+    want.delete_count = 0;
+    if (plan_difference(&want, &cut, 0, diff, sizeof diff)) {
+        snprintf(r->paged_diff, sizeof r->paged_diff,
+                 "page %llu's cutoffs are not the whole topic's: %s",
+                 (unsigned long long)page->page, diff);
+        return false;
+    }
+    for (size_t i = 0; i < got->delete_count; i++, (*next)++) {
+        int64_t id = got->deletes[i].publication_id;
+        if (!page_has(page, id)) {
+            snprintf(r->paged_diff, sizeof r->paged_diff,
+                     "page %llu's plan deletes event %lld, which is not on "
+                     "the page",
+                     (unsigned long long)page->page, (long long)id);
+            return false;
+        }
+        if (*next >= whole->delete_count ||
+            whole->deletes[*next].publication_id != id ||
+            strcmp(whole->deletes[*next].rule, got->deletes[i].rule) != 0) {
+            snprintf(r->paged_diff, sizeof r->paged_diff,
+                     "page %llu deletes event %lld (%s), which the whole "
+                     "topic's plan does not delete there",
+                     (unsigned long long)page->page, (long long)id,
+                     got->deletes[i].rule);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* x in pages of PAGE events, one instance for all, as the core pages a
+ * topic; -1 when a call failed. */
+static int plan_pages(struct retention_run *r, struct error *err)
+{
+    struct plugin_instance a;
+    if (kit_instance_open(r->l, &a, err) < 0)
+        return error_prefix(err, "paging");
+    size_t next = 0;
+    bool same = true;
+    int rc = 0;
+    for (size_t at = 0; at < EVENTS && same && rc == 0; at += PAGE) {
+        struct input *page = calloc(1, sizeof *page);
+        *page = r->x; /* its pointers stay x's */
+        page->in.publications = r->x.events + at;
+        page->in.publication_count = EVENTS - at < PAGE ? EVENTS - at : PAGE;
+        page->in.page = at / PAGE;
+        page->in.last_page = at + PAGE >= EVENTS;
+        struct sluice_retention_plan got;
+        rc = plan(&a, page, &got, err);
+        if (rc == 0)
+            same = page_matches(r, &page->in, &got, &next);
+        plan_free(&got);
+        free(page);
+    }
+    plugin_close(&a);
+    if (rc == 0 && same && next != r->p[0].delete_count)
+        snprintf(r->paged_diff, sizeof r->paged_diff,
+                 "the pages deleted %zu events, the whole topic's plan %zu",
+                 next, r->p[0].delete_count);
+    return rc < 0 ? error_prefix(err, "paging") : 0;
 }
 
 /* The plans, in order; -1 with the failing call in `err`. */
@@ -204,6 +315,10 @@ static int make_plans(struct retention_run *r, struct error *err)
         plugin_close(&b);
     } else if (rc == 0) {
         rc = error_prefix(err, "a fresh instance");
+    }
+    if (rc == 0 && r->paged) {
+        report_running(r->l->report, check_names[PAGED]);
+        rc = plan_pages(r, err);
     }
     return rc;
 }
@@ -262,6 +377,15 @@ static void judge(struct retention_run *r)
                  "plan is not the same seven days on: %s",
                  diff);
     }
+    r->status[PAGED] = !r->paged          ? CHECK_SKIP
+                       : r->paged_diff[0] ? CHECK_FAIL
+                                          : CHECK_PASS;
+    snprintf(r->msg[PAGED], sizeof r->msg[0], "%s",
+             !r->paged ? "the plugin does not declare SLUICE_RETENTION_PAGED: "
+                         "the core gives it each topic whole"
+             : r->paged_diff[0]
+                 ? r->paged_diff
+                 : "the topic in pages of 7 events is planned as it is whole");
 }
 
 /* In a child: every check, reported at the end. */
@@ -270,6 +394,7 @@ static bool retention_work(void *arg)
     struct live *l = arg;
     struct retention_run *r = calloc(1, sizeof *r);
     r->l = l;
+    r->paged = (l->plugin->capabilities & SLUICE_RETENTION_PAGED) != 0;
     build_input(&r->x, &l->settings, 0);
     build_input(&r->x_copy, &l->settings, 0);
     build_input(&r->y, &l->settings, 3 * DAY_MS);

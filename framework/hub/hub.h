@@ -151,7 +151,32 @@ struct publication_info {
 int hub_publications(struct store *s, const char *topic, int64_t since_ms,
                      int64_t as_of_ms, struct publication_info **out,
                      size_t *count, struct error *err);
+/* The same, in pages: the first `limit` events with an id above
+ * `after_id`. */
+int hub_publications_page(struct store *s, const char *topic, int64_t since_ms,
+                          int64_t as_of_ms, int64_t after_id, int64_t limit,
+                          struct publication_info **out, size_t *count,
+                          struct error *err);
+/* For listings: the first `limit` events of one topic (NULL: all) after
+ * (after_at, after_id) in the order of (published_at, id), as they are
+ * now. */
+int hub_publications_by_time(struct store *s, const char *topic,
+                             int64_t after_at, int64_t after_id, int64_t limit,
+                             struct publication_info **out, size_t *count,
+                             struct error *err);
 void publications_free(struct publication_info *p, size_t count);
+
+/* A topic as it stood at as_of_ms, for retention rules that look past a
+ * page: its publication events and their records; and the newest event
+ * (greatest published_at, then id) published before D and final before D,
+ * D being 00:00 UTC of as_of_ms's date. newest_final owns no strings. */
+struct topic_summary {
+    int64_t publications, records;
+    bool has_newest_final;
+    struct publication_info newest_final;
+};
+int hub_topic_summary(struct store *s, const char *topic, int64_t as_of_ms,
+                      struct topic_summary *out, struct error *err);
 
 struct subscription_event_info {
     int64_t id, publication, at; /* at: finished, else started */
@@ -163,11 +188,13 @@ struct system_event_info {
     char *kind, *status, *summary;
 };
 
-/* Subscription events of one topic (NULL: all) at or after since_ms. */
-int hub_subscription_events(struct store *s, const char *topic,
-                            int64_t since_ms,
-                            struct subscription_event_info **out,
-                            size_t *count, struct error *err);
+/* Subscription events of one topic (NULL: all), the first `limit` after
+ * (after_at, after_id) in the order of (at, id). */
+int hub_subscription_events_by_time(struct store *s, const char *topic,
+                                    int64_t after_at, int64_t after_id,
+                                    int64_t limit,
+                                    struct subscription_event_info **out,
+                                    size_t *count, struct error *err);
 void subscription_events_free(struct subscription_event_info *e, size_t n);
 int hub_system_events(struct store *s, int64_t since_ms,
                       struct system_event_info **out, size_t *count,

@@ -20,14 +20,6 @@
 #define DAY_MS (86400LL * 1000)
 #define DELETE_CHUNK 500
 
-static int64_t utc_day_start(int64_t ms)
-{
-    int64_t d = ms / DAY_MS;
-    if (ms % DAY_MS < 0)
-        d--;
-    return d * DAY_MS;
-}
-
 /* The plugin's config for this topic: the file's, or the defaults. */
 static void *retention_config(const struct plugin *p, const struct config *cfg,
                               const char *topic, bool *owned,
@@ -54,60 +46,6 @@ static void *retention_config(const struct plugin *p, const struct config *cfg,
     }
     *owned = true;
     return data;
-}
-
-/* Asks the topic's plugin for its plan. */
-static int plan_topic(const struct registry *reg, const struct config *cfg,
-                      const struct topic *t,
-                      const struct publication_info *pubs, size_t count,
-                      int64_t as_of, struct sluice_retention_plan *plan,
-                      struct error *err)
-{
-    const struct plugin *p = registry_find(reg, t->retention);
-    if (!p || p->kind != PLUGIN_RETENTION)
-        return error_set(err,
-                         "retention plugin '%s' of topic '%s' is not "
-                         "found (see 'sluice plugins list')",
-                         t->retention, t->name);
-    bool owned;
-    void *data = retention_config(p, cfg, t->name, &owned, err);
-    if (!data)
-        return -1;
-    sluice_publication *in = xcalloc(count + 1, sizeof *in);
-    for (size_t i = 0; i < count; i++)
-        in[i] = (sluice_publication){.id = pubs[i].id,
-                                     .published_at_ms = pubs[i].published_at,
-                                     .records = (uint64_t)pubs[i].records,
-                                     .consumption = pubs[i].consumption,
-                                     .final_at_ms = pubs[i].final_at};
-    sluice_retention_input input = {.size = sizeof input,
-                                    .topic = t->name,
-                                    .consumed_retention_days =
-                                        t->consumed_retention_days,
-                                    .unconsumed_retention_days =
-                                        t->unconsumed_retention_days,
-                                    .job_time_ms = as_of,
-                                    .publications = in,
-                                    .publication_count = count,
-                                    .publication_size = sizeof *in};
-    struct call_error e;
-    struct plugin_instance instance;
-    sluice_status st = plugin_open(p, data, t->name, &instance, &e);
-    if (st == SLUICE_OK) {
-        st = retention_plan(&instance, &input, plan, &e);
-        plugin_close(&instance);
-    }
-    free(in);
-    if (owned) {
-        options_free(p->options, p->option_count, data);
-        free(data);
-    }
-    if (st != SLUICE_OK)
-        return error_set(err,
-                         "retention plugin '%s' failed for topic '%s': "
-                         "%s",
-                         p->name, t->name, e.message);
-    return 0;
 }
 
 static struct rule_report *rule_slot(struct topic_report *tr, const char *rule)
@@ -202,36 +140,146 @@ static int delete_chunk(struct store *s, const int64_t *ids, size_t n,
     return rc;
 }
 
-/* The publication events a plan deletes. */
-struct deletes {
-    const int64_t *ids;
-    size_t count;
-};
-
-static int delete_all(struct store *s, void *arg, struct error *err)
+/* Carries a plan out: in the caller's transaction. */
+static int apply(struct store *s, const struct sluice_retention_plan *plan,
+                 struct error *err)
 {
-    const struct deletes *d = arg;
+    int64_t ids[DELETE_CHUNK];
     int rc = 0;
-    for (size_t i = 0; rc == 0 && i < d->count; i += DELETE_CHUNK) {
-        size_t n = d->count - i;
-        rc = delete_chunk(s, d->ids + i, n < DELETE_CHUNK ? n : DELETE_CHUNK,
-                          err);
+    for (size_t i = 0; rc == 0 && i < plan->delete_count; i += DELETE_CHUNK) {
+        size_t n = plan->delete_count - i;
+        n = n < DELETE_CHUNK ? n : DELETE_CHUNK;
+        for (size_t k = 0; k < n; k++)
+            ids[k] = plan->deletes[i + k].publication_id;
+        rc = delete_chunk(s, ids, n, err);
     }
     return rc;
 }
 
-/* Carries a plan out, in one transaction. */
-static int apply(struct store *s, const struct sluice_retention_plan *plan,
-                 struct error *err)
+static size_t page_size = MAINTENANCE_PAGE;
+
+void maintenance_set_page_size(size_t events)
 {
-    if (plan->delete_count == 0)
-        return 0;
-    int64_t *ids = xcalloc(plan->delete_count, sizeof *ids);
-    for (size_t i = 0; i < plan->delete_count; i++)
-        ids[i] = plan->deletes[i].publication_id;
-    struct deletes d = {ids, plan->delete_count};
-    int rc = store_transaction(s, delete_all, &d, err);
-    free(ids);
+    page_size = events ? events : MAINTENANCE_PAGE;
+}
+
+/* A topic being planned and carried out, page by page. */
+struct topic_run {
+    const struct plugin *plugin;
+    struct plugin_instance *instance;
+    const struct topic *topic;
+    const struct topic_summary *summary;
+    int64_t as_of;
+    bool dry_run, paged;
+    struct topic_report *report;
+};
+
+static sluice_publication to_sdk(const struct publication_info *p)
+{
+    return (sluice_publication){.id = p->id,
+                                .published_at_ms = p->published_at,
+                                .records = (uint64_t)p->records,
+                                .consumption = p->consumption,
+                                .final_at_ms = p->final_at};
+}
+
+/* One page: planned, checked, counted and (unless a dry run) deleted. */
+static int run_page(struct store *s, const struct topic_run *run,
+                    const struct publication_info *pubs, size_t count,
+                    uint64_t page, bool last, struct error *err)
+{
+    sluice_publication *in = xcalloc(count + 1, sizeof *in);
+    for (size_t i = 0; i < count; i++)
+        in[i] = to_sdk(&pubs[i]);
+    sluice_publication newest = {0};
+    if (run->summary->has_newest_final)
+        newest = to_sdk(&run->summary->newest_final);
+    const struct topic *t = run->topic;
+    sluice_retention_input input = {
+        .size = sizeof input,
+        .topic = t->name,
+        .consumed_retention_days = t->consumed_retention_days,
+        .unconsumed_retention_days = t->unconsumed_retention_days,
+        .job_time_ms = run->as_of,
+        .publications = in,
+        .publication_count = count,
+        .publication_size = sizeof *in,
+        .page = page,
+        .last_page = last,
+        .topic_publication_count = (uint64_t)run->summary->publications,
+        .topic_records = (uint64_t)run->summary->records,
+        .newest_final = run->summary->has_newest_final ? &newest : NULL};
+    struct sluice_retention_plan plan = {0};
+    struct call_error e;
+    int rc = 0;
+    if (retention_plan(run->instance, &input, &plan, &e) != SLUICE_OK)
+        rc = error_set(err, "retention plugin '%s' failed for topic '%s': %s",
+                       run->plugin->name, t->name, e.message);
+    free(in);
+    if (rc == 0)
+        rc = check_unique(&plan, t->name, err);
+    if (rc == 0)
+        rc = tally(&plan, pubs, count, run->report, err);
+    if (rc == 0 && !run->dry_run)
+        rc = apply(s, &plan, err);
+    plan_free(&plan);
+    return rc;
+}
+
+static void report_clear(struct topic_report *tr)
+{
+    for (size_t i = 0; i < tr->rule_count; i++)
+        free(tr->rules[i].rule);
+    free(tr->rules);
+    tr->rules = NULL;
+    tr->rule_count = 0;
+}
+
+/* The topic's events as they stood at as_of (a run as of a past time plans
+ * what a run then would have), oldest first: in pages of page_size for a
+ * paged plugin, whole for another; each page planned and carried out
+ * before the next is read. At least one page, empty for an empty topic. */
+static int run_pages(struct store *s, void *arg, struct error *err)
+{
+    struct topic_run *run = arg;
+    report_clear(run->report); /* the transaction may run it again */
+    int64_t after = INT64_MIN;
+    int64_t fetch = run->paged ? (int64_t)page_size + 1 : INT64_MAX;
+    for (uint64_t page = 0;; page++) {
+        struct publication_info *pubs;
+        size_t count;
+        if (hub_publications_page(s, run->topic->name, INT64_MIN, run->as_of,
+                                  after, fetch, &pubs, &count, err) < 0)
+            return -1;
+        bool last = !run->paged || count <= page_size;
+        size_t used = last ? count : page_size; /* one more says it is not */
+        int rc = run_page(s, run, pubs, used, page, last, err);
+        if (used)
+            after = pubs[used - 1].id;
+        publications_free(pubs, count);
+        if (rc < 0 || last)
+            return rc;
+    }
+}
+
+static int run_plugin(struct store *s, struct topic_run *run, void *config,
+                      struct error *err)
+{
+    struct topic_summary summary;
+    if (hub_topic_summary(s, run->topic->name, run->as_of, &summary, err) < 0)
+        return -1;
+    run->summary = &summary;
+    struct call_error e;
+    struct plugin_instance instance;
+    if (plugin_open(run->plugin, config, run->topic->name, &instance, &e) !=
+        SLUICE_OK)
+        return error_set(err,
+                         "retention plugin '%s' failed for topic '%s': %s",
+                         run->plugin->name, run->topic->name, e.message);
+    run->instance = &instance;
+    int rc = run->dry_run ? run_pages(s, run, err)
+                          : store_transaction(s, run_pages, run, err);
+    plugin_close(&instance);
     return rc;
 }
 
@@ -240,25 +288,36 @@ static void run_topic(struct store *s, const struct registry *reg,
                       int64_t as_of, bool dry_run, struct topic_report *tr)
 {
     tr->topic = xstrdup(t->name);
-    struct publication_info *pubs = NULL;
-    size_t count = 0;
-    struct sluice_retention_plan plan = {0};
     struct error err;
-    /* the topic as it stood at as_of: a run as of a past time plans what
-     * a run then would have */
-    int rc =
-        hub_publications(s, t->name, INT64_MIN, as_of, &pubs, &count, &err);
-    if (rc == 0)
-        rc = plan_topic(reg, cfg, t, pubs, count, as_of, &plan, &err);
-    if (rc == 0)
-        rc = check_unique(&plan, t->name, &err);
-    if (rc == 0)
-        rc = tally(&plan, pubs, count, tr, &err);
-    if (rc == 0 && !dry_run)
-        rc = apply(s, &plan, &err);
+    int rc = 0;
+    const struct plugin *p = registry_find(reg, t->retention);
+    if (!p || p->kind != PLUGIN_RETENTION)
+        rc = error_set(&err,
+                       "retention plugin '%s' of topic '%s' is not "
+                       "found (see 'sluice plugins list')",
+                       t->retention, t->name);
+    bool owned = false;
+    void *data =
+        rc == 0 ? retention_config(p, cfg, t->name, &owned, &err) : NULL;
+    if (rc == 0 && !data)
+        rc = -1;
+    if (rc == 0) {
+        struct topic_run run = {.plugin = p,
+                                .topic = t,
+                                .as_of = as_of,
+                                .dry_run = dry_run,
+                                .paged = (p->capabilities &
+                                          SLUICE_RETENTION_PAGED) != 0,
+                                .report = tr};
+        rc = run_plugin(s, &run, data, &err);
+    }
+    if (owned) {
+        options_free(p->options, p->option_count, data);
+        free(data);
+    }
+    if (rc < 0)
+        report_clear(tr); /* rolled back: nothing was deleted */
     tr->message = redact_dup(rc < 0 ? err.message : "");
-    plan_free(&plan);
-    publications_free(pubs, count);
 }
 
 /* The report into system_events and maintenance_cutoffs. */

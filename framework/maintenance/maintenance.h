@@ -5,7 +5,10 @@
  * transaction per topic, and records the run as a system event with a
  * report: per topic and rule, the cutoff and how many publication events
  * and records it deleted. A dry run plans and reports, and changes
- * nothing.
+ * nothing. A plugin that declares SLUICE_RETENTION_PAGED is given a topic
+ * in pages of MAINTENANCE_PAGE events, each planned, checked and carried
+ * out (in the topic's transaction) before the next is read; another is
+ * given the topic whole.
  *
  * Scheduling: the job is due once a day at [hub] maintenance_at (UTC). A
  * slot missed while nothing ran is run at the next chance, as of the slot
@@ -19,6 +22,7 @@
 #define SLUICE_MAINTENANCE_MAINTENANCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../config/config.h"
@@ -54,6 +58,13 @@ struct maintenance_report {
 int maintenance_run(struct store *s, const struct registry *reg,
                     const struct config *cfg, int64_t as_of, bool dry_run,
                     struct maintenance_report *out, struct error *err);
+
+/* Publication events per page for a paged retention plugin
+ * (SLUICE_RETENTION_PAGED); another plugin gets a topic whole. */
+#define MAINTENANCE_PAGE 10000
+
+/* Sets the page size (0: MAINTENANCE_PAGE), for tests and benchmarks. */
+void maintenance_set_page_size(size_t events);
 
 /* A recorded run; *found false when EVENT is not a maintenance run. */
 int maintenance_report_load(struct store *s, int64_t event,

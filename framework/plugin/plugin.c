@@ -82,8 +82,9 @@ static const struct kind_rules kinds[] = {
                      SLUICE_SINK_RESYNC | SLUICE_SINK_DROP, sink_callbacks,
                      COUNT(sink_callbacks)},
     [PLUGIN_RETENTION] = {"retention", sizeof(sluice_retention_info),
-                          offsetof(sluice_retention_info, option_count), 0,
-                          retention_callbacks, COUNT(retention_callbacks)},
+                          offsetof(sluice_retention_info, option_count),
+                          SLUICE_RETENTION_PAGED, retention_callbacks,
+                          COUNT(retention_callbacks)},
 };
 
 static const struct {
@@ -95,6 +96,7 @@ static const struct {
     {PLUGIN_SOURCE, SLUICE_SOURCE_CDC, "cdc"},
     {PLUGIN_SINK, SLUICE_SINK_RESYNC, "resync"},
     {PLUGIN_SINK, SLUICE_SINK_DROP, "drop"},
+    {PLUGIN_RETENTION, SLUICE_RETENTION_PAGED, "paged"},
 };
 
 const char *plugin_kind_name(enum plugin_kind kind)
@@ -238,6 +240,12 @@ int plugin_from_info(enum plugin_kind kind, const void *info, size_t size,
         return error_set(err, "%s '%s' declares unknown capabilities 0x%x",
                          rules->kind, p->name,
                          p->capabilities & ~rules->known_capabilities);
+    if (kind == PLUGIN_RETENTION && abi_minor < 2 &&
+        (p->capabilities & SLUICE_RETENTION_PAGED))
+        return error_set(err,
+                         "retention '%s' declares capability 'paged', which "
+                         "is ABI 1.2's, but is built for ABI 1.%u",
+                         p->name, abi_minor);
     if (p->config_size > CONFIG_SIZE_MAX)
         return error_set(err,
                          "%s '%s': config_size is %zu bytes, more than "

@@ -244,10 +244,21 @@ static const char *const migration_8[] = {
     NULL,
 };
 
+/* 9: listings of a hub with millions of events read them in pages by
+ * time: subscription events by the time `sluice events` shows (finished,
+ * else started), then id. */
+static const char *const migration_9[] = {
+    "CREATE INDEX IF NOT EXISTS subscription_events_by_time ON "
+    "subscription_events "
+    "((COALESCE(finished_at, started_at)), id)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
                                                 migration_3, migration_4,
                                                 migration_5, migration_6,
-                                                migration_7, migration_8};
+                                                migration_7, migration_8,
+                                                migration_9};
 
 int schema_latest(void)
 {

@@ -23,6 +23,15 @@ int64_t clock_monotonic_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+int64_t utc_day_start(int64_t ms)
+{
+    const int64_t day = 86400LL * 1000;
+    int64_t d = ms / day;
+    if (ms % day < 0)
+        d--;
+    return d * day;
+}
+
 const char *format_utc(int64_t ms, char *out, size_t size)
 {
     time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);

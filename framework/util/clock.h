@@ -14,6 +14,9 @@ int64_t clock_monotonic_ms(void);
 /* Sleeps that long (a signal may cut it short). */
 void sleep_ms(int64_t ms);
 
+/* 00:00 UTC of the UTC date of `ms`. */
+int64_t utc_day_start(int64_t ms);
+
 /* "2024-02-25T01:00:00Z"; milliseconds are shown only when not zero.
  * Returns `out`. */
 const char *format_utc(int64_t ms, char *out, size_t size);

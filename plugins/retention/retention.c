@@ -16,6 +16,12 @@
  * whatever the machine's time zone: only integer arithmetic on epoch
  * times is used.
  *
+ * Paged (ABI 1.2, SLUICE_RETENTION_PAGED): rule 1 judges each event
+ * alone, and rule 2 needs P besides the event, which the core gives as
+ * input->newest_final, so a page's plan is the part of the whole topic's
+ * plan that falls on the page. A core older than ABI 1.2 gives the whole
+ * topic and no newest_final: then P is found among the events.
+ *
  * The plan has no side effects and is a function of its input. */
 #include <sluice/sluice.h>
 #include <stdbool.h>
@@ -70,6 +76,34 @@ static bool final_before(const sluice_retention_input *in,
     return !has_final_at || p->final_at_ms < d;
 }
 
+/* An input of ABI 1.2 has newest_final; one of 1.0 and 1.1 ends before
+ * `page`. */
+#define INPUT_1_2_SIZE                                                        \
+    (offsetof(sluice_retention_input, newest_final) +                         \
+     sizeof(const sluice_publication *))
+
+/* The date P is taken from: the core's newest_final, or (a core before
+ * ABI 1.2) the newest such event of the input. */
+static bool newest_final_at(const sluice_retention_input *in, int64_t d,
+                            int64_t *published_at)
+{
+    if (in->size >= INPUT_1_2_SIZE) {
+        if (in->newest_final)
+            *published_at = in->newest_final->published_at_ms;
+        return in->newest_final != NULL;
+    }
+    bool have = false;
+    for (size_t i = 0; i < in->publication_count; i++) {
+        const sluice_publication *p = publication_at(in, i);
+        if (p->published_at_ms < d && final_before(in, p, d) &&
+            (!have || p->published_at_ms > *published_at)) {
+            *published_at = p->published_at_ms;
+            have = true;
+        }
+    }
+    return have;
+}
+
 static sluice_status plan(void *instance, const sluice_retention_input *in,
                           sluice_retention_plan *out, sluice_error *err)
 {
@@ -80,16 +114,8 @@ static sluice_status plan(void *instance, const sluice_retention_input *in,
                            in->publication_size);
     int64_t d = utc_day_start(in->job_time_ms);
     int64_t u_cut = days_before(d, in->unconsumed_retention_days);
-    bool have_p = false;
     int64_t newest_final = 0;
-    for (size_t i = 0; i < in->publication_count; i++) {
-        const sluice_publication *p = publication_at(in, i);
-        if (p->published_at_ms < d && final_before(in, p, d) &&
-            (!have_p || p->published_at_ms > newest_final)) {
-            newest_final = p->published_at_ms;
-            have_p = true;
-        }
-    }
+    bool have_p = newest_final_at(in, d, &newest_final);
     int64_t c_cut = have_p ? days_before(utc_day_start(newest_final),
                                          in->consumed_retention_days)
                            : 0;
@@ -124,6 +150,7 @@ static void close_policy(void *instance)
 static const sluice_retention_info retention = {
     .size = sizeof(sluice_retention_info),
     .name = "retention",
+    .capabilities = SLUICE_RETENTION_PAGED,
     .description = "Deletes hub data unconsumed_retention_days after it "
                    "was published; data that every subscription owed it "
                    "had consumed before the job's day goes once it is "

@@ -4,7 +4,8 @@
  * checkpoints, leases, every pair of the 10 x 10 transition table, the
  * flows of spec/lifecycle.md, operator requests, restart semantics, pipes
  * registered from a config file, publishers racing a subscriber, and the
- * hub's consumption status as of a past time. */
+ * hub's consumption status as of a past time, listings and maintenance in
+ * pages. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "lifecycle/lifecycle.h"
 #include "lifecycle/registration.h"
 #include "lifecycle/requests.h"
+#include "maintenance/maintenance.h"
 #include "plugin/plugin.h"
 #include "store/balance.h"
 #include "store/checkpoints.h"
@@ -1511,6 +1513,214 @@ static void publications_as_of(void)
     free(topic);
 }
 
+/* Listings read in pages of (time, id): events at the same time are not
+ * lost nor repeated across a page boundary. */
+static void events_by_time(void)
+{
+    char *topic =
+        xasprintf("bt_%lld", (long long)(clock_now_ms() % 100000000));
+    char *sub = xasprintf("%s_s", topic);
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = 0};
+    struct error err;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, 0, &err) == 0);
+    int64_t ids[5];
+    for (int i = 0; i < 5; i++)
+        ids[i] = publish_one(topic, i < 4 ? 100 : 50); /* the last first */
+    for (int i = 0; i < 5; i++) {
+        CHECK(take(sub, 150) == ids[i]);
+        CHECK(hub_complete(st, sub, ids[i], 200, &err) == 0);
+    }
+    int64_t want[] = {ids[4], ids[0], ids[1], ids[2], ids[3]};
+    int64_t at = INT64_MIN, id = INT64_MIN;
+    size_t seen = 0;
+    for (int page = 0; page < 4; page++) {
+        struct publication_info *p;
+        size_t n;
+        CHECK(hub_publications_by_time(st, topic, at, id, 2, &p, &n, &err) ==
+              0);
+        for (size_t i = 0; i < n; i++, seen++)
+            CHECK(seen < 5 && p[i].id == want[seen]);
+        if (n) {
+            at = p[n - 1].published_at;
+            id = p[n - 1].id;
+        }
+        publications_free(p, n);
+    }
+    CHECK(seen == 5);
+    at = INT64_MIN, id = INT64_MIN, seen = 0;
+    for (int page = 0; page < 4; page++) {
+        struct subscription_event_info *e;
+        size_t n;
+        CHECK(hub_subscription_events_by_time(st, topic, at, id, 2, &e, &n,
+                                              &err) == 0);
+        for (size_t i = 0; i < n; i++, seen++)
+            CHECK(e[i].at == 200 && e[i].publication == ids[seen]);
+        if (n) {
+            at = e[n - 1].at;
+            id = e[n - 1].id;
+        }
+        subscription_events_free(e, n);
+    }
+    CHECK(seen == 5);
+    free(sub);
+    free(topic);
+}
+
+/* A retention plugin as ABI 1.1 built it (no paging): how many plan calls
+ * it got, and the most events one of them got. */
+static size_t whole_calls, whole_largest;
+
+static sluice_status whole_plan(void *instance,
+                                const sluice_retention_input *in,
+                                sluice_retention_plan *plan, sluice_error *err)
+{
+    (void)instance, (void)plan, (void)err;
+    whole_calls++;
+    if (in->publication_count > whole_largest)
+        whole_largest = in->publication_count;
+    return SLUICE_OK;
+}
+
+static sluice_status whole_open(sluice_context *ctx, const void *config,
+                                void **instance, sluice_error *err)
+{
+    (void)ctx, (void)config, (void)err;
+    *instance = NULL;
+    return SLUICE_OK;
+}
+
+static void whole_close(void *instance)
+{
+    (void)instance;
+}
+
+/* The report of `topic` in a dry run with pages of `page` events. */
+static struct maintenance_report dry_run(const struct registry *reg,
+                                         int64_t as_of, size_t page)
+{
+    struct maintenance_report r;
+    struct error err;
+    maintenance_set_page_size(page);
+    CHECK(maintenance_run(st, reg, NULL, as_of, true, &r, &err) == 0);
+    return r;
+}
+
+static const struct topic_report *report_of(const struct maintenance_report *r,
+                                            const char *topic)
+{
+    for (size_t i = 0; i < r->topic_count; i++)
+        if (strcmp(r->topics[i].topic, topic) == 0)
+            return &r->topics[i];
+    return NULL;
+}
+
+static int64_t topic_events(const char *topic)
+{
+    struct publication_info *p;
+    size_t n;
+    struct error err;
+    CHECK(hub_publications(st, topic, INT64_MIN, INT64_MAX, &p, &n, &err) ==
+          0);
+    publications_free(p, n);
+    return (int64_t)n;
+}
+
+/* A topic of 23 events planned in pages of 4 is planned as it is in one
+ * page (the consumed rule's P is on another page than most of what it
+ * deletes), and carried out so; a retention plugin of ABI 1.1 is given
+ * the topic whole, in one call, whatever the page size. */
+static void maintenance_pages(void)
+{
+    long long tag = (long long)(clock_now_ms() % 100000000);
+    char *topic = xasprintf("pg_%lld", tag),
+         *sub = xasprintf("pg_%lld_s", tag),
+         *old = xasprintf("pg_%lld_old", tag);
+    int64_t job = 1701298800000LL; /* 2023-11-29 23:00 UTC */
+    int64_t hour = 3600000;
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 6,
+                      .retention = "retention",
+                      .created_at = 0};
+    struct topic t_old = t;
+    t_old.name = old;
+    t_old.retention = "whole_1_1";
+    struct error err;
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(topic_create(st, &t_old, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, 0, &err) == 0);
+    /* every 12 hours from 11-17 23:00; the first 15 consumed an hour after */
+    for (int i = 0; i < 23; i++) {
+        int64_t at = job - 12 * 24 * hour + i * 12 * hour;
+        int64_t id = publish_one(topic, at);
+        if (i < 15) {
+            CHECK(take(sub, at + hour) == id);
+            CHECK(hub_complete(st, sub, id, at + hour, &err) == 0);
+        }
+        if (i < 9)
+            publish_one(old, at);
+    }
+    struct registry reg;
+    registry_init(&reg);
+    char *path = xasprintf("%s/retention.so", PLUGIN_DIR);
+    CHECK(registry_load_file(&reg, path, &err) == 0);
+    static const sluice_retention_info whole = {.size = sizeof whole,
+                                                .name = "whole_1_1",
+                                                .open = whole_open,
+                                                .close = whole_close,
+                                                .plan = whole_plan};
+    struct plugin *p = NULL;
+    CHECK(plugin_from_info(PLUGIN_RETENTION, &whole,
+                           offsetof(sluice_retention_info, option_count), 1,
+                           &p, &err) == 0);
+    XGROW(reg.plugins, reg.cap, reg.count + 1);
+    reg.plugins[reg.count++] = p;
+
+    struct maintenance_report one = dry_run(&reg, job, 1000);
+    whole_calls = whole_largest = 0;
+    struct maintenance_report paged = dry_run(&reg, job, 4);
+    CHECK(whole_calls == 1 && whole_largest == 9);
+    const struct topic_report *a = report_of(&one, topic),
+                              *b = report_of(&paged, topic);
+    CHECK(a && b);
+    int64_t deleted = 0;
+    if (a && b) {
+        CHECK_STR(a->message, "");
+        CHECK_STR(b->message, "");
+        CHECK(a->rule_count == 2 && b->rule_count == a->rule_count);
+        for (size_t i = 0; i < a->rule_count && i < b->rule_count; i++) {
+            CHECK_STR(a->rules[i].rule, b->rules[i].rule);
+            CHECK(a->rules[i].cutoff == b->rules[i].cutoff);
+            CHECK(a->rules[i].events == b->rules[i].events);
+            deleted += a->rules[i].events;
+        }
+    }
+    /* P = 11-24 (the 15th event, 11-24 23:00, on page 4), C_cut = 11-23:
+     * the 11 events before it, on pages 1 to 3; U_cut = 11-23 deletes
+     * nothing more */
+    CHECK(deleted == 11);
+    maintenance_report_free(&one);
+    maintenance_report_free(&paged);
+
+    struct maintenance_report done;
+    maintenance_set_page_size(4);
+    CHECK(maintenance_run(st, &reg, NULL, job, false, &done, &err) == 0);
+    CHECK_STR(report_of(&done, topic)->message, "");
+    CHECK(topic_events(topic) == 23 - 11);
+    maintenance_report_free(&done);
+    maintenance_set_page_size(0);
+    registry_free(&reg);
+    free(path);
+    free(topic);
+    free(sub);
+    free(old);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1546,6 +1756,8 @@ int main(int argc, char **argv)
     RUN(publishers_race_subscriber);
     RUN(publications_as_of);
     RUN(backlog);
+    RUN(events_by_time);
+    RUN(maintenance_pages); /* last: its run deletes other tests' events */
     store_close(st);
     return TEST_RESULT();
 }

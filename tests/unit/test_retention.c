@@ -2,8 +2,9 @@
  * it, planning the worked example of spec/hub.md (with its subscription
  * stopped and caught up on the job's day), consumption on the job's day,
  * a back-fill as of a past date, and the input of a core older than ABI
- * 1.2, under the machine's time zone and under TZ=Asia/Tokyo (the dates
- * are UTC dates either way). */
+ * 1.2; each plan also paged as an ABI 1.2 core pages a topic, the same
+ * plan page by page; under the machine's time zone and under TZ=Asia/Tokyo
+ * (the dates are UTC dates either way). */
 #include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
@@ -47,11 +48,91 @@ static size_t example(sluice_publication *pubs, sluice_consumption c)
     return n;
 }
 
-/* The plan for `n` publications of `size` bytes each at `pubs`. */
+/* One plan call. */
+static void plan_input(const sluice_retention_input *in,
+                       struct sluice_retention_plan *plan)
+{
+    char msg[256] = "";
+    sluice_error err = {msg, sizeof msg};
+    void *inst = NULL;
+    CHECK(policy->info.retention.open(NULL, NULL, &inst, &err) == SLUICE_OK);
+    CHECK(policy->info.retention.plan(inst, in, plan, &err) == SLUICE_OK);
+    policy->info.retention.close(inst);
+}
+
+/* What the core gives as newest_final: the newest event published and
+ * final before 00:00 UTC of the job's date. */
+static const sluice_publication *newest_final(const sluice_publication *pubs,
+                                              size_t n, int64_t job)
+{
+    int64_t d = job - (job % DAY_MS + DAY_MS) % DAY_MS;
+    const sluice_publication *best = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (pubs[i].published_at_ms < d &&
+            pubs[i].consumption == SLUICE_CONSUMPTION_FINAL &&
+            pubs[i].final_at_ms < d &&
+            (!best || pubs[i].published_at_ms > best->published_at_ms ||
+             (pubs[i].published_at_ms == best->published_at_ms &&
+              pubs[i].id > best->id)))
+            best = &pubs[i];
+    return best;
+}
+
+/* The plan of an ABI 1.2 core paging the topic `per_page` events at a
+ * time is the whole topic's plan, page by page: each page has the same
+ * cutoffs, and its deletes are the next ones of `whole`. */
+static void check_paged(const sluice_publication *pubs, size_t n, int64_t job,
+                        size_t per_page,
+                        const struct sluice_retention_plan *whole)
+{
+    CHECK(policy->capabilities & SLUICE_RETENTION_PAGED);
+    size_t next = 0;
+    uint64_t page = 0;
+    for (size_t at = 0; at < n || page == 0; at += per_page, page++) {
+        size_t count = n - at < per_page ? n - at : per_page;
+        sluice_retention_input in = {.size = sizeof in,
+                                     .topic = "t",
+                                     .consumed_retention_days = 1,
+                                     .unconsumed_retention_days = 3,
+                                     .job_time_ms = job,
+                                     .publications = pubs + at,
+                                     .publication_count = count,
+                                     .publication_size = sizeof *pubs,
+                                     .page = page,
+                                     .last_page = at + count >= n,
+                                     .topic_publication_count = n,
+                                     .topic_records = 10 * n,
+                                     .newest_final =
+                                         newest_final(pubs, n, job)};
+        struct sluice_retention_plan plan = {0};
+        plan_input(&in, &plan);
+        CHECK(plan.cutoff_count == whole->cutoff_count);
+        for (size_t i = 0; i < plan.cutoff_count; i++)
+            CHECK(plan.cutoffs[i].cutoff_ms == whole->cutoffs[i].cutoff_ms);
+        for (size_t i = 0; i < plan.delete_count; i++, next++) {
+            CHECK(next < whole->delete_count);
+            if (next >= whole->delete_count)
+                break;
+            CHECK(plan.deletes[i].publication_id ==
+                  whole->deletes[next].publication_id);
+            CHECK_STR(plan.deletes[i].rule, whole->deletes[next].rule);
+        }
+        plan_free(&plan);
+        if (n == 0)
+            break;
+    }
+    CHECK(next == whole->delete_count);
+}
+
+/* The plan for `n` publications of `size` bytes each at `pubs`, the whole
+ * topic at once as a core before ABI 1.2 gives it (the plugin finds P
+ * itself); checked against the plans of the pages an ABI 1.2 core gives,
+ * of 1, 3 and 7 events. */
 static void plan_sized(const void *pubs, size_t n, size_t size, int64_t job,
                        struct sluice_retention_plan *plan)
 {
-    sluice_retention_input in = {.size = sizeof in,
+    sluice_retention_input in = {.size =
+                                     offsetof(sluice_retention_input, page),
                                  .topic = "t",
                                  .consumed_retention_days = 1,
                                  .unconsumed_retention_days = 3,
@@ -59,12 +140,12 @@ static void plan_sized(const void *pubs, size_t n, size_t size, int64_t job,
                                  .publications = pubs,
                                  .publication_count = n,
                                  .publication_size = size};
-    char msg[256] = "";
-    sluice_error err = {msg, sizeof msg};
-    void *inst = NULL;
-    CHECK(policy->info.retention.open(NULL, NULL, &inst, &err) == SLUICE_OK);
-    CHECK(policy->info.retention.plan(inst, &in, plan, &err) == SLUICE_OK);
-    policy->info.retention.close(inst);
+    plan_input(&in, plan);
+    if (size != sizeof(sluice_publication))
+        return; /* an ABI 1.2 core gives final_at_ms */
+    size_t pages[] = {1, 3, 7, n + 1};
+    for (size_t i = 0; i < sizeof pages / sizeof *pages; i++)
+        check_paged(pubs, n, job, pages[i], plan);
 }
 
 static void run_plan(const sluice_publication *pubs, size_t n,
