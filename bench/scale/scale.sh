@@ -36,6 +36,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -52,7 +53,7 @@ start_mongo() {
     kill -0 "$mongo_pid" 2>/dev/null || { cat "$tmp/mongo.out"; exit 1; }
     sleep 0.2
   done
-  mongo_uri="mongodb://127.0.0.1:$(sed -n 's/.*127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/mongo.out")/?replicaSet=rs0"
+  mongo_uri="mongodb://127.0.0.1:$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/mongo.out" | head -1)/?replicaSet=rs0"
 }
 start_ch() {
   [ -n "${ch_url:-}" ] && return
@@ -99,55 +100,61 @@ stage_check() {
   done
 }
 
-# pg_connections: the store connections open now (but ours)
+# pg_connections: the store connections sluice has open now
 pg_connections() {
-  PGPASSWORD=sluice-test psql -h 127.0.0.1 -p "$(cat "$tmp/pg/port")" -U sluice -d sluice -tAc \
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = 'sluice' AND pid <> pg_backend_pid()"
+  pg -d sluice -tAc \
+    "SELECT count(*) FROM pg_stat_activity WHERE usename = 'scale'"
+}
+
+pg() { PGPASSWORD=sluice-test psql -h 127.0.0.1 -p "$(cat "$tmp/pg/port")" -U sluice "$@"; }
+
+# run_once N: sluice run of N cdc pipes until all are running (or sluice
+# ended, or 3 minutes); its figures into the summary
+run_once() {
+  local n=$1 i t0 up= running=0 threads conns rss hwm gen=() max
+  max=$(pg -d sluice -tAc 'SHOW max_connections')
+  for i in $(seq 1 "$n"); do gen+=(--generate "scale.c$i=1:100"); done
+  start_mongo "${gen[@]}"
+  pg -d postgres -qc "DROP DATABASE IF EXISTS sluice WITH (FORCE)" -c "CREATE DATABASE sluice OWNER scale" >/dev/null
+  pipes_ini "$tmp/run$n.ini" "$(sed 's|//sluice:sluice-test@|//scale:scale@|' "$tmp/pg/url")" "$n" cdc
+  t0=$(now)
+  "$build/sluice" run "$tmp/run$n.ini" > "$tmp/run$n.log" 2>&1 &
+  run_pid=$!
+  for _ in $(seq 1 180); do
+    kill -0 "$run_pid" 2>/dev/null || break
+    # the pipes' states from the store itself: `sluice status` may find
+    # no free connection
+    running=$(pg -d sluice -tAc "SELECT count(*) FROM pipes WHERE state = 'running'" 2>/dev/null || echo 0)
+    [ "$running" -ge "$n" ] && { up=$(since "$t0"); break; }
+    sleep 1
+  done
+  sleep 3 # settled: a few sync intervals
+  threads=$(status_kib "$run_pid" Threads); conns=$(pg_connections)
+  rss=$(mib "$(status_kib "$run_pid" VmRSS)"); hwm=$(mib "$(status_kib "$run_pid" VmHWM)")
+  if [ -n "$up" ]; then up="running after $up s"; else up="$running of $n running after $(since "$t0") s"; fi
+  echo "run $n pipes, max_connections $max: $up; threads $threads; store connections $conns; RSS $rss MiB (peak $hwm)"
+  summary+=("| run, $n pipes, max_connections $max | $up | threads $threads | store connections $conns | RSS $rss MiB, peak $hwm MiB |")
+  grep -E ' (warn|error) ' "$tmp/run$n.log" | cut -c26- | sed 's/p[0-9][0-9]*/pN/g; s/[0-9][0-9]*ms/Nms/g' |
+    sort | uniq -c | sort -rn | head -4 || true
+  stop_pid "$run_pid"; run_pid=
+  stop_pid "$mongo_pid"; mongo_pid=
+  for i in $(seq 1 "$n"); do ch "DROP DATABASE IF EXISTS p$i" >/dev/null; done
 }
 
 stage_run() {
-  local counts=${1:-10 100 500} n t0 up running threads conns rss hwm
+  local counts=${1:-10 100 500} n
   echo "== sluice run, N cdc pipes on one worker, PostgreSQL store"
   start_ch
   tests/servers/postgres.sh start "$tmp/pg"
-  echo "PostgreSQL max_connections: $(PGPASSWORD=sluice-test psql -h 127.0.0.1 -p "$(cat "$tmp/pg/port")" \
-    -U sluice -d sluice -tAc 'SHOW max_connections')"
-  for n in $counts; do
-    local gen=() i
-    for i in $(seq 1 "$n"); do gen+=(--generate "scale.c$i=1:100"); done
-    start_mongo "${gen[@]}"
-    PGPASSWORD=sluice-test psql -h 127.0.0.1 -p "$(cat "$tmp/pg/port")" -U sluice -d postgres -qc \
-      "DROP DATABASE IF EXISTS sluice WITH (FORCE)" -c "CREATE DATABASE sluice" >/dev/null
-    pipes_ini "$tmp/run$n.ini" "$(cat "$tmp/pg/url")" "$n" cdc
-    t0=$(now)
-    "$build/sluice" run "$tmp/run$n.ini" > "$tmp/run$n.log" 2>&1 &
-    run_pid=$!
-    up=
-    for _ in $(seq 1 1200); do
-      kill -0 "$run_pid" 2>/dev/null || break
-      running=$("$build/sluice" status --json --config "$tmp/run$n.ini" 2>/dev/null | grep -c '"state":"running"' || true)
-      [ "$running" -ge "$n" ] && { up=$(since "$t0"); break; }
-      sleep 0.5
-    done
-    if [ -z "$up" ]; then
-      echo "sluice run of $n pipes: not all running ($running of $n); log:"
-      grep -E ' (warn|error) ' "$tmp/run$n.log" | sort | uniq -c | sort -rn | head -5
-      summary+=("| run, $n pipes | not all running after $(since "$t0") s ($running of $n) | | | |")
-      stop_pid "$run_pid"; run_pid=; stop_pid "$mongo_pid"; mongo_pid=
-      continue
-    fi
-    sleep 3 # settled: a few sync intervals
-    threads=$(status_kib "$run_pid" Threads); conns=$(pg_connections)
-    rss=$(mib "$(status_kib "$run_pid" VmRSS)"); hwm=$(mib "$(status_kib "$run_pid" VmHWM)")
-    echo "run $n pipes: running after $up s; threads $threads; store connections $conns; RSS $rss MiB (peak $hwm)"
-    summary+=("| run, $n pipes | running after $up s | threads $threads | store connections $conns | RSS $rss MiB, peak $hwm MiB |")
-    grep -E ' (warn|error) ' "$tmp/run$n.log" | head -3 || true
-    stop_pid "$run_pid"; run_pid=
-    stop_pid "$mongo_pid"; mongo_pid=
-    for i in $(seq 1 "$n"); do echo "DROP DATABASE IF EXISTS p$i;"; done |
-      curl -sS "$ch_url/" --data-binary @- -o /dev/null 2>/dev/null || true
-    for i in $(seq 1 "$n"); do ch "DROP DATABASE IF EXISTS p$i" >/dev/null; done
-  done
+  # sluice as a user who is no superuser, as in a deployment: the
+  # connections reserved for superusers stay free for the figures
+  pg -d postgres -qc "CREATE ROLE scale LOGIN PASSWORD 'scale'"
+  # at the server's default max_connections, then at enough for 500 pipes
+  for n in $counts; do run_once "$n"; done
+  pg -d sluice -qc "ALTER SYSTEM SET max_connections = 1100" >/dev/null
+  tests/servers/postgres.sh kill "$tmp/pg"; tests/servers/postgres.sh restart "$tmp/pg"
+  for n in $counts; do [ $((2 * n + 1)) -gt 97 ] && run_once "$n"; done
+  return 0
 }
 
 # snapshot_run NAME TOTAL_ROWS: sluice run of $tmp/NAME.ini until
@@ -197,10 +204,15 @@ stage_collections() {
   list=$(seq -s, -f 'c%.0f' 1 "$colls")
   snapshot_ini colls "$list"
   snapshot_run colls $((colls * docs))
+  # the setup (a destination table made for each collection) apart
+  local t_run t_snap setup
+  t_run=$(date -d "$(sed -n '1s/ .*//p' "$tmp/colls.log")" +%s.%N)
+  t_snap=$(date -d "$(grep -m1 ' setup -> snapshot' "$tmp/colls.log" | sed 's/ .*//')" +%s.%N)
+  setup=$(awk -v a="$t_run" -v b="$t_snap" 'BEGIN { printf "%.1f", b - a }')
   parts=$(ch "SELECT count() FROM system.parts WHERE database = 'colls' AND active")
   tables=$(ch "SELECT count() FROM system.tables WHERE database = 'colls'")
-  echo "snapshot of $colls x $docs: $secs s ($(awk -v n=$((colls * docs)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }') docs/s); peak RSS $hwm MiB; ClickHouse tables $tables, active parts $parts"
-  summary+=("| snapshot, $colls collections x $docs docs | $secs s | peak RSS $hwm MiB | tables $tables, active parts $parts | |")
+  echo "snapshot of $colls x $docs: $secs s (setup $setup s), ($(awk -v n=$((colls * docs)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }') docs/s); peak RSS $hwm MiB; ClickHouse tables $tables, active parts $parts"
+  summary+=("| snapshot, $colls collections x $docs docs | $secs s, of which setup $setup s | peak RSS $hwm MiB | tables $tables, active parts $parts | |")
   stop_pid "$mongo_pid"; mongo_pid=
 }
 
