@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# scale.sh BUILD_DIR STAGE...: how sluice grows with the number of pipes,
-# of collections and with the size of documents (issue 19), printing a
-# table of figures. Stages:
+# scale.sh BUILD_DIR [STAGE [ARGS]]: how sluice grows with the number of
+# pipes, of collections and with the size of documents (issue 19), printing
+# a table of figures; STAGE is one of (default check):
 #   check [COUNTS]: `sluice check` of a file of N pipes (source_mongo ->
 #     sink_clickhouse, a database each), N in COUNTS (default "10 100 1000
 #     2500 10000"); the wall time and peak RSS of each, and each time
@@ -233,7 +233,7 @@ stage_bigdocs() {
   done
 }
 
-[ $# -gt 0 ] || set -- check run collections bigdocs
+[ $# -gt 0 ] || set -- check
 stage=$1; shift
 case $stage in
 check) stage_check "$@" ;;
