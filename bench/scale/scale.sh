@@ -4,13 +4,14 @@
 # a table of figures; STAGE is one of (default check):
 #   check [COUNTS]: `sluice check` of a file of N pipes (source_mongo ->
 #     sink_clickhouse, a database each), N in COUNTS (default "10 100 1000
-#     2500 10000"); the wall time and peak RSS of each, and each time
-#     against the first's per pipe. SLUICE_BASE=PATH (a sluice built from
+#     2500 10000"); the wall time and peak RSS of each, and the ratios of
+#     time and of pipes to the row before. SLUICE_BASE=PATH (a sluice built from
 #     another commit) runs that one beside it.
 #   run [COUNTS]: `sluice run` of N cdc pipes (default "10 100 500") on one
 #     worker, PostgreSQL store: the time until every pipe is running, the
 #     process's threads, its connections to PostgreSQL
-#     (pg_stat_activity), RSS.
+#     (pg_stat_activity), RSS; at PostgreSQL's default max_connections
+#     (100), then at 1,100 (or at MAX_CONNECTIONS alone).
 #   collections [COLLS [DOCS]]: one snapshot pipe over COLLS collections
 #     (default 1000) of DOCS documents of 1 KiB (default 1000): the time
 #     until every row is in ClickHouse, peak RSS, ClickHouse's active
@@ -62,9 +63,12 @@ start_ch() {
 }
 
 # pipes_ini FILE STORE_URL COUNT MODE: COUNT pipes p1..pN, each over the
-# collection cN of database scale into the ClickHouse database pN
+# collection cN of database scale into the ClickHouse database pN; the
+# pipes of a worker with one uri share a pool of MongoDB connections
+# (maxPoolSize, 100 by default) and each pipe in CDC keeps one, hence
+# maxPoolSize=1000
 pipes_ini() {
-  awk -v store="$2" -v n="$3" -v mode="$4" -v mongo="${mongo_uri:-mongodb://127.0.0.1:1/?replicaSet=rs0}" \
+  awk -v store="$2" -v n="$3" -v mode="$4" -v mongo="${mongo_uri:-mongodb://127.0.0.1:1/?replicaSet=rs0}&maxPoolSize=1000" \
       -v ch="${ch_url:-http://127.0.0.1:1}" 'BEGIN {
     printf "[store]\nurl = %s\n[service]\nprogress = log\nprogress_interval = 1d\n", store
     for (i = 1; i <= n; i++) {
@@ -149,11 +153,16 @@ stage_run() {
   # sluice as a user who is no superuser, as in a deployment: the
   # connections reserved for superusers stay free for the figures
   pg -d postgres -qc "CREATE ROLE scale LOGIN PASSWORD 'scale'"
-  # at the server's default max_connections, then at enough for 500 pipes
-  for n in $counts; do run_once "$n"; done
-  pg -d sluice -qc "ALTER SYSTEM SET max_connections = 1100" >/dev/null
+  # at the server's default max_connections, then at enough for 500
+  # pipes; MAX_CONNECTIONS=N: at N alone
+  if [ -z "${MAX_CONNECTIONS:-}" ]; then
+    for n in $counts; do run_once "$n"; done
+  fi
+  pg -d sluice -qc "ALTER SYSTEM SET max_connections = ${MAX_CONNECTIONS:-1100}" >/dev/null
   tests/servers/postgres.sh kill "$tmp/pg"; tests/servers/postgres.sh restart "$tmp/pg"
-  for n in $counts; do [ $((2 * n + 1)) -gt 97 ] && run_once "$n"; done
+  for n in $counts; do
+    [ -n "${MAX_CONNECTIONS:-}" ] || [ $((2 * n + 1)) -gt 97 ] && run_once "$n"
+  done
   return 0
 }
 
