@@ -215,7 +215,7 @@ stage_collections() {
   snapshot_run colls $((colls * docs))
   # the setup (a destination table made for each collection) apart
   local t_run t_snap setup
-  t_run=$(date -d "$(sed -n '1s/ .*//p' "$tmp/colls.log")" +%s.%N)
+  t_run=$(date -d "$(grep -m1 ' running 1 pipe' "$tmp/colls.log" | sed 's/ .*//')" +%s.%N)
   t_snap=$(date -d "$(grep -m1 ' setup -> snapshot' "$tmp/colls.log" | sed 's/ .*//')" +%s.%N)
   setup=$(awk -v a="$t_run" -v b="$t_snap" 'BEGIN { printf "%.1f", b - a }')
   parts=$(ch "SELECT count() FROM system.parts WHERE database = 'colls' AND active")
