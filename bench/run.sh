@@ -12,6 +12,9 @@
 #        maintenance times and peak memory.
 #   e2e: sluice run end to end (bench/e2e/e2e.sh): snapshot of RECORDS
 #        documents beside the direct load, CDC latency, peak RSS.
+#   scale: how sluice grows with pipes, collections and document sizes
+#        (bench/scale/scale.sh, each of its stages: check, run,
+#        collections, bigdocs).
 # BUILD_DIR (default build) is the build directory used.
 # Figures are meant to be compared with the baseline printed beside them
 # in the same run: these machines are noisy.
@@ -65,6 +68,11 @@ for bench in $which; do
     ;;
   e2e)
     bash bench/e2e/e2e.sh "$build" "$records"
+    ;;
+  scale)
+    for stage in check run collections bigdocs; do
+      bash bench/scale/scale.sh "$build" "$stage"
+    done
     ;;
   *) echo "run.sh: no benchmark '$bench'" >&2; exit 2 ;;
   esac

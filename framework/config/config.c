@@ -300,6 +300,16 @@ static void apply_table(const sluice_option *opts, size_t count,
     options_report_unknown(opts, count, &src, diags);
 }
 
+static const char *topic_name_at(const void *topics, size_t at)
+{
+    return ((const struct topic_config *)topics)[at].name;
+}
+
+static const char *pipe_name_at(const void *pipes, size_t at)
+{
+    return ((const struct pipe_config *)pipes)[at].name;
+}
+
 static struct topic_config *add_topic(struct config *cfg, const char *name,
                                       int line, bool declared)
 {
@@ -309,6 +319,8 @@ static struct topic_config *add_topic(struct config *cfg, const char *name,
     t->name = xstrdup(name);
     t->line = line;
     t->declared = declared;
+    name_index_add(&cfg->topic_index, t->name, cfg->topic_count - 1,
+                   cfg->topics, topic_name_at);
     return t;
 }
 
@@ -366,6 +378,8 @@ static void load_pipe(struct config *cfg, struct ini_section *s,
     p->name = xstrdup(name);
     p->line = s->line;
     p->section = s;
+    name_index_add(&cfg->pipe_index, p->name, cfg->pipe_count - 1, cfg->pipes,
+                   pipe_name_at);
     apply_table(pipe_options, COUNT(pipe_options), cfg, s, s->name, s->line,
                 &p->settings, diags);
     const char *topic = p->settings.topic;
@@ -433,21 +447,29 @@ static void resolve_store_url(struct config *cfg)
     cfg->store.url = full;
 }
 
+static const char *pipe_topic_at(const void *pipes, size_t at)
+{
+    return ((const struct pipe_config *)pipes)[at].topic;
+}
+
 /* Every pipe's topic exists (declared or implied) and is its own. */
 static void link_topics(struct config *cfg, struct diags *diags)
 {
+    struct name_index by_topic = {0}; /* the first pipe of each topic */
     for (size_t i = 0; i < cfg->pipe_count; i++) {
         struct pipe_config *p = &cfg->pipes[i];
         p->topic = p->settings.topic ? p->settings.topic : p->name;
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(cfg->pipes[j].topic, p->topic) == 0)
-                diags_error(diags,
-                            "%s:%d: [pipe %s] topic: topic '%s' is already "
-                            "the topic of pipe '%s' (line %d); each pipe "
-                            "publishes to a topic of its own",
-                            cfg->doc.path, p->line, p->name, p->topic,
-                            cfg->pipes[j].name, cfg->pipes[j].line);
-        }
+        size_t j;
+        if (name_index_find(&by_topic, p->topic, cfg->pipes, pipe_topic_at,
+                            &j))
+            diags_error(diags,
+                        "%s:%d: [pipe %s] topic: topic '%s' is already "
+                        "the topic of pipe '%s' (line %d); each pipe "
+                        "publishes to a topic of its own",
+                        cfg->doc.path, p->line, p->name, p->topic,
+                        cfg->pipes[j].name, cfg->pipes[j].line);
+        else
+            name_index_add(&by_topic, p->topic, i, cfg->pipes, pipe_topic_at);
         if (!config_topic(cfg, p->topic)) {
             struct topic_config *t = add_topic(cfg, p->topic, p->line, false);
             struct option_source src = {cfg->doc.path, p->topic, NULL,
@@ -456,6 +478,7 @@ static void link_topics(struct config *cfg, struct diags *diags)
                           &t->settings, diags);
         }
     }
+    name_index_free(&by_topic);
 }
 
 /* [service] http_listen is HOST:PORT, the port a number from 1 to 65535. */
@@ -654,6 +677,8 @@ void config_free(struct config *cfg)
     free(cfg->plugin_dirs);
     free(cfg->topics);
     free(cfg->pipes);
+    name_index_free(&cfg->topic_index);
+    name_index_free(&cfg->pipe_index);
     free(cfg->dir);
     ini_doc_free(&cfg->doc);
     memset(cfg, 0, sizeof *cfg);
@@ -661,16 +686,18 @@ void config_free(struct config *cfg)
 
 struct pipe_config *config_pipe(const struct config *cfg, const char *name)
 {
-    for (size_t i = 0; i < cfg->pipe_count; i++)
-        if (strcmp(cfg->pipes[i].name, name) == 0)
-            return &cfg->pipes[i];
-    return NULL;
+    size_t at;
+    return name_index_find(&cfg->pipe_index, name, cfg->pipes, pipe_name_at,
+                           &at)
+               ? &cfg->pipes[at]
+               : NULL;
 }
 
 struct topic_config *config_topic(const struct config *cfg, const char *name)
 {
-    for (size_t i = 0; i < cfg->topic_count; i++)
-        if (strcmp(cfg->topics[i].name, name) == 0)
-            return &cfg->topics[i];
-    return NULL;
+    size_t at;
+    return name_index_find(&cfg->topic_index, name, cfg->topics, topic_name_at,
+                           &at)
+               ? &cfg->topics[at]
+               : NULL;
 }

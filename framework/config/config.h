@@ -21,6 +21,7 @@
 #include "../options/ini_doc.h"
 #include "../plugin/plugin.h"
 #include "../util/error.h"
+#include "../util/names.h"
 
 enum pipe_mode { PIPE_MODE_SNAPSHOT, PIPE_MODE_CDC, PIPE_MODE_SNAPSHOT_CDC };
 
@@ -112,6 +113,7 @@ struct config {
     size_t topic_count, topic_cap;
     struct pipe_config *pipes;
     size_t pipe_count, pipe_cap;
+    struct name_index topic_index, pipe_index; /* by name */
 };
 
 /* Step one. Returns -1 with `err` when the file cannot be read; otherwise

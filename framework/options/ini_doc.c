@@ -48,6 +48,11 @@ struct reader {
     bool section_broken;
     struct ini_entry *last; /* the value a continuation extends */
 };
+static const char *section_name_at(const void *sections, size_t at)
+{
+    return ((const struct ini_section *)sections)[at].name;
+}
+
 static struct ini_section *section_for(struct ini_doc *doc, const char *name,
                                        int line)
 {
@@ -59,6 +64,8 @@ static struct ini_section *section_for(struct ini_doc *doc, const char *name,
     memset(s, 0, sizeof *s);
     s->name = xstrdup(name);
     s->line = line;
+    name_index_add(&doc->index, s->name, doc->count - 1, doc->sections,
+                   section_name_at);
     return s;
 }
 
@@ -325,6 +332,7 @@ void ini_doc_free(struct ini_doc *doc)
         free(s->name);
     }
     free(doc->sections);
+    name_index_free(&doc->index);
     free(doc->path);
     memset(doc, 0, sizeof *doc);
 }
@@ -332,10 +340,11 @@ void ini_doc_free(struct ini_doc *doc)
 struct ini_section *ini_doc_section(const struct ini_doc *doc,
                                     const char *name)
 {
-    for (size_t i = 0; i < doc->count; i++)
-        if (strcmp(doc->sections[i].name, name) == 0)
-            return &doc->sections[i];
-    return NULL;
+    size_t at;
+    return name_index_find(&doc->index, name, doc->sections, section_name_at,
+                           &at)
+               ? &doc->sections[at]
+               : NULL;
 }
 
 struct ini_entry *ini_section_entry(const struct ini_section *section,

@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "../util/error.h"
+#include "../util/names.h"
 
 struct ini_entry {
     char *key;
@@ -39,6 +40,7 @@ struct ini_doc {
     char *path;
     struct ini_section *sections;
     size_t count, cap;
+    struct name_index index; /* of the sections' names */
 };
 
 /* Reads `path`. Syntax errors go into `diags` (as "path:line: ..."); -1

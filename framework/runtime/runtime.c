@@ -18,6 +18,7 @@
 #include "../util/clock.h"
 #include "../util/log.h"
 #include "../util/mem.h"
+#include "connections.h"
 #include "pipe_runner.h"
 #include "progress.h"
 #include "service.h"
@@ -84,6 +85,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             runs[i] = pipe_register(s, cfg, &cfg->pipes[i], &d) == 0;
     for (size_t i = 0; i < d.count; i++)
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", d.errors[i]);
+    connections_check(s, cfg, runs, svc != NULL);
     signal(SIGPIPE, SIG_IGN);
     if (stopping_start(&stop_requested, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);

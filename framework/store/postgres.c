@@ -56,6 +56,20 @@ static void trim(char *s)
     *out = '\0';
 }
 
+/* What to do when the server refuses a connection for having as many as
+ * it takes (max_connections, less the slots it reserves). */
+static const char *full_hint(const char *msg)
+{
+    if (!strstr(msg, "too many clients") &&
+        !strstr(msg, "remaining connection slots are reserved"))
+        return "";
+    return " (PostgreSQL's max_connections is reached: sluice run holds 1 "
+           "store connection, 2 per pipe it runs and 1 per snapshot "
+           "partition being read (snapshot_parallelism); raise "
+           "max_connections or spread the pipes over more workers with "
+           "--pipe: see 'Store connections' in docs/operations.md)";
+}
+
 int db_postgres_check_url(const char *url, struct error *err)
 {
     char *why = NULL;
@@ -102,8 +116,8 @@ int db_postgres_open(const char *url, void **conn, struct error *err)
             error_set(err, "store %s: cannot connect: %s", c->url_redacted,
                       msg);
         else
-            error_transient(err, "store %s: cannot connect: %s",
-                            c->url_redacted, msg);
+            error_transient(err, "store %s: cannot connect: %s%s",
+                            c->url_redacted, msg, full_hint(msg));
         free(msg);
         PQfinish(c->pg);
         free(c->url_redacted);
@@ -213,8 +227,8 @@ static int pg_exec(void *conn, const char *sql, const struct db_value *params,
         if (PQstatus(c->pg) != CONNECTION_OK) {
             char *msg = xstrdup(PQerrorMessage(c->pg));
             trim(msg);
-            error_transient(err, "store %s: cannot reconnect: %s",
-                            c->url_redacted, msg);
+            error_transient(err, "store %s: cannot reconnect: %s%s",
+                            c->url_redacted, msg, full_hint(msg));
             free(msg);
             return -1;
         }

@@ -6,7 +6,11 @@
  * encoded, a chunk at a time, and pauses the transfer until more come, so
  * no batch is ever held whole, and ClickHouse makes one part of the rows
  * written between two flushes, not one per batch: fewer parts, fewer
- * merges. The inserts of several tables run side by side. */
+ * merges. The inserts of several tables run side by side, up to
+ * OPEN_INSERTS_MAX: a table past them finishes the insert written to
+ * longest ago, so that a pipe of a thousand tables holds neither a
+ * thousand requests on the server (ClickHouse refuses queries past
+ * max_concurrent_queries) nor their buffers in memory. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -15,6 +19,7 @@
 
 #define CHUNK_BYTES (1u << 20) /* encoded rows handed to libcurl at once */
 #define POLL_MS 1000
+#define OPEN_INSERTS_MAX 16
 
 struct ch_stream {
     char *table; /* the source table, and whether to its shadow */
@@ -256,7 +261,14 @@ static sluice_status stream_of(struct ch_sink *s, const char *table,
         if (st->shadow == shadow && strcmp(st->table, name) == 0)
             *out = st;
     }
-    if (!*out)
+    if (!*out && s->stream_count >= OPEN_INSERTS_MAX) {
+        struct ch_stream *oldest = s->streams[0];
+        for (size_t i = 1; i < s->stream_count; i++)
+            if (s->streams[i]->format.synced_ms < oldest->format.synced_ms)
+                oldest = s->streams[i];
+        rc = finish(s, oldest, err);
+    }
+    if (!*out && rc == SLUICE_OK)
         rc = stream_open(s, name, shadow, out, err);
     free(name);
     return rc;

@@ -351,6 +351,41 @@ static void writes_stream_until_flush(void)
     }
 }
 
+/* Writes to more tables than inserts are kept open: each table past the
+ * 16th finishes the insert written to longest ago, so the 40 tables of a
+ * batch cost 24 inserts before the flush and 16 at it, and every row
+ * arrives. */
+static void open_inserts_are_bounded(void)
+{
+    enum { TABLES = 40, ROWS = 5 };
+    struct instance in = {0};
+    CALL(SLUICE_OK, open_sink(&in, NULL, NULL, message, sizeof message));
+    char table[32], key[32];
+    for (int t = 0; t < TABLES; t++) {
+        snprintf(table, sizeof table, "t%02d", t);
+        CALL(SLUICE_OK, api()->setup_table(in.inst, table, ERR));
+    }
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    for (int t = 0; t < TABLES; t++)
+        for (int i = 0; i < ROWS; i++) {
+            snprintf(table, sizeof table, "t%02d", t);
+            snprintf(key, sizeof key, "%d", i);
+            add(&b, table, SLUICE_OP_SNAPSHOT, key, "{\"n\":1}", 1);
+        }
+    CALL(SLUICE_OK, api()->write(in.inst, &b, ERR));
+    CHECK(context_metric(in.ctx, "insert_requests_total") == TABLES - 16);
+    CALL(SLUICE_OK, api()->flush(in.inst, ERR));
+    CHECK(context_metric(in.ctx, "insert_requests_total") == TABLES);
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(), uniqExact(_table) FROM merge('%s', '^t[0-9]+$')",
+             in.db);
+    CHECK_QUERY(sql, "200\t40\n");
+    batch_free(&b);
+    close_sink(&in);
+}
+
 /* An insert open for half the request timeout ends at the next write,
  * to its table or not, before the timeout can strike it. */
 static void old_inserts_end_before_the_timeout(void)
@@ -2343,6 +2378,7 @@ int main(int argc, char **argv)
     RUN(writes_and_replays);
     RUN(batches_split_at_max_bytes);
     RUN(writes_stream_until_flush);
+    RUN(open_inserts_are_bounded);
     RUN(refusal_drops_open_inserts);
     RUN(old_inserts_end_before_the_timeout);
     RUN(formats_and_compression);
