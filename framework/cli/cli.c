@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/clock.h"
+#include "../util/log.h"
 #include "man.h"
 
 static int cmd_help(const struct command *cmd, int argc, char **argv);
@@ -464,6 +466,26 @@ static int cmd_help(const struct command *cmd, int argc, char **argv)
     return EXIT_USAGE;
 }
 
+/* A wrong SLUICE_TEST_CLOCK is refused; a test clock is warned of. */
+static bool test_clock_refused(void)
+{
+    bool on;
+    struct error err;
+    if (clock_test_check(&on, &err) < 0) {
+        fprintf(stderr, "sluice: %s\n", err.message);
+        return true;
+    }
+    int64_t start, offset;
+    double speed;
+    if (on && clock_test(&start, &speed, &offset))
+        log_msg(SLUICE_LOG_WARN, NULL,
+                "SLUICE_TEST_CLOCK is set: sluice's clock runs %g times as "
+                "fast, offset by %lld ms; this is for tests and benchmarks "
+                "only, never for production",
+                speed, (long long)offset);
+    return false;
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -496,6 +518,8 @@ int cli_main(int argc, char **argv)
         }
         return EXIT_USAGE;
     }
+    if (test_clock_refused())
+        return EXIT_USAGE;
     int status = cmd->run(cmd, argc - 1 - words, argv + 1 + words);
     command_finish();
     return status;

@@ -184,7 +184,8 @@ static void scan_dir(struct registry *reg, const char *dir)
         names[count++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, count, sizeof *names, compare_names);
+    if (count) /* names is NULL in a directory without plugins */
+        qsort(names, count, sizeof *names, compare_names);
     for (size_t i = 0; i < count; i++) {
         char *path = xasprintf("%s/%s", dir, names[i]);
         struct error err;

@@ -26,6 +26,18 @@
 
 #define MAINTENANCE_EVERY_MS 60000
 
+/* How often, in real ms, the maintenance is looked at: every minute of
+ * sluice's time (a test clock runs faster), at most every 200 ms. */
+static int64_t maintenance_every_ms(void)
+{
+    int64_t start, offset;
+    double speed;
+    if (!clock_test(&start, &speed, &offset))
+        return MAINTENANCE_EVERY_MS;
+    double every = MAINTENANCE_EVERY_MS / speed;
+    return every < 200 ? 200 : (int64_t)every;
+}
+
 /* Set by the signal handler (stopping.c), read by every pipe's thread:
  * an atomic (lock free, so safe in a handler), not a volatile
  * sig_atomic_t, which only the thread that takes the signal may share
@@ -134,7 +146,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
                 log_msg(SLUICE_LOG_WARN, NULL, "maintenance: %s", err.message);
             else if (ran)
                 log_msg(SLUICE_LOG_INFO, NULL, "maintenance ran");
-            next_maintenance = clock_monotonic_ms() + MAINTENANCE_EVERY_MS;
+            next_maintenance = clock_monotonic_ms() + maintenance_every_ms();
         }
         if (clock_monotonic_ms() >= next_beat) {
             activity_work("the worker's heartbeat");

@@ -29,18 +29,20 @@ int worker_beat(struct store *s, const char *worker, struct error *err)
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
     struct db_value p[] = {DBV_TEXT(worker), DBV_TEXT(host)};
-    if (store_exec(s,
-                   "INSERT INTO workers (name, host, started_at, "
-                   "heartbeat_at) VALUES ($1, $2, {{now}}, {{now}}) ON "
-                   "CONFLICT (name) DO UPDATE SET heartbeat_at = "
-                   "excluded.heartbeat_at",
-                   p, 2, NULL, err) < 0)
+    if (store_exec(
+            s,
+            "INSERT INTO workers (name, host, started_at, "
+            "heartbeat_at) VALUES ($1, $2, {{real_now}}, {{real_now}}) ON "
+            "CONFLICT (name) DO UPDATE SET heartbeat_at = "
+            "excluded.heartbeat_at",
+            p, 2, NULL, err) < 0)
         return -1;
     /* the rows of workers gone for a day: nobody reads them */
-    return store_exec(s,
-                      "DELETE FROM workers WHERE heartbeat_at < {{now}} - "
-                      "86400000",
-                      NULL, 0, NULL, err);
+    return store_exec(
+        s,
+        "DELETE FROM workers WHERE heartbeat_at < {{real_now}} - "
+        "86400000",
+        NULL, 0, NULL, err);
 }
 
 int worker_leave(struct store *s, const char *worker, struct error *err)
@@ -59,7 +61,7 @@ static int others_live(struct store *s, const char *worker, int64_t *count,
     struct db_result r;
     if (store_exec(s,
                    "SELECT name FROM workers WHERE name <> $1 AND "
-                   "heartbeat_at >= {{now}} - $2",
+                   "heartbeat_at >= {{real_now}} - $2",
                    w, 2, &r, err) < 0)
         return -1;
     *count = 0;
@@ -80,7 +82,7 @@ static int share_of(struct store *s, const char *worker, int64_t *mine,
         others_live(s, worker, &others, err) < 0 ||
         number(s,
                "SELECT COUNT(*) FROM leases WHERE owner = $1 AND name LIKE "
-               "'pipe:%' AND expires_at >= {{now}}",
+               "'pipe:%' AND expires_at >= {{real_now}}",
                w, 1, mine, err) < 0)
         return -1;
     if (pipes < 1)
@@ -127,7 +129,7 @@ static int acquire_step(struct store *s, void *arg, struct error *err)
         s,
         "UPDATE leases SET wanted_by = $2 WHERE name = $1 AND owner <> $2 "
         "AND (wanted_by IS NULL OR wanted_by NOT IN (SELECT name FROM "
-        "workers WHERE heartbeat_at >= {{now}} - $3))",
+        "workers WHERE heartbeat_at >= {{real_now}} - $3))",
         p, 3, NULL, err);
 }
 
@@ -137,10 +139,11 @@ int balance_acquire(struct store *s, const char *lease, const char *worker,
     /* the usual case, in one statement: the worker renews its own */
     struct db_value p[] = {DBV_TEXT(lease), DBV_TEXT(worker), DBV_INT(ttl_ms)};
     struct db_result r;
-    if (store_exec(s,
-                   "UPDATE leases SET expires_at = {{now}} + $3 WHERE name = "
-                   "$1 AND owner = $2 AND expires_at >= {{now}}",
-                   p, 3, &r, err) < 0)
+    if (store_exec(
+            s,
+            "UPDATE leases SET expires_at = {{real_now}} + $3 WHERE name = "
+            "$1 AND owner = $2 AND expires_at >= {{real_now}}",
+            p, 3, &r, err) < 0)
         return -1;
     *held = r.changes == 1;
     db_result_free(&r);
@@ -157,11 +160,12 @@ int balance_over(struct store *s, const char *lease, const char *worker,
     struct db_value p[] = {DBV_TEXT(lease), DBV_TEXT(worker),
                            DBV_INT(WORKER_LIVE_MS)};
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT l.wanted_by FROM leases l JOIN workers w ON "
-                   "w.name = l.wanted_by WHERE l.name = $1 AND l.owner = $2 "
-                   "AND l.wanted_by <> $2 AND w.heartbeat_at >= {{now}} - $3",
-                   p, 3, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT l.wanted_by FROM leases l JOIN workers w ON "
+            "w.name = l.wanted_by WHERE l.name = $1 AND l.owner = $2 "
+            "AND l.wanted_by <> $2 AND w.heartbeat_at >= {{real_now}} - $3",
+            p, 3, &r, err) < 0)
         return -1;
     char *wanting = r.rows ? xstrdup(db_text(&r, 0, 0)) : NULL;
     db_result_free(&r);
@@ -201,11 +205,12 @@ static int give_step(struct store *s, void *arg, struct error *err)
     struct db_value p[] = {DBV_TEXT(g->lease), DBV_TEXT(g->worker),
                            DBV_TEXT(to), DBV_INT(BALANCE_GRACE_MS)};
     struct db_result r;
-    int rc = store_exec(s,
-                        "UPDATE leases SET owner = $3, wanted_by = NULL, "
-                        "expires_at = {{now}} + $4 WHERE name = $1 AND owner "
-                        "= $2",
-                        p, 4, &r, err);
+    int rc =
+        store_exec(s,
+                   "UPDATE leases SET owner = $3, wanted_by = NULL, "
+                   "expires_at = {{real_now}} + $4 WHERE name = $1 AND owner "
+                   "= $2",
+                   p, 4, &r, err);
     free(to);
     if (rc < 0)
         return -1;

@@ -1,9 +1,11 @@
 /* db.c: what the backends share: results and macro expansion. */
 #include "db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../util/buf.h"
+#include "../util/clock.h"
 
 void db_result_free(struct db_result *r)
 {
@@ -46,6 +48,18 @@ const char *db_text(const struct db_result *r, size_t row, size_t col)
 {
     const struct db_value *v = db_cell(r, row, col);
     return v && (v->type == DB_TEXT || v->type == DB_BLOB) ? v->p : NULL;
+}
+
+void db_clock_sql(const char *real_ms, char *out, size_t size)
+{
+    int64_t start, offset;
+    double speed;
+    if (!clock_test(&start, &speed, &offset))
+        snprintf(out, size, "%s", real_ms);
+    else
+        snprintf(out, size, "(%lld + (%s - %lld) * %.17g + %lld)",
+                 (long long)start, real_ms, (long long)start, speed,
+                 (long long)offset);
 }
 
 char *db_expand(const char *sql, const struct db_macro *macros, size_t count)

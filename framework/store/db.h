@@ -6,7 +6,12 @@
  * macros for what the dialects spell differently:
  *   {{id}}     an auto-increment 64-bit primary key
  *   {{blob}}   a byte-string column type
- *   {{now}}    the database server's clock, as ms since 1970 (UTC)
+ *   {{now}}    sluice's time by the database server's clock, as ms since
+ *              1970 (UTC): the server's clock, or under a test clock
+ *              (util/clock.h) the test clock's speed and offset applied
+ *              to it
+ *   {{real_now}} the database server's clock, whatever the test clock:
+ *              for leases, which are about processes being alive
  * Each backend translates them. Times are stored as integer ms since 1970
  * UTC everywhere, so no time zone ever enters the database. */
 #ifndef SLUICE_STORE_DB_H
@@ -107,6 +112,9 @@ struct db_macro {
     const char *name; /* "{{id}}" */
     const char *text;
 };
+/* SQL for sluice's time given SQL for the server's real one (ms, a
+ * number): `real_ms` itself, or with the test clock applied. */
+void db_clock_sql(const char *real_ms, char *out, size_t size);
 char *db_expand(const char *sql, const struct db_macro *macros, size_t count);
 
 #endif

@@ -28,10 +28,11 @@ static int take_from_gone(struct store *s, const char *name, const char *owner,
 {
     struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner), DBV_INT(ttl_ms),
                            DBV_TEXT(dead)};
-    if (claim(s,
-              "UPDATE leases SET owner = $2, expires_at = {{now}} + $3 WHERE "
-              "name = $1 AND owner = $4",
-              p, 4, held, err) < 0)
+    if (claim(
+            s,
+            "UPDATE leases SET owner = $2, expires_at = {{real_now}} + $3 WHERE "
+            "name = $1 AND owner = $4",
+            p, 4, held, err) < 0)
         return -1;
     if (*held)
         log_msg(SLUICE_LOG_INFO, NULL,
@@ -46,12 +47,13 @@ int lease_acquire(struct store *s, const char *name, const char *owner,
 {
     struct db_value p[] = {DBV_TEXT(name), DBV_TEXT(owner), DBV_INT(ttl_ms)};
     /* insert, or take over a lease that is ours or has expired */
-    if (claim(s,
-              "INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, "
-              "{{now}} + $3) ON CONFLICT (name) DO UPDATE SET owner = "
-              "excluded.owner, expires_at = excluded.expires_at WHERE "
-              "leases.owner = excluded.owner OR leases.expires_at < {{now}}",
-              p, 3, held, err) < 0)
+    if (claim(
+            s,
+            "INSERT INTO leases (name, owner, expires_at) VALUES ($1, $2, "
+            "{{real_now}} + $3) ON CONFLICT (name) DO UPDATE SET owner = "
+            "excluded.owner, expires_at = excluded.expires_at WHERE "
+            "leases.owner = excluded.owner OR leases.expires_at < {{real_now}}",
+            p, 3, held, err) < 0)
         return -1;
     if (*held)
         return 0;
@@ -83,10 +85,11 @@ int lease_holder(struct store *s, const char *name, char **owner,
 {
     struct db_value p = DBV_TEXT(name);
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT owner, expires_at - {{now}} FROM leases WHERE name "
-                   "= $1 AND expires_at >= {{now}}",
-                   &p, 1, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT owner, expires_at - {{real_now}} FROM leases WHERE name "
+            "= $1 AND expires_at >= {{real_now}}",
+            &p, 1, &r, err) < 0)
         return -1;
     bool live = r.rows && !worker_gone_from_here(db_text(&r, 0, 0));
     *owner = live ? xstrdup(db_text(&r, 0, 0)) : NULL;
@@ -106,7 +109,7 @@ int lease_fence(struct store *s, const char *name, const char *owner,
     struct db_result r;
     if (store_exec(s,
                    "SELECT 1 FROM leases WHERE name = $1 AND owner = $2 AND "
-                   "expires_at >= {{now}}{{for_share}}",
+                   "expires_at >= {{real_now}}{{for_share}}",
                    p, 2, &r, err) < 0)
         return -1;
     *held = r.rows == 1;

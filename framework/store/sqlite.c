@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,14 +74,14 @@ static int pragma(struct sqlite_conn *c, const char *sql, const char *want,
  * opens the file at that moment: asked again until the busy timeout. */
 static int enter_wal(struct sqlite_conn *c, struct error *err)
 {
-    int64_t deadline = clock_now_ms() + BUSY_TIMEOUT_MS;
+    int64_t deadline = clock_monotonic_ms() + BUSY_TIMEOUT_MS;
     for (;;) {
         struct error busy;
         if (pragma(c, "PRAGMA journal_mode=WAL", "wal", &busy) == 0)
             return 0;
         int code = sqlite3_errcode(c->db) & 0xff;
         if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) ||
-            clock_now_ms() >= deadline) {
+            clock_monotonic_ms() >= deadline) {
             *err = busy;
             return -1;
         }
@@ -280,13 +281,17 @@ static int sqlite_exec(void *conn, const char *sql,
 /* Macros, then $N parameters as ?N (outside quoted strings). */
 static char *sqlite_translate(const char *sql)
 {
-    static const struct db_macro macros[] = {
+#define SQLITE_REAL_MS "((julianday('now') - 2440587.5) * 86400000.0)"
+    char clock[256], now[300];
+    db_clock_sql(SQLITE_REAL_MS, clock, sizeof clock);
+    snprintf(now, sizeof now, "CAST(%s AS INTEGER)", clock);
+    const struct db_macro macros[] = {
         {"{{id}}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
         {"{{for_share}}", ""}, /* one writer at a time: nothing to lock */
         {"{{for_update}}", ""},
         {"{{blob}}", "BLOB"},
-        {"{{now}}",
-         "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"},
+        {"{{now}}", now},
+        {"{{real_now}}", "CAST(" SQLITE_REAL_MS " AS INTEGER)"},
     };
     char *expanded = db_expand(sql, macros, sizeof macros / sizeof *macros);
     bool quoted = false;

@@ -326,7 +326,7 @@ static int refuse_leased(struct store *s, int version, struct error *err)
     struct db_result r;
     if (store_exec(s,
                    "SELECT name, owner FROM leases WHERE expires_at >= "
-                   "{{now}} ORDER BY name",
+                   "{{real_now}} ORDER BY name",
                    NULL, 0, &r, err) < 0)
         return -1;
     char held[320] = "";

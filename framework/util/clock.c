@@ -2,9 +2,14 @@
 #include "clock.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "units.h"
 
 static int64_t clock_ms(clockid_t clock)
 {
@@ -13,9 +18,113 @@ static int64_t clock_ms(clockid_t clock)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t clock_now_ms(void)
+/* The test clock, read once (see clock.h). */
+static struct {
+    bool on;
+    double speed;
+    int64_t start_ms, offset_ms;
+    struct error err; /* why SLUICE_TEST_CLOCK is wrong, or "" */
+} test = {.speed = 1};
+static pthread_once_t test_once = PTHREAD_ONCE_INIT;
+
+/* One "speed=N" or "offset=[-]DURATION" item of `len` bytes. */
+static int test_item(const char *item, size_t len, double *speed,
+                     int64_t *offset_ms, struct error *err)
+{
+    char text[64];
+    if (len >= sizeof text)
+        return error_set(err, "SLUICE_TEST_CLOCK: an item is too long");
+    memcpy(text, item, len);
+    text[len] = '\0';
+    if (strncmp(text, "speed=", 6) == 0) {
+        char *end;
+        double v = strtod(text + 6, &end);
+        if (end == text + 6 || *end || !isfinite(v) || v <= 0 || v > 1e6)
+            return error_set(err, "SLUICE_TEST_CLOCK: speed= expects a number "
+                                  "above 0, at most 1000000");
+        *speed = v;
+        return 0;
+    }
+    if (strncmp(text, "offset=", 7) == 0) {
+        bool minus = text[7] == '-';
+        struct error why;
+        if (parse_duration(text + 7 + minus, offset_ms, &why) < 0)
+            return error_set(err, "SLUICE_TEST_CLOCK: offset=: %s",
+                             why.message);
+        if (minus)
+            *offset_ms = -*offset_ms;
+        return 0;
+    }
+    return error_set(err, "SLUICE_TEST_CLOCK: expected speed=N and/or "
+                          "offset=[-]DURATION, separated by commas");
+}
+
+int clock_test_parse(const char *text, double *speed, int64_t *offset_ms,
+                     struct error *err)
+{
+    *speed = 1;
+    *offset_ms = 0;
+    if (!*text)
+        return error_set(err, "SLUICE_TEST_CLOCK: it is empty");
+    for (const char *p = text;;) {
+        size_t len = strcspn(p, ",");
+        if (test_item(p, len, speed, offset_ms, err) < 0)
+            return -1;
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+static void read_test_clock(void)
+{
+    const char *text = getenv("SLUICE_TEST_CLOCK");
+    test.start_ms = clock_ms(CLOCK_REALTIME);
+    test.err.message[0] = '\0';
+    if (!text)
+        return;
+    test.on =
+        clock_test_parse(text, &test.speed, &test.offset_ms, &test.err) == 0;
+    if (!test.on) {
+        test.speed = 1;
+        test.offset_ms = 0;
+    }
+}
+
+int clock_test_check(bool *on, struct error *err)
+{
+    pthread_once(&test_once, read_test_clock);
+    *on = test.on;
+    if (test.err.message[0]) {
+        *err = test.err;
+        return -1;
+    }
+    return 0;
+}
+
+bool clock_test(int64_t *start_ms, double *speed, int64_t *offset_ms)
+{
+    pthread_once(&test_once, read_test_clock);
+    *start_ms = test.start_ms;
+    *speed = test.speed;
+    *offset_ms = test.offset_ms;
+    return test.on;
+}
+
+int64_t clock_real_ms(void)
 {
     return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t clock_now_ms(void)
+{
+    pthread_once(&test_once, read_test_clock);
+    int64_t real = clock_ms(CLOCK_REALTIME);
+    if (!test.on)
+        return real;
+    return test.start_ms +
+           (int64_t)((double)(real - test.start_ms) * test.speed) +
+           test.offset_ms;
 }
 
 int64_t clock_monotonic_ms(void)

@@ -34,7 +34,7 @@ struct ch_stream {
     z_stream z;
     struct ch_buf raw; /* one row before compression */
     size_t body_bytes; /* row bytes in this request */
-    int64_t opened_ms;
+    int64_t opened_ms; /* monotonic */
     bool ending, paused, done;
     CURLcode rc;
 };
@@ -198,7 +198,7 @@ static sluice_status stream_open(struct ch_sink *s, const char *table,
                                         shape,
                                         ch_shape_column(shape, CH_DOC),
                                         ch_shape_column(shape, CH_FIELD)};
-    st->opened_ms = ch_host->now_ms();
+    st->opened_ms = ch_host->monotonic_ms();
     rc = ch_call_prepare(s, st->curl, &st->call, st->query,
                          dest->json
                              ? "input_format_binary_read_json_as_string=1"
@@ -314,14 +314,14 @@ sluice_status ch_stream_batch(struct ch_sink *s, const sluice_batch *batch,
                               sluice_error *err)
 {
     size_t n = ch_host->batch_count(batch);
-    int64_t now = ch_host->now_ms();
+    int64_t now = ch_host->now_ms(), mono = ch_host->monotonic_ms();
     struct ch_stream *st = NULL;
     sluice_status rc = SLUICE_OK;
     /* inserts open for half the request timeout end before it strikes,
      * written to now or not */
     for (size_t i = 0; i < s->stream_count && rc == SLUICE_OK;) {
         st = s->streams[i];
-        if (st->opened_ms + s->cfg->request_timeout_ms / 2 < now)
+        if (st->opened_ms + s->cfg->request_timeout_ms / 2 < mono)
             rc = finish(s, st, err);
         else
             i++;
