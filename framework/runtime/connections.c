@@ -59,6 +59,6 @@ void connections_check(struct store *s, const struct config *cfg,
                     : "",
             (long long)snapshot, (long long)(free_slots > 0 ? free_slots : 0),
             (long long)max, (long long)reserved, (long long)used,
-            steady > free_slots ? "pipes past that will not run"
+            steady > free_slots ? "pipes past that wait for a free connection"
                                 : "snapshots past that will wait and retry");
 }

@@ -292,15 +292,36 @@ static bool turn(struct run *u)
     return true;
 }
 
+/* The pipe's own store connection, tried again with a growing wait while
+ * the server refuses it (its max_connections taken, a restart), so that a
+ * pipe waits for a free connection instead of not running at all; false
+ * when sluice stops first. */
+static bool open_store(struct run *u)
+{
+    struct error err;
+    int64_t wait = 1000;
+    while (store_open(u->r->store_url, STORE_WRITE, &u->s, &err) < 0) {
+        struct log_field fields[] = {LOG_INT("wait_ms", wait),
+                                     LOG_TEXT("error", err.message), LOG_END};
+        log_pipe(SLUICE_LOG_WARN, u->pc->name, NULL, fields,
+                 "no store connection for the pipe, retrying in %llds: %s",
+                 (long long)(wait / 1000), err.message);
+        for (int64_t slept = 0; slept < wait && !*u->r->stop; slept += 100)
+            sleep_ms(100);
+        if (*u->r->stop)
+            return false;
+        wait = wait * 2 > 30000 ? 30000 : wait * 2;
+    }
+    return true;
+}
+
 void *pipe_runner_main(void *arg)
 {
     struct pipe_runner *r = arg;
     struct run u = {.r = r, .pc = r->pipe};
     struct error err;
     activity_join(u.pc->name);
-    if (store_open(r->store_url, STORE_WRITE, &u.s, &err) < 0) {
-        log_pipe(SLUICE_LOG_ERROR, u.pc->name, NULL, NULL, "%s", err.message);
-        r->status = 1;
+    if (!open_store(&u)) {
         activity_quit();
         return NULL;
     }
