@@ -336,6 +336,33 @@ static const struct command commands[] = {
      "\nExit status: 0, 1 when the store cannot be opened or is newer, 2 bad\n"
      "usage or a bad URL.\n",
      cmd_store_migrate},
+    {"store check", STORE_ARGS,
+     "check that every publication event's records are present and whole",
+     "Reads every publication event's records from where the store keeps\n"
+     "them (an SQLite store: segment files in PATH-segments beside it;\n"
+     "PostgreSQL: the database) and checks that each is there, as long as\n"
+     "written, with its CRC-32 and the number of records it was published\n"
+     "with; each problem is a line naming the topic, the event and the\n"
+     "file. Segment files no event refers to (what a crash between writing\n"
+     "and committing left) are listed: the next maintenance run deletes\n"
+     "them. Safe while sluice run writes.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0 when every event is whole, 1 when one is not or the\n"
+     "store cannot be read, 2 bad usage or a bad URL.\n",
+     cmd_store_check},
+    {"store backup", "DEST " STORE_ARGS,
+     "copy an SQLite store, consistent while sluice run writes",
+     "Copies the store as of one moment into the new file DEST, and the\n"
+     "segment bytes its publication events refer to into DEST-segments;\n"
+     "everything is synced before it returns. sluice run and other commands\n"
+     "go on meanwhile; the maintenance job deletes no segment file while a\n"
+     "backup runs. Restore by stopping sluice and putting DEST and\n"
+     "DEST-segments in place of the store and its segments. A PostgreSQL\n"
+     "store is backed up with pg_dump.\n"
+     "\n" STORE_HELP
+     "\nExit status: 0, 1 when the copy failed (DEST exists, a file is\n"
+     "missing), 2 bad usage, a bad URL or a PostgreSQL store.\n",
+     cmd_store_backup},
     {"help", "[COMMAND...]", "show help for sluice or one of its commands",
      "Without a command, lists the commands; with one, explains it.\n"
      "\nExit status: 0, 2 when there is no such command.\n",

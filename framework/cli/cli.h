@@ -36,5 +36,7 @@ int cmd_maintenance_run(const struct command *cmd, int argc, char **argv);
 int cmd_maintenance_report(const struct command *cmd, int argc, char **argv);
 int cmd_history(const struct command *cmd, int argc, char **argv);
 int cmd_store_migrate(const struct command *cmd, int argc, char **argv);
+int cmd_store_check(const struct command *cmd, int argc, char **argv);
+int cmd_store_backup(const struct command *cmd, int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include "../plugin/batch.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "segments.h"
 
 /* The spec's ranges of a topic's retention, in days: consumed from 1 to
  * 90, unconsumed from consumed to 90. Written here only: topic_check,
@@ -64,6 +65,36 @@ void topics_free(struct topic *t, size_t count);
 int hub_publish(struct store *s, const char *topic, const char *pipe,
                 const struct sluice_batch *batch, int64_t at_ms,
                 int64_t *publication, struct error *err);
+
+/* A batch's bytes written ahead of its publication event: in a segment
+ * (SQLite stores), else nothing yet (PostgreSQL stores write them in the
+ * event's transaction). Written before the transaction begins, the
+ * bytes do not hold the store's write lock while they reach the disk. */
+struct hub_blob {
+    bool written;
+    bool in_segment;
+    struct segment_ref ref;
+};
+int hub_blob_write(struct store *s, const struct sluice_batch *b,
+                   struct hub_blob *out, struct error *err);
+/* hub_publish of a batch whose bytes hub_blob_write wrote. */
+int hub_publish_written(struct store *s, const char *topic, const char *pipe,
+                        const struct sluice_batch *batch,
+                        const struct hub_blob *blob, int64_t at_ms,
+                        int64_t *publication, struct error *err);
+/* The segment columns (segment, segment_offset, blob_length, blob_crc)
+ * of a result from `col` on; false when the event's bytes are in
+ * publication_blobs. */
+bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,
+                  struct segment_ref *ref);
+/* A publication event's records, from wherever they are kept, into
+ * `out` (an initialized batch, replaced). */
+int hub_publication_load(struct store *s, int64_t publication,
+                         struct sluice_batch *out, struct error *err);
+/* Reads an event's records from its segment into `out` (an empty batch). */
+int hub_blob_load(struct store *s, int64_t publication,
+                  const struct segment_ref *ref, struct sluice_batch *out,
+                  struct error *err);
 
 /* ---- subscriptions ---- */
 

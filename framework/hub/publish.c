@@ -1,9 +1,13 @@
 /* publish.c: publication events in, subscription events out (see hub.h).
  *
- * A batch's frames are stored in blobs of at most BLOB_MAX bytes, cut at
- * frame boundaries, so a very large batch never needs one huge value. */
+ * An SQLite store keeps a batch's frames in a segment file
+ * (segments.h); a PostgreSQL store in blobs of at most BLOB_MAX bytes,
+ * cut at frame boundaries, so a very large batch never needs one huge
+ * value. */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "../util/crash.h"
 #include "../util/mem.h"
 #include "hub.h"
 
@@ -46,10 +50,25 @@ static int store_blobs(struct store *s, int64_t publication,
     return 0;
 }
 
+int hub_blob_write(struct store *s, const struct sluice_batch *b,
+                   struct hub_blob *out, struct error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->written = true;
+    if (!segments_used(s) || !b->frames.len)
+        return 0;
+    out->in_segment = true;
+    return segments_append(s, b->frames.data, b->frames.len, &out->ref, err);
+}
+
 static int do_publish(struct store *s, const char *topic, const char *pipe,
-                      const struct sluice_batch *b, int64_t at,
+                      const struct sluice_batch *b,
+                      const struct hub_blob *given, int64_t at,
                       int64_t *publication, struct error *err)
 {
+    struct hub_blob blob = given ? *given : (struct hub_blob){0};
+    if (!blob.written && hub_blob_write(s, b, &blob, err) < 0)
+        return -1;
     /* The topic's row is locked until the transaction ends, so that the
      * publications of a topic are numbered in the order they commit:
      * subscriptions read on from the last id they completed, and one
@@ -72,13 +91,20 @@ static int do_publish(struct store *s, const char *topic, const char *pipe,
                                ? DBV_BLOB(b->position.data, b->position.len)
                                : DBV_NULL,
                            DBV_TEXT("completed"),
-                           DBV_TEXT(pipe)};
+                           DBV_TEXT(pipe),
+                           blob.in_segment ? DBV_TEXT(blob.ref.name)
+                                           : DBV_NULL,
+                           DBV_INT(blob.ref.offset),
+                           DBV_INT(blob.ref.length),
+                           DBV_INT(blob.ref.crc)};
     int64_t id = inserted_id(s,
                              "INSERT INTO publications (topic, published_at, "
-                             "records, bytes, position, status, pipe) VALUES "
-                             "($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-                             p, 7, err);
-    if (id < 0 || store_blobs(s, id, b, err) < 0)
+                             "records, bytes, position, status, pipe, "
+                             "segment, segment_offset, blob_length, "
+                             "blob_crc) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                             "$8, $9, $10, $11) RETURNING id",
+                             p, 11, err);
+    if (id < 0 || (!segments_used(s) && store_blobs(s, id, b, err) < 0))
         return -1;
     struct db_value o[] = {DBV_INT(id), DBV_TEXT(topic)};
     if (store_exec(s,
@@ -94,6 +120,7 @@ static int do_publish(struct store *s, const char *topic, const char *pipe,
 struct publishing {
     const char *topic, *pipe;
     const struct sluice_batch *batch;
+    const struct hub_blob *blob;
     int64_t at;
     int64_t *publication;
 };
@@ -101,21 +128,57 @@ struct publishing {
 static int publish_step(struct store *s, void *arg, struct error *err)
 {
     const struct publishing *p = arg;
-    return do_publish(s, p->topic, p->pipe, p->batch, p->at, p->publication,
-                      err);
+    return do_publish(s, p->topic, p->pipe, p->batch, p->blob, p->at,
+                      p->publication, err);
+}
+
+static void committed_point(void *arg, bool committed)
+{
+    (void)arg;
+    if (committed)
+        crash_point("publication.committed");
+}
+
+int hub_publish_written(struct store *s, const char *topic, const char *pipe,
+                        const struct sluice_batch *batch,
+                        const struct hub_blob *blob, int64_t at_ms,
+                        int64_t *publication, struct error *err)
+{
+    struct publishing p = {topic, pipe, batch, blob, at_ms, publication};
+    int rc = store_transaction(s, publish_step, &p, err);
+    if (rc == 0)
+        store_after(s, committed_point, NULL);
+    return rc;
 }
 
 int hub_publish(struct store *s, const char *topic, const char *pipe,
                 const struct sluice_batch *batch, int64_t at_ms,
                 int64_t *publication, struct error *err)
 {
-    struct publishing p = {topic, pipe, batch, at_ms, publication};
-    return store_transaction(s, publish_step, &p, err);
+    return hub_publish_written(s, topic, pipe, batch, NULL, at_ms, publication,
+                               err);
+}
+
+int hub_blob_load(struct store *s, int64_t publication,
+                  const struct segment_ref *ref, struct sluice_batch *out,
+                  struct error *err)
+{
+    struct buf frames = {0};
+    int rc = segments_read(s, ref, &frames, err);
+    if (rc == 0)
+        rc = batch_adopt(out, &frames, err);
+    buf_free(&frames);
+    if (rc < 0)
+        return error_prefix(err, "publication %lld", (long long)publication);
+    return 0;
 }
 
 static int load_event(struct store *s, int64_t publication,
-                      struct hub_event *out, struct error *err)
+                      const struct segment_ref *ref, struct hub_event *out,
+                      struct error *err)
 {
+    if (ref)
+        return hub_blob_load(s, publication, ref, &out->batch, err);
     struct db_value p = DBV_INT(publication);
     struct db_result r;
     if (store_exec(s,
@@ -142,6 +205,44 @@ static int load_event(struct store *s, int64_t publication,
     return 0;
 }
 
+bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,
+                  struct segment_ref *ref)
+{
+    if (db_cell(r, row, col)->type == DB_NULL)
+        return false;
+    snprintf(ref->name, sizeof ref->name, "%s", db_text(r, row, col));
+    ref->offset = db_int(r, row, col + 1);
+    ref->length = db_int(r, row, col + 2);
+    ref->crc = (uint32_t)db_int(r, row, col + 3);
+    return true;
+}
+
+int hub_publication_load(struct store *s, int64_t publication,
+                         struct sluice_batch *out, struct error *err)
+{
+    struct db_value p = DBV_INT(publication);
+    struct db_result r;
+    if (store_exec(s,
+                   "SELECT segment, segment_offset, blob_length, blob_crc "
+                   "FROM publications WHERE id = $1",
+                   &p, 1, &r, err) < 0)
+        return -1;
+    if (!r.rows) {
+        db_result_free(&r);
+        return error_set(err, "there is no publication event %lld",
+                         (long long)publication);
+    }
+    struct segment_ref ref;
+    bool in_segment = hub_blob_ref(&r, 0, 0, &ref);
+    db_result_free(&r);
+    struct hub_event e = {.publication = publication};
+    batch_init(&e.batch, 0, 0);
+    int rc = load_event(s, publication, in_segment ? &ref : NULL, &e, err);
+    batch_free(out);
+    *out = e.batch;
+    return rc;
+}
+
 static int do_take(struct store *s, const char *subscription, int64_t after,
                    int64_t at, struct hub_event *out, bool *found,
                    struct error *err)
@@ -164,8 +265,10 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
                            DBV_INT(after > sub.cursor ? after : sub.cursor)};
     struct db_result r;
     int rc = store_exec(s,
-                        "SELECT id, published_at, position FROM publications "
-                        "WHERE topic = $1 AND id > $2 ORDER BY id LIMIT 1",
+                        "SELECT id, published_at, position, segment, "
+                        "segment_offset, blob_length, blob_crc FROM "
+                        "publications WHERE topic = $1 AND id > $2 ORDER BY "
+                        "id LIMIT 1",
                         p, 2, &r, err);
     subscription_free(&sub);
     if (rc < 0)
@@ -182,6 +285,8 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
     struct buf position = {0};
     buf_append(&position, has_position ? pos->p : "",
                has_position ? pos->len : 0);
+    struct segment_ref ref;
+    bool in_segment = hub_blob_ref(&r, 0, 3, &ref);
     db_result_free(&r);
     batch_init(&out->batch, 0, 0);
     struct db_value e[] = {DBV_TEXT(subscription), DBV_INT(out->publication),
@@ -193,7 +298,8 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
                    "DO UPDATE SET status = 'processing', started_at = "
                    "excluded.started_at",
                    e, 3, NULL, err) < 0 ||
-        load_event(s, out->publication, out, err) < 0) {
+        load_event(s, out->publication, in_segment ? &ref : NULL, out, err) <
+            0) {
         buf_free(&position);
         return -1;
     }

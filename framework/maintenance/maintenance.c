@@ -14,6 +14,7 @@
 #include "../store/leases.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
+#include "../util/log.h"
 #include "../util/mem.h"
 #include "../util/redact.h"
 
@@ -330,11 +331,15 @@ static int record(struct store *s, void *arg, struct error *err)
             events += r->topics[i].rules[j].events;
             records += r->topics[i].rules[j].records;
         }
-    char summary[160];
-    snprintf(summary, sizeof summary,
-             "%zu topic(s): %lld publication event(s), %lld record(s) "
-             "deleted",
-             r->topic_count, (long long)events, (long long)records);
+    char summary[240];
+    int len = snprintf(summary, sizeof summary,
+                       "%zu topic(s): %lld publication event(s), %lld "
+                       "record(s) deleted",
+                       r->topic_count, (long long)events, (long long)records);
+    if (r->segments)
+        snprintf(summary + len, sizeof summary - (size_t)len,
+                 "; %lld segment file(s) of the hub, %lld bytes, freed",
+                 (long long)r->segments, (long long)r->segment_bytes);
     struct db_value p[] = {DBV_TEXT("maintenance"), DBV_INT(r->at),
                            DBV_TEXT(r->status), DBV_INT(r->as_of),
                            DBV_TEXT(summary)};
@@ -370,6 +375,24 @@ static int record(struct store *s, void *arg, struct error *err)
     return 0;
 }
 
+/* The segment files of the hub that no event refers to any more (those
+ * of the events deleted, and what a crash left) are deleted. A failure
+ * here loses nothing: the next run tries again. */
+static void sweep(struct store *s, struct maintenance_report *r)
+{
+    struct error err;
+    bool busy;
+    if (segments_sweep(s, &r->segments, &r->segment_bytes, &busy, &err) < 0)
+        log_msg(SLUICE_LOG_WARN, "maintenance",
+                "the hub's segment files: %s (tried again at "
+                "the next run)",
+                err.message);
+    else if (busy)
+        log_msg(SLUICE_LOG_INFO, "maintenance",
+                "a backup of the store runs: its segment files "
+                "are freed at the next run");
+}
+
 int maintenance_run(struct store *s, const struct registry *reg,
                     const struct config *cfg, int64_t as_of, bool dry_run,
                     struct maintenance_report *out, struct error *err)
@@ -393,6 +416,7 @@ int maintenance_run(struct store *s, const struct registry *reg,
     out->status = xstrdup(failed ? "failed" : "completed");
     if (dry_run)
         return 0;
+    sweep(s, out);
     return store_transaction(s, record, out, err);
 }
 

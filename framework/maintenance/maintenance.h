@@ -51,6 +51,7 @@ struct maintenance_report {
     char *status; /* completed | failed */
     struct topic_report *topics;
     size_t topic_count;
+    int64_t segments, segment_bytes; /* the hub's segment files freed */
 };
 
 /* Runs the job as of `as_of`. Plugin options come from [topic

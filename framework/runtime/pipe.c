@@ -166,6 +166,7 @@ bool past_deadline(struct run *u, struct failure *f)
 struct publication {
     const struct pipe_config *pc;
     const struct sluice_batch *b;
+    const struct hub_blob *blob; /* its bytes, written ahead */
     const char *kind, *table;
     int64_t part;
     bool done;
@@ -180,8 +181,9 @@ static int publish_step(struct store *s, void *arg, struct error *err)
     int64_t id;
     if (pipe_fence(s, p->pc->name, &p->lost, err) < 0)
         return -1;
-    if (p->b->count && hub_publish(s, p->pc->topic, p->pc->name, p->b,
-                                   clock_now_ms(), &id, err) < 0)
+    if (p->b->count &&
+        hub_publish_written(s, p->pc->topic, p->pc->name, p->b, p->blob,
+                            clock_now_ms(), &id, err) < 0)
         return -1;
     if (p->b->has_position &&
         checkpoint_put(s, p->pc->name, p->kind, p->table, p->part,
@@ -199,8 +201,11 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
 {
     if (check_tables(pc, b, kind, table, tables, table_count, f) != GO_ON)
         return f->outcome;
-    struct publication p = {pc, b, kind, table, part, done, false};
+    struct hub_blob blob = {0};
     struct error err;
+    if (b->count && hub_blob_write(s, b, &blob, &err) < 0)
+        return from_store(&err, f);
+    struct publication p = {pc, b, &blob, kind, table, part, done, false};
     if (store_transaction(s, publish_step, &p, &err) < 0)
         return from_commit(&err, p.lost, f);
     struct log_field fields[] = {LOG_INT("records", (int64_t)b->count),

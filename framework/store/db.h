@@ -102,6 +102,9 @@ enum { DB_CREATE = 1, DB_WRITE = 2 };
 /* Opens a connection; -1 with a message naming the (redacted) URL. */
 int db_sqlite_open(const char *path, unsigned how, void **conn,
                    struct error *err);
+/* Copies the database of an SQLite connection, as of one moment, into
+ * the new file `dest` (mode 0600). */
+int db_sqlite_backup(void *conn, const char *dest, struct error *err);
 int db_postgres_open(const char *url, void **conn, struct error *err);
 /* Whether libpq can read `url` (its syntax and parameter names), without
  * connecting; -1 with libpq's reason, the URL redacted. */

@@ -254,11 +254,24 @@ static const char *const migration_9[] = {
     NULL,
 };
 
+/* 10: an SQLite store keeps a publication event's bytes in a segment
+ * file beside it (hub/segments.h), written once; the event says where,
+ * with a CRC-32 to check them by. Events published before keep theirs in
+ * publication_blobs, as PostgreSQL stores do. */
+static const char *const migration_10[] = {
+    "ALTER TABLE publications ADD COLUMN segment TEXT",
+    "ALTER TABLE publications ADD COLUMN segment_offset BIGINT",
+    "ALTER TABLE publications ADD COLUMN blob_length BIGINT",
+    "ALTER TABLE publications ADD COLUMN blob_crc BIGINT",
+    "CREATE INDEX publications_by_segment ON publications (segment)",
+    NULL,
+};
+
 static const char *const *const migrations[] = {migration_1, migration_2,
                                                 migration_3, migration_4,
                                                 migration_5, migration_6,
                                                 migration_7, migration_8,
-                                                migration_9};
+                                                migration_9, migration_10};
 
 int schema_latest(void)
 {

@@ -304,6 +304,39 @@ static char *sqlite_translate(const char *sql)
     return expanded;
 }
 
+int db_sqlite_backup(void *conn, const char *dest, struct error *err)
+{
+    struct sqlite_conn *c = conn;
+    if (access(dest, F_OK) == 0)
+        return error_set(err, "%s exists: a backup is written to a new file",
+                         dest);
+    if (create_private(dest, err) < 0)
+        return -1;
+    sqlite3 *to = NULL;
+    int rc = sqlite3_open_v2(dest, &to, SQLITE_OPEN_READWRITE, NULL);
+    sqlite3_backup *b = rc == SQLITE_OK
+                            ? sqlite3_backup_init(to, "main", c->db, "main")
+                            : NULL;
+    if (b) {
+        /* in one step, so that the copy is the store of one moment */
+        rc = sqlite3_backup_step(b, -1);
+        int finished = sqlite3_backup_finish(b);
+        if (rc == SQLITE_DONE)
+            rc = finished;
+    } else if (rc == SQLITE_OK) {
+        rc = sqlite3_errcode(to);
+    }
+    int result = 0;
+    if (rc != SQLITE_OK)
+        result =
+            error_set(err, "backup of store sqlite:%s into %s: %s", c->path,
+                      dest, to ? sqlite3_errmsg(to) : sqlite3_errstr(rc));
+    sqlite3_close(to);
+    if (result < 0)
+        unlink(dest);
+    return result;
+}
+
 const struct db_backend db_sqlite = {
     .name = "sqlite",
     .begin_sql = "BEGIN IMMEDIATE",

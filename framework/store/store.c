@@ -7,6 +7,7 @@
 #include <sluice/version.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../util/activity.h"
 #include "../util/buf.h"
@@ -25,6 +26,9 @@ struct store {
     int older;   /* STORE_READ of an older schema: its version, else 0 */
     struct after *after; /* store_after, until the transaction is over */
     size_t after_count, after_cap;
+    char *sqlite_path; /* absolute; NULL for PostgreSQL */
+    void *attached;    /* store_attach */
+    void (*attached_free)(void *);
 };
 
 struct after {
@@ -58,6 +62,29 @@ const char *store_name(const struct store *s)
 const char *store_backend(const struct store *s)
 {
     return s->be->name;
+}
+
+const char *store_sqlite_path(const struct store *s)
+{
+    return s->sqlite_path;
+}
+
+void store_attach(struct store *s, void *data, void (*free_fn)(void *))
+{
+    s->attached = data;
+    s->attached_free = free_fn;
+}
+
+void *store_attached(const struct store *s)
+{
+    return s->attached;
+}
+
+int store_sqlite_backup(struct store *s, const char *dest, struct error *err)
+{
+    if (s->be != &db_sqlite)
+        return error_set(err, "store %s is not an SQLite file", s->name);
+    return db_sqlite_backup(s->conn, dest, err);
 }
 
 /* The parameters with each DB_MESSAGE masked into a DB_TEXT of its own;
@@ -481,6 +508,17 @@ static int check_schema(struct store *s, enum store_intent intent,
     return rc;
 }
 
+/* The path, made absolute against the working directory of the moment
+ * it is opened: files kept beside the store (the hub's segments) are
+ * found there even after the process changes directory. */
+static char *absolute_path(const char *path)
+{
+    char cwd[4096];
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+        return xstrdup(path);
+    return xasprintf("%s/%s", cwd, path);
+}
+
 int store_open(const char *url, enum store_intent intent, struct store **out,
                struct error *err)
 {
@@ -508,6 +546,8 @@ int store_open(const char *url, enum store_intent intent, struct store **out,
     struct buf name = {0};
     redact(url, &name);
     s->name = buf_take(&name);
+    if (be == &db_sqlite)
+        s->sqlite_path = absolute_path(target);
     if ((intent == STORE_CREATE ? migrate(s, err)
                                 : check_schema(s, intent, err)) < 0) {
         store_close(s);
@@ -525,7 +565,10 @@ void store_close(struct store *s)
         s->depth = 1;
         store_rollback(s);
     }
+    if (s->attached_free)
+        s->attached_free(s->attached);
     s->be->close(s->conn);
+    free(s->sqlite_path);
     free(s->name);
     free(s->id);
     free(s->after);

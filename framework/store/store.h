@@ -56,6 +56,16 @@ void store_close(struct store *s);
 /* The URL with any password masked, for messages. */
 const char *store_name(const struct store *s);
 const char *store_backend(const struct store *s);
+/* An SQLite store's file, as an absolute path; NULL for PostgreSQL. */
+const char *store_sqlite_path(const struct store *s);
+/* Copies an SQLite store as of one moment into the new file `dest`. */
+int store_sqlite_backup(struct store *s, const char *dest, struct error *err);
+
+/* What a module keeps per connection (the hub's open segment files):
+ * the store owns `data` once attached and frees it with free_fn when it
+ * closes. One attachment a store; NULL until one is made. */
+void store_attach(struct store *s, void *data, void (*free_fn)(void *));
+void *store_attached(const struct store *s);
 
 /* Runs one statement (common SQL, see db.h). `res` may be NULL. An error
  * outside a transaction leaves nothing behind; inside one, roll back. */
