@@ -163,12 +163,21 @@ void man_program(const struct command *commands, size_t count, FILE *out)
              "speed=N and/or offset=[\\-]DURATION make sluice's wall "
              "clock run N times as fast from the offset (operations.md, "
              "\"The test clock\")\n"
+             ".TP\n.B SLUICE_TEST_CRASH\n"
+             "for tests only, never in production: POINT[:N] kills the "
+             "process the Nth time it passes a named point of the hub "
+             "(segment.created, segment.written, segment.synced, "
+             "publication.committed, segment.unreferenced), to prove what "
+             "a crash there leaves\n"
              ".TP\n.B JOURNAL_STREAM\n"
              "set by systemd when standard error is the journal: text log "
              "lines then carry a priority prefix (<3> to <7>) and no time of "
              "their own\n");
     buf_puts(&b, ".SH FILES\n.TP\n.I ./sluice.db\n"
                  "the store when nothing names one (sqlite:./sluice.db)\n"
+                 ".TP\n.I ./sluice.db\\-segments/\n"
+                 "the hub's records of an SQLite store, in segment files "
+                 "beside it\n"
                  ".TP\n.I ");
     text(&b, plugin_configured_dir());
     buf_puts(&b, "\nthe install directory of plugins, searched last\n"
