@@ -367,6 +367,9 @@ static void text_report(const struct maintenance_report *r, struct buf *out)
         if (tr->message[0])
             buf_printf(out, "  error: %s\n", cli_shown(tr->message));
     }
+    if (r->segments)
+        buf_printf(out, "%lld segment file(s) of the hub, %lld bytes, freed\n",
+                   (long long)r->segments, (long long)r->segment_bytes);
 }
 
 static void print_report(const struct maintenance_report *r, bool json)
