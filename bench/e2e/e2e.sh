@@ -191,7 +191,7 @@ snapshot() {
     [ "$code" = 200 ] || { echo "curl: $code $(cat "$tmp/$c.answer")" >&2; exit 1; }
     rm -f "$tmp/$c.rowbinary"
   done
-  rm -f "$tmp/$name.db"*
+  rm -rf "$tmp/$name.db"*
   local sl_rate cu_rate
   sl_rate=$(rate "$total" "$secs"); cu_rate=$(rate "$total" "$direct")
   echo "rows $total, RowBinary bytes $bytes"
