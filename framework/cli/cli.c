@@ -341,7 +341,7 @@ static const struct command commands[] = {
      "Reads every publication event's records from where the store keeps\n"
      "them (an SQLite store: segment files in PATH-segments beside it;\n"
      "PostgreSQL: the database) and checks that each is there, as long as\n"
-     "written, with its CRC-32 and the number of records it was published\n"
+     "written, with its checksum and the number of records it was published\n"
      "with; each problem is a line naming the topic, the event and the\n"
      "file. Segment files no event refers to (what a crash between writing\n"
      "and committing left) are listed: the next maintenance run deletes\n"

@@ -82,7 +82,7 @@ int hub_publish_written(struct store *s, const char *topic, const char *pipe,
                         const struct sluice_batch *batch,
                         const struct hub_blob *blob, int64_t at_ms,
                         int64_t *publication, struct error *err);
-/* The segment columns (segment, segment_offset, blob_length, blob_crc)
+/* The segment columns (segment, segment_offset, blob_length, blob_checksum)
  * of a result from `col` on; false when the event's bytes are in
  * publication_blobs. */
 bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,

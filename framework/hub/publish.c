@@ -96,14 +96,15 @@ static int do_publish(struct store *s, const char *topic, const char *pipe,
                                            : DBV_NULL,
                            DBV_INT(blob.ref.offset),
                            DBV_INT(blob.ref.length),
-                           DBV_INT(blob.ref.crc)};
-    int64_t id = inserted_id(s,
-                             "INSERT INTO publications (topic, published_at, "
-                             "records, bytes, position, status, pipe, "
-                             "segment, segment_offset, blob_length, "
-                             "blob_crc) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-                             "$8, $9, $10, $11) RETURNING id",
-                             p, 11, err);
+                           DBV_INT((int64_t)blob.ref.checksum)};
+    int64_t id =
+        inserted_id(s,
+                    "INSERT INTO publications (topic, published_at, "
+                    "records, bytes, position, status, pipe, "
+                    "segment, segment_offset, blob_length, "
+                    "blob_checksum) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+                    "$8, $9, $10, $11) RETURNING id",
+                    p, 11, err);
     if (id < 0 || (!segments_used(s) && store_blobs(s, id, b, err) < 0))
         return -1;
     struct db_value o[] = {DBV_INT(id), DBV_TEXT(topic)};
@@ -213,7 +214,7 @@ bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,
     snprintf(ref->name, sizeof ref->name, "%s", db_text(r, row, col));
     ref->offset = db_int(r, row, col + 1);
     ref->length = db_int(r, row, col + 2);
-    ref->crc = (uint32_t)db_int(r, row, col + 3);
+    ref->checksum = (uint64_t)db_int(r, row, col + 3);
     return true;
 }
 
@@ -222,10 +223,11 @@ int hub_publication_load(struct store *s, int64_t publication,
 {
     struct db_value p = DBV_INT(publication);
     struct db_result r;
-    if (store_exec(s,
-                   "SELECT segment, segment_offset, blob_length, blob_crc "
-                   "FROM publications WHERE id = $1",
-                   &p, 1, &r, err) < 0)
+    if (store_exec(
+            s,
+            "SELECT segment, segment_offset, blob_length, blob_checksum "
+            "FROM publications WHERE id = $1",
+            &p, 1, &r, err) < 0)
         return -1;
     if (!r.rows) {
         db_result_free(&r);
@@ -266,7 +268,7 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
     struct db_result r;
     int rc = store_exec(s,
                         "SELECT id, published_at, position, segment, "
-                        "segment_offset, blob_length, blob_crc FROM "
+                        "segment_offset, blob_length, blob_checksum FROM "
                         "publications WHERE topic = $1 AND id > $2 ORDER BY "
                         "id LIMIT 1",
                         p, 2, &r, err);

@@ -3,7 +3,7 @@
  * filesystem chunks keep data): written once, synced, and read back with
  * one read, instead of through SQLite's WAL, which copied every byte
  * twice. The store keeps the bookkeeping: a publication event names its
- * segment, offset, length and CRC-32, and commits after its bytes are on
+ * segment, offset, length and checksum (XXH3-64), and commits after its bytes are on
  * disk. PostgreSQL stores keep the bytes in the store (every worker of
  * every host reaches them there).
  *
@@ -14,7 +14,8 @@
  * it until the transaction of the last event written there is over; a
  * segment is never appended to by two. A new one is begun past
  * SEGMENT_BYTES_MAX or SEGMENT_AGE_MAX_MS, so that retention frees old
- * ones whole.
+ * ones whole. Written and read with direct I/O where the file system
+ * allows it, each event's bytes starting on a 4 KiB block.
  *
  * What a crash leaves: bytes written and synced whose event did not
  * commit are unreferenced; they go with their segment once no event
@@ -40,7 +41,7 @@
 struct segment_ref {
     char name[SEGMENT_NAME_MAX];
     int64_t offset, length;
-    uint32_t crc;
+    uint64_t checksum; /* XXH3-64 of the bytes */
 };
 
 /* Whether the store keeps its blobs in segments (an SQLite store). */
@@ -52,8 +53,8 @@ bool segments_used(const struct store *s);
 int segments_append(struct store *s, const void *data, size_t len,
                     struct segment_ref *ref, struct error *err);
 
-/* Reads the bytes `ref` names into `out` (appended), checked against
- * their length and CRC-32: a missing file, a short one or other bytes
+/* Reads the bytes `ref` names into `out` (replaced), checked against
+ * their length and checksum: a missing file, a short one or other bytes
  * are errors that name the segment. */
 int segments_read(struct store *s, const struct segment_ref *ref,
                   struct buf *out, struct error *err);

@@ -256,13 +256,13 @@ static const char *const migration_9[] = {
 
 /* 10: an SQLite store keeps a publication event's bytes in a segment
  * file beside it (hub/segments.h), written once; the event says where,
- * with a CRC-32 to check them by. Events published before keep theirs in
+ * with a checksum (XXH3-64) to check them by. Events published before keep theirs in
  * publication_blobs, as PostgreSQL stores do. */
 static const char *const migration_10[] = {
     "ALTER TABLE publications ADD COLUMN segment TEXT",
     "ALTER TABLE publications ADD COLUMN segment_offset BIGINT",
     "ALTER TABLE publications ADD COLUMN blob_length BIGINT",
-    "ALTER TABLE publications ADD COLUMN blob_crc BIGINT",
+    "ALTER TABLE publications ADD COLUMN blob_checksum BIGINT",
     "CREATE INDEX publications_by_segment ON publications (segment)",
     NULL,
 };

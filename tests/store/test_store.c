@@ -155,7 +155,7 @@ static void migration_to_owners(void)
     exec_ok("ALTER TABLE publications DROP COLUMN segment", NULL, 0);
     exec_ok("ALTER TABLE publications DROP COLUMN segment_offset", NULL, 0);
     exec_ok("ALTER TABLE publications DROP COLUMN blob_length", NULL, 0);
-    exec_ok("ALTER TABLE publications DROP COLUMN blob_crc", NULL, 0);
+    exec_ok("ALTER TABLE publications DROP COLUMN blob_checksum", NULL, 0);
     exec_ok("DROP TABLE workers", NULL, 0);
     exec_ok("ALTER TABLE leases DROP COLUMN wanted_by", NULL, 0);
     exec_ok("ALTER TABLE pipe_tables DROP COLUMN rows_pending", NULL, 0);
