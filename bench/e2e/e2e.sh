@@ -143,6 +143,16 @@ cpu_s() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 ch_cpu_s() { cpu_s "$(cat "$tmp/ch/server.pid")"; }
+# pg_cpu_s: the CPU seconds of the PostgreSQL test server so far: the
+# postmaster with the backends it has reaped, and those still running
+pg_cpu_s() {
+  local pm; pm=$(head -1 "$tmp/pg/data/postmaster.pid")
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$(getconf CLK_TCK)" -v pm="$pm" '
+    { pid = $1; sub(/^.*\) /, "") } # fields from the state on: ppid is $2
+    pid == pm { t += $12 + $13 + $14 + $15 }
+    $2 == pm { t += $12 + $13 }
+    END { printf "%.2f", t / hz }'
+}
 
 peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
@@ -255,7 +265,8 @@ snapshot() {
   local phases=${PHASES:-0}
   [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_on
   quiet
-  local ch0; ch0=$(ch_cpu_s)
+  local ch0 pg0=0; ch0=$(ch_cpu_s)
+  [ "$store" = postgres ] && pg0=$(pg_cpu_s)
   t0=$(now)
   "$build/sluice" run "$tmp/$name.ini" > "$tmp/$name.log" 2>&1 &
   run_pid=$!
@@ -268,6 +279,8 @@ snapshot() {
   secs=$(since "$t0")
   local sluice_cpu; sluice_cpu=$(cpu_s "$run_pid")
   local cpu="sluice $sluice_cpu s, test server $(cpu_s "$mongo_pid") s, ClickHouse $(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
+  [ "$store" = postgres ] &&
+    cpu="$cpu, PostgreSQL $(awk -v a="$pg0" -v b="$(pg_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
   for _ in $(seq 1 240); do [ "$(state "$name")" = completed ] && break; sleep 0.25; done
   [ -z "$completed" ] && completed=$(since "$t0")
   rss=$(peak_rss_mib "$run_pid")
