@@ -70,6 +70,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 mbps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s / 1e6 }'; }
 ch() { curl -sS --fail-with-body "$ch_url/" --data-binary "$1"; }
+# ch_to FILE QUERY: the answer into FILE; ClickHouse's error on failure
+ch_to() {
+  curl -sS --fail-with-body "$ch_url/" -o "$1" --data-binary "$2" ||
+    { echo "ClickHouse: $(head -c 1000 "$1") (query: $2)" >&2; exit 1; }
+}
 
 echo "== ClickHouse $(tests/servers/clickhouse.sh start "$tmp/ch"; cat "$tmp/ch/version")"
 ch_url=$(cat "$tmp/ch/url")
@@ -188,14 +193,12 @@ chunk_rows=100000
 export_rows() {
   local rows k where
   rows=$(ch "SELECT count() FROM $1")
-  curl -sS --fail-with-body "$ch_url/" -o "$2.rowbinary" \
-    --data-binary "SELECT * FROM $1 FORMAT RowBinary"
+  ch_to "$2.rowbinary" "SELECT * FROM $1 FORMAT RowBinary"
   for ((k = 0; k * chunk_rows < rows; k++)); do
     where="_id >= (SELECT _id FROM $1 ORDER BY _id LIMIT 1 OFFSET $((k * chunk_rows)))"
     [ $(((k + 1) * chunk_rows)) -lt "$rows" ] &&
       where="$where AND _id < (SELECT _id FROM $1 ORDER BY _id LIMIT 1 OFFSET $(((k + 1) * chunk_rows)))"
-    curl -sS --fail-with-body "$ch_url/" -o "$(printf '%s.chunk%03d' "$2" "$k")" \
-      --data-binary "SELECT * FROM $1 WHERE $where FORMAT RowBinary"
+    ch_to "$(printf '%s.chunk%03d' "$2" "$k")" "SELECT * FROM $1 WHERE $where FORMAT RowBinary"
   done
 }
 
