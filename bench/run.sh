@@ -11,7 +11,8 @@
 #        (default 1000000) publication events: status, events and
 #        maintenance times and peak memory.
 #   e2e: sluice run end to end (bench/e2e/e2e.sh): snapshot of RECORDS
-#        documents beside the direct load, CDC latency, peak RSS.
+#        documents beside the best direct load (one request or 100k-row
+#        requests), CDC latency, peak RSS.
 #   scale: how sluice grows with pipes, collections and document sizes
 #        (bench/scale/scale.sh, each of its stages: check, run,
 #        collections, bigdocs).

@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # e2e.sh BUILD_DIR [RECORDS]: the end-to-end benchmarks of `sluice run`,
-# MongoDB wire-protocol test server -> sluice (SQLite hub) -> ClickHouse of
-# Debian's, each beside its baseline in the same run:
+# MongoDB wire-protocol test server -> sluice (SQLite or PostgreSQL hub)
+# -> ClickHouse of Debian's, each beside its baseline in the same run:
 #   snapshot of RECORDS documents of 1 KiB in one collection, then split
 #     over 4 collections: documents/s and MB/s from the start of `sluice run`
-#     until every row is visible in ClickHouse, and the sluice process's
-#     peak RSS; baseline: the same rows (exported from ClickHouse as
-#     RowBinary) streamed from a file into the HTTP interface by curl, the
-#     direct load of bench/clickhouse, one curl per table at once.
+#     until every row is visible in ClickHouse (active parts' rows in
+#     system.parts), sluice's CPU seconds per million documents until
+#     then, and the sluice process's peak RSS; baselines: the same rows
+#     (exported from ClickHouse as RowBinary) streamed from files into the
+#     HTTP interface by curl, timed until visible in the same way, the
+#     tables at once: one request per table (bench/clickhouse's direct
+#     load), then 100k-row files (split by ClickHouse on ranges of _id)
+#     one request after another per table, ClickHouse's own advice.
+#     Each load waits until ClickHouse merges nothing. Printed last:
+#     sluice_vs_best_direct, sluice's documents/s over those of the faster
+#     direct load, the figure changes are judged by.
 #   CDC latency with sync_interval = 1s: bench_e2e_cdc writes at a rate
 #     and polls ClickHouse: inserts at 1k and 10k changes/s, then 10k
 #     changes/s mixed (a third $set of a.b.c, a third $push/$pull, a sixth
@@ -27,6 +34,13 @@
 # inserts only; cdc_mixed: the mixed phase only, on 20k documents it
 # inserts first), and (columns) the snapshot with typed columns against
 # none.
+# RUNS=N (default 1): the snapshot of one collection N times in a row
+# (a new test server and new databases each, the direct loads measured in
+# each run), then the min, median and max of sluice's CPU seconds per
+# million documents, its seconds and sluice_vs_best_direct.
+# STORE=postgres (default sqlite): the hub on a PostgreSQL test server
+# (tests/servers/postgres.sh, a database per pipe), its fsync setting
+# PG_FSYNC=on|off (default off, as the tests'); the header names both.
 # PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
 # snapshot, and the time per thread and phase (bench/e2e/phases.py).
 set -euo pipefail
@@ -45,6 +59,7 @@ cleanup() {
   stop_pid "$run_pid"; stop_pid "$mongo_pid"
   [ "${PHASES:-0}" = 1 ] && probes_off
   tests/servers/clickhouse.sh stop "$tmp/ch" >/dev/null 2>&1 || true
+  [ -d "$tmp/pg" ] && tests/servers/postgres.sh stop "$tmp/pg" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -55,9 +70,38 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 mbps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s / 1e6 }'; }
 ch() { curl -sS --fail-with-body "$ch_url/" --data-binary "$1"; }
+# ch_to FILE QUERY: the answer into FILE; ClickHouse's error on failure
+ch_to() {
+  curl -sS --fail-with-body "$ch_url/" -o "$1" --data-binary "$2" ||
+    { echo "ClickHouse: $(head -c 1000 "$1") (query: $2)" >&2; exit 1; }
+}
 
 echo "== ClickHouse $(tests/servers/clickhouse.sh start "$tmp/ch"; cat "$tmp/ch/version")"
 ch_url=$(cat "$tmp/ch/url")
+
+# the hub: a SQLite file per pipe, or a database per pipe on one
+# PostgreSQL test server (STORE=postgres; PG_FSYNC its fsync setting)
+store=${STORE:-sqlite}
+case $store in
+sqlite) echo "== store: SQLite, a file per pipe in $tmp" ;;
+postgres)
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  PG_FSYNC=${PG_FSYNC:-off} tests/servers/postgres.sh start "$tmp/pg"
+  pg_url=$(cat "$tmp/pg/url")
+  echo "== store: PostgreSQL $("$pg_bin/psql" -qAt "$pg_url" -c "SHOW server_version"), a database per pipe, fsync=$("$pg_bin/psql" -qAt "$pg_url" -c "SHOW fsync")"
+  ;;
+*) echo "e2e.sh: STORE is sqlite or postgres, not '$store'" >&2; exit 2 ;;
+esac
+# store_url NAME: a new, empty store for the pipe NAME; store_drop NAME
+store_url() {
+  if [ "$store" = sqlite ]; then echo "sqlite:$tmp/$1.db"; return; fi
+  "$pg_bin/psql" -q "$pg_url" -c "CREATE DATABASE $1" > /dev/null
+  echo "${pg_url%/*}/$1"
+}
+store_drop() {
+  if [ "$store" = sqlite ]; then rm -rf "$tmp/$1.db"*; return; fi
+  "$pg_bin/psql" -q "$pg_url" -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" > /dev/null
+}
 
 start_mongo() {
   "$build/tests/mongo_server/mongo_test_server" --port 0 "$@" > "$tmp/mongo.out" &
@@ -68,9 +112,10 @@ start_mongo() {
 
 # write_ini NAME MODE COLLECTIONS [PIPE OPTION LINES] [SINK OPTION LINES]
 write_ini() {
+  local url; url=$(store_url "$1")
   cat > "$tmp/$1.ini" <<EOF
 [store]
-url = sqlite:$tmp/$1.db
+url = $url
 [service]
 progress = log
 progress_interval = 5s
@@ -100,9 +145,19 @@ state() {
 
 # cpu_s PID: the CPU seconds (user + system) the process has used so far
 cpu_s() {
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.1f", ($12 + $13) / hz }' "/proc/$1/stat"
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
 }
 ch_cpu_s() { cpu_s "$(cat "$tmp/ch/server.pid")"; }
+# pg_cpu_s: the CPU seconds of the PostgreSQL test server so far: the
+# postmaster with the backends it has reaped, and those still running
+pg_cpu_s() {
+  local pm; pm=$(head -1 "$tmp/pg/data/postmaster.pid")
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v hz="$(getconf CLK_TCK)" -v pm="$pm" '
+    { pid = $1; sub(/^.*\) /, "") } # fields from the state on: ppid is $2
+    pid == pm { t += $12 + $13 + $14 + $15 }
+    $2 == pm { t += $12 + $13 }
+    END { printf "%.2f", t / hz }'
+}
 
 peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
@@ -130,8 +185,79 @@ probes_report() {
   probes_off
 }
 
+chunk_rows=100000
+# export_rows DB.TABLE PREFIX: the table's rows as RowBinary, all in
+# PREFIX.rowbinary and in PREFIX.chunkNNN of chunk_rows rows each: the
+# ranges of _id (the sorting key) between every chunk_rows-th _id in order,
+# so ClickHouse reads each chunk through its index
+export_rows() {
+  local rows k where
+  rows=$(ch "SELECT count() FROM $1")
+  ch_to "$2.rowbinary" "SELECT * FROM $1 FORMAT RowBinary"
+  for ((k = 0; k * chunk_rows < rows; k++)); do
+    where="_id >= (SELECT _id FROM $1 ORDER BY _id LIMIT 1 OFFSET $((k * chunk_rows)))"
+    [ $(((k + 1) * chunk_rows)) -lt "$rows" ] &&
+      where="$where AND _id < (SELECT _id FROM $1 ORDER BY _id LIMIT 1 OFFSET $(((k + 1) * chunk_rows)))"
+    ch_to "$(printf '%s.chunk%03d' "$2" "$k")" "SELECT * FROM $1 WHERE $where FORMAT RowBinary"
+  done
+}
+
+# quiet: wait (at most 2 minutes) until ClickHouse merges nothing, twice
+# in a row, so a load does not pay for the merges of the one before
+quiet() {
+  local idle=0
+  for _ in $(seq 1 240); do
+    if [ "$(ch "SELECT count() FROM system.merges")" = 0 ]; then
+      idle=$((idle + 1)); [ $idle = 2 ] && return
+    else
+      idle=0
+    fi
+    sleep 0.5
+  done
+}
+
+# load_files DB.TABLE FILE...: each file in one INSERT, one after another
+load_files() {
+  local dest=$1 f code; shift
+  for f in "$@"; do
+    code=$(curl -sS -o "$f.answer" -w '%{http_code}' -X POST -T "$f" \
+      "$ch_url/?query=INSERT%20INTO%20$dest%20FORMAT%20RowBinary&max_memory_usage=8000000000")
+    [ "$code" = 200 ] || { echo "curl: $code $(cat "$f.answer")" >&2; return 1; }
+    rm -f "$f.answer"
+  done
+}
+
+# direct_load DB LIKE COLLECTIONS ROWS SUFFIX: the tables of COLLECTIONS
+# (created as those of the database LIKE) loaded at once by curl from the
+# files $tmp/TABLE.SUFFIX, one after another per table, until ROWS rows
+# are visible; seconds in $load_s, ClickHouse's CPU seconds in $load_cpu
+direct_load() {
+  local db=$1 like=$2 colls=$3 rows=$4 suffix=$5 c t0 ch0 pids=() p
+  ch "CREATE DATABASE $db"
+  for c in ${colls//,/ }; do ch "CREATE TABLE $db.$c AS $like.$c"; done
+  quiet
+  ch0=$(ch_cpu_s)
+  t0=$(now)
+  for c in ${colls//,/ }; do
+    # shellcheck disable=SC2086 # the suffix may be a pattern
+    load_files "$db.$c" "$tmp"/$c.$suffix &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || exit 1; done
+  local seen
+  until seen=$(ch "SELECT sum(rows) FROM system.parts WHERE database = '$db' AND active") &&
+    [ "$seen" -ge "$rows" ]; do
+    sleep 0.02
+  done
+  load_s=$(since "$t0")
+  [ "$seen" = "$rows" ] || { echo "direct load into $db: $seen rows, not $rows" >&2; exit 1; }
+  load_cpu=$(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }')
+}
+
 # snapshot NAME COLLECTIONS DOCS_PER_COLLECTION [SINK OPTION LINES]: sluice,
-# then the direct load; sluice's documents/s in $last_rate
+# then the direct loads; sluice's documents/s in $last_rate, its seconds in
+# $last_secs, CPU seconds per million documents in $last_cpu_m, and the
+# ratio to the best direct load in $last_best
 snapshot() {
   local name=$1 colls=$2 per=$3 gen=() c n=0 total t0 secs rss completed=
   for c in ${colls//,/ }; do gen+=(--generate "bench.$c=$per:1024"); n=$((n + 1)); done
@@ -141,7 +267,9 @@ snapshot() {
   write_ini "$name" snapshot "$colls" "" "${4:-}"
   local phases=${PHASES:-0}
   [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_on
-  local ch0; ch0=$(ch_cpu_s)
+  quiet
+  local ch0 pg0=0; ch0=$(ch_cpu_s)
+  [ "$store" = postgres ] && pg0=$(pg_cpu_s)
   t0=$(now)
   "$build/sluice" run "$tmp/$name.ini" > "$tmp/$name.log" 2>&1 &
   run_pid=$!
@@ -152,7 +280,10 @@ snapshot() {
     sleep 0.25
   done
   secs=$(since "$t0")
-  local cpu="sluice $(cpu_s "$run_pid") s, test server $(cpu_s "$mongo_pid") s, ClickHouse $(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
+  local sluice_cpu; sluice_cpu=$(cpu_s "$run_pid")
+  local cpu="sluice $sluice_cpu s, test server $(cpu_s "$mongo_pid") s, ClickHouse $(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
+  [ "$store" = postgres ] &&
+    cpu="$cpu, PostgreSQL $(awk -v a="$pg0" -v b="$(pg_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
   for _ in $(seq 1 240); do [ "$(state "$name")" = completed ] && break; sleep 0.25; done
   [ -z "$completed" ] && completed=$(since "$t0")
   rss=$(peak_rss_mib "$run_pid")
@@ -166,42 +297,46 @@ snapshot() {
   echo "pipe state $(state "$name") after ${completed} s; rows in ClickHouse (FINAL) $final of $total"
   grep -E ' (warn|error) ' "$tmp/$name.log" | head -5 || true
 
-  # the direct load of the same rows: RowBinary files, streamed by curl
-  ch "CREATE DATABASE direct_$name"
   for c in ${colls//,/ }; do
-    ch "CREATE TABLE direct_$name.$c AS $name.$c"
-    curl -sS --fail-with-body "$ch_url/" -o "$tmp/$c.rowbinary" \
-      --data-binary "SELECT * FROM $name.$c FORMAT RowBinary"
+    export_rows "$name.$c" "$tmp/$c"
     bytes=$((bytes + $(stat -c %s "$tmp/$c.rowbinary")))
   done
-  local t1 pids=() code direct
-  ch0=$(ch_cpu_s)
-  t1=$(now)
-  for c in ${colls//,/ }; do
-    curl -sS -o "$tmp/$c.answer" -w '%{http_code}' -X POST -T "$tmp/$c.rowbinary" \
-      "$ch_url/?query=INSERT%20INTO%20direct_$name.$c%20FORMAT%20RowBinary&max_memory_usage=8000000000" \
-      > "$tmp/$c.code" &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p"; done
-  direct=$(since "$t1")
-  local direct_cpu; direct_cpu=$(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }')
-  for c in ${colls//,/ }; do
-    code=$(cat "$tmp/$c.code")
-    [ "$code" = 200 ] || { echo "curl: $code $(cat "$tmp/$c.answer")" >&2; exit 1; }
-    rm -f "$tmp/$c.rowbinary"
-  done
-  rm -rf "$tmp/$name.db"*
-  local sl_rate cu_rate
+  store_drop "$name"
+  # the direct loads of the same rows, each into a database of its own
+  # once ClickHouse has merged what came before: one request per table,
+  # then 100k-row requests one after another per table; the tables at once
+  local direct direct_cpu chunked chunked_cpu nchunks
+  nchunks=$(ls "$tmp"/*.chunk* | wc -l)
+  direct_load "direct_$name" "$name" "$colls" "$total" rowbinary
+  direct=$load_s direct_cpu=$load_cpu
+  direct_load "chunked_$name" "$name" "$colls" "$total" "chunk*"
+  chunked=$load_s chunked_cpu=$load_cpu
+  ch "DROP DATABASE chunked_$name"
+  rm -f "$tmp"/*.rowbinary "$tmp"/*.chunk*
+  local sl_rate cu_rate ck_rate best best_rate cpu_m
   sl_rate=$(rate "$total" "$secs"); cu_rate=$(rate "$total" "$direct")
+  ck_rate=$(rate "$total" "$chunked")
+  if awk -v a="$chunked" -v b="$direct" 'BEGIN { exit !(a < b) }'; then
+    best="chunked, $chunked s" best_rate=$ck_rate
+  else
+    best="one request per table, $direct s" best_rate=$cu_rate
+  fi
+  cpu_m=$(awk -v c="$sluice_cpu" -v n="$total" 'BEGIN { printf "%.2f", c * 1e6 / n }')
   echo "rows $total, RowBinary bytes $bytes"
   echo "sluice_snapshot_s $secs docs_per_s $sl_rate MB_per_s $(mbps "$bytes" "$secs")"
   echo "curl_rowbinary_s $direct docs_per_s $cu_rate MB_per_s $(mbps "$bytes" "$direct")"
   echo "sluice_vs_curl $(ratio "$sl_rate" "$cu_rate")"
+  echo "curl_rowbinary_chunked_s $chunked docs_per_s $ck_rate MB_per_s $(mbps "$bytes" "$chunked") ($nchunks requests of at most $chunk_rows rows, one after another per table)"
+  echo "sluice_vs_curl_chunked $(ratio "$sl_rate" "$ck_rate")"
   echo "sluice_peak_rss_MiB $rss"
-  echo "cpu: sluice run until visible: $cpu; direct load: ClickHouse $direct_cpu s"
-  last_rate=$sl_rate
-  summary+=("| snapshot, $n x $((per / 1000))k${4:+, five typed columns} | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s | $(ratio "$sl_rate" "$cu_rate") | $rss MiB |")
+  echo "cpu: sluice run until visible: $cpu; direct load: ClickHouse $direct_cpu s; chunked: ClickHouse $chunked_cpu s"
+  echo "sluice_cpu_s_per_M_docs $cpu_m"
+  echo "best_direct $best"
+  echo "sluice_vs_best_direct $(ratio "$sl_rate" "$best_rate")"
+  last_rate=$sl_rate last_secs=$secs last_cpu_m=$cpu_m
+  last_best=$(ratio "$sl_rate" "$best_rate")
+  local at_once=""; [ "$n" -gt 1 ] && at_once=" ($n curls at once)"
+  summary+=("| snapshot, $n x $((per / 1000))k${4:+, five typed columns} | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s$at_once | $(ratio "$sl_rate" "$cu_rate") | $ck_rate docs/s, $(mbps "$bytes" "$chunked") MB/s${at_once/curls/curl sequences} | $(ratio "$sl_rate" "$ck_rate") | $rss MiB | $last_best |")
 }
 
 # cdc_latency PHASE...: bench_e2e_cdc's phases (RATE:SECONDS of inserts,
@@ -229,7 +364,7 @@ cdc_latency() {
   local r achieved p50 p99 lost server sluice diff what
   while read -r r _ achieved _ p50 _ p99 _ lost _ server _ sluice _ diff; do
     if [ "$r" = "${r#mixed_}" ]; then what="$r changes/s, inserts"; else what="${r#mixed_} changes/s, mixed"; fi
-    summary+=("| CDC, $what (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost${diff:+, documents differing at the end $diff}; CPU during the writes: test server $server s, sluice $sluice s | | | $rss MiB |")
+    summary+=("| CDC, $what (achieved $achieved) | p50 $p50 ms, p99 $p99 ms, lost $lost${diff:+, documents differing at the end $diff}; CPU during the writes: test server $server s, sluice $sluice s | | | | | $rss MiB | |")
   done < <(grep '^cdc_' "$tmp/cdc.out" | sed 's/^cdc_//')
   grep -E ' (warn|error) ' "$tmp/e2e_cdc.log" | head -5 || true
 }
@@ -253,17 +388,46 @@ typed_columns() {
     fi
     bad=$(ch "SELECT count() FROM e2e_columns$r.docs WHERE _malformed != '' OR length(id) != 24 OR n_f != n OR created IS NOT NULL")
     echo "typed_columns_vs_none $(ratio "$five" "$none") (rows with a wrong column: $bad)"
-    summary+=("| five typed columns / none, round $r | $(ratio "$five" "$none") | | | |")
+    summary+=("| five typed columns / none, round $r | $(ratio "$five" "$none") | | | | | | |")
     sum_none=$((sum_none + none)); sum_five=$((sum_five + five))
     for db in e2e_none$r direct_e2e_none$r e2e_columns$r direct_e2e_columns$r; do ch "DROP DATABASE $db"; done
   done
   echo "typed_columns_vs_none_mean $(ratio "$sum_five" "$sum_none")"
-  summary+=("| five typed columns / none, mean docs/s | $(ratio "$sum_five" "$sum_none") | | | |")
+  summary+=("| five typed columns / none, mean docs/s | $(ratio "$sum_five" "$sum_none") | | | | | | |")
 }
+# spread VALUES...: min, median and max
+spread() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+          printf "%.2f / %.2f / %.2f", v[1], m, v[NR] }'
+}
+
+# one_runs N: the snapshot of one collection N times in a row, each with a
+# new test server and new databases; with N > 1 each run's figures and
+# their spread
+one_runs() {
+  local r name cpus=() walls=() bests=()
+  for r in $(seq 1 "$1"); do
+    name=e2e_one; [ "$r" -gt 1 ] && name=e2e_one_$r
+    snapshot "$name" docs "$records"
+    [ "$1" = 1 ] && return
+    echo "run $r of $1: sluice_cpu_s_per_M_docs $last_cpu_m wall_s $last_secs sluice_vs_best_direct $last_best"
+    cpus+=("$last_cpu_m") walls+=("$last_secs") bests+=("$last_best")
+    # keep the disk as it was: this run's rows are measured
+    ch "DROP DATABASE $name"; ch "DROP DATABASE direct_$name"
+  done
+  echo "== $1 runs of the snapshot of 1 x $records: min / median / max"
+  echo "runs_sluice_cpu_s_per_M_docs $(spread "${cpus[@]}")"
+  echo "runs_wall_s $(spread "${walls[@]}")"
+  echo "runs_sluice_vs_best_direct $(spread "${bests[@]}")"
+  summary+=("| snapshot, 1 x $((records / 1000))k, $1 runs: min / median / max | CPU s per 1M docs $(spread "${cpus[@]}"); wall s $(spread "${walls[@]}") | | | | | | $(spread "${bests[@]}") |")
+}
+
 summary=()
-last_rate=0
+last_rate=0 last_secs=0 last_cpu_m=0 last_best=0
+runs=${RUNS:-1}
 stages=" ${STAGES:-one four cdc} "
-[[ $stages == *" one "* ]] && snapshot e2e_one docs "$records"
+[[ $stages == *" one "* ]] && one_runs "$runs"
 [[ $stages == *" four "* ]] && snapshot e2e_four c1,c2,c3,c4 $((records / 4))
 cdc_phases=()
 [[ $stages == *" cdc "* || $stages == *" cdc_insert "* ]] &&
@@ -274,6 +438,6 @@ cdc_phases=()
 [[ $stages == *" columns "* ]] && typed_columns
 
 echo "== summary"
-echo "| run | sluice | direct load (curl, RowBinary file) | sluice / direct | sluice peak RSS |"
-echo "|---|---|---|---|---|"
+echo "| run | sluice | direct load (curl, RowBinary file) | sluice / direct | direct load, chunked (curl, 100k-row files one after another) | sluice / chunked | sluice peak RSS | sluice / best direct |"
+echo "|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${summary[@]}"

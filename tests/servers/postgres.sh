@@ -10,6 +10,9 @@
 # SERVER_ADDRESS: the IPv4 address to listen on and to name in the URL
 #   (127.0.0.1 when unset); any other than 127.0.0.1 is given password
 #   access from every address (the multi-host test's namespaces).
+# PG_FSYNC: the server's fsync setting, on or off (off when unset: the
+#   tests need no durability against a power cut); read at start and
+#   restart.
 set -euo pipefail
 cmd=$1 dir=$2
 addr=${SERVER_ADDRESS:-127.0.0.1}
@@ -24,7 +27,7 @@ as_owner() {
 
 server_start() {
   as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=$addr -c fsync=off" start >/dev/null
+    -o "-p $(cat "$dir/port") -k $dir -c listen_addresses=$addr -c fsync=${PG_FSYNC:-off}" start >/dev/null
 }
 
 case $cmd in
