@@ -18,6 +18,7 @@
 #include "../plugin/batch.h"
 #include "../store/store.h"
 #include "../util/buf.h"
+#include "kept.h"
 #include "segments.h"
 
 /* The spec's ranges of a topic's retention, in days: consumed from 1 to
@@ -139,10 +140,11 @@ struct hub_event {
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
              struct hub_event *out, bool *found, struct error *err);
 /* The same, for the next event after publication `after` (one taken and
- * not yet completed), to take several and complete them together. */
+ * not yet completed), to take several and complete them together; its
+ * records from `kept` when its publisher kept them there (may be NULL). */
 int hub_take_after(struct store *s, const char *subscription, int64_t after,
-                   int64_t at_ms, struct hub_event *out, bool *found,
-                   struct error *err);
+                   int64_t at_ms, struct hub_kept *kept, struct hub_event *out,
+                   bool *found, struct error *err);
 /* The event is consumed: completed, and the subscription moves on. */
 int hub_complete(struct store *s, const char *subscription,
                  int64_t publication, int64_t at_ms, struct error *err);

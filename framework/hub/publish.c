@@ -245,9 +245,25 @@ int hub_publication_load(struct store *s, int64_t publication,
     return rc;
 }
 
+/* An event's records: from memory when the publisher kept them, else
+ * from where the store keeps them. */
+static int take_records(struct store *s, struct hub_kept *kept,
+                        int64_t publication, const struct segment_ref *ref,
+                        struct hub_event *out, struct error *err)
+{
+    struct buf frames = {0};
+    if (!kept || !hub_kept_take(kept, publication, &frames))
+        return load_event(s, publication, ref, out, err);
+    int rc = batch_adopt(&out->batch, &frames, err);
+    buf_free(&frames);
+    return rc < 0 ? error_prefix(err, "publication %lld (kept)",
+                                 (long long)publication)
+                  : 0;
+}
+
 static int do_take(struct store *s, const char *subscription, int64_t after,
-                   int64_t at, struct hub_event *out, bool *found,
-                   struct error *err)
+                   int64_t at, struct hub_kept *kept, struct hub_event *out,
+                   bool *found, struct error *err)
 {
     struct subscription sub;
     bool exists;
@@ -268,9 +284,9 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
     struct db_result r;
     int rc = store_exec(s,
                         "SELECT id, published_at, position, segment, "
-                        "segment_offset, blob_length, blob_checksum FROM "
-                        "publications WHERE topic = $1 AND id > $2 ORDER BY "
-                        "id LIMIT 1",
+                        "segment_offset, blob_length, blob_checksum, records "
+                        "FROM publications WHERE topic = $1 AND id > $2 "
+                        "ORDER BY id LIMIT 1",
                         p, 2, &r, err);
     subscription_free(&sub);
     if (rc < 0)
@@ -289,6 +305,7 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
                has_position ? pos->len : 0);
     struct segment_ref ref;
     bool in_segment = hub_blob_ref(&r, 0, 3, &ref);
+    int64_t records = db_int(&r, 0, 7);
     db_result_free(&r);
     batch_init(&out->batch, 0, 0);
     struct db_value e[] = {DBV_TEXT(subscription), DBV_INT(out->publication),
@@ -300,10 +317,18 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
                    "DO UPDATE SET status = 'processing', started_at = "
                    "excluded.started_at",
                    e, 3, NULL, err) < 0 ||
-        load_event(s, out->publication, in_segment ? &ref : NULL, out, err) <
-            0) {
+        take_records(s, kept, out->publication, in_segment ? &ref : NULL, out,
+                     err) < 0) {
         buf_free(&position);
         return -1;
+    }
+    if ((int64_t)out->batch.count != records) {
+        buf_free(&position);
+        return error_set(err,
+                         "publication %lld: %zu record(s) found, not the "
+                         "%lld it was published with",
+                         (long long)out->publication, out->batch.count,
+                         (long long)records);
     }
     buf_free(&out->batch.position);
     out->batch.position = position;
@@ -315,6 +340,7 @@ static int do_take(struct store *s, const char *subscription, int64_t after,
 struct taking {
     const char *subscription;
     int64_t after, at;
+    struct hub_kept *kept;
     struct hub_event *out;
     bool *found;
 };
@@ -322,22 +348,23 @@ struct taking {
 static int take_step(struct store *s, void *arg, struct error *err)
 {
     const struct taking *t = arg;
-    return do_take(s, t->subscription, t->after, t->at, t->out, t->found, err);
+    return do_take(s, t->subscription, t->after, t->at, t->kept, t->out,
+                   t->found, err);
 }
 
 int hub_take(struct store *s, const char *subscription, int64_t at_ms,
              struct hub_event *out, bool *found, struct error *err)
 {
-    return hub_take_after(s, subscription, 0, at_ms, out, found, err);
+    return hub_take_after(s, subscription, 0, at_ms, NULL, out, found, err);
 }
 
 int hub_take_after(struct store *s, const char *subscription, int64_t after,
-                   int64_t at_ms, struct hub_event *out, bool *found,
-                   struct error *err)
+                   int64_t at_ms, struct hub_kept *kept, struct hub_event *out,
+                   bool *found, struct error *err)
 {
     memset(out, 0, sizeof *out);
     *found = false;
-    struct taking t = {subscription, after, at_ms, out, found};
+    struct taking t = {subscription, after, at_ms, kept, out, found};
     if (store_transaction(s, take_step, &t, err) < 0) {
         hub_event_free(out);
         return -1;

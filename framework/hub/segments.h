@@ -3,8 +3,8 @@
  * filesystem chunks keep data): written once, synced, and read back with
  * one read, instead of through SQLite's WAL, which copied every byte
  * twice. The store keeps the bookkeeping: a publication event names its
- * segment, offset, length and checksum (XXH3-64), and commits after its bytes are on
- * disk. PostgreSQL stores keep the bytes in the store (every worker of
+ * segment, offset, length and checksum (XXH3-64), and commits after its bytes
+ * are on disk. PostgreSQL stores keep the bytes in the store (every worker of
  * every host reaches them there).
  *
  * Files: PATH-segments/NAME.seg beside the store file PATH, NAME being

@@ -109,7 +109,7 @@ enum outcome cdc_step(struct run *u, const struct pipe_row *row,
         if (request_waits(u))
             break; /* an operator waits: cut the batch here */
     }
-    if (publish(u->s, u->pc, &u->batch, CHECKPOINT_CDC, "", 0, false,
+    if (publish(u->s, u->pc, u->kept, &u->batch, CHECKPOINT_CDC, "", 0, false,
                 (const char *const *)u->cdc_tables, u->cdc_table_count,
                 f) != GO_ON) {
         /* the stream has moved past the batch: the next turn reads it

@@ -170,7 +170,8 @@ struct publication {
     const char *kind, *table;
     int64_t part;
     bool done;
-    bool lost; /* fenced out */
+    bool lost;           /* fenced out */
+    int64_t publication; /* the event made; 0: none */
 };
 
 /* The batch on its topic, the position it reached, and the tables it
@@ -178,12 +179,11 @@ struct publication {
 static int publish_step(struct store *s, void *arg, struct error *err)
 {
     struct publication *p = arg;
-    int64_t id;
     if (pipe_fence(s, p->pc->name, &p->lost, err) < 0)
         return -1;
     if (p->b->count &&
         hub_publish_written(s, p->pc->topic, p->pc->name, p->b, p->blob,
-                            clock_now_ms(), &id, err) < 0)
+                            clock_now_ms(), &p->publication, err) < 0)
         return -1;
     if (p->b->has_position &&
         checkpoint_put(s, p->pc->name, p->kind, p->table, p->part,
@@ -194,9 +194,9 @@ static int publish_step(struct store *s, void *arg, struct error *err)
 }
 
 enum outcome publish(struct store *s, const struct pipe_config *pc,
-                     const struct sluice_batch *b, const char *kind,
-                     const char *table, int64_t part, bool done,
-                     const char *const *tables, size_t table_count,
+                     struct hub_kept *kept, struct sluice_batch *b,
+                     const char *kind, const char *table, int64_t part,
+                     bool done, const char *const *tables, size_t table_count,
                      struct failure *f)
 {
     if (check_tables(pc, b, kind, table, tables, table_count, f) != GO_ON)
@@ -205,7 +205,7 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
     struct error err;
     if (b->count && hub_blob_write(s, b, &blob, &err) < 0)
         return from_store(&err, f);
-    struct publication p = {pc, b, &blob, kind, table, part, done, false};
+    struct publication p = {pc, b, &blob, kind, table, part, done, false, 0};
     if (store_transaction(s, publish_step, &p, &err) < 0)
         return from_commit(&err, p.lost, f);
     struct log_field fields[] = {LOG_INT("records", (int64_t)b->count),
@@ -215,6 +215,8 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
         log_pipe(SLUICE_LOG_DEBUG, pc->name, table[0] ? table : NULL, fields,
                  "published %zu record(s), %zu bytes (%s%s%s)", b->count,
                  batch_bytes(b), kind, table[0] ? " of " : "", table);
+    if (kept && p.publication)
+        hub_kept_put(kept, p.publication, b);
     return GO_ON;
 }
 

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 
+#include "../hub/kept.h"
 #include "../lifecycle/pipes.h"
 #include "../plugin/batch.h"
 #include "counters.h"
@@ -24,6 +25,9 @@
 /* Bytes of the batches a pipe builds at once, whatever pull_batch_size
  * says: memory stays bounded whatever the documents. */
 #define BATCH_BYTES_MAX (32u << 20)
+/* What the pipe keeps in memory of what it published, for its
+ * subscriber (hub/kept.h): two batches' worth. */
+#define KEPT_BYTES_MAX (2 * (size_t)BATCH_BYTES_MAX)
 /* How long a worker's lease on a pipe lasts; renewed at a third of it. */
 #define LEASE_MS 15000
 /* The local deadline: a worker that has not renewed a pipe's lease for
@@ -70,7 +74,8 @@ struct run {
     size_t cdc_table_count;
     int64_t backoff_ms;
     struct sluice_batch batch;
-    struct meter meter; /* rows the subscriber writes, per table */
+    struct hub_kept *kept; /* what was published, for the subscriber */
+    struct meter meter;    /* rows the subscriber writes, per table */
     struct rate_sampler rates;
     _Atomic int64_t lease_renewed_ms; /* monotonic; the subscriber reads it */
     int64_t balanced_ms;              /* monotonic: the share last checked */
@@ -117,11 +122,13 @@ bool past_deadline(struct run *u, struct failure *f);
 /* Publishes `b` (when it has records), the checkpoint it reaches and the
  * tables it stopped, in one transaction of `s`, fenced (pipe_fence);
  * refuses, as fatal, a batch with a record of a table not among `tables`
- * (those the source was asked for). */
+ * (those the source was asked for). Once committed, b's records are
+ * kept in `kept` for the subscriber (b's frames are then another, empty
+ * buffer; its count and position stay). */
 enum outcome publish(struct store *s, const struct pipe_config *pc,
-                     const struct sluice_batch *b, const char *kind,
-                     const char *table, int64_t part, bool done,
-                     const char *const *tables, size_t table_count,
+                     struct hub_kept *kept, struct sluice_batch *b,
+                     const char *kind, const char *table, int64_t part,
+                     bool done, const char *const *tables, size_t table_count,
                      struct failure *f);
 
 /* Asks the source where CDC would start now (snapshot_begin). */

@@ -327,6 +327,7 @@ void *pipe_runner_main(void *arg)
     }
     batch_init(&u.batch, (size_t)r->pipe->settings.pull_batch_size,
                BATCH_BYTES_MAX);
+    u.kept = hub_kept_new(KEPT_BYTES_MAX);
     pthread_mutex_init(&u.sub.lock, NULL);
     pthread_cond_init(&u.sub.wake, NULL);
     meter_init(&u.meter);
@@ -343,6 +344,7 @@ void *pipe_runner_main(void *arg)
     pthread_cond_destroy(&u.sub.wake);
     pthread_mutex_destroy(&u.sub.lock);
     rate_sampler_free(&u.rates);
+    hub_kept_free(u.kept);
     meter_free(&u.meter);
     /* no worker measures the pipe's rates now: none is shown */
     if (held_before && pipe_tables_rates_clear(u.s, u.pc->name, &err) < 0)

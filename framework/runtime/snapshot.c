@@ -202,8 +202,8 @@ static enum outcome read_partition(struct snapshot_work *w, struct store *s,
                              "%s.snapshot_next: table %s: returned more to "
                              "come but no position to resume from",
                              u->pc->source.plugin->name, j->table);
-        if (publish(s, u->pc, b, CHECKPOINT_SNAPSHOT, j->table, j->part, done,
-                    &j->table, 1, f) != GO_ON)
+        if (publish(s, u->pc, u->kept, b, CHECKPOINT_SNAPSHOT, j->table,
+                    j->part, done, &j->table, 1, f) != GO_ON)
             return f->outcome;
         subscriber_wake(u);
         if (done) {

@@ -176,7 +176,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         struct hub_event e;
         bool more;
         if (hub_take_after(s, u->pc->name, n ? ids[n - 1] : 0, clock_now_ms(),
-                           &e, &more, &err) < 0) {
+                           u->kept, &e, &more, &err) < 0) {
             if (!held_by_operator(u, s))
                 o = from_store(&err, f);
             break;
@@ -207,6 +207,7 @@ static enum outcome deliver(struct run *u, struct store *s, bool *found,
         o = past_deadline(u, f)
                 ? LEFT
                 : write_event(u, &e.batch, failed, nfailed, &tally, f);
+        hub_kept_give_back(u->kept, &e.batch.frames);
         hub_event_free(&e);
         if (o == GO_ON)
             group_written(u, s, &tally, &shown_ms);

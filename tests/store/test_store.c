@@ -1405,6 +1405,81 @@ static int64_t take(const char *sub, int64_t at)
     return id;
 }
 
+/* A subscriber takes what its publisher kept in memory (hub/kept.h)
+ * without reading the store, and reads the store for what was not kept:
+ * the first event's records are made unreadable in the store, the
+ * second's are not kept. Buffers go round: the publisher's batch gets a
+ * spare one back. */
+static void kept_in_memory(void)
+{
+    char *topic =
+        xasprintf("kept_%lld", (long long)(clock_now_ms() % 100000000));
+    char *sub = xasprintf("%s_sub", topic);
+    struct error err;
+    struct topic t = {.name = topic,
+                      .consumed_retention_days = 1,
+                      .unconsumed_retention_days = 1,
+                      .retention = "retention",
+                      .created_at = clock_now_ms()};
+    CHECK(topic_create(st, &t, &err) == 0);
+    CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) ==
+          0);
+    struct hub_kept *kept = hub_kept_new(1 << 20);
+    struct sluice_batch b;
+    batch_init(&b, 0, 0);
+    sluice_record r = {.size = sizeof r,
+                       .op = SLUICE_OP_INSERT,
+                       .table = "t",
+                       .table_len = 1,
+                       .key = "k1",
+                       .key_len = 2,
+                       .doc = "{}",
+                       .doc_len = 2,
+                       .version = 1};
+    batch_add(&b, &r, NULL);
+    int64_t first = 0, second = 0;
+    CHECK(hub_publish(st, topic, NULL, &b, 1000, &first, &err) == 0);
+    hub_kept_put(kept, first, &b);
+    CHECK(b.frames.len == 0);
+    batch_reset(&b);
+    r.key = "k2";
+    batch_add(&b, &r, NULL);
+    CHECK(hub_publish(st, topic, NULL, &b, 1000, &second, &err) == 0);
+    batch_free(&b);
+    /* the first event's records can no longer be read from the store:
+     * their checksum (SQLite: both events share a segment) or their
+     * blobs (PostgreSQL) are gone */
+    struct db_value p = DBV_INT(first);
+    CHECK(store_exec(st,
+                     strncmp(url, "sqlite:", 7) == 0
+                         ? "UPDATE publications SET blob_checksum = "
+                           "blob_checksum + 1 WHERE id = $1"
+                         : "DELETE FROM publication_blobs WHERE publication "
+                           "= $1",
+                     &p, 1, NULL, &err) == 0);
+    struct hub_event e;
+    bool found = false;
+    CHECK(hub_take_after(st, sub, 0, 2000, kept, &e, &found, &err) == 0);
+    CHECK(found && e.publication == first && e.batch.count == 1);
+    if (found && e.batch.count == 1) {
+        sluice_record got = {.size = sizeof got};
+        batch_get(&e.batch, 0, &got);
+        CHECK(got.key_len == 2 && memcmp(got.key, "k1", 2) == 0);
+    }
+    hub_kept_give_back(kept, &e.batch.frames);
+    hub_event_free(&e);
+    /* taken once: a second take of it reads the store, which lost it */
+    CHECK(hub_take_after(st, sub, 0, 2000, kept, &e, &found, &err) < 0);
+    /* the second was not kept: read from the store */
+    CHECK(hub_take_after(st, sub, first, 2000, kept, &e, &found, &err) == 0);
+    CHECK(found && e.publication == second && e.batch.count == 1);
+    if (found)
+        hub_event_free(&e);
+    hub_kept_free(kept);
+    free(sub);
+    free(topic);
+}
+
 /* What waits for a subscription: its events not yet completed, and their
  * records (the backlog of /metrics). */
 static void backlog(void)
@@ -1759,6 +1834,7 @@ int main(int argc, char **argv)
     RUN(delete_any_state);
     RUN(registration);
     RUN(publishers_race_subscriber);
+    RUN(kept_in_memory);
     RUN(publications_as_of);
     RUN(backlog);
     RUN(events_by_time);
