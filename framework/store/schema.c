@@ -256,8 +256,8 @@ static const char *const migration_9[] = {
 
 /* 10: an SQLite store keeps a publication event's bytes in a segment
  * file beside it (hub/segments.h), written once; the event says where,
- * with a checksum (XXH3-64) to check them by. Events published before keep theirs in
- * publication_blobs, as PostgreSQL stores do. */
+ * with a checksum (XXH3-64) to check them by. Events published before keep
+ * theirs in publication_blobs, as PostgreSQL stores do. */
 static const char *const migration_10[] = {
     "ALTER TABLE publications ADD COLUMN segment TEXT",
     "ALTER TABLE publications ADD COLUMN segment_offset BIGINT",
