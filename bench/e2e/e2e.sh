@@ -165,10 +165,10 @@ peak_rss_mib() { awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 probes_on() {
   local f lib
   probes_off
-  for f in hub_take batch_load hub_complete publish store_begin store_commit; do
+  for f in hub_take_after hub_blob_write hub_complete publish store_commit; do
     perf probe -q -x "$build/sluice" -a "$f" -a "${f}_ret=$f%return"
   done
-  for lib in sink_clickhouse:ch_write source_mongo:mg_snapshot_next; do
+  for lib in sink_clickhouse:ch_write sink_clickhouse:ch_flush source_mongo:mg_snapshot_next; do
     f=${lib#*:}
     perf probe -q -x "$build/plugins/${lib%%:*}.so" -a "$f" -a "${f}_ret=$f%return"
   done
