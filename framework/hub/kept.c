@@ -3,10 +3,16 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "../util/mem.h"
 
 #define SPARES_MAX 2
+/* A publisher waits for room at most this long, and only while the
+ * subscriber takes: one that stopped taking (its sink down, say) makes
+ * no publisher wait, and the hub holds what it has not read. */
+#define ROOM_WAIT_MS 2000
+#define TAKING_MS 1000
 
 struct kept_event {
     int64_t publication;
@@ -15,6 +21,8 @@ struct kept_event {
 
 struct hub_kept {
     pthread_mutex_t lock;
+    pthread_cond_t room;
+    int64_t taken_ms; /* monotonic: the last take */
     size_t max_bytes, bytes;
     struct kept_event *events; /* in the order they were put */
     size_t count, cap;
@@ -26,6 +34,11 @@ struct hub_kept *hub_kept_new(size_t max_bytes)
 {
     struct hub_kept *k = xcalloc(1, sizeof *k);
     pthread_mutex_init(&k->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->room, &attr);
+    pthread_condattr_destroy(&attr);
     k->max_bytes = max_bytes;
     return k;
 }
@@ -39,6 +52,7 @@ void hub_kept_free(struct hub_kept *k)
     for (size_t i = 0; i < k->spare_count; i++)
         buf_free(&k->spares[i]);
     free(k->events);
+    pthread_cond_destroy(&k->room);
     pthread_mutex_destroy(&k->lock);
     free(k);
 }
@@ -54,11 +68,36 @@ static void spare(struct hub_kept *k, struct buf *b)
     *b = (struct buf){0};
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Under the lock: until there is room for `bytes`, or the subscriber
+ * stopped taking, or ROOM_WAIT_MS passed. A subscriber behind a fast
+ * source (a snapshot) so paces the source instead of reading back from
+ * the hub all that the source ran ahead with. */
+static bool wait_for_room(struct hub_kept *k, size_t bytes)
+{
+    int64_t deadline = monotonic_ms() + ROOM_WAIT_MS;
+    while (k->bytes + bytes > k->max_bytes && k->count) {
+        int64_t now = monotonic_ms();
+        if (now >= deadline || now - k->taken_ms > TAKING_MS)
+            return false;
+        struct timespec until = {.tv_sec = deadline / 1000,
+                                 .tv_nsec = deadline % 1000 * 1000000L};
+        pthread_cond_timedwait(&k->room, &k->lock, &until);
+    }
+    return k->bytes + bytes <= k->max_bytes;
+}
+
 void hub_kept_put(struct hub_kept *k, int64_t publication,
                   struct sluice_batch *b)
 {
     pthread_mutex_lock(&k->lock);
-    if (k->bytes + b->frames.len <= k->max_bytes) {
+    if (wait_for_room(k, b->frames.len)) {
         XGROW(k->events, k->cap, k->count + 1);
         k->events[k->count++] = (struct kept_event){publication, b->frames};
         k->bytes += b->frames.len;
@@ -87,6 +126,8 @@ bool hub_kept_take(struct hub_kept *k, int64_t publication, struct buf *frames)
         }
     }
     k->count = left;
+    k->taken_ms = monotonic_ms();
+    pthread_cond_broadcast(&k->room);
     pthread_mutex_unlock(&k->lock);
     return found;
 }
