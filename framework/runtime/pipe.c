@@ -175,12 +175,13 @@ struct publication {
 };
 
 /* The batch on its topic, the position it reached, and the tables it
- * stopped: all or nothing. */
+ * stopped: all or nothing. The fence comes last: on PostgreSQL it holds
+ * the lease's row shared until the commit, and held through the
+ * writing of a batch's blobs it kept the lease's renewal waiting for
+ * seconds while the snapshot's workers published one after another. */
 static int publish_step(struct store *s, void *arg, struct error *err)
 {
     struct publication *p = arg;
-    if (pipe_fence(s, p->pc->name, &p->lost, err) < 0)
-        return -1;
     if (p->b->count &&
         hub_publish_written(s, p->pc->topic, p->pc->name, p->b, p->blob,
                             clock_now_ms(), &p->publication, err) < 0)
@@ -190,7 +191,9 @@ static int publish_step(struct store *s, void *arg, struct error *err)
                        p->b->position.data, p->b->position.len, p->done,
                        err) < 0)
         return -1;
-    return counters_stop_tables(s, p->pc->name, p->b, err);
+    if (counters_stop_tables(s, p->pc->name, p->b, err) < 0)
+        return -1;
+    return pipe_fence(s, p->pc->name, &p->lost, err);
 }
 
 enum outcome publish(struct store *s, const struct pipe_config *pc,
