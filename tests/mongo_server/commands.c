@@ -852,7 +852,10 @@ bool command_run(const bson_t *cmd, bson_t *reply)
                     name);
     append_cluster_time(reply);
     latency = srv.faults.latency_ms;
+    bool grown = oplog_take_growth();
     pthread_mutex_unlock(&srv.lock);
+    if (grown)
+        pthread_cond_broadcast(&srv.grew);
     if (latency > 0)
         usleep((useconds_t)latency * 1000);
     return !lose_reply;

@@ -742,6 +742,8 @@ static void wait_for_changes(int64_t ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
+    if (oplog_take_growth())
+        pthread_cond_broadcast(&srv.grew);
     pthread_cond_timedwait(&srv.grew, &srv.lock, &until);
 }
 
