@@ -601,7 +601,7 @@ static void fault(const bson_t *cmd, bson_t *reply)
                                     : 0;
         ok(reply);
     } else if (!strcmp(what, "closeConnections")) {
-        srv.faults.close_generation++;
+        __atomic_add_fetch(&srv.faults.close_generation, 1, __ATOMIC_RELEASE);
         ok(reply);
     } else if (!strcmp(what, "refuseConnections")) {
         /* as a server that went away: every connection closes once this
@@ -616,7 +616,8 @@ static void fault(const bson_t *cmd, bson_t *reply)
         } else {
             __atomic_store_n(&srv.faults.refuse_until_ms, net_now_ms() + ms,
                              __ATOMIC_RELAXED);
-            srv.faults.close_generation++;
+            __atomic_add_fetch(&srv.faults.close_generation, 1,
+                               __ATOMIC_RELEASE);
             ok(reply);
         }
     } else {

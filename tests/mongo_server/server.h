@@ -52,7 +52,7 @@ struct faults {
     bool fail_network; /* by closing the connection; else a retryable error */
     bool fail_after;   /* the command runs, then its connection closes */
     int latency_ms;    /* before every reply */
-    int64_t close_generation; /* bumped to close every connection */
+    int64_t close_generation; /* atomic; bumped to close every connection */
     int64_t refuse_until_ms;  /* monotonic: no connection, no command until */
 };
 
