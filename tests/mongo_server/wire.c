@@ -68,12 +68,13 @@ static bool read_sequence(const uint8_t *body, size_t at, size_t end,
         return false; /* the identifier does not end */
     size_t p = at + 4 + idlen + 1;
     bson_t arr, d;
-    char key[16];
-    int k = 0;
+    char buf[16];
+    const char *key;
+    uint32_t k = 0;
     bson_append_array_begin(seqs, id, (int)idlen, &arr);
     while (p < stop && document_at(body, p, stop, &d)) {
-        snprintf(key, sizeof key, "%d", k++);
-        bson_append_document(&arr, key, -1, &d);
+        size_t klen = bson_uint32_to_string(k++, &key, buf, sizeof buf);
+        bson_append_document(&arr, key, (int)klen, &d);
         p += d.len;
     }
     bson_append_array_end(seqs, &arr);
