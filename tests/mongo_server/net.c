@@ -207,16 +207,21 @@ static void *serve(void *arg)
         if (len < 16 || len > MAX_MESSAGE_SIZE)
             break;
         size_t n = (size_t)len - 16;
-        uint8_t *body = malloc(n ? n : 1);
-        if (!read_all(c, body, n)) {
-            free(body);
-            break;
+        const uint8_t *body = c->buf + c->at;
+        uint8_t *owned = NULL; /* a body the buffer does not hold whole */
+        if (c->end - c->at >= n) {
+            c->at += n; /* parsed where it is, until the next read */
+        } else {
+            body = owned = malloc(n ? n : 1);
+            if (!read_all(c, owned, n)) {
+                free(owned);
+                break;
+            }
         }
         bson_t cmd, reply = BSON_INITIALIZER;
         bool more = false, parsed;
         bson_init(&cmd);
         parsed = wire_parse(opcode, body, n, &cmd, &more);
-        free(body);
         bool keep = parsed && !refusing() && command_run(&cmd, &reply);
         bool sent =
             keep &&
@@ -224,6 +229,7 @@ static void *serve(void *arg)
                                        : send_reply(fd, request_id, &reply)));
         bson_destroy(&cmd);
         bson_destroy(&reply);
+        free(owned);
         if (!sent)
             break;
         if (close_generation() != generation) {

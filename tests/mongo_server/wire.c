@@ -117,7 +117,10 @@ static bool parse_msg(const uint8_t *body, size_t len, bson_t *cmd,
             ok = false; /* another kind, a second body or a bad one */
         }
     }
-    if (ok && have_body) {
+    if (ok && have_body && seqs.len == 5) {
+        bson_destroy(cmd); /* a view of the body, not a copy */
+        bson_init_static(cmd, bson_get_data(&first), first.len);
+    } else if (ok && have_body) {
         presize(cmd, first.len + seqs.len);
         bson_concat(cmd, &first);
         bson_concat(cmd, &seqs);
