@@ -21,7 +21,6 @@
  * filter that says no more than its lists is not evaluated at all.
  * Callers hold srv.lock. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,9 +53,12 @@ struct change_stream {
 
 static void token(int64_t seq, bool invalidate, bson_t *out, const char *key)
 {
-    char data[40];
-    snprintf(data, sizeof data, "82%016llX%s", (unsigned long long)seq,
-             invalidate ? "01" : "");
+    /* by hand, not snprintf: one per event a getMore returns */
+    static const char hex[] = "0123456789ABCDEF";
+    char data[21] = "82";
+    for (int k = 0; k < 16; k++)
+        data[2 + k] = hex[((uint64_t)seq >> (60 - 4 * k)) & 0xf];
+    memcpy(data + 18, invalidate ? "01" : "", invalidate ? 3 : 1);
     bson_t t;
     BSON_APPEND_DOCUMENT_BEGIN(out, key, &t);
     BSON_APPEND_UTF8(&t, "_data", data);
@@ -356,9 +358,11 @@ static bool admits(const struct change_stream *s, const struct oplog_entry *e,
 
 static void append(bson_t *batch, int *count, const bson_t *event)
 {
-    char key[16];
-    snprintf(key, sizeof key, "%d", (*count)++);
-    bson_append_document(batch, key, -1, event);
+    char buf[16];
+    const char *key;
+    uint32_t len = (uint32_t)bson_uint32_to_string((uint32_t)(*count)++, &key,
+                                                   buf, sizeof buf);
+    bson_append_document(batch, key, (int)len, event);
 }
 
 /* The invalidate that follows entry s->pos (NULL: no longer in the
@@ -399,29 +403,28 @@ bool change_stream_batch(struct change_stream *s, int32_t limit, bson_t *batch,
     size_t bytes = 0;
     if (s->pending && (limit <= 0 || *count < limit))
         invalidate(s, entry_at(s->pos), batch, count);
+    bson_t ev = BSON_INITIALIZER; /* each event's in turn, one allocation */
     for (size_t k = entry_index(s->pos + 1);
          k < srv.log_count && !s->pending && !s->closed; k++) {
         const struct oplog_entry *e = &srv.log[k];
         if (limit > 0 && *count >= limit)
             break;
-        bson_t ev = BSON_INITIALIZER;
+        bson_reinit(&ev);
         bool shown = admits(s, e, &ev);
-        if (shown && bytes + ev.len > REPLY_BYTES_MAX && *count > 0) {
-            bson_destroy(&ev);
+        if (shown && bytes + ev.len > REPLY_BYTES_MAX && *count > 0)
             break;
-        }
         s->pos = e->seq;
         if (shown) {
             append(batch, count, &ev);
             bytes += ev.len;
         }
-        bson_destroy(&ev);
         if (invalidates(s, e)) {
             s->pending = true;
             if (limit <= 0 || *count < limit)
                 invalidate(s, e, batch, count);
         }
     }
+    bson_destroy(&ev);
     return true;
 }
 

@@ -125,10 +125,15 @@ static void list_databases(bson_t *reply)
 /* ---- change events ---- */
 
 /* An event's operationType, wallTime and ns (coll NULL: {db} only, as
- * dropDatabase's). */
-static bson_t *event_base(const char *op, const char *db, const char *coll)
+ * dropDatabase's), in an allocation with `room` bytes more for what
+ * follows: the oplog keeps it as long as the entry, and grown by doubling
+ * a 1 KiB document's event would hold 2 KiB. */
+static bson_t *event_sized(const char *op, const char *db, const char *coll,
+                           size_t room)
 {
-    bson_t *e = bson_new(), ns;
+    bson_t *e = bson_sized_new(room + 256 + strlen(db) +
+                               (coll ? strlen(coll) : 0)),
+           ns;
     BSON_APPEND_UTF8(e, "operationType", op);
     BSON_APPEND_DATE_TIME(e, "wallTime", (int64_t)time(NULL) * 1000);
     BSON_APPEND_DOCUMENT_BEGIN(e, "ns", &ns);
@@ -137,6 +142,11 @@ static bson_t *event_base(const char *op, const char *db, const char *coll)
         BSON_APPEND_UTF8(&ns, "coll", coll);
     bson_append_document_end(e, &ns);
     return e;
+}
+
+static bson_t *event_base(const char *op, const char *db, const char *coll)
+{
+    return event_sized(op, db, coll, 0);
 }
 
 static void document_key(bson_t *e, const bson_value_t *id)
@@ -151,7 +161,9 @@ static void emit_doc_event(const char *op, const char *db, const char *coll,
                            const bson_value_t *id, const bson_t *full,
                            const bson_t *description)
 {
-    bson_t *e = event_base(op, db, coll);
+    size_t room =
+        64 + (full ? full->len : 0) + (description ? description->len : 0);
+    bson_t *e = event_sized(op, db, coll, room);
     document_key(e, id);
     if (full)
         BSON_APPEND_DOCUMENT(e, "fullDocument", full);
@@ -601,7 +613,7 @@ static void fault(const bson_t *cmd, bson_t *reply)
                                     : 0;
         ok(reply);
     } else if (!strcmp(what, "closeConnections")) {
-        srv.faults.close_generation++;
+        __atomic_add_fetch(&srv.faults.close_generation, 1, __ATOMIC_RELEASE);
         ok(reply);
     } else if (!strcmp(what, "refuseConnections")) {
         /* as a server that went away: every connection closes once this
@@ -616,7 +628,8 @@ static void fault(const bson_t *cmd, bson_t *reply)
         } else {
             __atomic_store_n(&srv.faults.refuse_until_ms, net_now_ms() + ms,
                              __ATOMIC_RELAXED);
-            srv.faults.close_generation++;
+            __atomic_add_fetch(&srv.faults.close_generation, 1,
+                               __ATOMIC_RELEASE);
             ok(reply);
         }
     } else {
@@ -852,7 +865,10 @@ bool command_run(const bson_t *cmd, bson_t *reply)
                     name);
     append_cluster_time(reply);
     latency = srv.faults.latency_ms;
+    bool grown = oplog_take_growth();
     pthread_mutex_unlock(&srv.lock);
+    if (grown)
+        pthread_cond_broadcast(&srv.grew);
     if (latency > 0)
         usleep((useconds_t)latency * 1000);
     return !lose_reply;

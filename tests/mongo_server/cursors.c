@@ -162,6 +162,10 @@ static void cursor_reply(struct cursor *c, const char *batch_name,
                 : c->kind == CURSOR_LIST  ? c->next >= c->count
                                           : false;
     bson_t cur;
+    if (reply->len == 5) { /* room for the batch and what surrounds it */
+        bson_destroy(reply);
+        bson_steal(reply, bson_sized_new(batch->len + 512));
+    }
     BSON_APPEND_DOCUMENT_BEGIN(reply, "cursor", &cur);
     BSON_APPEND_INT64(&cur, "id", done ? 0 : c->id);
     BSON_APPEND_UTF8(&cur, "ns", ns);
@@ -742,6 +746,8 @@ static void wait_for_changes(int64_t ms)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
+    if (oplog_take_growth())
+        pthread_cond_broadcast(&srv.grew);
     pthread_cond_timedwait(&srv.grew, &srv.lock, &until);
 }
 

@@ -252,7 +252,14 @@ void oplog_write(const char *db, const char *coll, const char *op,
     e->op = strdup(op);
     BSON_APPEND_TIMESTAMP(event, "clusterTime", t, i);
     e->event = event;
-    pthread_cond_broadcast(&srv.grew);
+    srv.grown = true;
+}
+
+bool oplog_take_growth(void)
+{
+    bool grown = srv.grown;
+    srv.grown = false;
+    return grown;
 }
 
 void oplog_append(const char *db, const char *coll, const char *op,

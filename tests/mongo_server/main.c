@@ -5,6 +5,7 @@
  * "listening on ADDR:PORT" once it accepts connections, and stops cleanly on
  * SIGTERM or SIGINT. With --dbpath it first loads what DIR holds, and
  * seeds only a DIR that holds nothing yet. See README.md. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,8 +134,24 @@ static int seed_all(int argc, char **argv, bool persisting)
     return rc;
 }
 
+/* How the server's memory is kept. Every command runs under srv.lock, so
+ * one arena serves all connection threads as well as one each would; a
+ * thread's own arena grows a page or so at a time (an mprotect each: as
+ * many as two per command under a steady stream of inserts), the main
+ * one by M_TOP_PAD. What is freed is kept, not given back and faulted in
+ * again zeroed, and replies of up to 32 MiB are built on the heap, not
+ * mapped and unmapped each time. */
+static void malloc_tune(void)
+{
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_TOP_PAD, 16 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+}
+
 int main(int argc, char **argv)
 {
+    malloc_tune();
     int port = 0;
     const char *dbpath = NULL;
     for (int i = 1; i < argc; i += 2) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,34 +74,74 @@ static bool refusing(void)
            __atomic_load_n(&srv.faults.refuse_until_ms, __ATOMIC_RELAXED);
 }
 
-static bool read_all(int fd, void *buf, size_t n)
+/* A connection's bytes read ahead: one read takes whatever has arrived
+ * (a request's header and body together, as a rule), where reading the
+ * header and then the body took two system calls per request. */
+#define CONN_BUF (64 * 1024)
+struct conn {
+    int fd;
+    size_t at, end; /* buf[at..end) is read and not yet taken */
+    uint8_t buf[CONN_BUF];
+};
+
+/* The next n bytes of the connection into out; false at its end or on
+ * an error. What does not fit the buffer is read into out directly. */
+static bool read_all(struct conn *c, void *out, size_t n)
 {
-    char *p = buf;
+    uint8_t *p = out;
     while (n) {
-        ssize_t got = read(fd, p, n);
-        if (got <= 0) {
-            if (got < 0 && errno == EINTR)
+        if (c->at == c->end) {
+            bool direct = n >= sizeof c->buf;
+            ssize_t got =
+                read(c->fd, direct ? p : c->buf, direct ? n : sizeof c->buf);
+            if (got <= 0) {
+                if (got < 0 && errno == EINTR)
+                    continue;
+                return false;
+            }
+            if (direct) {
+                p += got;
+                n -= (size_t)got;
                 continue;
-            return false;
+            }
+            c->at = 0;
+            c->end = (size_t)got;
         }
-        p += got;
-        n -= (size_t)got;
+        size_t take = c->end - c->at < n ? c->end - c->at : n;
+        memcpy(p, c->buf + c->at, take);
+        c->at += take;
+        p += take;
+        n -= take;
     }
     return true;
 }
 
-static bool write_all(int fd, const void *buf, size_t n)
+/* A message's header and body in one system call (two sends made two
+ * packets, each woken for, on a TCP_NODELAY socket). */
+static bool write_all(int fd, const void *head, size_t head_len,
+                      const bson_t *doc)
 {
-    const char *p = buf;
-    while (n) {
-        ssize_t put = send(fd, p, n, MSG_NOSIGNAL);
+    struct iovec iov[2] = {{(void *)head, head_len},
+                           {(void *)bson_get_data(doc), doc->len}};
+    struct iovec *v = iov;
+    int left = 2;
+    while (left) {
+        struct msghdr m = {.msg_iov = v, .msg_iovlen = (size_t)left};
+        ssize_t put = sendmsg(fd, &m, MSG_NOSIGNAL);
         if (put <= 0) {
             if (put < 0 && errno == EINTR)
                 continue;
             return false;
         }
-        p += put;
-        n -= (size_t)put;
+        while (left && (size_t)put >= v->iov_len) {
+            put -= (ssize_t)v->iov_len;
+            v++;
+            left--;
+        }
+        if (left) {
+            v->iov_base = (char *)v->iov_base + put;
+            v->iov_len -= (size_t)put;
+        }
     }
     return true;
 }
@@ -127,8 +168,7 @@ static bool send_msg(int fd, int32_t response_to, const bson_t *doc)
     put32(head + 12, OP_MSG);
     put32(head + 16, 0); /* flags */
     head[20] = 0;        /* kind 0 */
-    return write_all(fd, head, sizeof head) &&
-           write_all(fd, bson_get_data(doc), doc->len);
+    return write_all(fd, head, sizeof head, doc);
 }
 
 static bool send_reply(int fd, int32_t response_to, const bson_t *doc)
@@ -140,44 +180,48 @@ static bool send_reply(int fd, int32_t response_to, const bson_t *doc)
     put32(head + 12, OP_REPLY);
     /* responseFlags 0, cursorID 0, startingFrom 0 */
     put32(head + 32, 1); /* numberReturned */
-    return write_all(fd, head, sizeof head) &&
-           write_all(fd, bson_get_data(doc), doc->len);
+    return write_all(fd, head, sizeof head, doc);
 }
 
-/* The fault counter that closes every connection, read under the lock
- * that the fault command bumps it under. */
+/* The fault counter that closes every connection, read after every
+ * command: an atomic, not srv.lock taken once more per command. */
 static int64_t close_generation(void)
 {
-    pthread_mutex_lock(&srv.lock);
-    int64_t g = srv.faults.close_generation;
-    pthread_mutex_unlock(&srv.lock);
-    return g;
+    return __atomic_load_n(&srv.faults.close_generation, __ATOMIC_ACQUIRE);
 }
 
 static void *serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
     int64_t generation = close_generation();
+    struct conn *c = malloc(sizeof *c);
+    c->fd = fd;
+    c->at = c->end = 0;
     conn_add(fd);
     for (;;) {
         uint8_t head[16];
-        if (!read_all(fd, head, sizeof head))
+        if (!read_all(c, head, sizeof head))
             break;
         int32_t len = le32(head), request_id = le32(head + 4);
         int32_t opcode = le32(head + 12);
         if (len < 16 || len > MAX_MESSAGE_SIZE)
             break;
         size_t n = (size_t)len - 16;
-        uint8_t *body = malloc(n ? n : 1);
-        if (!read_all(fd, body, n)) {
-            free(body);
-            break;
+        const uint8_t *body = c->buf + c->at;
+        uint8_t *owned = NULL; /* a body the buffer does not hold whole */
+        if (c->end - c->at >= n) {
+            c->at += n; /* parsed where it is, until the next read */
+        } else {
+            body = owned = malloc(n ? n : 1);
+            if (!read_all(c, owned, n)) {
+                free(owned);
+                break;
+            }
         }
         bson_t cmd, reply = BSON_INITIALIZER;
         bool more = false, parsed;
         bson_init(&cmd);
         parsed = wire_parse(opcode, body, n, &cmd, &more);
-        free(body);
         bool keep = parsed && !refusing() && command_run(&cmd, &reply);
         bool sent =
             keep &&
@@ -185,6 +229,7 @@ static void *serve(void *arg)
                                        : send_reply(fd, request_id, &reply)));
         bson_destroy(&cmd);
         bson_destroy(&reply);
+        free(owned);
         if (!sent)
             break;
         if (close_generation() != generation) {
@@ -194,6 +239,7 @@ static void *serve(void *arg)
     }
     conn_remove(fd);
     close(fd);
+    free(c);
     return NULL;
 }
 

@@ -52,13 +52,14 @@ struct faults {
     bool fail_network; /* by closing the connection; else a retryable error */
     bool fail_after;   /* the command runs, then its connection closes */
     int latency_ms;    /* before every reply */
-    int64_t close_generation; /* bumped to close every connection */
+    int64_t close_generation; /* atomic; bumped to close every connection */
     int64_t refuse_until_ms;  /* monotonic: no connection, no command until */
 };
 
 struct server {
     pthread_mutex_t lock;
     pthread_cond_t grew; /* the oplog grew */
+    bool grown;          /* since srv.grew was last signalled */
     struct collection **colls;
     size_t ncolls, colls_cap;
     struct oplog_entry *log; /* log[0] is the oldest kept */
@@ -267,10 +268,16 @@ void oplog_append(const char *db, const char *coll, const char *op,
                   bson_t *event);
 /* The next cluster time: later than every one given before. */
 void oplog_next_time(uint32_t *t, uint32_t *i);
-/* Appends the change (taking `event`) at cluster time t, i; wakes waiting
- * change streams. */
+/* Appends the change (taking `event`) at cluster time t, i; the waiting
+ * change streams are woken when srv.lock is next released (see
+ * oplog_take_growth). */
 void oplog_write(const char *db, const char *coll, const char *op,
                  bson_t *event, uint32_t t, uint32_t i);
+/* Whether the oplog grew since the last call; whoever is about to release
+ * srv.lock asks, and then signals srv.grew: once per command, not per
+ * entry, and (at a command's end) after unlocking, so that the woken do
+ * not wake to a lock still held. */
+bool oplog_take_growth(void);
 /* An entry read back from --dbpath, as it was (taking `event`). */
 void oplog_restore(int64_t seq, uint32_t t, uint32_t i, const char *db,
                    const char *coll, const char *op, bson_t *event);

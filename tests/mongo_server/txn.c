@@ -291,6 +291,8 @@ static void wait_ended(int64_t ms)
     until.tv_nsec += (long)ms * 1000000L;
     until.tv_sec += until.tv_nsec / 1000000000L;
     until.tv_nsec %= 1000000000L;
+    if (oplog_take_growth())
+        pthread_cond_broadcast(&srv.grew);
     pthread_cond_timedwait(&ended, &srv.lock, &until);
 }
 

@@ -68,17 +68,26 @@ static bool read_sequence(const uint8_t *body, size_t at, size_t end,
         return false; /* the identifier does not end */
     size_t p = at + 4 + idlen + 1;
     bson_t arr, d;
-    char key[16];
-    int k = 0;
+    char buf[16];
+    const char *key;
+    uint32_t k = 0;
     bson_append_array_begin(seqs, id, (int)idlen, &arr);
     while (p < stop && document_at(body, p, stop, &d)) {
-        snprintf(key, sizeof key, "%d", k++);
-        bson_append_document(&arr, key, -1, &d);
+        size_t klen = bson_uint32_to_string(k++, &key, buf, sizeof buf);
+        bson_append_document(&arr, key, (int)klen, &d);
         p += d.len;
     }
     bson_append_array_end(seqs, &arr);
     *next = stop;
     return p == stop;
+}
+
+/* `b` becomes a document with room for `size` bytes: an insert's
+ * sequence of documents is copied once, not grown by doubling. */
+static void presize(bson_t *b, size_t size)
+{
+    bson_destroy(b);
+    bson_steal(b, bson_sized_new(size));
 }
 
 /* An OP_MSG into one command: its one body (kind 0), with each document
@@ -93,22 +102,29 @@ static bool parse_msg(const uint8_t *body, size_t len, bson_t *cmd,
     size_t end = len - ((flags & 1) ? 4 : 0);
     size_t at = 4;
     bool have_body = false, ok = true;
-    bson_t seqs = BSON_INITIALIZER, b;
+    bson_t seqs = BSON_INITIALIZER, first, b;
     while (ok && at < end) {
         uint8_t kind = body[at++];
         if (kind == 0 && !have_body && document_at(body, at, end, &b)) {
-            bson_destroy(cmd);
-            bson_copy_to(&b, cmd);
+            first = b;
             have_body = true;
             at += b.len;
         } else if (kind == 1) {
+            if (seqs.len == 5) /* the array keys: a few bytes a document */
+                presize(&seqs, len + len / 8);
             ok = read_sequence(body, at, end, &seqs, &at);
         } else {
             ok = false; /* another kind, a second body or a bad one */
         }
     }
-    if (ok && have_body)
+    if (ok && have_body && seqs.len == 5) {
+        bson_destroy(cmd); /* a view of the body, not a copy */
+        bson_init_static(cmd, bson_get_data(&first), first.len);
+    } else if (ok && have_body) {
+        presize(cmd, first.len + seqs.len);
+        bson_concat(cmd, &first);
         bson_concat(cmd, &seqs);
+    }
     bson_destroy(&seqs);
     return ok && have_body && at == end;
 }

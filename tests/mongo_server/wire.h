@@ -12,8 +12,9 @@
 
 /* Reads the body of a message of `opcode` into `cmd` (initialized by the
  * caller, who destroys it); false when it is neither an OP_MSG nor an
- * OP_QUERY whose bytes add up. `more_to_come`: the OP_MSG's flag that no
- * answer is wanted. */
+ * OP_QUERY whose bytes add up. `cmd` may be a view of `body`'s bytes
+ * (an OP_MSG without document sequences), which must outlive it.
+ * `more_to_come`: the OP_MSG's flag that no answer is wanted. */
 bool wire_parse(int32_t opcode, const uint8_t *body, size_t len, bson_t *cmd,
                 bool *more_to_come);
 
