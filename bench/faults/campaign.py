@@ -22,9 +22,13 @@ Then the writer stops, the pipe catches up, and every table under FINAL
 (without deleted rows) must equal its collection document for document:
 lost = an _id of the collection not in the table, extra = an _id in the
 table not in the collection (a deleted one still live, or a key twice),
-stale = a document that differs. One line per seed; the last line is
+stale = a document that differs. Once sluice has stopped, `sluice store
+check` must find every publication event's records present and whole
+(the hub's segments after SIGKILLs between a segment's write and its
+event's commit). One line per seed; the last line is
 `N seeds, M faults, L lost, E extra, S stale`. A failing seed (anything
-lost, extra or stale, or sluice exiting by itself, or the pipe failing)
+lost, extra or stale, or sluice exiting by itself, or the pipe failing,
+or the store check failing)
 keeps its logs in LOGS/seed-N, which the line names; a passing seed's are
 removed. The schedule and the writer's choices come from the seed; the
 moments they land on depend on the machine's timing, so a replay injects
@@ -33,6 +37,7 @@ the same faults in the same phases, not at the same instant.
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -271,6 +276,22 @@ class Sluice:
         except ValueError:
             return {}
 
+    def check_store(self, result):
+        """`sluice store check` of the seed's store once sluice has stopped:
+        every event's records present and whole (how many, into result);
+        its output among the problems when not."""
+        r = subprocess.run([self.program, "store", "check", "--store", self.store],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
+        with open(self.log, "a") as log:
+            log.write("==== %s store check: exit %d\n%s" % (time.strftime("%H:%M:%S"),
+                                                          r.returncode, r.stdout))
+        found = re.search(r"(\d+) publication event", r.stdout)
+        result["events_checked"] = int(found.group(1)) if found else 0
+        if r.returncode != 0:
+            result["problems"].append("sluice store check exited %d:" % r.returncode)
+            result["problems"] += ["  " + line for line in r.stdout.splitlines()]
+
     def wait(self, pipe, ready, timeout=STATE_TIMEOUT):
         """Until ready(status) holds; the last status either way."""
         deadline = time.time() + timeout
@@ -395,6 +416,7 @@ def catch_up(servers, src_db, ch_db, sl, pipe, result):
     sl.stop()
     result.update(counts)
     result["problems"] += lines
+    sl.check_store(result)
     if st.get("state") != "running":
         result["problems"].append("pipe %s at the end, last error: %s"
                                   % (st.get("state"), st.get("last_error")))
@@ -479,10 +501,10 @@ def main():
             kind = f.split("@")[0]
             by_kind[kind] = by_kind.get(kind, 0) + 1
         line = ("seed %d: %s; %d writes (%d failed); %d lost, %d extra, %d stale; "
-                "caught up in %.0fs; %.0fs"
+                "caught up in %.0fs; %d events checked; %.0fs"
                 % (seed, ", ".join(r["faults"]) or "no fault", r["writes"],
                    r["failed_writes"], r["lost"], r["extra"], r["stale"],
-                   r["catch_up_s"], time.time() - t0))
+                   r["catch_up_s"], r.get("events_checked", 0), time.time() - t0))
         if r["problems"]:
             failed.append(seed)
             print("%s\n  FAILED (replay: %sbench/faults/campaign.sh --seed %d; logs in %s)\n  %s"

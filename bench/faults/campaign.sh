@@ -4,7 +4,8 @@
 # seeds named, each a pipe of two collections from the MongoDB test server
 # through the hub into a ClickHouse of its own while a writer changes them
 # and faults drawn from the seed strike; each table under FINAL must then
-# equal its collection. Prints a line per seed and last
+# equal its collection, and `sluice store check` find the store whole.
+# Prints a line per seed and last
 # `N seeds, M faults, L lost, E extra, S stale`; exits 1 when any seed failed.
 #   STORE=sqlite (default) | postgresql: the hub's store; with postgresql a
 #     PostgreSQL server is started for the campaign, and restarting it is
