@@ -14,6 +14,9 @@
 #   FAULTS=KIND[,KIND...]: only these kinds of fault (sluice_kill, ch_kill,
 #     ch_stop, mongo_refuse, pg_restart), to chase one; the seeds then draw
 #     other schedules than in the full campaign.
+#   CRASH_AT=POINT[,POINT...]: sluice started again after a sluice_kill
+#     also kills itself at one of these crash points (segment.written,
+#     say: campaign.py says how), started again at once without it.
 #   LOGS (default a new temporary directory): where a failing seed's logs
 #     stay, in LOGS/seed-N.
 # Opt-in: not in .ci/run (50 seeds take about half an hour per store); the
