@@ -18,13 +18,26 @@ the snapshot and of CDC:
                 when STORE is "postgresql" (its server in the directory
                 PG_DIR given as STORE=postgresql:PG_DIR)
 
+With CRASH_AT=POINT[,POINT...] (crash points of sluice, util/crash.h:
+segment.created, segment.written, segment.synced, publication.committed),
+the `sluice run` started again after each sluice_kill also kills itself
+at one of those points, at its 1st to 3rd pass (SLUICE_TEST_CRASH, drawn
+from the seed), and is started again at once without it: a kill that
+lands exactly between a segment's write and its event's commit, counted
+as a fault `crash@POINT:N`. The seeds' schedules stay those of the full
+campaign.
+
 Then the writer stops, the pipe catches up, and every table under FINAL
 (without deleted rows) must equal its collection document for document:
 lost = an _id of the collection not in the table, extra = an _id in the
 table not in the collection (a deleted one still live, or a key twice),
-stale = a document that differs. One line per seed; the last line is
+stale = a document that differs. Once sluice has stopped, `sluice store
+check` must find every publication event's records present and whole
+(the hub's segments after SIGKILLs between a segment's write and its
+event's commit). One line per seed; the last line is
 `N seeds, M faults, L lost, E extra, S stale`. A failing seed (anything
-lost, extra or stale, or sluice exiting by itself, or the pipe failing)
+lost, extra or stale, or sluice exiting by itself, or the pipe failing,
+or the store check failing)
 keeps its logs in LOGS/seed-N, which the line names; a passing seed's are
 removed. The schedule and the writer's choices come from the seed; the
 moments they land on depend on the machine's timing, so a replay injects
@@ -33,6 +46,7 @@ the same faults in the same phases, not at the same instant.
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -221,22 +235,37 @@ class Writer(e2e.Writer):
 class Sluice:
     """`sluice run` of one seed; SIGKILL and start again; its status."""
 
-    def __init__(self, program, ini, store, log):
+    def __init__(self, program, ini, store, log, crash_at=(), rng=None):
         self.program, self.ini, self.store, self.log = program, ini, store, log
         self.proc = None
         self.exits = []     # statuses of exits that no fault caused
+        self.crash_at, self.rng = crash_at, rng   # CRASH_AT's points
+        self.crash = None   # SLUICE_TEST_CRASH of the running process
+        self.crashes = []   # the crash points it died at, as faults
 
-    def start(self):
+    def start(self, crash=None):
+        self.crash = crash
+        env = dict(os.environ, SLUICE_TEST_CRASH=crash) if crash else None
         with open(self.log, "a") as log:
-            log.write("==== %s start\n" % time.strftime("%H:%M:%S"))
+            log.write("==== %s start%s\n" % (time.strftime("%H:%M:%S"),
+                                            " to crash at " + crash if crash else ""))
             log.flush()
             self.proc = subprocess.Popen([self.program, "run", self.ini, "--store", self.store],
-                                         stdout=log, stderr=subprocess.STDOUT)
+                                         stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def exited(self):
+        """Notes how the process that has exited ended: at its crash point
+        (a fault) or by itself (a failure)."""
+        if self.crash and self.proc.returncode == -signal.SIGKILL:
+            self.crashes.append("crash@" + self.crash)
+        else:
+            self.exits.append(self.proc.returncode)
 
     def check(self):
-        """Started again when it had exited by itself (noted as a failure)."""
+        """Started again when it had exited (at its crash point, or by
+        itself)."""
         if self.proc.poll() is not None:
-            self.exits.append(self.proc.returncode)
+            self.exited()
             self.start()
 
     def kill(self, down):
@@ -246,11 +275,12 @@ class Sluice:
         self.proc.kill()
         self.proc.wait()
         time.sleep(down)
-        self.start()
+        self.start("%s:%d" % (self.rng.choice(self.crash_at), self.rng.randint(1, 3))
+                   if self.crash_at else None)
 
     def stop(self):
         if self.proc.poll() is not None:
-            self.exits.append(self.proc.returncode)
+            self.exited()
             return
         self.proc.send_signal(signal.SIGTERM)
         try:
@@ -270,6 +300,22 @@ class Sluice:
             return json.loads(r.stdout) if r.returncode == 0 else {}
         except ValueError:
             return {}
+
+    def check_store(self, result):
+        """`sluice store check` of the seed's store once sluice has stopped:
+        every event's records present and whole (how many, into result);
+        its output among the problems when not."""
+        r = subprocess.run([self.program, "store", "check", "--store", self.store],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300)
+        with open(self.log, "a") as log:
+            log.write("==== %s store check: exit %d\n%s" % (time.strftime("%H:%M:%S"),
+                                                          r.returncode, r.stdout))
+        found = re.search(r"(\d+) publication event", r.stdout)
+        result["events_checked"] = int(found.group(1)) if found else 0
+        if r.returncode != 0:
+            result["problems"].append("sluice store check exited %d:" % r.returncode)
+            result["problems"] += ["  " + line for line in r.stdout.splitlines()]
 
     def wait(self, pipe, ready, timeout=STATE_TIMEOUT):
         """Until ready(status) holds; the last status either way."""
@@ -393,8 +439,10 @@ def catch_up(servers, src_db, ch_db, sl, pipe, result):
         keep_evidence(servers, sl)
     st = sl.status(pipe)
     sl.stop()
+    result["faults"] += sl.crashes
     result.update(counts)
     result["problems"] += lines
+    sl.check_store(result)
     if st.get("state") != "running":
         result["problems"].append("pipe %s at the end, last error: %s"
                                   % (st.get("state"), st.get("last_error")))
@@ -426,7 +474,8 @@ def run_seed(seed, args, servers, logs):
         ini = os.path.join(logs, "pipe.ini")
         with open(ini, "w") as f:
             f.write(pipe_ini(servers, mongo, pipe, ch_db))
-        sl = Sluice(args["sluice"], ini, store, os.path.join(logs, "sluice.log"))
+        sl = Sluice(args["sluice"], ini, store, os.path.join(logs, "sluice.log"),
+                    args["crash_at"], random.Random(seed * 7919 + 3))
         writer = Writer(mongo, "camp", COLLS, seed * 7919 + 2, 10**6, pause=0.01)
         writer.start(range(plan["docs"]))
         sl.start()
@@ -457,7 +506,8 @@ def main():
     seeds = [int(s) for s in sys.argv[7:]]
     pg_dir = store.split(":", 1)[1] if store.startswith("postgresql:") else None
     servers = Servers(scripts, ch_dir, pg_dir)
-    args = {"sluice": sluice, "mongo_server": mongo_server}
+    args = {"sluice": sluice, "mongo_server": mongo_server,
+            "crash_at": [p for p in os.environ.get("CRASH_AT", "").split(",") if p]}
     totals = {"lost": 0, "extra": 0, "stale": 0}
     by_kind = {}
     failed = []
@@ -479,10 +529,10 @@ def main():
             kind = f.split("@")[0]
             by_kind[kind] = by_kind.get(kind, 0) + 1
         line = ("seed %d: %s; %d writes (%d failed); %d lost, %d extra, %d stale; "
-                "caught up in %.0fs; %.0fs"
+                "caught up in %.0fs; %d events checked; %.0fs"
                 % (seed, ", ".join(r["faults"]) or "no fault", r["writes"],
                    r["failed_writes"], r["lost"], r["extra"], r["stale"],
-                   r["catch_up_s"], time.time() - t0))
+                   r["catch_up_s"], r.get("events_checked", 0), time.time() - t0))
         if r["problems"]:
             failed.append(seed)
             print("%s\n  FAILED (replay: %sbench/faults/campaign.sh --seed %d; logs in %s)\n  %s"

@@ -4,7 +4,8 @@
 # seeds named, each a pipe of two collections from the MongoDB test server
 # through the hub into a ClickHouse of its own while a writer changes them
 # and faults drawn from the seed strike; each table under FINAL must then
-# equal its collection. Prints a line per seed and last
+# equal its collection, and `sluice store check` find the store whole.
+# Prints a line per seed and last
 # `N seeds, M faults, L lost, E extra, S stale`; exits 1 when any seed failed.
 #   STORE=sqlite (default) | postgresql: the hub's store; with postgresql a
 #     PostgreSQL server is started for the campaign, and restarting it is
@@ -13,6 +14,9 @@
 #   FAULTS=KIND[,KIND...]: only these kinds of fault (sluice_kill, ch_kill,
 #     ch_stop, mongo_refuse, pg_restart), to chase one; the seeds then draw
 #     other schedules than in the full campaign.
+#   CRASH_AT=POINT[,POINT...]: sluice started again after a sluice_kill
+#     also kills itself at one of these crash points (segment.written,
+#     say: campaign.py says how), started again at once without it.
 #   LOGS (default a new temporary directory): where a failing seed's logs
 #     stay, in LOGS/seed-N.
 # Opt-in: not in .ci/run (50 seeds take about half an hour per store); the
