@@ -205,11 +205,22 @@ static void segment_give_up(struct store *s, struct open_segment *o)
 
 static int write_all(int fd, const char *p, size_t len, int64_t at);
 
-/* Writes `len` bytes at `at` (a multiple of ALIGN) through the bounce
- * buffer, the last block padded with zeros. */
+/* Writes `len` bytes at `at` (a multiple of ALIGN), the last block
+ * padded with zeros: the whole blocks straight from `p` when it is
+ * aligned (a batch's frames are, plugin/batch.h), else through the
+ * bounce buffer. */
 static int write_blocks(struct segments *g, const char *p, size_t len,
                         int64_t at)
 {
+    if ((uintptr_t)p % ALIGN == 0 && len >= ALIGN) {
+        size_t whole = len / ALIGN * ALIGN;
+        int e = write_all(g->append.fd, p, whole, at);
+        if (e)
+            return e;
+        p += whole;
+        len -= whole;
+        at += (int64_t)whole;
+    }
     while (len) {
         size_t n = len < BOUNCE_BYTES ? len : BOUNCE_BYTES;
         size_t whole = aligned(n);
@@ -251,8 +262,8 @@ int segments_append(struct store *s, const void *data, size_t len,
         segment_give_up(s, o);
     if (o->fd < 0 && segment_begin(g, err) < 0)
         return -1;
-    if (!g->bounce && posix_memalign((void **)&g->bounce, ALIGN, BOUNCE_BYTES))
-        return error_transient(err, "hub segments: out of memory");
+    if (!g->bounce)
+        g->bounce = xaligned(ALIGN, BOUNCE_BYTES);
     int e = write_blocks(g, data, len, o->size);
     if (e) { /* nothing torn is left behind */
         if (ftruncate(o->fd, o->size) < 0)
@@ -344,9 +355,7 @@ int segments_read(struct store *s, const struct segment_ref *ref,
                          g->dir, ref->name, (long long)ref->offset);
     /* read straight into the memory the batch keeps */
     size_t want = (size_t)ref->length;
-    char *p;
-    if (posix_memalign((void **)&p, ALIGN, aligned(want) + ALIGN))
-        return error_transient(err, "hub segments: out of memory");
+    char *p = xaligned(ALIGN, aligned(want) + ALIGN);
     if (read_blocks(g, ref, p, err) < 0) {
         free(p);
         return -1;

@@ -206,7 +206,10 @@ sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
     }
     size_t head_len = header_size(head);
     size_t offset = b->frames.len;
-    buf_reserve(&b->frames, head_len + r.table_len + r.key_len + r.doc_len);
+    /* aligned for the direct I/O that writes the frames to the hub */
+    buf_reserve_aligned(&b->frames,
+                        head_len + r.table_len + r.key_len + r.doc_len,
+                        BATCH_FRAMES_ALIGN);
     buf_append(&b->frames, head, head_len);
     buf_append(&b->frames, r.table, r.table_len);
     buf_append(&b->frames, r.key, r.key_len);

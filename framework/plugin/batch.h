@@ -23,6 +23,10 @@
 #define BATCH_FRAME_TIMED 0x80      /* kind bit: an i64 time follows */
 #define BATCH_FRAME_TIMED_HEADER 29 /* a timed frame's header */
 
+/* The frames of a batch start on a multiple of this (hub/segments.c
+ * writes them with direct I/O, in blocks of this size). */
+#define BATCH_FRAMES_ALIGN 4096
+
 struct sluice_batch {
     struct buf frames;
     size_t *offsets;

@@ -19,6 +19,23 @@ void buf_reserve(struct buf *b, size_t extra)
     b->cap = cap;
 }
 
+void buf_reserve_aligned(struct buf *b, size_t extra, size_t align)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap && (uintptr_t)b->data % align == 0)
+        return;
+    size_t cap = b->cap > align ? b->cap : align;
+    while (cap < need)
+        cap *= 2;
+    char *p = xaligned(align, cap);
+    if (b->len)
+        memcpy(p, b->data, b->len);
+    p[b->len] = '\0';
+    free(b->data);
+    b->data = p;
+    b->cap = cap;
+}
+
 void buf_append(struct buf *b, const void *data, size_t len)
 {
     buf_reserve(b, len);

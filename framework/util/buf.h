@@ -15,6 +15,10 @@ struct buf {
 };
 
 void buf_reserve(struct buf *b, size_t extra);
+/* The same, the bytes on an address that is a multiple of `align` (a
+ * power of two, at least the size of a pointer) whenever they must move:
+ * a buffer written to a file with direct I/O needs no copy. */
+void buf_reserve_aligned(struct buf *b, size_t extra, size_t align);
 void buf_append(struct buf *b, const void *data, size_t len);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) SLUICE_PRINTF(2, 3);

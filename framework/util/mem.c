@@ -20,6 +20,14 @@ void *xmalloc(size_t size)
     return p;
 }
 
+void *xaligned(size_t align, size_t size)
+{
+    void *p;
+    if (posix_memalign(&p, align, size ? size : 1))
+        out_of_memory(size);
+    return p;
+}
+
 void *xcalloc(size_t count, size_t size)
 {
     void *p = calloc(count ? count : 1, size ? size : 1);

@@ -9,6 +9,9 @@
 #include <stddef.h>
 
 void *xmalloc(size_t size);
+/* `size` bytes at a multiple of `align` (a power of two, at least the
+ * size of a pointer); freed with free(). */
+void *xaligned(size_t align, size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
