@@ -8,8 +8,8 @@
  * round, so no new memory is touched in a steady state). What is kept is
  * bounded by bytes: a publisher ahead of a subscriber that takes waits
  * for room (the subscriber paces it); past the bound nothing more is
- * kept, and the subscriber reads those events from the store. Thread-safe: the pipe's
- * threads put, its subscriber takes. */
+ * kept, and the subscriber reads those events from the store. Thread-safe: the
+ * pipe's threads put, its subscriber takes. */
 #ifndef SLUICE_HUB_KEPT_H
 #define SLUICE_HUB_KEPT_H
 
