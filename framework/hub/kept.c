@@ -7,7 +7,7 @@
 
 #include "../util/mem.h"
 
-#define SPARES_MAX 2
+#define SPARES_MAX 1
 /* A publisher waits for room at most this long, and only while the
  * subscriber takes: one that stopped taking (its sink down, say) makes
  * no publisher wait, and the hub holds what it has not read. */
@@ -24,11 +24,19 @@ struct hub_kept {
     pthread_cond_t room;
     int64_t taken_ms; /* monotonic: the last take */
     size_t max_bytes, bytes;
+    size_t promised;           /* room given to batches not yet put */
     struct kept_event *events; /* in the order they were put */
     size_t count, cap;
     struct buf spares[SPARES_MAX];
     size_t spare_count;
 };
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 struct hub_kept *hub_kept_new(size_t max_bytes)
 {
@@ -40,6 +48,7 @@ struct hub_kept *hub_kept_new(size_t max_bytes)
     pthread_cond_init(&k->room, &attr);
     pthread_condattr_destroy(&attr);
     k->max_bytes = max_bytes;
+    k->taken_ms = monotonic_ms(); /* a subscriber starting takes soon */
     return k;
 }
 
@@ -68,42 +77,44 @@ static void spare(struct hub_kept *k, struct buf *b)
     *b = (struct buf){0};
 }
 
-static int64_t monotonic_ms(void)
+bool hub_kept_room(struct hub_kept *k, size_t bytes)
 {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* Under the lock: until there is room for `bytes`, or the subscriber
- * stopped taking, or ROOM_WAIT_MS passed. A subscriber behind a fast
- * source (a snapshot) so paces the source instead of reading back from
- * the hub all that the source ran ahead with. */
-static bool wait_for_room(struct hub_kept *k, size_t bytes)
-{
+    pthread_mutex_lock(&k->lock);
     int64_t deadline = monotonic_ms() + ROOM_WAIT_MS;
-    while (k->bytes + bytes > k->max_bytes && k->count) {
+    bool room;
+    /* one batch alone may pass the bound: batches end past their own */
+    while (!(room = k->bytes + k->promised == 0 ||
+                    k->bytes + k->promised + bytes <= k->max_bytes)) {
         int64_t now = monotonic_ms();
         if (now >= deadline || now - k->taken_ms > TAKING_MS)
-            return false;
+            break;
         struct timespec until = {.tv_sec = deadline / 1000,
                                  .tv_nsec = deadline % 1000 * 1000000L};
         pthread_cond_timedwait(&k->room, &k->lock, &until);
     }
-    return k->bytes + bytes <= k->max_bytes;
+    if (room)
+        k->promised += bytes;
+    pthread_mutex_unlock(&k->lock);
+    return room;
+}
+
+void hub_kept_unused(struct hub_kept *k, size_t bytes)
+{
+    pthread_mutex_lock(&k->lock);
+    k->promised -= bytes;
+    pthread_cond_broadcast(&k->room);
+    pthread_mutex_unlock(&k->lock);
 }
 
 void hub_kept_put(struct hub_kept *k, int64_t publication,
                   struct sluice_batch *b)
 {
     pthread_mutex_lock(&k->lock);
-    if (wait_for_room(k, b->frames.len)) {
-        XGROW(k->events, k->cap, k->count + 1);
-        k->events[k->count++] = (struct kept_event){publication, b->frames};
-        k->bytes += b->frames.len;
-        b->frames =
-            k->spare_count ? k->spares[--k->spare_count] : (struct buf){0};
-    }
+    k->promised -= b->frames.len;
+    XGROW(k->events, k->cap, k->count + 1);
+    k->events[k->count++] = (struct kept_event){publication, b->frames};
+    k->bytes += b->frames.len;
+    b->frames = k->spare_count ? k->spares[--k->spare_count] : (struct buf){0};
     pthread_mutex_unlock(&k->lock);
 }
 

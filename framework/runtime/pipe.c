@@ -208,9 +208,14 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
     struct error err;
     if (b->count && hub_blob_write(s, b, &blob, &err) < 0)
         return from_store(&err, f);
+    size_t bytes = b->frames.len;
+    bool keep = kept && b->count && hub_kept_room(kept, bytes);
     struct publication p = {pc, b, &blob, kind, table, part, done, false, 0};
-    if (store_transaction(s, publish_step, &p, &err) < 0)
+    if (store_transaction(s, publish_step, &p, &err) < 0) {
+        if (keep)
+            hub_kept_unused(kept, bytes);
         return from_commit(&err, p.lost, f);
+    }
     struct log_field fields[] = {LOG_INT("records", (int64_t)b->count),
                                  LOG_INT("bytes", (int64_t)batch_bytes(b)),
                                  LOG_TEXT("kind", kind), LOG_END};
@@ -218,8 +223,10 @@ enum outcome publish(struct store *s, const struct pipe_config *pc,
         log_pipe(SLUICE_LOG_DEBUG, pc->name, table[0] ? table : NULL, fields,
                  "published %zu record(s), %zu bytes (%s%s%s)", b->count,
                  batch_bytes(b), kind, table[0] ? " of " : "", table);
-    if (kept && p.publication)
+    if (keep && p.publication)
         hub_kept_put(kept, p.publication, b);
+    else if (keep)
+        hub_kept_unused(kept, bytes);
     return GO_ON;
 }
 

@@ -27,7 +27,7 @@
 #define BATCH_BYTES_MAX (32u << 20)
 /* What the pipe keeps in memory of what it published, for its
  * subscriber (hub/kept.h): two batches' worth. */
-#define KEPT_BYTES_MAX ((size_t)BATCH_BYTES_MAX)
+#define KEPT_BYTES_MAX ((size_t)BATCH_BYTES_MAX / 2)
 /* How long a worker's lease on a pipe lasts; renewed at a third of it. */
 #define LEASE_MS 15000
 /* The local deadline: a worker that has not renewed a pipe's lease for

@@ -1438,6 +1438,7 @@ static void kept_in_memory(void)
                        .version = 1};
     batch_add(&b, &r, NULL);
     int64_t first = 0, second = 0;
+    CHECK(hub_kept_room(kept, b.frames.len));
     CHECK(hub_publish(st, topic, NULL, &b, 1000, &first, &err) == 0);
     hub_kept_put(kept, first, &b);
     CHECK(b.frames.len == 0);
