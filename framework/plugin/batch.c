@@ -206,10 +206,14 @@ sluice_status batch_add(sluice_batch *b, const sluice_record *rec,
     }
     size_t head_len = header_size(head);
     size_t offset = b->frames.len;
-    /* aligned for the direct I/O that writes the frames to the hub */
-    buf_reserve_aligned(&b->frames,
-                        head_len + r.table_len + r.key_len + r.doc_len,
-                        BATCH_FRAMES_ALIGN);
+    /* aligned for the direct I/O that writes the frames to the hub; a
+     * batch with a bound gets room for it (and the record that passes
+     * it) at once, not by doubling: no copy, nor the old and the new
+     * buffer at once */
+    size_t need = head_len + r.table_len + r.key_len + r.doc_len;
+    if (!b->frames.cap && b->max_bytes && need < b->max_bytes)
+        need = b->max_bytes + b->max_bytes / 8;
+    buf_reserve_aligned(&b->frames, need, BATCH_FRAMES_ALIGN);
     buf_append(&b->frames, head, head_len);
     buf_append(&b->frames, r.table, r.table_len);
     buf_append(&b->frames, r.key, r.key_len);
