@@ -264,6 +264,9 @@ static const char *const migration_10[] = {
     "ALTER TABLE publications ADD COLUMN blob_length BIGINT",
     "ALTER TABLE publications ADD COLUMN blob_checksum BIGINT",
     "CREATE INDEX publications_by_segment ON publications (segment)",
+    /* PostgreSQL: the blobs stored out of line as they are, without
+     * pglz (SQLite: nothing) */
+    "{{blobs_uncompressed}}",
     NULL,
 };
 

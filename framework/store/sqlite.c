@@ -290,6 +290,8 @@ static char *sqlite_translate(const char *sql)
         {"{{for_share}}", ""}, /* one writer at a time: nothing to lock */
         {"{{for_update}}", ""},
         {"{{blob}}", "BLOB"},
+        /* blobs are in segment files: nothing to say of their storage */
+        {"{{blobs_uncompressed}}", "SELECT 1"},
         {"{{now}}", now},
         {"{{real_now}}", "CAST(" SQLITE_REAL_MS " AS INTEGER)"},
     };
