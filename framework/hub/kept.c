@@ -13,6 +13,7 @@
  * no publisher wait, and the hub holds what it has not read. */
 #define ROOM_WAIT_MS 2000
 #define TAKING_MS 1000
+#define SLICE_MS 100
 
 struct kept_event {
     int64_t publication;
@@ -20,8 +21,10 @@ struct kept_event {
 };
 
 struct hub_kept {
+    const atomic_bool *stop; /* ends every wait when set */
     pthread_mutex_t lock;
     pthread_cond_t room;
+    bool taking;      /* a subscriber runs */
     int64_t taken_ms; /* monotonic: the last take */
     size_t max_bytes, bytes;
     size_t promised;           /* room given to batches not yet put */
@@ -38,9 +41,10 @@ static int64_t monotonic_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-struct hub_kept *hub_kept_new(size_t max_bytes)
+struct hub_kept *hub_kept_new(size_t max_bytes, const atomic_bool *stop)
 {
     struct hub_kept *k = xcalloc(1, sizeof *k);
+    k->stop = stop;
     pthread_mutex_init(&k->lock, NULL);
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
@@ -86,16 +90,28 @@ bool hub_kept_room(struct hub_kept *k, size_t bytes)
     while (!(room = k->bytes + k->promised == 0 ||
                     k->bytes + k->promised + bytes <= k->max_bytes)) {
         int64_t now = monotonic_ms();
-        if (now >= deadline || now - k->taken_ms > TAKING_MS)
+        if (now >= deadline || now - k->taken_ms > TAKING_MS || !k->taking ||
+            (k->stop && atomic_load(k->stop)))
             break;
-        struct timespec until = {.tv_sec = deadline / 1000,
-                                 .tv_nsec = deadline % 1000 * 1000000L};
+        /* in slices: sluice stopping is a flag, not a signal of ours */
+        int64_t wake = now + SLICE_MS < deadline ? now + SLICE_MS : deadline;
+        struct timespec until = {.tv_sec = wake / 1000,
+                                 .tv_nsec = wake % 1000 * 1000000L};
         pthread_cond_timedwait(&k->room, &k->lock, &until);
     }
     if (room)
         k->promised += bytes;
     pthread_mutex_unlock(&k->lock);
     return room;
+}
+
+void hub_kept_taking(struct hub_kept *k, bool taking)
+{
+    pthread_mutex_lock(&k->lock);
+    k->taking = taking;
+    k->taken_ms = monotonic_ms();
+    pthread_cond_broadcast(&k->room);
+    pthread_mutex_unlock(&k->lock);
 }
 
 void hub_kept_unused(struct hub_kept *k, size_t bytes)

@@ -14,6 +14,7 @@
 #ifndef SLUICE_HUB_KEPT_H
 #define SLUICE_HUB_KEPT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,7 +23,10 @@
 
 struct hub_kept;
 
-struct hub_kept *hub_kept_new(size_t max_bytes);
+/* `stop` (may be NULL), once set, ends every wait for room. */
+struct hub_kept *hub_kept_new(size_t max_bytes, const atomic_bool *stop);
+/* Whether a subscriber runs: only then does a publisher wait for room. */
+void hub_kept_taking(struct hub_kept *k, bool taking);
 void hub_kept_free(struct hub_kept *k);
 
 /* Before a batch of `bytes` is published: whether its frames are to be

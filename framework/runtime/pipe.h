@@ -26,7 +26,7 @@
  * says: memory stays bounded whatever the documents. */
 #define BATCH_BYTES_MAX (32u << 20)
 /* What the pipe keeps in memory of what it published, for its
- * subscriber (hub/kept.h): two batches' worth. */
+ * subscriber (hub/kept.h), and one batch more. */
 #define KEPT_BYTES_MAX ((size_t)BATCH_BYTES_MAX / 2)
 /* How long a worker's lease on a pipe lasts; renewed at a third of it. */
 #define LEASE_MS 15000

@@ -327,7 +327,7 @@ void *pipe_runner_main(void *arg)
     }
     batch_init(&u.batch, (size_t)r->pipe->settings.pull_batch_size,
                BATCH_BYTES_MAX);
-    u.kept = hub_kept_new(KEPT_BYTES_MAX);
+    u.kept = hub_kept_new(KEPT_BYTES_MAX, r->stop);
     pthread_mutex_init(&u.sub.lock, NULL);
     pthread_cond_init(&u.sub.wake, NULL);
     meter_init(&u.meter);

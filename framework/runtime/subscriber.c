@@ -293,6 +293,7 @@ void subscriber_start(struct run *u)
     sub->pending_shown = true; /* perhaps, by a run cut short */
     int rc = pthread_create(&sub->thread, NULL, subscriber_main, u);
     sub->running = rc == 0;
+    hub_kept_taking(u->kept, sub->running);
     if (!sub->running) /* tried again on the pipe's next turn */
         log_pipe(SLUICE_LOG_ERROR, u->pc->name, NULL, NULL,
                  "cannot start the subscriber thread: %s", strerror(rc));
@@ -303,6 +304,7 @@ void subscriber_stop(struct run *u)
     struct subscriber *sub = &u->sub;
     if (!sub->running)
         return;
+    hub_kept_taking(u->kept, false);
     pthread_mutex_lock(&sub->lock);
     sub->stop = true;
     pthread_cond_broadcast(&sub->wake);

@@ -1424,7 +1424,7 @@ static void kept_in_memory(void)
     CHECK(topic_create(st, &t, &err) == 0);
     CHECK(subscription_create(st, sub, topic, NULL, clock_now_ms(), &err) ==
           0);
-    struct hub_kept *kept = hub_kept_new(1 << 20);
+    struct hub_kept *kept = hub_kept_new(1 << 20, NULL);
     struct sluice_batch b;
     batch_init(&b, 0, 0);
     sluice_record r = {.size = sizeof r,
