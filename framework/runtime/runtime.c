@@ -101,8 +101,8 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     signal(SIGPIPE, SIG_IGN);
     if (stopping_start(&stop_requested, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
-        progress_end(&progress);
         service_stop(svc);
+        progress_end(&progress);
         diags_free(&d);
         free(runs);
         store_close(s);
@@ -168,8 +168,9 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
             if (runners[i].status)
                 status = runners[i].status;
         }
-    progress_end(&progress);
+    /* the service reads the progress's pipes: stopped first */
     service_stop(svc);
+    progress_end(&progress);
     lease_release(s, MAINTENANCE_LEASE, worker_name(), &err);
     worker_leave(s, worker_name(), &err);
     log_msg(SLUICE_LOG_INFO, NULL, "stopped");
