@@ -139,27 +139,18 @@ static int check_segments(struct store *s, int64_t *files, int64_t *bytes,
         return -1;
     *files = (int64_t)count;
     *bytes = 0;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < count; i++) {
+    for (size_t i = 0; i < count; i++) {
         *bytes += list[i].bytes;
-        struct db_value p = DBV_TEXT(list[i].name);
-        struct db_result r;
-        rc = store_exec(s,
-                        "SELECT 1 FROM publications WHERE segment = $1 "
-                        "LIMIT 1",
-                        &p, 1, &r, err);
-        if (rc == 0 && !r.rows && !list[i].held) {
+        if (!list[i].referenced && !list[i].held) {
             char size[32];
             format_bytes(list[i].bytes, size, sizeof size);
             printf("unreferenced: segment %s (%s): no publication event "
                    "refers to it; the next maintenance run deletes it\n",
                    list[i].name, size);
         }
-        if (rc == 0)
-            db_result_free(&r);
     }
     free(list);
-    return rc;
+    return 0;
 }
 
 int cmd_store_check(const struct command *cmd, int argc, char **argv)

@@ -83,19 +83,10 @@ int hub_publish_written(struct store *s, const char *topic, const char *pipe,
                         const struct sluice_batch *batch,
                         const struct hub_blob *blob, int64_t at_ms,
                         int64_t *publication, struct error *err);
-/* The segment columns (segment, segment_offset, blob_length, blob_checksum)
- * of a result from `col` on; false when the event's bytes are in
- * publication_blobs. */
-bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,
-                  struct segment_ref *ref);
 /* A publication event's records, from wherever they are kept, into
  * `out` (an initialized batch, replaced). */
 int hub_publication_load(struct store *s, int64_t publication,
                          struct sluice_batch *out, struct error *err);
-/* Reads an event's records from its segment into `out` (an empty batch). */
-int hub_blob_load(struct store *s, int64_t publication,
-                  const struct segment_ref *ref, struct sluice_batch *out,
-                  struct error *err);
 
 /* ---- subscriptions ---- */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../util/clock.h"
 #include "../util/mem.h"
 
 #define SPARES_MAX 1
@@ -34,13 +35,6 @@ struct hub_kept {
     size_t spare_count;
 };
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 struct hub_kept *hub_kept_new(size_t max_bytes, const atomic_bool *stop)
 {
     struct hub_kept *k = xcalloc(1, sizeof *k);
@@ -52,7 +46,7 @@ struct hub_kept *hub_kept_new(size_t max_bytes, const atomic_bool *stop)
     pthread_cond_init(&k->room, &attr);
     pthread_condattr_destroy(&attr);
     k->max_bytes = max_bytes;
-    k->taken_ms = monotonic_ms(); /* a subscriber starting takes soon */
+    k->taken_ms = clock_monotonic_ms(); /* a subscriber starting takes soon */
     return k;
 }
 
@@ -84,12 +78,12 @@ static void spare(struct hub_kept *k, struct buf *b)
 bool hub_kept_room(struct hub_kept *k, size_t bytes)
 {
     pthread_mutex_lock(&k->lock);
-    int64_t deadline = monotonic_ms() + ROOM_WAIT_MS;
+    int64_t deadline = clock_monotonic_ms() + ROOM_WAIT_MS;
     bool room;
     /* one batch alone may pass the bound: batches end past their own */
     while (!(room = k->bytes + k->promised == 0 ||
                     k->bytes + k->promised + bytes <= k->max_bytes)) {
-        int64_t now = monotonic_ms();
+        int64_t now = clock_monotonic_ms();
         if (now >= deadline || now - k->taken_ms > TAKING_MS || !k->taking ||
             (k->stop && atomic_load(k->stop)))
             break;
@@ -109,7 +103,7 @@ void hub_kept_taking(struct hub_kept *k, bool taking)
 {
     pthread_mutex_lock(&k->lock);
     k->taking = taking;
-    k->taken_ms = monotonic_ms();
+    k->taken_ms = clock_monotonic_ms();
     pthread_cond_broadcast(&k->room);
     pthread_mutex_unlock(&k->lock);
 }
@@ -153,7 +147,7 @@ bool hub_kept_take(struct hub_kept *k, int64_t publication, struct buf *frames)
         }
     }
     k->count = left;
-    k->taken_ms = monotonic_ms();
+    k->taken_ms = clock_monotonic_ms();
     pthread_cond_broadcast(&k->room);
     pthread_mutex_unlock(&k->lock);
     return found;

@@ -160,9 +160,10 @@ int hub_publish(struct store *s, const char *topic, const char *pipe,
                                err);
 }
 
-int hub_blob_load(struct store *s, int64_t publication,
-                  const struct segment_ref *ref, struct sluice_batch *out,
-                  struct error *err)
+/* Reads an event's records from its segment into `out` (an empty batch). */
+static int hub_blob_load(struct store *s, int64_t publication,
+                         const struct segment_ref *ref,
+                         struct sluice_batch *out, struct error *err)
 {
     struct buf frames = {0};
     int rc = segments_read(s, ref, &frames, err);
@@ -206,8 +207,11 @@ static int load_event(struct store *s, int64_t publication,
     return 0;
 }
 
-bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,
-                  struct segment_ref *ref)
+/* The segment columns (segment, segment_offset, blob_length,
+ * blob_checksum) of a result from `col` on; false when the event's bytes
+ * are in publication_blobs. */
+static bool hub_blob_ref(const struct db_result *r, size_t row, size_t col,
+                         struct segment_ref *ref)
 {
     if (db_cell(r, row, col)->type == DB_NULL)
         return false;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "../util/clock.h"
 #include "../util/crash.h"
 #include "../util/mem.h"
 
@@ -97,13 +98,6 @@ static struct segments *of(struct store *s)
     return g;
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static int sync_dir(const char *dir, struct error *err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -170,8 +164,8 @@ static int segment_begin(struct segments *g, struct error *err)
             close(fd);
             return -1;
         }
-        g->append =
-            (struct open_segment){fd, "", 0, monotonic_ms(), go_direct(fd)};
+        g->append = (struct open_segment){fd, "", 0, clock_monotonic_ms(),
+                                          go_direct(fd)};
         memcpy(g->append.name, name, sizeof name);
         return 0;
     }
@@ -256,9 +250,10 @@ int segments_append(struct store *s, const void *data, size_t len,
 {
     struct segments *g = of(s);
     struct open_segment *o = &g->append;
-    if (o->fd >= 0 && ((o->size > 0 &&
-                        o->size + (int64_t)aligned(len) > SEGMENT_BYTES_MAX) ||
-                       monotonic_ms() - o->opened_ms > SEGMENT_AGE_MAX_MS))
+    if (o->fd >= 0 &&
+        ((o->size > 0 &&
+          o->size + (int64_t)aligned(len) > SEGMENT_BYTES_MAX) ||
+         clock_monotonic_ms() - o->opened_ms > SEGMENT_AGE_MAX_MS))
         segment_give_up(s, o);
     if (o->fd < 0 && segment_begin(g, err) < 0)
         return -1;
@@ -505,7 +500,8 @@ int segments_list(struct store *s, struct segment_file **out, size_t *count,
         return -1;
     }
     *out = n ? xcalloc(n, sizeof **out) : NULL;
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         struct segment_file *f = &(*out)[(*count)++];
         snprintf(f->name, sizeof f->name, "%s", names[i]);
         char *path = xasprintf("%s/%s" SUFFIX, dir, names[i]);
@@ -517,10 +513,16 @@ int segments_list(struct store *s, struct segment_file **out, size_t *count,
         if (fd >= 0)
             close(fd);
         free(path);
+        rc = referenced(s, names[i], &f->referenced, err);
     }
     names_release(names, n);
     free(dir);
-    return 0;
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return rc;
 }
 
 /* Copies the first `len` bytes of `from` into the new file `to`. */

@@ -65,12 +65,12 @@ int segments_read(struct store *s, const struct segment_ref *ref,
 int segments_sweep(struct store *s, int64_t *files, int64_t *bytes, bool *busy,
                    struct error *err);
 
-/* One segment file, for the check: its name and size, and whether a
- * connection appends to it now. */
+/* One segment file, for the check: its name and size, whether a
+ * connection appends to it now, and whether an event refers to it. */
 struct segment_file {
     char name[SEGMENT_NAME_MAX];
     int64_t bytes;
-    bool held;
+    bool held, referenced;
 };
 /* The segment files there are; *out is the caller's to free. */
 int segments_list(struct store *s, struct segment_file **out, size_t *count,
