@@ -59,6 +59,20 @@ done
 records "$next" $((next + 9)) | "$sluice" topic publish orders >/dev/null || fail "publication after the crashes"
 [ "$(consumed_keys)" = "$(seq "$next" $((next + 9)) | tr '\n' ' ')" ] || fail "the publication after the crashes was not consumed whole"
 
+# ---- bad input of the new commands ----
+run 2 "$sluice" store backup
+has "give the file to back the store up into"
+run 2 "$sluice" store check extra
+run 1 "$sluice" store check --store "sqlite:$tmp/none.db"
+has "no such file"
+if $sqlite; then
+  run 1 "$sluice" store backup "$tmp/no/such/dir/b.db"
+  has "$tmp/no/such/dir/b.db"
+else
+  run 2 "$sluice" store backup "$tmp/b.db"
+  has "back it up with pg_dump"
+fi
+
 if $sqlite; then
   # each crash before a commit left a segment no event refers to
   run 0 "$sluice" store check
