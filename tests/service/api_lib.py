@@ -102,10 +102,15 @@ class Document:
         self.seen.add((t, method.lower(), str(status)))
         return self.resolve(r), t
 
-    def check(self, method, path, status, headers, body):
-        """Fails unless the answer is one the document describes."""
+    def check(self, method, path, status, headers, body, response=None):
+        """Fails unless the answer is one the document describes: that of
+        its path, method and status, or the component `response` names
+        (NotFound for every path of a program whose API is off)."""
         where = f"{method} {path[:120]} -> {status}"
-        r, t = self.response_of(method, path, status)
+        if response:
+            r, t = self.resolve({"$ref": "#/components/responses/" + response}), response
+        else:
+            r, t = self.response_of(method, path, status)
         if r is None:
             fail(f"{where}: {t}")
             return None
@@ -165,7 +170,8 @@ class Client:
                                                context=ctx)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def call(self, method, path, token=None, body=None, headers=None, check=True):
+    def call(self, method, path, token=None, body=None, headers=None, check=True,
+             response=None):
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -183,7 +189,7 @@ class Client:
             c.close()
         self.answers.append((method, path, a))
         if check:
-            a.json = self.doc.check(method, path, a.status, a.headers, a.body)
+            a.json = self.doc.check(method, path, a.status, a.headers, a.body, response)
         return a
 
     def expect(self, status, method, path, token=None, body=None, names=None, **kw):
@@ -256,6 +262,18 @@ class Sluice:
     def alive(self):
         return self.proc.poll() is None
 
+    def wait(self, what, seconds, check):
+        """wait_for, but failing at once when sluice run has ended."""
+        def ended_or(check):
+            if not self.alive():
+                raise EndedError
+            return check()
+        try:
+            return wait_for(what, seconds, lambda: ended_or(check))
+        except EndedError:
+            fail(f"sluice run ended (status {self.proc.returncode}) while waiting for {what}")
+            return False
+
     def stop(self):
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
@@ -267,6 +285,10 @@ class Sluice:
                 fail("sluice run did not stop within 30 s of SIGTERM")
                 return None
         return self.proc.returncode
+
+
+class EndedError(Exception):
+    pass
 
 
 def wait_for(what, seconds, check):

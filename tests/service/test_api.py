@@ -109,9 +109,7 @@ def pipe_requests(c):
                ("POST", "/v1/subscriptions/orders/resume", {}),
                ("POST", "/v1/maintenance/run", {"dry_run": True})]
     for method, path, body in changes:
-        a = c.expect(403, method, path, R, body)
-        if a.json and "read" not in a.json["error"]["message"]:
-            fail(f"{method} {path} with the read token: message '{a.json['error']['message']}'")
+        c.expect(403, method, path, R, body)
         c.expect(401, method, path, None, body)
         c.expect(401, method, path, "wrong", body)
     if state_of(c, "orders") != "running":
@@ -242,8 +240,13 @@ def hub(c):
         fail("/v1/events?topic=orders has events of other topics")
     c.expect(200, "GET", "/v1/events?since=2999-01-01T00:00:00Z", F)
     c.expect(404, "GET", "/v1/events?topic=nope", F, names="'nope'")
-    for q in ["since=yesterday", "limit=0", "limit=1001", "after=%%%", "colour=red"]:
+    for q in ["since=yesterday", "limit=0", "limit=1001", "after=%%%"]:
         c.expect(400, "GET", f"/v1/events?{q}", F, names=q.split("=")[0])
+    # a query parameter the endpoint does not take: ignored, or refused
+    # naming it (the contract says nothing)
+    a = c.call("GET", "/v1/events?colour=red", F)
+    if a.status not in (200, 400) or (a.status == 400 and b"colour" not in a.body):
+        fail(f"GET /v1/events?colour=red: {a!r}")
     # maintenance: a dry run, a run as of a time, its report
     a = c.expect(200, "POST", "/v1/maintenance/run", F, {"dry_run": True})
     if a.json and (a.json["event"], a.json["dry_run"]) != (None, True):
@@ -304,7 +307,7 @@ def methods(c):
             if allowed != documented:
                 fail(f"{method} {path}: Allow '{a.headers['allow']}', documented {documented}")
     for path in ["/v1", "/v1/", "/v1/nope", "/v1/pipes/orders/nope", "/v1/pipes/orders/tables",
-                 "/v1/topics/orders/x", "/ui/nope.js"]:
+                 "/v1/topics/orders/x"]:
         c.expect(404, "GET", path, F)
 
 
@@ -331,9 +334,9 @@ ini = service_ini(port, f"api_token_file = {tmp}/full.token\n"
 run = Sluice(sluice_bin, tmp, "main", ini)
 c = Client(port, doc)
 try:
-    if wait_for("the API", 30, lambda: c.call("GET", "/v1/pipes", F, check=False).status == 200) and \
-       wait_for("orders running", 60, lambda: state_of(c, "orders") == "running") and \
-       wait_for("leaky failed", 60, lambda: state_of(c, "leaky") == "failed"):
+    if run.wait("the API", 30, lambda: c.call("GET", "/v1/pipes", F, check=False).status == 200) and \
+       run.wait("orders running", 60, lambda: state_of(c, "orders") == "running") and \
+       run.wait("leaky failed", 60, lambda: state_of(c, "leaky") == "failed"):
         reads(c)
         hub(c)
         pipe_requests(c)
@@ -358,7 +361,7 @@ run = Sluice(sluice_bin, tmp, "open", service_ini(port, f"api_token_file = {tmp}
                                                         "api_read_open = true\n") + pipes_ini(tmp))
 c = Client(port, doc)
 try:
-    if wait_for("the API (read open)", 30, lambda: c.call("GET", "/v1/pipes", check=False).status == 200):
+    if run.wait("the API (read open)", 30, lambda: c.call("GET", "/v1/pipes", check=False).status == 200):
         for p in ["/v1/pipes", "/v1/pipes/orders", "/v1/topics", "/v1/subscriptions",
                   "/v1/events", "/v1/maintenance/reports", "/v1/plugins"]:
             c.expect(200, "GET", p)
@@ -384,10 +387,10 @@ port = free_port()
 run = Sluice(sluice_bin, tmp, "off", service_ini(port) + pipes_ini(tmp))
 c = Client(port, doc)
 try:
-    if wait_for("the service (API off)", 30, lambda: c.call("GET", "/health", check=False).status
+    if run.wait("the service (API off)", 30, lambda: c.call("GET", "/health", check=False).status
                 in (200, 503)):
         for p in ["/v1/pipes", "/v1/openapi.json", "/v1/session", "/"]:
-            c.expect(404, "GET", p, F, names="api_token_file")
+            c.expect(404, "GET", p, F, names="api_token_file", response="NotFound")
 finally:
     run.stop()
 
@@ -418,7 +421,7 @@ else:
                                                            f"tls_key_file = {key}\n") + pipes_ini(tmp))
     c = Client(port, doc, tls_ca=cert)
     try:
-        if wait_for("the API over HTTPS", 30,
+        if run.wait("the API over HTTPS", 30,
                     lambda: c.call("GET", "/v1/pipes", F, check=False).status == 200):
             a = c.expect(200, "GET", "/v1/pipes", F)
             if a.json and not a.json["pipes"]:

@@ -250,8 +250,8 @@ ini = service_ini(port, f"api_token_file = {tmp}/full.token\n"
 run = Sluice(sluice_bin, tmp, "bad", ini)
 c = Client(port, doc)
 try:
-    if wait_for("the API", 30, lambda: c.call("GET", "/v1/pipes", F, check=False).status == 200) and \
-       wait_for("orders running", 60,
+    if run.wait("the API", 30, lambda: c.call("GET", "/v1/pipes", F, check=False).status == 200) and \
+       run.wait("orders running", 60,
                 lambda: (c.call("GET", "/v1/pipes/orders", F).json or {}).get("state") == "running"):
         bodies(c)
         huge_bodies(port)
