@@ -171,7 +171,7 @@ class Client:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def call(self, method, path, token=None, body=None, headers=None, check=True,
-             response=None):
+             response=None, timeout=70):
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -180,7 +180,7 @@ class Client:
             h.setdefault("Content-Type", "application/json")
         elif isinstance(body, str):
             body = body.encode()
-        c = self.connection()
+        c = self.connection(timeout)
         try:
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()

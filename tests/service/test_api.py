@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_lib import (FULL_TOKEN, READ_TOKEN, Client, Document, Sluice, fail,  # noqa: E402
@@ -139,8 +140,8 @@ def pipe_requests(c):
     wait_for("orders running after its resync", 30, lambda: state_of(c, "orders") == "running")
     # bad tables
     c.expect(400, "POST", "/v1/pipes/orders/tables/remove", F, {"tables": ["nope"]}, names="nope")
-    c.expect(400, "POST", "/v1/pipes/orders/tables/add", F, {"tables": []}, names="tables")
-    c.expect(400, "POST", "/v1/pipes/orders/tables/add", F, {}, names="tables")
+    c.expect(400, "POST", "/v1/pipes/orders/tables/add", F, {"tables": []}, names="table")
+    c.expect(400, "POST", "/v1/pipes/orders/tables/add", F, {}, names="table")
     c.expect(400, "POST", "/v1/pipes/orders/tables/add", F, {"tables": "z"}, names="tables")
     c.expect(400, "POST", "/v1/pipes/orders/tables/remove", F,
              {"tables": ["x"], "drop_destination": "yes"}, names="drop_destination")
@@ -185,6 +186,10 @@ def pipe_requests(c):
     c.expect(200, "GET", f"/v1/requests/{first}?wait=20", F)
     if time.time() - t0 > 5:
         fail("a wait on a request that is over did not answer at once")
+    # a failed pipe refuses tables add, with its state
+    a = c.expect(409, "POST", "/v1/pipes/leaky/tables/add", F, {"tables": ["m"]})
+    if a.json and a.json["error"].get("state") != "failed":
+        fail(f"409 of a tables add to a failed pipe: {a.json}")
     # delete: its requests go with it
     a = c.expect(202, "DELETE", "/v1/pipes/spare", F)
     if a.status == 202 and a.json:
@@ -217,7 +222,7 @@ def hub(c):
     whole = c.expect(200, "GET", "/v1/events?limit=1000", F).json
     seen, after, pages = [], None, 0
     while pages < 200:
-        q = "/v1/events?limit=7" + (f"&after={after}" if after else "")
+        q = "/v1/events?limit=7" + (f"&after={quote(after, safe='')}" if after else "")
         a = c.expect(200, "GET", q, F)
         if not a.json:
             break
@@ -430,7 +435,7 @@ else:
             c.expect(200, "GET", "/health")
             plain = Client(port, doc)
             try:
-                a = plain.call("GET", "/v1/pipes", F, check=False)
+                a = plain.call("GET", "/v1/pipes", F, check=False, timeout=10)
                 if a.status == 200:
                     fail("plain HTTP answered 200 on the HTTPS port")
             except (OSError, Exception):

@@ -67,7 +67,7 @@ def bodies(c):
     add, remove = "/v1/pipes/orders/tables/add", "/v1/pipes/orders/tables/remove"
     for body, field in [({"tables": [1]}, "tables"), ({"tables": None}, "tables"),
                         ({"tables": {"x": 1}}, "tables"), ({"tables": [["x"]]}, "tables"),
-                        ({"tables": [""]}, "tables"),
+                        ({"tables": [""]}, "table"),
                         ({"tables": ["x"], "drop_destination": True}, "drop_destination")]:
         c.expect(400, "POST", add, F, body, names=field)
     for body, field in [({"tables": ["x"], "drop_destination": "false"}, "drop_destination"),
@@ -91,7 +91,7 @@ def bodies(c):
             fail(f"the body {raw!r}: {a!r}")
     # bad queries
     for q in ["/v1/events?limit=-1", "/v1/events?limit=99999999999999999999",
-              "/v1/events?since=2026-01-01", "/v1/events?after=x%00y",
+              "/v1/events?since=2026-13-01T00:00:00Z", "/v1/events?after=x%00y",
               "/v1/pipes/orders/requests?limit=1e3", "/v1/events?limit=1.5"]:
         a = c.call("GET", q, F)
         if a.status != 400:
@@ -164,7 +164,6 @@ def path_tricks(port):
         ("a 100 KiB token", f"GET /v1/pipes HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {'t' * 102400}\r\n\r\n".encode()),
         ("a request line that is not HTTP", b"GARBAGE\r\n\r\n"),
         ("no method", b" /v1/pipes HTTP/1.1\r\nHost: x\r\n\r\n"),
-        ("HTTP/9.9", b"GET /v1/pipes HTTP/9.9\r\nHost: x\r\n" + AUTH.encode() + b"\r\n"),
         ("a bare LF header", b"GET /v1/pipes HTTP/1.1\nHost: x\n\x00\x01\x02\n\n"),
         ("a bad Content-Length", head("POST", "/v1/pipes/orders/pause", "Content-Length: -5\r\n") + b"\r\n"),
     ]
