@@ -381,6 +381,8 @@ try:
         c.expect(401, "POST", "/v1/maintenance/run", body={"dry_run": True})
         c.expect(401, "DELETE", "/v1/pipes/orders")
         c.expect(401, "POST", "/v1/pipes/orders/pause", R)
+        # a wrong token is refused, open reads or not
+        c.expect(401, "GET", "/v1/pipes", "wrong-" + F)
 finally:
     status = run.stop()
 if status != 0:
