@@ -90,7 +90,8 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p,
     struct request *reqs;
     size_t n;
     struct error err;
-    if (requests_of(s, p->name, 5, &reqs, &n, &err) == 0) {
+    if (requests_of(s, p->name, CONTROL_RECENT_REQUESTS, &reqs, &n, &err) ==
+        0) {
         if (n)
             printf("  recent requests:\n");
         for (size_t i = 0; i < n; i++)
@@ -131,7 +132,7 @@ static int show_pipe(struct store *s, const char *name,
     if (status != EXIT_OK)
         return status;
     if (f->json)
-        control_pipe_json(s, &p, &l->j);
+        control_pipe_json(s, &p, detail ? CONTROL_RECENT_REQUESTS : 0, &l->j);
     else if (detail)
         text_pipe_detail(s, &p, f->raw_bytes);
     else

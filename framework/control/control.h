@@ -58,9 +58,13 @@ struct control_deliveries {
 };
 struct control_deliveries control_pipe_deliveries(struct store *s,
                                                   const char *pipe);
-/* The pipe's status object, as `sluice status PIPE --json`. */
+/* The requests a pipe's status shows. */
+#define CONTROL_RECENT_REQUESTS 5
+/* The pipe's status object, as `sluice status --json` lists it; with
+ * `recent` above 0, as `sluice status PIPE --json` shows it, with that
+ * many of its newest requests. */
 void control_pipe_json(struct store *s, const struct pipe_row *p,
-                       struct json *j);
+                       size_t recent, struct json *j);
 /* A state transition of `sluice history --json`. */
 void control_transition_json(const struct transition *t, struct json *j);
 /* An operator request. */

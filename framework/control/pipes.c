@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../store/leases.h"
 #include "control.h"
@@ -13,10 +14,12 @@ int control_fail(struct control_result *r, enum control_outcome outcome,
 {
     r->outcome = outcome;
     r->state = NULL;
+    char message[sizeof r->err.message]; /* fmt's args may be the message */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err.message, sizeof r->err.message, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(r->err.message, message, sizeof message);
     return outcome == CONTROL_OK ? 0 : -1;
 }
 
@@ -83,7 +86,7 @@ static void table_json(const struct pipe_row *p, const struct pipe_table *tb,
 }
 
 void control_pipe_json(struct store *s, const struct pipe_row *p,
-                       struct json *j)
+                       size_t recent, struct json *j)
 {
     char *worker = control_pipe_worker(s, p->name, NULL);
     struct control_deliveries d = control_pipe_deliveries(s, p->name);
@@ -108,6 +111,16 @@ void control_pipe_json(struct store *s, const struct pipe_row *p,
     for (size_t i = 0; i < p->table_count; i++)
         table_json(p, &p->tables[i], j);
     json_close_array(j);
+    struct request *reqs;
+    size_t n;
+    struct error err;
+    if (recent && requests_of(s, p->name, recent, &reqs, &n, &err) == 0) {
+        json_open_array(j, "requests");
+        for (size_t i = 0; i < n; i++)
+            control_request_json(&reqs[i], j);
+        json_close_array(j);
+        requests_free(reqs, n);
+    }
     json_close_object(j);
     free(worker);
 }
