@@ -16,8 +16,12 @@ import tempfile
 import time
 
 import jsonschema
-import referencing
-import referencing.jsonschema
+
+try:  # jsonschema 4.18 and later resolve $ref through `referencing`
+    import referencing
+    import referencing.jsonschema
+except ImportError:  # Debian 12's python3-jsonschema 4.10: RefResolver
+    referencing = None
 
 FULL_TOKEN = "full-Token-7f3a9c2e41d8b65f0a1e"
 READ_TOKEN = "read-Token-2b8e6d0c95a4f1370c6d"
@@ -46,9 +50,10 @@ class Document:
     def __init__(self, source_dir):
         with open(os.path.join(source_dir, "docs", "openapi.json"), encoding="utf-8") as f:
             self.doc = json.load(f)
-        resource = referencing.Resource.from_contents(
-            self.doc, default_specification=referencing.jsonschema.DRAFT202012)
-        self.registry = referencing.Registry().with_resource("urn:sluice:openapi", resource)
+        if referencing:
+            resource = referencing.Resource.from_contents(
+                self.doc, default_specification=referencing.jsonschema.DRAFT202012)
+            self.registry = referencing.Registry().with_resource("urn:sluice:openapi", resource)
         self.templates = []
         for path in self.doc["paths"]:
             pattern = "^" + re.sub(r"\\{\w+\\}", "[^/]+", re.escape(path)) + "$"
@@ -57,9 +62,22 @@ class Document:
 
     def resolve(self, node):
         while "$ref" in node:
-            node = self.registry.resolver().lookup(
-                "urn:sluice:openapi" + node["$ref"]).contents
+            target = self.doc
+            for part in node["$ref"][2:].split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
         return node
+
+    def validator(self, schema):
+        """A draft 2020-12 validator of `schema`, whose $refs point into
+        the document."""
+        if referencing:
+            wrapped = dict(schema)
+            if "$ref" in wrapped:
+                wrapped["$ref"] = "urn:sluice:openapi" + wrapped["$ref"]
+            return jsonschema.Draft202012Validator(wrapped, registry=self.registry)
+        resolver = jsonschema.RefResolver.from_schema(self.doc)
+        return jsonschema.Draft202012Validator(schema, resolver=resolver)
 
     def template(self, path):
         path = path.split("?", 1)[0]
@@ -73,10 +91,7 @@ class Document:
         return None
 
     def validate_schema(self, schema, value, where):
-        wrapped = dict(schema)
-        if "$ref" in wrapped:
-            wrapped["$ref"] = "urn:sluice:openapi" + wrapped["$ref"]
-        v = jsonschema.Draft202012Validator(wrapped, registry=self.registry)
+        v = self.validator(schema)
         errors = sorted(v.iter_errors(value), key=lambda e: list(e.absolute_path))
         for e in errors[:5]:
             at = "/".join(str(p) for p in e.absolute_path)
