@@ -10,7 +10,9 @@ Before rendering, the document itself is checked: OpenAPI 3.1.0, every
 schema valid JSON Schema (draft 2020-12), every $ref resolving, every
 operation with an operationId, a summary, tags, its access
 (x-sluice-access: none, read or change) and an answer per status that a
-/v1 operation of that access can give."""
+/v1 operation of that access can give; and the routes of
+framework/api/api.c with the files the build embeds are the document's
+operations, with the same access."""
 import json
 import os
 import re
@@ -99,6 +101,28 @@ def check(doc):
                       for p in item_params(doc, path, op)]
             if not any(p["in"] == "path" and p["name"] == name for p in params):
                 fail(f"{where}: no parameter for {{{name}}}")
+
+
+def check_routes(doc, root):
+    """The routes of framework/api/api.c and the files the build embeds
+    (framework/CMakeLists.txt) are the document's /v1 operations and
+    pages, each with the access the document says."""
+    api_c = os.path.join(root, "framework", "api", "api.c")
+    if not os.path.exists(api_c):
+        return
+    access = {"R": "read", "W": "change", "API_ACCESS_NONE": "none"}
+    code = open(api_c, encoding="utf-8").read()
+    routes = {(m.lower(), re.sub(r"\*", "{}", path), access[a]) for m, path, a in re.findall(
+        r'\{"(GET|POST|PUT|PATCH|DELETE)", "(/v1[^"]*)", \w+, (\w+)\}', code)}
+    cmake = open(os.path.join(root, "framework", "CMakeLists.txt"), encoding="utf-8").read()
+    routes |= {("get", url, "none") for url in re.findall(r'=(/[^"]*)"', cmake)}
+    documented = {(method, re.sub(r"{\w+}", "{}", path), op["x-sluice-access"])
+                  for path, method, op in operations(doc)
+                  if path not in ("/health", "/metrics")}
+    for r in sorted(routes - documented):
+        fail(f"the program answers {r[0].upper()} {r[1]} ({r[2]}), which the document lacks")
+    for r in sorted(documented - routes):
+        fail(f"the document has {r[0].upper()} {r[1]} ({r[2]}), which the program lacks")
 
 
 def item_params(doc, path, op):
@@ -236,6 +260,7 @@ def main():
     with open(os.path.join(root, "docs", "openapi.json"), encoding="utf-8") as f:
         doc = json.load(f)
     check(doc)
+    check_routes(doc, root)
     page = render(doc)
     target = os.path.join(root, "docs", "api.md")
     if mode == "--write":
