@@ -77,7 +77,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     struct progress progress;
     progress_init(&progress, cfg, runs, raw_bytes);
     struct service *svc = NULL;
-    struct api_context api = {cfg, reg, false};
+    struct api_context api = {cfg, reg, false, NULL};
     if (cfg->service.http_listen &&
         service_start(&cfg->service, &api, store_url, progress.pipes,
                       progress.count, &svc, &err) < 0) {

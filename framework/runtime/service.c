@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct service {
     struct health_limits limits;
     bool api;      /* the API and the page are on */
     bool loopback; /* it listens on a loopback address only */
+    atomic_bool stopping;
     struct api_tokens tokens;
     struct api_context context;
     char *tls_cert, *tls_key; /* PEM, read at the start; NULL: plain */
@@ -392,6 +394,7 @@ int service_start(const struct service_settings *settings,
                                          settings->health_max_lag_ms};
     svc->context = *context;
     svc->context.read_open = settings->api_read_open;
+    svc->context.stopping = &svc->stopping;
     if (load_settings(svc, settings, err) < 0) {
         freeaddrinfo(ai);
         service_free(svc);
@@ -451,6 +454,7 @@ void service_stop(struct service *svc)
 {
     if (!svc)
         return;
+    atomic_store(&svc->stopping, true); /* requests that wait end now */
     MHD_stop_daemon(svc->daemon);
     service_free(svc);
 }
