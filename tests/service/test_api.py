@@ -314,9 +314,13 @@ def methods(c):
             allowed = {m.strip() for m in a.headers["allow"].split(",")} - {"HEAD", "OPTIONS"}
             if allowed != documented:
                 fail(f"{method} {path}: Allow '{a.headers['allow']}', documented {documented}")
-    for path in ["/v1", "/v1/", "/v1/nope", "/v1/pipes/orders/nope", "/v1/pipes/orders/tables",
+    for path in ["/v1", "/v1/nope", "/v1/pipes/orders/nope", "/v1/pipes/orders/tables",
                  "/v1/topics/orders/x"]:
         c.expect(404, "GET", path, F)
+    # an empty, "." or ".." part, or a "/" at the end: 400
+    for path in ["/v1/", "/v1/pipes/", "/v1/pipes//history", "/v1/pipes/./history",
+                 "/v1/pipes/orders/../orders"]:
+        c.expect(400, "GET", path, F, response="BadRequest")
 
 
 def too_large(c):
