@@ -30,6 +30,8 @@
     pipes: [],
     polls: 0,
     timer: null,
+    reading: false, /* a poll is under way */
+    again: false, /* poll again as soon as it ends */
     events: [], /* the newest EVENTS_SHOWN events, oldest first */
     eventsSince: null, /* the time of the newest event read */
   };
@@ -199,9 +201,15 @@
     const badge = $("access");
     badge.dataset.access = page.access;
     badge.textContent =
-      page.access === "full" ? "full access" : page.access === "read" ? "read only" : "no access";
+      page.access === "full"
+        ? "full access"
+        : page.access === "read"
+          ? "read only"
+          : page.readOpen
+            ? "read only (open)"
+            : "no access";
     document.body.classList.toggle("can-change", page.access === "full");
-    $("token-form").classList.toggle("wanted", page.access === "none");
+    $("token-form").classList.toggle("wanted", page.access === "none" && !page.readOpen);
     if (page.access === "none" && !page.readOpen)
       say(token() ? "The token was refused. Enter the API token." : "Enter the API token to see the pipes.", "error");
   }
@@ -469,10 +477,18 @@
     }
   }
 
+  /* One reading at a time: a call while one is under way asks for another
+   * right after it, so that there is never more than one chain of timers. */
   async function poll() {
+    if (page.reading) {
+      page.again = true;
+      return;
+    }
+    page.reading = true;
     clearTimeout(page.timer);
     try {
       if (page.access === "none" && !page.readOpen) return;
+      if (document.hidden) return; /* read again when seen (visibilitychange) */
       const r = await api("GET", "/v1/pipes");
       const pipes = r.pipes || [];
       page.selected = selectedFromHash() || page.selected;
@@ -490,7 +506,9 @@
     } catch (e) {
       say(e.message, "error");
     } finally {
-      page.timer = setTimeout(poll, POLL_MS);
+      page.reading = false;
+      page.timer = setTimeout(poll, page.again ? 0 : POLL_MS);
+      page.again = false;
     }
   }
 
@@ -553,6 +571,10 @@
     $("token").value = "";
     await readSession();
     poll();
+  });
+
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) poll();
   });
 
   window.addEventListener("hashchange", () => {
