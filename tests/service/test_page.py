@@ -6,7 +6,8 @@ into memory_sink, while a few documents a second are inserted; Debian's
 chromium, headless, driven over the Chrome DevTools Protocol
 (python3-websocket), opens the page, which:
 
-- shows no pipe and asks for a token before one is given;
+- shows no pipe and asks for a token before one is given, and with a
+  wrong one says it was refused;
 - takes the full token typed into that box (kept in sessionStorage, never
   in localStorage), then shows the pipe in state `running`, its tables,
   its history, its rows;
@@ -402,6 +403,14 @@ def check_page(b, base, out):
         raise Failure("pipes shown without a token")
     if not b.js("document.getElementById('token-form').classList.contains('wanted')"):
         raise Failure("no token box asked for without a token")
+
+    # a wrong token: refused, said so, still no pipe
+    b.type_into("#token", "not-the-token")
+    b.click("#token-save")
+    wait_for("a wrong token said to be refused", lambda: b.js(
+        "document.getElementById('message').textContent.includes('refused')"))
+    if b.js("document.querySelectorAll('#pipes-body tr').length") != 0:
+        raise Failure("pipes shown with a wrong token")
 
     b.type_into("#token", TOKEN)
     b.click("#token-save")
