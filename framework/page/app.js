@@ -322,7 +322,9 @@
   }
 
   function tableRow(t) {
-    const of = t.rows_estimated !== null && t.rows_estimated !== undefined ? " of " + num(t.rows_estimated) : "";
+    /* the estimate counts while the table is loaded (it has a share) */
+    const loading = t.percent !== null && t.percent !== undefined;
+    const of = loading && t.rows_estimated !== null && t.rows_estimated !== undefined ? " of " + num(t.rows_estimated) : "";
     const name = cell("Table", t.name);
     if (t.note) name.append(el("div", { class: "note" }, t.note));
     return el(
@@ -446,21 +448,42 @@
     fill("events-body", shown.map(eventRow), "No events in the last 15 minutes.");
   }
 
+  /* What a maintenance run did: a report (`sluice maintenance run --json`:
+   * its topics with what each deleted) in a line, or a system event's own
+   * summary. */
+  function reportSummary(rep) {
+    if (!Array.isArray(rep.topics)) return rep.summary || "";
+    let events = 0;
+    let records = 0;
+    const errors = [];
+    for (const t of rep.topics) {
+      events += Number(t.events_deleted) || 0;
+      records += Number(t.records_deleted) || 0;
+      if (t.error) errors.push(t.topic + ": " + t.error);
+    }
+    let text =
+      rep.topics.length + " topic(s): " + num(events) + " publication event(s), " + num(records) + " record(s) deleted";
+    if (rep.dry_run) text += " (dry run: nothing deleted)";
+    if (errors.length) text += "; " + errors.join("; ");
+    return text;
+  }
+
   async function readReports() {
     const r = await api("GET", "/v1/maintenance/reports?limit=5");
     fill(
       "reports-body",
-      (r.reports || []).map((e) =>
-        el(
+      (r.reports || []).map((rep) => {
+        const id = rep.event !== undefined ? rep.event : rep.id;
+        return el(
           "tr",
-          { "data-report": e.id },
-          cell("#", e.id),
-          cell("At", when(e.at)),
-          cell("As of", when(e.as_of)),
-          cell("Status", el("span", { class: "status status-" + e.status }, e.status || dash)),
-          cell("Summary", e.summary || "")
-        )
-      ),
+          { "data-report": id },
+          cell("#", id === null || id === undefined ? dash : id),
+          cell("At", when(rep.at)),
+          cell("As of", when(rep.as_of)),
+          cell("Status", el("span", { class: "status status-" + rep.status }, rep.status || dash)),
+          cell("Summary", reportSummary(rep))
+        );
+      }),
       "No maintenance reports."
     );
   }

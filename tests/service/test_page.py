@@ -10,7 +10,8 @@ chromium, headless, driven over the Chrome DevTools Protocol
   wrong one says it was refused;
 - takes the full token typed into that box (kept in sessionStorage, never
   in localStorage), then shows the pipe in state `running`, its tables,
-  its history, its rows;
+  its history, its rows, recent events, the report of the maintenance
+  run at the start;
 - pauses it on a click of its button, after a dialog naming the pipe
   (accepted), shows `paused` and the request `done`; resumes it the same
   way and shows `running` and rows that grow again; the API (read here
@@ -426,6 +427,10 @@ def check_page(b, base, out):
         ".sort().join(',')") == ",".join(COLLS))
     wait_for("the pipe's history shown", lambda: b.js(
         "document.getElementById('history-body').textContent.includes('running')"))
+    wait_for("recent events shown", lambda: b.js(
+        "document.querySelectorAll('#events-body tr[data-event]').length") > 0)
+    wait_for("the report of the maintenance run at the start shown", lambda: b.js(
+        "document.getElementById('reports-body').textContent.includes('deleted')"))
     wait_for("the snapshot's rows and the changes since shown",
              lambda: shown_rows(b, PIPE) > len(COLLS) * DOCS)
     b.screenshot(os.path.join(out, "desktop.png"))
