@@ -21,8 +21,9 @@ chromium, headless, driven over the Chrome DevTools Protocol
   screen;
 - asks nothing of any other address (no CDN), and throws no exception.
 
-Screenshots (desktop.png, paused.png, phone.png), the page's text and the
-logs of sluice and chromium stay in OUTPUT_DIR, which the test prints.
+Screenshots (desktop.png, paused.png, phone.png; failed.png when a check
+fails), the page's text and the logs of sluice and chromium stay in
+OUTPUT_DIR, which the test prints.
 """
 import base64
 import json
@@ -364,9 +365,18 @@ def shown_rows(b, pipe):
     return int(digits) if digits.isdigit() else -1
 
 
-def wait_shown(b, pipe, state):
-    wait_for("the page showing pipe %s %s" % (pipe, state),
-             lambda: shown_state(b, pipe) == state and state)
+def wait_shown(b, base, pipe, state):
+    seen = []
+
+    def shown():
+        seen.append(shown_state(b, pipe))
+        return seen[-1] == state
+
+    try:
+        wait_for("the page showing pipe %s %s" % (pipe, state), shown)
+    except Failure:
+        raise Failure("the page shows pipe %s %s after %d s, not %s (the API says %s)"
+                      % (pipe, seen[-1], TIMEOUT, state, api_state(base)))
 
 
 def request_outcome(b):
@@ -384,7 +394,7 @@ def act(b, base, pipe, action, then):
     if pipe not in b.dialogs[-1] or action not in b.dialogs[-1].lower():
         raise Failure("the dialog before %s does not name the pipe and what it does: %r"
                       % (action, b.dialogs[-1]))
-    wait_shown(b, pipe, then)
+    wait_shown(b, base, pipe, then)
     status, text = wait_for("the page showing the %s request done" % action,
                             lambda: request_outcome(b)[0] in ("done", "refused", "failed")
                             and request_outcome(b))
@@ -421,7 +431,7 @@ def check_page(b, base, out):
                   " document.getElementById('token').value]")
     if stored != [TOKEN, 0, ""]:
         raise Failure("the token: sessionStorage, localStorage's length, the box: %r" % stored)
-    wait_shown(b, PIPE, "running")
+    wait_shown(b, base, PIPE, "running")
     wait_for("the pipe's tables shown", lambda: b.js(
         "Array.from(document.querySelectorAll('#tables-body tr')).map(r => r.dataset.table)"
         ".sort().join(',')") == ",".join(COLLS))
@@ -465,7 +475,7 @@ def check_page(b, base, out):
     b.click("#token-save")
     wait_for("read access shown", lambda: b.js(
         "document.getElementById('access').dataset.access") == "read")
-    wait_shown(b, PIPE, "running")
+    wait_shown(b, base, PIPE, "running")
     visible = b.js("Array.from(document.querySelectorAll('button[data-action]'))"
                    ".filter(e => e.offsetParent !== null).length")
     if visible:
@@ -519,6 +529,11 @@ def main():
         ok = True
     except Failure as e:
         log("FAILED: %s" % e)
+        if browser:
+            try:
+                browser.screenshot(os.path.join(out, "failed.png"))
+            except Exception as shot:  # noqa: BLE001  the failure matters more
+                log("no screenshot of the failure: %s" % shot)
     finally:
         if writer:
             try:
