@@ -188,6 +188,17 @@
 
   /* ---- access --------------------------------------------------------- */
 
+  /* Without access nothing read before stays on the page. */
+  function forget() {
+    page.pipes = [];
+    page.events = [];
+    page.eventsSince = null;
+    for (const id of ["pipes-body", "tables-body", "requests-body", "history-body", "events-body", "reports-body"])
+      $(id).replaceChildren();
+    $("pipe-facts").replaceChildren();
+    $("pipe-section").hidden = true;
+  }
+
   async function readSession() {
     try {
       const s = await api("GET", "/v1/session");
@@ -210,8 +221,10 @@
             : "no access";
     document.body.classList.toggle("can-change", page.access === "full");
     $("token-form").classList.toggle("wanted", page.access === "none" && !page.readOpen);
-    if (page.access === "none" && !page.readOpen)
+    if (page.access === "none" && !page.readOpen) {
+      forget();
       say(token() ? "The token was refused. Enter the API token." : "Enter the API token to see the pipes.", "error");
+    }
   }
 
   /* Fills a table's body with rows, or one row saying there is none. */
@@ -527,7 +540,8 @@
       if (failed) say(failed.message, "error");
       else if ($("message").className === "error") say("");
     } catch (e) {
-      say(e.message, "error");
+      if (e.status === 401) await readSession(); /* the token no longer holds */
+      else say(e.message, "error");
     } finally {
       page.reading = false;
       page.timer = setTimeout(poll, page.again ? 0 : POLL_MS);
