@@ -14,8 +14,9 @@ chromium, headless, driven over the Chrome DevTools Protocol
   run at the start;
 - pauses it on a click of its button, after a dialog naming the pipe
   (accepted), shows `paused` and the request `done`; resumes it the same
-  way and shows `running` and rows that grow again; the API (read here
-  directly) agrees at each step;
+  way and shows `running` and rows that grow again; resyncs it, the
+  history showing the resync; the API (read here directly) agrees at
+  each step;
 - with the read-only token shows the pipe without the buttons;
 - at a phone's width shows every table as cards, nothing wider than the
   screen;
@@ -453,6 +454,13 @@ def check_page(b, base, out):
              lambda: shown_rows(b, PIPE) > rows)
     wait_for("the history showing the pause", lambda: b.js(
         "document.getElementById('history-body').textContent.includes('paused')"))
+
+    # resync: the request done, the pipe through its resync back to running
+    act(b, base, PIPE, "resync", "running")
+    wait_for("the history showing the resync", lambda: b.js(
+        "Array.from(document.querySelectorAll('#history-body td[data-label=To]'))"
+        ".some(td => td.textContent === 'resync')"))
+    wait_shown(b, base, PIPE, "running")
 
     # a phone: cards, nothing wider than the screen
     b.send("Emulation.setDeviceMetricsOverride", width=390, height=844,
