@@ -240,7 +240,11 @@ class Browser:
                 "--window-size=1280,900", "about:blank"]
         if os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # chromium refuses root without it
-        self.proc = procs.start(args, log_path)
+        # a home of its own: nothing of the user's read, nothing left there
+        home = os.path.join(tmp, "home")
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
+                   XDG_CACHE_HOME=os.path.join(home, ".cache"))
+        self.proc = procs.start(args, log_path, env=env)
         self.procs = procs
         port = wait_for("chromium's DevTools port", self.devtools_port, timeout=30)
         targets = wait_for("chromium's page", lambda: [
