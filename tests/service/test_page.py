@@ -238,8 +238,10 @@ class Browser:
                 "--disable-features=Translate,MediaRouter,OptimizationHints",
                 "--metrics-recording-only", "--mute-audio", "--password-store=basic",
                 "--window-size=1280,900", "about:blank"]
-        if os.geteuid() == 0:
-            args.insert(1, "--no-sandbox")  # chromium refuses root without it
+        # no sandbox: chromium refuses root without this, and a user's
+        # sandbox needs namespaces that containers often refuse; the only
+        # page it opens is sluice's own
+        args.insert(1, "--no-sandbox")
         # a home of its own: nothing of the user's read, nothing left there
         home = os.path.join(tmp, "home")
         env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
