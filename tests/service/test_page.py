@@ -27,6 +27,7 @@ fails), the page's text and the logs of sluice and chromium stay in
 OUTPUT_DIR, which the test prints.
 """
 import base64
+import ctypes
 import json
 import os
 import shutil
@@ -81,6 +82,12 @@ def wait_for(what, check, timeout=TIMEOUT, every=0.2):
 
 # ---------------------------------------------------------------- servers
 
+def end_with_parent():
+    """In a child before exec: SIGTERM when this test's process dies (a
+    ctest timeout kills it), so that no server outlives it."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Processes:
     """The processes this test starts, each ended by its own id (and its
     own process group, for chromium's children) when the test ends."""
@@ -91,7 +98,7 @@ class Processes:
     def start(self, args, log_path=None, **kw):
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL
         proc = subprocess.Popen(args, stdout=kw.pop("stdout", out), stderr=subprocess.STDOUT,
-                                start_new_session=True, **kw)
+                                start_new_session=True, preexec_fn=end_with_parent, **kw)
         if log_path:
             out.close()
         self.procs.append(proc)
