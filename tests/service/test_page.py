@@ -9,7 +9,8 @@ chromium, headless, driven over the Chrome DevTools Protocol
 - shows no pipe and asks for a token before one is given, and with a
   wrong one says it was refused;
 - takes the full token typed into that box (kept in sessionStorage, never
-  in localStorage), then shows the pipe in state `running`, its tables,
+  in localStorage), then shows the pipe in its snapshot (held slow) with
+  its tables' progress, then in state `running`, its tables,
   its history, its rows, recent events, the report of the maintenance
   run at the start;
 - pauses it on a click of its button, after a dialog naming the pipe
@@ -22,7 +23,7 @@ chromium, headless, driven over the Chrome DevTools Protocol
   screen;
 - asks nothing of any other address (no CDN), and throws no exception.
 
-Screenshots (desktop.png, paused.png, phone.png; failed.png when a check
+Screenshots (snapshot.png, desktop.png, paused.png, phone.png; failed.png when a check
 fails), the page's text and the logs of sluice and chromium stay in
 OUTPUT_DIR, which the test prints.
 """
@@ -48,6 +49,7 @@ TIMEOUT = 45            # seconds for anything the page or the pipe must reach
 PIPE = "orders"
 COLLS = ["a", "b"]
 DOCS = 3000             # documents per collection
+SLOW_MS = 500           # per command of the MongoDB test server during the snapshot
 TOKEN = "page-test-full-token"
 READ_TOKEN = "page-test-read-token"
 
@@ -134,6 +136,15 @@ def start_mongo(procs, mongo_server):
     return "mongodb://127.0.0.1:%d/?replicaSet=rs0" % port
 
 
+def latency(uri, ms):
+    """The MongoDB test server answers every command ms late (0: at once)."""
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10000)
+    try:
+        client.admin.command({"sluiceFault": "latency", "ms": ms})
+    finally:
+        client.close()
+
+
 def load_source(uri, database):
     client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=10000)
     try:
@@ -192,14 +203,14 @@ source = source_mongo
 sink = memory_sink
 mode = snapshot+cdc
 sync_interval = 1s
-pull_batch_size = 500
+pull_batch_size = 200
 
 [pipe {pipe}.source]
 uri = {uri}
 database = {db}
 collections = {colls}
 partition_size = 1000
-batch_size = 500
+batch_size = 100
 max_await_time = 200ms
 
 [pipe {pipe}.sink]
@@ -419,7 +430,9 @@ def act(b, base, pipe, action, then):
         raise Failure("the page shows %s, the API says %s" % (then, api_state(base)))
 
 
-def check_page(b, base, out):
+def check_page(b, base, out, release):
+    """The page's checks; release() ends the slow snapshot and starts the
+    writes, once the page has shown the snapshot's progress."""
     b.navigate(base + "/")
     # before a token: a token box, no pipe, the read view refused
     wait_for("the access level shown", lambda: b.js(
@@ -445,6 +458,14 @@ def check_page(b, base, out):
                   " document.getElementById('token').value]")
     if stored != [TOKEN, 0, ""]:
         raise Failure("the token: sessionStorage, localStorage's length, the box: %r" % stored)
+
+    # the snapshot, held slow: its tables' progress, then released
+    wait_shown(b, base, PIPE, "snapshot")
+    wait_for("the snapshot's progress shown, under way", lambda: b.js(
+        "Array.from(document.querySelectorAll('#tables-body .bar'))"
+        ".map(e => Number(e.getAttribute('aria-valuenow'))).some(v => v > 0 && v < 100)"))
+    b.screenshot(os.path.join(out, "snapshot.png"))
+    release()
     wait_shown(b, base, PIPE, "running")
     wait_for("the pipe's tables shown", lambda: b.js(
         "Array.from(document.querySelectorAll('#tables-body tr')).map(r => r.dataset.table)"
@@ -533,6 +554,7 @@ def main():
         uri = start_mongo(procs, mongo_server)
         database = "page_%d" % os.getpid()
         load_source(uri, database)
+        latency(uri, SLOW_MS)  # a snapshot that lasts until the page has shown it
         writer = Writer(uri, database)
         port = free_port()
         base = "http://127.0.0.1:%d" % port
@@ -541,12 +563,16 @@ def main():
             f.write(sluice_ini(tmp, port, uri, database))
         sl = procs.start([sluice, "run", ini, "--store", "sqlite:" + os.path.join(tmp, "sluice.db")],
                          os.path.join(out, "sluice.log"))
-        wait_for("pipe %s running (the API)" % PIPE,
-                 lambda: sl.poll() is None and api_state(base) == "running"
+        wait_for("pipe %s in its snapshot (the API)" % PIPE,
+                 lambda: sl.poll() is None and api_state(base) == "snapshot"
                  or (sl.poll() is not None and fail_exited(sl)))
-        writer.start()
         browser = Browser(procs, chromium, tmp, os.path.join(out, "chromium.log"))
-        check_page(browser, base, out)
+
+        def release():
+            latency(uri, 0)
+            writer.start()
+
+        check_page(browser, base, out, release)
         ok = True
     except Failure as e:
         log("FAILED: %s" % e)
