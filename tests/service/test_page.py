@@ -21,7 +21,8 @@ chromium, headless, driven over the Chrome DevTools Protocol
 - with the read-only token shows the pipe without the buttons;
 - at a phone's width shows every table as cards, nothing wider than the
   screen;
-- asks nothing of any other address (no CDN), and throws no exception.
+- asks nothing of any other address (no CDN), throws no exception and
+  puts no error in the console (a Content-Security-Policy violation).
 
 Screenshots (snapshot.png, desktop.png, paused.png, phone.png; failed.png when a check
 fails), the page's text and the logs of sluice and chromium stay in
@@ -274,7 +275,7 @@ class Browser:
         self.next_id = 0
         self.events = []
         self.dialogs = []
-        for domain in ("Page", "Runtime", "Network"):
+        for domain in ("Page", "Runtime", "Network", "Log"):
             self.send(domain + ".enable")
 
     def devtools_port(self):
@@ -354,6 +355,19 @@ class Browser:
     def exceptions(self):
         return [e["params"]["exceptionDetails"] for e in self.events
                 if e["method"] == "Runtime.exceptionThrown"]
+
+    def console_errors(self):
+        """Errors of the console: the page's own, the browser's about it
+        (a refused resource, a Content-Security-Policy violation)."""
+        out = []
+        for e in self.events:
+            if e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error":
+                out.append("%s (%s)" % (e["params"]["entry"].get("text", ""),
+                                        e["params"]["entry"].get("url", "")))
+            elif e["method"] == "Runtime.consoleAPICalled" and e["params"]["type"] == "error":
+                out.append(" ".join(str(a.get("value", a.get("description", "")))
+                                    for a in e["params"]["args"]))
+        return out
 
     def requested(self):
         return [e["params"]["request"]["url"] for e in self.events
@@ -528,6 +542,8 @@ def check_page(b, base, out, release):
         raise Failure("the page asked for other addresses: %s" % others[:5])
     if b.exceptions():
         raise Failure("the page threw: %s" % b.exceptions()[:3])
+    if b.console_errors():
+        raise Failure("errors in the console: %s" % b.console_errors()[:5])
     log("page: %d requests, all to %s" % (len(b.requested()), base))
 
 
