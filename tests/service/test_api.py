@@ -93,7 +93,7 @@ def reads(c):
     a = c.expect(200, "GET", "/v1/openapi.json")
     if a.status == 200 and json.loads(a.body) != doc.doc:
         fail("/v1/openapi.json is not docs/openapi.json")
-    for p in ["/", "/ui/app.js", "/ui/style.css", "/metrics"]:
+    for p in ["/", "/ui/app.js", "/ui/style.css", "/ui/icon.svg", "/metrics"]:
         c.expect(200, "GET", p)
     # failing (503): pipe leaky failed
     c.expect(503, "GET", "/health")
