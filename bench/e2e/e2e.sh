@@ -50,6 +50,8 @@
 # api_requests, api_errors, api_p50_ms, api_p99_ms, api_max_ms (latency
 # from each request's due time) and the load's own CPU seconds, which it
 # takes from the same two cores.
+# API_PATH=PATH: the same load on PATH instead (/health, say: a control
+# that costs the client and the service as much but reads no store).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=$(cd "${1:-build}" && pwd)
@@ -272,7 +274,7 @@ service_lines=
 if [ -n "$api_rate" ]; then
   head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/api_token"
   chmod 600 "$tmp/api_token"
-  echo "== API load: $api_rate GET /v1/pipes/NAME a second during each snapshot (bench/api/load.py)"
+  echo "== API load: $api_rate GET ${API_PATH:-/v1/pipes/NAME} a second during each snapshot (bench/api/load.py)"
 fi
 api_service_lines() {
   local port
@@ -283,7 +285,8 @@ api_token_file = $tmp/api_token"
 }
 api_start() {
   rm -f "$tmp/api_stop"
-  python3 bench/api/load.py "$api_url" --pipe "$1" --token-file "$tmp/api_token" \
+  local what=(--pipe "$1"); [ -n "${API_PATH:-}" ] && what=(--path "$API_PATH")
+  python3 bench/api/load.py "$api_url" "${what[@]}" --token-file "$tmp/api_token" \
     --rate "$api_rate" --stop-file "$tmp/api_stop" --wait-ready 60 \
     > "$tmp/api.out" 2> "$tmp/api.err" &
   api_pid=$!
@@ -303,7 +306,7 @@ api_report() {
   echo "api_max_ms $(api_fig max_ms)"
   echo "api_late_p99_ms $(api_fig late_p99_ms) (how late the load sent, p99); api_load_cpu_s $(api_fig cpu_s)"
   if [ -s "$tmp/api.err" ]; then head -3 "$tmp/api.err"; fi
-  summary+=("| API load during the snapshot above, $api_rate GET /v1/pipes/NAME a second | $(api_fig count) requests, $(api_fig errors) errors; latency p50 $(api_fig p50_ms) ms, p99 $(api_fig p99_ms) ms, max $(api_fig max_ms) ms | | | | | | |")
+  summary+=("| API load during the snapshot above, $api_rate GET ${API_PATH:-/v1/pipes/NAME} a second | $(api_fig count) requests, $(api_fig errors) errors; latency p50 $(api_fig p50_ms) ms, p99 $(api_fig p99_ms) ms, max $(api_fig max_ms) ms | | | | | | |")
 }
 
 # snapshot NAME COLLECTIONS DOCS_PER_COLLECTION [SINK OPTION LINES]: sluice,
