@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../control/control.h"
 #include "../hub/hub.h"
 #include "../util/buf.h"
 #include "../util/clock.h"
@@ -117,44 +118,6 @@ int cmd_topic_create(const struct command *cmd, int argc, char **argv)
 }
 
 /* Events, records and bytes of a topic, by consumption status. */
-struct topic_counts {
-    int64_t events, records, bytes, oldest, newest;
-    int64_t by_consumption[5];
-};
-
-static int count_topic(struct store *s, const char *topic,
-                       struct topic_counts *c, struct error *err)
-{
-    struct publication_info *p;
-    size_t n;
-    memset(c, 0, sizeof *c);
-    if (hub_publications(s, topic, INT64_MIN, INT64_MAX, &p, &n, err) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        c->events++;
-        c->records += p[i].records;
-        c->bytes += p[i].bytes;
-        c->by_consumption[p[i].consumption]++;
-        if (i == 0)
-            c->oldest = p[i].published_at;
-        c->newest = p[i].published_at;
-    }
-    publications_free(p, n);
-    return 0;
-}
-
-static void json_topic_head(const struct topic *t,
-                            const struct topic_counts *c, struct json *j)
-{
-    json_add_string(j, "name", t->name);
-    json_add_int(j, "consumed_retention_days", t->consumed_retention_days);
-    json_add_int(j, "unconsumed_retention_days", t->unconsumed_retention_days);
-    json_add_string(j, "retention", t->retention);
-    json_add_int(j, "events", c->events);
-    json_add_int(j, "records", c->records);
-    json_add_int(j, "bytes", c->bytes);
-}
-
 int cmd_topic_list(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
@@ -169,6 +132,7 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
     struct topic *t;
     size_t n;
     struct error err;
+    struct control_result r;
     if (topic_list(s, &t, &n, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
     struct listing l;
@@ -177,13 +141,11 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
         buf_printf(&l.out, "%-24s %9s %11s %-12s %8s %10s\n", "TOPIC",
                    "CONSUMED", "UNCONSUMED", "RETENTION", "EVENTS", "RECORDS");
     for (size_t i = 0; i < n && status == EXIT_OK; i++) {
-        struct topic_counts c;
-        if (count_topic(s, t[i].name, &c, &err) < 0) {
-            status = cli_error(EXIT_RUNTIME, "%s", err.message);
+        struct control_topic_counts c;
+        if (control_topic_count(s, t[i].name, &c, &r) < 0) {
+            status = cli_error(EXIT_RUNTIME, "%s", r.err.message);
         } else if (json) {
-            json_open_object(&l.j, NULL);
-            json_topic_head(&t[i], &c, &l.j);
-            json_close_object(&l.j);
+            control_topic_summary_json(&t[i], &c, &l.j);
         } else {
             buf_printf(&l.out, "%-24s %8lldd %10lldd %-12s %8lld %10lld\n",
                        cli_shown(t[i].name),
@@ -198,38 +160,8 @@ int cmd_topic_list(const struct command *cmd, int argc, char **argv)
     return status;
 }
 
-static void json_topic(const struct topic *t, const struct topic_counts *c,
-                       const struct subscription *subs, size_t nsubs)
-{
-    struct buf out = {0};
-    struct json j = JSON_INIT(&out);
-    json_open_object(&j, NULL);
-    json_topic_head(t, c, &j);
-    json_add_time(&j, "oldest", c->events ? c->oldest : -1);
-    json_add_time(&j, "newest", c->events ? c->newest : -1);
-    json_open_object(&j, "consumption");
-    for (int k = SLUICE_CONSUMPTION_PROCESSING; k <= SLUICE_CONSUMPTION_ERROR;
-         k++)
-        json_add_int(&j, consumption_name((sluice_consumption)k),
-                     c->by_consumption[k]);
-    json_close_object(&j);
-    json_open_array(&j, "subscriptions");
-    for (size_t i = 0; i < nsubs; i++) {
-        if (strcmp(subs[i].topic, t->name) != 0)
-            continue;
-        json_open_object(&j, NULL);
-        json_add_string(&j, "name", subs[i].name);
-        json_add_string(&j, "state", subs[i].paused ? "paused" : "active");
-        json_add_int(&j, "to_read", subs[i].pending);
-        json_close_object(&j);
-    }
-    json_close_array(&j);
-    json_close_object(&j);
-    printf("%s\n", out.data);
-    buf_free(&out);
-}
-
-static void print_topic(const struct topic *t, const struct topic_counts *c,
+static void print_topic(const struct topic *t,
+                        const struct control_topic_counts *c,
                         const struct subscription *subs, size_t nsubs)
 {
     char a[40], b[40];
@@ -260,6 +192,22 @@ static void print_topic(const struct topic *t, const struct topic_counts *c,
                    (long long)subs[i].pending);
 }
 
+static int print_topic_json(struct store *s, const char *name)
+{
+    struct buf out = {0};
+    struct json j = JSON_INIT(&out);
+    struct control_result r;
+    int status = EXIT_OK;
+    if (control_topic_json(s, name, &j, &r) < 0)
+        status = cli_error(r.outcome == CONTROL_NOT_FOUND ? EXIT_USAGE
+                                                          : EXIT_RUNTIME,
+                           "%s", r.err.message);
+    else
+        printf("%s\n", out.data);
+    buf_free(&out);
+    return status;
+}
+
 int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
 {
     struct store_flags sf = {0};
@@ -278,18 +226,20 @@ int cmd_topic_describe(const struct command *cmd, int argc, char **argv)
     struct topic t;
     bool found;
     struct error err;
-    struct topic_counts c;
+    struct control_topic_counts c;
     struct subscription *subs = NULL;
     size_t nsubs = 0;
+    if (json)
+        return print_topic_json(s, name);
     if (topic_get(s, name, &t, &found, &err) < 0)
         return cli_error(EXIT_RUNTIME, "%s", err.message);
     if (!found)
         return cli_error(EXIT_USAGE, "there is no topic named '%s'", name);
-    if (count_topic(s, name, &c, &err) < 0 ||
-        subscription_list(s, &subs, &nsubs, &err) < 0)
+    struct control_result r;
+    if (control_topic_count(s, name, &c, &r) < 0)
+        status = cli_error(EXIT_RUNTIME, "%s", r.err.message);
+    else if (subscription_list(s, &subs, &nsubs, &err) < 0)
         status = cli_error(EXIT_RUNTIME, "%s", err.message);
-    else if (json)
-        json_topic(&t, &c, subs, nsubs);
     else
         print_topic(&t, &c, subs, nsubs);
     topic_free(&t);
@@ -512,17 +462,11 @@ static int set_paused(const struct command *cmd, int argc, char **argv,
         return cli_usage_error(cmd, "give one subscription name");
     if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
-    struct subscription sub;
-    bool found;
-    struct error err;
-    if (subscription_get(s, argv[0], &sub, &found, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    if (!found)
-        return cli_error(EXIT_USAGE, "there is no subscription named '%s'",
-                         argv[0]);
-    subscription_free(&sub);
-    if (subscription_set_paused(s, argv[0], paused, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
+    struct control_result r;
+    if (control_subscription_pause(s, argv[0], paused, &r) < 0)
+        return cli_error(r.outcome == CONTROL_NOT_FOUND ? EXIT_USAGE
+                                                        : EXIT_RUNTIME,
+                         "%s", r.err.message);
     printf("subscription '%s' %s\n", argv[0], paused ? "paused" : "resumed");
     return EXIT_OK;
 }
@@ -561,13 +505,7 @@ int cmd_subscription_list(const struct command *cmd, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         const char *state = subs[i].paused ? "paused" : "active";
         if (json) {
-            json_open_object(&l.j, NULL);
-            json_add_string(&l.j, "name", subs[i].name);
-            json_add_string(&l.j, "topic", subs[i].topic);
-            json_add_string(&l.j, "state", state);
-            json_add_int(&l.j, "to_read", subs[i].pending);
-            json_add_string(&l.j, "pipe", subs[i].pipe);
-            json_close_object(&l.j);
+            control_subscription_json(&subs[i], &l.j);
         } else {
             buf_printf(&l.out, "%-24s %-24s %-7s %8lld  %s\n",
                        cli_shown(subs[i].name), cli_shown(subs[i].topic),

@@ -2,14 +2,14 @@
  * resume | resync PIPE, sluice tables add | remove PIPE TABLE..., sluice
  * pipe delete PIPE.
  *
- * Each is recorded in the store (or refused at once, naming the pipe's
- * state) and carried out by the worker that runs the pipe. When no worker
- * holds the pipe, what needs no plugin (pause, resume, delete) is carried
- * out here at once: otherwise a pipe nobody runs could never be paused,
- * and so never have its settings changed. */
+ * Each is made by control_request (control.h), as the API makes it:
+ * recorded in the store (or refused at once, naming the pipe's state) and
+ * carried out by the worker that runs the pipe, or here at once when no
+ * worker holds it and it needs no plugin. This file says how it went. */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../control/control.h"
 #include "../lifecycle/lifecycle.h"
 #include "../lifecycle/requests.h"
 #include "../store/leases.h"
@@ -17,37 +17,6 @@
 #include "../util/mem.h"
 #include "../util/units.h"
 #include "cli.h"
-
-#define CLI_LEASE_MS 30000
-
-/* Carries out, in order, the pending requests of a pipe nobody runs, up
- * to the first that needs a worker. Returns whether it held the pipe. */
-static bool carry_out_here(struct store *s, const char *pipe)
-{
-    char *lease = pipe_lease_name(pipe);
-    bool held = false, deleted = false;
-    struct error err;
-    if (lease_acquire(s, lease, worker_name(), CLI_LEASE_MS, &held, &err) <
-            0 ||
-        !held) {
-        free(lease);
-        return false;
-    }
-    for (;;) {
-        struct request_taken t;
-        int rc = request_take(s, pipe, true, &t, &err);
-        if (rc < 0 && t.id)
-            cli_error(EXIT_RUNTIME, "carrying out request %lld: %s",
-                      (long long)t.id, err.message);
-        deleted = rc == 0 && t.id && t.kind == REQUEST_DELETE;
-        if (rc < 0 || !t.id || deleted)
-            break;
-    }
-    if (!deleted)
-        lease_release(s, lease, worker_name(), &err);
-    free(lease);
-    return true;
-}
 
 /* Polls until the request is over; EXIT_OK when done. */
 static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
@@ -61,8 +30,7 @@ static int wait_for(struct store *s, int64_t id, int64_t timeout_ms)
             return cli_error(EXIT_RUNTIME, "%s", err.message);
         if (!found)
             return EXIT_OK; /* the pipe was deleted, requests and all */
-        bool over = strcmp(req.status, REQUEST_PENDING) != 0 &&
-                    strcmp(req.status, REQUEST_IN_PROGRESS) != 0;
+        bool over = control_request_over(&req);
         int status =
             strcmp(req.status, REQUEST_DONE) == 0 ? EXIT_OK : EXIT_RUNTIME;
         if (over && status != EXIT_OK)
@@ -125,23 +93,16 @@ static void report(struct store *s, const char *pipe, int64_t id,
     request_free(&req);
 }
 
-/* The pipe and the tables the request names exist: a wrong name is bad
- * usage (EXIT_USAGE), known before anything is recorded; what the pipe's
- * state refuses is left to request_submit. */
-static int check_names(struct store *s, const char *pipe,
-                       enum request_kind kind, char **tables, size_t count)
+/* The exit status of what control_request refused, with its message:
+ * a pipe or table that is not there is bad usage, known before anything
+ * is recorded. */
+static int refused(const struct control_result *r)
 {
-    struct pipe_row row;
-    struct error err;
-    int status = cli_pipe(s, pipe, &row);
-    if (status != EXIT_OK)
-        return status;
-    status = request_check_names(&row, kind, (const char *const *)tables,
-                                 count, &err) < 0
-                 ? cli_error(EXIT_USAGE, "%s", err.message)
-                 : EXIT_OK;
-    pipe_row_free(&row);
-    return status;
+    return cli_error(r->outcome == CONTROL_NOT_FOUND ||
+                             r->outcome == CONTROL_BAD
+                         ? EXIT_USAGE
+                         : EXIT_RUNTIME,
+                     "%s", r->err.message);
 }
 
 static int submit(const struct command *cmd, int argc, char **argv,
@@ -162,7 +123,7 @@ static int submit(const struct command *cmd, int argc, char **argv,
         return status;
     bool with_tables =
         kind == REQUEST_TABLES_ADD || kind == REQUEST_TABLES_REMOVE;
-    int64_t timeout_ms = 600000, id;
+    int64_t timeout_ms = 600000;
     struct error err;
     struct store *s;
     if (npos < 1 || (with_tables && npos < 2) || (!with_tables && npos > 1))
@@ -173,14 +134,13 @@ static int submit(const struct command *cmd, int argc, char **argv,
     if ((status = cli_open_store(&sf, STORE_WRITE, &s)) != EXIT_OK)
         return status;
     const char *pipe = argv[0];
-    if ((status = check_names(s, pipe, kind, argv + 1, npos - 1)) != EXIT_OK)
-        return status;
-    if (request_submit(s, pipe, kind, (const char *const *)argv + 1, npos - 1,
-                       drop, &id, &err) < 0)
-        return cli_error(EXIT_RUNTIME, "%s", err.message);
-    bool here = carry_out_here(s, pipe);
-    report(s, pipe, id, kind, here);
-    return wait ? wait_for(s, id, timeout_ms) : EXIT_OK;
+    struct control_request_made made;
+    struct control_result r;
+    if (control_request(s, pipe, kind, (const char *const *)argv + 1, npos - 1,
+                        drop, &made, &r) < 0)
+        return refused(&r);
+    report(s, pipe, made.id, kind, made.carried_here);
+    return wait ? wait_for(s, made.id, timeout_ms) : EXIT_OK;
 }
 
 int cmd_pause(const struct command *cmd, int argc, char **argv)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../control/control.h"
 #include "../options/options.h"
 #include "../util/buf.h"
 #include "../util/json.h"
@@ -26,53 +27,15 @@ static const char *options_section(const struct plugin *p)
                                     : "[topic NAME.retention]";
 }
 
-/* name, kind, version, abi, capabilities (an array) and file. */
-static void json_plugin_head(const struct plugin *p, struct json *j)
-{
-    char abi[16], caps[64];
-    plugin_capability_names(p, caps, sizeof caps);
-    json_add_string(j, "name", p->name);
-    json_add_string(j, "kind", plugin_kind_name(p->kind));
-    json_add_string(j, "version", p->module->desc.version);
-    json_add_string(j, "abi", abi_text(p, abi, sizeof abi));
-    json_open_array(j, "capabilities");
-    for (char *c = strcmp(caps, "-") ? strtok(caps, ", ") : NULL; c;
-         c = strtok(NULL, ", "))
-        json_add_string(j, NULL, c);
-    json_close_array(j);
-    json_add_string(j, "file", p->module->path);
-}
-
-static void json_list(const struct registry *reg)
+/* The JSON of control.h, printed. */
+static void print_json(const struct registry *reg, const struct plugin *p)
 {
     struct buf out = {0};
     struct json j = JSON_INIT(&out);
-    json_open_object(&j, NULL);
-    json_open_array(&j, "plugins");
-    for (size_t i = 0; i < reg->count; i++) {
-        json_open_object(&j, NULL);
-        json_plugin_head(reg->plugins[i], &j);
-        json_close_object(&j);
-    }
-    json_close_array(&j);
-    json_open_array(&j, "shadowed");
-    for (size_t i = 0; i < reg->shadowed_count; i++) {
-        json_open_object(&j, NULL);
-        json_add_string(&j, "name", reg->shadowed[i].name);
-        json_add_string(&j, "file", reg->shadowed[i].path);
-        json_add_string(&j, "used", reg->shadowed[i].used_path);
-        json_close_object(&j);
-    }
-    json_close_array(&j);
-    json_open_array(&j, "refused");
-    for (size_t i = 0; i < reg->refused_count; i++)
-        json_add_string(&j, NULL, reg->refused[i].reason);
-    json_close_array(&j);
-    json_open_array(&j, "searched");
-    for (size_t i = 0; i < reg->dir_count; i++)
-        json_add_string(&j, NULL, reg->dirs[i]);
-    json_close_array(&j);
-    json_close_object(&j);
+    if (p)
+        control_plugin_json(p, &j);
+    else
+        control_plugins_json(reg, &j);
     printf("%s\n", out.data);
     buf_free(&out);
 }
@@ -116,7 +79,7 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
     int status = load_reported(config_path, false, false, &cfg, &reg, NULL);
     if (status == EXIT_OK) {
         if (json)
-            json_list(&reg);
+            print_json(&reg, NULL);
         else
             text_list(&reg);
         for (size_t i = 0; i < reg.refused_count; i++)
@@ -127,24 +90,6 @@ int cmd_plugins_list(const struct command *cmd, int argc, char **argv)
     config_free(&cfg); /* before the registry its plugins belong to */
     registry_free(&reg);
     return status;
-}
-
-static void describe_json(const struct plugin *p, struct buf *out)
-{
-    const sluice_module *m = &p->module->desc;
-    struct json j = JSON_INIT(out);
-    json_open_object(&j, NULL);
-    json_plugin_head(p, &j);
-    json_add_string(&j, "description", p->description);
-    json_open_object(&j, "module");
-    json_add_string(&j, "name", m->name);
-    json_add_string(&j, "version", m->version);
-    json_add_string(&j, "license", m->license);
-    json_close_object(&j);
-    json_add_string(&j, "section", options_section(p));
-    options_json(p->options, p->option_count, &j);
-    json_close_object(&j);
-    buf_puts(out, "\n");
 }
 
 static void describe(const struct plugin *p, enum options_format format,
@@ -200,13 +145,14 @@ int cmd_plugins_describe(const struct command *cmd, int argc, char **argv)
     const struct plugin *p =
         status == EXIT_OK ? registry_find(&reg, name) : NULL;
     if (p) {
-        struct buf out = {0};
-        if (json)
-            describe_json(p, &out);
-        else
+        if (json) {
+            print_json(&reg, p);
+        } else {
+            struct buf out = {0};
             describe(p, markdown ? OPTIONS_MARKDOWN : OPTIONS_TEXT, &out);
-        fputs(out.data, stdout);
-        buf_free(&out);
+            fputs(out.data, stdout);
+            buf_free(&out);
+        }
     } else if (status == EXIT_OK) {
         fprintf(stderr,
                 "sluice plugins describe: no plugin named '%s'; "

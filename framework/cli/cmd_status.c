@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../control/control.h"
 #include "../hub/hub.h"
 #include "../lifecycle/figures.h"
 #include "../lifecycle/lifecycle.h"
@@ -42,91 +43,12 @@ static int parse(const struct command *cmd, int argc, char **argv, bool one,
     return rc == EXIT_OK ? CLI_GO_ON : rc;
 }
 
-static char *lease_of(struct store *s, const char *pipe, int64_t *expires)
-{
-    char *name = pipe_lease_name(pipe), *owner = NULL;
-    struct error err;
-    lease_holder(s, name, &owner, expires, &err);
-    free(name);
-    return owner;
-}
-
-/* The pipe's deliveries: publication events its subscription has yet to
- * complete (-1: unknown), and whether an operator paused it. */
-struct deliveries {
-    int64_t waiting;
-    bool paused;
-};
-
-static struct deliveries deliveries_of(struct store *s, const char *pipe)
-{
-    struct deliveries d = {-1, false};
-    struct subscription sub;
-    bool exists;
-    struct error err;
-    if (hub_backlog(s, pipe, &d.waiting, &err) < 0)
-        d.waiting = -1;
-    if (subscription_get(s, pipe, &sub, &exists, &err) == 0 && exists) {
-        d.paused = sub.paused;
-        subscription_free(&sub);
-    }
-    return d;
-}
-
-static void json_pipe(struct store *s, const struct pipe_row *p,
-                      struct json *j)
-{
-    int64_t expires = 0;
-    char *worker = lease_of(s, p->name, &expires);
-    struct deliveries d = deliveries_of(s, p->name);
-    json_open_object(j, NULL);
-    json_add_string(j, "name", p->name);
-    json_add_string(j, "state", pipe_state_name(p->state));
-    json_add_time(j, "since", p->state_since);
-    json_add_string(j, "source", p->source);
-    json_add_string(j, "sink", p->sink);
-    json_add_string(j, "topic", p->topic);
-    json_add_string(j, "mode", p->mode);
-    json_add_string(j, "worker", worker);
-    json_add_int(j, "retry_count", p->retry_count);
-    json_add_int(j, "batches", p->batches);
-    json_add_string(j, "last_error", p->last_error);
-    json_add_int(j, "rows", pipe_rows(p, false));
-    json_add_count(j, "lag_ms", pipe_lag_ms(p));
-    json_add_int(j, "rows_written", pipe_rows(p, true));
-    json_add_count(j, "waiting", d.waiting);
-    json_add_bool(j, "subscription_paused", d.paused);
-    json_open_array(j, "tables");
-    for (size_t i = 0; i < p->table_count; i++) {
-        const struct pipe_table *tb = &p->tables[i];
-        struct table_progress pr;
-        pipe_table_progress(p, tb, &pr);
-        json_open_object(j, NULL);
-        json_add_string(j, "name", tb->name);
-        json_add_string(j, "status", table_status_name(tb->status));
-        json_add_int(j, "rows", tb->rows_copied);
-        json_add_int(j, "rows_written", pr.rows);
-        json_add_count(j, "rows_estimated", tb->rows_estimated);
-        json_add_tenths(j, "percent", pr.permille); /* 33.3 */
-        json_add_int(j, "bytes", tb->bytes_copied);
-        json_add_int(j, "bytes_written", pr.bytes);
-        json_add_int(j, "rows_per_s", tb->rows_per_s);
-        json_add_count(j, "eta_s", pr.eta_s);
-        json_add_count(j, "lag_ms", tb->lag_ms);
-        json_add_string(j, "note", tb->note && tb->note[0] ? tb->note : NULL);
-        json_close_object(j);
-    }
-    json_close_array(j);
-    json_close_object(j);
-    free(worker);
-}
-
 static void text_pipe_detail(struct store *s, const struct pipe_row *p,
                              bool raw_bytes)
 {
     char t[40], lag[32];
     int64_t expires = 0;
-    char *worker = lease_of(s, p->name, &expires);
+    char *worker = control_pipe_worker(s, p->name, &expires);
     printf("pipe %s\n", cli_shown(p->name));
     printf("  state:      %s since %s\n", pipe_state_name(p->state),
            format_utc(p->state_since, t, sizeof t));
@@ -147,7 +69,7 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p,
     printf("  rows:       %lld\n  lag:        %s\n",
            (long long)pipe_rows(p, true), lag);
     printf("  batches:    %lld\n", (long long)p->batches);
-    struct deliveries d = deliveries_of(s, p->name);
+    struct control_deliveries d = control_pipe_deliveries(s, p->name);
     if (d.waiting >= 0)
         printf("  waiting:    %lld publication event(s)",
                (long long)d.waiting);
@@ -168,7 +90,8 @@ static void text_pipe_detail(struct store *s, const struct pipe_row *p,
     struct request *reqs;
     size_t n;
     struct error err;
-    if (requests_of(s, p->name, 5, &reqs, &n, &err) == 0) {
+    if (requests_of(s, p->name, CONTROL_RECENT_REQUESTS, &reqs, &n, &err) ==
+        0) {
         if (n)
             printf("  recent requests:\n");
         for (size_t i = 0; i < n; i++)
@@ -186,7 +109,7 @@ static void text_pipe_line(struct store *s, const struct pipe_row *p,
 {
     char t[40], lag[32], shown[300] = "-";
     figure_lag(pipe_lag_ms(p), lag, sizeof lag);
-    char *worker = lease_of(s, p->name, NULL);
+    char *worker = control_pipe_worker(s, p->name, NULL);
     if (worker)
         worker_shown(worker, shown, sizeof shown);
     buf_printf(out, "%-20s %-13s %-22s %12lld %8s %7lld  %-24s %s\n",
@@ -209,7 +132,7 @@ static int show_pipe(struct store *s, const char *name,
     if (status != EXIT_OK)
         return status;
     if (f->json)
-        json_pipe(s, &p, &l->j);
+        control_pipe_json(s, &p, detail ? CONTROL_RECENT_REQUESTS : 0, &l->j);
     else if (detail)
         text_pipe_detail(s, &p, f->raw_bytes);
     else
@@ -260,12 +183,7 @@ static void print_history(const struct transition *t, size_t n, bool json)
                    "REASON");
     for (size_t i = 0; i < n; i++) {
         if (json) {
-            json_open_object(&l.j, NULL);
-            json_add_time(&l.j, "at", t[i].at);
-            json_add_string(&l.j, "from", t[i].from[0] ? t[i].from : NULL);
-            json_add_string(&l.j, "to", t[i].to);
-            json_add_string(&l.j, "reason", t[i].reason);
-            json_close_object(&l.j);
+            control_transition_json(&t[i], &l.j);
         } else {
             buf_printf(&l.out, "%-24s %-13s %-13s %s\n",
                        format_utc(t[i].at, at, sizeof at),

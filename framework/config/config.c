@@ -120,7 +120,33 @@ static const sluice_option service_options[] = {
     OPT(SLUICE_OPTION_STRING, "http_listen", NULL, 0, struct service_settings,
         http_listen,
         "HOST:PORT where sluice run serves /metrics (Prometheus text "
-        "format) and /health; unset: no HTTP server."),
+        "format) and /health, and the control API (/v1) and status page "
+        "(/) when a token file or api_read_open turns them on; unset: no "
+        "HTTP server."),
+    OPT(SLUICE_OPTION_STRING, "api_token_file", NULL, SLUICE_OPTION_PATH,
+        struct service_settings, api_token_file,
+        "A file whose first line is the token that every request of the "
+        "control API must send (Authorization: Bearer TOKEN); it may read "
+        "and change. The file must not be readable by others. Unset, with "
+        "no api_read_token_file and api_read_open false: no API and no "
+        "page."),
+    OPT(SLUICE_OPTION_STRING, "api_read_token_file", NULL, SLUICE_OPTION_PATH,
+        struct service_settings, api_read_token_file,
+        "A file whose first line is a token that may only read: status, "
+        "history, topics, events, reports, plugins; requests that change "
+        "something answer 403 to it."),
+    OPT(SLUICE_OPTION_BOOL, "api_read_open", "false", 0,
+        struct service_settings, api_read_open,
+        "true: the API's read endpoints and the page's read-only view need "
+        "no token (for a trusted network); every request that changes "
+        "something still needs api_token_file's token."),
+    OPT(SLUICE_OPTION_STRING, "tls_cert_file", NULL, SLUICE_OPTION_PATH,
+        struct service_settings, tls_cert_file,
+        "A PEM certificate (chain): with tls_key_file, the HTTP service "
+        "speaks HTTPS only."),
+    OPT(SLUICE_OPTION_STRING, "tls_key_file", NULL, SLUICE_OPTION_PATH,
+        struct service_settings, tls_key_file,
+        "The PEM private key of tls_cert_file."),
     RANGED(SLUICE_OPTION_DURATION, "health_max_retrying", "1m",
            struct service_settings, health_max_retrying_ms, 1000, 604800000,
            "/health says degraded once a pipe has retried errors for this "
@@ -481,6 +507,14 @@ static void link_topics(struct config *cfg, struct diags *diags)
     name_index_free(&by_topic);
 }
 
+/* The line of a [service] key; 0 when it is not in the file. */
+static int service_line(struct config *cfg, const char *key)
+{
+    struct ini_section *s = ini_doc_section(&cfg->doc, "service");
+    struct ini_entry *e = s ? ini_section_entry(s, key) : NULL;
+    return e ? e->line : 0;
+}
+
 /* [service] http_listen is HOST:PORT, the port a number from 1 to 65535. */
 static void check_http_listen(struct config *cfg, struct diags *diags)
 {
@@ -493,12 +527,33 @@ static void check_http_listen(struct config *cfg, struct diags *diags)
     if (colon && colon != v && end != colon + 1 && !*end && port >= 1 &&
         port <= 65535)
         return;
-    struct ini_section *s = ini_doc_section(&cfg->doc, "service");
-    struct ini_entry *e = s ? ini_section_entry(s, "http_listen") : NULL;
     diags_error(diags,
                 "%s:%d: [service] http_listen: '%s' is not HOST:PORT "
                 "(for example 127.0.0.1:9187)",
-                cfg->doc.path, e ? e->line : 0, v);
+                cfg->doc.path, service_line(cfg, "http_listen"), v);
+}
+
+/* The API's and TLS's options need the service, and TLS both files. */
+static void check_api(struct config *cfg, struct diags *diags)
+{
+    const struct service_settings *sv = &cfg->service;
+    const char *keys[] = {"api_token_file", "api_read_token_file",
+                          "api_read_open", "tls_cert_file", "tls_key_file"};
+    bool set[] = {sv->api_token_file, sv->api_read_token_file,
+                  sv->api_read_open, sv->tls_cert_file, sv->tls_key_file};
+    for (size_t i = 0; !sv->http_listen && i < sizeof set / sizeof *set; i++)
+        if (set[i])
+            diags_error(diags,
+                        "%s:%d: [service] %s: there is no http_listen to "
+                        "serve it on",
+                        cfg->doc.path, service_line(cfg, keys[i]), keys[i]);
+    if (sv->http_listen && !sv->tls_cert_file != !sv->tls_key_file) {
+        const char *given = sv->tls_cert_file ? keys[3] : keys[4];
+        diags_error(diags,
+                    "%s:%d: [service] %s: HTTPS needs both tls_cert_file "
+                    "and tls_key_file",
+                    cfg->doc.path, service_line(cfg, given), given);
+    }
 }
 
 int config_load(const char *path, struct config *cfg, struct diags *diags,
@@ -560,6 +615,7 @@ int config_load(const char *path, struct config *cfg, struct diags *diags,
                         path, s->line, s->name, sn.object);
     }
     check_http_listen(cfg, diags);
+    check_api(cfg, diags);
     check_store_url(cfg, diags);
     link_topics(cfg, diags);
     resolve_plugin_dirs(cfg, diags);

@@ -51,6 +51,10 @@ enum progress_mode {
 
 struct service_settings {
     const char *http_listen; /* HOST:PORT, NULL: none */
+    /* the control API: token files (NULL: none), reads without a token */
+    const char *api_token_file, *api_read_token_file;
+    bool api_read_open;
+    const char *tls_cert_file, *tls_key_file; /* PEM; NULL: plain HTTP */
     /* /health is degraded past these; a lag of 0 is never too much */
     int64_t health_max_retrying_ms, health_max_setup_ms, health_max_lag_ms;
     int progress; /* enum progress_mode */

@@ -77,9 +77,10 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     struct progress progress;
     progress_init(&progress, cfg, runs, raw_bytes);
     struct service *svc = NULL;
+    struct api_context api = {cfg, reg, false};
     if (cfg->service.http_listen &&
-        service_start(&cfg->service, store_url, progress.pipes, progress.count,
-                      &svc, &err) < 0) {
+        service_start(&cfg->service, &api, store_url, progress.pipes,
+                      progress.count, &svc, &err) < 0) {
         log_msg(SLUICE_LOG_ERROR, NULL, "%s", err.message);
         progress_end(&progress);
         free(runs);
@@ -88,8 +89,10 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     }
     if (svc)
         log_msg(SLUICE_LOG_INFO, NULL,
-                "serving /metrics and /health on http://%s",
-                cfg->service.http_listen);
+                "serving /metrics, /health%s on %s://%s",
+                service_api(svc) ? ", the API (/v1) and the status page (/)"
+                                 : "",
+                service_tls(svc) ? "https" : "http", cfg->service.http_listen);
     struct diags d = {0};
     topics_register(s, cfg, &d);
     for (size_t i = 0; i < cfg->pipe_count; i++)

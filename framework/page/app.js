@@ -1,0 +1,1 @@
+/* app.js: the status page (placeholder until the page lands). */
