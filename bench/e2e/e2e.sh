@@ -113,6 +113,9 @@ store_drop() {
 }
 
 start_mongo() {
+  # the last server's "listening" line must not be read for this one's: the
+  # background shell truncates the file only when it gets to run
+  rm -f "$tmp/mongo.out"
   "$build/tests/mongo_server/mongo_test_server" --port 0 "$@" > "$tmp/mongo.out" &
   mongo_pid=$!
   until grep -q "^listening on 127.0.0.1:[0-9][0-9]*$" "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
@@ -334,7 +337,12 @@ snapshot() {
   # visible rows: active parts' rows, cheap to ask every 250 ms
   until [ "$(ch "SELECT sum(rows) FROM system.parts WHERE database = '$name' AND active")" -ge "$total" ]; do
     kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/$name.log"; exit 1; }
-    [ -z "$completed" ] && [ "$(state "$name")" = completed ] && completed=$(since "$t0")
+    if [ -z "$completed" ]; then
+      case $(state "$name") in
+      completed) completed=$(since "$t0") ;;
+      failed) grep -v ' progress ' "$tmp/$name.log" | tail -20; exit 1 ;;
+      esac
+    fi
     sleep 0.25
   done
   secs=$(since "$t0")
