@@ -29,6 +29,8 @@ most --timeout) and prints `key value` lines on stdout:
   rate_achieved R     answers of status 200 a second
   p50_ms, p99_ms, max_ms   latency of all requests, from their due time
   late_p99_ms L       how late requests were sent, p99
+  answer_p99_ms A     from sending to the whole answer, p99 (the server's
+                      part, without the wait for a free connection)
   ready_s S           the wait of --wait-ready (0 without)
   cpu_s C             load.py's own CPU seconds
   status_NNN N        one line per status other than 200 (000: no answer)
@@ -96,6 +98,7 @@ class Load:
         self.end = None  # with --seconds: no request is due after it
         self.latencies = []  # seconds from due time to the whole answer
         self.late = []  # seconds from due time to sending
+        self.answer = []  # seconds from sending to the whole answer
         self.statuses = {}  # status (0: no answer) -> count, other than 200
         self.first_error = None
         self.last_sent = None
@@ -141,6 +144,7 @@ class Load:
         with self.lock:
             self.latencies.append(done - due)
             self.late.append(sent - due)
+            self.answer.append(done - sent)
             self.last_sent = max(sent, self.last_sent or sent)
             self.last_answer = max(done, self.last_answer or done)
             if status != 200:
@@ -209,6 +213,7 @@ def main():
     with load.lock:
         lat = sorted(load.latencies)
         late = sorted(load.late)
+        answer = sorted(load.answer)
         statuses = dict(load.statuses)
         last_sent, last = load.last_sent, load.last_answer
     count = len(lat)
@@ -226,6 +231,7 @@ def main():
     print("p99_ms %s" % ms(percentile(lat, 99)))
     print("max_ms %s" % ms(lat[-1] if lat else 0.0))
     print("late_p99_ms %s" % ms(percentile(late, 99)))
+    print("answer_p99_ms %s" % ms(percentile(answer, 99)))
     print("ready_s %.2f" % ready_s)
     print("cpu_s %.2f" % time.process_time())
     for status in sorted(statuses):

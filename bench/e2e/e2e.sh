@@ -307,7 +307,7 @@ api_report() {
   echo "api_p50_ms $(api_fig p50_ms)"
   echo "api_p99_ms $(api_fig p99_ms)"
   echo "api_max_ms $(api_fig max_ms)"
-  echo "api_late_p99_ms $(api_fig late_p99_ms) (how late the load sent, p99); api_load_cpu_s $(api_fig cpu_s)"
+  echo "api_late_p99_ms $(api_fig late_p99_ms) (how late the load sent, p99); api_answer_p99_ms $(api_fig answer_p99_ms) (from sending); api_load_cpu_s $(api_fig cpu_s)"
   if [ -s "$tmp/api.err" ]; then head -3 "$tmp/api.err"; fi
   summary+=("| API load during the snapshot above, $api_rate GET ${API_PATH:-/v1/pipes/NAME} a second | $(api_fig count) requests, $(api_fig errors) errors; latency p50 $(api_fig p50_ms) ms, p99 $(api_fig p99_ms) ms, max $(api_fig max_ms) ms | | | | | | |")
 }
