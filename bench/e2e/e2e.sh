@@ -50,8 +50,9 @@
 # api_requests, api_errors, api_p50_ms, api_p99_ms, api_max_ms (latency
 # from each request's due time) and the load's own CPU seconds, which it
 # takes from the same two cores.
-# API_PATH=PATH: the same load on PATH instead (/health, say: a control
-# that costs the client and the service as much but reads no store).
+# API_PATH=PATH: the same load on PATH instead (/health, say: the
+# service's page of before the API, a control with the same client and
+# HTTP cost; it reads the pipes' view from the store too, not the API's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=$(cd "${1:-build}" && pwd)
