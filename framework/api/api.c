@@ -90,14 +90,17 @@ bool api_handles(const char *path)
            asset_find(path) != NULL;
 }
 
-/* A segment that tricks a path: empty, "." or "..". */
+/* A path with a segment that tricks it: empty, "." or "..". */
 static bool tricky(const char *path)
 {
-    for (const char *p = path; *p; p++)
-        if (*p == '/' &&
-            (p[1] == '/' || !strncmp(p + 1, "./", 2) || !strcmp(p + 1, ".") ||
-             !strncmp(p + 1, "../", 3) || !strcmp(p + 1, "..")))
+    for (const char *p = path; *p; p++) {
+        if (*p != '/')
+            continue;
+        size_t len = strcspn(p + 1, "/");
+        if (len == 0 || (len == 1 && p[1] == '.') ||
+            (len == 2 && p[1] == '.' && p[2] == '.'))
             return true;
+    }
     return false;
 }
 

@@ -7,6 +7,7 @@
 #ifndef SLUICE_API_API_H
 #define SLUICE_API_API_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -71,7 +72,9 @@ void api_reply_free(struct api_reply *r);
 struct api_context {
     const struct config *cfg;
     const struct registry *reg;
-    bool read_open; /* [service] api_read_open */
+    bool read_open;              /* [service] api_read_open */
+    const atomic_bool *stopping; /* set when the service stops: a wait
+                                    ends; NULL: never */
 };
 
 /* Whether the path is the API's or the page's (the service answers the

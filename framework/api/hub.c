@@ -81,9 +81,10 @@ static void set_paused(struct call *c, bool paused)
 {
     struct control_result r;
     struct body b;
-    if (!call_body(c, NULL, 0, &b))
-        return;
+    bool read = call_body(c, NULL, 0, &b);
     body_free(&b);
+    if (!read)
+        return;
     if (control_subscription_pause(c->s, c->arg[0], paused, &r) < 0)
         call_failed(c, &r);
     else

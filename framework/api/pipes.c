@@ -253,8 +253,9 @@ void route_request(struct call *c)
                       (long long)id);
             return;
         }
-        bool over = control_request_over(&req);
-        if (over || clock_monotonic_ms() >= deadline) {
+        bool over = control_request_over(&req),
+             stopping = c->ctx->stopping && atomic_load(c->ctx->stopping);
+        if (over || stopping || clock_monotonic_ms() >= deadline) {
             struct json j = call_json(c, 200);
             control_request_json(&req, &j);
             request_free(&req);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../api/api.h"
 #include "../options/options.h"
 #include "../plugin/calls.h"
 #include "../util/buf.h"
@@ -118,10 +119,25 @@ static bool connects(const char *pipe, const char *role,
     return st == SLUICE_OK;
 }
 
+/* The token files of the API can be read as sluice run reads them. */
+static int check_tokens(const struct config *cfg)
+{
+    struct api_tokens tokens;
+    struct error err;
+    if (!cfg->service.http_listen || !api_enabled(&cfg->service))
+        return EXIT_OK;
+    if (api_tokens_load(&cfg->service, &tokens, &err) < 0)
+        return cli_error(EXIT_USAGE, "%s: %s", cfg->doc.path, err.message);
+    api_tokens_free(&tokens);
+    return EXIT_OK;
+}
+
 /* The file's pipes; with `connect`, whether their servers answer. */
 static int summary(const char *path, const struct config *cfg, bool connect)
 {
-    int status = EXIT_OK;
+    int status = check_tokens(cfg);
+    if (status != EXIT_OK)
+        return status;
     printf("%s: ok: %zu pipe%s, %zu topic%s\n", path, cfg->pipe_count,
            cfg->pipe_count == 1 ? "" : "s", cfg->topic_count,
            cfg->topic_count == 1 ? "" : "s");

@@ -119,7 +119,8 @@ static const char *const progress_names[] = {"auto", "terminal", "log", "off",
 static const sluice_option service_options[] = {
     OPT(SLUICE_OPTION_STRING, "http_listen", NULL, 0, struct service_settings,
         http_listen,
-        "HOST:PORT where sluice run serves /metrics (Prometheus text "
+        "HOST:PORT (or :PORT, on loopback) where sluice run serves "
+        "/metrics (Prometheus text "
         "format) and /health, and the control API (/v1) and status page "
         "(/) when a token file or api_read_open turns them on; unset: no "
         "HTTP server."),
@@ -515,7 +516,8 @@ static int service_line(struct config *cfg, const char *key)
     return e ? e->line : 0;
 }
 
-/* [service] http_listen is HOST:PORT, the port a number from 1 to 65535. */
+/* [service] http_listen is HOST:PORT or :PORT (loopback), the port a
+ * number from 1 to 65535. */
 static void check_http_listen(struct config *cfg, struct diags *diags)
 {
     const char *v = cfg->service.http_listen;
@@ -524,12 +526,11 @@ static void check_http_listen(struct config *cfg, struct diags *diags)
     const char *colon = strrchr(v, ':');
     char *end = NULL;
     long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    if (colon && colon != v && end != colon + 1 && !*end && port >= 1 &&
-        port <= 65535)
+    if (colon && end != colon + 1 && !*end && port >= 1 && port <= 65535)
         return;
     diags_error(diags,
-                "%s:%d: [service] http_listen: '%s' is not HOST:PORT "
-                "(for example 127.0.0.1:9187)",
+                "%s:%d: [service] http_listen: '%s' is not HOST:PORT or "
+                ":PORT (for example 127.0.0.1:9187)",
                 cfg->doc.path, service_line(cfg, "http_listen"), v);
 }
 

@@ -77,7 +77,7 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
     struct progress progress;
     progress_init(&progress, cfg, runs, raw_bytes);
     struct service *svc = NULL;
-    struct api_context api = {cfg, reg, false};
+    struct api_context api = {cfg, reg, false, NULL};
     if (cfg->service.http_listen &&
         service_start(&cfg->service, &api, store_url, progress.pipes,
                       progress.count, &svc, &err) < 0) {
@@ -93,6 +93,12 @@ int runtime_run(const struct config *cfg, const struct registry *reg,
                 service_api(svc) ? ", the API (/v1) and the status page (/)"
                                  : "",
                 service_tls(svc) ? "https" : "http", cfg->service.http_listen);
+    if (service_api(svc) && !service_tls(svc) && !service_loopback(svc))
+        log_msg(SLUICE_LOG_WARN, NULL,
+                "[service] http_listen %s is not a loopback address and "
+                "there is no TLS: the API's tokens cross the network in "
+                "clear text (set tls_cert_file and tls_key_file)",
+                cfg->service.http_listen);
     struct diags d = {0};
     topics_register(s, cfg, &d);
     for (size_t i = 0; i < cfg->pipe_count; i++)

@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 /* Connections served at once, and the seconds an idle or slow one is
  * given before it is closed. */
 #define CONNECTIONS_MAX 64
+#define CONNECTIONS_PER_HOST_MAX 32
 #define CONNECTION_TIMEOUT_S 15
 /* Query parameters a request may have. */
 #define PARAMS_MAX 16
@@ -40,7 +42,9 @@ struct service {
     const char *const *pipes;
     size_t count;
     struct health_limits limits;
-    bool api; /* the API and the page are on */
+    bool api;      /* the API and the page are on */
+    bool loopback; /* it listens on a loopback address only */
+    atomic_bool stopping;
     struct api_tokens tokens;
     struct api_context context;
     char *tls_cert, *tls_key; /* PEM, read at the start; NULL: plain */
@@ -285,6 +289,16 @@ static uint16_t port_of(const struct addrinfo *ai)
     return ntohs(((const struct sockaddr_in *)ai->ai_addr)->sin_port);
 }
 
+static bool is_loopback(const struct addrinfo *ai)
+{
+    if (ai->ai_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(
+            &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+    return (ntohl(
+                ((const struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >>
+            24) == 127;
+}
+
 /* A whole PEM file, for libmicrohttpd's TLS. */
 static char *read_pem(const char *option, const char *path, struct error *err)
 {
@@ -354,7 +368,8 @@ int service_start(const struct service_settings *settings,
     if (!colon)
         return error_set(err, "[service] http_listen: '%s' is not HOST:PORT",
                          listen);
-    char *host = xstrndup(listen, (size_t)(colon - listen));
+    char *host = colon == listen ? xstrdup("127.0.0.1") /* :PORT */
+                                 : xstrndup(listen, (size_t)(colon - listen));
     if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [::1]:PORT */
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';
@@ -369,6 +384,7 @@ int service_start(const struct service_settings *settings,
                          gai_strerror(gai));
     struct service *svc = xcalloc(1, sizeof *svc);
     pthread_mutex_init(&svc->pool_lock, NULL);
+    svc->loopback = is_loopback(ai);
     svc->listen = xstrdup(listen);
     svc->store_url = xstrdup(store_url);
     svc->pipes = pipes;
@@ -378,6 +394,7 @@ int service_start(const struct service_settings *settings,
                                          settings->health_max_lag_ms};
     svc->context = *context;
     svc->context.read_open = settings->api_read_open;
+    svc->context.stopping = &svc->stopping;
     if (load_settings(svc, settings, err) < 0) {
         freeaddrinfo(ai);
         service_free(svc);
@@ -418,6 +435,11 @@ int service_start(const struct service_settings *settings,
     return 0;
 }
 
+bool service_loopback(const struct service *svc)
+{
+    return svc && svc->loopback;
+}
+
 bool service_api(const struct service *svc)
 {
     return svc && svc->api;
@@ -432,6 +454,7 @@ void service_stop(struct service *svc)
 {
     if (!svc)
         return;
+    atomic_store(&svc->stopping, true); /* requests that wait end now */
     MHD_stop_daemon(svc->daemon);
     service_free(svc);
 }

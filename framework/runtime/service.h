@@ -24,9 +24,11 @@ int service_start(const struct service_settings *settings,
                   const struct api_context *context, const char *store_url,
                   const char *const *pipes, size_t count, struct service **out,
                   struct error *err);
-/* Whether it serves the API and the page; whether over HTTPS. */
+/* Whether it serves the API and the page; whether over HTTPS; whether
+ * on a loopback address only. */
 bool service_api(const struct service *svc);
 bool service_tls(const struct service *svc);
+bool service_loopback(const struct service *svc);
 void service_stop(struct service *svc);
 
 #endif

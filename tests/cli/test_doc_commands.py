@@ -84,6 +84,8 @@ SKIPPED = [
      "pings the quickstart's MongoDB and ClickHouse, which examples/quickstart.sh starts"),
     (r"^sluice run examples/quickstart\.ini",
      "runs against the quickstart's MongoDB and ClickHouse, which examples/quickstart.sh starts"),
+    (r"^(curl |TOKEN=)",
+     "a session with a running sluice's control API; service.api calls every endpoint"),
 ]
 # Lines other than sluice's that do run, by bash in the scratch directory.
 SHELL_COMMANDS = [r"^\. completions/sluice$", r"^man -l "]

@@ -147,6 +147,12 @@ getent passwd sluice | grep -q ":/var/lib/sluice:/usr/sbin/nologin$" ||
 [ "$(stat -c '%U:%G %a' /etc/sluice/sluice.ini)" = "root:sluice 640" ] ||
   fail "/etc/sluice/sluice.ini is $(stat -c '%U:%G %a' /etc/sluice/sluice.ini)"
 out=$(as_sluice sluice check /etc/sluice/sluice.ini 2>&1) || fail "the sample config does not check: $out"
+# the API's token, made at install: the service's user alone reads it
+[ "$(stat -c '%U:%G %a' /etc/sluice/api.token)" = "root:sluice 640" ] ||
+  fail "/etc/sluice/api.token is $(stat -c '%U:%G %a' /etc/sluice/api.token)"
+grep -qE '^[0-9a-f]{64}$' /etc/sluice/api.token || fail "/etc/sluice/api.token holds no token"
+grep -q "^; api_token_file = /etc/sluice/api.token" /etc/sluice/sluice.ini ||
+  fail "the sample config does not name the token"
 grep -q "^url = sqlite:/var/lib/sluice/" /etc/sluice/sluice.ini || fail "the sample config's store is not under /var/lib/sluice"
 
 # the unit: its ExecStart, user, stop signal; systemd's own check
@@ -262,9 +268,14 @@ install -d -o sluice -g sluice /var/lib/sluice/in
 printf '{"_id":%d,"item":"thing %d"}\n' 1 1 2 2 3 3 > /var/lib/sluice/in/orders.jsonl
 printf '{"page":"/%d"}\n' 1 2 > /var/lib/sluice/in/clicks.jsonl
 chown sluice: /var/lib/sluice/in/*.jsonl
-cat > /etc/sluice/sluice.ini << 'INI'
+api_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > /etc/sluice/sluice.ini << INI
 [store]
 url = sqlite:/var/lib/sluice/sluice.db
+
+[service]
+http_listen = 127.0.0.1:$api_port
+api_token_file = /etc/sluice/api.token
 
 [pipe files]
 source = jsonl_source
@@ -287,6 +298,9 @@ printf '{"_id":%d,"item":"thing %d"}\n' 4 4 5 5 >> /var/lib/sluice/in/orders.jso
 wait_for "appended lines in /var/lib/sluice/out" 30 same
 state=$(as_sluice sluice status files --config /etc/sluice/sluice.ini --json 2>&1)
 grep -q '"state":"running"' <<< "$state" || fail "the pipe is not running: $state"
+# the control API of the packaged service, with the token made at install
+api=$(curl -s -H "Authorization: Bearer $(cat /etc/sluice/api.token)" "http://127.0.0.1:$api_port/v1/pipes/files")
+grep -q '"state":"running"' <<< "$api" || fail "the API's status of the pipe: $api"
 service_stop
 [ "$(stat -c %U /var/lib/sluice/out/orders.jsonl)" = sluice ] || fail "the output is not the service user's"
 
@@ -322,10 +336,11 @@ while read -r f; do
 done < "$tmp/installed"
 [ -f /etc/sluice/sluice.ini ] || fail "dpkg -r removed the conffile"
 [ -f /var/lib/sluice/sluice.db ] || fail "dpkg -r removed the state"
+[ -f /etc/sluice/api.token ] || fail "dpkg -r removed the API's token (kept, as the config is)"
 snapshot > "$tmp/removed"
-left=$(comm -13 "$tmp/before" "$tmp/removed" | grep -v -e '^/etc/sluice\(/sluice.ini\)\?$' -e '^/var/lib/sluice\(/.*\)\?$' \
+left=$(comm -13 "$tmp/before" "$tmp/removed" | grep -v -e '^/etc/sluice\(/sluice.ini\|/api.token\)\?$' -e '^/var/lib/sluice\(/.*\)\?$' \
   -e '^/etc/\(passwd\|group\|shadow\|gshadow\|subuid\|subgid\)-\?$')
-[ -z "$left" ] || fail "dpkg -r left, besides the conffile and the state: $left"
+[ -z "$left" ] || fail "dpkg -r left, besides the conffile, the token and the state: $left"
 
 # purged, the machine's /usr is as it was
 dpkg --purge sluice sluice-dev > "$tmp/dpkg.log" 2>&1 || fail "dpkg --purge: $(cat "$tmp/dpkg.log")"
