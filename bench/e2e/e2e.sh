@@ -43,6 +43,16 @@
 # PG_FSYNC=on|off (default off, as the tests'); the header names both.
 # PHASES=1 (root, perf): uprobes on sluice and its plugins during the first
 # snapshot, and the time per thread and phase (bench/e2e/phases.py).
+# API_RATE=N: during each snapshot, N requests a second for the pipe's
+# status (GET /v1/pipes/NAME with the token of [service] api_token_file,
+# the service on a free loopback port) by bench/api/load.py, open loop,
+# from the moment the pipe answers until every row is visible; then
+# api_requests, api_errors, api_p50_ms, api_p99_ms, api_max_ms (latency
+# from each request's due time) and the load's own CPU seconds, which it
+# takes from the same two cores.
+# API_PATH=PATH: the same load on PATH instead (/health, say: the
+# service's page of before the API, a control with the same client and
+# HTTP cost; it reads the pipes' view from the store too, not the API's).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=$(cd "${1:-build}" && pwd)
@@ -50,13 +60,13 @@ records=${2:-1000000}
 cdc_seconds=${CDC_SECONDS:-20}
 export SLUICE_PLUGIN_PATH=$build/plugins
 tmp=$(mktemp -d); chmod 755 "$tmp"
-mongo_pid= run_pid=
+mongo_pid= run_pid= api_pid=
 stop_pid() { [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true; }
 probes_off() {
   for p in sluice sink_clickhouse source_mongo; do perf probe -q -d "probe_$p:*" 2>/dev/null || true; done
 }
 cleanup() {
-  stop_pid "$run_pid"; stop_pid "$mongo_pid"
+  stop_pid "$api_pid"; stop_pid "$run_pid"; stop_pid "$mongo_pid"
   [ "${PHASES:-0}" = 1 ] && probes_off
   tests/servers/clickhouse.sh stop "$tmp/ch" >/dev/null 2>&1 || true
   [ -d "$tmp/pg" ] && tests/servers/postgres.sh stop "$tmp/pg" >/dev/null 2>&1 || true
@@ -104,6 +114,9 @@ store_drop() {
 }
 
 start_mongo() {
+  # the last server's "listening" line must not be read for this one's: the
+  # background shell truncates the file only when it gets to run
+  rm -f "$tmp/mongo.out"
   "$build/tests/mongo_server/mongo_test_server" --port 0 "$@" > "$tmp/mongo.out" &
   mongo_pid=$!
   until grep -q "^listening on 127.0.0.1:[0-9][0-9]*$" "$tmp/mongo.out" 2>/dev/null; do sleep 0.2; done
@@ -119,6 +132,7 @@ url = $url
 [service]
 progress = log
 progress_interval = 5s
+${service_lines:-}
 [pipe $1]
 source = source_mongo
 sink = sink_clickhouse
@@ -254,6 +268,51 @@ direct_load() {
   load_cpu=$(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }')
 }
 
+# API_RATE: the service's lines of the snapshots' INI, with a free
+# loopback port (asked of the kernel, then let go) and a token only the
+# owner may read; api_start NAME puts the load on the pipe NAME in the
+# background, api_stop ends it, api_report prints its figures as api_*
+# lines and a row of the summary
+api_rate=${API_RATE:-}
+service_lines=
+if [ -n "$api_rate" ]; then
+  head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$tmp/api_token"
+  chmod 600 "$tmp/api_token"
+  echo "== API load: $api_rate GET ${API_PATH:-/v1/pipes/NAME} a second during each snapshot (bench/api/load.py)"
+fi
+api_service_lines() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  api_url=http://127.0.0.1:$port
+  service_lines="http_listen = 127.0.0.1:$port
+api_token_file = $tmp/api_token"
+}
+api_start() {
+  rm -f "$tmp/api_stop"
+  local what=(--pipe "$1"); [ -n "${API_PATH:-}" ] && what=(--path "$API_PATH")
+  python3 bench/api/load.py "$api_url" "${what[@]}" --token-file "$tmp/api_token" \
+    --rate "$api_rate" --stop-file "$tmp/api_stop" --wait-ready 60 \
+    > "$tmp/api.out" 2> "$tmp/api.err" &
+  api_pid=$!
+}
+api_stop() {
+  touch "$tmp/api_stop"
+  wait "$api_pid" || { cat "$tmp/api.out" "$tmp/api.err" >&2; exit 1; }
+  api_pid=
+}
+# api_fig KEY: the figure KEY of the last load
+api_fig() { awk -v k="$1" '$1 == k { print $2 }' "$tmp/api.out"; }
+api_report() {
+  echo "api_requests $(api_fig count) api_rate_achieved $(api_fig rate_achieved) per s (offered $(api_fig rate_offered); it waited $(api_fig ready_s) s for the first answer)"
+  echo "api_errors $(api_fig errors)$(awk '/^status_/ { printf " %s", $0 }' "$tmp/api.out")"
+  echo "api_p50_ms $(api_fig p50_ms)"
+  echo "api_p99_ms $(api_fig p99_ms)"
+  echo "api_max_ms $(api_fig max_ms)"
+  echo "api_late_p99_ms $(api_fig late_p99_ms) (how late the load sent, p99); api_answer_p99_ms $(api_fig answer_p99_ms) (from sending); api_load_cpu_s $(api_fig cpu_s)"
+  if [ -s "$tmp/api.err" ]; then head -3 "$tmp/api.err"; fi
+  summary+=("| API load during the snapshot above, $api_rate GET ${API_PATH:-/v1/pipes/NAME} a second | $(api_fig count) requests, $(api_fig errors) errors; latency p50 $(api_fig p50_ms) ms, p99 $(api_fig p99_ms) ms, max $(api_fig max_ms) ms | | | | | | |")
+}
+
 # snapshot NAME COLLECTIONS DOCS_PER_COLLECTION [SINK OPTION LINES]: sluice,
 # then the direct loads; sluice's documents/s in $last_rate, its seconds in
 # $last_secs, CPU seconds per million documents in $last_cpu_m, and the
@@ -264,7 +323,9 @@ snapshot() {
   total=$((per * n))
   echo "== snapshot of $total documents of 1 KiB in $n collection(s): sluice run"
   start_mongo "${gen[@]}"
+  [ -n "$api_rate" ] && api_service_lines
   write_ini "$name" snapshot "$colls" "" "${4:-}"
+  service_lines=
   local phases=${PHASES:-0}
   [ "$phases" = 1 ] && [ "$n" = 1 ] && probes_on
   quiet
@@ -273,14 +334,21 @@ snapshot() {
   t0=$(now)
   "$build/sluice" run "$tmp/$name.ini" > "$tmp/$name.log" 2>&1 &
   run_pid=$!
+  [ -n "$api_rate" ] && api_start "$name"
   # visible rows: active parts' rows, cheap to ask every 250 ms
   until [ "$(ch "SELECT sum(rows) FROM system.parts WHERE database = '$name' AND active")" -ge "$total" ]; do
     kill -0 "$run_pid" 2>/dev/null || { cat "$tmp/$name.log"; exit 1; }
-    [ -z "$completed" ] && [ "$(state "$name")" = completed ] && completed=$(since "$t0")
+    if [ -z "$completed" ]; then
+      case $(state "$name") in
+      completed) completed=$(since "$t0") ;;
+      failed) grep -v ' progress ' "$tmp/$name.log" | tail -20; exit 1 ;;
+      esac
+    fi
     sleep 0.25
   done
   secs=$(since "$t0")
   local sluice_cpu; sluice_cpu=$(cpu_s "$run_pid")
+  [ -n "$api_rate" ] && api_stop
   local cpu="sluice $sluice_cpu s, test server $(cpu_s "$mongo_pid") s, ClickHouse $(awk -v a="$ch0" -v b="$(ch_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
   [ "$store" = postgres ] &&
     cpu="$cpu, PostgreSQL $(awk -v a="$pg0" -v b="$(pg_cpu_s)" 'BEGIN { printf "%.1f", b - a }') s"
@@ -337,6 +405,7 @@ snapshot() {
   last_best=$(ratio "$sl_rate" "$best_rate")
   local at_once=""; [ "$n" -gt 1 ] && at_once=" ($n curls at once)"
   summary+=("| snapshot, $n x $((per / 1000))k${4:+, five typed columns} | $sl_rate docs/s, $(mbps "$bytes" "$secs") MB/s | $cu_rate docs/s, $(mbps "$bytes" "$direct") MB/s$at_once | $(ratio "$sl_rate" "$cu_rate") | $ck_rate docs/s, $(mbps "$bytes" "$chunked") MB/s${at_once/curls/curl sequences} | $(ratio "$sl_rate" "$ck_rate") | $rss MiB | $last_best |")
+  if [ -n "$api_rate" ]; then api_report; fi
 }
 
 # cdc_latency PHASE...: bench_e2e_cdc's phases (RATE:SECONDS of inserts,
@@ -406,13 +475,14 @@ spread() {
 # new test server and new databases; with N > 1 each run's figures and
 # their spread
 one_runs() {
-  local r name cpus=() walls=() bests=()
+  local r name cpus=() walls=() bests=() p99s=()
   for r in $(seq 1 "$1"); do
     name=e2e_one; [ "$r" -gt 1 ] && name=e2e_one_$r
     snapshot "$name" docs "$records"
     [ "$1" = 1 ] && return
     echo "run $r of $1: sluice_cpu_s_per_M_docs $last_cpu_m wall_s $last_secs sluice_vs_best_direct $last_best"
     cpus+=("$last_cpu_m") walls+=("$last_secs") bests+=("$last_best")
+    if [ -n "$api_rate" ]; then p99s+=("$(api_fig p99_ms)"); fi
     # keep the disk as it was: this run's rows are measured
     ch "DROP DATABASE $name"; ch "DROP DATABASE direct_$name"
   done
@@ -420,6 +490,7 @@ one_runs() {
   echo "runs_sluice_cpu_s_per_M_docs $(spread "${cpus[@]}")"
   echo "runs_wall_s $(spread "${walls[@]}")"
   echo "runs_sluice_vs_best_direct $(spread "${bests[@]}")"
+  if [ -n "$api_rate" ]; then echo "runs_api_p99_ms $(spread "${p99s[@]}")"; fi
   summary+=("| snapshot, 1 x $((records / 1000))k, $1 runs: min / median / max | CPU s per 1M docs $(spread "${cpus[@]}"); wall s $(spread "${walls[@]}") | | | | | | $(spread "${bests[@]}") |")
 }
 
