@@ -116,6 +116,9 @@ void route_events(struct call *c)
     }
     struct control_events *ev;
     if (control_events_open(c->s, topic, since_ms, after, &ev, &r) < 0) {
+        if (r.outcome == CONTROL_BAD) /* the cursor */
+            control_fail(&r, CONTROL_BAD, "query parameter after: %s",
+                         r.err.message);
         call_failed(c, &r);
         return;
     }
