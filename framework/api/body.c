@@ -17,6 +17,14 @@ static const char *type_name(enum body_type t)
                               : "an array of strings";
 }
 
+/* Whether the string has no NUL in it (\u0000 would cut it short). */
+static bool whole_string(const bson_iter_t *it)
+{
+    uint32_t len;
+    const char *s = bson_iter_utf8(it, &len);
+    return strlen(s) == len;
+}
+
 /* The field's value from the iterator; -1 when it is of another type. */
 static int take(struct body *b, const struct body_field *f, bson_iter_t *it)
 {
@@ -27,7 +35,7 @@ static int take(struct body *b, const struct body_field *f, bson_iter_t *it)
         *(bool *)f->out = bson_iter_bool(it);
         return 0;
     case BODY_STRING:
-        if (!BSON_ITER_HOLDS_UTF8(it))
+        if (!BSON_ITER_HOLDS_UTF8(it) || !whole_string(it))
             return -1;
         *(const char **)f->out = bson_iter_utf8(it, NULL);
         return 0;
@@ -37,7 +45,7 @@ static int take(struct body *b, const struct body_field *f, bson_iter_t *it)
             return -1;
         size_t n = 0;
         while (bson_iter_next(&items)) {
-            if (!BSON_ITER_HOLDS_UTF8(&items))
+            if (!BSON_ITER_HOLDS_UTF8(&items) || !whole_string(&items))
                 return -1;
             XGROW(b->strings, b->strings_cap, n + 1);
             b->strings[n++] = bson_iter_utf8(&items, NULL);

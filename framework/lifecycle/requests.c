@@ -118,6 +118,16 @@ int request_check_names(const struct pipe_row *pipe, enum request_kind kind,
         return 0;
     if (table_count == 0)
         return error_set(err, "%s: name at least one table", rules[kind].name);
+    for (size_t i = 0; i < table_count; i++) {
+        const unsigned char *c = (const unsigned char *)tables[i];
+        while (*c >= 0x20 && *c != 0x7f)
+            c++;
+        if (!tables[i][0] || *c)
+            return error_set(err,
+                             "%s: a table's name is empty or has a control "
+                             "character",
+                             rules[kind].name);
+    }
     for (size_t i = 0; i < table_count; i++)
         if (kind == REQUEST_TABLES_REMOVE && !pipe_has_table(pipe, tables[i]))
             return error_set(err,

@@ -32,6 +32,9 @@
 #define CONNECTIONS_MAX 64
 #define CONNECTIONS_PER_HOST_MAX 32
 #define CONNECTION_TIMEOUT_S 15
+/* Bytes of a body past API_BODY_MAX read (and dropped) before its 413,
+ * when its length was not said first; past them the connection is cut. */
+#define DISCARD_MAX (16u << 20)
 /* Query parameters a request may have. */
 #define PARAMS_MAX 16
 
@@ -106,6 +109,7 @@ static unsigned view_page(struct service *svc, bool metrics, struct buf *b)
 struct upload {
     struct buf body;
     bool too_large;
+    size_t discarded; /* bytes read past the limit */
 };
 
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
@@ -230,13 +234,15 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn,
             return MHD_YES;
     }
     if (*data_size) { /* a piece of the body */
-        if (up->body.len + *data_size > API_BODY_MAX)
-            up->too_large = true;
-        else
+        if (!up->too_large && up->body.len + *data_size <= API_BODY_MAX) {
             buf_append(&up->body, data, *data_size);
+        } else { /* read on, to answer 413 when it ends (chunked) */
+            up->too_large = true;
+            up->discarded += *data_size;
+            buf_free(&up->body);
+        }
         *data_size = 0;
-        if (!up->too_large)
-            return MHD_YES;
+        return up->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
     }
     if (up->too_large) {
         api_error(&r, 413, "the body is larger than %d bytes", API_BODY_MAX);
