@@ -161,7 +161,8 @@ bool api_answer(const struct api_context *ctx, struct store *s,
                   req->path);
         return true;
     }
-    if (req->access < found->needs && req->access == API_ACCESS_NONE) {
+    if (req->access < found->needs &&
+        (req->access == API_ACCESS_NONE || req->anonymous)) {
         api_error(out, 401, "unauthorized");
         out->www_authenticate = true;
         return true;

@@ -53,6 +53,7 @@ struct api_request {
     const char *body;
     size_t body_len;
     enum api_access access;
+    bool anonymous; /* it sent no token (read access, if any, is open) */
 };
 
 /* The answer: its status, its body and the type of it, and the headers

@@ -186,16 +186,16 @@ static void answer_api(struct service *svc, struct MHD_Connection *conn,
                        const struct upload *up, struct api_reply *r)
 {
     struct api_param params[PARAMS_MAX];
-    struct api_request req = {
-        .method = method,
-        .path = url,
-        .params = params,
-        .body = up->body.data ? up->body.data : "",
-        .body_len = up->body.len,
-        .access = api_access_of(
-            &svc->tokens,
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                        MHD_HTTP_HEADER_AUTHORIZATION))};
+    const char *token =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_AUTHORIZATION);
+    struct api_request req = {.method = method,
+                              .path = url,
+                              .params = params,
+                              .body = up->body.data ? up->body.data : "",
+                              .body_len = up->body.len,
+                              .access = api_access_of(&svc->tokens, token),
+                              .anonymous = token == NULL};
     if (MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, NULL, NULL) >
         PARAMS_MAX) {
         api_error(r, MHD_HTTP_BAD_REQUEST, "more than %d query parameters",

@@ -77,7 +77,7 @@ static unsigned ask(const char *method, const char *path,
                     enum api_access access, struct api_reply *r)
 {
     struct api_context ctx = {NULL, NULL, false, NULL};
-    struct api_request req = {method, path, NULL, 0, "", 0, access};
+    struct api_request req = {method, path, NULL, 0, "", 0, access, false};
     CHECK(api_answer(&ctx, NULL, &req, r));
     buf_puts(&r->body, "");
     return r->status;
@@ -103,6 +103,12 @@ static void answers(void)
     CHECK(ask("POST", "/v1/pipes/x/pause", API_ACCESS_READ, &r) == 403);
     api_reply_free(&r);
     CHECK(ask("DELETE", "/v1/pipes/x", API_ACCESS_NONE, &r) == 401);
+    api_reply_free(&r);
+    /* reads open, no token: a change asks for one */
+    struct api_context ctx = {NULL, NULL, true, NULL};
+    struct api_request req = {"POST", "/v1/pipes/x/pause", NULL, 0, "",
+                              0,      API_ACCESS_READ,     true};
+    CHECK(api_answer(&ctx, NULL, &req, &r) && r.status == 401);
     api_reply_free(&r);
     const char *tricks[] = {"/v1/pipes/..", "/v1/pipes/../x", "/v1//pipes",
                             "/v1/pipes/./x", "/v1/pipes/"};
