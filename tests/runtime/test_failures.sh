@@ -35,7 +35,9 @@ pipe() {
 "$sluice" run "$tmp/p.ini" > "$tmp/run.log" 2>&1 & pid=$!
 for p in ghost_snapshot ghost_cdc ack; do wait_for "$p failed" 30 is_state $p failed; done
 
-has_error ghost_snapshot "source memory_source: snapshot_next of table 'x' gave a record of table 'ghost'"
+# x and y load side by side: whichever gives the ghost first is named
+has_error ghost_snapshot "source memory_source: snapshot_next of table '"
+has_error ghost_snapshot "' gave a record of table 'ghost'; a source gives records only of the table it is asked for"
 has_error ghost_cdc "source memory_source: cdc_poll gave a record of table 'ghost', which is not among the 1 table(s) the pipe follows"
 # nothing of the batch was published: the topic has no record of ghost
 # (nor of x: the first batch was refused whole)
